@@ -1,0 +1,48 @@
+# hotchain: build, test and demo. `make deps` installs what the tests need (Debian 12, as root).
+
+GO      ?= go
+BIN     := bin/hotchain
+PKGS    := ./...
+# The binary the base RPM ships must run inside an installroot without libc: static.
+export CGO_ENABLED = 0
+
+.PHONY: all build test test-short lint deps demo bench clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/hotchain
+
+# Everything, the integration tests against the real rpm, dnf and createrepo_c included.
+test: deps
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# Unit tests only: no real-tool integration tests, no crash loop.
+test-short:
+	$(GO) test -short -count=1 $(PKGS)
+
+lint:
+	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 $(PKGS)
+
+# The Debian packages the tests and the demo use: the real rpm, dnf and createrepo_c to test
+# against, a static busybox for /bin/sh inside dnf installroots, and the tools tests call.
+# Idempotent: apt runs only when a command is missing. Needs root (as CI and the demo run).
+DEPS := rpm:rpm rpmbuild:rpm dnf:dnf createrepo_c:createrepo-c busybox:busybox-static \
+	cpio:cpio rpm2cpio:rpm2cpio openssl:openssl gpg:gnupg perl:perl
+deps:
+	@missing=""; for pair in $(DEPS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
+	  if ! command -v $$cmd >/dev/null 2>&1; then missing="$$missing $$pkg"; fi; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "make deps: missing$$missing: run as root" >&2; exit 1; fi; \
+	  echo "make deps: installing$$missing"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+# The main job on a sandbox root: build a signed chain, publish it, install it with the agent.
+demo: deps build
+	bash docs/demo.sh
+
+clean:
+	rm -rf bin demo

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/hotchain/hotchain/lock"
+)
+
+// env is what a command may touch of the process: tests hand in their own.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	environ        []string
+}
+
+// getenv looks a variable up in e.environ (the last assignment wins, as in exec).
+func (e *env) getenv(key string) string {
+	v := ""
+	for _, kv := range e.environ {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+			v = val
+		}
+	}
+	return v
+}
+
+type command struct {
+	name    string
+	args    string // synopsis after the name
+	summary string
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"agent", "[-check|-download|-console|-daemon]", "install pending hotfixes from the repository (the nightly job)", runAgent},
+		{"service", "start|stop|status", "enable, disable or show nightly runs", runService},
+		{"hold", "-- CMD [ARGS...]", "stop nightly runs, run CMD (a product patch), start again", runHold},
+		{"apply", "[-nocheck] DIR|TARBALL", "apply one hotfix to this host (what the RPM's %post runs)", runApply},
+		{"prereq", "VERSION", "check the prerequisites of a hotfix (what the RPM's %pre runs)", runPrereq},
+		{"finalize", "[VERSION]", "run the alpha's -final install scripts", runFinalize},
+		{"rollback", "[VERSION]", "undo the newest applied hotfix on this host", runRollback},
+		{"status", "[-json]", "show the product version, applied chain and rollout state", runStatus},
+		{"verify", "", "compare the files applied hotfixes own with their recorded SHA-256", runVerify},
+		{"repo-file", "-base-version V", "point the host's .repo file at another base version", runRepoFile},
+		{"build", "-product P -out DIR SRC", "build a hotfix RPM and tarball from a hotfix directory", runBuild},
+		{"build-base", "-product P -base-version V -repo-url URL -out DIR", "build the base RPM that enables hotfixes on a host", runBuildBase},
+		{"keygen", "-name N -email E -out PREFIX", "make a signing key for packages, repositories and tarballs", runKeygen},
+		{"repo", "-base-url URL DIR", "write yum/dnf metadata and the .repo file for a directory of hotfix RPMs", runRepo},
+		{"serve", "-dir DIR [-listen ADDR]", "serve repositories over HTTP for a local or air-gapped update", runServe},
+	}
+}
+
+func run(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		usage(e.stderr)
+		return usageError{errors.New("no command given")}
+	}
+	name := args[0]
+	switch name {
+	case "help", "-help", "--help", "-h":
+		usage(e.stdout)
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return c.run(ctx, e, args[1:])
+		}
+	}
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	sort.Strings(names)
+	return withHint(usageError{fmt.Errorf("unknown command %q", name)}, "the commands are: "+strings.Join(names, ", ")+"; see hotchain help")
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: hotchain COMMAND [FLAGS] [ARGS]")
+	fmt.Fprintln(w, "\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun hotchain COMMAND -help for a command's flags.")
+	fmt.Fprint(w, exitStatusHelp)
+}
+
+const exitStatusHelp = `
+Exit status:
+  0    done, or nothing to do
+  1    error
+  2    usage error
+  3    another run holds the lock
+  4    the run worked but its report could not be mailed
+  100  agent -check: hotfixes are pending
+`
+
+// usageError is a mistake on the command line: exit status 2.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+// exitError carries an exit status other than the one an error's kind gives.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (x exitError) Error() string { return x.err.Error() }
+func (x exitError) Unwrap() error { return x.err }
+
+// silentExit ends a command with a status and no message (agent -check's 100).
+type silentExit int
+
+func (s silentExit) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
+
+// hinted adds the next step to an error.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h hinted) Error() string { return h.err.Error() }
+func (h hinted) Unwrap() error { return h.err }
+func (h hinted) Hint() string  { return h.hint }
+
+func withHint(err error, hint string) error {
+	if err == nil {
+		return nil
+	}
+	return hinted{err, hint}
+}
+
+// report prints err (message and hint) and returns the exit status: the one place that maps
+// error kinds to the documented codes.
+func report(w io.Writer, err error) int {
+	if err == nil {
+		return 0
+	}
+	var s silentExit
+	if errors.As(err, &s) {
+		return int(s)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintf(w, "hotchain: %s\n", err)
+	var h interface{ Hint() string }
+	if errors.As(err, &h) && h.Hint() != "" {
+		fmt.Fprintf(w, "hint: %s\n", h.Hint())
+	} else if lock.IsHeld(err) {
+		fmt.Fprintln(w, "hint: wait for the other run to finish (hotchain status shows it), then try again")
+	}
+	var x exitError
+	var u usageError
+	switch {
+	case errors.As(err, &x):
+		return x.code
+	case errors.As(err, &u):
+		return 2
+	case lock.IsHeld(err):
+		return 3
+	}
+	return 1
+}
+
+// newFlags makes a flag set that reports usage errors instead of exiting, with the
+// command's synopsis in -help.
+func newFlags(e *env, name, args, about string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: hotchain %s [FLAGS] %s\n\n%s\n\nFlags:\n", name, args, about)
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), exitStatusHelp)
+	}
+	return fs
+}
+
+// parseFlags parses args and wraps a bad flag as a usage error; -help is flag.ErrHelp (exit 0).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	return nil
+}
+
+// fileExists is os.Stat without the error detail, for optional files.
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// warnf prints a warning that does not stop the command.
+func (e *env) warnf(format string, args ...any) {
+	fmt.Fprintf(e.stderr, "hotchain: warning: "+format+"\n", args...)
+}

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/sysconfig"
+)
+
+func newHost(e *env, cfg *sysconfig.Config) *hotfix.Host {
+	return &hotfix.Host{Cfg: cfg, Out: e.stdout, Environ: e.environ}
+}
+
+func runApply(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "apply", "DIR|TARBALL", `Applies one hotfix to this host: the unpacked hotfix directory DIR (what the RPM's %post
+runs), or a signed hotfix tarball, which is checked against TARBALL_KEY, unpacked into
+PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
+	nocheck := fs.Bool("nocheck", false, "skip the prerequisites (product version, chain order, alpha first): force a re-installation")
+	settings := loadSettings(e, fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{errors.New("apply takes one hotfix directory or tarball")}
+	}
+	cfg, err := settings()
+	if err != nil {
+		return err
+	}
+	dir := fs.Arg(0)
+	if strings.HasSuffix(dir, ".tar.gz") {
+		if dir, err = unpackVerified(cfg, dir); err != nil {
+			return err
+		}
+	}
+	return newHost(e, cfg).Apply(ctx, dir, hotfix.ApplyOptions{NoCheck: *nocheck})
+}
+
+func runPrereq(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "prereq", "VERSION", `Checks that hotfix VERSION can be applied on this host now (SPEC section 3): the product is
+at its base version, the previous hotfix is applied and this one is not, and on a secondary
+host the alpha applied it first. The RPM's %pre runs it; exit status 1 stops the package.`)
+	settings := loadSettings(e, fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{errors.New("prereq takes one hotfix version")}
+	}
+	v, err := hotfix.ParseHotfixVersion(fs.Arg(0))
+	if err != nil {
+		return usageError{err}
+	}
+	cfg, err := settings()
+	if err != nil {
+		return err
+	}
+	return newHost(e, cfg).CheckPrereqs(ctx, v)
+}
+
+// optionalVersion parses the one optional VERSION argument.
+func optionalVersion(args []string, cmd string) (hotfix.Version, error) {
+	switch len(args) {
+	case 0:
+		return nil, nil
+	case 1:
+		v, err := hotfix.ParseHotfixVersion(args[0])
+		if err != nil {
+			return nil, usageError{err}
+		}
+		return v, nil
+	}
+	return nil, usageError{fmt.Errorf("%s takes at most one hotfix version", cmd)}
+}
+
+func runFinalize(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "finalize", "[VERSION]", `Runs the -final install scripts of hotfix VERSION, or of every applied hotfix not yet
+finalized, on the alpha host of a distributed installation, once each. The agent on the alpha
+runs it by itself once every host in SECONDARY_HOSTS has applied the hotfix.`)
+	settings := loadSettings(e, fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	v, err := optionalVersion(fs.Args(), "finalize")
+	if err != nil {
+		return err
+	}
+	cfg, err := settings()
+	if err != nil {
+		return err
+	}
+	done, err := newHost(e, cfg).Finalize(ctx, v, e.stdout)
+	if err == nil && len(done) == 0 && v == nil {
+		fmt.Fprintln(e.stdout, "nothing to finalize")
+	}
+	return err
+}
+
+func runRollback(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "rollback", "[VERSION]", `Undoes the newest applied hotfix on this host (or VERSION, which must be the newest: hotfixes
+roll back in chain order), restoring the files it replaced and removing the ones it added.
+An interrupted apply counts as the newest. The RPM's %preun runs it on erase.`)
+	settings := loadSettings(e, fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	v, err := optionalVersion(fs.Args(), "rollback")
+	if err != nil {
+		return err
+	}
+	cfg, err := settings()
+	if err != nil {
+		return err
+	}
+	err = newHost(e, cfg).Rollback(ctx, v, e.stdout)
+	if errors.Is(err, hotfix.ErrNotApplied) {
+		// Erasing a package that was installed with <PRODUCT>_DO_PATCH=0 must not fail.
+		fmt.Fprintf(e.stdout, "%v: nothing to roll back\n", err)
+		return nil
+	}
+	return err
+}
+
+func runStatus(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "status", "", "Shows the product version, the chain applied on this host and the installation, and interrupted applies.")
+	asJSON := fs.Bool("json", false, "print JSON for programs")
+	settings := loadSettings(e, fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usageError{errors.New("status takes no arguments")}
+	}
+	cfg, err := settings()
+	if err != nil {
+		return err
+	}
+	st, err := newHost(e, cfg).Status(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	pv := st.ProductVersion
+	if pv == "" {
+		pv = "unknown (" + st.VersionError + ")"
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "product:       %s %s\n", st.Product, pv)
+	fmt.Fprintf(w, "host:          %s (%s)\n", st.Host, st.Role)
+	fmt.Fprintf(w, "applied here:  %s\n", listOrNone(st.Applied))
+	fmt.Fprintf(w, "installation:  %s\n", listOrNone(st.Installation))
+	if st.Role == string(sysconfig.RoleAlpha) {
+		fmt.Fprintf(w, "finalized:     %s\n", listOrNone(st.Finalized))
+	}
+	for _, u := range st.Interrupted {
+		fmt.Fprintf(w, "interrupted:   %s stopped in state %s (%s): run hotchain apply to finish or hotchain rollback to undo\n", u.Version, u.State, u.Journal)
+	}
+	for _, l := range st.Logs {
+		fmt.Fprintf(w, "log:           %s\n", l)
+	}
+	return nil
+}
+
+func listOrNone(vs []string) string {
+	if len(vs) == 0 {
+		return "none"
+	}
+	return strings.Join(vs, " ")
+}
+
+func runVerify(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "verify", "", `Compares every product file that applied hotfixes own with the SHA-256 the newest of them
+wrote, and lists the files that changed or went missing. Exit status 1 when there is drift.`)
+	asJSON := fs.Bool("json", false, "print JSON for programs")
+	settings := loadSettings(e, fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := settings()
+	if err != nil {
+		return err
+	}
+	drift, checked, err := newHost(e, cfg).Verify()
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if drift == nil {
+			drift = []hotfix.Drift{}
+		}
+		if err := json.NewEncoder(e.stdout).Encode(map[string]any{"checked": checked, "drift": drift}); err != nil {
+			return err
+		}
+	} else {
+		for _, d := range drift {
+			fmt.Fprintf(e.stdout, "%-8s %s (hotfix %s)\n", d.Problem, d.Path, d.Version)
+		}
+		fmt.Fprintf(e.stdout, "%d files checked, %d drifted\n", checked, len(drift))
+	}
+	if len(drift) > 0 {
+		return exitError{1, withHint(fmt.Errorf("%d product files differ from what the hotfixes installed", len(drift)),
+			"a drifted file was edited after the hotfix; compare it with the hotfix directory under PATCHES_DIR, or re-apply with hotchain apply -nocheck DIR")}
+	}
+	return nil
+}

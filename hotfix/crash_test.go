@@ -1,0 +1,165 @@
+package hotfix
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hotchain/hotchain/sysconfig"
+)
+
+// The crash test runs an apply in a child process (this test binary, re-executed) and kills
+// it with SIGKILL at a chosen step or at a random time; the next apply or rollback must then
+// leave the product tree exactly as it was after or before.
+const crashEnv = "HOTFIX_CRASH_CHILD" // "<root>|<hotfix dir>|<step to die at, 0 = none>"
+
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(crashEnv); spec != "" {
+		os.Exit(crashChild(spec))
+	}
+	os.Exit(m.Run())
+}
+
+func crashChild(spec string) int {
+	parts := strings.SplitN(spec, "|", 3)
+	root, dir := parts[0], parts[1]
+	at, _ := strconv.Atoi(parts[2])
+	h := &Host{Cfg: testConfig(root, "host1", sysconfig.RoleSingle), Environ: os.Environ()}
+	n := 0
+	h.StepHook = func(string) {
+		if n++; n == at {
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+	}
+	if err := h.Apply(context.Background(), dir, ApplyOptions{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// bigHotfix makes a sandbox with a product tree and a hotfix of files replacing half of it and
+// adding the rest in new directories, with several scripts.
+func bigHotfix(t *testing.T, files int) (*sandbox, string) {
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	spec := hotfixSpec{version: "6.14.2.1", files: map[string]string{}, scripts: map[string]string{}}
+	for i := 0; i < files; i++ {
+		rel := fmt.Sprintf("lib/Shop/Mod%02d/File%03d.pm", i%10, i)
+		if i%2 == 0 {
+			sb.write("opt/shop/"+rel, fmt.Sprintf("old %d\n", i), 0o644)
+		} else {
+			rel = fmt.Sprintf("lib/Shop/New%02d/Sub/File%03d.pm", i%7, i)
+		}
+		spec.files["FileChanges/"+rel] = fmt.Sprintf("new %d %s\n", i, strings.Repeat("x", i))
+	}
+	marks := filepath.Join(sb.root, "script-marks")
+	for i, name := range []string{"10-db.sh", "20-cache.sh", "30-index.sh", "90-done-final.sh"} {
+		spec.scripts[name] = fmt.Sprintf("echo %d >> %s\nsleep 0.01\n", i, marks)
+	}
+	sb.touchAll()
+	return sb, sb.makeHotfix(spec)
+}
+
+func TestCrashAnywhereRecovers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills 60 applies; skipped with -short")
+	}
+	ctx := context.Background()
+	// The reference states, and the number of durable steps of one apply.
+	ref, refDir := bigHotfix(t, 200)
+	before := snapshot(t, ref.root, true, productTrees...)
+	steps := 0
+	ref.host.StepHook = func(string) { steps++ }
+	start := time.Now()
+	if err := ref.host.Apply(ctx, refDir, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	applyTime := time.Since(start)
+	after := snapshot(t, ref.root, false, productTrees...)
+	t.Logf("one apply of 200 files and 4 scripts: %d durable steps, %v", steps, applyTime.Round(time.Millisecond))
+
+	// A whole child run, start-up included, bounds the random kill times.
+	{
+		sb, dir := bigHotfix(t, 200)
+		start := time.Now()
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s|%s|0", crashEnv, sb.root, dir))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("child apply: %v\n%s", err, out)
+		}
+		applyTime = time.Since(start)
+	}
+
+	// 45 kill points spread over every step, and 15 kills at random times.
+	var points []int
+	for i := 0; i < 45; i++ {
+		points = append(points, 1+i*(steps-1)/44)
+	}
+	for i := 0; i < 15; i++ {
+		points = append(points, -1)
+	}
+	rng := rand.New(rand.NewSource(1))
+	outcomes := map[string]int{}
+	for i, at := range points {
+		sb, dir := bigHotfix(t, 200)
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s|%s|%d", crashEnv, sb.root, dir, max(at, 0)))
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if at < 0 {
+			time.Sleep(time.Duration(rng.Int63n(int64(applyTime))))
+			cmd.Process.Kill()
+		}
+		err := cmd.Wait()
+		killed := false
+		if ee, ok := err.(*exec.ExitError); ok {
+			ws := ee.Sys().(syscall.WaitStatus)
+			killed = ws.Signaled() && ws.Signal() == syscall.SIGKILL
+		}
+		if !killed && at >= 0 {
+			t.Fatalf("point %d: child was not killed: %v", at, err)
+		}
+		// Recover by finishing (even points) or undoing (odd points).
+		finish := i%2 == 0
+		if finish {
+			err = sb.host.Apply(ctx, dir, ApplyOptions{})
+			var pe *PrereqError
+			if !killed && errors.As(err, &pe) && strings.Contains(pe.Reason, "applied already") {
+				err = nil // the child finished before the kill
+			}
+		} else {
+			err = sb.host.Rollback(ctx, nil, nil)
+			if err != nil && strings.Contains(err.Error(), "nothing to roll back") {
+				err = nil // killed before its journal: nothing was touched
+			}
+		}
+		if err != nil {
+			t.Fatalf("point %d (killed %v): recovery (finish=%v): %v\n%s", at, killed, finish, err, sb.out)
+		}
+		ledger := sb.ledger("host1.txt")
+		want, wantLedger, name := after, "6.14.2.1", "after"
+		if !finish {
+			want, wantLedger, name = before, "", "before"
+		}
+		got := snapshot(t, sb.root, !finish, productTrees...)
+		if d := diffSnapshots(want, got); d != "" {
+			t.Fatalf("point %d (killed %v): tree after recovery differs from the state %s the apply:\n%s", at, killed, name, d)
+		}
+		if ledger != wantLedger {
+			t.Fatalf("point %d: ledger %q, want %q", at, ledger, wantLedger)
+		}
+		outcome := fmt.Sprintf("%s (child killed: %v)", name, killed)
+		outcomes[outcome]++
+	}
+	t.Logf("%d kill points, outcomes: %v", len(points), outcomes)
+}

@@ -1,0 +1,252 @@
+package hotfix
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The files of a hotfix directory (SPEC section 2).
+const (
+	VersionFile  = "version.txt"
+	FilelistFile = "filelist.txt"
+	InstallDir   = "Install"
+)
+
+// Entry is one file, directory or symlink of a hotfix directory.
+type Entry struct {
+	Rel     string // slash-separated, relative to the hotfix directory
+	Mode    fs.FileMode
+	Size    int64
+	SHA256  string // hex, regular files only
+	Link    string // symlink target, symlinks only
+	ModTime time.Time
+}
+
+// IsDir reports whether e is a directory.
+func (e Entry) IsDir() bool { return e.Mode.IsDir() }
+
+// IsLink reports whether e is a symbolic link.
+func (e Entry) IsLink() bool { return e.Mode&fs.ModeSymlink != 0 }
+
+// Dir is a validated hotfix directory.
+type Dir struct {
+	Path        string
+	Version     Version
+	Entries     []Entry // byte order of Rel
+	HasFilelist bool
+}
+
+// hostWritten reports whether rel is something a host writes into the hotfix directory
+// (install logs, backups, the apply journal): never part of the hotfix itself.
+func hostWritten(rel string) bool {
+	top, _, _ := strings.Cut(rel, "/")
+	return strings.HasPrefix(top, "Backup-") ||
+		strings.HasPrefix(top, ".hotchain-") ||
+		(strings.Contains(top, "-install-") && strings.HasSuffix(top, ".log"))
+}
+
+// ReadDir validates the hotfix directory at p and lists its entries: version.txt must hold a
+// hotfix version; device files, sockets and pipes are refused; a symlink must not point out
+// of the directory. It reads every regular file to compute its SHA-256.
+func ReadDir(p string) (*Dir, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("hotfix directory: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("hotfix directory %s is not a directory", p)
+	}
+	raw, err := os.ReadFile(filepath.Join(p, VersionFile))
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, fmt.Errorf("%s has no %s: a hotfix directory names its version there, one line like 6.14.2.3", p, VersionFile)
+		}
+		return nil, fmt.Errorf("read hotfix version: %w", err)
+	}
+	v, err := ParseHotfixVersion(strings.TrimSpace(string(raw)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(p, VersionFile), err)
+	}
+	d := &Dir{Path: p, Version: v}
+	err = filepath.WalkDir(p, func(full string, de fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if full == p {
+			return nil
+		}
+		rel := filepath.ToSlash(full[len(p)+1:])
+		if hostWritten(rel) {
+			if de.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		info, err := de.Info()
+		if err != nil {
+			return err
+		}
+		e := Entry{Rel: rel, Mode: info.Mode(), ModTime: info.ModTime()}
+		switch {
+		case info.Mode().IsRegular():
+			e.Size = info.Size()
+			if e.SHA256, err = fileSHA256(full); err != nil {
+				return err
+			}
+		case info.IsDir():
+		case info.Mode()&fs.ModeSymlink != 0:
+			if e.Link, err = os.Readlink(full); err != nil {
+				return err
+			}
+			if !linkStaysInside(rel, e.Link) {
+				return fmt.Errorf("%s: symlink %s -> %s points out of the hotfix directory: make it relative and inside", p, rel, e.Link)
+			}
+		default:
+			return fmt.Errorf("%s: %s is a %s: a hotfix holds only files, directories and symlinks", p, rel, kindOf(info.Mode()))
+		}
+		d.Entries = append(d.Entries, e)
+		if rel == FilelistFile {
+			d.HasFilelist = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read hotfix directory: %w", err)
+	}
+	sort.Slice(d.Entries, func(i, j int) bool { return d.Entries[i].Rel < d.Entries[j].Rel })
+	return d, nil
+}
+
+// linkStaysInside reports whether a symlink at rel with the given target resolves, lexically,
+// to a path inside the directory that holds rel's root.
+func linkStaysInside(rel, target string) bool {
+	if path.IsAbs(target) {
+		return false
+	}
+	joined := path.Join(path.Dir(rel), target)
+	return joined != ".." && !strings.HasPrefix(joined, "../")
+}
+
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeDevice != 0:
+		return "device file"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	}
+	return "special file"
+}
+
+func fileSHA256(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("read %s: %w", p, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Filelist is the content of filelist.txt for d: one line per regular file but filelist.txt
+// itself, in sha256sum format ("<hex>  <path>"), so `sha256sum -c filelist.txt` checks it too.
+func (d *Dir) Filelist() []byte {
+	var b bytes.Buffer
+	for _, e := range d.Entries {
+		if e.Mode.IsRegular() && e.Rel != FilelistFile {
+			fmt.Fprintf(&b, "%s  %s\n", e.SHA256, e.Rel)
+		}
+	}
+	return b.Bytes()
+}
+
+// FilelistMismatchError lists how filelist.txt and the content of a hotfix differ.
+type FilelistMismatchError struct {
+	Dir                       string
+	Changed, Missing, Unknown []string
+}
+
+func (e *FilelistMismatchError) Error() string {
+	var parts []string
+	add := func(what string, list []string) {
+		if len(list) == 0 {
+			return
+		}
+		shown := list
+		if len(shown) > 5 {
+			shown = append(shown[:5:5], fmt.Sprintf("and %d more", len(list)-5))
+		}
+		parts = append(parts, what+": "+strings.Join(shown, ", "))
+	}
+	add("content differs", e.Changed)
+	add("listed but missing", e.Missing)
+	add("present but not listed", e.Unknown)
+	return fmt.Sprintf("%s/%s does not match the hotfix content (%s)", e.Dir, FilelistFile, strings.Join(parts, "; "))
+}
+
+// Hint says what to do about a mismatch.
+func (e *FilelistMismatchError) Hint() string {
+	return "the hotfix is damaged or was changed after it was built; get it again from the vendor (or, when building, remove filelist.txt to have it written anew)"
+}
+
+// CheckFilelist compares filelist.txt with the content of d.
+func (d *Dir) CheckFilelist() error {
+	f, err := os.Open(filepath.Join(d.Path, FilelistFile))
+	if err != nil {
+		return fmt.Errorf("read file list: %w", err)
+	}
+	defer f.Close()
+	listed := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		sum, name, ok := strings.Cut(line, "  ")
+		if !ok || len(sum) != 64 || strings.Trim(sum, "0123456789abcdef") != "" || name == "" {
+			return fmt.Errorf("%s/%s:%d: want \"<sha256>  <path>\", got %q", d.Path, FilelistFile, n, line)
+		}
+		listed[name] = sum
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read file list: %w", err)
+	}
+	mm := &FilelistMismatchError{Dir: d.Path}
+	for _, e := range d.Entries {
+		if !e.Mode.IsRegular() || e.Rel == FilelistFile {
+			continue
+		}
+		sum, ok := listed[e.Rel]
+		switch {
+		case !ok:
+			mm.Unknown = append(mm.Unknown, e.Rel)
+		case sum != e.SHA256:
+			mm.Changed = append(mm.Changed, e.Rel)
+		}
+		delete(listed, e.Rel)
+	}
+	for name := range listed {
+		mm.Missing = append(mm.Missing, name)
+	}
+	sort.Strings(mm.Missing)
+	if len(mm.Changed)+len(mm.Missing)+len(mm.Unknown) > 0 {
+		return mm
+	}
+	return nil
+}

@@ -1,0 +1,168 @@
+package hotfix
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/shlex"
+	"github.com/hotchain/hotchain/lock"
+	"github.com/hotchain/hotchain/sysconfig"
+)
+
+// Host is one host of the installation as the applier sees it: its settings and where its
+// output goes.
+type Host struct {
+	Cfg *sysconfig.Config
+	// Out receives what the install prints (scripts' output, progress); the install log gets
+	// a copy.
+	Out io.Writer
+	// Environ is the environment that scripts and commands start from.
+	Environ []string
+	// StepHook, when set, is called after each durable step of an apply or rollback with a
+	// short description; the crash tests use it to kill the process at every such point.
+	StepHook func(step string)
+
+	// tsToken is the token of the LOCK_TS this process holds, passed to scripts so that a
+	// nested hotchain (a script that calls hotchain repo-file, say) works under it.
+	tsToken string
+}
+
+func (h *Host) ledger() Ledger { return Ledger{Dir: h.Cfg.InRoot(h.Cfg.LedgerDir)} }
+
+// Ledger is this host's view of LEDGER_DIR.
+func (h *Host) Ledger() Ledger { return h.ledger() }
+
+func (h *Host) hostLedger() string { return HostFile(h.Cfg.Hostname) }
+
+// Applied is the chain applied on this host, in order.
+func (h *Host) Applied() ([]Version, error) { return h.ledger().Read(h.hostLedger()) }
+
+// HotfixDir is where hotfix v is unpacked on this host.
+func (h *Host) HotfixDir(v Version) string {
+	return filepath.Join(h.Cfg.InRoot(h.Cfg.PatchesDir), DirName(h.Cfg.Product, v))
+}
+
+func (h *Host) step(what string) {
+	if h.StepHook != nil {
+		h.StepHook(what)
+	}
+}
+
+func (h *Host) out() io.Writer {
+	if h.Out == nil {
+		return io.Discard
+	}
+	return h.Out
+}
+
+func (h *Host) getenv(key string) string {
+	v := ""
+	for _, kv := range h.Environ {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+			v = val
+		}
+	}
+	return v
+}
+
+// lockTS takes LOCK_TS, or works under it when the process that started this one holds it
+// and said so in lock.EnvVar (the agent around dnf, `hotchain hold` around a patch).
+func (h *Host) lockTS() (*lock.Lock, error) {
+	l, err := lock.Acquire(h.Cfg.InRoot(h.Cfg.LockTS), h.getenv(lock.EnvVar))
+	if err != nil {
+		return nil, fmt.Errorf("take the install lock: %w", err)
+	}
+	h.tsToken = l.Token()
+	return l, nil
+}
+
+// ProductVersion is the installed product version: the first line of PRODUCT_VERSION_FILE,
+// or what PRODUCT_VERSION_CMD prints.
+func (h *Host) ProductVersion(ctx context.Context) (Version, error) {
+	var raw, from string
+	if h.Cfg.ProductVersionCmd != "" {
+		words, err := shlex.Split(h.Cfg.ProductVersionCmd)
+		if err != nil || len(words) == 0 {
+			return nil, fmt.Errorf("PRODUCT_VERSION_CMD %q cannot be split into words: %v", h.Cfg.ProductVersionCmd, err)
+		}
+		cmd := exec.CommandContext(ctx, words[0], words[1:]...)
+		cmd.Env = h.Environ
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		outb, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("PRODUCT_VERSION_CMD %q failed: %v: %s", h.Cfg.ProductVersionCmd, err, strings.TrimSpace(stderr.String()))
+		}
+		raw, from = string(outb), "PRODUCT_VERSION_CMD "+h.Cfg.ProductVersionCmd
+	} else {
+		p := h.Cfg.InRoot(h.Cfg.ProductVersionFile)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("read the product version (PRODUCT_VERSION_FILE): %w", err)
+		}
+		raw, from = string(data), p
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(raw), "\n")
+	v, err := ParseVersion(strings.TrimSpace(line))
+	if err != nil {
+		return nil, fmt.Errorf("product version from %s: %w", from, err)
+	}
+	return v, nil
+}
+
+// PrereqError says why hotfix Version cannot be applied on this host now.
+type PrereqError struct {
+	Version Version
+	Reason  string
+	hint    string
+}
+
+func (e *PrereqError) Error() string {
+	return fmt.Sprintf("hotfix %s cannot be applied on this host: %s", e.Version, e.Reason)
+}
+
+// Hint says what to do next.
+func (e *PrereqError) Hint() string { return e.hint }
+
+// CheckPrereqs checks hotfix v's prerequisites (SPEC section 3): the product is at v's base
+// version; this host's ledger holds v-1 (for v > 1) and not v; on a secondary, the
+// installation ledger holds v (the alpha went first).
+func (h *Host) CheckPrereqs(ctx context.Context, v Version) error {
+	pv, err := h.ProductVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if !pv.Equal(v.Base()) {
+		return &PrereqError{v, fmt.Sprintf("it is for %s %s, the installed version is %s", h.Cfg.Product, v.Base(), pv),
+			fmt.Sprintf("install hotfixes of the %s chain (hotchain repo-file -base-version %s points the repository there)", pv, pv)}
+	}
+	applied, err := h.Applied()
+	if err != nil {
+		return err
+	}
+	if contains(applied, v) {
+		return &PrereqError{v, "it is applied already (" + filepath.Join(h.ledger().Dir, h.hostLedger()) + ")",
+			"to apply it again anyway, run hotchain apply -nocheck DIR"}
+	}
+	if prev, ok := v.Previous(); ok && !contains(applied, prev) {
+		return &PrereqError{v, fmt.Sprintf("hotfix %s is not applied yet", prev),
+			fmt.Sprintf("apply %s first: hotfixes install in chain order", prev)}
+	}
+	if h.Cfg.HostRole == sysconfig.RoleSecondary {
+		ok, err := h.ledger().Has(InstallationLedger, v)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return &PrereqError{v, "the alpha host has not applied it yet (" + filepath.Join(h.ledger().Dir, InstallationLedger) + ")",
+				"apply it on the alpha host first; secondaries follow"}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,96 @@
+package hotfix
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// The states of an apply, in order, and of a rollback. The journal moves to a state only
+// after everything the earlier state wrote is durable, so the state says what recovery may
+// find: in stateBackup the product tree is untouched; from stateApply on, the backups are
+// complete and the product tree may be anywhere between before and after.
+const (
+	stateBackup   = "backup"
+	stateApply    = "apply"
+	stateScripts  = "scripts"
+	stateLedger   = "ledger"
+	stateDone     = "done"
+	stateRollback = "rollback"
+)
+
+// Kinds of entries.
+const (
+	kindFile = "file"
+	kindDir  = "dir"
+	kindLink = "link"
+)
+
+// op is one entry of a hotfix laid over a target root.
+type op struct {
+	Tree   string `json:"tree"`   // change tree, e.g. FileChanges
+	Rel    string `json:"rel"`    // path inside the tree, slash-separated
+	Target string `json:"target"` // absolute, as the host sees it (without -root)
+	Kind   string `json:"kind"`
+	// Existed is the kind of entry the target was before the apply, "" when there was none.
+	Existed string      `json:"existed,omitempty"`
+	Mode    os.FileMode `json:"mode"`
+	SHA256  string      `json:"sha256,omitempty"`
+	Link    string      `json:"link,omitempty"`
+}
+
+// dirTime is the modification time of a directory that existed before the apply and that
+// the apply adds entries to; rollback puts it back.
+type dirTime struct {
+	Path    string    `json:"path"` // as the host sees it
+	ModTime time.Time `json:"mtime"`
+}
+
+// journal is the apply's record, kept in the hotfix directory as Backup-<host>.journal. It
+// survives a finished apply as the manifest that rollback and verify read.
+type journal struct {
+	Version     string    `json:"version"`
+	Host        string    `json:"host"`
+	Role        string    `json:"role"`
+	State       string    `json:"state"`
+	Started     time.Time `json:"started"`
+	Ops         []op      `json:"ops"`
+	Dirs        []dirTime `json:"dirs,omitempty"`
+	ScriptsDone []string  `json:"scripts_done,omitempty"`
+	// RollbackFrom is the state a rollback started in.
+	RollbackFrom string `json:"rollback_from,omitempty"`
+}
+
+func journalPath(hotfixDir, host string) string {
+	return filepath.Join(hotfixDir, "Backup-"+host+".journal")
+}
+
+func backupDir(hotfixDir, host string) string {
+	return filepath.Join(hotfixDir, "Backup-"+host)
+}
+
+func inexistentPath(hotfixDir, host string) string {
+	return filepath.Join(hotfixDir, "Backup-"+host+".inexistent")
+}
+
+func readJournal(p string) (*journal, error) {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	var j journal
+	if err := json.Unmarshal(data, &j); err != nil {
+		return nil, fmt.Errorf("journal %s is damaged: %v", p, err)
+	}
+	return &j, nil
+}
+
+func writeJournal(p string, j *journal) error {
+	data, err := json.MarshalIndent(j, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(p, append(data, '\n'), 0o644)
+}

@@ -1,0 +1,180 @@
+package hotfix
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/hotchain/hotchain/sysconfig"
+)
+
+// ErrNotApplied is returned by Rollback for a hotfix that this host never applied: the
+// RPM's %preun meets it when the package was installed with <PRODUCT>_DO_PATCH=0.
+var ErrNotApplied = errors.New("not applied on this host")
+
+// Rollback undoes hotfix v on this host, or the newest one when v is nil. Only the newest
+// can be undone (chain order); a hotfix whose apply was interrupted counts as the newest.
+// The product tree ends as it was before the apply: replaced entries come back with their
+// content, mode, owner and modification time, added entries and created directories go,
+// and the version leaves the ledgers.
+func (h *Host) Rollback(ctx context.Context, v Version, out io.Writer) error {
+	if out == nil {
+		out = h.out()
+	}
+	l, err := h.lockTS()
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+
+	applied, err := h.Applied()
+	if err != nil {
+		return err
+	}
+	newest, hasNewest := Newest(applied)
+	var partial Version
+	if in := h.interrupted(); len(in) > 0 {
+		partial = in[len(in)-1]
+	}
+	switch {
+	case v == nil && partial != nil:
+		v = partial
+	case v == nil && hasNewest:
+		v = newest
+	case v == nil:
+		return fmt.Errorf("no hotfix is applied on this host: nothing to roll back")
+	case partial != nil && v.Equal(partial):
+	case partial != nil:
+		return withHint(fmt.Errorf("hotfix %s was interrupted while it was applied and must be rolled back before %s", partial, v),
+			fmt.Sprintf("run hotchain rollback %s first", partial))
+	case hasNewest && v.Equal(newest):
+	case contains(applied, v):
+		return withHint(fmt.Errorf("hotfix %s is not the newest applied hotfix (%s is)", v, newest),
+			fmt.Sprintf("roll back in chain order: hotchain rollback %s first", newest))
+	default:
+		return fmt.Errorf("hotfix %s: %w", v, ErrNotApplied)
+	}
+	dir := h.HotfixDir(v)
+	j, err := readJournal(journalPath(dir, h.Cfg.Hostname))
+	if errors.Is(err, os.ErrNotExist) {
+		return withHint(fmt.Errorf("hotfix %s has no apply journal in %s, so its backups cannot be restored", v, dir),
+			"it was applied without hotchain, or its directory was removed; restore its files by hand from Backup-"+h.Cfg.Hostname+"/ if present, then remove it from the ledger")
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "==> %s: rolling back on %s\n", v, h.Cfg.Hostname)
+	if err := h.undo(dir, j, out); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "==> %s: rolled back\n", v)
+	return nil
+}
+
+// interrupted lists, in version order, the hotfixes whose apply or rollback on this host
+// was interrupted (a journal that is not done).
+func (h *Host) interrupted() []Version {
+	var vs []Version
+	for _, u := range h.unfinishedJournals() {
+		if v, err := ParseHotfixVersion(u.Version); err == nil {
+			vs = append(vs, v)
+		}
+	}
+	sort.Slice(vs, func(i, j int) bool { return vs[i].Compare(vs[j]) < 0 })
+	return vs
+}
+
+// undo restores the product tree from the backups of journal j (of the hotfix in dir), takes
+// the version out of the ledgers and removes the journal and backups. It can be repeated:
+// a rollback that is killed is finished by the next one.
+func (h *Host) undo(dir string, j *journal, out io.Writer) error {
+	jp := journalPath(dir, h.Cfg.Hostname)
+	if j.State != stateRollback {
+		j.RollbackFrom = j.State
+		j.State = stateRollback
+		if err := writeJournal(jp, j); err != nil {
+			return err
+		}
+		h.step("state rollback")
+	}
+	// Before stateApply the product tree was not touched, and the backups may be partial.
+	touched := j.RollbackFrom != stateBackup
+	bdir := backupDir(dir, h.Cfg.Hostname)
+	for i := len(j.Ops) - 1; i >= 0 && touched; i-- {
+		o := j.Ops[i]
+		full := h.Cfg.InRoot(o.Target)
+		if err := removeIfExists(newTemp(full)); err != nil {
+			return err
+		}
+		switch {
+		case o.Existed == kindDir:
+			continue
+		case o.Existed == "" && o.Kind == kindDir:
+			if err := os.Remove(full); err != nil && !errors.Is(err, os.ErrNotExist) {
+				fmt.Fprintf(out, "    keep    %s (it holds files the hotfix did not add: %v)\n", o.Target, err)
+				continue
+			}
+			fmt.Fprintf(out, "    rmdir   %s\n", o.Target)
+		case o.Existed == "":
+			if err := removeIfExists(full); err != nil {
+				return fmt.Errorf("remove %s: %w", full, err)
+			}
+			fmt.Fprintf(out, "    remove  %s\n", o.Target)
+		default:
+			if err := restore(filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel)), full); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "    restore %s\n", o.Target)
+		}
+		h.step("undo " + o.Target)
+	}
+	if touched {
+		for _, dt := range j.Dirs {
+			if err := setMtime(h.Cfg.InRoot(dt.Path), dt.ModTime); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+		if err := syncFS(h.Cfg.InRoot(h.Cfg.ProductRoot)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	v, err := ParseHotfixVersion(j.Version)
+	if err != nil {
+		return fmt.Errorf("journal %s: %w", jp, err)
+	}
+	led := h.ledger()
+	if err := led.Remove(h.hostLedger(), v); err != nil {
+		return err
+	}
+	h.step("host ledger removed")
+	if h.Cfg.HostRole != sysconfig.RoleSecondary {
+		for _, name := range []string{InstallationLedger, FinalizedLedger} {
+			if err := led.Remove(name, v); err != nil {
+				return err
+			}
+		}
+	}
+	if err := os.Remove(jp); err != nil {
+		return err
+	}
+	h.step("journal removed")
+	if err := os.RemoveAll(bdir); err != nil {
+		return err
+	}
+	return removeIfExists(inexistentPath(dir, h.Cfg.Hostname))
+}
+
+// hinted adds the next step to an error.
+type hinted struct {
+	error
+	hint string
+}
+
+func (h hinted) Unwrap() error { return h.error }
+func (h hinted) Hint() string  { return h.hint }
+
+func withHint(err error, hint string) error { return hinted{err, hint} }

@@ -1,0 +1,98 @@
+package packaging
+
+import "fmt"
+
+// The files and scriptlets of the base RPM that run hotchain on a host. Each passes -config
+// explicitly, so a host with several products never guesses.
+
+// cronScript is /etc/cron.daily/shop-hotfix: the agent with the original command line, so
+// `/etc/cron.daily/shop-hotfix -check` works as it always did.
+func cronScript(product string) string {
+	return fmt.Sprintf("#!/bin/sh\nexec %s agent -config %s \"$@\"\n", HotchainPath, ConfigPath(product))
+}
+
+// initScript is /etc/init.d/shop-hotfix: the service switch that enables or disables the
+// nightly runs, as `service shop-hotfix stop` always did.
+func initScript(product string) string {
+	id := product + "-hotfix"
+	return fmt.Sprintf(`#!/bin/sh
+#
+# %[1]s	Enables or disables the nightly %[2]s hotfix runs.
+#
+# chkconfig: 345 99 01
+# description: Enables or disables the nightly %[2]s hotfix runs (hotchain agent).
+#
+### BEGIN INIT INFO
+# Provides: %[1]s
+# Required-Start: $local_fs
+# Required-Stop: $local_fs
+# Default-Start: 3 4 5
+# Default-Stop: 0 1 6
+# Short-Description: Enables or disables the nightly %[2]s hotfix runs
+### END INIT INFO
+
+case "$1" in
+start|stop|status)
+    exec %[3]s service "$1" -config %[4]s
+    ;;
+restart|force-reload)
+    %[3]s service stop -config %[4]s || exit $?
+    exec %[3]s service start -config %[4]s
+    ;;
+*)
+    echo "usage: $0 start|stop|status|restart" >&2
+    exit 2
+    ;;
+esac
+`, id, product, HotchainPath, ConfigPath(product))
+}
+
+// systemdService runs the agent once, as the cron job does.
+func systemdService(product string) string {
+	return fmt.Sprintf(`[Unit]
+Description=%[1]s hotfix agent: installs pending %[1]s hotfixes
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+ExecStart=%[2]s agent -config %[3]s
+`, product, HotchainPath, ConfigPath(product))
+}
+
+// systemdTimer is the alternative to the cron job, for hosts without crond. It is not
+// enabled by the package: a host runs one of the two.
+func systemdTimer(product string) string {
+	return fmt.Sprintf(`# The daily %[1]s hotfix run for hosts without crond, instead of
+# /etc/cron.daily/%[1]s-hotfix: systemctl enable --now %[1]s-hotfix.timer
+[Unit]
+Description=Daily %[1]s hotfix agent run
+
+[Timer]
+OnCalendar=daily
+Persistent=true
+
+[Install]
+WantedBy=timers.target
+`, product)
+}
+
+// basePost enables the nightly runs on the first install; an upgrade keeps the admin's
+// choice (a host stopped on purpose stays stopped).
+func basePost(product string) string {
+	return fmt.Sprintf(`# Enable nightly hotfix runs on first install; an upgrade keeps the current choice.
+if [ "$1" = 1 ]; then
+    %s service start -config %s || :
+fi
+`, HotchainPath, ConfigPath(product))
+}
+
+// basePreun disables the nightly runs on erase, waiting for a running install as
+// SERVICE_WAITS says.
+func basePreun(product string) string {
+	return fmt.Sprintf(`# Disable nightly hotfix runs on erase, after a running install has finished.
+if [ "$1" = 0 ]; then
+    %s service stop -config %s || :
+fi
+`, HotchainPath, ConfigPath(product))
+}

@@ -1,0 +1,143 @@
+package packaging
+
+import (
+	"fmt"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hotchain/hotchain/hotfix"
+)
+
+// BuildOptions say how to build a hotfix.
+type BuildOptions struct {
+	Product    string // names the packages: shop-hotfix-6_14_2_3
+	Release    int    // the RPM release: 0, raised by each rebuild of the same hotfix
+	PatchesDir string // where hosts unpack hotfixes; default DefaultPatchesDir(Product)
+	// Signer signs the RPM (OpenPGP); nil builds an unsigned package.
+	Signer *Signer
+	// TarballKey signs the tarball (.sig next to it); nil writes no signature.
+	TarballKey *TarballKey
+	// Time is every file's mtime, the build time and the signature time (SOURCE_DATE_EPOCH).
+	// Zero means the newest mtime of the hotfix's files and symlinks, so rebuilding an
+	// unchanged directory gives the same bytes without setting anything.
+	Time                 time.Time
+	License, Vendor, URL string // RPM tags; License defaults to "Proprietary"
+	OutDir               string // created if missing
+}
+
+// BuildResult names what Build wrote.
+type BuildResult struct {
+	Version   hotfix.Version
+	RPM       string // OutDir/shop-hotfix-6_14_2_3-1-0.noarch.rpm
+	Tarball   string // OutDir/shop-hotfix-6.14.2.3.tar.gz
+	Signature string // OutDir/shop-hotfix-6.14.2.3.tar.gz.sig, "" without a TarballKey
+	// FilelistWritten is true when the source had no filelist.txt and the build made one
+	// (in the packages only: the source is never written to).
+	FilelistWritten bool
+}
+
+// Build builds the RPM and the tarball of the hotfix directory src into o.OutDir. Nothing
+// is written unless every output could be made; each output replaces its file atomically.
+func Build(src string, o BuildOptions) (*BuildResult, error) {
+	if err := checkProduct(o.Product); err != nil {
+		return nil, err
+	}
+	if o.Release < 0 {
+		return nil, fmt.Errorf("release %d is negative: use 0 for the first build of a hotfix, and raise it for each rebuild", o.Release)
+	}
+	if o.PatchesDir == "" {
+		o.PatchesDir = DefaultPatchesDir(o.Product)
+	}
+	if err := checkAbsDir("patches directory", o.PatchesDir); err != nil {
+		return nil, err
+	}
+	if o.License == "" {
+		o.License = "Proprietary"
+	}
+	if o.OutDir == "" {
+		return nil, fmt.Errorf("no output directory: say where the packages go with -out DIR")
+	}
+	c, err := loadContent(src)
+	if err != nil {
+		return nil, err
+	}
+	when := o.Time
+	if when.IsZero() {
+		when = c.newest
+	}
+	when = wholeSeconds(when)
+	v := c.version
+
+	rpm, err := hotfixSpec(c, &o, when).build()
+	if err != nil {
+		return nil, err
+	}
+	tgz, err := tarball(c, hotfix.DirName(o.Product, v), when)
+	if err != nil {
+		return nil, err
+	}
+	res := &BuildResult{
+		Version:         v,
+		RPM:             filepath.Join(o.OutDir, hotfix.RPMFileName(o.Product, v, o.Release)),
+		Tarball:         filepath.Join(o.OutDir, hotfix.TarballName(o.Product, v)),
+		FilelistWritten: c.filelist,
+	}
+	outs := []output{{res.RPM, rpm, 0o644}, {res.Tarball, tgz, 0o644}}
+	if o.TarballKey != nil {
+		sig, err := o.TarballKey.Sign(tgz)
+		if err != nil {
+			return nil, err
+		}
+		res.Signature = res.Tarball + ".sig"
+		outs = append(outs, output{res.Signature, sig, 0o644})
+	}
+	if err := writeOutputs(o.OutDir, outs); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// ParseSourceDateEpoch reads SOURCE_DATE_EPOCH (https://reproducible-builds.org/specs/source-date-epoch/):
+// "" gives the zero time (each build then picks its default), anything else must be a
+// non-negative number of seconds since 1970.
+func ParseSourceDateEpoch(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > 1<<31-1 {
+		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds since 1970 (up to 2038, as rpm stores it): set it like SOURCE_DATE_EPOCH=$(git log -1 --format=%%ct), or unset it", s)
+	}
+	return time.Unix(n, 0).UTC(), nil
+}
+
+// wholeSeconds drops what rpm cannot store: fractions of a second, and times before 1970.
+func wholeSeconds(t time.Time) time.Time {
+	if t.Unix() < 0 {
+		return time.Unix(0, 0).UTC()
+	}
+	return time.Unix(t.Unix(), 0).UTC()
+}
+
+var productRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+
+func checkProduct(p string) error {
+	if p == "" {
+		return fmt.Errorf("no product: name it with -product, like -product shop")
+	}
+	if !productRE.MatchString(p) {
+		return fmt.Errorf("product %q: want lower-case letters, digits and '-', starting with a letter or digit, like shop", p)
+	}
+	return nil
+}
+
+func checkAbsDir(what, p string) error {
+	if !path.IsAbs(p) || path.Clean(p) != p || p == "/" || strings.ContainsAny(p, " \t\n\"'\\$`") {
+		return fmt.Errorf("%s %q: want a clean absolute path without spaces or quotes, like /var/opt/shop/Patches", what, p)
+	}
+	return nil
+}

@@ -1,0 +1,114 @@
+package packaging
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hotchain/hotchain/hotfix"
+)
+
+// maxFileSize is the largest file a hotfix may hold: rpm's 32-bit file size tags.
+const maxFileSize = 1<<32 - 1
+
+// content is a validated hotfix directory read into memory: what both the RPM and the
+// tarball are made of, so that they cannot differ.
+type content struct {
+	dir      *hotfix.Dir
+	version  hotfix.Version
+	items    []item // byte order of rel; filelist.txt included
+	filelist bool   // filelist.txt was written by the build (the source had none)
+	newest   time.Time
+}
+
+// item is one entry of the hotfix directory, relative to it.
+type item struct {
+	rel  string
+	mode fs.FileMode
+	body []byte // regular files
+	link string // symlinks
+}
+
+func (it item) isDir() bool  { return it.mode.IsDir() }
+func (it item) isLink() bool { return it.mode&fs.ModeSymlink != 0 }
+
+// loadContent validates the hotfix directory src (hotfix.ReadDir), checks its filelist.txt
+// or makes one, and reads every file. A file that changes between hashing and reading is an
+// error: the packages must hold exactly what filelist.txt lists.
+func loadContent(src string) (*content, error) {
+	d, err := hotfix.ReadDir(filepath.Clean(src))
+	if err != nil {
+		return nil, err
+	}
+	c := &content{dir: d, version: d.Version}
+	if d.HasFilelist {
+		if err := d.CheckFilelist(); err != nil {
+			return nil, err
+		}
+	}
+	for _, e := range d.Entries {
+		it := item{rel: e.Rel, mode: e.Mode}
+		switch {
+		case e.Mode.IsRegular():
+			if e.Size > maxFileSize {
+				return nil, fmt.Errorf("%s: %s is %d bytes: a hotfix file must be smaller than 4 GiB", d.Path, e.Rel, e.Size)
+			}
+			if it.body, err = os.ReadFile(filepath.Join(d.Path, filepath.FromSlash(e.Rel))); err != nil {
+				return nil, fmt.Errorf("read hotfix file: %w", err)
+			}
+			if sum := sha256.Sum256(it.body); hex.EncodeToString(sum[:]) != e.SHA256 {
+				return nil, fmt.Errorf("%s: %s changed while the hotfix was being built: build again once nothing writes to the directory", d.Path, e.Rel)
+			}
+		case e.Mode&fs.ModeSymlink != 0:
+			it.link = e.Link
+		}
+		if !e.Mode.IsDir() && e.ModTime.After(c.newest) {
+			c.newest = e.ModTime
+		}
+		c.items = append(c.items, it)
+	}
+	if !d.HasFilelist {
+		c.filelist = true
+		c.items = append(c.items, item{rel: hotfix.FilelistFile, mode: 0o644, body: d.Filelist()})
+		sort.Slice(c.items, func(i, j int) bool { return c.items[i].rel < c.items[j].rel })
+	}
+	return c, nil
+}
+
+// file returns the body of the regular file rel, if there is one.
+func (c *content) file(rel string) ([]byte, bool) {
+	for _, it := range c.items {
+		if it.rel == rel && it.mode.IsRegular() {
+			return it.body, true
+		}
+	}
+	return nil, false
+}
+
+// summary is the first line of fixed-bugs.txt, else "shop hotfix 6.14.2.3".
+func (c *content) summary(product string) string {
+	if b, ok := c.file("fixed-bugs.txt"); ok {
+		for _, line := range strings.Split(strings.ToValidUTF8(string(b), "?"), "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				return line
+			}
+		}
+	}
+	return fmt.Sprintf("%s hotfix %s", product, c.version)
+}
+
+// description is fixed-bugs.txt, else the summary.
+func (c *content) description(product string) string {
+	if b, ok := c.file("fixed-bugs.txt"); ok {
+		if d := strings.TrimRight(strings.ToValidUTF8(string(b), "?"), " \t\r\n"); strings.TrimSpace(d) != "" {
+			return d
+		}
+	}
+	return c.summary(product)
+}

@@ -1,0 +1,12 @@
+// Package packaging builds what the vendor ships: the hotfix RPM and tarball (same content),
+// the base RPM that enables hotfixes on a host, and the keys that sign them; and, for the
+// host, it checks and unpacks a hotfix tarball safely.
+//
+// It builds RPMs with github.com/google/rpmpack and corrects the two things rpmpack v0.7.1
+// gets wrong for us (see rpm.go). Every build is byte-reproducible: the same input and the
+// same SOURCE_DATE_EPOCH give the same RPM, tarball and signatures.
+//
+// It must not install anything, run rpm, yum or dnf, or touch a host's product tree: the
+// applier in package hotfix does that. Outputs are written atomically, and bad input
+// (a broken hotfix directory, a hostile tarball) changes nothing on disk.
+package packaging

@@ -1,0 +1,253 @@
+package packaging
+
+import (
+	"bytes"
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cavaliergopher/rpm"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// sde is the SOURCE_DATE_EPOCH of the tests: 2026-01-02 03:04:05 UTC.
+var sde = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// keyTime is when the test keys were made, before sde.
+var keyTime = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+
+// requireTool skips the test when a real tool is missing, except in CI, where it fails.
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is required in CI: %v", name, err)
+		}
+		t.Skipf("%s not installed (apt-get install -y rpm cpio rpm2cpio openssl)", name)
+	}
+	return p
+}
+
+var (
+	keysOnce sync.Once
+	keys     map[KeyAlgorithm]*Signer
+	keysErr  error
+)
+
+// testSigner is a signing key of algo, made once per test run (RSA keys are slow to make).
+func testSigner(t *testing.T, algo KeyAlgorithm) *Signer {
+	t.Helper()
+	keysOnce.Do(func() {
+		keys = map[KeyAlgorithm]*Signer{}
+		for _, a := range []KeyAlgorithm{RSA, Ed25519} {
+			var s *Signer
+			if s, keysErr = GenerateKey("Shop Hotfixes", "hotfixes@example.com", a, keyTime); keysErr != nil {
+				return
+			}
+			keys[a] = s
+		}
+	})
+	if keysErr != nil {
+		t.Fatal(keysErr)
+	}
+	return keys[algo]
+}
+
+// writeTree writes files (path -> content) under dir; a path ending in "/" is a directory,
+// content "-> target" a symlink, and a "#0755" suffix on the path sets the mode.
+func writeTree(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		body := files[n]
+		mode := os.FileMode(0o644)
+		if p, m, ok := strings.Cut(n, "#"); ok {
+			var v uint32
+			fmt.Sscanf(m, "%o", &v)
+			n, mode = p, os.FileMode(v)
+		}
+		full := filepath.Join(dir, filepath.FromSlash(n))
+		if strings.HasSuffix(n, "/") {
+			if err := os.MkdirAll(full, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if target, ok := strings.CutPrefix(body, "-> "); ok {
+			if err := os.Symlink(target, full); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.WriteFile(full, []byte(body), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(full, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// sampleFiles is a small hotfix 6.14.2.3 with every kind of entry.
+func sampleFiles() map[string]string {
+	return map[string]string{
+		"version.txt":    "6.14.2.3\n",
+		"fixed-bugs.txt": "SHOP-101 cart total rounds wrong\n\nSHOP-101: the cart total rounded half-down.\nSHOP-107: login page typo.\n",
+		"install.txt":    "Installed by hotchain apply.\n",
+		"FileChanges/lib/Shop/Cart.pm":          "package Shop::Cart; # fixed\n1;\n",
+		"FileChanges/bin/shopctl#0755":          "#!/bin/sh\necho fixed\n",
+		"FileChanges/lib/Shop/Default.pm":       "-> Cart.pm",
+		"FileChanges/empty/":                    "",
+		"Install/01-migrate-shared.sh#0755":     "#!/bin/sh\necho migrate\n",
+		"StoreTypeChanges/Store/layout.xml#0640": "<layout fixed=\"1\"/>\n",
+	}
+}
+
+// sampleDir writes a hotfix directory (sampleFiles with overrides; "" deletes) and returns it.
+func sampleDir(t *testing.T, overrides map[string]string) string {
+	t.Helper()
+	files := sampleFiles()
+	for k, v := range overrides {
+		if v == "" && !strings.HasSuffix(k, "/") {
+			delete(files, k)
+			continue
+		}
+		files[k] = v
+	}
+	dir := filepath.Join(t.TempDir(), "src")
+	writeTree(t, dir, files)
+	return dir
+}
+
+// buildSample builds src into a new output directory with the test time and the options
+// given (Product defaults to shop).
+func buildSample(t *testing.T, src string, o BuildOptions) *BuildResult {
+	t.Helper()
+	if o.Product == "" {
+		o.Product = "shop"
+	}
+	if o.Time.IsZero() {
+		o.Time = sde
+	}
+	if o.OutDir == "" {
+		o.OutDir = t.TempDir()
+	}
+	res, err := Build(src, o)
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	return res
+}
+
+func openRPM(t *testing.T, path string) *rpm.Package {
+	t.Helper()
+	p, err := rpm.Open(path)
+	if err != nil {
+		t.Fatalf("read back %s: %v", path, err)
+	}
+	return p
+}
+
+// listDir lists dir recursively (names and sizes), to show that nothing changed.
+func listDir(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%s %v %d\n", p, info.Mode(), info.Size())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run go test ./packaging -update to make it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from what the build made (go test ./packaging -update rewrites it):\n--- want\n%s\n--- got\n%s", p, want, got)
+	}
+}
+
+// run runs a command and returns stdout and stderr; it fails the test when the command does.
+func run(t *testing.T, name string, args ...string) (string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\nstdout:\n%s\nstderr:\n%s", name, strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String(), stderr.String()
+}
+
+// fakeELF is a minimal statically linked Linux executable header for machine (62 x86_64,
+// 183 aarch64), enough for debug/elf; dynamic adds a PT_INTERP program header.
+func fakeELF(t *testing.T, machine uint16, dynamic bool) string {
+	t.Helper()
+	var b bytes.Buffer
+	phnum := uint16(1)
+	if dynamic {
+		phnum = 2
+	}
+	b.Write([]byte{0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	le := binary.LittleEndian
+	binary.Write(&b, le, struct {
+		Type, Machine                  uint16
+		Version                        uint32
+		Entry, Phoff, Shoff            uint64
+		Flags                          uint32
+		Ehsize, Phentsize, Phnum       uint16
+		Shentsize, Shnum, Shstrndx     uint16
+	}{2, machine, 1, 0x400000 + 64 + 56*uint64(phnum), 64, 0, 0, 64, 56, phnum, 64, 0, 0})
+	size := uint64(64 + 56*int(phnum) + 16)
+	type prog struct {
+		Type, Flags                           uint32
+		Off, Vaddr, Paddr, Filesz, Memsz, Align uint64
+	}
+	binary.Write(&b, le, prog{1, 5, 0, 0x400000, 0x400000, size, size, 0x1000})
+	if dynamic {
+		binary.Write(&b, le, prog{3, 4, size - 16, 0x400000 + size - 16, 0x400000 + size - 16, 16, 16, 1})
+	}
+	b.WriteString("/lib/ld.so.2\x00\x00\x00\x00")
+	p := filepath.Join(t.TempDir(), "hotchain")
+	if err := os.WriteFile(p, b.Bytes(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, sde, sde); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

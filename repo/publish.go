@@ -1,0 +1,155 @@
+package repo
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// publish puts files into dir: the metadata files into dir/repodata, the others beside
+// it. Everything is first written and synced in a temporary directory dir/.repodata.tmp-*;
+// then the .repo file and key are renamed into place and the new repodata takes the old
+// one's place. A failure before that last step leaves the old metadata untouched.
+func publish(dir string, files []outFile, mtime time.Time) (err error) {
+	tmp, err := os.MkdirTemp(dir, ".repodata.tmp-")
+	if err != nil {
+		return fmt.Errorf("write metadata: %w", err)
+	}
+	defer func() {
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
+	}()
+	// MkdirTemp makes 0700; the web server and rsync of a mirror must read it.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("write metadata: %w", err)
+	}
+	var beside []outFile
+	for _, f := range files {
+		if !f.meta {
+			beside = append(beside, f)
+			continue
+		}
+		if err := writeSynced(filepath.Join(tmp, f.name), f.data, 0o644, mtime); err != nil {
+			return fmt.Errorf("write metadata: %w", err)
+		}
+	}
+	if err := syncDir(tmp); err != nil {
+		return fmt.Errorf("write metadata: %w", err)
+	}
+	for _, f := range beside {
+		if err := WriteFileAtomic(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
+			return err
+		}
+	}
+
+	repodata := filepath.Join(dir, "repodata")
+	if _, err := os.Lstat(repodata); errors.Is(err, fs.ErrNotExist) {
+		if err := os.Rename(tmp, repodata); err != nil {
+			return fmt.Errorf("write metadata: %w", err)
+		}
+		tmp = ""
+		return syncDir(dir)
+	}
+	if err := exchange(tmp, repodata); err != nil {
+		return fmt.Errorf("replace %s: %w", repodata, err)
+	}
+	// tmp now holds the old metadata, removed by the deferred RemoveAll.
+	return syncDir(dir)
+}
+
+// exchangeByRenames swaps two directories with two renames, for file systems without an
+// atomic exchange: for a moment there is no repodata, and a client then gets a 404 and
+// tries again, never a mix of old and new files.
+func exchangeByRenames(newDir, cur string) error {
+	aside := newDir + ".old"
+	if err := os.Rename(cur, aside); err != nil {
+		return err
+	}
+	if err := os.Rename(newDir, cur); err != nil {
+		if rerr := os.Rename(aside, cur); rerr != nil {
+			return fmt.Errorf("%w (and moving the old metadata back from %s failed: %v)", err, aside, rerr)
+		}
+		return err
+	}
+	return os.Rename(aside, newDir)
+}
+
+// writeSynced writes a new file and syncs it, with the given mtime.
+func writeSynced(path string, data []byte, mode os.FileMode, mtime time.Time) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Chtimes(path, mtime, mtime)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// WriteFileAtomic replaces path with data: a temporary file in the same directory is
+// written, synced and renamed over path, so that a reader sees the old or the new
+// content, never a part. An existing file keeps its mode and, where we may, its owner;
+// a new one gets mode.
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
+	uid, gid := -1, -1
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+		uid, gid = fileOwner(fi)
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Chmod(mode); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if uid >= 0 {
+		// Only root can give a file away; anyone else keeps owning what they write.
+		_ = f.Chown(uid, gid)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = syncDir(dir); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
