@@ -119,7 +119,7 @@ func checkInside(base, realBase, full string, asDir bool) error {
 		}
 		if real != realBase && !strings.HasPrefix(real, realBase+string(filepath.Separator)) {
 			target, _ := os.Readlink(cur)
-			return fmt.Errorf("path leaves its target root %s through symlink %s -> %s: the hotfix must not write there", base, cur, target)
+			return fmt.Errorf("path leaves its target root %s through symlink %s -> %s: a hotfix writes only inside its root (make the symlink point inside the root, or map the tree elsewhere with CHANGE_TREES)", base, cur, target)
 		}
 	}
 	return nil

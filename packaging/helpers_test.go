@@ -108,14 +108,14 @@ func writeTree(t *testing.T, dir string, files map[string]string) {
 // sampleFiles is a small hotfix 6.14.2.3 with every kind of entry.
 func sampleFiles() map[string]string {
 	return map[string]string{
-		"version.txt":    "6.14.2.3\n",
-		"fixed-bugs.txt": "SHOP-101 cart total rounds wrong\n\nSHOP-101: the cart total rounded half-down.\nSHOP-107: login page typo.\n",
-		"install.txt":    "Installed by hotchain apply.\n",
-		"FileChanges/lib/Shop/Cart.pm":          "package Shop::Cart; # fixed\n1;\n",
-		"FileChanges/bin/shopctl#0755":          "#!/bin/sh\necho fixed\n",
-		"FileChanges/lib/Shop/Default.pm":       "-> Cart.pm",
-		"FileChanges/empty/":                    "",
-		"Install/01-migrate-shared.sh#0755":     "#!/bin/sh\necho migrate\n",
+		"version.txt":                            "6.14.2.3\n",
+		"fixed-bugs.txt":                         "SHOP-101 cart total rounds wrong\n\nSHOP-101: the cart total rounded half-down.\nSHOP-107: login page typo.\n",
+		"install.txt":                            "Installed by hotchain apply.\n",
+		"FileChanges/lib/Shop/Cart.pm":           "package Shop::Cart; # fixed\n1;\n",
+		"FileChanges/bin/shopctl#0755":           "#!/bin/sh\necho fixed\n",
+		"FileChanges/lib/Shop/Default.pm":        "-> Cart.pm",
+		"FileChanges/empty/":                     "",
+		"Install/01-migrate-shared.sh#0755":      "#!/bin/sh\necho migrate\n",
 		"StoreTypeChanges/Store/layout.xml#0640": "<layout fixed=\"1\"/>\n",
 	}
 }
@@ -225,16 +225,16 @@ func fakeELF(t *testing.T, machine uint16, dynamic bool) string {
 	b.Write([]byte{0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	le := binary.LittleEndian
 	binary.Write(&b, le, struct {
-		Type, Machine                  uint16
-		Version                        uint32
-		Entry, Phoff, Shoff            uint64
-		Flags                          uint32
-		Ehsize, Phentsize, Phnum       uint16
-		Shentsize, Shnum, Shstrndx     uint16
+		Type, Machine              uint16
+		Version                    uint32
+		Entry, Phoff, Shoff        uint64
+		Flags                      uint32
+		Ehsize, Phentsize, Phnum   uint16
+		Shentsize, Shnum, Shstrndx uint16
 	}{2, machine, 1, 0x400000 + 64 + 56*uint64(phnum), 64, 0, 0, 64, 56, phnum, 64, 0, 0})
 	size := uint64(64 + 56*int(phnum) + 16)
 	type prog struct {
-		Type, Flags                           uint32
+		Type, Flags                             uint32
 		Off, Vaddr, Paddr, Filesz, Memsz, Align uint64
 	}
 	binary.Write(&b, le, prog{1, 5, 0, 0x400000, 0x400000, size, size, 0x1000})

@@ -26,7 +26,8 @@ type Options struct {
 	// Dir is the repository: a directory of RPMs, named after its base version
 	// (<repo root>/6.14.2). RPMs in subdirectories count too.
 	Dir string
-	// Product names the .repo file and the repository id (shop: shop-hotfix).
+	// Product names the .repo file and the repository id (shop: shop-hotfix); empty: the
+	// product that the package names (shop-hotfix-6_14_2_1, shop-hotfix-base) agree on.
 	Product string
 	// BaseVersion is the base version the repository serves; empty: the name of Dir.
 	BaseVersion string
@@ -79,7 +80,7 @@ func CheckBaseURL(raw string) error {
 }
 
 func (o *Options) check() (baseVersion string, err error) {
-	if !productRE.MatchString(o.Product) {
+	if o.Product != "" && !productRE.MatchString(o.Product) {
 		return "", fmt.Errorf("product %q: want lower-case letters, digits and dashes, like shop", o.Product)
 	}
 	if len(o.BaseURLs) == 0 {
@@ -179,6 +180,11 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("%w\nnothing was written: the old metadata in %s is unchanged", errors.Join(bad...), filepath.Join(o.Dir, "repodata"))
 	}
 	res.Packages = len(pkgs)
+	if o.Product == "" {
+		if o.Product, err = inferProduct(pkgs); err != nil {
+			return nil, err
+		}
+	}
 
 	files, err := o.render(pkgs, baseVersion)
 	if err != nil {
@@ -189,6 +195,28 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	res.RepoFile = filepath.Join(o.Dir, RepoFileName(o.Product))
 	return res, nil
+}
+
+// hotfixName matches the packages of a hotfix chain: PRODUCT-hotfix-6_14_2_3 and
+// PRODUCT-hotfix-base.
+var hotfixName = regexp.MustCompile(`^([a-z0-9][a-z0-9-]*)-hotfix-(base|[0-9]+(_[0-9]+)+)$`)
+
+func inferProduct(pkgs []*pkg) (string, error) {
+	var product string
+	for _, p := range pkgs {
+		m := hotfixName.FindStringSubmatch(p.Name)
+		if m == nil {
+			continue
+		}
+		if product != "" && m[1] != product {
+			return "", fmt.Errorf("packages of two products (%s and %s) in one repository: pass -product, or keep each product in its own repository", product, m[1])
+		}
+		product = m[1]
+	}
+	if product == "" {
+		return "", fmt.Errorf("no hotfix package tells the product: pass -product")
+	}
+	return product, nil
 }
 
 // outFile is a file that Build writes: in repodata/ (meta) or beside it.

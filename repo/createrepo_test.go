@@ -161,3 +161,5 @@ func lineDiff(a, b []byte) string {
 	}
 	return "(same lines)"
 }
+
+func reflectOf(p *pkg) reflect.Value { return reflect.ValueOf(p) }

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -234,30 +233,19 @@ var (
 
 var testPkgs = []testPkg{pkgBase, pkgFix1, pkgFix2, pkgTools, pkgMeta}
 
-var (
-	keysOnce         sync.Once
-	keyVendor, keyEv *packaging.Signer
-	keysErr          error
-)
-
-// testKeys are the vendor's key and another one; Ed25519 because RSA key generation is slow.
+// testKeys are the vendor's key and another one, fixed Ed25519 test keys in testdata so
+// that signed packages and repomd.xml.asc are the same in every run (golden files).
 func testKeys(t testing.TB) (vendor, other *packaging.Signer) {
 	t.Helper()
-	keysOnce.Do(func() {
-		keyVendor, keysErr = packaging.GenerateKey("Shop Release", "release@shop.example", packaging.Ed25519, testEpoch)
-		if keysErr != nil {
-			return
+	load := func(name string) *packaging.Signer {
+		s, err := packaging.LoadSigner(filepath.Join("testdata", name+".sec.asc"))
+		if err != nil {
+			t.Fatal(err)
 		}
-		keyVendor.Time = testEpoch
-		keyEv, keysErr = packaging.GenerateKey("Evil", "evil@example.net", packaging.Ed25519, testEpoch)
-		if keysErr == nil {
-			keyEv.Time = testEpoch
-		}
-	})
-	if keysErr != nil {
-		t.Fatal(keysErr)
+		s.Time = testEpoch
+		return s
 	}
-	return keyVendor, keyEv
+	return load("vendor"), load("other")
 }
 
 // writeKey stores s's secret key in dir and returns its path.

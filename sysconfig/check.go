@@ -35,7 +35,20 @@ func (r *resolver) config() (*Config, error) {
 	if len(early) > 0 {
 		return c, errors.Join(early...)
 	}
-	return c, errors.Join(r.errs...)
+	return c, errors.Join(inFileOrder(r.errs)...)
+}
+
+// inFileOrder sorts errors by line, those not from a line last, so that a reader can
+// walk through the file once.
+func inFileOrder(errs []error) []error {
+	line := func(err error) int {
+		if e, ok := err.(*Error); ok && e.Line > 0 {
+			return e.Line
+		}
+		return math.MaxInt
+	}
+	slices.SortStableFunc(errs, func(a, b error) int { return line(a) - line(b) })
+	return errs
 }
 
 // rest checks everything after PRODUCT and PRODUCT_ROOT.

@@ -71,12 +71,14 @@ func inRoot(root, p string) string {
 	if root == "" || root == "/" {
 		return p
 	}
-	return filepath.Join(root, p)
+	// filepath.Join(root, "/../etc") would give "/etc": clean p as seen from / first,
+	// so that .. stops at the root, as it does for a process chrooted there.
+	return filepath.Join(root, filepath.Clean("/"+p))
 }
 
 // InRoot joins a host-view absolute path with c.Root (filepath.Join(c.Root, p); p
-// unchanged when Root is "" or "/"). filepath.Join cleans the result, so a path with
-// .. cannot climb out of Root.
+// unchanged when Root is "" or "/"). A path whose .. would climb above / stays inside
+// Root, as it would in a chroot: "/../etc" becomes Root/etc.
 func (c *Config) InRoot(p string) string { return inRoot(c.Root, p) }
 
 // Load reads the settings file at path (host view) inside root ("" = /). environ is the

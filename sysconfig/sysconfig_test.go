@@ -146,7 +146,7 @@ func TestTemplateRoundTrip(t *testing.T) {
 
 func TestTemplateOverrides(t *testing.T) {
 	overrides := map[string]string{
-		"PRODUCT":         "ignored",
+		"PRODUCT":         "otherproduct",
 		"PRODUCT_ROOT":    "/srv/$PRODUCT",
 		"CHANGE_TREES":    "FileChanges=$PRODUCT_ROOT StoreTypeChanges=${PRODUCT_ROOT}/WebRoot/StoreTypes",
 		"MAILTO":          `ops "on call" <ops@example.com>; $HOME \ `,
@@ -157,7 +157,7 @@ func TestTemplateOverrides(t *testing.T) {
 		"not a name":      "y",
 	}
 	text := string(Template("shop", overrides))
-	if strings.Contains(text, "not a name") || strings.Contains(text, "ignored") {
+	if strings.Contains(text, "not a name") || strings.Contains(text, "otherproduct") {
 		t.Errorf("template holds an override it should drop:\n%s", text)
 	}
 	c := mustLoad(t, text)

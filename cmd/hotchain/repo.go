@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/packaging"
+	"github.com/hotchain/hotchain/repo"
+)
+
+// The repository commands: repo and serve on the vendor side, repo-file on a host. The
+// work is in package repo.
+
+func runRepo(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "repo", "-base-url URL [-sign-key KEY] DIR", `Writes yum/dnf metadata for the RPMs in DIR, the repository of one base version
+(<repo root>/6.14.2): DIR/repodata/ as createrepo_c writes it, repomd.xml.asc and
+DIR/RPM-GPG-KEY-PRODUCT-hotfix with -sign-key, and DIR/PRODUCT-hotfix.repo, the file hosts
+use, pointing at URL/6.14.2/ for each -base-url (mirrors, tried in order).
+Entries of packages whose size and mtime did not change are reused from the old metadata
+(as createrepo_c --update does); -no-update reads every package again. With -sign-key, every
+package read must be signed with that key. A failed run changes nothing.
+SOURCE_DATE_EPOCH, if set, is the revision and the time of the metadata: the same packages
+and SOURCE_DATE_EPOCH give byte-identical metadata.`)
+	var urls buildFlagList
+	fs.Var(&urls, "base-url", "`URL` of the repository root, http(s):// or file:// (required; repeat for mirrors)")
+	product := fs.String("product", "", "product `name`, like shop (default: taken from the package names)")
+	baseVersion := fs.String("base-version", "", "base `version` the repository serves (default: the name of DIR)")
+	signKey := fs.String("sign-key", "", "OpenPGP secret key `file` that signs repomd.xml (passphrase in $"+packaging.PassphraseEnv+")")
+	noUpdate := fs.Bool("no-update", false, "read every package again instead of reusing unchanged entries")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	const example = "hotchain repo -product shop -base-url https://updates.example.com/shop -sign-key vendor.asc repo/6.14.2"
+	if fs.NArg() != 1 {
+		return withHint(usageError{fmt.Errorf("repo takes one repository directory, got %d arguments", fs.NArg())}, example)
+	}
+	if len(urls) == 0 {
+		return withHint(usageError{errors.New("repo needs -base-url: the URL hosts reach the repository root at")}, example)
+	}
+	for _, u := range urls {
+		if err := repo.CheckBaseURL(u); err != nil {
+			return usageError{err}
+		}
+	}
+	when, err := packaging.ParseSourceDateEpoch(e.getenv("SOURCE_DATE_EPOCH"))
+	if err != nil {
+		return err
+	}
+	if when.IsZero() {
+		when = time.Now().Truncate(time.Second)
+	}
+	o := repo.Options{
+		Dir: fs.Arg(0), Product: *product, BaseVersion: *baseVersion, BaseURLs: urls,
+		NoUpdate: *noUpdate, Time: when, Log: e.stderr,
+	}
+	if *signKey != "" {
+		if o.Signer, err = packaging.LoadSigner(*signKey); err != nil {
+			return err
+		}
+	}
+	res, err := repo.Build(ctx, o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "wrote %s/repodata: %d packages (%d unchanged)\nwrote %s\n", o.Dir, res.Packages, res.Reused, res.RepoFile)
+	if o.Signer == nil {
+		e.warnf("the repository is not signed: hosts check repomd.xml (repo_gpgcheck=1 in the base RPM's .repo file); pass -sign-key")
+	}
+	return nil
+}
+
+func runRepoFile(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "repo-file", "-base-version V", `Points the host's .repo file (REPO_FILE) at the repository of base version V: the last
+path element of every baseurl, the old base version, becomes V. A product patch that moves
+the product to a new release calls it. The file is replaced atomically and keeps its mode.`)
+	baseVersion := fs.String("base-version", "", "the new base `version`, like 6.15.0 (required)")
+	settings := loadSettings(e, fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usageError{fmt.Errorf("repo-file takes no arguments, got %q", fs.Args())}
+	}
+	if *baseVersion == "" {
+		return withHint(usageError{errors.New("repo-file needs -base-version")}, "hotchain repo-file -base-version 6.15.0")
+	}
+	if _, err := hotfix.ParseVersion(*baseVersion); err != nil {
+		return usageError{err}
+	}
+	cfg, err := settings()
+	if err != nil {
+		return err
+	}
+	path := cfg.InRoot(cfg.RepoFile)
+	if err := repo.RewriteBaseVersion(path, *baseVersion); err != nil {
+		return withHint(err, "reinstall the base RPM to get a fresh .repo file")
+	}
+	fmt.Fprintf(e.stdout, "%s: base version %s\n", path, *baseVersion)
+	return nil
+}
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "serve", "-dir DIR [-listen ADDR]", `Serves the repositories under DIR over HTTP until interrupted, for a local or air-gapped
+update: point the .repo file's baseurl at http://ADDR/. Only regular files are served: no
+directory listings, no hidden files, nothing outside DIR (symlinks included). Each request
+is logged to standard error.`)
+	dir := fs.String("dir", "", "`DIR` to serve, the repository root (required)")
+	listen := fs.String("listen", "127.0.0.1:8000", "`address` to listen on; port 0 picks a free one")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usageError{fmt.Errorf("serve takes no arguments, got %q", fs.Args())}
+	}
+	if *dir == "" {
+		return withHint(usageError{errors.New("serve needs -dir")}, "hotchain serve -dir repo -listen 127.0.0.1:8000")
+	}
+	return repo.Serve(ctx, *dir, *listen, e.stderr, func(addr string) {
+		fmt.Fprintf(e.stdout, "serving %s at http://%s/\n", *dir, addr)
+	})
+}
