@@ -62,9 +62,14 @@ func LoadSigner(path string) (*Signer, error) {
 
 func (s *Signer) config() *packet.Config {
 	t := s.Time
+	// go-crypto salts v4 signatures with a random notation by default (a guard against
+	// fault attacks on EdDSA); that would make every signed RPM and repomd.xml.asc differ
+	// from the last build, so reproducible output turns it off.
+	salted := false
 	return &packet.Config{
-		DefaultHash: crypto.SHA256,
-		Time:        func() time.Time { return t },
+		DefaultHash:                           crypto.SHA256,
+		Time:                                  func() time.Time { return t },
+		NonDeterministicSignaturesViaNotation: &salted,
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestTarballContent checks that the tarball holds what the RPM holds, in one directory,
@@ -187,7 +189,7 @@ func TestReproducible(t *testing.T) {
 	a := buildSample(t, sampleDir(t, nil), o)
 	src := sampleDir(t, nil)
 	old := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
-	filepath.Walk(src, func(p string, _ os.FileInfo, _ error) error { return os.Chtimes(p, old, old) })
+	setTimes(t, src, old)
 	b := buildSample(t, src, o)
 	for _, pair := range [][2]string{{a.RPM, b.RPM}, {a.Tarball, b.Tarball}, {a.Signature, b.Signature}} {
 		x, _ := os.ReadFile(pair[0])
@@ -211,7 +213,7 @@ func TestDefaultTime(t *testing.T) {
 	src := sampleDir(t, nil)
 	newest := time.Date(2024, 3, 4, 5, 6, 7, 0, time.UTC)
 	older := newest.Add(-48 * time.Hour)
-	filepath.Walk(src, func(p string, _ os.FileInfo, _ error) error { return os.Chtimes(p, older, older) })
+	setTimes(t, src, older)
 	os.Chtimes(filepath.Join(src, "install.txt"), newest, newest)
 	// A newer directory mtime does not count: directories change when files come and go.
 	os.Chtimes(filepath.Join(src, "FileChanges"), newest.Add(time.Hour), newest.Add(time.Hour))
@@ -260,5 +262,20 @@ func TestParseSourceDateEpoch(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), "SOURCE_DATE_EPOCH=") {
 			t.Errorf("error does not name the variable: %v", err)
 		}
+	}
+}
+
+// setTimes sets the mtime of everything under dir, symlinks themselves included.
+func setTimes(t *testing.T, dir string, when time.Time) {
+	t.Helper()
+	ts := unix.NsecToTimespec(when.UnixNano())
+	err := filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return unix.UtimesNanoAt(unix.AT_FDCWD, p, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

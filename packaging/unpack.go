@@ -291,9 +291,9 @@ func writeEntry(dst string, r io.Reader, size int64, mode fs.FileMode) error {
 	if err != nil {
 		return fmt.Errorf("unpack %s: %w", dst, err)
 	}
-	n, err := io.Copy(f, r)
-	if err == nil && n != size {
-		err = fmt.Errorf("entry is %d bytes, the header says %d", n, size)
+	_, err = io.CopyN(f, r, size)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		err = errors.New("the tarball is damaged: it ends inside this file")
 	}
 	if err == nil {
 		err = f.Chmod(mode)

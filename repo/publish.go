@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -41,8 +42,15 @@ func publish(dir string, files []outFile, mtime time.Time) (err error) {
 		return fmt.Errorf("write metadata: %w", err)
 	}
 	for _, f := range beside {
-		if err := WriteFileAtomic(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
+		path := filepath.Join(dir, f.name)
+		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, f.data) {
+			continue // unchanged: keep its mtime, for mirrors and caches
+		}
+		if err := WriteFileAtomic(path, f.data, 0o644); err != nil {
 			return err
+		}
+		if err := os.Chtimes(path, mtime, mtime); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
 		}
 	}
 

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -147,7 +148,7 @@ func readPackage(r io.Reader, href string) (*pkg, *rawHeader, error) {
 	head := prefixBuffer{limit: maxHeaders}
 	p, err := rpm.Read(io.TeeReader(cr, &head))
 	if err != nil {
-		return nil, nil, describeReadError(err)
+		return nil, nil, describeReadError(err, head.b)
 	}
 	hdrEnd := cr.n
 	rest, err := io.Copy(io.Discard, br)
@@ -195,9 +196,13 @@ func readPackage(r io.Reader, href string) (*pkg, *rawHeader, error) {
 
 var errNotRPM = errors.New("not an RPM package (no RPM lead): remove it from the repository directory or rename it")
 
-func describeReadError(err error) error {
+var rpmMagic = []byte{0xED, 0xAB, 0xEE, 0xDB}
+
+func describeReadError(err error, head []byte) error {
 	switch {
-	case errors.Is(err, rpm.ErrNotRPMFile):
+	case len(head) == 0:
+		return fmt.Errorf("empty file, not an RPM package: remove it from the repository directory or copy it again")
+	case errors.Is(err, rpm.ErrNotRPMFile), !bytes.HasPrefix(head, rpmMagic[:min(len(head), 4)]):
 		return errNotRPM
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("truncated: the file ends inside its header: copy or build it again")

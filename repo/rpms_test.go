@@ -2,12 +2,15 @@ package repo
 
 import (
 	"bytes"
+	"crypto"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/google/rpmpack"
 
 	"github.com/hotchain/hotchain/packaging"
@@ -136,7 +139,7 @@ func (p testPkg) build(t testing.TB, dir string, s *packaging.Signer) string {
 		r.AddCustomTag(tagChangelogText, rpmpack.EntryStringSlice(texts))
 	}
 	if s != nil {
-		r.SetPGPSigner(s.Sign)
+		r.SetPGPSigner(deterministicSign(s))
 	}
 	var buf bytes.Buffer
 	if err := r.Write(&buf); err != nil {
@@ -151,6 +154,22 @@ func (p testPkg) build(t testing.TB, dir string, s *packaging.Signer) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// deterministicSign signs like s.Sign, but without go-crypto's random salt notation: the
+// same package comes out byte for byte the same, and golden files can name its checksum.
+func deterministicSign(s *packaging.Signer) func([]byte) ([]byte, error) {
+	no := false
+	cfg := &packet.Config{
+		DefaultHash:                           crypto.SHA256,
+		Time:                                  func() time.Time { return s.Time },
+		NonDeterministicSignaturesViaNotation: &no,
+	}
+	return func(data []byte) ([]byte, error) {
+		var buf bytes.Buffer
+		err := openpgp.DetachSign(&buf, s.Entity(), bytes.NewReader(data), cfg)
+		return buf.Bytes(), err
+	}
 }
 
 const dirMode = 040755

@@ -22,7 +22,7 @@ const (
 // (absolute, host view).
 type ChangeTree struct {
 	Dir  string // name of the tree inside the hotfix directory, one path element, e.g. "StoreTypeChanges"
-	Root string // absolute target path as written in the settings (host view, not joined with Root)
+	Root string // absolute target path as written in the settings, cleaned (host view, not joined with Root)
 }
 
 // Config is the checked settings of a host. Every path is absolute and in host view:

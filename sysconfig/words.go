@@ -55,6 +55,9 @@ func scanWord(s string, i int, mark bool, notes *[]string) (string, int, error) 
 			if i+1 >= len(s) {
 				return "", i, errors.New("backslash at the end: nothing to escape (lines cannot be continued)")
 			}
+			if s[i+1] == 0 {
+				return "", i + 1, errors.New("contains a NUL byte")
+			}
 			if s[i+1] != '\n' { // backslash-newline joins lines, as in sh
 				lit(s[i+1])
 			}

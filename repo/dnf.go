@@ -1,0 +1,413 @@
+package repo
+
+// The host side's client of the package manager: the agent asks dnf (or yum on RHEL 7) what
+// hotfixes the repository offers, downloads them and installs them, and asks rpm what is
+// installed. Everything runs with exec, never through a shell: YUM_PARAMETER arrives already
+// split into words.
+//
+// Command lines (R = the -root directory; omitted for the real root):
+//
+//	available: dnf -y --installroot R <YUM_PARAMETER> --setopt=skip_if_unavailable=False \
+//	               --refresh -q repoquery --available --latest-limit=1 \
+//	               --qf '%{name}\t%{arch}\t%{version}-%{release}\t%{repoid}' 'shop-hotfix-*'
+//	           yum -y --installroot R <YUM_PARAMETER> --setopt=skip_if_unavailable=False \
+//	               --setopt=metadata_expire=0 list available 'shop-hotfix-*'
+//	download:  dnf -y --installroot R <YUM_PARAMETER> --setopt=skip_if_unavailable=False \
+//	               install --downloadonly shop-hotfix-6_14_2_3
+//	install:   dnf -y --installroot R <YUM_PARAMETER> --setopt=skip_if_unavailable=False \
+//	               install shop-hotfix-6_14_2_3
+//	installed: rpm --root R -qa --qf '%{NAME}\t%{ARCH}\t%{VERSION}-%{RELEASE}\n' 'shop-hotfix-*'
+//
+// Why these options:
+//   - skip_if_unavailable=False: an unreachable or unsigned repository is an error, never
+//     "nothing to do" (Debian's and Fedora's dnf.conf default to True).
+//   - --refresh (yum: metadata_expire=0) on the check only: cached metadata may be hours old
+//     (metadata_expire) and would hide a hotfix published tonight and a repository that went
+//     down. Download and install then use the metadata the check just fetched, and an install
+//     after -download takes the packages from dnf's cache without fetching them again.
+//   - repoquery --available lists installed packages too, so Available takes away what rpm
+//     says is installed; new hotfixes have new names, so check-update would not see them.
+//   - yum 3 has no repoquery verb; `list available` prints "name.arch version repo" columns,
+//     wrapped when a name is long, so its output is read as a stream of words.
+//
+// An installroot that is not a whole system (the sandboxes of tests and demos on Debian 12,
+// dnf 4.14) needs, besides --installroot:
+//   - --releasever=N in YUM_PARAMETER: without a system-release package in R dnf prints
+//     "Unable to detect release version" and $releasever in a .repo file stays empty;
+//   - nothing for repositories and cache: dnf reads R/etc/yum.repos.d (falling back to the
+//     host's directory only when R has none), keeps its cache in R/var/cache/dnf and its
+//     history in R/var/lib/dnf; it reads R/etc/dnf/dnf.conf, else the host's;
+//   - gpgkey= URLs of a .repo file are read on the host, not in R (dnf documents this), so a
+//     sandbox's signed repository needs a key path the host can read;
+//   - Debian's rpm keeps its database in ~/.rpmdb (%_dbpath is $HOME-relative), inside R with
+//     --root/--installroot: dnf and rpm must run with the same HOME, which they do here as
+//     both get Env;
+//   - a hotfix RPM's scriptlets run chrooted into R: R needs /bin/sh (busybox-static) and the
+//     static hotchain binary the base RPM installs.
+//
+// Removal, which the agent does not do, would pass --setopt=clean_requirements_on_remove=False
+// so that only hotfixes are removed.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/hotchain/hotchain/hotfix"
+)
+
+// PackageManager runs dnf or yum, and rpm, for one host.
+type PackageManager struct {
+	Cmd    string   // "dnf" or "yum" (a name looked up in PATH, or a path)
+	Root   string   // the -root directory, passed as --installroot (rpm: --root); "" or "/" = the real root
+	Params []string // YUM_PARAMETER words, passed to every dnf/yum call
+	Env    []string // environment of every command; nil = this process's
+	// Stdout and Stderr receive what dnf prints while downloading and installing, and dnf's
+	// and rpm's error output of every call; nil discards it.
+	Stdout, Stderr io.Writer
+	// RPM is the rpm command; "" means "rpm".
+	RPM string
+}
+
+// Package is one package as the repository or the rpm database lists it.
+type Package struct {
+	Name    string         // shop-hotfix-6_14_2_3
+	Arch    string         // noarch
+	Version string         // version-release, e.g. 1-0
+	Repo    string         // repository id (empty for an installed package)
+	Hotfix  hotfix.Version // the hotfix the name stands for
+}
+
+// lookPath finds commands for Detect; tests replace it.
+var lookPath = exec.LookPath
+
+// Detect returns the package manager that PACKAGE_MANAGER (auto, dnf or yum) names for a
+// host whose root is root: auto takes dnf when it is on PATH (Fedora, RHEL 8 and later, and
+// Debian, which has no yum), else yum (RHEL 7). Nothing is run.
+func Detect(root, setting string) (*PackageManager, error) {
+	switch setting {
+	case "dnf", "yum":
+		if _, err := lookPath(setting); err != nil {
+			return nil, fmt.Errorf("PACKAGE_MANAGER=%s, but %s is not installed (%v): install it or set PACKAGE_MANAGER=auto", setting, setting, err)
+		}
+		return &PackageManager{Cmd: setting, Root: root}, nil
+	case "", "auto":
+		for _, c := range []string{"dnf", "yum"} {
+			if _, err := lookPath(c); err == nil {
+				return &PackageManager{Cmd: c, Root: root}, nil
+			}
+		}
+		return nil, errors.New("neither dnf nor yum is installed (PACKAGE_MANAGER=auto): hotfixes are installed with one of them")
+	}
+	return nil, fmt.Errorf("PACKAGE_MANAGER=%q: want auto, dnf or yum", setting)
+}
+
+// installRoot is Root as an absolute path, "" for the real root.
+func (pm *PackageManager) installRoot() (string, error) {
+	if pm.Root == "" || pm.Root == "/" {
+		return "", nil
+	}
+	return filepath.Abs(pm.Root)
+}
+
+func (pm *PackageManager) yum() bool { return filepath.Base(pm.Cmd) == "yum" }
+
+// args builds a dnf/yum command line: the options every call gets, then the verb's words.
+func (pm *PackageManager) args(verb ...string) ([]string, error) {
+	root, err := pm.installRoot()
+	if err != nil {
+		return nil, err
+	}
+	a := []string{"-y"}
+	if root != "" {
+		a = append(a, "--installroot", root)
+	}
+	a = append(a, pm.Params...)
+	a = append(a, "--setopt=skip_if_unavailable=False")
+	return append(a, verb...), nil
+}
+
+// Available lists the newest build of every hotfix of product that the enabled
+// repositories offer and that is not installed, in chain order. The repository metadata is
+// fetched again first; a repository that cannot be reached is an error.
+func (pm *PackageManager) Available(ctx context.Context, product string) ([]Package, error) {
+	pattern := product + "-hotfix-*"
+	var verb []string
+	if pm.yum() {
+		verb = []string{"--setopt=metadata_expire=0", "list", "available", pattern}
+	} else {
+		verb = []string{"--refresh", "-q", "repoquery", "--available", "--latest-limit=1",
+			"--qf", `%{name}\t%{arch}\t%{version}-%{release}\t%{repoid}`, pattern}
+	}
+	args, err := pm.args(verb...)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := pm.run(ctx, &out, pm.cmd(), args...); err != nil {
+		return nil, err
+	}
+	var offered []Package
+	if pm.yum() {
+		offered = parseYumList(product, out.Bytes())
+	} else {
+		offered = parseTabbed(product, out.Bytes(), true)
+	}
+	installed, err := pm.Installed(ctx, product)
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	for _, p := range installed {
+		have[p.Name] = true
+	}
+	var pending []Package
+	for _, p := range offered {
+		if !have[p.Name] {
+			pending = append(pending, p)
+		}
+	}
+	return pending, nil
+}
+
+// Download fetches names and what they need into dnf's (or yum's) package cache, installing
+// nothing.
+func (pm *PackageManager) Download(ctx context.Context, names ...string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	args, err := pm.args(append([]string{"install", "--downloadonly"}, names...)...)
+	if err != nil {
+		return err
+	}
+	return pm.run(ctx, pm.Stdout, pm.cmd(), args...)
+}
+
+// Install installs names and what they need in one transaction. A zero exit does not mean
+// every scriptlet worked (dnf ignores a failed %post): compare the rpm database and the
+// ledger afterwards.
+func (pm *PackageManager) Install(ctx context.Context, names ...string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	args, err := pm.args(append([]string{"install"}, names...)...)
+	if err != nil {
+		return err
+	}
+	return pm.run(ctx, pm.Stdout, pm.cmd(), args...)
+}
+
+// Installed lists the hotfixes of product in the rpm database, in chain order.
+func (pm *PackageManager) Installed(ctx context.Context, product string) ([]Package, error) {
+	root, err := pm.installRoot()
+	if err != nil {
+		return nil, err
+	}
+	var args []string
+	if root != "" {
+		args = append(args, "--root", root)
+	}
+	args = append(args, "-qa", "--qf", `%{NAME}\t%{ARCH}\t%{VERSION}-%{RELEASE}\n`, product+"-hotfix-*")
+	var out bytes.Buffer
+	rpm := pm.RPM
+	if rpm == "" {
+		rpm = "rpm"
+	}
+	if err := pm.run(ctx, &out, rpm, args...); err != nil {
+		return nil, err
+	}
+	return parseTabbed(product, out.Bytes(), false), nil
+}
+
+func (pm *PackageManager) cmd() string {
+	if pm.Cmd == "" {
+		return "dnf"
+	}
+	return pm.Cmd
+}
+
+// run runs one command; its error output goes to Stderr and, on failure, its last lines into
+// the error.
+func (pm *PackageManager) run(ctx context.Context, stdout io.Writer, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = pm.Env
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	stderr := pm.Stderr
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	tail := &tailWriter{max: 2048}
+	cmd.Stdout = stdout
+	cmd.Stderr = io.MultiWriter(stderr, tail)
+	if err := cmd.Run(); err != nil {
+		return &CommandError{Args: append([]string{name}, args...), Err: err, Output: tail.lastLines(3)}
+	}
+	return nil
+}
+
+// CommandError is a dnf, yum or rpm call that failed.
+type CommandError struct {
+	Args   []string // the whole command line
+	Err    error    // from exec: usually an *exec.ExitError
+	Output string   // the last lines it wrote to standard error
+}
+
+func (e *CommandError) Error() string {
+	verb := filepath.Base(e.Args[0])
+	for _, a := range e.Args[1:] {
+		if !strings.HasPrefix(a, "-") && a != "" && verb != "rpm" && isVerb(a) {
+			verb += " " + a
+			break
+		}
+	}
+	msg := fmt.Sprintf("%s: %v", verb, e.Err)
+	if e.Output != "" {
+		msg += ": " + strings.ReplaceAll(e.Output, "\n", "; ")
+	}
+	return msg
+}
+
+func (e *CommandError) Unwrap() error { return e.Err }
+
+// Hint gives the command line to run by hand.
+func (e *CommandError) Hint() string {
+	q := make([]string, len(e.Args))
+	for i, a := range e.Args {
+		q[i] = shellQuote(a)
+	}
+	return "run it by hand to see its whole output: " + strings.Join(q, " ")
+}
+
+func isVerb(a string) bool {
+	switch a {
+	case "install", "repoquery", "list", "remove", "erase":
+		return true
+	}
+	return false
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '-' || r == '_' || r == '.' || r == '/' || r == '=' || r == ':' || r == ',' ||
+			'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// tailWriter keeps the last max bytes written to it.
+type tailWriter struct {
+	max int
+	buf []byte
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = t.buf[len(t.buf)-t.max:]
+	}
+	return len(p), nil
+}
+
+func (t *tailWriter) lastLines(n int) string {
+	var lines []string
+	for _, l := range strings.Split(string(t.buf), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// parseTabbed reads "name\tarch\tversion-release[\trepo]" lines (repoquery --qf, rpm --qf),
+// keeps the hotfixes of product and sorts them in chain order. Other lines (dnf's notes
+// when -q does not silence them) are skipped.
+func parseTabbed(product string, out []byte, withRepo bool) []Package {
+	want := 3
+	if withRepo {
+		want = 4
+	}
+	var pkgs []Package
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Split(strings.TrimSpace(sc.Text()), "\t")
+		if len(f) != want {
+			continue
+		}
+		p := Package{Name: f[0], Arch: f[1], Version: f[2]}
+		if withRepo {
+			p.Repo = f[3]
+		}
+		if v, ok := hotfix.ParsePackageName(product, p.Name); ok {
+			p.Hotfix = v
+			pkgs = append(pkgs, p)
+		}
+	}
+	return sortPackages(pkgs)
+}
+
+// parseYumList reads `yum list available`: after the headers, "name.arch version repo" in
+// three columns, where a long name.arch takes a line of its own and the rest follows on the
+// next. Read as words, every hotfix is its name.arch followed by two words.
+func parseYumList(product string, out []byte) []Package {
+	words := strings.Fields(string(out))
+	var pkgs []Package
+	for i := 0; i+2 < len(words); i++ {
+		dot := strings.LastIndexByte(words[i], '.')
+		if dot <= 0 {
+			continue
+		}
+		name, arch := words[i][:dot], words[i][dot+1:]
+		v, ok := hotfix.ParsePackageName(product, name)
+		if !ok {
+			continue
+		}
+		ver := words[i+1]
+		if _, evr, found := strings.Cut(ver, ":"); found { // yum shows an epoch as E:V-R
+			ver = evr
+		}
+		pkgs = append(pkgs, Package{Name: name, Arch: arch, Version: ver, Repo: strings.TrimPrefix(words[i+2], "@"), Hotfix: v})
+		i += 2
+	}
+	return sortPackages(pkgs)
+}
+
+// sortPackages orders hotfixes by version, and builds of one hotfix by release, keeping only
+// the last build of each name.
+func sortPackages(pkgs []Package) []Package {
+	sort.SliceStable(pkgs, func(i, j int) bool {
+		if c := pkgs[i].Hotfix.Compare(pkgs[j].Hotfix); c != 0 {
+			return c < 0
+		}
+		return releaseOf(pkgs[i].Version) < releaseOf(pkgs[j].Version)
+	})
+	var out []Package
+	for _, p := range pkgs {
+		if n := len(out); n > 0 && out[n-1].Name == p.Name {
+			out[n-1] = p
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func releaseOf(vr string) int {
+	_, r, _ := strings.Cut(vr, "-")
+	n, _ := strconv.Atoi(r)
+	return n
+}
