@@ -23,7 +23,7 @@ test-short:
 
 lint:
 	$(GO) vet $(PKGS)
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 
 # The Debian packages the tests and the demo use: the real rpm, dnf and createrepo_c to test
 # against, a static busybox for /bin/sh inside dnf installroots, and the tools tests call.
