@@ -93,6 +93,7 @@ func (h *Host) ProductVersion(ctx context.Context) (Version, error) {
 		}
 		cmd := exec.CommandContext(ctx, words[0], words[1:]...)
 		cmd.Env = h.Environ
+		cmd.Stdin = strings.NewReader("") // no /dev/null in a bare installroot
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		outb, err := cmd.Output()

@@ -125,7 +125,9 @@ func (h *Host) runScript(ctx context.Context, d *Dir, name string, env []string,
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = d.Path
 	cmd.Env = env
-	cmd.Stdin = nil
+	// Not nil: exec would open /dev/null, which an installroot that rpm chroots into for
+	// the %post that runs us may not have.
+	cmd.Stdin = strings.NewReader("")
 	cmd.Stdout = out
 	cmd.Stderr = out
 	if err := cmd.Run(); err != nil {

@@ -1,6 +1,7 @@
 package sysconfig
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -102,20 +103,40 @@ func Load(root, path string, environ []string) (*Config, error) {
 
 // fromBytes is Load without the file system. name is used in messages.
 func fromBytes(name string, src []byte, environ []string) (*Config, error) {
-	assigns, warns, err := parse(name, src)
-	if err != nil { // stop here: the values would be incomplete
-		return nil, err
-	}
+	assigns, warns, syntaxErr := parse(name, src)
 	r, err := layer(name, assigns, warns, environ)
 	if err != nil {
 		return nil, err
 	}
 	c, err := r.config()
+	if syntaxErr != nil {
+		// Report the bad values of the lines that did parse too, so that one edit fixes
+		// all; but not what follows from the broken lines (a PRODUCT on a broken line
+		// is not missing).
+		errs := []error{syntaxErr}
+		for _, e := range unjoin(err) {
+			if e, ok := e.(*Error); ok && (e.Line > 0 || e.Env) {
+				errs = append(errs, e)
+			}
+		}
+		return nil, errors.Join(inFileOrder(unjoin(errors.Join(errs...)))...)
+	}
 	if err != nil {
 		return nil, err
 	}
 	c.Warnings = r.sortedWarnings()
 	return c, nil
+}
+
+// unjoin undoes errors.Join.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
 }
 
 // Defaults returns the configuration a file containing only PRODUCT=product would give

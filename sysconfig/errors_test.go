@@ -164,6 +164,16 @@ func TestErrorsAllReported(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), ":2: A=") || !strings.Contains(err.Error(), ":3: B=") {
 		t.Errorf("want both syntax errors: %v", err)
 	}
+	// Bad values on lines that parse are reported with the lines that do not.
+	_, err = load(t, "PRODUCT=shop\nHOST_ROLE=y\nMAILTO='x\n")
+	if err == nil || !strings.Contains(err.Error(), ":2: HOST_ROLE=") || !strings.Contains(err.Error(), ":3: MAILTO=") {
+		t.Errorf("want the value and the syntax error: %v", err)
+	}
+	// A PRODUCT on a broken line is not reported missing as well.
+	_, err = load(t, "PRODUCT='shop\n")
+	if err == nil || strings.Contains(err.Error(), "not set") {
+		t.Errorf("want only the syntax error: %v", err)
+	}
 }
 
 // A bad PRODUCT or PRODUCT_ROOT is reported alone: every default path follows it, and

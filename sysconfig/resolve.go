@@ -66,9 +66,9 @@ func layer(file string, assigns []assignment, warns []warning, environ []string)
 	if err := r.v.MergeConfigMap(fileVals); err != nil {
 		return nil, fmt.Errorf("settings %s: %w", file, err)
 	}
-	// viper's own environment layer reads os.Getenv; Load takes the environment as an
-	// argument (tests, -root sandboxes), so it goes into viper's override layer, which
-	// viper also ranks above the file and the defaults.
+	// viper's own environment layer reads os.Getenv, but Load takes the environment as
+	// an argument (tests, -root sandboxes); so it goes into viper's override layer,
+	// which viper ranks above the file and the defaults just the same.
 	for _, s := range settings {
 		val, ok := lookupEnv(environ, s.name)
 		if !ok {

@@ -111,6 +111,15 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// Defaults does not check the product, and must not fail on one that Load refuses.
+func TestDefaultsBadProduct(t *testing.T) {
+	for _, p := range []string{"", "Shop", "a\nb", "$x", "a'b\"c"} {
+		if c := Defaults(p); c.Product != p || c.File != "/etc/sysconfig/"+p+"-hotfix" {
+			t.Errorf("Defaults(%q): Product, File = %q, %q", p, c.Product, c.File)
+		}
+	}
+}
+
 // A file with only PRODUCT= gives Defaults, through Load and a root.
 func TestLoadOnlyProductIsDefaults(t *testing.T) {
 	root := t.TempDir()
@@ -136,7 +145,13 @@ func TestLoadMissingFile(t *testing.T) {
 // The template that the base RPM installs reads back as the defaults, with no warnings.
 func TestTemplateRoundTrip(t *testing.T) {
 	for _, product := range []string{"shop", "my-shop2"} {
-		c := mustLoad(t, string(Template(product, nil)))
+		root := t.TempDir()
+		path := "/etc/sysconfig/" + product + "-hotfix"
+		writeFile(t, filepath.Join(root, path), string(Template(product, nil)))
+		c, err := Load(root, path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(c.Warnings) != 0 {
 			t.Errorf("%s: warnings: %q", product, c.Warnings)
 		}

@@ -65,7 +65,7 @@ func scanWord(s string, i int, mark bool, notes *[]string) (string, int, error) 
 		case c == '\'':
 			j := strings.IndexByte(s[i+1:], '\'')
 			if j < 0 {
-				return "", i, errors.New("unterminated single quote: close it with ' on the same line")
+				return "", i, errors.New("unterminated single quote: add the closing '")
 			}
 			for k := i + 1; k <= i+j; k++ {
 				if s[k] == 0 {
@@ -119,7 +119,7 @@ func scanDouble(s string, i int, mark bool, notes *[]string, b *strings.Builder,
 			i++
 		}
 	}
-	return i, errors.New("unterminated double quote: close it with \" on the same line")
+	return i, errors.New("unterminated double quote: add the closing \"")
 }
 
 // dollar copies the unquoted or double-quoted dollar at s[i] in internal form and

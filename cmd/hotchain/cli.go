@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -198,4 +199,10 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // warnf prints a warning that does not stop the command.
 func (e *env) warnf(format string, args ...any) {
 	fmt.Fprintf(e.stderr, "hotchain: warning: "+format+"\n", args...)
+}
+
+// fileExists is os.Stat without the error detail, for optional files.
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// vendorChain writes the hotfix directories 6.14.2.1 to 6.14.2.<n> under src.
+func vendorChain(t *testing.T, src string, n int) {
+	t.Helper()
+	for i := 1; i <= n; i++ {
+		d := filepath.Join(src, fmt.Sprintf("shop-hotfix-6.14.2.%d", i))
+		files := map[string]string{
+			"version.txt":                  fmt.Sprintf("6.14.2.%d\n", i),
+			"fixed-bugs.txt":               fmt.Sprintf("SHOP-%d Cart total is wrong (fix %d)\n", 100+i, i),
+			"FileChanges/lib/Shop/Cart.pm": fmt.Sprintf("cart 6.14.2.%d\n", i),
+			fmt.Sprintf("FileChanges/lib/Shop/Fix%d.pm", i): fmt.Sprintf("fix %d\n", i),
+			"Install/10-note.sh": `echo "note: $HOTFIX_VERSION on $HOST_ROLE" >> "$PRODUCT_ROOT/../install-notes.txt"` + "\n",
+		}
+		for rel, content := range files {
+			p := filepath.Join(d, rel)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// TestDNFInstallsSignedChain is the vendor side end to end: build a signed chain and the
+// base RPM, publish them with hotchain repo and hotchain serve, and let the real dnf install
+// hotfix 3 into an installroot with gpgcheck and repo_gpgcheck: base, 1, 2, 3 come in order
+// and each %post applies its hotfix. Then dnf remove rolls 3 and 2 back through %preun, and
+// a hotfix for another base version is refused by its %pre.
+func TestDNFInstallsSignedChain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test with the real dnf")
+	}
+	archOK(t)
+	requireTool(t, "dnf")
+	requireTool(t, "rpm")
+	bin := buildStatic(t)
+	work := t.TempDir()
+	key := filepath.Join(work, "vendor")
+	runOK(t, nil, bin, "keygen", "-name", "Shop Hotfixes", "-email", "hotfixes@shop.example", "-out", key)
+
+	repoRoot := filepath.Join(work, "repos")
+	repoDir := filepath.Join(repoRoot, "6.14.2")
+	if err := os.MkdirAll(repoDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	url := serveRepos(t, bin, repoRoot)
+	src := filepath.Join(work, "src")
+	vendorChain(t, src, 3)
+	for i := 1; i <= 3; i++ {
+		runOK(t, nil, bin, "build", "-product", "shop", "-sign-key", key+".asc", "-tarball-key", key+".pem",
+			"-out", repoDir, filepath.Join(src, fmt.Sprintf("shop-hotfix-6.14.2.%d", i)))
+	}
+	runOK(t, nil, bin, "build-base", "-product", "shop", "-base-version", "6.14.2", "-repo-url", url,
+		"-sign-key", key+".asc", "-tarball-key", key+".pem", "-binary", bin, "-set", "HOSTNAME=e2ehost", "-out", repoDir)
+	// A hotfix of another chain, in the same repository, to show %pre refusing it.
+	other := filepath.Join(work, "src-other", "shop-hotfix-6.15.0.1")
+	os.MkdirAll(filepath.Join(other, "FileChanges/lib/Shop"), 0o755)
+	os.WriteFile(filepath.Join(other, "version.txt"), []byte("6.15.0.1\n"), 0o644)
+	os.WriteFile(filepath.Join(other, "FileChanges/lib/Shop/Cart.pm"), []byte("cart 6.15.0.1\n"), 0o644)
+	runOK(t, nil, bin, "build", "-product", "shop", "-sign-key", key+".asc", "-out", repoDir, other)
+	runOK(t, nil, bin, "repo", "-sign-key", key+".asc", "-base-url", url+"/6.14.2", repoDir)
+
+	for _, rpm := range []string{"shop-hotfix-6_14_2_1-1-0.noarch.rpm", "shop-hotfix-6_14_2_3-1-0.noarch.rpm"} {
+		if _, err := os.Stat(filepath.Join(repoDir, rpm)); err != nil {
+			t.Fatalf("build wrote no %s: %v", rpm, err)
+		}
+	}
+
+	host := newInstallroot(t, "host")
+	repoFile, err := os.ReadFile(filepath.Join(repoDir, "shop-hotfix.repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"gpgcheck=1", "repo_gpgcheck=1", "baseurl=" + url + "/6.14.2"} {
+		if !strings.Contains(string(repoFile), want) {
+			t.Fatalf("shop-hotfix.repo lacks %q:\n%s", want, repoFile)
+		}
+	}
+	host.write("etc/yum.repos.d/shop-hotfix.repo", string(repoFile))
+	pub, _ := os.ReadFile(key + ".pub.asc")
+	host.write("etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix", string(pub))
+
+	out := runOK(t, nil, "dnf", host.dnfArgs("install", "shop-hotfix-6_14_2_3")...)
+	for _, want := range []string{"shop-hotfix-base", "shop-hotfix-6_14_2_1", "shop-hotfix-6_14_2_2", "shop-hotfix-6_14_2_3"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dnf output does not name %s", want)
+		}
+	}
+	// Each %post applied its hotfix, in chain order.
+	if got := host.read("etc/opt/shop/hotfix/e2ehost.txt"); got != "6.14.2.1\n6.14.2.2\n6.14.2.3\n" {
+		t.Fatalf("ledger after dnf install = %q, want 1, 2, 3", got)
+	}
+	if got := host.read("opt/install-notes.txt"); got != "note: 6.14.2.1 on single\nnote: 6.14.2.2 on single\nnote: 6.14.2.3 on single\n" {
+		t.Errorf("install scripts ran as %q", got)
+	}
+	if got := host.read("opt/shop/lib/Shop/Cart.pm"); got != "cart 6.14.2.3\n" {
+		t.Errorf("Cart.pm = %q", got)
+	}
+	patches := "var/opt/shop/Patches/"
+	if got := host.read(patches + "shop-hotfix-6.14.2.1/Backup-e2ehost/FileChanges/lib/Shop/Cart.pm"); got != "cart 6.14.2\n" {
+		t.Errorf("backup of Cart.pm by hotfix 1 = %q", got)
+	}
+	order := regexp.MustCompile(`(?m)^\d+ (shop-\S+)$`).FindAllStringSubmatch(host.installed(), -1)
+	if len(order) != 4 {
+		t.Fatalf("rpm -qa lists %d shop packages, want 4", len(order))
+	}
+	// The agent's settings, cron entry and repository file came with the base RPM.
+	for _, f := range []string{"etc/sysconfig/shop-hotfix", "etc/cron.daily/shop-hotfix", "usr/sbin/hotchain"} {
+		if _, err := os.Stat(filepath.Join(host.root, f)); err != nil {
+			t.Errorf("base RPM did not install %s: %v", f, err)
+		}
+	}
+
+	// A hotfix of another base version: %pre refuses, nothing of it is unpacked.
+	out, code := runCode(t, nil, "dnf", host.dnfArgs("install", "shop-hotfix-6_15_0_1")...)
+	if code == 0 && !strings.Contains(out, "scriptlet") {
+		t.Errorf("dnf installed a hotfix for 6.15.0 without a scriptlet error")
+	}
+	if _, err := os.Stat(filepath.Join(host.root, patches, "shop-hotfix-6.15.0.1")); !os.IsNotExist(err) {
+		t.Errorf("the refused hotfix was unpacked: %v", err)
+	}
+	if got := host.read("opt/shop/lib/Shop/Cart.pm"); got != "cart 6.14.2.3\n" {
+		t.Errorf("Cart.pm after the refused hotfix = %q", got)
+	}
+
+	// Removing hotfix 2 removes 3 first: each %preun rolls its hotfix back.
+	runOK(t, nil, "dnf", host.dnfArgs("remove", "--setopt=clean_requirements_on_remove=False", "shop-hotfix-6_14_2_2")...)
+	if got := host.read("etc/opt/shop/hotfix/e2ehost.txt"); got != "6.14.2.1\n" {
+		t.Fatalf("ledger after dnf remove = %q, want 6.14.2.1", got)
+	}
+	if got := host.read("opt/shop/lib/Shop/Cart.pm"); got != "cart 6.14.2.1\n" {
+		t.Errorf("Cart.pm after removing 3 and 2 = %q, want hotfix 1's", got)
+	}
+	for _, gone := range []string{"opt/shop/lib/Shop/Fix2.pm", "opt/shop/lib/Shop/Fix3.pm"} {
+		if _, err := os.Stat(filepath.Join(host.root, gone)); !os.IsNotExist(err) {
+			t.Errorf("%s survived the rollback: %v", gone, err)
+		}
+	}
+	if rpms := host.installed(); strings.Contains(rpms, "6_14_2_2") || !strings.Contains(rpms, "shop-hotfix-base") {
+		t.Errorf("rpm -qa after remove:\n%s", rpms)
+	}
+}
