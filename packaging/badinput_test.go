@@ -37,6 +37,7 @@ func TestBuildRefusesBadInput(t *testing.T) {
 				t.Skipf("cannot make a device file here: %v", err)
 			}
 		}, want: []string{"FileChanges/null", "device file"}},
+		{name: "newline in a file name", files: map[string]string{"FileChanges/a\nb": "x\n"}, want: []string{`"FileChanges/a\nb"`, "control character"}},
 		{name: "bad product", opts: BuildOptions{Product: "Shop Inc"}, want: []string{`product "Shop Inc"`}},
 		{name: "relative patches directory", opts: BuildOptions{PatchesDir: "var/opt"}, want: []string{`patches directory "var/opt"`, "absolute"}},
 		{name: "negative release", opts: BuildOptions{Release: -1}, want: []string{"release -1"}},

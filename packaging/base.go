@@ -25,6 +25,9 @@ type BaseOptions struct {
 	// Signer signs the package, and its public key is installed as
 	// /etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix; nil builds an unsigned package without key.
 	Signer *Signer
+	// TarballKey, when set, has its public half installed where TARBALL_KEY points (by
+	// default /etc/pki/shop-hotfix/tarball-key.pem), so hosts can check hotfix tarballs.
+	TarballKey *TarballKey
 	// Binary is the hotchain executable to install as /usr/sbin/hotchain. It must be
 	// statically linked (CGO_ENABLED=0): hosts differ in their C libraries.
 	Binary   string
@@ -182,6 +185,20 @@ func baseSpec(o *BaseOptions, bin []byte, arch string, when time.Time) (*pkgSpec
 			return nil, err
 		}
 		files = append(files, owned(KeyPath(p), 0o644, pub, mtime, rpmpack.GenericFile))
+	}
+	if o.TarballKey != nil {
+		dst := sysconfig.Defaults(p).TarballKey
+		if v, ok := o.Settings["TARBALL_KEY"]; ok {
+			dst = v
+		}
+		if err := checkAbsDir("TARBALL_KEY", dst); err != nil {
+			return nil, fmt.Errorf("cannot install the tarball key: %w", err)
+		}
+		pub, err := o.TarballKey.PublicPEM()
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, owned(dst, 0o644, pub, mtime, rpmpack.GenericFile))
 	}
 	return &pkgSpec{
 		name:    hotfix.BasePackageName(p),

@@ -135,9 +135,11 @@ func checkProduct(p string) error {
 	return nil
 }
 
+// checkAbsDir checks a path that goes into scriptlets and package file lists: absolute,
+// clean, and nothing a shell would interpret.
 func checkAbsDir(what, p string) error {
-	if !path.IsAbs(p) || path.Clean(p) != p || p == "/" || strings.ContainsAny(p, " \t\n\"'\\$`") {
-		return fmt.Errorf("%s %q: want a clean absolute path without spaces or quotes, like /var/opt/shop/Patches", what, p)
+	if !path.IsAbs(p) || path.Clean(p) != p || p == "/" || strings.ContainsAny(p, " \t\n\"'\\$`;&|<>*?()[]{}") {
+		return fmt.Errorf("%s %q: want a clean absolute path without spaces, quotes or shell characters, like /var/opt/shop/Patches", what, p)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/hotchain/hotchain/hotfix"
 )
@@ -53,6 +54,9 @@ func loadContent(src string) (*content, error) {
 		}
 	}
 	for _, e := range d.Entries {
+		if strings.IndexFunc(e.Rel, unicode.IsControl) >= 0 {
+			return nil, fmt.Errorf("%s: file name %q holds a control character (a newline, a tab): rename it, filelist.txt and rpm cannot hold it", d.Path, e.Rel)
+		}
 		it := item{rel: e.Rel, mode: e.Mode}
 		switch {
 		case e.Mode.IsRegular():

@@ -165,3 +165,30 @@ func TestRPMQuery(t *testing.T) {
 		t.Errorf("-i:\n%s", info)
 	}
 }
+
+// TestRPMSignatureOlderThanKey: a SOURCE_DATE_EPOCH before the key was made still gives a
+// package rpm accepts (the signature takes the key's creation time).
+func TestRPMSignatureOlderThanKey(t *testing.T) {
+	requireTool(t, "rpm")
+	s := testSigner(t, Ed25519)
+	old := keyTime.AddDate(-5, 0, 0)
+	res := buildSample(t, sampleDir(t, nil), BuildOptions{Signer: s, Time: old})
+	p := openRPM(t, res.RPM)
+	if !p.BuildTime().Equal(old) {
+		t.Errorf("build time %v, want %v", p.BuildTime(), old)
+	}
+	db := rpmdb(t, s)
+	out, _ := run(t, "rpm", "--dbpath", db, "-K", res.RPM)
+	if !strings.Contains(out, "digests signatures OK") {
+		t.Errorf("rpm -K: %s", out)
+	}
+	cmd := exec.Command("rpm", "--dbpath", db, "-qp", "--qf", "%{RSAHEADER:pgpsig}", res.RPM)
+	cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C")
+	info, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := keyTime.Format("Jan _2 15:04:05 2006"); !strings.Contains(string(info), want) {
+		t.Errorf("signature made %q, want the key's creation time %s", info, want)
+	}
+}

@@ -108,6 +108,18 @@ func UnpackTarball(tarPath, destDir string) (hotfixDir string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("tarball %s is not gzip-compressed: %w", tarPath, err)
 	}
+	// PATCHES_DIR may not exist before a host's first hotfix; made here, it goes again if
+	// the unpack fails.
+	if _, err := os.Stat(destDir); os.IsNotExist(err) {
+		if err := os.MkdirAll(destDir, 0o755); err != nil {
+			return "", fmt.Errorf("unpack tarball: %w", err)
+		}
+		defer func() {
+			if err != nil {
+				os.Remove(destDir)
+			}
+		}()
+	}
 	tmp, err := os.MkdirTemp(destDir, ".hotchain-unpack-*")
 	if err != nil {
 		return "", fmt.Errorf("unpack tarball: %w", err)

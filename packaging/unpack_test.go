@@ -190,6 +190,26 @@ func TestUnpackRefusesMaliciousArchives(t *testing.T) {
 	}
 }
 
+// TestUnpackMakesDestination: a missing PATCHES_DIR is made, and removed again when the
+// unpack fails.
+func TestUnpackMakesDestination(t *testing.T) {
+	dest := filepath.Join(t.TempDir(), "Patches")
+	if _, err := UnpackTarball(writeTarGz(t, goodEntries()), dest); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dest, "shop-hotfix-6.14.2.3", "version.txt")); err != nil {
+		t.Error(err)
+	}
+	dest = filepath.Join(t.TempDir(), "Patches")
+	bad := append(goodEntries(), tarEntry{name: "/etc/evil", typ: tar.TypeReg, body: "x"})
+	if _, err := UnpackTarball(writeTarGz(t, bad), dest); err == nil {
+		t.Fatal("unpacked a bad archive")
+	}
+	if _, err := os.Stat(dest); !os.IsNotExist(err) {
+		t.Errorf("a failed unpack left the destination it made: %v", err)
+	}
+}
+
 func TestUnpackTruncated(t *testing.T) {
 	res := buildSample(t, sampleDir(t, nil), BuildOptions{})
 	data, _ := os.ReadFile(res.Tarball)

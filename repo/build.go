@@ -162,7 +162,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 			res.Reused++
 			continue
 		}
-		p, raw, err := readPackageFileRaw(path, href, fi)
+		p, raw, err := readPackageFile(path, href, fi)
 		if err == nil && o.Signer != nil {
 			err = checkSignature(raw, o.Signer)
 			if err != nil {

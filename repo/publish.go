@@ -46,7 +46,7 @@ func publish(dir string, files []outFile, mtime time.Time) (err error) {
 		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, f.data) {
 			continue // unchanged: keep its mtime, for mirrors and caches
 		}
-		if err := WriteFileAtomic(path, f.data, 0o644); err != nil {
+		if err := writeFileAtomic(path, f.data, 0o644); err != nil {
 			return err
 		}
 		if err := os.Chtimes(path, mtime, mtime); err != nil {
@@ -115,11 +115,11 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// WriteFileAtomic replaces path with data: a temporary file in the same directory is
+// writeFileAtomic replaces path with data: a temporary file in the same directory is
 // written, synced and renamed over path, so that a reader sees the old or the new
 // content, never a part. An existing file keeps its mode and, where we may, its owner;
 // a new one gets mode.
-func WriteFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
+func writeFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
 	uid, gid := -1, -1
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()

@@ -107,7 +107,7 @@ func RewriteBaseVersion(path, newBase string) error {
 	if bytes.Equal(out, data) {
 		return nil
 	}
-	return WriteFileAtomic(path, out, 0o644)
+	return writeFileAtomic(path, out, 0o644)
 }
 
 // urlToken is one URL in a baseurl value: dnf splits the list on whitespace and commas.

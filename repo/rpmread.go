@@ -33,7 +33,6 @@ const (
 	tagGroup         = 1016
 	tagURL           = 1020
 	tagArch          = 1022
-	tagFileSizes     = 1028
 	tagFileModes     = 1030
 	tagFileFlags     = 1037
 	tagSourceRPM     = 1044
@@ -112,9 +111,9 @@ type rawHeader struct {
 	header []byte
 }
 
-// readPackageFileRaw reads the metadata of the RPM at path; href is its location in the
+// readPackageFile reads the metadata of the RPM at path; href is its location in the
 // repository and the file's size and mtime come from fi.
-func readPackageFileRaw(path, href string, fi os.FileInfo) (*pkg, *rawHeader, error) {
+func readPackageFile(path, href string, fi os.FileInfo) (*pkg, *rawHeader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read package %s: %w", path, err)

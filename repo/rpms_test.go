@@ -23,13 +23,6 @@ import (
 // with golden files.
 var testEpoch = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 
-// Header tags that rpmpack has no setter for.
-const (
-	tagChangelogTime = 1080
-	tagChangelogName = 1081
-	tagChangelogText = 1082
-)
-
 type testFile struct {
 	name string
 	body string
@@ -134,9 +127,9 @@ func (p testPkg) build(t testing.TB, dir string, s *packaging.Signer) string {
 			names = append(names, c.name)
 			texts = append(texts, c.text)
 		}
-		r.AddCustomTag(tagChangelogTime, rpmpack.EntryInt32(times))
-		r.AddCustomTag(tagChangelogName, rpmpack.EntryStringSlice(names))
-		r.AddCustomTag(tagChangelogText, rpmpack.EntryStringSlice(texts))
+		r.AddCustomTag(tagChangeTime, rpmpack.EntryInt32(times))
+		r.AddCustomTag(tagChangeName, rpmpack.EntryStringSlice(names))
+		r.AddCustomTag(tagChangeText, rpmpack.EntryStringSlice(texts))
 	}
 	if s != nil {
 		r.SetPGPSigner(deterministicSign(s))

@@ -81,8 +81,9 @@ Check a tarball signature with
 func runBuildBase(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "build-base", "-product P -base-version V -repo-url URL -out DIR", `Builds the base RPM that enables hotfixes on a host, P-hotfix-base-VERSION-RELEASE.ARCH.rpm:
 /usr/sbin/hotchain, /etc/sysconfig/P-hotfix, /etc/cron.daily/P-hotfix, /etc/init.d/P-hotfix,
-the P-hotfix.service and .timer systemd units, /etc/yum.repos.d/P-hotfix.repo and, with
--sign-key, the vendor's public key. The architecture is the binary's (x86_64 or aarch64).
+the P-hotfix.service and .timer systemd units, /etc/yum.repos.d/P-hotfix.repo, with
+-sign-key the vendor's OpenPGP public key, and with -tarball-key the public key that checks
+hotfix tarballs (at TARBALL_KEY). The architecture is the binary's (x86_64 or aarch64).
 The binary must be statically linked: build it with CGO_ENABLED=0 go build ./cmd/hotchain.
 SOURCE_DATE_EPOCH, if set, is every file's mtime and the build time; otherwise the binary's
 mtime is.`)
@@ -91,6 +92,7 @@ mtime is.`)
 	var urls buildFlagList
 	fs.Var(&urls, "repo-url", "repository root `URL` (required; repeat it for mirrors)")
 	signKey := fs.String("sign-key", "", "OpenPGP secret key `file` that signs the RPM; its public key goes into the package")
+	tarballKey := fs.String("tarball-key", "", "key `file` that signs hotfix tarballs (as build -tarball-key): its public half is installed where TARBALL_KEY points")
 	binary := fs.String("binary", "", "hotchain executable to install, built with CGO_ENABLED=0 (default: this executable)")
 	version := fs.String("version", "1", "base package version")
 	release := fs.String("release", "0", "base package release")
@@ -139,6 +141,11 @@ mtime is.`)
 	}
 	if *signKey != "" {
 		if o.Signer, err = packaging.LoadSigner(*signKey); err != nil {
+			return err
+		}
+	}
+	if *tarballKey != "" {
+		if o.TarballKey, err = packaging.LoadTarballKey(*tarballKey); err != nil {
 			return err
 		}
 	}
