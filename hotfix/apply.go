@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hotchain/hotchain/sysconfig"
@@ -36,11 +37,15 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
 			return err
 		}
 	}
-	// Refuse before anything is written, the lock file and the install log included; the
-	// checks run again under the lock, where they count.
+	// The journal and backups live in the hotfix directory; rollback, status and verify
+	// find them by version, so the hotfix must sit where its version puts it.
+	if want := realPath(h.HotfixDir(d.Version)); d.Path != want {
+		return withHint(fmt.Errorf("hotfix %s is in %s, not in %s", d.Version, d.Path, h.HotfixDir(d.Version)),
+			"unpack it into PATCHES_DIR under that name (hotchain apply TARBALL does), then apply it from there")
+	}
+	// Refuse before anything is written, the lock file and the install log included. The
+	// checks and the plan are made again under the lock, where they count.
 	jp := journalPath(d.Path, h.Cfg.Hostname)
-	var ops []op
-	var dirs []dirTime
 	if j, err := readJournal(jp); err != nil || j.State == stateDone {
 		if !opt.NoCheck {
 			if err := h.CheckPrereqs(ctx, d.Version); err != nil {
@@ -48,7 +53,7 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
 			}
 		}
 		if j == nil {
-			if ops, dirs, err = h.plan(d); err != nil {
+			if _, _, err := h.plan(d); err != nil {
 				return err
 			}
 		}
@@ -67,6 +72,12 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
 	out := io.MultiWriter(h.out(), logf)
 	fmt.Fprintf(logf, "=== %s apply of %s on %s (%s)\n", time.Now().UTC().Format(time.RFC3339), d.Version, h.Cfg.Hostname, h.Cfg.HostRole)
 
+	for _, u := range h.unfinishedJournals() {
+		if u.Version != d.Version.String() {
+			return withHint(fmt.Errorf("hotfix %s was interrupted (state %s, %s): finish it or roll it back before hotfix %s", u.Version, u.State, u.Journal, d.Version),
+				fmt.Sprintf("hotchain apply %s to finish it, or hotchain rollback %s", filepath.Dir(h.Cfg.InRoot(u.Journal)), u.Version))
+		}
+	}
 	j, err := readJournal(jp)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -80,22 +91,26 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
 		}
 		j = nil
 	case j.State == stateDone:
-		applied, err := h.ledger().Has(h.hostLedger(), d.Version)
-		if err != nil {
-			return err
-		}
 		if !opt.NoCheck {
 			if err := h.CheckPrereqs(ctx, d.Version); err != nil {
 				return err
 			}
 		}
-		// Applied before (and perhaps taken out of the ledger by hand): keep the backups of
-		// the first apply, which hold the files as they were before the hotfix.
-		fmt.Fprintf(out, "==> %s: applying again over the earlier apply (applied: %v); its backups are kept\n", d.Version, applied)
-		j.State, j.ScriptsDone = stateApply, nil
-		if err := writeJournal(jp, j); err != nil {
+		// Applied before (and perhaps taken out of the ledger by hand): undo that apply,
+		// which puts back the files as they were before the hotfix, and apply afresh.
+		applied, err := h.Applied()
+		if err != nil {
 			return err
 		}
+		if newest, ok := Newest(applied); ok && contains(applied, d.Version) && !newest.Equal(d.Version) {
+			return withHint(fmt.Errorf("hotfix %s can be applied again only while it is the newest applied hotfix (%s is)", d.Version, newest),
+				fmt.Sprintf("roll back down to it first: hotchain rollback %s, and so on", newest))
+		}
+		fmt.Fprintf(out, "==> %s: applying again: undoing the earlier apply first\n", d.Version)
+		if err := h.undo(d.Path, j, out); err != nil {
+			return err
+		}
+		j = nil
 	default:
 		fmt.Fprintf(out, "==> %s: resuming an interrupted apply (it stopped in state %q)\n", d.Version, j.State)
 	}
@@ -105,10 +120,9 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
 				return err
 			}
 		}
-		if ops == nil {
-			if ops, dirs, err = h.plan(d); err != nil {
-				return err
-			}
+		ops, dirs, err := h.plan(d)
+		if err != nil {
+			return err
 		}
 		// Left over from a rollback that was killed after it dropped the journal.
 		if err := os.RemoveAll(backupDir(d.Path, h.Cfg.Hostname)); err != nil {
@@ -126,17 +140,43 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
 	return h.resume(ctx, d, j, out)
 }
 
+// syncTrees makes what was written to the hotfix directory and every target root durable:
+// one syncfs for each file system they are on.
+func (h *Host) syncTrees(hotfixDir string) error {
+	seen := map[uint64]bool{}
+	paths := []string{hotfixDir}
+	for _, t := range h.Cfg.ChangeTrees {
+		paths = append(paths, h.Cfg.InRoot(t.Root))
+	}
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		dev := uint64(0)
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			dev = uint64(st.Dev)
+		}
+		if seen[dev] {
+			continue
+		}
+		seen[dev] = true
+		if err := syncFS(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // resume carries an apply from the state its journal is in to the end.
 func (h *Host) resume(ctx context.Context, d *Dir, j *journal, out io.Writer) error {
 	jp := journalPath(d.Path, h.Cfg.Hostname)
 	advance := func(state string) error {
-		if err := syncFS(d.Path); err != nil {
+		if err := h.syncTrees(d.Path); err != nil {
 			return err
-		}
-		if root := h.Cfg.InRoot(h.Cfg.ProductRoot); root != d.Path {
-			if err := syncFS(root); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
-			}
 		}
 		j.State = state
 		if err := writeJournal(jp, j); err != nil {
@@ -256,13 +296,25 @@ func (h *Host) backup(d *Dir, j *journal) error {
 // place lays every entry of the hotfix over its target, directories first (the ops are in
 // path order).
 func (h *Host) place(d *Dir, j *journal, out io.Writer) error {
+	roots, err := h.treeRoots()
+	if err != nil {
+		return err
+	}
 	for _, o := range j.Ops {
 		full := h.Cfg.InRoot(o.Target)
 		src := filepath.Join(d.Path, o.Tree, filepath.FromSlash(o.Rel))
+		// The tree may have changed since the plan (a resumed apply): check again.
+		tr := roots[o.Tree]
+		if err := checkInside(tr.base, tr.real, full, o.Kind == kindDir); err != nil {
+			return fmt.Errorf("%s/%s: %w", o.Tree, o.Rel, err)
+		}
 		switch {
 		case o.Kind == kindDir && o.Existed == "":
-			if err := os.Mkdir(full, o.Mode); err != nil && !errors.Is(err, os.ErrExist) {
+			if err := os.Mkdir(full, o.Mode.Perm()); err != nil && !errors.Is(err, os.ErrExist) {
 				return fmt.Errorf("create directory %s: %w", full, err)
+			}
+			if fi, err := os.Lstat(full); err != nil || !fi.IsDir() {
+				return fmt.Errorf("create directory %s: something else is there now (%v)", full, err)
 			}
 			if err := os.Chmod(full, o.Mode); err != nil {
 				return err

@@ -60,6 +60,16 @@ func hostWritten(rel string) bool {
 // hotfix version; device files, sockets and pipes are refused; a symlink must not point out
 // of the directory. It reads every regular file to compute its SHA-256.
 func ReadDir(p string) (*Dir, error) {
+	// Work on the real, clean path: "DIR/", "./DIR" and a symlink to DIR are the same
+	// hotfix, and a walk of an unclean path would find nothing in it.
+	abs, err := filepath.Abs(p)
+	if err == nil {
+		abs, err = filepath.EvalSymlinks(abs)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hotfix directory: %w", err)
+	}
+	p = abs
 	st, err := os.Stat(p)
 	if err != nil {
 		return nil, fmt.Errorf("hotfix directory: %w", err)
@@ -86,12 +96,19 @@ func ReadDir(p string) (*Dir, error) {
 		if full == p {
 			return nil
 		}
-		rel := filepath.ToSlash(full[len(p)+1:])
+		r, err := filepath.Rel(p, full)
+		if err != nil {
+			return err
+		}
+		rel := filepath.ToSlash(r)
 		if hostWritten(rel) {
 			if de.IsDir() {
 				return filepath.SkipDir
 			}
 			return nil
+		}
+		if strings.HasPrefix(path.Base(rel), tempPrefix) {
+			return fmt.Errorf("%s: %s: names starting with %s are hotchain's temporary files: rename it", p, rel, tempPrefix)
 		}
 		info, err := de.Info()
 		if err != nil {

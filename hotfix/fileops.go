@@ -1,6 +1,8 @@
 package hotfix
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,15 +14,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The names of the temporary entries the applier puts beside a target while it replaces it.
-// They are fixed, not random, so that recovery after a crash finds and removes them.
-func newTemp(target string) string {
-	return filepath.Join(filepath.Dir(target), "."+filepath.Base(target)+".hotchain-new")
+// tempPrefix starts the names of the temporary entries the applier puts beside a target
+// while it replaces it. They are fixed, not random, so that recovery after a crash finds and
+// removes them; short and of fixed length, so that a long target name cannot make them too
+// long; and a hotfix may not ship a name with this prefix.
+const tempPrefix = ".hotchain-"
+
+func tempName(target, suffix string) string {
+	sum := sha256.Sum256([]byte(filepath.Base(target)))
+	return filepath.Join(filepath.Dir(target), tempPrefix+hex.EncodeToString(sum[:6])+suffix)
 }
 
-func oldTemp(target string) string {
-	return filepath.Join(filepath.Dir(target), "."+filepath.Base(target)+".hotchain-old")
-}
+func newTemp(target string) string { return tempName(target, ".new") }
+
+func oldTemp(target string) string { return tempName(target, ".old") }
 
 // preserveCopy copies the file, symlink or directory src to dst with its mode, owner and
 // modification time. A hard link does it without copying when src and dst share a file

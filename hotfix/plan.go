@@ -11,83 +11,152 @@ import (
 	"time"
 )
 
+// treeRoot is a change tree's target root as this process sees it, and resolved.
+type treeRoot struct {
+	dir  string // change tree name, e.g. FileChanges
+	base string // InRoot(tree root)
+	real string // base with symlinks resolved
+}
+
+// treeRoots resolves the target roots of the change trees; a root that does not exist is
+// left out (with real ""). A root that resolves out of -root is refused: the hotfix would
+// write on the machine outside the sandbox.
+func (h *Host) treeRoots() (map[string]treeRoot, error) {
+	roots := map[string]treeRoot{}
+	realRoot := ""
+	if r := h.Cfg.Root; r != "" && r != "/" {
+		var err error
+		if realRoot, err = filepath.EvalSymlinks(r); err != nil {
+			return nil, fmt.Errorf("root %s: %w", r, err)
+		}
+	}
+	for _, tree := range h.Cfg.ChangeTrees {
+		t := treeRoot{dir: tree.Dir, base: h.Cfg.InRoot(tree.Root)}
+		real, err := filepath.EvalSymlinks(t.base)
+		switch {
+		case os.IsNotExist(err):
+		case err != nil:
+			return nil, fmt.Errorf("target root %s of %s: %w", t.base, tree.Dir, err)
+		case realRoot != "" && !within(realRoot, real):
+			return nil, fmt.Errorf("target root %s of %s resolves to %s, outside the root %s: an absolute symlink in the image? make it relative", t.base, tree.Dir, real, h.Cfg.Root)
+		default:
+			t.real = real
+		}
+		roots[tree.Dir] = t
+	}
+	return roots, nil
+}
+
+// within reports whether p is dir or below it.
+func within(dir, p string) bool {
+	return p == dir || strings.HasPrefix(p, dir+string(filepath.Separator))
+}
+
 // plan lays every entry of the hotfix's change trees over its target root and checks each
 // before anything is touched: no target may leave its root (through a symlink on the way),
-// and a file may not replace a directory or the other way round.
+// a symlink the hotfix places may not point out of its tree, no two entries may land on one
+// target, and a file may not replace a directory or the other way round.
 func (h *Host) plan(d *Dir) ([]op, []dirTime, error) {
+	roots, err := h.treeRoots()
+	if err != nil {
+		return nil, nil, err
+	}
 	var ops []op
 	dirs := map[string]time.Time{}
+	targets := map[string]string{} // target -> tree/rel that lands there
+	links := map[string]bool{}     // targets the hotfix makes symlinks
 	for _, tree := range h.Cfg.ChangeTrees {
 		prefix := tree.Dir + "/"
-		base := h.Cfg.InRoot(tree.Root)
-		realBase, err := filepath.EvalSymlinks(base)
-		if err != nil {
-			if !os.IsNotExist(err) {
-				return nil, nil, fmt.Errorf("target root %s of %s: %w", base, tree.Dir, err)
-			}
-			has := false
-			for _, e := range d.Entries {
-				has = has || strings.HasPrefix(e.Rel, prefix)
-			}
-			if has {
-				return nil, nil, fmt.Errorf("target root %s of %s does not exist (CHANGE_TREES): create it or fix the setting", base, tree.Dir)
-			}
-			continue
-		}
+		tr := roots[tree.Dir]
 		for _, e := range d.Entries {
 			rel, ok := strings.CutPrefix(e.Rel, prefix)
 			if !ok {
 				continue
 			}
-			o := op{Tree: tree.Dir, Rel: rel, Target: path.Join(tree.Root, rel), Mode: e.Mode.Perm(), SHA256: e.SHA256, Link: e.Link}
+			where := tree.Dir + "/" + rel
+			if tr.real == "" {
+				return nil, nil, fmt.Errorf("%s: target root %s does not exist (CHANGE_TREES): create it or fix the setting", where, tr.base)
+			}
+			o := op{Tree: tree.Dir, Rel: rel, Target: path.Join(tree.Root, rel), SHA256: e.SHA256, Link: e.Link,
+				Mode: e.Mode & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)}
 			switch {
 			case e.IsDir():
 				o.Kind = kindDir
 			case e.IsLink():
 				o.Kind = kindLink
+				if t := path.Join(path.Dir(rel), e.Link); path.IsAbs(e.Link) || t == ".." || strings.HasPrefix(t, "../") {
+					return nil, nil, fmt.Errorf("%s: symlink -> %s points out of its tree %s: a hotfix places only links that stay inside their target root", where, e.Link, tree.Dir)
+				}
+				links[o.Target] = true
 			default:
 				o.Kind = kindFile
 			}
-			full := filepath.Join(base, filepath.FromSlash(rel))
-			if err := checkInside(base, realBase, full, o.Kind == kindDir); err != nil {
-				return nil, nil, fmt.Errorf("%s/%s: %w", tree.Dir, rel, err)
+			if other, dup := targets[o.Target]; dup && o.Kind != kindDir {
+				return nil, nil, fmt.Errorf("%s and %s both land on %s: a target may come from one change tree only", other, where, o.Target)
+			}
+			targets[o.Target] = where
+			full := filepath.Join(tr.base, filepath.FromSlash(rel))
+			if err := checkInside(tr.base, tr.real, full, o.Kind == kindDir); err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", where, err)
 			}
 			fi, err := os.Lstat(full)
 			switch {
 			case os.IsNotExist(err):
 			case err != nil:
-				return nil, nil, fmt.Errorf("%s/%s: %w", tree.Dir, rel, err)
+				return nil, nil, fmt.Errorf("%s: %w", where, err)
 			default:
 				o.Existed = kindOfInfo(fi)
 				if o.Existed == "" {
-					return nil, nil, fmt.Errorf("%s/%s: target %s is a %s: a hotfix replaces only files, directories and symlinks", tree.Dir, rel, full, kindOf(fi.Mode()))
+					return nil, nil, fmt.Errorf("%s: target %s is a %s: a hotfix replaces only files, directories and symlinks", where, full, kindOf(fi.Mode()))
 				}
+				existing := o.Existed
 				// A symlink to a directory counts as the directory it leads to (checked inside).
-				if o.Kind == kindDir && o.Existed == kindLink {
+				if o.Existed == kindLink {
 					if st, err := os.Stat(full); err == nil && st.IsDir() {
-						o.Existed = kindDir
+						existing = "symlink to a directory"
+						if o.Kind == kindDir {
+							o.Existed, existing = kindDir, kindDir
+						}
 					}
 				}
-				if (o.Kind == kindDir) != (o.Existed == kindDir) {
-					return nil, nil, fmt.Errorf("%s/%s: the hotfix has a %s where %s is a %s: fix the hotfix or the product tree", tree.Dir, rel, o.Kind, full, o.Existed)
+				clash := false
+				switch {
+				case o.Kind == kindDir:
+					clash = o.Existed != kindDir
+				default:
+					clash = o.Existed == kindDir || existing == "symlink to a directory"
+				}
+				if clash {
+					return nil, nil, fmt.Errorf("%s: the hotfix has a %s where %s is a %s: fix the hotfix or the product tree", where, o.Kind, full, existing)
 				}
 			}
 			// Adding, replacing or removing an entry changes its directory's mtime;
-			// rollback puts the times of directories that existed back.
-			parent := filepath.Dir(full)
-			if _, seen := dirs[parent]; !seen && o.Existed != kindDir {
-				if st, err := os.Stat(parent); err == nil {
-					dirs[parent] = st.ModTime()
+			// rollback puts the times of directories that existed back, on the directory
+			// itself when the way there goes through a symlink.
+			if o.Existed != kindDir {
+				if parent, err := filepath.EvalSymlinks(filepath.Dir(full)); err == nil {
+					if _, seen := dirs[parent]; !seen {
+						if st, err := os.Stat(parent); err == nil {
+							dirs[parent] = st.ModTime()
+						}
+					}
 				}
 			}
 			ops = append(ops, o)
+		}
+	}
+	for _, o := range ops {
+		for p := path.Dir(o.Target); p != "/" && p != "."; p = path.Dir(p) {
+			if links[p] {
+				return nil, nil, fmt.Errorf("%s/%s: it lies below %s, which the same hotfix makes a symlink", o.Tree, o.Rel, p)
+			}
 		}
 	}
 	var dts []dirTime
 	for p, t := range dirs {
 		dts = append(dts, dirTime{Path: h.hostView(p), ModTime: t})
 	}
-	sortDirTimes(dts)
+	sort.Slice(dts, func(i, j int) bool { return dts[i].Path < dts[j].Path })
 	return ops, dts, nil
 }
 
@@ -117,7 +186,7 @@ func checkInside(base, realBase, full string, asDir bool) error {
 		if err != nil {
 			return fmt.Errorf("path goes through symlink %s, which cannot be resolved: %v", cur, err)
 		}
-		if real != realBase && !strings.HasPrefix(real, realBase+string(filepath.Separator)) {
+		if !within(realBase, real) {
 			target, _ := os.Readlink(cur)
 			return fmt.Errorf("path leaves its target root %s through symlink %s -> %s: a hotfix writes only inside its root (make the symlink point inside the root, or map the tree elsewhere with CHANGE_TREES)", base, cur, target)
 		}
@@ -137,19 +206,23 @@ func kindOfInfo(fi fs.FileInfo) string {
 	return ""
 }
 
-// hostView strips the -root prefix from a path this process uses.
+// hostView strips the -root prefix from a path this process uses (resolved or not).
 func (h *Host) hostView(p string) string {
 	root := h.Cfg.Root
 	if root == "" || root == "/" {
 		return p
 	}
-	rel, err := filepath.Rel(root, p)
-	if err != nil || strings.HasPrefix(rel, "..") {
-		return p
+	for _, r := range []string{root, realPath(root)} {
+		if rel, err := filepath.Rel(r, p); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return "/" + filepath.ToSlash(rel)
+		}
 	}
-	return "/" + filepath.ToSlash(rel)
+	return p
 }
 
-func sortDirTimes(d []dirTime) {
-	sort.Slice(d, func(i, j int) bool { return d[i].Path < d[j].Path })
+func realPath(p string) string {
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	return p
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"syscall"
 
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -39,6 +40,10 @@ func (h *Host) Rollback(ctx context.Context, v Version, out io.Writer) error {
 	var partial Version
 	if in := h.interrupted(); len(in) > 0 {
 		partial = in[len(in)-1]
+	}
+	if partial != nil && contains(applied, partial) && !partial.Equal(newest) {
+		return withHint(fmt.Errorf("hotfix %s was interrupted while it was applied again, but %s, applied after it, is still in place", partial, newest),
+			fmt.Sprintf("finish it first (hotchain apply -nocheck %s), then roll back %s", h.HotfixDir(partial), newest))
 	}
 	switch {
 	case v == nil && partial != nil:
@@ -104,19 +109,43 @@ func (h *Host) undo(dir string, j *journal, out io.Writer) error {
 	// Before stateApply the product tree was not touched, and the backups may be partial.
 	touched := j.RollbackFrom != stateBackup
 	bdir := backupDir(dir, h.Cfg.Hostname)
+	var roots map[string]treeRoot
+	if touched {
+		var err error
+		if roots, err = h.treeRoots(); err != nil {
+			return err
+		}
+	}
 	for i := len(j.Ops) - 1; i >= 0 && touched; i-- {
 		o := j.Ops[i]
 		full := h.Cfg.InRoot(o.Target)
+		if o.Existed == kindDir {
+			continue
+		}
+		// Nothing is removed or restored through a symlink that now leads out of the root.
+		tr := roots[o.Tree]
+		if err := checkInside(tr.base, tr.real, full, false); err != nil {
+			return fmt.Errorf("roll back %s/%s: %w", o.Tree, o.Rel, err)
+		}
 		if err := removeIfExists(newTemp(full)); err != nil {
 			return err
 		}
 		switch {
-		case o.Existed == kindDir:
-			continue
 		case o.Existed == "" && o.Kind == kindDir:
-			if err := os.Remove(full); err != nil && !errors.Is(err, os.ErrNotExist) {
-				fmt.Fprintf(out, "    keep    %s (it holds files the hotfix did not add: %v)\n", o.Target, err)
+			fi, err := os.Lstat(full)
+			if errors.Is(err, os.ErrNotExist) {
 				continue
+			}
+			if err == nil && !fi.IsDir() {
+				fmt.Fprintf(out, "    keep    %s (the hotfix created a directory there; now it is something else)\n", o.Target)
+				continue
+			}
+			if err := os.Remove(full); err != nil {
+				if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST) {
+					fmt.Fprintf(out, "    keep    %s (it holds files the hotfix did not add)\n", o.Target)
+					continue
+				}
+				return fmt.Errorf("remove directory %s: %w", full, err)
 			}
 			fmt.Fprintf(out, "    rmdir   %s\n", o.Target)
 		case o.Existed == "":
@@ -138,7 +167,7 @@ func (h *Host) undo(dir string, j *journal, out io.Writer) error {
 				return err
 			}
 		}
-		if err := syncFS(h.Cfg.InRoot(h.Cfg.ProductRoot)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := h.syncTrees(dir); err != nil {
 			return err
 		}
 	}

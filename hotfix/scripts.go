@@ -131,7 +131,7 @@ func (h *Host) runScript(ctx context.Context, d *Dir, name string, env []string,
 	cmd.Stdout = out
 	cmd.Stderr = out
 	if err := cmd.Run(); err != nil {
-		return &ScriptError{Version: d.Version, Script: filepath.Join(InstallDir, name), Err: err}
+		return &ScriptError{Version: d.Version, Dir: d.Path, Script: filepath.Join(InstallDir, name), Err: err}
 	}
 	return nil
 }
@@ -140,6 +140,7 @@ func (h *Host) runScript(ctx context.Context, d *Dir, name string, env []string,
 // written and the backups stay.
 type ScriptError struct {
 	Version Version
+	Dir     string
 	Script  string
 	Err     error
 }
@@ -152,5 +153,5 @@ func (e *ScriptError) Unwrap() error { return e.Err }
 
 // Hint says what to do next.
 func (e *ScriptError) Hint() string {
-	return fmt.Sprintf("read the install log in the hotfix directory, fix the cause, then run hotchain apply again to finish (it resumes at %s) or hotchain rollback %s to undo", e.Script, e.Version)
+	return fmt.Sprintf("read the install log in %s, fix the cause, then run hotchain apply %s again to finish (it resumes at %s) or hotchain rollback %s to undo", e.Dir, e.Dir, e.Script, e.Version)
 }

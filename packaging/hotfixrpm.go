@@ -50,8 +50,11 @@ func hotfixSpec(c *content, o *BuildOptions, when time.Time) *pkgSpec {
 	requires := []*rpmpack.Relation{{Name: hotfix.BasePackageName(o.Product), Sense: senseScriptPre | senseScriptPost | senseScriptPreun}}
 	if prev, ok := v.Previous(); ok {
 		// Requires(pre): hotfix N-1 must be installed, and its %post must have applied it,
-		// before N's %pre checks the chain.
-		requires = append(requires, &rpmpack.Relation{Name: hotfix.PackageName(o.Product, prev), Sense: senseScriptPre})
+		// before N's %pre checks the chain. Requires(preun): a dependency that is only
+		// pre/post counts for installs alone, so erasing N-1 would not take N with it;
+		// with preun, `dnf remove` of N-1 removes N first and N's %preun rolls N back
+		// before N-1's does.
+		requires = append(requires, &rpmpack.Relation{Name: hotfix.PackageName(o.Product, prev), Sense: senseScriptPre | senseScriptPreun})
 	}
 	pre, post, preun := hotfixScripts(o.Product, v, dir)
 	return &pkgSpec{

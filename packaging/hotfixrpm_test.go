@@ -55,7 +55,7 @@ func TestHotfixRPMRequires(t *testing.T) {
 		version string
 		want    []string
 	}{
-		{"6.14.2.3", append(rpmlib, "shop-hotfix-base flags=0xe00 ", "shop-hotfix-6_14_2_2 flags=0x200 ")},
+		{"6.14.2.3", append(rpmlib, "shop-hotfix-base flags=0xe00 ", "shop-hotfix-6_14_2_2 flags=0xa00 ")},
 		{"6.14.2.1", append(rpmlib, "shop-hotfix-base flags=0xe00 ")},
 	} {
 		src := sampleDir(t, map[string]string{"version.txt": tc.version + "\n"})

@@ -3,11 +3,111 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/hotchain/hotchain/sysconfig"
 )
 
-// The agent, the service switch and hold come with the host agent; until then they say so.
-var errNoAgent = errors.New("this build of hotchain has no agent yet")
+// The agent's command line: `hotchain agent` keeps the flags of the original cron script
+// (/etc/cron.daily/PRODUCT-hotfix is `exec hotchain agent -config FILE "$@"`). The run itself
+// is in agent_run.go, agent_work.go and report.go; -daemon in daemon.go.
 
-func runAgent(ctx context.Context, e *env, args []string) error   { return errNoAgent }
-func runService(ctx context.Context, e *env, args []string) error { return errNoAgent }
-func runHold(ctx context.Context, e *env, args []string) error    { return errNoAgent }
+const agentExitStatus = `
+Exit status:
+  0    done, or nothing to do (also: not a day in DAYS_OF_WEEK, nightly runs disabled)
+  100  -check: hotfixes are pending
+  1    error (repository unreachable, dnf failed, an install left the chain incomplete, ...)
+  2    usage error
+  3    another run holds the lock
+  4    the run itself worked but its report could not be mailed
+`
+
+func runAgent(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "agent", "[-check|-download|-console|-daemon]", "")
+	check := fs.Bool("check", false, "list the pending hotfixes (exit 100 when there are some); install nothing")
+	download := fs.Bool("download", false, "download the pending hotfixes into the package manager's cache; install nothing")
+	console := fs.Bool("console", false, "install the pending hotfixes now, with the output on the console: no random wait, no DAYS_OF_WEEK")
+	daemon := fs.Bool("daemon", false, "stay up and run the nightly run on SCHEDULE (for hosts without crond)")
+	verbose := fs.Bool("verbose", false, "also say on standard error when syslog cannot be written")
+	help := fs.Bool("help", false, "show this help")
+	fs.BoolVar(help, "h", false, "show this help")
+	settings := loadSettings(e, fs)
+	fs.Usage = func() { agentUsage(fs.Output(), e, fs) }
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *help {
+		agentUsage(e.stdout, e, fs)
+		return nil
+	}
+	if fs.NArg() > 0 {
+		return withHint(usageError{fmt.Errorf("agent takes no arguments, got %q", fs.Args())}, "flags come first; see hotchain agent -help")
+	}
+	mode, n := modeCron, 0
+	for _, m := range []struct {
+		on   bool
+		mode agentMode
+	}{{*check, modeCheck}, {*download, modeDownload}, {*console, modeConsole}, {*daemon, modeCron}} {
+		if m.on {
+			mode, n = m.mode, n+1
+		}
+	}
+	if n > 1 {
+		return withHint(usageError{errors.New("-check, -download, -console and -daemon exclude each other")}, "give one of them, or none for the nightly run")
+	}
+	cfg, err := settings()
+	if err != nil {
+		return err
+	}
+	o := agentOptions{cfg: cfg, mode: mode, verbose: *verbose, stdout: e.stdout, stderr: e.stderr, environ: e.environ}
+	if *daemon {
+		return runDaemon(ctx, o)
+	}
+	return runAgentOnce(ctx, o)
+}
+
+// agentUsage is the original script's help, with where the settings come from and the exit
+// status.
+func agentUsage(w io.Writer, e *env, fs *flag.FlagSet) {
+	conf := fs.Lookup("config").Value.String()
+	if conf == "" {
+		if p, err := sysconfig.Locate(fs.Lookup("root").Value.String(), e.environ); err == nil {
+			conf = p
+		} else {
+			conf = "/etc/sysconfig/PRODUCT-hotfix"
+		}
+	}
+	fmt.Fprintf(w, `Check if new hotfixes are available:
+  hotchain agent -check
+If new hotfixes are available, download them (do not install):
+  hotchain agent -download
+Install new hotfixes and show the output on the console:
+  hotchain agent -console
+Install new hotfixes silently, send an e-mail (used by the cron job):
+  hotchain agent
+Stay up and do what the cron job does on SCHEDULE (for hosts without crond):
+  hotchain agent -daemon
+The agent gets configuration values from (see there):
+  %s
+/etc/cron.daily/PRODUCT-hotfix runs hotchain agent with this file and passes its flags on.
+
+Settings come from -config FILE, else $HOTCHAIN_CONFIG, else the one /etc/sysconfig/*-hotfix
+file that sets PRODUCT; an environment variable named like a setting overrides it. With
+-root DIR the file and every path in it are taken inside DIR, and dnf, yum and rpm get
+--installroot DIR.
+
+The nightly run acts only on the days of DAYS_OF_WEEK and while nightly runs are enabled
+(hotchain service start|stop), waits 1 to RANDOMWAIT minutes, then checks, downloads or
+installs as CHECK_ONLY and DOWNLOAD_ONLY say. It is quiet unless it did something or
+failed; then its report goes to MAILTO, or to standard output for crond to mail.
+
+Flags:
+`, conf)
+	out := fs.Output()
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(out)
+	fmt.Fprint(w, agentExitStatus)
+}

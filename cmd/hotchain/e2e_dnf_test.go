@@ -19,7 +19,7 @@ func vendorChain(t *testing.T, src string, n int) {
 			"fixed-bugs.txt":               fmt.Sprintf("SHOP-%d Cart total is wrong (fix %d)\n", 100+i, i),
 			"FileChanges/lib/Shop/Cart.pm": fmt.Sprintf("cart 6.14.2.%d\n", i),
 			fmt.Sprintf("FileChanges/lib/Shop/Fix%d.pm", i): fmt.Sprintf("fix %d\n", i),
-			"Install/10-note.sh": `echo "note: $HOTFIX_VERSION on $HOST_ROLE" >> "$PRODUCT_ROOT/../install-notes.txt"` + "\n",
+			"Install/10-note.sh":                            `echo "note: $HOTFIX_VERSION on $HOST_ROLE" >> "$PRODUCT_ROOT/../install-notes.txt"` + "\n",
 		}
 		for rel, content := range files {
 			p := filepath.Join(d, rel)

@@ -1,0 +1,311 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/repo"
+	"github.com/hotchain/hotchain/sysconfig"
+)
+
+// The agent's scheduling, locks and reports do not depend on dnf, so these tests run them
+// with fakePM, which installs a hotfix the way a hotfix RPM does: %pre checks the
+// prerequisites (a failure keeps the package out), %post applies the hotfix directory with
+// hotfix.Host.Apply under the agent's LOCK_TS (a failure leaves the package installed and
+// not applied, and the transaction goes on, as with dnf). The real dnf is exercised by
+// repo's client tests and by the end-to-end test.
+
+// fakePMEnv names the fake's spec file in the environment of the agent processes the tests
+// start: the test binary then runs as hotchain with the fake (see init below).
+const fakePMEnv = "HOTCHAIN_AGENT_TEST_PM"
+
+func init() {
+	if spec := os.Getenv(fakePMEnv); spec != "" {
+		newPackageManager = func(cfg *sysconfig.Config, p pmIO) (packageManager, error) {
+			return &fakePM{SpecFile: spec, cfg: cfg, io: p}, nil
+		}
+	}
+}
+
+// fakeSpec is what the fake offers and how it behaves; it lives in a JSON file so that
+// processes share it.
+type fakeSpec struct {
+	Offered []string      // hotfix versions the repository offers
+	Down    bool          // the repository cannot be reached
+	Sleep   time.Duration // how long an install takes
+	Log     string        // file that gets one line per call
+	State   string        // file with the installed package names: the rpm database
+}
+
+type fakePM struct {
+	SpecFile string
+	cfg      *sysconfig.Config
+	io       pmIO
+	mu       sync.Mutex
+}
+
+var _ packageManager = (*fakePM)(nil)
+
+func (f *fakePM) spec() fakeSpec {
+	var s fakeSpec
+	data, err := os.ReadFile(f.SpecFile)
+	if err == nil {
+		err = json.Unmarshal(data, &s)
+	}
+	if err != nil {
+		panic(fmt.Sprintf("fake package manager spec %s: %v", f.SpecFile, err))
+	}
+	return s
+}
+
+func (f *fakePM) log(format string, args ...any) {
+	lf, err := os.OpenFile(f.spec().Log, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		panic(err)
+	}
+	defer lf.Close()
+	fmt.Fprintf(lf, format+"\n", args...)
+}
+
+func (f *fakePM) installed() []string {
+	data, _ := os.ReadFile(f.spec().State)
+	return strings.Fields(string(data))
+}
+
+func (f *fakePM) pkg(v hotfix.Version) repo.Package {
+	return repo.Package{Name: hotfix.PackageName(f.cfg.Product, v), Arch: "noarch", Version: "1-0", Repo: f.cfg.Product + "-hotfix", Hotfix: v}
+}
+
+func (f *fakePM) offered() []hotfix.Version {
+	var vs []hotfix.Version
+	for _, s := range f.spec().Offered {
+		v, err := hotfix.ParseHotfixVersion(s)
+		if err != nil {
+			panic(err)
+		}
+		vs = append(vs, v)
+	}
+	return vs
+}
+
+func (f *fakePM) Available(ctx context.Context, product string) ([]repo.Package, error) {
+	f.log("available")
+	if f.spec().Down {
+		return nil, fmt.Errorf("dnf repoquery: exit status 1: Error: Failed to download metadata for repo '%s-hotfix'", product)
+	}
+	inst := f.installed()
+	var pkgs []repo.Package
+	for _, v := range f.offered() {
+		if p := f.pkg(v); !slices.Contains(inst, p.Name) {
+			pkgs = append(pkgs, p)
+		}
+	}
+	return pkgs, nil
+}
+
+func (f *fakePM) Download(ctx context.Context, names ...string) error {
+	f.log("download %s", strings.Join(names, " "))
+	return nil
+}
+
+func (f *fakePM) Install(ctx context.Context, names ...string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	spec := f.spec()
+	f.log("install-start %s %d %d", strings.Join(names, " "), os.Getpid(), time.Now().UnixNano())
+	if err := sleepCtx(ctx, spec.Sleep); err != nil {
+		f.log("install-interrupted %s %d %d", strings.Join(names, " "), os.Getpid(), time.Now().UnixNano())
+		return err
+	}
+	target, ok := hotfix.ParsePackageName(f.cfg.Product, names[0])
+	if !ok || !slices.ContainsFunc(f.offered(), target.Equal) {
+		return fmt.Errorf("dnf install: exit status 1: No match for argument: %s", names[0])
+	}
+	out := f.io.stdout
+	if out == nil {
+		out = io.Discard
+	}
+	host := &hotfix.Host{Cfg: f.cfg, Out: out, Environ: f.io.env}
+	for _, v := range f.offered() {
+		name := f.pkg(v).Name
+		if v.Compare(target) > 0 || slices.Contains(f.installed(), name) {
+			continue
+		}
+		if err := host.CheckPrereqs(ctx, v); err != nil {
+			fmt.Fprintf(out, "error: %%pre(%s) scriptlet failed: %v\n", name, err)
+			continue
+		}
+		lf, err := os.OpenFile(spec.State, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(lf, name)
+		lf.Close()
+		if err := host.Apply(ctx, host.HotfixDir(v), hotfix.ApplyOptions{}); err != nil {
+			fmt.Fprintf(out, "warning: %%post(%s) scriptlet failed: %v\n", name, err)
+		}
+	}
+	fmt.Fprintf(out, "Complete!\n")
+	f.log("install-end %s %d %d", strings.Join(names, " "), os.Getpid(), time.Now().UnixNano())
+	return nil
+}
+
+func (f *fakePM) Installed(ctx context.Context, product string) ([]repo.Package, error) {
+	var pkgs []repo.Package
+	for _, n := range f.installed() {
+		v, ok := hotfix.ParsePackageName(product, n)
+		if !ok {
+			return nil, fmt.Errorf("fake rpm database holds %q", n)
+		}
+		pkgs = append(pkgs, f.pkg(v))
+	}
+	return pkgs, nil
+}
+
+// agentHost is a sandbox host for agent tests: a root with the settings file, the product at
+// 6.14.2, hotfix directories 6.14.2.1 to 6.14.2.4 unpacked under PATCHES_DIR (as their RPMs
+// would leave them), nightly runs enabled, and a fake package manager offering 1 to 3.
+type agentHost struct {
+	t        *testing.T
+	root     string
+	settings string // the settings file, outside view
+	specFile string
+	cfg      *sysconfig.Config
+	environ  []string
+	syslog   []string
+	mu       sync.Mutex
+}
+
+const agentSettings = `PRODUCT=shop
+HOSTNAME=host1
+SYSTEMNAME=myhost
+RANDOMWAIT=0
+MAILTO=
+`
+
+func newAgentHost(t *testing.T, extra ...string) *agentHost {
+	t.Helper()
+	root := t.TempDir()
+	h := &agentHost{t: t, root: root, settings: filepath.Join(root, "etc/sysconfig/shop-hotfix"), specFile: filepath.Join(root, "fakepm.json")}
+	h.write("etc/sysconfig/shop-hotfix", agentSettings+strings.Join(extra, "\n")+"\n")
+	h.write("opt/shop/version.txt", "6.14.2\n")
+	h.write("opt/shop/lib/core.txt", "core\n")
+	h.write("var/lock/subsys/shop-hotfix", "")
+	for n := 1; n <= 4; n++ {
+		dir := fmt.Sprintf("var/opt/shop/Patches/shop-hotfix-6.14.2.%d/", n)
+		h.write(dir+"version.txt", fmt.Sprintf("6.14.2.%d\n", n))
+		h.write(dir+fmt.Sprintf("FileChanges/lib/fix%d.txt", n), fmt.Sprintf("fix %d\n", n))
+	}
+	h.environ = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	h.setSpec(fakeSpec{Offered: []string{"6.14.2.1", "6.14.2.2", "6.14.2.3"},
+		Log: filepath.Join(root, "fakepm.log"), State: filepath.Join(root, "fakepm.rpmdb")})
+	h.load()
+	return h
+}
+
+// load reads the settings as the agent will.
+func (h *agentHost) load() {
+	h.t.Helper()
+	cfg, err := sysconfig.Load(h.root, "/etc/sysconfig/shop-hotfix", h.environ)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.cfg = cfg
+}
+
+func (h *agentHost) write(rel, content string) {
+	h.t.Helper()
+	p := filepath.Join(h.root, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *agentHost) path(rel string) string { return filepath.Join(h.root, rel) }
+
+func (h *agentHost) setSpec(s fakeSpec) {
+	h.t.Helper()
+	data, err := json.Marshal(s)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	// Rename: a running agent process must never read half a file.
+	tmp := h.specFile + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, h.specFile); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *agentHost) spec() fakeSpec { return (&fakePM{SpecFile: h.specFile}).spec() }
+
+func (h *agentHost) editSpec(f func(*fakeSpec)) {
+	s := h.spec()
+	f(&s)
+	h.setSpec(s)
+}
+
+// calls returns the fake's log lines, the first word of each.
+func (h *agentHost) calls() []string {
+	data, _ := os.ReadFile(h.spec().Log)
+	var calls []string
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if l != "" {
+			calls = append(calls, strings.Fields(l)[0])
+		}
+	}
+	return calls
+}
+
+// ledger is this host's <host>.txt.
+func (h *agentHost) ledger(name string) string {
+	data, _ := os.ReadFile(filepath.Join(h.root, "etc/opt/shop/hotfix", name))
+	return strings.Join(strings.Fields(string(data)), " ")
+}
+
+// options is an in-process run with the fake, a fixed Wednesday, a sleeper that must not be
+// called and a syslog that records.
+func (h *agentHost) options(mode agentMode) agentOptions {
+	return agentOptions{
+		cfg: h.cfg, mode: mode, environ: h.environ,
+		now: func() time.Time { return time.Date(2026, 11, 25, 4, 2, 0, 0, time.UTC) }, // a Wednesday
+		sleep: func(context.Context, time.Duration) error {
+			h.t.Errorf("unexpected random wait")
+			return nil
+		},
+		newPM: func(cfg *sysconfig.Config, p pmIO) (packageManager, error) {
+			return &fakePM{SpecFile: h.specFile, cfg: cfg, io: p}, nil
+		},
+		syslog: func(tag, line string, failed bool) error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.syslog = append(h.syslog, fmt.Sprintf("%s failed=%v: %s", tag, failed, line))
+			return nil
+		},
+	}
+}
+
+// run runs the agent in-process and returns its exit status and output.
+func (h *agentHost) run(o agentOptions) (int, string, string) {
+	h.t.Helper()
+	var stdout, stderr bytes.Buffer
+	o.stdout, o.stderr = &stdout, &stderr
+	code := report(&stderr, runAgentOnce(context.Background(), o))
+	return code, stdout.String(), stderr.String()
+}

@@ -1,0 +1,315 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/repo"
+	"github.com/hotchain/hotchain/sysconfig"
+)
+
+// What an agent run does under its locks: ask the repository, download or install, check
+// the result against the ledger, and on the alpha finalize what every secondary has.
+
+// agentRun is one run under its locks, and what it found and did.
+type agentRun struct {
+	o       *agentOptions
+	cfg     *sysconfig.Config
+	environ []string // o.environ plus the LOCK_TS token when the run holds it
+	host    *hotfix.Host
+	out     io.Writer     // the console, or the report's output section
+	output  *lockedBuffer // cron runs: what dnf, hooks and scripts printed
+
+	failed    bool     // the check, the download or the install failed
+	problems  []string // what went wrong, one sentence each
+	pending   []repo.Package
+	waiting   []hotfix.Version // pending, waiting for the alpha (secondary)
+	target    hotfix.Version   // what the install asked for
+	download  []string         // package names downloaded
+	installed []hotfix.Version // applied by this run
+	finalized []hotfix.Version
+	finWait   string // on the alpha: which finalize waits for which hosts
+	checkOnly bool   // the run only checked (-check, CHECK_ONLY)
+	hint      string // the next step for the first failure that has one
+}
+
+// lockedBuffer collects the output of commands that write from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func newAgentRun(o *agentOptions, environ []string) *agentRun {
+	r := &agentRun{o: o, cfg: o.cfg, environ: environ, out: o.stdout}
+	if o.mode == modeCron {
+		r.output = &lockedBuffer{}
+		r.out = r.output
+	}
+	r.host = &hotfix.Host{Cfg: o.cfg, Out: r.out, Environ: environ}
+	return r
+}
+
+func (r *agentRun) fail(format string, args ...any) {
+	r.failed = true
+	r.problems = append(r.problems, fmt.Sprintf(format, args...))
+	// The first hint of an error among args (dnf's command line, say) tells the console
+	// user what to do next.
+	for _, a := range args {
+		var h interface{ Hint() string }
+		if err, ok := a.(error); ok && errors.As(err, &h) && r.hint == "" {
+			r.hint = h.Hint()
+		}
+	}
+}
+
+// work runs the mode's steps; failures end up in r.problems.
+func (r *agentRun) work(ctx context.Context) {
+	errOut := r.out
+	if r.o.mode != modeCron {
+		errOut = r.o.stderr
+	}
+	pm, err := r.o.newPM(r.cfg, pmIO{env: r.environ, stdout: r.out, stderr: errOut})
+	if err != nil {
+		r.fail("%v", err)
+		return
+	}
+	mode := r.o.mode
+	if mode == modeCron && r.cfg.CheckOnly {
+		mode = modeCheck
+	} else if mode == modeCron && r.cfg.DownloadOnly {
+		mode = modeDownload
+	}
+	r.checkOnly = mode == modeCheck
+	if !r.check(ctx, pm) {
+		return
+	}
+	switch mode {
+	case modeCheck:
+	case modeDownload:
+		if len(r.pending) > 0 {
+			newest := r.pending[len(r.pending)-1].Name
+			if err := pm.Download(ctx, newest); err != nil {
+				r.fail("download %s: %v", newest, err)
+				return
+			}
+			for _, p := range r.pending {
+				r.download = append(r.download, p.Name)
+			}
+		}
+	default:
+		r.install(ctx, pm)
+		r.finalize(ctx)
+	}
+}
+
+// check asks the repository what is pending: offered, not installed, not applied.
+func (r *agentRun) check(ctx context.Context, pm packageManager) bool {
+	offered, err := pm.Available(ctx, r.cfg.Product)
+	if err != nil {
+		r.fail("check the repository: %v", err)
+		return false
+	}
+	applied, err := r.host.Applied()
+	if err != nil {
+		r.fail("%v", err)
+		return false
+	}
+	var versions []hotfix.Version
+	for _, p := range offered {
+		if !slices.ContainsFunc(applied, p.Hotfix.Equal) {
+			r.pending = append(r.pending, p)
+			versions = append(versions, p.Hotfix)
+		}
+	}
+	_, r.waiting, err = r.host.SplitPending(versions)
+	if err != nil {
+		r.fail("%v", err)
+		return false
+	}
+	return true
+}
+
+// installable is the part of the pending chain this host may install now.
+func (r *agentRun) installable() []hotfix.Version {
+	var now []hotfix.Version
+	for _, p := range r.pending[:len(r.pending)-len(r.waiting)] {
+		now = append(now, p.Hotfix)
+	}
+	return now
+}
+
+// install installs the newest installable hotfix, so that dnf brings the chain up to it in
+// one transaction, between PRE_HOOK and POST_HOOK, and checks the result. Once dnf runs it
+// is not interrupted: a SIGTERM ends the run after it (ctx only stops what comes before).
+func (r *agentRun) install(ctx context.Context, pm packageManager) {
+	now := r.installable()
+	if len(now) == 0 {
+		return
+	}
+	if ctx.Err() != nil {
+		r.fail("stopped before the install: %v", ctx.Err())
+		return
+	}
+	ictx := context.WithoutCancel(ctx)
+	before, err := r.host.Applied()
+	if err != nil {
+		r.fail("%v", err)
+		return
+	}
+	r.target = now[len(now)-1]
+	name := hotfix.PackageName(r.cfg.Product, r.target)
+	if err := r.hook(ictx, "PRE_HOOK", r.cfg.PreHook, nil); err != nil {
+		r.fail("PRE_HOOK failed, nothing was installed: %v", err)
+	} else {
+		fmt.Fprintf(r.out, "==> installing %s (%s)\n", name, joinVersions(now))
+		installErr := pm.Install(ictx, name)
+		if installErr != nil {
+			r.fail("install %s: %v", name, installErr)
+		}
+		r.verify(ictx, pm, before, now, installErr == nil)
+	}
+	outcome := "success"
+	if r.failed {
+		outcome = "failure"
+	}
+	post := []string{"HOTCHAIN_OUTCOME=" + outcome, "HOTCHAIN_INSTALLED=" + joinVersions(r.installed)}
+	if err := r.hook(ictx, "POST_HOOK", r.cfg.PostHook, post); err != nil {
+		r.fail("POST_HOOK failed: %v", err)
+	}
+}
+
+// verify compares the ledger with the rpm database after an install: dnf exits 0 when a
+// %post fails, and a failed %pre does not stop the packages that need it.
+func (r *agentRun) verify(ctx context.Context, pm packageManager, before, wanted []hotfix.Version, dnfOK bool) {
+	applied, err := r.host.Applied()
+	if err != nil {
+		r.fail("%v", err)
+		return
+	}
+	for _, v := range applied {
+		if !slices.ContainsFunc(before, v.Equal) {
+			r.installed = append(r.installed, v)
+		}
+	}
+	installed, err := pm.Installed(ctx, r.cfg.Product)
+	if err != nil {
+		r.fail("read the rpm database: %v", err)
+		return
+	}
+	if !dnfOK {
+		wanted = nil // dnf said what failed; the missing packages are the same story
+	}
+	for _, p := range chainProblems(r.cfg, installed, applied, wanted) {
+		r.fail("%s", p)
+	}
+}
+
+// chainProblems lists what the rpm database and the ledger disagree on: hotfixes installed
+// but not applied, hotfixes applied before the one they build on, and wanted hotfixes that
+// are not installed.
+func chainProblems(cfg *sysconfig.Config, installed []repo.Package, applied, wanted []hotfix.Version) []string {
+	var probs []string
+	for _, p := range installed {
+		if !slices.ContainsFunc(applied, p.Hotfix.Equal) {
+			dir := filepath.Join(cfg.PatchesDir, hotfix.DirName(cfg.Product, p.Hotfix))
+			log := filepath.Join(dir, hotfix.DirName(cfg.Product, p.Hotfix)+"-install-"+cfg.Hostname+".log")
+			probs = append(probs, fmt.Sprintf("hotfix %s is installed (%s-%s) but not applied: the package's %%post did not apply it; see %s, then run hotchain apply %s", p.Hotfix, p.Name, p.Version, log, dir))
+		}
+	}
+	for i, v := range applied {
+		if prev, ok := v.Previous(); ok && !slices.ContainsFunc(applied[:i], prev.Equal) {
+			probs = append(probs, fmt.Sprintf("hotfix %s is applied out of order: %s is not applied before it (%s)", v, prev, hotfix.HostFile(cfg.Hostname)))
+		}
+		if slices.ContainsFunc(applied[:i], v.Equal) {
+			probs = append(probs, fmt.Sprintf("hotfix %s is applied twice (%s)", v, hotfix.HostFile(cfg.Hostname)))
+		}
+	}
+	for _, v := range wanted {
+		if !slices.ContainsFunc(installed, func(p repo.Package) bool { return p.Hotfix.Equal(v) }) {
+			probs = append(probs, fmt.Sprintf("hotfix %s was not installed although the package manager reported success", v))
+		}
+	}
+	return probs
+}
+
+// finalize runs, on the alpha, the -final scripts of every hotfix that all of
+// SECONDARY_HOSTS have applied; a later run catches up with late secondaries.
+func (r *agentRun) finalize(ctx context.Context) {
+	if r.cfg.HostRole != sysconfig.RoleAlpha || ctx.Err() != nil {
+		return
+	}
+	ready, blocked, lacking, err := r.host.FinalizeReady()
+	if err != nil {
+		r.fail("%v", err)
+		return
+	}
+	if blocked != nil {
+		r.finWait = fmt.Sprintf("the final tasks of %s wait for %s", blocked, strings.Join(lacking, ", "))
+	}
+	for _, v := range ready {
+		done, err := r.host.Finalize(context.WithoutCancel(ctx), v, r.out)
+		r.finalized = append(r.finalized, done...)
+		if err != nil {
+			r.fail("finalize %s: %v", v, err)
+			return
+		}
+	}
+}
+
+// hook runs PRE_HOOK or POST_HOOK: split into words, no shell, with the host environment,
+// SCRIPT_ENV_FILE, the settings and extra in its environment.
+func (r *agentRun) hook(ctx context.Context, key, line string, extra []string) error {
+	if strings.TrimSpace(line) == "" {
+		return nil
+	}
+	words, err := sysconfig.Split(line)
+	if err != nil || len(words) == 0 {
+		return fmt.Errorf("%s=%q cannot be split into words: %v", key, line, err)
+	}
+	env := slices.Clone(r.environ)
+	if f := r.cfg.ScriptEnvFile; f != "" && fileExists(r.cfg.InRoot(f)) {
+		vars, err := sysconfig.ReadEnvFile(r.cfg.InRoot(f))
+		if err != nil {
+			return fmt.Errorf("SCRIPT_ENV_FILE: %w", err)
+		}
+		env = append(env, vars...)
+	}
+	env = append(env, r.cfg.Env()...)
+	env = append(env, extra...)
+	fmt.Fprintf(r.out, "==> %s: %s\n", key, line)
+	cmd := exec.CommandContext(ctx, words[0], words[1:]...)
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, r.out, r.out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %w", words[0], err)
+	}
+	return nil
+}
+
+func joinVersions(vs []hotfix.Version) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = v.String()
+	}
+	return strings.Join(s, " ")
+}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// runDaemon is `agent -daemon`, for hosts without crond: it runs the nightly run on
+// SCHEDULE until SIGTERM (ctx ends). A run in progress then finishes its install (the run
+// stops its random wait but never interrupts dnf) and no new run starts. Runs never
+// overlap: a run still going when the schedule fires again makes the schedule skip.
+func runDaemon(ctx context.Context, o agentOptions) error {
+	cfg := o.cfg
+	sched, err := cron.ParseStandard(cfg.Schedule)
+	if err != nil {
+		return exitError{2, withHint(fmt.Errorf("SCHEDULE=%q in %s is not a cron expression: %v", cfg.Schedule, cfg.File, err),
+			`give five fields, minute hour day-of-month month day-of-week, as in SCHEDULE="2 4 * * *"`)}
+	}
+	o.mode = modeCron
+	o.fillDefaults()
+	c := cron.New(cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
+	c.Schedule(sched, cron.FuncJob(func() {
+		if ctx.Err() != nil {
+			return
+		}
+		err := runAgentOnce(ctx, o)
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			return // stopped in its random wait: nothing to tell
+		}
+		if code := report(o.stderr, err); code != 0 {
+			fmt.Fprintf(o.stderr, "hotchain: the scheduled run ended with exit status %d\n", code)
+		}
+	}))
+	fmt.Fprintf(o.stdout, "hotchain agent -daemon: runs on SCHEDULE %q, next at %s\n", cfg.Schedule, sched.Next(time.Now()).Format(time.DateTime))
+	c.Start()
+	<-ctx.Done()
+	fmt.Fprintln(o.stdout, "hotchain agent -daemon: stopping, a run in progress finishes first")
+	<-c.Stop().Done()
+	fmt.Fprintln(o.stdout, "hotchain agent -daemon: stopped")
+	return nil
+}

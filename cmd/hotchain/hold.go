@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"syscall"
+
+	"github.com/hotchain/hotchain/lock"
+)
+
+// runHold is `hotchain hold -- CMD ARGS`: what a product patch wraps itself in. It stops
+// the nightly runs as `service stop` does, keeps LOCK_TS while CMD runs (so no hotfix install
+// can start beside the patch), and starts the nightly runs again afterwards, also when CMD
+// fails. CMD gets the lock's token in lock.EnvVar, so a `hotchain repo-file` or
+// `hotchain apply` inside it works under the held lock.
+func runHold(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "hold", "-- CMD [ARGS...]", `Stops the nightly hotfix runs (as hotchain service stop does, waiting for a running
+install), runs CMD (a product patch) while holding the install lock, then starts the
+nightly runs again, also when CMD fails. Exits with CMD's exit status.`)
+	settings := loadSettings(e, fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	argv := fs.Args()
+	if len(argv) == 0 {
+		return withHint(usageError{errors.New("hold needs a command to run")}, "hotchain hold -- /path/to/patch ARGS")
+	}
+	cfg, err := settings()
+	if err != nil {
+		return err
+	}
+	ts, err := stopNightly(ctx, e, cfg)
+	if err != nil {
+		return err
+	}
+	// Not CommandContext: a SIGTERM to hold must not kill a patch halfway; the patch gets the
+	// signal itself when it is sent to the process group, and hold starts the runs again.
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(append([]string(nil), e.environ...), lock.EnvVar+"="+ts.Token())
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.stdin, e.stdout, e.stderr
+	runErr := cmd.Run()
+	startErr := startNightly(e.stdout, cfg)
+	if err := ts.Unlock(); err != nil && startErr == nil {
+		startErr = err
+	}
+	if runErr == nil {
+		return startErr
+	}
+	if startErr != nil {
+		e.warnf("%v", startErr)
+	}
+	var x *exec.ExitError
+	if errors.As(runErr, &x) {
+		code := x.ExitCode()
+		if ws, ok := x.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal())
+			return exitError{code, fmt.Errorf("%s was killed by signal %v", argv[0], ws.Signal())}
+		}
+		return exitError{code, fmt.Errorf("%s exited with status %d", argv[0], code)}
+	}
+	return exitError{127, fmt.Errorf("run %s: %w", argv[0], runErr)}
+}

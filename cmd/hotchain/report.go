@@ -1,0 +1,340 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/mailer"
+	"github.com/hotchain/hotchain/repo"
+	"github.com/hotchain/hotchain/sysconfig"
+)
+
+// The end of an agent run: what it tells people (console output, or the nightly report
+// mailed to MAILTO or printed for crond), syslog, and the state file that `hotchain status`
+// reads.
+
+// finish reports the run and returns its exit status as an error.
+func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) error {
+	line := r.summary()
+	if line == "" {
+		line = "nothing to do"
+	}
+	if r.failed {
+		line = "FAILED: " + strings.Join(r.problems, "; ")
+	}
+	logLine(line, r.failed)
+	if err := writeLastRun(r.cfg, r.lastRun()); err != nil {
+		fmt.Fprintf(r.o.stderr, "hotchain: warning: %v\n", err)
+	}
+	if r.o.mode == modeCron {
+		return r.deliver(ctx)
+	}
+	w := r.o.stdout
+	switch r.o.mode {
+	case modeCheck:
+		if !r.failed {
+			r.writeCheck(w)
+		}
+	case modeDownload:
+		if !r.failed && len(r.download) == 0 {
+			r.writeNone(w)
+		}
+		if len(r.download) > 0 {
+			fmt.Fprintf(w, "Downloaded into the package manager's cache, not installed: %s\n", strings.Join(r.download, " "))
+		}
+	case modeConsole:
+		if !r.failed && len(r.pending) == 0 {
+			r.writeNone(w)
+		}
+		r.writeOutcome(w)
+	}
+	if r.failed {
+		return exitError{1, withHint(errors.New(strings.Join(r.problems, "\n")), r.hint)}
+	}
+	if r.o.mode == modeCheck && len(r.pending) > 0 {
+		return silentExit(100)
+	}
+	return nil
+}
+
+// summary says what the run did, for the mail subject and syslog: "3 hotfixes installed".
+func (r *agentRun) summary() string {
+	var parts []string
+	add := func(n int, what string) {
+		if n > 0 {
+			parts = append(parts, countOf(n, "hotfix", "hotfixes")+" "+what)
+		}
+	}
+	if r.checkOnly {
+		add(len(r.pending), "available")
+	}
+	add(len(r.download), "downloaded")
+	add(len(r.installed), "installed")
+	add(len(r.finalized), "finalized")
+	if n := len(r.waiting); n > 0 && !r.checkOnly {
+		parts = append(parts, fmt.Sprintf("%d waiting for the alpha", n))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func countOf(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// reportable: a nightly run is quiet unless it did something or something went wrong.
+func (r *agentRun) reportable() bool {
+	return r.failed || len(r.installed) > 0 || len(r.download) > 0 || len(r.finalized) > 0 ||
+		len(r.waiting) > 0 || r.checkOnly && len(r.pending) > 0
+}
+
+// deliver sends a nightly run's report to MAILTO, or prints it for crond to mail.
+func (r *agentRun) deliver(ctx context.Context) error {
+	cfg := r.cfg
+	var status error
+	if r.failed {
+		status = silentExit(1) // the report tells the story
+	}
+	if !r.reportable() {
+		return status
+	}
+	subj := r.summary()
+	if r.failed {
+		subj = r.problems[0]
+		if n := len(r.installed); n > 0 {
+			subj = countOf(n, "hotfix", "hotfixes") + " installed; " + subj
+		}
+	}
+	subject := mailer.Subject(cfg.Product, cfg.SystemName, subj, r.failed)
+	body := r.body()
+	to := strings.FieldsFunc(cfg.MailTo, func(c rune) bool { return c == ',' || c == ' ' || c == '\t' })
+	if len(to) == 0 {
+		fmt.Fprintf(r.o.stdout, "%s\n\n%s", subject, body)
+		return status
+	}
+	msg := mailer.Message{From: cfg.MailFrom, To: to, Subject: subject, Body: body}
+	if err := r.o.mailSender().Send(context.WithoutCancel(ctx), msg); err != nil {
+		// crond mails what the run prints: the report still reaches someone.
+		fmt.Fprintf(r.o.stdout, "%s\n\n%s", subject, body)
+		err = fmt.Errorf("mail the report to %s: %w", cfg.MailTo, err)
+		if r.failed {
+			fmt.Fprintf(r.o.stderr, "hotchain: %v\n", err)
+			return status
+		}
+		return exitError{4, withHint(err, "check MAILTO, MAILFROM and SMTP_SERVER in "+cfg.File+"; the report was printed instead")}
+	}
+	return status
+}
+
+// body is the nightly report's text: a heading, what failed, what was done, and what dnf,
+// the hooks and the install scripts printed, separated by blank lines.
+func (r *agentRun) body() string {
+	cfg := r.cfg
+	sections := []string{fmt.Sprintf("%s hotfix run on %s (%s), %s\n", cfg.Product, cfg.Hostname, cfg.HostRole, r.o.now().Format("2006-01-02 15:04:05 -0700"))}
+	if len(r.problems) > 0 {
+		var b strings.Builder
+		b.WriteString("FAILED:\n")
+		for _, p := range r.problems {
+			fmt.Fprintf(&b, "  - %s\n", p)
+		}
+		sections = append(sections, b.String())
+	}
+	var b strings.Builder
+	r.writeOutcome(&b)
+	sections = append(sections, b.String())
+	if r.checkOnly && len(r.pending) > 0 {
+		b.Reset()
+		r.writeCheck(&b)
+		sections = append(sections, b.String())
+	}
+	if r.output != nil {
+		if out := r.output.String(); out != "" {
+			if !strings.HasSuffix(out, "\n") {
+				out += "\n"
+			}
+			sections = append(sections, "Output:\n"+out)
+		}
+	}
+	var kept []string
+	for _, s := range sections {
+		if s != "" {
+			kept = append(kept, s)
+		}
+	}
+	return strings.Join(kept, "\n")
+}
+
+// writeOutcome lists what the run did and what waits.
+func (r *agentRun) writeOutcome(w io.Writer) {
+	if len(r.installed) > 0 {
+		fmt.Fprintf(w, "Installed: %s\n", joinVersions(r.installed))
+	}
+	if len(r.download) > 0 && r.o.mode == modeCron {
+		fmt.Fprintf(w, "Downloaded, not installed: %s\n", strings.Join(r.download, " "))
+	}
+	if len(r.waiting) > 0 && !r.checkOnly {
+		fmt.Fprintf(w, "Waiting for the alpha host (%s holds up to %s): %s\n", hotfix.InstallationLedger, r.allowedUpTo(), joinVersions(r.waiting))
+	}
+	if len(r.finalized) > 0 {
+		fmt.Fprintf(w, "Finalized: %s\n", joinVersions(r.finalized))
+	}
+	if r.finWait != "" {
+		fmt.Fprintf(w, "Not finalized yet: %s\n", r.finWait)
+	}
+}
+
+// allowedUpTo names the newest version a secondary may install, for the waiting line.
+func (r *agentRun) allowedUpTo() string {
+	inst, err := r.host.Ledger().Read(hotfix.InstallationLedger)
+	if v, ok := hotfix.Newest(inst); err == nil && ok {
+		return v.String()
+	}
+	return "nothing yet"
+}
+
+// writeCheck prints the pending hotfixes the way the original cron script did.
+func (r *agentRun) writeCheck(w io.Writer) {
+	if len(r.pending) == 0 {
+		r.writeNone(w)
+		return
+	}
+	writeCheckTable(w, r.cfg.Product, r.cfg.SystemName, r.pending)
+	if len(r.waiting) > 0 {
+		fmt.Fprintf(w, "Waiting for the alpha host: %s\n", joinVersions(r.waiting))
+	}
+}
+
+func (r *agentRun) writeNone(w io.Writer) {
+	fmt.Fprintf(w, "No new %s hotfixes available for host: %s.\n", r.cfg.Product, r.cfg.SystemName)
+}
+
+// writeCheckTable is the -check listing: a title, a rule, the column heads, a rule, a line
+// per package, in the original's column widths.
+func writeCheckTable(w io.Writer, product, host string, pkgs []repo.Package) {
+	rule := strings.Repeat("=", 78)
+	fmt.Fprintf(w, "New %s hotfixes available for host: %s:\n%s\n", product, host, rule)
+	fmt.Fprintf(w, "%-40s%-12s%-12s%s\n%s\n", "Package", "Arch", "Version", "Repository", rule)
+	for _, p := range pkgs {
+		fmt.Fprintf(w, "%-39s %-11s %-11s %s\n", p.Name, p.Arch, p.Version, p.Repo)
+	}
+}
+
+// lastRun is the state file STATE_DIR/last-run.json: the last agent run that got past its
+// gates and locks, for `hotchain status`.
+type lastRun struct {
+	Time      time.Time `json:"time"`
+	Mode      string    `json:"mode"`    // cron, check, download, console
+	Outcome   string    `json:"outcome"` // success or failure
+	Summary   string    `json:"summary,omitempty"`
+	Installed []string  `json:"installed"`
+	Pending   []string  `json:"pending"` // offered and not applied when the run checked
+	Waiting   []string  `json:"waiting,omitempty"`
+	Finalized []string  `json:"finalized,omitempty"`
+	Error     string    `json:"error,omitempty"`
+}
+
+// lastRunFile is where the state file lies, as this process sees it.
+func lastRunFile(cfg *sysconfig.Config) string {
+	return filepath.Join(cfg.InRoot(cfg.StateDir), "last-run.json")
+}
+
+func (r *agentRun) lastRun() *lastRun {
+	l := &lastRun{Time: r.o.now().UTC().Truncate(time.Second), Mode: string(r.o.mode), Outcome: "success",
+		Summary: r.summary(), Installed: versionStrings(r.installed), Pending: []string{},
+		Waiting: versionStrings(r.waiting), Finalized: versionStrings(r.finalized)}
+	for _, p := range r.pending {
+		l.Pending = append(l.Pending, p.Hotfix.String())
+	}
+	if r.failed {
+		l.Outcome, l.Error = "failure", strings.Join(r.problems, "\n")
+	}
+	return l
+}
+
+func versionStrings(vs []hotfix.Version) []string {
+	s := make([]string, 0, len(vs))
+	for _, v := range vs {
+		s = append(s, v.String())
+	}
+	return s
+}
+
+// readLastRun reads the state file of the last agent run; nil (and no error) when no run has
+// written one yet.
+func readLastRun(cfg *sysconfig.Config) (*lastRun, error) {
+	p := lastRunFile(cfg)
+	data, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the last run: %w", err)
+	}
+	var l lastRun
+	if err := json.Unmarshal(data, &l); err != nil {
+		return nil, fmt.Errorf("read the last run %s: %w (the next agent run rewrites it)", p, err)
+	}
+	return &l, nil
+}
+
+// writeLastRun replaces the state file atomically: temp file in the same directory, write,
+// fsync, rename, fsync of the directory.
+func writeLastRun(cfg *sysconfig.Config, l *lastRun) error {
+	data, err := json.MarshalIndent(l, "", "  ")
+	if err != nil {
+		return err
+	}
+	p := lastRunFile(cfg)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("write the last run: %w", err)
+	}
+	return writeFileAtomic(p, append(data, '\n'), 0o644)
+}
+
+func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".hotchain-tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Chmod(perm); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer d.Close()
+	if err = d.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,196 @@
+package hotfix
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hotchain/hotchain/sysconfig"
+)
+
+// Regressions found in review: each is a way an apply could record a hotfix it did not
+// install, or write outside its root.
+
+func TestApplyUncleanPaths(t *testing.T) {
+	ctx := context.Background()
+	for _, form := range []func(string) string{
+		func(d string) string { return d + "/" },
+		func(d string) string { return d + "/." },
+		func(d string) string {
+			l := filepath.Join(filepath.Dir(filepath.Dir(d)), "link")
+			os.Symlink(d, l)
+			return l
+		},
+	} {
+		sb := newSandbox(t, sysconfig.RoleSingle)
+		d := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{"FileChanges/lib/Shop/Core.pm": "core 2\n"}})
+		if err := sb.host.Apply(ctx, form(d), ApplyOptions{}); err != nil {
+			t.Fatalf("apply %s: %v", form(d), err)
+		}
+		assertFile(t, filepath.Join(sb.root, "opt/shop/lib/Shop/Core.pm"), "core 2\n")
+	}
+}
+
+func TestApplyRefusesUnsafeHotfixes(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		setup func(sb *sandbox) string
+		want  string
+	}{
+		{"outside PATCHES_DIR", func(sb *sandbox) string {
+			d := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{"FileChanges/a": "a"}})
+			moved := filepath.Join(sb.t.TempDir(), "shop-hotfix-6.14.2.1")
+			if err := os.Rename(d, moved); err != nil {
+				sb.t.Fatal(err)
+			}
+			return moved
+		}, "not in"},
+		{"link out of its tree", func(sb *sandbox) string {
+			return sb.makeHotfix(hotfixSpec{version: "6.14.2.1", links: map[string]string{"FileChanges/x": "../Extra"}})
+		}, "points out of its tree FileChanges"},
+		{"two trees on one target", func(sb *sandbox) string {
+			sb.host.Cfg.ChangeTrees = append(sb.host.Cfg.ChangeTrees, sysconfig.ChangeTree{Dir: "Extra", Root: "/opt/shop"})
+			return sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{"FileChanges/a": "a", "Extra/a": "b"}})
+		}, "both land on /opt/shop/a"},
+		{"below a link it places", func(sb *sandbox) string {
+			sb.host.Cfg.ChangeTrees = append(sb.host.Cfg.ChangeTrees, sysconfig.ChangeTree{Dir: "Extra", Root: "/opt/shop"})
+			return sb.makeHotfix(hotfixSpec{version: "6.14.2.1",
+				links: map[string]string{"FileChanges/x": "lib"}, files: map[string]string{"Extra/x/evil.pm": "e"}})
+		}, "which the same hotfix makes a symlink"},
+		{"file over a symlink to a directory", func(sb *sandbox) string {
+			os.Mkdir(filepath.Join(sb.root, "opt/shop/plugins.v1"), 0o755)
+			os.Symlink("plugins.v1", filepath.Join(sb.root, "opt/shop/plugins"))
+			return sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{"FileChanges/plugins": "x"}})
+		}, "is a symlink to a directory"},
+		{"temporary name", func(sb *sandbox) string {
+			return sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{"FileChanges/.hotchain-0123456789ab.new": "x"}})
+		}, "hotchain's temporary files"},
+		{"absolute symlink root under -root", func(sb *sandbox) string {
+			outside := sb.t.TempDir()
+			os.RemoveAll(filepath.Join(sb.root, "var/opt/shop/StoreTypes"))
+			os.Symlink(outside, filepath.Join(sb.root, "var/opt/shop/StoreTypes"))
+			return sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{"StoreTypeChanges/Store/x": "x"}})
+		}, "outside the root"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sb := newSandbox(t, sysconfig.RoleSingle)
+			dir := tc.setup(sb)
+			before := snapshot(t, sb.root, true, "opt", "etc")
+			err := sb.host.Apply(ctx, dir, ApplyOptions{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want one containing %q", err, tc.want)
+			}
+			if d := diffSnapshots(before, snapshot(t, sb.root, true, "opt", "etc")); d != "" {
+				t.Fatalf("refused apply changed the tree:\n%s", d)
+			}
+		})
+	}
+}
+
+func TestResumeRechecksPaths(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	d := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{"FileChanges/lib/Shop/Payment/PayPal.pm": "p"}})
+	// Stop right after the journal, then have someone put a symlink where the hotfix will
+	// create a directory.
+	sb.host.StepHook = func(step string) {
+		if step == "journal written" {
+			panic("stop")
+		}
+	}
+	func() {
+		defer func() { recover() }()
+		sb.host.Apply(ctx, d, ApplyOptions{})
+	}()
+	sb.host.StepHook = nil
+	outside := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(sb.root, "opt/shop/lib/Shop/Payment")); err != nil {
+		t.Fatal(err)
+	}
+	err := sb.host.Apply(ctx, d, ApplyOptions{})
+	if err == nil || !strings.Contains(err.Error(), "leaves its target root") {
+		t.Fatalf("resume through a new symlink: %v", err)
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Fatalf("resume wrote outside the root: %v", entries)
+	}
+}
+
+func TestReapply(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	dirs := chain(sb)[:2]
+	start := snapshot(t, sb.root, true, productTrees...)
+	for _, d := range dirs {
+		if err := sb.host.Apply(ctx, d, ApplyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := snapshot(t, sb.root, false, productTrees...)
+	// Hotfix 1 lies under 2: applying it again would undo files of 2.
+	err := sb.host.Apply(ctx, dirs[0], ApplyOptions{NoCheck: true})
+	if err == nil || !strings.Contains(err.Error(), "only while it is the newest applied hotfix (6.14.2.2 is)") {
+		t.Fatalf("re-apply of 6.14.2.1 under 6.14.2.2: %v", err)
+	}
+	// The newest one is undone and applied afresh: same result, backups of the original.
+	sb.write("opt/shop/lib/Shop/Core.pm", "edited by hand\n", 0o644)
+	if err := sb.host.Apply(ctx, dirs[1], ApplyOptions{NoCheck: true}); err != nil {
+		t.Fatal(err)
+	}
+	if d := diffSnapshots(after, snapshot(t, sb.root, false, productTrees...)); d != "" {
+		t.Fatalf("after re-apply:\n%s", d)
+	}
+	if got := sb.ledger("host1.txt"); got != "6.14.2.1 6.14.2.2" {
+		t.Fatalf("ledger %q", got)
+	}
+	for range dirs {
+		if err := sb.host.Rollback(ctx, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := diffSnapshots(start, snapshot(t, sb.root, true, productTrees...)); d != "" {
+		t.Fatalf("after rolling back:\n%s", d)
+	}
+}
+
+func TestApplyRefusedWhileAnotherIsInterrupted(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	dirs := chain(sb)
+	if err := sb.host.Apply(ctx, dirs[0], ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// A rollback of 1 that stops half-way leaves 1 in the ledger.
+	sb.host.StepHook = func(step string) {
+		if strings.HasPrefix(step, "undo ") {
+			panic("stop")
+		}
+	}
+	func() {
+		defer func() { recover() }()
+		sb.host.Rollback(ctx, nil, nil)
+	}()
+	sb.host.StepHook = nil
+	err := sb.host.Apply(ctx, dirs[1], ApplyOptions{})
+	if err == nil || !strings.Contains(err.Error(), "hotfix 6.14.2.1 was interrupted") {
+		t.Fatalf("apply of 2 beside an interrupted rollback of 1: %v", err)
+	}
+}
+
+func TestSpecialModeBits(t *testing.T) {
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	d := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{"FileChanges/bin/suid": "x"}})
+	if err := os.Chmod(filepath.Join(d, "FileChanges/bin/suid"), 0o755|os.ModeSetuid); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.host.Apply(context.Background(), d, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(sb.root, "opt/shop/bin/suid"))
+	if err != nil || fi.Mode()&os.ModeSetuid == 0 || fi.Mode().Perm() != 0o755 {
+		t.Fatalf("mode = %v, %v; want setuid 0755", fi.Mode(), err)
+	}
+}
