@@ -55,6 +55,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -129,6 +130,7 @@ func (pm *PackageManager) args(verb ...string) ([]string, error) {
 	a := []string{"-y"}
 	if root != "" {
 		a = append(a, "--installroot", root)
+		a = append(a, rootedKeys(root)...)
 	}
 	a = append(a, pm.Params...)
 	a = append(a, "--setopt=skip_if_unavailable=False")
@@ -410,4 +412,42 @@ func releaseOf(vr string) int {
 	_, r, _ := strings.Cut(vr, "-")
 	n, _ := strconv.Atoi(r)
 	return n
+}
+
+// rootedKeys points the file:// gpgkey of every repository in root's yum.repos.d into root:
+// dnf reads a gpgkey URL on the machine it runs on, not in the installroot, so a sandbox's
+// /etc/pki/rpm-gpg/... would be looked for on the host (`-root` takes every path inside the
+// root). YUM_PARAMETER, which comes after, can still override it.
+func rootedKeys(root string) []string {
+	files, _ := filepath.Glob(filepath.Join(root, "etc/yum.repos.d/*.repo"))
+	var opts []string
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		id := ""
+		for _, line := range strings.Split(string(data), "\n") {
+			line = strings.TrimSpace(line)
+			if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
+				id = strings.TrimSpace(line[1 : len(line)-1])
+				continue
+			}
+			key, value, ok := strings.Cut(line, "=")
+			if !ok || id == "" || strings.TrimSpace(key) != "gpgkey" {
+				continue
+			}
+			var urls []string
+			for _, u := range strings.Fields(strings.ReplaceAll(value, ",", " ")) {
+				if p, ok := strings.CutPrefix(u, "file://"); ok && strings.HasPrefix(p, "/") {
+					u = "file://" + filepath.Join(root, p)
+				}
+				urls = append(urls, u)
+			}
+			if len(urls) > 0 {
+				opts = append(opts, "--setopt="+id+".gpgkey="+strings.Join(urls, ","))
+			}
+		}
+	}
+	return opts
 }

@@ -329,3 +329,22 @@ func TestCommandErrorMessage(t *testing.T) {
 		t.Errorf("Hint() = %q", ce.Hint())
 	}
 }
+
+func TestRootedKeys(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "etc/yum.repos.d"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc/yum.repos.d/shop-hotfix.repo"), []byte(
+		"[shop-hotfix]\nbaseurl=http://x/6.14.2/\ngpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix\n"+
+			"[other]\ngpgkey = https://example.com/key, file:///etc/pki/other\n[nokey]\nbaseurl=http://y/\n"), 0o644)
+	got := rootedKeys(root)
+	want := []string{
+		"--setopt=shop-hotfix.gpgkey=file://" + root + "/etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix",
+		"--setopt=other.gpgkey=https://example.com/key,file://" + root + "/etc/pki/other",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("rootedKeys =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if got := rootedKeys(t.TempDir()); len(got) != 0 {
+		t.Errorf("no repos: %v", got)
+	}
+}

@@ -70,6 +70,14 @@ func runCode(t *testing.T, env []string, name string, args ...string) (string, i
 // server stops when the test ends.
 func serveRepos(t *testing.T, bin, dir string) string {
 	t.Helper()
+	url, _ := serveReposStoppable(t, bin, dir)
+	return url
+}
+
+// serveReposStoppable is serveRepos with a function that stops the server early (a
+// repository that goes down).
+func serveReposStoppable(t *testing.T, bin, dir string) (string, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "serve", "-dir", dir, "-listen", "127.0.0.1:0")
 	stdout, err := cmd.StdoutPipe()
@@ -93,11 +101,11 @@ func serveRepos(t *testing.T, bin, dir string) string {
 	}()
 	select {
 	case u := <-urls:
-		return strings.TrimSuffix(u, "/")
+		return strings.TrimSuffix(u, "/"), func() { cancel(); cmd.Wait() }
 	case <-time.After(10 * time.Second):
 		t.Fatal("hotchain serve did not say where it listens")
 	}
-	return ""
+	return "", nil
 }
 
 // installroot is a host sandbox that dnf installs into: a static busybox for /bin/sh (rpm

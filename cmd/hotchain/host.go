@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -139,9 +141,35 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := newHost(e, cfg).Status(ctx)
+	h := newHost(e, cfg)
+	hs, err := h.Status(ctx)
 	if err != nil {
 		return err
+	}
+	st := hostStatus{Status: hs, Nightly: nightlyEnabled(cfg), Pending: []string{}}
+	if st.Installing, err = lock.IsLocked(cfg.InRoot(cfg.LockTS)); err != nil {
+		st.Installing = false
+	}
+	if st.LastRun, err = readLastRun(cfg); err != nil {
+		e.warnf("%v", err)
+	}
+	if st.LastRun != nil {
+		st.Pending = st.LastRun.Pending
+	}
+	if cfg.HostRole == sysconfig.RoleAlpha {
+		r, err := h.Rollout()
+		if err != nil {
+			return err
+		}
+		st.Secondaries = map[string][]string{}
+		for host, vs := range r.Secondaries {
+			for _, v := range vs {
+				st.Secondaries[host] = append(st.Secondaries[host], v.String())
+			}
+			if st.Secondaries[host] == nil {
+				st.Secondaries[host] = []string{}
+			}
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
@@ -160,6 +188,27 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	if st.Role == string(sysconfig.RoleAlpha) {
 		fmt.Fprintf(w, "finalized:     %s\n", listOrNone(st.Finalized))
 	}
+	for _, host := range sortedKeys(st.Secondaries) {
+		fmt.Fprintf(w, "secondary:     %s has %s\n", host, listOrNone(st.Secondaries[host]))
+	}
+	nightly := "disabled (hotchain service start enables them)"
+	if st.Nightly {
+		nightly = "enabled"
+	}
+	fmt.Fprintf(w, "nightly runs:  %s\n", nightly)
+	if st.Installing {
+		fmt.Fprintf(w, "installing:    an install or rollback holds %s now\n", cfg.LockTS)
+	}
+	if l := st.LastRun; l != nil {
+		fmt.Fprintf(w, "pending:       %s (as the last run saw the repository)\n", listOrNone(l.Pending))
+		what := l.Summary
+		if l.Error != "" {
+			what += ": " + l.Error
+		}
+		fmt.Fprintf(w, "last run:      %s %s, %s: %s\n", l.Time.Local().Format("2006-01-02 15:04"), l.Mode, l.Outcome, what)
+	} else {
+		fmt.Fprintln(w, "last run:      none yet")
+	}
 	for _, u := range st.Interrupted {
 		fmt.Fprintf(w, "interrupted:   %s stopped in state %s (%s): run hotchain apply to finish or hotchain rollback to undo\n", u.Version, u.State, u.Journal)
 	}
@@ -167,6 +216,25 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(w, "log:           %s\n", l)
 	}
 	return nil
+}
+
+// hostStatus is what status shows: the host's chain and what the agent knows.
+type hostStatus struct {
+	*hotfix.Status
+	Nightly     bool                `json:"nightly_enabled"`
+	Installing  bool                `json:"installing"`
+	Pending     []string            `json:"pending"` // as the last run saw the repository
+	Secondaries map[string][]string `json:"secondaries,omitempty"`
+	LastRun     *lastRun            `json:"last_run,omitempty"`
+}
+
+func sortedKeys(m map[string][]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func listOrNone(vs []string) string {
