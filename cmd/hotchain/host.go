@@ -154,7 +154,17 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		e.warnf("%v", err)
 	}
 	if st.LastRun != nil {
-		st.Pending = st.LastRun.Pending
+		// What the last run saw offered, less what is applied since (that run may have
+		// installed it).
+		applied := map[string]bool{}
+		for _, v := range hs.Applied {
+			applied[v] = true
+		}
+		for _, v := range st.LastRun.Pending {
+			if !applied[v] {
+				st.Pending = append(st.Pending, v)
+			}
+		}
 	}
 	if cfg.HostRole == sysconfig.RoleAlpha {
 		r, err := h.Rollout()
@@ -200,7 +210,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(w, "installing:    an install or rollback holds %s now\n", cfg.LockTS)
 	}
 	if l := st.LastRun; l != nil {
-		fmt.Fprintf(w, "pending:       %s (as the last run saw the repository)\n", listOrNone(l.Pending))
+		fmt.Fprintf(w, "pending:       %s (offered at the last run, not applied)\n", listOrNone(st.Pending))
 		what := l.Summary
 		if l.Error != "" {
 			what += ": " + l.Error
