@@ -290,7 +290,7 @@ func (h *Host) backup(d *Dir, j *journal) error {
 	if text != "" {
 		text += "\n"
 	}
-	return writeFileAtomic(inexistentPath(d.Path, h.Cfg.Hostname), []byte(text), 0o644)
+	return WriteFileAtomic(inexistentPath(d.Path, h.Cfg.Hostname), []byte(text), 0o644)
 }
 
 // place lays every entry of the hotfix over its target, directories first (the ops are in

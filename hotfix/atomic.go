@@ -6,10 +6,10 @@ import (
 	"path/filepath"
 )
 
-// writeFileAtomic replaces path with data: a temporary file in the same directory is
+// WriteFileAtomic replaces path with data: a temporary file in the same directory is
 // written, synced and renamed over path, and the directory is synced, so a reader (or a host
 // that lost power) sees the old content or the new, never a mix.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, ".hotchain-tmp-*")
 	if err != nil {

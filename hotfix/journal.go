@@ -92,5 +92,5 @@ func writeJournal(p string, j *journal) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(p, append(data, '\n'), 0o644)
+	return WriteFileAtomic(p, append(data, '\n'), 0o644)
 }

@@ -100,7 +100,7 @@ func (l Ledger) write(name string, vs []Version) error {
 		b.WriteString(v.String())
 		b.WriteByte('\n')
 	}
-	return writeFileAtomic(filepath.Join(l.Dir, name), []byte(b.String()), 0o644)
+	return WriteFileAtomic(filepath.Join(l.Dir, name), []byte(b.String()), 0o644)
 }
 
 func contains(vs []Version, v Version) bool {

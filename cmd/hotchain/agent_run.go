@@ -136,16 +136,6 @@ func nightlyEnabled(cfg *sysconfig.Config) bool {
 	return fileExists(cfg.InRoot(cfg.LockSubsys))
 }
 
-func lookupEnv(environ []string, key string) string {
-	v := ""
-	for _, kv := range environ {
-		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
-			v = val
-		}
-	}
-	return v
-}
-
 // runAgentOnce is one agent run in o.mode. The order is SPEC 6a's: a cron run checks the
 // day and LOCK_SUBSYS, waits, takes LOCK_CRON, checks LOCK_SUBSYS again, takes LOCK_TS and
 // checks it a third time under that lock (which `service stop` takes too), and only then

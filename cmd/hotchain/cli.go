@@ -20,10 +20,13 @@ type env struct {
 	environ        []string
 }
 
-// getenv looks a variable up in e.environ (the last assignment wins, as in exec).
-func (e *env) getenv(key string) string {
+// getenv looks a variable up in e.environ.
+func (e *env) getenv(key string) string { return lookupEnv(e.environ, key) }
+
+// lookupEnv looks a variable up in environ; the last assignment wins, as in exec.
+func lookupEnv(environ []string, key string) string {
 	v := ""
-	for _, kv := range e.environ {
+	for _, kv := range environ {
 		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
 			v = val
 		}
