@@ -300,4 +300,3 @@ func writeLastRun(cfg *sysconfig.Config, l *lastRun) error {
 	}
 	return hotfix.WriteFileAtomic(p, append(data, '\n'), 0o644)
 }
-
