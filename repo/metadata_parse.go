@@ -183,7 +183,7 @@ func parseMetadata(primary, filelists, other []byte) ([]*pkg, error) {
 	for _, p := range ot.Packages {
 		var cs []changelog
 		for _, c := range p.Changelogs {
-			cs = append(cs, changelog{Author: c.Author, Date: c.Date, Text: c.Text})
+			cs = append(cs, changelog(c))
 		}
 		logMap[key(p.PkgID, p.Name, p.Arch)] = cs
 	}

@@ -260,20 +260,6 @@ func testKeys(t testing.TB) (vendor, other *packaging.Signer) {
 	return load("vendor"), load("other")
 }
 
-// writeKey stores s's secret key in dir and returns its path.
-func writeKey(t testing.TB, dir string, s *packaging.Signer) string {
-	t.Helper()
-	k, err := s.SecretKeyArmored()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "key.asc")
-	if err := os.WriteFile(path, k, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // buildRepoDir builds pkgs into a new directory named after a base version.
 func buildRepoDir(t testing.TB, s *packaging.Signer, pkgs ...testPkg) string {
 	t.Helper()
