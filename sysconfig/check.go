@@ -143,14 +143,6 @@ func (r *resolver) hostname() string {
 	if !hostRE.MatchString(h) {
 		r.bad("HOSTNAME", h, "not usable as a host name in file names: use letters, digits, _, . and -, not starting with a dot")
 	}
-	if r.from["HOSTNAME"].env && r.fileVals["HOSTNAME"] == "" {
-		// The ledger is named after HOSTNAME: an exported HOSTNAME (a login shell) and an
-		// unexported one (cron) would split the history of one host into two files. A
-		// HOSTNAME in the file that the environment changes is warned about in layer.
-		if short, err := shortHostname(); err == nil && h != short {
-			r.warn("HOSTNAME", "HOSTNAME=%q overrides the short host name %q; the ledger knows this host by HOSTNAME, so give cron and console runs the same HOSTNAME (set it in the settings file, and unset it on the console)", h, short)
-		}
-	}
 	return h
 }
 

@@ -7,10 +7,10 @@ import (
 )
 
 func TestEnvironmentOverrides(t *testing.T) {
-	file := "PRODUCT=shop\nMAILTO=ops@example.com\nRANDOMWAIT=10\n"
+	file := "PRODUCT=shop\nSYSTEMNAME=web\nRANDOMWAIT=10\n"
 	c := mustLoad(t, file,
 		"PATH=/usr/bin",
-		"MAILTO=root",
+		"SYSTEMNAME=shop1",
 		"PRODUCT_ROOT=/srv/shop",
 		"CHECK_ONLY=yes",
 		"YUM_PARAMETER=--enablerepo 'a b'",
@@ -18,8 +18,8 @@ func TestEnvironmentOverrides(t *testing.T) {
 		"RANDOMWAIT=0",
 		"RANDOMWAIT=99", // the first entry wins, as with os.Getenv
 	)
-	if c.MailTo != "root" || !c.CheckOnly || c.RandomWait != 0 {
-		t.Errorf("MailTo, CheckOnly, RandomWait = %q, %v, %d", c.MailTo, c.CheckOnly, c.RandomWait)
+	if c.SystemName != "shop1" || !c.CheckOnly || c.RandomWait != 0 {
+		t.Errorf("SystemName, CheckOnly, RandomWait = %q, %v, %d", c.SystemName, c.CheckOnly, c.RandomWait)
 	}
 	// Defaults that follow PRODUCT_ROOT follow one from the environment too.
 	if c.ProductRoot != "/srv/shop" || c.ProductVersionFile != "/srv/shop/version.txt" ||
@@ -30,7 +30,7 @@ func TestEnvironmentOverrides(t *testing.T) {
 		t.Errorf("YumParameter = %q", c.YumParameter)
 	}
 	want := []string{
-		testFile + `:2: MAILTO: the environment variable MAILTO="root" overrides this line ("ops@example.com")`,
+		testFile + `:2: SYSTEMNAME: the environment variable SYSTEMNAME="shop1" overrides this line ("web")`,
 		testFile + `:3: RANDOMWAIT: the environment variable RANDOMWAIT="0" overrides this line ("10")`,
 	}
 	if !reflect.DeepEqual(c.Warnings, want) {
@@ -40,7 +40,7 @@ func TestEnvironmentOverrides(t *testing.T) {
 
 // An environment variable set to the same value as the file is no news.
 func TestEnvironmentSameValueNoWarning(t *testing.T) {
-	c := mustLoad(t, "PRODUCT=shop\nMAILTO=root\n", "MAILTO=root", "PRODUCT=shop")
+	c := mustLoad(t, "PRODUCT=shop\nSYSTEMNAME=web\n", "SYSTEMNAME=web", "PRODUCT=shop")
 	if len(c.Warnings) != 0 {
 		t.Errorf("warnings: %q", c.Warnings)
 	}
@@ -48,9 +48,9 @@ func TestEnvironmentSameValueNoWarning(t *testing.T) {
 
 // An empty environment variable is set: it overrides the file, like an empty line would.
 func TestEnvironmentEmpty(t *testing.T) {
-	c := mustLoad(t, "PRODUCT=shop\nMAILTO=root\n", "MAILTO=")
-	if c.MailTo != "" {
-		t.Errorf("MailTo = %q, want empty", c.MailTo)
+	c := mustLoad(t, "PRODUCT=shop\nPRE_HOOK=/bin/true\n", "PRE_HOOK=")
+	if c.PreHook != "" {
+		t.Errorf("PreHook = %q, want empty", c.PreHook)
 	}
 }
 
@@ -58,33 +58,28 @@ func TestEnvironmentEmpty(t *testing.T) {
 func TestEnvironmentReferences(t *testing.T) {
 	c := mustLoad(t, "PRODUCT=shop\n",
 		"CHANGE_TREES=FileChanges=$PRODUCT_ROOT Store=${PRODUCT_ROOT}/st",
-		"MAILTO=$USER",
+		"SYSTEMNAME=$USER",
 		"PATCHES_DIR=/p/$PRODUCT/$$")
 	want := []ChangeTree{{"FileChanges", "/opt/shop"}, {"Store", "/opt/shop/st"}}
-	if !reflect.DeepEqual(c.ChangeTrees, want) || c.MailTo != "$USER" || c.PatchesDir != "/p/shop/$$" {
-		t.Errorf("ChangeTrees, MailTo, PatchesDir = %v, %q, %q", c.ChangeTrees, c.MailTo, c.PatchesDir)
+	if !reflect.DeepEqual(c.ChangeTrees, want) || c.SystemName != "$USER" || c.PatchesDir != "/p/shop/$$" {
+		t.Errorf("ChangeTrees, SystemName, PatchesDir = %v, %q, %q", c.ChangeTrees, c.SystemName, c.PatchesDir)
 	}
 }
 
-// SPEC: the environment overrides the file, HOSTNAME included, even though login shells
-// export it; the override is warned about because the ledger is named after it.
-func TestEnvironmentHostname(t *testing.T) {
-	c := mustLoad(t, "PRODUCT=shop\n", "HOSTNAME=myhost.example.com")
-	if c.Hostname != "myhost.example.com" || c.SystemName != "myhost.example.com" || c.MailFrom != "root@myhost.example.com" {
-		t.Errorf("Hostname, SystemName, MailFrom = %q, %q, %q", c.Hostname, c.SystemName, c.MailFrom)
+// HOSTNAME and MAILTO are not taken from the environment: shells export HOSTNAME and crond
+// sets MAILTO for every job, so the ledger name and the report address would change with
+// who runs hotchain.
+func TestEnvironmentHostnameAndMailto(t *testing.T) {
+	c := mustLoad(t, "PRODUCT=shop\nMAILTO=ops@example.com\n", "HOSTNAME=myhost.example.com", "MAILTO=root")
+	if c.Hostname != "myhost" || c.SystemName != "myhost" || c.MailTo != "ops@example.com" {
+		t.Errorf("Hostname, SystemName, MailTo = %q, %q, %q", c.Hostname, c.SystemName, c.MailTo)
 	}
-	if !hasWarning(c, `environment variable HOSTNAME="myhost.example.com" overrides the short host name "myhost"`) {
+	if len(c.Warnings) != 0 {
 		t.Errorf("warnings: %q", c.Warnings)
 	}
 	c = mustLoad(t, "PRODUCT=shop\nHOSTNAME=web1\n", "HOSTNAME=web1.example.com")
-	if c.Hostname != "web1.example.com" || !hasWarning(c, testFile+`:2: HOSTNAME: the environment variable HOSTNAME="web1.example.com" overrides this line ("web1")`) {
-		t.Errorf("Hostname = %q, warnings %q", c.Hostname, c.Warnings)
-	}
-	// The short name itself, or an empty HOSTNAME, changes nothing.
-	for _, env := range []string{"HOSTNAME=myhost", "HOSTNAME="} {
-		if c := mustLoad(t, "PRODUCT=shop\n", env); c.Hostname != "myhost" || len(c.Warnings) != 0 {
-			t.Errorf("%s: Hostname = %q, warnings %q", env, c.Hostname, c.Warnings)
-		}
+	if c.Hostname != "web1" {
+		t.Errorf("Hostname = %q, want the file's web1", c.Hostname)
 	}
 }
 

@@ -62,12 +62,9 @@ installs only what the alpha has installed.`},
 	{name: "HOSTNAME", doc: `
 Name of this host in the ledger (<host>.txt) and in the names of
 install logs and backups. Default: the short host name (up to the first
-dot). Beware: like every setting, HOSTNAME is overridden by the
-environment, and many login shells export HOSTNAME (often the full
-name) while cron does not. Set it here and run hotchain on the console
-with HOSTNAME unset (env -u HOSTNAME hotchain ...) or set to the same
-name, or the ledger knows this host under two names. hotchain warns
-when the environment changes it.`},
+dot). Unlike other settings, HOSTNAME is not taken from the
+environment: login shells export HOSTNAME (often the full name) and
+cron does not, and the ledger must know a host by one name.`},
 	{name: "SECONDARY_HOSTS", doc: `
 On the alpha: the names (their HOSTNAME) of the secondary hosts,
 separated by blanks or commas. Once all of them have installed a
@@ -100,9 +97,8 @@ Console runs never wait.`},
 	{name: "MAILTO", doc: `
 If MAILTO is set and mail can be sent, the report of a nightly run is
 mailed there; otherwise it is printed and crond mails it (example:
-MAILTO=root). Beware: crond and anacron may put the MAILTO of their
-crontab into the environment of the jobs they run, where it overrides
-this line; hotchain warns when it does.`},
+MAILTO=root). Unlike other settings, MAILTO is not taken from the
+environment: crond puts the MAILTO of its crontab there.`},
 	{name: "MAILFROM", doc: `
 Sender of the report mails. Default: root@ followed by HOSTNAME.`},
 	{name: "SMTP_SERVER", doc: `

@@ -49,6 +49,13 @@ func lookupEnv(environ []string, name string) (string, bool) {
 	return "", false
 }
 
+// notFromEnvironment are the keys an environment variable of the same name does not
+// override, because something other than the admin sets that variable for every process:
+// bash, and RHEL's /etc/profile, export HOSTNAME (the full name), so a console run would
+// write another host's ledger than the cron run; crond passes MAILTO from /etc/crontab
+// (MAILTO=root), so the file's MAILTO would never count at night.
+var notFromEnvironment = map[string]bool{"HOSTNAME": true, "MAILTO": true}
+
 // layer stacks the assignments of the file and the environment over the defaults for
 // the product they name.
 func layer(file string, assigns []assignment, warns []warning, environ []string) (*resolver, error) {
@@ -71,7 +78,7 @@ func layer(file string, assigns []assignment, warns []warning, environ []string)
 	// which viper ranks above the file and the defaults just the same.
 	for _, s := range settings {
 		val, ok := lookupEnv(environ, s.name)
-		if !ok {
+		if !ok || notFromEnvironment[s.name] {
 			continue
 		}
 		if o, inFile := r.from[s.name]; inFile {
