@@ -210,7 +210,12 @@ func (h *Host) resume(ctx context.Context, d *Dir, j *journal, out io.Writer) er
 		for _, s := range j.ScriptsDone {
 			done[s] = true
 		}
-		for _, s := range ScriptsFor(h.Cfg.HostRole, PhaseInstall, installScripts(d)) {
+		// The role the apply began with: a resumed apply finishes the same script list.
+		role := h.Cfg.HostRole
+		if j.Role != "" {
+			role = sysconfig.Role(j.Role)
+		}
+		for _, s := range ScriptsFor(role, PhaseInstall, installScripts(d)) {
 			if done[s] {
 				continue
 			}

@@ -33,6 +33,7 @@ func crashChild(spec string) int {
 	parts := strings.SplitN(spec, "|", 3)
 	root, dir := parts[0], parts[1]
 	at, _ := strconv.Atoi(parts[2])
+	rollback := strings.HasPrefix(dir, "rollback:")
 	h := &Host{Cfg: testConfig(root, "host1", sysconfig.RoleSingle), Environ: os.Environ()}
 	n := 0
 	h.StepHook = func(string) {
@@ -40,11 +41,64 @@ func crashChild(spec string) int {
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		}
 	}
-	if err := h.Apply(context.Background(), dir, ApplyOptions{}); err != nil {
+	var err error
+	if rollback {
+		err = h.Rollback(context.Background(), nil, nil)
+	} else {
+		err = h.Apply(context.Background(), dir, ApplyOptions{})
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return 0
+}
+
+// TestCrashDuringRollback kills a rollback at every fifth of its durable steps; the next
+// rollback must finish it, leaving the tree exactly as before the apply.
+func TestCrashDuringRollback(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills rollbacks; skipped with -short")
+	}
+	ctx := context.Background()
+	ref, refDir := bigHotfix(t, 200)
+	before := snapshot(t, ref.root, true, productTrees...)
+	if err := ref.host.Apply(ctx, refDir, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	steps := 0
+	ref.host.StepHook = func(string) { steps++ }
+	if err := ref.host.Rollback(ctx, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if d := diffSnapshots(before, snapshot(t, ref.root, true, productTrees...)); d != "" {
+		t.Fatalf("reference rollback:\n%s", d)
+	}
+	kills := 0
+	for at := 1; at < steps; at += 5 {
+		sb, dir := bigHotfix(t, 200)
+		start := snapshot(t, sb.root, true, productTrees...)
+		if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s|rollback:%s|%d", crashEnv, sb.root, dir, at))
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); !ok || !ee.Sys().(syscall.WaitStatus).Signaled() {
+			t.Fatalf("step %d: rollback was not killed: %v", at, err)
+		}
+		kills++
+		if err := sb.host.Rollback(ctx, nil, nil); err != nil {
+			t.Fatalf("step %d: finishing the rollback: %v", at, err)
+		}
+		if d := diffSnapshots(start, snapshot(t, sb.root, true, productTrees...)); d != "" {
+			t.Fatalf("step %d: tree after the finished rollback differs from before the apply:\n%s", at, d)
+		}
+		if got := sb.ledger("host1.txt"); got != "" {
+			t.Fatalf("step %d: ledger %q after rollback", at, got)
+		}
+	}
+	t.Logf("a rollback of 200 files has %d durable steps; killed at %d of them, each finished by the next rollback", steps, kills)
 }
 
 // bigHotfix makes a sandbox with a product tree and a hotfix of files replacing half of it and
