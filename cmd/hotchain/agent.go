@@ -94,7 +94,8 @@ The agent gets configuration values from (see there):
 /etc/cron.daily/PRODUCT-hotfix runs hotchain agent with this file and passes its flags on.
 
 Settings come from -config FILE, else $HOTCHAIN_CONFIG, else the one /etc/sysconfig/*-hotfix
-file that sets PRODUCT; an environment variable named like a setting overrides it. With
+file that sets PRODUCT; an environment variable named like a setting overrides it (but
+HOSTNAME and MAILTO, which shells and crond set for their own ends). With
 -root DIR the file and every path in it are taken inside DIR, and dnf, yum and rpm get
 --installroot DIR.
 
