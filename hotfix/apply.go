@@ -73,6 +73,11 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
 	fmt.Fprintf(logf, "=== %s apply of %s on %s (%s)\n", time.Now().UTC().Format(time.RFC3339), d.Version, h.Cfg.Hostname, h.Cfg.HostRole)
 
 	for _, u := range h.unfinishedJournals() {
+		// A hotfix of another chain (left from before a product patch) is reported by
+		// status but does not hold up this one.
+		if uv, err := ParseHotfixVersion(u.Version); err == nil && !uv.Base().Equal(d.Version.Base()) {
+			continue
+		}
 		if u.Version != d.Version.String() {
 			return withHint(fmt.Errorf("hotfix %s was interrupted (state %s, %s): finish it or roll it back before hotfix %s", u.Version, u.State, u.Journal, d.Version),
 				fmt.Sprintf("hotchain apply %s to finish it, or hotchain rollback %s", filepath.Dir(h.Cfg.InRoot(u.Journal)), u.Version))

@@ -38,7 +38,7 @@ func (h *Host) Rollback(ctx context.Context, v Version, out io.Writer) error {
 	}
 	newest, hasNewest := Newest(applied)
 	var partial Version
-	if in := h.interrupted(); len(in) > 0 {
+	if in := h.interrupted(ctx); len(in) > 0 {
 		partial = in[len(in)-1]
 	}
 	if partial != nil && contains(applied, partial) && !partial.Equal(newest) {
@@ -80,12 +80,14 @@ func (h *Host) Rollback(ctx context.Context, v Version, out io.Writer) error {
 	return nil
 }
 
-// interrupted lists, in version order, the hotfixes whose apply or rollback on this host
-// was interrupted (a journal that is not done).
-func (h *Host) interrupted() []Version {
+// interrupted lists, in version order, the hotfixes of the installed product's chain whose
+// apply or rollback on this host was interrupted (a journal that is not done). One of another
+// chain, left from before a product patch, is not undone over the patched product.
+func (h *Host) interrupted(ctx context.Context) []Version {
+	pv, pvErr := h.ProductVersion(ctx)
 	var vs []Version
 	for _, u := range h.unfinishedJournals() {
-		if v, err := ParseHotfixVersion(u.Version); err == nil {
+		if v, err := ParseHotfixVersion(u.Version); err == nil && (pvErr != nil || v.Base().Equal(pv)) {
 			vs = append(vs, v)
 		}
 	}

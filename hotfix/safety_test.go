@@ -194,3 +194,28 @@ func TestSpecialModeBits(t *testing.T) {
 		t.Fatalf("mode = %v, %v; want setuid 0755", fi.Mode(), err)
 	}
 }
+
+// An interrupted hotfix of the old chain, left from before a product patch, neither holds
+// up the new chain nor is rolled back over the patched product.
+func TestOtherChainInterrupted(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	old := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{"FileChanges/lib/Shop/Core.pm": "core 2\n"},
+		scripts: map[string]string{"10-fail.sh": "exit 1\n"}})
+	if err := sb.host.Apply(ctx, old, ApplyOptions{}); err == nil {
+		t.Fatal("the failing script did not fail the apply")
+	}
+	sb.write("opt/shop/version.txt", "6.15.0\n", 0o644) // the product patch
+	sb.write("opt/shop/lib/Shop/Core.pm", "core 6.15.0\n", 0o644)
+	d := sb.makeHotfix(hotfixSpec{version: "6.15.0.1", files: map[string]string{"FileChanges/lib/Shop/Cart.pm": "cart 6.15.0.1\n"}})
+	if err := sb.host.Apply(ctx, d, ApplyOptions{}); err != nil {
+		t.Fatalf("apply of 6.15.0.1 beside an interrupted 6.14.2.1: %v", err)
+	}
+	if err := sb.host.Rollback(ctx, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, filepath.Join(sb.root, "opt/shop/lib/Shop/Core.pm"), "core 6.15.0\n")
+	if got := sb.ledger("host1.txt"); got != "" {
+		t.Fatalf("ledger %q", got)
+	}
+}
