@@ -58,9 +58,10 @@ func rolloutChain(t *testing.T, src string, from, to int, failing int) {
 			"version.txt":                  v + "\n",
 			"fixed-bugs.txt":               fmt.Sprintf("SHOP-%d fix %d\n", 200+i, i),
 			"FileChanges/lib/Shop/Cart.pm": "cart " + v + "\n",
-			"Install/10-db-shared.sh":      note("shared"),
-			"Install/20-conf-local.sh":     note("local"),
-			"Install/90-index-final.sh":    note("final"),
+			fmt.Sprintf("FileChanges/lib/Shop/Fix%d.pm", i): fmt.Sprintf("fix %d\n", i),
+			"Install/10-db-shared.sh":                       note("shared"),
+			"Install/20-conf-local.sh":                      note("local"),
+			"Install/90-index-final.sh":                     note("final"),
 		}
 		if i == failing {
 			files["Install/30-migrate.sh"] = "echo 'migration failed: table locked' >&2\nexit 7\n"

@@ -9,30 +9,6 @@ import (
 	"testing"
 )
 
-// vendorChain writes the hotfix directories 6.14.2.1 to 6.14.2.<n> under src.
-func vendorChain(t *testing.T, src string, n int) {
-	t.Helper()
-	for i := 1; i <= n; i++ {
-		d := filepath.Join(src, fmt.Sprintf("shop-hotfix-6.14.2.%d", i))
-		files := map[string]string{
-			"version.txt":                  fmt.Sprintf("6.14.2.%d\n", i),
-			"fixed-bugs.txt":               fmt.Sprintf("SHOP-%d Cart total is wrong (fix %d)\n", 100+i, i),
-			"FileChanges/lib/Shop/Cart.pm": fmt.Sprintf("cart 6.14.2.%d\n", i),
-			fmt.Sprintf("FileChanges/lib/Shop/Fix%d.pm", i): fmt.Sprintf("fix %d\n", i),
-			"Install/10-note.sh":                            `echo "note: $HOTFIX_VERSION on $HOST_ROLE" >> "$PRODUCT_ROOT/../install-notes.txt"` + "\n",
-		}
-		for rel, content := range files {
-			p := filepath.Join(d, rel)
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-}
-
 // TestDNFInstallsSignedChain is the vendor side end to end: build a signed chain and the
 // base RPM, publish them with hotchain repo and hotchain serve, and let the real dnf install
 // hotfix 3 into an installroot with gpgcheck and repo_gpgcheck: base, 1, 2, 3 come in order
@@ -57,7 +33,7 @@ func TestDNFInstallsSignedChain(t *testing.T) {
 	}
 	url := serveRepos(t, bin, repoRoot)
 	src := filepath.Join(work, "src")
-	vendorChain(t, src, 3)
+	rolloutChain(t, src, 1, 3, 0)
 	for i := 1; i <= 3; i++ {
 		runOK(t, nil, bin, "build", "-product", "shop", "-sign-key", key+".asc", "-tarball-key", key+".pem",
 			"-out", repoDir, filepath.Join(src, fmt.Sprintf("shop-hotfix-6.14.2.%d", i)))
@@ -102,8 +78,13 @@ func TestDNFInstallsSignedChain(t *testing.T) {
 	if got := host.read("etc/opt/shop/hotfix/e2ehost.txt"); got != "6.14.2.1\n6.14.2.2\n6.14.2.3\n" {
 		t.Fatalf("ledger after dnf install = %q, want 1, 2, 3", got)
 	}
-	if got := host.read("opt/install-notes.txt"); got != "note: 6.14.2.1 on single\nnote: 6.14.2.2 on single\nnote: 6.14.2.3 on single\n" {
-		t.Errorf("install scripts ran as %q", got)
+	// A single host runs every script, the -final ones last.
+	want := ""
+	for _, v := range []string{"6.14.2.1", "6.14.2.2", "6.14.2.3"} {
+		want += "shared " + v + "\nlocal " + v + "\nfinal " + v + "\n"
+	}
+	if got := host.read("opt/install-notes.txt"); got != want {
+		t.Errorf("install scripts ran as %q, want %q", got, want)
 	}
 	if got := host.read("opt/shop/lib/Shop/Cart.pm"); got != "cart 6.14.2.3\n" {
 		t.Errorf("Cart.pm = %q", got)
