@@ -26,10 +26,11 @@ lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 
 # The Debian packages the tests and the demo use: the real rpm, dnf and createrepo_c to test
-# against, a static busybox for /bin/sh inside dnf installroots, and the tools tests call.
+# against, a static busybox for /bin/sh inside dnf installroots, the tools tests call, and
+# GNU time, with which make bench measures peak memory.
 # Idempotent: apt runs only when a command is missing. Needs root (as CI and the demo run).
 DEPS := rpm:rpm rpmbuild:rpm dnf:dnf createrepo_c:createrepo-c busybox:busybox-static \
-	cpio:cpio rpm2cpio:rpm2cpio openssl:openssl gpg:gnupg perl:perl
+	cpio:cpio rpm2cpio:rpm2cpio openssl:openssl gpg:gnupg perl:perl /usr/bin/time:time
 deps:
 	@missing=""; for pair in $(DEPS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
 	  if ! command -v $$cmd >/dev/null 2>&1; then missing="$$missing $$pkg"; fi; done; \
@@ -39,6 +40,13 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+
+# hotchain against the tools a user would otherwise use (createrepo_c, rpmbuild, dnf, cp -a),
+# side by side on generated inputs: several minutes on two cores, so not part of test.
+# Prints the table and writes bench/RESULTS.md. BENCHFLAGS=-smoke checks that it all runs;
+# go run ./bench -help lists the other flags (-only, -reps, -pprof DIR, -inputs DIR).
+bench: deps build
+	$(GO) run ./bench $(BENCHFLAGS)
 
 # The main job on a sandbox root: build a signed chain, publish it, install it with the agent.
 demo: deps build

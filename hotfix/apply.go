@@ -1,14 +1,20 @@
 package hotfix
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -269,12 +275,14 @@ func (h *Host) resume(ctx context.Context, d *Dir, j *journal, out io.Writer) er
 }
 
 // backup saves every entry the hotfix replaces into Backup-<host>/ with its metadata and
-// lists the entries it adds in Backup-<host>.inexistent.
+// lists the entries it adds in Backup-<host>.inexistent. The backup directories are made
+// first, then the entries are linked (or copied) several at a time (inOrder).
 func (h *Host) backup(d *Dir, j *journal) error {
 	bdir := backupDir(d.Path, h.Cfg.Hostname)
 	var added []string
+	var saved []op
+	dirs := map[string]bool{}
 	for _, o := range j.Ops {
-		full := h.Cfg.InRoot(o.Target)
 		switch o.Existed {
 		case "":
 			name := o.Target
@@ -286,6 +294,17 @@ func (h *Host) backup(d *Dir, j *journal) error {
 		case kindDir:
 			continue
 		}
+		saved = append(saved, o)
+		dirs[filepath.Dir(filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel)))] = true
+	}
+	for _, dir := range slices.Sorted(maps.Keys(dirs)) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("back up: %w", err)
+		}
+	}
+	err := inOrder(len(saved), func(i int) error {
+		o := saved[i]
+		full := h.Cfg.InRoot(o.Target)
 		fi, err := os.Lstat(full)
 		if err != nil {
 			return fmt.Errorf("back up %s: %w", full, err)
@@ -293,7 +312,10 @@ func (h *Host) backup(d *Dir, j *journal) error {
 		if err := preserveCopy(full, filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel)), fi); err != nil {
 			return fmt.Errorf("back up %s: %w", full, err)
 		}
-		h.step("backup " + o.Target)
+		return nil
+	}, func(i int) { h.step("backup " + saved[i].Target) })
+	if err != nil {
+		return err
 	}
 	sort.Strings(added)
 	text := strings.Join(added, "\n")
@@ -303,23 +325,40 @@ func (h *Host) backup(d *Dir, j *journal) error {
 	return WriteFileAtomic(inexistentPath(d.Path, h.Cfg.Hostname), []byte(text), 0o644)
 }
 
-// place lays every entry of the hotfix over its target, directories first (the ops are in
-// path order).
-func (h *Host) place(d *Dir, j *journal, out io.Writer) error {
+// place lays every entry of the hotfix over its target: first the directories it adds, in
+// path order (a parent before its children), then its files and symlinks, several at a
+// time (inOrder). The order matters for nothing else: an interrupted apply does the whole
+// state again.
+func (h *Host) place(d *Dir, j *journal, out io.Writer) (err error) {
 	roots, err := h.treeRoots()
 	if err != nil {
 		return err
 	}
-	for _, o := range j.Ops {
-		full := h.Cfg.InRoot(o.Target)
-		src := filepath.Join(d.Path, o.Tree, filepath.FromSlash(o.Rel))
-		// The tree may have changed since the plan (a resumed apply): check again.
+	// One write per line would be 10,000 writes to the log and the console for a hotfix of
+	// 10,000 files; 8 KiB at a time is a hundred lines, which is all an apply killed meanwhile
+	// can leave out of its log (the next apply does the state again, and says so).
+	bw := bufio.NewWriterSize(out, 8<<10)
+	defer func() {
+		if ferr := bw.Flush(); err == nil {
+			err = ferr
+		}
+	}()
+	// The tree may have changed since the plan (a resumed apply): check again.
+	inside := func(o op) error {
 		tr := roots[o.Tree]
-		if err := checkInside(tr.base, tr.real, full, o.Kind == kindDir); err != nil {
+		if err := checkInside(tr.base, tr.real, h.Cfg.InRoot(o.Target), o.Kind == kindDir); err != nil {
 			return fmt.Errorf("%s/%s: %w", o.Tree, o.Rel, err)
 		}
+		return nil
+	}
+	var entries []op
+	for _, o := range j.Ops {
+		full := h.Cfg.InRoot(o.Target)
 		switch {
 		case o.Kind == kindDir && o.Existed == "":
+			if err := inside(o); err != nil {
+				return err
+			}
 			if err := os.Mkdir(full, o.Mode.Perm()); err != nil && !errors.Is(err, os.ErrExist) {
 				return fmt.Errorf("create directory %s: %w", full, err)
 			}
@@ -334,20 +373,86 @@ func (h *Host) place(d *Dir, j *journal, out io.Writer) error {
 					return err
 				}
 			}
-			fmt.Fprintf(out, "    mkdir   %s\n", o.Target)
+			fmt.Fprintf(bw, "    mkdir   %s\n", o.Target)
+			h.step("place " + o.Target)
 		case o.Kind == kindDir:
-			continue
-		default:
-			if err := place(src, full, o); err != nil {
+			if err := inside(o); err != nil {
 				return err
 			}
-			verb := "replace"
-			if o.Existed == "" {
-				verb = "add    "
-			}
-			fmt.Fprintf(out, "    %s %s\n", verb, o.Target)
+		default:
+			entries = append(entries, o)
 		}
+	}
+	// For a file or symlink, checkInside looks at the directories on the way (the entry
+	// itself may be a symlink): the same for every entry of a directory, so each directory
+	// is checked once, as checkInside of the directory itself would.
+	checked := map[string]bool{}
+	for _, o := range entries {
+		tr := roots[o.Tree]
+		dir := filepath.Dir(h.Cfg.InRoot(o.Target))
+		if checked[dir] || dir == tr.base {
+			continue
+		}
+		if err := checkInside(tr.base, tr.real, dir, true); err != nil {
+			return fmt.Errorf("%s/%s: %w", o.Tree, o.Rel, err)
+		}
+		checked[dir] = true
+	}
+	return inOrder(len(entries), func(i int) error {
+		o := entries[i]
+		return place(filepath.Join(d.Path, o.Tree, filepath.FromSlash(o.Rel)), h.Cfg.InRoot(o.Target), o)
+	}, func(i int) {
+		o := entries[i]
+		verb := "replace"
+		if o.Existed == "" {
+			verb = "add    "
+		}
+		fmt.Fprintf(bw, "    %s %s\n", verb, o.Target)
 		h.step("place " + o.Target)
+	})
+}
+
+// fileWorkers is how many entries backup and place work on at once. The work is system
+// calls (create, copy, link, rename, set owner, mode and time) that the kernel runs on
+// every core; more workers than cores only contend in the file system (on two cores,
+// 10,000 files: one worker 4.1 s, two 3.6 s, four 3.8 s; see bench/RESULTS.md).
+var fileWorkers = min(max(runtime.GOMAXPROCS(0), 2), 8)
+
+// inOrder runs do(i) for i in [0, n) on fileWorkers goroutines and calls done(i) on the
+// calling goroutine in order of i, as soon as do(0..i) have succeeded, so that the steps
+// an apply reports (StepHook, the log) come in a fixed order. It stops at the first error
+// in order of i, waits for what is running, and returns that error.
+func inOrder(n int, do func(i int) error, done func(i int)) error {
+	errs := make([]error, n)
+	ready := make([]chan struct{}, n)
+	for i := range ready {
+		ready[i] = make(chan struct{})
+	}
+	var next atomic.Int64
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for w := 0; w < min(fileWorkers, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				errs[i] = do(i)
+				close(ready[i])
+			}
+		}()
+	}
+	defer wg.Wait()
+	for i := 0; i < n; i++ {
+		<-ready[i]
+		if errs[i] != nil {
+			stop.Store(true)
+			return errs[i]
+		}
+		done(i)
 	}
 	return nil
 }

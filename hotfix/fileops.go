@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -29,22 +31,26 @@ func newTemp(target string) string { return tempName(target, ".new") }
 
 func oldTemp(target string) string { return tempName(target, ".old") }
 
-// preserveCopy copies the file, symlink or directory src to dst with its mode, owner and
-// modification time. A hard link does it without copying when src and dst share a file
-// system: the target is later replaced by rename, never written in place, so the linked
-// inode keeps the old content.
+// preserveCopy copies the file or symlink src to dst, whose directory exists, with its
+// mode, owner and modification time. A hard link does it without copying when src and dst
+// share a file system: the target is later replaced by rename, never written in place, so
+// the linked inode keeps the old content. An entry already at dst (an interrupted backup's)
+// is replaced.
 func preserveCopy(src, dst string, fi os.FileInfo) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		return err
+	if k := kindOfInfo(fi); k == kindFile || k == kindLink {
+		err := os.Link(src, dst)
+		if errors.Is(err, fs.ErrExist) {
+			if err := os.Remove(dst); err != nil {
+				return err
+			}
+			err = os.Link(src, dst)
+		}
+		if err == nil {
+			return nil
+		}
 	}
 	if err := removeIfExists(dst); err != nil {
 		return err
-	}
-	switch kindOfInfo(fi) {
-	case kindFile, kindLink:
-		if err := os.Link(src, dst); err == nil {
-			return nil
-		}
 	}
 	if err := copyEntry(src, dst, fi); err != nil {
 		return err
@@ -121,6 +127,9 @@ func ownerOf(target string) (uid, gid int, ok bool) {
 // then renamed over it. A crash leaves the old entry or the new one, plus at most the
 // temporary, which recovery removes.
 func place(src, target string, o op) error {
+	if o.Kind == kindFile {
+		return placeFile(src, target, o.Mode)
+	}
 	tmp := newTemp(target)
 	if err := removeIfExists(tmp); err != nil {
 		return err
@@ -137,11 +146,6 @@ func place(src, target string, o op) error {
 			return err
 		}
 	}
-	if o.Kind == kindFile {
-		if err := os.Chmod(tmp, o.Mode); err != nil {
-			return err
-		}
-	}
 	if err := setMtime(tmp, fi.ModTime()); err != nil {
 		return err
 	}
@@ -149,6 +153,151 @@ func place(src, target string, o op) error {
 		return fmt.Errorf("replace %s: %w", target, err)
 	}
 	return nil
+}
+
+// placeFile is place for a regular file, in as few system calls as it takes, on file
+// descriptors rather than on paths the kernel would walk again and without registering
+// them with Go's poller (os.File would): a hotfix may hold tens of thousands of files,
+// and on a virtual machine each system call counts. The source must still be a regular
+// file (not a symlink that took its place since the plan).
+func placeFile(src, target string, mode os.FileMode) (err error) {
+	in, err := openFile(src, unix.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("write %s: open %s: %w", target, src, err)
+	}
+	defer unix.Close(in)
+	var sst unix.Stat_t
+	if err := unix.Fstat(in, &sst); err != nil {
+		return fmt.Errorf("write %s: %w", target, err)
+	}
+	if sst.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fmt.Errorf("write %s: %s is no longer a regular file", target, src)
+	}
+	tmp := newTemp(target)
+	perm := unixMode(mode)
+	out, err := openFile(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, perm)
+	if err == unix.EEXIST {
+		// Left by an interrupted apply.
+		if err := removeIfExists(tmp); err != nil {
+			return err
+		}
+		out, err = openFile(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, perm)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: create %s: %w", target, tmp, err)
+	}
+	defer func() {
+		if out >= 0 {
+			unix.Close(out)
+		}
+		if err != nil {
+			os.Remove(tmp)
+		}
+	}()
+	if err = copyFd(out, in, src); err != nil {
+		return fmt.Errorf("write %s: %w", target, err)
+	}
+	var ost unix.Stat_t
+	if err = unix.Fstat(out, &ost); err != nil {
+		return fmt.Errorf("write %s: %w", target, err)
+	}
+	chowned := false
+	if uid, gid, ok := ownerOf(target); ok && os.Geteuid() == 0 && (ost.Uid != uint32(uid) || ost.Gid != uint32(gid)) {
+		if err = unix.Fchown(out, uid, gid); err != nil {
+			return fmt.Errorf("set owner of %s: %w", tmp, err)
+		}
+		chowned = true // which clears setuid and setgid
+	}
+	// The umask may have taken bits away, and open never sets the sticky bit.
+	if chowned || ost.Mode&0o7777 != perm {
+		if err = unix.Fchmod(out, perm); err != nil {
+			return fmt.Errorf("set mode of %s: %w", tmp, err)
+		}
+	}
+	// utimensat(fd, NULL, ...) is futimens: the source's time, as setMtime gives.
+	ts := [2]unix.Timespec{sst.Mtim, sst.Mtim}
+	if _, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(out), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0); e != 0 {
+		err = e
+		return fmt.Errorf("set time of %s: %w", tmp, err)
+	}
+	err = unix.Close(out)
+	out = -1
+	if err != nil {
+		return fmt.Errorf("write %s: %w", target, err)
+	}
+	// rename(2) itself: os.Rename would lstat target first, for a case (a directory there)
+	// the plan has ruled out.
+	if err = unix.Rename(tmp, target); err != nil {
+		return fmt.Errorf("replace %s: %w", target, err)
+	}
+	return nil
+}
+
+// openFile is open(2), close-on-exec, retried when a signal interrupts it.
+func openFile(path string, flags int, perm uint32) (int, error) {
+	for {
+		fd, err := unix.Open(path, flags|unix.O_CLOEXEC, perm)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
+// copyFd copies the open file in (from its start) to out: copy_file_range, which copies
+// in the kernel (and shares blocks on file systems that can), else read and write.
+func copyFd(out, in int, src string) error {
+	for {
+		n, err := unix.CopyFileRange(in, nil, out, nil, 1<<30, 0)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EXDEV || err == unix.ENOSYS || err == unix.EOPNOTSUPP || err == unix.EINVAL:
+			// An older kernel, or a pair of file systems it cannot do: copy through here,
+			// from where it got to.
+			buf := make([]byte, 128<<10)
+			for {
+				n, err := unix.Read(in, buf)
+				if err == unix.EINTR {
+					continue
+				}
+				if err != nil {
+					return fmt.Errorf("read %s: %w", src, err)
+				}
+				if n == 0 {
+					return nil
+				}
+				for b := buf[:n]; len(b) > 0; {
+					m, err := unix.Write(out, b)
+					if err == unix.EINTR {
+						continue
+					}
+					if err != nil {
+						return err
+					}
+					b = b[m:]
+				}
+			}
+		case err != nil:
+			return fmt.Errorf("copy %s: %w", src, err)
+		case n == 0:
+			return nil
+		}
+	}
+}
+
+// unixMode is the st_mode permission bits of m, with setuid, setgid and sticky.
+func unixMode(m os.FileMode) uint32 {
+	u := uint32(m.Perm())
+	if m&os.ModeSetuid != 0 {
+		u |= unix.S_ISUID
+	}
+	if m&os.ModeSetgid != 0 {
+		u |= unix.S_ISGID
+	}
+	if m&os.ModeSticky != 0 {
+		u |= unix.S_ISVTX
+	}
+	return u
 }
 
 // restore puts the backup bak back at target with its metadata, through a temporary name.

@@ -109,15 +109,18 @@ func BuildBase(o BaseOptions) (*BaseResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := spec.build()
-	if err != nil {
-		return nil, err
-	}
 	res := &BaseResult{
 		RPM:  filepath.Join(o.OutDir, fmt.Sprintf("%s-%s-%s.%s.rpm", spec.name, o.Version, o.Release, arch)),
 		Arch: arch,
 	}
-	if err := writeOutputs(o.OutDir, []output{{res.RPM, data, 0o644}}); err != nil {
+	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("output directory: %w", err)
+	}
+	tmp, err := spec.build(o.OutDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := publishOutputs(o.OutDir, []output{{res.RPM, tmp}}); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -170,21 +173,21 @@ func baseSpec(o *BaseOptions, bin []byte, arch string, when time.Time) (*pkgSpec
 	cfg := ConfigPath(p)
 	mtime := uint32(when.Unix())
 	const script = 0o755
-	files := []rpmpack.RPMFile{
-		owned(HotchainPath, script, bin, mtime, rpmpack.GenericFile),
-		owned(cfg, 0o644, sysconfig.Template(p, o.Settings), mtime, rpmpack.ConfigFile|rpmpack.NoReplaceFile),
-		owned("/etc/cron.daily/"+id, script, []byte(cronScript(p)), mtime, rpmpack.GenericFile),
-		owned("/etc/init.d/"+id, script, []byte(initScript(p)), mtime, rpmpack.GenericFile),
-		owned("/usr/lib/systemd/system/"+id+".service", 0o644, []byte(systemdService(p)), mtime, rpmpack.GenericFile),
-		owned("/usr/lib/systemd/system/"+id+".timer", 0o644, []byte(systemdTimer(p)), mtime, rpmpack.GenericFile),
-		owned(repoFilePath(p), 0o644, o.RepoFile, mtime, rpmpack.ConfigFile|rpmpack.NoReplaceFile),
+	files := []pkgFile{
+		{RPMFile: owned(HotchainPath, script, bin, mtime, rpmpack.GenericFile)},
+		{RPMFile: owned(cfg, 0o644, sysconfig.Template(p, o.Settings), mtime, rpmpack.ConfigFile|rpmpack.NoReplaceFile)},
+		{RPMFile: owned("/etc/cron.daily/"+id, script, []byte(cronScript(p)), mtime, rpmpack.GenericFile)},
+		{RPMFile: owned("/etc/init.d/"+id, script, []byte(initScript(p)), mtime, rpmpack.GenericFile)},
+		{RPMFile: owned("/usr/lib/systemd/system/"+id+".service", 0o644, []byte(systemdService(p)), mtime, rpmpack.GenericFile)},
+		{RPMFile: owned("/usr/lib/systemd/system/"+id+".timer", 0o644, []byte(systemdTimer(p)), mtime, rpmpack.GenericFile)},
+		{RPMFile: owned(repoFilePath(p), 0o644, o.RepoFile, mtime, rpmpack.ConfigFile|rpmpack.NoReplaceFile)},
 	}
 	if o.Signer != nil {
 		pub, err := o.Signer.PublicKeyArmored()
 		if err != nil {
 			return nil, err
 		}
-		files = append(files, owned(KeyPath(p), 0o644, pub, mtime, rpmpack.GenericFile))
+		files = append(files, pkgFile{RPMFile: owned(KeyPath(p), 0o644, pub, mtime, rpmpack.GenericFile)})
 	}
 	if o.TarballKey != nil {
 		dst := sysconfig.Defaults(p).TarballKey
@@ -198,7 +201,7 @@ func baseSpec(o *BaseOptions, bin []byte, arch string, when time.Time) (*pkgSpec
 		if err != nil {
 			return nil, err
 		}
-		files = append(files, owned(dst, 0o644, pub, mtime, rpmpack.GenericFile))
+		files = append(files, pkgFile{RPMFile: owned(dst, 0o644, pub, mtime, rpmpack.GenericFile)})
 	}
 	return &pkgSpec{
 		name:    hotfix.BasePackageName(p),

@@ -1,12 +1,15 @@
 package packaging
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
@@ -72,30 +75,50 @@ func Build(src string, o BuildOptions) (*BuildResult, error) {
 	when = wholeSeconds(when)
 	v := c.version
 
-	rpm, err := hotfixSpec(c, &o, when).build()
-	if err != nil {
-		return nil, err
-	}
-	tgz, err := tarball(c, hotfix.DirName(o.Product, v), when)
-	if err != nil {
-		return nil, err
-	}
 	res := &BuildResult{
 		Version:         v,
 		RPM:             filepath.Join(o.OutDir, hotfix.RPMFileName(o.Product, v, o.Release)),
 		Tarball:         filepath.Join(o.OutDir, hotfix.TarballName(o.Product, v)),
 		FilelistWritten: c.filelist,
 	}
-	outs := []output{{res.RPM, rpm, 0o644}, {res.Tarball, tgz, 0o644}}
+	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("output directory: %w", err)
+	}
+	// The RPM and the tarball are made side by side, each streaming the files from disk:
+	// each compresses on every core, and waits for the disk at other times.
+	outs := []output{{path: res.RPM}, {path: res.Tarball}}
+	var errs [2]error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		outs[0].temp, errs[0] = hotfixSpec(c, &o, when).build(o.OutDir)
+	}()
+	go func() {
+		defer wg.Done()
+		outs[1].temp, errs[1] = tarball(c, hotfix.DirName(o.Product, v), when, o.OutDir)
+	}()
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		removeTemps(outs)
+		return nil, err
+	}
 	if o.TarballKey != nil {
-		sig, err := o.TarballKey.Sign(tgz)
+		res.Signature = res.Tarball + ".sig"
+		sig, err := o.TarballKey.signFile(outs[1].temp)
+		if err == nil {
+			var t string
+			if t, err = writeTemp(o.OutDir, sig, 0o644); err != nil {
+				err = fmt.Errorf("write %s: %w", res.Signature, err)
+			}
+			outs = append(outs, output{res.Signature, t})
+		}
 		if err != nil {
+			removeTemps(outs)
 			return nil, err
 		}
-		res.Signature = res.Tarball + ".sig"
-		outs = append(outs, output{res.Signature, sig, 0o644})
 	}
-	if err := writeOutputs(o.OutDir, outs); err != nil {
+	if err := publishOutputs(o.OutDir, outs); err != nil {
 		return nil, err
 	}
 	return res, nil

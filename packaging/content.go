@@ -1,8 +1,6 @@
 package packaging
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
@@ -18,8 +16,9 @@ import (
 // maxFileSize is the largest file a hotfix may hold: rpm's 32-bit file size tags.
 const maxFileSize = 1<<32 - 1
 
-// content is a validated hotfix directory read into memory: what both the RPM and the
-// tarball are made of, so that they cannot differ.
+// content is a validated hotfix directory: what both the RPM and the tarball are made of,
+// so that they cannot differ. File contents stay on disk; each build reads them as it
+// writes them and checks them against the SHA-256 taken here.
 type content struct {
 	dir      *hotfix.Dir
 	version  hotfix.Version
@@ -30,18 +29,20 @@ type content struct {
 
 // item is one entry of the hotfix directory, relative to it.
 type item struct {
-	rel  string
-	mode fs.FileMode
-	body []byte // regular files
-	link string // symlinks
+	rel    string
+	mode   fs.FileMode
+	src    string // regular files on disk: the path to read
+	size   int64  // of the file at src
+	sha256 string // that the file at src must have
+	body   []byte // regular files made by the build (filelist.txt)
+	link   string // symlinks
 }
 
 func (it item) isDir() bool  { return it.mode.IsDir() }
 func (it item) isLink() bool { return it.mode&fs.ModeSymlink != 0 }
 
-// loadContent validates the hotfix directory src (hotfix.ReadDir), checks its filelist.txt
-// or makes one, and reads every file. A file that changes between hashing and reading is an
-// error: the packages must hold exactly what filelist.txt lists.
+// loadContent validates the hotfix directory src (hotfix.ReadDir, which hashes every file)
+// and checks its filelist.txt or makes one.
 func loadContent(src string) (*content, error) {
 	d, err := hotfix.ReadDir(filepath.Clean(src))
 	if err != nil {
@@ -63,12 +64,7 @@ func loadContent(src string) (*content, error) {
 			if e.Size > maxFileSize {
 				return nil, fmt.Errorf("%s: %s is %d bytes: a hotfix file must be smaller than 4 GiB", d.Path, e.Rel, e.Size)
 			}
-			if it.body, err = os.ReadFile(filepath.Join(d.Path, filepath.FromSlash(e.Rel))); err != nil {
-				return nil, fmt.Errorf("read hotfix file: %w", err)
-			}
-			if sum := sha256.Sum256(it.body); hex.EncodeToString(sum[:]) != e.SHA256 {
-				return nil, fmt.Errorf("%s: %s changed while the hotfix was being built: build again once nothing writes to the directory", d.Path, e.Rel)
-			}
+			it.src, it.size, it.sha256 = filepath.Join(d.Path, filepath.FromSlash(e.Rel)), e.Size, e.SHA256
 		case e.Mode&fs.ModeSymlink != 0:
 			it.link = e.Link
 		}
@@ -85,12 +81,19 @@ func loadContent(src string) (*content, error) {
 	return c, nil
 }
 
-// file returns the body of the regular file rel, if there is one.
+// file returns the content of the small regular file rel (fixed-bugs.txt), if there is one.
 func (c *content) file(rel string) ([]byte, bool) {
 	for _, it := range c.items {
-		if it.rel == rel && it.mode.IsRegular() {
+		if it.rel != rel || !it.mode.IsRegular() {
+			continue
+		}
+		if it.src == "" {
 			return it.body, true
 		}
+		// The packages carry the file itself, checked as it is packed; a summary read from
+		// a file that changes meanwhile fails the build there.
+		b, err := os.ReadFile(it.src)
+		return b, err == nil
 	}
 	return nil, false
 }

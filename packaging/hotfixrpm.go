@@ -35,16 +35,16 @@ func hotfixSpec(c *content, o *BuildOptions, when time.Time) *pkgSpec {
 	v := c.version
 	dir := path.Join(o.PatchesDir, hotfix.DirName(o.Product, v))
 	mtime := uint32(when.Unix())
-	files := []rpmpack.RPMFile{owned(dir, 0o40755, nil, mtime, rpmpack.GenericFile)}
+	files := []pkgFile{{RPMFile: owned(dir, 0o40755, nil, mtime, rpmpack.GenericFile)}}
 	for _, it := range c.items {
 		name := dir + "/" + it.rel
 		switch {
 		case it.isDir():
-			files = append(files, owned(name, 0o40000|unixMode(it.mode), nil, mtime, rpmpack.GenericFile))
+			files = append(files, pkgFile{RPMFile: owned(name, 0o40000|unixMode(it.mode), nil, mtime, rpmpack.GenericFile)})
 		case it.isLink():
-			files = append(files, owned(name, 0o120777, []byte(it.link), mtime, rpmpack.GenericFile))
+			files = append(files, pkgFile{RPMFile: owned(name, 0o120777, []byte(it.link), mtime, rpmpack.GenericFile)})
 		default:
-			files = append(files, owned(name, unixMode(it.mode), it.body, mtime, rpmpack.GenericFile))
+			files = append(files, pkgFile{RPMFile: owned(name, unixMode(it.mode), it.body, mtime, rpmpack.GenericFile), src: it.src, size: it.size, sha256: it.sha256})
 		}
 	}
 	requires := []*rpmpack.Relation{{Name: hotfix.BasePackageName(o.Product), Sense: senseScriptPre | senseScriptPost | senseScriptPreun}}

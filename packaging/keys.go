@@ -43,7 +43,12 @@ func WriteKeyFiles(s *Signer, prefix string) (*KeyFiles, error) {
 	if err != nil {
 		return nil, err
 	}
-	outs := []output{{kf.Secret, secret, 0o600}, {kf.Public, public, 0o644}, {kf.TarballSecret, tsecret, 0o600}, {kf.TarballPublic, tpublic, 0o644}}
+	type keyFile struct {
+		path string
+		data []byte
+		perm os.FileMode
+	}
+	outs := []keyFile{{kf.Secret, secret, 0o600}, {kf.Public, public, 0o644}, {kf.TarballSecret, tsecret, 0o600}, {kf.TarballPublic, tpublic, 0o644}}
 	for _, o := range outs {
 		if _, err := os.Lstat(o.path); err == nil {
 			return nil, fmt.Errorf("%s already exists: choose another -out prefix, or move the old key files away first", o.path)

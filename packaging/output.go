@@ -6,43 +6,52 @@ import (
 	"path/filepath"
 )
 
-// output is one file a build writes.
+// output is one file a build writes: a complete, synced temporary file in the output
+// directory (made by writeTemp or finishTemp) and the path it takes once every output of
+// the build is complete.
 type output struct {
 	path string
-	data []byte
-	perm os.FileMode
+	temp string
 }
 
-// writeOutputs writes every output to a temporary file in dir (created if missing), syncs
-// them, and only then renames them into place, so a build that fails leaves no file half
-// written and, short of a failing rename, no output without its companions. Temporary files
-// are removed on failure.
-func writeOutputs(dir string, outs []output) (err error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("output directory: %w", err)
-	}
-	var temps []string
+// publishOutputs renames every temporary file into place, then syncs dir, so a build that
+// fails leaves no file half written and, short of a failing rename, no output without its
+// companions. Temporary files not renamed are removed.
+func publishOutputs(dir string, outs []output) error {
 	defer func() {
-		for _, t := range temps {
-			if t != "" {
-				os.Remove(t)
+		for _, o := range outs {
+			if o.temp != "" {
+				os.Remove(o.temp)
 			}
 		}
 	}()
-	for _, o := range outs {
-		t, err := writeTemp(dir, o.data, o.perm)
-		if err != nil {
-			return fmt.Errorf("write %s: %w", o.path, err)
-		}
-		temps = append(temps, t)
-	}
 	for i, o := range outs {
-		if err := os.Rename(temps[i], o.path); err != nil {
+		if err := os.Rename(o.temp, o.path); err != nil {
 			return fmt.Errorf("write %s: %w", o.path, err)
 		}
-		temps[i] = ""
+		outs[i].temp = ""
 	}
 	return syncDir(dir)
+}
+
+// removeTemps removes the temporary files of a build that failed.
+func removeTemps(outs []output) {
+	for _, o := range outs {
+		if o.temp != "" {
+			os.Remove(o.temp)
+		}
+	}
+}
+
+// finishTemp gives a temporary file written by a build its mode, syncs and closes it.
+func finishTemp(f *os.File, perm os.FileMode) error {
+	if err := f.Chmod(perm); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // writeTemp writes data to a new temporary file in dir, synced, and returns its name.
@@ -60,13 +69,7 @@ func writeTemp(dir string, data []byte, perm os.FileMode) (name string, err erro
 	if _, err = f.Write(data); err != nil {
 		return "", err
 	}
-	if err = f.Chmod(perm); err != nil {
-		return "", err
-	}
-	if err = f.Sync(); err != nil {
-		return "", err
-	}
-	if err = f.Close(); err != nil {
+	if err = finishTemp(f, perm); err != nil {
 		return "", err
 	}
 	return f.Name(), nil

@@ -82,6 +82,16 @@ func (s *Signer) Sign(data []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// SignReader returns a binary detached signature of what r holds, read as a stream: the
+// signature of an RPM's header and payload.
+func (s *Signer) SignReader(r io.Reader) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := openpgp.DetachSign(&buf, s.entity, r, s.config()); err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
 // SignArmored writes an ASCII-armored detached signature of r to w (repomd.xml.asc).
 func (s *Signer) SignArmored(w io.Writer, r io.Reader) error {
 	if err := openpgp.ArmoredDetachSign(w, s.entity, r, s.config()); err != nil {

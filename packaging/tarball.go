@@ -2,22 +2,32 @@ package packaging
 
 import (
 	"archive/tar"
-	"bytes"
-	"compress/gzip"
+	"crypto/sha256"
 	"fmt"
 	"io/fs"
+	"os"
 	"time"
 )
 
-// tarball is the hotfix as a gzip-compressed tar archive holding one directory, dirName,
-// with the same entries, modes and mtimes as the RPM. It is reproducible: entries in byte
-// order, owner root (0:0), every mtime the build time, PAX format, and a gzip header without
-// file name or time.
-func tarball(c *content, dirName string, when time.Time) ([]byte, error) {
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+// tarball writes the hotfix as a gzip-compressed tar archive holding one directory,
+// dirName, with the same entries, modes and mtimes as the RPM, to a new temporary file in
+// dir, synced, and returns its name. It is reproducible: entries in byte order, owner root
+// (0:0), every mtime the build time, PAX format, and a gzip header without file name or
+// time. Files are streamed from disk and checked against their SHA-256, as for the RPM.
+func tarball(c *content, dirName string, when time.Time, dir string) (name string, err error) {
+	f, err := os.CreateTemp(dir, ".hotchain-tmp-*")
 	if err != nil {
-		return nil, err
+		return "", fmt.Errorf("write tarball: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	zw, err := newGzipWriter(f)
+	if err != nil {
+		return "", err
 	}
 	tw := tar.NewWriter(zw)
 	mtime := time.Unix(when.Unix(), 0)
@@ -29,8 +39,9 @@ func tarball(c *content, dirName string, when time.Time) ([]byte, error) {
 		}
 	}
 	if err := tw.WriteHeader(hdr(dirName+"/", tar.TypeDir, 0o755)); err != nil {
-		return nil, fmt.Errorf("write tarball: %w", err)
+		return "", fmt.Errorf("write tarball: %w", err)
 	}
+	sum, buf := sha256.New(), make([]byte, copyBufferSize)
 	for _, it := range c.items {
 		name := dirName + "/" + it.rel
 		var h *tar.Header
@@ -43,19 +54,29 @@ func tarball(c *content, dirName string, when time.Time) ([]byte, error) {
 		default:
 			h = hdr(name, tar.TypeReg, it.mode)
 			h.Size = int64(len(it.body))
+			if it.src != "" {
+				h.Size = it.size
+			}
 		}
 		if err := tw.WriteHeader(h); err != nil {
-			return nil, fmt.Errorf("write tarball entry %s: %w", name, err)
+			return "", fmt.Errorf("write tarball entry %s: %w", name, err)
 		}
-		if _, err := tw.Write(it.body); err != nil {
-			return nil, fmt.Errorf("write tarball entry %s: %w", name, err)
+		if it.src != "" {
+			if err := copyChecked(tw, it.src, it.size, it.sha256, sum, buf); err != nil {
+				return "", err
+			}
+		} else if _, err := tw.Write(it.body); err != nil {
+			return "", fmt.Errorf("write tarball entry %s: %w", name, err)
 		}
 	}
 	if err := tw.Close(); err != nil {
-		return nil, fmt.Errorf("write tarball: %w", err)
+		return "", fmt.Errorf("write tarball: %w", err)
 	}
 	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("write tarball: %w", err)
+		return "", fmt.Errorf("write tarball: %w", err)
 	}
-	return buf.Bytes(), nil
+	if err := finishTemp(f, 0o644); err != nil {
+		return "", fmt.Errorf("write tarball: %w", err)
+	}
+	return f.Name(), nil
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	pgped25519 "github.com/ProtonMail/go-crypto/openpgp/ed25519"
@@ -126,6 +127,32 @@ func (k *TarballKey) Sign(data []byte) ([]byte, error) {
 		sum := sha256.Sum256(data)
 		sig, err = rsa.SignPKCS1v15(nil, p, crypto.SHA256, sum[:])
 	}
+	if err != nil {
+		return nil, fmt.Errorf("sign tarball: %w", err)
+	}
+	return sig, nil
+}
+
+// signFile signs the file at path as Sign signs its content: RSA hashes it as it reads it;
+// Ed25519 signs the message itself (what openssl pkeyutl -rawin checks) and needs it whole.
+func (k *TarballKey) signFile(path string) ([]byte, error) {
+	if _, ok := k.priv.(ed25519.PrivateKey); ok {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("sign tarball: %w", err)
+		}
+		return k.Sign(data)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("sign tarball: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, fmt.Errorf("sign tarball: %w", err)
+	}
+	sig, err := rsa.SignPKCS1v15(nil, k.priv.(*rsa.PrivateKey), crypto.SHA256, h.Sum(nil))
 	if err != nil {
 		return nil, fmt.Errorf("sign tarball: %w", err)
 	}

@@ -3,8 +3,6 @@ package repo
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -13,8 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
@@ -133,7 +134,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var old map[string]*pkg
+	var old *oldMetadata
 	if !o.NoUpdate {
 		old, err = loadOld(o.Dir)
 		if err != nil {
@@ -143,68 +144,201 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 
-	res := &Result{}
-	var pkgs []*pkg
-	var bad []error
-	for _, href := range hrefs {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+	res := &Result{Packages: len(hrefs)}
+	entries := make([]*entry, len(hrefs))
+	errs := make([]error, len(hrefs))
+	var toRead []int
+	infos := make([]os.FileInfo, len(hrefs))
+	for i, href := range hrefs {
 		path := filepath.Join(o.Dir, filepath.FromSlash(href))
 		fi, err := os.Stat(path)
 		if err != nil {
-			bad = append(bad, fmt.Errorf("read package %s: %w", path, err))
+			errs[i] = fmt.Errorf("read package %s: %w", path, err)
 			continue
 		}
 		// createrepo_c --update's test: same location, size and mtime (seconds).
-		if p := old[href]; p != nil && p.PackageSize == fi.Size() && p.FileTime == fi.ModTime().Unix() {
-			pkgs = append(pkgs, p)
-			res.Reused++
-			continue
-		}
-		p, raw, err := readPackageFile(path, href, fi)
-		if err == nil && o.Signer != nil {
-			err = checkSignature(raw, o.Signer)
-			if err != nil {
-				err = fmt.Errorf("package %s: %w", path, err)
+		if j, ok := old.find(href); ok {
+			if e := old.entries[j]; e.size == fi.Size() && e.fileTime == fi.ModTime().Unix() {
+				entries[i] = e
+				res.Reused++
+				continue
 			}
 		}
-		if err != nil {
-			bad = append(bad, err)
-			continue
+		infos[i] = fi
+		toRead = append(toRead, i)
+	}
+	// The new metadata is written into a temporary directory beside the old one, which it
+	// replaces only once complete (publish).
+	tmp, err := os.MkdirTemp(o.Dir, ".repodata.tmp-")
+	if err != nil {
+		return nil, fmt.Errorf("write metadata: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	// MkdirTemp makes 0700; the web server and rsync of a mirror must read it.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return nil, fmt.Errorf("write metadata: %w", err)
+	}
+
+	// Packages are read on every core (hashing the whole file and parsing its header are
+	// most of the work of a new repository), and the metadata files are written as the
+	// entries come in, in order: ready[i] is closed once entries[i] or errs[i] is set.
+	ready := make([]chan struct{}, len(hrefs))
+	for i := range ready {
+		ready[i] = make(chan struct{})
+		if infos[i] == nil {
+			close(ready[i])
 		}
-		fmt.Fprintf(log, "read %s\n", href)
-		pkgs = append(pkgs, p)
 	}
-	if len(bad) > 0 {
-		return nil, fmt.Errorf("%w\nnothing was written: the old metadata in %s is unchanged", errors.Join(bad...), filepath.Join(o.Dir, "repodata"))
+	var recs []*record
+	var writeErr error
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		recs, writeErr = writeRecords(tmp, entries, ready, old, o.Time)
+	}()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(toRead)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pr := &packageReader{}
+			for {
+				n := int(next.Add(1)) - 1
+				if n >= len(toRead) || ctx.Err() != nil {
+					return
+				}
+				i := toRead[n]
+				path := filepath.Join(o.Dir, filepath.FromSlash(hrefs[i]))
+				entries[i], errs[i] = readEntry(path, hrefs[i], infos[i], o.Signer, pr)
+				close(ready[i])
+			}
+		}()
 	}
-	res.Packages = len(pkgs)
+	wg.Wait()
+	// Packages left unread (the context ended) end the writing too.
+	for _, i := range toRead[min(int(next.Load()), len(toRead)):] {
+		close(ready[i])
+	}
+	<-written
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if bad := errors.Join(errs...); bad != nil {
+		return nil, fmt.Errorf("%w\nnothing was written: the old metadata in %s is unchanged", bad, filepath.Join(o.Dir, "repodata"))
+	}
+	var oe *oldMetadataError
+	if errors.As(writeErr, &oe) {
+		// Old metadata only saves time: read every package instead.
+		fmt.Fprintf(log, "warning: old metadata in %s not reused: %v\n", filepath.Join(o.Dir, "repodata"), writeErr)
+		o.NoUpdate = true
+		return Build(ctx, o)
+	}
+	if writeErr != nil {
+		return nil, fmt.Errorf("write metadata: %w", writeErr)
+	}
+	var logText bytes.Buffer
+	for _, i := range toRead {
+		fmt.Fprintf(&logText, "read %s\n", hrefs[i])
+	}
+	log.Write(logText.Bytes())
 	if o.Product == "" {
-		if o.Product, err = inferProduct(pkgs); err != nil {
+		if o.Product, err = inferProduct(entries); err != nil {
 			return nil, err
 		}
 	}
-
-	files, err := o.render(pkgs, baseVersion)
+	files, err := o.render(recs, baseVersion)
 	if err != nil {
 		return nil, err
 	}
-	if err := publish(o.Dir, files, o.Time); err != nil {
+	if err := publish(o.Dir, tmp, files, o.Time); err != nil {
 		return nil, err
 	}
 	res.RepoFile = filepath.Join(o.Dir, RepoFileName(o.Product))
 	return res, nil
 }
 
+// entry is one package as the metadata holds it: its elements of primary, filelists and
+// other, made from the package or reused, byte for byte, from the old metadata; and what
+// Build needs to know about it.
+type entry struct {
+	name, arch string
+	location   string // relative to the repository, with slashes
+	size       int64  // of the package file
+	fileTime   int64  // its mtime, seconds
+	xml        [3][]byte
+	oldIndex   int // its place in the old metadata; -1 for a package read in this run
+}
+
+// readEntry reads the package at path and makes its entry; with a signer, the package
+// must carry its signature.
+func readEntry(path, href string, fi os.FileInfo, signer *packaging.Signer, pr *packageReader) (*entry, error) {
+	p, raw, err := pr.readFile(path, href, fi)
+	if err != nil {
+		return nil, err
+	}
+	if signer != nil {
+		if err := checkSignature(raw, signer); err != nil {
+			return nil, fmt.Errorf("package %s: %w", path, err)
+		}
+	}
+	return newEntry(p, &pr.xml), nil
+}
+
+// newEntry renders p's elements in the scratch writer w, which grows to the largest
+// package's and is reused, and keeps a copy of exactly their size: a buffer allocated for
+// each package would be zeroed first, for nothing.
+func newEntry(p *pkg, w *xmlWriter) *entry {
+	w.b = w.b[:0]
+	w.appendPrimary(p)
+	a := len(w.b)
+	w.appendFilelists(p)
+	b := len(w.b)
+	w.appendOther(p)
+	x := bytes.Clone(w.b)
+	return &entry{
+		name: p.Name, arch: p.Arch, location: p.Location, size: p.PackageSize, fileTime: p.FileTime,
+		xml:      [3][]byte{x[:a:a], x[a:b:b], x[b:]},
+		oldIndex: -1,
+	}
+}
+
+// writeRecords writes primary, filelists and other into dir, side by side, each taking
+// entry i once ready[i] is closed; an entry that is still nil then ends the writing.
+func writeRecords(dir string, entries []*entry, ready []chan struct{}, old *oldMetadata, mtime time.Time) ([]*record, error) {
+	files := []struct {
+		typ, head, tail string
+	}{
+		{"primary", primaryHead(len(entries)), primaryTail},
+		{"filelists", filelistsHead(len(entries)), filelistsTail},
+		{"other", otherHead(len(entries)), otherTail},
+	}
+	recs := make([]*record, len(files))
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	for k, f := range files {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			src := &elementSource{k: k, entries: entries, ready: ready, old: old}
+			defer src.close()
+			if recs[k], errs[k] = writeRecord(dir, f.typ, f.head, len(entries), src, f.tail, mtime); errs[k] != nil {
+				errs[k] = fmt.Errorf("%s: %w", f.typ, errs[k])
+			}
+		}()
+	}
+	wg.Wait()
+	return recs, errors.Join(errs...)
+}
+
 // hotfixName matches the packages of a hotfix chain: PRODUCT-hotfix-6_14_2_3 and
 // PRODUCT-hotfix-base.
 var hotfixName = regexp.MustCompile(`^([a-z0-9][a-z0-9-]*)-hotfix-(base|[0-9]+(_[0-9]+)+)$`)
 
-func inferProduct(pkgs []*pkg) (string, error) {
+func inferProduct(entries []*entry) (string, error) {
 	var product string
-	for _, p := range pkgs {
-		m := hotfixName.FindStringSubmatch(p.Name)
+	for _, e := range entries {
+		m := hotfixName.FindStringSubmatch(e.name)
 		if m == nil {
 			continue
 		}
@@ -226,24 +360,9 @@ type outFile struct {
 	meta bool
 }
 
-func (o *Options) render(pkgs []*pkg, baseVersion string) ([]outFile, error) {
-	var recs []*record
-	for _, m := range []struct {
-		typ   string
-		write func([]*pkg) []byte
-	}{{"primary", writePrimary}, {"filelists", writeFilelists}, {"other", writeOther}} {
-		r, err := newRecord(m.typ, m.write(pkgs))
-		if err != nil {
-			return nil, fmt.Errorf("compress %s: %w", m.typ, err)
-		}
-		recs = append(recs, r)
-	}
+func (o *Options) render(recs []*record, baseVersion string) ([]outFile, error) {
 	repomd := writeRepomd(recs, o.Time.Unix())
-	var out []outFile
-	for _, r := range recs {
-		out = append(out, outFile{r.FileName, r.Data, true})
-	}
-	out = append(out, outFile{"repomd.xml", repomd, true})
+	out := []outFile{{"repomd.xml", repomd, true}}
 	if o.Signer != nil {
 		// A copy: the signature time is the run's, whatever the caller's Signer says.
 		s := *o.Signer
@@ -294,44 +413,4 @@ func findPackages(dir string) ([]string, error) {
 	})
 	slices.Sort(hrefs)
 	return hrefs, err
-}
-
-// loadOld reads the current metadata of dir, keyed by location; nil when there is none.
-func loadOld(dir string) (map[string]*pkg, error) {
-	repodata := filepath.Join(dir, "repodata")
-	repomd, err := os.ReadFile(filepath.Join(repodata, "repomd.xml"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	locs, err := metadataLocations(repomd)
-	if err != nil {
-		return nil, fmt.Errorf("repomd.xml: %w", err)
-	}
-	var data [3][]byte
-	for i, typ := range []string{"primary", "filelists", "other"} {
-		l, ok := locs[typ]
-		if !ok {
-			return nil, fmt.Errorf("repomd.xml lists no %s", typ)
-		}
-		data[i], err = os.ReadFile(filepath.Join(dir, filepath.FromSlash(l.href)))
-		if err != nil {
-			return nil, err
-		}
-		sum := sha256.Sum256(data[i])
-		if hex.EncodeToString(sum[:]) != l.sha256 {
-			return nil, fmt.Errorf("%s does not match its sha256 in repomd.xml", l.href)
-		}
-	}
-	pkgs, err := parseMetadata(data[0], data[1], data[2])
-	if err != nil {
-		return nil, err
-	}
-	m := make(map[string]*pkg, len(pkgs))
-	for _, p := range pkgs {
-		m[p.Location] = p
-	}
-	return m, nil
 }

@@ -1,8 +1,6 @@
 package repo
 
 import (
-	"bytes"
-	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -81,86 +79,144 @@ type changelog struct {
 	Text   string
 }
 
-// xmlWriter writes the metadata as createrepo_c (libxml2) formats it: two-space
-// indentation, empty elements as <a></a> for text and <a/> for attribute-only ones.
-type xmlWriter struct{ bytes.Buffer }
+// xmlWriter appends the metadata as createrepo_c (libxml2) formats it: two-space
+// indentation, empty elements as <a></a> for text and <a/> for attribute-only ones. It
+// appends to a byte slice, without fmt: a repository of a thousand hotfixes has a hundred
+// thousand file entries.
+type xmlWriter struct{ b []byte }
+
+func (w *xmlWriter) WriteString(s string) { w.b = append(w.b, s...) }
+
+func (w *xmlWriter) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
+func (w *xmlWriter) Bytes() []byte               { return w.b }
 
 func (w *xmlWriter) text(indent, name, value string) {
-	fmt.Fprintf(w, "%s<%s>%s</%s>\n", indent, name, escapeText(value), name)
+	w.b = append(w.b, indent...)
+	w.b = append(w.b, '<')
+	w.b = append(w.b, name...)
+	w.b = append(w.b, '>')
+	w.b = appendEscaped(w.b, value, false)
+	w.b = append(w.b, "</"...)
+	w.b = append(w.b, name...)
+	w.b = append(w.b, ">\n"...)
 }
 
-func (w *xmlWriter) attrs(kv ...string) {
-	for i := 0; i+1 < len(kv); i += 2 {
-		fmt.Fprintf(w, " %s=\"%s\"", kv[i], escapeAttr(kv[i+1]))
-	}
+func (w *xmlWriter) attr(name, value string) {
+	w.b = append(w.b, ' ')
+	w.b = append(w.b, name...)
+	w.b = append(w.b, `="`...)
+	w.b = appendEscaped(w.b, value, true)
+	w.b = append(w.b, '"')
 }
+
+func (w *xmlWriter) intAttr(name string, n int64) {
+	w.b = append(w.b, ' ')
+	w.b = append(w.b, name...)
+	w.b = append(w.b, `="`...)
+	w.b = strconv.AppendInt(w.b, n, 10)
+	w.b = append(w.b, '"')
+}
+
+func (w *xmlWriter) open(indent, name string) {
+	w.b = append(w.b, indent...)
+	w.b = append(w.b, '<')
+	w.b = append(w.b, name...)
+}
+
+func (w *xmlWriter) closeEmpty() { w.b = append(w.b, "/>\n"...) }
 
 func (w *xmlWriter) empty(indent, name string, kv ...string) {
-	fmt.Fprintf(w, "%s<%s", indent, name)
-	w.attrs(kv...)
-	w.WriteString("/>\n")
+	w.open(indent, name)
+	for i := 0; i+1 < len(kv); i += 2 {
+		w.attr(kv[i], kv[i+1])
+	}
+	w.closeEmpty()
 }
-
-func i64(n int64) string { return strconv.FormatInt(n, 10) }
 
 const xmlHeader = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
 
-func writePrimary(pkgs []*pkg) []byte {
-	var w xmlWriter
-	w.WriteString(xmlHeader)
-	fmt.Fprintf(&w, "<metadata xmlns=\"%s\" xmlns:rpm=\"%s\" packages=\"%d\">\n", nsCommon, nsRPM, len(pkgs))
-	for _, p := range pkgs {
-		w.WriteString("<package type=\"rpm\">\n")
-		w.text("  ", "name", p.Name)
-		w.text("  ", "arch", p.Arch)
-		w.empty("  ", "version", "epoch", p.Epoch, "ver", p.Version, "rel", p.Release)
-		fmt.Fprintf(&w, "  <checksum type=\"sha256\" pkgid=\"YES\">%s</checksum>\n", escapeText(p.Checksum))
-		w.text("  ", "summary", p.Summary)
-		w.text("  ", "description", p.Description)
-		w.text("  ", "packager", p.Packager)
-		w.text("  ", "url", p.URL)
-		w.empty("  ", "time", "file", i64(p.FileTime), "build", i64(p.BuildTime))
-		w.empty("  ", "size", "package", i64(p.PackageSize), "installed", i64(p.InstalledSize), "archive", i64(p.ArchiveSize))
-		w.empty("  ", "location", "href", p.Location)
-		w.WriteString("  <format>\n")
-		w.text("    ", "rpm:license", p.License)
-		w.text("    ", "rpm:vendor", p.Vendor)
-		w.text("    ", "rpm:group", p.Group)
-		w.text("    ", "rpm:buildhost", p.BuildHost)
-		w.text("    ", "rpm:sourcerpm", p.SourceRPM)
-		w.empty("    ", "rpm:header-range", "start", i64(p.HeaderStart), "end", i64(p.HeaderEnd))
-		for _, de := range depElems {
-			deps := p.Deps[de.kind]
-			if len(deps) == 0 {
-				continue
-			}
-			fmt.Fprintf(&w, "    <rpm:%s>\n", de.elem)
-			for _, d := range deps {
-				kv := []string{"name", d.Name}
-				if d.Flags != "" {
-					kv = append(kv, "flags", d.Flags)
-					for _, a := range [][2]string{{"epoch", d.Epoch}, {"ver", d.Version}, {"rel", d.Release}} {
-						if a[1] != "" {
-							kv = append(kv, a[0], a[1])
-						}
+// The three metadata files: what comes before the packages, and after.
+func primaryHead(n int) string {
+	return xmlHeader + `<metadata xmlns="` + nsCommon + `" xmlns:rpm="` + nsRPM + `" packages="` + strconv.Itoa(n) + "\">\n"
+}
+
+func filelistsHead(n int) string {
+	return xmlHeader + `<filelists xmlns="` + nsFilelists + `" packages="` + strconv.Itoa(n) + "\">\n"
+}
+
+func otherHead(n int) string {
+	return xmlHeader + `<otherdata xmlns="` + nsOther + `" packages="` + strconv.Itoa(n) + "\">\n"
+}
+
+const (
+	primaryTail   = "</metadata>"
+	filelistsTail = "</filelists>"
+	otherTail     = "</otherdata>"
+)
+
+// appendPrimary appends p's <package> element of primary.xml.
+func (w *xmlWriter) appendPrimary(p *pkg) {
+	w.WriteString("<package type=\"rpm\">\n")
+	w.text("  ", "name", p.Name)
+	w.text("  ", "arch", p.Arch)
+	w.empty("  ", "version", "epoch", p.Epoch, "ver", p.Version, "rel", p.Release)
+	w.WriteString("  <checksum type=\"sha256\" pkgid=\"YES\">")
+	w.b = appendEscaped(w.b, p.Checksum, false)
+	w.WriteString("</checksum>\n")
+	w.text("  ", "summary", p.Summary)
+	w.text("  ", "description", p.Description)
+	w.text("  ", "packager", p.Packager)
+	w.text("  ", "url", p.URL)
+	w.open("  ", "time")
+	w.intAttr("file", p.FileTime)
+	w.intAttr("build", p.BuildTime)
+	w.closeEmpty()
+	w.open("  ", "size")
+	w.intAttr("package", p.PackageSize)
+	w.intAttr("installed", p.InstalledSize)
+	w.intAttr("archive", p.ArchiveSize)
+	w.closeEmpty()
+	w.empty("  ", "location", "href", p.Location)
+	w.WriteString("  <format>\n")
+	w.text("    ", "rpm:license", p.License)
+	w.text("    ", "rpm:vendor", p.Vendor)
+	w.text("    ", "rpm:group", p.Group)
+	w.text("    ", "rpm:buildhost", p.BuildHost)
+	w.text("    ", "rpm:sourcerpm", p.SourceRPM)
+	w.open("    ", "rpm:header-range")
+	w.intAttr("start", p.HeaderStart)
+	w.intAttr("end", p.HeaderEnd)
+	w.closeEmpty()
+	for _, de := range depElems {
+		deps := p.Deps[de.kind]
+		if len(deps) == 0 {
+			continue
+		}
+		w.WriteString("    <rpm:" + de.elem + ">\n")
+		for _, d := range deps {
+			w.open("      ", "rpm:entry")
+			w.attr("name", d.Name)
+			if d.Flags != "" {
+				w.attr("flags", d.Flags)
+				for _, a := range [][2]string{{"epoch", d.Epoch}, {"ver", d.Version}, {"rel", d.Release}} {
+					if a[1] != "" {
+						w.attr(a[0], a[1])
 					}
 				}
-				if d.Pre {
-					kv = append(kv, "pre", "1")
-				}
-				w.empty("      ", "rpm:entry", kv...)
 			}
-			fmt.Fprintf(&w, "    </rpm:%s>\n", de.elem)
-		}
-		for _, f := range p.Files {
-			if isPrimary(f.Path) {
-				w.file("    ", f)
+			if d.Pre {
+				w.attr("pre", "1")
 			}
+			w.closeEmpty()
 		}
-		w.WriteString("  </format>\n</package>\n")
+		w.WriteString("    </rpm:" + de.elem + ">\n")
 	}
-	w.WriteString("</metadata>")
-	return w.Bytes()
+	for _, f := range p.Files {
+		if isPrimary(f.Path) {
+			w.file("    ", f)
+		}
+	}
+	w.WriteString("  </format>\n</package>\n")
 }
 
 func (w *xmlWriter) file(indent string, f file) {
@@ -168,42 +224,43 @@ func (w *xmlWriter) file(indent string, f file) {
 		w.text(indent, "file", f.Path)
 		return
 	}
-	fmt.Fprintf(w, "%s<file type=\"%s\">%s</file>\n", indent, escapeAttr(f.Type), escapeText(f.Path))
+	w.open(indent, "file")
+	w.attr("type", f.Type)
+	w.b = append(w.b, '>')
+	w.b = appendEscaped(w.b, f.Path, false)
+	w.WriteString("</file>\n")
 }
 
 func (w *xmlWriter) pkgStart(p *pkg) {
-	fmt.Fprintf(w, "<package pkgid=\"%s\" name=\"%s\" arch=\"%s\">\n", escapeAttr(p.Checksum), escapeAttr(p.Name), escapeAttr(p.Arch))
+	w.open("", "package")
+	w.attr("pkgid", p.Checksum)
+	w.attr("name", p.Name)
+	w.attr("arch", p.Arch)
+	w.b = append(w.b, ">\n"...)
 	w.empty("  ", "version", "epoch", p.Epoch, "ver", p.Version, "rel", p.Release)
 }
 
-func writeFilelists(pkgs []*pkg) []byte {
-	var w xmlWriter
-	w.WriteString(xmlHeader)
-	fmt.Fprintf(&w, "<filelists xmlns=\"%s\" packages=\"%d\">\n", nsFilelists, len(pkgs))
-	for _, p := range pkgs {
-		w.pkgStart(p)
-		for _, f := range p.Files {
-			w.file("  ", f)
-		}
-		w.WriteString("</package>\n")
+// appendFilelists appends p's <package> element of filelists.xml.
+func (w *xmlWriter) appendFilelists(p *pkg) {
+	w.pkgStart(p)
+	for _, f := range p.Files {
+		w.file("  ", f)
 	}
-	w.WriteString("</filelists>")
-	return w.Bytes()
+	w.WriteString("</package>\n")
 }
 
-func writeOther(pkgs []*pkg) []byte {
-	var w xmlWriter
-	w.WriteString(xmlHeader)
-	fmt.Fprintf(&w, "<otherdata xmlns=\"%s\" packages=\"%d\">\n", nsOther, len(pkgs))
-	for _, p := range pkgs {
-		w.pkgStart(p)
-		for _, c := range p.Changelogs {
-			fmt.Fprintf(&w, "  <changelog author=\"%s\" date=\"%d\">%s</changelog>\n", escapeAttr(c.Author), c.Date, escapeText(c.Text))
-		}
-		w.WriteString("</package>\n")
+// appendOther appends p's <package> element of other.xml.
+func (w *xmlWriter) appendOther(p *pkg) {
+	w.pkgStart(p)
+	for _, c := range p.Changelogs {
+		w.open("  ", "changelog")
+		w.attr("author", c.Author)
+		w.intAttr("date", c.Date)
+		w.b = append(w.b, '>')
+		w.b = appendEscaped(w.b, c.Text, false)
+		w.WriteString("</changelog>\n")
 	}
-	w.WriteString("</otherdata>")
-	return w.Bytes()
+	w.WriteString("</package>\n")
 }
 
 // clean makes s a valid XML 1.0 string: header strings are bytes, not always UTF-8, and
@@ -236,3 +293,17 @@ var (
 
 func escapeText(s string) string { return textEscaper.Replace(clean(s)) }
 func escapeAttr(s string) string { return attrEscaper.Replace(clean(s)) }
+
+// appendEscaped appends s escaped for text (or an attribute value). Most strings are
+// printable ASCII without markup characters and are appended as they are.
+func appendEscaped(b []byte, s string, attr bool) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '&' || c == '<' || c == '>' || c == '"' {
+			if attr {
+				return append(b, escapeAttr(s)...)
+			}
+			return append(b, escapeText(s)...)
+		}
+	}
+	return append(b, s...)
+}

@@ -8,9 +8,9 @@ import (
 	"io"
 )
 
-// The parse side of the rpm-md format: update reuses the entries of unchanged packages
-// from the old primary, filelists and other, and the tests read createrepo_c's output
-// with the same code.
+// The parse side of the rpm-md format, into package entries field by field: the tests read
+// our output and createrepo_c's with it. (Update does not parse the old metadata: it reuses
+// the elements of unchanged packages as they are, see reuse.go.)
 
 type xmlEntry struct {
 	Name  string `xml:"name,attr"`

@@ -11,23 +11,12 @@ import (
 )
 
 // publish puts files into dir: the metadata files into dir/repodata, the others beside
-// it. Everything is first written and synced in a temporary directory dir/.repodata.tmp-*;
-// then the .repo file and key are renamed into place and the new repodata takes the old
-// one's place. A failure before that last step leaves the old metadata untouched.
-func publish(dir string, files []outFile, mtime time.Time) (err error) {
-	tmp, err := os.MkdirTemp(dir, ".repodata.tmp-")
-	if err != nil {
-		return fmt.Errorf("write metadata: %w", err)
-	}
-	defer func() {
-		if tmp != "" {
-			os.RemoveAll(tmp)
-		}
-	}()
-	// MkdirTemp makes 0700; the web server and rsync of a mirror must read it.
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return fmt.Errorf("write metadata: %w", err)
-	}
+// it. tmp is a temporary directory in dir (dir/.repodata.tmp-*) that already holds the
+// compressed metadata; the metadata files are written and synced there too; then the .repo
+// file and key are renamed into place and tmp takes the old repodata's place. A failure
+// before that last step leaves the old metadata untouched. The caller removes tmp, which
+// then holds the old metadata or no longer exists.
+func publish(dir, tmp string, files []outFile, mtime time.Time) error {
 	var beside []outFile
 	for _, f := range files {
 		if !f.meta {
@@ -59,13 +48,11 @@ func publish(dir string, files []outFile, mtime time.Time) (err error) {
 		if err := os.Rename(tmp, repodata); err != nil {
 			return fmt.Errorf("write metadata: %w", err)
 		}
-		tmp = ""
 		return syncDir(dir)
 	}
 	if err := exchange(tmp, repodata); err != nil {
 		return fmt.Errorf("replace %s: %w", repodata, err)
 	}
-	// tmp now holds the old metadata, removed by the deferred RemoveAll.
 	return syncDir(dir)
 }
 

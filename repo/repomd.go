@@ -1,53 +1,130 @@
 package repo
 
 import (
-	"bytes"
-	"compress/gzip"
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/xml"
+	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path"
+	"path/filepath"
+	"runtime"
 	"strings"
+	"time"
+
+	"github.com/klauspost/pgzip"
 )
 
 // record is one <data> entry of repomd.xml: a compressed metadata file.
 type record struct {
 	Type         string // primary, filelists, other
 	FileName     string // <sha256>-primary.xml.gz
-	Data         []byte // compressed
+	Size         int64  // compressed
 	Checksum     string
 	OpenChecksum string
 	OpenSize     int64
 }
 
-// newRecord compresses plain and names the result after its checksum, as createrepo_c's
-// default (--unique-md-filenames) does: a client that holds an old repomd.xml never gets
-// a new primary under an old name, and caches can keep the files forever.
-func newRecord(typ string, plain []byte) (*record, error) {
-	var buf bytes.Buffer
-	// No name and no time in the gzip header: the same XML gives the same bytes.
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+// writeRecord writes a compressed metadata file into dir: head, the packages' elements,
+// tail, streamed through gzip with both checksums taken on the way. It is named after its
+// checksum, as createrepo_c's default (--unique-md-filenames) does: a client that holds an
+// old repomd.xml never gets a new primary under an old name, and caches can keep the files
+// forever. The file is synced and carries mtime.
+//
+// gzip is klauspost/compress at level 6, in 256 KiB blocks compressed on every
+// core (klauspost/pgzip; each block takes the previous one's tail as its dictionary, so the
+// output does not depend on the scheduling): on this metadata (long runs of similar paths)
+// it is more than ten times as fast as compress/gzip at BestCompression and writes files
+// smaller than createrepo_c's (zlib at level 6, its default). (klauspost's default level is 5,
+// which here writes files 40% larger, for no gain in time.)
+func writeRecord(dir, typ, head string, n int, src *elementSource, tail string, mtime time.Time) (_ *record, err error) {
+	f, err := os.CreateTemp(dir, "."+typ+"-*")
 	if err != nil {
 		return nil, err
 	}
-	if _, err := zw.Write(plain); err != nil {
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	comp, open := sha256.New(), sha256.New()
+	var compN, openN counter
+	zw, err := pgzip.NewWriterLevel(io.MultiWriter(f, comp, &compN), 6)
+	if err != nil {
+		return nil, err
+	}
+	// filelists is most of the bytes; a compressor of its own (a megabyte of tables, fresh
+	// memory each) is all the others need.
+	blocks := 1
+	if typ == "filelists" {
+		blocks = min(runtime.GOMAXPROCS(0), 8)
+	}
+	if err := zw.SetConcurrency(256<<10, blocks); err != nil {
+		return nil, err
+	}
+	// No name and no time in the gzip header: the same XML gives the same bytes. (pgzip
+	// writes the low bits of the zero time's Unix() unless told.)
+	zw.ModTime = time.Unix(0, 0)
+	bw := bufio.NewWriterSize(io.MultiWriter(zw, open, &openN), 256<<10)
+	bw.WriteString(head)
+	for i := 0; i < n; i++ {
+		p, err := src.part(i)
+		if err != nil {
+			return nil, err
+		}
+		bw.Write(p)
+	}
+	if err := src.finish(); err != nil {
+		return nil, err
+	}
+	bw.WriteString(tail)
+	if err := bw.Flush(); err != nil {
 		return nil, err
 	}
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(buf.Bytes())
-	open := sha256.Sum256(plain)
+	// CreateTemp makes 0600; the web server and rsync of a mirror must read it.
+	if err := f.Chmod(0o644); err != nil {
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
 	r := &record{
 		Type:         typ,
-		Data:         buf.Bytes(),
-		Checksum:     hex.EncodeToString(sum[:]),
-		OpenChecksum: hex.EncodeToString(open[:]),
-		OpenSize:     int64(len(plain)),
+		Size:         int64(compN),
+		Checksum:     hex.EncodeToString(comp.Sum(nil)),
+		OpenChecksum: hex.EncodeToString(open.Sum(nil)),
+		OpenSize:     int64(openN),
 	}
 	r.FileName = r.Checksum + "-" + typ + ".xml.gz"
+	path := filepath.Join(dir, r.FileName)
+	if err := os.Rename(f.Name(), path); err != nil {
+		return nil, err
+	}
+	if err := os.Chtimes(path, mtime, mtime); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// errNoEntry stops writeRecord when a package could not be read: the run fails anyway.
+var errNoEntry = errors.New("a package could not be read")
+
+// counter counts the bytes written to it.
+type counter int64
+
+func (c *counter) Write(p []byte) (int, error) {
+	*c += counter(len(p))
+	return len(p), nil
 }
 
 // writeRepomd is repomd.xml for recs; revision and timestamp are Unix times.
@@ -62,7 +139,7 @@ func writeRepomd(recs []*record, revision int64) []byte {
 		fmt.Fprintf(&w, "    <open-checksum type=\"sha256\">%s</open-checksum>\n", r.OpenChecksum)
 		w.empty("    ", "location", "href", "repodata/"+r.FileName)
 		fmt.Fprintf(&w, "    <timestamp>%d</timestamp>\n", revision)
-		fmt.Fprintf(&w, "    <size>%d</size>\n", len(r.Data))
+		fmt.Fprintf(&w, "    <size>%d</size>\n", r.Size)
 		fmt.Fprintf(&w, "    <open-size>%d</open-size>\n", r.OpenSize)
 		w.WriteString("  </data>\n")
 	}

@@ -111,15 +111,46 @@ type rawHeader struct {
 	header []byte
 }
 
-// readPackageFile reads the metadata of the RPM at path; href is its location in the
-// repository and the file's size and mtime come from fi.
-func readPackageFile(path, href string, fi os.FileInfo) (*pkg, *rawHeader, error) {
+// packageReader reads packages, reusing its buffers from one package to the next (one per
+// goroutine).
+type packageReader struct {
+	buf []byte        // a whole package, up to maxBuffered
+	br  *bufio.Reader // larger packages stream through it
+	xml xmlWriter     // renders the package's elements (newEntry)
+}
+
+// maxBuffered is the largest package read into memory at once: one read and one hash call
+// instead of a stream through the parser, for the hotfixes of a typical repository.
+const maxBuffered = 8 << 20
+
+// readFile reads the metadata of the RPM at path; href is its location in the repository
+// and the file's size and mtime come from fi. What it returns does not hold on to its
+// buffers, except the raw header, which is good until the next call.
+func (pr *packageReader) readFile(path, href string, fi os.FileInfo) (*pkg, *rawHeader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read package %s: %w", path, err)
 	}
 	defer f.Close()
-	p, raw, err := readPackage(f, href)
+	var p *pkg
+	var raw *rawHeader
+	if size := fi.Size(); size <= maxBuffered {
+		if int64(cap(pr.buf)) < size+1 {
+			// Room to grow into: the packages of a repository are of all sizes.
+			pr.buf = make([]byte, max(size+1, 2*int64(cap(pr.buf))))
+		}
+		// One byte more than the size, to see a package that grew since it was listed.
+		n, rerr := io.ReadFull(f, pr.buf[:size+1])
+		if rerr != nil && rerr != io.ErrUnexpectedEOF && rerr != io.EOF {
+			return nil, nil, fmt.Errorf("read package %s: %w", path, rerr)
+		}
+		p, raw, err = readPackageData(pr.buf[:n], href)
+	} else {
+		if pr.br == nil {
+			pr.br = bufio.NewReaderSize(nil, 64<<10)
+		}
+		p, raw, err = readPackageBuf(f, href, pr.br)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("read package %s: %w", path, err)
 	}
@@ -137,8 +168,13 @@ const maxHeaders = 64 << 20
 // readPackage reads an RPM from r (to its end: the checksum covers the whole file) and
 // returns its metadata, without the file time. Errors say what is wrong with the file.
 func readPackage(r io.Reader, href string) (*pkg, *rawHeader, error) {
+	return readPackageBuf(r, href, bufio.NewReaderSize(nil, 64<<10))
+}
+
+// readPackageBuf is readPackage reading through br, which it resets.
+func readPackageBuf(r io.Reader, href string, br *bufio.Reader) (*pkg, *rawHeader, error) {
 	h := sha256.New()
-	br := bufio.NewReaderSize(io.TeeReader(r, h), 64<<10)
+	br.Reset(io.TeeReader(r, h))
 	cr := &countingReader{r: fullReader{br}}
 
 	// Keep the bytes that go through the parser: the header range needs the signature
@@ -154,12 +190,32 @@ func readPackage(r io.Reader, href string) (*pkg, *rawHeader, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	size := hdrEnd + rest
-	if len(head.b) < leadSize+headerIntroSize || hdrEnd > int64(len(head.b)) {
+	if hdrEnd > int64(len(head.b)) {
 		return nil, nil, fmt.Errorf("damaged RPM header: longer than %d bytes", maxHeaders)
 	}
-	sigIndex := int64(binary.BigEndian.Uint32(head.b[leadSize+8:]))
-	sigData := int64(binary.BigEndian.Uint32(head.b[leadSize+12:]))
+	return packageFromHeader(p, head.b, hdrEnd+rest, hex.EncodeToString(h.Sum(nil)), href)
+}
+
+// readPackageData is readPackage for a package held in memory.
+func readPackageData(data []byte, href string) (*pkg, *rawHeader, error) {
+	cr := &countingReader{r: fullReader{bytes.NewReader(data)}}
+	p, err := rpm.Read(cr)
+	if err != nil {
+		return nil, nil, describeReadError(err, data[:cr.n])
+	}
+	sum := sha256.Sum256(data)
+	return packageFromHeader(p, data[:cr.n], int64(len(data)), hex.EncodeToString(sum[:]), href)
+}
+
+// packageFromHeader checks a parsed package against the bytes its headers took (head) and
+// the size of the whole file, and returns its metadata.
+func packageFromHeader(p *rpm.Package, head []byte, size int64, checksum, href string) (*pkg, *rawHeader, error) {
+	hdrEnd := int64(len(head))
+	if len(head) < leadSize+headerIntroSize {
+		return nil, nil, fmt.Errorf("damaged RPM header: shorter than its lead")
+	}
+	sigIndex := int64(binary.BigEndian.Uint32(head[leadSize+8:]))
+	sigData := int64(binary.BigEndian.Uint32(head[leadSize+12:]))
 	sigLen := headerIntroSize + 16*sigIndex + sigData
 	hdrStart := leadSize + sigLen + (8-sigLen%8)%8
 	if hdrStart > hdrEnd {
@@ -185,12 +241,12 @@ func readPackage(r io.Reader, href string) (*pkg, *rawHeader, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	out.Checksum = hex.EncodeToString(h.Sum(nil))
+	out.Checksum = checksum
 	out.Location = href
 	out.PackageSize = size
 	out.HeaderStart = hdrStart
 	out.HeaderEnd = hdrEnd
-	return out, &rawHeader{sig: &p.Signature, header: head.b[hdrStart:hdrEnd]}, nil
+	return out, &rawHeader{sig: &p.Signature, header: head[hdrStart:hdrEnd]}, nil
 }
 
 var errNotRPM = errors.New("not an RPM package (no RPM lead): remove it from the repository directory or rename it")

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// The agent benchmark: `hotchain agent -check` on a host where nothing is pending, against
+// the one dnf call it makes (repo/dnf.go), on the same repository served by hotchain serve.
+
+// yumParameter is YUM_PARAMETER for a sandbox host on Debian's dnf: the default plus a
+// release version (no system-release package in the sandbox to take it from).
+const yumParameter = "--disablerepo '*' --enablerepo shop-hotfix --releasever=1"
+
+func (b *bench) agentBench() []result {
+	const work = "agent -check, nothing pending"
+	const peerName = "its dnf repoquery call"
+	fail := func(err error) []result {
+		return []result{failed(work, peerName, 1.10, "overhead <= 10%", err)}
+	}
+	base := filepath.Join(b.tmp, "agent")
+	repoRoot := filepath.Join(base, "repos")
+	repoDir := filepath.Join(repoRoot, "6.14.2")
+	if err := os.MkdirAll(repoDir, 0o755); err != nil {
+		return fail(err)
+	}
+	n := b.sc.agentHotfixes
+	if err := b.makeRepoPackages(repoDir, 1, n); err != nil {
+		return fail(err)
+	}
+	stop, url, err := b.serve(repoRoot)
+	if err != nil {
+		return fail(err)
+	}
+	defer stop()
+	if _, err := runOut(b.hotchain, "repo", "-product", "shop", "-base-url", url, repoDir); err != nil {
+		return fail(err)
+	}
+
+	// The host: settings, the .repo file, the product version, a ledger that holds every
+	// hotfix the repository offers (so nothing is pending), an empty rpm database.
+	host := filepath.Join(base, "host")
+	var versions []string
+	for i := 1; i <= n; i++ {
+		versions = append(versions, fmt.Sprintf("6.14.2.%d", i))
+	}
+	repoFile, err := os.ReadFile(filepath.Join(repoDir, "shop-hotfix.repo"))
+	if err != nil {
+		return fail(err)
+	}
+	files := map[string]string{
+		"etc/sysconfig/shop-hotfix":         fmt.Sprintf("PRODUCT=shop\nHOSTNAME=benchhost\nRANDOMWAIT=0\nYUM_PARAMETER=\"%s\"\n", yumParameter),
+		"etc/yum.repos.d/shop-hotfix.repo":  string(repoFile),
+		"opt/shop/version.txt":              "6.14.2\n",
+		"etc/opt/shop/hotfix/benchhost.txt": strings.Join(versions, "\n") + "\n",
+		"etc/opt/shop/hotfix/version.txt":   strings.Join(versions, "\n") + "\n",
+	}
+	for rel, text := range files {
+		p := filepath.Join(host, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fail(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			return fail(err)
+		}
+	}
+	if _, err := runOut("rpm", "--root", host, "--initdb"); err != nil {
+		return fail(err)
+	}
+
+	hc := command{name: b.hotchain, args: []string{"agent", "-check", "-root", host, "-config", "/etc/sysconfig/shop-hotfix"}}
+	// The peer is the dnf call the agent makes, word for word: taken from the agent itself
+	// through a dnf on PATH that writes down its arguments before it runs the real one.
+	dnfArgs, err := b.captureDNF(hc)
+	if err != nil {
+		return []result{{work: work, peerName: peerName, ratio: math.NaN(), goal: 1.10, goalText: "overhead <= 10%",
+			notRun: "agent not available", detail: "`hotchain agent -check` failed: " + firstLine(err.Error())}}
+	}
+	peer := command{name: "dnf", args: dnfArgs}
+	// Does dnf see the hotfixes (else "nothing pending" would be the wrong kind of nothing)?
+	out, err := runOut(peer.name, peer.args...)
+	if err != nil {
+		return fail(err)
+	}
+	if got := strings.Count(out, "shop-hotfix-6_14_2_"); got != n {
+		return fail(fmt.Errorf("dnf repoquery lists %d hotfixes, want %d:\n%s", got, n, out))
+	}
+
+	hcS, peerS, err := pair(b.reps, side{cmd: func() command { return hc }}, side{cmd: func() command { return peer }})
+	if err != nil {
+		return fail(err)
+	}
+	r := ratio(hcS, peerS)
+	over := medianWall(hcS) - medianWall(peerS)
+	// Where the overhead goes: the agent also asks rpm what is installed, after dnf.
+	rpmQA := command{name: "rpm", args: []string{"--root", host, "-qa", "--qf", `%{NAME}\t%{ARCH}\t%{VERSION}-%{RELEASE}\n`, "shop-hotfix-*"}}
+	var rpmS []sample
+	for i := 0; i < b.reps; i++ {
+		if x, err := run(rpmQA); err == nil {
+			rpmS = append(rpmS, x)
+		}
+	}
+	return []result{{
+		work: work, peerName: peerName,
+		hc: secs(medianWall(hcS)), peer: secs(medianWall(peerS)),
+		ratio: r, goal: 1.10, goalText: "overhead <= 10%",
+		detail: fmt.Sprintf("a repository of %d hotfixes served by `hotchain serve` on loopback, all of them in the host's ledger; the agent adds %s (%+.0f%%) to its dnf call, `dnf %s` (taken from the agent's own run). Of that, the `rpm -qa` the agent runs after dnf takes %s alone; the rest is starting a Go process and the agent's settings, locks and syslog. hotchain runs %s, dnf runs %s.",
+			n, secs(over), (r-1)*100, strings.Join(dnfArgs, " "), secs(medianWall(rpmS)), spread(hcS), spread(peerS)),
+	}}
+}
+
+// serve starts hotchain serve on a free port for dir; stop ends it.
+func (b *bench) serve(dir string) (stop func(), url string, err error) {
+	cmd := exec.Command(b.hotchain, "serve", "-dir", dir, "-listen", "127.0.0.1:0")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	stop = func() { cmd.Process.Kill(); cmd.Wait() }
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		re := regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
+		for sc.Scan() {
+			if u := re.FindString(sc.Text()); u != "" {
+				urls <- u
+			}
+		}
+	}()
+	select {
+	case url = <-urls:
+		return stop, url, nil
+	case <-time.After(10 * time.Second):
+		stop()
+		return nil, "", fmt.Errorf("hotchain serve did not say where it listens")
+	}
+}
+
+// captureDNF runs the agent once with a dnf on PATH that writes its arguments to a file
+// and then runs the real dnf, and returns those arguments.
+func (b *bench) captureDNF(agent command) ([]string, error) {
+	real, err := exec.LookPath("dnf")
+	if err != nil {
+		return nil, err
+	}
+	shim := filepath.Join(b.tmp, "agent", "shim")
+	if err := os.MkdirAll(shim, 0o755); err != nil {
+		return nil, err
+	}
+	argsFile := filepath.Join(shim, "args")
+	os.Remove(argsFile)
+	script := fmt.Sprintf("#!/bin/sh\nfor a in \"$@\"; do printf '%%s\\0' \"$a\"; done > %s\nexec %s \"$@\"\n", argsFile, real)
+	if err := os.WriteFile(filepath.Join(shim, "dnf"), []byte(script), 0o755); err != nil {
+		return nil, err
+	}
+	agent.env = append(agent.env, "PATH="+shim+string(os.PathListSeparator)+os.Getenv("PATH"))
+	if _, err := run(agent); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(argsFile)
+	if err != nil {
+		return nil, fmt.Errorf("the agent ran no dnf: %w", err)
+	}
+	return strings.Split(strings.TrimSuffix(string(data), "\x00"), "\x00"), nil
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// requireTool skips a test when a real tool is missing on a developer machine; in CI
+// (CI set) a missing tool is a failure, so the smoke run never passes by not running.
+func requireTool(t *testing.T, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not installed: run make deps", name)
+		}
+		t.Skipf("%s is not installed (make deps installs it)", name)
+	}
+}
+
+// TestSmoke runs every benchmark on tiny inputs, once: the harness, the peers' command
+// lines and the checks it makes must keep working as hotchain changes. The figures mean
+// nothing at this size; each row must have one.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs createrepo_c, rpmbuild, dnf and the hotchain binary")
+	}
+	for _, tool := range []string{"createrepo_c", "rpmbuild", "rpm", "rpm2cpio", "cpio", "dnf"} {
+		requireTool(t, tool)
+	}
+	src, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &bench{reps: 1, slowReps: 1, sc: smokeScale}
+	rows, err := b.main(src, "", "", false, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 6 {
+		t.Fatalf("%d rows, want 6:\n%s", len(rows), renderTable(rows))
+	}
+	for _, r := range rows {
+		if r.notRun != "" || math.IsNaN(r.ratio) || r.ratio <= 0 {
+			t.Errorf("%s: %s", r.work, r.status())
+		}
+	}
+}
