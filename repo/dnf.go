@@ -61,6 +61,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/hotchain/hotchain/hotfix"
 )
@@ -153,9 +154,26 @@ func (pm *PackageManager) Available(ctx context.Context, product string) ([]Pack
 	if err != nil {
 		return nil, err
 	}
+	// rpm -qa runs while dnf fetches the metadata: both only read the rpm database, and
+	// the check is the agent's most frequent call (every night on every host).
+	both := *pm
+	if pm.Stderr != nil {
+		both.Stderr = &lockedWriter{w: pm.Stderr}
+	}
+	type result struct {
+		pkgs []Package
+		err  error
+	}
+	rpmDone := make(chan result, 1)
+	go func() {
+		pkgs, err := both.Installed(ctx, product)
+		rpmDone <- result{pkgs, err}
+	}()
 	var out bytes.Buffer
-	if err := pm.run(ctx, &out, pm.cmd(), args...); err != nil {
-		return nil, err
+	dnfErr := both.run(ctx, &out, pm.cmd(), args...)
+	inst := <-rpmDone
+	if dnfErr != nil {
+		return nil, dnfErr
 	}
 	var offered []Package
 	if pm.yum() {
@@ -163,7 +181,7 @@ func (pm *PackageManager) Available(ctx context.Context, product string) ([]Pack
 	} else {
 		offered = parseTabbed(product, out.Bytes(), true)
 	}
-	installed, err := pm.Installed(ctx, product)
+	installed, err := inst.pkgs, inst.err
 	if err != nil {
 		return nil, err
 	}
@@ -450,4 +468,16 @@ func rootedKeys(root string) []string {
 		}
 	}
 	return opts
+}
+
+// lockedWriter lets two commands share one error output.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
