@@ -40,10 +40,6 @@ const (
 // bench/RESULTS.md. rpm reads the level from PAYLOADFLAGS but needs it for nothing.
 const gzipLevel = 6
 
-// scriptProg is the interpreter of every scriptlet: rpmpack always writes /bin/sh as the
-// program tag, and our scriptlets are plain POSIX shell.
-const scriptProg = "/bin/sh"
-
 // rpmlibRequires are the rpm features our packages use, required the way rpmbuild requires
 // them, so that an rpm too old to read SHA-256 file digests refuses the package with a clear
 // message instead of installing it wrongly.

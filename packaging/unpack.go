@@ -242,7 +242,7 @@ func extract(tr *tar.Reader, tarPath, tmp string) (string, error) {
 				return "", fmt.Errorf("unpack tarball: %w", err)
 			}
 			dirs = append(dirs, dirMeta{dst, mode, h.ModTime})
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg: // tar.Reader reports old-style TypeRegA entries as TypeReg
 			if err := writeEntry(dst, tr, h.Size, mode); err != nil {
 				return "", fmt.Errorf("tarball %s: %w", tarPath, err)
 			}
@@ -274,9 +274,6 @@ func extract(tr *tar.Reader, tarPath, tmp string) (string, error) {
 			return "", bad(name, fmt.Sprintf("has the unsupported tar type %q", h.Typeflag))
 		}
 		kinds[clean] = h.Typeflag
-		if h.Typeflag == tar.TypeRegA {
-			kinds[clean] = tar.TypeReg
-		}
 	}
 	if top == "" {
 		return "", fmt.Errorf("tarball %s is empty: a hotfix tarball holds one directory", tarPath)
