@@ -2,16 +2,15 @@ package main
 
 import (
 	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
+
+	"github.com/hotchain/hotchain/hotfix"
 )
 
 // The inputs every benchmark shares: hotfix directories and product trees of generated
@@ -142,42 +141,14 @@ func writeHotfix(dir string, s hotfixSpec) error {
 	return writeFilelist(dir)
 }
 
-// writeFilelist writes dir/filelist.txt in sha256sum format, every regular file but itself.
+// writeFilelist writes dir/filelist.txt as hotchain build would, from the hotfix
+// directory model itself.
 func writeFilelist(dir string) error {
-	var lines []string
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		rel := filepath.ToSlash(p[len(dir)+1:])
-		if rel == "filelist.txt" {
-			return nil
-		}
-		sum, err := fileSum(p)
-		if err != nil {
-			return err
-		}
-		lines = append(lines, sum+"  "+rel)
-		return nil
-	})
+	d, err := hotfix.ReadDir(dir)
 	if err != nil {
 		return err
 	}
-	sort.Slice(lines, func(i, j int) bool { return lines[i][66:] < lines[j][66:] })
-	return os.WriteFile(filepath.Join(dir, "filelist.txt"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
-}
-
-func fileSum(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return os.WriteFile(filepath.Join(dir, hotfix.FilelistFile), d.Filelist(), 0o644)
 }
 
 // moduleRels names n product files spread over directories of perDir files:

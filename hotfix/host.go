@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/google/shlex"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -87,7 +86,7 @@ func (h *Host) lockTS() (*lock.Lock, error) {
 func (h *Host) ProductVersion(ctx context.Context) (Version, error) {
 	var raw, from string
 	if h.Cfg.ProductVersionCmd != "" {
-		words, err := shlex.Split(h.Cfg.ProductVersionCmd)
+		words, err := sysconfig.Split(h.Cfg.ProductVersionCmd)
 		if err != nil || len(words) == 0 {
 			return nil, fmt.Errorf("PRODUCT_VERSION_CMD %q cannot be split into words: %v", h.Cfg.ProductVersionCmd, err)
 		}

@@ -13,6 +13,11 @@ import (
 // and `hotchain status` run by any user read the pid inside.
 const dirMode = 0o755
 
+// MakeParents creates the directories above path, a lock file or a flag file beside the
+// locks (LOCK_SUBSYS), with mode 0755 whatever the umask, and refuses a path that another
+// user could redirect, by the rules of ensureParent.
+func MakeParents(path string) error { return ensureParent(path) }
+
 // ensureParent creates the directories above the lock file and refuses a path that another user
 // could redirect. Whoever can replace the lock's directory, or a directory above it, can swap
 // the lock file for another inode and let two runs hold "the lock" at once, or point root's pid

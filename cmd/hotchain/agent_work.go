@@ -306,10 +306,4 @@ func (r *agentRun) hook(ctx context.Context, key, line string, extra []string) e
 	return nil
 }
 
-func joinVersions(vs []hotfix.Version) string {
-	s := make([]string, len(vs))
-	for i, v := range vs {
-		s[i] = v.String()
-	}
-	return strings.Join(s, " ")
-}
+func joinVersions(vs []hotfix.Version) string { return strings.Join(versionStrings(vs), " ") }

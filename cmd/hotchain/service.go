@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/hotchain/hotchain/lock"
@@ -78,11 +77,11 @@ func initLine(w io.Writer, text string, ok bool) {
 	fmt.Fprintf(w, "%-59s%s\n", text, status)
 }
 
-// startNightly creates LOCK_SUBSYS, and the directories above it with mode 0755.
+// startNightly creates LOCK_SUBSYS, and the directories above it as the lock package does.
 func startNightly(w io.Writer, cfg *sysconfig.Config) error {
 	text := "Enabling nightly " + cfg.Product + " hotfix update:"
 	p := cfg.InRoot(cfg.LockSubsys)
-	err := mkdirParents(filepath.Dir(p))
+	err := lock.MakeParents(p)
 	if err == nil {
 		var f *os.File
 		if f, err = os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
@@ -94,22 +93,6 @@ func startNightly(w io.Writer, cfg *sysconfig.Config) error {
 		return fmt.Errorf("enable nightly runs: %w", err)
 	}
 	return nil
-}
-
-// mkdirParents creates dir and its missing parents with mode 0755 whatever the umask.
-func mkdirParents(dir string) error {
-	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
-		return nil
-	}
-	if parent := filepath.Dir(dir); parent != dir {
-		if err := mkdirParents(parent); err != nil {
-			return err
-		}
-	}
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	return os.Chmod(dir, 0o755)
 }
 
 // stopNightly takes LOCK_TS (waiting as SERVICE_WAITS and SERVICE_WAIT_TIME say) and, holding
