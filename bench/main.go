@@ -81,11 +81,20 @@ type bench struct {
 	tmp      string // everything generated
 	hotchain string // the binary under test
 	reps     int    // repetitions of the fast benchmarks
+	agentN   int    // of agent
 	slowReps int    // of apply
 	sc       scale
 	pprofDir string
 	want     map[string]bool // -only
 	notes    []string        // how things were measured, for RESULTS.md
+}
+
+// agentReps is how often the agent benchmark runs each side (-agent-reps), else -reps.
+func (b *bench) agentReps() int {
+	if b.agentN > 0 {
+		return b.agentN
+	}
+	return b.reps
 }
 
 func (b *bench) note(format string, args ...any) {
@@ -101,7 +110,8 @@ func main() {
 		profileChild(spec)
 		return
 	}
-	reps := flag.Int("reps", 5, "repetitions of repo, update, build and agent (median reported)")
+	reps := flag.Int("reps", 5, "repetitions of repo, update and build (median reported)")
+	agentReps := flag.Int("agent-reps", 21, "repetitions of agent: the overhead sought is a few hundredths of a run, within the noise of a few runs")
 	slowReps := flag.Int("slow-reps", 3, "repetitions of apply")
 	only := flag.String("only", "", "comma-separated benchmarks to run: repo, update, build, agent, apply (default all)")
 	smoke := flag.Bool("smoke", false, "tiny inputs and one repetition: check that every benchmark runs")
@@ -111,9 +121,9 @@ func main() {
 	pprofDir := flag.String("pprof", "", "also run hotchain's side in-process under pprof and write CPU and heap profiles to `DIR`")
 	flag.Parse()
 
-	b := &bench{reps: *reps, slowReps: *slowReps, sc: fullScale, pprofDir: *pprofDir}
+	b := &bench{reps: *reps, agentN: *agentReps, slowReps: *slowReps, sc: fullScale, pprofDir: *pprofDir}
 	if *smoke {
-		b.sc, b.reps, b.slowReps = smokeScale, 1, 1
+		b.sc, b.reps, b.agentN, b.slowReps = smokeScale, 1, 1, 1
 	}
 	src, err := os.Getwd()
 	if err == nil {

@@ -117,8 +117,9 @@ type side struct {
 }
 
 // pair runs hotchain's side and the peer's side reps times each, alternating so that both
-// see the same machine (another user's job, a warm or cold cache) and after one untimed
-// run of each so that both start from a warm page cache.
+// see the same machine (another user's job, a warm or cold cache), and after one untimed
+// run of each so that both start from a warm page cache. Who goes first changes every
+// round, so that neither always runs right after the other.
 func pair(reps int, hc, peer side) (hcS, peerS []sample, err error) {
 	one := func(s side) (sample, error) {
 		if s.setup != nil {
@@ -129,19 +130,40 @@ func pair(reps int, hc, peer side) (hcS, peerS []sample, err error) {
 		return run(s.cmd())
 	}
 	for i := -1; i < reps; i++ {
-		a, err := one(hc)
+		first, second := hc, peer
+		if i%2 != 0 {
+			first, second = peer, hc
+		}
+		x, err := one(first)
 		if err != nil {
 			return nil, nil, err
 		}
-		b, err := one(peer)
+		y, err := one(second)
 		if err != nil {
 			return nil, nil, err
+		}
+		a, b := x, y
+		if i%2 != 0 {
+			a, b = y, x
 		}
 		if i >= 0 {
 			hcS, peerS = append(hcS, a), append(peerS, b)
 		}
 	}
 	return hcS, peerS, nil
+}
+
+// repeat runs c n times.
+func repeat(n int, c command) ([]sample, error) {
+	var s []sample
+	for range n {
+		x, err := run(c)
+		if err != nil {
+			return nil, err
+		}
+		s = append(s, x)
+	}
+	return s, nil
 }
 
 // median of the wall times.

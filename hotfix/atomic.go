@@ -9,7 +9,21 @@ import (
 // WriteFileAtomic replaces path with data: a temporary file in the same directory is
 // written, synced and renamed over path, and the directory is synced, so a reader (or a host
 // that lost power) sees the old content or the new, never a mix.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return replaceFile(path, data, perm, true)
+}
+
+// ReplaceFile replaces path with data as WriteFileAtomic does, without waiting for the
+// disk: a reader sees the old content or the new, and a host that loses power right after
+// may come back with the old one or, on some file systems, a truncated file. It is for records
+// that the next run rewrites and that nothing depends on (the agent's last run: two fsyncs
+// would cost a -check about 1% of its time); the ledger, the journal and the settings go
+// through WriteFileAtomic.
+func ReplaceFile(path string, data []byte, perm os.FileMode) error {
+	return replaceFile(path, data, perm, false)
+}
+
+func replaceFile(path string, data []byte, perm os.FileMode, durable bool) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, ".hotchain-tmp-*")
 	if err != nil {
@@ -27,14 +41,19 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
 	if err = f.Chmod(perm); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	if durable {
+		if err = f.Sync(); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
 	}
 	if err = f.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err = os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if !durable {
+		return nil
 	}
 	return syncDir(dir)
 }

@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
+	"strings"
 	"time"
 
 	"github.com/google/rpmpack"
@@ -64,7 +64,13 @@ func CheckRepoURL(u string) error {
 	return nil
 }
 
-var rpmVersionRE = regexp.MustCompile(`^[A-Za-z0-9._+~^]+$`)
+// rpmVersionOK reports whether v may be an RPM version or release: letters, digits and
+// . _ + ~ ^ (rpm takes '-' as the separator of the two).
+func rpmVersionOK(v string) bool {
+	return v != "" && strings.IndexFunc(v, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("._+~^", r))
+	}) < 0
+}
 
 // BuildBase builds the base RPM of a product: the hotchain binary, the settings file, the
 // nightly job (cron.daily, or the systemd timer instead), the init script of the service
@@ -86,7 +92,7 @@ func BuildBase(o BaseOptions) (*BaseResult, error) {
 		o.Release = "0"
 	}
 	for what, v := range map[string]string{"version": o.Version, "release": o.Release} {
-		if !rpmVersionRE.MatchString(v) {
+		if !rpmVersionOK(v) {
 			return nil, fmt.Errorf("base package %s %q: use letters, digits and . _ + ~ ^ (no '-')", what, v)
 		}
 	}

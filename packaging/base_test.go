@@ -185,11 +185,16 @@ func TestBaseRPMRefusesBadOptions(t *testing.T) {
 	}{
 		{"bad base version", BaseOptions{BaseVersion: "6"}, "base version"},
 		{"version with a dash", BaseOptions{Version: "1-2"}, `version "1-2"`},
+		{"release with a blank", BaseOptions{Release: "1 2"}, `release "1 2"`},
+		{"product with a capital", BaseOptions{Product: "Shop"}, `product "Shop"`},
 		{"no repo file", BaseOptions{RepoFile: []byte{}}, "no .repo file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := tc.o
-			o.Product, o.Binary, o.OutDir = "shop", bin, t.TempDir()
+			o.Binary, o.OutDir = bin, t.TempDir()
+			if o.Product == "" {
+				o.Product = "shop"
+			}
 			if o.BaseVersion == "" {
 				o.BaseVersion = "6.14.2"
 			}

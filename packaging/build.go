@@ -6,13 +6,13 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/sysconfig"
 )
 
 // BuildOptions say how to build a hotfix.
@@ -146,13 +146,11 @@ func wholeSeconds(t time.Time) time.Time {
 	return time.Unix(t.Unix(), 0).UTC()
 }
 
-var productRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-
 func checkProduct(p string) error {
 	if p == "" {
 		return fmt.Errorf("no product: name it with -product, like -product shop")
 	}
-	if !productRE.MatchString(p) {
+	if !sysconfig.ValidProduct(p) {
 		return fmt.Errorf("product %q: want lower-case letters, digits and '-', starting with a letter or digit, like shop", p)
 	}
 	return nil

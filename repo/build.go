@@ -20,6 +20,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/packaging"
+	"github.com/hotchain/hotchain/sysconfig"
 )
 
 // Options say what Build publishes.
@@ -54,8 +55,6 @@ type Result struct {
 	RepoFile string // path of the .repo file written
 }
 
-var productRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-
 // CheckBaseURL accepts the URL of a repository root that dnf and yum can fetch from.
 func CheckBaseURL(raw string) error {
 	u, err := url.Parse(raw)
@@ -81,7 +80,7 @@ func CheckBaseURL(raw string) error {
 }
 
 func (o *Options) check() (baseVersion string, err error) {
-	if o.Product != "" && !productRE.MatchString(o.Product) {
+	if o.Product != "" && !sysconfig.ValidProduct(o.Product) {
 		return "", fmt.Errorf("product %q: want lower-case letters, digits and dashes, like shop", o.Product)
 	}
 	if len(o.BaseURLs) == 0 {
@@ -333,12 +332,16 @@ func writeRecords(dir string, entries []*entry, ready []chan struct{}, old *oldM
 
 // hotfixName matches the packages of a hotfix chain: PRODUCT-hotfix-6_14_2_3 and
 // PRODUCT-hotfix-base.
-var hotfixName = regexp.MustCompile(`^([a-z0-9][a-z0-9-]*)-hotfix-(base|[0-9]+(_[0-9]+)+)$`)
+// Compiled on first use: the host side never needs it, and every command pays for what
+// package initialisation does.
+var hotfixName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([a-z0-9][a-z0-9-]*)-hotfix-(base|[0-9]+(_[0-9]+)+)$`)
+})
 
 func inferProduct(entries []*entry) (string, error) {
 	var product string
 	for _, e := range entries {
-		m := hotfixName.FindStringSubmatch(e.name)
+		m := hotfixName().FindStringSubmatch(e.name)
 		if m == nil {
 			continue
 		}

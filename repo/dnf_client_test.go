@@ -275,6 +275,27 @@ func TestParseTabbed(t *testing.T) {
 	}
 }
 
+func TestPendingOf(t *testing.T) {
+	// 1 is installed and rebuilt since (1-1): not pending. 2 is installed as 1-0 and also
+	// offered: not pending. 3 and its rebuild are offered: the rebuild is pending.
+	out := "shop-hotfix-6_14_2_1\tnoarch\t1-0\t@System\n" +
+		"shop-hotfix-6_14_2_1\tnoarch\t1-1\tshop-hotfix\n" +
+		"shop-hotfix-6_14_2_3\tnoarch\t1-1\tshop-hotfix\n" +
+		"shop-hotfix-6_14_2_2\tnoarch\t1-0\tshop-hotfix\n" +
+		"shop-hotfix-6_14_2_2\tnoarch\t1-0\t@System\n" +
+		"shop-hotfix-6_14_2_3\tnoarch\t1-0\tshop-hotfix\n" +
+		"other-hotfix-6_14_2_4\tnoarch\t1-0\tshop-hotfix\n" +
+		"shop-hotfix-6_14_2_4\tnoarch\t1-0\tmirror\n"
+	got := pmNames(pendingOf("shop", []byte(out)))
+	want := []string{"shop-hotfix-6_14_2_3 noarch 1-1 shop-hotfix", "shop-hotfix-6_14_2_4 noarch 1-0 mirror"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("pendingOf = %q\nwant %q", got, want)
+	}
+	if got := pendingOf("shop", []byte("shop-hotfix-6_14_2_1\tnoarch\t1-0\t@System\n")); len(got) != 0 {
+		t.Errorf("pendingOf with only installed packages = %q, want nothing", pmNames(got))
+	}
+}
+
 func TestDetect(t *testing.T) {
 	defer func(f func(string) (string, error)) { lookPath = f }(lookPath)
 	for _, tc := range []struct {

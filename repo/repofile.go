@@ -8,6 +8,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/hotchain/hotchain/hotfix"
 )
@@ -111,7 +112,7 @@ func RewriteBaseVersion(path, newBase string) error {
 }
 
 // urlToken is one URL in a baseurl value: dnf splits the list on whitespace and commas.
-var urlToken = regexp.MustCompile(`[^\s,]+`)
+var urlToken = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^\s,]+`) })
 
 func rewriteBaseVersion(data []byte, path, newBase string) ([]byte, error) {
 	lines := strings.SplitAfter(string(data), "\n")
@@ -132,7 +133,7 @@ func rewriteBaseVersion(data []byte, path, newBase string) ([]byte, error) {
 			continue
 		}
 		var bad error
-		newValue := urlToken.ReplaceAllStringFunc(value, func(u string) string {
+		newValue := urlToken().ReplaceAllStringFunc(value, func(u string) string {
 			trimmed := strings.TrimRight(u, "/")
 			elem := lastElem(trimmed)
 			if _, err := hotfix.ParseVersion(elem); err != nil {

@@ -21,7 +21,7 @@ func (r *resolver) config() (*Config, error) {
 	case c.Product == "" && r.from["PRODUCT"] == origin{}:
 		r.errs = append(r.errs, &Error{File: r.file, Key: "PRODUCT",
 			Msg: "is not set: add a line PRODUCT=<name> (lowercase letters, digits and -, e.g. PRODUCT=shop)"})
-	case !productRE.MatchString(c.Product):
+	case !ValidProduct(c.Product):
 		r.bad("PRODUCT", c.Product, "not a product name: use lowercase letters, digits and -, starting with a letter or digit (e.g. shop)")
 	}
 	vals := map[string]string{"PRODUCT": c.Product}
@@ -140,7 +140,7 @@ func (r *resolver) hostname() string {
 		}
 		h = short
 	}
-	if !hostRE.MatchString(h) {
+	if !validHost(h) {
 		r.bad("HOSTNAME", h, "not usable as a host name in file names: use letters, digits, _, . and -, not starting with a dot")
 	}
 	return h
@@ -152,7 +152,7 @@ func (r *resolver) secondaryHosts() []string {
 	seen := map[string]bool{}
 	for _, h := range fields(v, " \t\n,") {
 		switch {
-		case !hostRE.MatchString(h):
+		case !validHost(h):
 			r.bad("SECONDARY_HOSTS", v, "%q is not a host name: use letters, digits, _, . and -, not starting with a dot; separate names with blanks or commas", h)
 		case seen[h]:
 			r.bad("SECONDARY_HOSTS", v, "%q is listed twice", h)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -14,12 +13,29 @@ import (
 // hostname is os.Hostname, replaced in tests so that defaults do not depend on the machine.
 var hostname = os.Hostname
 
-var (
-	productRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-	// hostRE keeps host names usable as file names in the ledger (<host>.txt) and in
-	// backup directories: no slash, no leading dot, no blanks.
-	hostRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
-)
+// ValidProduct reports whether p is a product name (SPEC section 1): lowercase letters,
+// digits and '-', not starting with '-'. Every name a product gives (packages, settings
+// file, locks) is made from it.
+func ValidProduct(p string) bool {
+	for i, c := range []byte(p) {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' && i > 0) {
+			return false
+		}
+	}
+	return p != ""
+}
+
+// validHost keeps host names usable as file names in the ledger (<host>.txt) and in backup
+// directories: letters, digits, '_', '.' and '-', not starting with '.' or '-'.
+func validHost(h string) bool {
+	for i, c := range []byte(h) {
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
+		if !alnum && !((c == '.' || c == '-') && i > 0) {
+			return false
+		}
+	}
+	return h != ""
+}
 
 // origin is where the value of a key came from: a line of the file, the environment,
 // or (neither) the default.

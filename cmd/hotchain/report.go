@@ -287,8 +287,8 @@ func readLastRun(cfg *sysconfig.Config) (*lastRun, error) {
 	return &l, nil
 }
 
-// writeLastRun replaces the state file atomically: temp file in the same directory, write,
-// fsync, rename, fsync of the directory.
+// writeLastRun replaces the state file atomically (a temporary file renamed over it), without
+// fsync: it only reports, every run rewrites it, and status reads a torn one as a warning.
 func writeLastRun(cfg *sysconfig.Config, l *lastRun) error {
 	data, err := json.MarshalIndent(l, "", "  ")
 	if err != nil {
@@ -298,5 +298,5 @@ func writeLastRun(cfg *sysconfig.Config, l *lastRun) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return fmt.Errorf("write the last run: %w", err)
 	}
-	return hotfix.WriteFileAtomic(p, append(data, '\n'), 0o644)
+	return hotfix.ReplaceFile(p, append(data, '\n'), 0o644)
 }

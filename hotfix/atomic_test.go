@@ -1,0 +1,43 @@
+package hotfix
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestReplaceFiles(t *testing.T) {
+	for name, write := range map[string]func(string, []byte, os.FileMode) error{
+		"WriteFileAtomic": WriteFileAtomic,
+		"ReplaceFile":     ReplaceFile,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "state")
+			if err := os.WriteFile(p, []byte("old\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := write(p, []byte("new\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(p)
+			if err != nil || string(data) != "new\n" {
+				t.Fatalf("content = %q, %v; want %q", data, err, "new\n")
+			}
+			if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o644 {
+				t.Errorf("mode = %v, want 0644", fi.Mode().Perm())
+			}
+			if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+				t.Errorf("directory holds %d entries after the write, want only the file", len(ents))
+			}
+			// A write that cannot be made leaves nothing behind.
+			missing := filepath.Join(dir, "no-such-dir", "state")
+			if err := write(missing, []byte("x"), 0o644); err == nil {
+				t.Errorf("write into a missing directory worked")
+			}
+			if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+				t.Errorf("a failed write left %d entries, want 1", len(ents))
+			}
+		})
+	}
+}
