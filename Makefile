@@ -44,7 +44,7 @@ deps:
 # hotchain against the tools a user would otherwise use (createrepo_c, rpmbuild, dnf, cp -a),
 # side by side on generated inputs: several minutes on two cores, so not part of test.
 # Prints the table and writes bench/RESULTS.md. BENCHFLAGS=-smoke checks that it all runs;
-# go run ./bench -help lists the other flags (-only, -reps, -pprof DIR, -inputs DIR).
+# go run ./bench -help lists the other flags (-only, -reps, -agent-reps, -pprof DIR, -inputs DIR).
 bench: deps build
 	$(GO) run ./bench $(BENCHFLAGS)
 

@@ -100,6 +100,32 @@ func (b *bench) repoBenches() []result {
 	return rows
 }
 
+// sameXML has each tool write the metadata of dir afresh once more, createrepo_c first, and
+// compares the open-checksums of primary, filelists and other.
+func sameXML(dir string, fresh func() error, peer, hc command) string {
+	written := func(c command) (string, error) {
+		if err := fresh(); err != nil {
+			return "", err
+		}
+		if _, err := run(c); err != nil {
+			return "", err
+		}
+		return openChecksums(dir)
+	}
+	cr, err := written(peer)
+	if err != nil {
+		return "XML not compared with createrepo_c's: " + err.Error()
+	}
+	ours, err := written(hc)
+	if err != nil {
+		return "XML not compared with createrepo_c's: " + err.Error()
+	}
+	if cr != ours {
+		return fmt.Sprintf("XML DIFFERS from createrepo_c's (open-checksums %s vs %s)", ours, cr)
+	}
+	return "Primary, filelists and other XML byte for byte the same as createrepo_c's (open-checksum)"
+}
+
 func (b *bench) repoFull(work, dir, inputs string, hcRepo func(...string) command) result {
 	fresh := func() error { return settle(os.RemoveAll(filepath.Join(dir, "repodata"))) }
 	peer := command{name: "createrepo_c", args: []string{"-q", "--no-database", dir}}
@@ -109,18 +135,7 @@ func (b *bench) repoFull(work, dir, inputs string, hcRepo func(...string) comman
 	if err != nil {
 		return failed(work, "createrepo_c", 0.8, "<= 0.8x", err)
 	}
-	// The same XML? The last run was createrepo_c's.
-	same := "XML not compared with createrepo_c's"
-	if cr, err := openChecksums(dir); err == nil {
-		if _, err := run(hcRepo("-no-update")); err == nil {
-			if hc, err := openChecksums(dir); err == nil {
-				same = "Primary, filelists and other XML byte for byte the same as createrepo_c's (open-checksum)"
-				if cr != hc {
-					same = fmt.Sprintf("XML DIFFERS from createrepo_c's (open-checksums %v vs %v)", hc, cr)
-				}
-			}
-		}
-	}
+	same := sameXML(dir, fresh, peer, hcRepo("-no-update"))
 	if b.pprofDir != "" && fresh() == nil {
 		b.profile("repo", dir)
 	}

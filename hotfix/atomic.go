@@ -16,9 +16,9 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 // ReplaceFile replaces path with data as WriteFileAtomic does, without waiting for the
 // disk: a reader sees the old content or the new, and a host that loses power right after
 // may come back with the old one or, on some file systems, a truncated file. It is for records
-// that the next run rewrites and that nothing depends on (the agent's last run: two fsyncs
-// would cost a -check about 1% of its time); the ledger, the journal and the settings go
-// through WriteFileAtomic.
+// that the next run rewrites and that nothing depends on: the agent's last run, written at
+// the end of every -check, where the two fsyncs took about 1.3 ms. The ledger, the journal
+// and the list of files an apply added go through WriteFileAtomic.
 func ReplaceFile(path string, data []byte, perm os.FileMode) error {
 	return replaceFile(path, data, perm, false)
 }

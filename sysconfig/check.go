@@ -141,7 +141,7 @@ func (r *resolver) hostname() string {
 		h = short
 	}
 	if !validHost(h) {
-		r.bad("HOSTNAME", h, "not usable as a host name in file names: use letters, digits, _, . and -, not starting with a dot")
+		r.bad("HOSTNAME", h, "not usable as a host name in file names: use letters, digits, _, . and -, not starting with . or -")
 	}
 	return h
 }
@@ -153,7 +153,7 @@ func (r *resolver) secondaryHosts() []string {
 	for _, h := range fields(v, " \t\n,") {
 		switch {
 		case !validHost(h):
-			r.bad("SECONDARY_HOSTS", v, "%q is not a host name: use letters, digits, _, . and -, not starting with a dot; separate names with blanks or commas", h)
+			r.bad("SECONDARY_HOSTS", v, "%q is not a host name: use letters, digits, _, . and -, not starting with . or -; separate names with blanks or commas", h)
 		case seen[h]:
 			r.bad("SECONDARY_HOSTS", v, "%q is listed twice", h)
 		default:
