@@ -4,13 +4,21 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // WriteFileAtomic replaces path with data: a temporary file in the same directory is
 // written, synced and renamed over path, and the directory is synced, so a reader (or a host
 // that lost power) sees the old content or the new, never a mix.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	return replaceFile(path, data, perm, true)
+	return replaceFile(path, data, perm, replaceOpts{durable: true})
+}
+
+// UpdateFile is WriteFileAtomic for files an admin may have adjusted (a .repo file, a key
+// beside a repository): an existing path keeps its mode and, where this process may give a
+// file away, its owner; perm is for a new one.
+func UpdateFile(path string, data []byte, perm os.FileMode) error {
+	return replaceFile(path, data, perm, replaceOpts{durable: true, keep: true})
 }
 
 // ReplaceFile replaces path with data as WriteFileAtomic does, without waiting for the
@@ -20,10 +28,22 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 // the end of every -check, where the two fsyncs took about 1.3 ms. The ledger, the journal
 // and the list of files an apply added go through WriteFileAtomic.
 func ReplaceFile(path string, data []byte, perm os.FileMode) error {
-	return replaceFile(path, data, perm, false)
+	return replaceFile(path, data, perm, replaceOpts{})
 }
 
-func replaceFile(path string, data []byte, perm os.FileMode, durable bool) (err error) {
+type replaceOpts struct {
+	durable bool // fsync the file and its directory
+	keep    bool // an existing path keeps its mode and owner
+}
+
+func replaceFile(path string, data []byte, perm os.FileMode, o replaceOpts) (err error) {
+	uid, gid := -1, -1
+	if fi, err := os.Stat(path); err == nil && o.keep {
+		perm = fi.Mode().Perm()
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			uid, gid = int(st.Uid), int(st.Gid)
+		}
+	}
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, ".hotchain-tmp-*")
 	if err != nil {
@@ -41,7 +61,11 @@ func replaceFile(path string, data []byte, perm os.FileMode, durable bool) (err 
 	if err = f.Chmod(perm); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if durable {
+	if uid >= 0 {
+		// Only root can give a file away; anyone else keeps owning what they write.
+		_ = f.Chown(uid, gid)
+	}
+	if o.durable {
 		if err = f.Sync(); err != nil {
 			return fmt.Errorf("write %s: %w", path, err)
 		}
@@ -52,14 +76,14 @@ func replaceFile(path string, data []byte, perm os.FileMode, durable bool) (err 
 	if err = os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if !durable {
+	if !o.durable {
 		return nil
 	}
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
-// syncDir makes a rename or removal in dir durable.
-func syncDir(dir string) error {
+// SyncDir makes a rename, creation or removal in dir durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("sync %s: %w", dir, err)

@@ -7,9 +7,18 @@ import (
 )
 
 func TestReplaceFiles(t *testing.T) {
+	// UpdateFile gives a new file perm: written where none was, it must get 0644.
+	fresh := filepath.Join(t.TempDir(), "new")
+	if err := UpdateFile(fresh, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(fresh); fi.Mode().Perm() != 0o644 {
+		t.Errorf("UpdateFile of a new file: mode %v, want 0644", fi.Mode().Perm())
+	}
 	for name, write := range map[string]func(string, []byte, os.FileMode) error{
 		"WriteFileAtomic": WriteFileAtomic,
 		"ReplaceFile":     ReplaceFile,
+		"UpdateFile":      UpdateFile,
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -24,8 +33,12 @@ func TestReplaceFiles(t *testing.T) {
 			if err != nil || string(data) != "new\n" {
 				t.Fatalf("content = %q, %v; want %q", data, err, "new\n")
 			}
-			if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o644 {
-				t.Errorf("mode = %v, want 0644", fi.Mode().Perm())
+			want := os.FileMode(0o644)
+			if name == "UpdateFile" {
+				want = 0o600 // an existing file keeps its mode
+			}
+			if fi, _ := os.Stat(p); fi.Mode().Perm() != want {
+				t.Errorf("mode = %v, want %v", fi.Mode().Perm(), want)
 			}
 			if ents, _ := os.ReadDir(dir); len(ents) != 1 {
 				t.Errorf("directory holds %d entries after the write, want only the file", len(ents))

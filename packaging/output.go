@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/hotchain/hotchain/hotfix"
 )
 
 // output is one file a build writes: a complete, synced temporary file in the output
@@ -31,7 +33,7 @@ func publishOutputs(dir string, outs []output) error {
 		}
 		outs[i].temp = ""
 	}
-	return syncDir(dir)
+	return hotfix.SyncDir(dir)
 }
 
 // removeTemps removes the temporary files of a build that failed.
@@ -91,17 +93,5 @@ func writeNew(path string, data []byte, perm os.FileMode) error {
 		}
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
+	return hotfix.SyncDir(dir)
 }

@@ -3,7 +3,6 @@ package repo
 import (
 	"errors"
 	"os"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,11 +18,4 @@ func exchange(newDir, cur string) error {
 		return &os.LinkError{Op: "exchange", Old: newDir, New: cur, Err: err}
 	}
 	return nil
-}
-
-func fileOwner(fi os.FileInfo) (uid, gid int) {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return int(st.Uid), int(st.Gid)
-	}
-	return -1, -1
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/hotchain/hotchain/hotfix"
 )
 
 // publish puts files into dir: the metadata files into dir/repodata, the others beside
@@ -27,7 +29,7 @@ func publish(dir, tmp string, files []outFile, mtime time.Time) error {
 			return fmt.Errorf("write metadata: %w", err)
 		}
 	}
-	if err := syncDir(tmp); err != nil {
+	if err := hotfix.SyncDir(tmp); err != nil {
 		return fmt.Errorf("write metadata: %w", err)
 	}
 	for _, f := range beside {
@@ -35,7 +37,7 @@ func publish(dir, tmp string, files []outFile, mtime time.Time) error {
 		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, f.data) {
 			continue // unchanged: keep its mtime, for mirrors and caches
 		}
-		if err := writeFileAtomic(path, f.data, 0o644); err != nil {
+		if err := hotfix.UpdateFile(path, f.data, 0o644); err != nil {
 			return err
 		}
 		if err := os.Chtimes(path, mtime, mtime); err != nil {
@@ -48,12 +50,12 @@ func publish(dir, tmp string, files []outFile, mtime time.Time) error {
 		if err := os.Rename(tmp, repodata); err != nil {
 			return fmt.Errorf("write metadata: %w", err)
 		}
-		return syncDir(dir)
+		return hotfix.SyncDir(dir)
 	}
 	if err := exchange(tmp, repodata); err != nil {
 		return fmt.Errorf("replace %s: %w", repodata, err)
 	}
-	return syncDir(dir)
+	return hotfix.SyncDir(dir)
 }
 
 // exchangeByRenames swaps two directories with two renames, for file systems without an
@@ -91,60 +93,4 @@ func writeSynced(path string, data []byte, mode os.FileMode, mtime time.Time) er
 		return err
 	}
 	return os.Chtimes(path, mtime, mtime)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-// writeFileAtomic replaces path with data: a temporary file in the same directory is
-// written, synced and renamed over path, so that a reader sees the old or the new
-// content, never a part. An existing file keeps its mode and, where we may, its owner;
-// a new one gets mode.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
-	uid, gid := -1, -1
-	if fi, err := os.Stat(path); err == nil {
-		mode = fi.Mode().Perm()
-		uid, gid = fileOwner(fi)
-	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Chmod(mode); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if uid >= 0 {
-		// Only root can give a file away; anyone else keeps owning what they write.
-		_ = f.Chown(uid, gid)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = syncDir(dir); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -108,7 +108,7 @@ func RewriteBaseVersion(path, newBase string) error {
 	if bytes.Equal(out, data) {
 		return nil
 	}
-	return writeFileAtomic(path, out, 0o644)
+	return hotfix.UpdateFile(path, out, 0o644)
 }
 
 // urlToken is one URL in a baseurl value: dnf splits the list on whitespace and commas.

@@ -42,8 +42,8 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 		agentUsage(e.stdout, e, fs)
 		return nil
 	}
-	if fs.NArg() > 0 {
-		return withHint(usageError{fmt.Errorf("agent takes no arguments, got %q", fs.Args())}, "flags come first; see hotchain agent -help")
+	if err := noArgs(fs, "flags come first; see hotchain agent -help"); err != nil {
+		return err
 	}
 	mode, n := modeCron, 0
 	for _, m := range []struct {

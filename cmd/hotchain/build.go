@@ -106,8 +106,8 @@ mtime is.`)
 		return err
 	}
 	const example = "hotchain build-base -product shop -base-version 6.14.2 -repo-url https://updates.example.com/shop -sign-key vendor.asc -out dist/"
-	if fs.NArg() != 0 {
-		return withHint(usageError{fmt.Errorf("build-base takes no arguments, got %q", fs.Args())}, example)
+	if err := noArgs(fs, example); err != nil {
+		return err
 	}
 	if *product == "" || *baseVersion == "" || len(urls) == 0 || *out == "" {
 		return withHint(usageError{errors.New("build-base needs -product, -base-version, -repo-url and -out")}, example)
@@ -177,8 +177,8 @@ later, and openssl pkeyutl instead of openssl dgst to check tarball signatures.`
 		return err
 	}
 	const example = `hotchain keygen -name "Example Corp Hotfixes" -email hotfixes@example.com -out vendor`
-	if fs.NArg() != 0 {
-		return withHint(usageError{fmt.Errorf("keygen takes no arguments, got %q", fs.Args())}, example)
+	if err := noArgs(fs, example); err != nil {
+		return err
 	}
 	if *name == "" || *email == "" || *out == "" {
 		return withHint(usageError{errors.New("keygen needs -name, -email and -out")}, example)

@@ -199,6 +199,19 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// noArgs refuses the words left after a command's flags: each of these commands takes flags
+// only. hint, when given, shows a correct command line.
+func noArgs(fs *flag.FlagSet, hint string) error {
+	if fs.NArg() == 0 {
+		return nil
+	}
+	err := usageError{fmt.Errorf("%s takes no arguments, got %q", fs.Name(), fs.Args())}
+	if hint == "" {
+		return err
+	}
+	return withHint(err, hint)
+}
+
 // warnf prints a warning that does not stop the command.
 func (e *env) warnf(format string, args ...any) {
 	fmt.Fprintf(e.stderr, "hotchain: warning: "+format+"\n", args...)

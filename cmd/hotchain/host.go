@@ -134,8 +134,8 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 0 {
-		return usageError{errors.New("status takes no arguments")}
+	if err := noArgs(fs, ""); err != nil {
+		return err
 	}
 	cfg, err := settings()
 	if err != nil {

@@ -81,8 +81,8 @@ the product to a new release calls it. The file is replaced atomically and keeps
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 0 {
-		return usageError{fmt.Errorf("repo-file takes no arguments, got %q", fs.Args())}
+	if err := noArgs(fs, ""); err != nil {
+		return err
 	}
 	if *baseVersion == "" {
 		return withHint(usageError{errors.New("repo-file needs -base-version")}, "hotchain repo-file -base-version 6.15.0")
@@ -112,8 +112,8 @@ is logged to standard error.`)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 0 {
-		return usageError{fmt.Errorf("serve takes no arguments, got %q", fs.Args())}
+	if err := noArgs(fs, ""); err != nil {
+		return err
 	}
 	if *dir == "" {
 		return withHint(usageError{errors.New("serve needs -dir")}, "hotchain serve -dir repo -listen 127.0.0.1:8000")
