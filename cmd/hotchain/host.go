@@ -46,6 +46,7 @@ func runPrereq(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "prereq", "VERSION", `Checks that hotfix VERSION can be applied on this host now (SPEC section 3): the product is
 at its base version, the previous hotfix is applied and this one is not, and on a secondary
 host the alpha applied it first. The RPM's %pre runs it; exit status 1 stops the package.`)
+	patchesDir := fs.String("patches-dir", "", "the PATCHES_DIR the package was built for: refuse it unless it is this host's")
 	settings := loadSettings(e, fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -61,7 +62,13 @@ host the alpha applied it first. The RPM's %pre runs it; exit status 1 stops the
 	if err != nil {
 		return err
 	}
-	return newHost(e, cfg).CheckPrereqs(ctx, v)
+	h := newHost(e, cfg)
+	if *patchesDir != "" {
+		if err := h.CheckPatchesDir(v, *patchesDir); err != nil {
+			return err
+		}
+	}
+	return h.CheckPrereqs(ctx, v)
 }
 
 // optionalVersion parses the one optional VERSION argument.
