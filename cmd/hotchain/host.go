@@ -218,11 +218,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	}
 	if l := st.LastRun; l != nil {
 		fmt.Fprintf(w, "pending:       %s (offered at the last run, not applied)\n", listOrNone(st.Pending))
-		what := l.Summary
-		if l.Error != "" {
-			what += ": " + l.Error
-		}
-		fmt.Fprintf(w, "last run:      %s %s, %s: %s\n", l.Time.Local().Format("2006-01-02 15:04"), l.Mode, l.Outcome, what)
+		fmt.Fprintf(w, "last run:      %s %s, %s: %s\n", l.Time.Local().Format("2006-01-02 15:04"), l.Mode, l.Outcome, l.what())
 	} else {
 		fmt.Fprintln(w, "last run:      none yet")
 	}
@@ -267,6 +263,9 @@ wrote, and lists the files that changed or went missing. Exit status 1 when ther
 	asJSON := fs.Bool("json", false, "print JSON for programs")
 	settings := loadSettings(e, fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs, ""); err != nil {
 		return err
 	}
 	cfg, err := settings()

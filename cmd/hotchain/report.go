@@ -243,6 +243,20 @@ type lastRun struct {
 	Error     string    `json:"error,omitempty"`
 }
 
+// what says in a few words what the run did and what went wrong: "nothing to do" for a run
+// that found nothing, never an empty string.
+func (l *lastRun) what() string {
+	switch {
+	case l.Summary != "" && l.Error != "":
+		return l.Summary + "; " + l.Error
+	case l.Error != "":
+		return l.Error
+	case l.Summary != "":
+		return l.Summary
+	}
+	return "nothing to do"
+}
+
 // lastRunFile is where the state file lies, as this process sees it.
 func lastRunFile(cfg *sysconfig.Config) string {
 	return filepath.Join(cfg.InRoot(cfg.StateDir), "last-run.json")
