@@ -170,7 +170,7 @@ func runAgentOnce(ctx context.Context, o agentOptions) error {
 	cronLock := lock.New(cfg.InRoot(cfg.LockCron))
 	if err := cronLock.TryLock(); err != nil {
 		logLine("not run: "+err.Error(), lock.IsHeld(err))
-		return fmt.Errorf("another agent run is active: %w", err)
+		return lockFailure("another agent run is active", err)
 	}
 	defer cronLock.Unlock()
 	if cron && !nightlyEnabled(cfg) {
@@ -182,7 +182,7 @@ func runAgentOnce(ctx context.Context, o agentOptions) error {
 		ts, err := lock.Acquire(cfg.InRoot(cfg.LockTS), lookupEnv(o.environ, lock.EnvVar))
 		if err != nil {
 			logLine("not run: "+err.Error(), lock.IsHeld(err))
-			return fmt.Errorf("a hotfix install or product patch is running: %w", err)
+			return lockFailure("a hotfix install or product patch is running", err)
 		}
 		defer ts.Unlock()
 		if cron && !nightlyEnabled(cfg) {
@@ -195,4 +195,14 @@ func runAgentOnce(ctx context.Context, o agentOptions) error {
 	r := newAgentRun(&o, environ)
 	r.work(ctx)
 	return r.finish(ctx, logLine)
+}
+
+// lockFailure says why a lock could not be taken: "another run" only when another run holds
+// it (exit 3); any other failure (a directory at the lock path, a lock directory that
+// cannot be made) is an error of its own (exit 1) and says what it is.
+func lockFailure(held string, err error) error {
+	if lock.IsHeld(err) {
+		return fmt.Errorf("%s: %w", held, err)
+	}
+	return fmt.Errorf("cannot take the lock: %w", err)
 }

@@ -290,8 +290,8 @@ wrote, and lists the files that changed or went missing. Exit status 1 when ther
 		fmt.Fprintf(e.stdout, "%d files checked, %d drifted\n", checked, len(drift))
 	}
 	if len(drift) > 0 {
-		return exitError{1, withHint(fmt.Errorf("%d product files differ from what the hotfixes installed", len(drift)),
-			"a drifted file was edited after the hotfix; compare it with the hotfix directory under PATCHES_DIR, or re-apply with hotchain apply -nocheck DIR")}
+		return withHint(fmt.Errorf("%d product files differ from what the hotfixes installed", len(drift)),
+			"a drifted file was edited after the hotfix; compare it with the hotfix directory under PATCHES_DIR, or re-apply with hotchain apply -nocheck DIR")
 	}
 	return nil
 }

@@ -57,10 +57,10 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) error
 		r.writeOutcome(w)
 	}
 	if r.failed {
-		return exitError{1, withHint(errors.New(strings.Join(r.problems, "\n")), r.hint)}
+		return withHint(errors.New(strings.Join(r.problems, "\n")), r.hint)
 	}
 	if r.o.mode == modeCheck && len(r.pending) > 0 {
-		return silentExit(100)
+		return silentExit(exitPending)
 	}
 	return nil
 }
@@ -103,7 +103,7 @@ func (r *agentRun) deliver(ctx context.Context) error {
 	cfg := r.cfg
 	var status error
 	if r.failed {
-		status = silentExit(1) // the report tells the story
+		status = silentExit(exitFailure) // the report tells the story
 	}
 	if !r.reportable() {
 		return status
@@ -131,7 +131,7 @@ func (r *agentRun) deliver(ctx context.Context) error {
 			fmt.Fprintf(r.o.stderr, "hotchain: %v\n", err)
 			return status
 		}
-		return exitError{4, withHint(err, "check MAILTO, MAILFROM and SMTP_SERVER in "+cfg.File+"; the report was printed instead")}
+		return exitError{exitNotMailed, withHint(err, "check MAILTO, MAILFROM and SMTP_SERVER in "+cfg.File+"; the report was printed instead")}
 	}
 	return status
 }
