@@ -12,7 +12,7 @@ import (
 
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/mailer"
-	"github.com/hotchain/hotchain/repo"
+	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -33,13 +33,13 @@ const (
 
 // packageManager is what the agent needs of dnf, yum and rpm.
 type packageManager interface {
-	Available(ctx context.Context, product string) ([]repo.Package, error)
+	Available(ctx context.Context, product string) ([]dnf.Package, error)
 	Download(ctx context.Context, names ...string) error
 	Install(ctx context.Context, names ...string) error
-	Installed(ctx context.Context, product string) ([]repo.Package, error)
+	Installed(ctx context.Context, product string) ([]dnf.Package, error)
 }
 
-var _ packageManager = (*repo.PackageManager)(nil)
+var _ packageManager = (*dnf.PackageManager)(nil)
 
 // pmIO is the environment and output that the package manager's commands get.
 type pmIO struct {
@@ -50,7 +50,7 @@ type pmIO struct {
 // newPackageManager makes the real client for a host. The test binary replaces it so that
 // the agent processes its tests start run with a fake (see agent_fake_test.go).
 var newPackageManager = func(cfg *sysconfig.Config, p pmIO) (packageManager, error) {
-	pm, err := repo.Detect(cfg.Root, cfg.PackageManager)
+	pm, err := dnf.Detect(cfg.Root, cfg.PackageManager)
 	if err != nil {
 		return nil, withHint(err, "set PACKAGE_MANAGER in "+cfg.File)
 	}

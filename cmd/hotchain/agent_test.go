@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/lock"
-	"github.com/hotchain/hotchain/repo"
+	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -426,7 +426,7 @@ func TestRealPackageManagerGetsTheRootAndYumParameter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	real, ok := pm.(*repo.PackageManager)
+	real, ok := pm.(*dnf.PackageManager)
 	if !ok {
 		t.Fatalf("newPackageManager gave %T", pm)
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/mailer"
-	"github.com/hotchain/hotchain/repo"
+	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -220,7 +220,7 @@ func (r *agentRun) writeNone(w io.Writer) {
 
 // writeCheckTable is the -check listing: a title, a rule, the column heads, a rule, a line
 // per package, in the original's column widths.
-func writeCheckTable(w io.Writer, product, host string, pkgs []repo.Package) {
+func writeCheckTable(w io.Writer, product, host string, pkgs []dnf.Package) {
 	rule := strings.Repeat("=", 78)
 	fmt.Fprintf(w, "New %s hotfixes available for host: %s:\n%s\n", product, host, rule)
 	fmt.Fprintf(w, "%-40s%-12s%-12s%s\n%s\n", "Package", "Arch", "Version", "Repository", rule)
