@@ -3,7 +3,6 @@ package repo
 import (
 	"bytes"
 	"fmt"
-	"github.com/hotchain/hotchain/internal/repoconf"
 	"net/url"
 	"os"
 	"path"
@@ -12,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/atomicfile"
+	"github.com/hotchain/hotchain/internal/repoconf"
 )
 
 // MetadataExpire is how long (seconds) dnf and yum may trust cached metadata. It is short
@@ -109,7 +110,7 @@ func RewriteBaseVersion(path, newBase string) error {
 	if bytes.Equal(out, data) {
 		return nil
 	}
-	return hotfix.UpdateFile(path, out, 0o644)
+	return atomicfile.Update(path, out, 0o644)
 }
 
 // urlToken is one URL in a baseurl value: dnf splits the list on whitespace and commas.

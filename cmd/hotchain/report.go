@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/atomicfile"
 	"github.com/hotchain/hotchain/mailer"
 	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -312,5 +313,5 @@ func writeLastRun(cfg *sysconfig.Config, l *lastRun) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return fmt.Errorf("write the last run: %w", err)
 	}
-	return hotfix.ReplaceFile(p, append(data, '\n'), 0o644)
+	return atomicfile.Replace(p, append(data, '\n'), 0o644)
 }
