@@ -61,12 +61,7 @@ func (h *Host) out() io.Writer {
 }
 
 func (h *Host) getenv(key string) string {
-	v := ""
-	for _, kv := range h.Environ {
-		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
-			v = val
-		}
-	}
+	v, _ := sysconfig.LookupEnv(h.Environ, key)
 	return v
 }
 

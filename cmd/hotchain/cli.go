@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/hotchain/hotchain/lock"
+	"github.com/hotchain/hotchain/sysconfig"
 )
 
 // env is what a command may touch of the process: tests hand in their own.
@@ -23,14 +24,9 @@ type env struct {
 // getenv looks a variable up in e.environ.
 func (e *env) getenv(key string) string { return lookupEnv(e.environ, key) }
 
-// lookupEnv looks a variable up in environ; the last assignment wins, as in exec.
+// lookupEnv looks a variable up in environ (sysconfig.LookupEnv: the last assignment wins).
 func lookupEnv(environ []string, key string) string {
-	v := ""
-	for _, kv := range environ {
-		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
-			v = val
-		}
-	}
+	v, _ := sysconfig.LookupEnv(environ, key)
 	return v
 }
 
