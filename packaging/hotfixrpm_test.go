@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/testutil"
+
 	"github.com/cavaliergopher/rpm"
 	"github.com/hotchain/hotchain/hotfix"
 )
@@ -146,7 +148,7 @@ func TestDoPatchVar(t *testing.T) {
 // TestHotfixScriptsRun runs the scriptlets with sh, with a stand-in for hotchain that
 // records its arguments, for each way rpm calls them.
 func TestHotfixScriptsRun(t *testing.T) {
-	sh := requireTool(t, "sh")
+	sh := testutil.RequireTool(t, "sh")
 	dir := t.TempDir()
 	fake := filepath.Join(dir, "hotchain")
 	log := filepath.Join(dir, "calls")
