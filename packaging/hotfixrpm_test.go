@@ -284,9 +284,9 @@ func TestPayloadSizeTag(t *testing.T) {
 
 func TestHotfixRPMGolden(t *testing.T) {
 	res := buildSample(t, sampleDir(t, nil), BuildOptions{Vendor: "Example Corp", URL: "https://example.com/shop"})
-	golden(t, "hotfix-6.14.2.3.golden", dumpRPM(openRPM(t, res.RPM)))
+	testutil.Golden(t, "testdata/hotfix-6.14.2.3.golden", []byte(dumpRPM(openRPM(t, res.RPM))))
 	res = buildSample(t, sampleDir(t, map[string]string{"version.txt": "6.14.2.1\n", "fixed-bugs.txt": ""}), BuildOptions{Release: 1})
-	golden(t, "hotfix-6.14.2.1.golden", dumpRPM(openRPM(t, res.RPM)))
+	testutil.Golden(t, "testdata/hotfix-6.14.2.1.golden", []byte(dumpRPM(openRPM(t, res.RPM))))
 }
 
 // payloadLen is the uncompressed length of the gzip payload that r is positioned at.
