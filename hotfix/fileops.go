@@ -174,7 +174,8 @@ func placeFile(src, target string, mode os.FileMode) (err error) {
 		return fmt.Errorf("write %s: %s is no longer a regular file", target, src)
 	}
 	tmp := newTemp(target)
-	perm := unixMode(mode)
+	// The journal of an apply begun by an older hotchain may still ask for setuid or setgid.
+	perm := unixMode(placedMode(mode))
 	out, err := openFile(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, perm)
 	if err == unix.EEXIST {
 		// Left by an interrupted apply.

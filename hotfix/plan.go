@@ -52,6 +52,16 @@ func within(dir, p string) bool {
 	return p == dir || strings.HasPrefix(p, dir+string(filepath.Separator))
 }
 
+// placedMode is the mode a hotfix entry gets in the product: its permissions and sticky bit,
+// never setuid or setgid. A hotfix file is owned by the user of the entry it replaces, or of
+// its directory (ownerOf), not by whoever owns it in the hotfix directory, so a setuid bit
+// carried over would run a file that anyone who could write the hotfix directory wrote as
+// root. The tarball path strips these bits when it unpacks (packaging.UnpackTarball); this
+// holds the directory path and the RPM path to the same rule. A replaced setuid product file
+// loses the bit too (rollback gives it back); a product that needs one sets it in an Install
+// script, which is part of the signed hotfix and runs as root.
+func placedMode(m fs.FileMode) fs.FileMode { return m & (fs.ModePerm | fs.ModeSticky) }
+
 // plan lays every entry of the hotfix's change trees over its target root and checks each
 // before anything is touched: no target may leave its root (through a symlink on the way),
 // a symlink the hotfix places may not point out of its tree, no two entries may land on one
@@ -78,7 +88,7 @@ func (h *Host) plan(d *Dir) ([]op, []dirTime, error) {
 				return nil, nil, fmt.Errorf("%s: target root %s does not exist (CHANGE_TREES): create it or fix the setting", where, tr.base)
 			}
 			o := op{Tree: tree.Dir, Rel: rel, Target: path.Join(tree.Root, rel), SHA256: e.SHA256, Link: e.Link,
-				Mode: e.Mode & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)}
+				Mode: placedMode(e.Mode)}
 			switch {
 			case e.IsDir():
 				o.Kind = kindDir
