@@ -19,7 +19,8 @@ import (
 // tempPrefix starts the names of the temporary entries the applier puts beside a target
 // while it replaces it. They are fixed, not random, so that recovery after a crash finds and
 // removes them; short and of fixed length, so that a long target name cannot make them too
-// long; and a hotfix may not ship a name with this prefix.
+// long; a hotfix may not ship a name with this prefix, and a product file that has the
+// temporary name of an entry of the hotfix is refused by the plan (checkTempNames).
 const tempPrefix = ".hotchain-"
 
 func tempName(target, suffix string) string {

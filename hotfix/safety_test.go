@@ -2,6 +2,7 @@ package hotfix
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -274,5 +275,67 @@ func TestOtherChainInterrupted(t *testing.T) {
 	assertFile(t, filepath.Join(sb.root, "opt/shop/lib/Shop/Core.pm"), "core 6.15.0\n")
 	if got := sb.ledger("host1.txt"); got != "" {
 		t.Fatalf("ledger %q", got)
+	}
+}
+
+// TestProductNamesLikeTemporaries: product files named like hotchain's own temporary and
+// backup files. One that bears the very name an entry of the hotfix would use is refused
+// before anything is written (the apply or rollback would remove it); the others go through
+// an apply and a rollback untouched.
+func TestProductNamesLikeTemporaries(t *testing.T) {
+	ctx := context.Background()
+	hf := hotfixSpec{version: "6.14.2.1", files: map[string]string{
+		"FileChanges/lib/Shop/Core.pm":      "core 2\n", // replaced
+		"FileChanges/lib/Shop/New.pm":       "new\n",    // added
+		"FileChanges/lib/Shop/Extra/one.pm": "one\n",    // added, in a new directory
+	}}
+	lib := "opt/shop/lib/Shop/"
+	clash := func(name string, temp func(string) string) string {
+		return lib + filepath.Base(temp(filepath.Join("/", lib, name)))
+	}
+	for _, tc := range []struct {
+		name    string
+		product []string // files put into the product tree
+		refused bool
+	}{
+		{"new of a replaced file", []string{clash("Core.pm", newTemp)}, true},
+		{"old of a replaced file", []string{clash("Core.pm", oldTemp)}, true},
+		{"new of an added file", []string{clash("New.pm", newTemp)}, true},
+		{"new of an added directory", []string{clash("Extra", newTemp)}, true},
+		{"look-alikes", []string{
+			lib + ".hotchain-000000000000.new", lib + ".hotchain-000000000000.old",
+			lib + ".hotchain-tmp-123456", lib + ".hotchain-unpack-123456",
+			"opt/shop/" + filepath.Base(newTemp("/opt/shop/lib/Shop/Core.pm")), // another directory
+			lib + "Backup-host1", lib + "Backup-host1.journal",
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sb := newSandbox(t, sysconfig.RoleSingle)
+			for i, rel := range tc.product {
+				sb.write(rel, fmt.Sprintf("product file %d\n", i), 0o600)
+			}
+			sb.touchAll()
+			d := sb.makeHotfix(hf)
+			before := snapshot(t, sb.root, true, productTrees...)
+			err := sb.host.Apply(ctx, d, ApplyOptions{})
+			if tc.refused {
+				if err == nil || !strings.Contains(err.Error(), "under the name hotchain gives the temporary copy of") {
+					t.Fatalf("apply: %v, want a refusal", err)
+				}
+			} else {
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, rel := range tc.product {
+					assertFile(t, filepath.Join(sb.root, rel), fmt.Sprintf("product file %d\n", i))
+				}
+				if err := sb.host.Rollback(ctx, nil, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if diff := diffSnapshots(before, snapshot(t, sb.root, true, productTrees...)); diff != "" {
+				t.Fatalf("product tree changed:\n%s", diff)
+			}
+		})
 	}
 }
