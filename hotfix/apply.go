@@ -11,8 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -317,12 +315,7 @@ func (h *Host) backup(d *Dir, j *journal) error {
 	if err != nil {
 		return err
 	}
-	sort.Strings(added)
-	text := strings.Join(added, "\n")
-	if text != "" {
-		text += "\n"
-	}
-	return WriteFileAtomic(inexistentPath(d.Path, h.Cfg.Hostname), []byte(text), 0o644)
+	return WriteFileAtomic(inexistentPath(d.Path, h.Cfg.Hostname), nameLines(added), 0o644)
 }
 
 // place lays every entry of the hotfix over its target: first the directories it adds, in
@@ -373,7 +366,7 @@ func (h *Host) place(d *Dir, j *journal, out io.Writer) (err error) {
 					return err
 				}
 			}
-			fmt.Fprintf(bw, "    mkdir   %s\n", o.Target)
+			fmt.Fprintf(bw, "    mkdir   %s\n", shownName(o.Target))
 			h.step("place " + o.Target)
 		case o.Kind == kindDir:
 			if err := inside(o); err != nil {
@@ -407,7 +400,7 @@ func (h *Host) place(d *Dir, j *journal, out io.Writer) (err error) {
 		if o.Existed == "" {
 			verb = "add    "
 		}
-		fmt.Fprintf(bw, "    %s %s\n", verb, o.Target)
+		fmt.Fprintf(bw, "    %s %s\n", verb, shownName(o.Target))
 		h.step("place " + o.Target)
 	})
 }

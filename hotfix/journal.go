@@ -39,6 +39,11 @@ type op struct {
 	Mode    os.FileMode `json:"mode"`
 	SHA256  string      `json:"sha256,omitempty"`
 	Link    string      `json:"link,omitempty"`
+
+	// Names that are not valid UTF-8, in the journal file only (encodeNames).
+	RelBase64    string `json:"rel_base64,omitempty"`
+	TargetBase64 string `json:"target_base64,omitempty"`
+	LinkBase64   string `json:"link_base64,omitempty"`
 }
 
 // dirTime is the modification time of a directory that existed before the apply and that
@@ -46,6 +51,8 @@ type op struct {
 type dirTime struct {
 	Path    string    `json:"path"` // as the host sees it
 	ModTime time.Time `json:"mtime"`
+
+	PathBase64 string `json:"path_base64,omitempty"` // see encodeNames
 }
 
 // journal is the apply's record, kept in the hotfix directory as Backup-<host>.journal. It
@@ -59,6 +66,9 @@ type journal struct {
 	Ops         []op      `json:"ops"`
 	Dirs        []dirTime `json:"dirs,omitempty"`
 	ScriptsDone []string  `json:"scripts_done,omitempty"`
+	// ScriptsDoneBase64 holds the names in ScriptsDone that are not valid UTF-8, in the
+	// journal file only (encodeNames).
+	ScriptsDoneBase64 []string `json:"scripts_done_base64,omitempty"`
 	// RollbackFrom is the state a rollback started in.
 	RollbackFrom string `json:"rollback_from,omitempty"`
 }
@@ -84,11 +94,14 @@ func readJournal(p string) (*journal, error) {
 	if err := json.Unmarshal(data, &j); err != nil {
 		return nil, fmt.Errorf("journal %s is damaged: %v", p, err)
 	}
+	if err := decodeNames(&j); err != nil {
+		return nil, fmt.Errorf("journal %s is damaged: %v", p, err)
+	}
 	return &j, nil
 }
 
 func writeJournal(p string, j *journal) error {
-	data, err := json.MarshalIndent(j, "", "  ")
+	data, err := json.MarshalIndent(encodeNames(j), "", "  ")
 	if err != nil {
 		return err
 	}

@@ -139,27 +139,27 @@ func (h *Host) undo(dir string, j *journal, out io.Writer) error {
 				continue
 			}
 			if err == nil && !fi.IsDir() {
-				fmt.Fprintf(out, "    keep    %s (the hotfix created a directory there; now it is something else)\n", o.Target)
+				fmt.Fprintf(out, "    keep    %s (the hotfix created a directory there; now it is something else)\n", shownName(o.Target))
 				continue
 			}
 			if err := os.Remove(full); err != nil {
 				if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST) {
-					fmt.Fprintf(out, "    keep    %s (it holds files the hotfix did not add)\n", o.Target)
+					fmt.Fprintf(out, "    keep    %s (it holds files the hotfix did not add)\n", shownName(o.Target))
 					continue
 				}
 				return fmt.Errorf("remove directory %s: %w", full, err)
 			}
-			fmt.Fprintf(out, "    rmdir   %s\n", o.Target)
+			fmt.Fprintf(out, "    rmdir   %s\n", shownName(o.Target))
 		case o.Existed == "":
 			if err := removeIfExists(full); err != nil {
 				return fmt.Errorf("remove %s: %w", full, err)
 			}
-			fmt.Fprintf(out, "    remove  %s\n", o.Target)
+			fmt.Fprintf(out, "    remove  %s\n", shownName(o.Target))
 		default:
 			if err := restore(filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel)), full); err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "    restore %s\n", o.Target)
+			fmt.Fprintf(out, "    restore %s\n", shownName(o.Target))
 		}
 		h.step("undo " + o.Target)
 	}
