@@ -43,7 +43,11 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
 	}
 	// The journal and backups live in the hotfix directory; rollback, status and verify
 	// find them by version, so the hotfix must sit where its version puts it.
-	if want := realPath(h.HotfixDir(d.Version)); d.Path != want {
+	want, err := h.hotfixDir(d.Version)
+	if err != nil {
+		return err
+	}
+	if d.Path != want {
 		return withHint(fmt.Errorf("hotfix %s is in %s, not in %s", d.Version, d.Path, h.HotfixDir(d.Version)),
 			"unpack it into PATCHES_DIR under that name (hotchain apply TARBALL does), then apply it from there")
 	}
@@ -296,6 +300,10 @@ func (h *Host) backup(d *Dir, j *journal) error {
 		dirs[filepath.Dir(filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel)))] = true
 	}
 	for _, dir := range slices.Sorted(maps.Keys(dirs)) {
+		// A resumed backup finds Backup-<host>/ as it was left: not through a symlink.
+		if err := checkBackupPath(d.Path, dir); err != nil {
+			return err
+		}
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("back up: %w", err)
 		}
@@ -452,7 +460,8 @@ func inOrder(n int, do func(i int) error, done func(i int)) error {
 
 func (h *Host) openLog(d *Dir) (*os.File, error) {
 	name := fmt.Sprintf("%s-install-%s.log", DirName(h.Cfg.Product, d.Version), h.Cfg.Hostname)
-	f, err := os.OpenFile(filepath.Join(d.Path, name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	// Not through a symlink put in its place: it could lead anywhere, out of -root too.
+	f, err := os.OpenFile(filepath.Join(d.Path, name), os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open install log: %w", err)
 	}

@@ -47,6 +47,19 @@ func (h *Host) HotfixDir(v Version) string {
 	return filepath.Join(h.Cfg.InRoot(h.Cfg.PatchesDir), DirName(h.Cfg.Product, v))
 }
 
+// hotfixDir is HotfixDir resolved inside -root (sysconfig.Config.Resolve): the directory
+// that apply writes backups, its journal and its log into, and that rollback removes them
+// from. A symlink in its place is followed as inside the root, and one that leads out of
+// the root is refused, so nothing of a hotfix is written or removed outside the root.
+func (h *Host) hotfixDir(v Version) (string, error) {
+	p, err := h.Cfg.Resolve(filepath.Join(h.Cfg.PatchesDir, DirName(h.Cfg.Product, v)))
+	if err != nil {
+		return "", withHint(fmt.Errorf("hotfix directory %s: %w", h.HotfixDir(v), err),
+			"make the symlink point inside the root (an absolute target is taken inside -root), or put the hotfix directory itself in PATCHES_DIR")
+	}
+	return p, nil
+}
+
 func (h *Host) step(what string) {
 	if h.StepHook != nil {
 		h.StepHook(what)

@@ -2,9 +2,12 @@ package hotfix
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -83,6 +86,34 @@ func backupDir(hotfixDir, host string) string {
 
 func inexistentPath(hotfixDir, host string) string {
 	return filepath.Join(hotfixDir, "Backup-"+host+".inexistent")
+}
+
+// checkBackupPath refuses a directory for backups (dir, below hotfixDir) that goes through
+// a symlink: Backup-<host>/ and the directories in it are made by apply, never symlinks, and
+// one in their place (found by a resumed apply or by a rollback) could lead anywhere, out of
+// -root too.
+func checkBackupPath(hotfixDir, dir string) error {
+	rel, err := filepath.Rel(hotfixDir, dir)
+	if err != nil || !filepath.IsLocal(rel) {
+		return fmt.Errorf("backups in %s: not inside the hotfix directory %s", dir, hotfixDir)
+	}
+	cur := hotfixDir
+	for _, c := range strings.Split(rel, string(filepath.Separator)) {
+		cur = filepath.Join(cur, c)
+		fi, err := os.Lstat(cur)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("backups in %s: %w", dir, err)
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			target, _ := os.Readlink(cur)
+			return withHint(fmt.Errorf("backups in %s: %s is a symlink (-> %s), where hotchain made a directory", dir, cur, target),
+				"remove the symlink; if the backups are where it points, move them back into a directory of that name first")
+		}
+	}
+	return nil
 }
 
 func readJournal(p string) (*journal, error) {

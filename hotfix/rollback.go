@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 
 	"github.com/hotchain/hotchain/sysconfig"
@@ -63,7 +64,10 @@ func (h *Host) Rollback(ctx context.Context, v Version, out io.Writer) error {
 	default:
 		return fmt.Errorf("hotfix %s: %w", v, ErrNotApplied)
 	}
-	dir := h.HotfixDir(v)
+	dir, err := h.hotfixDir(v)
+	if err != nil {
+		return err
+	}
 	j, err := readJournal(journalPath(dir, h.Cfg.Hostname))
 	if errors.Is(err, os.ErrNotExist) {
 		return withHint(fmt.Errorf("hotfix %s has no apply journal in %s, so its backups cannot be restored", v, dir),
@@ -116,6 +120,27 @@ func (h *Host) undo(dir string, j *journal, out io.Writer) error {
 		var err error
 		if roots, err = h.treeRoots(); err != nil {
 			return err
+		}
+	}
+	if touched {
+		// The backups are read from where the journal says, and only from inside the
+		// hotfix directory.
+		checked := map[string]bool{}
+		for _, o := range j.Ops {
+			if o.Existed == "" || o.Existed == kindDir {
+				continue
+			}
+			bak := filepath.Dir(filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel)))
+			if checked[bak] {
+				continue
+			}
+			if !filepath.IsLocal(o.Tree) || strings.Contains(o.Tree, "/") || !filepath.IsLocal(filepath.FromSlash(o.Rel)) {
+				return fmt.Errorf("journal %s is damaged: entry %q of %q is not a path inside its tree", jp, o.Rel, o.Tree)
+			}
+			if err := checkBackupPath(dir, bak); err != nil {
+				return err
+			}
+			checked[bak] = true
 		}
 	}
 	for i := len(j.Ops) - 1; i >= 0 && touched; i-- {
