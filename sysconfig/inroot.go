@@ -34,7 +34,8 @@ func (e *RootError) Hint() string {
 // to Root (the way rpm --root and the %post scripts inside dnf's installroot see the
 // tree): an absolute target starts again at Root, and a relative one is taken from the
 // symlink's directory. A relative target whose ".." would climb above Root was made for
-// another tree and is refused, as is a chain of more than 40 symlinks. What does not exist
+// another tree and is refused (above the real / there is nothing, and ".." stays there), as
+// is a chain of more than 40 symlinks. What does not exist
 // (yet) is joined as it is. The result is a path in this process's view (the resolved Root
 // joined with the rest) whose existing part holds no symlink, so that the kernel, which
 // resolves it from the real /, arrives at the same place. With no Root (or /), p is
@@ -71,6 +72,9 @@ func resolveIn(realRoot, p string) (string, error) {
 		case "", ".":
 			continue
 		case "..":
+			if cur == realRoot && realRoot == "/" {
+				continue // the real root: there is nothing above, as for the kernel
+			}
 			if cur == realRoot {
 				return "", fmt.Errorf("symlink %s leads out of the root", lastLink)
 			}
