@@ -17,6 +17,8 @@ import (
 // Host is one host of the installation as the applier sees it: its settings and where its
 // output goes.
 type Host struct {
+	// Cfg is the settings as sysconfig.Load and Config.ResolvePaths give them: under -root,
+	// the paths are taken inside the root already.
 	Cfg *sysconfig.Config
 	// Out receives what the install prints (scripts' output, progress); the install log gets
 	// a copy.
