@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/atomicfile"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -323,7 +324,7 @@ func (h *Host) backup(d *Dir, j *journal) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(inexistentPath(d.Path, h.Cfg.Hostname), nameLines(added), 0o644)
+	return atomicfile.Write(inexistentPath(d.Path, h.Cfg.Hostname), nameLines(added), 0o644)
 }
 
 // place lays every entry of the hotfix over its target: first the directories it adds, in

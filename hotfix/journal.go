@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hotchain/hotchain/internal/atomicfile"
 )
 
 // The states of an apply, in order, and of a rollback. The journal moves to a state only
@@ -136,5 +138,5 @@ func writeJournal(p string, j *journal) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(p, append(data, '\n'), 0o644)
+	return atomicfile.Write(p, append(data, '\n'), 0o644)
 }
