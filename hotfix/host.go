@@ -163,6 +163,19 @@ func (h *Host) CheckPatchesDir(v Version, dir string) error {
 // version; this host's ledger holds v-1 (for v > 1) and not v; on a secondary, the
 // installation ledger holds v (the alpha went first).
 func (h *Host) CheckPrereqs(ctx context.Context, v Version) error {
+	return h.checkPrereqs(ctx, v, false)
+}
+
+// CheckUnpack is CheckPrereqs for a hotfix RPM's %pre, which runs before rpm unpacks the
+// package: hotfix v-1 may also be unpacked and not applied yet (Unpacked), because the
+// transaction installs the chain with the apply deferred and the agent, or the admin,
+// applies each hotfix in chain order afterwards. Another base version, a gap in the chain
+// and a hotfix applied already are refused as CheckPrereqs refuses them.
+func (h *Host) CheckUnpack(ctx context.Context, v Version) error {
+	return h.checkPrereqs(ctx, v, true)
+}
+
+func (h *Host) checkPrereqs(ctx context.Context, v Version, unpackedOK bool) error {
 	pv, err := h.ProductVersion(ctx)
 	if err != nil {
 		return err
@@ -179,7 +192,7 @@ func (h *Host) CheckPrereqs(ctx context.Context, v Version) error {
 		return &PrereqError{v, "it is applied already (" + filepath.Join(h.ledger().Dir, h.hostLedger()) + ")",
 			"to apply it again anyway, run hotchain apply -nocheck DIR"}
 	}
-	if prev, ok := v.Previous(); ok && !contains(applied, prev) {
+	if prev, ok := v.Previous(); ok && !contains(applied, prev) && !(unpackedOK && h.neverStarted(prev)) {
 		return &PrereqError{v, fmt.Sprintf("hotfix %s is not applied yet", prev),
 			fmt.Sprintf("apply %s first: hotfixes install in chain order", prev)}
 	}

@@ -133,19 +133,6 @@ fi
 	}
 }
 
-func TestDoPatchVar(t *testing.T) {
-	for product, want := range map[string]string{"shop": "SHOP_DO_PATCH", "my-shop2": "MY_SHOP2_DO_PATCH"} {
-		if got := DoPatchVar(product); got != want {
-			t.Errorf("DoPatchVar(%q) = %q, want %q", product, got, want)
-		}
-	}
-	p := openRPM(t, buildSample(t, sampleDir(t, nil), BuildOptions{Product: "my-shop", PatchesDir: "/srv/patches"}).RPM)
-	if post := p.PostInstallScript(); !strings.Contains(post, `"${MY_SHOP_DO_PATCH:-}" = 0`) ||
-		!strings.Contains(post, "apply -config /etc/sysconfig/my-shop-hotfix /srv/patches/my-shop-hotfix-6.14.2.3") {
-		t.Errorf("%%post of my-shop:\n%s", post)
-	}
-}
-
 // TestHotfixScriptsRun runs the scriptlets with sh, with a stand-in for hotchain that
 // records its arguments, for each way rpm calls them.
 func TestHotfixScriptsRun(t *testing.T) {
@@ -354,5 +341,14 @@ func TestNoSetuidInPackages(t *testing.T) {
 		if h.Mode&0o6000 != 0 {
 			t.Errorf("tarball: %s has mode %o", h.Name, h.Mode)
 		}
+	}
+}
+
+// TestDoPatchVarInScripts: the scriptlets test the variable of their own product.
+func TestDoPatchVarInScripts(t *testing.T) {
+	p := openRPM(t, buildSample(t, sampleDir(t, nil), BuildOptions{Product: "my-shop", PatchesDir: "/srv/patches"}).RPM)
+	if post := p.PostInstallScript(); !strings.Contains(post, `"${MY_SHOP_DO_PATCH:-}" = 0`) ||
+		!strings.Contains(post, "apply -config /etc/sysconfig/my-shop-hotfix /srv/patches/my-shop-hotfix-6.14.2.3") {
+		t.Errorf("%%post of my-shop:\n%s", post)
 	}
 }

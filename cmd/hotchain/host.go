@@ -45,7 +45,9 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 func runPrereq(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "prereq", "VERSION", `Checks that hotfix VERSION can be applied on this host now (SPEC section 3): the product is
 at its base version, the previous hotfix is applied and this one is not, and on a secondary
-host the alpha applied it first. The RPM's %pre runs it; exit status 1 stops the package.`)
+host the alpha applied it first. The RPM's %pre runs it, before rpm unpacks anything; exit
+status 1 stops the package. The previous hotfix may also be unpacked and not applied yet (an
+install with the apply deferred, which applies the chain in order afterwards).`)
 	patchesDir := fs.String("patches-dir", "", "the PATCHES_DIR the package was built for: refuse it unless it is this host's")
 	settings := loadSettings(e, fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -68,7 +70,7 @@ host the alpha applied it first. The RPM's %pre runs it; exit status 1 stops the
 			return err
 		}
 	}
-	return h.CheckPrereqs(ctx, v)
+	return h.CheckUnpack(ctx, v)
 }
 
 // optionalVersion parses the one optional VERSION argument.
