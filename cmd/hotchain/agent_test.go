@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotchain/hotchain/hotfix"
+
 	"github.com/hotchain/hotchain/internal/testutil"
 
 	"github.com/hotchain/hotchain/lock"
@@ -414,4 +416,50 @@ func TestRealPackageManagerGetsTheRootAndYumParameter(t *testing.T) {
 			t.Errorf("PACKAGE_MANAGER=yum without yum: %v", err)
 		}
 	}
+}
+
+// TestUnpackedHotfixesAreAppliedByTheNextRun: hotfixes that rpm holds unpacked and never
+// applied (a run that died after dnf, a %post without network) show in -check and status,
+// and the next run applies them in chain order without installing anything.
+func TestUnpackedHotfixesAreAppliedByTheNextRun(t *testing.T) {
+	h := newAgentHost(t)
+	ctx := context.Background()
+	host := &hotfix.Host{Cfg: h.cfg, Environ: h.environ}
+	if err := host.Apply(ctx, host.HotfixDir(mustVersion(t, "6.14.2.1")), hotfix.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.write("fakepm.rpmdb", "shop-hotfix-6_14_2_1\nshop-hotfix-6_14_2_2\nshop-hotfix-6_14_2_3\n")
+	if err := os.RemoveAll(h.path("var/opt/shop/Patches/shop-hotfix-6.14.2.4")); err != nil { // not in the rpm database
+		t.Fatal(err)
+	}
+
+	code, stdout, _ := h.run(h.options(modeCheck))
+	if code != 100 || stdout != "Unpacked, not applied: 6.14.2.2 6.14.2.3 (the next run applies them; hotchain agent -console does now)\n" {
+		t.Errorf("-check: exit %d:\n%s", code, stdout)
+	}
+	code, stdout, _ = h.cli(nil, "status", "-root", h.root, "-config", "/etc/sysconfig/shop-hotfix")
+	if code != 0 || !strings.Contains(stdout, "unpacked:      6.14.2.2 6.14.2.3 (unpacked, not applied") ||
+		!strings.Contains(stdout, "check, success: 2 hotfixes unpacked, not applied\n") {
+		t.Errorf("status: exit %d:\n%s", code, stdout)
+	}
+
+	code, stdout, stderr := h.run(h.options(modeCron))
+	if code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
+		t.Fatalf("cron run: exit %d, ledger %q\n%s%s", code, h.ledger("host1.txt"), stdout, stderr)
+	}
+	if !strings.Contains(stdout, "==> applying 6.14.2.2\n") || strings.Contains(stdout, "==> installing") {
+		t.Errorf("report:\n%s", stdout)
+	}
+	if n := count(h.calls(), "install-start"); n != 0 {
+		t.Errorf("the package manager installed %d times, want none", n)
+	}
+}
+
+func mustVersion(t *testing.T, s string) hotfix.Version {
+	t.Helper()
+	v, err := hotfix.ParseHotfixVersion(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

@@ -224,6 +224,9 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	} else {
 		fmt.Fprintln(w, "last run:      none yet")
 	}
+	if len(st.Unpacked) > 0 {
+		fmt.Fprintf(w, "unpacked:      %s (unpacked, not applied: the next agent run applies them; hotchain agent -console does now)\n", strings.Join(st.Unpacked, " "))
+	}
 	for _, u := range st.Interrupted {
 		fmt.Fprintf(w, "interrupted:   %s stopped in state %s (%s): run hotchain apply to finish or hotchain rollback to undo\n", u.Version, u.State, u.Journal)
 	}
