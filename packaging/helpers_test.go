@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/cavaliergopher/rpm"
+
+	"github.com/hotchain/hotchain/internal/sign"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -40,18 +42,18 @@ func requireTool(t *testing.T, name string) string {
 
 var (
 	keysOnce sync.Once
-	keys     map[KeyAlgorithm]*Signer
+	keys     map[sign.KeyAlgorithm]*sign.Signer
 	keysErr  error
 )
 
 // testSigner is a signing key of algo, made once per test run (RSA keys are slow to make).
-func testSigner(t *testing.T, algo KeyAlgorithm) *Signer {
+func testSigner(t *testing.T, algo sign.KeyAlgorithm) *sign.Signer {
 	t.Helper()
 	keysOnce.Do(func() {
-		keys = map[KeyAlgorithm]*Signer{}
-		for _, a := range []KeyAlgorithm{RSA, Ed25519} {
-			var s *Signer
-			if s, keysErr = GenerateKey("Shop Hotfixes", "hotfixes@example.com", a, keyTime); keysErr != nil {
+		keys = map[sign.KeyAlgorithm]*sign.Signer{}
+		for _, a := range []sign.KeyAlgorithm{sign.RSA, sign.Ed25519} {
+			var s *sign.Signer
+			if s, keysErr = sign.GenerateKey("Shop Hotfixes", "hotfixes@example.com", a, keyTime); keysErr != nil {
 				return
 			}
 			keys[a] = s

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hotchain/hotchain/internal/sign"
 )
 
 // TestTarballContent checks that the tarball holds what the RPM holds, in one directory,
@@ -96,9 +98,9 @@ func TestTarballContent(t *testing.T) {
 func TestTarballSignatureOpenSSL(t *testing.T) {
 	requireTool(t, "openssl")
 	src := sampleDir(t, nil)
-	for _, algo := range []KeyAlgorithm{RSA, Ed25519} {
+	for _, algo := range []sign.KeyAlgorithm{sign.RSA, sign.Ed25519} {
 		t.Run(string(algo), func(t *testing.T) {
-			k, err := TarballKeyFromSigner(testSigner(t, algo))
+			k, err := sign.TarballKeyFromSigner(testSigner(t, algo))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -107,12 +109,12 @@ func TestTarballSignatureOpenSSL(t *testing.T) {
 			if res.Signature != res.Tarball+".sig" {
 				t.Fatalf("signature %q", res.Signature)
 			}
-			args := strings.Fields(VerifyCommand(algo, pub, res.Tarball, res.Signature))
+			args := strings.Fields(sign.VerifyCommand(algo, pub, res.Tarball, res.Signature))
 			out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 			if err != nil || !strings.Contains(string(out), "Verified") {
 				t.Errorf("%s: %v: %s", strings.Join(args, " "), err, out)
 			}
-			if algo == RSA && args[1] != "dgst" {
+			if algo == sign.RSA && args[1] != "dgst" {
 				t.Errorf("RSA signatures are checked with openssl dgst -sha256, not %s", args[1])
 			}
 			if err := VerifyTarball(res.Tarball, res.Signature, pub); err != nil {
@@ -138,18 +140,18 @@ func TestTarballSignatureOpenSSL(t *testing.T) {
 }
 
 func TestVerifyTarballWrongKey(t *testing.T) {
-	k, err := TarballKeyFromSigner(testSigner(t, Ed25519))
+	k, err := sign.TarballKeyFromSigner(testSigner(t, sign.Ed25519))
 	if err != nil {
 		t.Fatal(err)
 	}
 	res := buildSample(t, sampleDir(t, nil), BuildOptions{TarballKey: k})
-	other, err := GenerateKey("Other", "other@example.com", Ed25519, keyTime)
+	other, err := sign.GenerateKey("Other", "other@example.com", sign.Ed25519, keyTime)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ok, _ := TarballKeyFromSigner(other)
-	rsaKey, _ := TarballKeyFromSigner(testSigner(t, RSA))
-	for _, wrong := range []*TarballKey{ok, rsaKey} {
+	ok, _ := sign.TarballKeyFromSigner(other)
+	rsaKey, _ := sign.TarballKeyFromSigner(testSigner(t, sign.RSA))
+	for _, wrong := range []*sign.TarballKey{ok, rsaKey} {
 		err := VerifyTarball(res.Tarball, res.Signature, writePub(t, wrong))
 		if !errors.Is(err, ErrBadSignature) {
 			t.Errorf("VerifyTarball with another %s key: %v, want ErrBadSignature", wrong.Algorithm(), err)
@@ -164,7 +166,7 @@ func TestVerifyTarballWrongKey(t *testing.T) {
 	}
 }
 
-func writePub(t *testing.T, k *TarballKey) string {
+func writePub(t *testing.T, k *sign.TarballKey) string {
 	t.Helper()
 	pem, err := k.PublicPEM()
 	if err != nil {
@@ -180,8 +182,8 @@ func writePub(t *testing.T, k *TarballKey) string {
 // TestReproducible builds twice, signed, from two copies of the source with different
 // file times, and wants the same bytes; another SOURCE_DATE_EPOCH gives other bytes.
 func TestReproducible(t *testing.T) {
-	signer := testSigner(t, RSA)
-	tk, err := TarballKeyFromSigner(testSigner(t, Ed25519))
+	signer := testSigner(t, sign.RSA)
+	tk, err := sign.TarballKeyFromSigner(testSigner(t, sign.Ed25519))
 	if err != nil {
 		t.Fatal(err)
 	}
