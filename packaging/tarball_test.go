@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -279,5 +280,43 @@ func setTimes(t *testing.T, dir string, when time.Time) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestVerifyTarballBombs: a crafted .sig or TARBALL_KEY of a gigabyte (sparse, it costs
+// nothing to make) is refused by name before it is read. It used to be read whole:
+// "runtime: out of memory: cannot allocate 1153433600-byte block".
+func TestVerifyTarballBombs(t *testing.T) {
+	k, err := sign.TarballKeyFromSigner(testSigner(t, sign.Ed25519))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := buildSample(t, sampleDir(t, nil), BuildOptions{TarballKey: k})
+	pub := writePub(t, k)
+	big := filepath.Join(t.TempDir(), "big")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1096 << 20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, tc := range []struct{ name, sig, pub, want string }{
+		{"signature", big, pub, "tarball signature " + big + " is larger than 64 KiB, the limit for a signature"},
+		{"public key", res.Signature, big, "public key " + big + " is larger than 1024 KiB, the limit for a key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			err := VerifyTarball(res.Tarball, tc.sig, tc.pub)
+			runtime.ReadMemStats(&after)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("VerifyTarball: %v\nwant %s", err, tc.want)
+			}
+			if n := after.TotalAlloc - before.TotalAlloc; n > 4<<20 {
+				t.Errorf("allocated %d bytes", n)
+			}
+		})
 	}
 }

@@ -133,9 +133,23 @@ func checkPackets(b []byte) error {
 		if rest := int64(len(b) - off - hdr); n > rest {
 			return fmt.Errorf("packet at byte %d declares %d bytes, but only %d follow: the key is truncated or damaged", off, n, rest)
 		}
+		// A version 5 (LibrePGP) secret key declares the size of its secret in 4 bytes,
+		// which go-crypto, built with -tags v5, allocates before reading: refuse them, as
+		// rpm does (it verifies signatures of v4 keys, rpm-sequoia of v4 and v6).
+		if t := packetTag(tag); (t == 5 || t == 7 || t == 6 || t == 14) && n > 0 && b[off+hdr] == 5 {
+			return fmt.Errorf("packet at byte %d is a version 5 (LibrePGP) key, which rpm cannot use: use a version 4 key", off)
+		}
 		off += hdr + int(n)
 	}
 	return nil
+}
+
+// packetTag is the packet type of a packet whose first octet is tag.
+func packetTag(tag byte) byte {
+	if tag&0x40 == 0 {
+		return tag >> 2 & 0xf
+	}
+	return tag & 0x3f
 }
 
 // packetLength is the size of the packet header at the start of b and the body length it
