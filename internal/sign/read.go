@@ -9,6 +9,7 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
 // The most hotchain reads of a key or a signature. A crafted file can be any size (a
@@ -136,10 +137,73 @@ func checkPackets(b []byte) error {
 		// A version 5 (LibrePGP) secret key declares the size of its secret in 4 bytes,
 		// which go-crypto, built with -tags v5, allocates before reading: refuse them, as
 		// rpm does (it verifies signatures of v4 keys, rpm-sequoia of v4 and v6).
-		if t := packetTag(tag); (t == 5 || t == 7 || t == 6 || t == 14) && n > 0 && b[off+hdr] == 5 {
+		body := b[off+hdr : off+hdr+int(n)]
+		if t := packetTag(tag); (t == 5 || t == 7 || t == 6 || t == 14) && n > 0 && body[0] == 5 {
 			return fmt.Errorf("packet at byte %d is a version 5 (LibrePGP) key, which rpm cannot use: use a version 4 key", off)
 		}
+		if t := packetTag(tag); t == 5 || t == 7 {
+			if err := checkArgon2(body); err != nil {
+				return fmt.Errorf("packet at byte %d: %w", off, err)
+			}
+		}
 		off += hdr + int(n)
+	}
+	return nil
+}
+
+// The most an Argon2-protected secret key may ask of the passphrase's derivation: argon2
+// allocates 2^memoryExp KiB at once, and a crafted key asks for up to 2 TiB. RFC 9580
+// recommends 2 GiB with one pass or 64 MiB with three; gpg does not use Argon2 for keys.
+const (
+	maxArgon2MemoryExp = 18 // 256 MiB
+	maxArgon2Passes    = 16
+)
+
+// checkArgon2 refuses a secret key packet body (RFC 9580 section 5.5.3) whose secret is
+// protected with an Argon2 string-to-key that asks for more than maxArgon2MemoryExp or
+// maxArgon2Passes: go-crypto would run it, and allocate the memory, when it is unlocked.
+func checkArgon2(body []byte) error {
+	v := body[0]
+	if v != 4 && v != 6 {
+		return nil
+	}
+	// The public part: re-framed as a public key packet, go-crypto parses it and says
+	// how long it is.
+	p, err := packet.Read(io.MultiReader(bytes.NewReader([]byte{0xc6, 0xff, byte(len(body) >> 24), byte(len(body) >> 16), byte(len(body) >> 8), byte(len(body))}), bytes.NewReader(body)))
+	pub, ok := p.(*packet.PublicKey)
+	if err != nil || !ok {
+		return nil // not a key go-crypto reads: it refuses it later
+	}
+	var ser bytes.Buffer
+	if err := pub.Serialize(&ser); err != nil {
+		return nil
+	}
+	hdrLen, _, _ := packetLength(ser.Bytes())
+	i := ser.Len() - hdrLen // the string-to-key usage octet
+	if i >= len(body) {
+		return nil
+	}
+	usage := body[i]
+	if usage != 253 && usage != 254 && usage != 255 {
+		return nil
+	}
+	i++
+	if v == 6 {
+		i++ // the count of the fields that follow
+	}
+	i++ // cipher
+	if usage == 253 {
+		i++ // AEAD mode
+	}
+	if v == 6 {
+		i++ // the count of the string-to-key specifier
+	}
+	// type 4 (Argon2), 16 octets of salt, passes, parallelism, memory exponent
+	if i+20 > len(body) || body[i] != 4 {
+		return nil
+	}
+	if passes, exp := body[i+17], body[i+19]; exp > maxArgon2MemoryExp || passes > maxArgon2Passes {
+		return fmt.Errorf("the secret key's passphrase protection (Argon2, %d passes over 2^%d KiB) asks more than hotchain gives it (%d passes, %d MiB)", passes, exp, maxArgon2Passes, 1<<(maxArgon2MemoryExp-10))
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"github.com/ProtonMail/go-crypto/openpgp/s2k"
 )
 
 // allocated is how many bytes f allocates on the heap (runtime.MemStats.TotalAlloc).
@@ -178,4 +180,43 @@ func armored(t *testing.T, bin []byte) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// TestArgon2Bomb: a secret key protected with an Argon2 string-to-key that asks for 2 TiB
+// (memory exponent 31, which go-crypto accepts) is refused before it is unlocked; argon2
+// would allocate it at once.
+func TestArgon2Bomb(t *testing.T) {
+	s, err := GenerateKey("Bomb", "bomb@example.com", Ed25519, time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &packet.Config{
+		S2KConfig:  &s2k.Config{S2KMode: s2k.Argon2S2K, Argon2Config: &s2k.Argon2Config{NumberOfPasses: 1, DegreeOfParallelism: 1, Memory: 64}},
+		AEADConfig: &packet.AEADConfig{},
+	}
+	if err := s.entity.EncryptPrivateKeys([]byte("pw"), cfg); err != nil {
+		t.Fatal(err)
+	}
+	var bin bytes.Buffer
+	if err := s.entity.SerializePrivateWithoutSigning(&bin, nil); err != nil {
+		t.Fatal(err)
+	}
+	good := append([]byte(nil), bin.Bytes()...)
+	if _, err := ParseSigner(good, "KEY.asc", "pw", time.Now()); err != nil {
+		t.Fatalf("the key with a modest Argon2 (64 KiB): %v", err)
+	}
+	// Memory is encoded as its exponent: 64 KiB is 6, right after salt, passes and
+	// parallelism. Raise every occurrence in the secret key packets to 31.
+	crafted := bytes.ReplaceAll(good, []byte{1, 1, 6}, []byte{1, 1, 31})
+	if bytes.Equal(crafted, good) {
+		t.Fatal("no Argon2 parameters found to change")
+	}
+	var n uint64
+	n = allocated(func() { _, err = ParseSigner(crafted, "KEY.asc", "pw", time.Now()) })
+	if err == nil || !strings.Contains(err.Error(), "Argon2, 1 passes over 2^31 KiB") {
+		t.Errorf("error %v, want the Argon2 parameters refused", err)
+	}
+	if n > 1<<20 {
+		t.Errorf("allocated %d bytes", n)
+	}
 }
