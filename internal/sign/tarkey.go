@@ -34,13 +34,20 @@ func LoadTarballKey(path string) (*TarballKey, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ParseTarballKey(data, path, os.Getenv(PassphraseEnv), time.Now())
+}
+
+// ParseTarballKey is LoadTarballKey on the bytes of the key file path; an OpenPGP key is
+// unlocked with passphrase and must be able to sign at now.
+func ParseTarballKey(data []byte, path, passphrase string, now time.Time) (*TarballKey, error) {
 	if isOpenPGP(data) {
-		s, err := ParseSigner(data, path, os.Getenv(PassphraseEnv), time.Now())
+		s, err := ParseSigner(data, path, passphrase, now)
 		if err != nil {
 			return nil, err
 		}
 		return TarballKeyFromSigner(s)
 	}
+	var err error
 	block, _ := pem.Decode(data)
 	if block == nil {
 		return nil, fmt.Errorf("tarball key %s is neither PEM nor OpenPGP: make one with hotchain keygen or openssl genpkey -algorithm ed25519", path)
