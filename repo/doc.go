@@ -4,5 +4,6 @@
 // repositories over HTTP. On the host side it rewrites the .repo file for a new base
 // version and talks to dnf, yum and rpm for the agent (dnf.go).
 //
-// It never builds or signs packages (packaging does) and never changes the product tree.
+// It never builds or signs packages (packaging does) and never changes the product tree;
+// it signs repomd.xml and checks package signatures with package internal/sign.
 package repo
