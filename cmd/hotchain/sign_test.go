@@ -44,8 +44,21 @@ func cliRun(environ []string, args ...string) (int, string) {
 // build and repo both sign, and the real rpm -K and gpg --verify accept the signatures.
 func TestSignWithKeyNewerThanSourceDateEpoch(t *testing.T) {
 	requireTool(t, "rpm")
-	gpg := gpgHome(t)
-	gpg("--quick-gen-key", "Shop Hotfixes <hotfixes@shop.example>", "ed25519", "sign,cert", "never")
+	t.Run("primary key signs", func(t *testing.T) {
+		gpg := gpgHome(t)
+		gpg("--quick-gen-key", "Shop Hotfixes <hotfixes@shop.example>", "ed25519", "sign,cert", "never")
+		signBuildAndRepo(t, gpg)
+	})
+	t.Run("signing subkey", func(t *testing.T) {
+		gpg := gpgHome(t)
+		gpg("--quick-gen-key", "Shop Hotfixes <hotfixes@shop.example>", "ed25519", "cert", "never")
+		fpr := strings.Split(string(gpg("--with-colons", "--list-keys", "hotfixes@shop.example")), "\nfpr:::::::::")[1][:40]
+		gpg("--quick-add-key", fpr, "ed25519", "sign", "never")
+		signBuildAndRepo(t, gpg)
+	})
+}
+
+func signBuildAndRepo(t *testing.T, gpg func(args ...string) []byte) {
 	work := t.TempDir()
 	key, pub := filepath.Join(work, "vendor.asc"), filepath.Join(work, "vendor.pub.asc")
 	write := func(p string, b []byte) {
