@@ -163,6 +163,9 @@ const (
 // protected with an Argon2 string-to-key that asks for more than maxArgon2MemoryExp or
 // maxArgon2Passes: go-crypto would run it, and allocate the memory, when it is unlocked.
 func checkArgon2(body []byte) error {
+	if len(body) == 0 {
+		return nil
+	}
 	v := body[0]
 	if v != 4 && v != 6 {
 		return nil
