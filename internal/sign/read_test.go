@@ -106,7 +106,8 @@ func TestKeyAndSignatureBombs(t *testing.T) {
 				if tl.Hint() == "" {
 					t.Error("no hint")
 				}
-				if max := uint64(3*r.limit + 1<<20); n > max {
+				// io.ReadAll grows its buffer by doubling up to limit+1; -race allocates more.
+				if max := uint64(5*r.limit + 1<<20); n > max {
 					t.Errorf("allocated %d bytes, want at most %d", n, max)
 				}
 			})
