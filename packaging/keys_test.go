@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hotchain/hotchain/internal/sign"
+	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 func TestWriteKeyFiles(t *testing.T) {
@@ -69,7 +70,7 @@ func TestWriteKeyFiles(t *testing.T) {
 
 // TestTarballKeysFromOpenSSL signs with keys openssl made and checks with openssl.
 func TestTarballKeysFromOpenSSL(t *testing.T) {
-	requireTool(t, "openssl")
+	testutil.RequireTool(t, "openssl")
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		name string

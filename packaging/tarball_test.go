@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/testutil"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/internal/sign"
@@ -97,7 +99,7 @@ func TestTarballContent(t *testing.T) {
 
 // TestTarballSignatureOpenSSL checks the .sig with openssl, as the vendor documents it.
 func TestTarballSignatureOpenSSL(t *testing.T) {
-	requireTool(t, "openssl")
+	testutil.RequireTool(t, "openssl")
 	src := sampleDir(t, nil)
 	for _, algo := range []sign.KeyAlgorithm{sign.RSA, sign.Ed25519} {
 		t.Run(string(algo), func(t *testing.T) {

@@ -10,12 +10,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // gpgHome is a GNUPGHOME of the test's own, its agent stopped at the end.
 func gpgHome(t *testing.T) func(args ...string) []byte {
 	t.Helper()
-	requireTool(t, "gpg")
+	testutil.RequireTool(t, "gpg")
 	home := t.TempDir()
 	t.Cleanup(func() { exec.Command("gpgconf", "--homedir", home, "--kill", "gpg-agent").Run() })
 	return func(args ...string) []byte {
@@ -43,7 +45,7 @@ func cliRun(environ []string, args ...string) (int, string) {
 // and SOURCE_DATE_EPOCH a week earlier, as in a CI that takes it from the last commit.
 // build and repo both sign, and the real rpm -K and gpg --verify accept the signatures.
 func TestSignWithKeyNewerThanSourceDateEpoch(t *testing.T) {
-	requireTool(t, "rpm")
+	testutil.RequireTool(t, "rpm")
 	t.Run("primary key signs", func(t *testing.T) {
 		gpg := gpgHome(t)
 		gpg("--quick-gen-key", "Shop Hotfixes <hotfixes@shop.example>", "ed25519", "sign,cert", "never")

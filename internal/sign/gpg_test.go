@@ -9,18 +9,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-)
 
-// requireTool skips the test when a real tool is missing, except in CI, where it fails.
-func requireTool(t testing.TB, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI: %v", name, err)
-		}
-		t.Skipf("%s not installed (apt-get install -y gnupg rpm)", name)
-	}
-}
+	"github.com/hotchain/hotchain/internal/testutil"
+)
 
 // gpgPast is when the keys made "in the past" were made (gpg --faked-system-time).
 var gpgPast = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -56,7 +47,7 @@ var (
 //	extended        sign+certify made at gpgPast with a year, extended by 10y at gpgExtended
 func gpgTestKeys(t testing.TB) map[string]gpgKey {
 	t.Helper()
-	requireTool(t, "gpg")
+	testutil.RequireTool(t, "gpg")
 	gpgOnce.Do(func() { gpgKeys, gpgErr = makeGPGKeys() })
 	if gpgErr != nil {
 		t.Fatal(gpgErr)
