@@ -42,6 +42,8 @@ var (
 //	expired         sign+certify, made at gpgPast, valid for a day
 //	expired-subkey  certify-only primary key (no expiry), signing subkey valid for a day, gpgPast
 //	revoked         sign+certify, made now, revoked with the certificate gpg made for it
+//	revoked-subkey  certify-only primary key and a signing subkey that gpg --edit-key revoked
+//	stub            like subkey, but the signing subkey's secret deleted: gpg exports a stub
 //	no-signing      certify-only primary key and an encrypt-only subkey
 //	encrypted       sign+certify, protected by gpgPassphrase
 //	extended        sign+certify made at gpgPast with a year, extended by 10y at gpgExtended
@@ -68,14 +70,20 @@ func makeGPGKeys() (map[string]gpgKey, error) {
 	}
 	defer exec.Command("gpgconf", "--homedir", home, "--kill", "gpg-agent").Run()
 	var firstErr error
+	var stdin string // for the next gpg call only
 	gpg := func(at time.Time, pass string, args ...string) string {
 		a := []string{"--homedir", home, "--batch", "--pinentry-mode", "loopback", "--passphrase", pass}
+		if stdin != "" {
+			a = append(a, "--command-fd", "0")
+		}
 		if !at.IsZero() {
 			a = append(a, "--faked-system-time", at.UTC().Format("20060102T150405")+"!")
 		}
 		cmd := exec.Command("gpg", append(a, args...)...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
+		cmd.Stdin = strings.NewReader(stdin)
+		stdin = ""
 		out, err := cmd.Output()
 		if err != nil && firstErr == nil {
 			firstErr = &gpgError{args, err, stderr.String()}
@@ -117,6 +125,16 @@ func makeGPGKeys() (map[string]gpgKey, error) {
 		}
 		gpg(now, "", "--import", p)
 	}
+	f = gen("revoked-subkey", now, "", "ed25519", "cert", "never")
+	gpg(now, "", "--quick-add-key", f, "ed25519", "sign", "never")
+	// gpg --edit-key's dialogue: select subkey 1, revoke it (reason 0, no text), save.
+	stdin = "key 1\nrevkey\ny\n0\n\ny\nsave\n"
+	gpg(now, "", "--edit-key", f)
+	f = gen("stub", now, "", "ed25519", "cert", "never")
+	gpg(now, "", "--quick-add-key", f, "ed25519", "sign", "never")
+	if ring, err := parseKeyRing([]byte(gpg(now, "", "--export", f))); err == nil && len(ring) == 1 && len(ring[0].Subkeys) == 1 {
+		gpg(now, "", "--yes", "--delete-secret-keys", fingerprint(ring[0].Subkeys[0].PublicKey)+"!")
+	}
 	f = gen("no-signing", now, "", "ed25519", "cert", "never")
 	gpg(now, "", "--quick-add-key", f, "cv25519", "encr", "never")
 	gen("encrypted", now, gpgPassphrase, "ed25519", "sign,cert", "never")
@@ -124,7 +142,7 @@ func makeGPGKeys() (map[string]gpgKey, error) {
 	gpg(gpgExtended, "", "--quick-set-expire", f, "10y")
 
 	keys := map[string]gpgKey{}
-	for _, name := range []string{"good", "subkey", "expired", "expired-subkey", "revoked", "no-signing", "encrypted", "extended"} {
+	for _, name := range []string{"good", "subkey", "expired", "expired-subkey", "revoked", "revoked-subkey", "stub", "no-signing", "encrypted", "extended"} {
 		f := fpr(uid(name))
 		pass := ""
 		if name == "encrypted" {

@@ -122,6 +122,9 @@ func diagnose(e *openpgp.Entity, id uint64, path string, t time.Time) error {
 	case ident != nil && ident.Revoked(t):
 		return ke(pk, fmt.Sprintf("its user ID %q was revoked%s", ident.Name, revocation(ident.Revocations)),
 			"add a user ID where the key was made (gpg --quick-add-uid "+fpr+" 'NAME <EMAIL>')"+reexport+fpr)
+	case pk.CreationTime.After(t) || self.CreationTime.After(t):
+		return ke(pk, "it was made (or last changed) on "+later(pk.CreationTime, self.CreationTime)+", after "+t.UTC().Format(stamp),
+			"check the clock of this machine and of the one that made the key")
 	case pk.KeyExpired(self, t):
 		return ke(pk, "it expired on "+expiry(pk, self),
 			"extend it where it was made: gpg --quick-set-expire "+fpr+" 2y"+reexport+fpr+", and give hosts the new public key (rpm --import)")
@@ -162,6 +165,9 @@ func subkeyProblem(sub openpgp.Subkey, path, fpr string, t time.Time) error {
 	case sub.Revoked(t):
 		e.Reason = "its signing subkey was revoked" + revocation(sub.Revocations)
 		e.hint = "add a new signing subkey where the key was made: gpg --quick-add-key " + fpr + " ed25519 sign 2y, then export it again with gpg --export-secret-keys --armor " + fpr + ", and give hosts the new public key (rpm --import)"
+	case sk.CreationTime.After(t) || sub.Sig.CreationTime.After(t):
+		e.Reason = "its signing subkey was made (or last changed) on " + later(sk.CreationTime, sub.Sig.CreationTime) + ", after " + t.UTC().Format(stamp)
+		e.hint = "check the clock of this machine and of the one that made the key"
 	case sk.KeyExpired(sub.Sig, t):
 		e.Reason = "its signing subkey expired on " + expiry(sk, sub.Sig)
 		e.hint = "extend it where the key was made: gpg --quick-set-expire " + fpr + " 2y " + sfpr + ", then export it again with gpg --export-secret-keys --armor " + fpr + ", and give hosts the new public key (rpm --import)"
@@ -172,11 +178,20 @@ func subkeyProblem(sub openpgp.Subkey, path, fpr string, t time.Time) error {
 	return e
 }
 
+const stamp = "2006-01-02 15:04:05 UTC"
+
+func later(a, b time.Time) string {
+	if b.After(a) {
+		a = b
+	}
+	return a.UTC().Format(stamp)
+}
+
 func expiry(k *packet.PublicKey, sig *packet.Signature) string {
 	if sig == nil || sig.KeyLifetimeSecs == nil {
 		return "(unknown)"
 	}
-	return k.CreationTime.Add(time.Duration(*sig.KeyLifetimeSecs) * time.Second).UTC().Format("2006-01-02 15:04:05 UTC")
+	return k.CreationTime.Add(time.Duration(*sig.KeyLifetimeSecs) * time.Second).UTC().Format(stamp)
 }
 
 func revocation(sigs []*packet.Signature) string {
@@ -184,7 +199,7 @@ func revocation(sigs []*packet.Signature) string {
 		return ""
 	}
 	r := sigs[0]
-	s := " on " + r.CreationTime.UTC().Format("2006-01-02 15:04:05 UTC")
+	s := " on " + r.CreationTime.UTC().Format(stamp)
 	if r.RevocationReasonText != "" {
 		s += fmt.Sprintf(" (%q)", r.RevocationReasonText)
 	}

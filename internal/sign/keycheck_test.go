@@ -22,7 +22,8 @@ func TestKeysThatCannotSign(t *testing.T) {
 		pass     string // the passphrase given
 		err      []string
 		hint     []string
-		typedErr bool // a *KeyError
+		typedErr bool      // a *KeyError
+		now      time.Time // when the key is checked; zero is now
 	}{
 		{key: "good"},
 		{key: "subkey"},
@@ -37,6 +38,12 @@ func TestKeysThatCannotSign(t *testing.T) {
 		{key: "revoked", typedErr: true,
 			err:  []string{"cannot sign: it was revoked on "},
 			hint: []string{"a revoked key must never sign again", "hotchain keygen"}},
+		{key: "revoked-subkey", typedErr: true,
+			err:  []string{"cannot sign: its signing subkey was revoked on "},
+			hint: []string{"gpg --quick-add-key " + keys["revoked-subkey"].fpr + " ed25519 sign 2y"}},
+		{key: "stub", typedErr: true,
+			err:  []string{"cannot sign: the file does not hold the secret of its signing key (a gpg stub"},
+			hint: []string{"gpg --export-secret-subkeys --armor " + sub("stub") + "!"}},
 		{key: "no-signing", typedErr: true,
 			err:  []string{"cannot sign: neither its primary key (certify only) nor a subkey may sign (subkey ", ": encrypt only)"},
 			hint: []string{"gpg --quick-add-key " + keys["no-signing"].fpr + " ed25519 sign 2y"}},
@@ -49,8 +56,14 @@ func TestKeysThatCannotSign(t *testing.T) {
 		{key: "good", public: true,
 			err:  []string{"signing key KEY.asc holds only public keys"},
 			hint: []string{"gpg --export-secret-keys --armor"}},
+		{key: "good", now: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), typedErr: true,
+			err:  []string{"cannot sign: it was made (or last changed) on ", ", after 2020-01-01 00:00:00 UTC"},
+			hint: []string{"check the clock"}},
 	} {
 		name := tc.key
+		if !tc.now.IsZero() {
+			name += "/clock=2020"
+		}
 		if tc.public {
 			name += "/public"
 		}
@@ -62,7 +75,11 @@ func TestKeysThatCannotSign(t *testing.T) {
 			if tc.public {
 				data = keys[tc.key].public
 			}
-			s, err := ParseSigner(data, "KEY.asc", tc.pass, time.Now())
+			now := tc.now
+			if now.IsZero() {
+				now = time.Now()
+			}
+			s, err := ParseSigner(data, "KEY.asc", tc.pass, now)
 			if tc.err == nil {
 				if err != nil {
 					t.Fatalf("want a signer, got %v", err)
