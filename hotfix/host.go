@@ -17,6 +17,8 @@ import (
 // Host is one host of the installation as the applier sees it: its settings and where its
 // output goes.
 type Host struct {
+	// Cfg is the settings as sysconfig.Load and Config.ResolvePaths give them: under -root,
+	// the paths are taken inside the root already.
 	Cfg *sysconfig.Config
 	// Out receives what the install prints (scripts' output, progress); the install log gets
 	// a copy.
@@ -45,6 +47,19 @@ func (h *Host) Applied() ([]Version, error) { return h.ledger().Read(h.hostLedge
 // HotfixDir is where hotfix v is unpacked on this host.
 func (h *Host) HotfixDir(v Version) string {
 	return filepath.Join(h.Cfg.InRoot(h.Cfg.PatchesDir), DirName(h.Cfg.Product, v))
+}
+
+// hotfixDir is HotfixDir resolved inside -root (sysconfig.Config.Resolve): the directory
+// that apply writes backups, its journal and its log into, and that rollback removes them
+// from. A symlink in its place is followed as inside the root, and one that leads out of
+// the root is refused, so nothing of a hotfix is written or removed outside the root.
+func (h *Host) hotfixDir(v Version) (string, error) {
+	p, err := h.Cfg.Resolve(filepath.Join(h.Cfg.PatchesDir, DirName(h.Cfg.Product, v)))
+	if err != nil {
+		return "", withHint(fmt.Errorf("hotfix directory %s: %w", h.HotfixDir(v), err),
+			"make the symlink point inside the root (an absolute target is taken inside -root), or put the hotfix directory itself in PATCHES_DIR")
+	}
+	return p, nil
 }
 
 func (h *Host) step(what string) {
@@ -131,9 +146,14 @@ func (e *PrereqError) Hint() string { return e.hint }
 // dir, or the other way round, is the same place.
 func (h *Host) CheckPatchesDir(v Version, dir string) error {
 	want := h.Cfg.PatchesDir
-	if filepath.Clean(dir) == filepath.Clean(want) ||
-		realPath(h.Cfg.InRoot(dir)) == realPath(h.Cfg.InRoot(want)) {
+	if filepath.Clean(dir) == filepath.Clean(want) {
 		return nil
+	}
+	// Both taken inside -root, as rpm takes the package's paths.
+	if a, err := h.Cfg.Resolve(dir); err == nil {
+		if b, err := h.Cfg.Resolve(want); err == nil && a == b {
+			return nil
+		}
 	}
 	return &PrereqError{v, fmt.Sprintf("the package unpacks into %s, but PATCHES_DIR on this host is %s", dir, want),
 		fmt.Sprintf("rebuild the hotfix with hotchain build -patches-dir %s, or set PATCHES_DIR=%s in %s", want, dir, h.Cfg.File)}

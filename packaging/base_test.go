@@ -232,7 +232,7 @@ func TestBaseRPMGolden(t *testing.T) {
 			t.Errorf("settings file digest %s, want sysconfig.Template's %x", f.Digest(), sum)
 		}
 	}
-	golden(t, "base.golden", dumpRPM(p, "/etc/sysconfig/shop-hotfix"))
+	testutil.Golden(t, "testdata/base.golden", []byte(dumpRPM(p, "/etc/sysconfig/shop-hotfix")))
 }
 
 // TestBaseRPMWithRPM lists and checks the base package with the real rpm.

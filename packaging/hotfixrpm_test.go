@@ -1,6 +1,7 @@
 package packaging
 
 import (
+	"archive/tar"
 	"compress/gzip"
 	"fmt"
 	"io"
@@ -284,9 +285,9 @@ func TestPayloadSizeTag(t *testing.T) {
 
 func TestHotfixRPMGolden(t *testing.T) {
 	res := buildSample(t, sampleDir(t, nil), BuildOptions{Vendor: "Example Corp", URL: "https://example.com/shop"})
-	golden(t, "hotfix-6.14.2.3.golden", dumpRPM(openRPM(t, res.RPM)))
+	testutil.Golden(t, "testdata/hotfix-6.14.2.3.golden", []byte(dumpRPM(openRPM(t, res.RPM))))
 	res = buildSample(t, sampleDir(t, map[string]string{"version.txt": "6.14.2.1\n", "fixed-bugs.txt": ""}), BuildOptions{Release: 1})
-	golden(t, "hotfix-6.14.2.1.golden", dumpRPM(openRPM(t, res.RPM)))
+	testutil.Golden(t, "testdata/hotfix-6.14.2.1.golden", []byte(dumpRPM(openRPM(t, res.RPM))))
 }
 
 // payloadLen is the uncompressed length of the gzip payload that r is positioned at.
@@ -301,6 +302,46 @@ func payloadLen(t *testing.T, r io.Reader) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestNoSetuidInPackages: a setuid or setgid file in the hotfix directory is packed without
+// those bits, in the RPM (which rpm would install into PATCHES_DIR as it says) and in the
+// tarball alike.
+func TestNoSetuidInPackages(t *testing.T) {
+	src := sampleDir(t, nil)
+	if err := os.Chmod(filepath.Join(src, "FileChanges/bin/shopctl"), 0o755|os.ModeSetuid|os.ModeSetgid); err != nil {
+		t.Fatal(err)
+	}
+	res := buildSample(t, src, BuildOptions{})
+	p := openRPM(t, res.RPM)
+	modes := p.Header.GetTag(1030).Int64Slice()
+	for i, f := range p.Files() {
+		if modes[i]&0o6000 != 0 {
+			t.Errorf("RPM: %s has mode %o", f.Name(), modes[i])
+		}
+	}
+	f, err := os.Open(res.Tarball)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Mode&0o6000 != 0 {
+			t.Errorf("tarball: %s has mode %o", h.Name, h.Mode)
+		}
+	}
 }
 
 // TestDoPatchVarInScripts: the scriptlets test the variable of their own product.
