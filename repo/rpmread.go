@@ -95,9 +95,9 @@ type rawHeader struct {
 // packageReader reads packages, reusing its buffers from one package to the next (one per
 // goroutine).
 type packageReader struct {
-	buf []byte        // a whole package, up to maxBuffered
-	br  *bufio.Reader // larger packages stream through it
-	xml xmlWriter     // renders the package's elements (newEntry)
+	buf  []byte        // a whole package, up to maxBuffered
+	br   *bufio.Reader // larger packages stream through it
+	xml  xmlWriter     // renders the package's elements (newEntry)
 	opts readOptions
 }
 
