@@ -318,6 +318,11 @@ func trimAuthor(s string) string {
 	return s[:1] + strings.TrimRight(s[1:], " ")
 }
 
+// maxFileListBytes bounds the bytes of a package's full file paths. The header stores each
+// directory once and the files as indexes into them, so a small header can name a long
+// directory a million times: the paths of a real package add up to a few MiB.
+const maxFileListBytes = 256 << 20
+
 // headerFiles lists the files in header order, checking the parallel arrays instead of
 // trusting them (cavaliergopher/rpm's Files panics on a damaged header).
 func headerFiles(h *rpm.Header) ([]file, error) {
@@ -339,9 +344,13 @@ func headerFiles(h *rpm.Header) ([]file, error) {
 		return nil, fmt.Errorf("damaged RPM header: file lists of different lengths")
 	}
 	files := make([]file, len(base))
+	total := 0
 	for i, b := range base {
 		if idx[i] < 0 || idx[i] >= int64(len(dirs)) {
 			return nil, fmt.Errorf("damaged RPM header: file %q has no directory", b)
+		}
+		if total += len(dirs[idx[i]]) + len(b); total > maxFileListBytes {
+			return nil, fmt.Errorf("damaged RPM header: its file paths add up to more than %d bytes: copy or build it again", maxFileListBytes)
 		}
 		f := file{Path: dirs[idx[i]] + b}
 		switch {
