@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/testutil"
+
 	"github.com/cavaliergopher/rpm"
 	"github.com/google/rpmpack"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -233,7 +235,7 @@ func TestBaseRPMGolden(t *testing.T) {
 
 // TestBaseRPMWithRPM lists and checks the base package with the real rpm.
 func TestBaseRPMWithRPM(t *testing.T) {
-	requireTool(t, "rpm")
+	testutil.RequireTool(t, "rpm")
 	s := testSigner(t, RSA)
 	res := buildBase(t, BaseOptions{Signer: s})
 	db := rpmdb(t, s)

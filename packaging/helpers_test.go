@@ -25,19 +25,6 @@ var sde = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 // keyTime is when the test keys were made, before sde.
 var keyTime = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 
-// requireTool skips the test when a real tool is missing, except in CI, where it fails.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI: %v", name, err)
-		}
-		t.Skipf("%s not installed (apt-get install -y rpm cpio rpm2cpio openssl)", name)
-	}
-	return p
-}
-
 var (
 	keysOnce sync.Once
 	keys     map[KeyAlgorithm]*Signer
