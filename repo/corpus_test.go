@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // The corpus: packages that hotchain did not make, built by rpmbuild at test time, with
@@ -187,7 +189,7 @@ func buildCorpus(t *testing.T) *corpus {
 	if testing.Short() {
 		t.Skip("builds packages with rpmbuild")
 	}
-	requireTool(t, "rpmbuild")
+	testutil.RequireTool(t, "rpmbuild")
 	c := &corpus{
 		main:   rpmbuild(t, corpusMain, false, "_binary_payload w19.zstdio")[0],
 		latin1: rpmbuild(t, corpusLatin1, false, "_invalid_encoding_terminates_build 0")[0],
@@ -305,7 +307,7 @@ func (c *corpus) layOut(t *testing.T, dir string) {
 // runCreaterepo indexes dir with createrepo_c.
 func runCreaterepo(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	createrepo := requireTool(t, "createrepo_c")
+	createrepo := testutil.RequireTool(t, "createrepo_c")
 	out, err := exec.Command(createrepo, append(append([]string{"--no-database"}, args...), dir)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("createrepo_c: %v\n%s", err, out)

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // TestRepoChangelogLimit: -changelog-limit reaches the metadata with createrepo_c's
@@ -18,7 +20,7 @@ func TestRepoChangelogLimit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a package with rpmbuild")
 	}
-	requireTool(t, "rpmbuild")
+	testutil.RequireTool(t, "rpmbuild")
 	top := t.TempDir()
 	var spec strings.Builder
 	spec.WriteString("Name: many-entries\nVersion: 1\nRelease: 1\nSummary: s\nLicense: MIT\nBuildArch: noarch\n%description\nd\n%files\n%changelog\n")
