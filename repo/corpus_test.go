@@ -180,6 +180,7 @@ func rpmbuild(t *testing.T, spec string, source bool, defines ...string) []strin
 // corpusPackages builds the corpus and returns it by role.
 type corpus struct {
 	main, latin1, srpm, srpmUntagged string
+	noSourceRPM                      string // a binary package without SOURCERPM
 	payloads                         []string // one per compression
 	control                          string
 }
@@ -201,14 +202,18 @@ func buildCorpus(t *testing.T) *corpus {
 	}
 	c.control = rpmbuild(t, corpusControl, false)[0]
 	c.srpmUntagged = filepath.Join(t.TempDir(), "corpus-untagged.src.rpm")
-	untagSourcePackage(t, c.srpm, c.srpmUntagged)
+	untag(t, c.srpm, c.srpmUntagged, tagSourcePackage, "1|(none)|")
+	c.noSourceRPM = filepath.Join(t.TempDir(), "corpus-nosource.noarch.rpm")
+	untag(t, c.payloads[0], c.noSourceRPM, tagSourceRPM, "(none)|(none)|noarch")
 	return c
 }
 
-// untagSourcePackage writes a copy of the source package src without its SOURCEPACKAGE
-// tag, as old source packages are: the entry's tag number becomes an unknown one (its data
-// stays, so nothing moves) and the signature header's digests are computed again.
-func untagSourcePackage(t *testing.T, src, dst string) {
+// untag writes a copy of the package src without the tag, as old packages are (a source
+// package without SOURCEPACKAGE, a binary one without SOURCERPM): the entry's tag number
+// becomes an unknown one (its data stays, so nothing moves) and the signature header's
+// digests are computed again. rpm -qp must then say want for
+// %{SOURCEPACKAGE}|%{SOURCERPM}|%{ARCH}: what librpm's retrofit makes of it.
+func untag(t *testing.T, src, dst string, tag uint32, want string) {
 	t.Helper()
 	data, err := os.ReadFile(src)
 	if err != nil {
@@ -223,13 +228,13 @@ func untagSourcePackage(t *testing.T, src, dst string) {
 	found := false
 	for i := 0; i < il; i++ {
 		e := hdr[16+16*i:]
-		if binary.BigEndian.Uint32(e) == tagSourcePackage {
+		if binary.BigEndian.Uint32(e) == tag {
 			binary.BigEndian.PutUint32(e, 1199) // no tag of rpm's
 			found = true
 		}
 	}
 	if !found {
-		t.Fatal("rpmbuild's source package has no SOURCEPACKAGE tag")
+		t.Fatalf("rpmbuild's package has no tag %d", tag)
 	}
 	// The signature header's digests: SHA1 and SHA256 of the main header (hex strings),
 	// MD5 of header and payload (binary).
@@ -255,12 +260,11 @@ func untagSourcePackage(t *testing.T, src, dst string) {
 		t.Fatal(err)
 	}
 	out, err := exec.Command("rpm", "-qp", "--qf", "%{SOURCEPACKAGE}|%{SOURCERPM}|%{ARCH}", dst).CombinedOutput()
-	if err != nil || !strings.HasPrefix(string(out), "1|(none)|") {
-		// rpm must read it, and see a source package only through its retrofit.
-		t.Fatalf("rpm -qp on the untagged source package: %v: %s", err, out)
+	if err != nil || !strings.HasPrefix(string(out), want) {
+		t.Fatalf("rpm -qp on the untagged package: %v: %s, want %s", err, out, want)
 	}
 	if out, err := exec.Command("rpm", "-K", "--nosignature", dst).CombinedOutput(); err != nil {
-		t.Fatalf("rpm -K on the untagged source package: %v: %s", err, out)
+		t.Fatalf("rpm -K on the untagged package: %v: %s", err, out)
 	}
 }
 
@@ -291,6 +295,7 @@ func (c *corpus) layOut(t *testing.T, dir string) {
 	put(c.latin1, "sub/"+filepath.Base(c.latin1))
 	put(c.srpm, "SRPMS/"+filepath.Base(c.srpm))
 	put(c.srpmUntagged, "SRPMS/"+filepath.Base(c.srpmUntagged))
+	put(c.noSourceRPM, filepath.Base(c.noSourceRPM))
 	for i, p := range c.payloads {
 		put(p, []string{"", "sub/", ".hidden/", "sub/deeper/", "a b/", "a/b/"}[i]+filepath.Base(p))
 	}
@@ -388,6 +393,9 @@ func testCorpusFacts(t *testing.T, c *corpus) {
 		if p := byLoc[loc]; p == nil || p.Arch != "src" {
 			t.Errorf("%s: not listed as arch src: %+v", loc, p)
 		}
+	}
+	if p := byLoc[filepath.Base(c.noSourceRPM)]; p == nil || p.Arch != "noarch" || p.SourceRPM != "(none)" {
+		t.Errorf("binary package without SOURCERPM: %+v", p)
 	}
 	main := byLoc[filepath.Base(c.main)]
 	if main == nil || len(main.Changelogs) != DefaultChangelogLimit {
