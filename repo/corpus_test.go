@@ -180,7 +180,7 @@ func rpmbuild(t *testing.T, spec string, source bool, defines ...string) []strin
 // corpusPackages builds the corpus and returns it by role.
 type corpus struct {
 	main, latin1, srpm, srpmUntagged string
-	noSourceRPM                      string // a binary package without SOURCERPM
+	noSourceRPM                      string   // a binary package without SOURCERPM
 	payloads                         []string // one per compression
 	control                          string
 }
