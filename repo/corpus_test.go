@@ -30,6 +30,7 @@ Version: 1.0~rc1^git2
 Release: 1
 Epoch: 3
 Summary: Plain & <odd> "quoted" 'text' é
+Summary(de): Deutsche Zusammenfassung
 License: MIT
 URL: https://example.org/a?b=1&c=2
 BuildArch: noarch
@@ -47,6 +48,8 @@ Provides: p%{lua:print("\127")}q
 %description
 Description with é accent,
 two lines & <markup>.
+%description -l de
+Deutsche Beschreibung.
 %install
 mkdir -p %{buildroot}/etc/corpus %{buildroot}/usr/bin "%{buildroot}/opt/with space" %{buildroot}/var/lib/corpus
 echo a > %{buildroot}/etc/corpus/a.conf
@@ -313,7 +316,12 @@ func (c *corpus) layOut(t *testing.T, dir string) {
 func runCreaterepo(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	createrepo := testutil.RequireTool(t, "createrepo_c")
-	out, err := exec.Command(createrepo, append(append([]string{"--no-database"}, args...), dir)...).CombinedOutput()
+	cmd := exec.Command(createrepo, append(append([]string{"--no-database"}, args...), dir)...)
+	// librpm gives createrepo_c the summary and description of the user's language where a
+	// package has them; hotchain writes the untranslated ones, whatever the locale, which
+	// is what createrepo_c writes in the C locale.
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "LANGUAGE=", "LANG=C")
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("createrepo_c: %v\n%s", err, out)
 	}
