@@ -146,7 +146,7 @@ d
 
 // rpmbuild builds spec (binary packages, or the source package with source) in a
 // directory of its own and returns the packages built.
-func rpmbuild(t *testing.T, spec string, source bool, defines ...string) []string {
+func rpmbuild(t testing.TB, spec string, source bool, defines ...string) []string {
 	t.Helper()
 	top := t.TempDir()
 	specFile := filepath.Join(top, "corpus.spec")
@@ -188,7 +188,7 @@ type corpus struct {
 	control                          string
 }
 
-func buildCorpus(t *testing.T) *corpus {
+func buildCorpus(t testing.TB) *corpus {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds packages with rpmbuild")
@@ -216,7 +216,7 @@ func buildCorpus(t *testing.T) *corpus {
 // becomes an unknown one (its data stays, so nothing moves) and the signature header's
 // digests are computed again. rpm -qp must then say want for
 // %{SOURCEPACKAGE}|%{SOURCERPM}|%{ARCH}: what librpm's retrofit makes of it.
-func untag(t *testing.T, src, dst string, tag uint32, want string) {
+func untag(t testing.TB, src, dst string, tag uint32, want string) {
 	t.Helper()
 	data, err := os.ReadFile(src)
 	if err != nil {
