@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/packaging"
 	"github.com/hotchain/hotchain/repo"
 )
@@ -31,7 +32,7 @@ control character in its metadata, or a damaged one, fails the run.`)
 	fs.Var(&urls, "base-url", "`URL` of the repository root, http(s):// or file:// (required; repeat for mirrors)")
 	product := fs.String("product", "", "product `name`, like shop (default: taken from the package names)")
 	baseVersion := fs.String("base-version", "", "base `version` the repository serves (default: the name of DIR)")
-	signKey := fs.String("sign-key", "", "OpenPGP secret key `file` that signs repomd.xml (passphrase in $"+packaging.PassphraseEnv+")")
+	signKey := fs.String("sign-key", "", "OpenPGP secret key `file` that signs repomd.xml (passphrase in $"+sign.PassphraseEnv+")")
 	noUpdate := fs.Bool("no-update", false, "read every package again instead of reusing unchanged entries")
 	changelogLimit := fs.Int("changelog-limit", repo.DefaultChangelogLimit, "keep the newest `N` changelog entries of each package, as createrepo_c --changelog-limit (0 none, -1 all); unchanged packages keep theirs unless -no-update")
 	if err := parseFlags(fs, args); err != nil {
@@ -70,7 +71,7 @@ control character in its metadata, or a damaged one, fails the run.`)
 		NoUpdate: *noUpdate, Time: when, Log: e.stderr, ChangelogLimit: limit,
 	}
 	if *signKey != "" {
-		if o.Signer, err = packaging.LoadSigner(*signKey); err != nil {
+		if o.Signer, err = sign.LoadSigner(*signKey); err != nil {
 			return err
 		}
 	}
