@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/hotchain/hotchain/internal/boundedio"
 )
 
 // The states of an apply, in order, and of a rollback. The journal moves to a state only
@@ -76,7 +78,7 @@ func inexistentPath(hotfixDir, host string) string {
 }
 
 func readJournal(p string) (*journal, error) {
-	data, err := os.ReadFile(p)
+	data, err := boundedio.ReadFile(p, "apply journal", MaxJournalSize)
 	if err != nil {
 		return nil, err
 	}

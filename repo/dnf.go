@@ -60,7 +60,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -69,6 +68,7 @@ import (
 	"sync"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/boundedio"
 )
 
 // PackageManager runs dnf or yum, and rpm, for one host.
@@ -136,7 +136,11 @@ func (pm *PackageManager) args(verb ...string) ([]string, error) {
 	a := []string{"-y"}
 	if root != "" {
 		a = append(a, "--installroot", root)
-		a = append(a, rootedKeys(root)...)
+		keys, err := rootedKeys(root)
+		if err != nil {
+			return nil, err
+		}
+		a = append(a, keys...)
 	}
 	a = append(a, pm.Params...)
 	a = append(a, "--setopt=skip_if_unavailable=False")
@@ -468,11 +472,17 @@ func releaseOf(vr string) int {
 // dnf reads a gpgkey URL on the machine it runs on, not in the installroot, so a sandbox's
 // /etc/pki/rpm-gpg/... would be looked for on the host (`-root` takes every path inside the
 // root). YUM_PARAMETER, which comes after, can still override it.
-func rootedKeys(root string) []string {
+//
+// A .repo file larger than MaxRepoFileSize is an error; one that cannot be read is left to
+// dnf.
+func rootedKeys(root string) ([]string, error) {
 	files, _ := filepath.Glob(filepath.Join(root, "etc/yum.repos.d/*.repo"))
 	var opts []string
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := boundedio.ReadFile(f, "repo file", MaxRepoFileSize)
+		if boundedio.IsTooLarge(err) {
+			return nil, err
+		}
 		if err != nil {
 			continue
 		}
@@ -499,7 +509,7 @@ func rootedKeys(root string) []string {
 			}
 		}
 	}
-	return opts
+	return opts, nil
 }
 
 // lockedWriter lets two commands share one error output.

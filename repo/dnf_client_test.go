@@ -357,7 +357,10 @@ func TestRootedKeys(t *testing.T) {
 	os.WriteFile(filepath.Join(root, "etc/yum.repos.d/shop-hotfix.repo"), []byte(
 		"[shop-hotfix]\nbaseurl=http://x/6.14.2/\ngpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix\n"+
 			"[other]\ngpgkey = https://example.com/key, file:///etc/pki/other\n[nokey]\nbaseurl=http://y/\n"), 0o644)
-	got := rootedKeys(root)
+	got, err := rootedKeys(root)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := []string{
 		"--setopt=shop-hotfix.gpgkey=file://" + root + "/etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix",
 		"--setopt=other.gpgkey=https://example.com/key,file://" + root + "/etc/pki/other",
@@ -365,7 +368,7 @@ func TestRootedKeys(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("rootedKeys =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if got := rootedKeys(t.TempDir()); len(got) != 0 {
+	if got, _ := rootedKeys(t.TempDir()); len(got) != 0 {
 		t.Errorf("no repos: %v", got)
 	}
 }

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"net/url"
-	"os"
 	"path"
 	"regexp"
 	"strings"
 	"sync"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/boundedio"
 )
 
 // MetadataExpire is how long (seconds) dnf and yum may trust cached metadata. It is short
@@ -36,6 +36,10 @@ func KeyPath(product string) string {
 // yum and dnf try them in order, so the later ones are mirrors for failover.
 //
 // The base version is always the last path element of every URL: that is what
+// MaxRepoFileSize bounds a .repo file hotchain reads on a host: a few repositories of a
+// few lines each.
+const MaxRepoFileSize = 1 << 20
+
 // RewriteBaseVersion replaces when a product patch moves a host to a new base version.
 func RepoFile(product, baseVersion string, baseURLs []string, signed bool) []byte {
 	id := RepoName(product)
@@ -97,7 +101,10 @@ func RewriteBaseVersion(path, newBase string) error {
 	if _, err := hotfix.ParseVersion(newBase); err != nil {
 		return fmt.Errorf("new base version: %w", err)
 	}
-	data, err := os.ReadFile(path)
+	data, err := boundedio.ReadFile(path, "repo file", MaxRepoFileSize)
+	if boundedio.IsTooLarge(err) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("read repo file: %w", err)
 	}

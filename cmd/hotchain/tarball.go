@@ -10,7 +10,12 @@ import (
 // unpackVerified reads a hotfix tarball once into a private copy, checks its detached
 // signature (TARBALL.sig) against TARBALL_KEY over that copy, and unpacks the same copy into
 // PATCHES_DIR: what is applied is what was signed.
+// As root, a TARBALL_KEY that another user could have written is refused: whoever can write
+// the key decides which tarballs run their Install scripts as root.
 func unpackVerified(cfg *sysconfig.Config, tarball string) (string, error) {
+	if err := sysconfig.CheckTrusted(cfg.InRoot(cfg.TarballKey), "TARBALL_KEY"); err != nil {
+		return "", err
+	}
 	dir, err := packaging.UnpackVerifiedTarball(tarball, tarball+".sig", cfg.InRoot(cfg.TarballKey), cfg.InRoot(cfg.PatchesDir))
 	if se := (*packaging.SignatureError)(nil); errors.As(err, &se) {
 		return "", withHint(err, "get the tarball and its .sig again from the vendor; TARBALL_KEY in the settings names the vendor's public key")

@@ -63,12 +63,16 @@ func ReadFile(path, what string, limit int64) ([]byte, error) {
 }
 
 // ReadAll reads r to its end like io.ReadAll, refusing more than limit bytes with a
-// *TooLargeError naming what and path. When r is an *os.File of a regular file its size
-// sizes the buffer, so a small file costs one allocation.
+// *TooLargeError naming what and path. When r is an *os.File of a regular file, its size
+// refuses a file that is too large before anything is read, and sizes the buffer, so a
+// small file costs one allocation; a file that grows meanwhile is still cut at the limit.
 func ReadAll(r io.Reader, path, what string, limit int64) ([]byte, error) {
 	size := int64(512)
 	if f, ok := r.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			if fi.Size() > limit {
+				return nil, &TooLargeError{What: what, Path: path, Limit: limit}
+			}
 			size = fi.Size() + 1 // +1: ReadAll needs room to see EOF
 		}
 	}
