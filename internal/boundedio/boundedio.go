@@ -66,6 +66,8 @@ func ReadFile(path, what string, limit int64) ([]byte, error) {
 // *TooLargeError naming what and path. When r is an *os.File of a regular file, its size
 // refuses a file that is too large before anything is read, and sizes the buffer, so a
 // small file costs one allocation; a file that grows meanwhile is still cut at the limit.
+// Refusing costs at most about three times the limit in allocations (the buffer grows by
+// doubling, up to the limit).
 func ReadAll(r io.Reader, path, what string, limit int64) ([]byte, error) {
 	size := int64(512)
 	if f, ok := r.(*os.File); ok {
@@ -80,8 +82,10 @@ func ReadAll(r io.Reader, path, what string, limit int64) ([]byte, error) {
 	buf := make([]byte, 0, size)
 	lr := io.LimitReader(r, limit+1)
 	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+		if len(buf) == cap(buf) { // grow, but never past what the limit needs
+			grown := make([]byte, len(buf), min(2*int64(cap(buf))+512, limit+1))
+			copy(grown, buf)
+			buf = grown
 		}
 		n, err := lr.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
