@@ -230,6 +230,9 @@ func (d *Dir) CheckFilelist() error {
 		return fmt.Errorf("read file list: %w", err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > MaxFilelistSize {
+		return &boundedio.TooLargeError{What: "file list", Path: f.Name(), Limit: MaxFilelistSize}
+	}
 	listed := map[string]string{}
 	sc := bufio.NewScanner(&boundedio.Reader{R: f, What: "file list", Path: f.Name(), Limit: MaxFilelistSize})
 	for n := 1; sc.Scan(); n++ {
