@@ -208,3 +208,35 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestWorldWritableTarballKeyRefused: whoever can write TARBALL_KEY picks which tarballs run
+// their Install scripts as root; as root, such a key is refused before anything is unpacked.
+func TestWorldWritableTarballKeyRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the rule holds only for root (tests run as root)")
+	}
+	cfg, signed, _, sig := raceTarballs(t)
+	tarball := filepath.Join(t.TempDir(), "shop-hotfix-6.14.2.1.tar.gz")
+	if err := os.WriteFile(tarball, signed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, sig, tarball+".sig")
+	if err := os.Chmod(cfg.TarballKey, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	_, err := unpackVerified(cfg, tarball)
+	want := "TARBALL_KEY " + cfg.TarballKey + " is writable by every user (owner root, group root, mode -rw-rw-rw-): hotchain runs as root and does not use a file that another user can change"
+	var h interface{ Hint() string }
+	if err == nil || err.Error() != want || !errors.As(err, &h) || h.Hint() != "chmod o-w "+cfg.TarballKey {
+		t.Errorf("world-writable key: %v, want %q and a chmod hint", err, want)
+	}
+	if _, err := os.Stat(cfg.PatchesDir); !os.IsNotExist(err) {
+		t.Errorf("PATCHES_DIR %s was made: %v", cfg.PatchesDir, err)
+	}
+	if err := os.Chmod(cfg.TarballKey, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unpackVerified(cfg, tarball); err != nil {
+		t.Errorf("0644 key: %v", err)
+	}
+}
