@@ -15,6 +15,9 @@ import (
 // the fuzzer works on the tar structure, not on gzip checksums). It must never panic,
 // never write outside the destination, and leave the destination as it was when it refuses
 // the archive; what it accepts is a hotfix directory that hotfix.ReadDir reads.
+//
+// Each input is unpacked on disk (some 100 a second): run it with -fuzzminimizetime=100x,
+// or minimizing each new input for the default 60s leaves hardly any time for fuzzing.
 func FuzzUnpackTarball(f *testing.F) {
 	tarOf := func(entries []tarEntry) []byte {
 		var buf bytes.Buffer
