@@ -34,7 +34,10 @@ func TestOversizedFilesRefused(t *testing.T) {
 		{"apply with a huge journal", func(sb *sandbox, dir string) string { return journalPath(dir, "host1") },
 			func(sb *sandbox, dir string) error { return sb.host.Apply(context.Background(), dir, ApplyOptions{}) }, "apply journal", "64 MiB"},
 		{"PRODUCT_VERSION_FILE", func(sb *sandbox, dir string) string { return filepath.Join(sb.root, "opt/shop/version.txt") },
-			func(sb *sandbox, dir string) error { _, err := sb.host.ProductVersion(context.Background()); return err }, "product version file (PRODUCT_VERSION_FILE)", "64 KiB"},
+			func(sb *sandbox, dir string) error {
+				_, err := sb.host.ProductVersion(context.Background())
+				return err
+			}, "product version file (PRODUCT_VERSION_FILE)", "64 KiB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sb := newSandbox(t, sysconfig.RoleSingle)

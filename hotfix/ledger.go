@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hotchain/hotchain/internal/atomicfile"
 	"github.com/hotchain/hotchain/internal/boundedio"
 )
 
@@ -105,7 +106,7 @@ func (l Ledger) write(name string, vs []Version) error {
 		b.WriteString(v.String())
 		b.WriteByte('\n')
 	}
-	return WriteFileAtomic(filepath.Join(l.Dir, name), []byte(b.String()), 0o644)
+	return atomicfile.Write(filepath.Join(l.Dir, name), []byte(b.String()), 0o644)
 }
 
 func contains(vs []Version, v Version) bool {

@@ -10,7 +10,9 @@ import (
 	"sync"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/atomicfile"
 	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/internal/repoconf"
 )
 
 // MetadataExpire is how long (seconds) dnf and yum may trust cached metadata. It is short
@@ -36,10 +38,6 @@ func KeyPath(product string) string {
 // yum and dnf try them in order, so the later ones are mirrors for failover.
 //
 // The base version is always the last path element of every URL: that is what
-// MaxRepoFileSize bounds a .repo file hotchain reads on a host: a few repositories of a
-// few lines each.
-const MaxRepoFileSize = 1 << 20
-
 // RewriteBaseVersion replaces when a product patch moves a host to a new base version.
 func RepoFile(product, baseVersion string, baseURLs []string, signed bool) []byte {
 	id := RepoName(product)
@@ -101,7 +99,7 @@ func RewriteBaseVersion(path, newBase string) error {
 	if _, err := hotfix.ParseVersion(newBase); err != nil {
 		return fmt.Errorf("new base version: %w", err)
 	}
-	data, err := boundedio.ReadFile(path, "repo file", MaxRepoFileSize)
+	data, err := boundedio.ReadFile(path, "repo file", repoconf.MaxSize)
 	if boundedio.IsTooLarge(err) {
 		return err
 	}
@@ -115,53 +113,38 @@ func RewriteBaseVersion(path, newBase string) error {
 	if bytes.Equal(out, data) {
 		return nil
 	}
-	return hotfix.UpdateFile(path, out, 0o644)
+	return atomicfile.Update(path, out, 0o644)
 }
 
 // urlToken is one URL in a baseurl value: dnf splits the list on whitespace and commas.
 var urlToken = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^\s,]+`) })
 
 func rewriteBaseVersion(data []byte, path, newBase string) ([]byte, error) {
-	lines := strings.SplitAfter(string(data), "\n")
+	f := repoconf.Parse(data)
 	var old string
-	inBaseURL := false
 	found := false
-	for i, line := range lines {
-		body := strings.TrimRight(line, "\r\n")
-		key, value, isKey := strings.Cut(body, "=")
-		isCont := inBaseURL && body != "" && (body[0] == ' ' || body[0] == '\t')
-		switch {
-		case isKey && !isCont && strings.TrimSpace(key) == "baseurl":
-			inBaseURL = true
-		case isCont:
-			key, value = "", body
-		default:
-			inBaseURL = false
-			continue
-		}
-		var bad error
-		newValue := urlToken().ReplaceAllStringFunc(value, func(u string) string {
-			trimmed := strings.TrimRight(u, "/")
-			elem := lastElem(trimmed)
-			if _, err := hotfix.ParseVersion(elem); err != nil {
-				bad = fmt.Errorf("%s:%d: baseurl %s does not end in a base version: cannot tell what to replace; write the file again with hotchain repo", path, i+1, u)
-				return u
+	for _, e := range f.Lookup("baseurl") {
+		for _, s := range e.Spans {
+			var bad error
+			text := urlToken().ReplaceAllStringFunc(f.Text(s), func(u string) string {
+				trimmed := strings.TrimRight(u, "/")
+				elem := lastElem(trimmed)
+				if _, err := hotfix.ParseVersion(elem); err != nil {
+					bad = fmt.Errorf("%s:%d: baseurl %s does not end in a base version: cannot tell what to replace; write the file again with hotchain repo", path, s.Line+1, u)
+					return u
+				}
+				if old != "" && elem != old {
+					bad = fmt.Errorf("%s:%d: baseurl %s names base version %s, another URL names %s: make them agree", path, s.Line+1, u, elem, old)
+					return u
+				}
+				old = elem
+				found = true
+				return strings.TrimSuffix(trimmed, elem) + newBase + u[len(trimmed):]
+			})
+			if bad != nil {
+				return nil, bad
 			}
-			if old != "" && elem != old {
-				bad = fmt.Errorf("%s:%d: baseurl %s names base version %s, another URL names %s: make them agree", path, i+1, u, elem, old)
-				return u
-			}
-			old = elem
-			found = true
-			return strings.TrimSuffix(trimmed, elem) + newBase + u[len(trimmed):]
-		})
-		if bad != nil {
-			return nil, bad
-		}
-		if isCont {
-			lines[i] = newValue + line[len(body):]
-		} else {
-			lines[i] = key + "=" + newValue + line[len(body):]
+			f.Replace(s, text)
 		}
 	}
 	if !found {
@@ -171,11 +154,11 @@ func rewriteBaseVersion(data []byte, path, newBase string) ([]byte, error) {
 		return data, nil
 	}
 	word := regexp.MustCompile(`(^|[^0-9.])` + regexp.QuoteMeta(old) + `($|[^0-9.])`)
-	for i, line := range lines {
+	for i, line := range f.Lines {
 		t := strings.TrimSpace(line)
 		if strings.HasPrefix(t, "#") || strings.HasPrefix(t, "name=") || strings.HasPrefix(t, "name =") {
-			lines[i] = word.ReplaceAllString(line, "${1}"+newBase+"${2}")
+			f.Lines[i] = word.ReplaceAllString(line, "${1}"+newBase+"${2}")
 		}
 	}
-	return []byte(strings.Join(lines, "")), nil
+	return f.Bytes(), nil
 }

@@ -1,4 +1,4 @@
-package repo
+package dnf
 
 import (
 	"bytes"
@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/google/rpmpack"
+
+	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // The tests of the package-manager client (dnf.go). The first runs the real dnf, rpm and
@@ -104,9 +106,9 @@ func TestPackageManagerAgainstDNF(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real dnf")
 	}
-	requireTool(t, "dnf")
-	requireTool(t, "rpm")
-	requireTool(t, "createrepo_c")
+	testutil.RequireTool(t, "dnf")
+	testutil.RequireTool(t, "rpm")
+	testutil.RequireTool(t, "createrepo_c")
 	ctx := context.Background()
 
 	repoDir := filepath.Join(t.TempDir(), "6.14.2")
@@ -357,10 +359,7 @@ func TestRootedKeys(t *testing.T) {
 	os.WriteFile(filepath.Join(root, "etc/yum.repos.d/shop-hotfix.repo"), []byte(
 		"[shop-hotfix]\nbaseurl=http://x/6.14.2/\ngpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix\n"+
 			"[other]\ngpgkey = https://example.com/key, file:///etc/pki/other\n[nokey]\nbaseurl=http://y/\n"), 0o644)
-	got, err := rootedKeys(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := rootedKeys(root)
 	want := []string{
 		"--setopt=shop-hotfix.gpgkey=file://" + root + "/etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix",
 		"--setopt=other.gpgkey=https://example.com/key,file://" + root + "/etc/pki/other",
@@ -368,7 +367,7 @@ func TestRootedKeys(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("rootedKeys =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if got, _ := rootedKeys(t.TempDir()); len(got) != 0 {
+	if got := rootedKeys(t.TempDir()); len(got) != 0 {
 		t.Errorf("no repos: %v", got)
 	}
 }
