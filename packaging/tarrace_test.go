@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hotchain/hotchain/internal/sign"
 )
 
 // swapAfterCheck replaces the tarball at its path once its signature was checked, the
@@ -46,7 +48,7 @@ func (s *swapAfterCheck) verified(tarPath string) {
 // or rewritten in place) after the signature check still gets the signed content unpacked,
 // never the replacement.
 func TestUnpackVerifiedTarballSwappedAfterCheck(t *testing.T) {
-	k, err := TarballKeyFromSigner(testSigner(t, Ed25519))
+	k, err := sign.TarballKeyFromSigner(testSigner(t, sign.Ed25519))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +90,7 @@ func TestUnpackVerifiedTarballSwappedAfterCheck(t *testing.T) {
 // TestUnpackVerifiedTarballRefusalLeavesNothing: a bad signature leaves the destination as
 // it was, and a PATCHES_DIR made for the unpack goes again.
 func TestUnpackVerifiedTarballRefusalLeavesNothing(t *testing.T) {
-	k, err := TarballKeyFromSigner(testSigner(t, Ed25519))
+	k, err := sign.TarballKeyFromSigner(testSigner(t, sign.Ed25519))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/packaging"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -22,15 +23,15 @@ import (
 func raceTarballs(t *testing.T) (cfg *sysconfig.Config, signed, evil []byte, sig string) {
 	t.Helper()
 	when := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
-	signer, err := packaging.GenerateKey("Shop Hotfixes", "hotfixes@shop.example", packaging.Ed25519, when)
+	signer, err := sign.GenerateKey("Shop Hotfixes", "hotfixes@shop.example", sign.Ed25519, when)
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := packaging.TarballKeyFromSigner(signer)
+	key, err := sign.TarballKeyFromSigner(signer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	build := func(core string, key *packaging.TarballKey) *packaging.BuildResult {
+	build := func(core string, key *sign.TarballKey) *packaging.BuildResult {
 		src := filepath.Join(t.TempDir(), "shop-hotfix-6.14.2.1")
 		for rel, body := range map[string]string{
 			"version.txt":                 "6.14.2.1\n",
