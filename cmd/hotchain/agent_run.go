@@ -194,7 +194,14 @@ func runAgentOnce(ctx context.Context, o agentOptions) error {
 		environ = append(slices.Clip(o.environ), lock.EnvVar+"="+ts.Token())
 	}
 	r := newAgentRun(&o, environ)
-	r.work(ctx)
+	r.host.StepHook = stepHook
+	if o.mode == modeCron || o.mode == modeConsole {
+		// Under LOCK_TS, before anything is checked: finish or undo what a crash interrupted.
+		r.recover(ctx, logLine)
+	}
+	if !r.failed {
+		r.work(ctx)
+	}
 	return r.finish(ctx, logLine)
 }
 

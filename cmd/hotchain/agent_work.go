@@ -29,6 +29,8 @@ type agentRun struct {
 	out     io.Writer     // the console, or the report's output section
 	output  *lockedBuffer // cron runs: what dnf, hooks and scripts printed
 
+	recovered []string // what recover finished or undid, one line each (recover.go)
+
 	failed      bool     // the check, the download or the install failed
 	problems    []string // what went wrong, one sentence each
 	pending     []dnf.Package

@@ -91,7 +91,12 @@ func cmdSame(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-func treeListing(ts *testscript.TestScript, dir string) []string {
+// fataler is what treeListing needs of a test: a *testing.T or a testscript's ts.
+type fataler interface {
+	Fatalf(format string, args ...any)
+}
+
+func treeListing(ts fataler, dir string) []string {
 	var lines []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -88,6 +88,7 @@ func (r *agentRun) summary() string {
 		add(len(r.pending), "available")
 		add(len(r.unpacked), "unpacked, not applied")
 	}
+	add(len(r.recovered), "recovered")
 	add(len(r.download), "downloaded")
 	add(len(r.installed), "installed")
 	add(len(r.finalized), "finalized")
@@ -106,7 +107,7 @@ func countOf(n int, one, many string) string {
 
 // reportable: a nightly run is quiet unless it did something or something went wrong.
 func (r *agentRun) reportable() bool {
-	return r.failed || len(r.installed) > 0 || len(r.download) > 0 || len(r.finalized) > 0 ||
+	return r.failed || len(r.recovered) > 0 || len(r.installed) > 0 || len(r.download) > 0 || len(r.finalized) > 0 ||
 		len(r.waiting) > 0 || r.checkOnly && len(r.pending)+len(r.unpacked) > 0
 }
 
@@ -188,6 +189,9 @@ func (r *agentRun) body() string {
 
 // writeOutcome lists what the run did and what waits.
 func (r *agentRun) writeOutcome(w io.Writer) {
+	for _, line := range r.recovered {
+		fmt.Fprintf(w, "Recovered: %s\n", line)
+	}
 	if len(r.installed) > 0 {
 		fmt.Fprintf(w, "Installed: %s\n", joinVersions(r.installed))
 	}
@@ -253,6 +257,7 @@ type lastRun struct {
 	Mode      string    `json:"mode"`    // cron, check, download, console
 	Outcome   string    `json:"outcome"` // success or failure
 	Summary   string    `json:"summary,omitempty"`
+	Recovered []string  `json:"recovered,omitempty"` // what the run finished or undid, one line each
 	Installed []string  `json:"installed"`
 	Pending   []string  `json:"pending"` // offered and not applied when the run checked
 	Waiting   []string  `json:"waiting,omitempty"`
@@ -281,7 +286,7 @@ func lastRunFile(cfg *sysconfig.Config) string {
 
 func (r *agentRun) lastRun() *lastRun {
 	l := &lastRun{Time: r.o.now().UTC().Truncate(time.Second), Mode: string(r.o.mode), Outcome: "success",
-		Summary: r.summary(), Installed: versionStrings(r.installed), Pending: []string{},
+		Summary: r.summary(), Recovered: r.recovered, Installed: versionStrings(r.installed), Pending: []string{},
 		Waiting: versionStrings(r.waiting), Finalized: versionStrings(r.finalized)}
 	for _, p := range r.pending {
 		l.Pending = append(l.Pending, p.Hotfix.String())
