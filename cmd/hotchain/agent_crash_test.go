@@ -167,9 +167,9 @@ func TestAgentCrashAfterDNFRecovers(t *testing.T) {
 		var wantLine string
 		if len(st.Interrupted) == 1 {
 			u := st.Interrupted[0]
-			wantLine = fmt.Sprintf("recovered: finished the interrupted apply of %s (it stopped in state %s)", u.Version, u.State)
+			wantLine = fmt.Sprintf("finished the interrupted apply of %s (it stopped in state %s)", u.Version, u.State)
 			if u.State == "backup" {
-				wantLine = fmt.Sprintf("recovered: undid the interrupted apply of %s (it stopped in state backup, before the product was touched)", u.Version)
+				wantLine = fmt.Sprintf("undid the interrupted apply of %s (it stopped in state backup, before the product was touched)", u.Version)
 			}
 		} else if len(st.Interrupted) > 1 {
 			t.Fatalf("step %d (%s): %d interrupted journals", at, steps[at-1], len(st.Interrupted))
@@ -192,7 +192,8 @@ func TestAgentCrashAfterDNFRecovers(t *testing.T) {
 			t.Fatalf("step %d (%s): the next agent run: exit %d\n%s%s", at, steps[at-1], code, &p.stdout, &p.stderr)
 		}
 		said += p.stdout.String()
-		if wantLine != "" && !strings.Contains(said, wantLine) {
+		// recover says "recovered: LINE", the agent's report "Recovered: LINE".
+		if wantLine != "" && !strings.Contains(said, "ecovered: "+wantLine) {
 			t.Errorf("step %d (%s): want %q in the output:\n%s", at, steps[at-1], wantLine, said)
 		}
 		if got := h.productTree(t); got != final {

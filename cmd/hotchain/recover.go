@@ -22,11 +22,12 @@ import (
 var stepHook func(step string)
 
 // recover finishes or undoes the interrupted applies and rollbacks of this host, under the
-// LOCK_TS the caller holds. Each one gets a line in the report, the console and syslog. A
-// hotfix that ends rolled back leaves the rpm database (with the rollback off), and so do the
-// hotfixes after it that are installed and unpacked, as when a run's own apply fails its
-// check; one that ends unpacked stays installed, and the agent run applies it. A failure
-// stops the run before it checks: Apply refuses other hotfixes while one is interrupted.
+// LOCK_TS the caller holds. Each one gets a line in syslog and in r.recovered, which the
+// report and the console show. A hotfix that ends rolled back leaves the rpm database (with
+// the rollback off), and so do the hotfixes after it that are installed and unpacked, as when
+// a run's own apply fails its check; one that ends unpacked stays installed, and the agent run
+// applies it. A failure stops the run before it checks: Apply refuses other hotfixes while one
+// is interrupted.
 func (r *agentRun) recover(ctx context.Context, logLine func(string, bool)) {
 	done, err := r.host.Recover(context.WithoutCancel(ctx), r.out)
 	var pm packageManager
@@ -34,9 +35,6 @@ func (r *agentRun) recover(ctx context.Context, logLine func(string, bool)) {
 		line := d.String()
 		r.recovered = append(r.recovered, line)
 		logLine("recovered: "+line, d.HealthFailed)
-		if r.o.mode != modeCron {
-			fmt.Fprintf(r.out, "recovered: %s\n", line)
-		}
 		if d.Outcome != hotfix.RolledBack {
 			continue
 		}
@@ -107,6 +105,9 @@ base RPM runs it at boot (PRODUCT-hotfix-recover.service, or the init script's s
 			e.warnf("%v", err)
 		}
 	})
+	for _, line := range r.recovered {
+		fmt.Fprintf(e.stdout, "recovered: %s\n", line)
+	}
 	if r.failed {
 		return exitError{r.failStatus(), withHint(errors.New(strings.Join(r.problems, "\n")), r.hint)}
 	}
