@@ -134,11 +134,14 @@ fi
 }
 
 // basePreun disables the nightly runs on erase, waiting for a running install as
-// SERVICE_WAITS says.
+// SERVICE_WAITS says, and the boot recovery unit.
 func basePreun(product string) string {
 	return fmt.Sprintf(`# Disable nightly hotfix runs on erase, after a running install has finished.
 if [ "$1" = 0 ]; then
-    %s service stop -config %s || :
+    %[1]s service stop -config %[2]s || :
+    if command -v systemctl >/dev/null 2>&1; then
+        systemctl disable %[3]s >/dev/null 2>&1 || :
+    fi
 fi
-`, HotchainPath, ConfigPath(product))
+`, HotchainPath, ConfigPath(product), RecoverUnit(product))
 }
