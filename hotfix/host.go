@@ -30,6 +30,10 @@ type Host struct {
 	// tsToken is the token of the LOCK_TS this process holds, passed to scripts so that a
 	// nested hotchain (a script that calls hotchain repo-file, say) works under it.
 	tsToken string
+	// tsFile is the open file of the LOCK_TS this process holds itself (nil when it works
+	// under an inherited one): scripts get it, so that the lock stays held while a script
+	// runs on after this process was killed.
+	tsFile *os.File
 }
 
 func (h *Host) ledger() Ledger { return Ledger{Dir: h.Cfg.InRoot(h.Cfg.LedgerDir)} }
@@ -77,7 +81,7 @@ func (h *Host) lockTS() (*lock.Lock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("take the install lock: %w", err)
 	}
-	h.tsToken = l.Token()
+	h.tsToken, h.tsFile = l.Token(), l.File()
 	return l, nil
 }
 

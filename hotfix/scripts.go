@@ -8,8 +8,10 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -123,6 +125,7 @@ func (h *Host) runScript(ctx context.Context, d *Dir, name string, env []string,
 	}
 	fmt.Fprintf(out, "==> %s: running %s\n", d.Version, filepath.Join(InstallDir, name))
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	h.orphanSafe(cmd)
 	cmd.Dir = d.Path
 	cmd.Env = env
 	// Not nil: exec would open /dev/null, which an installroot that rpm chroots into for
@@ -130,10 +133,38 @@ func (h *Host) runScript(ctx context.Context, d *Dir, name string, env []string,
 	cmd.Stdin = strings.NewReader("")
 	cmd.Stdout = out
 	cmd.Stderr = out
-	if err := cmd.Run(); err != nil {
+	if err := startLocked(cmd); err != nil {
+		return &ScriptError{Version: d.Version, Dir: d.Path, Script: filepath.Join(InstallDir, name), Err: err}
+	}
+	if err := cmd.Wait(); err != nil {
 		return &ScriptError{Version: d.Version, Dir: d.Path, Script: filepath.Join(InstallDir, name), Err: err}
 	}
 	return nil
+}
+
+// orphanSafe makes a script's process die with this one and keeps LOCK_TS held by whatever
+// of it outlives this process. A script runs in a process group of its own, which a cancelled
+// run kills whole; the kernel kills the script when this process dies (Pdeathsig, see
+// startLocked); and the script and everything it starts get the open lock file as fd 3
+// (flock locks belong to the open file), so a child the script left running keeps the
+// install lock held after a kill -9 of this process, and the next apply refuses until it
+// has finished instead of running the script a second time beside it. A normal end releases
+// the lock for them all (Lock.Unlock).
+func (h *Host) orphanSafe(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	if h.tsFile != nil {
+		cmd.ExtraFiles = []*os.File{h.tsFile}
+	}
+}
+
+// startLocked starts cmd from a thread that stays alive as long as this process: Pdeathsig
+// fires when the thread that forked the child ends, not the process, and Go ends a thread
+// only when a goroutine locked to it returns without unlocking.
+func startLocked(cmd *exec.Cmd) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	return cmd.Start()
 }
 
 // ScriptError is an install script that failed: the install stops, the ledger is not

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hotchain/hotchain/lock"
 )
 
 // Agents, service switches and holds as real processes racing for the real locks. The
@@ -258,5 +260,37 @@ func TestDaemonFinishesTheRunningInstallOnSIGTERM(t *testing.T) {
 	}
 	if !strings.Contains(daemon.stdout.String(), "a run in progress finishes first") || !strings.Contains(daemon.stdout.String(), "3 hotfixes installed") {
 		t.Errorf("daemon stdout:\n%s", &daemon.stdout)
+	}
+}
+
+// TestKilledHoldKeepsTheLockWhileTheCommandRuns: hold killed with SIGKILL leaves its product
+// patch running; the patch keeps LOCK_TS (it got the lock's file), so an install waits for the
+// patch instead of running beside it.
+func TestKilledHoldKeepsTheLockWhileTheCommandRuns(t *testing.T) {
+	t.Parallel()
+	h := newAgentHost(t)
+	tsPath := h.path("var/lock/shop-hotfix.lock/ts.lock")
+	mark := h.path("patch-done")
+	hold := h.start(t, "hold", nil, "--", "sh", "-c", `sleep 2; touch "$1"`, "patch", mark)
+	waitFor(t, "hold to stop the nightly runs", 10*time.Second, func() bool { return !fileExists(h.path("var/lock/subsys/shop-hotfix")) })
+	if err := hold.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	agent := h.start(t, "agent", nil, "-console")
+	code := agent.wait(t, 10*time.Second)
+	patchDone := fileExists(mark)
+	if code != 3 || !strings.Contains(agent.stderr.String(), "has died") || len(h.calls()) != 0 {
+		t.Errorf("install while the killed hold's patch runs: exit %d, calls %v, stderr %s; want 3 (lock held by the patch)", code, h.calls(), &agent.stderr)
+	}
+	if patchDone {
+		t.Fatal("the patch ended before the install tried: the machine is too slow for this test's 2 seconds")
+	}
+	waitFor(t, "the patch to end", 10*time.Second, func() bool { locked, _ := lock.IsLocked(tsPath); return !locked })
+	if !fileExists(mark) {
+		t.Error("the lock was free before the patch ended")
+	}
+	agent = h.start(t, "agent", nil, "-console")
+	if code := agent.wait(t, 10*time.Second); code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
+		t.Errorf("install after the patch: exit %d, ledger %q: %s", code, h.ledger("host1.txt"), &agent.stderr)
 	}
 }
