@@ -59,7 +59,11 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
 			}
 		}
 		if j == nil {
-			if _, _, err := h.plan(d); err != nil {
+			ops, _, err := h.plan(d)
+			if err != nil {
+				return err
+			}
+			if err := h.preflight(d, ops); err != nil {
 				return err
 			}
 		}
@@ -133,6 +137,9 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
 		}
 		ops, dirs, err := h.plan(d)
 		if err != nil {
+			return err
+		}
+		if err := h.preflight(d, ops); err != nil {
 			return err
 		}
 		// Left over from a rollback that was killed after it dropped the journal.

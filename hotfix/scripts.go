@@ -100,28 +100,9 @@ func (h *Host) scriptEnv(d *Dir, token string) ([]string, error) {
 
 // runScript runs one install script in the hotfix directory, its output to out.
 func (h *Host) runScript(ctx context.Context, d *Dir, name string, env []string, out io.Writer) error {
-	p := filepath.Join(d.Path, InstallDir, name)
-	var argv []string
-	switch strings.ToLower(path.Ext(name)) {
-	case ".pl":
-		perl := "perl"
-		for _, kv := range env {
-			if v, ok := strings.CutPrefix(kv, "PERL="); ok && v != "" {
-				perl = v
-			}
-		}
-		argv = []string{perl, p}
-	case ".sh":
-		argv = []string{"sh", p}
-	default:
-		fi, err := os.Stat(p)
-		if err != nil {
-			return err
-		}
-		if fi.Mode()&0o111 == 0 {
-			return fmt.Errorf("install script %s is not executable and not .sh or .PL: make it executable or rename it", p)
-		}
-		argv = []string{p}
+	argv, err := scriptArgv(d, name, env)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(out, "==> %s: running %s\n", d.Version, filepath.Join(InstallDir, name))
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
@@ -140,6 +121,70 @@ func (h *Host) runScript(ctx context.Context, d *Dir, name string, env []string,
 		return &ScriptError{Version: d.Version, Dir: d.Path, Script: filepath.Join(InstallDir, name), Err: err}
 	}
 	return nil
+}
+
+// scriptArgv is the command line that runs script name of d: perl ($PERL in env, else perl)
+// for .pl, sh for .sh, the file itself for others. It checks that the script can be run that
+// way: a regular file, executable when it runs itself, and its interpreter (#! line, perl or
+// sh) found; the apply checks this before its first write.
+func scriptArgv(d *Dir, name string, env []string) ([]string, error) {
+	p := filepath.Join(d.Path, InstallDir, name)
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("install script %s: %w", p, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("install script %s is not a regular file", p)
+	}
+	var argv []string
+	switch strings.ToLower(path.Ext(name)) {
+	case ".pl":
+		perl := "perl"
+		for _, kv := range env {
+			if v, ok := strings.CutPrefix(kv, "PERL="); ok && v != "" {
+				perl = v
+			}
+		}
+		argv = []string{perl, p}
+	case ".sh":
+		argv = []string{"sh", p}
+	default:
+		if fi.Mode()&0o111 == 0 {
+			return nil, fmt.Errorf("install script %s is not executable and not .sh or .PL: make it executable or rename it", p)
+		}
+		argv = []string{p}
+		if interp, ok := shebang(p); ok {
+			if _, err := exec.LookPath(interp); err != nil {
+				return nil, fmt.Errorf("install script %s: its interpreter %s (#! line) cannot be run: %v", p, interp, err)
+			}
+		}
+		return argv, nil
+	}
+	if _, err := exec.LookPath(argv[0]); err != nil {
+		return nil, fmt.Errorf("install script %s needs %s, which cannot be run: %v", p, argv[0], err)
+	}
+	return argv, nil
+}
+
+// shebang returns the interpreter a script's #! line names, if it has one.
+func shebang(p string) (string, bool) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	buf := make([]byte, 256) // the kernel reads at most this much of a #! line
+	n, _ := io.ReadFull(f, buf)
+	line, ok := strings.CutPrefix(string(buf[:n]), "#!")
+	if !ok {
+		return "", false
+	}
+	line, _, _ = strings.Cut(line, "\n")
+	fields := strings.Fields(line)
+	if len(fields) == 0 {
+		return "", false
+	}
+	return fields[0], true
 }
 
 // orphanSafe makes a script's process die with this one and keeps LOCK_TS held by whatever
