@@ -26,6 +26,10 @@ type ApplyOptions struct {
 	// NoCheck skips the prerequisites (SPEC section 3): the forced re-installation of the
 	// original system. The file list is still checked.
 	NoCheck bool
+	// Unpacked, when set, says that this run unpacked the hotfix directory from a tarball
+	// (Unpack): an apply that fails before anything of it was applied removes what the
+	// unpack made, so that a refused tarball leaves nothing behind.
+	Unpacked *Unpacked
 }
 
 // Apply puts the unpacked hotfix at dir into the product: it checks the prerequisites,
@@ -33,7 +37,14 @@ type ApplyOptions struct {
 // scripts of this host's role and appends the ledgers, under LOCK_TS. A journal makes it
 // resumable: an apply that was interrupted at any point is finished by the next Apply of the
 // same hotfix, or undone by Rollback.
-func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
+func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) (err error) {
+	if opt.Unpacked != nil && opt.Unpacked.Dir {
+		defer func() {
+			if err != nil {
+				h.dropRefused(dir, opt.Unpacked)
+			}
+		}()
+	}
 	d, err := ReadDir(dir)
 	if err != nil {
 		return err
@@ -81,6 +92,7 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
 	defer logf.Close()
 	out := io.MultiWriter(h.out(), logf)
 	fmt.Fprintf(logf, "=== %s apply of %s on %s (%s)\n", time.Now().UTC().Format(time.RFC3339), d.Version, h.Cfg.Hostname, h.Cfg.HostRole)
+	h.cleanDebris(out, d.Path)
 
 	for _, u := range h.unfinishedJournals() {
 		// A hotfix of another chain (left from before a product patch) is reported by
@@ -205,6 +217,9 @@ func (h *Host) resume(ctx context.Context, d *Dir, j *journal, out io.Writer) er
 	}
 	if j.State == stateBackup {
 		if err := h.backup(d, j); err != nil {
+			// The product tree is untouched: take back what the backup wrote (it may have
+			// filled the disk), so that the failed apply leaves nothing.
+			h.dropBackup(d.Path)
 			return err
 		}
 		if err := advance(stateApply); err != nil {

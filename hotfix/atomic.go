@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // WriteFileAtomic replaces path with data: a temporary file in the same directory is
@@ -45,7 +47,7 @@ func replaceFile(path string, data []byte, perm os.FileMode, o replaceOpts) (err
 		}
 	}
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".hotchain-tmp-*")
+	f, err := os.CreateTemp(dir, tmpPrefix+"*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -55,6 +57,10 @@ func replaceFile(path string, data []byte, perm os.FileMode, o replaceOpts) (err
 			os.Remove(f.Name())
 		}
 	}()
+	// Locked until it is renamed into place, so that a run cleaning up after killed writes
+	// (cleanDebris) leaves it alone. Best effort: where flock does not work, the temporary
+	// file's age protects it.
+	_ = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 	if _, err = f.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -70,10 +76,11 @@ func replaceFile(path string, data []byte, perm os.FileMode, o replaceOpts) (err
 			return fmt.Errorf("write %s: %w", path, err)
 		}
 	}
-	if err = f.Close(); err != nil {
+	// Renamed while still open and locked, then closed.
+	if err = os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err = os.Rename(f.Name(), path); err != nil {
+	if err = f.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if !o.durable {

@@ -33,13 +33,15 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 	if err != nil {
 		return err
 	}
-	dir := fs.Arg(0)
-	if strings.HasSuffix(dir, ".tar.gz") {
-		if dir, err = unpackVerified(cfg, dir); err != nil {
+	dir, opt := fs.Arg(0), hotfix.ApplyOptions{NoCheck: *nocheck}
+	if tarball := dir; strings.HasSuffix(tarball, ".tar.gz") {
+		// Unpack says what the unpack made, which a refused apply removes again.
+		dir, opt.Unpacked, err = hotfix.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) { return unpackVerified(cfg, tarball) })
+		if err != nil {
 			return err
 		}
 	}
-	return newHost(e, cfg).Apply(ctx, dir, hotfix.ApplyOptions{NoCheck: *nocheck})
+	return newHost(e, cfg).Apply(ctx, dir, opt)
 }
 
 func runPrereq(ctx context.Context, e *env, args []string) error {
