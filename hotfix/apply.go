@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/atomicfile"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -344,7 +345,7 @@ func (h *Host) backup(d *Dir, j *journal) error {
 	if text != "" {
 		text += "\n"
 	}
-	return WriteFileAtomic(inexistentPath(d.Path, h.Cfg.Hostname), []byte(text), 0o644)
+	return atomicfile.Write(inexistentPath(d.Path, h.Cfg.Hostname), []byte(text), 0o644)
 }
 
 // place lays every entry of the hotfix over its target: first the directories it adds, in

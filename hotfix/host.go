@@ -65,12 +65,7 @@ func (h *Host) out() io.Writer {
 }
 
 func (h *Host) getenv(key string) string {
-	v := ""
-	for _, kv := range h.Environ {
-		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
-			v = val
-		}
-	}
+	v, _ := sysconfig.LookupEnv(h.Environ, key)
 	return v
 }
 
@@ -133,6 +128,20 @@ func (e *PrereqError) Error() string {
 
 // Hint says what to do next.
 func (e *PrereqError) Hint() string { return e.hint }
+
+// CheckPatchesDir checks that a hotfix package that unpacks under dir (the PATCHES_DIR it was
+// built for, as rpm sees it) unpacks where this host's PATCHES_DIR is, so that its %pre
+// refuses it before rpm writes anything. Symlinks count: a PATCHES_DIR that is a symlink to
+// dir, or the other way round, is the same place.
+func (h *Host) CheckPatchesDir(v Version, dir string) error {
+	want := h.Cfg.PatchesDir
+	if filepath.Clean(dir) == filepath.Clean(want) ||
+		realPath(h.Cfg.InRoot(dir)) == realPath(h.Cfg.InRoot(want)) {
+		return nil
+	}
+	return &PrereqError{v, fmt.Sprintf("the package unpacks into %s, but PATCHES_DIR on this host is %s", dir, want),
+		fmt.Sprintf("rebuild the hotfix with hotchain build -patches-dir %s, or set PATCHES_DIR=%s in %s", want, dir, h.Cfg.File)}
+}
 
 // CheckPrereqs checks hotfix v's prerequisites (SPEC section 3): the product is at v's base
 // version; this host's ledger holds v-1 (for v > 1) and not v; on a secondary, the

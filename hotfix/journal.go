@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/hotchain/hotchain/internal/atomicfile"
 )
 
 // The states of an apply, in order, and of a rollback. The journal moves to a state only
@@ -92,5 +94,5 @@ func writeJournal(p string, j *journal) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(p, append(data, '\n'), 0o644)
+	return atomicfile.Write(p, append(data, '\n'), 0o644)
 }

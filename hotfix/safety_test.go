@@ -219,3 +219,37 @@ func TestOtherChainInterrupted(t *testing.T) {
 		t.Fatalf("ledger %q", got)
 	}
 }
+
+// TestCheckPatchesDir: a package built for another PATCHES_DIR is refused by %pre, naming both
+// directories and the build flag; the same place reached through a symlink is accepted.
+func TestCheckPatchesDir(t *testing.T) {
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	if err := os.MkdirAll(filepath.Join(sb.root, "var/opt/shop/Patches"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(sb.root, "srv"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../var/opt/shop/Patches", filepath.Join(sb.root, "srv/Patches")); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := ParseHotfixVersion("6.14.2.1")
+	for _, tc := range []struct{ dir, want string }{
+		{"/var/opt/shop/Patches", ""},
+		{"/var/opt/shop/Patches/", ""},
+		{"/srv/Patches", ""},
+		{"/srv/shop/shared/Patches", "the package unpacks into /srv/shop/shared/Patches, but PATCHES_DIR on this host is /var/opt/shop/Patches"},
+	} {
+		err := sb.host.CheckPatchesDir(v, tc.dir)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.dir, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: got %v, want %q", tc.dir, err, tc.want)
+		case tc.want != "":
+			if h := err.(*PrereqError).Hint(); !strings.Contains(h, "hotchain build -patches-dir /var/opt/shop/Patches") {
+				t.Errorf("%s: hint %q does not name the build flag", tc.dir, h)
+			}
+		}
+	}
+}

@@ -56,7 +56,7 @@ func hotfixSpec(c *content, o *BuildOptions, when time.Time) *pkgSpec {
 		// before N-1's does.
 		requires = append(requires, &rpmpack.Relation{Name: hotfix.PackageName(o.Product, prev), Sense: senseScriptPre | senseScriptPreun})
 	}
-	pre, post, preun := hotfixScripts(o.Product, v, dir)
+	pre, post, preun := hotfixScripts(o.Product, v, o.PatchesDir, dir)
 	return &pkgSpec{
 		name:        hotfix.PackageName(o.Product, v),
 		version:     "1",
@@ -85,15 +85,15 @@ func hotfixSpec(c *content, o *BuildOptions, when time.Time) *pkgSpec {
 // %preun rolls back only on erase ($1 = 0), not when an upgrade removes the old build.
 // DoPatchVar=0 skips applying and rolling back alike, so files installed without being
 // applied can be erased without a rollback.
-func hotfixScripts(product string, v hotfix.Version, dir string) (pre, post, preun string) {
+func hotfixScripts(product string, v hotfix.Version, patchesDir, dir string) (pre, post, preun string) {
 	cfg := ConfigPath(product)
 	doPatch := DoPatchVar(product)
 	name := hotfix.PackageName(product, v)
-	pre = fmt.Sprintf(`# Refuse the install unless this host's chain is ready for %[1]s.
+	pre = fmt.Sprintf(`# Refuse the install unless this host's chain is ready for %[1]s and its PATCHES_DIR is %[4]s.
 if [ "$1" = 1 ]; then
-    %[2]s prereq -config %[3]s %[1]s || exit 1
+    %[2]s prereq -config %[3]s -patches-dir %[4]s %[1]s || exit 1
 fi
-`, v, HotchainPath, cfg)
+`, v, HotchainPath, cfg, patchesDir)
 	post = fmt.Sprintf(`# Apply the hotfix; %[1]s=0 installs its files without applying it.
 if [ "$1" = 1 ]; then
     if [ "${%[1]s:-}" = 0 ]; then

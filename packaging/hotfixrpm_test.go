@@ -90,9 +90,9 @@ func TestHotfixRPMProvides(t *testing.T) {
 
 func TestHotfixRPMScripts(t *testing.T) {
 	p := openRPM(t, buildSample(t, sampleDir(t, nil), BuildOptions{}).RPM)
-	wantPre := `# Refuse the install unless this host's chain is ready for 6.14.2.3.
+	wantPre := `# Refuse the install unless this host's chain is ready for 6.14.2.3 and its PATCHES_DIR is /var/opt/shop/Patches.
 if [ "$1" = 1 ]; then
-    /usr/sbin/hotchain prereq -config /etc/sysconfig/shop-hotfix 6.14.2.3 || exit 1
+    /usr/sbin/hotchain prereq -config /etc/sysconfig/shop-hotfix -patches-dir /var/opt/shop/Patches 6.14.2.3 || exit 1
 fi
 `
 	wantPost := `# Apply the hotfix; SHOP_DO_PATCH=0 installs its files without applying it.
@@ -152,15 +152,15 @@ func TestHotfixScriptsRun(t *testing.T) {
 	log := filepath.Join(dir, "calls")
 	writeTree(t, dir, map[string]string{"hotchain#0755": "#!/bin/sh\necho \"$*\" >> " + log + "\nexit ${FAKE_EXIT:-0}\n"})
 	v, _ := hotfix.ParseHotfixVersion("6.14.2.3")
-	pre, post, preun := hotfixScripts("shop", v, hotfixDir)
+	pre, post, preun := hotfixScripts("shop", v, "/var/opt/shop/Patches", hotfixDir)
 	for _, tc := range []struct {
 		name, script, arg string
 		env               []string
 		want              string // the call recorded, "" for none
 		fail              bool
 	}{
-		{"pre install", pre, "1", nil, "prereq -config /etc/sysconfig/shop-hotfix 6.14.2.3", false},
-		{"pre install, prerequisites fail", pre, "1", []string{"FAKE_EXIT=3"}, "prereq -config /etc/sysconfig/shop-hotfix 6.14.2.3", true},
+		{"pre install", pre, "1", nil, "prereq -config /etc/sysconfig/shop-hotfix -patches-dir /var/opt/shop/Patches 6.14.2.3", false},
+		{"pre install, prerequisites fail", pre, "1", []string{"FAKE_EXIT=3"}, "prereq -config /etc/sysconfig/shop-hotfix -patches-dir /var/opt/shop/Patches 6.14.2.3", true},
 		{"pre upgrade", pre, "2", nil, "", false},
 		{"post install", post, "1", nil, "apply -config /etc/sysconfig/shop-hotfix " + hotfixDir, false},
 		{"post install, apply fails", post, "1", []string{"FAKE_EXIT=1"}, "apply -config /etc/sysconfig/shop-hotfix " + hotfixDir, true},

@@ -143,7 +143,7 @@ func TestRPMQuery(t *testing.T) {
 		"preinstall scriptlet (using /bin/sh):\n# Refuse the install",
 		"postinstall scriptlet (using /bin/sh):\n# Apply the hotfix",
 		"preuninstall scriptlet (using /bin/sh):\n# Roll the hotfix back",
-		"/usr/sbin/hotchain prereq -config /etc/sysconfig/shop-hotfix 6.14.2.3",
+		"/usr/sbin/hotchain prereq -config /etc/sysconfig/shop-hotfix -patches-dir /var/opt/shop/Patches 6.14.2.3",
 		"/usr/sbin/hotchain apply -config /etc/sysconfig/shop-hotfix " + hotfixDir,
 		"/usr/sbin/hotchain rollback -config /etc/sysconfig/shop-hotfix 6.14.2.3",
 	} {

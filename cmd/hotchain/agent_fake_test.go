@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
-	"github.com/hotchain/hotchain/repo"
+	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -83,8 +83,8 @@ func (f *fakePM) installed() []string {
 	return strings.Fields(string(data))
 }
 
-func (f *fakePM) pkg(v hotfix.Version) repo.Package {
-	return repo.Package{Name: hotfix.PackageName(f.cfg.Product, v), Arch: "noarch", Version: "1-0", Repo: f.cfg.Product + "-hotfix", Hotfix: v}
+func (f *fakePM) pkg(v hotfix.Version) dnf.Package {
+	return dnf.Package{Name: hotfix.PackageName(f.cfg.Product, v), Arch: "noarch", Version: "1-0", Repo: f.cfg.Product + "-hotfix", Hotfix: v}
 }
 
 func (f *fakePM) offered() []hotfix.Version {
@@ -99,13 +99,13 @@ func (f *fakePM) offered() []hotfix.Version {
 	return vs
 }
 
-func (f *fakePM) Available(ctx context.Context, product string) ([]repo.Package, error) {
+func (f *fakePM) Available(ctx context.Context, product string) ([]dnf.Package, error) {
 	f.log("available")
 	if f.spec().Down {
 		return nil, fmt.Errorf("dnf repoquery: exit status 1: Error: Failed to download metadata for repo '%s-hotfix'", product)
 	}
 	inst := f.installed()
-	var pkgs []repo.Package
+	var pkgs []dnf.Package
 	for _, v := range f.offered() {
 		if p := f.pkg(v); !slices.Contains(inst, p.Name) {
 			pkgs = append(pkgs, p)
@@ -161,8 +161,8 @@ func (f *fakePM) Install(ctx context.Context, names ...string) error {
 	return nil
 }
 
-func (f *fakePM) Installed(ctx context.Context, product string) ([]repo.Package, error) {
-	var pkgs []repo.Package
+func (f *fakePM) Installed(ctx context.Context, product string) ([]dnf.Package, error) {
+	var pkgs []dnf.Package
 	for _, n := range f.installed() {
 		v, ok := hotfix.ParsePackageName(product, n)
 		if !ok {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
-	"github.com/hotchain/hotchain/repo"
+	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -35,8 +35,8 @@ func TestChainProblems(t *testing.T) {
 		}
 		return x
 	}
-	pkg := func(s string) repo.Package {
-		return repo.Package{Name: hotfix.PackageName("shop", v(s)), Version: "1-0", Hotfix: v(s)}
+	pkg := func(s string) dnf.Package {
+		return dnf.Package{Name: hotfix.PackageName("shop", v(s)), Version: "1-0", Hotfix: v(s)}
 	}
 	vs := func(ss ...string) []hotfix.Version {
 		var out []hotfix.Version
@@ -47,19 +47,19 @@ func TestChainProblems(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name      string
-		installed []repo.Package
+		installed []dnf.Package
 		applied   []hotfix.Version
 		wanted    []hotfix.Version
 		want      []string
 	}{
-		{"all good", []repo.Package{pkg("1.0.1"), pkg("1.0.2")}, vs("1.0.1", "1.0.2"), vs("1.0.1", "1.0.2"), nil},
+		{"all good", []dnf.Package{pkg("1.0.1"), pkg("1.0.2")}, vs("1.0.1", "1.0.2"), vs("1.0.1", "1.0.2"), nil},
 		{"applied from a tarball, no package", nil, vs("1.0.1"), nil, nil},
-		{"post failed", []repo.Package{pkg("1.0.1"), pkg("1.0.2")}, vs("1.0.1"), nil,
+		{"post failed", []dnf.Package{pkg("1.0.1"), pkg("1.0.2")}, vs("1.0.1"), nil,
 			[]string{"hotfix 1.0.2 is installed (shop-hotfix-1_0_2-1-0) but not applied: the package's %post did not apply it; see /p/shop-hotfix-1.0.2/shop-hotfix-1.0.2-install-h1.log, then run hotchain apply /p/shop-hotfix-1.0.2"}},
 		{"out of order", nil, vs("1.0.2", "1.0.1"), nil,
 			[]string{"hotfix 1.0.2 is applied out of order: 1.0.1 is not applied before it (h1.txt)"}},
 		{"twice", nil, vs("1.0.1", "1.0.1"), nil, []string{"hotfix 1.0.1 is applied twice (h1.txt)"}},
-		{"not installed", []repo.Package{pkg("1.0.1")}, vs("1.0.1"), vs("1.0.1", "1.0.2"),
+		{"not installed", []dnf.Package{pkg("1.0.1")}, vs("1.0.1"), vs("1.0.1", "1.0.2"),
 			[]string{"hotfix 1.0.2 was not installed although the package manager reported success"}},
 	} {
 		got := chainProblems(cfg, tc.installed, tc.applied, tc.wanted)

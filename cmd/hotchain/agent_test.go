@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/lock"
-	"github.com/hotchain/hotchain/repo"
+	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -329,6 +329,28 @@ func TestLocksHeldGiveExit3(t *testing.T) {
 	}
 }
 
+// TestLockFailuresThatAreNotAnotherRun: a lock that cannot be taken for another reason than
+// another run (here a directory at the lock path) says what it is and exits 1, not 3.
+func TestLockFailuresThatAreNotAnotherRun(t *testing.T) {
+	for _, which := range []string{"LOCK_CRON", "LOCK_TS"} {
+		h := newAgentHost(t)
+		p := h.path("var/lock/shop-hotfix.lock/pidfile")
+		if which == "LOCK_TS" {
+			p = h.path("var/lock/shop-hotfix.lock/ts.lock")
+		}
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		code, _, stderr := h.run(h.options(modeCron))
+		if code != 1 || strings.Contains(stderr, "another") || !strings.Contains(stderr, "is not a regular file but a directory") {
+			t.Errorf("%s is a directory: exit %d, stderr %q; want 1 and what is wrong", which, code, stderr)
+		}
+		if len(h.calls()) != 0 {
+			t.Errorf("%s is a directory: package manager called %v", which, h.calls())
+		}
+	}
+}
+
 func TestSyslogErrorsOnlyWhenVerbose(t *testing.T) {
 	h := newAgentHost(t)
 	for _, verbose := range []bool{false, true} {
@@ -385,8 +407,9 @@ func TestAgentCommandLine(t *testing.T) {
 	if code, stdout, _ := h.cli(nil, append([]string{"agent", "--check"}, at...)...); code != 100 || !strings.Contains(stdout, "shop-hotfix-6_14_2_3") {
 		t.Errorf("--check: exit %d:\n%s", code, stdout)
 	}
+	// A bad SCHEDULE is a bad setting like any other: file, key, value, exit 1.
 	code, _, stderr := h.cli([]string{"SCHEDULE=61 * * * *"}, append([]string{"agent", "-daemon"}, at...)...)
-	if code != 2 || !strings.Contains(stderr, `SCHEDULE="61 * * * *"`) || !strings.Contains(stderr, "hint: give five fields") {
+	if code != 1 || !strings.Contains(stderr, `SCHEDULE="61 * * * *"`) || !strings.Contains(stderr, "give five fields") {
 		t.Errorf("invalid SCHEDULE: exit %d: %s", code, stderr)
 	}
 }
@@ -403,7 +426,7 @@ func TestRealPackageManagerGetsTheRootAndYumParameter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	real, ok := pm.(*repo.PackageManager)
+	real, ok := pm.(*dnf.PackageManager)
 	if !ok {
 		t.Fatalf("newPackageManager gave %T", pm)
 	}

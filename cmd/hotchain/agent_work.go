@@ -13,7 +13,7 @@ import (
 	"sync"
 
 	"github.com/hotchain/hotchain/hotfix"
-	"github.com/hotchain/hotchain/repo"
+	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -31,7 +31,7 @@ type agentRun struct {
 
 	failed    bool     // the check, the download or the install failed
 	problems  []string // what went wrong, one sentence each
-	pending   []repo.Package
+	pending   []dnf.Package
 	waiting   []hotfix.Version // pending, waiting for the alpha (secondary)
 	target    hotfix.Version   // what the install asked for
 	download  []string         // package names downloaded
@@ -228,7 +228,7 @@ func (r *agentRun) verify(ctx context.Context, pm packageManager, before, wanted
 // chainProblems lists what the rpm database and the ledger disagree on: hotfixes installed
 // but not applied, hotfixes applied before the one they build on, and wanted hotfixes that
 // are not installed.
-func chainProblems(cfg *sysconfig.Config, installed []repo.Package, applied, wanted []hotfix.Version) []string {
+func chainProblems(cfg *sysconfig.Config, installed []dnf.Package, applied, wanted []hotfix.Version) []string {
 	var probs []string
 	for _, p := range installed {
 		if !slices.ContainsFunc(applied, p.Hotfix.Equal) {
@@ -246,7 +246,7 @@ func chainProblems(cfg *sysconfig.Config, installed []repo.Package, applied, wan
 		}
 	}
 	for _, v := range wanted {
-		if !slices.ContainsFunc(installed, func(p repo.Package) bool { return p.Hotfix.Equal(v) }) {
+		if !slices.ContainsFunc(installed, func(p dnf.Package) bool { return p.Hotfix.Equal(v) }) {
 			probs = append(probs, fmt.Sprintf("hotfix %s was not installed although the package manager reported success", v))
 		}
 	}
