@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/atomicfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,12 +19,12 @@ const (
 	// unpackPrefix names the directory a tarball is unpacked into in PATCHES_DIR before it
 	// is renamed into place (packaging.UnpackTarball).
 	unpackPrefix = ".hotchain-unpack-"
-	// tmpPrefix names the temporary file beside a file written atomically (replaceFile).
-	tmpPrefix = ".hotchain-tmp-"
+	// tmpPrefix names the temporary file beside a file written atomically.
+	tmpPrefix = atomicfile.TempPrefix
 )
 
 // debrisMinAge is how old a temporary file must be before it counts as debris. A writer
-// locks its temporary file (replaceFile) right after creating it; the age covers that
+// locks its temporary file (atomicfile) right after creating it; the age covers that
 // instant and writers that run an older hotchain.
 const debrisMinAge = time.Minute
 
@@ -228,6 +229,6 @@ func (h *Host) dropBackup(hotfixDir string) {
 		return
 	}
 	if removeIfExists(journalPath(hotfixDir, h.Cfg.Hostname)) == nil {
-		SyncDir(hotfixDir)
+		atomicfile.SyncDir(hotfixDir)
 	}
 }

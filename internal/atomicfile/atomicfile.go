@@ -11,8 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // Write replaces path with data: a temporary file in the same directory is
@@ -39,6 +37,11 @@ func Replace(path string, data []byte, perm os.FileMode) error {
 	return replaceFile(path, data, perm, replaceOpts{})
 }
 
+// TempPrefix starts the name of the temporary file beside the target. A writer holds an
+// exclusive flock on it until it is renamed into place, so that a run that cleans up after
+// killed writes can tell a live one from debris (hotfix's cleanDebris).
+const TempPrefix = ".hotchain-tmp-"
+
 type replaceOpts struct {
 	durable bool // fsync the file and its directory
 	keep    bool // an existing path keeps its mode and owner
@@ -53,7 +56,7 @@ func replaceFile(path string, data []byte, perm os.FileMode, o replaceOpts) (err
 		}
 	}
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, tmpPrefix+"*")
+	f, err := os.CreateTemp(dir, TempPrefix+"*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -63,10 +66,9 @@ func replaceFile(path string, data []byte, perm os.FileMode, o replaceOpts) (err
 			os.Remove(f.Name())
 		}
 	}()
-	// Locked until it is renamed into place, so that a run cleaning up after killed writes
-	// (cleanDebris) leaves it alone. Best effort: where flock does not work, the temporary
-	// file's age protects it.
-	_ = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	// Locked until it is renamed into place (TempPrefix). Best effort: where flock does not
+	// work, the cleaner goes by the temporary file's age.
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 	if _, err = f.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
