@@ -10,6 +10,7 @@
 package lock
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -152,10 +153,19 @@ func (l *Lock) File() *os.File {
 	return l.f
 }
 
-// alive reports whether process pid exists (a zombie counts).
+// alive reports whether process pid runs: it exists and is not a zombie that its parent has
+// not reaped yet.
 func alive(pid int) bool {
-	err := unix.Kill(pid, 0)
-	return err == nil || errors.Is(err, unix.EPERM)
+	if err := unix.Kill(pid, 0); err != nil && !errors.Is(err, unix.EPERM) {
+		return false
+	}
+	// "pid (comm) S ...": the state follows the last parenthesis.
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
 }
 
 // LockTimeout waits up to d for the lock, retrying every pollInterval, and returns a *HeldError

@@ -271,11 +271,15 @@ func TestKilledHoldKeepsTheLockWhileTheCommandRuns(t *testing.T) {
 	h := newAgentHost(t)
 	tsPath := h.path("var/lock/shop-hotfix.lock/ts.lock")
 	mark := h.path("patch-done")
-	hold := h.start(t, "hold", nil, "--", "sh", "-c", `sleep 2; touch "$1"`, "patch", mark)
-	waitFor(t, "hold to stop the nightly runs", 10*time.Second, func() bool { return !fileExists(h.path("var/lock/subsys/shop-hotfix")) })
+	hold := h.start(t, "hold", nil, "--", "sh", "-c", `touch "$1.started"; sleep 2; touch "$1"`, "patch", mark)
+	waitFor(t, "the patch to start", 10*time.Second, func() bool { return fileExists(mark + ".started") })
 	if err := hold.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, "hold to die", 10*time.Second, func() bool {
+		stat, err := os.ReadFile("/proc/" + strconv.Itoa(hold.cmd.Process.Pid) + "/stat")
+		return err != nil || strings.Contains(string(stat), ") Z ")
+	})
 	agent := h.start(t, "agent", nil, "-console")
 	code := agent.wait(t, 10*time.Second)
 	patchDone := fileExists(mark)
