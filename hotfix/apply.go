@@ -70,12 +70,17 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) (err err
 				return err
 			}
 		}
+		// A hotfix applied before is undone before it is applied again: what the new apply
+		// needs is checked first.
+		if err := h.checkScripts(d); err != nil {
+			return err
+		}
 		if j == nil {
 			ops, _, err := h.plan(d)
 			if err != nil {
 				return err
 			}
-			if err := h.preflight(d, ops); err != nil {
+			if err := h.checkSpace(d, ops); err != nil {
 				return err
 			}
 		}
@@ -134,6 +139,9 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) (err err
 			return withHint(fmt.Errorf("hotfix %s can be applied again only while it is the newest applied hotfix (%s is)", d.Version, newest),
 				fmt.Sprintf("roll back down to it first: hotchain rollback %s, and so on", newest))
 		}
+		if err := h.checkScripts(d); err != nil {
+			return err
+		}
 		fmt.Fprintf(out, "==> %s: applying again: undoing the earlier apply first\n", d.Version)
 		if err := h.undo(d.Path, j, out); err != nil {
 			return err
@@ -152,7 +160,10 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) (err err
 		if err != nil {
 			return err
 		}
-		if err := h.preflight(d, ops); err != nil {
+		if err := h.checkScripts(d); err != nil {
+			return err
+		}
+		if err := h.checkSpace(d, ops); err != nil {
 			return err
 		}
 		// Left over from a rollback that was killed after it dropped the journal.

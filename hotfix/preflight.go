@@ -10,11 +10,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// preflight checks, before the first write of an apply, what would otherwise stop it after
-// the product files were replaced: SCRIPT_ENV_FILE must source (it is read in a shell that
-// must succeed, as the scripts' environment is), every install script this host runs must be
-// there and runnable, and every file system the apply writes to must have room for it.
-func (h *Host) preflight(d *Dir, ops []op) error {
+// Before the first write of an apply, Apply checks what would otherwise stop it after the
+// product files were replaced: checkScripts and checkSpace.
+
+// checkScripts checks that SCRIPT_ENV_FILE sources (it is read in a shell that must succeed,
+// as the scripts' environment is) and that every install script this host runs is there and
+// runnable.
+func (h *Host) checkScripts(d *Dir) error {
 	const nothing = "nothing was changed"
 	env, err := h.scriptEnv(d, "")
 	if err != nil {
@@ -27,7 +29,7 @@ func (h *Host) preflight(d *Dir, ops []op) error {
 				"fix the hotfix's Install/ directory or install the interpreter; "+nothing)
 		}
 	}
-	return h.checkSpace(d, ops)
+	return nil
 }
 
 // spaceNeed is what an apply writes to one file system.

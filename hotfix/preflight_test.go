@@ -152,3 +152,29 @@ func TestApplyRefusesWithoutSpace(t *testing.T) {
 		})
 	}
 }
+
+// TestReapplyChecksBeforeUndo: applying a hotfix again undoes the earlier apply first; a
+// broken SCRIPT_ENV_FILE stops it before that undo, not after.
+func TestReapplyChecksBeforeUndo(t *testing.T) {
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	dir := sb.makeHotfix(hotfixSpec{
+		version: "6.14.2.1",
+		files:   map[string]string{"FileChanges/lib/Shop/Core.pm": "core 2\n"},
+		scripts: map[string]string{"10-db.sh": "true\n"},
+	})
+	if err := sb.host.Apply(context.Background(), dir, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	applied := snapshot(t, sb.root, true, productTrees...)
+	sb.write("etc/default/shop", "DB_HOST=\"db1\n", 0o644)
+	err := sb.host.Apply(context.Background(), dir, ApplyOptions{NoCheck: true})
+	if err == nil || !strings.Contains(err.Error(), "SCRIPT_ENV_FILE") {
+		t.Fatalf("Apply again with a broken env file = %v, want a refusal", err)
+	}
+	if d := diffSnapshots(applied, snapshot(t, sb.root, true, productTrees...)); d != "" {
+		t.Errorf("the refused apply undid the earlier one:\n%s", d)
+	}
+	if got := sb.ledger("host1.txt"); got != "6.14.2.1" {
+		t.Errorf("ledger %q, want the hotfix still applied", got)
+	}
+}
