@@ -51,7 +51,7 @@ func (h *Host) checkSpace(d *Dir, ops []op) error {
 		sizes[e.Rel] = e.Size
 	}
 	needs := map[uint64]*spaceNeed{}
-	devs := map[string]uint64{} // directory -> device, for directories seen
+	devs := map[string]devAt{}
 	add := func(dir string, size int64) error {
 		dev, at, err := deviceOf(dir, devs)
 		if err != nil {
@@ -128,26 +128,41 @@ func (h *Host) checkSpace(d *Dir, ops []op) error {
 	return nil
 }
 
+// devAt is the file system a directory is on and the existing directory that says so.
+type devAt struct {
+	dev uint64
+	at  string
+}
+
 // deviceOf returns the device of the file system that holds dir (or, when dir does not exist
-// yet, its nearest existing parent) and that existing directory.
-func deviceOf(dir string, cache map[string]uint64) (uint64, string, error) {
+// yet, its nearest existing parent) and that existing directory. cache remembers every
+// directory asked for or passed on the way.
+func deviceOf(dir string, cache map[string]devAt) (uint64, string, error) {
+	var missing []string
 	p := dir
 	for {
-		if dev, ok := cache[p]; ok {
-			return dev, p, nil
+		if c, ok := cache[p]; ok {
+			for _, m := range missing {
+				cache[m] = c
+			}
+			return c.dev, c.at, nil
 		}
 		fi, err := os.Stat(p)
 		if err == nil {
-			st, ok := fi.Sys().(*syscall.Stat_t)
-			if !ok {
-				return 0, p, nil
+			c := devAt{at: p}
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				c.dev = uint64(st.Dev)
 			}
-			cache[p] = uint64(st.Dev)
-			return uint64(st.Dev), p, nil
+			cache[p] = c
+			for _, m := range missing {
+				cache[m] = c
+			}
+			return c.dev, c.at, nil
 		}
 		if !errors.Is(err, os.ErrNotExist) || filepath.Dir(p) == p {
 			return 0, "", fmt.Errorf("free space for %s: %w", dir, err)
 		}
+		missing = append(missing, p)
 		p = filepath.Dir(p)
 	}
 }
