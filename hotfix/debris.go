@@ -28,8 +28,8 @@ const (
 // instant and writers that run an older hotchain.
 const debrisMinAge = time.Minute
 
-// Unpacked says what an unpack into PATCHES_DIR made (see Unpack).
-type Unpacked struct {
+// UnpackMade says what an unpack into PATCHES_DIR made (see Unpack).
+type UnpackMade struct {
 	Dir bool // the hotfix directory did not exist before
 	// MadeFrom is the topmost directory made to create PATCHES_DIR ("" when it existed):
 	// PATCHES_DIR itself or one above it.
@@ -43,8 +43,8 @@ type Unpacked struct {
 // directory, and says what it made, for ApplyOptions.Unpacked. While unpack runs it holds a
 // shared flock on patchesDir (created if missing): an apply that cleans up after killed
 // unpacks takes that lock exclusively, so it never removes the directory of a live one.
-func Unpack(patchesDir string, unpack func() (string, error)) (string, *Unpacked, error) {
-	made := &Unpacked{}
+func Unpack(patchesDir string, unpack func() (string, error)) (string, *UnpackMade, error) {
+	made := &UnpackMade{}
 	for p := patchesDir; ; p = filepath.Dir(p) {
 		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) || filepath.Dir(p) == p {
 			break
@@ -94,7 +94,7 @@ func readNames(dir string) ([]string, error) {
 // dropRefused removes the hotfix directory that this run unpacked when the apply of it was
 // refused: under LOCK_TS, and only while no host has a journal in it (nothing of it was
 // applied anywhere). A run that cannot take the lock leaves it.
-func (h *Host) dropRefused(dir string, made *Unpacked) {
+func (h *Host) dropRefused(dir string, made *UnpackMade) {
 	l, err := h.lockTS()
 	if err != nil {
 		return
@@ -114,7 +114,7 @@ func (h *Host) dropRefused(dir string, made *Unpacked) {
 
 // removeMade removes the directories made for PATCHES_DIR, from patchesDir up to MadeFrom,
 // as far as they are empty.
-func (u *Unpacked) removeMade(patchesDir string) {
+func (u *UnpackMade) removeMade(patchesDir string) {
 	if u.MadeFrom == "" {
 		return
 	}

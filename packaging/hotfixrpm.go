@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"path"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/rpmpack"
@@ -22,12 +21,6 @@ func ConfigPath(product string) string { return "/etc/sysconfig/" + product + "-
 // DefaultPatchesDir is where hotfix directories are unpacked when the build does not say:
 // /var/opt/shop/Patches.
 func DefaultPatchesDir(product string) string { return "/var/opt/" + product + "/Patches" }
-
-// DoPatchVar is the environment variable that, set to 0, makes a hotfix RPM install (or
-// erase) its files without applying (or rolling back) the hotfix: SHOP_DO_PATCH.
-func DoPatchVar(product string) string {
-	return strings.ToUpper(strings.ReplaceAll(product, "-", "_")) + "_DO_PATCH"
-}
 
 // hotfixSpec is the RPM of one hotfix: its directory under patchesDir, owned by the package,
 // and the scriptlets that check, apply and roll back the hotfix through hotchain.
@@ -87,7 +80,7 @@ func hotfixSpec(c *content, o *BuildOptions, when time.Time) *pkgSpec {
 // applied can be erased without a rollback.
 func hotfixScripts(product string, v hotfix.Version, patchesDir, dir string) (pre, post, preun string) {
 	cfg := ConfigPath(product)
-	doPatch := DoPatchVar(product)
+	doPatch := hotfix.DoPatchVar(product)
 	name := hotfix.PackageName(product, v)
 	pre = fmt.Sprintf(`# Refuse the install unless this host's chain is ready for %[1]s and its PATCHES_DIR is %[4]s.
 if [ "$1" = 1 ]; then

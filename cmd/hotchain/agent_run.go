@@ -36,6 +36,7 @@ type packageManager interface {
 	Available(ctx context.Context, product string) ([]dnf.Package, error)
 	Download(ctx context.Context, names ...string) error
 	Install(ctx context.Context, names ...string) error
+	Remove(ctx context.Context, names ...string) error
 	Installed(ctx context.Context, product string) ([]dnf.Package, error)
 }
 

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // TestDNFInstallsSignedChain is the vendor side end to end: build a signed chain and the
@@ -19,8 +21,8 @@ func TestDNFInstallsSignedChain(t *testing.T) {
 		t.Skip("integration test with the real dnf")
 	}
 	archOK(t)
-	requireTool(t, "dnf")
-	requireTool(t, "rpm")
+	testutil.RequireTool(t, "dnf")
+	testutil.RequireTool(t, "rpm")
 	bin := buildStatic(t)
 	work := t.TempDir()
 	key := filepath.Join(work, "vendor")

@@ -47,7 +47,9 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 func runPrereq(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "prereq", "VERSION", `Checks that hotfix VERSION can be applied on this host now (SPEC section 3): the product is
 at its base version, the previous hotfix is applied and this one is not, and on a secondary
-host the alpha applied it first. The RPM's %pre runs it; exit status 1 stops the package.`)
+host the alpha applied it first. The RPM's %pre runs it, before rpm unpacks anything; exit
+status 1 stops the package. The previous hotfix may also be unpacked and not applied yet (an
+install with the apply deferred, which applies the chain in order afterwards).`)
 	patchesDir := fs.String("patches-dir", "", "the PATCHES_DIR the package was built for: refuse it unless it is this host's")
 	settings := loadSettings(e, fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -70,7 +72,7 @@ host the alpha applied it first. The RPM's %pre runs it; exit status 1 stops the
 			return err
 		}
 	}
-	return h.CheckPrereqs(ctx, v)
+	return h.CheckUnpack(ctx, v)
 }
 
 // optionalVersion parses the one optional VERSION argument.
@@ -223,6 +225,9 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(w, "last run:      %s %s, %s: %s\n", l.Time.Local().Format("2006-01-02 15:04"), l.Mode, l.Outcome, l.what())
 	} else {
 		fmt.Fprintln(w, "last run:      none yet")
+	}
+	if len(st.Unpacked) > 0 {
+		fmt.Fprintf(w, "unpacked:      %s (unpacked, not applied: the next agent run applies them; hotchain agent -console does now)\n", strings.Join(st.Unpacked, " "))
 	}
 	for _, u := range st.Interrupted {
 		fmt.Fprintf(w, "interrupted:   %s stopped in state %s (%s): run hotchain apply to finish or hotchain rollback to undo\n", u.Version, u.State, u.Journal)

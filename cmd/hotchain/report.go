@@ -60,7 +60,7 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) error
 	if r.failed {
 		return withHint(errors.New(strings.Join(r.problems, "\n")), r.hint)
 	}
-	if r.o.mode == modeCheck && len(r.pending) > 0 {
+	if r.o.mode == modeCheck && len(r.pending)+len(r.unpacked) > 0 {
 		return silentExit(exitPending)
 	}
 	return nil
@@ -76,6 +76,7 @@ func (r *agentRun) summary() string {
 	}
 	if r.checkOnly {
 		add(len(r.pending), "available")
+		add(len(r.unpacked), "unpacked, not applied")
 	}
 	add(len(r.download), "downloaded")
 	add(len(r.installed), "installed")
@@ -96,7 +97,7 @@ func countOf(n int, one, many string) string {
 // reportable: a nightly run is quiet unless it did something or something went wrong.
 func (r *agentRun) reportable() bool {
 	return r.failed || len(r.installed) > 0 || len(r.download) > 0 || len(r.finalized) > 0 ||
-		len(r.waiting) > 0 || r.checkOnly && len(r.pending) > 0
+		len(r.waiting) > 0 || r.checkOnly && len(r.pending)+len(r.unpacked) > 0
 }
 
 // deliver sends a nightly run's report to MAILTO, or prints it for crond to mail.
@@ -205,8 +206,13 @@ func (r *agentRun) allowedUpTo() string {
 
 // writeCheck prints the pending hotfixes the way the original cron script did.
 func (r *agentRun) writeCheck(w io.Writer) {
+	if len(r.unpacked) > 0 {
+		fmt.Fprintf(w, "Unpacked, not applied: %s (the next run applies them; hotchain agent -console does now)\n", joinVersions(r.unpacked))
+	}
 	if len(r.pending) == 0 {
-		r.writeNone(w)
+		if len(r.unpacked) == 0 {
+			r.writeNone(w)
+		}
 		return
 	}
 	writeCheckTable(w, r.cfg.Product, r.cfg.SystemName, r.pending)

@@ -51,8 +51,12 @@ package dnf
 //   - a hotfix RPM's scriptlets run chrooted into R: R needs /bin/sh (busybox-static) and the
 //     static hotchain binary the base RPM installs.
 //
-// Removal, which the agent does not do, would pass --setopt=clean_requirements_on_remove=False
-// so that only hotfixes are removed.
+//	remove:    dnf -y --installroot R <YUM_PARAMETER> --setopt=skip_if_unavailable=False \
+//	               --disablerepo=* --setopt=clean_requirements_on_remove=False remove shop-hotfix-6_14_2_4
+//
+// The agent removes only hotfixes that it did not apply (the ones after a hotfix whose apply
+// or health check failed), with <PRODUCT>_DO_PATCH=0 so that their %preun does not roll back
+// what was never applied; clean_requirements_on_remove=False keeps the base RPM.
 
 import (
 	"bufio"
@@ -248,6 +252,21 @@ func (pm *PackageManager) Install(ctx context.Context, names ...string) error {
 		return nil
 	}
 	args, err := pm.args(append([]string{"install"}, names...)...)
+	if err != nil {
+		return err
+	}
+	return pm.run(ctx, pm.Stdout, pm.cmd(), args...)
+}
+
+// Remove erases names from the rpm database, and the packages that need them (later
+// hotfixes of the chain), taking nothing else (clean_requirements_on_remove=False) and
+// loading no repository. The hotfixes' %preun rolls each back unless Env sets
+// <PRODUCT>_DO_PATCH=0, which the agent does for hotfixes that are not applied.
+func (pm *PackageManager) Remove(ctx context.Context, names ...string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	args, err := pm.args(append([]string{"--disablerepo=*", "--setopt=clean_requirements_on_remove=False", "remove"}, names...)...)
 	if err != nil {
 		return err
 	}
