@@ -24,7 +24,7 @@ func (h *Host) checkScripts(d *Dir) error {
 			fmt.Sprintf("fix %s (sh -n %s shows syntax errors); %s", h.Cfg.ScriptEnvFile, h.Cfg.InRoot(h.Cfg.ScriptEnvFile), nothing))
 	}
 	for _, s := range ScriptsFor(h.Cfg.HostRole, PhaseInstall, installScripts(d)) {
-		if _, err := scriptArgv(d, s, env); err != nil {
+		if _, err := scriptArgv(d, InstallDir, s, env); err != nil {
 			return withHint(fmt.Errorf("hotfix %s: %w", d.Version, err),
 				"fix the hotfix's Install/ directory or install the interpreter; "+nothing)
 		}

@@ -65,10 +65,14 @@ func ScriptsFor(role sysconfig.Role, phase Phase, names []string) []string {
 }
 
 // installScripts lists the names of the scripts directly in the hotfix's Install/.
-func installScripts(d *Dir) []string {
+func installScripts(d *Dir) []string { return scriptsIn(d, InstallDir) }
+
+// scriptsIn lists the names of the scripts directly in the hotfix's sub-directory sub
+// (Install/, Check/).
+func scriptsIn(d *Dir, sub string) []string {
 	var names []string
 	for _, e := range d.Entries {
-		if rest, ok := strings.CutPrefix(e.Rel, InstallDir+"/"); ok && !strings.Contains(rest, "/") && !e.IsDir() {
+		if rest, ok := strings.CutPrefix(e.Rel, sub+"/"); ok && !strings.Contains(rest, "/") && !e.IsDir() {
 			names = append(names, rest)
 		}
 	}
@@ -100,7 +104,7 @@ func (h *Host) scriptEnv(d *Dir, token string) ([]string, error) {
 
 // runScript runs one install script in the hotfix directory, its output to out.
 func (h *Host) runScript(ctx context.Context, d *Dir, name string, env []string, out io.Writer) error {
-	argv, err := scriptArgv(d, name, env)
+	argv, err := scriptArgv(d, InstallDir, name, env)
 	if err != nil {
 		return err
 	}
@@ -123,18 +127,18 @@ func (h *Host) runScript(ctx context.Context, d *Dir, name string, env []string,
 	return nil
 }
 
-// scriptArgv is the command line that runs script name of d: perl ($PERL in env, else perl)
-// for .pl, sh for .sh, the file itself for others. It checks that the script can be run that
+// scriptArgv is how a script of the hotfix's sub-directory sub runs: .pl with PERL (or
+// perl), .sh with sh, anything else as an executable. It checks that the script can run that
 // way: a regular file, executable when it runs itself, and its interpreter (#! line, perl or
-// sh) found; the apply checks this before its first write.
-func scriptArgv(d *Dir, name string, env []string) ([]string, error) {
-	p := filepath.Join(d.Path, InstallDir, name)
+// sh) found; the apply checks its Install/ scripts so before its first write.
+func scriptArgv(d *Dir, sub, name string, env []string) ([]string, error) {
+	p := filepath.Join(d.Path, sub, name)
 	fi, err := os.Stat(p)
 	if err != nil {
-		return nil, fmt.Errorf("install script %s: %w", p, err)
+		return nil, fmt.Errorf("script %s: %w", p, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("install script %s is not a regular file", p)
+		return nil, fmt.Errorf("script %s is not a regular file", p)
 	}
 	var argv []string
 	switch strings.ToLower(path.Ext(name)) {
@@ -148,18 +152,17 @@ func scriptArgv(d *Dir, name string, env []string) ([]string, error) {
 		argv = []string{"sh", p}
 	default:
 		if fi.Mode()&0o111 == 0 {
-			return nil, fmt.Errorf("install script %s is not executable and not .sh or .PL: make it executable or rename it", p)
+			return nil, fmt.Errorf("script %s is not executable and not .sh or .PL: make it executable or rename it", p)
 		}
-		argv = []string{p}
 		if interp, ok := shebang(p); ok {
 			if _, err := exec.LookPath(interp); err != nil {
-				return nil, fmt.Errorf("install script %s: its interpreter %s (#! line) cannot be run: %v", p, interp, err)
+				return nil, fmt.Errorf("script %s: its interpreter %s (#! line) cannot be run: %v", p, interp, err)
 			}
 		}
-		return argv, nil
+		return []string{p}, nil
 	}
 	if _, err := exec.LookPath(argv[0]); err != nil {
-		return nil, fmt.Errorf("install script %s needs %s, which cannot be run: %v", p, argv[0], err)
+		return nil, fmt.Errorf("script %s needs %s, which cannot be run: %v", p, argv[0], err)
 	}
 	return argv, nil
 }

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
-	"github.com/hotchain/hotchain/packaging"
+	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -38,7 +38,7 @@ type Options struct {
 	BaseURLs []string
 	// Signer signs repomd.xml and must have signed every package read in this run; nil
 	// publishes an unsigned repository.
-	Signer *packaging.Signer
+	Signer *sign.Signer
 	// NoUpdate reads every package again instead of reusing the entries of unchanged ones.
 	NoUpdate bool
 	// Time is the repository's revision and the time of its metadata files: the time of the
@@ -107,6 +107,12 @@ func (o *Options) check() (baseVersion string, err error) {
 	}
 	if o.Time.IsZero() {
 		return "", fmt.Errorf("no time for the metadata")
+	}
+	if o.Signer != nil {
+		// A key that cannot sign repomd.xml fails here, before any package is read.
+		if _, err := o.Signer.SignatureTime(o.Time); err != nil {
+			return "", err
+		}
 	}
 	return baseVersion, nil
 }
@@ -271,7 +277,7 @@ type entry struct {
 
 // readEntry reads the package at path and makes its entry; with a signer, the package
 // must carry its signature.
-func readEntry(path, href string, fi os.FileInfo, signer *packaging.Signer, pr *packageReader) (*entry, error) {
+func readEntry(path, href string, fi os.FileInfo, signer *sign.Signer, pr *packageReader) (*entry, error) {
 	p, raw, err := pr.readFile(path, href, fi)
 	if err != nil {
 		return nil, err
@@ -367,9 +373,9 @@ func (o *Options) render(recs []*record, baseVersion string) ([]outFile, error) 
 	repomd := writeRepomd(recs, o.Time.Unix())
 	out := []outFile{{"repomd.xml", repomd, true}}
 	if o.Signer != nil {
-		// A copy: the signature time is the run's, whatever the caller's Signer says.
-		s := *o.Signer
-		s.Time = o.Time
+		// A copy: the output is dated at the run's time, whatever the caller's Signer says;
+		// the signature's own time follows sign's one rule (Signer.SignatureTime).
+		s := o.Signer.At(o.Time)
 		var sig bytes.Buffer
 		if err := s.SignArmored(&sig, bytes.NewReader(repomd)); err != nil {
 			return nil, fmt.Errorf("sign repomd.xml: %w", err)

@@ -70,8 +70,7 @@ func mustBuild(t *testing.T, o Options) *Result {
 
 // TestGolden pins the reproducible output: with the same packages and the same time
 // (SOURCE_DATE_EPOCH in the command) repomd.xml and the .repo file come out byte for byte
-// the same. repomd.xml.asc is checked, not pinned: packaging.Signer's OpenPGP signatures
-// carry a random salt notation (go-crypto's default).
+// the same. repomd.xml.asc is checked (verifyDetached), not pinned.
 func TestGolden(t *testing.T) {
 	vendor, _ := testKeys(t)
 	dir := buildRepoDir(t, vendor, testPkgs...)

@@ -188,7 +188,7 @@ func TestInstalledButNotAppliedIsAFailure(t *testing.T) {
 	for _, want := range []string{
 		"[shop-hotfix] myhost: FAILED: 1 hotfix installed; hotfix 6.14.2.2 is installed (shop-hotfix-6_14_2_2-1-0) but not applied",
 		"see /var/opt/shop/Patches/shop-hotfix-6.14.2.2/shop-hotfix-6.14.2.2-install-host1.log, then run hotchain apply /var/opt/shop/Patches/shop-hotfix-6.14.2.2\n",
-		"==> removing shop-hotfix-6_14_2_3: not applied, the chain stops at 6.14.2.2\n",
+		"==> removing shop-hotfix-6_14_2_3 from the rpm database (not applied): the chain stops at 6.14.2.2\n",
 		"Installed: 6.14.2.1\n",
 		"migrating\n",
 	} {

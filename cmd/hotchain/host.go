@@ -22,6 +22,7 @@ func runApply(ctx context.Context, e *env, args []string) error {
 runs), or a signed hotfix tarball, which is checked against TARBALL_KEY, unpacked into
 PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 	nocheck := fs.Bool("nocheck", false, "skip the prerequisites (product version, chain order, alpha first): force a re-installation")
+	scriptlet := fs.Bool("scriptlet", false, "run as the RPM's %post: in rpm's scriptlet sandbox (no network, private /tmp), leave the hotfix unpacked and say how to apply it")
 	settings := loadSettings(e, fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -34,6 +35,13 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 		return err
 	}
 	dir, opt := fs.Arg(0), hotfix.ApplyOptions{NoCheck: *nocheck}
+	if *scriptlet {
+		if why := scriptletSandbox(); why != "" {
+			fmt.Fprintf(e.stderr, "hotchain: %s: not applied now: %s, and its install scripts need the network and the real /tmp\n"+
+				"hint: it stays unpacked; the next agent run applies it, or now: hotchain agent -console (or hotchain apply %s)\n", dir, why, dir)
+			return nil
+		}
+	}
 	if tarball := dir; strings.HasSuffix(tarball, ".tar.gz") {
 		// Unpack says what the unpack made, which a refused apply removes again.
 		dir, opt.Unpacked, err = hotfix.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) { return unpackVerified(cfg, tarball) })

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/packaging"
 	"github.com/hotchain/hotchain/repo"
 )
@@ -28,7 +29,7 @@ and SOURCE_DATE_EPOCH give byte-identical metadata.`)
 	fs.Var(&urls, "base-url", "`URL` of the repository root, http(s):// or file:// (required; repeat for mirrors)")
 	product := fs.String("product", "", "product `name`, like shop (default: taken from the package names)")
 	baseVersion := fs.String("base-version", "", "base `version` the repository serves (default: the name of DIR)")
-	signKey := fs.String("sign-key", "", "OpenPGP secret key `file` that signs repomd.xml (passphrase in $"+packaging.PassphraseEnv+")")
+	signKey := fs.String("sign-key", "", "OpenPGP secret key `file` that signs repomd.xml (passphrase in $"+sign.PassphraseEnv+")")
 	noUpdate := fs.Bool("no-update", false, "read every package again instead of reusing unchanged entries")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -57,7 +58,7 @@ and SOURCE_DATE_EPOCH give byte-identical metadata.`)
 		NoUpdate: *noUpdate, Time: when, Log: e.stderr,
 	}
 	if *signKey != "" {
-		if o.Signer, err = packaging.LoadSigner(*signKey); err != nil {
+		if o.Signer, err = sign.LoadSigner(*signKey); err != nil {
 			return err
 		}
 	}

@@ -58,12 +58,21 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) error
 		r.writeOutcome(w)
 	}
 	if r.failed {
-		return withHint(errors.New(strings.Join(r.problems, "\n")), r.hint)
+		return exitError{r.failStatus(), withHint(errors.New(strings.Join(r.problems, "\n")), r.hint)}
 	}
 	if r.o.mode == modeCheck && len(r.pending)+len(r.unpacked) > 0 {
 		return silentExit(exitPending)
 	}
 	return nil
+}
+
+// failStatus is the exit status of a failed run: exitHealth when a hotfix failed its health
+// check, else exitFailure.
+func (r *agentRun) failStatus() int {
+	if r.healthFailed != nil {
+		return exitHealth
+	}
+	return exitFailure
 }
 
 // summary says what the run did, for the mail subject and syslog: "3 hotfixes installed".
@@ -105,7 +114,7 @@ func (r *agentRun) deliver(ctx context.Context) error {
 	cfg := r.cfg
 	var status error
 	if r.failed {
-		status = silentExit(exitFailure) // the report tells the story
+		status = silentExit(r.failStatus()) // the report tells the story
 	}
 	if !r.reportable() {
 		return status
