@@ -17,8 +17,8 @@ import (
 // Install/ scripts are, run after the apply with the same environment.
 const CheckDir = "Check"
 
-// HealthRetryWait is the pause between two tries of a failing health check.
-const HealthRetryWait = 5 * time.Second
+// healthRetryWait is the pause between two tries of a failing health check (tests shorten it).
+var healthRetryWait = 5 * time.Second
 
 // HealthError is a failed health check: the hotfix (Version; nil for the check of a whole
 // run) broke the product, or the check could not tell that it did not.
@@ -38,6 +38,14 @@ func (e *HealthError) Error() string {
 }
 
 func (e *HealthError) Unwrap() error { return e.Err }
+
+// Hint says what to do next.
+func (e *HealthError) Hint() string {
+	if e.Version == nil {
+		return "look at the product (the check's output is above); hotchain rollback undoes the newest hotfix"
+	}
+	return fmt.Sprintf("hotfix %s was rolled back; its check's output is above: fix the cause, or ask the vendor, then install it again", e.Version)
+}
 
 // IsHealth tells a failed health check from other errors.
 func IsHealth(err error) bool {
@@ -67,7 +75,7 @@ func (h *Host) HasHealthChecks(d *Dir) bool {
 }
 
 // HealthCheck runs the health checks after hotfix d's apply (d nil: after a whole run), each
-// try within HEALTH_TIMEOUT, up to HEALTH_RETRIES tries HealthRetryWait apart. env is the
+// try within HEALTH_TIMEOUT, up to HEALTH_RETRIES tries healthRetryWait apart. env is the
 // install scripts' environment. It returns a *HealthError when a check still fails after
 // the last try.
 func (h *Host) HealthCheck(ctx context.Context, d *Dir, role sysconfig.Role, env []string, out io.Writer) error {
@@ -83,11 +91,11 @@ func (h *Host) HealthCheck(ctx context.Context, d *Dir, role sysconfig.Role, env
 	var last *HealthError
 	for try := 1; try <= tries; try++ {
 		if try > 1 {
-			fmt.Fprintf(out, "==> health check failed (%v); trying again in %s (%d of %d)\n", last.Err, HealthRetryWait, try, tries)
+			fmt.Fprintf(out, "==> health check failed (%v); trying again in %s (%d of %d)\n", last.Err, healthRetryWait, try, tries)
 			select {
 			case <-ctx.Done():
 				return last
-			case <-time.After(HealthRetryWait):
+			case <-time.After(healthRetryWait):
 			}
 		}
 		last = nil
