@@ -20,6 +20,10 @@ func (h *Host) checkScripts(d *Dir) error {
 	const nothing = "nothing was changed"
 	env, err := h.scriptEnv(d, "")
 	if err != nil {
+		var hinted interface{ Hint() string }
+		if errors.As(err, &hinted) { // an unsafe file: its hint says how to fix it
+			return fmt.Errorf("hotfix %s: %w", d.Version, err)
+		}
 		return withHint(fmt.Errorf("hotfix %s: %w", d.Version, err),
 			fmt.Sprintf("fix %s (sh -n %s shows syntax errors); %s", h.Cfg.ScriptEnvFile, h.Cfg.InRoot(h.Cfg.ScriptEnvFile), nothing))
 	}
