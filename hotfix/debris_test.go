@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
 	"golang.org/x/sys/unix"
 )
@@ -115,8 +116,8 @@ func TestFailedBackupLeavesNothing(t *testing.T) {
 	sb.write("opt/shop/lib/b.dat", strings.Repeat("b", 300<<10), 0o644)
 	dir := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{
 		"FileChanges/lib/a.dat": "a2\n", "FileChanges/lib/b.dat": "b2\n"}})
-	product := snapshot(t, sb.root, true, productTrees...)
-	hotfixDir := snapshot(t, dir, false, ".") // its mtime changes: the install log is added
+	product := testutil.Snapshot(t, sb.root, true, productTrees...)
+	hotfixDir := testutil.Snapshot(t, dir, false, ".") // its mtime changes: the install log is added
 	sb.host.StepHook = func(step string) {
 		if step == "journal written" {
 			fill(t, filepath.Join(patches, "filler"), 600<<10)
@@ -126,12 +127,12 @@ func TestFailedBackupLeavesNothing(t *testing.T) {
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("Apply = %v, want no space left", err)
 	}
-	if d := diffSnapshots(product, snapshot(t, sb.root, true, productTrees...)); d != "" {
+	if d := testutil.DiffTrees(product, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
 		t.Errorf("the product tree changed:\n%s", d)
 	}
-	now := snapshot(t, dir, false, ".")
+	now := testutil.Snapshot(t, dir, false, ".")
 	delete(now, "shop-hotfix-6.14.2.1-install-host1.log")
-	if d := diffSnapshots(hotfixDir, now); d != "" {
+	if d := testutil.DiffTrees(hotfixDir, now); d != "" {
 		t.Errorf("the failed backup left:\n%s", d)
 	}
 }
@@ -149,7 +150,7 @@ func TestRollbackOnFullDiskFreesFirst(t *testing.T) {
 	sb.write("opt/shop/lib/b.dat", strings.Repeat("b", 300<<10), 0o644)
 	dir := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{
 		"FileChanges/lib/a.dat": "a2\n", "FileChanges/lib/b.dat": "b2\n"}})
-	product := snapshot(t, sb.root, true, productTrees...)
+	product := testutil.Snapshot(t, sb.root, true, productTrees...)
 	// Killed at its second step: the journal is written, a backup is being made.
 	if code := runCrashChild(t, sb.root, dir, 2); code != -1 {
 		t.Fatalf("the apply was not killed (exit %d)", code)
@@ -161,7 +162,7 @@ func TestRollbackOnFullDiskFreesFirst(t *testing.T) {
 	if err := sb.host.Rollback(context.Background(), nil, io.Discard); err != nil {
 		t.Fatalf("rollback on the full disk: %v", err)
 	}
-	if d := diffSnapshots(product, snapshot(t, sb.root, true, productTrees...)); d != "" {
+	if d := testutil.DiffTrees(product, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
 		t.Errorf("the product tree changed:\n%s", d)
 	}
 	for _, p := range []string{journalPath(dir, "host1"), backupDir(dir, "host1")} {

@@ -8,17 +8,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
 // assertUntouched fails unless the product trees, the ledger directory and the hotfix
 // directory are exactly as in the snapshots taken before a refused apply.
-func assertUntouched(t *testing.T, sb *sandbox, dir string, product, hotfixDir map[string]entryState) {
+func assertUntouched(t *testing.T, sb *sandbox, dir string, product, hotfixDir map[string]testutil.TreeEntry) {
 	t.Helper()
-	if d := diffSnapshots(product, snapshot(t, sb.root, true, productTrees...)); d != "" {
+	if d := testutil.DiffTrees(product, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
 		t.Errorf("the product tree changed:\n%s", d)
 	}
-	if d := diffSnapshots(hotfixDir, snapshot(t, dir, true, ".")); d != "" {
+	if d := testutil.DiffTrees(hotfixDir, testutil.Snapshot(t, dir, true, ".")); d != "" {
 		t.Errorf("the hotfix directory changed (backups, journal, log):\n%s", d)
 	}
 	for _, p := range []string{"etc/opt/shop/hotfix", "var/lock/shop-hotfix.lock"} {
@@ -71,8 +72,8 @@ func TestApplyChecksBeforeTheFirstWrite(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			product := snapshot(t, sb.root, true, productTrees...)
-			hotfixDir := snapshot(t, dir, true, ".")
+			product := testutil.Snapshot(t, sb.root, true, productTrees...)
+			hotfixDir := testutil.Snapshot(t, dir, true, ".")
 			err := sb.host.Apply(context.Background(), dir, ApplyOptions{})
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("Apply = %v, want an error containing %q", err, tc.wantErr)
@@ -136,8 +137,8 @@ func TestApplyRefusesWithoutSpace(t *testing.T) {
 				sb.write(rel, content, 0o644)
 			}
 			dir := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: tc.hotfix})
-			product := snapshot(t, sb.root, true, productTrees...)
-			hotfixDir := snapshot(t, dir, true, ".")
+			product := testutil.Snapshot(t, sb.root, true, productTrees...)
+			hotfixDir := testutil.Snapshot(t, dir, true, ".")
 			err := sb.host.Apply(context.Background(), dir, ApplyOptions{})
 			if tc.wantErr == "" {
 				if err != nil {
@@ -165,13 +166,13 @@ func TestReapplyChecksBeforeUndo(t *testing.T) {
 	if err := sb.host.Apply(context.Background(), dir, ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	applied := snapshot(t, sb.root, true, productTrees...)
+	applied := testutil.Snapshot(t, sb.root, true, productTrees...)
 	sb.write("etc/default/shop", "DB_HOST=\"db1\n", 0o644)
 	err := sb.host.Apply(context.Background(), dir, ApplyOptions{NoCheck: true})
 	if err == nil || !strings.Contains(err.Error(), "SCRIPT_ENV_FILE") {
 		t.Fatalf("Apply again with a broken env file = %v, want a refusal", err)
 	}
-	if d := diffSnapshots(applied, snapshot(t, sb.root, true, productTrees...)); d != "" {
+	if d := testutil.DiffTrees(applied, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
 		t.Errorf("the refused apply undid the earlier one:\n%s", d)
 	}
 	if got := sb.ledger("host1.txt"); got != "6.14.2.1" {
