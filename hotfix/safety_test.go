@@ -375,3 +375,36 @@ func TestCheckPatchesDir(t *testing.T) {
 		}
 	}
 }
+
+// TestExistedAt: what a hotfix entry of each kind may replace.
+func TestExistedAt(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "file"), nil, 0o644)
+	os.Mkdir(filepath.Join(dir, "dir"), 0o755)
+	os.Symlink("file", filepath.Join(dir, "tofile"))
+	os.Symlink("dir", filepath.Join(dir, "todir"))
+	syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644)
+	for _, tc := range []struct{ at, kind, want, err string }{
+		{"none", kindFile, "", ""},
+		{"none", kindDir, "", ""},
+		{"file", kindFile, kindFile, ""},
+		{"file", kindLink, kindFile, ""},
+		{"file", kindDir, "", "has a dir where " + dir + "/file is a file"},
+		{"dir", kindDir, kindDir, ""},
+		{"dir", kindFile, "", "is a dir"},
+		{"tofile", kindFile, kindLink, ""},
+		{"tofile", kindDir, "", "is a link"},
+		{"todir", kindDir, kindDir, ""},
+		{"todir", kindFile, "", "is a symlink to a directory"},
+		{"todir", kindLink, "", "is a symlink to a directory"},
+		{"fifo", kindFile, "", "a hotfix replaces only files, directories and symlinks"},
+	} {
+		got, err := existedAt(filepath.Join(dir, tc.at), tc.kind)
+		switch {
+		case tc.err == "" && (err != nil || got != tc.want):
+			t.Errorf("%s %s at %s: %q, %v; want %q", "a", tc.kind, tc.at, got, err, tc.want)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%s at %s: %v, want an error saying %q", tc.kind, tc.at, err, tc.err)
+		}
+	}
+}
