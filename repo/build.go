@@ -39,6 +39,10 @@ type Options struct {
 	// Signer signs repomd.xml and must have signed every package read in this run; nil
 	// publishes an unsigned repository.
 	Signer *packaging.Signer
+	// Compress is the compression of the metadata files: "gz" (also when empty), which
+	// every yum and dnf reads, or "zstd", createrepo_c 1.x's default, which dnf on RHEL 8 and
+	// later reads.
+	Compress string
 	// NoUpdate reads every package again instead of reusing the entries of unchanged ones.
 	NoUpdate bool
 	// Time is the repository's revision and the time of its metadata files: the time of the
@@ -108,6 +112,11 @@ func (o *Options) check() (baseVersion string, err error) {
 	if o.Time.IsZero() {
 		return "", fmt.Errorf("no time for the metadata")
 	}
+	if o.Compress != "" {
+		if _, err := compressionByName(o.Compress); err != nil {
+			return "", err
+		}
+	}
 	return baseVersion, nil
 }
 
@@ -143,6 +152,10 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 
+	comp := compressions[0]
+	if o.Compress != "" {
+		comp, _ = compressionByName(o.Compress)
+	}
 	res := &Result{Packages: len(hrefs)}
 	entries := make([]*entry, len(hrefs))
 	errs := make([]error, len(hrefs))
@@ -193,7 +206,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
-		recs, writeErr = writeRecords(tmp, entries, ready, old, o.Time)
+		recs, writeErr = writeRecords(tmp, entries, ready, old, o.Time, comp)
 	}()
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -304,7 +317,7 @@ func newEntry(p *pkg, w *xmlWriter) *entry {
 
 // writeRecords writes primary, filelists and other into dir, side by side, each taking
 // entry i once ready[i] is closed; an entry that is still nil then ends the writing.
-func writeRecords(dir string, entries []*entry, ready []chan struct{}, old *oldMetadata, mtime time.Time) ([]*record, error) {
+func writeRecords(dir string, entries []*entry, ready []chan struct{}, old *oldMetadata, mtime time.Time, c compression) ([]*record, error) {
 	files := []struct {
 		typ, head, tail string
 	}{
@@ -321,7 +334,7 @@ func writeRecords(dir string, entries []*entry, ready []chan struct{}, old *oldM
 			defer wg.Done()
 			src := &elementSource{k: k, entries: entries, ready: ready, old: old}
 			defer src.close()
-			if recs[k], errs[k] = writeRecord(dir, f.typ, f.head, len(entries), src, f.tail, mtime); errs[k] != nil {
+			if recs[k], errs[k] = writeRecord(dir, f.typ, f.head, len(entries), src, f.tail, mtime, c); errs[k] != nil {
 				errs[k] = fmt.Errorf("%s: %w", f.typ, errs[k])
 			}
 		}()

@@ -20,7 +20,8 @@ func runRepo(ctx context.Context, e *env, args []string) error {
 DIR/RPM-GPG-KEY-PRODUCT-hotfix with -sign-key, and DIR/PRODUCT-hotfix.repo, the file hosts
 use, pointing at URL/6.14.2/ for each -base-url (mirrors, tried in order).
 Entries of packages whose size and mtime did not change are reused from the old metadata
-(as createrepo_c --update does); -no-update reads every package again. With -sign-key, every
+(as createrepo_c --update does), whatever their compression (gz, zstd, xz, bz2); -no-update
+reads every package again. With -sign-key, every
 package read must be signed with that key. A failed run changes nothing.
 SOURCE_DATE_EPOCH, if set, is the revision and the time of the metadata: the same packages
 and SOURCE_DATE_EPOCH give byte-identical metadata.`)
@@ -30,6 +31,7 @@ and SOURCE_DATE_EPOCH give byte-identical metadata.`)
 	baseVersion := fs.String("base-version", "", "base `version` the repository serves (default: the name of DIR)")
 	signKey := fs.String("sign-key", "", "OpenPGP secret key `file` that signs repomd.xml (passphrase in $"+packaging.PassphraseEnv+")")
 	noUpdate := fs.Bool("no-update", false, "read every package again instead of reusing unchanged entries")
+	compress := fs.String("compress", "gz", "compression of the metadata files: gz (every yum and dnf reads it) or zstd (createrepo_c 1.x's default; dnf on RHEL 8 and later)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -45,6 +47,9 @@ and SOURCE_DATE_EPOCH give byte-identical metadata.`)
 			return usageError{err}
 		}
 	}
+	if err := repo.CheckCompression(*compress); err != nil {
+		return usageError{err}
+	}
 	when, err := packaging.ParseSourceDateEpoch(e.getenv("SOURCE_DATE_EPOCH"))
 	if err != nil {
 		return err
@@ -54,7 +59,7 @@ and SOURCE_DATE_EPOCH give byte-identical metadata.`)
 	}
 	o := repo.Options{
 		Dir: fs.Arg(0), Product: *product, BaseVersion: *baseVersion, BaseURLs: urls,
-		NoUpdate: *noUpdate, Time: when, Log: e.stderr,
+		NoUpdate: *noUpdate, Compress: *compress, Time: when, Log: e.stderr,
 	}
 	if *signKey != "" {
 		if o.Signer, err = packaging.LoadSigner(*signKey); err != nil {
