@@ -138,9 +138,22 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("repository directory %s is not a directory", o.Dir)
 	}
 
-	hrefs, err := findPackages(o.Dir)
+	root, err := os.OpenRoot(o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("repository directory: %w", err)
+	}
+	defer root.Close()
+	found, err := findPackages(o.Dir)
 	if err != nil {
 		return nil, err
+	}
+	var hrefs []string
+	for _, href := range found {
+		if err := servable(root, href); err != nil {
+			fmt.Fprintf(log, "warning: %s not listed: %v\n", filepath.Join(o.Dir, filepath.FromSlash(href)), err)
+			continue
+		}
+		hrefs = append(hrefs, href)
 	}
 	var old *oldMetadata
 	if !o.NoUpdate {
@@ -163,7 +176,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	infos := make([]os.FileInfo, len(hrefs))
 	for i, href := range hrefs {
 		path := filepath.Join(o.Dir, filepath.FromSlash(href))
-		fi, err := os.Stat(path)
+		fi, err := root.Stat(filepath.FromSlash(href))
 		if err != nil {
 			errs[i] = fmt.Errorf("read package %s: %w", path, err)
 			continue
@@ -214,7 +227,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pr := &packageReader{}
+			pr := &packageReader{root: root}
 			for {
 				n := int(next.Add(1)) - 1
 				if n >= len(toRead) || ctx.Err() != nil {

@@ -229,4 +229,3 @@ func zstdDecompress(t *testing.T, data []byte) []byte {
 	}
 	return out
 }
-

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -114,9 +115,10 @@ type rawHeader struct {
 // packageReader reads packages, reusing its buffers from one package to the next (one per
 // goroutine).
 type packageReader struct {
-	buf []byte        // a whole package, up to maxBuffered
-	br  *bufio.Reader // larger packages stream through it
-	xml xmlWriter     // renders the package's elements (newEntry)
+	root *os.Root      // the repository; nil: packages are opened by path
+	buf  []byte        // a whole package, up to maxBuffered
+	br   *bufio.Reader // larger packages stream through it
+	xml  xmlWriter     // renders the package's elements (newEntry)
 }
 
 // maxBuffered is the largest package read into memory at once: one read and one hash call
@@ -127,7 +129,15 @@ const maxBuffered = 8 << 20
 // and the file's size and mtime come from fi. What it returns does not hold on to its
 // buffers, except the raw header, which is good until the next call.
 func (pr *packageReader) readFile(path, href string, fi os.FileInfo) (*pkg, *rawHeader, error) {
-	f, err := os.Open(path)
+	var f *os.File
+	var err error
+	if pr.root != nil {
+		// The bytes that Serve would serve: no symlink swapped in since the listing
+		// leads out of the repository.
+		f, err = pr.root.Open(filepath.FromSlash(href))
+	} else {
+		f, err = os.Open(path)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("read package %s: %w", path, err)
 	}
@@ -186,14 +196,19 @@ func readPackageBuf(r io.Reader, href string, br *bufio.Reader) (*pkg, *rawHeade
 		return nil, nil, describeReadError(err, head.b)
 	}
 	hdrEnd := cr.n
-	rest, err := io.Copy(io.Discard, br)
-	if err != nil {
-		return nil, nil, err
-	}
 	if hdrEnd > int64(len(head.b)) {
 		return nil, nil, fmt.Errorf("damaged RPM header: longer than %d bytes", maxHeaders)
 	}
-	return packageFromHeader(p, head.b, hdrEnd+rest, hex.EncodeToString(h.Sum(nil)), href)
+	hdrStart, err := headerStart(head.b)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := newDigests(p, head.b[hdrStart:])
+	rest, err := io.Copy(d, br)
+	if err != nil {
+		return nil, nil, err
+	}
+	return packageFromHeader(p, head.b, hdrEnd+rest, hex.EncodeToString(h.Sum(nil)), href, d)
 }
 
 // readPackageData is readPackage for a package held in memory.
@@ -204,22 +219,40 @@ func readPackageData(data []byte, href string) (*pkg, *rawHeader, error) {
 		return nil, nil, describeReadError(err, data[:cr.n])
 	}
 	sum := sha256.Sum256(data)
-	return packageFromHeader(p, data[:cr.n], int64(len(data)), hex.EncodeToString(sum[:]), href)
+	hdrStart, err := headerStart(data[:cr.n])
+	if err != nil {
+		return nil, nil, err
+	}
+	d := newDigests(p, data[hdrStart:cr.n])
+	d.Write(data[cr.n:])
+	return packageFromHeader(p, data[:cr.n], int64(len(data)), hex.EncodeToString(sum[:]), href, d)
 }
 
-// packageFromHeader checks a parsed package against the bytes its headers took (head) and
-// the size of the whole file, and returns its metadata.
-func packageFromHeader(p *rpm.Package, head []byte, size int64, checksum, href string) (*pkg, *rawHeader, error) {
-	hdrEnd := int64(len(head))
+// headerStart is the offset of the main header in head, the lead and headers of a package.
+func headerStart(head []byte) (int64, error) {
 	if len(head) < leadSize+headerIntroSize {
-		return nil, nil, fmt.Errorf("damaged RPM header: shorter than its lead")
+		return 0, fmt.Errorf("damaged RPM header: shorter than its lead")
 	}
 	sigIndex := int64(binary.BigEndian.Uint32(head[leadSize+8:]))
 	sigData := int64(binary.BigEndian.Uint32(head[leadSize+12:]))
 	sigLen := headerIntroSize + 16*sigIndex + sigData
 	hdrStart := leadSize + sigLen + (8-sigLen%8)%8
-	if hdrStart > hdrEnd {
-		return nil, nil, fmt.Errorf("damaged RPM header: signature header runs into the main header")
+	if hdrStart > int64(len(head)) {
+		return 0, fmt.Errorf("damaged RPM header: signature header runs into the main header")
+	}
+	return hdrStart, nil
+}
+
+// packageFromHeader checks a parsed package against the bytes its headers took (head) and
+// the size of the whole file, and returns its metadata.
+//
+// d holds the payload's digests, which are checked against the headers after the size:
+// a truncated package is reported as truncated.
+func packageFromHeader(p *rpm.Package, head []byte, size int64, checksum, href string, d *digests) (*pkg, *rawHeader, error) {
+	hdrEnd := int64(len(head))
+	hdrStart, err := headerStart(head)
+	if err != nil {
+		return nil, nil, err
 	}
 
 	// The signature header records the size of header and payload: a file that is shorter
@@ -237,6 +270,9 @@ func packageFromHeader(p *rpm.Package, head []byte, size int64, checksum, href s
 		return nil, nil, fmt.Errorf("%d bytes of trailing garbage after the payload: copy or build it again", size-hdrStart-want)
 	}
 
+	if err := d.check(p, head[hdrStart:hdrEnd]); err != nil {
+		return nil, nil, err
+	}
 	out, err := fromHeader(p)
 	if err != nil {
 		return nil, nil, err

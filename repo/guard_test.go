@@ -1,0 +1,169 @@
+package repo
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestServable(t *testing.T) {
+	top := t.TempDir()
+	dir := filepath.Join(top, "6.14.2")
+	for _, d := range []string{"sub", ".hidden"} {
+		os.MkdirAll(filepath.Join(dir, d), 0o755)
+	}
+	outside := filepath.Join(top, "outside.rpm")
+	for _, f := range []string{outside, filepath.Join(dir, "a.rpm"), filepath.Join(dir, "sub/b.rpm"), filepath.Join(dir, ".hidden/c.rpm")} {
+		os.WriteFile(f, []byte("x"), 0o644)
+	}
+	links := map[string]string{
+		"in.rpm":        "a.rpm",
+		"sub/up.rpm":    "../a.rpm",
+		"abs.rpm":       outside,
+		"absinside.rpm": filepath.Join(dir, "a.rpm"),
+		"rel.rpm":       "../outside.rpm",
+		"dangling.rpm":  "missing.rpm",
+		"dir.rpm":       "sub",
+	}
+	for name, target := range links {
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	for _, tt := range []struct {
+		href string
+		want string // in the error; "" for servable
+	}{
+		{"a.rpm", ""},
+		{"sub/b.rpm", ""},
+		{"in.rpm", ""},
+		{"sub/up.rpm", ""},
+		{"abs.rpm", "leads out of the repository"},
+		{"absinside.rpm", "leads out of the repository"}, // os.Root follows no absolute symlink
+		{"rel.rpm", "leads out of the repository"},
+		{"dangling.rpm", "symlink to nothing"},
+		{"dir.rpm", "not a regular file"},
+		{".hidden/c.rpm", "hidden"},
+	} {
+		err := servable(root, tt.href)
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("servable(%s) = %v, want %q", tt.href, err, tt.want)
+		}
+	}
+}
+
+// TestSymlinkOutsideNotListed: a package that is a symlink out of the repository is not in
+// the metadata (hotchain serve would not serve it), with a warning; every package that is
+// listed, a symlink inside the repository included, is served.
+func TestSymlinkOutsideNotListed(t *testing.T) {
+	top := t.TempDir()
+	dir := filepath.Join(top, "6.14.2")
+	os.Mkdir(dir, 0o755)
+	pkgBase.build(t, dir, nil)
+	elsewhere := filepath.Join(top, "elsewhere")
+	os.Mkdir(elsewhere, 0o755)
+	out := pkgFix1.build(t, elsewhere, nil)
+	os.Symlink(out, filepath.Join(dir, pkgFix1.fileName()))
+	os.Mkdir(filepath.Join(dir, "alias"), 0o755)
+	os.Symlink("../"+pkgBase.fileName(), filepath.Join(dir, "alias", "base.rpm"))
+
+	var log bytes.Buffer
+	o := testOptions(dir)
+	o.Log = &log
+	res := mustBuild(t, o)
+	if res.Packages != 2 || !strings.Contains(log.String(), pkgFix1.fileName()+" not listed: a symlink that leads out of the repository") {
+		t.Errorf("%d packages, log:\n%s\nwant 2 packages and a warning about %s", res.Packages, log.String(), pkgFix1.fileName())
+	}
+	pkgs, _ := readRepo(t, dir)
+	url, _ := startServe(t, top)
+	for _, p := range pkgs {
+		if code := rawGet(t, url, "/6.14.2/"+p.Location); code != 200 {
+			t.Errorf("listed package %s is served with status %d", p.Location, code)
+		}
+	}
+	if names(pkgs) != "shop-hotfix-base shop-hotfix-base" {
+		t.Errorf("packages %s", names(pkgs))
+	}
+}
+
+// rpmK is the real rpm -K's verdict on a package, with key imported into a private
+// database so that signatures are checked too.
+func rpmK(t *testing.T, key []byte, pkg string) string {
+	t.Helper()
+	rpmCmd := requireTool(t, "rpm")
+	db := t.TempDir()
+	keyFile := filepath.Join(db, "key.asc")
+	os.WriteFile(keyFile, key, 0o644)
+	if out, err := exec.Command(rpmCmd, "--dbpath", db, "--import", keyFile).CombinedOutput(); err != nil {
+		t.Fatalf("rpm --import: %v\n%s", err, out)
+	}
+	out, _ := exec.Command(rpmCmd, "--dbpath", db, "-K", pkg).CombinedOutput()
+	return strings.TrimSpace(string(out))
+}
+
+// TestTamperedPackageRefused: a signed package changed after it was built (a byte of its
+// payload, or of its header) is refused with an error that names the file and what failed,
+// as rpm -K finds it, whether the repository is signed or not; and the metadata stays
+// byte for byte as it was.
+func TestTamperedPackageRefused(t *testing.T) {
+	vendor, _ := testKeys(t)
+	dir := buildRepoDir(t, vendor, pkgBase, pkgFix1)
+	key, err := vendor.PublicKeyArmored()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rpmK(t, key, filepath.Join(dir, pkgBase.fileName())); !strings.HasSuffix(got, "digests signatures OK") {
+		t.Fatalf("rpm -K of an untouched package: %s", got)
+	}
+	for _, tt := range []struct {
+		name   string
+		offset func(data []byte) int
+		want   []string
+	}{
+		{"payload", func(data []byte) int { return len(data) - 20 }, []string{"payload SHA256 digest BAD"}},
+		{"header", func(data []byte) int {
+			return bytes.Index(data, []byte("BUG-2: "))
+		}, []string{"header SHA256 digest BAD"}},
+	} {
+		for _, signed := range []bool{true, false} {
+			name := tt.name
+			if !signed {
+				name += " unsigned repository"
+			}
+			t.Run(name, func(t *testing.T) {
+				o := testOptions(dir)
+				if signed {
+					o.Signer = vendor
+				}
+				mustBuild(t, o)
+				p := pkgFix2.build(t, dir, vendor)
+				defer os.Remove(p)
+				data, _ := os.ReadFile(p)
+				data[tt.offset(data)] ^= 0x40
+				os.WriteFile(p, data, 0o644)
+				if got := rpmK(t, key, p); !strings.Contains(got, "NOT OK") {
+					t.Fatalf("rpm -K of the tampered package: %s, want NOT OK", got)
+				}
+				before := snapshot(t, dir)
+				_, err := build(t, o)
+				if err == nil {
+					t.Fatal("tampered package published")
+				}
+				for _, w := range append(tt.want, pkgFix2.fileName(), "DIGESTS NOT OK") {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not say %q", err, w)
+					}
+				}
+				sameSnapshot(t, before, snapshot(t, dir))
+			})
+		}
+	}
+}
