@@ -276,6 +276,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	reportOldSignature(o.Dir, o.Signer, log)
 	if err := publish(o.Dir, tmp, files, o.Time); err != nil {
 		return nil, err
 	}

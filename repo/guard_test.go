@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
 )
 
 func TestServable(t *testing.T) {
@@ -165,5 +167,67 @@ func TestTamperedPackageRefused(t *testing.T) {
 				sameSnapshot(t, before, snapshot(t, dir))
 			})
 		}
+	}
+}
+
+// sigMatches reports whether the repository's repomd.xml.asc is a good signature of its
+// repomd.xml by the key in RPM-GPG-KEY-shop-hotfix.
+func sigMatches(t *testing.T, dir string) bool {
+	t.Helper()
+	pub, err := os.ReadFile(filepath.Join(dir, "RPM-GPG-KEY-shop-hotfix"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(pub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repomd, _ := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml"))
+	sig, err := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml.asc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = openpgp.CheckArmoredDetachedSignature(ring, bytes.NewReader(repomd), bytes.NewReader(sig), nil)
+	return err == nil
+}
+
+// TestAfterCreaterepoUpdate: the real createrepo_c --update over a signed repository
+// leaves repomd.xml.asc behind, no longer matching; the next run signs again (with the
+// key) or removes it (without), and says so.
+func TestAfterCreaterepoUpdate(t *testing.T) {
+	createrepo := requireTool(t, "createrepo_c")
+	vendor, _ := testKeys(t)
+	dir := buildRepoDir(t, vendor, pkgBase, pkgFix1)
+	o := testOptions(dir)
+	o.Signer = vendor
+	mustBuild(t, o)
+	asc := filepath.Join(dir, "repodata", "repomd.xml.asc")
+	update := func() {
+		t.Helper()
+		pkgFix2.build(t, dir, vendor)
+		if out, err := exec.Command(createrepo, "--update", "--no-database", dir).CombinedOutput(); err != nil {
+			t.Fatalf("createrepo_c --update: %v\n%s", err, out)
+		}
+		if _, err := os.Stat(asc); err != nil || sigMatches(t, dir) {
+			t.Fatalf("after createrepo_c --update: repomd.xml.asc %v, matching %v; want a stale one", err, err == nil)
+		}
+	}
+	update()
+	var log bytes.Buffer
+	o.Log = &log
+	if res := mustBuild(t, o); res.Reused != 3 {
+		t.Errorf("reused %d of createrepo_c's entries, want 3", res.Reused)
+	}
+	if !sigMatches(t, dir) || !strings.Contains(log.String(), "repomd.xml.asc did not match repomd.xml") {
+		t.Errorf("after a signed run: signature matches %v; log:\n%s", sigMatches(t, dir), log.String())
+	}
+
+	os.Remove(filepath.Join(dir, pkgFix2.fileName()))
+	update()
+	log.Reset()
+	o.Signer = nil
+	mustBuild(t, o)
+	if _, err := os.Stat(asc); err == nil || !strings.Contains(log.String(), "repomd.xml.asc is removed") {
+		t.Errorf("after an unsigned run: repomd.xml.asc still there (%v) or no warning; log:\n%s", err, log.String())
 	}
 }

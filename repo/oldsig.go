@@ -1,0 +1,42 @@
+package repo
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+
+	"github.com/hotchain/hotchain/packaging"
+)
+
+// Another tool run over a signed repository (createrepo_c --update, which keeps the files
+// it does not know) writes a new repomd.xml beside the old repomd.xml.asc, which then
+// signs nothing: hosts with repo_gpgcheck=1 refuse the repository. Build never publishes
+// such a pair (the signature is written into the new repodata/ with repomd.xml and swapped
+// in with it), and says what happens to the old signature.
+
+// reportOldSignature tells log what this run does about the signature of the metadata in
+// dir: signs it again when it no longer matched, or drops it when the run has no key.
+func reportOldSignature(dir string, signer *packaging.Signer, log io.Writer) {
+	repodata := filepath.Join(dir, "repodata")
+	sig, err := os.ReadFile(filepath.Join(repodata, "repomd.xml.asc"))
+	if err != nil {
+		return
+	}
+	ascPath := filepath.Join(repodata, "repomd.xml.asc")
+	if signer == nil {
+		fmt.Fprintf(log, "warning: %s is removed: this run writes unsigned metadata\nhint: pass -sign-key to sign the repository again\n", ascPath)
+		return
+	}
+	repomd, err := os.ReadFile(filepath.Join(repodata, "repomd.xml"))
+	if err != nil {
+		return
+	}
+	ring := openpgp.EntityList{signer.Entity()}
+	if _, err := openpgp.CheckArmoredDetachedSignature(ring, bytes.NewReader(repomd), bytes.NewReader(sig), nil); err != nil {
+		fmt.Fprintf(log, "note: %s did not match repomd.xml (%v): another tool, such as createrepo_c --update, changed the metadata after it was signed; the new metadata is signed\n", ascPath, err)
+	}
+}
