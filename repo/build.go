@@ -123,9 +123,9 @@ func (o *Options) check() (baseVersion string, err error) {
 // Build writes repodata/ for the RPMs in o.Dir, its signature, the public key and the
 // .repo file. It changes nothing when it fails: the new metadata is written to a
 // temporary directory in o.Dir and takes the place of the old one only when complete.
+// It holds o.Dir's lock while it runs (see runlock.go).
 func Build(ctx context.Context, o Options) (*Result, error) {
-	baseVersion, err := o.check()
-	if err != nil {
+	if _, err := o.check(); err != nil {
 		return nil, err
 	}
 	log := o.Log
@@ -136,6 +136,20 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("repository directory: %w", err)
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("repository directory %s is not a directory", o.Dir)
+	}
+	fl, err := lockRepo(ctx, o.Dir, log)
+	if err != nil {
+		return nil, err
+	}
+	defer fl.Unlock()
+	return buildLocked(ctx, o, log)
+}
+
+// buildLocked is Build under the repository's lock.
+func buildLocked(ctx context.Context, o Options, log io.Writer) (*Result, error) {
+	baseVersion, err := o.check()
+	if err != nil {
+		return nil, err
 	}
 
 	root, err := os.OpenRoot(o.Dir)
@@ -194,7 +208,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	// The new metadata is written into a temporary directory beside the old one, which it
 	// replaces only once complete (publish).
-	tmp, err := os.MkdirTemp(o.Dir, ".repodata.tmp-")
+	tmp, err := os.MkdirTemp(o.Dir, tmpPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("write metadata: %w", err)
 	}
@@ -257,7 +271,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		// Old metadata only saves time: read every package instead.
 		fmt.Fprintf(log, "warning: old metadata in %s not reused: %v\n", filepath.Join(o.Dir, "repodata"), writeErr)
 		o.NoUpdate = true
-		return Build(ctx, o)
+		return buildLocked(ctx, o, log)
 	}
 	if writeErr != nil {
 		return nil, fmt.Errorf("write metadata: %w", writeErr)

@@ -2,13 +2,16 @@ package repo
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/gofrs/flock"
 )
 
 func TestServable(t *testing.T) {
@@ -229,5 +232,63 @@ func TestAfterCreaterepoUpdate(t *testing.T) {
 	mustBuild(t, o)
 	if _, err := os.Stat(asc); err == nil || !strings.Contains(log.String(), "repomd.xml.asc is removed") {
 		t.Errorf("after an unsigned run: repomd.xml.asc still there (%v) or no warning; log:\n%s", err, log.String())
+	}
+}
+
+// TestDebrisOfKilledRuns: a run removes the temporary directories that killed runs left,
+// by their exact name pattern and only directories, and not while another run holds the
+// repository's lock: it waits for that run.
+func TestDebrisOfKilledRuns(t *testing.T) {
+	dir := buildRepoDir(t, nil, pkgBase)
+	o := testOptions(dir)
+	mustBuild(t, o)
+	debris := []string{".repodata.tmp-123", ".repodata.tmp-4567.old"}
+	for _, d := range debris {
+		os.MkdirAll(filepath.Join(dir, d, "sub"), 0o755)
+		os.WriteFile(filepath.Join(dir, d, "repomd.xml"), []byte("x"), 0o644)
+	}
+	elsewhere := t.TempDir()
+	keep := []string{".repodata.tmp-abc", ".repodata.tmp-", ".repodata.tmp-1", ".repodata.tmp-2", "repodata.tmp-3"}
+	os.Mkdir(filepath.Join(dir, keep[0]), 0o755)
+	os.Mkdir(filepath.Join(dir, keep[1]), 0o755)
+	os.WriteFile(filepath.Join(dir, keep[2]), []byte("a file"), 0o644)
+	os.Symlink(elsewhere, filepath.Join(dir, keep[3]))
+	os.Mkdir(filepath.Join(dir, keep[4]), 0o755)
+
+	held := flock.New(filepath.Join(dir, ".repodata.lock"))
+	if err := held.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	log := &syncBuffer{}
+	o.Log = log
+	done := make(chan error, 1)
+	go func() { _, err := Build(context.Background(), o); done <- err }()
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("ran while another run held the lock: %v", err)
+	default:
+	}
+	for _, d := range debris {
+		if _, err := os.Stat(filepath.Join(dir, d)); err != nil {
+			t.Errorf("%s removed while another run held the lock", d)
+		}
+	}
+	if !strings.Contains(log.String(), "waiting for another hotchain repo run") {
+		t.Errorf("log does not say that it waits:\n%s", log.String())
+	}
+	held.Unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range debris {
+		if _, err := os.Lstat(filepath.Join(dir, d)); err == nil {
+			t.Errorf("%s left", d)
+		}
+	}
+	for _, k := range keep {
+		if _, err := os.Lstat(filepath.Join(dir, k)); err != nil {
+			t.Errorf("%s, not ours, removed", k)
+		}
 	}
 }
