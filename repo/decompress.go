@@ -29,6 +29,9 @@ import (
 // refused rather than streamed (primary is held in memory whole).
 const maxOpenSize = 1 << 30
 
+// openSizeLimit is maxOpenSize, lowered by the fuzz test to keep each run small.
+var openSizeLimit int64 = maxOpenSize
+
 // maxWindow bounds the zstd window and the xz dictionary an old metadata file may ask for:
 // what the zstd command accepts by default (128 MiB), far above what createrepo_c's
 // compression levels use (zstd level 3: 2 MiB or less; xz -6: 8 MiB; xz -9: 64 MiB).
@@ -82,7 +85,7 @@ func decompressor(br *bufio.Reader, href string) (io.Reader, func(), error) {
 	switch {
 	case found == nil && named.magic == nil:
 		// Plain XML: whatever it holds, the XML checks say what is wrong with it.
-		return &limitedReader{r: br, n: maxOpenSize}, func() {}, nil
+		return &limitedReader{r: br, n: openSizeLimit}, func() {}, nil
 	case found == nil:
 		return nil, nil, fmt.Errorf("named %s but not %s-compressed (starts with %q)", path.Ext(href), named.name, head)
 	case found.name != named.name:
@@ -116,7 +119,7 @@ func decompressor(br *bufio.Reader, href string) (io.Reader, func(), error) {
 	case "bz2":
 		r = bzip2.NewReader(br)
 	}
-	return &limitedReader{r: r, n: maxOpenSize}, release, nil
+	return &limitedReader{r: r, n: openSizeLimit}, release, nil
 }
 
 func orNone(ext string) string {
@@ -186,7 +189,7 @@ func checkXZDict(br *bufio.Reader) error {
 }
 
 // errTooLarge is returned by a limitedReader past its limit.
-var errTooLarge = fmt.Errorf("decompresses to more than %d MiB, the limit for one metadata file", maxOpenSize>>20)
+var errTooLarge = fmt.Errorf("decompresses to more than %d MiB, the limit for one metadata file: it is not reused", maxOpenSize>>20)
 
 // limitedReader reads at most n bytes from r and fails, instead of ending, past them.
 type limitedReader struct {

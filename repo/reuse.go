@@ -78,6 +78,14 @@ func loadOld(dir string) (*oldMetadata, error) {
 		return nil, oldErr("primary: %w", err)
 	}
 	defer s.close()
+	if err := old.readPrimary(s); err != nil {
+		return nil, oldErr("primary: %w", err)
+	}
+	return old, nil
+}
+
+// readPrimary reads the entries of the old primary that s streams, checking each.
+func (old *oldMetadata) readPrimary(s *oldStream) error {
 	old.byLoc = make(map[string]int)
 	for {
 		c, err := s.next()
@@ -85,17 +93,17 @@ func loadOld(dir string) (*oldMetadata, error) {
 			break
 		}
 		if err != nil {
-			return nil, oldErr("primary: %w", err)
+			return err
 		}
 		e, id, err := primaryEntry(c)
 		if err != nil {
-			return nil, oldErr("primary: %w", err)
+			return err
 		}
 		if err := checkElement(c); err != nil {
-			return nil, oldErr("primary: entry of %s: %w", e.location, err)
+			return fmt.Errorf("entry of %s: %w", e.location, err)
 		}
 		if n := len(old.entries); n > 0 && old.entries[n-1].location >= e.location {
-			return nil, oldErr("primary: packages not in the order of their locations (%s after %s)", e.location, old.entries[n-1].location)
+			return fmt.Errorf("packages not in the order of their locations (%s after %s)", e.location, old.entries[n-1].location)
 		}
 		e.xml[0] = append([]byte(nil), c...)
 		e.oldIndex = len(old.entries)
@@ -103,10 +111,7 @@ func loadOld(dir string) (*oldMetadata, error) {
 		old.entries = append(old.entries, e)
 		old.ids = append(old.ids, id)
 	}
-	if err := s.finish(); err != nil {
-		return nil, oldErr("primary: %w", err)
-	}
-	return old, nil
+	return s.finish()
 }
 
 // find returns the index of the old entry at location href.
