@@ -40,8 +40,8 @@ type Options struct {
 	// publishes an unsigned repository.
 	Signer *packaging.Signer
 	// Compress is the compression of the metadata files: "gz" (also when empty), which
-	// every yum and dnf reads, or "zstd", createrepo_c 1.x's default, which dnf on RHEL 8 and
-	// later reads.
+	// every yum and dnf reads, or "zstd", createrepo_c 1.x's default, which RHEL 9's dnf
+	// reads (older yum and dnf may not).
 	Compress string
 	// NoUpdate reads every package again instead of reusing the entries of unchanged ones.
 	NoUpdate bool

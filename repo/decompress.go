@@ -189,7 +189,7 @@ func checkXZDict(br *bufio.Reader) error {
 }
 
 // errTooLarge is returned by a limitedReader past its limit.
-var errTooLarge = fmt.Errorf("decompresses to more than %d MiB, the limit for one metadata file: it is not reused", maxOpenSize>>20)
+var errTooLarge = fmt.Errorf("decompresses to more than %d MiB, the limit for one metadata file", maxOpenSize>>20)
 
 // limitedReader reads at most n bytes from r and fails, instead of ending, past them.
 type limitedReader struct {

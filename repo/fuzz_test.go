@@ -112,10 +112,7 @@ func FuzzOldMetadata(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, ext, root uint8) {
 		e, r := fuzzExts[int(ext)%len(fuzzExts)], fuzzRoots[int(root)%len(fuzzRoots)]
-		err := readOldFile(data, e, r)
-		if err != nil && strings.Contains(err.Error(), "%!") {
-			t.Errorf("badly formatted error: %v", err)
-		}
+		readOldFile(data, e, r)
 	})
 }
 

@@ -292,3 +292,24 @@ func TestDebrisOfKilledRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestDebrisRestoresOldMetadata: a run killed between the two renames of the fallback
+// exchange (file systems without RENAME_EXCHANGE) leaves no repodata/ and the old metadata
+// in .repodata.tmp-N.old; the next run puts it back before anything else, so the update
+// reuses its entries.
+func TestDebrisRestoresOldMetadata(t *testing.T) {
+	dir := buildRepoDir(t, nil, pkgBase, pkgFix1)
+	o := testOptions(dir)
+	mustBuild(t, o)
+	if err := os.Rename(filepath.Join(dir, "repodata"), filepath.Join(dir, ".repodata.tmp-42.old")); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	o.Log = &log
+	if res := mustBuild(t, o); res.Reused != 2 || !strings.Contains(log.String(), "restored") {
+		t.Errorf("reused %d, want 2; log:\n%s", res.Reused, log.String())
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, ".repodata.tmp-*")); len(m) != 0 {
+		t.Errorf("left: %v", m)
+	}
+}

@@ -79,6 +79,16 @@ func removeDebris(dir string, log io.Writer) error {
 			continue
 		}
 		path := filepath.Join(dir, e.Name())
+		repodata := filepath.Join(dir, "repodata")
+		if _, err := os.Lstat(repodata); os.IsNotExist(err) && strings.HasSuffix(e.Name(), ".old") {
+			// Killed between the two renames of exchangeByRenames: this is the old
+			// metadata, complete, and nothing took its place yet.
+			if err := os.Rename(path, repodata); err != nil {
+				return fmt.Errorf("restore %s from %s, left by an interrupted run: %w", repodata, path, err)
+			}
+			fmt.Fprintf(log, "restored %s from %s, left by an interrupted run\n", repodata, path)
+			continue
+		}
 		if err := os.RemoveAll(path); err != nil {
 			return fmt.Errorf("remove %s, left by an interrupted run: %w", path, err)
 		}

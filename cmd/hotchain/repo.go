@@ -21,8 +21,11 @@ DIR/RPM-GPG-KEY-PRODUCT-hotfix with -sign-key, and DIR/PRODUCT-hotfix.repo, the 
 use, pointing at URL/6.14.2/ for each -base-url (mirrors, tried in order).
 Entries of packages whose size and mtime did not change are reused from the old metadata
 (as createrepo_c --update does), whatever their compression (gz, zstd, xz, bz2); -no-update
-reads every package again. With -sign-key, every
-package read must be signed with that key. A failed run changes nothing.
+reads every package again. Every package read is checked as rpm -K checks it (header and
+payload digests; with -sign-key, its signature by that key); a .rpm that hotchain serve
+would not serve (a symlink out of DIR, a hidden name) is left out with a warning. A failed
+run changes nothing; a killed one leaves the old metadata, and the next run removes its
+temporary directory (runs on one DIR take turns: DIR/.repodata.lock).
 SOURCE_DATE_EPOCH, if set, is the revision and the time of the metadata: the same packages
 and SOURCE_DATE_EPOCH give byte-identical metadata.`)
 	var urls buildFlagList
@@ -31,7 +34,7 @@ and SOURCE_DATE_EPOCH give byte-identical metadata.`)
 	baseVersion := fs.String("base-version", "", "base `version` the repository serves (default: the name of DIR)")
 	signKey := fs.String("sign-key", "", "OpenPGP secret key `file` that signs repomd.xml (passphrase in $"+packaging.PassphraseEnv+")")
 	noUpdate := fs.Bool("no-update", false, "read every package again instead of reusing unchanged entries")
-	compress := fs.String("compress", "gz", "compression of the metadata files: gz (every yum and dnf reads it) or zstd (createrepo_c 1.x's default; dnf on RHEL 8 and later)")
+	compress := fs.String("compress", "gz", "`gz|zstd`: compression of the metadata files; every yum and dnf reads gz, zstd is createrepo_c 1.x's default (RHEL 9's dnf reads it, older yum and dnf may not)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
