@@ -152,4 +152,3 @@ func TestOldMetadataBounds(t *testing.T) {
 		t.Errorf("xz with a 1.5 GiB dictionary: %v", err)
 	}
 }
-
