@@ -9,10 +9,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hotchain/hotchain/internal/sign"
+	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // rpmdb is a private rpm database holding the public key of s, so rpm -K can check.
-func rpmdb(t *testing.T, s *Signer) string {
+func rpmdb(t *testing.T, s *sign.Signer) string {
 	t.Helper()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "db")
@@ -30,9 +33,9 @@ func rpmdb(t *testing.T, s *Signer) string {
 
 // TestRPMSignatures checks signed packages with the real rpm, for RSA and Ed25519 keys.
 func TestRPMSignatures(t *testing.T) {
-	requireTool(t, "rpm")
+	testutil.RequireTool(t, "rpm")
 	src := sampleDir(t, nil)
-	for _, algo := range []KeyAlgorithm{RSA, Ed25519} {
+	for _, algo := range []sign.KeyAlgorithm{sign.RSA, sign.Ed25519} {
 		t.Run(string(algo), func(t *testing.T) {
 			s := testSigner(t, algo)
 			res := buildSample(t, src, BuildOptions{Signer: s})
@@ -80,8 +83,8 @@ func TestRPMSignatures(t *testing.T) {
 // TestRPMPayloadWithCpio lists the payload with rpm2cpio and cpio: it must end cleanly and
 // hold every file of the package.
 func TestRPMPayloadWithCpio(t *testing.T) {
-	requireTool(t, "rpm2cpio")
-	requireTool(t, "cpio")
+	testutil.RequireTool(t, "rpm2cpio")
+	testutil.RequireTool(t, "cpio")
 	res := buildSample(t, sampleDir(t, nil), BuildOptions{})
 	var payload bytes.Buffer
 	c := exec.Command("rpm2cpio", res.RPM)
@@ -120,7 +123,7 @@ func TestRPMPayloadWithCpio(t *testing.T) {
 
 // TestRPMQuery reads the package back with rpm -qp.
 func TestRPMQuery(t *testing.T) {
-	requireTool(t, "rpm")
+	testutil.RequireTool(t, "rpm")
 	res := buildSample(t, sampleDir(t, nil), BuildOptions{})
 	q := func(args ...string) string {
 		out, stderr := run(t, "rpm", append(append([]string{"-qp", "--nosignature"}, args...), res.RPM)...)
@@ -143,8 +146,8 @@ func TestRPMQuery(t *testing.T) {
 		"preinstall scriptlet (using /bin/sh):\n# Refuse the install",
 		"postinstall scriptlet (using /bin/sh):\n# Apply the hotfix",
 		"preuninstall scriptlet (using /bin/sh):\n# Roll the hotfix back",
-		"/usr/sbin/hotchain prereq -config /etc/sysconfig/shop-hotfix 6.14.2.3",
-		"/usr/sbin/hotchain apply -config /etc/sysconfig/shop-hotfix " + hotfixDir,
+		"/usr/sbin/hotchain prereq -config /etc/sysconfig/shop-hotfix -patches-dir /var/opt/shop/Patches 6.14.2.3",
+		"/usr/sbin/hotchain apply -config /etc/sysconfig/shop-hotfix -scriptlet " + hotfixDir,
 		"/usr/sbin/hotchain rollback -config /etc/sysconfig/shop-hotfix 6.14.2.3",
 	} {
 		if !strings.Contains(scripts, want) {
@@ -169,8 +172,8 @@ func TestRPMQuery(t *testing.T) {
 // TestRPMSignatureOlderThanKey: a SOURCE_DATE_EPOCH before the key was made still gives a
 // package rpm accepts (the signature takes the key's creation time).
 func TestRPMSignatureOlderThanKey(t *testing.T) {
-	requireTool(t, "rpm")
-	s := testSigner(t, Ed25519)
+	testutil.RequireTool(t, "rpm")
+	s := testSigner(t, sign.Ed25519)
 	old := keyTime.AddDate(-5, 0, 0)
 	res := buildSample(t, sampleDir(t, nil), BuildOptions{Signer: s, Time: old})
 	p := openRPM(t, res.RPM)

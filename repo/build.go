@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
-	"github.com/hotchain/hotchain/packaging"
+	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -38,7 +38,7 @@ type Options struct {
 	BaseURLs []string
 	// Signer signs repomd.xml and must have signed every package read in this run; nil
 	// publishes an unsigned repository.
-	Signer *packaging.Signer
+	Signer *sign.Signer
 	// Compress is the compression of the metadata files: "gz" (also when empty), which
 	// every yum and dnf reads, or "zstd", createrepo_c 1.x's default, which RHEL 9's dnf
 	// reads (older yum and dnf may not).
@@ -114,6 +114,12 @@ func (o *Options) check() (baseVersion string, err error) {
 	}
 	if o.Compress != "" {
 		if _, err := compressionByName(o.Compress); err != nil {
+			return "", err
+		}
+	}
+	if o.Signer != nil {
+		// A key that cannot sign repomd.xml fails here, before any package is read.
+		if _, err := o.Signer.SignatureTime(o.Time); err != nil {
 			return "", err
 		}
 	}
@@ -312,7 +318,7 @@ type entry struct {
 
 // readEntry reads the package at path and makes its entry; with a signer, the package
 // must carry its signature.
-func readEntry(path, href string, fi os.FileInfo, signer *packaging.Signer, pr *packageReader) (*entry, error) {
+func readEntry(path, href string, fi os.FileInfo, signer *sign.Signer, pr *packageReader) (*entry, error) {
 	p, raw, err := pr.readFile(path, href, fi)
 	if err != nil {
 		return nil, err
@@ -408,9 +414,9 @@ func (o *Options) render(recs []*record, baseVersion string) ([]outFile, error) 
 	repomd := writeRepomd(recs, o.Time.Unix())
 	out := []outFile{{"repomd.xml", repomd, true}}
 	if o.Signer != nil {
-		// A copy: the signature time is the run's, whatever the caller's Signer says.
-		s := *o.Signer
-		s.Time = o.Time
+		// A copy: the output is dated at the run's time, whatever the caller's Signer says;
+		// the signature's own time follows sign's one rule (Signer.SignatureTime).
+		s := o.Signer.At(o.Time)
 		var sig bytes.Buffer
 		if err := s.SignArmored(&sig, bytes.NewReader(repomd)); err != nil {
 			return nil, fmt.Errorf("sign repomd.xml: %w", err)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // recompressZstd turns the gzip metadata of the repository in dir into what createrepo_c
@@ -18,7 +20,7 @@ import (
 // checksum and size in repomd.xml; the open-checksum and open-size stay as they are.
 func recompressZstd(t *testing.T, dir string) {
 	t.Helper()
-	zstdCmd := requireTool(t, "zstd")
+	zstdCmd := testutil.RequireTool(t, "zstd")
 	repomdPath := filepath.Join(dir, "repodata", "repomd.xml")
 	repomd, err := os.ReadFile(repomdPath)
 	if err != nil {
@@ -65,7 +67,7 @@ func recompressZstd(t *testing.T, dir string) {
 // zstd as createrepo_c 1.x writes by default, is reused (every entry, no warning), and the
 // result is what createrepo_c wrote.
 func TestUpdateOverOtherCompressions(t *testing.T) {
-	createrepo := requireTool(t, "createrepo_c")
+	createrepo := testutil.RequireTool(t, "createrepo_c")
 	src := buildRepoDir(t, nil, testPkgs...)
 	for _, tt := range []struct {
 		name string
@@ -207,7 +209,7 @@ func TestZstdOutput(t *testing.T) {
 	delete(after, "repodata/repomd.xml.asc")
 	sameSnapshot(t, before, after)
 
-	requireTool(t, "dnf")
+	testutil.RequireTool(t, "dnf")
 	repoFile, _ := os.ReadFile(filepath.Join(dir, "shop-hotfix.repo"))
 	key, _ := os.ReadFile(filepath.Join(dir, "RPM-GPG-KEY-shop-hotfix"))
 	h := newDNFHost(t, repoFile, key)
@@ -221,7 +223,7 @@ func TestZstdOutput(t *testing.T) {
 // zstdDecompress is the real zstd command's reading of data.
 func zstdDecompress(t *testing.T, data []byte) []byte {
 	t.Helper()
-	cmd := exec.Command(requireTool(t, "zstd"), "-q", "-d", "-c")
+	cmd := exec.Command(testutil.RequireTool(t, "zstd"), "-q", "-d", "-c")
 	cmd.Stdin = bytes.NewReader(data)
 	out, err := cmd.Output()
 	if err != nil {

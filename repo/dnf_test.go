@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hotchain/hotchain/packaging"
+	"github.com/hotchain/hotchain/internal/sign"
+	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // dnfHost is an empty installroot that dnf installs into, the way the agent runs dnf on a
@@ -95,8 +96,8 @@ func (h *dnfHost) installed() string {
 // and installs signed packages, fails over from a dead mirror, and refuses a tampered
 // repomd.xml, an unsigned package and a package signed with another key.
 func TestDNF(t *testing.T) {
-	requireTool(t, "dnf")
-	requireTool(t, "rpm")
+	testutil.RequireTool(t, "dnf")
+	testutil.RequireTool(t, "rpm")
 	vendor, other := testKeys(t)
 	root := t.TempDir()
 	good := filepath.Join(root, "6.14.2")
@@ -182,7 +183,7 @@ func containsAll(s string, subs []string) bool {
 }
 
 // signRepomd writes repodata/repomd.xml.asc as Build does with a key.
-func signRepomd(t *testing.T, dir string, s *packaging.Signer) {
+func signRepomd(t *testing.T, dir string, s *sign.Signer) {
 	t.Helper()
 	repomd, err := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml"))
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/gofrs/flock"
+
+	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 func TestServable(t *testing.T) {
@@ -103,7 +105,7 @@ func TestSymlinkOutsideNotListed(t *testing.T) {
 // database so that signatures are checked too.
 func rpmK(t *testing.T, key []byte, pkg string) string {
 	t.Helper()
-	rpmCmd := requireTool(t, "rpm")
+	rpmCmd := testutil.RequireTool(t, "rpm")
 	db := t.TempDir()
 	keyFile := filepath.Join(db, "key.asc")
 	os.WriteFile(keyFile, key, 0o644)
@@ -198,7 +200,7 @@ func sigMatches(t *testing.T, dir string) bool {
 // leaves repomd.xml.asc behind, no longer matching; the next run signs again (with the
 // key) or removes it (without), and says so.
 func TestAfterCreaterepoUpdate(t *testing.T) {
-	createrepo := requireTool(t, "createrepo_c")
+	createrepo := testutil.RequireTool(t, "createrepo_c")
 	vendor, _ := testKeys(t)
 	dir := buildRepoDir(t, vendor, pkgBase, pkgFix1)
 	o := testOptions(dir)

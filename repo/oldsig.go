@@ -7,9 +7,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
 
-	"github.com/hotchain/hotchain/packaging"
+	"github.com/hotchain/hotchain/internal/sign"
 )
 
 // Another tool run over a signed repository (createrepo_c --update, which keeps the files
@@ -20,13 +20,12 @@ import (
 
 // reportOldSignature tells log what this run does about the signature of the metadata in
 // dir: signs it again when it no longer matched, or drops it when the run has no key.
-func reportOldSignature(dir string, signer *packaging.Signer, log io.Writer) {
+func reportOldSignature(dir string, signer *sign.Signer, log io.Writer) {
 	repodata := filepath.Join(dir, "repodata")
-	sig, err := os.ReadFile(filepath.Join(repodata, "repomd.xml.asc"))
-	if err != nil {
+	ascPath := filepath.Join(repodata, "repomd.xml.asc")
+	if _, err := os.Lstat(ascPath); err != nil {
 		return
 	}
-	ascPath := filepath.Join(repodata, "repomd.xml.asc")
 	if signer == nil {
 		fmt.Fprintf(log, "warning: %s is removed: this run writes unsigned metadata\nhint: pass -sign-key to sign the repository again\n", ascPath)
 		return
@@ -35,8 +34,26 @@ func reportOldSignature(dir string, signer *packaging.Signer, log io.Writer) {
 	if err != nil {
 		return
 	}
-	ring := openpgp.EntityList{signer.Entity()}
-	if _, err := openpgp.CheckArmoredDetachedSignature(ring, bytes.NewReader(repomd), bytes.NewReader(sig), nil); err != nil {
+	if err := checkOldSignature(ascPath, repomd, signer); err != nil {
 		fmt.Fprintf(log, "note: %s did not match repomd.xml (%v): another tool, such as createrepo_c --update, changed the metadata after it was signed; the new metadata is signed\n", ascPath, err)
 	}
+}
+
+// checkOldSignature checks the armored signature in ascPath, read up to a bound, of
+// repomd by signer's key.
+func checkOldSignature(ascPath string, repomd []byte, signer *sign.Signer) error {
+	f, err := os.Open(ascPath)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	block, err := armor.Decode(io.LimitReader(f, 4*sign.MaxSignatureSize))
+	if err != nil {
+		return fmt.Errorf("not an armored signature: %w", err)
+	}
+	sig, err := io.ReadAll(io.LimitReader(block.Body, sign.MaxSignatureSize+1))
+	if err != nil {
+		return err
+	}
+	return signer.CheckDetached(bytes.NewReader(repomd), sig)
 }

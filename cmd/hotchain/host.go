@@ -22,6 +22,7 @@ func runApply(ctx context.Context, e *env, args []string) error {
 runs), or a signed hotfix tarball, which is checked against TARBALL_KEY, unpacked into
 PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 	nocheck := fs.Bool("nocheck", false, "skip the prerequisites (product version, chain order, alpha first): force a re-installation")
+	scriptlet := fs.Bool("scriptlet", false, "run as the RPM's %post: in rpm's scriptlet sandbox (no network, private /tmp), leave the hotfix unpacked and say how to apply it")
 	settings := loadSettings(e, fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -34,6 +35,13 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 		return err
 	}
 	dir := fs.Arg(0)
+	if *scriptlet {
+		if why := scriptletSandbox(); why != "" {
+			fmt.Fprintf(e.stderr, "hotchain: %s: not applied now: %s, and its install scripts need the network and the real /tmp\n"+
+				"hint: it stays unpacked; the next agent run applies it, or now: hotchain agent -console (or hotchain apply %s)\n", dir, why, dir)
+			return nil
+		}
+	}
 	if strings.HasSuffix(dir, ".tar.gz") {
 		if dir, err = unpackVerified(cfg, dir); err != nil {
 			return err
@@ -45,7 +53,10 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 func runPrereq(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "prereq", "VERSION", `Checks that hotfix VERSION can be applied on this host now (SPEC section 3): the product is
 at its base version, the previous hotfix is applied and this one is not, and on a secondary
-host the alpha applied it first. The RPM's %pre runs it; exit status 1 stops the package.`)
+host the alpha applied it first. The RPM's %pre runs it, before rpm unpacks anything; exit
+status 1 stops the package. The previous hotfix may also be unpacked and not applied yet (an
+install with the apply deferred, which applies the chain in order afterwards).`)
+	patchesDir := fs.String("patches-dir", "", "the PATCHES_DIR the package was built for: refuse it unless it is this host's")
 	settings := loadSettings(e, fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -61,7 +72,13 @@ host the alpha applied it first. The RPM's %pre runs it; exit status 1 stops the
 	if err != nil {
 		return err
 	}
-	return newHost(e, cfg).CheckPrereqs(ctx, v)
+	h := newHost(e, cfg)
+	if *patchesDir != "" {
+		if err := h.CheckPatchesDir(v, *patchesDir); err != nil {
+			return err
+		}
+	}
+	return h.CheckUnpack(ctx, v)
 }
 
 // optionalVersion parses the one optional VERSION argument.
@@ -211,13 +228,12 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	}
 	if l := st.LastRun; l != nil {
 		fmt.Fprintf(w, "pending:       %s (offered at the last run, not applied)\n", listOrNone(st.Pending))
-		what := l.Summary
-		if l.Error != "" {
-			what += ": " + l.Error
-		}
-		fmt.Fprintf(w, "last run:      %s %s, %s: %s\n", l.Time.Local().Format("2006-01-02 15:04"), l.Mode, l.Outcome, what)
+		fmt.Fprintf(w, "last run:      %s %s, %s: %s\n", l.Time.Local().Format("2006-01-02 15:04"), l.Mode, l.Outcome, l.what())
 	} else {
 		fmt.Fprintln(w, "last run:      none yet")
+	}
+	if len(st.Unpacked) > 0 {
+		fmt.Fprintf(w, "unpacked:      %s (unpacked, not applied: the next agent run applies them; hotchain agent -console does now)\n", strings.Join(st.Unpacked, " "))
 	}
 	for _, u := range st.Interrupted {
 		fmt.Fprintf(w, "interrupted:   %s stopped in state %s (%s): run hotchain apply to finish or hotchain rollback to undo\n", u.Version, u.State, u.Journal)
@@ -262,6 +278,9 @@ wrote, and lists the files that changed or went missing. Exit status 1 when ther
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := noArgs(fs, ""); err != nil {
+		return err
+	}
 	cfg, err := settings()
 	if err != nil {
 		return err
@@ -284,8 +303,8 @@ wrote, and lists the files that changed or went missing. Exit status 1 when ther
 		fmt.Fprintf(e.stdout, "%d files checked, %d drifted\n", checked, len(drift))
 	}
 	if len(drift) > 0 {
-		return exitError{1, withHint(fmt.Errorf("%d product files differ from what the hotfixes installed", len(drift)),
-			"a drifted file was edited after the hotfix; compare it with the hotfix directory under PATCHES_DIR, or re-apply with hotchain apply -nocheck DIR")}
+		return withHint(fmt.Errorf("%d product files differ from what the hotfixes installed", len(drift)),
+			"a drifted file was edited after the hotfix; compare it with the hotfix directory under PATCHES_DIR, or re-apply with hotchain apply -nocheck DIR")
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/packaging"
 	"github.com/hotchain/hotchain/repo"
 )
@@ -32,7 +33,7 @@ and SOURCE_DATE_EPOCH give byte-identical metadata.`)
 	fs.Var(&urls, "base-url", "`URL` of the repository root, http(s):// or file:// (required; repeat for mirrors)")
 	product := fs.String("product", "", "product `name`, like shop (default: taken from the package names)")
 	baseVersion := fs.String("base-version", "", "base `version` the repository serves (default: the name of DIR)")
-	signKey := fs.String("sign-key", "", "OpenPGP secret key `file` that signs repomd.xml (passphrase in $"+packaging.PassphraseEnv+")")
+	signKey := fs.String("sign-key", "", "OpenPGP secret key `file` that signs repomd.xml (passphrase in $"+sign.PassphraseEnv+")")
 	noUpdate := fs.Bool("no-update", false, "read every package again instead of reusing unchanged entries")
 	compress := fs.String("compress", "gz", "`gz|zstd`: compression of the metadata files; every yum and dnf reads gz, zstd is createrepo_c 1.x's default (RHEL 9's dnf reads it, older yum and dnf may not)")
 	if err := parseFlags(fs, args); err != nil {
@@ -65,7 +66,7 @@ and SOURCE_DATE_EPOCH give byte-identical metadata.`)
 		NoUpdate: *noUpdate, Compress: *compress, Time: when, Log: e.stderr,
 	}
 	if *signKey != "" {
-		if o.Signer, err = packaging.LoadSigner(*signKey); err != nil {
+		if o.Signer, err = sign.LoadSigner(*signKey); err != nil {
 			return err
 		}
 	}

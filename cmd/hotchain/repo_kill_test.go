@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/sign"
+	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/packaging"
 )
 
@@ -23,7 +25,7 @@ func TestRepoKilledAtRandomMoments(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds 200 packages and runs dnf a dozen times")
 	}
-	requireTool(t, "dnf")
+	testutil.RequireTool(t, "dnf")
 	bin := hotchainBin(t)
 	work := t.TempDir()
 	dir := filepath.Join(work, "repo", "6.14.2")
@@ -31,7 +33,7 @@ func TestRepoKilledAtRandomMoments(t *testing.T) {
 	for _, d := range []string{dir, extra} {
 		os.MkdirAll(d, 0o755)
 	}
-	signer, err := packaging.GenerateKey("Shop Hotfixes", "hotfixes@shop.example", packaging.Ed25519, time.Now().Add(-time.Hour))
+	signer, err := sign.GenerateKey("Shop Hotfixes", "hotfixes@shop.example", sign.Ed25519, time.Now().Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
