@@ -270,7 +270,11 @@ func buildLocked(ctx context.Context, o Options, log io.Writer) (*Result, error)
 		return nil, err
 	}
 	if bad := errors.Join(errs...); bad != nil {
-		return nil, fmt.Errorf("%w\nnothing was written: the old metadata in %s is unchanged", bad, filepath.Join(o.Dir, "repodata"))
+		msg := "nothing was written: the old metadata in %s is unchanged"
+		if staleSignature(o.Dir, o.Signer) {
+			msg += ", and its repomd.xml.asc does not match repomd.xml (another tool changed the metadata after it was signed): hosts refuse the repository until a run succeeds"
+		}
+		return nil, fmt.Errorf("%w\n"+msg, bad, filepath.Join(o.Dir, "repodata"))
 	}
 	var oe *oldMetadataError
 	if errors.As(writeErr, &oe) {

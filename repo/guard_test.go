@@ -218,6 +218,15 @@ func TestAfterCreaterepoUpdate(t *testing.T) {
 		}
 	}
 	update()
+	// A run that fails keeps the metadata as it is, and says that its signature is stale.
+	unsigned := pkgMeta.build(t, dir, nil)
+	before := snapshot(t, dir)
+	if _, err := build(t, o); err == nil || !strings.Contains(err.Error(), "repomd.xml.asc does not match repomd.xml") {
+		t.Errorf("failed run over a stale signature: %v", err)
+	}
+	sameSnapshot(t, before, snapshot(t, dir))
+	os.Remove(unsigned)
+
 	var log bytes.Buffer
 	o.Log = &log
 	if res := mustBuild(t, o); res.Reused != 3 {

@@ -30,13 +30,28 @@ func reportOldSignature(dir string, signer *sign.Signer, log io.Writer) {
 		fmt.Fprintf(log, "warning: %s is removed: this run writes unsigned metadata\nhint: pass -sign-key to sign the repository again\n", ascPath)
 		return
 	}
-	repomd, err := os.ReadFile(filepath.Join(repodata, "repomd.xml"))
+	repomd, err := readRepomd(filepath.Join(repodata, "repomd.xml"))
 	if err != nil {
 		return
 	}
 	if err := checkOldSignature(ascPath, repomd, signer); err != nil {
 		fmt.Fprintf(log, "note: %s did not match repomd.xml (%v): another tool, such as createrepo_c --update, changed the metadata after it was signed; the new metadata is signed\n", ascPath, err)
 	}
+}
+
+// staleSignature reports whether dir's repomd.xml.asc is there and is no signature of its
+// repomd.xml by signer's key; false without a signer, which cannot tell.
+func staleSignature(dir string, signer *sign.Signer) bool {
+	repodata := filepath.Join(dir, "repodata")
+	ascPath := filepath.Join(repodata, "repomd.xml.asc")
+	repomd, err := readRepomd(filepath.Join(repodata, "repomd.xml"))
+	if signer == nil || err != nil {
+		return false
+	}
+	if _, err := os.Lstat(ascPath); err != nil {
+		return false
+	}
+	return checkOldSignature(ascPath, repomd, signer) != nil
 }
 
 // checkOldSignature checks the armored signature in ascPath, read up to a bound, of

@@ -50,7 +50,7 @@ type oldMetadata struct {
 // loadOld reads the current metadata of dir; nil when there is none.
 func loadOld(dir string) (*oldMetadata, error) {
 	repodata := filepath.Join(dir, "repodata")
-	repomd, err := os.ReadFile(filepath.Join(repodata, "repomd.xml"))
+	repomd, err := readRepomd(filepath.Join(repodata, "repomd.xml"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -112,6 +112,27 @@ func (old *oldMetadata) readPrimary(s *oldStream) error {
 		old.ids = append(old.ids, id)
 	}
 	return s.finish()
+}
+
+// maxRepomd bounds repomd.xml, old metadata's index: createrepo_c's with every optional
+// type (updateinfo, comps, modules, zchunk variants) is a few kilobytes.
+const maxRepomd = 1 << 20
+
+// readRepomd reads repomd.xml, refusing one larger than maxRepomd.
+func readRepomd(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxRepomd+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxRepomd {
+		return nil, fmt.Errorf("%s is larger than %d KiB, the limit for repomd.xml", path, maxRepomd>>10)
+	}
+	return data, nil
 }
 
 // find returns the index of the old entry at location href.
