@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/bzip2"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"path"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
-	"github.com/ulikunitz/xz"
 )
 
 // Old metadata comes compressed in whatever the tool that wrote it chose: gzip (ours by
@@ -108,10 +106,7 @@ func decompressor(br *bufio.Reader, href string) (io.Reader, func(), error) {
 		}
 		r, release = zr, zr.Close
 	case "xz":
-		if err := checkXZDict(br); err != nil {
-			return nil, nil, err
-		}
-		zr, err := xz.ReaderConfig{SingleStream: true}.NewReader(br)
+		zr, err := newXZReader(br)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -127,65 +122,6 @@ func orNone(ext string) string {
 		return "without an extension"
 	}
 	return ext
-}
-
-// checkXZDict refuses an xz stream whose first block asks for a dictionary larger than
-// maxWindow: the decoder allocates it before it decodes anything. createrepo_c (liblzma,
-// one thread) writes a single block; later blocks of a multi-block stream are not checked
-// here, their output is still bounded by maxOpenSize.
-func checkXZDict(br *bufio.Reader) error {
-	// Stream header (12 bytes), then the block header: size byte, flags, optional
-	// compressed and uncompressed sizes (varints), then the filter flags.
-	h, err := br.Peek(12 + 1024)
-	if err != nil && len(h) < 12+2 {
-		return fmt.Errorf("xz: %w", io.ErrUnexpectedEOF)
-	}
-	b := h[12:]
-	if b[0] == 0 {
-		return nil // the index: an empty stream
-	}
-	size := (int(b[0]) + 1) * 4
-	if size > len(b) {
-		return fmt.Errorf("xz: damaged block header")
-	}
-	b, flags := b[2:size], b[1]
-	varint := func() (uint64, bool) {
-		v, n := binary.Uvarint(b)
-		if n <= 0 {
-			return 0, false
-		}
-		b = b[n:]
-		return v, true
-	}
-	for _, bit := range []byte{0x40, 0x80} {
-		if flags&bit != 0 {
-			if _, ok := varint(); !ok {
-				return fmt.Errorf("xz: damaged block header")
-			}
-		}
-	}
-	for range int(flags&3) + 1 {
-		id, ok1 := varint()
-		n, ok2 := varint()
-		if !ok1 || !ok2 || n > uint64(len(b)) {
-			return fmt.Errorf("xz: damaged block header")
-		}
-		if id == 0x21 && n == 1 { // LZMA2: its one property byte is the dictionary size
-			p := b[0]
-			if p > 40 {
-				return fmt.Errorf("xz: damaged block header")
-			}
-			dict := uint64(2|p&1) << (p/2 + 11)
-			if p == 40 {
-				dict = 1<<32 - 1
-			}
-			if dict > maxWindow {
-				return fmt.Errorf("xz: asks for a %d MiB dictionary, more than the %d MiB allowed", dict>>20, maxWindow>>20)
-			}
-		}
-		b = b[n:]
-	}
-	return nil
 }
 
 // errTooLarge is returned by a limitedReader past its limit.
