@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/internal/atomicfile"
+	"github.com/hotchain/hotchain/internal/boundedio"
 )
 
 // The states of an apply, in order, and of a rollback. The journal moves to a state only
@@ -21,6 +22,7 @@ const (
 	stateBackup   = "backup"
 	stateApply    = "apply"
 	stateScripts  = "scripts"
+	stateCheck    = "check" // files placed and scripts run: the health check decides
 	stateLedger   = "ledger"
 	stateDone     = "done"
 	stateRollback = "rollback"
@@ -76,6 +78,9 @@ type journal struct {
 	ScriptsDoneBase64 []string `json:"scripts_done_base64,omitempty"`
 	// RollbackFrom is the state a rollback started in.
 	RollbackFrom string `json:"rollback_from,omitempty"`
+	// Check: the apply runs a health check (stateCheck) before it writes the ledgers, so a
+	// hotfix that fails it never reaches the ledgers, version.txt included.
+	Check bool `json:"check,omitempty"`
 }
 
 func journalPath(hotfixDir, host string) string {
@@ -119,7 +124,7 @@ func checkBackupPath(hotfixDir, dir string) error {
 }
 
 func readJournal(p string) (*journal, error) {
-	data, err := os.ReadFile(p)
+	data, err := boundedio.ReadFile(p, "apply journal", MaxJournalSize)
 	if err != nil {
 		return nil, err
 	}

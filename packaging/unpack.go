@@ -2,6 +2,7 @@ package packaging
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -24,10 +25,28 @@ import (
 // the tarball was changed after it was signed, or another key signed it.
 var ErrBadSignature = sign.ErrBadSignature
 
+// SignatureError is a failed signature check of UnpackVerifiedTarball (no signature, a key
+// that cannot be read, ErrBadSignature), as opposed to a refusal of the tarball's content.
+type SignatureError struct{ Err error }
+
+func (e *SignatureError) Error() string { return e.Err.Error() }
+func (e *SignatureError) Unwrap() error { return e.Err }
+
 // VerifyTarball checks the detached signature sigPath of the tarball tarPath with the public
 // key in pubPEMPath (PEM "PUBLIC KEY", RSA or Ed25519), as `hotchain build` makes it. The
-// key and the signature are read with the bounds of package sign.
+// key and the signature are read with the bounds of package sign. It only checks: to use a
+// tarball, UnpackVerifiedTarball checks and unpacks the same bytes.
 func VerifyTarball(tarPath, sigPath, pubPEMPath string) error {
+	c, err := readTarball(tarPath, os.TempDir())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return verifySignature(tarPath, c.data, sigPath, pubPEMPath)
+}
+
+// verifySignature checks sigPath over data, the content of the tarball tarPath.
+func verifySignature(tarPath string, data []byte, sigPath, pubPEMPath string) error {
 	pub, err := sign.LoadTarballPublicKey(pubPEMPath)
 	if err != nil {
 		return err
@@ -35,10 +54,6 @@ func VerifyTarball(tarPath, sigPath, pubPEMPath string) error {
 	sig, err := sign.ReadSignatureFile(sigPath, "tarball signature")
 	if err != nil {
 		return err
-	}
-	data, err := os.ReadFile(tarPath)
-	if err != nil {
-		return fmt.Errorf("read tarball: %w", err)
 	}
 	if err := pub.Verify(data, sig); err != nil {
 		return hintError{
@@ -49,22 +64,60 @@ func VerifyTarball(tarPath, sigPath, pubPEMPath string) error {
 	return nil
 }
 
+// UnpackVerifiedTarball is how a host takes a tarball in: it reads the tarball at tarPath
+// once, into a private copy (a file without a name, see unlinkedFile), checks the detached
+// signature sigPath over exactly those bytes with the public key in pubPEMPath, and only
+// then unpacks that copy as UnpackTarball does. A file that changes at tarPath meanwhile
+// changes nothing; a named pipe or device is refused. Until the signature checked, destDir
+// is not touched; on any error it is left as it was.
+func UnpackVerifiedTarball(tarPath, sigPath, pubPEMPath, destDir string) (string, error) {
+	c, err := readTarball(tarPath, destDir)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	if err := verifySignature(tarPath, c.data, sigPath, pubPEMPath); err != nil {
+		return "", &SignatureError{err}
+	}
+	if hooks != nil {
+		hooks.verified(tarPath)
+	}
+	return unpackCopy(c, tarPath, destDir)
+}
+
 // UnpackTarball unpacks a hotfix tarball into destDir and returns the hotfix directory it
-// made (destDir/shop-hotfix-6.14.2.3). It refuses, before anything appears in destDir, any
-// archive that is not one directory of plain files, directories and symlinks: absolute names,
-// "..", entries outside the one top directory, duplicates, links (hard or symbolic) that
-// point out of it, device files and pipes, and a top directory that is not named after the
-// version.txt inside it. The archive is unpacked into a temporary directory in destDir and
+// made (destDir/shop-hotfix-6.14.2.3), without a signature check (UnpackVerifiedTarball
+// has one). It refuses, before anything appears in destDir, any archive that is not one
+// directory of plain files, directories and symlinks: absolute names, "..", entries outside
+// the one top directory, duplicates, links (hard or symbolic) that point out of it, device
+// files and pipes, more than MaxTarballEntries entries or names longer than MaxTarballName,
+// and a top directory that is not named after the version.txt inside it. The archive is
+// read once into a private copy, unpacked from it into a temporary directory in destDir and
 // renamed into place. When the hotfix directory already exists with the same content (what
 // a host wrote into it aside) it is returned as it is; with other content it is an error
 // that names the files that differ.
 func UnpackTarball(tarPath, destDir string) (hotfixDir string, err error) {
-	f, err := os.Open(tarPath)
+	c, err := readTarball(tarPath, destDir)
 	if err != nil {
-		return "", fmt.Errorf("open tarball: %w", err)
+		return "", err
 	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
+	defer c.Close()
+	return unpackCopy(c, tarPath, destDir)
+}
+
+// readTarball opens the tarball at tarPath (a regular file) and copies it near destDir.
+func readTarball(tarPath, destDir string) (*tarballCopy, error) {
+	in, err := openTarball(tarPath)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	return copyTarball(in, tarPath, destDir)
+}
+
+// unpackCopy unpacks the private copy c of the tarball tarPath into destDir.
+func unpackCopy(c *tarballCopy, tarPath, destDir string) (hotfixDir string, err error) {
+	zr, err := gzip.NewReader(bytes.NewReader(c.data))
 	if err != nil {
 		return "", fmt.Errorf("tarball %s is not gzip-compressed: %w", tarPath, err)
 	}
@@ -118,6 +171,15 @@ func UnpackTarball(tarPath, destDir string) (hotfixDir string, err error) {
 	return target, nil
 }
 
+// Limits of a hotfix tarball's entries: the unpack keeps one map entry per name to find
+// duplicates, so these bound its memory (a hotfix of 10,000 files is large).
+const (
+	// MaxTarballEntries is the most entries (files, directories, symlinks) a tarball holds.
+	MaxTarballEntries = 200_000
+	// MaxTarballName is the longest entry name or symlink target, in bytes: Linux's PATH_MAX.
+	MaxTarballName = 4096
+)
+
 // extract writes the entries of tr under tmp after checking each; it returns the one top
 // directory.
 func extract(tr *tar.Reader, tarPath, tmp string) (string, error) {
@@ -148,6 +210,15 @@ func extract(tr *tar.Reader, tarPath, tmp string) (string, error) {
 			continue // metadata only (git archive writes one)
 		}
 		name := h.Name
+		if len(kinds) >= MaxTarballEntries {
+			return "", hintError{
+				fmt.Errorf("tarball %s has more than %d entries, the most a hotfix tarball may hold: refused", tarPath, MaxTarballEntries),
+				"a hotfix tarball is one directory of files as hotchain build makes it: get the tarball from the vendor again",
+			}
+		}
+		if len(name) > MaxTarballName || len(h.Linkname) > MaxTarballName {
+			return "", bad(name[:min(len(name), 64)]+"...", fmt.Sprintf("has a name or link target longer than %d bytes", MaxTarballName))
+		}
 		if strings.Contains(name, "\\") || strings.ContainsRune(name, 0) {
 			return "", bad(name, "has a backslash or NUL in its name")
 		}

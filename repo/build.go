@@ -6,13 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,6 +48,32 @@ type Options struct {
 	Time time.Time
 	// Log receives a line per package read and warnings; nil discards them.
 	Log io.Writer
+	// ChangelogLimit is how many of the newest changelog entries of each package other.xml
+	// keeps, as createrepo_c's --changelog-limit: 0 means DefaultChangelogLimit,
+	// AllChangelogs every entry, NoChangelogs none. Entries reused in an update keep the
+	// changelog they were written with (createrepo_c --update does the same): a new limit
+	// reaches unchanged packages with NoUpdate.
+	ChangelogLimit int
+}
+
+// Changelog limits (Options.ChangelogLimit).
+const (
+	DefaultChangelogLimit = 10 // createrepo_c's default
+	AllChangelogs         = -1
+	NoChangelogs          = -2
+)
+
+func (o *Options) readOptions() readOptions {
+	switch l := o.ChangelogLimit; {
+	case l == 0:
+		return readOptions{changelogLimit: DefaultChangelogLimit}
+	case l == NoChangelogs:
+		return readOptions{changelogLimit: 0}
+	case l < 0:
+		return readOptions{changelogLimit: AllChangelogs}
+	default:
+		return readOptions{changelogLimit: l}
+	}
 }
 
 // Result says what Build did.
@@ -117,6 +141,9 @@ func (o *Options) check() (baseVersion string, err error) {
 			return "", err
 		}
 	}
+	if o.ChangelogLimit < NoChangelogs {
+		return "", fmt.Errorf("changelog limit %d: want a number of entries, AllChangelogs or NoChangelogs", o.ChangelogLimit)
+	}
 	if o.Signer != nil {
 		// A key that cannot sign repomd.xml fails here, before any package is read.
 		if _, err := o.Signer.SignatureTime(o.Time); err != nil {
@@ -163,7 +190,7 @@ func buildLocked(ctx context.Context, o Options, log io.Writer) (*Result, error)
 		return nil, fmt.Errorf("repository directory: %w", err)
 	}
 	defer root.Close()
-	found, err := findPackages(o.Dir)
+	found, err := findPackages(o.Dir, log)
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +274,7 @@ func buildLocked(ctx context.Context, o Options, log io.Writer) (*Result, error)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pr := &packageReader{root: root}
+			pr := &packageReader{root: root, opts: o.readOptions()}
 			for {
 				n := int(next.Add(1)) - 1
 				if n >= len(toRead) || ctx.Err() != nil {
@@ -434,37 +461,4 @@ func (o *Options) render(recs []*record, baseVersion string) ([]outFile, error) 
 	}
 	out = append(out, outFile{RepoFileName(o.Product), RepoFile(o.Product, baseVersion, o.BaseURLs, o.Signer != nil), false})
 	return out, nil
-}
-
-// findPackages lists the *.rpm files under dir as slash-separated relative paths, sorted
-// (the order of the metadata). Hidden entries and repodata/ are skipped: they hold our
-// own temporary directories.
-func findPackages(dir string) ([]string, error) {
-	var hrefs []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("list packages: %w", err)
-		}
-		if path == dir {
-			return nil
-		}
-		name := d.Name()
-		if strings.HasPrefix(name, ".") || (d.IsDir() && name == "repodata" && filepath.Dir(path) == dir) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() || !strings.HasSuffix(name, ".rpm") {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil {
-			return err
-		}
-		hrefs = append(hrefs, filepath.ToSlash(rel))
-		return nil
-	})
-	slices.Sort(hrefs)
-	return hrefs, err
 }

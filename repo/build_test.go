@@ -313,8 +313,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 	}
 }
 
-// TestShortReads feeds the parser one byte per Read: cavaliergopher/rpm v1.2.0 takes a
-// short Read for a whole header structure, and fullReader must hide that.
+// TestShortReads feeds the reader one byte per Read: the headers must still be read whole
+// (cavaliergopher/rpm v1.2.0 takes a short Read for a whole header structure, so it only
+// ever parses them from memory).
 func TestShortReads(t *testing.T) {
 	vendor, _ := testKeys(t)
 	dir := t.TempDir()

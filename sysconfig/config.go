@@ -3,7 +3,6 @@ package sysconfig
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -40,14 +39,17 @@ type Config struct {
 	LedgerDir          string
 	StateDir           string // STATE_DIR, default /var/lib/<product>-hotfix (agent state, last run)
 	HostRole           Role
-	Hostname           string       // HOSTNAME, default: short host name (os.Hostname up to the first dot)
-	SecondaryHosts     []string     // SECONDARY_HOSTS, split on blanks and/or commas
-	ChangeTrees        []ChangeTree // CHANGE_TREES, default "FileChanges=$PRODUCT_ROOT"
-	ScriptEnvFile      string       // "" means none
-	PreHook, PostHook  string       // command lines, split with Split when run; "" means none
-	PackageManager     string       // auto | dnf | yum
-	Schedule           string       // cron expression, default "2 4 * * *"
-	YumParameter       []string     // YUM_PARAMETER split into words
+	Hostname           string        // HOSTNAME, default: short host name (os.Hostname up to the first dot)
+	SecondaryHosts     []string      // SECONDARY_HOSTS, split on blanks and/or commas
+	ChangeTrees        []ChangeTree  // CHANGE_TREES, default "FileChanges=$PRODUCT_ROOT"
+	ScriptEnvFile      string        // "" means none
+	PreHook, PostHook  string        // command lines, split with Split when run; "" means none
+	HealthCmd          string        // HEALTH_CMD, split with Split when run; "" means none
+	HealthTimeout      time.Duration // HEALTH_TIMEOUT, one check
+	HealthRetries      int           // HEALTH_RETRIES, tries of a failing check (at least 1)
+	PackageManager     string        // auto | dnf | yum
+	Schedule           string        // cron expression, default "2 4 * * *"
+	YumParameter       []string      // YUM_PARAMETER split into words
 	CheckOnly          bool
 	DownloadOnly       bool
 	RandomWait         int // minutes, >= 0
@@ -87,11 +89,15 @@ func (c *Config) InRoot(p string) string { return inRoot(c.Root, p) }
 // overrides the file. The error names file, line, key and value for each bad value
 // (several are joined; each is an *Error). Warnings (unknown keys, values taken
 // literally, environment overrides) are in Config.Warnings.
+//
+// As root, a settings file that another user could have written (filetrust.Check: not
+// owned by root, group- or world-writable, in such a directory, or a symlink to such a
+// file) is refused, as is one larger than MaxSettingsSize.
 func Load(root, path string, environ []string) (*Config, error) {
 	name := inRoot(root, path)
-	src, err := os.ReadFile(name)
+	src, err := readTrusted(name, "settings file", MaxSettingsSize)
 	if err != nil {
-		return nil, fmt.Errorf("read settings: %w", err)
+		return nil, readError("read settings", err)
 	}
 	c, err := fromBytes(name, src, environ)
 	if err != nil {
@@ -200,6 +206,12 @@ func (c *Config) value(key string) string {
 		return c.PreHook
 	case "POST_HOOK":
 		return c.PostHook
+	case "HEALTH_CMD":
+		return c.HealthCmd
+	case "HEALTH_TIMEOUT":
+		return strconv.Itoa(int(c.HealthTimeout / time.Second))
+	case "HEALTH_RETRIES":
+		return strconv.Itoa(c.HealthRetries)
 	case "HOST_ROLE":
 		return string(c.HostRole)
 	case "HOSTNAME":

@@ -24,11 +24,14 @@ Entries of packages whose size and mtime did not change are reused from the old 
 (as createrepo_c --update does), whatever their compression (gz, zstd, xz, bz2); -no-update
 reads every package again. Every package read is checked as rpm -K checks it (header and
 payload digests; with -sign-key, its signature by that key); a .rpm that hotchain serve
-would not serve (a symlink out of DIR, a hidden name) is left out with a warning. A failed
-run changes nothing; a killed one leaves the old metadata, and the next run removes its
-temporary directory (runs on one DIR take turns: DIR/.repodata.lock).
+would not serve through a symlink (one out of DIR, an absolute one) is left out with a
+warning. A failed run changes nothing; a killed one leaves the old metadata, and the next
+run removes its temporary directory (runs on one DIR take turns: DIR/.repodata.lock).
 SOURCE_DATE_EPOCH, if set, is the revision and the time of the metadata: the same packages
-and SOURCE_DATE_EPOCH give byte-identical metadata.`)
+and SOURCE_DATE_EPOCH give byte-identical metadata.
+Packages are found as createrepo_c finds them (hidden ones and symlinked directories
+included, symlinks out of DIR excepted) and written as it writes them; a package with a
+control character in its metadata, or a damaged one, fails the run.`)
 	var urls buildFlagList
 	fs.Var(&urls, "base-url", "`URL` of the repository root, http(s):// or file:// (required; repeat for mirrors)")
 	product := fs.String("product", "", "product `name`, like shop (default: taken from the package names)")
@@ -36,6 +39,7 @@ and SOURCE_DATE_EPOCH give byte-identical metadata.`)
 	signKey := fs.String("sign-key", "", "OpenPGP secret key `file` that signs repomd.xml (passphrase in $"+sign.PassphraseEnv+")")
 	noUpdate := fs.Bool("no-update", false, "read every package again instead of reusing unchanged entries")
 	compress := fs.String("compress", "gz", "`gz|zstd`: compression of the metadata files; every yum and dnf reads gz, zstd is createrepo_c 1.x's default (RHEL 9's dnf reads it, older yum and dnf may not)")
+	changelogLimit := fs.Int("changelog-limit", repo.DefaultChangelogLimit, "keep the newest `N` changelog entries of each package, as createrepo_c --changelog-limit (0 none, -1 all); unchanged packages keep theirs unless -no-update")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -54,6 +58,15 @@ and SOURCE_DATE_EPOCH give byte-identical metadata.`)
 	if err := repo.CheckCompression(*compress); err != nil {
 		return usageError{err}
 	}
+	limit := *changelogLimit
+	switch {
+	case limit == 0:
+		limit = repo.NoChangelogs
+	case limit == -1:
+		limit = repo.AllChangelogs
+	case limit < -1:
+		return withHint(usageError{fmt.Errorf("-changelog-limit %d: want a number of entries, 0 for none or -1 for all", limit)}, example)
+	}
 	when, err := packaging.ParseSourceDateEpoch(e.getenv("SOURCE_DATE_EPOCH"))
 	if err != nil {
 		return err
@@ -63,7 +76,7 @@ and SOURCE_DATE_EPOCH give byte-identical metadata.`)
 	}
 	o := repo.Options{
 		Dir: fs.Arg(0), Product: *product, BaseVersion: *baseVersion, BaseURLs: urls,
-		NoUpdate: *noUpdate, Compress: *compress, Time: when, Log: e.stderr,
+		NoUpdate: *noUpdate, Compress: *compress, Time: when, Log: e.stderr, ChangelogLimit: limit,
 	}
 	if *signKey != "" {
 		if o.Signer, err = sign.LoadSigner(*signKey); err != nil {

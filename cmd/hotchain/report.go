@@ -13,6 +13,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/atomicfile"
+	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/mailer"
 	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -58,12 +59,21 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) error
 		r.writeOutcome(w)
 	}
 	if r.failed {
-		return withHint(errors.New(strings.Join(r.problems, "\n")), r.hint)
+		return exitError{r.failStatus(), withHint(errors.New(strings.Join(r.problems, "\n")), r.hint)}
 	}
 	if r.o.mode == modeCheck && len(r.pending)+len(r.unpacked) > 0 {
 		return silentExit(exitPending)
 	}
 	return nil
+}
+
+// failStatus is the exit status of a failed run: exitHealth when a hotfix failed its health
+// check, else exitFailure.
+func (r *agentRun) failStatus() int {
+	if r.healthFailed != nil {
+		return exitHealth
+	}
+	return exitFailure
 }
 
 // summary says what the run did, for the mail subject and syslog: "3 hotfixes installed".
@@ -105,7 +115,7 @@ func (r *agentRun) deliver(ctx context.Context) error {
 	cfg := r.cfg
 	var status error
 	if r.failed {
-		status = silentExit(exitFailure) // the report tells the story
+		status = silentExit(r.failStatus()) // the report tells the story
 	}
 	if !r.reportable() {
 		return status
@@ -290,13 +300,20 @@ func versionStrings(vs []hotfix.Version) []string {
 	return s
 }
 
+// maxLastRunSize bounds the last-run record: a JSON object of some hundred bytes and the
+// list of versions the run found.
+const maxLastRunSize = 1 << 20
+
 // readLastRun reads the state file of the last agent run; nil (and no error) when no run has
 // written one yet.
 func readLastRun(cfg *sysconfig.Config) (*lastRun, error) {
 	p := lastRunFile(cfg)
-	data, err := os.ReadFile(p)
+	data, err := boundedio.ReadFile(p, "last-run record", maxLastRunSize)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
+	}
+	if boundedio.IsTooLarge(err) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read the last run: %w", err)
