@@ -155,11 +155,11 @@ func (h *Host) recoverOne(ctx context.Context, v Version, out io.Writer) (*Recov
 		r.Outcome = RolledBack
 		return r, nil
 	}
-	if d.HasFilelist {
-		if err := d.CheckFilelist(); err != nil {
-			return nil, err
-		}
+	// As Apply: the file list, the place, what killed runs left.
+	if d, err = h.applyDir(dir); err != nil {
+		return nil, err
 	}
+	h.cleanDebris(w, d.Path)
 	fmt.Fprintf(w, "==> %s: resuming an interrupted apply (it stopped in state %q)\n", v, j.State)
 	err = h.resume(ctx, d, j, w)
 	if IsHealth(err) {

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -23,13 +24,13 @@ func TestRecoverFinishesOrUndoes(t *testing.T) {
 	}
 	ctx := context.Background()
 	ref, refDir := bigHotfix(t, 20)
-	before := snapshot(t, ref.root, true, productTrees...)
+	before := testutil.Snapshot(t, ref.root, true, productTrees...)
 	var steps []string
 	ref.host.StepHook = func(s string) { steps = append(steps, s) }
 	if err := ref.host.Apply(ctx, refDir, ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	after := snapshot(t, ref.root, false, productTrees...)
+	after := testutil.Snapshot(t, ref.root, false, productTrees...)
 	var rbSteps []string
 	ref.host.StepHook = func(s string) { rbSteps = append(rbSteps, s) }
 	if err := ref.host.Rollback(ctx, nil, nil); err != nil {
@@ -101,7 +102,7 @@ func TestRecoverFinishesOrUndoes(t *testing.T) {
 			if tc.outcome != Applied {
 				want, wantLedger = before, ""
 			}
-			if d := diffSnapshots(want, snapshot(t, sb.root, tc.outcome != Applied, productTrees...)); d != "" {
+			if d := testutil.DiffTrees(want, testutil.Snapshot(t, sb.root, tc.outcome != Applied, productTrees...)); d != "" {
 				t.Fatalf("tree after recovery:\n%s", d)
 			}
 			if got := sb.ledger("host1.txt"); got != wantLedger {
@@ -123,7 +124,7 @@ func TestRecoverFinishesOrUndoes(t *testing.T) {
 				if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
 					t.Fatal(err)
 				}
-				if d := diffSnapshots(after, snapshot(t, sb.root, false, productTrees...)); d != "" {
+				if d := testutil.DiffTrees(after, testutil.Snapshot(t, sb.root, false, productTrees...)); d != "" {
 					t.Fatalf("tree after the next apply:\n%s", d)
 				}
 			}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // The agent's crash test: an agent run, a real process, is killed with SIGKILL at each
@@ -72,16 +73,10 @@ func newCrashHost(t *testing.T) *agentHost {
 	return h
 }
 
-// productTree lists the product tree for comparison: treeListing without the modification
-// times of directories, which an apply that adds a file sets to its own time.
-func (h *agentHost) productTree(t *testing.T) string {
-	lines := treeListing(t, h.path("opt/shop"))
-	for i, l := range lines {
-		if f := strings.Fields(l); len(f) > 1 && strings.HasPrefix(f[1], "d") {
-			lines[i] = strings.Join(f[:len(f)-1], " ")
-		}
-	}
-	return strings.Join(lines, "\n")
+// productTree records the product tree for comparison, without the modification times of
+// directories, which an apply that adds a file sets to its own time.
+func (h *agentHost) productTree(t *testing.T) map[string]testutil.TreeEntry {
+	return testutil.Snapshot(t, h.root, false, "opt/shop")
 }
 
 // packageNames is the rpm database that holds the hotfixes vs.
@@ -126,7 +121,7 @@ func TestAgentCrashAfterDNFRecovers(t *testing.T) {
 	}
 	// The reference run: its durable steps, and the tree after it.
 	ref := newCrashHost(t)
-	trees := []string{ref.productTree(t)} // trees[k]: after hotfixes 1..k
+	trees := []map[string]testutil.TreeEntry{ref.productTree(t)} // trees[k]: after hotfixes 1..k
 	steps := ref.agentKilledAt(t, 0)
 	if ref.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
 		t.Fatalf("reference run: ledger %q", ref.ledger("host1.txt"))
@@ -150,7 +145,7 @@ func TestAgentCrashAfterDNFRecovers(t *testing.T) {
 	}
 	trees = append(trees, final)
 	for k := 1; k < len(trees); k++ {
-		if trees[k] == trees[k-1] {
+		if testutil.DiffTrees(trees[k-1], trees[k]) == "" {
 			t.Fatalf("the trees before and after hotfix %d are the same: the test cannot tell them apart", k)
 		}
 	}
@@ -196,8 +191,8 @@ func TestAgentCrashAfterDNFRecovers(t *testing.T) {
 		if wantLine != "" && !strings.Contains(said, "ecovered: "+wantLine) {
 			t.Errorf("step %d (%s): want %q in the output:\n%s", at, steps[at-1], wantLine, said)
 		}
-		if got := h.productTree(t); got != final {
-			t.Fatalf("step %d (%s): the tree after the next run is not the reference's:\n%s", at, steps[at-1], listingDiff(strings.Split(final, "\n"), strings.Split(got, "\n")))
+		if d := testutil.DiffTrees(final, h.productTree(t)); d != "" {
+			t.Fatalf("step %d (%s): the tree after the next run is not the reference's:\n%s", at, steps[at-1], d)
 		}
 		if l, db := h.ledger("host1.txt"), h.rpmdb(); l != strings.Join(all, " ") || db != h.packageNames(all) {
 			t.Fatalf("step %d (%s): after the next run: ledger %q, rpm database %q", at, steps[at-1], l, db)
@@ -209,7 +204,7 @@ func TestAgentCrashAfterDNFRecovers(t *testing.T) {
 // checkAgreement: after recover, the ledger is hotfixes 1..k, the tree is the one after
 // hotfix k, and every package in the rpm database is applied or unpacked and never begun
 // (which the next agent run applies).
-func (h *agentHost) checkAgreement(t *testing.T, at int, step string, trees, all []string) {
+func (h *agentHost) checkAgreement(t *testing.T, at int, step string, trees []map[string]testutil.TreeEntry, all []string) {
 	t.Helper()
 	host := &hotfix.Host{Cfg: h.cfg}
 	applied, err := host.Applied()
@@ -220,8 +215,8 @@ func (h *agentHost) checkAgreement(t *testing.T, at int, step string, trees, all
 	if got := strings.Join(versionStrings(applied), " "); got != strings.Join(all[:k], " ") {
 		t.Fatalf("step %d (%s): ledger after recover %q", at, step, got)
 	}
-	if got := h.productTree(t); got != trees[k] {
-		t.Fatalf("step %d (%s): the tree after recover is not the one after hotfix %d:\n%s", at, step, k, listingDiff(strings.Split(trees[k], "\n"), strings.Split(got, "\n")))
+	if d := testutil.DiffTrees(trees[k], h.productTree(t)); d != "" {
+		t.Fatalf("step %d (%s): the tree after recover is not the one after hotfix %d:\n%s", at, step, k, d)
 	}
 	unpacked, err := host.Unpacked()
 	if err != nil {

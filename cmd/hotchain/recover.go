@@ -100,6 +100,7 @@ base RPM runs it at boot (PRODUCT-hotfix-recover.service, or the init script's s
 	o := agentOptions{cfg: cfg, mode: modeConsole, verbose: *verbose, stdout: e.stdout, stderr: e.stderr, environ: e.environ}
 	o.fillDefaults()
 	r := newAgentRun(&o, append(slices.Clip(e.environ), lock.EnvVar+"="+ts.Token()))
+	r.host.HeldLock = ts
 	r.recover(ctx, func(line string, failed bool) {
 		if err := o.syslog(cfg.Product+"-hotfix", line, failed); err != nil && o.verbose {
 			e.warnf("%v", err)

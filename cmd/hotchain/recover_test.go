@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/lock"
 )
 
@@ -74,7 +75,7 @@ func TestAgentReportsWhatItRecovered(t *testing.T) {
 // installs nothing.
 func TestAgentRecoveryRollsBackAHotfixThatFailsItsCheck(t *testing.T) {
 	h := newAgentHost(t, `HEALTH_CMD="test -f `+t.TempDir()+`/healthy"`, "HEALTH_RETRIES=1")
-	before := treeListing(t, h.path("opt/shop"))
+	before := testutil.Snapshot(t, h.root, true, "opt/shop")
 	h.write("fakepm.rpmdb", "shop-hotfix-6_14_2_1\nshop-hotfix-6_14_2_2\n")
 	h.interruptApply(t, "6.14.2.1", "state check")
 
@@ -86,7 +87,7 @@ func TestAgentRecoveryRollsBackAHotfixThatFailsItsCheck(t *testing.T) {
 	if !strings.Contains(stdout, want) || !strings.Contains(stderr, "hotchain: recovery: hotfix 6.14.2.1 failed its health check test -f ") {
 		t.Errorf("output lacks %q:\n%s%s", want, stdout, stderr)
 	}
-	if d := listingDiff(before, treeListing(t, h.path("opt/shop"))); d != "" {
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, h.root, true, "opt/shop")); d != "" {
 		t.Errorf("product tree after the rollback:\n%s", d)
 	}
 	if got, db := h.ledger("host1.txt"), h.rpmdb(); got != "" || db != "" {
