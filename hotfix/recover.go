@@ -17,7 +17,8 @@ import (
 // calls it at the start of every run that takes LOCK_TS, `hotchain recover` calls it, and the
 // base RPM runs that at boot. The rule:
 //
-//   - a journal in state rollback: the rollback is finished (undo can be repeated);
+//   - a journal in state rollback: the rollback is finished (undo can be repeated), and the
+//     hotfix ends not applied (RolledBack); one begun from state backup is taken as below;
 //   - a journal in state backup: the product tree was not touched yet (the backups may be
 //     partial), so the apply is undone: journal and backups go, and the install log is moved
 //     aside (to <log>.undone-<time>), so that the hotfix is "unpacked, not applied" again
