@@ -90,7 +90,7 @@ rm -rf "$cache"/debian13-*.partial.*
 tmp=$(mktemp -d "$root.partial.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 log=$cache/debian13-$hash.log
-echo "debian13-root: debootstrap $suite from $url into $root (first run only, about a minute; log $log)" >&2
+echo "debian13-root: debootstrap $suite from $url into $root (first run only, one to five minutes; log $log)" >&2
 start=$(date +%s)
 # In a private mount namespace, so the /proc and /sys that debootstrap mounts inside the
 # target go away with it even when it is killed.

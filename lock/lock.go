@@ -116,7 +116,7 @@ func (l *Lock) TryLock() error {
 		return fmt.Errorf("lock %s: %w", l.path, err)
 	}
 	if !ok {
-		return &HeldError{Path: l.path, PID: ReadPID(l.path)}
+		return &HeldError{Path: l.path, PID: holderPID(l.path)}
 	}
 	token, err := newToken()
 	if err == nil {
@@ -128,6 +128,25 @@ func (l *Lock) TryLock() error {
 	}
 	l.fl, l.token = fl, token
 	return nil
+}
+
+// pidWait is how long a run that finds the lock held waits for the holder to write its pid:
+// a holder writes it right after taking the flock, so a file still empty at that moment
+// (a new lock file, or one emptied by the previous holder's Unlock) gets it within
+// microseconds; twenty agents started at once showed losers reading it empty.
+const pidWait = 100 * time.Millisecond
+
+// holderPID is the pid in the lock file of a held lock, read again for up to pidWait while
+// the file holds none; 0 if it still holds none (a holder that is not hotchain).
+func holderPID(path string) int {
+	deadline := time.Now().Add(pidWait)
+	for {
+		pid := ReadPID(path)
+		if pid > 0 || time.Now().After(deadline) {
+			return pid
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // LockTimeout waits up to d for the lock, retrying every pollInterval, and returns a *HeldError

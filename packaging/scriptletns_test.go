@@ -33,6 +33,9 @@ func TestScriptletNamespaces(t *testing.T) {
 	requireTool(t, "rpm")
 	requireTool(t, "busybox")
 	requireTool(t, "unshare")
+	if os.Geteuid() != 0 {
+		t.Skip("rpm -i and mount namespaces need root")
+	}
 	major, minor := rpmVersion(t)
 	isolated := major > 4 || major == 4 && minor >= 20
 	macros, _ := run(t, "rpm", "--eval", "unshare_paths=%{?__transaction_unshare_paths} unshare_nonet=%{?__transaction_unshare_nonet}")
