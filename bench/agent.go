@@ -13,7 +13,7 @@ import (
 )
 
 // The agent benchmark: `hotchain agent -check` on a host where nothing is pending, against
-// the one dnf call it makes (repo/dnf.go), on the same repository served by hotchain serve.
+// the one dnf call it makes (repo/dnf), on the same repository served by hotchain serve.
 
 // yumParameter is YUM_PARAMETER for a sandbox host on Debian's dnf: the default plus a
 // release version (no system-release package in the sandbox to take it from).

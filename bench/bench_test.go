@@ -2,24 +2,12 @@ package main
 
 import (
 	"math"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// requireTool skips a test when a real tool is missing on a developer machine; in CI
-// (CI set) a missing tool is a failure, so the smoke run never passes by not running.
-func requireTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed: run make deps", name)
-		}
-		t.Skipf("%s is not installed (make deps installs it)", name)
-	}
-}
+	"github.com/hotchain/hotchain/internal/testutil"
+)
 
 // TestSmoke runs every benchmark on tiny inputs, once: the harness, the peers' command
 // lines and the checks it makes must keep working as hotchain changes. The figures mean
@@ -29,7 +17,7 @@ func TestSmoke(t *testing.T) {
 		t.Skip("runs createrepo_c, rpmbuild, dnf and the hotchain binary")
 	}
 	for _, tool := range []string{"createrepo_c", "rpmbuild", "rpm", "rpm2cpio", "cpio", "dnf"} {
-		requireTool(t, tool)
+		testutil.RequireTool(t, tool)
 	}
 	src, err := filepath.Abs("..")
 	if err != nil {

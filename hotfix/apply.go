@@ -11,13 +11,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/atomicfile"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -45,7 +44,11 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
 	}
 	// The journal and backups live in the hotfix directory; rollback, status and verify
 	// find them by version, so the hotfix must sit where its version puts it.
-	if want := realPath(h.HotfixDir(d.Version)); d.Path != want {
+	want, err := h.hotfixDir(d.Version)
+	if err != nil {
+		return err
+	}
+	if d.Path != want {
 		return withHint(fmt.Errorf("hotfix %s is in %s, not in %s", d.Version, d.Path, h.HotfixDir(d.Version)),
 			"unpack it into PATCHES_DIR under that name (hotchain apply TARBALL does), then apply it from there")
 	}
@@ -298,6 +301,10 @@ func (h *Host) backup(d *Dir, j *journal) error {
 		dirs[filepath.Dir(filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel)))] = true
 	}
 	for _, dir := range slices.Sorted(maps.Keys(dirs)) {
+		// A resumed backup finds Backup-<host>/ as it was left: not through a symlink.
+		if err := checkBackupPath(d.Path, dir); err != nil {
+			return err
+		}
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("back up: %w", err)
 		}
@@ -317,12 +324,7 @@ func (h *Host) backup(d *Dir, j *journal) error {
 	if err != nil {
 		return err
 	}
-	sort.Strings(added)
-	text := strings.Join(added, "\n")
-	if text != "" {
-		text += "\n"
-	}
-	return WriteFileAtomic(inexistentPath(d.Path, h.Cfg.Hostname), []byte(text), 0o644)
+	return atomicfile.Write(inexistentPath(d.Path, h.Cfg.Hostname), nameLines(added), 0o644)
 }
 
 // place lays every entry of the hotfix over its target: first the directories it adds, in
@@ -373,7 +375,7 @@ func (h *Host) place(d *Dir, j *journal, out io.Writer) (err error) {
 					return err
 				}
 			}
-			fmt.Fprintf(bw, "    mkdir   %s\n", o.Target)
+			fmt.Fprintf(bw, "    mkdir   %s\n", shownName(o.Target))
 			h.step("place " + o.Target)
 		case o.Kind == kindDir:
 			if err := inside(o); err != nil {
@@ -407,7 +409,7 @@ func (h *Host) place(d *Dir, j *journal, out io.Writer) (err error) {
 		if o.Existed == "" {
 			verb = "add    "
 		}
-		fmt.Fprintf(bw, "    %s %s\n", verb, o.Target)
+		fmt.Fprintf(bw, "    %s %s\n", verb, shownName(o.Target))
 		h.step("place " + o.Target)
 	})
 }
@@ -459,7 +461,8 @@ func inOrder(n int, do func(i int) error, done func(i int)) error {
 
 func (h *Host) openLog(d *Dir) (*os.File, error) {
 	name := fmt.Sprintf("%s-install-%s.log", DirName(h.Cfg.Product, d.Version), h.Cfg.Hostname)
-	f, err := os.OpenFile(filepath.Join(d.Path, name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	// Not through a symlink put in its place: it could lead anywhere, out of -root too.
+	f, err := os.OpenFile(filepath.Join(d.Path, name), os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open install log: %w", err)
 	}

@@ -182,11 +182,17 @@ func fileSHA256(p string) (string, error) {
 
 // Filelist is the content of filelist.txt for d: one line per regular file but filelist.txt
 // itself, in sha256sum format ("<hex>  <path>"), so `sha256sum -c filelist.txt` checks it too.
+// A path with a backslash, newline or carriage return is escaped as sha256sum does it
+// and its line starts with a backslash (escapeName).
 func (d *Dir) Filelist() []byte {
 	var b bytes.Buffer
 	for _, e := range d.Entries {
 		if e.Mode.IsRegular() && e.Rel != FilelistFile {
-			fmt.Fprintf(&b, "%s  %s\n", e.SHA256, e.Rel)
+			name, escaped := escapeName(e.Rel)
+			if escaped {
+				b.WriteByte('\\')
+			}
+			fmt.Fprintf(&b, "%s  %s\n", e.SHA256, name)
 		}
 	}
 	return b.Bytes()
@@ -231,13 +237,21 @@ func (d *Dir) CheckFilelist() error {
 	listed := map[string]string{}
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
+		line := sc.Text() // without the newline and one carriage return before it, as sha256sum -c reads it
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
-		sum, name, ok := strings.Cut(line, "  ")
-		if !ok || len(sum) != 64 || strings.Trim(sum, "0123456789abcdef") != "" || name == "" {
-			return fmt.Errorf("%s/%s:%d: want \"<sha256>  <path>\", got %q", d.Path, FilelistFile, n, line)
+		escaped, unescaped := strings.HasPrefix(line, "\\"), error(nil)
+		sum, name, ok := strings.Cut(strings.TrimPrefix(line, "\\"), "  ")
+		if escaped {
+			name, unescaped = unescapeName(name)
+		}
+		if !ok || len(sum) != 64 || strings.Trim(sum, "0123456789abcdef") != "" || name == "" || unescaped != nil {
+			why := ""
+			if unescaped != nil {
+				why = " (" + unescaped.Error() + ")"
+			}
+			return fmt.Errorf("%s/%s:%d: want \"<sha256>  <path>\" as sha256sum writes it, got %q%s", d.Path, FilelistFile, n, line, why)
 		}
 		listed[name] = sum
 	}

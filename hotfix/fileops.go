@@ -19,7 +19,8 @@ import (
 // tempPrefix starts the names of the temporary entries the applier puts beside a target
 // while it replaces it. They are fixed, not random, so that recovery after a crash finds and
 // removes them; short and of fixed length, so that a long target name cannot make them too
-// long; and a hotfix may not ship a name with this prefix.
+// long; a hotfix may not ship a name with this prefix, and a product file that has the
+// temporary name of an entry of the hotfix is refused by the plan (checkTempNames).
 const tempPrefix = ".hotchain-"
 
 func tempName(target, suffix string) string {
@@ -174,7 +175,8 @@ func placeFile(src, target string, mode os.FileMode) (err error) {
 		return fmt.Errorf("write %s: %s is no longer a regular file", target, src)
 	}
 	tmp := newTemp(target)
-	perm := unixMode(mode)
+	// The journal of an apply begun by an older hotchain may still ask for setuid or setgid.
+	perm := unixMode(placedMode(mode))
 	out, err := openFile(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, perm)
 	if err == unix.EEXIST {
 		// Left by an interrupted apply.

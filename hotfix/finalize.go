@@ -51,7 +51,11 @@ func (h *Host) Finalize(ctx context.Context, v Version, out io.Writer) (done []V
 		}
 	}
 	for _, tv := range todo {
-		d, err := ReadDir(h.HotfixDir(tv))
+		dir, err := h.hotfixDir(tv)
+		if err != nil {
+			return done, err
+		}
+		d, err := ReadDir(dir)
 		if err != nil {
 			return done, err
 		}

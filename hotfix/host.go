@@ -17,6 +17,8 @@ import (
 // Host is one host of the installation as the applier sees it: its settings and where its
 // output goes.
 type Host struct {
+	// Cfg is the settings as sysconfig.Load and Config.ResolvePaths give them: under -root,
+	// the paths are taken inside the root already.
 	Cfg *sysconfig.Config
 	// Out receives what the install prints (scripts' output, progress); the install log gets
 	// a copy.
@@ -47,6 +49,19 @@ func (h *Host) HotfixDir(v Version) string {
 	return filepath.Join(h.Cfg.InRoot(h.Cfg.PatchesDir), DirName(h.Cfg.Product, v))
 }
 
+// hotfixDir is HotfixDir resolved inside -root (sysconfig.Config.Resolve): the directory
+// that apply writes backups, its journal and its log into, and that rollback removes them
+// from. A symlink in its place is followed as inside the root, and one that leads out of
+// the root is refused, so nothing of a hotfix is written or removed outside the root.
+func (h *Host) hotfixDir(v Version) (string, error) {
+	p, err := h.Cfg.Resolve(filepath.Join(h.Cfg.PatchesDir, DirName(h.Cfg.Product, v)))
+	if err != nil {
+		return "", withHint(fmt.Errorf("hotfix directory %s: %w", h.HotfixDir(v), err),
+			"make the symlink point inside the root (an absolute target is taken inside -root), or put the hotfix directory itself in PATCHES_DIR")
+	}
+	return p, nil
+}
+
 func (h *Host) step(what string) {
 	if h.StepHook != nil {
 		h.StepHook(what)
@@ -61,12 +76,7 @@ func (h *Host) out() io.Writer {
 }
 
 func (h *Host) getenv(key string) string {
-	v := ""
-	for _, kv := range h.Environ {
-		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
-			v = val
-		}
-	}
+	v, _ := sysconfig.LookupEnv(h.Environ, key)
 	return v
 }
 
@@ -130,10 +140,42 @@ func (e *PrereqError) Error() string {
 // Hint says what to do next.
 func (e *PrereqError) Hint() string { return e.hint }
 
+// CheckPatchesDir checks that a hotfix package that unpacks under dir (the PATCHES_DIR it was
+// built for, as rpm sees it) unpacks where this host's PATCHES_DIR is, so that its %pre
+// refuses it before rpm writes anything. Symlinks count: a PATCHES_DIR that is a symlink to
+// dir, or the other way round, is the same place.
+func (h *Host) CheckPatchesDir(v Version, dir string) error {
+	want := h.Cfg.PatchesDir
+	if filepath.Clean(dir) == filepath.Clean(want) {
+		return nil
+	}
+	// Both taken inside -root, as rpm takes the package's paths.
+	if a, err := h.Cfg.Resolve(dir); err == nil {
+		if b, err := h.Cfg.Resolve(want); err == nil && a == b {
+			return nil
+		}
+	}
+	return &PrereqError{v, fmt.Sprintf("the package unpacks into %s, but PATCHES_DIR on this host is %s", dir, want),
+		fmt.Sprintf("rebuild the hotfix with hotchain build -patches-dir %s, or set PATCHES_DIR=%s in %s", want, dir, h.Cfg.File)}
+}
+
 // CheckPrereqs checks hotfix v's prerequisites (SPEC section 3): the product is at v's base
 // version; this host's ledger holds v-1 (for v > 1) and not v; on a secondary, the
 // installation ledger holds v (the alpha went first).
 func (h *Host) CheckPrereqs(ctx context.Context, v Version) error {
+	return h.checkPrereqs(ctx, v, false)
+}
+
+// CheckUnpack is CheckPrereqs for a hotfix RPM's %pre, which runs before rpm unpacks the
+// package: hotfix v-1 may also be unpacked and not applied yet (Unpacked), because the
+// transaction installs the chain with the apply deferred and the agent, or the admin,
+// applies each hotfix in chain order afterwards. Another base version, a gap in the chain
+// and a hotfix applied already are refused as CheckPrereqs refuses them.
+func (h *Host) CheckUnpack(ctx context.Context, v Version) error {
+	return h.checkPrereqs(ctx, v, true)
+}
+
+func (h *Host) checkPrereqs(ctx context.Context, v Version, unpackedOK bool) error {
 	pv, err := h.ProductVersion(ctx)
 	if err != nil {
 		return err
@@ -150,7 +192,7 @@ func (h *Host) CheckPrereqs(ctx context.Context, v Version) error {
 		return &PrereqError{v, "it is applied already (" + filepath.Join(h.ledger().Dir, h.hostLedger()) + ")",
 			"to apply it again anyway, run hotchain apply -nocheck DIR"}
 	}
-	if prev, ok := v.Previous(); ok && !contains(applied, prev) {
+	if prev, ok := v.Previous(); ok && !contains(applied, prev) && !(unpackedOK && h.neverStarted(prev)) {
 		return &PrereqError{v, fmt.Sprintf("hotfix %s is not applied yet", prev),
 			fmt.Sprintf("apply %s first: hotfixes install in chain order", prev)}
 	}

@@ -2,10 +2,15 @@ package hotfix
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/hotchain/hotchain/internal/atomicfile"
 )
 
 // The states of an apply, in order, and of a rollback. The journal moves to a state only
@@ -39,6 +44,11 @@ type op struct {
 	Mode    os.FileMode `json:"mode"`
 	SHA256  string      `json:"sha256,omitempty"`
 	Link    string      `json:"link,omitempty"`
+
+	// Names that are not valid UTF-8, in the journal file only (encodeNames).
+	RelBase64    string `json:"rel_base64,omitempty"`
+	TargetBase64 string `json:"target_base64,omitempty"`
+	LinkBase64   string `json:"link_base64,omitempty"`
 }
 
 // dirTime is the modification time of a directory that existed before the apply and that
@@ -46,6 +56,8 @@ type op struct {
 type dirTime struct {
 	Path    string    `json:"path"` // as the host sees it
 	ModTime time.Time `json:"mtime"`
+
+	PathBase64 string `json:"path_base64,omitempty"` // see encodeNames
 }
 
 // journal is the apply's record, kept in the hotfix directory as Backup-<host>.journal. It
@@ -59,6 +71,9 @@ type journal struct {
 	Ops         []op      `json:"ops"`
 	Dirs        []dirTime `json:"dirs,omitempty"`
 	ScriptsDone []string  `json:"scripts_done,omitempty"`
+	// ScriptsDoneBase64 holds the names in ScriptsDone that are not valid UTF-8, in the
+	// journal file only (encodeNames).
+	ScriptsDoneBase64 []string `json:"scripts_done_base64,omitempty"`
 	// RollbackFrom is the state a rollback started in.
 	RollbackFrom string `json:"rollback_from,omitempty"`
 }
@@ -75,6 +90,34 @@ func inexistentPath(hotfixDir, host string) string {
 	return filepath.Join(hotfixDir, "Backup-"+host+".inexistent")
 }
 
+// checkBackupPath refuses a directory for backups (dir, below hotfixDir) that goes through
+// a symlink: Backup-<host>/ and the directories in it are made by apply, never symlinks, and
+// one in their place (found by a resumed apply or by a rollback) could lead anywhere, out of
+// -root too.
+func checkBackupPath(hotfixDir, dir string) error {
+	rel, err := filepath.Rel(hotfixDir, dir)
+	if err != nil || !filepath.IsLocal(rel) {
+		return fmt.Errorf("backups in %s: not inside the hotfix directory %s", dir, hotfixDir)
+	}
+	cur := hotfixDir
+	for _, c := range strings.Split(rel, string(filepath.Separator)) {
+		cur = filepath.Join(cur, c)
+		fi, err := os.Lstat(cur)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("backups in %s: %w", dir, err)
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			target, _ := os.Readlink(cur)
+			return withHint(fmt.Errorf("backups in %s: %s is a symlink (-> %s), where hotchain made a directory", dir, cur, target),
+				"remove the symlink; if the backups are where it points, move them back into a directory of that name first")
+		}
+	}
+	return nil
+}
+
 func readJournal(p string) (*journal, error) {
 	data, err := os.ReadFile(p)
 	if err != nil {
@@ -84,13 +127,16 @@ func readJournal(p string) (*journal, error) {
 	if err := json.Unmarshal(data, &j); err != nil {
 		return nil, fmt.Errorf("journal %s is damaged: %v", p, err)
 	}
+	if err := decodeNames(&j); err != nil {
+		return nil, fmt.Errorf("journal %s is damaged: %v", p, err)
+	}
 	return &j, nil
 }
 
 func writeJournal(p string, j *journal) error {
-	data, err := json.MarshalIndent(j, "", "  ")
+	data, err := json.MarshalIndent(encodeNames(j), "", "  ")
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(p, append(data, '\n'), 0o644)
+	return atomicfile.Write(p, append(data, '\n'), 0o644)
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/hotchain/hotchain/internal/atomicfile"
 )
 
 // Ledger is the record of applied hotfixes in LEDGER_DIR (SPEC section 3): <host>.txt for
@@ -100,7 +102,7 @@ func (l Ledger) write(name string, vs []Version) error {
 		b.WriteString(v.String())
 		b.WriteByte('\n')
 	}
-	return WriteFileAtomic(filepath.Join(l.Dir, name), []byte(b.String()), 0o644)
+	return atomicfile.Write(filepath.Join(l.Dir, name), []byte(b.String()), 0o644)
 }
 
 func contains(vs []Version, v Version) bool {

@@ -3,9 +3,11 @@ package hotfix
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -52,6 +54,16 @@ func within(dir, p string) bool {
 	return p == dir || strings.HasPrefix(p, dir+string(filepath.Separator))
 }
 
+// placedMode is the mode a hotfix entry gets in the product: its permissions and sticky bit,
+// never setuid or setgid. A hotfix file is owned by the user of the entry it replaces, or of
+// its directory (ownerOf), not by whoever owns it in the hotfix directory, so a setuid bit
+// carried over would run a file that anyone who could write the hotfix directory wrote as
+// root. The tarball path strips these bits when it unpacks (packaging.UnpackTarball); this
+// holds the directory path and the RPM path to the same rule. A replaced setuid product file
+// loses the bit too (rollback gives it back); a product that needs one sets it in an Install
+// script, which is part of the signed hotfix and runs as root.
+func placedMode(m fs.FileMode) fs.FileMode { return m & (fs.ModePerm | fs.ModeSticky) }
+
 // plan lays every entry of the hotfix's change trees over its target root and checks each
 // before anything is touched: no target may leave its root (through a symlink on the way),
 // a symlink the hotfix places may not point out of its tree, no two entries may land on one
@@ -78,7 +90,7 @@ func (h *Host) plan(d *Dir) ([]op, []dirTime, error) {
 				return nil, nil, fmt.Errorf("%s: target root %s does not exist (CHANGE_TREES): create it or fix the setting", where, tr.base)
 			}
 			o := op{Tree: tree.Dir, Rel: rel, Target: path.Join(tree.Root, rel), SHA256: e.SHA256, Link: e.Link,
-				Mode: e.Mode & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)}
+				Mode: placedMode(e.Mode)}
 			switch {
 			case e.IsDir():
 				o.Kind = kindDir
@@ -152,12 +164,59 @@ func (h *Host) plan(d *Dir) ([]op, []dirTime, error) {
 			}
 		}
 	}
+	if err := checkTempNames(ops, roots); err != nil {
+		return nil, nil, err
+	}
 	var dts []dirTime
 	for p, t := range dirs {
 		dts = append(dts, dirTime{Path: h.hostView(p), ModTime: t})
 	}
 	sort.Slice(dts, func(i, j int) bool { return dts[i].Path < dts[j].Path })
 	return ops, dts, nil
+}
+
+// checkTempNames refuses a product entry that bears the temporary name hotchain gives an
+// entry of this hotfix (newTemp, oldTemp): place, restore and a rollback remove what is at
+// those names before they write there, since after a crash it is theirs. Any name may be a
+// product file's, so no choice of names avoids this; it is looked for once here, before the
+// first write, with one directory read per target directory.
+func checkTempNames(ops []op, roots map[string]treeRoot) error {
+	temps := map[string]map[string]op{} // directory -> temporary name -> entry
+	for _, o := range ops {
+		if o.Existed == kindDir {
+			continue // neither placed nor removed
+		}
+		full := filepath.Join(roots[o.Tree].base, filepath.FromSlash(o.Rel))
+		dir := filepath.Dir(full)
+		if temps[dir] == nil {
+			temps[dir] = map[string]op{}
+		}
+		for _, t := range []string{newTemp(full), oldTemp(full)} {
+			temps[dir][filepath.Base(t)] = o
+		}
+	}
+	for _, dir := range slices.Sorted(maps.Keys(temps)) {
+		f, err := os.Open(dir)
+		if os.IsNotExist(err) {
+			continue // made by this hotfix
+		}
+		if err != nil {
+			return err
+		}
+		names, err := f.Readdirnames(-1)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("read directory %s: %w", dir, err)
+		}
+		for _, name := range names {
+			if o, clash := temps[dir][name]; clash {
+				return withHint(fmt.Errorf("%s/%s: %s is already there, under the name hotchain gives the temporary copy of %s: the apply or a rollback would remove it",
+					o.Tree, o.Rel, filepath.Join(dir, name), o.Target),
+					"it is no file hotchain made (no apply of this hotfix is under way): rename or remove it, then apply again")
+			}
+		}
+	}
+	return nil
 }
 
 // checkInside refuses full when the part of it below base passes through a symlink that

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 
 	"github.com/hotchain/hotchain/sysconfig"
@@ -63,7 +64,10 @@ func (h *Host) Rollback(ctx context.Context, v Version, out io.Writer) error {
 	default:
 		return fmt.Errorf("hotfix %s: %w", v, ErrNotApplied)
 	}
-	dir := h.HotfixDir(v)
+	dir, err := h.hotfixDir(v)
+	if err != nil {
+		return err
+	}
 	j, err := readJournal(journalPath(dir, h.Cfg.Hostname))
 	if errors.Is(err, os.ErrNotExist) {
 		return withHint(fmt.Errorf("hotfix %s has no apply journal in %s, so its backups cannot be restored", v, dir),
@@ -118,6 +122,27 @@ func (h *Host) undo(dir string, j *journal, out io.Writer) error {
 			return err
 		}
 	}
+	if touched {
+		// The backups are read from where the journal says, and only from inside the
+		// hotfix directory.
+		checked := map[string]bool{}
+		for _, o := range j.Ops {
+			if o.Existed == "" || o.Existed == kindDir {
+				continue
+			}
+			bak := filepath.Dir(filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel)))
+			if checked[bak] {
+				continue
+			}
+			if !filepath.IsLocal(o.Tree) || strings.Contains(o.Tree, "/") || !filepath.IsLocal(filepath.FromSlash(o.Rel)) {
+				return fmt.Errorf("journal %s is damaged: entry %q of %q is not a path inside its tree", jp, o.Rel, o.Tree)
+			}
+			if err := checkBackupPath(dir, bak); err != nil {
+				return err
+			}
+			checked[bak] = true
+		}
+	}
 	for i := len(j.Ops) - 1; i >= 0 && touched; i-- {
 		o := j.Ops[i]
 		full := h.Cfg.InRoot(o.Target)
@@ -139,27 +164,27 @@ func (h *Host) undo(dir string, j *journal, out io.Writer) error {
 				continue
 			}
 			if err == nil && !fi.IsDir() {
-				fmt.Fprintf(out, "    keep    %s (the hotfix created a directory there; now it is something else)\n", o.Target)
+				fmt.Fprintf(out, "    keep    %s (the hotfix created a directory there; now it is something else)\n", shownName(o.Target))
 				continue
 			}
 			if err := os.Remove(full); err != nil {
 				if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST) {
-					fmt.Fprintf(out, "    keep    %s (it holds files the hotfix did not add)\n", o.Target)
+					fmt.Fprintf(out, "    keep    %s (it holds files the hotfix did not add)\n", shownName(o.Target))
 					continue
 				}
 				return fmt.Errorf("remove directory %s: %w", full, err)
 			}
-			fmt.Fprintf(out, "    rmdir   %s\n", o.Target)
+			fmt.Fprintf(out, "    rmdir   %s\n", shownName(o.Target))
 		case o.Existed == "":
 			if err := removeIfExists(full); err != nil {
 				return fmt.Errorf("remove %s: %w", full, err)
 			}
-			fmt.Fprintf(out, "    remove  %s\n", o.Target)
+			fmt.Fprintf(out, "    remove  %s\n", shownName(o.Target))
 		default:
 			if err := restore(filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel)), full); err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "    restore %s\n", o.Target)
+			fmt.Fprintf(out, "    restore %s\n", shownName(o.Target))
 		}
 		h.step("undo " + o.Target)
 	}

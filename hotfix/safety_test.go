@@ -2,9 +2,11 @@ package hotfix
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/hotchain/hotchain/sysconfig"
@@ -180,18 +182,74 @@ func TestApplyRefusedWhileAnotherIsInterrupted(t *testing.T) {
 	}
 }
 
-func TestSpecialModeBits(t *testing.T) {
+// TestNoSetuidFromHotfix: a hotfix never makes a setuid or setgid file. Its files take the
+// owner of what they replace or of their directory (root here), so a setuid bit kept from a
+// file that an unprivileged user wrote into the hotfix directory would make a setuid root
+// program of it.
+func TestNoSetuidFromHotfix(t *testing.T) {
+	ctx := context.Background()
 	sb := newSandbox(t, sysconfig.RoleSingle)
-	d := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{"FileChanges/bin/suid": "x"}})
-	if err := os.Chmod(filepath.Join(d, "FileChanges/bin/suid"), 0o755|os.ModeSetuid); err != nil {
+	// The product has a setuid helper of its own; the hotfix replaces it.
+	sb.write("opt/shop/bin/helper", "helper 1\n", 0o755)
+	if err := os.Chmod(filepath.Join(sb.root, "opt/shop/bin/helper"), 0o755|os.ModeSetuid); err != nil {
 		t.Fatal(err)
 	}
-	if err := sb.host.Apply(context.Background(), d, ApplyOptions{}); err != nil {
+	sb.touchAll()
+	before := snapshot(t, sb.root, true, productTrees...)
+	d := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{
+		"FileChanges/bin/suid":   "#!/bin/sh\nid\n",
+		"FileChanges/bin/sgid":   "#!/bin/sh\nid\n",
+		"FileChanges/bin/helper": "helper 2\n",
+	}})
+	for name, mode := range map[string]os.FileMode{
+		"suid": 0o755 | os.ModeSetuid, "sgid": 0o755 | os.ModeSetgid, "helper": 0o755 | os.ModeSetuid | os.ModeSetgid,
+	} {
+		p := filepath.Join(d, "FileChanges/bin", name)
+		if os.Geteuid() == 0 {
+			if err := os.Chown(p, 1234, 1234); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(d, "FileChanges/spool"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	fi, err := os.Stat(filepath.Join(sb.root, "opt/shop/bin/suid"))
-	if err != nil || fi.Mode()&os.ModeSetuid == 0 || fi.Mode().Perm() != 0o755 {
-		t.Fatalf("mode = %v, %v; want setuid 0755", fi.Mode(), err)
+	if err := os.Chmod(filepath.Join(d, "FileChanges/spool"), 0o777|os.ModeSticky|os.ModeSetgid); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.host.Apply(ctx, d, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for rel, want := range map[string]os.FileMode{
+		"opt/shop/bin/suid": 0o755, "opt/shop/bin/sgid": 0o755, "opt/shop/bin/helper": 0o755,
+		"opt/shop/spool": os.ModeDir | 0o777 | os.ModeSticky,
+	} {
+		fi, err := os.Lstat(filepath.Join(sb.root, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", rel, fi.Mode(), want)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); os.Geteuid() == 0 && (st.Uid != 0 || st.Gid != 0) {
+			t.Errorf("%s: owner %d:%d, want that of its directory, 0:0", rel, st.Uid, st.Gid)
+		}
+	}
+	// The product's one setuid file was replaced: none is left.
+	for rel, e := range snapshot(t, sb.root, false, productTrees...) {
+		if e.Mode&(os.ModeSetuid|os.ModeSetgid) != 0 {
+			t.Errorf("%s: %v after the apply", rel, e.Mode)
+		}
+	}
+	// The rollback gives the product its setuid helper back.
+	if err := sb.host.Rollback(ctx, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if diff := diffSnapshots(before, snapshot(t, sb.root, true, productTrees...)); diff != "" {
+		t.Fatalf("after rollback:\n%s", diff)
 	}
 }
 
@@ -217,5 +275,101 @@ func TestOtherChainInterrupted(t *testing.T) {
 	assertFile(t, filepath.Join(sb.root, "opt/shop/lib/Shop/Core.pm"), "core 6.15.0\n")
 	if got := sb.ledger("host1.txt"); got != "" {
 		t.Fatalf("ledger %q", got)
+	}
+}
+
+// TestProductNamesLikeTemporaries: product files named like hotchain's own temporary and
+// backup files. One that bears the very name an entry of the hotfix would use is refused
+// before anything is written (the apply or rollback would remove it); the others go through
+// an apply and a rollback untouched.
+func TestProductNamesLikeTemporaries(t *testing.T) {
+	ctx := context.Background()
+	hf := hotfixSpec{version: "6.14.2.1", files: map[string]string{
+		"FileChanges/lib/Shop/Core.pm":      "core 2\n", // replaced
+		"FileChanges/lib/Shop/New.pm":       "new\n",    // added
+		"FileChanges/lib/Shop/Extra/one.pm": "one\n",    // added, in a new directory
+	}}
+	lib := "opt/shop/lib/Shop/"
+	clash := func(name string, temp func(string) string) string {
+		return lib + filepath.Base(temp(filepath.Join("/", lib, name)))
+	}
+	for _, tc := range []struct {
+		name    string
+		product []string // files put into the product tree
+		refused bool
+	}{
+		{"new of a replaced file", []string{clash("Core.pm", newTemp)}, true},
+		{"old of a replaced file", []string{clash("Core.pm", oldTemp)}, true},
+		{"new of an added file", []string{clash("New.pm", newTemp)}, true},
+		{"new of an added directory", []string{clash("Extra", newTemp)}, true},
+		{"look-alikes", []string{
+			lib + ".hotchain-000000000000.new", lib + ".hotchain-000000000000.old",
+			lib + ".hotchain-tmp-123456", lib + ".hotchain-unpack-123456",
+			"opt/shop/" + filepath.Base(newTemp("/opt/shop/lib/Shop/Core.pm")), // another directory
+			lib + "Backup-host1", lib + "Backup-host1.journal",
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sb := newSandbox(t, sysconfig.RoleSingle)
+			for i, rel := range tc.product {
+				sb.write(rel, fmt.Sprintf("product file %d\n", i), 0o600)
+			}
+			sb.touchAll()
+			d := sb.makeHotfix(hf)
+			before := snapshot(t, sb.root, true, productTrees...)
+			err := sb.host.Apply(ctx, d, ApplyOptions{})
+			if tc.refused {
+				if err == nil || !strings.Contains(err.Error(), "under the name hotchain gives the temporary copy of") {
+					t.Fatalf("apply: %v, want a refusal", err)
+				}
+			} else {
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, rel := range tc.product {
+					assertFile(t, filepath.Join(sb.root, rel), fmt.Sprintf("product file %d\n", i))
+				}
+				if err := sb.host.Rollback(ctx, nil, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if diff := diffSnapshots(before, snapshot(t, sb.root, true, productTrees...)); diff != "" {
+				t.Fatalf("product tree changed:\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestCheckPatchesDir: a package built for another PATCHES_DIR is refused by %pre, naming both
+// directories and the build flag; the same place reached through a symlink is accepted.
+func TestCheckPatchesDir(t *testing.T) {
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	if err := os.MkdirAll(filepath.Join(sb.root, "var/opt/shop/Patches"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(sb.root, "srv"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../var/opt/shop/Patches", filepath.Join(sb.root, "srv/Patches")); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := ParseHotfixVersion("6.14.2.1")
+	for _, tc := range []struct{ dir, want string }{
+		{"/var/opt/shop/Patches", ""},
+		{"/var/opt/shop/Patches/", ""},
+		{"/srv/Patches", ""},
+		{"/srv/shop/shared/Patches", "the package unpacks into /srv/shop/shared/Patches, but PATCHES_DIR on this host is /var/opt/shop/Patches"},
+	} {
+		err := sb.host.CheckPatchesDir(v, tc.dir)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.dir, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: got %v, want %q", tc.dir, err, tc.want)
+		case tc.want != "":
+			if h := err.(*PrereqError).Hint(); !strings.Contains(h, "hotchain build -patches-dir /var/opt/shop/Patches") {
+				t.Errorf("%s: hint %q does not name the build flag", tc.dir, h)
+			}
+		}
 	}
 }

@@ -103,10 +103,8 @@ func (h *Host) runScript(ctx context.Context, d *Dir, name string, env []string,
 	switch strings.ToLower(path.Ext(name)) {
 	case ".pl":
 		perl := "perl"
-		for _, kv := range env {
-			if v, ok := strings.CutPrefix(kv, "PERL="); ok && v != "" {
-				perl = v
-			}
+		if v, _ := sysconfig.LookupEnv(env, "PERL"); v != "" {
+			perl = v
 		}
 		argv = []string{perl, p}
 	case ".sh":

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 )
 
 // Status is what this host knows of its chain; the agent adds what the repository offers.
@@ -63,6 +64,13 @@ func (h *Host) unfinishedJournals() []Unfinished {
 	var us []Unfinished
 	journals, _ := filepath.Glob(filepath.Join(h.Cfg.InRoot(h.Cfg.PatchesDir), h.Cfg.Product+"-hotfix-*", "Backup-"+h.Cfg.Hostname+".journal"))
 	for _, p := range journals {
+		// Only a hotfix directory that is where its name puts it inside the root: one
+		// reached through a symlink out of it is not this root's.
+		if v, err := ParseHotfixVersion(strings.TrimPrefix(filepath.Base(filepath.Dir(p)), h.Cfg.Product+"-hotfix-")); err != nil {
+			continue
+		} else if dir, err := h.hotfixDir(v); err != nil || dir != realPath(filepath.Dir(p)) {
+			continue
+		}
 		if j, err := readJournal(p); err == nil && j.State != stateDone {
 			us = append(us, Unfinished{j.Version, j.State, h.hostView(p)})
 		}

@@ -29,7 +29,11 @@ func (h *Host) Verify() (drift []Drift, checked int, err error) {
 	}
 	owner := map[string]owned{}
 	for _, v := range applied {
-		p := journalPath(h.HotfixDir(v), h.Cfg.Hostname)
+		dir, err := h.hotfixDir(v)
+		if err != nil {
+			return nil, 0, err
+		}
+		p := journalPath(dir, h.Cfg.Hostname)
 		j, err := readJournal(p)
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, 0, withHint(fmt.Errorf("hotfix %s has no apply record (%s)", v, p),

@@ -118,6 +118,13 @@ func PackageName(product string, v Version) string {
 	return product + "-hotfix-" + v.Underscored()
 }
 
+// DoPatchVar is the environment variable that, set to 0, makes a hotfix RPM install (or
+// erase) its files without applying (or rolling back) the hotfix: SHOP_DO_PATCH. The agent
+// installs with it, and applies each hotfix itself after dnf returns.
+func DoPatchVar(product string) string {
+	return strings.ToUpper(strings.ReplaceAll(product, "-", "_")) + "_DO_PATCH"
+}
+
 // DirName is the directory a hotfix unpacks to under PATCHES_DIR: shop-hotfix-6.14.2.3.
 func DirName(product string, v Version) string { return product + "-hotfix-" + v.String() }
 

@@ -131,3 +131,12 @@ func mustHotfix(t *testing.T, s string) Version {
 	}
 	return v
 }
+
+func TestDoPatchVar(t *testing.T) {
+	for product, want := range map[string]string{"shop": "SHOP_DO_PATCH", "my-shop2": "MY_SHOP2_DO_PATCH"} {
+		if got := DoPatchVar(product); got != want {
+			t.Errorf("DoPatchVar(%q) = %q, want %q", product, got, want)
+		}
+	}
+
+}

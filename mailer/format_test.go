@@ -2,19 +2,17 @@ package mailer
 
 import (
 	"bytes"
-	"flag"
 	"io"
 	"mime"
 	"mime/quotedprintable"
 	"net/mail"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+	"github.com/hotchain/hotchain/internal/testutil"
+)
 
 var fixedTime = time.Date(2026, time.March, 14, 4, 2, 7, 0, time.FixedZone("CET", 3600))
 
@@ -86,22 +84,7 @@ func TestFormatGolden(t *testing.T) {
 	for _, tc := range formatCases {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Format(tc.msg, fixedTime)
-			golden := filepath.Join("testdata", tc.name+".eml")
-			if *update {
-				if err := os.MkdirAll("testdata", 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./mailer -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("Format output differs from %s (run with -update after checking):\n%s", golden, got)
-			}
+			testutil.Golden(t, filepath.Join("testdata", tc.name+".eml"), got)
 		})
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"log"
 	"math/big"
 	"mime"
 	"mime/quotedprintable"
@@ -22,86 +21,8 @@ import (
 	"testing"
 	"time"
 
-	gosmtp "github.com/emersion/go-smtp"
+	"github.com/hotchain/hotchain/internal/testutil"
 )
-
-// received is one message as the SMTP server got it.
-type received struct {
-	from string
-	to   []string
-	data []byte
-	tls  bool
-}
-
-// recorder is a go-smtp backend that keeps what it receives.
-type recorder struct {
-	mu   sync.Mutex
-	msgs []received
-}
-
-func (r *recorder) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
-	return &session{r: r, c: c}, nil
-}
-
-func (r *recorder) messages() []received {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]received(nil), r.msgs...)
-}
-
-type session struct {
-	r   *recorder
-	c   *gosmtp.Conn
-	cur received
-}
-
-func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
-	s.cur = received{from: from}
-	return nil
-}
-
-func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
-	if strings.HasPrefix(to, "refused") {
-		return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
-	}
-	s.cur.to = append(s.cur.to, to)
-	return nil
-}
-
-func (s *session) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.data = b
-	_, s.cur.tls = s.c.TLSConnectionState()
-	s.r.mu.Lock()
-	s.r.msgs = append(s.r.msgs, s.cur)
-	s.r.mu.Unlock()
-	return nil
-}
-
-func (s *session) Reset()        {}
-func (s *session) Logout() error { return nil }
-
-// startServer runs go-smtp on a loopback port; with tlsCfg it offers STARTTLS.
-func startServer(t *testing.T, tlsCfg *tls.Config) (addr string, rec *recorder) {
-	t.Helper()
-	rec = &recorder{}
-	srv := gosmtp.NewServer(rec)
-	srv.Domain = "mx.test"
-	srv.TLSConfig = tlsCfg
-	srv.ReadTimeout = 5 * time.Second
-	srv.WriteTimeout = 5 * time.Second
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return l.Addr().String(), rec
-}
 
 // selfSigned makes a certificate for 127.0.0.1 and the pool that trusts it.
 func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
@@ -139,17 +60,17 @@ var report = Message{
 	Body:    "Installed:\n.\n  shop-hotfix-6_14_2_1\nÄnderungen: keine\n",
 }
 
-func checkReceived(t *testing.T, got received, m Message) {
+func checkReceived(t *testing.T, got testutil.Mail, m Message) {
 	t.Helper()
-	if got.from != "root@myhost.example.com" {
-		t.Errorf("MAIL FROM = %q", got.from)
+	if got.From != "root@myhost.example.com" {
+		t.Errorf("MAIL FROM = %q", got.From)
 	}
-	if strings.Join(got.to, " ") != "ops@example.com root@"+helloName() {
-		t.Errorf("RCPT TO = %q", got.to)
+	if strings.Join(got.To, " ") != "ops@example.com root@"+helloName() {
+		t.Errorf("RCPT TO = %q", got.To)
 	}
-	msg, err := mail.ReadMessage(bytes.NewReader(got.data))
+	msg, err := mail.ReadMessage(bytes.NewReader(got.Data))
 	if err != nil {
-		t.Fatalf("server got an unreadable message: %v\n%s", err, got.data)
+		t.Fatalf("server got an unreadable message: %v\n%s", err, got.Data)
 	}
 	if from, err := msg.Header.AddressList("From"); err != nil || len(from) != 1 || from[0].Address != "root@myhost.example.com" || from[0].Name != "Shop Hotfix" {
 		t.Errorf("From header = %q (%v)", msg.Header.Get("From"), err)
@@ -179,15 +100,16 @@ func checkReceived(t *testing.T, got received, m Message) {
 }
 
 func TestSMTPDelivers(t *testing.T) {
-	addr, rec := startServer(t, nil)
+	rec := testutil.StartSMTP(t, nil)
+	addr := rec.Addr
 	if err := (SMTP{Addr: addr, Timeout: 3 * time.Second}).Send(context.Background(), report); err != nil {
 		t.Fatal(err)
 	}
-	msgs := rec.messages()
+	msgs := rec.Messages()
 	if len(msgs) != 1 {
 		t.Fatalf("server got %d messages, want 1", len(msgs))
 	}
-	if msgs[0].tls {
+	if msgs[0].TLS {
 		t.Error("TLS used though the server offered no STARTTLS")
 	}
 	checkReceived(t, msgs[0], report)
@@ -195,7 +117,8 @@ func TestSMTPDelivers(t *testing.T) {
 
 func TestSMTPStartTLS(t *testing.T) {
 	cert, pool := selfSigned(t)
-	addr, rec := startServer(t, &tls.Config{Certificates: []tls.Certificate{cert}})
+	rec := testutil.StartSMTP(t, &tls.Config{Certificates: []tls.Certificate{cert}})
+	addr := rec.Addr
 
 	// Loopback: a self-signed relay certificate is accepted.
 	if err := (SMTP{Addr: addr, Timeout: 3 * time.Second}).Send(context.Background(), report); err != nil {
@@ -213,12 +136,12 @@ func TestSMTPStartTLS(t *testing.T) {
 		t.Fatalf("send with an unverifiable certificate: %v, want a STARTTLS error", err)
 	}
 
-	msgs := rec.messages()
+	msgs := rec.Messages()
 	if len(msgs) != 2 {
 		t.Fatalf("server got %d messages, want 2", len(msgs))
 	}
 	for _, m := range msgs {
-		if !m.tls {
+		if !m.TLS {
 			t.Error("message went in clear though the server offered STARTTLS")
 		}
 		checkReceived(t, m, report)
@@ -226,14 +149,15 @@ func TestSMTPStartTLS(t *testing.T) {
 }
 
 func TestSMTPRefusedRecipient(t *testing.T) {
-	addr, rec := startServer(t, nil)
+	rec := testutil.StartSMTP(t, nil)
+	addr := rec.Addr
 	m := report
 	m.To = []string{"ops@example.com", "refused@example.com"}
 	err := (SMTP{Addr: addr, Timeout: 3 * time.Second}).Send(context.Background(), m)
 	if err == nil || !strings.Contains(err.Error(), "refused recipient refused@example.com") || !strings.Contains(err.Error(), "no such user") {
 		t.Fatalf("err = %v, want the refused recipient and the server's reason", err)
 	}
-	if n := len(rec.messages()); n != 0 {
+	if n := len(rec.Messages()); n != 0 {
 		t.Errorf("server stored %d messages after a refused recipient", n)
 	}
 }

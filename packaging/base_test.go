@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/testutil"
+
 	"github.com/cavaliergopher/rpm"
 	"github.com/google/rpmpack"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -228,13 +230,13 @@ func TestBaseRPMGolden(t *testing.T) {
 			t.Errorf("settings file digest %s, want sysconfig.Template's %x", f.Digest(), sum)
 		}
 	}
-	golden(t, "base.golden", dumpRPM(p, "/etc/sysconfig/shop-hotfix"))
+	testutil.Golden(t, "testdata/base.golden", []byte(dumpRPM(p, "/etc/sysconfig/shop-hotfix")))
 }
 
 // TestBaseRPMWithRPM lists and checks the base package with the real rpm, and its signature
 // for each kind of key.
 func TestBaseRPMWithRPM(t *testing.T) {
-	requireTool(t, "rpm")
+	testutil.RequireTool(t, "rpm")
 	s := testSigner(t, RSA)
 	res := buildBase(t, BaseOptions{Signer: s})
 	db := rpmdb(t, s)

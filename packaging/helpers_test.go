@@ -3,7 +3,6 @@ package packaging
 import (
 	"bytes"
 	"encoding/binary"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,26 +16,11 @@ import (
 	"github.com/cavaliergopher/rpm"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
 // sde is the SOURCE_DATE_EPOCH of the tests: 2026-01-02 03:04:05 UTC.
 var sde = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // keyTime is when the test keys were made, before sde.
 var keyTime = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
-
-// requireTool skips the test when a real tool is missing, except in CI, where it fails.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI: %v", name, err)
-		}
-		t.Skipf("%s not installed (apt-get install -y rpm cpio rpm2cpio openssl)", name)
-	}
-	return p
-}
 
 var (
 	keysOnce sync.Once
@@ -180,25 +164,6 @@ func listDir(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return b.String()
-}
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test ./packaging -update to make it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from what the build made (go test ./packaging -update rewrites it):\n--- want\n%s\n--- got\n%s", p, want, got)
-	}
 }
 
 // run runs a command and returns stdout and stderr; it fails the test when the command does.

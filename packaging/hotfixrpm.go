@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"path"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/rpmpack"
@@ -22,12 +21,6 @@ func ConfigPath(product string) string { return "/etc/sysconfig/" + product + "-
 // DefaultPatchesDir is where hotfix directories are unpacked when the build does not say:
 // /var/opt/shop/Patches.
 func DefaultPatchesDir(product string) string { return "/var/opt/" + product + "/Patches" }
-
-// DoPatchVar is the environment variable that, set to 0, makes a hotfix RPM install (or
-// erase) its files without applying (or rolling back) the hotfix: SHOP_DO_PATCH.
-func DoPatchVar(product string) string {
-	return strings.ToUpper(strings.ReplaceAll(product, "-", "_")) + "_DO_PATCH"
-}
 
 // hotfixSpec is the RPM of one hotfix: its directory under patchesDir, owned by the package,
 // and the scriptlets that check, apply and roll back the hotfix through hotchain.
@@ -56,7 +49,7 @@ func hotfixSpec(c *content, o *BuildOptions, when time.Time) *pkgSpec {
 		// before N-1's does.
 		requires = append(requires, &rpmpack.Relation{Name: hotfix.PackageName(o.Product, prev), Sense: senseScriptPre | senseScriptPreun})
 	}
-	pre, post, preun := hotfixScripts(o.Product, v, dir)
+	pre, post, preun := hotfixScripts(o.Product, v, o.PatchesDir, dir)
 	return &pkgSpec{
 		name:        hotfix.PackageName(o.Product, v),
 		version:     "1",
@@ -85,15 +78,15 @@ func hotfixSpec(c *content, o *BuildOptions, when time.Time) *pkgSpec {
 // %preun rolls back only on erase ($1 = 0), not when an upgrade removes the old build.
 // DoPatchVar=0 skips applying and rolling back alike, so files installed without being
 // applied can be erased without a rollback.
-func hotfixScripts(product string, v hotfix.Version, dir string) (pre, post, preun string) {
+func hotfixScripts(product string, v hotfix.Version, patchesDir, dir string) (pre, post, preun string) {
 	cfg := ConfigPath(product)
-	doPatch := DoPatchVar(product)
+	doPatch := hotfix.DoPatchVar(product)
 	name := hotfix.PackageName(product, v)
-	pre = fmt.Sprintf(`# Refuse the install unless this host's chain is ready for %[1]s.
+	pre = fmt.Sprintf(`# Refuse the install unless this host's chain is ready for %[1]s and its PATCHES_DIR is %[4]s.
 if [ "$1" = 1 ]; then
-    %[2]s prereq -config %[3]s %[1]s || exit 1
+    %[2]s prereq -config %[3]s -patches-dir %[4]s %[1]s || exit 1
 fi
-`, v, HotchainPath, cfg)
+`, v, HotchainPath, cfg, patchesDir)
 	post = fmt.Sprintf(`# Apply the hotfix; %[1]s=0 installs its files without applying it.
 if [ "$1" = 1 ]; then
     if [ "${%[1]s:-}" = 0 ]; then

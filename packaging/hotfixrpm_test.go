@@ -1,6 +1,7 @@
 package packaging
 
 import (
+	"archive/tar"
 	"compress/gzip"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hotchain/hotchain/internal/testutil"
 
 	"github.com/cavaliergopher/rpm"
 	"github.com/hotchain/hotchain/hotfix"
@@ -90,9 +93,9 @@ func TestHotfixRPMProvides(t *testing.T) {
 
 func TestHotfixRPMScripts(t *testing.T) {
 	p := openRPM(t, buildSample(t, sampleDir(t, nil), BuildOptions{}).RPM)
-	wantPre := `# Refuse the install unless this host's chain is ready for 6.14.2.3.
+	wantPre := `# Refuse the install unless this host's chain is ready for 6.14.2.3 and its PATCHES_DIR is /var/opt/shop/Patches.
 if [ "$1" = 1 ]; then
-    /usr/sbin/hotchain prereq -config /etc/sysconfig/shop-hotfix 6.14.2.3 || exit 1
+    /usr/sbin/hotchain prereq -config /etc/sysconfig/shop-hotfix -patches-dir /var/opt/shop/Patches 6.14.2.3 || exit 1
 fi
 `
 	wantPost := `# Apply the hotfix; SHOP_DO_PATCH=0 installs its files without applying it.
@@ -130,37 +133,24 @@ fi
 	}
 }
 
-func TestDoPatchVar(t *testing.T) {
-	for product, want := range map[string]string{"shop": "SHOP_DO_PATCH", "my-shop2": "MY_SHOP2_DO_PATCH"} {
-		if got := DoPatchVar(product); got != want {
-			t.Errorf("DoPatchVar(%q) = %q, want %q", product, got, want)
-		}
-	}
-	p := openRPM(t, buildSample(t, sampleDir(t, nil), BuildOptions{Product: "my-shop", PatchesDir: "/srv/patches"}).RPM)
-	if post := p.PostInstallScript(); !strings.Contains(post, `"${MY_SHOP_DO_PATCH:-}" = 0`) ||
-		!strings.Contains(post, "apply -config /etc/sysconfig/my-shop-hotfix /srv/patches/my-shop-hotfix-6.14.2.3") {
-		t.Errorf("%%post of my-shop:\n%s", post)
-	}
-}
-
 // TestHotfixScriptsRun runs the scriptlets with sh, with a stand-in for hotchain that
 // records its arguments, for each way rpm calls them.
 func TestHotfixScriptsRun(t *testing.T) {
-	sh := requireTool(t, "sh")
+	sh := testutil.RequireTool(t, "sh")
 	dir := t.TempDir()
 	fake := filepath.Join(dir, "hotchain")
 	log := filepath.Join(dir, "calls")
 	writeTree(t, dir, map[string]string{"hotchain#0755": "#!/bin/sh\necho \"$*\" >> " + log + "\nexit ${FAKE_EXIT:-0}\n"})
 	v, _ := hotfix.ParseHotfixVersion("6.14.2.3")
-	pre, post, preun := hotfixScripts("shop", v, hotfixDir)
+	pre, post, preun := hotfixScripts("shop", v, "/var/opt/shop/Patches", hotfixDir)
 	for _, tc := range []struct {
 		name, script, arg string
 		env               []string
 		want              string // the call recorded, "" for none
 		fail              bool
 	}{
-		{"pre install", pre, "1", nil, "prereq -config /etc/sysconfig/shop-hotfix 6.14.2.3", false},
-		{"pre install, prerequisites fail", pre, "1", []string{"FAKE_EXIT=3"}, "prereq -config /etc/sysconfig/shop-hotfix 6.14.2.3", true},
+		{"pre install", pre, "1", nil, "prereq -config /etc/sysconfig/shop-hotfix -patches-dir /var/opt/shop/Patches 6.14.2.3", false},
+		{"pre install, prerequisites fail", pre, "1", []string{"FAKE_EXIT=3"}, "prereq -config /etc/sysconfig/shop-hotfix -patches-dir /var/opt/shop/Patches 6.14.2.3", true},
 		{"pre upgrade", pre, "2", nil, "", false},
 		{"post install", post, "1", nil, "apply -config /etc/sysconfig/shop-hotfix " + hotfixDir, false},
 		{"post install, apply fails", post, "1", []string{"FAKE_EXIT=1"}, "apply -config /etc/sysconfig/shop-hotfix " + hotfixDir, true},
@@ -295,9 +285,9 @@ func TestPayloadSizeTag(t *testing.T) {
 
 func TestHotfixRPMGolden(t *testing.T) {
 	res := buildSample(t, sampleDir(t, nil), BuildOptions{Vendor: "Example Corp", URL: "https://example.com/shop"})
-	golden(t, "hotfix-6.14.2.3.golden", dumpRPM(openRPM(t, res.RPM)))
+	testutil.Golden(t, "testdata/hotfix-6.14.2.3.golden", []byte(dumpRPM(openRPM(t, res.RPM))))
 	res = buildSample(t, sampleDir(t, map[string]string{"version.txt": "6.14.2.1\n", "fixed-bugs.txt": ""}), BuildOptions{Release: 1})
-	golden(t, "hotfix-6.14.2.1.golden", dumpRPM(openRPM(t, res.RPM)))
+	testutil.Golden(t, "testdata/hotfix-6.14.2.1.golden", []byte(dumpRPM(openRPM(t, res.RPM))))
 }
 
 // payloadLen is the uncompressed length of the gzip payload that r is positioned at.
@@ -312,4 +302,53 @@ func payloadLen(t *testing.T, r io.Reader) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestNoSetuidInPackages: a setuid or setgid file in the hotfix directory is packed without
+// those bits, in the RPM (which rpm would install into PATCHES_DIR as it says) and in the
+// tarball alike.
+func TestNoSetuidInPackages(t *testing.T) {
+	src := sampleDir(t, nil)
+	if err := os.Chmod(filepath.Join(src, "FileChanges/bin/shopctl"), 0o755|os.ModeSetuid|os.ModeSetgid); err != nil {
+		t.Fatal(err)
+	}
+	res := buildSample(t, src, BuildOptions{})
+	p := openRPM(t, res.RPM)
+	modes := p.Header.GetTag(1030).Int64Slice()
+	for i, f := range p.Files() {
+		if modes[i]&0o6000 != 0 {
+			t.Errorf("RPM: %s has mode %o", f.Name(), modes[i])
+		}
+	}
+	f, err := os.Open(res.Tarball)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Mode&0o6000 != 0 {
+			t.Errorf("tarball: %s has mode %o", h.Name, h.Mode)
+		}
+	}
+}
+
+// TestDoPatchVarInScripts: the scriptlets test the variable of their own product.
+func TestDoPatchVarInScripts(t *testing.T) {
+	p := openRPM(t, buildSample(t, sampleDir(t, nil), BuildOptions{Product: "my-shop", PatchesDir: "/srv/patches"}).RPM)
+	if post := p.PostInstallScript(); !strings.Contains(post, `"${MY_SHOP_DO_PATCH:-}" = 0`) ||
+		!strings.Contains(post, "apply -config /etc/sysconfig/my-shop-hotfix /srv/patches/my-shop-hotfix-6.14.2.3") {
+		t.Errorf("%%post of my-shop:\n%s", post)
+	}
 }

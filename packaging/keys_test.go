@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 func TestWriteKeyFiles(t *testing.T) {
@@ -67,7 +69,7 @@ func TestWriteKeyFiles(t *testing.T) {
 
 // TestTarballKeysFromOpenSSL signs with keys openssl made and checks with openssl.
 func TestTarballKeysFromOpenSSL(t *testing.T) {
-	requireTool(t, "openssl")
+	testutil.RequireTool(t, "openssl")
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		name string

@@ -5,7 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/atomicfile"
 )
 
 // output is one file a build writes: a complete, synced temporary file in the output
@@ -33,7 +33,7 @@ func publishOutputs(dir string, outs []output) error {
 		}
 		outs[i].temp = ""
 	}
-	return hotfix.SyncDir(dir)
+	return atomicfile.SyncDir(dir)
 }
 
 // removeTemps removes the temporary files of a build that failed.
@@ -93,5 +93,5 @@ func writeNew(path string, data []byte, perm os.FileMode) error {
 		}
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return hotfix.SyncDir(dir)
+	return atomicfile.SyncDir(dir)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cavaliergopher/rpm"
+	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // rpmdb is a private rpm database holding the public key of s, so rpm -K can check.
@@ -32,7 +33,7 @@ func rpmdb(t *testing.T, s *Signer) string {
 
 // TestRPMSignatures checks signed packages with the real rpm, for RSA and Ed25519 keys.
 func TestRPMSignatures(t *testing.T) {
-	requireTool(t, "rpm")
+	testutil.RequireTool(t, "rpm")
 	src := sampleDir(t, nil)
 	for _, algo := range []KeyAlgorithm{RSA, Ed25519} {
 		t.Run(string(algo), func(t *testing.T) {
@@ -85,8 +86,8 @@ func TestRPMSignatures(t *testing.T) {
 // every name, padded to 10240-byte blocks), so names are compared without the leading "."
 // and the ARCHIVESIZE that rpm reports is compared with the payload in the package itself.
 func TestRPMPayloadWithCpio(t *testing.T) {
-	requireTool(t, "rpm2cpio")
-	requireTool(t, "cpio")
+	testutil.RequireTool(t, "rpm2cpio")
+	testutil.RequireTool(t, "cpio")
 	res := buildSample(t, sampleDir(t, nil), BuildOptions{})
 	var payload bytes.Buffer
 	c := exec.Command("rpm2cpio", res.RPM)
@@ -131,7 +132,7 @@ func TestRPMPayloadWithCpio(t *testing.T) {
 
 // TestRPMQuery reads the package back with rpm -qp.
 func TestRPMQuery(t *testing.T) {
-	requireTool(t, "rpm")
+	testutil.RequireTool(t, "rpm")
 	res := buildSample(t, sampleDir(t, nil), BuildOptions{})
 	q := func(args ...string) string {
 		out, stderr := run(t, "rpm", append(append([]string{"-qp", "--nosignature"}, args...), res.RPM)...)
@@ -154,7 +155,7 @@ func TestRPMQuery(t *testing.T) {
 		"preinstall scriptlet (using /bin/sh):\n# Refuse the install",
 		"postinstall scriptlet (using /bin/sh):\n# Apply the hotfix",
 		"preuninstall scriptlet (using /bin/sh):\n# Roll the hotfix back",
-		"/usr/sbin/hotchain prereq -config /etc/sysconfig/shop-hotfix 6.14.2.3",
+		"/usr/sbin/hotchain prereq -config /etc/sysconfig/shop-hotfix -patches-dir /var/opt/shop/Patches 6.14.2.3",
 		"/usr/sbin/hotchain apply -config /etc/sysconfig/shop-hotfix " + hotfixDir,
 		"/usr/sbin/hotchain rollback -config /etc/sysconfig/shop-hotfix 6.14.2.3",
 	} {
@@ -180,7 +181,7 @@ func TestRPMQuery(t *testing.T) {
 // TestRPMSignatureOlderThanKey: a SOURCE_DATE_EPOCH before the key was made still gives a
 // package rpm accepts (the signature takes the key's creation time).
 func TestRPMSignatureOlderThanKey(t *testing.T) {
-	requireTool(t, "rpm")
+	testutil.RequireTool(t, "rpm")
 	s := testSigner(t, Ed25519)
 	old := keyTime.AddDate(-5, 0, 0)
 	res := buildSample(t, sampleDir(t, nil), BuildOptions{Signer: s, Time: old})

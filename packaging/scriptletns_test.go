@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/rpmpack"
+	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // TestScriptletNamespaces shows what a %post (and so every Install script that hotchain
@@ -30,9 +31,9 @@ import (
 // host it is installed into / in a private mount namespace with tmpfs over /mnt (where its
 // files and database go) and /tmp, so nothing stays on the machine.
 func TestScriptletNamespaces(t *testing.T) {
-	requireTool(t, "rpm")
-	requireTool(t, "busybox")
-	requireTool(t, "unshare")
+	testutil.RequireTool(t, "rpm")
+	testutil.RequireTool(t, "busybox")
+	testutil.RequireTool(t, "unshare")
 	if os.Geteuid() != 0 {
 		t.Skip("rpm -i and mount namespaces need root")
 	}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/testutil"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -94,7 +96,7 @@ func TestTarballContent(t *testing.T) {
 
 // TestTarballSignatureOpenSSL checks the .sig with openssl, as the vendor documents it.
 func TestTarballSignatureOpenSSL(t *testing.T) {
-	requireTool(t, "openssl")
+	testutil.RequireTool(t, "openssl")
 	src := sampleDir(t, nil)
 	for _, algo := range []KeyAlgorithm{RSA, Ed25519} {
 		t.Run(string(algo), func(t *testing.T) {

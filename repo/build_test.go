@@ -3,7 +3,6 @@ package repo
 import (
 	"bytes"
 	"context"
-	"flag"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,29 +11,11 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/testutil"
+
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./repo -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test ./repo -update rewrites it):\n%s", name, lineDiff(got, want))
-	}
-}
 
 // snapshot is every file under dir with its content, to prove that a run changed nothing.
 func snapshot(t *testing.T, dir string) map[string]string {
@@ -102,7 +83,7 @@ func TestGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden(t, filepath.Base(name)+".golden", data)
+		testutil.Golden(t, filepath.Join("testdata", filepath.Base(name)+".golden"), data)
 	}
 	repomd, _ := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml"))
 	sig, _ := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml.asc"))
@@ -117,7 +98,7 @@ func TestGolden(t *testing.T) {
 			t.Errorf("%s mtime %v, want %v", e.Name(), fi.ModTime(), o.Time)
 		}
 	}
-	golden(t, "shop-hotfix-unsigned.repo.golden", RepoFile("shop", "6.14.2", []string{"file:///srv/repo/shop"}, false))
+	testutil.Golden(t, "testdata/shop-hotfix-unsigned.repo.golden", RepoFile("shop", "6.14.2", []string{"file:///srv/repo/shop"}, false))
 
 	// A second run over the same input gives the same files, whether it reuses or reads.
 	before := snapshot(t, dir)

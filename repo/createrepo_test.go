@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // readRepo reads the metadata of the repository in dir through its repomd.xml.
@@ -107,7 +109,7 @@ func testOptions(dir string) Options {
 // both), compression aside; repomd.xml differs in revision and timestamps (createrepo_c takes the clock and
 // the files' mtimes) and createrepo_c names no key or .repo file.
 func TestCreaterepoAgreement(t *testing.T) {
-	createrepo := requireTool(t, "createrepo_c")
+	createrepo := testutil.RequireTool(t, "createrepo_c")
 	vendor, _ := testKeys(t)
 	ours := buildRepoDir(t, vendor, testPkgs...)
 	theirs := filepath.Join(t.TempDir(), "6.14.2")

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/testutil"
+
 	"github.com/hotchain/hotchain/packaging"
 )
 
@@ -95,8 +97,8 @@ func (h *dnfHost) installed() string {
 // and installs signed packages, fails over from a dead mirror, and refuses a tampered
 // repomd.xml, an unsigned package and a package signed with another key.
 func TestDNF(t *testing.T) {
-	requireTool(t, "dnf")
-	requireTool(t, "rpm")
+	testutil.RequireTool(t, "dnf")
+	testutil.RequireTool(t, "rpm")
 	vendor, other := testKeys(t)
 	root := t.TempDir()
 	good := filepath.Join(root, "6.14.2")

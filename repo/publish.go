@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/atomicfile"
 )
 
 // publish puts files into dir: the metadata files into dir/repodata, the others beside
@@ -29,7 +29,7 @@ func publish(dir, tmp string, files []outFile, mtime time.Time) error {
 			return fmt.Errorf("write metadata: %w", err)
 		}
 	}
-	if err := hotfix.SyncDir(tmp); err != nil {
+	if err := atomicfile.SyncDir(tmp); err != nil {
 		return fmt.Errorf("write metadata: %w", err)
 	}
 	for _, f := range beside {
@@ -37,7 +37,7 @@ func publish(dir, tmp string, files []outFile, mtime time.Time) error {
 		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, f.data) {
 			continue // unchanged: keep its mtime, for mirrors and caches
 		}
-		if err := hotfix.UpdateFile(path, f.data, 0o644); err != nil {
+		if err := atomicfile.Update(path, f.data, 0o644); err != nil {
 			return err
 		}
 		if err := os.Chtimes(path, mtime, mtime); err != nil {
@@ -50,12 +50,12 @@ func publish(dir, tmp string, files []outFile, mtime time.Time) error {
 		if err := os.Rename(tmp, repodata); err != nil {
 			return fmt.Errorf("write metadata: %w", err)
 		}
-		return hotfix.SyncDir(dir)
+		return atomicfile.SyncDir(dir)
 	}
 	if err := exchange(tmp, repodata); err != nil {
 		return fmt.Errorf("replace %s: %w", repodata, err)
 	}
-	return hotfix.SyncDir(dir)
+	return atomicfile.SyncDir(dir)
 }
 
 // exchangeByRenames swaps two directories with two renames, for file systems without an

@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/atomicfile"
+	"github.com/hotchain/hotchain/internal/repoconf"
 )
 
 // MetadataExpire is how long (seconds) dnf and yum may trust cached metadata. It is short
@@ -108,53 +110,38 @@ func RewriteBaseVersion(path, newBase string) error {
 	if bytes.Equal(out, data) {
 		return nil
 	}
-	return hotfix.UpdateFile(path, out, 0o644)
+	return atomicfile.Update(path, out, 0o644)
 }
 
 // urlToken is one URL in a baseurl value: dnf splits the list on whitespace and commas.
 var urlToken = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^\s,]+`) })
 
 func rewriteBaseVersion(data []byte, path, newBase string) ([]byte, error) {
-	lines := strings.SplitAfter(string(data), "\n")
+	f := repoconf.Parse(data)
 	var old string
-	inBaseURL := false
 	found := false
-	for i, line := range lines {
-		body := strings.TrimRight(line, "\r\n")
-		key, value, isKey := strings.Cut(body, "=")
-		isCont := inBaseURL && body != "" && (body[0] == ' ' || body[0] == '\t')
-		switch {
-		case isKey && !isCont && strings.TrimSpace(key) == "baseurl":
-			inBaseURL = true
-		case isCont:
-			key, value = "", body
-		default:
-			inBaseURL = false
-			continue
-		}
-		var bad error
-		newValue := urlToken().ReplaceAllStringFunc(value, func(u string) string {
-			trimmed := strings.TrimRight(u, "/")
-			elem := lastElem(trimmed)
-			if _, err := hotfix.ParseVersion(elem); err != nil {
-				bad = fmt.Errorf("%s:%d: baseurl %s does not end in a base version: cannot tell what to replace; write the file again with hotchain repo", path, i+1, u)
-				return u
+	for _, e := range f.Lookup("baseurl") {
+		for _, s := range e.Spans {
+			var bad error
+			text := urlToken().ReplaceAllStringFunc(f.Text(s), func(u string) string {
+				trimmed := strings.TrimRight(u, "/")
+				elem := lastElem(trimmed)
+				if _, err := hotfix.ParseVersion(elem); err != nil {
+					bad = fmt.Errorf("%s:%d: baseurl %s does not end in a base version: cannot tell what to replace; write the file again with hotchain repo", path, s.Line+1, u)
+					return u
+				}
+				if old != "" && elem != old {
+					bad = fmt.Errorf("%s:%d: baseurl %s names base version %s, another URL names %s: make them agree", path, s.Line+1, u, elem, old)
+					return u
+				}
+				old = elem
+				found = true
+				return strings.TrimSuffix(trimmed, elem) + newBase + u[len(trimmed):]
+			})
+			if bad != nil {
+				return nil, bad
 			}
-			if old != "" && elem != old {
-				bad = fmt.Errorf("%s:%d: baseurl %s names base version %s, another URL names %s: make them agree", path, i+1, u, elem, old)
-				return u
-			}
-			old = elem
-			found = true
-			return strings.TrimSuffix(trimmed, elem) + newBase + u[len(trimmed):]
-		})
-		if bad != nil {
-			return nil, bad
-		}
-		if isCont {
-			lines[i] = newValue + line[len(body):]
-		} else {
-			lines[i] = key + "=" + newValue + line[len(body):]
+			f.Replace(s, text)
 		}
 	}
 	if !found {
@@ -164,11 +151,11 @@ func rewriteBaseVersion(data []byte, path, newBase string) ([]byte, error) {
 		return data, nil
 	}
 	word := regexp.MustCompile(`(^|[^0-9.])` + regexp.QuoteMeta(old) + `($|[^0-9.])`)
-	for i, line := range lines {
+	for i, line := range f.Lines {
 		t := strings.TrimSpace(line)
 		if strings.HasPrefix(t, "#") || strings.HasPrefix(t, "name=") || strings.HasPrefix(t, "name =") {
-			lines[i] = word.ReplaceAllString(line, "${1}"+newBase+"${2}")
+			f.Lines[i] = word.ReplaceAllString(line, "${1}"+newBase+"${2}")
 		}
 	}
-	return []byte(strings.Join(lines, "")), nil
+	return f.Bytes(), nil
 }

@@ -72,7 +72,7 @@ func TestRewriteBaseVersionErrors(t *testing.T) {
 		{"bad new version", "baseurl=http://a/6.14.2/\n", "6.15.x", []string{"6.15.x"}},
 		{"one component", "baseurl=http://a/6.14.2/\n", "6", []string{`"6"`}},
 		{"no version in URL", "[x]\nbaseurl=http://a/shop/latest/\n", "6.15.0", []string{"x.repo:2", "http://a/shop/latest/", "does not end in a base version"}},
-		{"mirrors disagree", "baseurl=http://a/6.14.2/\n  http://b/6.14.1/\n", "6.15.0", []string{"x.repo:2", "6.14.1", "6.14.2"}},
+		{"mirrors disagree", "[x]\nbaseurl=http://a/6.14.2/\n  http://b/6.14.1/\n", "6.15.0", []string{"x.repo:3", "6.14.1", "6.14.2"}},
 		{"no baseurl", "[x]\nmirrorlist=http://a/list\n", "6.15.0", []string{"no baseurl"}},
 	}
 	for _, tt := range tests {

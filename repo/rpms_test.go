@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -271,18 +270,4 @@ func buildRepoDir(t testing.TB, s *packaging.Signer, pkgs ...testPkg) string {
 		p.build(t, dir, s)
 	}
 	return dir
-}
-
-// requireTool skips a test when a real tool is missing on a developer's machine; in CI it
-// fails instead, so that a missing install step cannot pass for green.
-func requireTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("%s not installed (apt-get install -y createrepo-c dnf rpm)", name)
-		}
-		t.Fatalf("%s not installed: %v", name, err)
-	}
-	return p
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/robfig/cron/v3"
 )
 
 // config checks every value and builds the Config. It always returns a complete Config
@@ -106,7 +108,7 @@ func (r *resolver) rest(c *Config, vals map[string]string) {
 	} else {
 		c.YumParameter = words
 	}
-	c.Schedule = r.text("SCHEDULE")
+	c.Schedule = r.schedule()
 
 	c.CheckOnly = r.yes("CHECK_ONLY")
 	c.DownloadOnly = r.yes("DOWNLOAD_ONLY")
@@ -127,6 +129,15 @@ func (r *resolver) rest(c *Config, vals map[string]string) {
 	c.LockSubsys = r.path("LOCK_SUBSYS", vals, false)
 	c.LockCron = r.path("LOCK_CRON", vals, false)
 	c.LockTS = r.path("LOCK_TS", vals, false)
+}
+
+// schedule is SCHEDULE, checked here like every other setting (agent -daemon runs on it).
+func (r *resolver) schedule() string {
+	s := r.text("SCHEDULE")
+	if _, err := cron.ParseStandard(s); err != nil {
+		r.bad("SCHEDULE", s, "not a cron expression (%v): give five fields, minute hour day-of-month month day-of-week, as in SCHEDULE=\"2 4 * * *\"", err)
+	}
+	return s
 }
 
 // hostname is HOSTNAME, or the short host name when it is empty.

@@ -46,7 +46,7 @@ type Config struct {
 	ScriptEnvFile      string       // "" means none
 	PreHook, PostHook  string       // command lines, split with Split when run; "" means none
 	PackageManager     string       // auto | dnf | yum
-	Schedule           string       // cron expression, default "2 4 * * *" (validated by the agent, not here)
+	Schedule           string       // cron expression, default "2 4 * * *"
 	YumParameter       []string     // YUM_PARAMETER split into words
 	CheckOnly          bool
 	DownloadOnly       bool

@@ -8,5 +8,6 @@
 // It must not run anything: values are never passed to a shell, and command values
 // (PRE_HOOK, POST_HOOK, PRODUCT_VERSION_CMD, YUM_PARAMETER) are only split into words
 // with Split. It must not touch the files that the settings name; it only reads the
-// settings file itself.
+// settings file itself, and Config.Resolve and Config.ResolvePaths look at (lstat,
+// readlink) the paths the settings name inside -root, to take them inside it.
 package sysconfig

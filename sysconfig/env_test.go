@@ -15,8 +15,8 @@ func TestEnvironmentOverrides(t *testing.T) {
 		"CHECK_ONLY=yes",
 		"YUM_PARAMETER=--enablerepo 'a b'",
 		"NOT_A_SETTING=1",
-		"RANDOMWAIT=0",
-		"RANDOMWAIT=99", // the first entry wins, as with os.Getenv
+		"RANDOMWAIT=99",
+		"RANDOMWAIT=0", // the last entry wins, as in what os/exec gives a child
 	)
 	if c.SystemName != "shop1" || !c.CheckOnly || c.RandomWait != 0 {
 		t.Errorf("SystemName, CheckOnly, RandomWait = %q, %v, %d", c.SystemName, c.CheckOnly, c.RandomWait)
@@ -102,6 +102,20 @@ func TestEnv(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("Env lacks %q: %q", want, env)
+		}
+	}
+}
+
+func TestLookupEnv(t *testing.T) {
+	env := []string{"A=1", "B=", "A=2", "NOEQUALS", "C=x=y"}
+	for _, tc := range []struct {
+		key, want string
+		found     bool
+	}{
+		{"A", "2", true}, {"B", "", true}, {"C", "x=y", true}, {"NOEQUALS", "", false}, {"D", "", false},
+	} {
+		if v, ok := LookupEnv(env, tc.key); v != tc.want || ok != tc.found {
+			t.Errorf("%s: %q, %v; want %q, %v", tc.key, v, ok, tc.want, tc.found)
 		}
 	}
 }

@@ -49,6 +49,8 @@ var errorCases = []errorCase{
 	{"trees duplicate dir", `CHANGE_TREES="A=/x A=/y"`, "CHANGE_TREES", "A=/x A=/y", `directory "A" is mapped twice`},
 	{"trees empty", `CHANGE_TREES=`, "CHANGE_TREES", "", "empty: write DIR=ABSPATH entries"},
 	{"trees root with blank", `CHANGE_TREES="F=$PRODUCT_ROOT"` + "\n" + `PRODUCT_ROOT="/opt/my shop"`, "CHANGE_TREES", "F=$PRODUCT_ROOT", "contains a blank"},
+	{"schedule four fields", `SCHEDULE="2 4 * *"`, "SCHEDULE", "2 4 * *", "not a cron expression"},
+	{"schedule out of range", `SCHEDULE="61 4 * * *"`, "SCHEDULE", "61 4 * * *", "as in SCHEDULE=\"2 4 * * *\""},
 	{"package manager", `PACKAGE_MANAGER=apt`, "PACKAGE_MANAGER", "apt", "use auto, dnf or yum"},
 	{"unterminated double quote", `YUM_PARAMETER="--disablerepo '*'`, "YUM_PARAMETER", `"--disablerepo '*'`, "unterminated double quote"},
 	{"unterminated single quote", `MAILTO='root`, "MAILTO", `'root`, "unterminated single quote"},

@@ -18,7 +18,7 @@ const sysconfigDir = "/etc/sysconfig"
 // None or more than one is an error that lists what it found and says to pass -config.
 // The path returned is host view, like a -config argument.
 func Locate(root string, environ []string) (string, error) {
-	if p, _ := lookupEnv(environ, "HOTCHAIN_CONFIG"); p != "" {
+	if p, _ := LookupEnv(environ, "HOTCHAIN_CONFIG"); p != "" {
 		if _, err := os.Stat(inRoot(root, p)); err != nil {
 			return "", &locateError{fmt.Sprintf("settings file named by HOTCHAIN_CONFIG: %v", err)}
 		}

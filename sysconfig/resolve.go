@@ -55,14 +55,18 @@ type resolver struct {
 	warns    []warning
 }
 
-// lookupEnv finds name in environ; the first entry wins, as with os.Getenv.
-func lookupEnv(environ []string, name string) (string, bool) {
+// LookupEnv finds name in environ, a list of KEY=VALUE. When a key is there twice the last
+// assignment wins: that is what a child process started with environ gets (os/exec keeps
+// the last), and the product builds environments by appending overrides. Every lookup in
+// an environment list goes through here, so that the rule is one.
+func LookupEnv(environ []string, name string) (string, bool) {
+	v, found := "", false
 	for _, kv := range environ {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
-			return v, true
+		if k, val, ok := strings.Cut(kv, "="); ok && k == name {
+			v, found = val, true
 		}
 	}
-	return "", false
+	return v, found
 }
 
 // notFromEnvironment are the keys an environment variable of the same name does not
@@ -93,7 +97,7 @@ func layer(file string, assigns []assignment, warns []warning, environ []string)
 	// an argument (tests, -root sandboxes); so it goes into viper's override layer,
 	// which viper ranks above the file and the defaults just the same.
 	for _, s := range settings {
-		val, ok := lookupEnv(environ, s.name)
+		val, ok := LookupEnv(environ, s.name)
 		if !ok || notFromEnvironment[s.name] {
 			continue
 		}

@@ -1,17 +1,15 @@
 package sysconfig
 
 import (
-	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/hotchain/hotchain/internal/testutil"
+)
 
 // testFile is the name the tests give the settings file in messages.
 const testFile = "/etc/sysconfig/shop-hotfix"
@@ -35,25 +33,6 @@ func mustLoad(t *testing.T, src string, environ ...string) *Config {
 		t.Fatalf("load:\n%s\nerror: %v", src, err)
 	}
 	return c
-}
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./sysconfig -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output (go test ./sysconfig -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
 }
 
 // settingsText writes a Config back as a settings file, every value literal, so that
@@ -81,11 +60,11 @@ func sameConfig(t *testing.T, got, want *Config) {
 func TestDefaultsGolden(t *testing.T) {
 	env := Defaults("shop").Env()
 	sort.Strings(env)
-	golden(t, "defaults-shop.golden", []byte(strings.Join(env, "\n")+"\n"))
+	testutil.Golden(t, "testdata/defaults-shop.golden", []byte(strings.Join(env, "\n")+"\n"))
 }
 
 func TestTemplateGolden(t *testing.T) {
-	golden(t, "template-shop.golden", Template("shop", nil))
+	testutil.Golden(t, "testdata/template-shop.golden", Template("shop", nil))
 }
 
 func TestDefaults(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
-	"github.com/hotchain/hotchain/repo"
+	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -23,7 +23,8 @@ import (
 // with fakePM, which installs a hotfix the way a hotfix RPM does: %pre checks the
 // prerequisites (a failure keeps the package out), %post applies the hotfix directory with
 // hotfix.Host.Apply under the agent's LOCK_TS (a failure leaves the package installed and
-// not applied, and the transaction goes on, as with dnf). The real dnf is exercised by
+// not applied, and the transaction goes on, as with dnf), unless SHOP_DO_PATCH=0 defers the
+// apply, as the agent's installs do. The real dnf is exercised by
 // repo's client tests and by the end-to-end test.
 
 // fakePMEnv names the fake's spec file in the environment of the agent processes the tests
@@ -83,8 +84,8 @@ func (f *fakePM) installed() []string {
 	return strings.Fields(string(data))
 }
 
-func (f *fakePM) pkg(v hotfix.Version) repo.Package {
-	return repo.Package{Name: hotfix.PackageName(f.cfg.Product, v), Arch: "noarch", Version: "1-0", Repo: f.cfg.Product + "-hotfix", Hotfix: v}
+func (f *fakePM) pkg(v hotfix.Version) dnf.Package {
+	return dnf.Package{Name: hotfix.PackageName(f.cfg.Product, v), Arch: "noarch", Version: "1-0", Repo: f.cfg.Product + "-hotfix", Hotfix: v}
 }
 
 func (f *fakePM) offered() []hotfix.Version {
@@ -99,13 +100,13 @@ func (f *fakePM) offered() []hotfix.Version {
 	return vs
 }
 
-func (f *fakePM) Available(ctx context.Context, product string) ([]repo.Package, error) {
+func (f *fakePM) Available(ctx context.Context, product string) ([]dnf.Package, error) {
 	f.log("available")
 	if f.spec().Down {
 		return nil, fmt.Errorf("dnf repoquery: exit status 1: Error: Failed to download metadata for repo '%s-hotfix'", product)
 	}
 	inst := f.installed()
-	var pkgs []repo.Package
+	var pkgs []dnf.Package
 	for _, v := range f.offered() {
 		if p := f.pkg(v); !slices.Contains(inst, p.Name) {
 			pkgs = append(pkgs, p)
@@ -137,12 +138,17 @@ func (f *fakePM) Install(ctx context.Context, names ...string) error {
 		out = io.Discard
 	}
 	host := &hotfix.Host{Cfg: f.cfg, Out: out, Environ: f.io.env}
+	deferred := lookupEnv(f.io.env, hotfix.DoPatchVar(f.cfg.Product)) == "0"
 	for _, v := range f.offered() {
 		name := f.pkg(v).Name
 		if v.Compare(target) > 0 || slices.Contains(f.installed(), name) {
 			continue
 		}
-		if err := host.CheckPrereqs(ctx, v); err != nil {
+		check := host.CheckPrereqs
+		if deferred {
+			check = host.CheckUnpack
+		}
+		if err := check(ctx, v); err != nil {
 			fmt.Fprintf(out, "error: %%pre(%s) scriptlet failed: %v\n", name, err)
 			continue
 		}
@@ -152,6 +158,9 @@ func (f *fakePM) Install(ctx context.Context, names ...string) error {
 		}
 		fmt.Fprintln(lf, name)
 		lf.Close()
+		if deferred {
+			continue // %post: SHOP_DO_PATCH=0, not applied
+		}
 		if err := host.Apply(ctx, host.HotfixDir(v), hotfix.ApplyOptions{}); err != nil {
 			fmt.Fprintf(out, "warning: %%post(%s) scriptlet failed: %v\n", name, err)
 		}
@@ -161,8 +170,24 @@ func (f *fakePM) Install(ctx context.Context, names ...string) error {
 	return nil
 }
 
-func (f *fakePM) Installed(ctx context.Context, product string) ([]repo.Package, error) {
-	var pkgs []repo.Package
+func (f *fakePM) Remove(ctx context.Context, names ...string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log("remove %s", strings.Join(names, " "))
+	if lookupEnv(f.io.env, hotfix.DoPatchVar(f.cfg.Product)) != "0" {
+		return fmt.Errorf("fake package manager: remove without %s=0 would roll back", hotfix.DoPatchVar(f.cfg.Product))
+	}
+	var keep []string
+	for _, n := range f.installed() {
+		if !slices.Contains(names, n) {
+			keep = append(keep, n)
+		}
+	}
+	return os.WriteFile(f.spec().State, []byte(strings.Join(keep, "\n")+"\n"), 0o644)
+}
+
+func (f *fakePM) Installed(ctx context.Context, product string) ([]dnf.Package, error) {
+	var pkgs []dnf.Package
 	for _, n := range f.installed() {
 		v, ok := hotfix.ParsePackageName(product, n)
 		if !ok {

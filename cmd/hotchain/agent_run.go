@@ -12,7 +12,7 @@ import (
 
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/mailer"
-	"github.com/hotchain/hotchain/repo"
+	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -33,13 +33,14 @@ const (
 
 // packageManager is what the agent needs of dnf, yum and rpm.
 type packageManager interface {
-	Available(ctx context.Context, product string) ([]repo.Package, error)
+	Available(ctx context.Context, product string) ([]dnf.Package, error)
 	Download(ctx context.Context, names ...string) error
 	Install(ctx context.Context, names ...string) error
-	Installed(ctx context.Context, product string) ([]repo.Package, error)
+	Remove(ctx context.Context, names ...string) error
+	Installed(ctx context.Context, product string) ([]dnf.Package, error)
 }
 
-var _ packageManager = (*repo.PackageManager)(nil)
+var _ packageManager = (*dnf.PackageManager)(nil)
 
 // pmIO is the environment and output that the package manager's commands get.
 type pmIO struct {
@@ -50,7 +51,7 @@ type pmIO struct {
 // newPackageManager makes the real client for a host. The test binary replaces it so that
 // the agent processes its tests start run with a fake (see agent_fake_test.go).
 var newPackageManager = func(cfg *sysconfig.Config, p pmIO) (packageManager, error) {
-	pm, err := repo.Detect(cfg.Root, cfg.PackageManager)
+	pm, err := dnf.Detect(cfg.Root, cfg.PackageManager)
 	if err != nil {
 		return nil, withHint(err, "set PACKAGE_MANAGER in "+cfg.File)
 	}
@@ -170,7 +171,7 @@ func runAgentOnce(ctx context.Context, o agentOptions) error {
 	cronLock := lock.New(cfg.InRoot(cfg.LockCron))
 	if err := cronLock.TryLock(); err != nil {
 		logLine("not run: "+err.Error(), lock.IsHeld(err))
-		return fmt.Errorf("another agent run is active: %w", err)
+		return lockFailure("another agent run is active", err)
 	}
 	defer cronLock.Unlock()
 	if cron && !nightlyEnabled(cfg) {
@@ -182,7 +183,7 @@ func runAgentOnce(ctx context.Context, o agentOptions) error {
 		ts, err := lock.Acquire(cfg.InRoot(cfg.LockTS), lookupEnv(o.environ, lock.EnvVar))
 		if err != nil {
 			logLine("not run: "+err.Error(), lock.IsHeld(err))
-			return fmt.Errorf("a hotfix install or product patch is running: %w", err)
+			return lockFailure("a hotfix install or product patch is running", err)
 		}
 		defer ts.Unlock()
 		if cron && !nightlyEnabled(cfg) {
@@ -195,4 +196,14 @@ func runAgentOnce(ctx context.Context, o agentOptions) error {
 	r := newAgentRun(&o, environ)
 	r.work(ctx)
 	return r.finish(ctx, logLine)
+}
+
+// lockFailure says why a lock could not be taken: "another run" only when another run holds
+// it (exit 3); any other failure (a directory at the lock path, a lock directory that
+// cannot be made) is an error of its own (exit 1) and says what it is.
+func lockFailure(held string, err error) error {
+	if lock.IsHeld(err) {
+		return fmt.Errorf("%s: %w", held, err)
+	}
+	return fmt.Errorf("cannot take the lock: %w", err)
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -13,38 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/testutil"
+
 	"github.com/hotchain/hotchain/lock"
-	"github.com/hotchain/hotchain/repo"
+	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
 )
-
-// -update rewrites the golden files under testdata/agent. It is declared here unless another
-// test file of the package declares it first.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files in testdata/")
-	}
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", "agent", name)
-	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd/hotchain -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from %s:\n--- got\n%s--- want\n%s", name, p, got, want)
-	}
-}
 
 func TestRandomWaitBounds(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -115,7 +88,8 @@ func TestDayOutsideDaysOfWeekIsSilent(t *testing.T) {
 		t.Errorf("console run on an excluded day: exit %d, ledger %q: %s", code, h.ledger("host1.txt"), stderr)
 	}
 	if !strings.Contains(stdout, "==> installing shop-hotfix-6_14_2_3 (6.14.2.1 6.14.2.2 6.14.2.3)\n") ||
-		!strings.HasSuffix(stdout, "Complete!\nInstalled: 6.14.2.1 6.14.2.2 6.14.2.3\n") || strings.Contains(stdout, "[shop-hotfix]") {
+		!strings.Contains(stdout, "Complete!\n==> applying 6.14.2.1\n") ||
+		!strings.HasSuffix(stdout, "==> 6.14.2.3: applied on host1: 0 files replaced, 1 added, 0 scripts run\nInstalled: 6.14.2.1 6.14.2.2 6.14.2.3\n") || strings.Contains(stdout, "[shop-hotfix]") {
 		t.Errorf("console output:\n%s", stdout)
 	}
 }
@@ -212,7 +186,7 @@ func TestInstalledButNotAppliedIsAFailure(t *testing.T) {
 	for _, want := range []string{
 		"[shop-hotfix] myhost: FAILED: 1 hotfix installed; hotfix 6.14.2.2 is installed (shop-hotfix-6_14_2_2-1-0) but not applied",
 		"see /var/opt/shop/Patches/shop-hotfix-6.14.2.2/shop-hotfix-6.14.2.2-install-host1.log, then run hotchain apply /var/opt/shop/Patches/shop-hotfix-6.14.2.2\n",
-		"hotfix 6.14.2.3 was not installed although the package manager reported success",
+		"==> removing shop-hotfix-6_14_2_3: not applied, the chain stops at 6.14.2.2\n",
 		"Installed: 6.14.2.1\n",
 		"migrating\n",
 	} {
@@ -269,7 +243,7 @@ func TestCheckOutput(t *testing.T) {
 	if code != 100 || stderr != "" {
 		t.Fatalf("exit %d, stderr %q; want 100", code, stderr)
 	}
-	golden(t, "check.txt", stdout)
+	testutil.Golden(t, "testdata/agent/check.txt", []byte(stdout))
 	if calls := strings.Join(h.calls(), " "); calls != "available" {
 		t.Errorf("-check called %s", calls)
 	}
@@ -325,6 +299,28 @@ func TestLocksHeldGiveExit3(t *testing.T) {
 		}
 		if len(h.calls()) != 0 {
 			t.Errorf("%s held: package manager called %v", which, h.calls())
+		}
+	}
+}
+
+// TestLockFailuresThatAreNotAnotherRun: a lock that cannot be taken for another reason than
+// another run (here a directory at the lock path) says what it is and exits 1, not 3.
+func TestLockFailuresThatAreNotAnotherRun(t *testing.T) {
+	for _, which := range []string{"LOCK_CRON", "LOCK_TS"} {
+		h := newAgentHost(t)
+		p := h.path("var/lock/shop-hotfix.lock/pidfile")
+		if which == "LOCK_TS" {
+			p = h.path("var/lock/shop-hotfix.lock/ts.lock")
+		}
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		code, _, stderr := h.run(h.options(modeCron))
+		if code != 1 || strings.Contains(stderr, "another") || !strings.Contains(stderr, "is not a regular file but a directory") {
+			t.Errorf("%s is a directory: exit %d, stderr %q; want 1 and what is wrong", which, code, stderr)
+		}
+		if len(h.calls()) != 0 {
+			t.Errorf("%s is a directory: package manager called %v", which, h.calls())
 		}
 	}
 }
@@ -385,8 +381,9 @@ func TestAgentCommandLine(t *testing.T) {
 	if code, stdout, _ := h.cli(nil, append([]string{"agent", "--check"}, at...)...); code != 100 || !strings.Contains(stdout, "shop-hotfix-6_14_2_3") {
 		t.Errorf("--check: exit %d:\n%s", code, stdout)
 	}
+	// A bad SCHEDULE is a bad setting like any other: file, key, value, exit 1.
 	code, _, stderr := h.cli([]string{"SCHEDULE=61 * * * *"}, append([]string{"agent", "-daemon"}, at...)...)
-	if code != 2 || !strings.Contains(stderr, `SCHEDULE="61 * * * *"`) || !strings.Contains(stderr, "hint: give five fields") {
+	if code != 1 || !strings.Contains(stderr, `SCHEDULE="61 * * * *"`) || !strings.Contains(stderr, "give five fields") {
 		t.Errorf("invalid SCHEDULE: exit %d: %s", code, stderr)
 	}
 }
@@ -403,7 +400,7 @@ func TestRealPackageManagerGetsTheRootAndYumParameter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	real, ok := pm.(*repo.PackageManager)
+	real, ok := pm.(*dnf.PackageManager)
 	if !ok {
 		t.Fatalf("newPackageManager gave %T", pm)
 	}

@@ -13,7 +13,7 @@ import (
 	"sync"
 
 	"github.com/hotchain/hotchain/hotfix"
-	"github.com/hotchain/hotchain/repo"
+	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -29,17 +29,20 @@ type agentRun struct {
 	out     io.Writer     // the console, or the report's output section
 	output  *lockedBuffer // cron runs: what dnf, hooks and scripts printed
 
-	failed    bool     // the check, the download or the install failed
-	problems  []string // what went wrong, one sentence each
-	pending   []repo.Package
-	waiting   []hotfix.Version // pending, waiting for the alpha (secondary)
-	target    hotfix.Version   // what the install asked for
-	download  []string         // package names downloaded
-	installed []hotfix.Version // applied by this run
-	finalized []hotfix.Version
-	finWait   string // on the alpha: which finalize waits for which hosts
-	checkOnly bool   // the run only checked (-check, CHECK_ONLY)
-	hint      string // the next step for the first failure that has one
+	failed      bool     // the check, the download or the install failed
+	problems    []string // what went wrong, one sentence each
+	pending     []dnf.Package
+	unpacked    []hotfix.Version // installed, unpacked and not applied, before the install
+	applyErr    error            // why the apply of applyFailed failed
+	applyFailed hotfix.Version
+	waiting     []hotfix.Version // pending, waiting for the alpha (secondary)
+	target      hotfix.Version   // what the install asked for
+	download    []string         // package names downloaded
+	installed   []hotfix.Version // applied by this run
+	finalized   []hotfix.Version
+	finWait     string // on the alpha: which finalize waits for which hosts
+	checkOnly   bool   // the run only checked (-check, CHECK_ONLY)
+	hint        string // the next step for the first failure that has one
 }
 
 // lockedBuffer collects the output of commands that write from several goroutines.
@@ -89,7 +92,10 @@ func (r *agentRun) work(ctx context.Context) {
 	if r.o.mode != modeCron {
 		errOut = r.o.stderr
 	}
-	pm, err := r.o.newPM(r.cfg, pmIO{env: r.environ, stdout: r.out, stderr: errOut})
+	// The hotfix RPMs install with the apply deferred: the agent applies each one itself
+	// after dnf returns (applyUnpacked), outside rpm's transaction and its scriptlet sandbox.
+	pmEnv := append(slices.Clip(r.environ), hotfix.DoPatchVar(r.cfg.Product)+"=0")
+	pm, err := r.o.newPM(r.cfg, pmIO{env: pmEnv, stdout: r.out, stderr: errOut})
 	if err != nil {
 		r.fail("%v", err)
 		return
@@ -147,7 +153,32 @@ func (r *agentRun) check(ctx context.Context, pm packageManager) bool {
 		r.fail("%v", err)
 		return false
 	}
+	if r.unpacked, err = r.unpackedInstalled(ctx, pm); err != nil {
+		r.fail("%v", err)
+		return false
+	}
 	return true
+}
+
+// unpackedInstalled is the hotfixes of the product's chain that the rpm database holds and
+// that lie unpacked, never applied (hotfix.Host.Unpacked): installed with the apply
+// deferred by a run that did not get to apply them, or by a %post that could not.
+func (r *agentRun) unpackedInstalled(ctx context.Context, pm packageManager) ([]hotfix.Version, error) {
+	vs, err := r.host.Unpacked()
+	if err != nil || len(vs) == 0 {
+		return nil, err
+	}
+	installed, err := pm.Installed(ctx, r.cfg.Product)
+	if err != nil {
+		return nil, fmt.Errorf("read the rpm database: %w", err)
+	}
+	var out []hotfix.Version
+	for _, v := range vs {
+		if slices.ContainsFunc(installed, func(p dnf.Package) bool { return p.Hotfix.Equal(v) }) {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
 
 // installable is the part of the pending chain this host may install now.
@@ -164,7 +195,7 @@ func (r *agentRun) installable() []hotfix.Version {
 // is not interrupted: a SIGTERM ends the run after it (ctx only stops what comes before).
 func (r *agentRun) install(ctx context.Context, pm packageManager) {
 	now := r.installable()
-	if len(now) == 0 {
+	if len(now) == 0 && len(r.unpacked) == 0 {
 		return
 	}
 	if ctx.Err() != nil {
@@ -177,16 +208,19 @@ func (r *agentRun) install(ctx context.Context, pm packageManager) {
 		r.fail("%v", err)
 		return
 	}
-	r.target = now[len(now)-1]
-	name := hotfix.PackageName(r.cfg.Product, r.target)
 	if err := r.hook(ictx, "PRE_HOOK", r.cfg.PreHook, nil); err != nil {
 		r.fail("PRE_HOOK failed, nothing was installed: %v", err)
 	} else {
-		fmt.Fprintf(r.out, "==> installing %s (%s)\n", name, joinVersions(now))
-		installErr := pm.Install(ictx, name)
-		if installErr != nil {
-			r.fail("install %s: %v", name, installErr)
+		var installErr error
+		if len(now) > 0 {
+			r.target = now[len(now)-1]
+			name := hotfix.PackageName(r.cfg.Product, r.target)
+			fmt.Fprintf(r.out, "==> installing %s (%s)\n", name, joinVersions(now))
+			if installErr = pm.Install(ictx, name); installErr != nil {
+				r.fail("install %s: %v", name, installErr)
+			}
 		}
+		r.applyUnpacked(ictx, pm)
 		r.verify(ictx, pm, before, now, installErr == nil)
 	}
 	outcome := "success"
@@ -196,6 +230,54 @@ func (r *agentRun) install(ctx context.Context, pm packageManager) {
 	post := []string{"HOTCHAIN_OUTCOME=" + outcome, "HOTCHAIN_INSTALLED=" + joinVersions(r.installed)}
 	if err := r.hook(ictx, "POST_HOOK", r.cfg.PostHook, post); err != nil {
 		r.fail("POST_HOOK failed: %v", err)
+	}
+}
+
+// applyUnpacked applies, in chain order, every hotfix that the rpm database holds unpacked
+// and never applied: what dnf just installed with the apply deferred, and what an earlier
+// run or a sandboxed %post left. It runs under the agent's LOCK_TS (the token is in the
+// host's environment), outside rpm's transaction, with the product's real environment. The
+// first failure stops the chain: the hotfixes after it stay unpacked and are reported.
+func (r *agentRun) applyUnpacked(ctx context.Context, pm packageManager) {
+	vs, err := r.unpackedInstalled(ctx, pm)
+	if err != nil {
+		r.fail("%v", err)
+		return
+	}
+	for _, v := range vs {
+		dir := r.host.HotfixDir(v)
+		fmt.Fprintf(r.out, "==> applying %s\n", v)
+		if err := r.host.Apply(ctx, dir, hotfix.ApplyOptions{}); err != nil {
+			// verify reports it. The hotfixes after it leave the rpm database: the chain
+			// stops at the one that failed, as a %pre that refuses them would stop it.
+			r.applyErr = err
+			r.applyFailed = v
+			r.removeUnapplied(ctx, pm, v)
+			return
+		}
+	}
+}
+
+// removeUnapplied erases from the rpm database the hotfixes after v that are installed,
+// unpacked and never applied, with their %preun told not to roll back (nothing was applied).
+func (r *agentRun) removeUnapplied(ctx context.Context, pm packageManager, v hotfix.Version) {
+	vs, err := r.unpackedInstalled(ctx, pm)
+	if err != nil {
+		r.fail("%v", err)
+		return
+	}
+	var names []string
+	for _, u := range vs {
+		if u.Compare(v) > 0 {
+			names = append(names, hotfix.PackageName(r.cfg.Product, u))
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	fmt.Fprintf(r.out, "==> removing %s: not applied, the chain stops at %s\n", strings.Join(names, " "), v)
+	if err := pm.Remove(ctx, names...); err != nil {
+		r.fail("remove %s, which were not applied: %v", strings.Join(names, " "), err)
 	}
 }
 
@@ -220,7 +302,11 @@ func (r *agentRun) verify(ctx context.Context, pm packageManager, before, wanted
 	if !dnfOK {
 		wanted = nil // dnf said what failed; the missing packages are the same story
 	}
-	for _, p := range chainProblems(r.cfg, installed, applied, wanted) {
+	if r.applyFailed != nil {
+		// The chain stopped at the hotfix that failed: the ones after it were removed.
+		wanted = slices.DeleteFunc(slices.Clone(wanted), func(v hotfix.Version) bool { return v.Compare(r.applyFailed) > 0 })
+	}
+	for _, p := range chainProblems(r.cfg, installed, applied, wanted, r.applyFailed, r.applyErr) {
 		r.fail("%s", p)
 	}
 }
@@ -228,13 +314,20 @@ func (r *agentRun) verify(ctx context.Context, pm packageManager, before, wanted
 // chainProblems lists what the rpm database and the ledger disagree on: hotfixes installed
 // but not applied, hotfixes applied before the one they build on, and wanted hotfixes that
 // are not installed.
-func chainProblems(cfg *sysconfig.Config, installed []repo.Package, applied, wanted []hotfix.Version) []string {
+func chainProblems(cfg *sysconfig.Config, installed []dnf.Package, applied, wanted []hotfix.Version, failed hotfix.Version, applyErr error) []string {
 	var probs []string
 	for _, p := range installed {
 		if !slices.ContainsFunc(applied, p.Hotfix.Equal) {
 			dir := filepath.Join(cfg.PatchesDir, hotfix.DirName(cfg.Product, p.Hotfix))
 			log := filepath.Join(dir, hotfix.DirName(cfg.Product, p.Hotfix)+"-install-"+cfg.Hostname+".log")
-			probs = append(probs, fmt.Sprintf("hotfix %s is installed (%s-%s) but not applied: the package's %%post did not apply it; see %s, then run hotchain apply %s", p.Hotfix, p.Name, p.Version, log, dir))
+			why := "its apply did not run"
+			switch {
+			case failed != nil && p.Hotfix.Equal(failed):
+				why = "its apply failed: " + applyErr.Error()
+			case failed != nil && p.Hotfix.Compare(failed) > 0:
+				why = fmt.Sprintf("it waits for %s", failed)
+			}
+			probs = append(probs, fmt.Sprintf("hotfix %s is installed (%s-%s) but not applied: %s; see %s, then run hotchain apply %s", p.Hotfix, p.Name, p.Version, why, log, dir))
 		}
 	}
 	for i, v := range applied {
@@ -246,7 +339,7 @@ func chainProblems(cfg *sysconfig.Config, installed []repo.Package, applied, wan
 		}
 	}
 	for _, v := range wanted {
-		if !slices.ContainsFunc(installed, func(p repo.Package) bool { return p.Hotfix.Equal(v) }) {
+		if !slices.ContainsFunc(installed, func(p dnf.Package) bool { return p.Hotfix.Equal(v) }) {
 			probs = append(probs, fmt.Sprintf("hotfix %s was not installed although the package manager reported success", v))
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/hotchain/hotchain/lock"
+	"github.com/hotchain/hotchain/sysconfig"
 )
 
 // env is what a command may touch of the process: tests hand in their own.
@@ -23,14 +24,9 @@ type env struct {
 // getenv looks a variable up in e.environ.
 func (e *env) getenv(key string) string { return lookupEnv(e.environ, key) }
 
-// lookupEnv looks a variable up in environ; the last assignment wins, as in exec.
+// lookupEnv looks a variable up in environ (sysconfig.LookupEnv: the last assignment wins).
 func lookupEnv(environ []string, key string) string {
-	v := ""
-	for _, kv := range environ {
-		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
-			v = val
-		}
-	}
+	v, _ := sysconfig.LookupEnv(environ, key)
 	return v
 }
 
@@ -95,35 +91,11 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, exitStatusHelp)
 }
 
-const exitStatusHelp = `
-Exit status:
-  0    done, or nothing to do
-  1    error
-  2    usage error
-  3    another run holds the lock
-  4    the run worked but its report could not be mailed
-  100  agent -check: hotfixes are pending
-`
-
 // usageError is a mistake on the command line: exit status 2.
 type usageError struct{ err error }
 
 func (u usageError) Error() string { return u.err.Error() }
 func (u usageError) Unwrap() error { return u.err }
-
-// exitError carries an exit status other than the one an error's kind gives.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (x exitError) Error() string { return x.err.Error() }
-func (x exitError) Unwrap() error { return x.err }
-
-// silentExit ends a command with a status and no message (agent -check's 100).
-type silentExit int
-
-func (s silentExit) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
 
 // hinted adds the next step to an error.
 type hinted struct {
@@ -142,18 +114,14 @@ func withHint(err error, hint string) error {
 	return hinted{err, hint}
 }
 
-// report prints err (message and hint) and returns the exit status: the one place that maps
-// error kinds to the documented codes.
+// report prints err (message and hint) and returns the exit status (exitStatus).
 func report(w io.Writer, err error) int {
 	if err == nil {
-		return 0
+		return exitOK
 	}
 	var s silentExit
-	if errors.As(err, &s) {
-		return int(s)
-	}
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
+	if errors.As(err, &s) || errors.Is(err, flag.ErrHelp) {
+		return exitStatus(err)
 	}
 	fmt.Fprintf(w, "hotchain: %s\n", err)
 	var h interface{ Hint() string }
@@ -162,17 +130,7 @@ func report(w io.Writer, err error) int {
 	} else if lock.IsHeld(err) {
 		fmt.Fprintln(w, "hint: wait for the other run to finish (hotchain status shows it), then try again")
 	}
-	var x exitError
-	var u usageError
-	switch {
-	case errors.As(err, &x):
-		return x.code
-	case errors.As(err, &u):
-		return 2
-	case lock.IsHeld(err):
-		return 3
-	}
-	return 1
+	return exitStatus(err)
 }
 
 // newFlags makes a flag set that reports usage errors instead of exiting, with the

@@ -17,8 +17,8 @@ func runDaemon(ctx context.Context, o agentOptions) error {
 	cfg := o.cfg
 	sched, err := cron.ParseStandard(cfg.Schedule)
 	if err != nil {
-		return exitError{2, withHint(fmt.Errorf("SCHEDULE=%q in %s is not a cron expression: %v", cfg.Schedule, cfg.File, err),
-			`give five fields, minute hour day-of-month month day-of-week, as in SCHEDULE="2 4 * * *"`)}
+		// sysconfig checked it already; this is the same parser.
+		return fmt.Errorf("SCHEDULE=%q in %s is not a cron expression: %v", cfg.Schedule, cfg.File, err)
 	}
 	o.mode = modeCron
 	o.fillDefaults()

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // rolloutHost is one host of a distributed installation, sandboxed in an installroot. The
@@ -87,7 +89,7 @@ func TestAgentRollout(t *testing.T) {
 	}
 	archOK(t)
 	for _, tool := range []string{"dnf", "rpm", "unshare", "mount"} {
-		requireTool(t, tool)
+		testutil.RequireTool(t, tool)
 	}
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for mount namespaces and installroots")

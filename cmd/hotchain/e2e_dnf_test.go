@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // TestDNFInstallsSignedChain is the vendor side end to end: build a signed chain and the
@@ -19,8 +21,8 @@ func TestDNFInstallsSignedChain(t *testing.T) {
 		t.Skip("integration test with the real dnf")
 	}
 	archOK(t)
-	requireTool(t, "dnf")
-	requireTool(t, "rpm")
+	testutil.RequireTool(t, "dnf")
+	testutil.RequireTool(t, "rpm")
 	bin := buildStatic(t)
 	work := t.TempDir()
 	key := filepath.Join(work, "vendor")
@@ -46,6 +48,10 @@ func TestDNFInstallsSignedChain(t *testing.T) {
 	os.WriteFile(filepath.Join(other, "version.txt"), []byte("6.15.0.1\n"), 0o644)
 	os.WriteFile(filepath.Join(other, "FileChanges/lib/Shop/Cart.pm"), []byte("cart 6.15.0.1\n"), 0o644)
 	runOK(t, nil, bin, "build", "-product", "shop", "-sign-key", key+".asc", "-out", repoDir, other)
+	// Hotfix 4, built for another PATCHES_DIR than the host's, to show %pre refusing it.
+	rolloutChain(t, src, 4, 4, 0)
+	runOK(t, nil, bin, "build", "-product", "shop", "-sign-key", key+".asc", "-patches-dir", "/srv/shop/Patches",
+		"-out", repoDir, filepath.Join(src, "shop-hotfix-6.14.2.4"))
 	runOK(t, nil, bin, "repo", "-sign-key", key+".asc", "-base-url", url+"/6.14.2", repoDir)
 
 	for _, rpm := range []string{"shop-hotfix-6_14_2_1-1-0.noarch.rpm", "shop-hotfix-6_14_2_3-1-0.noarch.rpm"} {
@@ -114,6 +120,21 @@ func TestDNFInstallsSignedChain(t *testing.T) {
 	}
 	if got := host.read("opt/shop/lib/Shop/Cart.pm"); got != "cart 6.14.2.3\n" {
 		t.Errorf("Cart.pm after the refused hotfix = %q", got)
+	}
+
+	// A hotfix built for another PATCHES_DIR: %pre refuses it before rpm unpacks anything,
+	// naming both directories and the build flag.
+	out, code = runCode(t, nil, "dnf", host.dnfArgs("install", "shop-hotfix-6_14_2_4")...)
+	for _, want := range []string{"/srv/shop/Patches", "PATCHES_DIR on this host is /var/opt/shop/Patches", "-patches-dir /var/opt/shop/Patches"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dnf install of a hotfix for /srv/shop/Patches (exit %d) does not say %q", code, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(host.root, "srv/shop/Patches")); !os.IsNotExist(err) {
+		t.Errorf("the refused hotfix was unpacked: %v", err)
+	}
+	if rpms := host.installed(); strings.Contains(rpms, "6_14_2_4") {
+		t.Errorf("rpm -qa lists the refused hotfix:\n%s", rpms)
 	}
 
 	// Removing hotfix 2 removes 3 first: each %preun rolls its hotfix back.

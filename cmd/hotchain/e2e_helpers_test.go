@@ -11,19 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// requireTool skips a test when a real tool is missing on a developer machine; in CI
-// (CI set) a missing tool is a failure, so integration tests never pass by not running.
-func requireTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed: run make deps", name)
-		}
-		t.Skipf("%s is not installed (make deps installs it)", name)
-	}
-}
+	"github.com/hotchain/hotchain/internal/testutil"
+)
 
 // buildStatic builds the hotchain binary as the base RPM ships it: static, so that it runs
 // inside an installroot that has no C library. HOTCHAIN_BIN names one already built (the
@@ -124,7 +114,7 @@ type installroot struct {
 
 func newInstallroot(t *testing.T, name string) *installroot {
 	t.Helper()
-	requireTool(t, "busybox")
+	testutil.RequireTool(t, "busybox")
 	r := &installroot{t: t, root: filepath.Join(t.TempDir(), name)}
 	for _, d := range []string{"bin", "tmp", "var/tmp", "etc/yum.repos.d", "opt/shop/lib/Shop"} {
 		if err := os.MkdirAll(filepath.Join(r.root, d), 0o755); err != nil {

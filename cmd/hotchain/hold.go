@@ -60,5 +60,5 @@ nightly runs again, also when CMD fails. Exits with CMD's exit status.`)
 		}
 		return exitError{code, fmt.Errorf("%s exited with status %d", argv[0], code)}
 	}
-	return exitError{127, fmt.Errorf("run %s: %w", argv[0], runErr)}
+	return exitError{exitNotRun, fmt.Errorf("run %s: %w", argv[0], runErr)}
 }

@@ -45,7 +45,10 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 func runPrereq(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "prereq", "VERSION", `Checks that hotfix VERSION can be applied on this host now (SPEC section 3): the product is
 at its base version, the previous hotfix is applied and this one is not, and on a secondary
-host the alpha applied it first. The RPM's %pre runs it; exit status 1 stops the package.`)
+host the alpha applied it first. The RPM's %pre runs it, before rpm unpacks anything; exit
+status 1 stops the package. The previous hotfix may also be unpacked and not applied yet (an
+install with the apply deferred, which applies the chain in order afterwards).`)
+	patchesDir := fs.String("patches-dir", "", "the PATCHES_DIR the package was built for: refuse it unless it is this host's")
 	settings := loadSettings(e, fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -61,7 +64,13 @@ host the alpha applied it first. The RPM's %pre runs it; exit status 1 stops the
 	if err != nil {
 		return err
 	}
-	return newHost(e, cfg).CheckPrereqs(ctx, v)
+	h := newHost(e, cfg)
+	if *patchesDir != "" {
+		if err := h.CheckPatchesDir(v, *patchesDir); err != nil {
+			return err
+		}
+	}
+	return h.CheckUnpack(ctx, v)
 }
 
 // optionalVersion parses the one optional VERSION argument.
@@ -211,11 +220,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	}
 	if l := st.LastRun; l != nil {
 		fmt.Fprintf(w, "pending:       %s (offered at the last run, not applied)\n", listOrNone(st.Pending))
-		what := l.Summary
-		if l.Error != "" {
-			what += ": " + l.Error
-		}
-		fmt.Fprintf(w, "last run:      %s %s, %s: %s\n", l.Time.Local().Format("2006-01-02 15:04"), l.Mode, l.Outcome, what)
+		fmt.Fprintf(w, "last run:      %s %s, %s: %s\n", l.Time.Local().Format("2006-01-02 15:04"), l.Mode, l.Outcome, l.what())
 	} else {
 		fmt.Fprintln(w, "last run:      none yet")
 	}
@@ -262,6 +267,9 @@ wrote, and lists the files that changed or went missing. Exit status 1 when ther
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := noArgs(fs, ""); err != nil {
+		return err
+	}
 	cfg, err := settings()
 	if err != nil {
 		return err
@@ -284,8 +292,8 @@ wrote, and lists the files that changed or went missing. Exit status 1 when ther
 		fmt.Fprintf(e.stdout, "%d files checked, %d drifted\n", checked, len(drift))
 	}
 	if len(drift) > 0 {
-		return exitError{1, withHint(fmt.Errorf("%d product files differ from what the hotfixes installed", len(drift)),
-			"a drifted file was edited after the hotfix; compare it with the hotfix directory under PATCHES_DIR, or re-apply with hotchain apply -nocheck DIR")}
+		return withHint(fmt.Errorf("%d product files differ from what the hotfixes installed", len(drift)),
+			"a drifted file was edited after the hotfix; compare it with the hotfix directory under PATCHES_DIR, or re-apply with hotchain apply -nocheck DIR")
 	}
 	return nil
 }

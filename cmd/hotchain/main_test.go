@@ -3,11 +3,14 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,9 +33,33 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"snap": cmdSnap,
 			"same": cmdSame,
+			"code": cmdCode,
 		},
 		RequireExplicitExec: true,
 	})
+}
+
+// code N CMD ARGS runs CMD as exec does and fails unless it exits with status N: `! exec`
+// only says "not zero", and the exit statuses are part of the contract.
+func cmdCode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: code N CMD [ARGS]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("code: %q is not an exit status", args[0])
+	}
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var x *exec.ExitError
+		if !errors.As(err, &x) {
+			ts.Fatalf("code: %v", err)
+		}
+		got = x.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
+	}
 }
 
 var snaps sync.Map // work dir + name -> tree listing

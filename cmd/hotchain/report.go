@@ -12,8 +12,9 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/atomicfile"
 	"github.com/hotchain/hotchain/mailer"
-	"github.com/hotchain/hotchain/repo"
+	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -57,10 +58,10 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) error
 		r.writeOutcome(w)
 	}
 	if r.failed {
-		return exitError{1, withHint(errors.New(strings.Join(r.problems, "\n")), r.hint)}
+		return withHint(errors.New(strings.Join(r.problems, "\n")), r.hint)
 	}
 	if r.o.mode == modeCheck && len(r.pending) > 0 {
-		return silentExit(100)
+		return silentExit(exitPending)
 	}
 	return nil
 }
@@ -103,7 +104,7 @@ func (r *agentRun) deliver(ctx context.Context) error {
 	cfg := r.cfg
 	var status error
 	if r.failed {
-		status = silentExit(1) // the report tells the story
+		status = silentExit(exitFailure) // the report tells the story
 	}
 	if !r.reportable() {
 		return status
@@ -131,7 +132,7 @@ func (r *agentRun) deliver(ctx context.Context) error {
 			fmt.Fprintf(r.o.stderr, "hotchain: %v\n", err)
 			return status
 		}
-		return exitError{4, withHint(err, "check MAILTO, MAILFROM and SMTP_SERVER in "+cfg.File+"; the report was printed instead")}
+		return exitError{exitNotMailed, withHint(err, "check MAILTO, MAILFROM and SMTP_SERVER in "+cfg.File+"; the report was printed instead")}
 	}
 	return status
 }
@@ -220,7 +221,7 @@ func (r *agentRun) writeNone(w io.Writer) {
 
 // writeCheckTable is the -check listing: a title, a rule, the column heads, a rule, a line
 // per package, in the original's column widths.
-func writeCheckTable(w io.Writer, product, host string, pkgs []repo.Package) {
+func writeCheckTable(w io.Writer, product, host string, pkgs []dnf.Package) {
 	rule := strings.Repeat("=", 78)
 	fmt.Fprintf(w, "New %s hotfixes available for host: %s:\n%s\n", product, host, rule)
 	fmt.Fprintf(w, "%-40s%-12s%-12s%s\n%s\n", "Package", "Arch", "Version", "Repository", rule)
@@ -241,6 +242,20 @@ type lastRun struct {
 	Waiting   []string  `json:"waiting,omitempty"`
 	Finalized []string  `json:"finalized,omitempty"`
 	Error     string    `json:"error,omitempty"`
+}
+
+// what says in a few words what the run did and what went wrong: "nothing to do" for a run
+// that found nothing, never an empty string.
+func (l *lastRun) what() string {
+	switch {
+	case l.Summary != "" && l.Error != "":
+		return l.Summary + "; " + l.Error
+	case l.Error != "":
+		return l.Error
+	case l.Summary != "":
+		return l.Summary
+	}
+	return "nothing to do"
 }
 
 // lastRunFile is where the state file lies, as this process sees it.
@@ -298,5 +313,5 @@ func writeLastRun(cfg *sysconfig.Config, l *lastRun) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return fmt.Errorf("write the last run: %w", err)
 	}
-	return hotfix.ReplaceFile(p, append(data, '\n'), 0o644)
+	return atomicfile.Replace(p, append(data, '\n'), 0o644)
 }

@@ -25,10 +25,13 @@ func runService(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		verb, args = args[0], args[1:]
 	}
-	fs := newFlags(e, "service", "start|stop|status", `Enables (start) or disables (stop) the nightly hotfix runs, or says which (status: exit
-status 3 when disabled). stop waits for a running install to finish, up to SERVICE_WAIT_TIME
-seconds when SERVICE_WAITS=yes, and fails (exit status 1) when it is still running then,
-leaving nightly runs enabled.`)
+	fs := newFlags(e, "service", "start|stop|status", `Enables (start) or disables (stop) the nightly hotfix runs, or says which (status). stop
+waits for a running install to finish, up to SERVICE_WAIT_TIME seconds when
+SERVICE_WAITS=yes, and fails (exit status 1) when it is still running then, leaving nightly
+runs enabled.
+
+service status follows the LSB init-script convention, as the init script that calls it
+must: exit status 0 when nightly runs are enabled, 3 when they are disabled.`)
 	settings := loadSettings(e, fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -64,7 +67,7 @@ leaving nightly runs enabled.`)
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "Nightly update of %s hotfixes is disabled.\n", cfg.Product)
-	return silentExit(3)
+	return silentExit(lsbDisabled)
 }
 
 // initLine prints an init script's status line: the text, then [  OK  ] or [FAILED] at
@@ -128,16 +131,16 @@ func takeInstallLock(ctx context.Context, e *env, cfg *sysconfig.Config) (*lock.
 		return ts, err
 	}
 	if !cfg.ServiceWaits {
-		return nil, exitError{1, withHint(fmt.Errorf("a hotfix install is running (%v) and SERVICE_WAITS=no: nightly runs stay enabled", err),
-			"run this again when the install has finished (hotchain status shows it), or set SERVICE_WAITS=yes in "+cfg.File)}
+		return nil, withHint(fmt.Errorf("a hotfix install is running (%v) and SERVICE_WAITS=no: nightly runs stay enabled", err),
+			"run this again when the install has finished (hotchain status shows it), or set SERVICE_WAITS=yes in "+cfg.File)
 	}
 	secs := int(cfg.ServiceWaitTime.Seconds())
 	fmt.Fprintf(e.stderr, "hotchain: a hotfix install is running (%v); waiting up to %d seconds (SERVICE_WAIT_TIME) for it to finish\n", err, secs)
 	ts = lock.New(path)
 	if err := ts.LockTimeout(ctx, cfg.ServiceWaitTime); err != nil {
 		if lock.IsHeld(err) {
-			return nil, exitError{1, withHint(fmt.Errorf("the hotfix install is still running after %d seconds (SERVICE_WAIT_TIME): %v; nightly runs stay enabled", secs, err),
-				"wait for it to finish (hotchain status shows it) and run this again, or raise SERVICE_WAIT_TIME in "+cfg.File)}
+			return nil, withHint(fmt.Errorf("the hotfix install is still running after %d seconds (SERVICE_WAIT_TIME): %v; nightly runs stay enabled", secs, err),
+				"wait for it to finish (hotchain status shows it) and run this again, or raise SERVICE_WAIT_TIME in "+cfg.File)
 		}
 		return nil, err
 	}

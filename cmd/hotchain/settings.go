@@ -24,6 +24,9 @@ func loadSettings(e *env, fs *flag.FlagSet) func() (*sysconfig.Config, error) {
 		if err != nil {
 			return nil, withHint(err, "fix the settings file, or the environment variable named, and run again")
 		}
+		if err := cfg.ResolvePaths(); err != nil {
+			return nil, err
+		}
 		for _, w := range cfg.Warnings {
 			e.warnf("%s", w)
 		}

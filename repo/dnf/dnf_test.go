@@ -1,4 +1,4 @@
-package repo
+package dnf
 
 import (
 	"bytes"
@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/google/rpmpack"
+
+	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // The tests of the package-manager client (dnf.go). The first runs the real dnf, rpm and
@@ -104,9 +106,9 @@ func TestPackageManagerAgainstDNF(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real dnf")
 	}
-	requireTool(t, "dnf")
-	requireTool(t, "rpm")
-	requireTool(t, "createrepo_c")
+	testutil.RequireTool(t, "dnf")
+	testutil.RequireTool(t, "rpm")
+	testutil.RequireTool(t, "createrepo_c")
 	ctx := context.Background()
 
 	repoDir := filepath.Join(t.TempDir(), "6.14.2")

@@ -1,33 +1,39 @@
-package hotfix
+// Package atomicfile writes files so that a reader, or a host that lost power, sees the old
+// content or the new, never a mix: a temporary file beside the target, written, synced and
+// renamed over it, and the directory synced. The ledger, the journal, the settings, the
+// repository's metadata and the .repo file all go through it. It is a leaf: it imports only
+// the standard library.
+package atomicfile
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
 )
 
-// WriteFileAtomic replaces path with data: a temporary file in the same directory is
+// Write replaces path with data: a temporary file in the same directory is
 // written, synced and renamed over path, and the directory is synced, so a reader (or a host
 // that lost power) sees the old content or the new, never a mix.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+func Write(path string, data []byte, perm os.FileMode) error {
 	return replaceFile(path, data, perm, replaceOpts{durable: true})
 }
 
-// UpdateFile is WriteFileAtomic for files an admin may have adjusted (a .repo file, a key
+// Update is Write for files an admin may have adjusted (a .repo file, a key
 // beside a repository): an existing path keeps its mode and, where this process may give a
 // file away, its owner; perm is for a new one.
-func UpdateFile(path string, data []byte, perm os.FileMode) error {
+func Update(path string, data []byte, perm os.FileMode) error {
 	return replaceFile(path, data, perm, replaceOpts{durable: true, keep: true})
 }
 
-// ReplaceFile replaces path with data as WriteFileAtomic does, without waiting for the
+// Replace replaces path with data as Write does, without waiting for the
 // disk: a reader sees the old content or the new, and a host that loses power right after
 // may come back with the old one or, on some file systems, a truncated file. It is for records
 // that the next run rewrites and that nothing depends on: the agent's last run, written at
 // the end of every -check, where the two fsyncs took about 1.3 ms. The ledger, the journal
-// and the list of files an apply added go through WriteFileAtomic.
-func ReplaceFile(path string, data []byte, perm os.FileMode) error {
+// and the list of files an apply added go through Write.
+func Replace(path string, data []byte, perm os.FileMode) error {
 	return replaceFile(path, data, perm, replaceOpts{})
 }
 
@@ -82,15 +88,26 @@ func replaceFile(path string, data []byte, perm os.FileMode, o replaceOpts) (err
 	return SyncDir(dir)
 }
 
-// SyncDir makes a rename, creation or removal in dir durable.
+// SyncDir makes a rename, creation or removal in dir durable. A file system that cannot
+// sync a directory (EINVAL, ENOTSUP: some network and FUSE file systems, where LEDGER_DIR
+// may lie) is not an error: there the rename is as durable as that file system makes it,
+// and failing every write would only stop the product's hotfixes.
 func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := syncFile(d); err != nil && !syncUnsupported(err) {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
+}
+
+// syncFile is (*os.File).Sync; tests make it fail as a file system without directory sync does.
+var syncFile = (*os.File).Sync
+
+// syncUnsupported tells a file system that does not sync directories from a failed sync.
+func syncUnsupported(err error) bool {
+	return errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP)
 }

@@ -1,4 +1,5 @@
-package repo
+// Package dnf is the host side's client of the package manager.
+package dnf
 
 // The host side's client of the package manager: the agent asks dnf (or yum on RHEL 7) what
 // hotfixes the repository offers, downloads them and installs them, and asks rpm what is
@@ -50,8 +51,12 @@ package repo
 //   - a hotfix RPM's scriptlets run chrooted into R: R needs /bin/sh (busybox-static) and the
 //     static hotchain binary the base RPM installs.
 //
-// Removal, which the agent does not do, would pass --setopt=clean_requirements_on_remove=False
-// so that only hotfixes are removed.
+//	remove:    dnf -y --installroot R <YUM_PARAMETER> --setopt=skip_if_unavailable=False \
+//	               --disablerepo=* --setopt=clean_requirements_on_remove=False remove shop-hotfix-6_14_2_4
+//
+// The agent removes only hotfixes that it did not apply (the ones after a hotfix whose apply
+// or health check failed), with <PRODUCT>_DO_PATCH=0 so that their %preun does not roll back
+// what was never applied; clean_requirements_on_remove=False keeps the base RPM.
 
 import (
 	"bufio"
@@ -69,6 +74,7 @@ import (
 	"sync"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/repoconf"
 )
 
 // PackageManager runs dnf or yum, and rpm, for one host.
@@ -246,6 +252,21 @@ func (pm *PackageManager) Install(ctx context.Context, names ...string) error {
 		return nil
 	}
 	args, err := pm.args(append([]string{"install"}, names...)...)
+	if err != nil {
+		return err
+	}
+	return pm.run(ctx, pm.Stdout, pm.cmd(), args...)
+}
+
+// Remove erases names from the rpm database, and the packages that need them (later
+// hotfixes of the chain), taking nothing else (clean_requirements_on_remove=False) and
+// loading no repository. The hotfixes' %preun rolls each back unless Env sets
+// <PRODUCT>_DO_PATCH=0, which the agent does for hotfixes that are not applied.
+func (pm *PackageManager) Remove(ctx context.Context, names ...string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	args, err := pm.args(append([]string{"--disablerepo=*", "--setopt=clean_requirements_on_remove=False", "remove"}, names...)...)
 	if err != nil {
 		return err
 	}
@@ -471,35 +492,43 @@ func releaseOf(vr string) int {
 func rootedKeys(root string) []string {
 	files, _ := filepath.Glob(filepath.Join(root, "etc/yum.repos.d/*.repo"))
 	var opts []string
-	for _, f := range files {
-		data, err := os.ReadFile(f)
+	for _, name := range files {
+		data, err := readRepoFile(name)
 		if err != nil {
-			continue
+			continue // dnf reports a file it cannot read; this only redirects keys
 		}
-		id := ""
-		for _, line := range strings.Split(string(data), "\n") {
-			line = strings.TrimSpace(line)
-			if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
-				id = strings.TrimSpace(line[1 : len(line)-1])
-				continue
-			}
-			key, value, ok := strings.Cut(line, "=")
-			if !ok || id == "" || strings.TrimSpace(key) != "gpgkey" {
-				continue
-			}
+		f := repoconf.Parse(data)
+		for _, e := range f.Lookup("gpgkey") {
 			var urls []string
-			for _, u := range strings.Fields(strings.ReplaceAll(value, ",", " ")) {
+			for _, u := range repoconf.Words(f.Value(e)) {
 				if p, ok := strings.CutPrefix(u, "file://"); ok && strings.HasPrefix(p, "/") {
 					u = "file://" + filepath.Join(root, p)
 				}
 				urls = append(urls, u)
 			}
 			if len(urls) > 0 {
-				opts = append(opts, "--setopt="+id+".gpgkey="+strings.Join(urls, ","))
+				opts = append(opts, "--setopt="+e.Section+".gpgkey="+strings.Join(urls, ","))
 			}
 		}
 	}
 	return opts
+}
+
+// readRepoFile reads a .repo file, refusing one over repoconf.MaxSize.
+func readRepoFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, repoconf.MaxSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > repoconf.MaxSize {
+		return nil, fmt.Errorf("%s is larger than %d bytes: not a .repo file", name, repoconf.MaxSize)
+	}
+	return data, nil
 }
 
 // lockedWriter lets two commands share one error output.

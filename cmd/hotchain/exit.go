@@ -1,0 +1,81 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"strconv"
+
+	"github.com/hotchain/hotchain/lock"
+)
+
+// The exit statuses every command shares, as `hotchain help` lists them. Two commands add
+// statuses of their own and say so in their -help: `service status` follows the LSB
+// init-script convention (lsbDisabled), and `hold` passes on the status of the command it
+// ran (exitNotRun when it could not start it).
+const (
+	// exitOK: done, or nothing to do.
+	exitOK = 0
+	// exitFailure: an error; the message and its hint say which.
+	exitFailure = 1
+	// exitUsage: the command line is wrong (unknown command or flag, missing or extra words).
+	exitUsage = 2
+	// exitLocked: another run holds a lock (LOCK_CRON, LOCK_TS, LOCK_SUBSYS); only a lock
+	// that is really held gives it, never a lock file that cannot be opened.
+	exitLocked = 3
+	// exitNotMailed: the run itself worked, but its report could not be mailed.
+	exitNotMailed = 4
+	// exitPending: agent -check found pending hotfixes.
+	exitPending = 100
+
+	// lsbDisabled: `service status` when nightly runs are disabled ("program is not
+	// running" in the LSB init-script actions).
+	lsbDisabled = 3
+	// exitNotRun: `hold` could not start the command it was given (as a shell's 127).
+	exitNotRun = 127
+)
+
+const exitStatusHelp = `
+Exit status:
+  0    done, or nothing to do
+  1    error
+  2    usage error
+  3    another run holds the lock
+  4    the run worked but its report could not be mailed
+  100  agent -check: hotfixes are pending
+`
+
+// exitError carries an exit status other than the one an error's kind gives: hold's
+// pass-through, a report that could not be mailed.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (x exitError) Error() string { return x.err.Error() }
+func (x exitError) Unwrap() error { return x.err }
+
+// silentExit ends a command with a status and no message (agent -check's 100, service
+// status's 3, a nightly run whose report already told the story).
+type silentExit int
+
+func (s silentExit) Error() string { return "exit status " + strconv.Itoa(int(s)) }
+
+// exitStatus maps an error to the process's exit status: the one place that does.
+func exitStatus(err error) int {
+	var s silentExit
+	var x exitError
+	var u usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &s):
+		return int(s)
+	case errors.As(err, &x):
+		return x.code
+	case errors.As(err, &u):
+		return exitUsage
+	case lock.IsHeld(err):
+		return exitLocked
+	}
+	return exitFailure
+}

@@ -1,0 +1,69 @@
+package hotfix
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// A hotfix is "unpacked, not applied" when its RPM put the directory into PATCHES_DIR but
+// this host never began to apply it: the agent installs with the apply deferred
+// (<PRODUCT>_DO_PATCH=0) and applies each hotfix itself after dnf returns, and a %post that
+// runs without network or with a private /tmp (rpm 4.19's unshare plugin) leaves the apply
+// to `hotchain agent -console` or `hotchain apply DIR`. A hotfix whose apply began (a
+// journal or an install log of this host) is not: it was applied, failed or was
+// interrupted, and the journal says which.
+
+// Unpacked lists the hotfixes of the product's current chain that lie unpacked in
+// PATCHES_DIR, unapplied and never started on this host, in chain order.
+func (h *Host) Unpacked() ([]Version, error) {
+	applied, err := h.Applied()
+	if err != nil {
+		return nil, err
+	}
+	prefix := h.Cfg.Product + "-hotfix-"
+	entries, err := os.ReadDir(h.Cfg.InRoot(h.Cfg.PatchesDir))
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read PATCHES_DIR: %w", err)
+	}
+	var out []Version
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		v, err := ParseHotfixVersion(rest)
+		if err != nil || contains(applied, v) {
+			continue
+		}
+		if h.neverStarted(v) {
+			out = append(out, v)
+		}
+	}
+	slices.SortFunc(out, Version.Compare)
+	return out, nil
+}
+
+// neverStarted: hotfix v's directory is complete (version.txt names v) and holds no journal
+// and no install log of this host.
+func (h *Host) neverStarted(v Version) bool {
+	dir := h.HotfixDir(v)
+	data, err := os.ReadFile(filepath.Join(dir, "version.txt"))
+	if err != nil || strings.TrimSpace(string(data)) != v.String() {
+		return false
+	}
+	for _, p := range []string{
+		journalPath(dir, h.Cfg.Hostname),
+		filepath.Join(dir, fmt.Sprintf("%s-install-%s.log", DirName(h.Cfg.Product, v), h.Cfg.Hostname)),
+	} {
+		if _, err := os.Lstat(p); err == nil {
+			return false
+		}
+	}
+	return true
+}
