@@ -145,6 +145,7 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
 		j = &journal{
 			Version: d.Version.String(), Host: h.Cfg.Hostname, Role: string(h.Cfg.HostRole),
 			State: stateBackup, Started: time.Now().UTC(), Ops: ops, Dirs: dirs,
+			Check: h.HasHealthChecks(d),
 		}
 		if err := writeJournal(jp, j); err != nil {
 			return err
@@ -243,6 +244,18 @@ func (h *Host) resume(ctx context.Context, d *Dir, j *journal, out io.Writer) er
 			}
 			h.step("script " + s)
 		}
+		next := stateLedger
+		if j.Check {
+			next = stateCheck
+		}
+		if err := advance(next); err != nil {
+			return err
+		}
+	}
+	if j.State == stateCheck {
+		if err := h.check(ctx, d, j, out); err != nil {
+			return err
+		}
 		if err := advance(stateLedger); err != nil {
 			return err
 		}
@@ -275,6 +288,33 @@ func (h *Host) resume(ctx context.Context, d *Dir, j *journal, out io.Writer) er
 	}
 	fmt.Fprintf(out, "==> %s: applied on %s: %d files replaced, %d added, %d scripts run\n", d.Version, h.Cfg.Hostname, replaced, added, len(j.ScriptsDone))
 	return nil
+}
+
+// check runs hotfix d's health check before the ledgers record it. When it fails, the apply
+// is undone byte-exact from the journal, so the hotfix never reaches the ledgers (on the
+// alpha: version.txt, so no secondary installs it), and the *HealthError is returned. A
+// crash during the check leaves the journal in stateCheck: the next apply checks again,
+// a rollback undoes it.
+func (h *Host) check(ctx context.Context, d *Dir, j *journal, out io.Writer) error {
+	env, err := h.scriptEnv(d, h.tsToken)
+	if err != nil {
+		return err
+	}
+	role := h.Cfg.HostRole
+	if j.Role != "" {
+		role = sysconfig.Role(j.Role)
+	}
+	herr := h.HealthCheck(ctx, d, role, env, out)
+	if herr == nil {
+		return nil
+	}
+	h.step("check failed")
+	fmt.Fprintf(out, "==> %s: %v: rolling it back\n", d.Version, herr)
+	if err := h.undo(d.Path, j, out); err != nil {
+		return fmt.Errorf("%w; its rollback failed too: %v", herr, err)
+	}
+	fmt.Fprintf(out, "==> %s: rolled back on %s\n", d.Version, h.Cfg.Hostname)
+	return herr
 }
 
 // backup saves every entry the hotfix replaces into Backup-<host>/ with its metadata and

@@ -21,6 +21,7 @@ const (
 	stateBackup   = "backup"
 	stateApply    = "apply"
 	stateScripts  = "scripts"
+	stateCheck    = "check" // files placed and scripts run: the health check decides
 	stateLedger   = "ledger"
 	stateDone     = "done"
 	stateRollback = "rollback"
@@ -76,6 +77,9 @@ type journal struct {
 	ScriptsDoneBase64 []string `json:"scripts_done_base64,omitempty"`
 	// RollbackFrom is the state a rollback started in.
 	RollbackFrom string `json:"rollback_from,omitempty"`
+	// Check: the apply runs a health check (stateCheck) before it writes the ledgers, so a
+	// hotfix that fails it never reaches the ledgers, version.txt included.
+	Check bool `json:"check,omitempty"`
 }
 
 func journalPath(hotfixDir, host string) string {

@@ -63,10 +63,14 @@ func ScriptsFor(role sysconfig.Role, phase Phase, names []string) []string {
 }
 
 // installScripts lists the names of the scripts directly in the hotfix's Install/.
-func installScripts(d *Dir) []string {
+func installScripts(d *Dir) []string { return scriptsIn(d, InstallDir) }
+
+// scriptsIn lists the names of the scripts directly in the hotfix's sub-directory sub
+// (Install/, Check/).
+func scriptsIn(d *Dir, sub string) []string {
 	var names []string
 	for _, e := range d.Entries {
-		if rest, ok := strings.CutPrefix(e.Rel, InstallDir+"/"); ok && !strings.Contains(rest, "/") && !e.IsDir() {
+		if rest, ok := strings.CutPrefix(e.Rel, sub+"/"); ok && !strings.Contains(rest, "/") && !e.IsDir() {
 			names = append(names, rest)
 		}
 	}
@@ -96,28 +100,35 @@ func (h *Host) scriptEnv(d *Dir, token string) ([]string, error) {
 	return env, nil
 }
 
-// runScript runs one install script in the hotfix directory, its output to out.
-func (h *Host) runScript(ctx context.Context, d *Dir, name string, env []string, out io.Writer) error {
-	p := filepath.Join(d.Path, InstallDir, name)
-	var argv []string
+// scriptArgv is how a script of the hotfix's sub-directory sub runs: .pl with PERL (or
+// perl), .sh with sh, anything else as an executable.
+func scriptArgv(d *Dir, sub, name string, env []string) ([]string, error) {
+	p := filepath.Join(d.Path, sub, name)
 	switch strings.ToLower(path.Ext(name)) {
 	case ".pl":
 		perl := "perl"
 		if v, _ := sysconfig.LookupEnv(env, "PERL"); v != "" {
 			perl = v
 		}
-		argv = []string{perl, p}
+		return []string{perl, p}, nil
 	case ".sh":
-		argv = []string{"sh", p}
-	default:
-		fi, err := os.Stat(p)
-		if err != nil {
-			return err
-		}
-		if fi.Mode()&0o111 == 0 {
-			return fmt.Errorf("install script %s is not executable and not .sh or .PL: make it executable or rename it", p)
-		}
-		argv = []string{p}
+		return []string{"sh", p}, nil
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Mode()&0o111 == 0 {
+		return nil, fmt.Errorf("script %s is not executable and not .sh or .PL: make it executable or rename it", p)
+	}
+	return []string{p}, nil
+}
+
+// runScript runs one install script in the hotfix directory, its output to out.
+func (h *Host) runScript(ctx context.Context, d *Dir, name string, env []string, out io.Writer) error {
+	argv, err := scriptArgv(d, InstallDir, name, env)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(out, "==> %s: running %s\n", d.Version, filepath.Join(InstallDir, name))
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)

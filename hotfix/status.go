@@ -19,6 +19,7 @@ type Status struct {
 	Installation   []string     `json:"installation"` // version.txt: what the alpha (or single host) applied
 	Finalized      []string     `json:"finalized,omitempty"`
 	Interrupted    []Unfinished `json:"interrupted,omitempty"`
+	Unpacked       []string     `json:"unpacked,omitempty"` // unpacked by rpm, not applied yet (Unpacked)
 	Logs           []string     `json:"logs,omitempty"`
 }
 
@@ -56,6 +57,13 @@ func (h *Host) Status(ctx context.Context) (*Status, error) {
 		}
 	}
 	sort.Strings(s.Logs)
+	unpacked, err := h.Unpacked()
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range unpacked {
+		s.Unpacked = append(s.Unpacked, v.String())
+	}
 	return s, nil
 }
 

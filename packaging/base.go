@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/rpmpack"
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -19,15 +20,15 @@ import (
 type BaseOptions struct {
 	Product     string
 	BaseVersion string // the base version whose repository the .repo file names: 6.14.2
-	// RepoFile is /etc/yum.repos.d/shop-hotfix.repo, as repo.RepoFile renders it (package
-	// repo builds on this one, so the caller renders it).
+	// RepoFile is /etc/yum.repos.d/shop-hotfix.repo, as repo.RepoFile renders it (the
+	// caller renders it: packaging and repo stand beside each other).
 	RepoFile []byte
 	// Signer signs the package, and its public key is installed as
 	// /etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix; nil builds an unsigned package without key.
-	Signer *Signer
+	Signer *sign.Signer
 	// TarballKey, when set, has its public half installed where TARBALL_KEY points (by
 	// default /etc/pki/shop-hotfix/tarball-key.pem), so hosts can check hotfix tarballs.
-	TarballKey *TarballKey
+	TarballKey *sign.TarballKey
 	// Binary is the hotchain executable to install as /usr/sbin/hotchain. It must be
 	// statically linked (CGO_ENABLED=0): hosts differ in their C libraries.
 	Binary   string
@@ -111,6 +112,9 @@ func BuildBase(o BaseOptions) (*BaseResult, error) {
 		when = mtime
 	}
 	when = wholeSeconds(when)
+	if err := checkSigner(o.Signer, when); err != nil {
+		return nil, err
+	}
 	spec, err := baseSpec(&o, bin, arch, when)
 	if err != nil {
 		return nil, err

@@ -14,6 +14,8 @@ import (
 	"github.com/cavaliergopher/rpm"
 	"github.com/google/rpmpack"
 	"github.com/hotchain/hotchain/sysconfig"
+
+	"github.com/hotchain/hotchain/internal/sign"
 )
 
 const testRepoFile = "[shop-hotfix]\nname=shop hotfixes for 6.14.2\nbaseurl=https://updates.example.com/shop/6.14.2/\n"
@@ -47,7 +49,7 @@ func buildBase(t *testing.T, o BaseOptions) *BaseResult {
 
 func TestBaseRPMFiles(t *testing.T) {
 	bin := fakeELF(t, 62, false)
-	res := buildBase(t, BaseOptions{Binary: bin, Signer: testSigner(t, Ed25519)})
+	res := buildBase(t, BaseOptions{Binary: bin, Signer: testSigner(t, sign.Ed25519)})
 	if filepath.Base(res.RPM) != "shop-hotfix-base-1-0.x86_64.rpm" || res.Arch != "x86_64" {
 		t.Errorf("base RPM %s arch %s", filepath.Base(res.RPM), res.Arch)
 	}
@@ -96,7 +98,7 @@ func TestBaseRPMFiles(t *testing.T) {
 	if f := files["/etc/yum.repos.d/shop-hotfix.repo"]; f.Size() != int64(len(testRepoFile)) {
 		t.Errorf(".repo file is %d bytes, want %d", f.Size(), len(testRepoFile))
 	}
-	pub, _ := testSigner(t, Ed25519).PublicKeyArmored()
+	pub, _ := testSigner(t, sign.Ed25519).PublicKeyArmored()
 	if f := files["/etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix"]; f.Size() != int64(len(pub)) {
 		t.Errorf("key file is %d bytes, the public key %d", f.Size(), len(pub))
 	}
@@ -237,7 +239,7 @@ func TestBaseRPMGolden(t *testing.T) {
 // for each kind of key.
 func TestBaseRPMWithRPM(t *testing.T) {
 	testutil.RequireTool(t, "rpm")
-	s := testSigner(t, RSA)
+	s := testSigner(t, sign.RSA)
 	res := buildBase(t, BaseOptions{Signer: s})
 	db := rpmdb(t, s)
 	out, stderr := run(t, "rpm", "--dbpath", db, "-qlp", res.RPM)
@@ -259,7 +261,7 @@ func TestBaseRPMWithRPM(t *testing.T) {
 		t.Errorf("rpm -qcp (config files):\n%s", cfg)
 	}
 	// Signed with either kind of key, rpm (rpm-sequoia from 4.19 on) accepts the package.
-	for _, algo := range []KeyAlgorithm{RSA, Ed25519} {
+	for _, algo := range []sign.KeyAlgorithm{sign.RSA, sign.Ed25519} {
 		s := testSigner(t, algo)
 		res := buildBase(t, BaseOptions{Signer: s})
 		k, _ := run(t, "rpm", "--dbpath", rpmdb(t, s), "-Kv", res.RPM)

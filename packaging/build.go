@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -21,9 +22,9 @@ type BuildOptions struct {
 	Release    int    // the RPM release: 0, raised by each rebuild of the same hotfix
 	PatchesDir string // where hosts unpack hotfixes; default DefaultPatchesDir(Product)
 	// Signer signs the RPM (OpenPGP); nil builds an unsigned package.
-	Signer *Signer
+	Signer *sign.Signer
 	// TarballKey signs the tarball (.sig next to it); nil writes no signature.
-	TarballKey *TarballKey
+	TarballKey *sign.TarballKey
 	// Time is every file's mtime, the build time and the signature time (SOURCE_DATE_EPOCH).
 	// Zero means the newest mtime of the hotfix's files and symlinks, so rebuilding an
 	// unchanged directory gives the same bytes without setting anything.
@@ -73,6 +74,9 @@ func Build(src string, o BuildOptions) (*BuildResult, error) {
 		when = c.newest
 	}
 	when = wholeSeconds(when)
+	if err := checkSigner(o.Signer, when); err != nil {
+		return nil, err
+	}
 	v := c.version
 
 	res := &BuildResult{
@@ -105,7 +109,7 @@ func Build(src string, o BuildOptions) (*BuildResult, error) {
 	}
 	if o.TarballKey != nil {
 		res.Signature = res.Tarball + ".sig"
-		sig, err := o.TarballKey.signFile(outs[1].temp)
+		sig, err := o.TarballKey.SignFile(outs[1].temp)
 		if err == nil {
 			var t string
 			if t, err = writeTemp(o.OutDir, sig, 0o644); err != nil {
@@ -136,6 +140,16 @@ func ParseSourceDateEpoch(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds since 1970 (up to 2038, as rpm stores it): set it like SOURCE_DATE_EPOCH=$(git log -1 --format=%%ct), or unset it", s)
 	}
 	return time.Unix(n, 0).UTC(), nil
+}
+
+// checkSigner fails, before anything is written, when s cannot sign output dated when: an
+// expired or revoked key, say, with what to do.
+func checkSigner(s *sign.Signer, when time.Time) error {
+	if s == nil {
+		return nil
+	}
+	_, err := s.SignatureTime(when)
+	return err
 }
 
 // wholeSeconds drops what rpm cannot store: fractions of a second, and times before 1970.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/cavaliergopher/rpm"
+
+	"github.com/hotchain/hotchain/internal/sign"
 )
 
 // sde is the SOURCE_DATE_EPOCH of the tests: 2026-01-02 03:04:05 UTC.
@@ -24,18 +26,18 @@ var keyTime = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 
 var (
 	keysOnce sync.Once
-	keys     map[KeyAlgorithm]*Signer
+	keys     map[sign.KeyAlgorithm]*sign.Signer
 	keysErr  error
 )
 
 // testSigner is a signing key of algo, made once per test run (RSA keys are slow to make).
-func testSigner(t *testing.T, algo KeyAlgorithm) *Signer {
+func testSigner(t *testing.T, algo sign.KeyAlgorithm) *sign.Signer {
 	t.Helper()
 	keysOnce.Do(func() {
-		keys = map[KeyAlgorithm]*Signer{}
-		for _, a := range []KeyAlgorithm{RSA, Ed25519} {
-			var s *Signer
-			if s, keysErr = GenerateKey("Shop Hotfixes", "hotfixes@example.com", a, keyTime); keysErr != nil {
+		keys = map[sign.KeyAlgorithm]*sign.Signer{}
+		for _, a := range []sign.KeyAlgorithm{sign.RSA, sign.Ed25519} {
+			var s *sign.Signer
+			if s, keysErr = sign.GenerateKey("Shop Hotfixes", "hotfixes@example.com", a, keyTime); keysErr != nil {
 				return
 			}
 			keys[a] = s

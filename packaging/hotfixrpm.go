@@ -92,7 +92,7 @@ if [ "$1" = 1 ]; then
     if [ "${%[1]s:-}" = 0 ]; then
         echo "%[2]s: %[1]s=0: not applied; apply it with: %[3]s apply -config %[4]s %[5]s" >&2
     else
-        %[3]s apply -config %[4]s %[5]s || exit 1
+        %[3]s apply -config %[4]s -scriptlet %[5]s || exit 1
     fi
 fi
 `, doPatch, name, HotchainPath, cfg, dir)

@@ -103,7 +103,7 @@ if [ "$1" = 1 ]; then
     if [ "${SHOP_DO_PATCH:-}" = 0 ]; then
         echo "shop-hotfix-6_14_2_3: SHOP_DO_PATCH=0: not applied; apply it with: /usr/sbin/hotchain apply -config /etc/sysconfig/shop-hotfix /var/opt/shop/Patches/shop-hotfix-6.14.2.3" >&2
     else
-        /usr/sbin/hotchain apply -config /etc/sysconfig/shop-hotfix /var/opt/shop/Patches/shop-hotfix-6.14.2.3 || exit 1
+        /usr/sbin/hotchain apply -config /etc/sysconfig/shop-hotfix -scriptlet /var/opt/shop/Patches/shop-hotfix-6.14.2.3 || exit 1
     fi
 fi
 `
@@ -152,10 +152,10 @@ func TestHotfixScriptsRun(t *testing.T) {
 		{"pre install", pre, "1", nil, "prereq -config /etc/sysconfig/shop-hotfix -patches-dir /var/opt/shop/Patches 6.14.2.3", false},
 		{"pre install, prerequisites fail", pre, "1", []string{"FAKE_EXIT=3"}, "prereq -config /etc/sysconfig/shop-hotfix -patches-dir /var/opt/shop/Patches 6.14.2.3", true},
 		{"pre upgrade", pre, "2", nil, "", false},
-		{"post install", post, "1", nil, "apply -config /etc/sysconfig/shop-hotfix " + hotfixDir, false},
-		{"post install, apply fails", post, "1", []string{"FAKE_EXIT=1"}, "apply -config /etc/sysconfig/shop-hotfix " + hotfixDir, true},
+		{"post install", post, "1", nil, "apply -config /etc/sysconfig/shop-hotfix -scriptlet " + hotfixDir, false},
+		{"post install, apply fails", post, "1", []string{"FAKE_EXIT=1"}, "apply -config /etc/sysconfig/shop-hotfix -scriptlet " + hotfixDir, true},
 		{"post install, SHOP_DO_PATCH=0", post, "1", []string{"SHOP_DO_PATCH=0"}, "", false},
-		{"post install, SHOP_DO_PATCH=1", post, "1", []string{"SHOP_DO_PATCH=1"}, "apply -config /etc/sysconfig/shop-hotfix " + hotfixDir, false},
+		{"post install, SHOP_DO_PATCH=1", post, "1", []string{"SHOP_DO_PATCH=1"}, "apply -config /etc/sysconfig/shop-hotfix -scriptlet " + hotfixDir, false},
 		{"post upgrade", post, "2", nil, "", false},
 		{"preun erase", preun, "0", nil, "rollback -config /etc/sysconfig/shop-hotfix 6.14.2.3", false},
 		{"preun erase, rollback fails", preun, "0", []string{"FAKE_EXIT=1"}, "rollback -config /etc/sysconfig/shop-hotfix 6.14.2.3", true},
@@ -348,7 +348,7 @@ func TestNoSetuidInPackages(t *testing.T) {
 func TestDoPatchVarInScripts(t *testing.T) {
 	p := openRPM(t, buildSample(t, sampleDir(t, nil), BuildOptions{Product: "my-shop", PatchesDir: "/srv/patches"}).RPM)
 	if post := p.PostInstallScript(); !strings.Contains(post, `"${MY_SHOP_DO_PATCH:-}" = 0`) ||
-		!strings.Contains(post, "apply -config /etc/sysconfig/my-shop-hotfix /srv/patches/my-shop-hotfix-6.14.2.3") {
+		!strings.Contains(post, "apply -config /etc/sysconfig/my-shop-hotfix -scriptlet /srv/patches/my-shop-hotfix-6.14.2.3") {
 		t.Errorf("%%post of my-shop:\n%s", post)
 	}
 }

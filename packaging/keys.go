@@ -3,6 +3,8 @@ package packaging
 import (
 	"fmt"
 	"os"
+
+	"github.com/hotchain/hotchain/internal/sign"
 )
 
 // KeyFiles are the files of one vendor key, as WriteKeyFiles names them for PREFIX.
@@ -21,7 +23,7 @@ func KeyFileNames(prefix string) KeyFiles {
 // WriteKeyFiles writes s as the four KeyFiles of prefix. The PEM pair holds the same key
 // material as the OpenPGP key, so one key signs packages, repositories and tarballs. It
 // refuses to overwrite any existing file: a lost signing key cannot be made again.
-func WriteKeyFiles(s *Signer, prefix string) (*KeyFiles, error) {
+func WriteKeyFiles(s *sign.Signer, prefix string) (*KeyFiles, error) {
 	kf := KeyFileNames(prefix)
 	secret, err := s.SecretKeyArmored()
 	if err != nil {
@@ -31,7 +33,7 @@ func WriteKeyFiles(s *Signer, prefix string) (*KeyFiles, error) {
 	if err != nil {
 		return nil, err
 	}
-	tk, err := TarballKeyFromSigner(s)
+	tk, err := sign.TarballKeyFromSigner(s)
 	if err != nil {
 		return nil, err
 	}

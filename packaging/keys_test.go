@@ -8,11 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 func TestWriteKeyFiles(t *testing.T) {
-	for _, algo := range []KeyAlgorithm{RSA, Ed25519} {
+	for _, algo := range []sign.KeyAlgorithm{sign.RSA, sign.Ed25519} {
 		t.Run(string(algo), func(t *testing.T) {
 			s := testSigner(t, algo)
 			prefix := filepath.Join(t.TempDir(), "vendor")
@@ -33,7 +34,7 @@ func TestWriteKeyFiles(t *testing.T) {
 				t.Errorf("file names %+v", kf)
 			}
 			// The secret key loads as a signer with the same key id.
-			back, err := LoadSigner(kf.Secret)
+			back, err := sign.LoadSigner(kf.Secret)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,9 +44,9 @@ func TestWriteKeyFiles(t *testing.T) {
 			// The PEM key, and the OpenPGP key used as a tarball key, are the same key.
 			pubPEM, _ := os.ReadFile(kf.TarballPublic)
 			for _, p := range []string{kf.TarballSecret, kf.Secret} {
-				k, err := LoadTarballKey(p)
+				k, err := sign.LoadTarballKey(p)
 				if err != nil {
-					t.Fatalf("LoadTarballKey(%s): %v", filepath.Base(p), err)
+					t.Fatalf("sign.LoadTarballKey(%s): %v", filepath.Base(p), err)
 				}
 				if k.Algorithm() != algo {
 					t.Errorf("%s: algorithm %s", filepath.Base(p), k.Algorithm())
@@ -74,11 +75,11 @@ func TestTarballKeysFromOpenSSL(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		gen  []string
-		algo KeyAlgorithm
+		algo sign.KeyAlgorithm
 	}{
-		{"ed25519", []string{"genpkey", "-algorithm", "ed25519", "-out", "KEY"}, Ed25519},
-		{"rsa-pkcs8", []string{"genpkey", "-algorithm", "rsa", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "KEY"}, RSA},
-		{"rsa-pkcs1", []string{"genrsa", "-traditional", "-out", "KEY", "2048"}, RSA},
+		{"ed25519", []string{"genpkey", "-algorithm", "ed25519", "-out", "KEY"}, sign.Ed25519},
+		{"rsa-pkcs8", []string{"genpkey", "-algorithm", "rsa", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "KEY"}, sign.RSA},
+		{"rsa-pkcs1", []string{"genrsa", "-traditional", "-out", "KEY", "2048"}, sign.RSA},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			key := filepath.Join(dir, tc.name+".pem")
@@ -95,7 +96,7 @@ func TestTarballKeysFromOpenSSL(t *testing.T) {
 				}
 			}
 			run(t, "openssl", "pkey", "-in", key, "-pubout", "-out", pub)
-			k, err := LoadTarballKey(key)
+			k, err := sign.LoadTarballKey(key)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,7 +110,7 @@ func TestTarballKeysFromOpenSSL(t *testing.T) {
 				t.Fatal(err)
 			}
 			os.WriteFile(data+".sig", sig, 0o644)
-			args := strings.Fields(VerifyCommand(tc.algo, pub, data, data+".sig"))
+			args := strings.Fields(sign.VerifyCommand(tc.algo, pub, data, data+".sig"))
 			if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
 				t.Errorf("%s: %v %s", strings.Join(args, " "), err, out)
 			}
@@ -132,7 +133,7 @@ func TestLoadTarballKeyErrors(t *testing.T) {
 	} {
 		p := filepath.Join(dir, tc.name)
 		os.WriteFile(p, []byte(tc.content), 0o600)
-		if _, err := LoadTarballKey(p); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := sign.LoadTarballKey(p); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"github.com/hotchain/hotchain/packaging"
 	"github.com/hotchain/hotchain/repo"
 	"github.com/hotchain/hotchain/sysconfig"
+
+	"github.com/hotchain/hotchain/internal/sign"
 )
 
 // TestNamesAgreeWithHostSide: the base RPM installs its files where packages repo and
@@ -23,8 +25,8 @@ func TestNamesAgreeWithHostSide(t *testing.T) {
 	if got := packaging.KeyPath("shop"); got != repo.KeyPath("shop") {
 		t.Errorf("KeyPath %s, repo.KeyPath %s", got, repo.KeyPath("shop"))
 	}
-	signer := packaging.TestSigner(t, packaging.Ed25519)
-	tk, err := packaging.TarballKeyFromSigner(signer)
+	signer := packaging.TestSigner(t, sign.Ed25519)
+	tk, err := sign.TarballKeyFromSigner(signer)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/rpmpack"
+
+	"github.com/hotchain/hotchain/internal/sign"
 )
 
 // Dependency flags that rpmpack does not name (rpm's include/rpm/rpmds.h).
@@ -59,7 +61,7 @@ type pkgSpec struct {
 	pre, post, preun             string
 	// when is the build time, and the time of the package signatures.
 	when   time.Time
-	signer *Signer
+	signer *sign.Signer
 }
 
 // pkgFile is a file of a package: what rpmpack needs to describe it, and where its content
@@ -219,8 +221,7 @@ func (p *pkgSpec) headers(files []pkgFile, pl *payloadInfo, sigSize int64, paylo
 		r.AddCustomSig(sigTagSize, rpmpack.EntryInt32([]int32{int32(sigSize)}))
 	}
 	if p.signer != nil && payload != nil {
-		s := *p.signer
-		s.Time = signingTime(&s, p.when)
+		s := p.signer.At(p.when)
 		// rpmpack asks for the header's signature, then for that of header and payload,
 		// passing the payload it holds, which here is empty: sign the real one instead.
 		var header []byte
@@ -272,24 +273,6 @@ func splitHeaders(rpm []byte) (head, hdr []byte, err error) {
 		return nil, nil, err
 	}
 	return rpm[:start+hdrLen], rpm[start : start+hdrLen], nil
-}
-
-// signingTime is when the package signatures say they were made: the build time, or the
-// key's creation time when the key is younger than SOURCE_DATE_EPOCH, because a signature
-// older than its key is invalid (OpenPGP refuses to make it, rpm to accept it). Both are
-// fixed for a given key and input, so the output stays reproducible.
-func signingTime(s *Signer, when time.Time) time.Time {
-	t := when
-	e := s.entity
-	if c := e.PrimaryKey.CreationTime; c.After(t) {
-		t = c
-	}
-	for _, sub := range e.Subkeys {
-		if c := sub.PublicKey.CreationTime; c.After(t) {
-			t = c
-		}
-	}
-	return t
 }
 
 // owned is a file of a package owned by root, as every file we package is.

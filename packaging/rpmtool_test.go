@@ -11,11 +11,12 @@ import (
 	"testing"
 
 	"github.com/cavaliergopher/rpm"
+	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // rpmdb is a private rpm database holding the public key of s, so rpm -K can check.
-func rpmdb(t *testing.T, s *Signer) string {
+func rpmdb(t *testing.T, s *sign.Signer) string {
 	t.Helper()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "db")
@@ -35,7 +36,7 @@ func rpmdb(t *testing.T, s *Signer) string {
 func TestRPMSignatures(t *testing.T) {
 	testutil.RequireTool(t, "rpm")
 	src := sampleDir(t, nil)
-	for _, algo := range []KeyAlgorithm{RSA, Ed25519} {
+	for _, algo := range []sign.KeyAlgorithm{sign.RSA, sign.Ed25519} {
 		t.Run(string(algo), func(t *testing.T) {
 			s := testSigner(t, algo)
 			res := buildSample(t, src, BuildOptions{Signer: s})
@@ -156,7 +157,7 @@ func TestRPMQuery(t *testing.T) {
 		"postinstall scriptlet (using /bin/sh):\n# Apply the hotfix",
 		"preuninstall scriptlet (using /bin/sh):\n# Roll the hotfix back",
 		"/usr/sbin/hotchain prereq -config /etc/sysconfig/shop-hotfix -patches-dir /var/opt/shop/Patches 6.14.2.3",
-		"/usr/sbin/hotchain apply -config /etc/sysconfig/shop-hotfix " + hotfixDir,
+		"/usr/sbin/hotchain apply -config /etc/sysconfig/shop-hotfix -scriptlet " + hotfixDir,
 		"/usr/sbin/hotchain rollback -config /etc/sysconfig/shop-hotfix 6.14.2.3",
 	} {
 		if !strings.Contains(scripts, want) {
@@ -182,7 +183,7 @@ func TestRPMQuery(t *testing.T) {
 // package rpm accepts (the signature takes the key's creation time).
 func TestRPMSignatureOlderThanKey(t *testing.T) {
 	testutil.RequireTool(t, "rpm")
-	s := testSigner(t, Ed25519)
+	s := testSigner(t, sign.Ed25519)
 	old := keyTime.AddDate(-5, 0, 0)
 	res := buildSample(t, sampleDir(t, nil), BuildOptions{Signer: s, Time: old})
 	p := openRPM(t, res.RPM)

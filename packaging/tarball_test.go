@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,8 @@ import (
 	"github.com/hotchain/hotchain/internal/testutil"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hotchain/hotchain/internal/sign"
 )
 
 // TestTarballContent checks that the tarball holds what the RPM holds, in one directory,
@@ -98,9 +101,9 @@ func TestTarballContent(t *testing.T) {
 func TestTarballSignatureOpenSSL(t *testing.T) {
 	testutil.RequireTool(t, "openssl")
 	src := sampleDir(t, nil)
-	for _, algo := range []KeyAlgorithm{RSA, Ed25519} {
+	for _, algo := range []sign.KeyAlgorithm{sign.RSA, sign.Ed25519} {
 		t.Run(string(algo), func(t *testing.T) {
-			k, err := TarballKeyFromSigner(testSigner(t, algo))
+			k, err := sign.TarballKeyFromSigner(testSigner(t, algo))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,12 +112,12 @@ func TestTarballSignatureOpenSSL(t *testing.T) {
 			if res.Signature != res.Tarball+".sig" {
 				t.Fatalf("signature %q", res.Signature)
 			}
-			args := strings.Fields(VerifyCommand(algo, pub, res.Tarball, res.Signature))
+			args := strings.Fields(sign.VerifyCommand(algo, pub, res.Tarball, res.Signature))
 			out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 			if err != nil || !strings.Contains(string(out), "Verified") {
 				t.Errorf("%s: %v: %s", strings.Join(args, " "), err, out)
 			}
-			if algo == RSA && args[1] != "dgst" {
+			if algo == sign.RSA && args[1] != "dgst" {
 				t.Errorf("RSA signatures are checked with openssl dgst -sha256, not %s", args[1])
 			}
 			if err := VerifyTarball(res.Tarball, res.Signature, pub); err != nil {
@@ -140,18 +143,18 @@ func TestTarballSignatureOpenSSL(t *testing.T) {
 }
 
 func TestVerifyTarballWrongKey(t *testing.T) {
-	k, err := TarballKeyFromSigner(testSigner(t, Ed25519))
+	k, err := sign.TarballKeyFromSigner(testSigner(t, sign.Ed25519))
 	if err != nil {
 		t.Fatal(err)
 	}
 	res := buildSample(t, sampleDir(t, nil), BuildOptions{TarballKey: k})
-	other, err := GenerateKey("Other", "other@example.com", Ed25519, keyTime)
+	other, err := sign.GenerateKey("Other", "other@example.com", sign.Ed25519, keyTime)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ok, _ := TarballKeyFromSigner(other)
-	rsaKey, _ := TarballKeyFromSigner(testSigner(t, RSA))
-	for _, wrong := range []*TarballKey{ok, rsaKey} {
+	ok, _ := sign.TarballKeyFromSigner(other)
+	rsaKey, _ := sign.TarballKeyFromSigner(testSigner(t, sign.RSA))
+	for _, wrong := range []*sign.TarballKey{ok, rsaKey} {
 		err := VerifyTarball(res.Tarball, res.Signature, writePub(t, wrong))
 		if !errors.Is(err, ErrBadSignature) {
 			t.Errorf("VerifyTarball with another %s key: %v, want ErrBadSignature", wrong.Algorithm(), err)
@@ -166,7 +169,7 @@ func TestVerifyTarballWrongKey(t *testing.T) {
 	}
 }
 
-func writePub(t *testing.T, k *TarballKey) string {
+func writePub(t *testing.T, k *sign.TarballKey) string {
 	t.Helper()
 	pem, err := k.PublicPEM()
 	if err != nil {
@@ -182,8 +185,8 @@ func writePub(t *testing.T, k *TarballKey) string {
 // TestReproducible builds twice, signed, from two copies of the source with different
 // file times, and wants the same bytes; another SOURCE_DATE_EPOCH gives other bytes.
 func TestReproducible(t *testing.T) {
-	signer := testSigner(t, RSA)
-	tk, err := TarballKeyFromSigner(testSigner(t, Ed25519))
+	signer := testSigner(t, sign.RSA)
+	tk, err := sign.TarballKeyFromSigner(testSigner(t, sign.Ed25519))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,5 +282,43 @@ func setTimes(t *testing.T, dir string, when time.Time) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestVerifyTarballBombs: a crafted .sig or TARBALL_KEY of a gigabyte (sparse, it costs
+// nothing to make) is refused by name before it is read. It used to be read whole:
+// "runtime: out of memory: cannot allocate 1153433600-byte block".
+func TestVerifyTarballBombs(t *testing.T) {
+	k, err := sign.TarballKeyFromSigner(testSigner(t, sign.Ed25519))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := buildSample(t, sampleDir(t, nil), BuildOptions{TarballKey: k})
+	pub := writePub(t, k)
+	big := filepath.Join(t.TempDir(), "big")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1096 << 20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, tc := range []struct{ name, sig, pub, want string }{
+		{"signature", big, pub, "tarball signature " + big + " is larger than 64 KiB, the limit for a signature"},
+		{"public key", res.Signature, big, "public key " + big + " is larger than 1024 KiB, the limit for a key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			err := VerifyTarball(res.Tarball, tc.sig, tc.pub)
+			runtime.ReadMemStats(&after)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("VerifyTarball: %v\nwant %s", err, tc.want)
+			}
+			if n := after.TotalAlloc - before.TotalAlloc; n > 4<<20 {
+				t.Errorf("allocated %d bytes", n)
+			}
+		})
 	}
 }

@@ -3,12 +3,6 @@ package packaging
 import (
 	"archive/tar"
 	"compress/gzip"
-	"crypto"
-	"crypto/ed25519"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -23,70 +17,36 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/sign"
 )
 
 // ErrBadSignature means a tarball's signature does not match the tarball with the key given:
 // the tarball was changed after it was signed, or another key signed it.
-var ErrBadSignature = errors.New("signature does not match")
+var ErrBadSignature = sign.ErrBadSignature
 
 // VerifyTarball checks the detached signature sigPath of the tarball tarPath with the public
-// key in pubPEMPath (PEM "PUBLIC KEY", RSA or Ed25519), as `hotchain build` makes it.
+// key in pubPEMPath (PEM "PUBLIC KEY", RSA or Ed25519), as `hotchain build` makes it. The
+// key and the signature are read with the bounds of package sign.
 func VerifyTarball(tarPath, sigPath, pubPEMPath string) error {
-	pub, err := loadPublicPEM(pubPEMPath)
+	pub, err := sign.LoadTarballPublicKey(pubPEMPath)
 	if err != nil {
 		return err
 	}
-	sig, err := os.ReadFile(sigPath)
+	sig, err := sign.ReadSignatureFile(sigPath, "tarball signature")
 	if err != nil {
-		return fmt.Errorf("read tarball signature: %w", err)
+		return err
 	}
 	data, err := os.ReadFile(tarPath)
 	if err != nil {
 		return fmt.Errorf("read tarball: %w", err)
 	}
-	ok := false
-	switch k := pub.(type) {
-	case ed25519.PublicKey:
-		ok = ed25519.Verify(k, data, sig)
-	case *rsa.PublicKey:
-		sum := sha256.Sum256(data)
-		ok = rsa.VerifyPKCS1v15(k, crypto.SHA256, sum[:], sig) == nil
-	}
-	if !ok {
+	if err := pub.Verify(data, sig); err != nil {
 		return hintError{
-			fmt.Errorf("tarball %s: %w with %s (key %s)", tarPath, ErrBadSignature, sigPath, pubPEMPath),
+			fmt.Errorf("tarball %s: %w with %s (key %s)", tarPath, err, sigPath, pubPEMPath),
 			"the tarball was changed or damaged after it was signed, or the vendor signed it with another key: get the tarball and its .sig again, and check that the public key is the vendor's",
 		}
 	}
 	return nil
-}
-
-func loadPublicPEM(p string) (any, error) {
-	data, err := os.ReadFile(p)
-	if err != nil {
-		return nil, fmt.Errorf("read public key: %w", err)
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, fmt.Errorf("public key %s is not PEM: want the vendor's pub.pem (\"PUBLIC KEY\")", p)
-	}
-	var key any
-	switch block.Type {
-	case "PUBLIC KEY":
-		key, err = x509.ParsePKIXPublicKey(block.Bytes)
-	case "RSA PUBLIC KEY":
-		key, err = x509.ParsePKCS1PublicKey(block.Bytes)
-	default:
-		return nil, fmt.Errorf("public key %s holds a PEM %q block: want \"PUBLIC KEY\"", p, block.Type)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("public key %s: %w", p, err)
-	}
-	switch key.(type) {
-	case ed25519.PublicKey, *rsa.PublicKey:
-		return key, nil
-	}
-	return nil, fmt.Errorf("public key %s is a %T: tarballs are signed with RSA or Ed25519", p, key)
 }
 
 // UnpackTarball unpacks a hotfix tarball into destDir and returns the hotfix directory it

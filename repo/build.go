@@ -6,20 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
-	"github.com/hotchain/hotchain/packaging"
+	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -38,7 +36,7 @@ type Options struct {
 	BaseURLs []string
 	// Signer signs repomd.xml and must have signed every package read in this run; nil
 	// publishes an unsigned repository.
-	Signer *packaging.Signer
+	Signer *sign.Signer
 	// NoUpdate reads every package again instead of reusing the entries of unchanged ones.
 	NoUpdate bool
 	// Time is the repository's revision and the time of its metadata files: the time of the
@@ -46,6 +44,32 @@ type Options struct {
 	Time time.Time
 	// Log receives a line per package read and warnings; nil discards them.
 	Log io.Writer
+	// ChangelogLimit is how many of the newest changelog entries of each package other.xml
+	// keeps, as createrepo_c's --changelog-limit: 0 means DefaultChangelogLimit,
+	// AllChangelogs every entry, NoChangelogs none. Entries reused in an update keep the
+	// changelog they were written with (createrepo_c --update does the same): a new limit
+	// reaches unchanged packages with NoUpdate.
+	ChangelogLimit int
+}
+
+// Changelog limits (Options.ChangelogLimit).
+const (
+	DefaultChangelogLimit = 10 // createrepo_c's default
+	AllChangelogs         = -1
+	NoChangelogs          = -2
+)
+
+func (o *Options) readOptions() readOptions {
+	switch l := o.ChangelogLimit; {
+	case l == 0:
+		return readOptions{changelogLimit: DefaultChangelogLimit}
+	case l == NoChangelogs:
+		return readOptions{changelogLimit: 0}
+	case l < 0:
+		return readOptions{changelogLimit: AllChangelogs}
+	default:
+		return readOptions{changelogLimit: l}
+	}
 }
 
 // Result says what Build did.
@@ -108,6 +132,15 @@ func (o *Options) check() (baseVersion string, err error) {
 	if o.Time.IsZero() {
 		return "", fmt.Errorf("no time for the metadata")
 	}
+	if o.ChangelogLimit < NoChangelogs {
+		return "", fmt.Errorf("changelog limit %d: want a number of entries, AllChangelogs or NoChangelogs", o.ChangelogLimit)
+	}
+	if o.Signer != nil {
+		// A key that cannot sign repomd.xml fails here, before any package is read.
+		if _, err := o.Signer.SignatureTime(o.Time); err != nil {
+			return "", err
+		}
+	}
 	return baseVersion, nil
 }
 
@@ -129,7 +162,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("repository directory %s is not a directory", o.Dir)
 	}
 
-	hrefs, err := findPackages(o.Dir)
+	hrefs, err := findPackages(o.Dir, log)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +234,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pr := &packageReader{}
+			pr := &packageReader{opts: o.readOptions()}
 			for {
 				n := int(next.Add(1)) - 1
 				if n >= len(toRead) || ctx.Err() != nil {
@@ -271,7 +304,7 @@ type entry struct {
 
 // readEntry reads the package at path and makes its entry; with a signer, the package
 // must carry its signature.
-func readEntry(path, href string, fi os.FileInfo, signer *packaging.Signer, pr *packageReader) (*entry, error) {
+func readEntry(path, href string, fi os.FileInfo, signer *sign.Signer, pr *packageReader) (*entry, error) {
 	p, raw, err := pr.readFile(path, href, fi)
 	if err != nil {
 		return nil, err
@@ -367,9 +400,9 @@ func (o *Options) render(recs []*record, baseVersion string) ([]outFile, error) 
 	repomd := writeRepomd(recs, o.Time.Unix())
 	out := []outFile{{"repomd.xml", repomd, true}}
 	if o.Signer != nil {
-		// A copy: the signature time is the run's, whatever the caller's Signer says.
-		s := *o.Signer
-		s.Time = o.Time
+		// A copy: the output is dated at the run's time, whatever the caller's Signer says;
+		// the signature's own time follows sign's one rule (Signer.SignatureTime).
+		s := o.Signer.At(o.Time)
 		var sig bytes.Buffer
 		if err := s.SignArmored(&sig, bytes.NewReader(repomd)); err != nil {
 			return nil, fmt.Errorf("sign repomd.xml: %w", err)
@@ -383,37 +416,4 @@ func (o *Options) render(recs []*record, baseVersion string) ([]outFile, error) 
 	}
 	out = append(out, outFile{RepoFileName(o.Product), RepoFile(o.Product, baseVersion, o.BaseURLs, o.Signer != nil), false})
 	return out, nil
-}
-
-// findPackages lists the *.rpm files under dir as slash-separated relative paths, sorted
-// (the order of the metadata). Hidden entries and repodata/ are skipped: they hold our
-// own temporary directories.
-func findPackages(dir string) ([]string, error) {
-	var hrefs []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("list packages: %w", err)
-		}
-		if path == dir {
-			return nil
-		}
-		name := d.Name()
-		if strings.HasPrefix(name, ".") || (d.IsDir() && name == "repodata" && filepath.Dir(path) == dir) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() || !strings.HasSuffix(name, ".rpm") {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil {
-			return err
-		}
-		hrefs = append(hrefs, filepath.ToSlash(rel))
-		return nil
-	})
-	slices.Sort(hrefs)
-	return hrefs, err
 }

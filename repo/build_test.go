@@ -70,8 +70,7 @@ func mustBuild(t *testing.T, o Options) *Result {
 
 // TestGolden pins the reproducible output: with the same packages and the same time
 // (SOURCE_DATE_EPOCH in the command) repomd.xml and the .repo file come out byte for byte
-// the same. repomd.xml.asc is checked, not pinned: packaging.Signer's OpenPGP signatures
-// carry a random salt notation (go-crypto's default).
+// the same. repomd.xml.asc is checked (verifyDetached), not pinned.
 func TestGolden(t *testing.T) {
 	vendor, _ := testKeys(t)
 	dir := buildRepoDir(t, vendor, testPkgs...)
@@ -314,8 +313,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 	}
 }
 
-// TestShortReads feeds the parser one byte per Read: cavaliergopher/rpm v1.2.0 takes a
-// short Read for a whole header structure, and fullReader must hide that.
+// TestShortReads feeds the reader one byte per Read: the headers must still be read whole
+// (cavaliergopher/rpm v1.2.0 takes a short Read for a whole header structure, so it only
+// ever parses them from memory).
 func TestShortReads(t *testing.T) {
 	vendor, _ := testKeys(t)
 	dir := t.TempDir()

@@ -8,9 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/internal/testutil"
-
-	"github.com/hotchain/hotchain/packaging"
 )
 
 // dnfHost is an empty installroot that dnf installs into, the way the agent runs dnf on a
@@ -184,7 +183,7 @@ func containsAll(s string, subs []string) bool {
 }
 
 // signRepomd writes repodata/repomd.xml.asc as Build does with a key.
-func signRepomd(t *testing.T, dir string, s *packaging.Signer) {
+func signRepomd(t *testing.T, dir string, s *sign.Signer) {
 	t.Helper()
 	repomd, err := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml"))
 	if err != nil {

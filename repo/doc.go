@@ -5,5 +5,6 @@
 // base version. The host's client of dnf, yum and rpm is the sub-package repo/dnf, which
 // does not import this package.
 //
-// It never builds or signs packages (packaging does) and never changes the product tree.
+// It never builds or signs packages (packaging does) and never changes the product tree;
+// it signs repomd.xml and checks package signatures with package internal/sign.
 package repo

@@ -263,22 +263,33 @@ func (w *xmlWriter) appendOther(p *pkg) {
 	w.WriteString("</package>\n")
 }
 
-// clean makes s a valid XML 1.0 string: header strings are bytes, not always UTF-8, and
-// may hold control characters that XML cannot carry. Like createrepo_c, invalid UTF-8 is
-// read as Latin-1; characters XML forbids are dropped.
+// clean makes s what createrepo_c writes for it. Header strings are bytes, not always
+// UTF-8: a string that is not valid UTF-8 is read as ISO-8859-1 the way createrepo_c's
+// cr_latin1_to_utf8 reads it, which drops the bytes 0x80 to 0xBF (C1 controls: the text is
+// most likely misencoded CP-1252) and the control characters below 0x20 other than tab,
+// newline and carriage return, and converts 0xC0 to 0xFF. Control characters in valid
+// UTF-8 do not get here (checkControlChars refuses such a package); the other characters
+// XML 1.0 cannot carry (U+FFFE, U+FFFF) are dropped.
 func clean(s string) string {
 	if !utf8.ValidString(s) {
-		var b strings.Builder
+		b := make([]byte, 0, 2*len(s))
 		for i := 0; i < len(s); i++ {
-			b.WriteRune(rune(s[i]))
+			switch c := s[i]; {
+			case c < 0x20 && c != '\t' && c != '\n' && c != '\r':
+			case c < 0x80:
+				b = append(b, c)
+			case c < 0xC0:
+			default:
+				b = utf8.AppendRune(b, rune(c))
+			}
 		}
-		s = b.String()
+		return string(b)
 	}
 	return strings.Map(func(r rune) rune {
 		switch {
 		case r == '\t' || r == '\n' || r == '\r':
 			return r
-		case r < 0x20, r == 0xFFFE, r == 0xFFFF, r >= 0xD800 && r < 0xE000:
+		case r < 0x20, r == 0xFFFE, r == 0xFFFF:
 			return -1
 		}
 		return r
@@ -292,7 +303,32 @@ var (
 )
 
 func escapeText(s string) string { return textEscaper.Replace(clean(s)) }
-func escapeAttr(s string) string { return attrEscaper.Replace(clean(s)) }
+
+// escapeAttr escapes an attribute value as libxml2 writes it for createrepo_c: markup,
+// tab and line ends as references, and every character beyond ASCII as a hexadecimal
+// character reference (&#xED;), where text keeps the UTF-8.
+func escapeAttr(s string) string {
+	s = attrEscaper.Replace(clean(s))
+	var b []byte
+	for i, r := range s {
+		if r < utf8.RuneSelf {
+			if b != nil {
+				b = append(b, byte(r))
+			}
+			continue
+		}
+		if b == nil {
+			b = append(make([]byte, 0, len(s)+16), s[:i]...)
+		}
+		b = append(b, "&#x"...)
+		b = append(b, strings.ToUpper(strconv.FormatInt(int64(r), 16))...)
+		b = append(b, ';')
+	}
+	if b == nil {
+		return s
+	}
+	return string(b)
+}
 
 // appendEscaped appends s escaped for text (or an attribute value). Most strings are
 // printable ASCII without markup characters and are appended as they are.

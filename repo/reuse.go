@@ -20,13 +20,13 @@ import (
 // Update mode: the entries of unchanged packages are taken from the old metadata as they
 // are, byte for byte, instead of being parsed into fields and written out again. The
 // metadata we and createrepo_c write is one <package> element after another, in the order
-// of the packages' locations, the same in primary, filelists and other. So loadOld reads
-// primary (small) into memory and cuts it into elements, reading only the fields that
-// decide whether a package changed (location, size, mtime) and those that tie the three
-// files together (pkgid, name, arch); filelists and other, which hold most of the bytes,
-// are streamed into the new files while they are written (oldStream), element by element,
-// never held whole: on a virtual machine, memory touched for the first time is a good part
-// of the cost. Each element reused is checked to be well-formed XML: old metadata is input
+// of the packages (file name, then directory: comparePackagePaths), the same in primary,
+// filelists and other. So loadOld reads primary (small) into memory and cuts it into
+// elements, reading only the fields that decide whether a package changed (location, size,
+// mtime) and those that tie the three files together (pkgid, name, arch); filelists and
+// other, which hold most of the bytes, are streamed into the new files while they are
+// written (oldStream), element by element, never held whole: on a virtual machine, memory
+// touched for the first time is a good part of the cost. Each element reused is checked to be well-formed XML: old metadata is input
 // too, and a damaged element must not pass into the new files. Anything unexpected is an
 // *oldMetadataError, and Build then reads every package again.
 
@@ -96,8 +96,8 @@ func loadOld(dir string) (*oldMetadata, error) {
 		if err := checkElement(c); err != nil {
 			return nil, oldErr("primary: entry of %s: %w", e.location, err)
 		}
-		if n := len(old.entries); n > 0 && old.entries[n-1].location >= e.location {
-			return nil, oldErr("primary: packages not in the order of their locations (%s after %s)", e.location, old.entries[n-1].location)
+		if n := len(old.entries); n > 0 && comparePackagePaths(old.entries[n-1].location, e.location) >= 0 {
+			return nil, oldErr("primary: packages not in createrepo_c's order (file name, then directory: %s after %s)", e.location, old.entries[n-1].location)
 		}
 		e.xml[0] = append([]byte(nil), c...)
 		e.oldIndex = len(old.entries)

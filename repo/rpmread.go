@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -35,6 +34,7 @@ const (
 	tagArch          = 1022
 	tagFileModes     = 1030
 	tagFileFlags     = 1037
+	tagOldFileNames  = 1027
 	tagSourceRPM     = 1044
 	tagArchiveSize   = 1046
 	tagProvideName   = 1047
@@ -85,25 +85,6 @@ const (
 	modeDir         = 0o040000
 )
 
-// fullReader turns every Read into io.ReadFull. cavaliergopher/rpm reads each header
-// structure with a single Read and takes a short read for the whole (v1.2.0): behind a
-// bufio.Reader or a pipe that silently corrupts the header.
-type fullReader struct{ r io.Reader }
-
-func (f fullReader) Read(p []byte) (int, error) { return io.ReadFull(f.r, p) }
-
-// countingReader counts the bytes that the RPM parser consumed: the header's end.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
 // rawHeader is what a signature check needs: the signature header and the bytes of
 // the main header.
 type rawHeader struct {
@@ -114,9 +95,10 @@ type rawHeader struct {
 // packageReader reads packages, reusing its buffers from one package to the next (one per
 // goroutine).
 type packageReader struct {
-	buf []byte        // a whole package, up to maxBuffered
-	br  *bufio.Reader // larger packages stream through it
-	xml xmlWriter     // renders the package's elements (newEntry)
+	buf  []byte        // a whole package, up to maxBuffered
+	br   *bufio.Reader // larger packages stream through it
+	xml  xmlWriter     // renders the package's elements (newEntry)
+	opts readOptions
 }
 
 // maxBuffered is the largest package read into memory at once: one read and one hash call
@@ -144,12 +126,12 @@ func (pr *packageReader) readFile(path, href string, fi os.FileInfo) (*pkg, *raw
 		if rerr != nil && rerr != io.ErrUnexpectedEOF && rerr != io.EOF {
 			return nil, nil, fmt.Errorf("read package %s: %w", path, rerr)
 		}
-		p, raw, err = readPackageData(pr.buf[:n], href)
+		p, raw, err = readPackageData(pr.buf[:n], href, pr.opts)
 	} else {
 		if pr.br == nil {
 			pr.br = bufio.NewReaderSize(nil, 64<<10)
 		}
-		p, raw, err = readPackageBuf(f, href, pr.br)
+		p, raw, err = readPackageBuf(f, href, pr.br, pr.opts)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("read package %s: %w", path, err)
@@ -161,66 +143,56 @@ func (pr *packageReader) readFile(path, href string, fi os.FileInfo) (*pkg, *raw
 	return p, raw, nil
 }
 
-// maxHeaders bounds the lead and headers kept in memory; rpm's own limit for one header
-// is 256 MiB, real ones are well under 1 MiB.
-const maxHeaders = 64 << 20
-
 // readPackage reads an RPM from r (to its end: the checksum covers the whole file) and
 // returns its metadata, without the file time. Errors say what is wrong with the file.
 func readPackage(r io.Reader, href string) (*pkg, *rawHeader, error) {
-	return readPackageBuf(r, href, bufio.NewReaderSize(nil, 64<<10))
+	return readPackageBuf(r, href, bufio.NewReaderSize(nil, 64<<10), readOptions{changelogLimit: DefaultChangelogLimit})
+}
+
+// readOptions say how a package's header becomes its metadata.
+type readOptions struct {
+	changelogLimit int // as Options.ChangelogLimit, resolved: >= 0, or AllChangelogs
 }
 
 // readPackageBuf is readPackage reading through br, which it resets.
-func readPackageBuf(r io.Reader, href string, br *bufio.Reader) (*pkg, *rawHeader, error) {
+func readPackageBuf(r io.Reader, href string, br *bufio.Reader, o readOptions) (*pkg, *rawHeader, error) {
 	h := sha256.New()
 	br.Reset(io.TeeReader(r, h))
-	cr := &countingReader{r: fullReader{br}}
-
-	// Keep the bytes that go through the parser: the header range needs the signature
-	// header's size, which the parser does not report, and the signature check needs the
-	// main header's bytes.
-	head := prefixBuffer{limit: maxHeaders}
-	p, err := rpm.Read(io.TeeReader(cr, &head))
+	// The headers are read and checked first, then parsed from memory; the payload is
+	// only hashed.
+	head, l, err := readHeaderBytes(br, nil)
 	if err != nil {
-		return nil, nil, describeReadError(err, head.b)
+		return nil, nil, err
 	}
-	hdrEnd := cr.n
 	rest, err := io.Copy(io.Discard, br)
 	if err != nil {
 		return nil, nil, err
 	}
-	if hdrEnd > int64(len(head.b)) {
-		return nil, nil, fmt.Errorf("damaged RPM header: longer than %d bytes", maxHeaders)
-	}
-	return packageFromHeader(p, head.b, hdrEnd+rest, hex.EncodeToString(h.Sum(nil)), href)
+	return packageFromHeader(head, l, int64(len(head))+rest, hex.EncodeToString(h.Sum(nil)), href, o)
 }
 
 // readPackageData is readPackage for a package held in memory.
-func readPackageData(data []byte, href string) (*pkg, *rawHeader, error) {
-	cr := &countingReader{r: fullReader{bytes.NewReader(data)}}
-	p, err := rpm.Read(cr)
+func readPackageData(data []byte, href string, o readOptions) (*pkg, *rawHeader, error) {
+	l, err := layout(data)
 	if err != nil {
-		return nil, nil, describeReadError(err, data[:cr.n])
+		return nil, nil, err
 	}
 	sum := sha256.Sum256(data)
-	return packageFromHeader(p, data[:cr.n], int64(len(data)), hex.EncodeToString(sum[:]), href)
+	return packageFromHeader(data[:l.hdrEnd], l, int64(len(data)), hex.EncodeToString(sum[:]), href, o)
 }
 
-// packageFromHeader checks a parsed package against the bytes its headers took (head) and
-// the size of the whole file, and returns its metadata.
-func packageFromHeader(p *rpm.Package, head []byte, size int64, checksum, href string) (*pkg, *rawHeader, error) {
-	hdrEnd := int64(len(head))
-	if len(head) < leadSize+headerIntroSize {
-		return nil, nil, fmt.Errorf("damaged RPM header: shorter than its lead")
+// packageFromHeader parses the headers in head, which layout has checked, compares the
+// size of the whole file with what they record, and returns the package's metadata.
+func packageFromHeader(head []byte, l headerLayout, size int64, checksum, href string, o readOptions) (*pkg, *rawHeader, error) {
+	p, err := rpm.Read(bytes.NewReader(head))
+	if err != nil {
+		// layout checked what the parser relies on: this is a lead it does not take.
+		if errors.Is(err, rpm.ErrNotRPMFile) {
+			return nil, nil, errNotRPM
+		}
+		return nil, nil, fmt.Errorf("damaged RPM header: %v: copy or build it again", err)
 	}
-	sigIndex := int64(binary.BigEndian.Uint32(head[leadSize+8:]))
-	sigData := int64(binary.BigEndian.Uint32(head[leadSize+12:]))
-	sigLen := headerIntroSize + 16*sigIndex + sigData
-	hdrStart := leadSize + sigLen + (8-sigLen%8)%8
-	if hdrStart > hdrEnd {
-		return nil, nil, fmt.Errorf("damaged RPM header: signature header runs into the main header")
-	}
+	hdrStart, hdrEnd := l.hdrStart, l.hdrEnd
 
 	// The signature header records the size of header and payload: a file that is shorter
 	// or longer was cut off in a copy or upload.
@@ -237,7 +209,7 @@ func packageFromHeader(p *rpm.Package, head []byte, size int64, checksum, href s
 		return nil, nil, fmt.Errorf("%d bytes of trailing garbage after the payload: copy or build it again", size-hdrStart-want)
 	}
 
-	out, err := fromHeader(p)
+	out, err := fromHeader(p, o)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -246,37 +218,15 @@ func packageFromHeader(p *rpm.Package, head []byte, size int64, checksum, href s
 	out.PackageSize = size
 	out.HeaderStart = hdrStart
 	out.HeaderEnd = hdrEnd
+	if err := out.checkControlChars(); err != nil {
+		return nil, nil, err
+	}
 	return out, &rawHeader{sig: &p.Signature, header: head[hdrStart:hdrEnd]}, nil
 }
 
 var errNotRPM = errors.New("not an RPM package (no RPM lead): remove it from the repository directory or rename it")
 
 var rpmMagic = []byte{0xED, 0xAB, 0xEE, 0xDB}
-
-func describeReadError(err error, head []byte) error {
-	switch {
-	case len(head) == 0:
-		return fmt.Errorf("empty file, not an RPM package: remove it from the repository directory or copy it again")
-	case errors.Is(err, rpm.ErrNotRPMFile), !bytes.HasPrefix(head, rpmMagic[:min(len(head), 4)]):
-		return errNotRPM
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("truncated: the file ends inside its header: copy or build it again")
-	}
-	return fmt.Errorf("damaged RPM header: %w", err)
-}
-
-// prefixBuffer keeps the first limit bytes written to it.
-type prefixBuffer struct {
-	b     []byte
-	limit int
-}
-
-func (p *prefixBuffer) Write(b []byte) (int, error) {
-	if room := p.limit - len(p.b); room > 0 {
-		p.b = append(p.b, b[:min(room, len(b))]...)
-	}
-	return len(b), nil
-}
 
 // tagInt is the first value of an integer tag, -1 when it is absent.
 func tagInt(h *rpm.Header, id int) int64 {
@@ -295,7 +245,7 @@ func tagInts(h *rpm.Header, id int) []int64 { return h.GetTag(id).Int64Slice() }
 
 // fromHeader maps an RPM header to metadata the way createrepo_c's cr_package_from_header
 // does, so that dnf and yum see what they would see from createrepo_c.
-func fromHeader(p *rpm.Package) (*pkg, error) {
+func fromHeader(p *rpm.Package, o readOptions) (*pkg, error) {
 	h := &p.Header
 	out := &pkg{
 		Name:        tagString(h, tagName),
@@ -316,6 +266,17 @@ func fromHeader(p *rpm.Package) (*pkg, error) {
 	if out.Name == "" || out.Version == "" {
 		return nil, fmt.Errorf("damaged RPM header: no name or version")
 	}
+	// librpm's applyRetrofits, which createrepo_c reads every package through: a header
+	// with neither SOURCERPM nor SOURCEPACKAGE is a source package when its files are all
+	// in one directory with an empty name (a source RPM's), else a binary one from an
+	// unknown source RPM, "(none)".
+	if h.GetTag(tagSourceRPM) == nil && h.GetTag(tagSourcePackage) == nil {
+		if dirs := tagStrings(h, tagDirNames); len(dirs) == 1 && dirs[0] == "" {
+			out.Arch = "src"
+		} else {
+			out.SourceRPM = "(none)"
+		}
+	}
 	if tagInt(h, tagSourcePackage) > 0 {
 		out.Arch = "src"
 	}
@@ -335,7 +296,7 @@ func fromHeader(p *rpm.Package) (*pkg, error) {
 	}
 	out.Files = files
 	out.readDeps(h)
-	out.Changelogs = headerChangelogs(h)
+	out.Changelogs = headerChangelogs(h, o.changelogLimit)
 	return out, nil
 }
 
@@ -348,24 +309,48 @@ func firstSize(vs ...int64) int64 {
 	return 0
 }
 
+// trimAuthor drops the spaces at the end of a changelog author as createrepo_c does, which
+// never looks at the first byte: " " stays " ".
+func trimAuthor(s string) string {
+	if len(s) <= 1 {
+		return s
+	}
+	return s[:1] + strings.TrimRight(s[1:], " ")
+}
+
+// maxFileListBytes bounds the bytes of a package's full file paths. The header stores each
+// directory once and the files as indexes into them, so a small header can name a long
+// directory a million times: the paths of a real package add up to a few MiB.
+const maxFileListBytes = 256 << 20
+
 // headerFiles lists the files in header order, checking the parallel arrays instead of
 // trusting them (cavaliergopher/rpm's Files panics on a damaged header).
 func headerFiles(h *rpm.Header) ([]file, error) {
 	base := tagStrings(h, tagBaseNames)
-	if len(base) == 0 {
-		return nil, nil
-	}
 	dirs := tagStrings(h, tagDirNames)
 	idx := tagInts(h, tagDirIndexes)
+	if len(base) == 0 {
+		// An old package (rpm < 4.0 or --nodirtokens) has full paths instead: librpm
+		// compresses them into directories and base names when it reads it.
+		old := tagStrings(h, tagOldFileNames)
+		if len(old) == 0 {
+			return nil, nil
+		}
+		base, dirs, idx = compressFileList(old)
+	}
 	modes := tagInts(h, tagFileModes)
 	flags := tagInts(h, tagFileFlags)
 	if len(idx) != len(base) || len(modes) != len(base) || len(flags) != len(base) {
 		return nil, fmt.Errorf("damaged RPM header: file lists of different lengths")
 	}
 	files := make([]file, len(base))
+	total := 0
 	for i, b := range base {
 		if idx[i] < 0 || idx[i] >= int64(len(dirs)) {
 			return nil, fmt.Errorf("damaged RPM header: file %q has no directory", b)
+		}
+		if total += len(dirs[idx[i]]) + len(b); total > maxFileListBytes {
+			return nil, fmt.Errorf("damaged RPM header: its file paths add up to more than %d bytes: copy or build it again", maxFileListBytes)
 		}
 		f := file{Path: dirs[idx[i]] + b}
 		switch {
@@ -379,6 +364,26 @@ func headerFiles(h *rpm.Header) ([]file, error) {
 	return files, nil
 }
 
+// compressFileList splits full paths into base names, directories and directory indexes
+// as librpm's compressFilelist does: the directory is everything up to the last slash,
+// directories numbered in order of first use.
+func compressFileList(paths []string) (base, dirs []string, idx []int64) {
+	seen := make(map[string]int64)
+	for _, p := range paths {
+		i := strings.LastIndexByte(p, '/') + 1
+		d := p[:i]
+		k, ok := seen[d]
+		if !ok {
+			k = int64(len(dirs))
+			seen[d] = k
+			dirs = append(dirs, d)
+		}
+		base = append(base, p[i:])
+		idx = append(idx, k)
+	}
+	return base, dirs, idx
+}
+
 // isPrimary reports whether a file is listed in primary.xml as well as in filelists.xml:
 // the paths that yum and dnf resolve file requires against without downloading filelists.
 // The rule is createrepo_c's (and createrepo's before it): clients rely on exactly it.
@@ -386,19 +391,24 @@ func isPrimary(path string) bool {
 	return strings.HasPrefix(path, "/etc/") || path == "/usr/lib/sendmail" || strings.Contains(path, "bin/")
 }
 
-// headerChangelogs reproduces createrepo_c: entries oldest first, and where two entries
-// share a time the newer ones are moved forward by a second each, so that times are
-// unique. All entries are kept (createrepo_c's default has no limit either).
-func headerChangelogs(h *rpm.Header) []changelog {
+// headerChangelogs reproduces createrepo_c: the first limit entries of the header (the
+// newest, as rpmbuild stores them newest first; AllChangelogs: every one), written oldest
+// first, and where two entries share a time the newer ones are moved forward by a second
+// each, so that times are unique. The cut comes before the moving: the entries kept are
+// the header's first ones whatever their times.
+func headerChangelogs(h *rpm.Header, limit int) []changelog {
 	times := tagInts(h, tagChangeTime)
 	names := tagStrings(h, tagChangeName)
 	texts := tagStrings(h, tagChangeText)
 	n := min(len(times), len(names), len(texts))
+	if limit >= 0 {
+		n = min(n, limit)
+	}
 	out := make([]changelog, 0, n) // newest first, as in the header; reversed below
 	var last int64
 	for i := 0; i < n; i++ {
 		t := times[i]
-		out = append(out, changelog{Author: strings.TrimRight(names[i], " "), Date: t, Text: texts[i]})
+		out = append(out, changelog{Author: trimAuthor(names[i]), Date: t, Text: texts[i]})
 		if last == t {
 			// Walk the entries added before this one (newer ones) while they carry the
 			// time being bumped.

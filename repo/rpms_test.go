@@ -2,17 +2,14 @@ package repo
 
 import (
 	"bytes"
-	"crypto"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/google/rpmpack"
 
-	"github.com/hotchain/hotchain/packaging"
+	"github.com/hotchain/hotchain/internal/sign"
 )
 
 // The test packages are built here with rpmpack rather than with packaging's builder, so
@@ -63,7 +60,7 @@ func relations(t testing.TB, specs []string) rpmpack.Relations {
 }
 
 // build writes p as an RPM file into dir, signed by s when s is not nil.
-func (p testPkg) build(t testing.TB, dir string, s *packaging.Signer) string {
+func (p testPkg) build(t testing.TB, dir string, s *sign.Signer) string {
 	t.Helper()
 	arch := p.arch
 	if arch == "" {
@@ -131,7 +128,7 @@ func (p testPkg) build(t testing.TB, dir string, s *packaging.Signer) string {
 		r.AddCustomTag(tagChangeText, rpmpack.EntryStringSlice(texts))
 	}
 	if s != nil {
-		r.SetPGPSigner(deterministicSign(s))
+		r.SetPGPSigner(s.Sign)
 	}
 	var buf bytes.Buffer
 	if err := r.Write(&buf); err != nil {
@@ -146,22 +143,6 @@ func (p testPkg) build(t testing.TB, dir string, s *packaging.Signer) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// deterministicSign signs like s.Sign, but without go-crypto's random salt notation: the
-// same package comes out byte for byte the same, and golden files can name its checksum.
-func deterministicSign(s *packaging.Signer) func([]byte) ([]byte, error) {
-	no := false
-	cfg := &packet.Config{
-		DefaultHash:                           crypto.SHA256,
-		Time:                                  func() time.Time { return s.Time },
-		NonDeterministicSignaturesViaNotation: &no,
-	}
-	return func(data []byte) ([]byte, error) {
-		var buf bytes.Buffer
-		err := openpgp.DetachSign(&buf, s.Entity(), bytes.NewReader(data), cfg)
-		return buf.Bytes(), err
-	}
 }
 
 const dirMode = 040755
@@ -246,10 +227,10 @@ var testPkgs = []testPkg{pkgBase, pkgFix1, pkgFix2, pkgTools, pkgMeta}
 
 // testKeys are the vendor's key and another one, fixed Ed25519 test keys in testdata so
 // that signed packages and repomd.xml.asc are the same in every run (golden files).
-func testKeys(t testing.TB) (vendor, other *packaging.Signer) {
+func testKeys(t testing.TB) (vendor, other *sign.Signer) {
 	t.Helper()
-	load := func(name string) *packaging.Signer {
-		s, err := packaging.LoadSigner(filepath.Join("testdata", name+".sec.asc"))
+	load := func(name string) *sign.Signer {
+		s, err := sign.LoadSigner(filepath.Join("testdata", name+".sec.asc"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -260,7 +241,7 @@ func testKeys(t testing.TB) (vendor, other *packaging.Signer) {
 }
 
 // buildRepoDir builds pkgs into a new directory named after a base version.
-func buildRepoDir(t testing.TB, s *packaging.Signer, pkgs ...testPkg) string {
+func buildRepoDir(t testing.TB, s *sign.Signer, pkgs ...testPkg) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "6.14.2")
 	if err := os.Mkdir(dir, 0o755); err != nil {

@@ -85,6 +85,15 @@ func (r *resolver) rest(c *Config, vals map[string]string) {
 	c.ScriptEnvFile = r.path("SCRIPT_ENV_FILE", vals, true)
 	c.PreHook = r.command("PRE_HOOK")
 	c.PostHook = r.command("POST_HOOK")
+	c.HealthCmd = r.command("HEALTH_CMD")
+	c.HealthTimeout = time.Duration(r.count("HEALTH_TIMEOUT", time.Second, "seconds, e.g. 60")) * time.Second
+	if c.HealthTimeout == 0 && r.text("HEALTH_TIMEOUT") == "0" {
+		r.bad("HEALTH_TIMEOUT", "0", "a check needs some time: give seconds, e.g. 60")
+	}
+	c.HealthRetries = r.count("HEALTH_RETRIES", 1, "a number of tries, e.g. 3")
+	if c.HealthRetries == 0 && r.text("HEALTH_RETRIES") == "0" {
+		r.bad("HEALTH_RETRIES", "0", "the check runs at least once: give 1 or more")
+	}
 
 	switch role := Role(r.text("HOST_ROLE")); role {
 	case RoleSingle, RoleAlpha, RoleSecondary:

@@ -40,14 +40,17 @@ type Config struct {
 	LedgerDir          string
 	StateDir           string // STATE_DIR, default /var/lib/<product>-hotfix (agent state, last run)
 	HostRole           Role
-	Hostname           string       // HOSTNAME, default: short host name (os.Hostname up to the first dot)
-	SecondaryHosts     []string     // SECONDARY_HOSTS, split on blanks and/or commas
-	ChangeTrees        []ChangeTree // CHANGE_TREES, default "FileChanges=$PRODUCT_ROOT"
-	ScriptEnvFile      string       // "" means none
-	PreHook, PostHook  string       // command lines, split with Split when run; "" means none
-	PackageManager     string       // auto | dnf | yum
-	Schedule           string       // cron expression, default "2 4 * * *"
-	YumParameter       []string     // YUM_PARAMETER split into words
+	Hostname           string        // HOSTNAME, default: short host name (os.Hostname up to the first dot)
+	SecondaryHosts     []string      // SECONDARY_HOSTS, split on blanks and/or commas
+	ChangeTrees        []ChangeTree  // CHANGE_TREES, default "FileChanges=$PRODUCT_ROOT"
+	ScriptEnvFile      string        // "" means none
+	PreHook, PostHook  string        // command lines, split with Split when run; "" means none
+	HealthCmd          string        // HEALTH_CMD, split with Split when run; "" means none
+	HealthTimeout      time.Duration // HEALTH_TIMEOUT, one check
+	HealthRetries      int           // HEALTH_RETRIES, tries of a failing check (at least 1)
+	PackageManager     string        // auto | dnf | yum
+	Schedule           string        // cron expression, default "2 4 * * *"
+	YumParameter       []string      // YUM_PARAMETER split into words
 	CheckOnly          bool
 	DownloadOnly       bool
 	RandomWait         int // minutes, >= 0
@@ -200,6 +203,12 @@ func (c *Config) value(key string) string {
 		return c.PreHook
 	case "POST_HOOK":
 		return c.PostHook
+	case "HEALTH_CMD":
+		return c.HealthCmd
+	case "HEALTH_TIMEOUT":
+		return strconv.Itoa(int(c.HealthTimeout / time.Second))
+	case "HEALTH_RETRIES":
+		return strconv.Itoa(c.HealthRetries)
 	case "HOST_ROLE":
 		return string(c.HostRole)
 	case "HOSTNAME":

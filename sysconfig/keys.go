@@ -54,6 +54,18 @@ environment.`},
 	{name: "POST_HOOK", doc: `
 Command run after an install, also after one that failed, e.g. to open
 the shop again.`},
+	{name: "HEALTH_CMD", doc: `
+Command that tells whether the product works, e.g.
+HEALTH_CMD="curl -fsS --max-time 10 http://localhost/%p/health". It runs
+after each hotfix's apply (after the hotfix's own Check/ scripts) and
+once more after POST_HOOK; a non-zero exit status fails the check, and
+a hotfix that fails it is rolled back. Split into words like a shell
+does and run without a shell. Empty: only the Check/ scripts run.`},
+	{name: "HEALTH_TIMEOUT", def: func(string) string { return "60" }, doc: `
+Seconds one health check (HEALTH_CMD and the Check/ scripts) may take.`},
+	{name: "HEALTH_RETRIES", def: func(string) string { return "3" }, doc: `
+How many times a failing health check is tried, 5 seconds apart, before
+it counts as failed (1: no retry).`},
 	{name: "HOST_ROLE", def: func(string) string { return string(RoleSingle) }, doc: `
 single: the product runs on this host alone. alpha: the host that runs
 the application processes of a distributed installation; it installs

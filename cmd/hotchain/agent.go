@@ -22,6 +22,7 @@ Exit status:
   2    usage error
   3    another run holds the lock
   4    the run itself worked but its report could not be mailed
+  5    a hotfix failed its health check (HEALTH_CMD, its Check/ scripts) and was rolled back
 `
 
 func runAgent(ctx context.Context, e *env, args []string) error {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotchain/hotchain/hotfix"
+
 	"github.com/hotchain/hotchain/internal/testutil"
 
 	"github.com/hotchain/hotchain/lock"
@@ -186,7 +188,7 @@ func TestInstalledButNotAppliedIsAFailure(t *testing.T) {
 	for _, want := range []string{
 		"[shop-hotfix] myhost: FAILED: 1 hotfix installed; hotfix 6.14.2.2 is installed (shop-hotfix-6_14_2_2-1-0) but not applied",
 		"see /var/opt/shop/Patches/shop-hotfix-6.14.2.2/shop-hotfix-6.14.2.2-install-host1.log, then run hotchain apply /var/opt/shop/Patches/shop-hotfix-6.14.2.2\n",
-		"==> removing shop-hotfix-6_14_2_3: not applied, the chain stops at 6.14.2.2\n",
+		"==> removing shop-hotfix-6_14_2_3 from the rpm database (not applied): the chain stops at 6.14.2.2\n",
 		"Installed: 6.14.2.1\n",
 		"migrating\n",
 	} {
@@ -412,6 +414,84 @@ func TestRealPackageManagerGetsTheRootAndYumParameter(t *testing.T) {
 	if _, err := exec.LookPath("yum"); err != nil {
 		if _, err := newPackageManager(h.cfg, pmIO{}); err == nil || !strings.Contains(err.Error(), "PACKAGE_MANAGER=yum") {
 			t.Errorf("PACKAGE_MANAGER=yum without yum: %v", err)
+		}
+	}
+}
+
+// TestUnpackedHotfixesAreAppliedByTheNextRun: hotfixes that rpm holds unpacked and never
+// applied (a run that died after dnf, a %post without network) show in -check and status,
+// and the next run applies them in chain order without installing anything.
+func TestUnpackedHotfixesAreAppliedByTheNextRun(t *testing.T) {
+	h := newAgentHost(t)
+	ctx := context.Background()
+	host := &hotfix.Host{Cfg: h.cfg, Environ: h.environ}
+	if err := host.Apply(ctx, host.HotfixDir(mustVersion(t, "6.14.2.1")), hotfix.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.write("fakepm.rpmdb", "shop-hotfix-6_14_2_1\nshop-hotfix-6_14_2_2\nshop-hotfix-6_14_2_3\n")
+	if err := os.RemoveAll(h.path("var/opt/shop/Patches/shop-hotfix-6.14.2.4")); err != nil { // not in the rpm database
+		t.Fatal(err)
+	}
+
+	code, stdout, _ := h.run(h.options(modeCheck))
+	if code != 100 || stdout != "Unpacked, not applied: 6.14.2.2 6.14.2.3 (the next run applies them; hotchain agent -console does now)\n" {
+		t.Errorf("-check: exit %d:\n%s", code, stdout)
+	}
+	code, stdout, _ = h.cli(nil, "status", "-root", h.root, "-config", "/etc/sysconfig/shop-hotfix")
+	if code != 0 || !strings.Contains(stdout, "unpacked:      6.14.2.2 6.14.2.3 (unpacked, not applied") ||
+		!strings.Contains(stdout, "check, success: 2 hotfixes unpacked, not applied\n") {
+		t.Errorf("status: exit %d:\n%s", code, stdout)
+	}
+
+	code, stdout, stderr := h.run(h.options(modeCron))
+	if code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
+		t.Fatalf("cron run: exit %d, ledger %q\n%s%s", code, h.ledger("host1.txt"), stdout, stderr)
+	}
+	if !strings.Contains(stdout, "==> applying 6.14.2.2\n") || strings.Contains(stdout, "==> installing") {
+		t.Errorf("report:\n%s", stdout)
+	}
+	if n := count(h.calls(), "install-start"); n != 0 {
+		t.Errorf("the package manager installed %d times, want none", n)
+	}
+}
+
+func mustVersion(t *testing.T, s string) hotfix.Version {
+	t.Helper()
+	v, err := hotfix.ParseHotfixVersion(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestHealthCheckStopsTheChain: HEALTH_CMD fails once hotfix 3 of a chain of 4 is applied.
+// The run ends with 1 and 2 applied, 3 rolled back and out of the rpm database, 4 not
+// installed, a FAILED report with the check's output, and exit status 5.
+func TestHealthCheckStopsTheChain(t *testing.T) {
+	h := newAgentHost(t, `HEALTH_CMD="sh -c 'test ! -f $PRODUCT_ROOT/lib/fix3.txt || { echo shop answers 500; exit 1; }'"`, "HEALTH_RETRIES=1")
+	h.editSpec(func(s *fakeSpec) { s.Offered = append(s.Offered, "6.14.2.4") })
+	code, stdout, _ := h.run(h.options(modeCron))
+	if code != 5 {
+		t.Errorf("exit %d, want 5", code)
+	}
+	if got := h.ledger("host1.txt"); got != "6.14.2.1 6.14.2.2" {
+		t.Errorf("ledger %q, want 1 and 2", got)
+	}
+	if _, err := os.Stat(h.path("opt/shop/lib/fix3.txt")); !os.IsNotExist(err) {
+		t.Errorf("hotfix 3's file is still there: %v", err)
+	}
+	db, _ := os.ReadFile(h.path("fakepm.rpmdb"))
+	if got := strings.Fields(string(db)); strings.Join(got, " ") != "shop-hotfix-6_14_2_1 shop-hotfix-6_14_2_2" {
+		t.Errorf("rpm database %q, want 1 and 2", got)
+	}
+	for _, want := range []string{
+		"[shop-hotfix] myhost: FAILED: 2 hotfixes installed; hotfix 6.14.2.3 failed its health check",
+		"shop answers 500\n",
+		"==> removing shop-hotfix-6_14_2_3 shop-hotfix-6_14_2_4 from the rpm database (not applied): the chain stops at 6.14.2.3\n",
+		"Installed: 6.14.2.1 6.14.2.2\n",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("report lacks %q:\n%s", want, stdout)
 		}
 	}
 }

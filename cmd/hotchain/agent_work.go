@@ -35,14 +35,16 @@ type agentRun struct {
 	unpacked    []hotfix.Version // installed, unpacked and not applied, before the install
 	applyErr    error            // why the apply of applyFailed failed
 	applyFailed hotfix.Version
-	waiting     []hotfix.Version // pending, waiting for the alpha (secondary)
-	target      hotfix.Version   // what the install asked for
-	download    []string         // package names downloaded
-	installed   []hotfix.Version // applied by this run
-	finalized   []hotfix.Version
-	finWait     string // on the alpha: which finalize waits for which hosts
-	checkOnly   bool   // the run only checked (-check, CHECK_ONLY)
-	hint        string // the next step for the first failure that has one
+	// healthFailed is the hotfix that failed its health check and was rolled back.
+	healthFailed hotfix.Version
+	waiting      []hotfix.Version // pending, waiting for the alpha (secondary)
+	target       hotfix.Version   // what the install asked for
+	download     []string         // package names downloaded
+	installed    []hotfix.Version // applied by this run
+	finalized    []hotfix.Version
+	finWait      string // on the alpha: which finalize waits for which hosts
+	checkOnly    bool   // the run only checked (-check, CHECK_ONLY)
+	hint         string // the next step for the first failure that has one
 }
 
 // lockedBuffer collects the output of commands that write from several goroutines.
@@ -247,26 +249,43 @@ func (r *agentRun) applyUnpacked(ctx context.Context, pm packageManager) {
 	for _, v := range vs {
 		dir := r.host.HotfixDir(v)
 		fmt.Fprintf(r.out, "==> applying %s\n", v)
-		if err := r.host.Apply(ctx, dir, hotfix.ApplyOptions{}); err != nil {
+		err := r.host.Apply(ctx, dir, hotfix.ApplyOptions{})
+		var he *hotfix.HealthError
+		switch {
+		case errors.As(err, &he):
+			// Apply rolled it back byte-exact. Its package and the ones after it leave
+			// the rpm database with the rollback off, so that rpm, ledger and files agree.
+			r.healthFailed = v
+			r.fail("%v", err)
+			if he.Output != "" {
+				fmt.Fprintf(r.out, "==> the check printed:\n%s", he.Output)
+			}
+			r.removeUnapplied(ctx, pm, v, true)
+			return
+		case err != nil:
 			// verify reports it. The hotfixes after it leave the rpm database: the chain
 			// stops at the one that failed, as a %pre that refuses them would stop it.
 			r.applyErr = err
 			r.applyFailed = v
-			r.removeUnapplied(ctx, pm, v)
+			r.removeUnapplied(ctx, pm, v, false)
 			return
 		}
 	}
 }
 
 // removeUnapplied erases from the rpm database the hotfixes after v that are installed,
-// unpacked and never applied, with their %preun told not to roll back (nothing was applied).
-func (r *agentRun) removeUnapplied(ctx context.Context, pm packageManager, v hotfix.Version) {
+// unpacked and never applied, and v itself when withV (it was rolled back), with their
+// %preun told not to roll back (there is nothing left to roll back).
+func (r *agentRun) removeUnapplied(ctx context.Context, pm packageManager, v hotfix.Version, withV bool) {
 	vs, err := r.unpackedInstalled(ctx, pm)
 	if err != nil {
 		r.fail("%v", err)
 		return
 	}
 	var names []string
+	if withV {
+		names = append(names, hotfix.PackageName(r.cfg.Product, v))
+	}
 	for _, u := range vs {
 		if u.Compare(v) > 0 {
 			names = append(names, hotfix.PackageName(r.cfg.Product, u))
@@ -275,7 +294,7 @@ func (r *agentRun) removeUnapplied(ctx context.Context, pm packageManager, v hot
 	if len(names) == 0 {
 		return
 	}
-	fmt.Fprintf(r.out, "==> removing %s: not applied, the chain stops at %s\n", strings.Join(names, " "), v)
+	fmt.Fprintf(r.out, "==> removing %s from the rpm database (not applied): the chain stops at %s\n", strings.Join(names, " "), v)
 	if err := pm.Remove(ctx, names...); err != nil {
 		r.fail("remove %s, which were not applied: %v", strings.Join(names, " "), err)
 	}
@@ -305,6 +324,10 @@ func (r *agentRun) verify(ctx context.Context, pm packageManager, before, wanted
 	if r.applyFailed != nil {
 		// The chain stopped at the hotfix that failed: the ones after it were removed.
 		wanted = slices.DeleteFunc(slices.Clone(wanted), func(v hotfix.Version) bool { return v.Compare(r.applyFailed) > 0 })
+	}
+	if r.healthFailed != nil {
+		// It was rolled back and removed, with the ones after it.
+		wanted = slices.DeleteFunc(slices.Clone(wanted), func(v hotfix.Version) bool { return v.Compare(r.healthFailed) >= 0 })
 	}
 	for _, p := range chainProblems(r.cfg, installed, applied, wanted, r.applyFailed, r.applyErr) {
 		r.fail("%s", p)

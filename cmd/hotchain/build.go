@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/packaging"
 	"github.com/hotchain/hotchain/repo"
 )
@@ -27,7 +28,7 @@ Check a tarball signature with
 	product := fs.String("product", "", "product `name` (required), like shop")
 	release := fs.Int("release", 0, "RPM release: raise it for each rebuild of the same hotfix")
 	patchesDir := fs.String("patches-dir", "", "`DIR` where hosts unpack hotfixes (default /var/opt/PRODUCT/Patches, as PATCHES_DIR)")
-	signKey := fs.String("sign-key", "", "OpenPGP secret key `file` that signs the RPM (passphrase in $"+packaging.PassphraseEnv+")")
+	signKey := fs.String("sign-key", "", "OpenPGP secret key `file` that signs the RPM (passphrase in $"+sign.PassphraseEnv+")")
 	tarballKey := fs.String("tarball-key", "", "private key `file` that signs the tarball: PEM (RSA or Ed25519), or an OpenPGP secret key such as -sign-key's")
 	license := fs.String("license", "", "RPM License tag (default Proprietary)")
 	vendor := fs.String("vendor", "", "RPM Vendor tag")
@@ -51,12 +52,12 @@ Check a tarball signature with
 		License: *license, Vendor: *vendor, URL: *url, OutDir: *out,
 	}
 	if *signKey != "" {
-		if o.Signer, err = packaging.LoadSigner(*signKey); err != nil {
+		if o.Signer, err = sign.LoadSigner(*signKey); err != nil {
 			return err
 		}
 	}
 	if *tarballKey != "" {
-		if o.TarballKey, err = packaging.LoadTarballKey(*tarballKey); err != nil {
+		if o.TarballKey, err = sign.LoadTarballKey(*tarballKey); err != nil {
 			return err
 		}
 	}
@@ -70,7 +71,7 @@ Check a tarball signature with
 	fmt.Fprintf(e.stdout, "wrote %s\nwrote %s\n", res.RPM, res.Tarball)
 	if res.Signature != "" {
 		fmt.Fprintf(e.stdout, "wrote %s\ncheck it with: %s\n", res.Signature,
-			packaging.VerifyCommand(o.TarballKey.Algorithm(), "pub.pem", res.Tarball, res.Signature))
+			sign.VerifyCommand(o.TarballKey.Algorithm(), "pub.pem", res.Tarball, res.Signature))
 	}
 	if o.Signer == nil {
 		e.warnf("the RPM is not signed: hosts check signatures (gpgcheck=1); pass -sign-key")
@@ -140,12 +141,12 @@ mtime is.`)
 		License: *license, Vendor: *vendor, URL: *url, OutDir: *out,
 	}
 	if *signKey != "" {
-		if o.Signer, err = packaging.LoadSigner(*signKey); err != nil {
+		if o.Signer, err = sign.LoadSigner(*signKey); err != nil {
 			return err
 		}
 	}
 	if *tarballKey != "" {
-		if o.TarballKey, err = packaging.LoadTarballKey(*tarballKey); err != nil {
+		if o.TarballKey, err = sign.LoadTarballKey(*tarballKey); err != nil {
 			return err
 		}
 	}
@@ -183,11 +184,11 @@ later, and openssl pkeyutl instead of openssl dgst to check tarball signatures.`
 	if *name == "" || *email == "" || *out == "" {
 		return withHint(usageError{errors.New("keygen needs -name, -email and -out")}, example)
 	}
-	a := packaging.KeyAlgorithm(*algo)
-	if a != packaging.RSA && a != packaging.Ed25519 {
+	a := sign.KeyAlgorithm(*algo)
+	if a != sign.RSA && a != sign.Ed25519 {
 		return usageError{fmt.Errorf("-algo %q: want rsa or ed25519", *algo)}
 	}
-	s, err := packaging.GenerateKey(*name, *email, a, time.Now())
+	s, err := sign.GenerateKey(*name, *email, a, time.Now())
 	if err != nil {
 		return err
 	}

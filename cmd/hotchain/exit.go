@@ -24,6 +24,9 @@ const (
 	exitLocked = 3
 	// exitNotMailed: the run itself worked, but its report could not be mailed.
 	exitNotMailed = 4
+	// exitHealth: a hotfix failed its health check (HEALTH_CMD, its Check/ scripts) and was
+	// rolled back; the chain stopped there.
+	exitHealth = 5
 	// exitPending: agent -check found pending hotfixes.
 	exitPending = 100
 
@@ -41,6 +44,7 @@ Exit status:
   2    usage error
   3    another run holds the lock
   4    the run worked but its report could not be mailed
+  5    a hotfix failed its health check and was rolled back
   100  agent -check: hotfixes are pending
 `
 

@@ -22,6 +22,7 @@ func runApply(ctx context.Context, e *env, args []string) error {
 runs), or a signed hotfix tarball, which is checked against TARBALL_KEY, unpacked into
 PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 	nocheck := fs.Bool("nocheck", false, "skip the prerequisites (product version, chain order, alpha first): force a re-installation")
+	scriptlet := fs.Bool("scriptlet", false, "run as the RPM's %post: in rpm's scriptlet sandbox (no network, private /tmp), leave the hotfix unpacked and say how to apply it")
 	settings := loadSettings(e, fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -34,6 +35,13 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 		return err
 	}
 	dir := fs.Arg(0)
+	if *scriptlet {
+		if why := scriptletSandbox(); why != "" {
+			fmt.Fprintf(e.stderr, "hotchain: %s: not applied now: %s, and its install scripts need the network and the real /tmp\n"+
+				"hint: it stays unpacked; the next agent run applies it, or now: hotchain agent -console (or hotchain apply %s)\n", dir, why, dir)
+			return nil
+		}
+	}
 	if strings.HasSuffix(dir, ".tar.gz") {
 		if dir, err = unpackVerified(cfg, dir); err != nil {
 			return err
@@ -223,6 +231,9 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(w, "last run:      %s %s, %s: %s\n", l.Time.Local().Format("2006-01-02 15:04"), l.Mode, l.Outcome, l.what())
 	} else {
 		fmt.Fprintln(w, "last run:      none yet")
+	}
+	if len(st.Unpacked) > 0 {
+		fmt.Fprintf(w, "unpacked:      %s (unpacked, not applied: the next agent run applies them; hotchain agent -console does now)\n", strings.Join(st.Unpacked, " "))
 	}
 	for _, u := range st.Interrupted {
 		fmt.Fprintf(w, "interrupted:   %s stopped in state %s (%s): run hotchain apply to finish or hotchain rollback to undo\n", u.Version, u.State, u.Journal)

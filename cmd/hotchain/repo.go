@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/packaging"
 	"github.com/hotchain/hotchain/repo"
 )
@@ -23,13 +24,17 @@ Entries of packages whose size and mtime did not change are reused from the old 
 (as createrepo_c --update does); -no-update reads every package again. With -sign-key, every
 package read must be signed with that key. A failed run changes nothing.
 SOURCE_DATE_EPOCH, if set, is the revision and the time of the metadata: the same packages
-and SOURCE_DATE_EPOCH give byte-identical metadata.`)
+and SOURCE_DATE_EPOCH give byte-identical metadata.
+Packages are found as createrepo_c finds them (hidden ones and symlinked directories
+included, symlinks out of DIR excepted) and written as it writes them; a package with a
+control character in its metadata, or a damaged one, fails the run.`)
 	var urls buildFlagList
 	fs.Var(&urls, "base-url", "`URL` of the repository root, http(s):// or file:// (required; repeat for mirrors)")
 	product := fs.String("product", "", "product `name`, like shop (default: taken from the package names)")
 	baseVersion := fs.String("base-version", "", "base `version` the repository serves (default: the name of DIR)")
-	signKey := fs.String("sign-key", "", "OpenPGP secret key `file` that signs repomd.xml (passphrase in $"+packaging.PassphraseEnv+")")
+	signKey := fs.String("sign-key", "", "OpenPGP secret key `file` that signs repomd.xml (passphrase in $"+sign.PassphraseEnv+")")
 	noUpdate := fs.Bool("no-update", false, "read every package again instead of reusing unchanged entries")
+	changelogLimit := fs.Int("changelog-limit", repo.DefaultChangelogLimit, "keep the newest `N` changelog entries of each package, as createrepo_c --changelog-limit (0 none, -1 all); unchanged packages keep theirs unless -no-update")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -45,6 +50,15 @@ and SOURCE_DATE_EPOCH give byte-identical metadata.`)
 			return usageError{err}
 		}
 	}
+	limit := *changelogLimit
+	switch {
+	case limit == 0:
+		limit = repo.NoChangelogs
+	case limit == -1:
+		limit = repo.AllChangelogs
+	case limit < -1:
+		return withHint(usageError{fmt.Errorf("-changelog-limit %d: want a number of entries, 0 for none or -1 for all", limit)}, example)
+	}
 	when, err := packaging.ParseSourceDateEpoch(e.getenv("SOURCE_DATE_EPOCH"))
 	if err != nil {
 		return err
@@ -54,10 +68,10 @@ and SOURCE_DATE_EPOCH give byte-identical metadata.`)
 	}
 	o := repo.Options{
 		Dir: fs.Arg(0), Product: *product, BaseVersion: *baseVersion, BaseURLs: urls,
-		NoUpdate: *noUpdate, Time: when, Log: e.stderr,
+		NoUpdate: *noUpdate, Time: when, Log: e.stderr, ChangelogLimit: limit,
 	}
 	if *signKey != "" {
-		if o.Signer, err = packaging.LoadSigner(*signKey); err != nil {
+		if o.Signer, err = sign.LoadSigner(*signKey); err != nil {
 			return err
 		}
 	}

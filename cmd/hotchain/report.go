@@ -58,12 +58,21 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) error
 		r.writeOutcome(w)
 	}
 	if r.failed {
-		return withHint(errors.New(strings.Join(r.problems, "\n")), r.hint)
+		return exitError{r.failStatus(), withHint(errors.New(strings.Join(r.problems, "\n")), r.hint)}
 	}
-	if r.o.mode == modeCheck && len(r.pending) > 0 {
+	if r.o.mode == modeCheck && len(r.pending)+len(r.unpacked) > 0 {
 		return silentExit(exitPending)
 	}
 	return nil
+}
+
+// failStatus is the exit status of a failed run: exitHealth when a hotfix failed its health
+// check, else exitFailure.
+func (r *agentRun) failStatus() int {
+	if r.healthFailed != nil {
+		return exitHealth
+	}
+	return exitFailure
 }
 
 // summary says what the run did, for the mail subject and syslog: "3 hotfixes installed".
@@ -76,6 +85,7 @@ func (r *agentRun) summary() string {
 	}
 	if r.checkOnly {
 		add(len(r.pending), "available")
+		add(len(r.unpacked), "unpacked, not applied")
 	}
 	add(len(r.download), "downloaded")
 	add(len(r.installed), "installed")
@@ -96,7 +106,7 @@ func countOf(n int, one, many string) string {
 // reportable: a nightly run is quiet unless it did something or something went wrong.
 func (r *agentRun) reportable() bool {
 	return r.failed || len(r.installed) > 0 || len(r.download) > 0 || len(r.finalized) > 0 ||
-		len(r.waiting) > 0 || r.checkOnly && len(r.pending) > 0
+		len(r.waiting) > 0 || r.checkOnly && len(r.pending)+len(r.unpacked) > 0
 }
 
 // deliver sends a nightly run's report to MAILTO, or prints it for crond to mail.
@@ -104,7 +114,7 @@ func (r *agentRun) deliver(ctx context.Context) error {
 	cfg := r.cfg
 	var status error
 	if r.failed {
-		status = silentExit(exitFailure) // the report tells the story
+		status = silentExit(r.failStatus()) // the report tells the story
 	}
 	if !r.reportable() {
 		return status
@@ -205,8 +215,13 @@ func (r *agentRun) allowedUpTo() string {
 
 // writeCheck prints the pending hotfixes the way the original cron script did.
 func (r *agentRun) writeCheck(w io.Writer) {
+	if len(r.unpacked) > 0 {
+		fmt.Fprintf(w, "Unpacked, not applied: %s (the next run applies them; hotchain agent -console does now)\n", joinVersions(r.unpacked))
+	}
 	if len(r.pending) == 0 {
-		r.writeNone(w)
+		if len(r.unpacked) == 0 {
+			r.writeNone(w)
+		}
 		return
 	}
 	writeCheckTable(w, r.cfg.Product, r.cfg.SystemName, r.pending)

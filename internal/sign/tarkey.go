@@ -1,4 +1,4 @@
-package packaging
+package sign
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	pgped25519 "github.com/ProtonMail/go-crypto/openpgp/ed25519"
 	"github.com/ProtonMail/go-crypto/openpgp/eddsa"
@@ -29,17 +30,24 @@ type TarballKey struct {
 // RSA or Ed25519, as `openssl genpkey` or `hotchain keygen` write it), or an OpenPGP secret
 // key (the -sign-key file), whose key material then signs the tarball too.
 func LoadTarballKey(path string) (*TarballKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadKeyFile(path, "tarball key")
 	if err != nil {
-		return nil, fmt.Errorf("read tarball key: %w", err)
+		return nil, err
 	}
-	if bytes.Contains(data, []byte("-----BEGIN PGP")) || (len(data) > 0 && data[0]&0x80 != 0) {
-		s, err := LoadSigner(path)
+	return ParseTarballKey(data, path, os.Getenv(PassphraseEnv), time.Now())
+}
+
+// ParseTarballKey is LoadTarballKey on the bytes of the key file path; an OpenPGP key is
+// unlocked with passphrase and must be able to sign at now.
+func ParseTarballKey(data []byte, path, passphrase string, now time.Time) (*TarballKey, error) {
+	if isOpenPGP(data) {
+		s, err := ParseSigner(data, path, passphrase, now)
 		if err != nil {
 			return nil, err
 		}
 		return TarballKeyFromSigner(s)
 	}
+	var err error
 	block, _ := pem.Decode(data)
 	if block == nil {
 		return nil, fmt.Errorf("tarball key %s is neither PEM nor OpenPGP: make one with hotchain keygen or openssl genpkey -algorithm ed25519", path)
@@ -80,10 +88,11 @@ func newTarballKey(key any) (*TarballKey, error) {
 	return nil, fmt.Errorf("key type %T cannot sign tarballs: use RSA or Ed25519", key)
 }
 
-// TarballKeyFromSigner is the OpenPGP signing key's own key material as a tarball key, so a
-// vendor can keep one key for packages, repositories and tarballs.
+// TarballKeyFromSigner is the key material of the OpenPGP key that signs (the primary key
+// of a key hotchain keygen made) as a tarball key, so a vendor can keep one key for
+// packages, repositories and tarballs.
 func TarballKeyFromSigner(s *Signer) (*TarballKey, error) {
-	pk := s.entity.PrivateKey
+	pk := s.key.PrivateKey
 	if pk == nil {
 		return nil, errors.New("the OpenPGP key has no secret part")
 	}
@@ -133,9 +142,9 @@ func (k *TarballKey) Sign(data []byte) ([]byte, error) {
 	return sig, nil
 }
 
-// signFile signs the file at path as Sign signs its content: RSA hashes it as it reads it;
+// SignFile signs the file at path as Sign signs its content: RSA hashes it as it reads it;
 // Ed25519 signs the message itself (what openssl pkeyutl -rawin checks) and needs it whole.
-func (k *TarballKey) signFile(path string) ([]byte, error) {
+func (k *TarballKey) SignFile(path string) ([]byte, error) {
 	if _, ok := k.priv.(ed25519.PrivateKey); ok {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -185,4 +194,68 @@ func VerifyCommand(algo KeyAlgorithm, pubPEM, tarball, sig string) string {
 		return fmt.Sprintf("openssl pkeyutl -verify -pubin -inkey %s -rawin -in %s -sigfile %s", pubPEM, tarball, sig)
 	}
 	return fmt.Sprintf("openssl dgst -sha256 -verify %s -signature %s %s", pubPEM, sig, tarball)
+}
+
+// ErrBadSignature means a tarball's signature does not match the tarball with the key given:
+// the tarball was changed after it was signed, or another key signed it.
+var ErrBadSignature = errors.New("signature does not match")
+
+// TarballPublicKey checks tarball signatures: the public half of a TarballKey.
+type TarballPublicKey struct {
+	pub crypto.PublicKey // ed25519.PublicKey or *rsa.PublicKey
+}
+
+// LoadTarballPublicKey reads the vendor's public key (TARBALL_KEY on hosts, pub.pem): PEM
+// "PUBLIC KEY" (or PKCS#1 "RSA PUBLIC KEY"), RSA or Ed25519, at most MaxKeySize bytes.
+func LoadTarballPublicKey(path string) (*TarballPublicKey, error) {
+	data, err := ReadKeyFile(path, "public key")
+	if err != nil {
+		return nil, err
+	}
+	return ParseTarballPublicKey(data, path)
+}
+
+// ParseTarballPublicKey is LoadTarballPublicKey on the bytes of the file path.
+func ParseTarballPublicKey(data []byte, path string) (*TarballPublicKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("public key %s is not PEM: want the vendor's pub.pem (\"PUBLIC KEY\")", path)
+	}
+	var key any
+	var err error
+	switch block.Type {
+	case "PUBLIC KEY":
+		key, err = x509.ParsePKIXPublicKey(block.Bytes)
+	case "RSA PUBLIC KEY":
+		key, err = x509.ParsePKCS1PublicKey(block.Bytes)
+	default:
+		return nil, fmt.Errorf("public key %s holds a PEM %q block: want \"PUBLIC KEY\"", path, block.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("public key %s: %w", path, err)
+	}
+	switch k := key.(type) {
+	case ed25519.PublicKey:
+		return &TarballPublicKey{k}, nil
+	case *rsa.PublicKey:
+		return &TarballPublicKey{k}, nil
+	}
+	return nil, fmt.Errorf("public key %s is a %T: tarballs are signed with RSA or Ed25519", path, key)
+}
+
+// Verify checks sig, the detached signature of data (the whole tarball), and returns
+// ErrBadSignature when it does not match.
+func (k *TarballPublicKey) Verify(data, sig []byte) error {
+	ok := false
+	switch p := k.pub.(type) {
+	case ed25519.PublicKey:
+		ok = ed25519.Verify(p, data, sig)
+	case *rsa.PublicKey:
+		sum := sha256.Sum256(data)
+		ok = rsa.VerifyPKCS1v15(p, crypto.SHA256, sum[:], sig) == nil
+	}
+	if !ok {
+		return ErrBadSignature
+	}
+	return nil
 }
