@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The packages whose tests use the real tools, as go test -c builds them.
-pkgs=(packaging repo cmd/hotchain)
+pkgs=(internal/sign packaging repo repo/dnf cmd/hotchain)
 # Tests that need the Go toolchain itself; the Debian 12 lane runs them.
 skip='^(TestGoVet|TestGoModTidy)$'
 
