@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/hotchain/hotchain/internal/boundedio"
 )
 
 // The files of a hotfix directory (SPEC section 2).
@@ -77,7 +79,7 @@ func ReadDir(p string) (*Dir, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("hotfix directory %s is not a directory", p)
 	}
-	raw, err := os.ReadFile(filepath.Join(p, VersionFile))
+	raw, err := boundedio.ReadFile(filepath.Join(p, VersionFile), "hotfix version file", MaxVersionFileSize)
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil, fmt.Errorf("%s has no %s: a hotfix directory names its version there, one line like 6.14.2.3", p, VersionFile)
@@ -234,8 +236,11 @@ func (d *Dir) CheckFilelist() error {
 		return fmt.Errorf("read file list: %w", err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > MaxFilelistSize {
+		return &boundedio.TooLargeError{What: "file list", Path: f.Name(), Limit: MaxFilelistSize}
+	}
 	listed := map[string]string{}
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(&boundedio.Reader{R: f, What: "file list", Path: f.Name(), Limit: MaxFilelistSize})
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text() // without the newline and one carriage return before it, as sha256sum -c reads it
 		if strings.TrimSpace(line) == "" {
@@ -256,6 +261,9 @@ func (d *Dir) CheckFilelist() error {
 		listed[name] = sum
 	}
 	if err := sc.Err(); err != nil {
+		if boundedio.IsTooLarge(err) {
+			return err
+		}
 		return fmt.Errorf("read file list: %w", err)
 	}
 	mm := &FilelistMismatchError{Dir: d.Path}

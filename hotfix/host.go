@@ -5,11 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
+	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -112,7 +112,10 @@ func (h *Host) ProductVersion(ctx context.Context) (Version, error) {
 		raw, from = string(outb), "PRODUCT_VERSION_CMD "+h.Cfg.ProductVersionCmd
 	} else {
 		p := h.Cfg.InRoot(h.Cfg.ProductVersionFile)
-		data, err := os.ReadFile(p)
+		data, err := boundedio.ReadFile(p, "product version file (PRODUCT_VERSION_FILE)", MaxProductVersionFileSize)
+		if boundedio.IsTooLarge(err) {
+			return nil, err
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read the product version (PRODUCT_VERSION_FILE): %w", err)
 		}

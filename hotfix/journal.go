@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/internal/atomicfile"
+	"github.com/hotchain/hotchain/internal/boundedio"
 )
 
 // The states of an apply, in order, and of a rollback. The journal moves to a state only
@@ -123,7 +124,7 @@ func checkBackupPath(hotfixDir, dir string) error {
 }
 
 func readJournal(p string) (*journal, error) {
-	data, err := os.ReadFile(p)
+	data, err := boundedio.ReadFile(p, "apply journal", MaxJournalSize)
 	if err != nil {
 		return nil, err
 	}

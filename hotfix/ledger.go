@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hotchain/hotchain/internal/atomicfile"
+	"github.com/hotchain/hotchain/internal/boundedio"
 )
 
 // Ledger is the record of applied hotfixes in LEDGER_DIR (SPEC section 3): <host>.txt for
@@ -30,9 +31,12 @@ func HostFile(host string) string { return host + ".txt" }
 // Read returns the versions in one ledger file, in order; a missing file is an empty ledger.
 func (l Ledger) Read(name string) ([]Version, error) {
 	p := filepath.Join(l.Dir, name)
-	data, err := os.ReadFile(p)
+	data, err := boundedio.ReadFile(p, "ledger", MaxLedgerSize)
 	if os.IsNotExist(err) {
 		return nil, nil
+	}
+	if boundedio.IsTooLarge(err) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read ledger: %w", err)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/hotchain/hotchain/internal/boundedio"
 )
 
 // A hotfix is "unpacked, not applied" when its RPM put the directory into PATCHES_DIR but
@@ -53,7 +55,7 @@ func (h *Host) Unpacked() ([]Version, error) {
 // and no install log of this host.
 func (h *Host) neverStarted(v Version) bool {
 	dir := h.HotfixDir(v)
-	data, err := os.ReadFile(filepath.Join(dir, "version.txt"))
+	data, err := boundedio.ReadFile(filepath.Join(dir, VersionFile), "hotfix version file", MaxVersionFileSize)
 	if err != nil || strings.TrimSpace(string(data)) != v.String() {
 		return false
 	}

@@ -2,6 +2,7 @@ package packaging
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -24,10 +25,28 @@ import (
 // the tarball was changed after it was signed, or another key signed it.
 var ErrBadSignature = sign.ErrBadSignature
 
+// SignatureError is a failed signature check of UnpackVerifiedTarball (no signature, a key
+// that cannot be read, ErrBadSignature), as opposed to a refusal of the tarball's content.
+type SignatureError struct{ Err error }
+
+func (e *SignatureError) Error() string { return e.Err.Error() }
+func (e *SignatureError) Unwrap() error { return e.Err }
+
 // VerifyTarball checks the detached signature sigPath of the tarball tarPath with the public
 // key in pubPEMPath (PEM "PUBLIC KEY", RSA or Ed25519), as `hotchain build` makes it. The
-// key and the signature are read with the bounds of package sign.
+// key and the signature are read with the bounds of package sign. It only checks: to use a
+// tarball, UnpackVerifiedTarball checks and unpacks the same bytes.
 func VerifyTarball(tarPath, sigPath, pubPEMPath string) error {
+	c, err := readTarball(tarPath, os.TempDir())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return verifySignature(tarPath, c.data, sigPath, pubPEMPath)
+}
+
+// verifySignature checks sigPath over data, the content of the tarball tarPath.
+func verifySignature(tarPath string, data []byte, sigPath, pubPEMPath string) error {
 	pub, err := sign.LoadTarballPublicKey(pubPEMPath)
 	if err != nil {
 		return err
@@ -35,10 +54,6 @@ func VerifyTarball(tarPath, sigPath, pubPEMPath string) error {
 	sig, err := sign.ReadSignatureFile(sigPath, "tarball signature")
 	if err != nil {
 		return err
-	}
-	data, err := os.ReadFile(tarPath)
-	if err != nil {
-		return fmt.Errorf("read tarball: %w", err)
 	}
 	if err := pub.Verify(data, sig); err != nil {
 		return hintError{
@@ -49,22 +64,60 @@ func VerifyTarball(tarPath, sigPath, pubPEMPath string) error {
 	return nil
 }
 
+// UnpackVerifiedTarball is how a host takes a tarball in: it reads the tarball at tarPath
+// once, into a private copy (a file without a name, see unlinkedFile), checks the detached
+// signature sigPath over exactly those bytes with the public key in pubPEMPath, and only
+// then unpacks that copy as UnpackTarball does. A file that changes at tarPath meanwhile
+// changes nothing; a named pipe or device is refused. Until the signature checked, destDir
+// is not touched; on any error it is left as it was.
+func UnpackVerifiedTarball(tarPath, sigPath, pubPEMPath, destDir string) (string, error) {
+	c, err := readTarball(tarPath, destDir)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	if err := verifySignature(tarPath, c.data, sigPath, pubPEMPath); err != nil {
+		return "", &SignatureError{err}
+	}
+	if hooks != nil {
+		hooks.verified(tarPath)
+	}
+	return unpackCopy(c, tarPath, destDir)
+}
+
 // UnpackTarball unpacks a hotfix tarball into destDir and returns the hotfix directory it
-// made (destDir/shop-hotfix-6.14.2.3). It refuses, before anything appears in destDir, any
-// archive that is not one directory of plain files, directories and symlinks: absolute names,
-// "..", entries outside the one top directory, duplicates, links (hard or symbolic) that
-// point out of it, device files and pipes, and a top directory that is not named after the
-// version.txt inside it. The archive is unpacked into a temporary directory in destDir and
+// made (destDir/shop-hotfix-6.14.2.3), without a signature check (UnpackVerifiedTarball
+// has one). It refuses, before anything appears in destDir, any archive that is not one
+// directory of plain files, directories and symlinks: absolute names, "..", entries outside
+// the one top directory, duplicates, links (hard or symbolic) that point out of it, device
+// files and pipes, more than MaxTarballEntries entries or names longer than MaxTarballName,
+// and a top directory that is not named after the version.txt inside it. The archive is
+// read once into a private copy, unpacked from it into a temporary directory in destDir and
 // renamed into place. When the hotfix directory already exists with the same content (what
 // a host wrote into it aside) it is returned as it is; with other content it is an error
 // that names the files that differ.
 func UnpackTarball(tarPath, destDir string) (hotfixDir string, err error) {
-	f, err := os.Open(tarPath)
+	c, err := readTarball(tarPath, destDir)
 	if err != nil {
-		return "", fmt.Errorf("open tarball: %w", err)
+		return "", err
 	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
+	defer c.Close()
+	return unpackCopy(c, tarPath, destDir)
+}
+
+// readTarball opens the tarball at tarPath (a regular file) and copies it near destDir.
+func readTarball(tarPath, destDir string) (*tarballCopy, error) {
+	in, err := openTarball(tarPath)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	return copyTarball(in, tarPath, destDir)
+}
+
+// unpackCopy unpacks the private copy c of the tarball tarPath into destDir.
+func unpackCopy(c *tarballCopy, tarPath, destDir string) (hotfixDir string, err error) {
+	zr, err := gzip.NewReader(bytes.NewReader(c.data))
 	if err != nil {
 		return "", fmt.Errorf("tarball %s is not gzip-compressed: %w", tarPath, err)
 	}
@@ -118,8 +171,103 @@ func UnpackTarball(tarPath, destDir string) (hotfixDir string, err error) {
 	return target, nil
 }
 
+// Limits of a hotfix tarball's entries: the unpack keeps one map entry per name to find
+// duplicates, so these bound its memory (a hotfix of 10,000 files is large).
+const (
+	// MaxTarballEntries is the most entries (files, directories, symlinks) a tarball holds.
+	MaxTarballEntries = 200_000
+	// MaxTarballName is the longest entry name or symlink target, in bytes: Linux's PATH_MAX.
+	MaxTarballName = 4096
+)
+
 // extract writes the entries of tr under tmp after checking each; it returns the one top
 // directory.
+// tarNames is what a tarball's entries so far established: its one top directory, the
+// type of every name, and the directories that entries lay under before their own entry.
+type tarNames struct {
+	top      string
+	kinds    map[string]byte
+	implicit map[string]bool
+}
+
+// check holds one entry to the rules of a hotfix tarball (one top directory of files,
+// directories and relative symlinks that stay inside it; no name twice, nothing under a
+// non-directory) given the entries before it, and records it. It returns the entry's clean
+// name and the part of it under the top directory, or why the entry is refused. It touches
+// no file, so that the rules are tested on their own.
+func (n *tarNames) check(h *tar.Header) (clean, rest, why string) {
+	name := h.Name
+	if len(n.kinds) >= MaxTarballEntries {
+		return "", "", fmt.Sprintf("is one more than %d entries, the most a hotfix tarball may hold", MaxTarballEntries)
+	}
+	if len(name) > MaxTarballName || len(h.Linkname) > MaxTarballName {
+		return "", "", fmt.Sprintf("has a name or link target longer than %d bytes", MaxTarballName)
+	}
+	if strings.Contains(name, "\\") || strings.ContainsRune(name, 0) {
+		return "", "", "has a backslash or NUL in its name"
+	}
+	if path.IsAbs(name) {
+		return "", "", "has an absolute name"
+	}
+	for _, el := range strings.Split(strings.TrimSuffix(name, "/"), "/") {
+		if el == ".." {
+			return "", "", "has \"..\" in its name"
+		}
+	}
+	clean = path.Clean(name)
+	if clean == "." || clean == "" {
+		return "", "", "has an empty name"
+	}
+	first, rest, _ := strings.Cut(clean, "/")
+	if n.top == "" {
+		n.top = first
+	}
+	if first != n.top {
+		return "", "", fmt.Sprintf("lies outside the archive's one top directory %q", n.top)
+	}
+	if _, dup := n.kinds[clean]; dup {
+		return "", "", "appears twice"
+	}
+	if n.implicit[clean] && h.Typeflag != tar.TypeDir {
+		return "", "", "is not a directory, but earlier entries lie under it"
+	}
+	for p := path.Dir(clean); p != "."; p = path.Dir(p) {
+		if k, seen := n.kinds[p]; seen && k != tar.TypeDir {
+			return "", "", fmt.Sprintf("lies under %q, which is not a directory", p)
+		}
+	}
+	if rest == "" && h.Typeflag != tar.TypeDir {
+		return "", "", "is the top directory but not a directory"
+	}
+	switch h.Typeflag {
+	case tar.TypeDir, tar.TypeReg: // tar.Reader reports old-style TypeRegA entries as TypeReg
+	case tar.TypeSymlink:
+		t := h.Linkname
+		if t == "" || path.IsAbs(t) {
+			return "", "", fmt.Sprintf("is a symlink to %q: it must point inside the hotfix directory, relatively", t)
+		}
+		if j := path.Join(path.Dir(rest), t); j == ".." || strings.HasPrefix(j, "../") || rest == "" {
+			return "", "", fmt.Sprintf("is a symlink to %q, which points out of the hotfix directory", t)
+		}
+	case tar.TypeLink:
+		return "", "", "is a hard link: hotfix tarballs hold none"
+	case tar.TypeChar, tar.TypeBlock:
+		return "", "", "is a device file"
+	case tar.TypeFifo:
+		return "", "", "is a named pipe"
+	default:
+		return "", "", fmt.Sprintf("has the unsupported tar type %q", h.Typeflag)
+	}
+	delete(n.implicit, clean)
+	for p := path.Dir(clean); p != "."; p = path.Dir(p) {
+		if _, seen := n.kinds[p]; !seen {
+			n.implicit[p] = true
+		}
+	}
+	n.kinds[clean] = h.Typeflag
+	return clean, rest, ""
+}
+
 func extract(tr *tar.Reader, tarPath, tmp string) (string, error) {
 	bad := func(name, why string) error {
 		return hintError{
@@ -127,9 +275,7 @@ func extract(tr *tar.Reader, tarPath, tmp string) (string, error) {
 			"a hotfix tarball holds one directory of files, directories and symlinks, as hotchain build makes it: get the tarball from the vendor again",
 		}
 	}
-	var top string
-	kinds := map[string]byte{}    // cleaned name -> tar type, to find duplicates and links used as directories
-	implicit := map[string]bool{} // directories made for an entry before their own entry, if any
+	names := &tarNames{kinds: map[string]byte{}, implicit: map[string]bool{}}
 	type dirMeta struct {
 		path string
 		mode fs.FileMode
@@ -147,45 +293,9 @@ func extract(tr *tar.Reader, tarPath, tmp string) (string, error) {
 		if h.Typeflag == tar.TypeXGlobalHeader {
 			continue // metadata only (git archive writes one)
 		}
-		name := h.Name
-		if strings.Contains(name, "\\") || strings.ContainsRune(name, 0) {
-			return "", bad(name, "has a backslash or NUL in its name")
-		}
-		if path.IsAbs(name) {
-			return "", bad(name, "has an absolute name")
-		}
-		for _, el := range strings.Split(strings.TrimSuffix(name, "/"), "/") {
-			if el == ".." {
-				return "", bad(name, "has \"..\" in its name")
-			}
-		}
-		clean := path.Clean(name)
-		if clean == "." || clean == "" {
-			return "", bad(name, "has an empty name")
-		}
-		first, rest, _ := strings.Cut(clean, "/")
-		if top == "" {
-			top = first
-		}
-		if first != top {
-			return "", bad(name, fmt.Sprintf("lies outside the archive's one top directory %q", top))
-		}
-		if _, dup := kinds[clean]; dup {
-			return "", bad(name, "appears twice")
-		}
-		if implicit[clean] && h.Typeflag != tar.TypeDir {
-			return "", bad(name, "is not a directory, but earlier entries lie under it")
-		}
-		delete(implicit, clean)
-		for p := path.Dir(clean); p != "."; p = path.Dir(p) {
-			if k, seen := kinds[p]; seen && k != tar.TypeDir {
-				return "", bad(name, fmt.Sprintf("lies under %q, which is not a directory", p))
-			} else if !seen {
-				implicit[p] = true
-			}
-		}
-		if rest == "" && h.Typeflag != tar.TypeDir {
-			return "", bad(name, "is the top directory but not a directory")
+		clean, _, why := names.check(h)
+		if why != "" {
+			return "", bad(h.Name[:min(len(h.Name), 256)], why)
 		}
 		dst := filepath.Join(tmp, filepath.FromSlash(clean))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
@@ -202,7 +312,7 @@ func extract(tr *tar.Reader, tarPath, tmp string) (string, error) {
 				return "", fmt.Errorf("unpack tarball: %w", err)
 			}
 			dirs = append(dirs, dirMeta{dst, mode, h.ModTime})
-		case tar.TypeReg: // tar.Reader reports old-style TypeRegA entries as TypeReg
+		case tar.TypeReg:
 			if err := writeEntry(dst, tr, h.Size, mode); err != nil {
 				return "", fmt.Errorf("tarball %s: %w", tarPath, err)
 			}
@@ -210,35 +320,20 @@ func extract(tr *tar.Reader, tarPath, tmp string) (string, error) {
 				return "", fmt.Errorf("unpack tarball: %w", err)
 			}
 		case tar.TypeSymlink:
-			t := h.Linkname
-			if t == "" || path.IsAbs(t) {
-				return "", bad(name, fmt.Sprintf("is a symlink to %q: it must point inside the hotfix directory, relatively", t))
-			}
-			if j := path.Join(path.Dir(rest), t); j == ".." || strings.HasPrefix(j, "../") || rest == "" {
-				return "", bad(name, fmt.Sprintf("is a symlink to %q, which points out of the hotfix directory", t))
-			}
-			if err := os.Symlink(t, dst); err != nil {
+			if err := os.Symlink(h.Linkname, dst); err != nil {
 				return "", fmt.Errorf("unpack tarball: %w", err)
 			}
 			ts := unix.NsecToTimespec(h.ModTime.UnixNano())
 			if err := unix.UtimesNanoAt(unix.AT_FDCWD, dst, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 				return "", fmt.Errorf("unpack tarball: set time of %s: %w", dst, err)
 			}
-		case tar.TypeLink:
-			return "", bad(name, "is a hard link: hotfix tarballs hold none")
-		case tar.TypeChar, tar.TypeBlock:
-			return "", bad(name, "is a device file")
-		case tar.TypeFifo:
-			return "", bad(name, "is a named pipe")
-		default:
-			return "", bad(name, fmt.Sprintf("has the unsupported tar type %q", h.Typeflag))
 		}
-		kinds[clean] = h.Typeflag
 	}
+	top := names.top
 	if top == "" {
 		return "", fmt.Errorf("tarball %s is empty: a hotfix tarball holds one directory", tarPath)
 	}
-	if k, ok := kinds[top]; ok && k != tar.TypeDir {
+	if k, ok := names.kinds[top]; ok && k != tar.TypeDir {
 		return "", bad(top, "is the top directory but not a directory")
 	}
 	// Directory modes and times last, deepest first: writing into a directory changes its

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net/url"
-	"os"
 	"path"
 	"regexp"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/atomicfile"
+	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/internal/repoconf"
 )
 
@@ -99,7 +99,10 @@ func RewriteBaseVersion(path, newBase string) error {
 	if _, err := hotfix.ParseVersion(newBase); err != nil {
 		return fmt.Errorf("new base version: %w", err)
 	}
-	data, err := os.ReadFile(path)
+	data, err := boundedio.ReadFile(path, "repo file", repoconf.MaxSize)
+	if boundedio.IsTooLarge(err) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("read repo file: %w", err)
 	}

@@ -3,6 +3,7 @@ package repo
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -116,6 +117,38 @@ func TestParseEVR(t *testing.T) {
 		e, v, r, ok := parseEVR(tt.in)
 		if e != tt.e || v != tt.v || r != tt.r || ok != tt.ok {
 			t.Errorf("parseEVR(%q) = %q %q %q %v, want %q %q %q %v", tt.in, e, v, r, ok, tt.e, tt.v, tt.r, tt.ok)
+		}
+	}
+}
+
+// TestOversizedRepoFileRefused: a .repo file on the host beyond repoconf.MaxSize is refused
+// by repo-file, naming it and the limit; refusing a 1 GiB file (sparse) costs next to no
+// memory.
+func TestOversizedRepoFileRefused(t *testing.T) {
+	root := t.TempDir()
+	p := filepath.Join(root, "etc/yum.repos.d/shop-hotfix.repo")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, RepoFile("shop", "6.14.2", []string{"https://x.example/hotfix"}, true), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(p, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	want := "repo file " + p + " is larger than 1 MiB, the most hotchain reads of it: refused"
+	for name, read := range map[string]func() error{
+		"RewriteBaseVersion": func() error { return RewriteBaseVersion(p, "6.15") },
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		err := read()
+		runtime.ReadMemStats(&after)
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: %v, want %q", name, err, want)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+			t.Errorf("%s: refusing a 1 GiB file allocated %d bytes", name, n)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package sysconfig
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -90,11 +89,15 @@ func (c *Config) InRoot(p string) string { return inRoot(c.Root, p) }
 // overrides the file. The error names file, line, key and value for each bad value
 // (several are joined; each is an *Error). Warnings (unknown keys, values taken
 // literally, environment overrides) are in Config.Warnings.
+//
+// As root, a settings file that another user could have written (filetrust.Check: not
+// owned by root, group- or world-writable, in such a directory, or a symlink to such a
+// file) is refused, as is one larger than MaxSettingsSize.
 func Load(root, path string, environ []string) (*Config, error) {
 	name := inRoot(root, path)
-	src, err := os.ReadFile(name)
+	src, err := readTrusted(name, "settings file", MaxSettingsSize)
 	if err != nil {
-		return nil, fmt.Errorf("read settings: %w", err)
+		return nil, readError("read settings", err)
 	}
 	c, err := fromBytes(name, src, environ)
 	if err != nil {

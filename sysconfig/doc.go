@@ -7,7 +7,10 @@
 //
 // It must not run anything: values are never passed to a shell, and command values
 // (PRE_HOOK, POST_HOOK, PRODUCT_VERSION_CMD, YUM_PARAMETER) are only split into words
-// with Split. It must not touch the files that the settings name; it only reads the
-// settings file itself, and Config.Resolve and Config.ResolvePaths look at (lstat,
-// readlink) the paths the settings name inside -root, to take them inside it.
+// with Split. It must not change the files that the settings name; it reads the settings
+// file itself and, when asked, SCRIPT_ENV_FILE (ReadEnvFile) and who may write a file it
+// names (CheckTrusted), and Config.Resolve and Config.ResolvePaths look at (lstat,
+// readlink) the paths the settings name inside -root, to take them inside it. As root it
+// refuses a settings file or SCRIPT_ENV_FILE that another user could have written, and
+// reads each to a documented limit.
 package sysconfig

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/hotchain/hotchain/internal/boundedio"
 )
 
 // sysconfigDir is where the settings files of hotfix-enabled products live (host view).
@@ -46,7 +48,7 @@ func Locate(root string, environ []string) (string, error) {
 		}
 		var src []byte
 		if err == nil {
-			src, err = os.ReadFile(full)
+			src, err = boundedio.ReadFile(full, "settings file", MaxSettingsSize)
 		}
 		if err != nil {
 			return "", fmt.Errorf("look for settings files: %w", err)

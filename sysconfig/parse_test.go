@@ -64,6 +64,7 @@ func TestParseExpansion(t *testing.T) {
 		{"escaped", `PATCHES_DIR=/x/\$PRODUCT`, "/x/$PRODUCT"},
 		{"escaped in double quotes", `PATCHES_DIR="/x/\$PRODUCT"`, "/x/$PRODUCT"},
 		{"single quotes", `PATCHES_DIR='/x/$PRODUCT'`, "/x/$PRODUCT"},
+		{"quoted text right after a bare reference", `PATCHES_DIR=/x/$PRODUCT"_ROOT"/'a'$PRODUCT\_b`, "/x/shop_ROOT/ashop_b"}, // found by FuzzParse
 		{"follows PRODUCT_ROOT set later in the file", "PATCHES_DIR=$PRODUCT_ROOT/late\nPRODUCT_ROOT=/late", "/late/late"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -126,8 +126,18 @@ func scanDouble(s string, i int, mark bool, notes *[]string, b *strings.Builder,
 // returns how many bytes it consumed: a reference as written, anything else as a
 // literal "$$".
 func dollar(b *strings.Builder, s string, i int, notes *[]string) int {
-	if _, n := refAt(s, i); n > 0 {
-		b.WriteString(s[i : i+n])
+	if name, n := refAt(s, i); n > 0 {
+		ref := s[i : i+n]
+		// $PRODUCT"_ROOT" is $PRODUCT then _ROOT, as in sh; bare in the internal form it
+		// would read as $PRODUCT_ROOT. Quotes add nothing to the value: look past them.
+		j := i + n
+		for j < len(s) && (s[j] == '"' || s[j] == '\'') {
+			j++
+		}
+		if ref[1] != '{' && j < len(s) && (nameByte(s[j]) || s[j] == '\\' && j+1 < len(s) && nameByte(s[j+1])) {
+			ref = "${" + name + "}"
+		}
+		b.WriteString(ref)
 		return n
 	}
 	if i+1 < len(s) && (nameByte(s[i+1]) || s[i+1] == '{' || s[i+1] == '(') {

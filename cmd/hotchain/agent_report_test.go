@@ -97,4 +97,12 @@ func TestLastRunIsWrittenAtomically(t *testing.T) {
 	if _, err := readLastRun(h.cfg); err == nil || !strings.Contains(err.Error(), "last-run.json") {
 		t.Errorf("broken state file: %v", err)
 	}
+	// A huge one (1 GiB, sparse) is refused, naming it and the limit, without reading it.
+	if err := os.Truncate(h.path("var/lib/shop-hotfix/last-run.json"), 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	want := "last-run record " + h.path("var/lib/shop-hotfix/last-run.json") + " is larger than 1 MiB, the most hotchain reads of it: refused"
+	if _, err := readLastRun(h.cfg); err == nil || err.Error() != want {
+		t.Errorf("huge state file: %v, want %q", err, want)
+	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/atomicfile"
+	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/mailer"
 	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -299,13 +300,20 @@ func versionStrings(vs []hotfix.Version) []string {
 	return s
 }
 
+// maxLastRunSize bounds the last-run record: a JSON object of some hundred bytes and the
+// list of versions the run found.
+const maxLastRunSize = 1 << 20
+
 // readLastRun reads the state file of the last agent run; nil (and no error) when no run has
 // written one yet.
 func readLastRun(cfg *sysconfig.Config) (*lastRun, error) {
 	p := lastRunFile(cfg)
-	data, err := os.ReadFile(p)
+	data, err := boundedio.ReadFile(p, "last-run record", maxLastRunSize)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
+	}
+	if boundedio.IsTooLarge(err) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read the last run: %w", err)

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"flag"
 
+	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/internal/filetrust"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -21,6 +24,10 @@ func loadSettings(e *env, fs *flag.FlagSet) func() (*sysconfig.Config, error) {
 			}
 		}
 		cfg, err := sysconfig.Load(*root, path, e.environ)
+		var unsafe *filetrust.UnsafeError
+		if errors.As(err, &unsafe) || boundedio.IsTooLarge(err) {
+			return nil, err // its own hint: the chmod or chown that fixes it
+		}
 		if err != nil {
 			return nil, withHint(err, "fix the settings file, or the environment variable named, and run again")
 		}

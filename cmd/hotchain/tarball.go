@@ -1,15 +1,24 @@
 package main
 
 import (
+	"errors"
+
 	"github.com/hotchain/hotchain/packaging"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
-// unpackVerified checks a hotfix tarball's detached signature (TARBALL.sig) against
-// TARBALL_KEY before anything of it is read, then unpacks it into PATCHES_DIR.
+// unpackVerified reads a hotfix tarball once into a private copy, checks its detached
+// signature (TARBALL.sig) against TARBALL_KEY over that copy, and unpacks the same copy into
+// PATCHES_DIR: what is applied is what was signed.
+// As root, a TARBALL_KEY that another user could have written is refused: whoever can write
+// the key decides which tarballs run their Install scripts as root.
 func unpackVerified(cfg *sysconfig.Config, tarball string) (string, error) {
-	if err := packaging.VerifyTarball(tarball, tarball+".sig", cfg.InRoot(cfg.TarballKey)); err != nil {
+	if err := sysconfig.CheckTrusted(cfg.InRoot(cfg.TarballKey), "TARBALL_KEY"); err != nil {
+		return "", err
+	}
+	dir, err := packaging.UnpackVerifiedTarball(tarball, tarball+".sig", cfg.InRoot(cfg.TarballKey), cfg.InRoot(cfg.PatchesDir))
+	if se := (*packaging.SignatureError)(nil); errors.As(err, &se) {
 		return "", withHint(err, "get the tarball and its .sig again from the vendor; TARBALL_KEY in the settings names the vendor's public key")
 	}
-	return packaging.UnpackTarball(tarball, cfg.InRoot(cfg.PatchesDir))
+	return dir, err
 }
