@@ -271,6 +271,10 @@ func (h *Host) dryRun(ctx context.Context, d *Dir, opt DryRunOptions, drift []Dr
 		if ops, _, perr = h.plan(d); perr != nil {
 			refuse(perr)
 			p.Unplanned = true
+		} else if p.Again {
+			// The undo first puts the product back as the journal found it: the journal's
+			// entries, with what was there before, are what the apply then places.
+			ops = j.Ops
 		}
 	}
 	// Under the lock, Apply refuses while another hotfix of the chain is interrupted.

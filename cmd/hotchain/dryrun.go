@@ -28,9 +28,15 @@ func applyDryRun(ctx context.Context, e *env, cfg *sysconfig.Config, dir string,
 		}
 		opt.Tarball = true
 	}
-	p, err := newHost(e, cfg).DryRun(ctx, dir, opt)
+	h := newHost(e, cfg)
+	p, err := h.DryRun(ctx, dir, opt)
 	if err != nil {
 		return err
+	}
+	if opt.Tarball {
+		if r := unpackClash(h, dir); r != nil {
+			p.Refusals = append(p.Refusals, *r)
+		}
 	}
 	if asJSON {
 		enc := json.NewEncoder(e.stdout)
@@ -46,6 +52,48 @@ func applyDryRun(ctx context.Context, e *env, cfg *sysconfig.Config, dir string,
 			"deal with what is listed, then run the dry run again; nothing was written")
 	}
 	return nil
+}
+
+// unpackClash is the refusal of the unpack into PATCHES_DIR when the hotfix directory is
+// there already with other content than the tarball (packaging.UnpackTarball compares the
+// same: kind, SHA-256 and link target of every entry, not what a host wrote into it).
+func unpackClash(h *hotfix.Host, staged string) *hotfix.Refusal {
+	s, err := hotfix.ReadDir(staged)
+	if err != nil {
+		return nil
+	}
+	target := h.HotfixDir(s.Version)
+	if _, err := os.Lstat(target); err != nil {
+		return nil
+	}
+	have, err := hotfix.ReadDir(target)
+	if err != nil {
+		return &hotfix.Refusal{Reason: fmt.Sprintf("%s already exists and is not a valid hotfix directory: %v", target, err), Hint: "move it aside (or remove it) and unpack again"}
+	}
+	type sig struct {
+		kind os.FileMode
+		sum  string
+		link string
+	}
+	index := func(d *hotfix.Dir) map[string]sig {
+		m := map[string]sig{}
+		for _, e := range d.Entries {
+			m[e.Rel] = sig{e.Mode.Type(), e.SHA256, e.Link}
+		}
+		return m
+	}
+	a, b := index(have), index(s)
+	differs := len(a) != len(b)
+	for rel, x := range b {
+		if y, ok := a[rel]; !ok || x != y {
+			differs = true
+		}
+	}
+	if !differs {
+		return nil
+	}
+	return &hotfix.Refusal{Reason: fmt.Sprintf("%s already exists with other content than the tarball", target),
+		Hint: "a hotfix version has one content: if this directory was changed by hand, move it aside and unpack again"}
 }
 
 func plural(n int, one, many string) string {
