@@ -43,6 +43,9 @@ type Plan struct {
 	// adds; the field is there so that programs reading the JSON need not change when it can.
 	Remove []string    `json:"remove"`
 	Drift  []PlanDrift `json:"drift"`
+	// DriftUnknown says why the drift could not be checked (an applied hotfix without its
+	// apply record, say); "" when it was.
+	DriftUnknown string `json:"drift_unknown,omitempty"`
 	// Install is the Install/ scripts this host's role runs during the apply, in order;
 	// Finalize the -final ones the alpha runs once every secondary has the hotfix.
 	Install  []string `json:"install_scripts"`
@@ -85,8 +88,9 @@ type PlanDrift struct {
 // places, on each file system of the product it writes to.
 type Space struct {
 	BackupDir    string   `json:"backup_dir"`
-	Linked       int      `json:"backup_linked"` // entries backed up by a hard link
-	Copied       int      `json:"backup_copied"` // entries backed up by a copy
+	BackupsMade  bool     `json:"backups_made,omitempty"` // by the interrupted apply that is resumed
+	Linked       int      `json:"backup_linked"`          // entries backed up by a hard link
+	Copied       int      `json:"backup_copied"`          // entries backed up by a copy
 	BackupBytes  int64    `json:"backup_bytes"`
 	UnpackBytes  int64    `json:"unpack_bytes,omitempty"` // a tarball's hotfix, unpacked into PATCHES_DIR
 	BackupFree   int64    `json:"backup_free"`            // available on the backup file system
@@ -133,11 +137,8 @@ func (h *Host) DryRun(ctx context.Context, dir string, opt DryRunOptions) (*Plan
 	if err != nil {
 		return nil, err
 	}
-	drift, _, err := h.Verify()
-	if err != nil {
-		return nil, err
-	}
-	return h.dryRun(ctx, d, opt, drift, nil)
+	drift, _, derr := h.Verify()
+	return h.dryRun(ctx, d, opt, drift, derr, nil)
 }
 
 // DryRunChain is DryRun for hotfixes unpacked and waiting to be applied in chain order by one
@@ -145,10 +146,7 @@ func (h *Host) DryRun(ctx context.Context, dir string, opt DryRunOptions) (*Plan
 // as far as files go (an entry an earlier one places counts as there), and its previous
 // hotfix may be unpacked rather than applied (CheckUnpack).
 func (h *Host) DryRunChain(ctx context.Context, dirs []string) ([]*Plan, error) {
-	drift, _, err := h.Verify()
-	if err != nil {
-		return nil, err
-	}
+	drift, _, derr := h.Verify()
 	var plans []*Plan
 	placed := map[string]placedBy{}
 	for i, dir := range dirs {
@@ -156,7 +154,7 @@ func (h *Host) DryRunChain(ctx context.Context, dirs []string) ([]*Plan, error) 
 		if err != nil {
 			return plans, err
 		}
-		p, err := h.dryRun(ctx, d, DryRunOptions{}, drift, func(ctx context.Context, v Version) error {
+		p, err := h.dryRun(ctx, d, DryRunOptions{}, drift, derr, func(ctx context.Context, v Version) error {
 			if i == 0 {
 				return h.CheckPrereqs(ctx, v)
 			}
@@ -220,7 +218,8 @@ func cmpString(a, b string) int {
 	return 0
 }
 
-func (h *Host) dryRun(ctx context.Context, d *Dir, opt DryRunOptions, drift []Drift, prereqs func(context.Context, Version) error) (*Plan, error) {
+// dryRun plans d; drift and driftErr are what Verify gave.
+func (h *Host) dryRun(ctx context.Context, d *Dir, opt DryRunOptions, drift []Drift, driftErr error, prereqs func(context.Context, Version) error) (*Plan, error) {
 	p := &Plan{Version: d.Version.String(), Dir: d.Path, Host: h.Cfg.Hostname, Role: string(h.Cfg.HostRole),
 		Refusals: []Refusal{}, Replace: []PlanFile{}, Add: []PlanFile{}, Mkdir: []string{}, Remove: []string{},
 		Drift: []PlanDrift{}, Install: []string{}, Checks: []string{}}
@@ -314,10 +313,24 @@ func (h *Host) dryRun(ctx context.Context, d *Dir, opt DryRunOptions, drift []Dr
 	for _, dr := range drift {
 		p.Drift = append(p.Drift, PlanDrift{dr, touched[dr.Path]})
 	}
+	if driftErr != nil {
+		p.DriftUnknown = driftErr.Error()
+	}
 
-	role := h.Cfg.HostRole
+	// A resumed apply keeps the role it began with and skips the scripts it ran.
+	role, done := h.Cfg.HostRole, map[string]bool{}
+	if p.Resume != "" {
+		if j.Role != "" {
+			role = sysconfig.Role(j.Role)
+		}
+		for _, s := range j.ScriptsDone {
+			done[s] = true
+		}
+	}
 	for _, s := range ScriptsFor(role, PhaseInstall, installScripts(d)) {
-		p.Install = append(p.Install, InstallDir+"/"+s)
+		if !done[s] && (p.Resume == "" || p.Resume == stateBackup || p.Resume == stateApply || p.Resume == stateScripts) {
+			p.Install = append(p.Install, InstallDir+"/"+s)
+		}
 	}
 	for _, s := range ScriptsFor(role, PhaseFinalize, installScripts(d)) {
 		p.Finalize = append(p.Finalize, InstallDir+"/"+s)
@@ -325,16 +338,20 @@ func (h *Host) dryRun(ctx context.Context, d *Dir, opt DryRunOptions, drift []Dr
 	if checks, err := h.healthChecks(d, role); err == nil && checks != nil {
 		p.Checks = checks
 	}
-	if err := h.space(d, p, ops, want, opt.Tarball); err != nil {
+	// Past stateBackup the backups are made; past stateApply the files are placed.
+	backedUp := p.Resume != "" && p.Resume != stateBackup
+	placed := backedUp && p.Resume != stateApply
+	if err := h.space(d, p, ops, want, opt.Tarball, backedUp, placed); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
 // space fills p.Space: see Space for how it counts.
-func (h *Host) space(d *Dir, p *Plan, ops []op, hotfixDir string, tarball bool) error {
+func (h *Host) space(d *Dir, p *Plan, ops []op, hotfixDir string, tarball, backedUp, placed bool) error {
 	s := &p.Space
 	s.BackupDir = h.hostView(backupDir(hotfixDir, h.Cfg.Hostname))
+	s.BackupsMade = backedUp
 	measured := existingParent(hotfixDir)
 	s.BackupFSPath = h.hostView(measured)
 	bdev, free, err := fsOf(measured)
@@ -356,7 +373,7 @@ func (h *Host) space(d *Dir, p *Plan, ops []op, hotfixDir string, tarball bool) 
 			continue
 		}
 		full := h.Cfg.InRoot(o.Target)
-		if o.Existed != "" && o.Existed != kindDir {
+		if o.Existed != "" && o.Existed != kindDir && !backedUp {
 			fi, err := os.Lstat(full)
 			if err != nil {
 				continue // gone since the plan: nothing to back up
@@ -368,7 +385,7 @@ func (h *Host) space(d *Dir, p *Plan, ops []op, hotfixDir string, tarball bool) 
 				s.BackupBytes += fi.Size()
 			}
 		}
-		if o.Kind != kindFile {
+		if o.Kind != kindFile || placed {
 			continue
 		}
 		dir := existingParent(filepath.Dir(full))

@@ -105,6 +105,30 @@ func TestDryRunText(t *testing.T) {
 			sb.host.StepHook = nil
 			return dir
 		}},
+		{"interrupted in its scripts", sysconfig.RoleSingle, "", func(sb *sandbox) string {
+			dir := sb.makeHotfix(dryRunSpec("6.14.2.1"))
+			sb.host.StepHook = func(step string) {
+				if step == "script 10-schema-shared.sh" {
+					panic("killed")
+				}
+			}
+			func() {
+				defer func() { recover() }()
+				sb.host.Apply(ctx, dir, ApplyOptions{})
+			}()
+			sb.host.StepHook = nil
+			return dir
+		}},
+		{"earlier hotfix without its record", sysconfig.RoleSingle, "", func(sb *sandbox) string {
+			first := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{"FileChanges/lib/Shop/Core.pm": "core 1.5\n"}})
+			if err := sb.host.Apply(ctx, first, ApplyOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Remove(journalPath(first, "host1")); err != nil {
+				t.Fatal(err)
+			}
+			return sb.makeHotfix(dryRunSpec("6.14.2.2"))
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sb := newSandbox(t, tc.role)

@@ -56,7 +56,11 @@ func (p *Plan) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "  %s/\n", shownName(m))
 	}
 	fmt.Fprintln(w, "remove (0): a hotfix removes no files")
-	fmt.Fprintf(w, "drifted from what earlier hotfixes wrote (%d):\n", len(p.Drift))
+	if p.DriftUnknown != "" {
+		fmt.Fprintf(w, "drifted from what earlier hotfixes wrote: not checked: %s\n", p.DriftUnknown)
+	} else {
+		fmt.Fprintf(w, "drifted from what earlier hotfixes wrote (%d):\n", len(p.Drift))
+	}
 	for _, dr := range p.Drift {
 		what := "not touched by this hotfix"
 		if dr.Overwritten {
@@ -83,7 +87,11 @@ func (p *Plan) WriteText(w io.Writer) {
 		}
 	}
 	s := p.Space
-	fmt.Fprintf(w, "backups in %s: %d hard links (no space), %d copies of %s\n", s.BackupDir, s.Linked, s.Copied, bytesText(s.BackupBytes))
+	if s.BackupsMade {
+		fmt.Fprintf(w, "backups in %s: made already, by the interrupted apply\n", s.BackupDir)
+	} else {
+		fmt.Fprintf(w, "backups in %s: %d hard links (no space), %d copies of %s\n", s.BackupDir, s.Linked, s.Copied, bytesText(s.BackupBytes))
+	}
 	need := s.BackupBytes
 	if s.UnpackBytes > 0 {
 		fmt.Fprintf(w, "unpacked hotfix in PATCHES_DIR: %s\n", bytesText(s.UnpackBytes))
