@@ -25,6 +25,10 @@ type ApplyOptions struct {
 	// NoCheck skips the prerequisites (SPEC section 3): the forced re-installation of the
 	// original system. The file list is still checked.
 	NoCheck bool
+	// Unpacked, when set, says that this run unpacked the hotfix directory from a tarball
+	// (Unpack): an apply that fails before anything of it was applied removes what the
+	// unpack made, so that a refused tarball leaves nothing behind.
+	Unpacked *UnpackMade
 }
 
 // Apply puts the unpacked hotfix at dir into the product: it checks the prerequisites,
@@ -32,7 +36,14 @@ type ApplyOptions struct {
 // scripts of this host's role and appends the ledgers, under LOCK_TS. A journal makes it
 // resumable: an apply that was interrupted at any point is finished by the next Apply of the
 // same hotfix, or undone by Rollback.
-func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
+func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) (err error) {
+	if opt.Unpacked != nil && opt.Unpacked.Dir {
+		defer func() {
+			if err != nil {
+				h.dropRefused(dir, opt.Unpacked)
+			}
+		}()
+	}
 	d, err := ReadDir(dir)
 	if err != nil {
 		return err
@@ -61,8 +72,17 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
 				return err
 			}
 		}
+		// A hotfix applied before is undone before it is applied again: what the new apply
+		// needs is checked first.
+		if err := h.checkScripts(d); err != nil {
+			return err
+		}
 		if j == nil {
-			if _, _, err := h.plan(d); err != nil {
+			ops, _, err := h.plan(d)
+			if err != nil {
+				return err
+			}
+			if err := h.checkSpace(d, ops); err != nil {
 				return err
 			}
 		}
@@ -80,6 +100,7 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
 	defer logf.Close()
 	out := io.MultiWriter(h.out(), logf)
 	fmt.Fprintf(logf, "=== %s apply of %s on %s (%s)\n", time.Now().UTC().Format(time.RFC3339), d.Version, h.Cfg.Hostname, h.Cfg.HostRole)
+	h.cleanDebris(out, d.Path)
 
 	for _, u := range h.unfinishedJournals() {
 		// A hotfix of another chain (left from before a product patch) is reported by
@@ -120,6 +141,9 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
 			return withHint(fmt.Errorf("hotfix %s can be applied again only while it is the newest applied hotfix (%s is)", d.Version, newest),
 				fmt.Sprintf("roll back down to it first: hotchain rollback %s, and so on", newest))
 		}
+		if err := h.checkScripts(d); err != nil {
+			return err
+		}
 		fmt.Fprintf(out, "==> %s: applying again: undoing the earlier apply first\n", d.Version)
 		if err := h.undo(d.Path, j, out); err != nil {
 			return err
@@ -136,6 +160,12 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
 		}
 		ops, dirs, err := h.plan(d)
 		if err != nil {
+			return err
+		}
+		if err := h.checkScripts(d); err != nil {
+			return err
+		}
+		if err := h.checkSpace(d, ops); err != nil {
 			return err
 		}
 		// Left over from a rollback that was killed after it dropped the journal.
@@ -202,6 +232,9 @@ func (h *Host) resume(ctx context.Context, d *Dir, j *journal, out io.Writer) er
 	}
 	if j.State == stateBackup {
 		if err := h.backup(d, j); err != nil {
+			// The product tree is untouched: take back what the backup wrote (it may have
+			// filled the disk), so that the failed apply leaves nothing.
+			h.dropBackup(d.Path)
 			return err
 		}
 		if err := advance(stateApply); err != nil {

@@ -161,7 +161,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 			t.Fatalf("the test wants %s to exist: %v", p, err)
 		}
 	}
-	before := snapshot(t, sb.root, true, ".")
+	before := testutil.Snapshot(t, sb.root, true, ".")
 	for _, dir := range []string{first, second, third} {
 		p, err := sb.host.DryRun(ctx, dir, DryRunOptions{})
 		if err != nil {
@@ -174,7 +174,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if d := diffSnapshots(before, snapshot(t, sb.root, true, ".")); d != "" {
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, ".")); d != "" {
 		t.Errorf("the dry run changed the root:\n%s", d)
 	}
 }
