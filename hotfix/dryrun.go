@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -79,41 +78,43 @@ type PlanDrift struct {
 	Overwritten bool `json:"overwritten"`
 }
 
-// Space is the disk space the apply needs, against what is free. Backups (Backup-<host>/ in
-// the hotfix directory) are hard links to the replaced entries when they are on the same
-// device as the hotfix directory, and take no space then; the others are copied, and
-// BackupBytes counts their sizes (content only: not blocks, not inodes, not the directories
-// of the backup tree). The new files are written beside their targets and renamed over them;
-// the replaced files stay as backups, so ProductBytes is the size of every file the hotfix
-// places, on each file system of the product it writes to.
+// Space is the disk space the apply needs, against what is free, counted as the apply's own
+// check counts it before its first write (spaceNeeds): on each file system, the bytes of the
+// files the hotfix places (written beside their targets, then renamed over them; the
+// replaced files stay as backups), a block for each entry it creates, the journal in the
+// hotfix directory, and the backups that must be copied. A backup is a hard link, which takes
+// no space, when the replaced entry is on the hotfix directory's file system; otherwise it is
+// a copy of the entry's size.
 type Space struct {
-	BackupDir    string   `json:"backup_dir"`
-	BackupsMade  bool     `json:"backups_made,omitempty"` // by the interrupted apply that is resumed
-	Linked       int      `json:"backup_linked"`          // entries backed up by a hard link
-	Copied       int      `json:"backup_copied"`          // entries backed up by a copy
-	BackupBytes  int64    `json:"backup_bytes"`
-	UnpackBytes  int64    `json:"unpack_bytes,omitempty"` // a tarball's hotfix, unpacked into PATCHES_DIR
-	BackupFree   int64    `json:"backup_free"`            // available on the backup file system
-	BackupFSPath string   `json:"backup_fs"`              // the existing directory that was measured
-	Product      []FSNeed `json:"product"`
+	BackupDir   string `json:"backup_dir"`
+	BackupsMade bool   `json:"backups_made,omitempty"` // by the interrupted apply that is resumed
+	// NotCounted says why no space is counted (a resumed apply, which does not check it either).
+	NotCounted  string   `json:"not_counted,omitempty"`
+	Linked      int      `json:"backup_linked"` // entries backed up by a hard link
+	Copied      int      `json:"backup_copied"` // entries backed up by a copy
+	CopyBytes   int64    `json:"backup_copy_bytes"`
+	UnpackBytes int64    `json:"unpack_bytes,omitempty"` // a tarball's hotfix, unpacked into PATCHES_DIR first
+	FileSystems []FSNeed `json:"file_systems"`
 
-	backupDev uint64 // the device of BackupFSPath
+	backupDev uint64 // the device of the hotfix directory's file system
 }
 
-// FSNeed is what the apply writes to one file system of the product.
+// FSNeed is what the apply writes to one file system.
 type FSNeed struct {
-	Path  string `json:"path"`  // a target root on it, as the host sees it
-	Bytes int64  `json:"bytes"` // of the files placed there
-	Free  int64  `json:"free"`
+	Path       string `json:"path"`    // the directory measured, as the host sees it
+	Bytes      int64  `json:"bytes"`   // content written there
+	Entries    int64  `json:"entries"` // entries created there
+	Need       int64  `json:"need"`    // Bytes plus a block for each entry
+	Free       int64  `json:"free"`    // available there (statfs f_bavail)
+	InodesFree int64  `json:"inodes_free,omitempty"`
+
+	dev uint64
 }
 
 // Enough says whether the free space covers the need on every file system.
 func (s Space) Enough() bool {
-	if s.BackupBytes+s.UnpackBytes > s.BackupFree {
-		return false
-	}
-	for _, p := range s.Product {
-		if p.Bytes > p.Free {
+	for _, f := range s.FileSystems {
+		if f.Need > f.Free {
 			return false
 		}
 	}
@@ -189,13 +190,19 @@ func (h *Host) overlay(p *Plan, placed map[string]placedBy) {
 		if by, ok := placed[f.Path]; ok && by.kind != kindDir {
 			f.By = by.version
 			// Its backup is the earlier hotfix's entry, linked when it can be.
-			{
+			if p.Space.NotCounted == "" {
 				dev, _, err := fsOf(existingParent(filepath.Dir(h.Cfg.InRoot(f.Path))))
 				if err == nil && dev == p.Space.backupDev {
 					p.Space.Linked++
 				} else {
 					p.Space.Copied++
-					p.Space.BackupBytes += by.size
+					p.Space.CopyBytes += by.size
+					for i := range p.Space.FileSystems {
+						if p.Space.FileSystems[i].dev == p.Space.backupDev {
+							p.Space.FileSystems[i].Bytes += by.size
+							p.Space.FileSystems[i].Need += by.size
+						}
+					}
 				}
 			}
 			p.Replace = append(p.Replace, f)
@@ -265,6 +272,9 @@ func (h *Host) dryRun(ctx context.Context, d *Dir, opt DryRunOptions, drift []Dr
 			if err := prereqs(ctx, d.Version); err != nil {
 				refuse(err)
 			}
+		}
+		if err := h.checkScripts(d); err != nil {
+			refuse(err)
 		}
 		var perr error
 		if ops, _, perr = h.plan(d); perr != nil {
@@ -338,83 +348,51 @@ func (h *Host) dryRun(ctx context.Context, d *Dir, opt DryRunOptions, drift []Dr
 	if checks, err := h.healthChecks(d, role); err == nil && checks != nil {
 		p.Checks = checks
 	}
-	// Past stateBackup the backups are made; past stateApply the files are placed.
-	backedUp := p.Resume != "" && p.Resume != stateBackup
-	placed := backedUp && p.Resume != stateApply
-	if err := h.space(d, p, ops, want, opt.Tarball, backedUp, placed); err != nil {
-		return nil, err
+	if !p.Unplanned {
+		if err := h.space(d, p, ops, want, opt.Tarball, refuse); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
 
-// space fills p.Space: see Space for how it counts.
-func (h *Host) space(d *Dir, p *Plan, ops []op, hotfixDir string, tarball, backedUp, placed bool) error {
+// space fills p.Space with spaceNeeds, which the apply's own check uses; a need the apply
+// would refuse is a refusal.
+func (h *Host) space(d *Dir, p *Plan, ops []op, hotfixDir string, tarball bool, refuse func(error)) error {
 	s := &p.Space
 	s.BackupDir = h.hostView(backupDir(hotfixDir, h.Cfg.Hostname))
-	s.BackupsMade = backedUp
-	measured := existingParent(hotfixDir)
-	s.BackupFSPath = h.hostView(measured)
-	bdev, free, err := fsOf(measured)
-	if err != nil {
-		return err
+	if p.Resume != "" {
+		s.BackupsMade = p.Resume != stateBackup
+		s.NotCounted = "a resumed apply goes on where it stopped, and does not check the space"
+		return nil
 	}
-	s.BackupFree, s.backupDev = free, bdev
+	var unpack int64
 	if tarball {
 		for _, e := range d.Entries {
 			if !e.IsDir() {
-				s.UnpackBytes += e.Size
+				unpack += e.Size
 			}
 		}
+		s.UnpackBytes = unpack
 	}
-	product := map[uint64]*FSNeed{}
-	var order []uint64
-	for _, o := range ops {
-		if o.Kind == kindDir {
-			continue
-		}
-		full := h.Cfg.InRoot(o.Target)
-		if o.Existed != "" && o.Existed != kindDir && !backedUp {
-			fi, err := os.Lstat(full)
-			if err != nil {
-				continue // gone since the plan: nothing to back up
-			}
-			if st, ok := fi.Sys().(*syscall.Stat_t); ok && uint64(st.Dev) == bdev {
-				s.Linked++
-			} else {
-				s.Copied++
-				s.BackupBytes += fi.Size()
-			}
-		}
-		if o.Kind != kindFile || placed {
-			continue
-		}
-		dir := existingParent(filepath.Dir(full))
-		dev, free, err := fsOf(dir)
-		if err != nil {
-			return err
-		}
-		n := product[dev]
-		if n == nil {
-			n = &FSNeed{Path: h.hostView(h.Cfg.InRoot(treeRootOf(h.Cfg, o.Tree))), Free: free}
-			product[dev] = n
-			order = append(order, dev)
-		}
-		n.Bytes += sizeOf(d, o)
+	needs, bc, err := h.spaceNeeds(d, ops, hotfixDir, unpack)
+	if err != nil {
+		return err
 	}
-	s.Product = []FSNeed{}
-	for _, dev := range order {
-		s.Product = append(s.Product, *product[dev])
+	dev, _, err := fsOf(existingParent(hotfixDir))
+	if err != nil {
+		return err
+	}
+	s.backupDev = dev
+	s.Linked, s.Copied, s.CopyBytes = bc.linked, bc.copied, int64(bc.copyBytes)
+	for _, n := range needs {
+		if err := n.check(); err != nil {
+			refuse(err)
+		}
+		s.FileSystems = append(s.FileSystems, FSNeed{Path: h.hostView(n.path), Bytes: int64(n.bytes), Entries: int64(n.entries),
+			Need: int64(n.need), Free: int64(n.free), InodesFree: int64(n.inodesFree), dev: n.dev})
 	}
 	return nil
-}
-
-func treeRootOf(cfg *sysconfig.Config, tree string) string {
-	for _, t := range cfg.ChangeTrees {
-		if t.Dir == tree {
-			return t.Root
-		}
-	}
-	return "/"
 }
 
 func sizeOf(d *Dir, o op) int64 {

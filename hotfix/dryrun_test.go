@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -37,13 +38,13 @@ func dryRunSpec(version string) hotfixSpec {
 	}
 }
 
-// showPlan is the plan's text with the test's root and the free space (which the machine
-// decides) replaced by fixed words; TestDryRunSpace checks the free space.
+// showPlan is the plan's text with the test's root and what the machine decides (the free
+// space, the block size in the need) replaced by fixed values; TestDryRunSpace checks those.
 func showPlan(t *testing.T, sb *sandbox, p *Plan) []byte {
 	t.Helper()
-	p.Space.BackupFree = 1 << 40
-	for i := range p.Space.Product {
-		p.Space.Product[i].Free = 1 << 40
+	for i := range p.Space.FileSystems {
+		f := &p.Space.FileSystems[i]
+		f.Free, f.Need = 1<<40, f.Bytes+f.Entries*4096
 	}
 	var b bytes.Buffer
 	p.WriteText(&b)
@@ -218,61 +219,76 @@ func TestDryRunAgreesWithApply(t *testing.T) {
 
 // TestDryRunSpace: backups on the hotfix directory's file system are hard links and need
 // nothing; on another file system (a tmpfs mounted on PATCHES_DIR) every replaced entry is
-// copied and counted with its size; free space is statfs's f_bavail of the measured path.
+// copied and counted with its size there; the need is the bytes plus a block per entry,
+// the free space statfs's f_bavail; a need larger than what is free is a refusal, as the
+// apply's own check makes it.
 func TestDryRunSpace(t *testing.T) {
 	ctx := context.Background()
-	for _, mountPatches := range []bool{false, true} {
-		sb := newSandbox(t, sysconfig.RoleSingle)
-		if mountPatches {
+	newFiles := int64(len("core 2, a longer file than before\n") + len("new\n") + len("card\n") + len("<layout v='2'/>\n"))
+	for _, tc := range []struct {
+		name  string
+		mount bool // a tmpfs of 8 MiB on PATCHES_DIR
+		big   bool // Core.pm is 9 MiB before the hotfix
+	}{{"one file system", false, false}, {"backups on another", true, false}, {"no room for the copies", true, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			sb := newSandbox(t, sysconfig.RoleSingle)
 			patches := filepath.Join(sb.root, "var/opt/shop/Patches")
-			os.MkdirAll(patches, 0o755)
-			if err := unix.Mount("tmpfs", patches, "tmpfs", 0, "size=8m"); err != nil {
-				t.Skipf("mount a tmpfs: %v (needs root)", err)
+			if tc.mount {
+				os.MkdirAll(patches, 0o755)
+				if err := unix.Mount("tmpfs", patches, "tmpfs", 0, "size=8m"); err != nil {
+					t.Skipf("mount a tmpfs: %v (needs root)", err)
+				}
+				t.Cleanup(func() { unix.Unmount(patches, unix.MNT_DETACH) })
 			}
-			t.Cleanup(func() { unix.Unmount(patches, unix.MNT_DETACH) })
-		}
-		dir := sb.makeHotfix(dryRunSpec("6.14.2.1"))
-		p, err := sb.host.DryRun(ctx, dir, DryRunOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := p.Space
-		// Replaced: Core.pm (file), Default.pm (symlink), layout.xml.
-		var replacedBytes int64
-		for _, rel := range []string{"opt/shop/lib/Shop/Core.pm", "opt/shop/lib/Shop/Default.pm", "var/opt/shop/StoreTypes/Store/layout.xml"} {
-			fi, err := os.Lstat(filepath.Join(sb.root, rel))
+			if tc.big {
+				sb.write("opt/shop/lib/Shop/Core.pm", strings.Repeat("x", 9<<20), 0o644)
+			}
+			dir := sb.makeHotfix(dryRunSpec("6.14.2.1"))
+			p, err := sb.host.DryRun(ctx, dir, DryRunOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			replacedBytes += fi.Size()
-		}
-		if mountPatches {
-			if s.Linked != 0 || s.Copied != 3 || s.BackupBytes != replacedBytes {
-				t.Errorf("backup to another file system: %+v, want 3 copies of %d bytes", s, replacedBytes)
+			s := p.Space
+			var replacedBytes int64 // Core.pm, Default.pm (a symlink), layout.xml
+			for _, rel := range []string{"opt/shop/lib/Shop/Core.pm", "opt/shop/lib/Shop/Default.pm", "var/opt/shop/StoreTypes/Store/layout.xml"} {
+				fi, err := os.Lstat(filepath.Join(sb.root, rel))
+				if err != nil {
+					t.Fatal(err)
+				}
+				replacedBytes += fi.Size()
 			}
-		} else if s.Linked != 3 || s.Copied != 0 || s.BackupBytes != 0 {
-			t.Errorf("backup on the same file system: %+v, want 3 links", s)
-		}
-		var st unix.Statfs_t
-		if err := unix.Statfs(dir, &st); err != nil {
-			t.Fatal(err)
-		}
-		total := int64(st.Blocks) * int64(st.Bsize)
-		if s.BackupFree <= 0 || s.BackupFree > total || s.BackupFSPath != "/var/opt/shop/Patches/shop-hotfix-6.14.2.1" {
-			t.Errorf("free %d of %d bytes on %s", s.BackupFree, total, s.BackupFSPath)
-		}
-		// New files: both trees are on the test's file system, which counts them once.
-		want := int64(len("core 2, a longer file than before\n") + len("new\n") + len("card\n") + len("<layout v='2'/>\n"))
-		if len(s.Product) != 1 || s.Product[0].Bytes != want || s.Product[0].Free <= 0 {
-			t.Errorf("product space: %+v, want one file system needing %d bytes", s.Product, want)
-		}
-		if !s.Enough() {
-			t.Errorf("not enough space? %+v", s)
-		}
-		s.BackupFree = s.BackupBytes - 1
-		if s.BackupBytes > 0 && s.Enough() {
-			t.Errorf("enough with one byte short: %+v", s)
-		}
+			if tc.mount {
+				if s.Linked != 0 || s.Copied != 3 || s.CopyBytes != replacedBytes || len(s.FileSystems) != 2 {
+					t.Errorf("backups to another file system: %+v, want 3 copies of %d bytes on 2 file systems", s, replacedBytes)
+				}
+			} else if s.Linked != 3 || s.Copied != 0 || s.CopyBytes != 0 || len(s.FileSystems) != 1 {
+				t.Errorf("backups on the same file system: %+v, want 3 links on 1 file system", s)
+			}
+			var total int64
+			for _, f := range s.FileSystems {
+				var st unix.Statfs_t
+				if err := unix.Statfs(filepath.Join(sb.root, f.Path), &st); err != nil {
+					t.Fatal(err)
+				}
+				if f.Need != f.Bytes+f.Entries*st.Bsize {
+					t.Errorf("%s: need %d, want %d bytes + %d entries of a %d-byte block", f.Path, f.Need, f.Bytes, f.Entries, st.Bsize)
+				}
+				// Others share the machine's disk: its free space moves a little meanwhile.
+				if free := int64(st.Bavail) * st.Bsize; f.Free <= 0 || f.Free > free+64<<20 || f.Free < free-64<<20 {
+					t.Errorf("%s: %d bytes free, statfs says %d", f.Path, f.Free, free)
+				}
+				total += f.Bytes
+			}
+			// The new files, the copies and the journal's estimate (1 KiB per entry of the plan).
+			journal := total - newFiles - s.CopyBytes
+			if journal <= 0 || journal%1024 != 0 {
+				t.Errorf("file systems hold %d bytes: %d new, %d copied, and %d for the journal?", total, newFiles, s.CopyBytes, journal)
+			}
+			refused := slices.ContainsFunc(p.Refusals, func(r Refusal) bool { return strings.Contains(r.Reason, "not enough space on the file system of") })
+			if refused != tc.big || s.Enough() == tc.big {
+				t.Errorf("refused %v, enough %v, want refused %v: %+v", refused, s.Enough(), tc.big, p.Refusals)
+			}
+		})
 	}
 }
 

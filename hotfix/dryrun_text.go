@@ -87,19 +87,21 @@ func (p *Plan) WriteText(w io.Writer) {
 		}
 	}
 	s := p.Space
-	if s.BackupsMade {
+	switch {
+	case s.BackupsMade:
 		fmt.Fprintf(w, "backups in %s: made already, by the interrupted apply\n", s.BackupDir)
-	} else {
-		fmt.Fprintf(w, "backups in %s: %d hard links (no space), %d copies of %s\n", s.BackupDir, s.Linked, s.Copied, bytesText(s.BackupBytes))
+	case s.NotCounted == "":
+		fmt.Fprintf(w, "backups in %s: %d hard links (no space), %d copies of %s\n", s.BackupDir, s.Linked, s.Copied, bytesText(s.CopyBytes))
 	}
-	need := s.BackupBytes
+	if s.NotCounted != "" {
+		fmt.Fprintf(w, "space: not counted: %s\n", s.NotCounted)
+	}
 	if s.UnpackBytes > 0 {
 		fmt.Fprintf(w, "unpacked hotfix in PATCHES_DIR: %s\n", bytesText(s.UnpackBytes))
-		need += s.UnpackBytes
 	}
-	fmt.Fprintf(w, "space on %s: needs %s, %s free%s\n", s.BackupFSPath, bytesText(need), bytesText(s.BackupFree), short(need, s.BackupFree))
-	for _, f := range s.Product {
-		fmt.Fprintf(w, "space on %s: needs %s for the new files, %s free%s\n", f.Path, bytesText(f.Bytes), bytesText(f.Free), short(f.Bytes, f.Free))
+	for _, f := range s.FileSystems {
+		fmt.Fprintf(w, "space on the file system of %s: needs %s (%d bytes in %d entries, a block each), %s free%s\n",
+			f.Path, bytesText(f.Need), f.Bytes, f.Entries, bytesText(f.Free), short(f.Need, f.Free))
 	}
 }
 
@@ -119,7 +121,7 @@ func short(need, free int64) string {
 	return ""
 }
 
-// bytesText is n in bytes, with a binary unit beside it from 1 KiB on.
+// bytesText is n in bytes below 1 KiB, else in the largest binary unit that keeps it >= 1.
 func bytesText(n int64) string {
 	units := []string{"KiB", "MiB", "GiB", "TiB"}
 	if n < 1024 {
@@ -129,5 +131,5 @@ func bytesText(n int64) string {
 	for f >= 1024 && u < len(units)-1 {
 		f, u = f/1024, u+1
 	}
-	return fmt.Sprintf("%d bytes (%.1f %s)", n, f, units[u])
+	return fmt.Sprintf("%.1f %s", f, units[u])
 }
