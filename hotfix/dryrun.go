@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -211,25 +212,15 @@ func (h *Host) overlay(p *Plan, placed map[string]placedBy) {
 		add = append(add, f)
 	}
 	p.Add = add
-	slices.SortFunc(p.Replace, func(a, b PlanFile) int { return cmpString(a.Path, b.Path) })
+	slices.SortFunc(p.Replace, func(a, b PlanFile) int { return strings.Compare(a.Path, b.Path) })
 	p.Mkdir = slices.DeleteFunc(p.Mkdir, func(m string) bool { _, ok := placed[m]; return ok })
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // dryRun plans d; drift and driftErr are what Verify gave.
 func (h *Host) dryRun(ctx context.Context, d *Dir, opt DryRunOptions, drift []Drift, driftErr error, prereqs func(context.Context, Version) error) (*Plan, error) {
 	p := &Plan{Version: d.Version.String(), Dir: d.Path, Host: h.Cfg.Hostname, Role: string(h.Cfg.HostRole),
 		Refusals: []Refusal{}, Replace: []PlanFile{}, Add: []PlanFile{}, Mkdir: []string{}, Remove: []string{},
-		Drift: []PlanDrift{}, Install: []string{}, Checks: []string{}}
+		Drift: []PlanDrift{}, Install: []string{}, Checks: []string{}, Space: Space{FileSystems: []FSNeed{}}}
 	refuse := func(err error) {
 		r := Refusal{Reason: err.Error()}
 		var hint interface{ Hint() string }
@@ -397,7 +388,7 @@ func (h *Host) space(d *Dir, p *Plan, ops []op, hotfixDir string, tarball bool, 
 
 func sizeOf(d *Dir, o op) int64 {
 	rel := o.Tree + "/" + o.Rel
-	i, ok := slices.BinarySearchFunc(d.Entries, rel, func(e Entry, rel string) int { return cmpString(e.Rel, rel) })
+	i, ok := slices.BinarySearchFunc(d.Entries, rel, func(e Entry, rel string) int { return strings.Compare(e.Rel, rel) })
 	if !ok {
 		return 0
 	}
