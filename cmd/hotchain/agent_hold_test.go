@@ -251,3 +251,15 @@ func TestConsoleIgnoresTheWindow(t *testing.T) {
 		t.Errorf("-check: exit %d:\n%s", code, stdout)
 	}
 }
+
+// A secondary follows the alpha: what the installation's version.txt holds installs there
+// however young it is, so that the installation does not fall apart.
+func TestSecondaryFollowsTheAlphaNotMinAgeDays(t *testing.T) {
+	h := newAgentHost(t, "HOST_ROLE=secondary", "MIN_AGE_DAYS=7")
+	h.editSpec(builtAgo(1, 1, 1))
+	h.write("etc/opt/shop/hotfix/version.txt", "6.14.2.1\n6.14.2.2\n")
+	code, stdout, stderr := h.run(h.options(modeCron))
+	if code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2" || strings.Contains(stdout, "Held back") {
+		t.Errorf("secondary: exit %d, ledger %q:\n%s%s", code, h.ledger("host1.txt"), stdout, stderr)
+	}
+}
