@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -36,6 +37,22 @@ func runChild(action, path string) int {
 		}
 		fmt.Println("locked", l.Token())
 		// The parent kills us; the timeout only stops an orphan if the parent died first.
+		time.Sleep(30 * time.Second)
+		return 0
+	case "hold-and-spawn":
+		// Takes the lock, gives it to a child that runs for a while, and waits to be killed.
+		l := New(path)
+		if err := l.TryLock(); err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		child := exec.Command("sleep", "30")
+		child.ExtraFiles = []*os.File{l.File()}
+		if err := child.Start(); err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		fmt.Println("spawned", child.Process.Pid)
 		time.Sleep(30 * time.Second)
 		return 0
 	case "acquire":
@@ -389,5 +406,83 @@ func TestHeldErrorWithoutPID(t *testing.T) {
 	}
 	if err.Hint() == "" {
 		t.Error("no hint")
+	}
+}
+
+// TestLockOutlivesKilledHolderInChild: a holder that gave the lock's file to a child and was
+// killed leaves the lock held by that child until it exits, and says so.
+func TestLockOutlivesKilledHolderInChild(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ts.lock")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=hold-and-spawn", "LOCK_TEST_PATH="+path)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	pidText, ok := strings.CutPrefix(strings.TrimSpace(line), "spawned ")
+	if !ok {
+		t.Fatalf("holder: %q", line)
+	}
+	sleeper, err := strconv.Atoi(pidText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(sleeper, syscall.SIGKILL) })
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	err = New(path).TryLock()
+	var h *HeldError
+	if !errors.As(err, &h) || !h.Orphaned || h.PID != cmd.Process.Pid {
+		t.Fatalf("TryLock after the holder was killed = %v, want a HeldError of an orphan of pid %d", err, cmd.Process.Pid)
+	}
+	if !strings.Contains(err.Error(), "has died") || !strings.Contains(h.Hint(), "fuser") {
+		t.Errorf("message %q / hint %q do not say the holder died and how to find what holds it", err, h.Hint())
+	}
+	if err := syscall.Kill(sleeper, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// The sleeper is the killed holder's orphan: init reaps it, we poll until the lock is free.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		l := New(path)
+		if err := l.TryLock(); err == nil {
+			l.Unlock()
+			break
+		} else if !IsHeld(err) || time.Now().After(deadline) {
+			t.Fatalf("TryLock after the child died: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestUnlockReleasesForChildren: Unlock frees the lock also while a child that was given the
+// file still runs (a daemon a script started must not keep it forever).
+func TestUnlockReleasesForChildren(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ts.lock")
+	l := New(path)
+	if err := l.TryLock(); err != nil {
+		t.Fatal(err)
+	}
+	child := exec.Command("sleep", "30")
+	child.ExtraFiles = []*os.File{l.File()}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { child.Process.Kill(); child.Wait() }()
+	if err := l.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if l.File() != nil {
+		t.Error("File() after Unlock is not nil")
+	}
+	if locked, err := IsLocked(path); err != nil || locked {
+		t.Errorf("IsLocked after Unlock with a child holding the file = %v, %v; want false", locked, err)
 	}
 }

@@ -37,6 +37,10 @@ type Options struct {
 	// Signer signs repomd.xml and must have signed every package read in this run; nil
 	// publishes an unsigned repository.
 	Signer *sign.Signer
+	// Compress is the compression of the metadata files: "gz" (also when empty), which
+	// every yum and dnf reads, or "zstd", createrepo_c 1.x's default, which RHEL 9's dnf
+	// reads (older yum and dnf may not).
+	Compress string
 	// NoUpdate reads every package again instead of reusing the entries of unchanged ones.
 	NoUpdate bool
 	// Time is the repository's revision and the time of its metadata files: the time of the
@@ -132,6 +136,11 @@ func (o *Options) check() (baseVersion string, err error) {
 	if o.Time.IsZero() {
 		return "", fmt.Errorf("no time for the metadata")
 	}
+	if o.Compress != "" {
+		if _, err := compressionByName(o.Compress); err != nil {
+			return "", err
+		}
+	}
 	if o.ChangelogLimit < NoChangelogs {
 		return "", fmt.Errorf("changelog limit %d: want a number of entries, AllChangelogs or NoChangelogs", o.ChangelogLimit)
 	}
@@ -147,9 +156,9 @@ func (o *Options) check() (baseVersion string, err error) {
 // Build writes repodata/ for the RPMs in o.Dir, its signature, the public key and the
 // .repo file. It changes nothing when it fails: the new metadata is written to a
 // temporary directory in o.Dir and takes the place of the old one only when complete.
+// It holds o.Dir's lock while it runs (see runlock.go).
 func Build(ctx context.Context, o Options) (*Result, error) {
-	baseVersion, err := o.check()
-	if err != nil {
+	if _, err := o.check(); err != nil {
 		return nil, err
 	}
 	log := o.Log
@@ -161,10 +170,37 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("repository directory %s is not a directory", o.Dir)
 	}
-
-	hrefs, err := findPackages(o.Dir, log)
+	fl, err := lockRepo(ctx, o.Dir, log)
 	if err != nil {
 		return nil, err
+	}
+	defer fl.Unlock()
+	return buildLocked(ctx, o, log)
+}
+
+// buildLocked is Build under the repository's lock.
+func buildLocked(ctx context.Context, o Options, log io.Writer) (*Result, error) {
+	baseVersion, err := o.check()
+	if err != nil {
+		return nil, err
+	}
+
+	root, err := os.OpenRoot(o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("repository directory: %w", err)
+	}
+	defer root.Close()
+	found, err := findPackages(o.Dir, log)
+	if err != nil {
+		return nil, err
+	}
+	var hrefs []string
+	for _, href := range found {
+		if err := servable(root, href); err != nil {
+			fmt.Fprintf(log, "warning: %s not listed: %v\n", filepath.Join(o.Dir, filepath.FromSlash(href)), err)
+			continue
+		}
+		hrefs = append(hrefs, href)
 	}
 	var old *oldMetadata
 	if !o.NoUpdate {
@@ -176,6 +212,10 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 
+	comp := compressions[0]
+	if o.Compress != "" {
+		comp, _ = compressionByName(o.Compress)
+	}
 	res := &Result{Packages: len(hrefs)}
 	entries := make([]*entry, len(hrefs))
 	errs := make([]error, len(hrefs))
@@ -183,7 +223,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	infos := make([]os.FileInfo, len(hrefs))
 	for i, href := range hrefs {
 		path := filepath.Join(o.Dir, filepath.FromSlash(href))
-		fi, err := os.Stat(path)
+		fi, err := root.Stat(filepath.FromSlash(href))
 		if err != nil {
 			errs[i] = fmt.Errorf("read package %s: %w", path, err)
 			continue
@@ -201,7 +241,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	// The new metadata is written into a temporary directory beside the old one, which it
 	// replaces only once complete (publish).
-	tmp, err := os.MkdirTemp(o.Dir, ".repodata.tmp-")
+	tmp, err := os.MkdirTemp(o.Dir, tmpPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("write metadata: %w", err)
 	}
@@ -226,7 +266,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
-		recs, writeErr = writeRecords(tmp, entries, ready, old, o.Time)
+		recs, writeErr = writeRecords(tmp, entries, ready, old, o.Time, comp)
 	}()
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -234,7 +274,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pr := &packageReader{opts: o.readOptions()}
+			pr := &packageReader{root: root, opts: o.readOptions()}
 			for {
 				n := int(next.Add(1)) - 1
 				if n >= len(toRead) || ctx.Err() != nil {
@@ -257,14 +297,18 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	if bad := errors.Join(errs...); bad != nil {
-		return nil, fmt.Errorf("%w\nnothing was written: the old metadata in %s is unchanged", bad, filepath.Join(o.Dir, "repodata"))
+		msg := "nothing was written: the old metadata in %s is unchanged"
+		if staleSignature(o.Dir, o.Signer) {
+			msg += ", and its repomd.xml.asc does not match repomd.xml (another tool changed the metadata after it was signed): hosts refuse the repository until a run succeeds"
+		}
+		return nil, fmt.Errorf("%w\n"+msg, bad, filepath.Join(o.Dir, "repodata"))
 	}
 	var oe *oldMetadataError
 	if errors.As(writeErr, &oe) {
 		// Old metadata only saves time: read every package instead.
 		fmt.Fprintf(log, "warning: old metadata in %s not reused: %v\n", filepath.Join(o.Dir, "repodata"), writeErr)
 		o.NoUpdate = true
-		return Build(ctx, o)
+		return buildLocked(ctx, o, log)
 	}
 	if writeErr != nil {
 		return nil, fmt.Errorf("write metadata: %w", writeErr)
@@ -283,6 +327,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	reportOldSignature(o.Dir, o.Signer, log)
 	if err := publish(o.Dir, tmp, files, o.Time); err != nil {
 		return nil, err
 	}
@@ -337,7 +382,7 @@ func newEntry(p *pkg, w *xmlWriter) *entry {
 
 // writeRecords writes primary, filelists and other into dir, side by side, each taking
 // entry i once ready[i] is closed; an entry that is still nil then ends the writing.
-func writeRecords(dir string, entries []*entry, ready []chan struct{}, old *oldMetadata, mtime time.Time) ([]*record, error) {
+func writeRecords(dir string, entries []*entry, ready []chan struct{}, old *oldMetadata, mtime time.Time, c compression) ([]*record, error) {
 	files := []struct {
 		typ, head, tail string
 	}{
@@ -354,7 +399,7 @@ func writeRecords(dir string, entries []*entry, ready []chan struct{}, old *oldM
 			defer wg.Done()
 			src := &elementSource{k: k, entries: entries, ready: ready, old: old}
 			defer src.close()
-			if recs[k], errs[k] = writeRecord(dir, f.typ, f.head, len(entries), src, f.tail, mtime); errs[k] != nil {
+			if recs[k], errs[k] = writeRecord(dir, f.typ, f.head, len(entries), src, f.tail, mtime, c); errs[k] != nil {
 				errs[k] = fmt.Errorf("%s: %w", f.typ, errs[k])
 			}
 		}()

@@ -31,7 +31,7 @@ func readRepo(t *testing.T, dir string) (pkgs []*pkg, plain map[string][]byte) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if plain[typ], err = gunzip(data); err != nil {
+		if plain[typ], err = decompress(data); err != nil {
 			t.Fatalf("%s: %v", typ, err)
 		}
 	}

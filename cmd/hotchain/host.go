@@ -33,7 +33,7 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 	if err != nil {
 		return err
 	}
-	dir := fs.Arg(0)
+	dir, opt := fs.Arg(0), hotfix.ApplyOptions{NoCheck: *nocheck}
 	if *scriptlet {
 		if why := scriptletSandbox(); why != "" {
 			fmt.Fprintf(e.stderr, "hotchain: %s: not applied now: %s, and its install scripts need the network and the real /tmp\n"+
@@ -41,12 +41,14 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 			return nil
 		}
 	}
-	if strings.HasSuffix(dir, ".tar.gz") {
-		if dir, err = unpackVerified(cfg, dir); err != nil {
+	if tarball := dir; strings.HasSuffix(tarball, ".tar.gz") {
+		// Unpack says what the unpack made, which a refused apply removes again.
+		dir, opt.Unpacked, err = hotfix.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) { return unpackVerified(cfg, tarball) })
+		if err != nil {
 			return err
 		}
 	}
-	return newHost(e, cfg).Apply(ctx, dir, hotfix.ApplyOptions{NoCheck: *nocheck})
+	return newHost(e, cfg).Apply(ctx, dir, opt)
 }
 
 func runPrereq(ctx context.Context, e *env, args []string) error {
