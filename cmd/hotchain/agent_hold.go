@@ -123,8 +123,8 @@ func (r *agentRun) holdOutside(vs []hotfix.Version, t time.Time) {
 	r.held = append(held, r.held...)
 }
 
-// checkWindow is what -check and CHECK_ONLY/DOWNLOAD_ONLY runs show of the install window:
-// the hotfixes an install now would hold back, and why.
+// checkWindow is what -check and CHECK_ONLY runs show of the install window: the hotfixes
+// an install now would hold back, and why.
 func (r *agentRun) checkWindow() {
 	if t := r.o.now(); !r.cfg.InstallWindow.Open(t) {
 		r.holdOutside(r.installable(), t)

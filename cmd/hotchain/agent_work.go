@@ -119,7 +119,7 @@ func (r *agentRun) work(ctx context.Context) {
 		return
 	}
 	r.holdBack()
-	if mode != modeCron && mode != modeConsole {
+	if mode == modeCheck {
 		r.checkWindow()
 	}
 	switch mode {
