@@ -11,10 +11,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/hotchain/hotchain/internal/ordered"
 
 	"github.com/hotchain/hotchain/internal/atomicfile"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -522,43 +522,11 @@ func (h *Host) place(d *Dir, j *journal, out io.Writer) (err error) {
 // 10,000 files: one worker 4.1 s, two 3.6 s, four 3.8 s; see bench/RESULTS.md).
 var fileWorkers = min(max(runtime.GOMAXPROCS(0), 2), 8)
 
-// inOrder runs do(i) for i in [0, n) on fileWorkers goroutines and calls done(i) on the
-// calling goroutine in order of i, as soon as do(0..i) have succeeded, so that the steps
-// an apply reports (StepHook, the log) come in a fixed order. It stops at the first error
-// in order of i, waits for what is running, and returns that error.
+// inOrder runs do(i) for i in [0, n) on fileWorkers goroutines and calls done(i) in order
+// of i (ordered.InOrder), so that the steps an apply reports (StepHook, the log) come in a
+// fixed order.
 func inOrder(n int, do func(i int) error, done func(i int)) error {
-	errs := make([]error, n)
-	ready := make([]chan struct{}, n)
-	for i := range ready {
-		ready[i] = make(chan struct{})
-	}
-	var next atomic.Int64
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	for w := 0; w < min(fileWorkers, n); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !stop.Load() {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				errs[i] = do(i)
-				close(ready[i])
-			}
-		}()
-	}
-	defer wg.Wait()
-	for i := 0; i < n; i++ {
-		<-ready[i]
-		if errs[i] != nil {
-			stop.Store(true)
-			return errs[i]
-		}
-		done(i)
-	}
-	return nil
+	return ordered.InOrder(n, fileWorkers, do, done)
 }
 
 func (h *Host) openLog(d *Dir) (*os.File, error) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -36,20 +38,61 @@ func (h *Host) checkScripts(d *Dir) error {
 	return nil
 }
 
-// spaceNeed is what an apply writes to one file system.
+// spaceNeed is what an apply writes to one file system, and what is free there.
 type spaceNeed struct {
 	path    string // a directory on it, for statfs and the message
+	dev     uint64
 	bytes   uint64
 	entries uint64
+
+	need       uint64 // bytes plus a block for each entry
+	free       uint64 // bytes available (statfs f_bavail)
+	inodesFree uint64
+	hasInodes  bool // the file system counts inodes
 }
 
-// checkSpace refuses an apply that would fill a file system: the hotfix's files are written
-// beside their targets before the rename (the replaced file stays, as the backup's hard link
-// or until the rename), backups are copies where the target is on another file system than
-// the hotfix directory, and the journal goes into the hotfix directory. Sizes are rounded up
-// to the file system's block size; a file system that reports no inode count is not checked
-// for inodes.
+// backupCount is how the backups of an apply are made: hard links (no space) or copies.
+type backupCount struct {
+	linked, copied int
+	copyBytes      uint64
+}
+
+// checkSpace refuses an apply that would fill a file system (spaceNeeds counts).
 func (h *Host) checkSpace(d *Dir, ops []op) error {
+	needs, _, err := h.spaceNeeds(d, ops, d.Path, 0)
+	if err != nil {
+		return err
+	}
+	for _, n := range needs {
+		if err := n.check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// check refuses the need when the file system does not have room for it.
+func (n spaceNeed) check() error {
+	if n.need > n.free {
+		return withHint(fmt.Errorf("not enough space on the file system of %s: this apply writes about %s there, %s are free", n.path, human(n.need), human(n.free)),
+			"free space there (or move PATCHES_DIR to a larger file system) and apply again; nothing was changed")
+	}
+	if n.hasInodes && n.entries > n.inodesFree {
+		return withHint(fmt.Errorf("not enough inodes on the file system of %s: this apply creates %d entries there, %d inodes are free", n.path, n.entries, n.inodesFree),
+			"free inodes there and apply again; nothing was changed")
+	}
+	return nil
+}
+
+// spaceNeeds is what an apply of ops writes to each file system, sorted by path, and how its
+// backups are made: the hotfix's files are written beside their targets before the rename
+// (the replaced file stays, as the backup's hard link or until the rename), backups are
+// copies where the target is on another file system than the hotfix directory hotfixDir, and
+// the journal goes into the hotfix directory, as do unpack bytes (a tarball unpacked there
+// first; 0 when it is unpacked). Sizes are rounded up to the file system's block size; a file
+// system that reports no inode count is not checked for inodes.
+func (h *Host) spaceNeeds(d *Dir, ops []op, hotfixDir string, unpack int64) ([]spaceNeed, backupCount, error) {
+	var bc backupCount
 	sizes := map[string]int64{}
 	for _, e := range d.Entries {
 		sizes[e.Rel] = e.Size
@@ -63,20 +106,20 @@ func (h *Host) checkSpace(d *Dir, ops []op) error {
 		}
 		n := needs[dev]
 		if n == nil {
-			n = &spaceNeed{path: at}
+			n = &spaceNeed{path: at, dev: dev}
 			needs[dev] = n
 		}
 		n.bytes += uint64(max(size, 0))
 		n.entries++
 		return nil
 	}
-	hotfixDev, _, err := deviceOf(d.Path, devs)
+	hotfixDev, _, err := deviceOf(hotfixDir, devs)
 	if err != nil {
-		return err
+		return nil, bc, err
 	}
 	// The journal, written atomically (old and new at once), and the list of added entries.
-	if err := add(d.Path, int64(len(ops))*2*512); err != nil {
-		return err
+	if err := add(hotfixDir, int64(len(ops))*2*512+unpack); err != nil {
+		return nil, bc, err
 	}
 	for _, o := range ops {
 		if o.Kind == kindDir && o.Existed != "" {
@@ -92,44 +135,43 @@ func (h *Host) checkSpace(d *Dir, ops []op) error {
 			size = sizes[o.Tree+"/"+o.Rel]
 		}
 		if err := add(dir, size); err != nil {
-			return err
+			return nil, bc, err
 		}
 		if o.Existed != kindFile && o.Existed != kindLink {
 			continue
 		}
 		dev, _, err := deviceOf(dir, devs)
 		if err != nil {
-			return err
+			return nil, bc, err
 		}
 		if dev == hotfixDev {
+			bc.linked++
 			continue // the backup is a hard link
 		}
 		fi, err := os.Lstat(full)
 		if err != nil {
-			return fmt.Errorf("back up %s: %w", full, err)
+			return nil, bc, fmt.Errorf("back up %s: %w", full, err)
 		}
-		if err := add(d.Path, fi.Size()); err != nil {
-			return err
+		bc.copied++
+		bc.copyBytes += uint64(fi.Size())
+		if err := add(hotfixDir, fi.Size()); err != nil {
+			return nil, bc, err
 		}
 	}
+	var out []spaceNeed
 	for _, n := range needs {
 		var st unix.Statfs_t
 		if err := unix.Statfs(n.path, &st); err != nil {
-			return fmt.Errorf("free space of %s: %w", n.path, err)
+			return nil, bc, fmt.Errorf("free space of %s: %w", n.path, err)
 		}
 		bsize := uint64(max(st.Bsize, 512))
-		need := n.bytes + n.entries*bsize // each entry rounded up to a block
-		free := st.Bavail * bsize
-		if need > free {
-			return withHint(fmt.Errorf("not enough space on the file system of %s: this apply writes about %s there, %s are free", n.path, human(need), human(free)),
-				"free space there (or move PATCHES_DIR to a larger file system) and apply again; nothing was changed")
-		}
-		if st.Files > 0 && n.entries > st.Ffree {
-			return withHint(fmt.Errorf("not enough inodes on the file system of %s: this apply creates %d entries there, %d inodes are free", n.path, n.entries, st.Ffree),
-				"free inodes there and apply again; nothing was changed")
-		}
+		n.need = n.bytes + n.entries*bsize // each entry rounded up to a block
+		n.free = st.Bavail * bsize
+		n.inodesFree, n.hasInodes = st.Ffree, st.Files > 0
+		out = append(out, *n)
 	}
-	return nil
+	slices.SortFunc(out, func(a, b spaceNeed) int { return strings.Compare(a.path, b.path) })
+	return out, bc, nil
 }
 
 // devAt is the file system a directory is on and the existing directory that says so.

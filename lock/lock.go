@@ -125,7 +125,7 @@ func (l *Lock) TryLock() error {
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			pid := ReadPID(l.path)
+			pid := holderPID(l.path)
 			return &HeldError{Path: l.path, PID: pid, Orphaned: pid > 0 && !alive(pid)}
 		}
 		return fmt.Errorf("lock %s: %w", l.path, err)
@@ -166,6 +166,25 @@ func alive(pid int) bool {
 	}
 	i := bytes.LastIndexByte(stat, ')')
 	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
+}
+
+// pidWait is how long a run that finds the lock held waits for the holder to write its pid:
+// a holder writes it right after taking the flock, so a file still empty at that moment
+// (a new lock file, or one emptied by the previous holder's Unlock) gets it within
+// microseconds; twenty agents started at once showed losers reading it empty.
+const pidWait = 100 * time.Millisecond
+
+// holderPID is the pid in the lock file of a held lock, read again for up to pidWait while
+// the file holds none; 0 if it still holds none (a holder that is not hotchain).
+func holderPID(path string) int {
+	deadline := time.Now().Add(pidWait)
+	for {
+		pid := ReadPID(path)
+		if pid > 0 || time.Now().After(deadline) {
+			return pid
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // LockTimeout waits up to d for the lock, retrying every pollInterval, and returns a *HeldError

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gofrs/flock"
 )
 
 // The test binary doubles as the child process of the cross-process tests: with childEnv set it
@@ -396,6 +398,38 @@ func TestReadPID(t *testing.T) {
 	}
 	if got := ReadPID(filepath.Join(dir, "missing")); got != 0 {
 		t.Errorf("ReadPID(missing) = %d, want 0", got)
+	}
+}
+
+// TestHeldBeforeThePIDIsWritten: a run that finds the lock held in the instant between the
+// holder's flock and its writing the pid still names the holder.
+func TestHeldBeforeThePIDIsWritten(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pidfile")
+	holder := flock.New(path)
+	if ok, err := holder.TryLock(); err != nil || !ok {
+		t.Fatalf("flock: %v, %v", ok, err)
+	}
+	defer holder.Unlock()
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		os.WriteFile(path, []byte("4242\n"), 0o644)
+	}()
+	if pid := heldPID(t, New(path).TryLock()); pid != 4242 {
+		t.Errorf("HeldError.PID = %d, want 4242, written 20ms after the flock", pid)
+	}
+	// A holder that never writes one: no pid, after a short wait.
+	other := filepath.Join(t.TempDir(), "pidfile")
+	quiet := flock.New(other)
+	if ok, err := quiet.TryLock(); err != nil || !ok {
+		t.Fatalf("flock: %v, %v", ok, err)
+	}
+	defer quiet.Unlock()
+	start := time.Now()
+	if pid := heldPID(t, New(other).TryLock()); pid != 0 {
+		t.Errorf("HeldError.PID = %d for an empty lock file, want 0", pid)
+	}
+	if d := time.Since(start); d < pidWait || d > 10*pidWait {
+		t.Errorf("TryLock took %v to give up on the pid, want about %v", d, pidWait)
 	}
 }
 

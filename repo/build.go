@@ -13,8 +13,9 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/hotchain/hotchain/internal/ordered"
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/sign"
@@ -253,46 +254,35 @@ func buildLocked(ctx context.Context, o Options, log io.Writer) (*Result, error)
 
 	// Packages are read on every core (hashing the whole file and parsing its header are
 	// most of the work of a new repository), and the metadata files are written as the
-	// entries come in, in order: ready[i] is closed once entries[i] or errs[i] is set.
-	ready := make([]chan struct{}, len(hrefs))
-	for i := range ready {
-		ready[i] = make(chan struct{})
+	// entries come in, in order (ordered.Pool.Wait).
+	readers := sync.Pool{New: func() any { return &packageReader{root: root, opts: o.readOptions()} }}
+	pool := ordered.Start(len(hrefs), runtime.GOMAXPROCS(0), func(i int) error {
 		if infos[i] == nil {
-			close(ready[i])
+			return nil // reused, or not readable (errs[i])
 		}
-	}
+		if err := ctx.Err(); err != nil {
+			return err // unread: ends the writing too
+		}
+		pr := readers.Get().(*packageReader)
+		defer readers.Put(pr)
+		path := filepath.Join(o.Dir, filepath.FromSlash(hrefs[i]))
+		entries[i], errs[i] = readEntry(path, hrefs[i], infos[i], o.Signer, pr)
+		return nil
+	})
+	defer pool.Stop()
 	var recs []*record
 	var writeErr error
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
-		recs, writeErr = writeRecords(tmp, entries, ready, old, o.Time, comp)
+		recs, writeErr = writeRecords(tmp, entries, func(i int) { pool.Wait(i) }, old, o.Time, comp)
 	}()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < min(runtime.GOMAXPROCS(0), len(toRead)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			pr := &packageReader{root: root, opts: o.readOptions()}
-			for {
-				n := int(next.Add(1)) - 1
-				if n >= len(toRead) || ctx.Err() != nil {
-					return
-				}
-				i := toRead[n]
-				path := filepath.Join(o.Dir, filepath.FromSlash(hrefs[i]))
-				entries[i], errs[i] = readEntry(path, hrefs[i], infos[i], o.Signer, pr)
-				close(ready[i])
-			}
-		}()
-	}
-	wg.Wait()
-	// Packages left unread (the context ended) end the writing too.
-	for _, i := range toRead[min(int(next.Load()), len(toRead)):] {
-		close(ready[i])
-	}
 	<-written
+	// Every package is read even when the writing stopped early, so that the error names
+	// every damaged one, not only the first.
+	for i := range hrefs {
+		pool.Wait(i)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -381,8 +371,8 @@ func newEntry(p *pkg, w *xmlWriter) *entry {
 }
 
 // writeRecords writes primary, filelists and other into dir, side by side, each taking
-// entry i once ready[i] is closed; an entry that is still nil then ends the writing.
-func writeRecords(dir string, entries []*entry, ready []chan struct{}, old *oldMetadata, mtime time.Time, c compression) ([]*record, error) {
+// entry i once wait(i) returns; an entry that is still nil then ends the writing.
+func writeRecords(dir string, entries []*entry, wait func(i int), old *oldMetadata, mtime time.Time, c compression) ([]*record, error) {
 	files := []struct {
 		typ, head, tail string
 	}{
@@ -397,7 +387,7 @@ func writeRecords(dir string, entries []*entry, ready []chan struct{}, old *oldM
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			src := &elementSource{k: k, entries: entries, ready: ready, old: old}
+			src := &elementSource{k: k, entries: entries, wait: wait, old: old}
 			defer src.close()
 			if recs[k], errs[k] = writeRecord(dir, f.typ, f.head, len(entries), src, f.tail, mtime, c); errs[k] != nil {
 				errs[k] = fmt.Errorf("%s: %w", f.typ, errs[k])

@@ -293,13 +293,13 @@ func (s *oldStream) finish() error {
 type elementSource struct {
 	k       int
 	entries []*entry
-	ready   []chan struct{}
+	wait    func(i int) // returns once entries[i] is made (or never will be)
 	old     *oldMetadata
 	stream  *oldStream
 }
 
 func (es *elementSource) part(i int) ([]byte, error) {
-	<-es.ready[i]
+	es.wait(i)
 	e := es.entries[i]
 	if e == nil {
 		return nil, errNoEntry

@@ -65,6 +65,7 @@ type agentOptions struct {
 	cfg     *sysconfig.Config
 	mode    agentMode
 	verbose bool // report syslog errors on stderr
+	plans   bool // -check -v: plan each pending hotfix (checkPlans)
 	stdout  io.Writer
 	stderr  io.Writer
 	environ []string

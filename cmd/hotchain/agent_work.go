@@ -42,9 +42,10 @@ type agentRun struct {
 	download     []string         // package names downloaded
 	installed    []hotfix.Version // applied by this run
 	finalized    []hotfix.Version
-	finWait      string // on the alpha: which finalize waits for which hosts
-	checkOnly    bool   // the run only checked (-check, CHECK_ONLY)
-	hint         string // the next step for the first failure that has one
+	finWait      string      // on the alpha: which finalize waits for which hosts
+	checkOnly    bool        // the run only checked (-check, CHECK_ONLY)
+	hint         string      // the next step for the first failure that has one
+	plans        []checkPlan // -check -v: what each pending hotfix's apply would do
 
 	// held is what the waiting period or the install window holds back (agent_hold.go);
 	// outside says that the install window was closed, and when it opens.
@@ -124,6 +125,9 @@ func (r *agentRun) work(ctx context.Context) {
 	}
 	switch mode {
 	case modeCheck:
+		if r.o.plans {
+			r.planPending(ctx)
+		}
 	case modeDownload:
 		if len(r.pending) > 0 {
 			newest := r.pending[len(r.pending)-1].Name
