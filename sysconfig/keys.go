@@ -123,6 +123,23 @@ differently. Default is HOSTNAME; used only if MAILTO is set too.`},
 You may set DAYS_OF_WEEK to the days of the week (0 = Sunday ...
 6 = Saturday) on which nightly runs act; on the other days they do
 nothing. Default is every day.`},
+	{name: "INSTALL_WINDOW", doc: `
+When an install may start: windows separated by commas, each
+"DAYS HH:MM-HH:MM [ZONE]", e.g. INSTALL_WINDOW="Sun-Thu 01:00-05:00" or
+"Sat 22:00-02:00 Europe/Berlin". DAYS is a day (Mon), a range (Mon-Fri,
+Fri-Mon) or nothing for every day: the days a window opens on. A window
+whose end is not after its start crosses midnight. No ZONE: local time.
+Checks and downloads happen at any time; a nightly run that reaches
+its install outside every window installs nothing and says so.
+hotchain agent -console ignores it. Empty: any time.`},
+	{name: "MIN_AGE_DAYS", def: func(string) string { return "0" }, doc: `
+Install a hotfix only once it was published this many whole days ago,
+counted from the time in the vendor's signed metadata (the package's
+signed build time). A chain stops at the first hotfix that waits.
+Secondary hosts follow the alpha instead. 0: no waiting period.`},
+	{name: "CANARY", def: func(string) string { return "no" }, doc: `
+Set to yes on the hosts that get hotfixes first: they ignore
+MIN_AGE_DAYS (everything else than 'yes' is 'no').`},
 	{name: "SERVICE_WAITS", def: func(string) string { return "yes" }, doc: `
 Set to yes to make hotchain service stop (which product patches run
 before they start) wait for a running install to complete (everything

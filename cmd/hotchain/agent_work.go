@@ -48,6 +48,12 @@ type agentRun struct {
 	checkOnly    bool        // the run only checked (-check, CHECK_ONLY)
 	hint         string      // the next step for the first failure that has one
 	plans        []checkPlan // -check -v: what each pending hotfix's apply would do
+
+	// held is what the waiting period or the install window holds back (agent_hold.go);
+	// outside says that the install window was closed, and when it opens.
+	held      []heldBack
+	outside   string
+	published publishTimes // the signed rollout policy's publish times; nil: none
 }
 
 // lockedBuffer collects the output of commands that write from several goroutines.
@@ -114,6 +120,10 @@ func (r *agentRun) work(ctx context.Context) {
 	r.checkOnly = mode == modeCheck
 	if !r.check(ctx, pm) {
 		return
+	}
+	r.holdBack()
+	if mode == modeCheck {
+		r.checkWindow()
 	}
 	switch mode {
 	case modeCheck:
@@ -189,10 +199,14 @@ func (r *agentRun) unpackedInstalled(ctx context.Context, pm packageManager) ([]
 	return out, nil
 }
 
-// installable is the part of the pending chain this host may install now.
+// installable is the part of the pending chain this host may install now: up to the alpha's
+// version on a secondary, up to the first hotfix held back (agent_hold.go).
 func (r *agentRun) installable() []hotfix.Version {
 	var now []hotfix.Version
 	for _, p := range r.pending[:len(r.pending)-len(r.waiting)] {
+		if slices.ContainsFunc(r.held, func(h heldBack) bool { return h.Version.Equal(p.Hotfix) }) {
+			break
+		}
 		now = append(now, p.Hotfix)
 	}
 	return now
@@ -204,6 +218,9 @@ func (r *agentRun) installable() []hotfix.Version {
 func (r *agentRun) install(ctx context.Context, pm packageManager) {
 	now := r.installable()
 	if len(now) == 0 && len(r.unpacked) == 0 {
+		return
+	}
+	if !r.windowOpen(append(slices.Clone(r.unpacked), now...)) {
 		return
 	}
 	if ctx.Err() != nil {

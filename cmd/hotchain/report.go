@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -95,6 +96,10 @@ func (r *agentRun) summary() string {
 	if n := len(r.waiting); n > 0 && !r.checkOnly {
 		parts = append(parts, fmt.Sprintf("%d waiting for the alpha", n))
 	}
+	add(len(r.held), "held back")
+	if r.outside != "" && !r.checkOnly && r.o.mode == modeCron {
+		parts = append(parts, "nothing installed (outside INSTALL_WINDOW)")
+	}
 	return strings.Join(parts, ", ")
 }
 
@@ -108,7 +113,14 @@ func countOf(n int, one, many string) string {
 // reportable: a nightly run is quiet unless it did something or something went wrong.
 func (r *agentRun) reportable() bool {
 	return r.failed || len(r.recovered) > 0 || len(r.installed) > 0 || len(r.download) > 0 || len(r.finalized) > 0 ||
-		len(r.waiting) > 0 || r.checkOnly && len(r.pending)+len(r.unpacked) > 0
+		len(r.waiting) > 0 || r.checkOnly && len(r.pending)+len(r.unpacked) > 0 ||
+		r.outside != "" && !r.checkOnly || r.heldForever()
+}
+
+// heldForever: a hotfix is held back with no date on which it becomes due (no publish
+// time is known): it waits until someone acts, so the nightly run reports it.
+func (r *agentRun) heldForever() bool {
+	return slices.ContainsFunc(r.held, func(h heldBack) bool { return h.Due.IsZero() })
 }
 
 // deliver sends a nightly run's report to MAILTO, or prints it for crond to mail.
@@ -207,6 +219,12 @@ func (r *agentRun) writeOutcome(w io.Writer) {
 	if r.finWait != "" {
 		fmt.Fprintf(w, "Not finalized yet: %s\n", r.finWait)
 	}
+	if !r.checkOnly {
+		if r.outside != "" && r.o.mode == modeCron {
+			fmt.Fprintf(w, "Nothing installed: %s\n", r.outside)
+		}
+		writeHeld(w, r.held)
+	}
 }
 
 // allowedUpTo names the newest version a secondary may install, for the waiting line.
@@ -234,6 +252,7 @@ func (r *agentRun) writeCheck(w io.Writer) {
 	if len(r.waiting) > 0 {
 		fmt.Fprintf(w, "Waiting for the alpha host: %s\n", joinVersions(r.waiting))
 	}
+	writeHeld(w, r.held)
 }
 
 func (r *agentRun) writeNone(w io.Writer) {
@@ -263,7 +282,9 @@ type lastRun struct {
 	Pending   []string  `json:"pending"` // offered and not applied when the run checked
 	Waiting   []string  `json:"waiting,omitempty"`
 	Finalized []string  `json:"finalized,omitempty"`
-	Error     string    `json:"error,omitempty"`
+	// Held is what the waiting period or the install window held back, and until when.
+	Held  []heldRecord `json:"held,omitempty"`
+	Error string       `json:"error,omitempty"`
 }
 
 // what says in a few words what the run did and what went wrong: "nothing to do" for a run
@@ -288,7 +309,7 @@ func lastRunFile(cfg *sysconfig.Config) string {
 func (r *agentRun) lastRun() *lastRun {
 	l := &lastRun{Time: r.o.now().UTC().Truncate(time.Second), Mode: string(r.o.mode), Outcome: "success",
 		Summary: r.summary(), Recovered: r.recovered, Installed: versionStrings(r.installed), Pending: []string{},
-		Waiting: versionStrings(r.waiting), Finalized: versionStrings(r.finalized)}
+		Waiting: versionStrings(r.waiting), Finalized: versionStrings(r.finalized), Held: heldRecords(r.held)}
 	for _, p := range r.pending {
 		l.Pending = append(l.Pending, p.Hotfix.String())
 	}
