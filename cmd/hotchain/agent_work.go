@@ -159,12 +159,26 @@ func (r *agentRun) check(ctx context.Context, pm packageManager) bool {
 		r.fail("%v", err)
 		return false
 	}
+	// Only the chain of the product version installed here: a repository (or a mirror of
+	// several) may offer other chains too, whose %pre would refuse them.
+	pv, err := r.host.ProductVersion(ctx)
+	if err != nil {
+		r.fail("%v", err)
+		return false
+	}
 	var versions []hotfix.Version
+	var other []string
 	for _, p := range offered {
-		if !slices.ContainsFunc(applied, p.Hotfix.Equal) {
+		switch {
+		case !p.Hotfix.Base().Equal(pv):
+			other = append(other, p.Hotfix.String())
+		case !slices.ContainsFunc(applied, p.Hotfix.Equal):
 			r.pending = append(r.pending, p)
 			versions = append(versions, p.Hotfix)
 		}
+	}
+	if len(other) > 0 {
+		fmt.Fprintf(r.out, "==> not for this host: %s (the product here is %s %s)\n", strings.Join(other, " "), r.cfg.Product, pv)
 	}
 	_, r.waiting, err = r.host.SplitPending(versions)
 	if err != nil {

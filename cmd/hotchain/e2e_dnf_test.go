@@ -43,16 +43,6 @@ func TestDNFInstallsSignedChain(t *testing.T) {
 	runOK(t, nil, bin, "build-base", "-product", "shop", "-base-version", "6.14.2", "-repo-url", url,
 		"-sign-key", key+".asc", "-tarball-key", key+".pem", "-binary", bin, "-set", "HOSTNAME=e2ehost",
 		"-set", "YUM_PARAMETER=--disablerepo '*' --enablerepo shop-hotfix --releasever=1", "-out", repoDir)
-	// A hotfix of another chain, in the same repository, to show %pre refusing it.
-	other := filepath.Join(work, "src-other", "shop-hotfix-6.15.0.1")
-	os.MkdirAll(filepath.Join(other, "FileChanges/lib/Shop"), 0o755)
-	os.WriteFile(filepath.Join(other, "version.txt"), []byte("6.15.0.1\n"), 0o644)
-	os.WriteFile(filepath.Join(other, "FileChanges/lib/Shop/Cart.pm"), []byte("cart 6.15.0.1\n"), 0o644)
-	runOK(t, nil, bin, "build", "-product", "shop", "-sign-key", key+".asc", "-out", repoDir, other)
-	// Hotfix 4, built for another PATCHES_DIR than the host's, to show %pre refusing it.
-	rolloutChain(t, src, 4, 4, 0)
-	runOK(t, nil, bin, "build", "-product", "shop", "-sign-key", key+".asc", "-patches-dir", "/srv/shop/Patches",
-		"-out", repoDir, filepath.Join(src, "shop-hotfix-6.14.2.4"))
 	runOK(t, nil, bin, "repo", "-sign-key", key+".asc", "-base-url", url+"/6.14.2", repoDir)
 
 	for _, rpm := range []string{"shop-hotfix-6_14_2_1-1-0.noarch.rpm", "shop-hotfix-6_14_2_3-1-0.noarch.rpm"} {
@@ -131,6 +121,19 @@ func TestDNFInstallsSignedChain(t *testing.T) {
 			t.Errorf("base RPM did not install %s: %v", f, err)
 		}
 	}
+
+	// The vendor publishes two hotfixes that this host must refuse: one of another chain, and
+	// hotfix 4 built for another PATCHES_DIR than the host's.
+	other := filepath.Join(work, "src-other", "shop-hotfix-6.15.0.1")
+	os.MkdirAll(filepath.Join(other, "FileChanges/lib/Shop"), 0o755)
+	os.WriteFile(filepath.Join(other, "version.txt"), []byte("6.15.0.1\n"), 0o644)
+	os.WriteFile(filepath.Join(other, "FileChanges/lib/Shop/Cart.pm"), []byte("cart 6.15.0.1\n"), 0o644)
+	runOK(t, nil, bin, "build", "-product", "shop", "-sign-key", key+".asc", "-out", repoDir, other)
+	rolloutChain(t, src, 4, 4, 0)
+	runOK(t, nil, bin, "build", "-product", "shop", "-sign-key", key+".asc", "-patches-dir", "/srv/shop/Patches",
+		"-out", repoDir, filepath.Join(src, "shop-hotfix-6.14.2.4"))
+	runOK(t, nil, bin, "repo", "-sign-key", key+".asc", "-base-url", url+"/6.14.2", repoDir)
+	runOK(t, nil, "dnf", host.dnfArgs("makecache", "--refresh")...)
 
 	// A hotfix of another base version: %pre refuses, nothing of it is unpacked.
 	out, code := runCode(t, nil, "dnf", host.dnfArgs("install", "shop-hotfix-6_15_0_1")...)
