@@ -133,6 +133,14 @@ func (r *resolver) rest(c *Config, vals map[string]string) {
 		c.SystemName = c.Hostname
 	}
 	c.DaysOfWeek = r.daysOfWeek()
+	c.Canary = r.yes("CANARY")
+	switch v := r.text("AUTO_ROLLBACK"); v {
+	case "", "no":
+	case AutoRollbackWithdrawn:
+		c.AutoRollback = v
+	default:
+		r.bad("AUTO_ROLLBACK", v, "not a choice: use withdrawn (roll back what the vendor withdrew), or no / empty")
+	}
 	c.ServiceWaits = r.yes("SERVICE_WAITS")
 	c.ServiceWaitTime = time.Duration(r.count("SERVICE_WAIT_TIME", time.Second, "seconds, e.g. 300")) * time.Second
 	c.LockSubsys = r.path("LOCK_SUBSYS", vals, false)

@@ -18,6 +18,10 @@ const (
 	RoleSecondary Role = "secondary" // every other host; installs what the alpha installed
 )
 
+// AutoRollbackWithdrawn is AUTO_ROLLBACK's one value: roll back a hotfix the vendor
+// withdrew, and the hotfixes after it.
+const AutoRollbackWithdrawn = "withdrawn"
+
 // ChangeTree maps a directory of the hotfix (e.g. "FileChanges") to a target root
 // (absolute, host view).
 type ChangeTree struct {
@@ -58,6 +62,8 @@ type Config struct {
 	SMTPServer         string // SMTP_SERVER host:port, "" = mail/sendmail binary if present, else localhost:25
 	SystemName         string // default Hostname
 	DaysOfWeek         string // the digits 0-6 in order, e.g. "0123456"
+	Canary             bool   // CANARY: install at once, ignoring phasing and the waiting period
+	AutoRollback       string // AUTO_ROLLBACK: "" (no) or AutoRollbackWithdrawn
 	ServiceWaits       bool
 	ServiceWaitTime    time.Duration // SERVICE_WAIT_TIME seconds
 
@@ -244,6 +250,10 @@ func (c *Config) value(key string) string {
 		return c.SystemName
 	case "DAYS_OF_WEEK":
 		return c.DaysOfWeek
+	case "CANARY":
+		return yesno(c.Canary)
+	case "AUTO_ROLLBACK":
+		return c.AutoRollback
 	case "SERVICE_WAITS":
 		return yesno(c.ServiceWaits)
 	case "SERVICE_WAIT_TIME":

@@ -123,6 +123,16 @@ differently. Default is HOSTNAME; used only if MAILTO is set too.`},
 You may set DAYS_OF_WEEK to the days of the week (0 = Sunday ...
 6 = Saturday) on which nightly runs act; on the other days they do
 nothing. Default is every day.`},
+	{name: "CANARY", def: func(string) string { return "no" }, doc: `
+yes: this host is a canary: it installs a hotfix as soon as it is
+offered, ignoring the vendor's phased rollout (the share of hosts) and
+the waiting period. A halted or withdrawn hotfix is never installed
+(everything else than 'yes' is 'no').`},
+	{name: "AUTO_ROLLBACK", doc: `
+withdrawn: when the vendor withdraws a hotfix that this host has
+applied, the next nightly run rolls it back, and every hotfix applied
+after it, newest first. Empty or no: the run only reports it (the
+report's subject, hotchain status, exit status 6 of agent -check).`},
 	{name: "SERVICE_WAITS", def: func(string) string { return "yes" }, doc: `
 Set to yes to make hotchain service stop (which product patches run
 before they start) wait for a running install to complete (everything
