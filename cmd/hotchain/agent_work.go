@@ -44,6 +44,13 @@ type agentRun struct {
 	finalized    []hotfix.Version
 	finWait      string // on the alpha: which finalize waits for which hosts
 	checkOnly    bool   // the run only checked (-check, CHECK_ONLY)
+
+	policy           *hostPolicy    // the vendor's rollout policy (agent_policy.go)
+	metaState        *metadataState // the newest metadata this host accepted
+	held             []heldBack     // pending, held back by the policy (agent_decide.go)
+	overrides        []string       // what -console installs against the policy
+	withdrawnApplied []heldBack     // applied here, withdrawn by the vendor
+	rolledBack       []hotfix.Version
 	hint         string // the next step for the first failure that has one
 }
 
@@ -133,6 +140,9 @@ func (r *agentRun) work(ctx context.Context) {
 
 // check asks the repository what is pending: offered, not installed, not applied.
 func (r *agentRun) check(ctx context.Context, pm packageManager) bool {
+	if !r.readPolicy(ctx) {
+		return false
+	}
 	offered, err := pm.Available(ctx, r.cfg.Product)
 	if err != nil {
 		r.fail("check the repository: %v", err)
@@ -152,6 +162,11 @@ func (r *agentRun) check(ctx context.Context, pm packageManager) bool {
 	}
 	_, r.waiting, err = r.host.SplitPending(versions)
 	if err != nil {
+		r.fail("%v", err)
+		return false
+	}
+	r.decide(applied)
+	if err := r.metaState.remember(r.cfg, r.policy); err != nil {
 		r.fail("%v", err)
 		return false
 	}
@@ -186,7 +201,11 @@ func (r *agentRun) unpackedInstalled(ctx context.Context, pm packageManager) ([]
 // installable is the part of the pending chain this host may install now.
 func (r *agentRun) installable() []hotfix.Version {
 	var now []hotfix.Version
+	stop := r.heldFrom()
 	for _, p := range r.pending[:len(r.pending)-len(r.waiting)] {
+		if stop != nil && p.Hotfix.Compare(stop) >= 0 {
+			break
+		}
 		now = append(now, p.Hotfix)
 	}
 	return now
@@ -197,7 +216,7 @@ func (r *agentRun) installable() []hotfix.Version {
 // is not interrupted: a SIGTERM ends the run after it (ctx only stops what comes before).
 func (r *agentRun) install(ctx context.Context, pm packageManager) {
 	now := r.installable()
-	if len(now) == 0 && len(r.unpacked) == 0 {
+	if len(now) == 0 && len(r.unpacked) == 0 && !r.rollsBack() {
 		return
 	}
 	if ctx.Err() != nil {
@@ -212,7 +231,7 @@ func (r *agentRun) install(ctx context.Context, pm packageManager) {
 	}
 	if err := r.hook(ictx, "PRE_HOOK", r.cfg.PreHook, nil); err != nil {
 		r.fail("PRE_HOOK failed, nothing was installed: %v", err)
-	} else {
+	} else if !r.rollsBack() || r.rollbackWithdrawn(ictx, pm) {
 		var installErr error
 		if len(now) > 0 {
 			r.target = now[len(now)-1]
@@ -247,6 +266,11 @@ func (r *agentRun) applyUnpacked(ctx context.Context, pm packageManager) {
 		return
 	}
 	for _, v := range vs {
+		if why, ok := r.withdrawn(v); ok {
+			fmt.Fprintf(r.out, "==> not applying %s: withdrawn by the vendor: %s\n", v, why)
+			r.removeUnapplied(ctx, pm, v, true)
+			return
+		}
 		dir := r.host.HotfixDir(v)
 		fmt.Fprintf(r.out, "==> applying %s\n", v)
 		err := r.host.Apply(ctx, dir, hotfix.ApplyOptions{})

@@ -61,7 +61,10 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) error
 	if r.failed {
 		return exitError{r.failStatus(), withHint(errors.New(strings.Join(r.problems, "\n")), r.hint)}
 	}
-	if r.o.mode == modeCheck && len(r.pending)+len(r.unpacked) > 0 {
+	if len(r.withdrawnApplied) > 0 {
+		return silentExit(exitWithdrawn)
+	}
+	if r.o.mode == modeCheck && len(r.installable())+len(r.unpacked) > 0 {
 		return silentExit(exitPending)
 	}
 	return nil
@@ -79,6 +82,9 @@ func (r *agentRun) failStatus() int {
 // summary says what the run did, for the mail subject and syslog: "3 hotfixes installed".
 func (r *agentRun) summary() string {
 	var parts []string
+	if w := r.withdrawnLine(); w != "" {
+		parts = append(parts, w)
+	}
 	add := func(n int, what string) {
 		if n > 0 {
 			parts = append(parts, countOf(n, "hotfix", "hotfixes")+" "+what)
@@ -91,6 +97,8 @@ func (r *agentRun) summary() string {
 	add(len(r.download), "downloaded")
 	add(len(r.installed), "installed")
 	add(len(r.finalized), "finalized")
+	add(len(r.rolledBack), "rolled back (withdrawn by the vendor)")
+	add(len(r.held), "held back")
 	if n := len(r.waiting); n > 0 && !r.checkOnly {
 		parts = append(parts, fmt.Sprintf("%d waiting for the alpha", n))
 	}
@@ -107,7 +115,7 @@ func countOf(n int, one, many string) string {
 // reportable: a nightly run is quiet unless it did something or something went wrong.
 func (r *agentRun) reportable() bool {
 	return r.failed || len(r.installed) > 0 || len(r.download) > 0 || len(r.finalized) > 0 ||
-		len(r.waiting) > 0 || r.checkOnly && len(r.pending)+len(r.unpacked) > 0
+		len(r.waiting) > 0 || len(r.withdrawnApplied) > 0 || len(r.rolledBack) > 0 || r.checkOnly && len(r.pending)+len(r.unpacked) > 0
 }
 
 // deliver sends a nightly run's report to MAILTO, or prints it for crond to mail.
@@ -116,6 +124,8 @@ func (r *agentRun) deliver(ctx context.Context) error {
 	var status error
 	if r.failed {
 		status = silentExit(r.failStatus()) // the report tells the story
+	} else if len(r.withdrawnApplied) > 0 {
+		status = silentExit(exitWithdrawn)
 	}
 	if !r.reportable() {
 		return status
@@ -203,6 +213,9 @@ func (r *agentRun) writeOutcome(w io.Writer) {
 	if r.finWait != "" {
 		fmt.Fprintf(w, "Not finalized yet: %s\n", r.finWait)
 	}
+	if !r.checkOnly {
+		r.writeHeld(w)
+	}
 }
 
 // allowedUpTo names the newest version a secondary may install, for the waiting line.
@@ -223,12 +236,14 @@ func (r *agentRun) writeCheck(w io.Writer) {
 		if len(r.unpacked) == 0 {
 			r.writeNone(w)
 		}
+		r.writeHeld(w)
 		return
 	}
 	writeCheckTable(w, r.cfg.Product, r.cfg.SystemName, r.pending)
 	if len(r.waiting) > 0 {
 		fmt.Fprintf(w, "Waiting for the alpha host: %s\n", joinVersions(r.waiting))
 	}
+	r.writeHeld(w)
 }
 
 func (r *agentRun) writeNone(w io.Writer) {
@@ -257,6 +272,11 @@ type lastRun struct {
 	Pending   []string  `json:"pending"` // offered and not applied when the run checked
 	Waiting   []string  `json:"waiting,omitempty"`
 	Finalized []string  `json:"finalized,omitempty"`
+	// Held: pending hotfixes held back by the vendor's rollout policy, with the reason.
+	Held []heldRecord `json:"held,omitempty"`
+	// Withdrawn: hotfixes applied here that the vendor withdrew.
+	Withdrawn  []heldRecord `json:"withdrawn,omitempty"`
+	RolledBack []string     `json:"rolled_back,omitempty"`
 	Error     string    `json:"error,omitempty"`
 }
 
@@ -282,7 +302,11 @@ func lastRunFile(cfg *sysconfig.Config) string {
 func (r *agentRun) lastRun() *lastRun {
 	l := &lastRun{Time: r.o.now().UTC().Truncate(time.Second), Mode: string(r.o.mode), Outcome: "success",
 		Summary: r.summary(), Installed: versionStrings(r.installed), Pending: []string{},
-		Waiting: versionStrings(r.waiting), Finalized: versionStrings(r.finalized)}
+		Waiting: versionStrings(r.waiting), Finalized: versionStrings(r.finalized),
+		Held: heldRecords(r.held), Withdrawn: heldRecords(r.withdrawnApplied)}
+	if len(r.rolledBack) > 0 {
+		l.RolledBack = versionStrings(r.rolledBack)
+	}
 	for _, p := range r.pending {
 		l.Pending = append(l.Pending, p.Hotfix.String())
 	}
