@@ -120,7 +120,7 @@ func Parse(data []byte, name string) (*Policy, error) {
 	}
 	if err := json.Unmarshal(data, &raw); err == nil {
 		for v, fields := range raw.Hotfixes {
-			if _, ok := fields["share"]; !ok {
+			if _, ok := fields["share"]; !ok && fields != nil {
 				return nil, fmt.Errorf("rollout policy %s: %w", name, &FieldError{fmt.Sprintf("hotfixes[%q].share", v), "missing: give the percentage of hosts, 0 to 100"})
 			}
 		}
