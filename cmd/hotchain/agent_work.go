@@ -51,7 +51,7 @@ type agentRun struct {
 	overrides        []string       // what -console installs against the policy
 	withdrawnApplied []heldBack     // applied here, withdrawn by the vendor
 	rolledBack       []hotfix.Version
-	hint         string // the next step for the first failure that has one
+	hint             string // the next step for the first failure that has one
 }
 
 // lockedBuffer collects the output of commands that write from several goroutines.

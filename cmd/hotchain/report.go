@@ -277,7 +277,7 @@ type lastRun struct {
 	// Withdrawn: hotfixes applied here that the vendor withdrew.
 	Withdrawn  []heldRecord `json:"withdrawn,omitempty"`
 	RolledBack []string     `json:"rolled_back,omitempty"`
-	Error     string    `json:"error,omitempty"`
+	Error      string       `json:"error,omitempty"`
 }
 
 // what says in a few words what the run did and what went wrong: "nothing to do" for a run
