@@ -391,3 +391,4 @@ func (pr *policyRepo) writeSignedCopy(t *testing.T, old string) {
 		}
 	}
 }
+
