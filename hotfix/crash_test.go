@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/internal/testutil"
-
+	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -189,14 +189,26 @@ func TestCrashAnywhereRecovers(t *testing.T) {
 		}
 		// Recover by finishing (even points) or undoing (odd points).
 		finish := i%2 == 0
+		// A kill during a script leaves the script's sleep running a moment with the install
+		// lock (it inherited the lock's file): recovery waits for it.
+		untilFree := func(run func() error) error {
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				err := run()
+				if !lock.IsHeld(err) || time.Now().After(deadline) {
+					return err
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
 		if finish {
-			err = sb.host.Apply(ctx, dir, ApplyOptions{})
+			err = untilFree(func() error { return sb.host.Apply(ctx, dir, ApplyOptions{}) })
 			var pe *PrereqError
 			if at < 0 && errors.As(err, &pe) && strings.Contains(pe.Reason, "applied already") {
 				err = nil // the random kill came after the apply had finished
 			}
 		} else {
-			err = sb.host.Rollback(ctx, nil, nil)
+			err = untilFree(func() error { return sb.host.Rollback(ctx, nil, nil) })
 			if err != nil && strings.Contains(err.Error(), "nothing to roll back") {
 				err = nil // killed before its journal: nothing was touched
 			}

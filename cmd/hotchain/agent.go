@@ -17,7 +17,8 @@ import (
 const agentExitStatus = `
 Exit status:
   0    done, or nothing to do (also: not a day in DAYS_OF_WEEK, nightly runs disabled)
-  100  -check: hotfixes are pending and may be installed now (not all held back)
+  100  -check: hotfixes are pending
+       and some may be installed now (not all held back by the vendor's rollout policy)
   1    error (repository unreachable, dnf failed, an install left the chain incomplete, ...)
   2    usage error
   3    another run holds the lock
@@ -33,6 +34,7 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 	download := fs.Bool("download", false, "download the pending hotfixes into the package manager's cache; install nothing")
 	console := fs.Bool("console", false, "install the pending hotfixes now, with the output on the console: no random wait, no DAYS_OF_WEEK")
 	daemon := fs.Bool("daemon", false, "stay up and run the nightly run on SCHEDULE (for hosts without crond)")
+	plans := fs.Bool("v", false, "with -check: also list, per pending hotfix, what its apply would do (as apply -dry-run), writing nothing")
 	verbose := fs.Bool("verbose", false, "also say on standard error when syslog cannot be written")
 	help := fs.Bool("help", false, "show this help")
 	fs.BoolVar(help, "h", false, "show this help")
@@ -60,11 +62,14 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 	if n > 1 {
 		return withHint(usageError{errors.New("-check, -download, -console and -daemon exclude each other")}, "give one of them, or none for the nightly run")
 	}
+	if *plans && mode != modeCheck {
+		return withHint(usageError{errors.New("-v goes with -check")}, "hotchain agent -check -v lists what each pending hotfix's apply would do")
+	}
 	cfg, err := settings()
 	if err != nil {
 		return err
 	}
-	o := agentOptions{cfg: cfg, mode: mode, verbose: *verbose, stdout: e.stdout, stderr: e.stderr, environ: e.environ}
+	o := agentOptions{cfg: cfg, mode: mode, verbose: *verbose, plans: *plans, stdout: e.stdout, stderr: e.stderr, environ: e.environ}
 	if *daemon {
 		return runDaemon(ctx, o)
 	}

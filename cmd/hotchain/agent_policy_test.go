@@ -391,4 +391,3 @@ func (pr *policyRepo) writeSignedCopy(t *testing.T, old string) {
 		}
 	}
 }
-

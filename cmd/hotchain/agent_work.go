@@ -42,8 +42,10 @@ type agentRun struct {
 	download     []string         // package names downloaded
 	installed    []hotfix.Version // applied by this run
 	finalized    []hotfix.Version
-	finWait      string // on the alpha: which finalize waits for which hosts
-	checkOnly    bool   // the run only checked (-check, CHECK_ONLY)
+	finWait      string      // on the alpha: which finalize waits for which hosts
+	checkOnly    bool        // the run only checked (-check, CHECK_ONLY)
+	hint         string      // the next step for the first failure that has one
+	plans        []checkPlan // -check -v: what each pending hotfix's apply would do
 
 	policy           *hostPolicy    // the vendor's rollout policy (agent_policy.go)
 	metaState        *metadataState // the newest metadata this host accepted
@@ -51,7 +53,6 @@ type agentRun struct {
 	overrides        []string       // what -console installs against the policy
 	withdrawnApplied []heldBack     // applied here, withdrawn by the vendor
 	rolledBack       []hotfix.Version
-	hint             string // the next step for the first failure that has one
 }
 
 // lockedBuffer collects the output of commands that write from several goroutines.
@@ -121,6 +122,9 @@ func (r *agentRun) work(ctx context.Context) {
 	}
 	switch mode {
 	case modeCheck:
+		if r.o.plans {
+			r.planPending(ctx)
+		}
 	case modeDownload:
 		if len(r.pending) > 0 {
 			newest := r.pending[len(r.pending)-1].Name

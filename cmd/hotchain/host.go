@@ -21,6 +21,8 @@ func runApply(ctx context.Context, e *env, args []string) error {
 runs), or a signed hotfix tarball, which is checked against TARBALL_KEY, unpacked into
 PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 	nocheck := fs.Bool("nocheck", false, "skip the prerequisites (product version, chain order, alpha first): force a re-installation")
+	dryRun := fs.Bool("dry-run", false, "write nothing: say whether the apply would go ahead and list the files, drift, scripts, checks and disk space")
+	asJSON := fs.Bool("json", false, "with -dry-run: print JSON for programs")
 	scriptlet := fs.Bool("scriptlet", false, "run as the RPM's %post: in rpm's scriptlet sandbox (no network, private /tmp), leave the hotfix unpacked and say how to apply it")
 	settings := loadSettings(e, fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -33,7 +35,16 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 	if err != nil {
 		return err
 	}
-	dir := fs.Arg(0)
+	dir, opt := fs.Arg(0), hotfix.ApplyOptions{NoCheck: *nocheck}
+	if *dryRun {
+		if *scriptlet {
+			return usageError{errors.New("-dry-run and -scriptlet exclude each other")}
+		}
+		return applyDryRun(ctx, e, cfg, dir, *nocheck, *asJSON)
+	}
+	if *asJSON {
+		return usageError{errors.New("-json goes with -dry-run")}
+	}
 	if *scriptlet {
 		if why := scriptletSandbox(); why != "" {
 			fmt.Fprintf(e.stderr, "hotchain: %s: not applied now: %s, and its install scripts need the network and the real /tmp\n"+
@@ -41,12 +52,14 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 			return nil
 		}
 	}
-	if strings.HasSuffix(dir, ".tar.gz") {
-		if dir, err = unpackVerified(cfg, dir); err != nil {
+	if tarball := dir; strings.HasSuffix(tarball, ".tar.gz") {
+		// Unpack says what the unpack made, which a refused apply removes again.
+		dir, opt.Unpacked, err = hotfix.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) { return unpackVerified(cfg, tarball) })
+		if err != nil {
 			return err
 		}
 	}
-	return newHost(e, cfg).Apply(ctx, dir, hotfix.ApplyOptions{NoCheck: *nocheck})
+	return newHost(e, cfg).Apply(ctx, dir, opt)
 }
 
 func runPrereq(ctx context.Context, e *env, args []string) error {
