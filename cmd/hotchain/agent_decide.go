@@ -35,7 +35,7 @@ func (r *agentRun) readPolicy(ctx context.Context) bool {
 		return false
 	}
 	r.policy, r.metaState = hp, st
-	if hp.Policy == nil && r.o.mode == modeCheck && (r.o.verbose || r.o.plans) && hp.note != "" {
+	if hp.Policy == nil && r.o.mode == modeCheck && r.o.verbose && hp.note != "" {
 		fmt.Fprintln(r.o.stdout, hp.note)
 	}
 	return true

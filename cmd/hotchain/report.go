@@ -64,7 +64,9 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) error
 	if len(r.withdrawnApplied) > 0 {
 		return silentExit(exitWithdrawn)
 	}
-	if r.o.mode == modeCheck && len(r.installable())+len(r.unpacked) > 0 {
+	// Hotfixes that the rollout policy holds back are not pending in the sense of 100:
+	// nothing this host would install now (those waiting for the alpha still count).
+	if r.o.mode == modeCheck && len(r.pending)-len(r.held)+len(r.unpacked) > 0 {
 		return silentExit(exitPending)
 	}
 	return nil
