@@ -64,7 +64,7 @@ func (r *agentRun) decide(applied []hotfix.Version) {
 	for _, pk := range r.pending {
 		v := pk.Hotfix
 		if stop != nil {
-			r.held = append(r.held, heldBack{Version: v, Reason: fmt.Sprintf("waits for %s, which is held back", stop)})
+			r.policyHeld = append(r.policyHeld, heldBack{Version: v, Reason: fmt.Sprintf("waits for %s, which is held back", stop)})
 			continue
 		}
 		e := p.Entry(v)
@@ -86,18 +86,18 @@ func (r *agentRun) decide(applied []hotfix.Version) {
 			reason = fmt.Sprintf("phased rollout: the vendor lets %d%% of hosts install it so far, not yet this one", e.Share)
 		}
 		if reason != "" {
-			r.held = append(r.held, heldBack{Version: v, Reason: reason})
+			r.policyHeld = append(r.policyHeld, heldBack{Version: v, Reason: reason})
 			stop = v
 		}
 	}
 }
 
-// heldFrom is the first pending hotfix held back, nil when none is.
-func (r *agentRun) heldFrom() hotfix.Version {
-	if len(r.held) == 0 {
+// policyHeldFrom is the first pending hotfix held back, nil when none is.
+func (r *agentRun) policyHeldFrom() hotfix.Version {
+	if len(r.policyHeld) == 0 {
 		return nil
 	}
-	return r.held[0].Version
+	return r.policyHeld[0].Version
 }
 
 // withdrawn reports the reason when the policy withdrew v.
@@ -165,10 +165,10 @@ func (r *agentRun) rollbackWithdrawn(ctx context.Context, pm packageManager) boo
 	return true
 }
 
-// writeHeld lists what the policy holds back, what -console overrode and the withdrawn
+// writePolicyHeld lists what the policy holds back, what -console overrode and the withdrawn
 // hotfixes this host has.
-func (r *agentRun) writeHeld(w io.Writer) {
-	for _, h := range r.held {
+func (r *agentRun) writePolicyHeld(w io.Writer) {
+	for _, h := range r.policyHeld {
 		fmt.Fprintf(w, "Held back: %s: %s\n", h.Version, h.Reason)
 	}
 	for _, o := range r.overrides {
@@ -194,7 +194,7 @@ func (r *agentRun) withdrawnLine() string {
 	return fmt.Sprintf("WITHDRAWN hotfix %s applied (%s)", strings.Join(vs, " "), r.withdrawnApplied[0].Reason)
 }
 
-// heldRecords is r.held for the last-run record.
+// heldRecords is r.policyHeld for the last-run record.
 func heldRecords(hs []heldBack) []heldRecord {
 	var out []heldRecord
 	for _, h := range hs {

@@ -49,7 +49,7 @@ type agentRun struct {
 
 	policy           *hostPolicy    // the vendor's rollout policy (agent_policy.go)
 	metaState        *metadataState // the newest metadata this host accepted
-	held             []heldBack     // pending, held back by the policy (agent_decide.go)
+	policyHeld       []heldBack     // pending, held back by the policy (agent_decide.go)
 	overrides        []string       // what -console installs against the policy
 	withdrawnApplied []heldBack     // applied here, withdrawn by the vendor
 	rolledBack       []hotfix.Version
@@ -205,7 +205,7 @@ func (r *agentRun) unpackedInstalled(ctx context.Context, pm packageManager) ([]
 // installable is the part of the pending chain this host may install now.
 func (r *agentRun) installable() []hotfix.Version {
 	var now []hotfix.Version
-	stop := r.heldFrom()
+	stop := r.policyHeldFrom()
 	for _, p := range r.pending[:len(r.pending)-len(r.waiting)] {
 		if stop != nil && p.Hotfix.Compare(stop) >= 0 {
 			break

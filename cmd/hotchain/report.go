@@ -66,7 +66,7 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) error
 	}
 	// Hotfixes that the rollout policy holds back are not pending in the sense of 100:
 	// nothing this host would install now (those waiting for the alpha still count).
-	if r.o.mode == modeCheck && len(r.pending)-len(r.held)+len(r.unpacked) > 0 {
+	if r.o.mode == modeCheck && len(r.pending)-len(r.policyHeld)+len(r.unpacked) > 0 {
 		return silentExit(exitPending)
 	}
 	return nil
@@ -100,7 +100,7 @@ func (r *agentRun) summary() string {
 	add(len(r.installed), "installed")
 	add(len(r.finalized), "finalized")
 	add(len(r.rolledBack), "rolled back (withdrawn by the vendor)")
-	add(len(r.held), "held back")
+	add(len(r.policyHeld), "held back")
 	if n := len(r.waiting); n > 0 && !r.checkOnly {
 		parts = append(parts, fmt.Sprintf("%d waiting for the alpha", n))
 	}
@@ -216,7 +216,7 @@ func (r *agentRun) writeOutcome(w io.Writer) {
 		fmt.Fprintf(w, "Not finalized yet: %s\n", r.finWait)
 	}
 	if !r.checkOnly {
-		r.writeHeld(w)
+		r.writePolicyHeld(w)
 	}
 }
 
@@ -239,14 +239,14 @@ func (r *agentRun) writeCheck(w io.Writer) {
 		if len(r.unpacked) == 0 {
 			r.writeNone(w)
 		}
-		r.writeHeld(w)
+		r.writePolicyHeld(w)
 		return
 	}
 	writeCheckTable(w, r.cfg.Product, r.cfg.SystemName, r.pending)
 	if len(r.waiting) > 0 {
 		fmt.Fprintf(w, "Waiting for the alpha host: %s\n", joinVersions(r.waiting))
 	}
-	r.writeHeld(w)
+	r.writePolicyHeld(w)
 }
 
 func (r *agentRun) writeNone(w io.Writer) {
@@ -306,7 +306,7 @@ func (r *agentRun) lastRun() *lastRun {
 	l := &lastRun{Time: r.o.now().UTC().Truncate(time.Second), Mode: string(r.o.mode), Outcome: "success",
 		Summary: r.summary(), Installed: versionStrings(r.installed), Pending: []string{},
 		Waiting: versionStrings(r.waiting), Finalized: versionStrings(r.finalized),
-		Held: heldRecords(r.held), Withdrawn: heldRecords(r.withdrawnApplied)}
+		Held: heldRecords(r.policyHeld), Withdrawn: heldRecords(r.withdrawnApplied)}
 	if len(r.rolledBack) > 0 {
 		l.RolledBack = versionStrings(r.rolledBack)
 	}
