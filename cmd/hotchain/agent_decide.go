@@ -177,6 +177,9 @@ func (r *agentRun) writePolicyHeld(w io.Writer) {
 	for _, h := range r.withdrawnApplied {
 		fmt.Fprintf(w, "WITHDRAWN: %s is applied on this host, but the vendor withdrew it: %s (AUTO_ROLLBACK=withdrawn rolls it back; hotchain rollback does now)\n", h.Version, h.Reason)
 	}
+	if r.dropped != nil {
+		fmt.Fprintf(w, "Not applied (withdrawn by the vendor), removed from the rpm database with the hotfixes after it: %s\n", r.dropped)
+	}
 	if len(r.rolledBack) > 0 {
 		fmt.Fprintf(w, "Rolled back (withdrawn by the vendor): %s\n", joinVersions(r.rolledBack))
 	}

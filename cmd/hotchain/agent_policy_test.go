@@ -391,3 +391,23 @@ func (pr *policyRepo) writeSignedCopy(t *testing.T, old string) {
 		}
 	}
 }
+
+// A withdrawn hotfix that rpm unpacked and nobody applied is not applied by the next run:
+// it and the ones after it leave the rpm database.
+func TestWithdrawnUnpackedIsRemovedNotApplied(t *testing.T) {
+	h, pr := newPolicyHost(t, "")
+	host := &hotfix.Host{Cfg: h.cfg, Environ: h.environ}
+	if err := host.Apply(context.Background(), host.HotfixDir(hotfix.Version{6, 14, 2, 1}), hotfix.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.write("fakepm.rpmdb", "shop-hotfix-6_14_2_1\nshop-hotfix-6_14_2_2\nshop-hotfix-6_14_2_3\n")
+	os.RemoveAll(h.path("var/opt/shop/Patches/shop-hotfix-6.14.2.4"))
+	pr.write(policy(1, map[string]*rollout.Entry{"6.14.2.2": withdrawn("corrupts the cache")}))
+	code, stdout, stderr := h.run(h.options(modeCron))
+	rpmdb, _ := os.ReadFile(h.spec().State)
+	if code != 0 || h.ledger("host1.txt") != "6.14.2.1" || strings.Join(strings.Fields(string(rpmdb)), " ") != "shop-hotfix-6_14_2_1" ||
+		!strings.HasPrefix(stdout, "[shop-hotfix] myhost: withdrawn 6.14.2.2 not applied\n") ||
+		!strings.Contains(stdout, "==> not applying 6.14.2.2: withdrawn by the vendor: corrupts the cache\n") {
+		t.Errorf("exit %d, ledger %q, rpm database %q:\n%s%s", code, h.ledger("host1.txt"), rpmdb, stdout, stderr)
+	}
+}

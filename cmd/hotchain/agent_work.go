@@ -53,6 +53,7 @@ type agentRun struct {
 	overrides        []string       // what -console installs against the policy
 	withdrawnApplied []heldBack     // applied here, withdrawn by the vendor
 	rolledBack       []hotfix.Version
+	dropped          hotfix.Version // withdrawn, unpacked and never applied: removed from rpm
 }
 
 // lockedBuffer collects the output of commands that write from several goroutines.
@@ -272,6 +273,7 @@ func (r *agentRun) applyUnpacked(ctx context.Context, pm packageManager) {
 	for _, v := range vs {
 		if why, ok := r.withdrawn(v); ok {
 			fmt.Fprintf(r.out, "==> not applying %s: withdrawn by the vendor: %s\n", v, why)
+			r.dropped = v
 			r.removeUnapplied(ctx, pm, v, true)
 			return
 		}

@@ -101,6 +101,9 @@ func (r *agentRun) summary() string {
 	add(len(r.finalized), "finalized")
 	add(len(r.rolledBack), "rolled back (withdrawn by the vendor)")
 	add(len(r.policyHeld), "held back")
+	if r.dropped != nil {
+		parts = append(parts, "withdrawn "+r.dropped.String()+" not applied")
+	}
 	if n := len(r.waiting); n > 0 && !r.checkOnly {
 		parts = append(parts, fmt.Sprintf("%d waiting for the alpha", n))
 	}
@@ -117,7 +120,7 @@ func countOf(n int, one, many string) string {
 // reportable: a nightly run is quiet unless it did something or something went wrong.
 func (r *agentRun) reportable() bool {
 	return r.failed || len(r.installed) > 0 || len(r.download) > 0 || len(r.finalized) > 0 ||
-		len(r.waiting) > 0 || len(r.withdrawnApplied) > 0 || len(r.rolledBack) > 0 || r.checkOnly && len(r.pending)+len(r.unpacked) > 0
+		len(r.waiting) > 0 || len(r.withdrawnApplied) > 0 || len(r.rolledBack) > 0 || r.dropped != nil || r.checkOnly && len(r.pending)+len(r.unpacked) > 0
 }
 
 // deliver sends a nightly run's report to MAILTO, or prints it for crond to mail.
