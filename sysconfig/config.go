@@ -62,7 +62,9 @@ type Config struct {
 	SMTPServer         string // SMTP_SERVER host:port, "" = mail/sendmail binary if present, else localhost:25
 	SystemName         string // default Hostname
 	DaysOfWeek         string // the digits 0-6 in order, e.g. "0123456"
-	Canary             bool   // CANARY: install at once, ignoring phasing and the waiting period
+	InstallWindow      Window // INSTALL_WINDOW; the zero Window is always open
+	MinAgeDays         int    // MIN_AGE_DAYS, whole days >= 0
+	Canary             bool   // CANARY=yes: ignore MIN_AGE_DAYS and the share of a phased rollout
 	AutoRollback       string // AUTO_ROLLBACK: "" (no) or AutoRollbackWithdrawn
 	ServiceWaits       bool
 	ServiceWaitTime    time.Duration // SERVICE_WAIT_TIME seconds
@@ -250,6 +252,10 @@ func (c *Config) value(key string) string {
 		return c.SystemName
 	case "DAYS_OF_WEEK":
 		return c.DaysOfWeek
+	case "INSTALL_WINDOW":
+		return c.InstallWindow.String()
+	case "MIN_AGE_DAYS":
+		return strconv.Itoa(c.MinAgeDays)
 	case "CANARY":
 		return yesno(c.Canary)
 	case "AUTO_ROLLBACK":

@@ -123,11 +123,25 @@ differently. Default is HOSTNAME; used only if MAILTO is set too.`},
 You may set DAYS_OF_WEEK to the days of the week (0 = Sunday ...
 6 = Saturday) on which nightly runs act; on the other days they do
 nothing. Default is every day.`},
+	{name: "INSTALL_WINDOW", doc: `
+When an install may start: windows separated by commas, each
+"DAYS HH:MM-HH:MM [ZONE]", e.g. INSTALL_WINDOW="Sun-Thu 01:00-05:00" or
+"Sat 22:00-02:00 Europe/Berlin". DAYS is a day (Mon), a range (Mon-Fri,
+Fri-Mon) or nothing for every day: the days a window opens on. A window
+whose end is not after its start crosses midnight. No ZONE: local time.
+Checks and downloads happen at any time; a nightly run that reaches
+its install outside every window installs nothing and says so.
+hotchain agent -console ignores it. Empty: any time.`},
+	{name: "MIN_AGE_DAYS", def: func(string) string { return "0" }, doc: `
+Install a hotfix only once it was published this many whole days ago,
+counted from the time in the vendor's signed metadata (the package's
+signed build time). A chain stops at the first hotfix that waits.
+Secondary hosts follow the alpha instead. 0: no waiting period.`},
 	{name: "CANARY", def: func(string) string { return "no" }, doc: `
-yes: this host is a canary: it installs a hotfix as soon as it is
-offered, ignoring the vendor's phased rollout (the share of hosts) and
-the waiting period. A halted or withdrawn hotfix is never installed
-(everything else than 'yes' is 'no').`},
+Set to yes on the hosts that get hotfixes first: they ignore
+MIN_AGE_DAYS and the share of the vendor's phased rollout; a halted or
+withdrawn hotfix they never install (everything else than 'yes' is
+'no').`},
 	{name: "AUTO_ROLLBACK", doc: `
 withdrawn: when the vendor withdraws a hotfix that this host has
 applied, the next nightly run rolls it back, and every hotfix applied

@@ -6,7 +6,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/rollout"
@@ -18,14 +17,6 @@ import (
 // rollback of those with AUTO_ROLLBACK=withdrawn. A chain stops at the first hotfix held
 // back: the ones after it build on it.
 
-// heldBack is a pending hotfix that this run does not install, and why.
-type heldBack struct {
-	Version hotfix.Version
-	Reason  string
-	// Due is when it becomes due by itself, zero when that is not a date.
-	Due time.Time
-}
-
 // readPolicy fetches and checks the policy before the repository is asked; a policy that
 // is refused fails the run, which then installs nothing.
 func (r *agentRun) readPolicy(ctx context.Context) bool {
@@ -35,6 +26,7 @@ func (r *agentRun) readPolicy(ctx context.Context) bool {
 		return false
 	}
 	r.policy, r.metaState = hp, st
+	r.published = hp // the waiting period counts from the signed publish times
 	if hp.Policy == nil && r.o.mode == modeCheck && r.o.verbose && hp.note != "" {
 		fmt.Fprintln(r.o.stdout, hp.note)
 	}
@@ -64,7 +56,7 @@ func (r *agentRun) decide(applied []hotfix.Version) {
 	for _, pk := range r.pending {
 		v := pk.Hotfix
 		if stop != nil {
-			r.policyHeld = append(r.policyHeld, heldBack{Version: v, Reason: fmt.Sprintf("waits for %s, which is held back", stop)})
+			r.held = append(r.held, heldBack{Version: v, Reason: fmt.Sprintf("follows %s, which is held back", stop), Policy: true})
 			continue
 		}
 		e := p.Entry(v)
@@ -86,18 +78,21 @@ func (r *agentRun) decide(applied []hotfix.Version) {
 			reason = fmt.Sprintf("phased rollout: the vendor lets %d%% of hosts install it so far, not yet this one", e.Share)
 		}
 		if reason != "" {
-			r.policyHeld = append(r.policyHeld, heldBack{Version: v, Reason: reason})
+			r.held = append(r.held, heldBack{Version: v, Reason: reason, Policy: true})
 			stop = v
 		}
 	}
 }
 
-// policyHeldFrom is the first pending hotfix held back, nil when none is.
-func (r *agentRun) policyHeldFrom() hotfix.Version {
-	if len(r.policyHeld) == 0 {
-		return nil
+// policyHeld is how many pending hotfixes the rollout policy holds back.
+func (r *agentRun) policyHeld() int {
+	n := 0
+	for _, h := range r.held {
+		if h.Policy {
+			n++
+		}
 	}
-	return r.policyHeld[0].Version
+	return n
 }
 
 // withdrawn reports the reason when the policy withdrew v.
@@ -165,12 +160,9 @@ func (r *agentRun) rollbackWithdrawn(ctx context.Context, pm packageManager) boo
 	return true
 }
 
-// writePolicyHeld lists what the policy holds back, what -console overrode and the withdrawn
-// hotfixes this host has.
-func (r *agentRun) writePolicyHeld(w io.Writer) {
-	for _, h := range r.policyHeld {
-		fmt.Fprintf(w, "Held back: %s: %s\n", h.Version, h.Reason)
-	}
+// writePolicyNotes lists what -console installed against the policy, the withdrawn
+// hotfixes this host has, and what the run rolled back or removed for a withdrawal.
+func (r *agentRun) writePolicyNotes(w io.Writer) {
 	for _, o := range r.overrides {
 		fmt.Fprintf(w, "Overridden: %s\n", o)
 	}
@@ -195,20 +187,4 @@ func (r *agentRun) withdrawnLine() string {
 		vs = append(vs, h.Version.String())
 	}
 	return fmt.Sprintf("WITHDRAWN hotfix %s applied (%s)", strings.Join(vs, " "), r.withdrawnApplied[0].Reason)
-}
-
-// heldRecords is r.policyHeld for the last-run record.
-func heldRecords(hs []heldBack) []heldRecord {
-	var out []heldRecord
-	for _, h := range hs {
-		out = append(out, heldRecord{Version: h.Version.String(), Reason: h.Reason, Due: h.Due})
-	}
-	return out
-}
-
-// heldRecord is a held-back or withdrawn hotfix in last-run.json.
-type heldRecord struct {
-	Version string    `json:"version"`
-	Reason  string    `json:"reason"`
-	Due     time.Time `json:"due,omitzero"`
 }

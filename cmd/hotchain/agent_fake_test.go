@@ -47,6 +47,9 @@ type fakeSpec struct {
 	Sleep   time.Duration // how long an install takes
 	Log     string        // file that gets one line per call
 	State   string        // file with the installed package names: the rpm database
+	// Built is each offered hotfix's build time, as repoquery's %{buildtime} gives it;
+	// a version not in it has none (yum).
+	Built map[string]time.Time `json:",omitempty"`
 }
 
 type fakePM struct {
@@ -85,7 +88,8 @@ func (f *fakePM) installed() []string {
 }
 
 func (f *fakePM) pkg(v hotfix.Version) dnf.Package {
-	return dnf.Package{Name: hotfix.PackageName(f.cfg.Product, v), Arch: "noarch", Version: "1-0", Repo: f.cfg.Product + "-hotfix", Hotfix: v}
+	return dnf.Package{Name: hotfix.PackageName(f.cfg.Product, v), Arch: "noarch", Version: "1-0", Repo: f.cfg.Product + "-hotfix", Hotfix: v,
+		BuildTime: f.spec().Built[v.String()]}
 }
 
 func (f *fakePM) offered() []hotfix.Version {

@@ -188,8 +188,8 @@ func TestShareDecidesByMachineID(t *testing.T) {
 			if code != 0 || h.ledger("host1.txt") != tc.ledger {
 				t.Fatalf("exit %d, ledger %q, want %q; stdout:\n%s\nstderr:\n%s", code, h.ledger("host1.txt"), tc.ledger, stdout, stderr)
 			}
-			held := strings.Contains(stdout, "Held back: 6.14.2.2: phased rollout: the vendor lets")
-			if held != (tc.ledger == "6.14.2.1") || held && !strings.Contains(stdout, "Held back: 6.14.2.3: waits for 6.14.2.2, which is held back") {
+			held := strings.Contains(stdout, "Held back: 6.14.2.2 (phased rollout: the vendor lets")
+			if held != (tc.ledger == "6.14.2.1") || held && !strings.Contains(stdout, "Held back: 6.14.2.3 (follows 6.14.2.2, which is held back)\n") {
 				t.Errorf("held %v; report:\n%s", held, stdout)
 			}
 			if tc.console && !strings.Contains(stdout, "Overridden: 6.14.2.2 is rolled out to 0% of hosts, not yet this one; -console installs it anyway") {
@@ -218,7 +218,7 @@ func TestHaltHoldsTheChainBack(t *testing.T) {
 	h, pr := newPolicyHost(t, "")
 	pr.write(policy(1, map[string]*rollout.Entry{"6.14.2.2": {Share: 100, Halted: true, Published: entry(0).Published}}))
 	code, stdout, _ := h.run(h.options(modeCheck))
-	if code != exitPending || !strings.Contains(stdout, "Held back: 6.14.2.2: halted by the vendor\nHeld back: 6.14.2.3: waits for 6.14.2.2, which is held back\n") {
+	if code != exitPending || !strings.Contains(stdout, "Held back: 6.14.2.2 (halted by the vendor)\nHeld back: 6.14.2.3 (follows 6.14.2.2, which is held back)\n") {
 		t.Errorf("-check: exit %d:\n%s", code, stdout)
 	}
 	code, stdout, _ = h.run(h.options(modeCron))
@@ -226,7 +226,7 @@ func TestHaltHoldsTheChainBack(t *testing.T) {
 		t.Errorf("cron: exit %d, ledger %q:\n%s", code, h.ledger("host1.txt"), stdout)
 	}
 	st := h.status()
-	if !strings.Contains(st, "held back:     6.14.2.2: halted by the vendor\n") {
+	if !strings.Contains(st, "held back:     6.14.2.2 (halted by the vendor)\n") {
 		t.Errorf("status:\n%s", st)
 	}
 	// Everything pending is held: -check has nothing to install now.
@@ -260,7 +260,7 @@ func TestWithdrawnIsNeverInstalled(t *testing.T) {
 	h, pr := newPolicyHost(t, "")
 	pr.write(policy(1, map[string]*rollout.Entry{"6.14.2.2": withdrawn("corrupts the cache")}))
 	code, stdout, _ := h.run(h.options(modeConsole))
-	if code != 0 || h.ledger("host1.txt") != "6.14.2.1" || !strings.Contains(stdout, "Held back: 6.14.2.2: withdrawn by the vendor: corrupts the cache\n") {
+	if code != 0 || h.ledger("host1.txt") != "6.14.2.1" || !strings.Contains(stdout, "Held back: 6.14.2.2 (withdrawn by the vendor: corrupts the cache)\n") {
 		t.Errorf("console: exit %d, ledger %q:\n%s", code, h.ledger("host1.txt"), stdout)
 	}
 }
@@ -409,5 +409,18 @@ func TestWithdrawnUnpackedIsRemovedNotApplied(t *testing.T) {
 		!strings.HasPrefix(stdout, "[shop-hotfix] myhost: withdrawn 6.14.2.2 not applied\n") ||
 		!strings.Contains(stdout, "==> not applying 6.14.2.2: withdrawn by the vendor: corrupts the cache\n") {
 		t.Errorf("exit %d, ledger %q, rpm database %q:\n%s%s", code, h.ledger("host1.txt"), rpmdb, stdout, stderr)
+	}
+}
+
+// MIN_AGE_DAYS counts from the publish time in the signed policy.
+func TestMinAgeDaysCountsFromThePolicy(t *testing.T) {
+	h, pr := newPolicyHost(t, "", "MIN_AGE_DAYS=7")
+	young := entry(100)
+	young.Published = time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC) // a day before the test's clock
+	pr.write(policy(1, map[string]*rollout.Entry{"6.14.2.1": entry(100), "6.14.2.2": young, "6.14.2.3": entry(100)}))
+	code, stdout, stderr := h.run(h.options(modeCron))
+	if code != 0 || h.ledger("host1.txt") != "6.14.2.1" ||
+		!strings.Contains(stdout, "Held back: 6.14.2.2 (MIN_AGE_DAYS=7: published 2026-11-24 06:00 UTC; due 2026-12-01 06:00 UTC)\n") {
+		t.Errorf("exit %d, ledger %q:\n%s%s", code, h.ledger("host1.txt"), stdout, stderr)
 	}
 }

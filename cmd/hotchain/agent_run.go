@@ -199,7 +199,14 @@ func runAgentOnce(ctx context.Context, o agentOptions) error {
 	r := newAgentRun(&o, environ)
 	// The applies the agent makes itself give the lock's file to their install scripts.
 	r.host.HeldLock = ts
-	r.work(ctx)
+	r.host.StepHook = stepHook
+	if o.mode == modeCron || o.mode == modeConsole {
+		// Under LOCK_TS, before anything is checked: finish or undo what a crash interrupted.
+		r.recover(ctx, logLine)
+	}
+	if !r.failed {
+		r.work(ctx)
+	}
 	return r.finish(ctx, logLine)
 }
 

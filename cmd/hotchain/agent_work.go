@@ -29,6 +29,8 @@ type agentRun struct {
 	out     io.Writer     // the console, or the report's output section
 	output  *lockedBuffer // cron runs: what dnf, hooks and scripts printed
 
+	recovered []string // what recover finished or undid, one line each (recover.go)
+
 	failed      bool     // the check, the download or the install failed
 	problems    []string // what went wrong, one sentence each
 	pending     []dnf.Package
@@ -47,9 +49,15 @@ type agentRun struct {
 	hint         string      // the next step for the first failure that has one
 	plans        []checkPlan // -check -v: what each pending hotfix's apply would do
 
+	// held is what the rollout policy (agent_decide.go), the waiting period or the install
+	// window (agent_hold.go) holds back;
+	// outside says that the install window was closed, and when it opens.
+	held      []heldBack
+	outside   string
+	published publishTimes // the signed rollout policy's publish times; nil: none
+
 	policy           *hostPolicy    // the vendor's rollout policy (agent_policy.go)
 	metaState        *metadataState // the newest metadata this host accepted
-	policyHeld       []heldBack     // pending, held back by the policy (agent_decide.go)
 	overrides        []string       // what -console installs against the policy
 	withdrawnApplied []heldBack     // applied here, withdrawn by the vendor
 	rolledBack       []hotfix.Version
@@ -120,6 +128,10 @@ func (r *agentRun) work(ctx context.Context) {
 	r.checkOnly = mode == modeCheck
 	if !r.check(ctx, pm) {
 		return
+	}
+	r.holdBack()
+	if mode == modeCheck {
+		r.checkWindow()
 	}
 	switch mode {
 	case modeCheck:
@@ -203,12 +215,12 @@ func (r *agentRun) unpackedInstalled(ctx context.Context, pm packageManager) ([]
 	return out, nil
 }
 
-// installable is the part of the pending chain this host may install now.
+// installable is the part of the pending chain this host may install now: up to the alpha's
+// version on a secondary, up to the first hotfix held back (agent_decide.go, agent_hold.go).
 func (r *agentRun) installable() []hotfix.Version {
 	var now []hotfix.Version
-	stop := r.policyHeldFrom()
 	for _, p := range r.pending[:len(r.pending)-len(r.waiting)] {
-		if stop != nil && p.Hotfix.Compare(stop) >= 0 {
+		if slices.ContainsFunc(r.held, func(h heldBack) bool { return h.Version.Equal(p.Hotfix) }) {
 			break
 		}
 		now = append(now, p.Hotfix)
@@ -222,6 +234,9 @@ func (r *agentRun) installable() []hotfix.Version {
 func (r *agentRun) install(ctx context.Context, pm packageManager) {
 	now := r.installable()
 	if len(now) == 0 && len(r.unpacked) == 0 && !r.rollsBack() {
+		return
+	}
+	if !r.windowOpen(append(slices.Clone(r.unpacked), now...)) {
 		return
 	}
 	if ctx.Err() != nil {

@@ -46,6 +46,7 @@ func commands() []command {
 		{"prereq", "VERSION", "check the prerequisites of a hotfix (what the RPM's %pre runs)", runPrereq},
 		{"finalize", "[VERSION]", "run the alpha's -final install scripts", runFinalize},
 		{"rollback", "[VERSION]", "undo the newest applied hotfix on this host", runRollback},
+		{"recover", "", "finish or undo the applies and rollbacks a crash interrupted (run at boot)", runRecover},
 		{"status", "[-json]", "show the product version, applied chain and rollout state", runStatus},
 		{"verify", "", "compare the files applied hotfixes own with their recorded SHA-256", runVerify},
 		{"repo-file", "-base-version V", "point the host's .repo file at another base version", runRepoFile},

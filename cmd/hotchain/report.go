@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,7 +67,7 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) error
 	}
 	// Hotfixes that the rollout policy holds back are not pending in the sense of 100:
 	// nothing this host would install now (those waiting for the alpha still count).
-	if r.o.mode == modeCheck && len(r.pending)-len(r.policyHeld)+len(r.unpacked) > 0 {
+	if r.o.mode == modeCheck && len(r.pending)-r.policyHeld()+len(r.unpacked) > 0 {
 		return silentExit(exitPending)
 	}
 	return nil
@@ -96,16 +97,20 @@ func (r *agentRun) summary() string {
 		add(len(r.pending), "available")
 		add(len(r.unpacked), "unpacked, not applied")
 	}
+	add(len(r.recovered), "recovered")
 	add(len(r.download), "downloaded")
 	add(len(r.installed), "installed")
 	add(len(r.finalized), "finalized")
 	add(len(r.rolledBack), "rolled back (withdrawn by the vendor)")
-	add(len(r.policyHeld), "held back")
 	if r.dropped != nil {
 		parts = append(parts, "withdrawn "+r.dropped.String()+" not applied")
 	}
 	if n := len(r.waiting); n > 0 && !r.checkOnly {
 		parts = append(parts, fmt.Sprintf("%d waiting for the alpha", n))
+	}
+	add(len(r.held), "held back")
+	if r.outside != "" && !r.checkOnly && r.o.mode == modeCron {
+		parts = append(parts, "nothing installed (outside INSTALL_WINDOW)")
 	}
 	return strings.Join(parts, ", ")
 }
@@ -119,8 +124,16 @@ func countOf(n int, one, many string) string {
 
 // reportable: a nightly run is quiet unless it did something or something went wrong.
 func (r *agentRun) reportable() bool {
-	return r.failed || len(r.installed) > 0 || len(r.download) > 0 || len(r.finalized) > 0 ||
-		len(r.waiting) > 0 || len(r.withdrawnApplied) > 0 || len(r.rolledBack) > 0 || r.dropped != nil || r.checkOnly && len(r.pending)+len(r.unpacked) > 0
+	return r.failed || len(r.recovered) > 0 || len(r.installed) > 0 || len(r.download) > 0 || len(r.finalized) > 0 ||
+		len(r.waiting) > 0 || len(r.withdrawnApplied) > 0 || len(r.rolledBack) > 0 || r.dropped != nil || r.checkOnly && len(r.pending)+len(r.unpacked) > 0 ||
+		r.outside != "" && !r.checkOnly || r.heldForever()
+}
+
+// heldForever: a hotfix is held back with no date on which it becomes due (no publish
+// time is known): it waits until someone acts, so the nightly run reports it. What the
+// vendor's rollout policy holds back waits for the vendor, and is not reported every night.
+func (r *agentRun) heldForever() bool {
+	return slices.ContainsFunc(r.held, func(h heldBack) bool { return h.Due.IsZero() && !h.Policy })
 }
 
 // deliver sends a nightly run's report to MAILTO, or prints it for crond to mail.
@@ -203,6 +216,9 @@ func (r *agentRun) body() string {
 
 // writeOutcome lists what the run did and what waits.
 func (r *agentRun) writeOutcome(w io.Writer) {
+	for _, line := range r.recovered {
+		fmt.Fprintf(w, "Recovered: %s\n", line)
+	}
 	if len(r.installed) > 0 {
 		fmt.Fprintf(w, "Installed: %s\n", joinVersions(r.installed))
 	}
@@ -219,7 +235,11 @@ func (r *agentRun) writeOutcome(w io.Writer) {
 		fmt.Fprintf(w, "Not finalized yet: %s\n", r.finWait)
 	}
 	if !r.checkOnly {
-		r.writePolicyHeld(w)
+		if r.outside != "" && r.o.mode == modeCron {
+			fmt.Fprintf(w, "Nothing installed: %s\n", r.outside)
+		}
+		writeHeld(w, r.held)
+		r.writePolicyNotes(w)
 	}
 }
 
@@ -242,14 +262,16 @@ func (r *agentRun) writeCheck(w io.Writer) {
 		if len(r.unpacked) == 0 {
 			r.writeNone(w)
 		}
-		r.writePolicyHeld(w)
+		writeHeld(w, r.held)
+		r.writePolicyNotes(w)
 		return
 	}
 	writeCheckTable(w, r.cfg.Product, r.cfg.SystemName, r.pending)
 	if len(r.waiting) > 0 {
 		fmt.Fprintf(w, "Waiting for the alpha host: %s\n", joinVersions(r.waiting))
 	}
-	r.writePolicyHeld(w)
+	writeHeld(w, r.held)
+	r.writePolicyNotes(w)
 }
 
 func (r *agentRun) writeNone(w io.Writer) {
@@ -274,11 +296,13 @@ type lastRun struct {
 	Mode      string    `json:"mode"`    // cron, check, download, console
 	Outcome   string    `json:"outcome"` // success or failure
 	Summary   string    `json:"summary,omitempty"`
+	Recovered []string  `json:"recovered,omitempty"` // what the run finished or undid, one line each
 	Installed []string  `json:"installed"`
 	Pending   []string  `json:"pending"` // offered and not applied when the run checked
 	Waiting   []string  `json:"waiting,omitempty"`
 	Finalized []string  `json:"finalized,omitempty"`
-	// Held: pending hotfixes held back by the vendor's rollout policy, with the reason.
+	// Held is what the rollout policy, the waiting period or the install window held back,
+	// and until when.
 	Held []heldRecord `json:"held,omitempty"`
 	// Withdrawn: hotfixes applied here that the vendor withdrew.
 	Withdrawn  []heldRecord `json:"withdrawn,omitempty"`
@@ -307,9 +331,9 @@ func lastRunFile(cfg *sysconfig.Config) string {
 
 func (r *agentRun) lastRun() *lastRun {
 	l := &lastRun{Time: r.o.now().UTC().Truncate(time.Second), Mode: string(r.o.mode), Outcome: "success",
-		Summary: r.summary(), Installed: versionStrings(r.installed), Pending: []string{},
-		Waiting: versionStrings(r.waiting), Finalized: versionStrings(r.finalized),
-		Held: heldRecords(r.policyHeld), Withdrawn: heldRecords(r.withdrawnApplied)}
+		Summary: r.summary(), Recovered: r.recovered, Installed: versionStrings(r.installed), Pending: []string{},
+		Waiting: versionStrings(r.waiting), Finalized: versionStrings(r.finalized), Held: heldRecords(r.held),
+		Withdrawn: heldRecords(r.withdrawnApplied)}
 	if len(r.rolledBack) > 0 {
 		l.RolledBack = versionStrings(r.rolledBack)
 	}

@@ -130,12 +130,20 @@ func (st *hostStatus) writeText(w io.Writer, lockTS string, loc *time.Location) 
 	}
 	if l := st.LastRun; l != nil {
 		fmt.Fprintf(w, "pending:       %s (offered at the last run, not applied)\n", listOrNone(st.Pending))
-		for _, h := range l.Held {
-			if slices.Contains(st.Pending, h.Version) {
-				fmt.Fprintf(w, "held back:     %s: %s\n", h.Version, h.Reason)
-			}
-		}
 		fmt.Fprintf(w, "last run:      %s %s, %s: %s\n", l.Time.In(loc).Format("2006-01-02 15:04"), l.Mode, l.Outcome, l.what())
+		for _, h := range l.Held {
+			if !slices.Contains(st.Pending, h.Version) {
+				continue // applied since
+			}
+			due := "; no date known"
+			switch {
+			case h.Policy:
+				due = ""
+			case h.Due != nil:
+				due = "; due " + formatTime(*h.Due, loc)
+			}
+			fmt.Fprintf(w, "held back:     %s (%s%s)\n", h.Version, h.Reason, due)
+		}
 	} else {
 		fmt.Fprintln(w, "last run:      none yet")
 	}
