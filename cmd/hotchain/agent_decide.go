@@ -35,7 +35,9 @@ func (r *agentRun) readPolicy(ctx context.Context) bool {
 
 // decide holds back pending hotfixes by the policy and finds applied ones it withdrew.
 // -console overrides a share and a halt, never a withdrawal; CANARY=yes hosts ignore the
-// share.
+// share. A secondary follows the alpha (it installs only what the installation's
+// version.txt holds) and ignores share and halt, so that the installation does not fall
+// apart; a withdrawal holds it back too.
 func (r *agentRun) decide(applied []hotfix.Version) {
 	p := r.policy
 	if p == nil || p.Policy == nil {
@@ -47,6 +49,7 @@ func (r *agentRun) decide(applied []hotfix.Version) {
 		}
 	}
 	console := r.o.mode == modeConsole
+	secondary := r.cfg.HostRole == sysconfig.RoleSecondary
 	id := machineID(r.cfg)
 	var stop hotfix.Version
 	if r.rollsBack() {
@@ -67,6 +70,7 @@ func (r *agentRun) decide(applied []hotfix.Version) {
 			reason = "withdrawn by the vendor: " + e.Withdrawn
 		case e.Halted && console:
 			r.overrides = append(r.overrides, fmt.Sprintf("%s is halted by the vendor; -console installs it anyway", v))
+		case secondary:
 		case e.Halted:
 			reason = "halted by the vendor"
 		case e.Share >= 100 || r.cfg.Canary:

@@ -424,3 +424,15 @@ func TestMinAgeDaysCountsFromThePolicy(t *testing.T) {
 		t.Errorf("exit %d, ledger %q:\n%s%s", code, h.ledger("host1.txt"), stdout, stderr)
 	}
 }
+
+// A secondary follows the alpha whatever the share or a halt says; a withdrawal holds it
+// back.
+func TestSecondaryFollowsTheAlphaNotThePhasing(t *testing.T) {
+	h, pr := newPolicyHost(t, "", "HOST_ROLE=secondary")
+	h.write("etc/opt/shop/hotfix/version.txt", "6.14.2.1\n6.14.2.2\n6.14.2.3\n")
+	pr.write(policy(1, map[string]*rollout.Entry{"6.14.2.1": entry(0), "6.14.2.2": {Share: 100, Halted: true, Published: entry(0).Published}, "6.14.2.3": withdrawn("breaks checkout")}))
+	code, stdout, stderr := h.run(h.options(modeCron))
+	if code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2" || !strings.Contains(stdout, "Held back: 6.14.2.3 (withdrawn by the vendor: breaks checkout)\n") {
+		t.Errorf("exit %d, ledger %q:\n%s%s", code, h.ledger("host1.txt"), stdout, stderr)
+	}
+}
