@@ -136,6 +136,13 @@ func (r *resolver) rest(c *Config, vals map[string]string) {
 	c.InstallWindow = r.installWindow()
 	c.MinAgeDays = r.count("MIN_AGE_DAYS", 24*time.Hour, "whole days, e.g. 7 (0 = no waiting period)")
 	c.Canary = r.yes("CANARY")
+	switch v := r.text("AUTO_ROLLBACK"); v {
+	case "", "no":
+	case AutoRollbackWithdrawn:
+		c.AutoRollback = v
+	default:
+		r.bad("AUTO_ROLLBACK", v, "not a choice: use withdrawn (roll back what the vendor withdrew), or no / empty")
+	}
 	c.ServiceWaits = r.yes("SERVICE_WAITS")
 	c.ServiceWaitTime = time.Duration(r.count("SERVICE_WAIT_TIME", time.Second, "seconds, e.g. 300")) * time.Second
 	c.LockSubsys = r.path("LOCK_SUBSYS", vals, false)

@@ -18,6 +18,10 @@ const (
 	RoleSecondary Role = "secondary" // every other host; installs what the alpha installed
 )
 
+// AutoRollbackWithdrawn is AUTO_ROLLBACK's one value: roll back a hotfix the vendor
+// withdrew, and the hotfixes after it.
+const AutoRollbackWithdrawn = "withdrawn"
+
 // ChangeTree maps a directory of the hotfix (e.g. "FileChanges") to a target root
 // (absolute, host view).
 type ChangeTree struct {
@@ -60,7 +64,8 @@ type Config struct {
 	DaysOfWeek         string // the digits 0-6 in order, e.g. "0123456"
 	InstallWindow      Window // INSTALL_WINDOW; the zero Window is always open
 	MinAgeDays         int    // MIN_AGE_DAYS, whole days >= 0
-	Canary             bool   // CANARY=yes: ignore MIN_AGE_DAYS
+	Canary             bool   // CANARY=yes: ignore MIN_AGE_DAYS and the share of a phased rollout
+	AutoRollback       string // AUTO_ROLLBACK: "" (no) or AutoRollbackWithdrawn
 	ServiceWaits       bool
 	ServiceWaitTime    time.Duration // SERVICE_WAIT_TIME seconds
 
@@ -253,6 +258,8 @@ func (c *Config) value(key string) string {
 		return strconv.Itoa(c.MinAgeDays)
 	case "CANARY":
 		return yesno(c.Canary)
+	case "AUTO_ROLLBACK":
+		return c.AutoRollback
 	case "SERVICE_WAITS":
 		return yesno(c.ServiceWaits)
 	case "SERVICE_WAIT_TIME":

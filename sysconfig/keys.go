@@ -139,7 +139,14 @@ signed build time). A chain stops at the first hotfix that waits.
 Secondary hosts follow the alpha instead. 0: no waiting period.`},
 	{name: "CANARY", def: func(string) string { return "no" }, doc: `
 Set to yes on the hosts that get hotfixes first: they ignore
-MIN_AGE_DAYS (everything else than 'yes' is 'no').`},
+MIN_AGE_DAYS and the share of the vendor's phased rollout; a halted or
+withdrawn hotfix they never install (everything else than 'yes' is
+'no').`},
+	{name: "AUTO_ROLLBACK", doc: `
+withdrawn: when the vendor withdraws a hotfix that this host has
+applied, the next nightly run rolls it back, and every hotfix applied
+after it, newest first. Empty or no: the run only reports it (the
+report's subject, hotchain status, exit status 6 of agent -check).`},
 	{name: "SERVICE_WAITS", def: func(string) string { return "yes" }, doc: `
 Set to yes to make hotchain service stop (which product patches run
 before they start) wait for a running install to complete (everything

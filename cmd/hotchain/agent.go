@@ -18,11 +18,14 @@ const agentExitStatus = `
 Exit status:
   0    done, or nothing to do (also: not a day in DAYS_OF_WEEK, nightly runs disabled)
   100  -check: hotfixes are pending
+       and some may be installed now (not all held back by the vendor's rollout policy)
   1    error (repository unreachable, dnf failed, an install left the chain incomplete, ...)
   2    usage error
   3    another run holds the lock
   4    the run itself worked but its report could not be mailed
   5    a hotfix failed its health check (HEALTH_CMD, its Check/ scripts) and was rolled back
+  6    a hotfix that the vendor withdrew is applied on this host (see AUTO_ROLLBACK); it
+       wins over 100
 `
 
 func runAgent(ctx context.Context, e *env, args []string) error {

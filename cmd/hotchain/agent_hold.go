@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
@@ -16,8 +17,8 @@ import (
 // at any time). The decisions take the time from agentOptions.now, which is time.Now in the
 // product and a clock of their own in the tests.
 
-// publishTimes tells when the vendor published each hotfix, from signed metadata. The
-// signed rollout policy (hotchain policy) is to provide one: its reader gives, per hotfix
+// publishTimes tells when the vendor published each hotfix, from signed metadata: the
+// signed rollout policy (hotchain policy; hostPolicy in agent_policy.go) gives, per hotfix
 // version, the Published time the vendor signed. Without one (nil, or no time for a
 // version), a hotfix counts as published at its package's build time, which the vendor's
 // package signature covers; it is never a file's mtime.
@@ -30,6 +31,9 @@ type heldBack struct {
 	Version hotfix.Version
 	Reason  string
 	Due     time.Time // when it may install; zero when no date is known
+	// Policy: the vendor's rollout policy holds it back (agent_decide.go): it becomes due
+	// when the vendor says so, never by a date.
+	Policy bool
 }
 
 // publishedAt is when p was published: the signed policy's time, else its build time.
@@ -90,7 +94,20 @@ func (r *agentRun) holdBack() {
 	if cfg.MinAgeDays == 0 || cfg.Canary || cfg.HostRole == sysconfig.RoleSecondary {
 		return
 	}
-	r.held = waitingPeriod(r.pending[:len(r.pending)-len(r.waiting)], cfg.MinAgeDays, r.o.now(), r.published)
+	r.held = mergeHeld(r.held, waitingPeriod(r.pending[:len(r.pending)-len(r.waiting)], cfg.MinAgeDays, r.o.now(), r.published))
+}
+
+// mergeHeld joins what the rollout policy (policy) and the waiting period (wait) hold
+// back, in chain order; a hotfix both hold back keeps the policy's reason.
+func mergeHeld(policy, wait []heldBack) []heldBack {
+	out := slices.Clone(policy)
+	for _, h := range wait {
+		if !slices.ContainsFunc(out, func(p heldBack) bool { return p.Version.Equal(h.Version) }) {
+			out = append(out, h)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b heldBack) int { return a.Version.Compare(b.Version) })
+	return out
 }
 
 // windowOpen tells whether an install may start now. Outside INSTALL_WINDOW, a nightly run
@@ -140,11 +157,14 @@ func formatTime(t time.Time, loc *time.Location) string {
 // zone of the window that opens then, or of the run's clock).
 func writeHeld(w io.Writer, held []heldBack) {
 	for _, h := range held {
-		due := "no date known"
-		if !h.Due.IsZero() {
-			due = "due " + formatTime(h.Due, h.Due.Location())
+		due := "; no date known"
+		switch {
+		case h.Policy:
+			due = ""
+		case !h.Due.IsZero():
+			due = "; due " + formatTime(h.Due, h.Due.Location())
 		}
-		fmt.Fprintf(w, "Held back: %s (%s; %s)\n", h.Version, h.Reason, due)
+		fmt.Fprintf(w, "Held back: %s (%s%s)\n", h.Version, h.Reason, due)
 	}
 }
 
@@ -153,12 +173,13 @@ type heldRecord struct {
 	Version string     `json:"version"`
 	Reason  string     `json:"reason"`
 	Due     *time.Time `json:"due,omitempty"`
+	Policy  bool       `json:"policy,omitempty"` // held back by the vendor's rollout policy
 }
 
 func heldRecords(held []heldBack) []heldRecord {
 	var out []heldRecord
 	for _, h := range held {
-		rec := heldRecord{Version: h.Version.String(), Reason: h.Reason}
+		rec := heldRecord{Version: h.Version.String(), Reason: h.Reason, Policy: h.Policy}
 		if !h.Due.IsZero() {
 			due := h.Due.UTC()
 			rec.Due = &due

@@ -49,11 +49,19 @@ type agentRun struct {
 	hint         string      // the next step for the first failure that has one
 	plans        []checkPlan // -check -v: what each pending hotfix's apply would do
 
-	// held is what the waiting period or the install window holds back (agent_hold.go);
+	// held is what the rollout policy (agent_decide.go), the waiting period or the install
+	// window (agent_hold.go) holds back;
 	// outside says that the install window was closed, and when it opens.
 	held      []heldBack
 	outside   string
 	published publishTimes // the signed rollout policy's publish times; nil: none
+
+	policy           *hostPolicy    // the vendor's rollout policy (agent_policy.go)
+	metaState        *metadataState // the newest metadata this host accepted
+	overrides        []string       // what -console installs against the policy
+	withdrawnApplied []heldBack     // applied here, withdrawn by the vendor
+	rolledBack       []hotfix.Version
+	dropped          hotfix.Version // withdrawn, unpacked and never applied: removed from rpm
 }
 
 // lockedBuffer collects the output of commands that write from several goroutines.
@@ -149,6 +157,9 @@ func (r *agentRun) work(ctx context.Context) {
 
 // check asks the repository what is pending: offered, not installed, not applied.
 func (r *agentRun) check(ctx context.Context, pm packageManager) bool {
+	if !r.readPolicy(ctx) {
+		return false
+	}
 	offered, err := pm.Available(ctx, r.cfg.Product)
 	if err != nil {
 		r.fail("check the repository: %v", err)
@@ -185,6 +196,11 @@ func (r *agentRun) check(ctx context.Context, pm packageManager) bool {
 		r.fail("%v", err)
 		return false
 	}
+	r.decide(applied)
+	if err := r.metaState.remember(r.cfg, r.policy); err != nil {
+		r.fail("%v", err)
+		return false
+	}
 	if r.unpacked, err = r.unpackedInstalled(ctx, pm); err != nil {
 		r.fail("%v", err)
 		return false
@@ -214,7 +230,7 @@ func (r *agentRun) unpackedInstalled(ctx context.Context, pm packageManager) ([]
 }
 
 // installable is the part of the pending chain this host may install now: up to the alpha's
-// version on a secondary, up to the first hotfix held back (agent_hold.go).
+// version on a secondary, up to the first hotfix held back (agent_decide.go, agent_hold.go).
 func (r *agentRun) installable() []hotfix.Version {
 	var now []hotfix.Version
 	for _, p := range r.pending[:len(r.pending)-len(r.waiting)] {
@@ -231,7 +247,7 @@ func (r *agentRun) installable() []hotfix.Version {
 // is not interrupted: a SIGTERM ends the run after it (ctx only stops what comes before).
 func (r *agentRun) install(ctx context.Context, pm packageManager) {
 	now := r.installable()
-	if len(now) == 0 && len(r.unpacked) == 0 {
+	if len(now) == 0 && len(r.unpacked) == 0 && !r.rollsBack() {
 		return
 	}
 	if !r.windowOpen(append(slices.Clone(r.unpacked), now...)) {
@@ -249,7 +265,7 @@ func (r *agentRun) install(ctx context.Context, pm packageManager) {
 	}
 	if err := r.hook(ictx, "PRE_HOOK", r.cfg.PreHook, nil); err != nil {
 		r.fail("PRE_HOOK failed, nothing was installed: %v", err)
-	} else {
+	} else if !r.rollsBack() || r.rollbackWithdrawn(ictx, pm) {
 		var installErr error
 		if len(now) > 0 {
 			r.target = now[len(now)-1]
@@ -284,6 +300,12 @@ func (r *agentRun) applyUnpacked(ctx context.Context, pm packageManager) {
 		return
 	}
 	for _, v := range vs {
+		if why, ok := r.withdrawn(v); ok {
+			fmt.Fprintf(r.out, "==> not applying %s: withdrawn by the vendor: %s\n", v, why)
+			r.dropped = v
+			r.removeUnapplied(ctx, pm, v, true)
+			return
+		}
 		dir := r.host.HotfixDir(v)
 		fmt.Fprintf(r.out, "==> applying %s\n", v)
 		err := r.host.Apply(ctx, dir, hotfix.ApplyOptions{})

@@ -54,6 +54,7 @@ func commands() []command {
 		{"build-base", "-product P -base-version V -repo-url URL -out DIR", "build the base RPM that enables hotfixes on a host", runBuildBase},
 		{"keygen", "-name N -email E -out PREFIX", "make a signing key for packages, repositories and tarballs", runKeygen},
 		{"repo", "-base-url URL DIR", "write yum/dnf metadata and the .repo file for a directory of hotfix RPMs", runRepo},
+		{"policy", "-sign-key KEY [-share V=PCT] [-halt V] [-withdraw V -reason R] DIR", "write the signed rollout policy of a repository (phasing, halt, withdraw)", runPolicy},
 		{"serve", "-dir DIR [-listen ADDR]", "serve repositories over HTTP for a local or air-gapped update", runServe},
 	}
 }

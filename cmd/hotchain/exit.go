@@ -27,6 +27,9 @@ const (
 	// exitHealth: a hotfix failed its health check (HEALTH_CMD, its Check/ scripts) and was
 	// rolled back; the chain stopped there.
 	exitHealth = 5
+	// exitWithdrawn: a hotfix that the vendor withdrew (its rollout policy) is applied on
+	// this host, and AUTO_ROLLBACK=withdrawn did not roll it back.
+	exitWithdrawn = 6
 	// exitPending: agent -check found pending hotfixes.
 	exitPending = 100
 
@@ -45,6 +48,7 @@ Exit status:
   3    another run holds the lock
   4    the run worked but its report could not be mailed
   5    a hotfix failed its health check and was rolled back
+  6    a hotfix that the vendor withdrew is applied on this host
   100  agent -check: hotfixes are pending
 `
 

@@ -49,6 +49,8 @@ type hostStatus struct {
 	Pending     []string            `json:"pending"` // as the last run saw the repository
 	Secondaries map[string][]string `json:"secondaries,omitempty"`
 	LastRun     *lastRun            `json:"last_run,omitempty"`
+	// Withdrawn: applied hotfixes that the vendor withdrew, as the last run saw the policy.
+	Withdrawn []heldRecord `json:"withdrawn,omitempty"`
 }
 
 // gatherStatus reads what status shows: the ledgers and journals (hotfix.Host.Status), the
@@ -76,6 +78,11 @@ func gatherStatus(ctx context.Context, e *env, cfg *sysconfig.Config) (*hostStat
 		for _, v := range st.LastRun.Pending {
 			if !applied[v] {
 				st.Pending = append(st.Pending, v)
+			}
+		}
+		for _, w := range st.LastRun.Withdrawn {
+			if applied[w.Version] {
+				st.Withdrawn = append(st.Withdrawn, w)
 			}
 		}
 	}
@@ -128,14 +135,20 @@ func (st *hostStatus) writeText(w io.Writer, lockTS string, loc *time.Location) 
 			if !slices.Contains(st.Pending, h.Version) {
 				continue // applied since
 			}
-			due := "no date known"
-			if h.Due != nil {
-				due = "due " + formatTime(*h.Due, loc)
+			due := "; no date known"
+			switch {
+			case h.Policy:
+				due = ""
+			case h.Due != nil:
+				due = "; due " + formatTime(*h.Due, loc)
 			}
-			fmt.Fprintf(w, "held back:     %s (%s; %s)\n", h.Version, h.Reason, due)
+			fmt.Fprintf(w, "held back:     %s (%s%s)\n", h.Version, h.Reason, due)
 		}
 	} else {
 		fmt.Fprintln(w, "last run:      none yet")
+	}
+	for _, h := range st.Withdrawn {
+		fmt.Fprintf(w, "WITHDRAWN:     %s is applied, but the vendor withdrew it: %s (AUTO_ROLLBACK=withdrawn rolls it back; hotchain rollback does now)\n", h.Version, h.Reason)
 	}
 	if len(st.Unpacked) > 0 {
 		fmt.Fprintf(w, "unpacked:      %s (unpacked, not applied: the next agent run applies them; hotchain agent -console does now)\n", strings.Join(st.Unpacked, " "))
