@@ -49,6 +49,7 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) (err err
 	if err != nil {
 		return err
 	}
+	defer func(started time.Time) { h.record(EventApply, d.Version, started, "", err) }(time.Now())
 	if err := h.preflight(ctx, d, opt); err != nil {
 		return err
 	}
@@ -374,13 +375,19 @@ func (h *Host) check(ctx context.Context, d *Dir, j *journal, out io.Writer) err
 	if j.Role != "" {
 		role = sysconfig.Role(j.Role)
 	}
+	started := time.Now()
 	herr := h.HealthCheck(ctx, d, role, env, out)
 	if herr == nil {
+		h.record(EventHealth, d.Version, started, "", nil)
 		return nil
 	}
+	h.record(EventHealth, d.Version, started, "", herr)
 	h.step("check failed")
 	fmt.Fprintf(out, "==> %s: %v: rolling it back\n", d.Version, herr)
-	if err := h.undo(d.Path, j, out); err != nil {
+	started = time.Now()
+	err = h.undo(d.Path, j, out)
+	h.record(EventRollback, d.Version, started, "after the failed health check", err)
+	if err != nil {
 		return fmt.Errorf("%w; its rollback failed too: %v", herr, err)
 	}
 	fmt.Fprintf(out, "==> %s: rolled back on %s\n", d.Version, h.Cfg.Hostname)

@@ -51,32 +51,9 @@ func (h *Host) Finalize(ctx context.Context, v Version, out io.Writer) (done []V
 		}
 	}
 	for _, tv := range todo {
-		dir, err := h.hotfixDir(tv)
-		if err != nil {
-			return done, err
-		}
-		d, err := ReadDir(dir)
-		if err != nil {
-			return done, err
-		}
-		logf, err := h.openLog(d)
-		if err != nil {
-			return done, err
-		}
-		fmt.Fprintf(logf, "=== %s finalize of %s on %s\n", time.Now().UTC().Format(time.RFC3339), tv, h.Cfg.Hostname)
-		w := io.MultiWriter(out, logf)
-		env, err := h.scriptEnv(d, h.tsToken)
-		if err == nil {
-			for _, s := range ScriptsFor(h.Cfg.HostRole, PhaseFinalize, installScripts(d)) {
-				if err = h.runScript(ctx, d, s, env, w); err != nil {
-					break
-				}
-			}
-		}
-		if err == nil {
-			err = h.ledger().Add(FinalizedLedger, tv)
-		}
-		logf.Close()
+		started := time.Now()
+		err := h.finalizeOne(ctx, tv, out)
+		h.record(EventFinalize, tv, started, "", err)
 		if err != nil {
 			return done, err
 		}
@@ -84,4 +61,33 @@ func (h *Host) Finalize(ctx context.Context, v Version, out io.Writer) (done []V
 		done = append(done, tv)
 	}
 	return done, nil
+}
+
+// finalizeOne runs the -final scripts of hotfix tv and records it in finalized.txt.
+func (h *Host) finalizeOne(ctx context.Context, tv Version, out io.Writer) error {
+	dir, err := h.hotfixDir(tv)
+	if err != nil {
+		return err
+	}
+	d, err := ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	logf, err := h.openLog(d)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	fmt.Fprintf(logf, "=== %s finalize of %s on %s\n", time.Now().UTC().Format(time.RFC3339), tv, h.Cfg.Hostname)
+	w := io.MultiWriter(out, logf)
+	env, err := h.scriptEnv(d, h.tsToken)
+	if err != nil {
+		return err
+	}
+	for _, s := range ScriptsFor(h.Cfg.HostRole, PhaseFinalize, installScripts(d)) {
+		if err := h.runScript(ctx, d, s, env, w); err != nil {
+			return err
+		}
+	}
+	return h.ledger().Add(FinalizedLedger, tv)
 }

@@ -35,6 +35,11 @@ type Host struct {
 	// install scripts get its file, as they get that of a lock the apply takes itself.
 	HeldLock *lock.Lock
 
+	// History, when set, is told of each apply, health check, rollback, recovery and
+	// finalize when it ends (Event); the command line writes it to the host's history. It
+	// must not fail or block the change.
+	History func(Event)
+
 	// tsToken is the token of the LOCK_TS this process holds, passed to scripts so that a
 	// nested hotchain (a script that calls hotchain repo-file, say) works under it.
 	tsToken string

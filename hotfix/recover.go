@@ -105,7 +105,13 @@ func (h *Host) Recover(ctx context.Context, out io.Writer) ([]Recovered, error) 
 	slices.SortFunc(vs, Version.Compare)
 	var done []Recovered
 	for _, v := range vs {
+		started := time.Now()
 		r, err := h.recoverOne(ctx, v, out)
+		detail := "the interrupted apply or rollback could not be recovered"
+		if r != nil {
+			detail = r.String()
+		}
+		h.record(EventRecover, v, started, detail, err)
 		if r != nil {
 			done = append(done, *r)
 		}

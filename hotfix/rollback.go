@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -78,7 +79,10 @@ func (h *Host) Rollback(ctx context.Context, v Version, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "==> %s: rolling back on %s\n", v, h.Cfg.Hostname)
-	if err := h.undo(dir, j, out); err != nil {
+	started := time.Now()
+	err = h.undo(dir, j, out)
+	h.record(EventRollback, v, started, "", err)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "==> %s: rolled back\n", v)

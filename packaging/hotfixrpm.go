@@ -76,6 +76,8 @@ func hotfixSpec(c *content, o *BuildOptions, when time.Time) *pkgSpec {
 // hotfix (a higher release) replaces the files of an already applied hotfix and must neither
 // be refused by the chain check (the ledger already holds the version) nor apply it twice.
 // %preun rolls back only on erase ($1 = 0), not when an upgrade removes the old build.
+// HOTCHAIN_BY=rpm tells the host's history that a package's scriptlet started the apply or
+// rollback (a variable, not a flag: an older hotchain on the host ignores it).
 // DoPatchVar=0 skips applying and rolling back alike, so files installed without being
 // applied can be erased without a rollback.
 func hotfixScripts(product string, v hotfix.Version, patchesDir, dir string) (pre, post, preun string) {
@@ -92,13 +94,13 @@ if [ "$1" = 1 ]; then
     if [ "${%[1]s:-}" = 0 ]; then
         echo "%[2]s: %[1]s=0: not applied; apply it with: %[3]s apply -config %[4]s %[5]s" >&2
     else
-        %[3]s apply -config %[4]s -scriptlet %[5]s || exit 1
+        HOTCHAIN_BY=rpm %[3]s apply -config %[4]s -scriptlet %[5]s || exit 1
     fi
 fi
 `, doPatch, name, HotchainPath, cfg, dir)
 	preun = fmt.Sprintf(`# Roll the hotfix back on erase; %[1]s=0 erases its files without a rollback.
 if [ "$1" = 0 ] && [ "${%[1]s:-}" != 0 ]; then
-    %[2]s rollback -config %[3]s %[4]s || exit 1
+    HOTCHAIN_BY=rpm %[2]s rollback -config %[3]s %[4]s || exit 1
 fi
 `, doPatch, HotchainPath, cfg, v)
 	return pre, post, preun

@@ -103,13 +103,13 @@ if [ "$1" = 1 ]; then
     if [ "${SHOP_DO_PATCH:-}" = 0 ]; then
         echo "shop-hotfix-6_14_2_3: SHOP_DO_PATCH=0: not applied; apply it with: /usr/sbin/hotchain apply -config /etc/sysconfig/shop-hotfix /var/opt/shop/Patches/shop-hotfix-6.14.2.3" >&2
     else
-        /usr/sbin/hotchain apply -config /etc/sysconfig/shop-hotfix -scriptlet /var/opt/shop/Patches/shop-hotfix-6.14.2.3 || exit 1
+        HOTCHAIN_BY=rpm /usr/sbin/hotchain apply -config /etc/sysconfig/shop-hotfix -scriptlet /var/opt/shop/Patches/shop-hotfix-6.14.2.3 || exit 1
     fi
 fi
 `
 	wantPreun := `# Roll the hotfix back on erase; SHOP_DO_PATCH=0 erases its files without a rollback.
 if [ "$1" = 0 ] && [ "${SHOP_DO_PATCH:-}" != 0 ]; then
-    /usr/sbin/hotchain rollback -config /etc/sysconfig/shop-hotfix 6.14.2.3 || exit 1
+    HOTCHAIN_BY=rpm /usr/sbin/hotchain rollback -config /etc/sysconfig/shop-hotfix 6.14.2.3 || exit 1
 fi
 `
 	for _, s := range []struct {

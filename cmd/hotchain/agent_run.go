@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/mailer"
 	"github.com/hotchain/hotchain/repo/dnf"
@@ -75,6 +76,7 @@ type agentOptions struct {
 	randN  func(n int64) int64 // uniform in [0, n)
 	newPM  func(cfg *sysconfig.Config, p pmIO) (packageManager, error)
 	sender mailer.Sender // nil: mailer.Choose(SMTP_SERVER)
+	by     string        // who started the run, for the history: daemon; "" is cron or the console user
 	syslog func(tag, line string, failed bool) error
 }
 
@@ -142,10 +144,13 @@ func nightlyEnabled(cfg *sysconfig.Config) bool {
 // day and LOCK_SUBSYS, waits, takes LOCK_CRON, checks LOCK_SUBSYS again, takes LOCK_TS and
 // checks it a third time under that lock (which `service stop` takes too), and only then
 // asks the repository. -check and -download take LOCK_CRON only: they change nothing.
-func runAgentOnce(ctx context.Context, o agentOptions) error {
+func runAgentOnce(ctx context.Context, o agentOptions) (err error) {
 	o.fillDefaults()
 	cfg := o.cfg
 	cron := o.mode == modeCron
+	hist, started, run := o.history(), o.now(), (*agentRun)(nil)
+	hist.record(history.Event{Event: history.RunStart, Mode: string(o.mode)}, time.Time{}, nil)
+	defer func() { e, ferr := runOutcome(run, err); e.Mode = string(o.mode); hist.record(e, started, ferr) }()
 	logLine := func(line string, failed bool) {
 		if err := o.syslog(cfg.Product+"-hotfix", line, failed); err != nil && o.verbose {
 			fmt.Fprintf(o.stderr, "hotchain: warning: %v\n", err)
@@ -197,6 +202,8 @@ func runAgentOnce(ctx context.Context, o agentOptions) error {
 		environ = append(slices.Clip(o.environ), lock.EnvVar+"="+ts.Token())
 	}
 	r := newAgentRun(&o, environ)
+	run, r.hist = r, hist
+	r.host.History = hist.hotfixEvent
 	// The applies the agent makes itself give the lock's file to their install scripts.
 	r.host.HeldLock = ts
 	r.host.StepHook = stepHook
@@ -208,6 +215,16 @@ func runAgentOnce(ctx context.Context, o agentOptions) error {
 		r.work(ctx)
 	}
 	return r.finish(ctx, logLine)
+}
+
+// history is where the run's events go: "by" is cron for a nightly run, the daemon's when
+// it runs one, and the console user otherwise.
+func (o *agentOptions) history() *historySink {
+	by := o.by
+	if by == "" && o.mode == modeCron {
+		by = "cron"
+	}
+	return newHistory(o.cfg, o.environ, o.stderr, by, o.now)
 }
 
 // lockFailure says why a lock could not be taken: "another run" only when another run holds

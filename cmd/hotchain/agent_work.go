@@ -11,8 +11,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -30,6 +32,7 @@ type agentRun struct {
 	output  *lockedBuffer // cron runs: what dnf, hooks and scripts printed
 
 	recovered []string // what recover finished or undid, one line each (recover.go)
+	hist      *historySink
 
 	failed      bool     // the check, the download or the install failed
 	problems    []string // what went wrong, one sentence each
@@ -271,7 +274,10 @@ func (r *agentRun) install(ctx context.Context, pm packageManager) {
 			r.target = now[len(now)-1]
 			name := hotfix.PackageName(r.cfg.Product, r.target)
 			fmt.Fprintf(r.out, "==> installing %s (%s)\n", name, joinVersions(now))
-			if installErr = pm.Install(ictx, name); installErr != nil {
+			started := time.Now()
+			installErr = pm.Install(ictx, name)
+			r.hist.record(history.Event{Event: history.Install, Version: r.target.String(), Detail: name}, started, installErr)
+			if installErr != nil {
 				r.fail("install %s: %v", name, installErr)
 			}
 		}
@@ -354,7 +360,10 @@ func (r *agentRun) removeUnapplied(ctx context.Context, pm packageManager, v hot
 		return
 	}
 	fmt.Fprintf(r.out, "==> removing %s from the rpm database (not applied): the chain stops at %s\n", strings.Join(names, " "), v)
-	if err := pm.Remove(ctx, names...); err != nil {
+	started := time.Now()
+	err = pm.Remove(ctx, names...)
+	r.hist.record(history.Event{Event: history.Remove, Version: v.String(), Detail: strings.Join(names, " ")}, started, err)
+	if err != nil {
 		r.fail("remove %s, which were not applied: %v", strings.Join(names, " "), err)
 	}
 }

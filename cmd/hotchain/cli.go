@@ -47,6 +47,7 @@ func commands() []command {
 		{"finalize", "[VERSION]", "run the alpha's -final install scripts", runFinalize},
 		{"rollback", "[VERSION]", "undo the newest applied hotfix on this host", runRollback},
 		{"recover", "", "finish or undo the applies and rollbacks a crash interrupted (run at boot)", runRecover},
+		{"history", "[-json] [-host H|-all] [-since DATE] [-version V]", "print the history of runs and changes of this host or of every host", runHistory},
 		{"status", "[-json]", "show the product version, applied chain and rollout state", runStatus},
 		{"verify", "", "compare the files applied hotfixes own with their recorded SHA-256", runVerify},
 		{"repo-file", "-base-version V", "point the host's .repo file at another base version", runRepoFile},

@@ -20,7 +20,7 @@ func runDaemon(ctx context.Context, o agentOptions) error {
 		// sysconfig checked it already; this is the same parser.
 		return fmt.Errorf("SCHEDULE=%q in %s is not a cron expression: %v", cfg.Schedule, cfg.File, err)
 	}
-	o.mode = modeCron
+	o.mode, o.by = modeCron, "daemon"
 	o.fillDefaults()
 	c := cron.New(cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
 	c.Schedule(sched, cron.FuncJob(func() {

@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+	"time"
 
+	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/lock"
 )
 
@@ -32,7 +34,9 @@ nightly runs again, also when CMD fails. Exits with CMD's exit status.`)
 	if err != nil {
 		return err
 	}
+	hist, started := newHistory(cfg, e.environ, e.stderr, "", nil), time.Now()
 	ts, err := stopNightly(ctx, e, cfg)
+	hist.record(history.Event{Event: history.HoldStart, Detail: argv[0]}, time.Time{}, err)
 	if err != nil {
 		return err
 	}
@@ -50,6 +54,7 @@ nightly runs again, also when CMD fails. Exits with CMD's exit status.`)
 	}
 	runErr := cmd.Run()
 	startErr := startNightly(e.stdout, cfg)
+	hist.record(history.Event{Event: history.HoldEnd, Detail: argv[0]}, started, errors.Join(runErr, startErr))
 	if err := ts.Unlock(); err != nil && startErr == nil {
 		startErr = err
 	}

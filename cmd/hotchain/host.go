@@ -13,7 +13,8 @@ import (
 )
 
 func newHost(e *env, cfg *sysconfig.Config) *hotfix.Host {
-	return &hotfix.Host{Cfg: cfg, Out: e.stdout, Environ: e.environ}
+	return &hotfix.Host{Cfg: cfg, Out: e.stdout, Environ: e.environ,
+		History: newHistory(cfg, e.environ, e.stderr, "", nil).hotfixEvent}
 }
 
 func runApply(ctx context.Context, e *env, args []string) error {

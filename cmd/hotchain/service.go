@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"time"
 
+	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -52,11 +54,15 @@ must: exit status 0 when nightly runs are enabled, 3 when they are disabled.`)
 	if err != nil {
 		return err
 	}
+	hist, started := newHistory(cfg, e.environ, e.stderr, "", nil), time.Now()
 	switch verb {
 	case "start":
-		return startNightly(e.stdout, cfg)
+		err := startNightly(e.stdout, cfg)
+		hist.record(history.Event{Event: history.ServiceStart}, started, err)
+		return err
 	case "stop":
 		ts, err := stopNightly(ctx, e, cfg)
+		hist.record(history.Event{Event: history.ServiceStop}, started, err)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/history"
+	"github.com/hotchain/hotchain/lock"
+	"github.com/hotchain/hotchain/sysconfig"
+)
+
+// The host's history (internal/history): what writes it, and `hotchain history`.
+
+// byVar is the variable that says who started a command: the hotfix RPMs' scriptlets set
+// it to rpm; the agent passes its own (cron, daemon) on to what it starts.
+const byVar = "HOTCHAIN_BY"
+
+// whoStarted is the history's "by": byVar when set, else fallback (the agent's cron or
+// daemon), else the console user: SUDO_USER, LOGNAME or USER, or the uid.
+func whoStarted(environ []string, fallback string) string {
+	if v := lookupEnv(environ, byVar); v != "" {
+		return v
+	}
+	if fallback != "" {
+		return fallback
+	}
+	for _, k := range []string{"SUDO_USER", "LOGNAME", "USER"} {
+		if v := lookupEnv(environ, k); v != "" {
+			return "user:" + v
+		}
+	}
+	return "uid:" + strconv.Itoa(os.Getuid())
+}
+
+// historySink appends this process's events to the host's history. A line that cannot be
+// written is a warning: the history never fails or blocks a change.
+type historySink struct {
+	log  *history.Log
+	by   string
+	warn io.Writer
+	now  func() time.Time
+}
+
+func newHistory(cfg *sysconfig.Config, environ []string, warn io.Writer, by string, now func() time.Time) *historySink {
+	if now == nil {
+		now = time.Now
+	}
+	return &historySink{
+		log:  &history.Log{Dir: history.Dir(cfg.InRoot(cfg.LedgerDir)), Host: cfg.Hostname},
+		by:   whoStarted(environ, by),
+		warn: warn,
+		now:  now,
+	}
+}
+
+// record appends one event that began at started (zero: now) and ended now.
+func (s *historySink) record(e history.Event, started time.Time, err error) {
+	if s == nil {
+		return
+	}
+	e.Time = s.now()
+	if !started.IsZero() {
+		e.DurationMS = e.Time.Sub(started).Milliseconds()
+	}
+	e.By = s.by
+	if e.Outcome == "" {
+		e.Outcome = history.Success
+	}
+	if err != nil {
+		e.Outcome, e.Error = history.Failure, err.Error()
+	}
+	if werr := s.log.Append(e); werr != nil && s.warn != nil {
+		fmt.Fprintf(s.warn, "hotchain: warning: %v\n", werr)
+	}
+}
+
+// hotfixEvent is hotfix.Host.History.
+func (s *historySink) hotfixEvent(e hotfix.Event) {
+	s.record(history.Event{Event: e.Kind, Version: e.Version.String(), Detail: e.Detail}, e.Started, e.Err)
+}
+
+func runHistory(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "history", "[-json] [-host H|-all] [-since DATE] [-version V]", `Prints the history of this host (or of host H, or of every host of the installation): one
+line per agent run and per change (install, apply, health check, rollback, recovery,
+finalize, service stop and start, hold), from LEDGER_DIR/history/HOST.jsonl and its rotated
+generations, oldest first. -json prints the lines as they are stored (schema
+hotchain.history/1, see the README). A torn last line (a host that lost power while it
+wrote) is skipped with a warning.`)
+	asJSON := fs.Bool("json", false, "print the stored JSON lines")
+	host := fs.String("host", "", "the host whose history to print (default: this host)")
+	all := fs.Bool("all", false, "print the history of every host, merged by time")
+	since := fs.String("since", "", "only events at or after DATE (2006-01-02, or RFC 3339 2006-01-02T15:04:05Z)")
+	version := fs.String("version", "", "only events of hotfix V")
+	settings := loadSettings(e, fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("history takes no arguments, got %q", fs.Args())}
+	}
+	if *all && *host != "" {
+		return usageError{errors.New("-host and -all exclude each other")}
+	}
+	var from time.Time
+	if *since != "" {
+		t, err := parseSince(*since)
+		if err != nil {
+			return withHint(usageError{err}, "give -since a date (2026-11-26) or a time (2026-11-26T10:00:00Z)")
+		}
+		from = t
+	}
+	if *version != "" {
+		v, err := hotfix.ParseHotfixVersion(*version)
+		if err != nil {
+			return usageError{fmt.Errorf("-version: %w", err)}
+		}
+		*version = v.String()
+	}
+	cfg, err := settings()
+	if err != nil {
+		return err
+	}
+	dir := history.Dir(cfg.InRoot(cfg.LedgerDir))
+	hosts := []string{cfg.Hostname}
+	switch {
+	case *all:
+		if hosts, err = history.Hosts(dir); err != nil {
+			return err
+		}
+	case *host != "":
+		if strings.ContainsAny(*host, "/\x00") || *host == "." || *host == ".." {
+			return usageError{fmt.Errorf("-host %q is not a host name", *host)}
+		}
+		hosts = []string{*host}
+	}
+	var lines []history.Line
+	for _, h := range hosts {
+		l := &history.Log{Dir: dir, Host: h}
+		ls, warnings, err := history.Read(l.Files())
+		for _, w := range warnings {
+			e.warnf("%s", w)
+		}
+		if err != nil {
+			return err
+		}
+		lines = append(lines, ls...)
+	}
+	if len(hosts) > 1 {
+		history.Merge(lines)
+	}
+	var shown []history.Line
+	for _, l := range lines {
+		if (!from.IsZero() && l.Time.Before(from)) || (*version != "" && l.Version != *version) {
+			continue
+		}
+		shown = append(shown, l)
+	}
+	if *asJSON {
+		for _, l := range shown {
+			e.stdout.Write(append(l.Raw, '\n'))
+		}
+		return nil
+	}
+	return printHistory(e.stdout, shown)
+}
+
+// parseSince reads -since: a date (midnight UTC) or an RFC 3339 time.
+func parseSince(s string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("-since %q is neither a date (2006-01-02) nor an RFC 3339 time", s)
+	}
+	return t, nil
+}
+
+// printHistory prints one aligned line per event: time, host, event, version, outcome,
+// duration, who, and the detail and error.
+func printHistory(w io.Writer, lines []history.Line) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, l := range lines {
+		what := l.Event.Event
+		if l.Mode != "" {
+			what += " (" + l.Mode + ")"
+		}
+		v := l.Version
+		if v == "" {
+			v = "-"
+		}
+		text := l.Detail
+		if l.Error != "" {
+			if text != "" {
+				text += ": "
+			}
+			text += l.Error
+		}
+		dur := "-"
+		if l.Event.Event != history.RunStart && l.Event.Event != history.HoldStart {
+			dur = (time.Duration(l.DurationMS) * time.Millisecond).Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Time.UTC().Format(time.RFC3339), l.Host, what, v, l.Outcome, dur, l.By, oneLine(text))
+	}
+	return tw.Flush()
+}
+
+// oneLine keeps a multi-line error on its line.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// runOutcome is the run-end line of an agent run: run is nil when the run stopped at a gate
+// or a lock, before it did anything.
+func runOutcome(run *agentRun, err error) (e history.Event, failure error) {
+	e = history.Event{Event: history.RunEnd}
+	switch {
+	case run == nil && err == nil:
+		e.Outcome = history.Skipped
+	case run == nil && lock.IsHeld(err):
+		e.Outcome, e.Detail = history.Skipped, err.Error()
+	case run == nil:
+		failure = err
+	case run.failed:
+		e.Detail, failure = run.summary(), errors.New(strings.Join(run.problems, "; "))
+	default:
+		e.Detail = run.summary()
+	}
+	return e, failure
+}
