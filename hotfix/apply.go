@@ -49,7 +49,8 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) (err err
 	if err != nil {
 		return err
 	}
-	defer func(started time.Time) { h.record(EventApply, d.Version, started, "", err) }(time.Now())
+	started := time.Now()
+	// A refusal (the prerequisites, the lock) changes nothing and is not in the history.
 	if err := h.preflight(ctx, d, opt); err != nil {
 		return err
 	}
@@ -58,12 +59,12 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) (err err
 		return err
 	}
 	defer l.Unlock()
+	defer func() { h.record(EventApply, d.Version, started, "", err) }()
 
 	// The install log is made only once the journal is: a hotfix with a log of this host
 	// and no journal has had its apply begun and undone or refused, one with neither was
 	// never started (Unpacked), and a crash between the two must not blur that. What comes
 	// before goes to the log when it is opened.
-	started := time.Now().UTC()
 	var early bytes.Buffer
 	out := io.MultiWriter(h.out(), &early)
 	h.cleanDebris(out, d.Path)
@@ -79,7 +80,7 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) (err err
 		return err
 	}
 	defer logf.Close()
-	fmt.Fprintf(logf, "=== %s apply of %s on %s (%s)\n", started.Format(time.RFC3339), d.Version, h.Cfg.Hostname, h.Cfg.HostRole)
+	fmt.Fprintf(logf, "=== %s apply of %s on %s (%s)\n", started.UTC().Format(time.RFC3339), d.Version, h.Cfg.Hostname, h.Cfg.HostRole)
 	logf.Write(early.Bytes())
 	return h.resume(ctx, d, j, io.MultiWriter(h.out(), logf))
 }
