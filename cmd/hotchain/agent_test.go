@@ -494,4 +494,11 @@ func TestHealthCheckStopsTheChain(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, stdout)
 		}
 	}
+	h.wantHistory("run-start cron success cron",
+		"install 6.14.2.4 success cron",
+		"health 6.14.2.1 success cron", "apply 6.14.2.1 success cron",
+		"health 6.14.2.2 success cron", "apply 6.14.2.2 success cron",
+		"health 6.14.2.3 failure cron", "rollback 6.14.2.3 success cron", "apply 6.14.2.3 failure cron",
+		"remove 6.14.2.3 success cron",
+		"run-end cron failure cron")
 }

@@ -187,7 +187,12 @@ func parseSince(s string) (time.Time, error) {
 // printHistory prints one aligned line per event: time, host, event, version, outcome,
 // duration, who, and the detail and error.
 func printHistory(w io.Writer, lines []history.Line) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if len(lines) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tHOST\tEVENT\tVERSION\tOUTCOME\tDURATION\tBY\tDETAIL")
 	for _, l := range lines {
 		what := l.Event.Event
 		if l.Mode != "" {
@@ -210,7 +215,17 @@ func printHistory(w io.Writer, lines []history.Line) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Time.UTC().Format(time.RFC3339), l.Host, what, v, l.Outcome, dur, l.By, oneLine(text))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, line := range strings.SplitAfter(b.String(), "\n") {
+		if line != "" {
+			if _, err := io.WriteString(w, strings.TrimRight(line, " \n")+"\n"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // oneLine keeps a multi-line error on its line.

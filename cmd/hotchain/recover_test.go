@@ -75,6 +75,7 @@ func TestAgentReportsWhatItRecovered(t *testing.T) {
 // installs nothing.
 func TestAgentRecoveryRollsBackAHotfixThatFailsItsCheck(t *testing.T) {
 	h := newAgentHost(t, `HEALTH_CMD="test -f `+t.TempDir()+`/healthy"`, "HEALTH_RETRIES=1")
+	h.environ = append(h.environ, "SUDO_USER=alice", "LOGNAME=root")
 	before := testutil.Snapshot(t, h.root, true, "opt/shop")
 	h.write("fakepm.rpmdb", "shop-hotfix-6_14_2_1\nshop-hotfix-6_14_2_2\n")
 	h.interruptApply(t, "6.14.2.1", "state check")
@@ -99,6 +100,10 @@ func TestAgentRecoveryRollsBackAHotfixThatFailsItsCheck(t *testing.T) {
 	if len(h.syslog) != 2 || !strings.HasPrefix(h.syslog[0], "shop-hotfix failed=true: recovered: rolled back 6.14.2.1") {
 		t.Errorf("syslog %q", h.syslog)
 	}
+	h.wantHistory("run-start console success user:alice",
+		"health 6.14.2.1 failure user:alice", "rollback 6.14.2.1 success user:alice", "recover 6.14.2.1 failure user:alice",
+		"remove 6.14.2.1 success user:alice",
+		"run-end console failure user:alice")
 }
 
 // recover while another run holds LOCK_TS (an install, a product patch under hold): exit 3.

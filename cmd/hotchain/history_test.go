@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotchain/hotchain/internal/history"
+	"github.com/hotchain/hotchain/internal/testutil"
+)
+
+// history is this host's history, one "event [mode] version outcome by" line per event,
+// and the warnings reading it gave.
+func (h *agentHost) history() []string {
+	h.t.Helper()
+	l := &history.Log{Dir: history.Dir(h.cfg.InRoot(h.cfg.LedgerDir)), Host: h.cfg.Hostname}
+	lines, warnings, err := history.Read(l.Files())
+	if err != nil || len(warnings) > 0 {
+		h.t.Fatalf("read the history: %v %q", err, warnings)
+	}
+	var out []string
+	for _, l := range lines {
+		s := l.Event.Event
+		if l.Mode != "" {
+			s += " " + l.Mode
+		}
+		if l.Version != "" {
+			s += " " + l.Version
+		}
+		out = append(out, s+" "+l.Outcome+" "+l.By)
+	}
+	return out
+}
+
+// wantHistory checks this host's history against want, line by line.
+func (h *agentHost) wantHistory(want ...string) {
+	h.t.Helper()
+	if got := h.history(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		h.t.Errorf("history:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// runHistoryCmd runs `hotchain history ARGS` in-process on h's root.
+func (h *agentHost) runHistoryCmd(args ...string) (int, string, string) {
+	h.t.Helper()
+	var stdout, stderr bytes.Buffer
+	e := &env{stdout: &stdout, stderr: &stderr, environ: h.environ}
+	args = append([]string{"history", "-root", h.root, "-config", "/etc/sysconfig/shop-hotfix"}, args...)
+	code := report(&stderr, run(context.Background(), e, args))
+	return code, stdout.String(), stderr.String()
+}
+
+// fillHistory writes the histories of host1 (this host) and host2, interleaved in time.
+func (h *agentHost) fillHistory() {
+	h.t.Helper()
+	dir := history.Dir(h.cfg.InRoot(h.cfg.LedgerDir))
+	at := func(day, hour int) time.Time { return time.Date(2026, 11, day, hour, 0, 0, 0, time.UTC) }
+	for _, e := range []history.Event{
+		{Time: at(24, 4), Host: "host1", Event: history.RunStart, Mode: "cron", Outcome: history.Success, By: "cron"},
+		{Time: at(24, 4), Host: "host1", Event: history.Apply, Version: "6.14.2.1", Outcome: history.Success, DurationMS: 1500, By: "cron"},
+		{Time: at(24, 5), Host: "host2", Event: history.Apply, Version: "6.14.2.1", Outcome: history.Success, DurationMS: 900, By: "rpm"},
+		{Time: at(25, 4), Host: "host1", Event: history.Apply, Version: "6.14.2.2", Outcome: history.Failure, DurationMS: 20, By: "user:alice", Error: "install script Install/01.sh failed:\nexit status 1"},
+		{Time: at(25, 6), Host: "host2", Event: history.ServiceStop, Outcome: history.Success, By: "user:bob"},
+		{Time: at(26, 4), Host: "host1", Event: history.RunEnd, Mode: "cron", Outcome: history.Failure, DurationMS: 61000, By: "cron", Detail: "nothing installed"},
+	} {
+		if err := (&history.Log{Dir: dir, Host: e.Host}).Append(e); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+}
+
+func TestHistoryCommandFilters(t *testing.T) {
+	h := newAgentHost(t)
+	h.fillHistory()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string // event and version (or host) of each line
+	}{
+		{"this host", nil, []string{"run-start", "apply 6.14.2.1", "apply 6.14.2.2", "run-end"}},
+		{"another host", []string{"-host", "host2"}, []string{"apply 6.14.2.1", "service-stop"}},
+		{"all hosts by time", []string{"-all"}, []string{"run-start", "apply 6.14.2.1", "apply 6.14.2.1", "apply 6.14.2.2", "service-stop", "run-end"}},
+		{"since a date", []string{"-all", "-since", "2026-11-25"}, []string{"apply 6.14.2.2", "service-stop", "run-end"}},
+		{"since a time", []string{"-all", "-since", "2026-11-25T05:00:00Z"}, []string{"service-stop", "run-end"}},
+		{"one version", []string{"-all", "-version", "6.14.2.1"}, []string{"apply 6.14.2.1", "apply 6.14.2.1"}},
+		{"a host without history", []string{"-host", "host9"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := h.runHistoryCmd(append([]string{"-json"}, tc.args...)...)
+			if code != 0 || stderr != "" {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var got []string
+			for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+				if line == "" {
+					continue
+				}
+				var e history.Event
+				if err := json.Unmarshal([]byte(line), &e); err != nil || e.Schema != history.Schema {
+					t.Fatalf("line %q: %v, schema %q", line, err, e.Schema)
+				}
+				got = append(got, strings.TrimSpace(e.Event+" "+e.Version))
+			}
+			if strings.Join(got, ", ") != strings.Join(tc.want, ", ") {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// The text output: one aligned line per event, a multi-line error on its line.
+func TestHistoryCommandText(t *testing.T) {
+	h := newAgentHost(t)
+	h.fillHistory()
+	code, stdout, stderr := h.runHistoryCmd("-all")
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	testutil.Golden(t, "testdata/history-all.golden", []byte(stdout))
+}
+
+// -json prints the stored lines byte for byte, and a torn last line is a warning.
+func TestHistoryCommandJSONAndTornLine(t *testing.T) {
+	h := newAgentHost(t)
+	h.fillHistory()
+	l := &history.Log{Dir: history.Dir(h.cfg.InRoot(h.cfg.LedgerDir)), Host: "host1"}
+	stored, err := os.ReadFile(l.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(l.Path(), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"schema":"hotchain.hist`)
+	f.Close()
+	code, stdout, stderr := h.runHistoryCmd("-json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if stdout != string(stored) {
+		t.Errorf("-json:\n%s\nwant the stored lines:\n%s", stdout, stored)
+	}
+	if !strings.HasPrefix(stderr, "hotchain: warning: ") || !strings.Contains(stderr, "host1.jsonl:5: skipped a torn last line") {
+		t.Errorf("stderr %q, want a warning about the torn line 5", stderr)
+	}
+}
+
+func TestHistoryCommandUsage(t *testing.T) {
+	h := newAgentHost(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-all", "-host", "host2"}, "-host and -all exclude each other"},
+		{[]string{"-since", "yesterday"}, `-since "yesterday" is neither a date`},
+		{[]string{"-host", "../host2"}, `-host "../host2" is not a host name`},
+		{[]string{"-version", "6.14"}, "-version"},
+		{[]string{"extra"}, "history takes no arguments"},
+	} {
+		code, _, stderr := h.runHistoryCmd(tc.args...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, exitUsage, tc.want)
+		}
+	}
+}
+
+func TestWhoStarted(t *testing.T) {
+	uid := "uid:" + strconv.Itoa(os.Getuid())
+	for _, tc := range []struct {
+		environ  []string
+		fallback string
+		want     string
+	}{
+		{[]string{"HOTCHAIN_BY=rpm", "SUDO_USER=alice"}, "cron", "rpm"},
+		{[]string{"SUDO_USER=alice", "LOGNAME=root"}, "cron", "cron"},
+		{[]string{"SUDO_USER=alice", "LOGNAME=root"}, "", "user:alice"},
+		{[]string{"LOGNAME=bob", "USER=carol"}, "", "user:bob"},
+		{[]string{"USER=carol"}, "", "user:carol"},
+		{[]string{"SUDO_USER="}, "", uid},
+	} {
+		if got := whoStarted(tc.environ, tc.fallback); got != tc.want {
+			t.Errorf("whoStarted(%q, %q) = %q, want %q", tc.environ, tc.fallback, got, tc.want)
+		}
+	}
+}
+
+// service stop and start, and a hold around a command that fails, are in the history.
+func TestServiceAndHoldHistory(t *testing.T) {
+	h := newAgentHost(t)
+	h.environ = append(h.environ, "SUDO_USER=alice")
+	var out bytes.Buffer
+	e := &env{stdout: &out, stderr: &out, environ: h.environ}
+	cfg := []string{"-root", h.root, "-config", "/etc/sysconfig/shop-hotfix"}
+	for _, args := range [][]string{
+		append([]string{"service", "stop"}, cfg...),
+		append([]string{"service", "start"}, cfg...),
+		append(append([]string{"hold"}, cfg...), "--", "sh", "-c", "exit 3"),
+	} {
+		run(context.Background(), e, args)
+	}
+	h.wantHistory("service-stop success user:alice", "service-start success user:alice",
+		"hold-start success user:alice", "hold-end failure user:alice")
+	lines, _, _ := history.Read((&history.Log{Dir: history.Dir(h.cfg.InRoot(h.cfg.LedgerDir)), Host: "host1"}).Files())
+	if last := lines[len(lines)-1]; last.Detail != "sh" || last.Error != "exit status 3" {
+		t.Errorf("hold-end: detail %q, error %q; want sh and exit status 3\n%s", last.Detail, last.Error, out.String())
+	}
+}
