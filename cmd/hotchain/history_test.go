@@ -211,3 +211,17 @@ func TestServiceAndHoldHistory(t *testing.T) {
 		t.Errorf("hold-end: detail %q, error %q; want sh and exit status 3\n%s", last.Detail, last.Error, out.String())
 	}
 }
+
+// A nightly run that finds nightly runs disabled is a skipped run; a -check run says its mode.
+func TestSkippedRunHistory(t *testing.T) {
+	h := newAgentHost(t)
+	if err := os.Remove(h.path("var/lock/subsys/shop-hotfix")); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := h.run(h.options(modeCron)); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	h.run(h.options(modeCheck))
+	h.wantHistory("run-start cron success cron", "run-end cron skipped cron",
+		"run-start check success uid:"+strconv.Itoa(os.Getuid()), "run-end check success uid:"+strconv.Itoa(os.Getuid()))
+}
