@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/internal/testutil"
 )
 
@@ -177,5 +179,33 @@ func TestDNFInstallsSignedChain(t *testing.T) {
 	}
 	if rpms := host.installed(); strings.Contains(rpms, "6_14_2_2") || !strings.Contains(rpms, "shop-hotfix-base") {
 		t.Errorf("rpm -qa after remove:\n%s", rpms)
+	}
+	wantScriptletHistory(t, bin, host.root, !rpmSandboxesScriptlets(t))
+}
+
+// wantScriptletHistory checks that the history names rpm as the starter of the %preun
+// rollbacks of 3 and 2 and, when %post could apply, of the applies of 1 to 3.
+func wantScriptletHistory(t *testing.T, bin, root string, postApplied bool) {
+	t.Helper()
+	out := runOK(t, nil, bin, "history", "-json", "-root", root, "-config", "/etc/sysconfig/shop-hotfix")
+	var got []string
+	for _, line := range strings.Split(out, "\n") {
+		var e history.Event
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("history line %q: %v", line, err)
+		}
+		if e.Event == history.Rollback || e.Event == history.Apply && postApplied {
+			got = append(got, e.Event+" "+e.Version+" "+e.Outcome+" "+e.By)
+		}
+	}
+	want := []string{"rollback 6.14.2.3 success rpm", "rollback 6.14.2.2 success rpm"}
+	if postApplied {
+		want = append([]string{"apply 6.14.2.1 success rpm", "apply 6.14.2.2 success rpm", "apply 6.14.2.3 success rpm"}, want...)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("history:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
