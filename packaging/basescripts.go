@@ -80,7 +80,7 @@ func RecoverUnit(product string) string { return product + "-hotfix-recover.serv
 // network because a resumed apply runs the rest of its Install scripts and its health check,
 // which may need it; before the nightly agent unit. The product's own units are not known
 // here: they wait for it with After=%[1]s-hotfix-recover.service (a drop-in; see the
-// README). Type=oneshot has no start timeout: a timeout would kill an apply halfway.
+// README). HOTCHAIN_BY=boot names it in the host's history. Type=oneshot has no start timeout: a timeout would kill an apply halfway.
 func systemdRecover(product string) string {
 	return fmt.Sprintf(`# Finishes or undoes %[1]s hotfix applies and rollbacks that a crash or a power loss
 # interrupted (hotchain recover). The product's services should start after it: give them
@@ -93,6 +93,7 @@ Before=%[1]s-hotfix.service
 
 [Service]
 Type=oneshot
+Environment=HOTCHAIN_BY=boot
 ExecStart=%[3]s recover -config %[4]s
 
 [Install]

@@ -34,7 +34,8 @@ type Event struct {
 	Outcome string `json:"outcome"`
 	// DurationMS is how long it took, in milliseconds (0 for run-start and hold-start).
 	DurationMS int64 `json:"duration_ms"`
-	// By is who started it: cron, daemon, rpm (a package's scriptlet), or user:NAME (the
+	// By is who started it: cron, daemon, rpm (a package's scriptlet), boot (the recovery
+	// unit), or user:NAME (the
 	// console user, from SUDO_USER, LOGNAME or USER) or uid:N when no name is known.
 	By string `json:"by"`
 	// Detail says more in a few words (what a run installed, what a recovery did, the
