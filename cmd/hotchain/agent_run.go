@@ -148,7 +148,7 @@ func runAgentOnce(ctx context.Context, o agentOptions) (err error) {
 	o.fillDefaults()
 	cfg := o.cfg
 	cron := o.mode == modeCron
-	hist, started, run := o.history(), o.now(), (*agentRun)(nil)
+	hist, started, run := o.history(), time.Now(), (*agentRun)(nil)
 	hist.record(history.Event{Event: history.RunStart, Mode: string(o.mode)}, time.Time{}, nil)
 	defer func() { e, ferr := runOutcome(run, err); e.Mode = string(o.mode); hist.record(e, started, ferr) }()
 	logLine := func(line string, failed bool) {
@@ -218,13 +218,14 @@ func runAgentOnce(ctx context.Context, o agentOptions) (err error) {
 }
 
 // history is where the run's events go: "by" is cron for a nightly run, the daemon's when
-// it runs one, and the console user otherwise.
+// it runs one, and the console user otherwise. Its times are the clock's, not o.now's (the
+// tests' fixed day), so that durations are true.
 func (o *agentOptions) history() *historySink {
 	by := o.by
 	if by == "" && o.mode == modeCron {
 		by = "cron"
 	}
-	return newHistory(o.cfg, o.environ, o.stderr, by, o.now)
+	return newHistory(o.cfg, o.environ, o.stderr, by)
 }
 
 // lockFailure says why a lock could not be taken: "another run" only when another run holds

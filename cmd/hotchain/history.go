@@ -49,15 +49,12 @@ type historySink struct {
 	now  func() time.Time
 }
 
-func newHistory(cfg *sysconfig.Config, environ []string, warn io.Writer, by string, now func() time.Time) *historySink {
-	if now == nil {
-		now = time.Now
-	}
+func newHistory(cfg *sysconfig.Config, environ []string, warn io.Writer, by string) *historySink {
 	return &historySink{
 		log:  &history.Log{Dir: history.Dir(cfg.InRoot(cfg.LedgerDir)), Host: cfg.Hostname},
 		by:   whoStarted(environ, by),
 		warn: warn,
-		now:  now,
+		now:  time.Now,
 	}
 }
 

@@ -225,3 +225,27 @@ func TestSkippedRunHistory(t *testing.T) {
 	h.wantHistory("run-start cron success cron", "run-end cron skipped cron",
 		"run-start check success uid:"+strconv.Itoa(os.Getuid()), "run-end check success uid:"+strconv.Itoa(os.Getuid()))
 }
+
+// Durations are measured by the clock even when the run's day is fixed (o.now): never
+// negative, and the run's covers its applies.
+func TestHistoryDurations(t *testing.T) {
+	h := newAgentHost(t, `HEALTH_CMD="sleep 0.05"`)
+	h.run(h.options(modeCron))
+	l := &history.Log{Dir: history.Dir(h.cfg.InRoot(h.cfg.LedgerDir)), Host: "host1"}
+	lines, _, err := history.Read(l.Files())
+	if err != nil || len(lines) < 4 {
+		t.Fatalf("%d lines: %v", len(lines), err)
+	}
+	var applies int64
+	for _, ln := range lines {
+		if ln.DurationMS < 0 || time.Since(ln.Time) > time.Minute {
+			t.Errorf("%s: time %s, duration %dms", ln.Event.Event, ln.Time, ln.DurationMS)
+		}
+		if ln.Event.Event == history.Apply {
+			applies += ln.DurationMS
+		}
+	}
+	if end := lines[len(lines)-1]; end.Event.Event != history.RunEnd || end.DurationMS < applies || applies < 3*50 {
+		t.Errorf("run-end %s took %dms, the applies %dms (3 health checks of 50ms)", end.Event.Event, end.DurationMS, applies)
+	}
+}

@@ -34,7 +34,7 @@ nightly runs again, also when CMD fails. Exits with CMD's exit status.`)
 	if err != nil {
 		return err
 	}
-	hist, started := newHistory(cfg, e.environ, e.stderr, "", nil), time.Now()
+	hist, started := newHistory(cfg, e.environ, e.stderr, ""), time.Now()
 	ts, err := stopNightly(ctx, e, cfg)
 	hist.record(history.Event{Event: history.HoldStart, Detail: argv[0]}, time.Time{}, err)
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 
 func newHost(e *env, cfg *sysconfig.Config) *hotfix.Host {
 	return &hotfix.Host{Cfg: cfg, Out: e.stdout, Environ: e.environ,
-		History: newHistory(cfg, e.environ, e.stderr, "", nil).hotfixEvent}
+		History: newHistory(cfg, e.environ, e.stderr, "").hotfixEvent}
 }
 
 func runApply(ctx context.Context, e *env, args []string) error {

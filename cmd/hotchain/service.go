@@ -54,7 +54,7 @@ must: exit status 0 when nightly runs are enabled, 3 when they are disabled.`)
 	if err != nil {
 		return err
 	}
-	hist, started := newHistory(cfg, e.environ, e.stderr, "", nil), time.Now()
+	hist, started := newHistory(cfg, e.environ, e.stderr, ""), time.Now()
 	switch verb {
 	case "start":
 		err := startNightly(e.stdout, cfg)
