@@ -76,6 +76,8 @@ type agentOptions struct {
 	newPM  func(cfg *sysconfig.Config, p pmIO) (packageManager, error)
 	sender mailer.Sender // nil: mailer.Choose(SMTP_SERVER)
 	syslog func(tag, line string, failed bool) error
+
+	notifyLimits notifyLimits // zero: defaultNotifyLimits (notify.go)
 }
 
 func (o *agentOptions) fillDefaults() {
