@@ -105,7 +105,7 @@ func metricsText(cfg *sysconfig.Config, host *hotfix.Host, last *lastRun) ([]byt
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
 	}
 	sample := func(name, labels string, v float64) {
-		fmt.Fprintf(&b, "%s{%s} %s\n", name, labels, strconv.FormatFloat(v, 'g', -1, 64))
+		fmt.Fprintf(&b, "%s{%s} %s\n", name, labels, strconv.FormatFloat(v, 'f', -1, 64))
 	}
 	metric("hotchain_applied_hotfixes", "gauge", "Hotfixes applied on this host: its position in the chain.")
 	sample("hotchain_applied_hotfixes", prod, float64(len(applied)))
