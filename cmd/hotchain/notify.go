@@ -167,7 +167,7 @@ func (r *agentRun) notify(ctx context.Context, status error, logLine func(string
 		errs = append(errs, postNotification(ctx, r.cfg, doc, lim))
 	}
 	if r.cfg.NotifyCmd != "" {
-		errs = append(errs, runNotifyCmd(ctx, r.cfg.NotifyCmd, r.environ, doc, lim.Timeout))
+		errs = append(errs, runNotifyCmd(ctx, r.cfg.NotifyCmd, r.o.environ, doc, lim.Timeout)) // without the LOCK_TS token
 	}
 	nerr := errors.Join(errs...)
 	if nerr == nil {
