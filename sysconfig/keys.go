@@ -128,7 +128,8 @@ stops an install: the run logs it and exits with status 4. Empty: none.`},
 	{name: "NOTIFY_HEADER", doc: `
 One header sent with every POST to NOTIFY_URL, "Name: value", e.g.
 NOTIFY_HEADER="Authorization: Bearer TOKEN". hotchain never prints its
-value; keep this file readable by root only when it holds a token.`},
+value (the hooks get it in their environment, as every setting); keep
+this file readable by root only when it holds a token.`},
 	{name: "NOTIFY_CMD", doc: `
 Command that gets the same JSON document on its standard input, e.g.
 NOTIFY_CMD="/usr/local/bin/page-oncall --json". Split into words like
