@@ -158,3 +158,16 @@ func TestMetricsGolden(t *testing.T) {
 	promtool(t, data)
 	testutil.Golden(t, "testdata/metrics.golden", data)
 }
+
+// A METRICS_FILE whose directory does not exist (node_exporter is not installed, or a typo)
+// is a warning; the run itself is done.
+func TestMetricsDirectoryMissing(t *testing.T) {
+	h := newAgentHost(t, "METRICS_FILE=/var/lib/node_exporter/textfile_colector/shop_hotfix.prom")
+	code, _, stderr := h.run(h.options(modeCron))
+	if code != 0 || !strings.Contains(stderr, "hotchain: warning: write the metrics: directory /var/lib/node_exporter/textfile_colector does not exist\nhint: check METRICS_FILE") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
+		t.Errorf("ledger %q", h.ledger("host1.txt"))
+	}
+}

@@ -186,7 +186,8 @@ func (r *agentRun) notify(ctx context.Context, status error, logLine func(string
 // postNotification POSTs doc to NOTIFY_URL, up to lim.Tries times while the answer may
 // change (no answer, 408, 429, 5xx). NOTIFY_HEADER's value never shows in an error.
 func postNotification(ctx context.Context, cfg *sysconfig.Config, doc []byte, lim notifyLimits) error {
-	client := &http.Client{Timeout: lim.Timeout}
+	// A redirect is not followed: it would take NOTIFY_HEADER's token to another place.
+	client := &http.Client{Timeout: lim.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	var err error
 	for try := 1; try <= lim.Tries; try++ {
 		if try > 1 {

@@ -170,16 +170,31 @@ func TestNotifyWebhook500(t *testing.T) {
 		t.Errorf("syslog:\n%s", s)
 	}
 
+	// A redirect is not followed (it would take the header elsewhere), nor retried.
+	wh.mu.Lock()
+	wh.answer = func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://elsewhere.invalid/", http.StatusTemporaryRedirect)
+	}
+	wh.mu.Unlock()
+	h.editSpec(func(s *fakeSpec) { s.Offered = append(s.Offered, "6.14.2.4") })
+	if code, _, stderr := h.run(o); code != exitNotMailed || !strings.Contains(stderr, "the server answered 307 Temporary Redirect") {
+		t.Errorf("redirect: exit %d, stderr %q", code, stderr)
+	}
+	if bodies, _ := wh.got(); len(bodies) != 4 {
+		t.Errorf("redirect: %d POSTs in all, want 4 (no retry)", len(bodies))
+	}
+
 	// A client error is not retried.
 	wh.mu.Lock()
 	wh.answer = func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no such hook", http.StatusNotFound) }
 	wh.mu.Unlock()
-	h.editSpec(func(s *fakeSpec) { s.Offered = append(s.Offered, "6.14.2.4") })
-	if code, _, _ := h.run(o); code != exitNotMailed {
-		t.Errorf("404: exit %d", code)
+	h.editSpec(func(s *fakeSpec) { s.Offered = append(s.Offered, "6.14.2.5") })
+	h.write("var/opt/shop/Patches/shop-hotfix-6.14.2.5/version.txt", "6.14.2.5\n")
+	if code, _, stderr := h.run(o); code != exitNotMailed || !strings.Contains(stderr, "the server answered 404 Not Found: no such hook") {
+		t.Errorf("404: exit %d, stderr %q", code, stderr)
 	}
-	if bodies, _ := wh.got(); len(bodies) != 4 {
-		t.Errorf("404: %d POSTs in all, want 4 (no retry)", len(bodies))
+	if bodies, _ := wh.got(); len(bodies) != 5 {
+		t.Errorf("404: %d POSTs in all, want 5 (no retry)", len(bodies))
 	}
 }
 
