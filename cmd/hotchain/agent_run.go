@@ -78,6 +78,8 @@ type agentOptions struct {
 	sender mailer.Sender // nil: mailer.Choose(SMTP_SERVER)
 	by     string        // who started the run, for the history: daemon; "" is cron or the console user
 	syslog func(tag, line string, failed bool) error
+
+	notifyLimits notifyLimits // zero: defaultNotifyLimits (notify.go)
 }
 
 func (o *agentOptions) fillDefaults() {

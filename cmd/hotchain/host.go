@@ -60,7 +60,7 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 			return err
 		}
 	}
-	return newHost(e, cfg).Apply(ctx, dir, opt)
+	return afterChange(e, cfg, newHost(e, cfg).Apply(ctx, dir, opt)) // metrics.go
 }
 
 func runPrereq(ctx context.Context, e *env, args []string) error {
@@ -148,7 +148,7 @@ An interrupted apply counts as the newest. The RPM's %preun runs it on erase.`)
 	if err != nil {
 		return err
 	}
-	err = newHost(e, cfg).Rollback(ctx, v, e.stdout)
+	err = afterChange(e, cfg, newHost(e, cfg).Rollback(ctx, v, e.stdout)) // metrics.go
 	if errors.Is(err, hotfix.ErrNotApplied) {
 		// Erasing a package that was installed with <PRODUCT>_DO_PATCH=0 must not fail.
 		fmt.Fprintf(e.stdout, "%v: nothing to roll back\n", err)
