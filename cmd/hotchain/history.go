@@ -225,9 +225,6 @@ func printHistory(w io.Writer, lines []history.Line) error {
 	return nil
 }
 
-// oneLine keeps a multi-line error on its line.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
 // runOutcome is the run-end line of an agent run: run is nil when the run stopped at a gate
 // or a lock, before it did anything.
 func runOutcome(run *agentRun, err error) (e history.Event, failure error) {

@@ -249,3 +249,17 @@ func TestHistoryDurations(t *testing.T) {
 		t.Errorf("run-end %s took %dms, the applies %dms (3 health checks of 50ms)", end.Event.Event, end.DurationMS, applies)
 	}
 }
+
+// A notification that is not delivered is in the history, before the run's end.
+func TestNotifyFailureInHistory(t *testing.T) {
+	h := newAgentHost(t, `NOTIFY_CMD="sh -c 'cat >/dev/null; echo pager down >&2; exit 3'"`, "NOTIFY_ON=always")
+	h.run(h.options(modeCron))
+	got := h.history()
+	if len(got) < 2 || got[len(got)-2] != "notify failure cron" || got[len(got)-1] != "run-end cron success cron" {
+		t.Fatalf("history ends %q, want a failed notify, then the run's end", got)
+	}
+	lines, _, _ := history.Read((&history.Log{Dir: history.Dir(h.cfg.InRoot(h.cfg.LedgerDir)), Host: "host1"}).Files())
+	if e := lines[len(lines)-2].Error; !strings.Contains(e, "pager down") {
+		t.Errorf("notify error %q, want the command's stderr", e)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -163,6 +164,7 @@ func (r *agentRun) notify(ctx context.Context, status error, logLine func(string
 	}
 	ctx = context.WithoutCancel(ctx) // a SIGTERM after the install still gets it out; lim bounds it
 	var errs []error
+	started := time.Now()
 	if r.cfg.NotifyURL != "" {
 		errs = append(errs, postNotification(ctx, r.cfg, doc, lim))
 	}
@@ -170,12 +172,12 @@ func (r *agentRun) notify(ctx context.Context, status error, logLine func(string
 		errs = append(errs, runNotifyCmd(ctx, r.cfg.NotifyCmd, r.o.environ, doc, lim.Timeout)) // without the LOCK_TS token
 	}
 	nerr := errors.Join(errs...)
+	r.hist.record(history.Event{Event: history.Notify}, started, nerr)
 	if nerr == nil {
 		return status
 	}
 	nerr = fmt.Errorf("notification not delivered: %w", nerr)
 	logLine(nerr.Error(), true)
-	// History hook: the history log (branch history) records nerr here.
 	if status != nil {
 		fmt.Fprintf(r.o.stderr, "hotchain: %v\n", nerr)
 		return status

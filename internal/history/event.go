@@ -60,6 +60,7 @@ const (
 	ServiceStop  = "service-stop"
 	HoldStart    = "hold-start"
 	HoldEnd      = "hold-end"
+	Notify       = "notify" // NOTIFY_URL and NOTIFY_CMD at the end of a run
 )
 
 // The outcomes.
