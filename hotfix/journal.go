@@ -89,7 +89,9 @@ type journal struct {
 
 // preparedOnly: the apply stopped after its backups (ApplyOptions.Prepare) and placed
 // nothing; it is no interrupted apply, and a rollback drops its backups.
-func (j *journal) preparedOnly() bool { return j.State == stateApply && j.Prepared }
+func (j *journal) preparedOnly() bool {
+	return j.Prepared && (j.State == stateBackup || j.State == stateApply)
+}
 
 func journalPath(hotfixDir, host string) string {
 	return filepath.Join(hotfixDir, "Backup-"+host+".journal")
