@@ -65,7 +65,7 @@ func (b *bench) chainBenches() []result {
 	}
 	key := filepath.Join(base, "vendor")
 	err := b.generate(fmt.Sprintf("chain-%d-%d-%d", l.n, l.files, b.sc.chainBytes), func() error {
-		if _, err := runOut(b.hotchain, "keygen", "-name", "Shop Hotfixes", "-email", "hotfixes@shop.example", "-out", key); err != nil {
+		if _, err := runOut(b.hotchain, "keygen", "-algo", "ed25519", "-name", "Shop Hotfixes", "-email", "hotfixes@shop.example", "-out", key); err != nil {
 			return err
 		}
 		for i := 1; i <= l.n; i++ {
