@@ -6,16 +6,30 @@ PKGS    := ./...
 # The binary the base RPM ships must run inside an installroot without libc: static.
 export CGO_ENABLED = 0
 
-.PHONY: all build test test-short lint deps demo bench clean
+.PHONY: all build test test-debian13 debian13-root test-short lint deps demo bench clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/hotchain
 
-# Everything, the integration tests against the real rpm, dnf and createrepo_c included.
+# Everything, the integration tests against the real rpm, dnf and createrepo_c included:
+# first against this machine's (Debian 12: rpm 4.18, dnf 4.14, createrepo_c 0.17), then
+# against Debian 13's (rpm 4.20 with rpm-sequoia, dnf 4.23, createrepo_c 1.2).
 test: deps
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m $(PKGS)
+	$(MAKE) test-debian13
+
+# The second lane: the tests of the packages that call rpm, dnf and createrepo_c, as static
+# binaries chrooted into a Debian 13 root (no Go inside); see .ci/debian13-lane.sh.
+test-debian13: debian13-root
+	bash .ci/debian13-lane.sh
+
+# The Debian 13 root of that lane, made once with debootstrap (about a minute) from this
+# machine's apt mirror and cached in $${XDG_CACHE_HOME:-~/.cache}/hotchain (HOTCHAIN_CACHE
+# overrides); prints its path.
+debian13-root:
+	@bash .ci/debian13-root.sh
 
 # Unit tests only: no real-tool integration tests, no crash loop.
 test-short:

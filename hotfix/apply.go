@@ -11,10 +11,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/hotchain/hotchain/internal/ordered"
 
 	"github.com/hotchain/hotchain/internal/atomicfile"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -37,6 +37,10 @@ type ApplyOptions struct {
 	// earlier in the same process: Apply then rechecks it (Dir.Recheck, no file read)
 	// instead of reading and hashing every file again.
 	Checked *Dir
+	// Unpacked, when set, says that this run unpacked the hotfix directory from a tarball
+	// (Unpack): an apply that fails before anything of it was applied removes what the
+	// unpack made, so that a refused tarball leaves nothing behind.
+	Unpacked *UnpackMade
 }
 
 // Apply puts the unpacked hotfix at dir into the product: it checks the prerequisites,
@@ -44,35 +48,20 @@ type ApplyOptions struct {
 // scripts of this host's role and appends the ledgers, under LOCK_TS. A journal makes it
 // resumable: an apply that was interrupted at any point is finished by the next Apply of the
 // same hotfix, or undone by Rollback.
-func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
-	d, err := h.readChecked(dir, opt.Checked)
+func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) (err error) {
+	if opt.Unpacked != nil && opt.Unpacked.Dir {
+		defer func() {
+			if err != nil {
+				h.dropRefused(dir, opt.Unpacked)
+			}
+		}()
+	}
+	d, err := h.applyDir(dir, opt.Checked)
 	if err != nil {
 		return err
 	}
-	// The journal and backups live in the hotfix directory; rollback, status and verify
-	// find them by version, so the hotfix must sit where its version puts it.
-	want, err := h.hotfixDir(d.Version)
-	if err != nil {
+	if err := h.preflight(ctx, d, opt); err != nil {
 		return err
-	}
-	if d.Path != want {
-		return withHint(fmt.Errorf("hotfix %s is in %s, not in %s", d.Version, d.Path, h.HotfixDir(d.Version)),
-			"unpack it into PATCHES_DIR under that name (hotchain apply TARBALL does), then apply it from there")
-	}
-	// Refuse before anything is written, the lock file and the install log included. The
-	// checks and the plan are made again under the lock, where they count.
-	jp := journalPath(d.Path, h.Cfg.Hostname)
-	if j, err := readJournal(jp); err != nil || j.State == stateDone {
-		if !opt.NoCheck {
-			if err := h.CheckPrereqs(ctx, d.Version); err != nil {
-				return err
-			}
-		}
-		if j == nil {
-			if _, _, err := h.plan(d); err != nil {
-				return err
-			}
-		}
 	}
 	l, err := h.lockTS()
 	if err != nil {
@@ -87,10 +76,78 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
 	defer logf.Close()
 	out := io.MultiWriter(h.out(), logf)
 	fmt.Fprintf(logf, "=== %s apply of %s on %s (%s)\n", time.Now().UTC().Format(time.RFC3339), d.Version, h.Cfg.Hostname, h.Cfg.HostRole)
+	h.cleanDebris(out, d.Path)
+	if err := h.checkInterrupted(d); err != nil {
+		return err
+	}
+	j, err := h.startJournal(ctx, d, opt, out)
+	if err != nil || j == nil { // j == nil: prepared before and still current
+		return err
+	}
+	if opt.Prepare {
+		if j.State != stateBackup {
+			return fmt.Errorf("hotfix %s cannot be prepared: its apply is in state %q (%s)", d.Version, j.State, journalPath(d.Path, h.Cfg.Hostname))
+		}
+		return h.prepare(d, j, out)
+	}
+	return h.resume(ctx, d, j, out)
+}
 
+// applyDir reads the hotfix directory to apply (or rechecks checked, read earlier: see
+// ApplyOptions.Checked) and checks it against its file list and its place: the journal and backups live in the hotfix directory, and rollback, status and
+// verify find them by version, so the hotfix must sit where its version puts it.
+func (h *Host) applyDir(dir string, checked *Dir) (*Dir, error) {
+	d, err := h.readChecked(dir, checked)
+	if err != nil {
+		return nil, err
+	}
+	want, err := h.hotfixDir(d.Version)
+	if err != nil {
+		return nil, err
+	}
+	if d.Path != want {
+		return nil, withHint(fmt.Errorf("hotfix %s is in %s, not in %s", d.Version, d.Path, h.HotfixDir(d.Version)),
+			"unpack it into PATCHES_DIR under that name (hotchain apply TARBALL does), then apply it from there")
+	}
+	return d, nil
+}
+
+// preflight refuses before anything is written, the lock file and the install log
+// included: the prerequisites, the scripts and, for a fresh apply, the plan and the space it
+// needs. An interrupted apply is not checked here: its journal decides. startJournal makes
+// the checks again under the lock, where they count.
+func (h *Host) preflight(ctx context.Context, d *Dir, opt ApplyOptions) error {
+	j, err := readJournal(journalPath(d.Path, h.Cfg.Hostname))
+	if err == nil && j.State != stateDone {
+		return nil
+	}
+	if !opt.NoCheck {
+		if err := h.CheckPrereqs(ctx, d.Version); err != nil {
+			return err
+		}
+	}
+	// A hotfix applied before is undone before it is applied again: what the new apply
+	// needs is checked first.
+	if err := h.checkScripts(d); err != nil {
+		return err
+	}
+	if err != nil { // no journal: a fresh apply
+		ops, _, err := h.plan(d)
+		if err != nil {
+			return err
+		}
+		if err := h.checkSpace(d, ops); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkInterrupted refuses to apply d while another hotfix of its chain was interrupted: it
+// must be finished or rolled back first. A hotfix of another chain (left from before a
+// product patch) is reported by status but does not hold up this one.
+func (h *Host) checkInterrupted(d *Dir) error {
 	for _, u := range h.unfinishedJournals() {
-		// A hotfix of another chain (left from before a product patch) is reported by
-		// status but does not hold up this one.
 		if uv, err := ParseHotfixVersion(u.Version); err == nil && !uv.Base().Equal(d.Version.Base()) {
 			continue
 		}
@@ -99,89 +156,92 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) error {
 				fmt.Sprintf("hotchain apply %s to finish it, or hotchain rollback %s", filepath.Dir(h.Cfg.InRoot(u.Journal)), u.Version))
 		}
 	}
+	return nil
+}
+
+// startJournal, under the lock, decides where the apply of d starts: an interrupted apply
+// resumes from its journal; an interrupted rollback is finished first; a hotfix applied
+// before (and perhaps taken out of the ledger by hand) is undone, which puts back the files
+// as they were before it, and applied afresh. A fresh apply is checked, planned and gets a
+// new journal in stateBackup.
+func (h *Host) startJournal(ctx context.Context, d *Dir, opt ApplyOptions, out io.Writer) (*journal, error) {
+	jp := journalPath(d.Path, h.Cfg.Hostname)
 	j, err := readJournal(jp)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		j = nil
 	case err != nil:
-		return err
+		return nil, err
 	case j.State == stateApply && j.Prepared:
 		if err := h.recheckPrepared(d.Path, j); err != nil {
 			// Nothing was placed: drop the backups (undo restores nothing of a prepared
 			// apply) and start afresh from the product as it is now.
 			fmt.Fprintf(out, "==> %s: %v: backing up afresh\n", d.Version, err)
 			if err := h.undo(d.Path, j, io.Discard); err != nil {
-				return err
+				return nil, err
 			}
 			j = nil
 			break
 		}
 		if opt.Prepare {
 			fmt.Fprintf(out, "==> %s: prepared before, still current\n", d.Version)
-			return nil
+			return nil, nil
 		}
 		fmt.Fprintf(out, "==> %s: prepared before, still current: placing\n", d.Version)
+		return j, nil
 	case j.State == stateRollback:
 		fmt.Fprintf(out, "==> %s: finishing an interrupted rollback first\n", d.Version)
 		if err := h.undo(d.Path, j, out); err != nil {
-			return err
+			return nil, err
 		}
 		j = nil
-	case j.State == stateDone:
-		if !opt.NoCheck {
-			if err := h.CheckPrereqs(ctx, d.Version); err != nil {
-				return err
-			}
+	case j.State != stateDone:
+		fmt.Fprintf(out, "==> %s: resuming an interrupted apply (it stopped in state %q)\n", d.Version, j.State)
+		return j, nil
+	}
+	if !opt.NoCheck {
+		if err := h.CheckPrereqs(ctx, d.Version); err != nil {
+			return nil, err
 		}
-		// Applied before (and perhaps taken out of the ledger by hand): undo that apply,
-		// which puts back the files as they were before the hotfix, and apply afresh.
+	}
+	if err := h.checkScripts(d); err != nil {
+		return nil, err
+	}
+	if j != nil { // applied before
 		applied, err := h.Applied()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if newest, ok := Newest(applied); ok && contains(applied, d.Version) && !newest.Equal(d.Version) {
-			return withHint(fmt.Errorf("hotfix %s can be applied again only while it is the newest applied hotfix (%s is)", d.Version, newest),
+			return nil, withHint(fmt.Errorf("hotfix %s can be applied again only while it is the newest applied hotfix (%s is)", d.Version, newest),
 				fmt.Sprintf("roll back down to it first: hotchain rollback %s, and so on", newest))
 		}
 		fmt.Fprintf(out, "==> %s: applying again: undoing the earlier apply first\n", d.Version)
 		if err := h.undo(d.Path, j, out); err != nil {
-			return err
+			return nil, err
 		}
-		j = nil
-	default:
-		fmt.Fprintf(out, "==> %s: resuming an interrupted apply (it stopped in state %q)\n", d.Version, j.State)
 	}
-	if j == nil {
-		if !opt.NoCheck {
-			if err := h.CheckPrereqs(ctx, d.Version); err != nil {
-				return err
-			}
-		}
-		ops, dirs, err := h.plan(d)
-		if err != nil {
-			return err
-		}
-		// Left over from a rollback that was killed after it dropped the journal.
-		if err := os.RemoveAll(backupDir(d.Path, h.Cfg.Hostname)); err != nil {
-			return err
-		}
-		j = &journal{
-			Version: d.Version.String(), Host: h.Cfg.Hostname, Role: string(h.Cfg.HostRole),
-			State: stateBackup, Started: time.Now().UTC(), Ops: ops, Dirs: dirs,
-			Check: h.HasHealthChecks(d), Prepared: opt.Prepare,
-		}
-		if err := writeJournal(jp, j); err != nil {
-			return err
-		}
-		h.step("journal written")
+	ops, dirs, err := h.plan(d)
+	if err != nil {
+		return nil, err
 	}
-	if opt.Prepare {
-		if j.State != stateBackup {
-			return fmt.Errorf("hotfix %s cannot be prepared: its apply is in state %q (%s)", d.Version, j.State, jp)
-		}
-		return h.prepare(d, j, out)
+	if err := h.checkSpace(d, ops); err != nil {
+		return nil, err
 	}
-	return h.resume(ctx, d, j, out)
+	// Left over from a rollback that was killed after it dropped the journal.
+	if err := os.RemoveAll(backupDir(d.Path, h.Cfg.Hostname)); err != nil {
+		return nil, err
+	}
+	j = &journal{
+		Version: d.Version.String(), Host: h.Cfg.Hostname, Role: string(h.Cfg.HostRole),
+		State: stateBackup, Started: time.Now().UTC(), Ops: ops, Dirs: dirs,
+		Check: h.HasHealthChecks(d), Prepared: opt.Prepare,
+	}
+	if err := writeJournal(jp, j); err != nil {
+		return nil, err
+	}
+	h.step("journal written")
+	return j, nil
 }
 
 // readChecked reads and checks the hotfix directory at dir, or, when checked is that
@@ -210,6 +270,7 @@ func (h *Host) readChecked(dir string, checked *Dir) (*Dir, error) {
 // makes them durable, and stops there: nothing of the product is touched.
 func (h *Host) prepare(d *Dir, j *journal, out io.Writer) error {
 	if err := h.backup(d, j); err != nil {
+		h.dropBackup(d.Path) // as resume: the product is untouched, leave nothing
 		return err
 	}
 	if err := h.syncTrees(d.Path); err != nil {
@@ -310,6 +371,9 @@ func (h *Host) resume(ctx context.Context, d *Dir, j *journal, out io.Writer) er
 	}
 	if j.State == stateBackup {
 		if err := h.backup(d, j); err != nil {
+			// The product tree is untouched: take back what the backup wrote (it may have
+			// filled the disk), so that the failed apply leaves nothing.
+			h.dropBackup(d.Path)
 			return err
 		}
 		if err := advance(stateApply); err != nil {
@@ -576,43 +640,11 @@ func (h *Host) place(d *Dir, j *journal, out io.Writer) (err error) {
 // 10,000 files: one worker 4.1 s, two 3.6 s, four 3.8 s; see bench/RESULTS.md).
 var fileWorkers = min(max(runtime.GOMAXPROCS(0), 2), 8)
 
-// inOrder runs do(i) for i in [0, n) on fileWorkers goroutines and calls done(i) on the
-// calling goroutine in order of i, as soon as do(0..i) have succeeded, so that the steps
-// an apply reports (StepHook, the log) come in a fixed order. It stops at the first error
-// in order of i, waits for what is running, and returns that error.
+// inOrder runs do(i) for i in [0, n) on fileWorkers goroutines and calls done(i) in order
+// of i (ordered.InOrder), so that the steps an apply reports (StepHook, the log) come in a
+// fixed order.
 func inOrder(n int, do func(i int) error, done func(i int)) error {
-	errs := make([]error, n)
-	ready := make([]chan struct{}, n)
-	for i := range ready {
-		ready[i] = make(chan struct{})
-	}
-	var next atomic.Int64
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	for w := 0; w < min(fileWorkers, n); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !stop.Load() {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				errs[i] = do(i)
-				close(ready[i])
-			}
-		}()
-	}
-	defer wg.Wait()
-	for i := 0; i < n; i++ {
-		<-ready[i]
-		if errs[i] != nil {
-			stop.Store(true)
-			return errs[i]
-		}
-		done(i)
-	}
-	return nil
+	return ordered.InOrder(n, fileWorkers, do, done)
 }
 
 func (h *Host) openLog(d *Dir) (*os.File, error) {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/testutil"
+
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -43,11 +45,11 @@ func chain(sb *sandbox) []string {
 func TestApplyRollbackRoundTrip(t *testing.T) {
 	sb := newSandbox(t, sysconfig.RoleSingle)
 	ctx := context.Background()
-	before := snapshot(t, sb.root, true, productTrees...)
+	before := testutil.Snapshot(t, sb.root, true, productTrees...)
 	dirs := chain(sb)
-	var states []map[string]entryState
+	var states []map[string]testutil.TreeEntry
 	for _, d := range dirs {
-		states = append(states, snapshot(t, sb.root, true, productTrees...))
+		states = append(states, testutil.Snapshot(t, sb.root, true, productTrees...))
 		if err := sb.host.Apply(ctx, d, ApplyOptions{}); err != nil {
 			t.Fatalf("apply %s: %v\n%s", d, err, sb.out)
 		}
@@ -77,14 +79,14 @@ func TestApplyRollbackRoundTrip(t *testing.T) {
 		if err := sb.host.Rollback(ctx, nil, nil); err != nil {
 			t.Fatalf("rollback %d: %v\n%s", i+1, err, sb.out)
 		}
-		if d := diffSnapshots(states[i], snapshot(t, sb.root, true, productTrees...)); d != "" {
+		if d := testutil.DiffTrees(states[i], testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
 			t.Fatalf("after rolling back hotfix %d the tree differs from before its apply:\n%s", i+1, d)
 		}
 		if _, err := os.Stat(filepath.Join(dirs[i], "Backup-host1")); !os.IsNotExist(err) {
 			t.Errorf("backups of hotfix %d left behind: %v", i+1, err)
 		}
 	}
-	if d := diffSnapshots(before, snapshot(t, sb.root, true, productTrees...)); d != "" {
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
 		t.Fatalf("tree differs from the start:\n%s", d)
 	}
 	if got := sb.ledger("host1.txt") + sb.ledger("version.txt"); got != "" {
@@ -147,7 +149,7 @@ func TestApplyRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			sb := newSandbox(t, sysconfig.RoleSingle)
 			dir := tc.setup(sb)
-			before := snapshot(t, sb.root, true, "opt", "var", "etc")
+			before := testutil.Snapshot(t, sb.root, true, "opt", "var", "etc")
 			err := sb.host.Apply(ctx, dir, ApplyOptions{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error = %v, want one containing %q", err, tc.want)
@@ -156,8 +158,8 @@ func TestApplyRefusals(t *testing.T) {
 			if errors.As(err, &h) && h.Hint() == "" {
 				t.Errorf("empty hint")
 			}
-			after := snapshot(t, sb.root, true, "opt", "var", "etc")
-			if d := diffSnapshots(before, after); d != "" {
+			after := testutil.Snapshot(t, sb.root, true, "opt", "var", "etc")
+			if d := testutil.DiffTrees(before, after); d != "" {
 				t.Fatalf("refused apply changed the tree:\n%s", d)
 			}
 		})

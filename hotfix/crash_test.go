@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/testutil"
+	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -69,7 +71,7 @@ func TestCrashDuringRollback(t *testing.T) {
 	}
 	ctx := context.Background()
 	ref, refDir := bigHotfix(t, 200)
-	before := snapshot(t, ref.root, true, productTrees...)
+	before := testutil.Snapshot(t, ref.root, true, productTrees...)
 	if err := ref.host.Apply(ctx, refDir, ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -78,13 +80,13 @@ func TestCrashDuringRollback(t *testing.T) {
 	if err := ref.host.Rollback(ctx, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if d := diffSnapshots(before, snapshot(t, ref.root, true, productTrees...)); d != "" {
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, ref.root, true, productTrees...)); d != "" {
 		t.Fatalf("reference rollback:\n%s", d)
 	}
 	kills := 0
 	for at := 1; at < steps; at += 5 {
 		sb, dir := bigHotfix(t, 200)
-		start := snapshot(t, sb.root, true, productTrees...)
+		start := testutil.Snapshot(t, sb.root, true, productTrees...)
 		if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +100,7 @@ func TestCrashDuringRollback(t *testing.T) {
 		if err := sb.host.Rollback(ctx, nil, nil); err != nil {
 			t.Fatalf("step %d: finishing the rollback: %v", at, err)
 		}
-		if d := diffSnapshots(start, snapshot(t, sb.root, true, productTrees...)); d != "" {
+		if d := testutil.DiffTrees(start, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
 			t.Fatalf("step %d: tree after the finished rollback differs from before the apply:\n%s", at, d)
 		}
 		if got := sb.ledger("host1.txt"); got != "" {
@@ -139,7 +141,7 @@ func TestCrashAnywhereRecovers(t *testing.T) {
 	ctx := context.Background()
 	// The reference states, and the number of durable steps of one apply.
 	ref, refDir := bigHotfix(t, 200)
-	before := snapshot(t, ref.root, true, productTrees...)
+	before := testutil.Snapshot(t, ref.root, true, productTrees...)
 	steps := 0
 	ref.host.StepHook = func(string) { steps++ }
 	start := time.Now()
@@ -147,7 +149,7 @@ func TestCrashAnywhereRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	applyTime := time.Since(start)
-	after := snapshot(t, ref.root, false, productTrees...)
+	after := testutil.Snapshot(t, ref.root, false, productTrees...)
 	t.Logf("one apply of 200 files and 4 scripts: %d durable steps, %v", steps, applyTime.Round(time.Millisecond))
 
 	// A whole child run, start-up included, bounds the random kill times.
@@ -194,14 +196,26 @@ func TestCrashAnywhereRecovers(t *testing.T) {
 		}
 		// Recover by finishing (even points) or undoing (odd points).
 		finish := i%2 == 0
+		// A kill during a script leaves the script's sleep running a moment with the install
+		// lock (it inherited the lock's file): recovery waits for it.
+		untilFree := func(run func() error) error {
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				err := run()
+				if !lock.IsHeld(err) || time.Now().After(deadline) {
+					return err
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
 		if finish {
-			err = sb.host.Apply(ctx, dir, ApplyOptions{})
+			err = untilFree(func() error { return sb.host.Apply(ctx, dir, ApplyOptions{}) })
 			var pe *PrereqError
 			if at < 0 && errors.As(err, &pe) && strings.Contains(pe.Reason, "applied already") {
 				err = nil // the random kill came after the apply had finished
 			}
 		} else {
-			err = sb.host.Rollback(ctx, nil, nil)
+			err = untilFree(func() error { return sb.host.Rollback(ctx, nil, nil) })
 			if err != nil && strings.Contains(err.Error(), "nothing to roll back") {
 				err = nil // killed before its journal: nothing was touched
 			}
@@ -214,8 +228,8 @@ func TestCrashAnywhereRecovers(t *testing.T) {
 		if !finish {
 			want, wantLedger, name = before, "", "before"
 		}
-		got := snapshot(t, sb.root, !finish, productTrees...)
-		if d := diffSnapshots(want, got); d != "" {
+		got := testutil.Snapshot(t, sb.root, !finish, productTrees...)
+		if d := testutil.DiffTrees(want, got); d != "" {
 			t.Fatalf("point %d (killed %v): tree after recovery differs from the state %s the apply:\n%s", at, killed, name, d)
 		}
 		if ledger != wantLedger {
@@ -238,7 +252,7 @@ func TestCrashDuringPreparedApplyRecovers(t *testing.T) {
 	}
 	ctx := context.Background()
 	ref, refDir := bigHotfix(t, 200)
-	before := snapshot(t, ref.root, true, productTrees...)
+	before := testutil.Snapshot(t, ref.root, true, productTrees...)
 	steps := 0
 	ref.host.StepHook = func(string) { steps++ }
 	if err := ref.host.Apply(ctx, refDir, ApplyOptions{Prepare: true}); err != nil {
@@ -247,7 +261,7 @@ func TestCrashDuringPreparedApplyRecovers(t *testing.T) {
 	if err := ref.host.Apply(ctx, refDir, ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	after := snapshot(t, ref.root, false, productTrees...)
+	after := testutil.Snapshot(t, ref.root, false, productTrees...)
 	const n = 12
 	for i := 0; i < n; i++ {
 		at := 1 + i*(steps-1)/(n-1)
@@ -271,7 +285,7 @@ func TestCrashDuringPreparedApplyRecovers(t *testing.T) {
 		if !finish {
 			want, wantLedger, name = before, "", "before"
 		}
-		if d := diffSnapshots(want, snapshot(t, sb.root, !finish, productTrees...)); d != "" {
+		if d := testutil.DiffTrees(want, testutil.Snapshot(t, sb.root, !finish, productTrees...)); d != "" {
 			t.Fatalf("step %d: tree after recovery differs from the state %s the apply:\n%s", at, name, d)
 		}
 		if got := sb.ledger("host1.txt"); got != wantLedger {

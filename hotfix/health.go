@@ -142,11 +142,15 @@ func (h *Host) runCheck(ctx context.Context, d *Dir, check string, env []string,
 	defer cancel()
 	var buf bytes.Buffer
 	cmd := exec.CommandContext(cctx, argv[0], argv[1:]...)
+	h.orphanSafe(cmd) // a timeout kills the whole check
 	cmd.Dir, cmd.Env, cmd.Stdin = dir, env, strings.NewReader("")
 	cmd.Stdout = io.MultiWriter(out, &buf)
 	cmd.Stderr = cmd.Stdout
 	cmd.WaitDelay = time.Second
-	err := cmd.Run()
+	err := startLocked(cmd)
+	if err == nil {
+		err = cmd.Wait()
+	}
 	if cctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
 		err = fmt.Errorf("no answer within HEALTH_TIMEOUT (%s)", timeout)
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/testutil"
+
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -51,7 +53,7 @@ func TestHealthGate(t *testing.T) {
 			if tc.role == sysconfig.RoleSecondary {
 				sb.write("etc/opt/shop/hotfix/version.txt", "6.14.2.1\n", 0o644) // the alpha went first
 			}
-			before := snapshot(t, sb.root, true, productTrees...)
+			before := testutil.Snapshot(t, sb.root, true, productTrees...)
 			dir := sb.makeHotfix(spec)
 			start := time.Now()
 			err := sb.host.Apply(ctx, dir, ApplyOptions{})
@@ -75,7 +77,7 @@ func TestHealthGate(t *testing.T) {
 			if tc.timeout > 0 && time.Since(start) > 10*time.Second {
 				t.Errorf("a check that hangs took %s to give up", time.Since(start))
 			}
-			if d := diffSnapshots(before, snapshot(t, sb.root, true, productTrees...)); d != "" {
+			if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
 				t.Errorf("product tree after the rollback:\n%s", d)
 			}
 			for _, led := range []string{"host1.txt", InstallationLedger} {

@@ -2,15 +2,10 @@ package hotfix
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -147,86 +142,6 @@ func (sb *sandbox) makeHotfix(spec hotfixSpec) string {
 		return nil
 	})
 	return dir
-}
-
-// entryState is what the tests compare of one entry of a tree.
-type entryState struct {
-	Kind    string
-	Mode    fs.FileMode
-	UID     uint32
-	GID     uint32
-	Content string // SHA-256 of a file, target of a symlink
-	MTime   time.Time
-}
-
-// snapshot records every entry under rel (a product tree) with its content, mode, owner and
-// mtime. withDirTimes includes directories' mtimes.
-func snapshot(t *testing.T, root string, withDirTimes bool, rels ...string) map[string]entryState {
-	t.Helper()
-	m := map[string]entryState{}
-	for _, rel := range rels {
-		base := filepath.Join(root, rel)
-		if _, err := os.Lstat(base); os.IsNotExist(err) {
-			continue
-		}
-		err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			fi, err := os.Lstat(p)
-			if err != nil {
-				return err
-			}
-			st := fi.Sys().(*syscall.Stat_t)
-			e := entryState{Kind: kindOfInfo(fi), Mode: fi.Mode(), UID: st.Uid, GID: st.Gid, MTime: fi.ModTime()}
-			switch e.Kind {
-			case kindFile:
-				data, err := os.ReadFile(p)
-				if err != nil {
-					return err
-				}
-				sum := sha256.Sum256(data)
-				e.Content = hex.EncodeToString(sum[:])
-			case kindLink:
-				e.Content, _ = os.Readlink(p)
-			case kindDir:
-				if !withDirTimes {
-					e.MTime = time.Time{}
-				}
-			}
-			r, _ := filepath.Rel(root, p)
-			m[r] = e
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	return m
-}
-
-// diffSnapshots describes how b differs from a, or returns "".
-func diffSnapshots(a, b map[string]entryState) string {
-	var diffs []string
-	for p, ea := range a {
-		eb, ok := b[p]
-		switch {
-		case !ok:
-			diffs = append(diffs, "missing "+p)
-		case ea != eb:
-			diffs = append(diffs, fmt.Sprintf("%s: %+v != %+v", p, ea, eb))
-		}
-	}
-	for p := range b {
-		if _, ok := a[p]; !ok {
-			diffs = append(diffs, "extra "+p)
-		}
-	}
-	sort.Strings(diffs)
-	if len(diffs) > 8 {
-		diffs = append(diffs[:8], fmt.Sprintf("... %d more", len(diffs)-8))
-	}
-	return strings.Join(diffs, "\n")
 }
 
 var productTrees = []string{"opt/shop", "var/opt/shop/StoreTypes"}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -29,9 +30,18 @@ type Host struct {
 	// short description; the crash tests use it to kill the process at every such point.
 	StepHook func(step string)
 
+	// HeldLock is the LOCK_TS that this process holds already, when it applies under it (the
+	// agent's, around the applies it makes after dnf): the apply works under it, and its
+	// install scripts get its file, as they get that of a lock the apply takes itself.
+	HeldLock *lock.Lock
+
 	// tsToken is the token of the LOCK_TS this process holds, passed to scripts so that a
 	// nested hotchain (a script that calls hotchain repo-file, say) works under it.
 	tsToken string
+	// tsFile is the open file of the LOCK_TS this process holds itself (nil when it works
+	// under an inherited one): scripts get it, so that the lock stays held while a script
+	// runs on after this process was killed.
+	tsFile *os.File
 }
 
 func (h *Host) ledger() Ledger { return Ledger{Dir: h.Cfg.InRoot(h.Cfg.LedgerDir)} }
@@ -87,7 +97,10 @@ func (h *Host) lockTS() (*lock.Lock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("take the install lock: %w", err)
 	}
-	h.tsToken = l.Token()
+	h.tsToken, h.tsFile = l.Token(), l.File()
+	if h.tsFile == nil && l.Inherited() && h.HeldLock != nil && h.HeldLock.Token() == l.Token() {
+		h.tsFile = h.HeldLock.File()
+	}
 	return l, nil
 }
 

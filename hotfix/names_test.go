@@ -12,6 +12,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/hotchain/hotchain/internal/testutil"
+
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -84,7 +86,7 @@ func testNastyNames(t *testing.T, withFilelist bool) {
 			t.Errorf("sha256sum -c filelist.txt: %v\n%s", err, out)
 		}
 	}
-	before := snapshot(t, sb.root, true, productTrees...)
+	before := testutil.Snapshot(t, sb.root, true, productTrees...)
 	if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
 		t.Fatalf("apply: %v\n%s", err, sb.out)
 	}
@@ -98,7 +100,7 @@ func testNastyNames(t *testing.T, withFilelist bool) {
 	if err := sb.host.Rollback(ctx, nil, nil); err != nil {
 		t.Fatalf("rollback: %v\n%s", err, sb.out)
 	}
-	if d := diffSnapshots(before, snapshot(t, sb.root, true, productTrees...)); d != "" {
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
 		t.Fatalf("after rollback:\n%s", d)
 	}
 }
@@ -118,7 +120,7 @@ func TestNastyNamesCrash(t *testing.T) {
 	}
 	for _, at := range []int{steps / 4, steps / 2, 3 * steps / 4} {
 		sb, dir := nastyHotfix(t, true)
-		before := snapshot(t, sb.root, true, productTrees...)
+		before := testutil.Snapshot(t, sb.root, true, productTrees...)
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s|%s|%d", crashEnv, sb.root, dir, at))
 		err := cmd.Run()
@@ -128,7 +130,7 @@ func TestNastyNamesCrash(t *testing.T) {
 		if err := sb.host.Rollback(ctx, nil, nil); err != nil {
 			t.Fatalf("step %d: rollback: %v\n%s", at, err, sb.out)
 		}
-		if d := diffSnapshots(before, snapshot(t, sb.root, true, productTrees...)); d != "" {
+		if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
 			t.Fatalf("step %d: after rollback:\n%s", at, d)
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/hotchain/hotchain/sysconfig"
 )
 
 // treeRoot is a change tree's target root as this process sees it, and resolved.
@@ -89,19 +91,12 @@ func (h *Host) plan(d *Dir) ([]op, []dirTime, error) {
 			if tr.real == "" {
 				return nil, nil, fmt.Errorf("%s: target root %s does not exist (CHANGE_TREES): create it or fix the setting", where, tr.base)
 			}
-			o := op{Tree: tree.Dir, Rel: rel, Target: path.Join(tree.Root, rel), SHA256: e.SHA256, Link: e.Link,
-				Mode: placedMode(e.Mode)}
-			switch {
-			case e.IsDir():
-				o.Kind = kindDir
-			case e.IsLink():
-				o.Kind = kindLink
-				if t := path.Join(path.Dir(rel), e.Link); path.IsAbs(e.Link) || t == ".." || strings.HasPrefix(t, "../") {
-					return nil, nil, fmt.Errorf("%s: symlink -> %s points out of its tree %s: a hotfix places only links that stay inside their target root", where, e.Link, tree.Dir)
-				}
+			o, err := newOp(tree, rel, e)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", where, err)
+			}
+			if o.Kind == kindLink {
 				links[o.Target] = true
-			default:
-				o.Kind = kindFile
 			}
 			if other, dup := targets[o.Target]; dup && o.Kind != kindDir {
 				return nil, nil, fmt.Errorf("%s and %s both land on %s: a target may come from one change tree only", other, where, o.Target)
@@ -111,36 +106,8 @@ func (h *Host) plan(d *Dir) ([]op, []dirTime, error) {
 			if err := checkInside(tr.base, tr.real, full, o.Kind == kindDir); err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", where, err)
 			}
-			fi, err := os.Lstat(full)
-			switch {
-			case os.IsNotExist(err):
-			case err != nil:
+			if o.Existed, err = existedAt(full, o.Kind); err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", where, err)
-			default:
-				o.Existed = kindOfInfo(fi)
-				if o.Existed == "" {
-					return nil, nil, fmt.Errorf("%s: target %s is a %s: a hotfix replaces only files, directories and symlinks", where, full, kindOf(fi.Mode()))
-				}
-				existing := o.Existed
-				// A symlink to a directory counts as the directory it leads to (checked inside).
-				if o.Existed == kindLink {
-					if st, err := os.Stat(full); err == nil && st.IsDir() {
-						existing = "symlink to a directory"
-						if o.Kind == kindDir {
-							o.Existed, existing = kindDir, kindDir
-						}
-					}
-				}
-				clash := false
-				switch {
-				case o.Kind == kindDir:
-					clash = o.Existed != kindDir
-				default:
-					clash = o.Existed == kindDir || existing == "symlink to a directory"
-				}
-				if clash {
-					return nil, nil, fmt.Errorf("%s: the hotfix has a %s where %s is a %s: fix the hotfix or the product tree", where, o.Kind, full, existing)
-				}
 			}
 			// Adding, replacing or removing an entry changes its directory's mtime;
 			// rollback puts the times of directories that existed back, on the directory
@@ -173,6 +140,58 @@ func (h *Host) plan(d *Dir) ([]op, []dirTime, error) {
 	}
 	sort.Slice(dts, func(i, j int) bool { return dts[i].Path < dts[j].Path })
 	return ops, dts, nil
+}
+
+// newOp is the entry e of change tree tree at rel, as the apply will place it: a link must
+// stay inside its tree, and a placed file never gets setuid or setgid (placedMode).
+func newOp(tree sysconfig.ChangeTree, rel string, e Entry) (op, error) {
+	o := op{Tree: tree.Dir, Rel: rel, Target: path.Join(tree.Root, rel), SHA256: e.SHA256, Link: e.Link,
+		Mode: placedMode(e.Mode)}
+	switch {
+	case e.IsDir():
+		o.Kind = kindDir
+	case e.IsLink():
+		o.Kind = kindLink
+		if t := path.Join(path.Dir(rel), e.Link); path.IsAbs(e.Link) || t == ".." || strings.HasPrefix(t, "../") {
+			return op{}, fmt.Errorf("symlink -> %s points out of its tree %s: a hotfix places only links that stay inside their target root", e.Link, tree.Dir)
+		}
+	default:
+		o.Kind = kindFile
+	}
+	return o, nil
+}
+
+// existedAt is what lies at full before the apply ("" for nothing), for an entry of kind
+// kind, or why that entry cannot go there. A directory goes only where a directory is (a
+// symlink to a directory counts as one: it is checked inside); a file or symlink goes
+// where a file, a symlink or nothing is, never over a directory or a symlink to one.
+func existedAt(full, kind string) (string, error) {
+	fi, err := os.Lstat(full)
+	switch {
+	case os.IsNotExist(err):
+		return "", nil
+	case err != nil:
+		return "", err
+	}
+	existed := kindOfInfo(fi)
+	if existed == "" {
+		return "", fmt.Errorf("target %s is a %s: a hotfix replaces only files, directories and symlinks", full, kindOf(fi.Mode()))
+	}
+	linkToDir := false
+	if existed == kindLink {
+		st, err := os.Stat(full)
+		linkToDir = err == nil && st.IsDir()
+	}
+	shown := existed
+	switch {
+	case kind == kindDir && (existed == kindDir || linkToDir):
+		return kindDir, nil
+	case kind != kindDir && existed != kindDir && !linkToDir:
+		return existed, nil
+	case linkToDir:
+		shown = "symlink to a directory"
+	}
+	return "", fmt.Errorf("the hotfix has a %s where %s is a %s: fix the hotfix or the product tree", kind, full, shown)
 }
 
 // checkTempNames refuses a product entry that bears the temporary name hotchain gives an

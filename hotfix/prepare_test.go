@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -17,11 +18,11 @@ func TestPrepareTouchesNothingAndApplyFinishes(t *testing.T) {
 	sb := newSandbox(t, sysconfig.RoleSingle)
 	ctx := context.Background()
 	dirs := chain(sb)
-	before := snapshot(t, sb.root, true, productTrees...)
+	before := testutil.Snapshot(t, sb.root, true, productTrees...)
 	if err := sb.host.Apply(ctx, dirs[0], ApplyOptions{Prepare: true}); err != nil {
 		t.Fatalf("prepare: %v\n%s", err, sb.out)
 	}
-	if d := diffSnapshots(before, snapshot(t, sb.root, true, productTrees...)); d != "" {
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
 		t.Fatalf("prepare changed the product:\n%s", d)
 	}
 	if got := sb.ledger("host1.txt"); got != "" {
@@ -51,7 +52,7 @@ func TestPrepareTouchesNothingAndApplyFinishes(t *testing.T) {
 	if err := sb.host.Rollback(ctx, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if d := diffSnapshots(before, snapshot(t, sb.root, true, productTrees...)); d != "" {
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
 		t.Errorf("rollback after a prepared apply is not byte-exact:\n%s", d)
 	}
 }
@@ -82,7 +83,7 @@ func TestPreparedBackupsTakenAfreshWhenTheProductChanged(t *testing.T) {
 				t.Fatalf("prepare: %v\n%s", err, sb.out)
 			}
 			tc.change(sb)
-			before := snapshot(t, sb.root, true, productTrees...)
+			before := testutil.Snapshot(t, sb.root, true, productTrees...)
 			if err := sb.host.Apply(ctx, dirs[0], ApplyOptions{}); err != nil {
 				t.Fatalf("apply: %v\n%s", err, sb.out)
 			}
@@ -92,7 +93,7 @@ func TestPreparedBackupsTakenAfreshWhenTheProductChanged(t *testing.T) {
 			if err := sb.host.Rollback(ctx, nil, nil); err != nil {
 				t.Fatal(err)
 			}
-			if d := diffSnapshots(before, snapshot(t, sb.root, true, productTrees...)); d != "" {
+			if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
 				t.Errorf("rollback does not give back the product as it was when the apply began:\n%s", d)
 			}
 		})
@@ -108,7 +109,7 @@ func TestUndoOfAPreparedApplyRestoresNothing(t *testing.T) {
 		t.Fatalf("prepare: %v\n%s", err, sb.out)
 	}
 	sb.write("var/opt/shop/StoreTypes/Store/Templates/cart.html", "<local/>\n", 0o644)
-	before := snapshot(t, sb.root, true, productTrees...)
+	before := testutil.Snapshot(t, sb.root, true, productTrees...)
 	j, err := readJournal(journalPath(dirs[0], "host1"))
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +117,7 @@ func TestUndoOfAPreparedApplyRestoresNothing(t *testing.T) {
 	if err := sb.host.undo(dirs[0], j, sb.out); err != nil {
 		t.Fatal(err)
 	}
-	if d := diffSnapshots(before, snapshot(t, sb.root, true, productTrees...)); d != "" {
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
 		t.Errorf("undo of a prepared apply changed the product:\n%s", d)
 	}
 	for _, p := range []string{journalPath(dirs[0], "host1"), backupDir(dirs[0], "host1")} {
@@ -167,7 +168,7 @@ func TestCheckedHotfixRechecked(t *testing.T) {
 			if err := tc.change(dirs[0]); err != nil {
 				t.Fatal(err)
 			}
-			before := snapshot(t, sb.root, true, productTrees...)
+			before := testutil.Snapshot(t, sb.root, true, productTrees...)
 			err = sb.host.Apply(context.Background(), dirs[0], ApplyOptions{Checked: d})
 			if tc.want == "" {
 				if err != nil {
@@ -178,7 +179,7 @@ func TestCheckedHotfixRechecked(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("apply: %v, want %q", err, tc.want)
 			}
-			if d := diffSnapshots(before, snapshot(t, sb.root, true, productTrees...)); d != "" {
+			if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
 				t.Errorf("a refused apply changed the product:\n%s", d)
 			}
 		})

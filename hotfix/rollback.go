@@ -32,6 +32,7 @@ func (h *Host) Rollback(ctx context.Context, v Version, out io.Writer) error {
 		return err
 	}
 	defer l.Unlock()
+	h.cleanDebris(out)
 
 	applied, err := h.Applied()
 	if err != nil {
@@ -104,6 +105,17 @@ func (h *Host) interrupted(ctx context.Context) []Version {
 // a rollback that is killed is finished by the next one.
 func (h *Host) undo(dir string, j *journal, out io.Writer) error {
 	jp := journalPath(dir, h.Cfg.Hostname)
+	// Before stateApply the product tree was not touched and the backups are not needed.
+	// Removed first, before the journal is written: a backup that filled the disk must
+	// make room for the rollback, not stop it.
+	if j.State == stateBackup || (j.State == stateRollback && j.RollbackFrom == stateBackup) {
+		if err := os.RemoveAll(backupDir(dir, h.Cfg.Hostname)); err != nil {
+			return err
+		}
+		if err := removeIfExists(inexistentPath(dir, h.Cfg.Hostname)); err != nil {
+			return err
+		}
+	}
 	if j.State != stateRollback {
 		j.RollbackFrom = j.State
 		j.State = stateRollback

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/testutil"
+
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -15,12 +17,12 @@ import (
 
 // outsideDir is a directory outside the sandbox's root with one file in it, and its
 // snapshot.
-func outsideDir(t *testing.T) (string, map[string]entryState) {
+func outsideDir(t *testing.T) (string, map[string]testutil.TreeEntry) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "keep"), []byte("outside\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return dir, snapshot(t, dir, true, ".")
+	return dir, testutil.Snapshot(t, dir, true, ".")
 }
 
 func TestHotfixDirSymlinkOutOfRoot(t *testing.T) {
@@ -48,16 +50,16 @@ func TestHotfixDirSymlinkOutOfRoot(t *testing.T) {
 			if err := os.Symlink(tc.link(sb, moved), d); err != nil {
 				t.Fatal(err)
 			}
-			outBefore := snapshot(t, out, true, ".")
-			before := snapshot(t, sb.root, true, productTrees...)
+			outBefore := testutil.Snapshot(t, out, true, ".")
+			before := testutil.Snapshot(t, sb.root, true, productTrees...)
 			err := sb.host.Apply(ctx, d, ApplyOptions{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("apply through %s: %v, want an error with %q", d, err, tc.want)
 			}
-			if diff := diffSnapshots(outBefore, snapshot(t, out, true, ".")); diff != "" {
+			if diff := testutil.DiffTrees(outBefore, testutil.Snapshot(t, out, true, ".")); diff != "" {
 				t.Errorf("written outside the root:\n%s", diff)
 			}
-			if diff := diffSnapshots(before, snapshot(t, sb.root, true, productTrees...)); diff != "" {
+			if diff := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); diff != "" {
 				t.Errorf("product changed:\n%s", diff)
 			}
 		})
@@ -87,15 +89,15 @@ func TestBackupDirSymlinkOutOfRoot(t *testing.T) {
 		if err := os.Symlink(out, bdir(d)); err != nil {
 			t.Fatal(err)
 		}
-		before := snapshot(t, sb.root, true, productTrees...)
+		before := testutil.Snapshot(t, sb.root, true, productTrees...)
 		err := sb.host.Apply(ctx, d, ApplyOptions{})
 		if err == nil || !strings.Contains(err.Error(), "is a symlink") {
 			t.Fatalf("resumed apply with Backup-host1 -> %s: %v", out, err)
 		}
-		if diff := diffSnapshots(outBefore, snapshot(t, out, true, ".")); diff != "" {
+		if diff := testutil.DiffTrees(outBefore, testutil.Snapshot(t, out, true, ".")); diff != "" {
 			t.Errorf("backups written outside the root:\n%s", diff)
 		}
-		if diff := diffSnapshots(before, snapshot(t, sb.root, true, productTrees...)); diff != "" {
+		if diff := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); diff != "" {
 			t.Errorf("product changed:\n%s", diff)
 		}
 	})
@@ -114,16 +116,16 @@ func TestBackupDirSymlinkOutOfRoot(t *testing.T) {
 		if err := os.Symlink(filepath.Join(out, "b"), bdir(d)); err != nil {
 			t.Fatal(err)
 		}
-		outBefore := snapshot(t, out, true, ".")
-		after := snapshot(t, sb.root, true, productTrees...)
+		outBefore := testutil.Snapshot(t, out, true, ".")
+		after := testutil.Snapshot(t, sb.root, true, productTrees...)
 		err := sb.host.Rollback(ctx, nil, nil)
 		if err == nil || !strings.Contains(err.Error(), "is a symlink") {
 			t.Fatalf("rollback with Backup-host1 -> %s: %v", out, err)
 		}
-		if diff := diffSnapshots(outBefore, snapshot(t, out, true, ".")); diff != "" {
+		if diff := testutil.DiffTrees(outBefore, testutil.Snapshot(t, out, true, ".")); diff != "" {
 			t.Errorf("outside the root changed:\n%s", diff)
 		}
-		if diff := diffSnapshots(after, snapshot(t, sb.root, true, productTrees...)); diff != "" {
+		if diff := testutil.DiffTrees(after, testutil.Snapshot(t, sb.root, true, productTrees...)); diff != "" {
 			t.Errorf("product changed:\n%s", diff)
 		}
 	})
@@ -139,7 +141,7 @@ func TestInstallLogSymlink(t *testing.T) {
 	if err := sb.host.Apply(context.Background(), d, ApplyOptions{}); err == nil || !strings.Contains(err.Error(), "install log") {
 		t.Fatalf("apply with a symlinked install log: %v", err)
 	}
-	if diff := diffSnapshots(outBefore, snapshot(t, out, true, ".")); diff != "" {
+	if diff := testutil.DiffTrees(outBefore, testutil.Snapshot(t, out, true, ".")); diff != "" {
 		t.Errorf("log written outside the root:\n%s", diff)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/testutil"
+
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -80,12 +82,12 @@ func TestApplyRefusesUnsafeHotfixes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			sb := newSandbox(t, sysconfig.RoleSingle)
 			dir := tc.setup(sb)
-			before := snapshot(t, sb.root, true, "opt", "etc")
+			before := testutil.Snapshot(t, sb.root, true, "opt", "etc")
 			err := sb.host.Apply(ctx, dir, ApplyOptions{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error = %v, want one containing %q", err, tc.want)
 			}
-			if d := diffSnapshots(before, snapshot(t, sb.root, true, "opt", "etc")); d != "" {
+			if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, "opt", "etc")); d != "" {
 				t.Fatalf("refused apply changed the tree:\n%s", d)
 			}
 		})
@@ -125,13 +127,13 @@ func TestReapply(t *testing.T) {
 	ctx := context.Background()
 	sb := newSandbox(t, sysconfig.RoleSingle)
 	dirs := chain(sb)[:2]
-	start := snapshot(t, sb.root, true, productTrees...)
+	start := testutil.Snapshot(t, sb.root, true, productTrees...)
 	for _, d := range dirs {
 		if err := sb.host.Apply(ctx, d, ApplyOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	after := snapshot(t, sb.root, false, productTrees...)
+	after := testutil.Snapshot(t, sb.root, false, productTrees...)
 	// Hotfix 1 lies under 2: applying it again would undo files of 2.
 	err := sb.host.Apply(ctx, dirs[0], ApplyOptions{NoCheck: true})
 	if err == nil || !strings.Contains(err.Error(), "only while it is the newest applied hotfix (6.14.2.2 is)") {
@@ -142,7 +144,7 @@ func TestReapply(t *testing.T) {
 	if err := sb.host.Apply(ctx, dirs[1], ApplyOptions{NoCheck: true}); err != nil {
 		t.Fatal(err)
 	}
-	if d := diffSnapshots(after, snapshot(t, sb.root, false, productTrees...)); d != "" {
+	if d := testutil.DiffTrees(after, testutil.Snapshot(t, sb.root, false, productTrees...)); d != "" {
 		t.Fatalf("after re-apply:\n%s", d)
 	}
 	if got := sb.ledger("host1.txt"); got != "6.14.2.1 6.14.2.2" {
@@ -153,7 +155,7 @@ func TestReapply(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if d := diffSnapshots(start, snapshot(t, sb.root, true, productTrees...)); d != "" {
+	if d := testutil.DiffTrees(start, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
 		t.Fatalf("after rolling back:\n%s", d)
 	}
 }
@@ -195,7 +197,7 @@ func TestNoSetuidFromHotfix(t *testing.T) {
 		t.Fatal(err)
 	}
 	sb.touchAll()
-	before := snapshot(t, sb.root, true, productTrees...)
+	before := testutil.Snapshot(t, sb.root, true, productTrees...)
 	d := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{
 		"FileChanges/bin/suid":   "#!/bin/sh\nid\n",
 		"FileChanges/bin/sgid":   "#!/bin/sh\nid\n",
@@ -239,7 +241,7 @@ func TestNoSetuidFromHotfix(t *testing.T) {
 		}
 	}
 	// The product's one setuid file was replaced: none is left.
-	for rel, e := range snapshot(t, sb.root, false, productTrees...) {
+	for rel, e := range testutil.Snapshot(t, sb.root, false, productTrees...) {
 		if e.Mode&(os.ModeSetuid|os.ModeSetgid) != 0 {
 			t.Errorf("%s: %v after the apply", rel, e.Mode)
 		}
@@ -248,7 +250,7 @@ func TestNoSetuidFromHotfix(t *testing.T) {
 	if err := sb.host.Rollback(ctx, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if diff := diffSnapshots(before, snapshot(t, sb.root, true, productTrees...)); diff != "" {
+	if diff := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); diff != "" {
 		t.Fatalf("after rollback:\n%s", diff)
 	}
 }
@@ -316,7 +318,7 @@ func TestProductNamesLikeTemporaries(t *testing.T) {
 			}
 			sb.touchAll()
 			d := sb.makeHotfix(hf)
-			before := snapshot(t, sb.root, true, productTrees...)
+			before := testutil.Snapshot(t, sb.root, true, productTrees...)
 			err := sb.host.Apply(ctx, d, ApplyOptions{})
 			if tc.refused {
 				if err == nil || !strings.Contains(err.Error(), "under the name hotchain gives the temporary copy of") {
@@ -333,7 +335,7 @@ func TestProductNamesLikeTemporaries(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if diff := diffSnapshots(before, snapshot(t, sb.root, true, productTrees...)); diff != "" {
+			if diff := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); diff != "" {
 				t.Fatalf("product tree changed:\n%s", diff)
 			}
 		})
@@ -370,6 +372,39 @@ func TestCheckPatchesDir(t *testing.T) {
 			if h := err.(*PrereqError).Hint(); !strings.Contains(h, "hotchain build -patches-dir /var/opt/shop/Patches") {
 				t.Errorf("%s: hint %q does not name the build flag", tc.dir, h)
 			}
+		}
+	}
+}
+
+// TestExistedAt: what a hotfix entry of each kind may replace.
+func TestExistedAt(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "file"), nil, 0o644)
+	os.Mkdir(filepath.Join(dir, "dir"), 0o755)
+	os.Symlink("file", filepath.Join(dir, "tofile"))
+	os.Symlink("dir", filepath.Join(dir, "todir"))
+	syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644)
+	for _, tc := range []struct{ at, kind, want, err string }{
+		{"none", kindFile, "", ""},
+		{"none", kindDir, "", ""},
+		{"file", kindFile, kindFile, ""},
+		{"file", kindLink, kindFile, ""},
+		{"file", kindDir, "", "has a dir where " + dir + "/file is a file"},
+		{"dir", kindDir, kindDir, ""},
+		{"dir", kindFile, "", "is a dir"},
+		{"tofile", kindFile, kindLink, ""},
+		{"tofile", kindDir, "", "is a link"},
+		{"todir", kindDir, kindDir, ""},
+		{"todir", kindFile, "", "is a symlink to a directory"},
+		{"todir", kindLink, "", "is a symlink to a directory"},
+		{"fifo", kindFile, "", "a hotfix replaces only files, directories and symlinks"},
+	} {
+		got, err := existedAt(filepath.Join(dir, tc.at), tc.kind)
+		switch {
+		case tc.err == "" && (err != nil || got != tc.want):
+			t.Errorf("%s %s at %s: %q, %v; want %q", "a", tc.kind, tc.at, got, err, tc.want)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%s at %s: %v, want an error saying %q", tc.kind, tc.at, err, tc.err)
 		}
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -100,30 +102,6 @@ func (h *Host) scriptEnv(d *Dir, token string) ([]string, error) {
 	return env, nil
 }
 
-// scriptArgv is how a script of the hotfix's sub-directory sub runs: .pl with PERL (or
-// perl), .sh with sh, anything else as an executable.
-func scriptArgv(d *Dir, sub, name string, env []string) ([]string, error) {
-	p := filepath.Join(d.Path, sub, name)
-	switch strings.ToLower(path.Ext(name)) {
-	case ".pl":
-		perl := "perl"
-		if v, _ := sysconfig.LookupEnv(env, "PERL"); v != "" {
-			perl = v
-		}
-		return []string{perl, p}, nil
-	case ".sh":
-		return []string{"sh", p}, nil
-	}
-	fi, err := os.Stat(p)
-	if err != nil {
-		return nil, err
-	}
-	if fi.Mode()&0o111 == 0 {
-		return nil, fmt.Errorf("script %s is not executable and not .sh or .PL: make it executable or rename it", p)
-	}
-	return []string{p}, nil
-}
-
 // runScript runs one install script in the hotfix directory, its output to out.
 func (h *Host) runScript(ctx context.Context, d *Dir, name string, env []string, out io.Writer) error {
 	argv, err := scriptArgv(d, InstallDir, name, env)
@@ -132,6 +110,7 @@ func (h *Host) runScript(ctx context.Context, d *Dir, name string, env []string,
 	}
 	fmt.Fprintf(out, "==> %s: running %s\n", d.Version, filepath.Join(InstallDir, name))
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	h.orphanSafe(cmd)
 	cmd.Dir = d.Path
 	cmd.Env = env
 	// Not nil: exec would open /dev/null, which an installroot that rpm chroots into for
@@ -139,10 +118,99 @@ func (h *Host) runScript(ctx context.Context, d *Dir, name string, env []string,
 	cmd.Stdin = strings.NewReader("")
 	cmd.Stdout = out
 	cmd.Stderr = out
-	if err := cmd.Run(); err != nil {
+	if err := startLocked(cmd); err != nil {
+		return &ScriptError{Version: d.Version, Dir: d.Path, Script: filepath.Join(InstallDir, name), Err: err}
+	}
+	if err := cmd.Wait(); err != nil {
 		return &ScriptError{Version: d.Version, Dir: d.Path, Script: filepath.Join(InstallDir, name), Err: err}
 	}
 	return nil
+}
+
+// scriptArgv is how a script of the hotfix's sub-directory sub runs: .pl with PERL (or
+// perl), .sh with sh, anything else as an executable. It checks that the script can run that
+// way: a regular file, executable when it runs itself, and its interpreter (#! line, perl or
+// sh) found; the apply checks its Install/ scripts so before its first write.
+func scriptArgv(d *Dir, sub, name string, env []string) ([]string, error) {
+	p := filepath.Join(d.Path, sub, name)
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("script %s: %w", p, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("script %s is not a regular file", p)
+	}
+	var argv []string
+	switch strings.ToLower(path.Ext(name)) {
+	case ".pl":
+		perl := "perl"
+		if v, _ := sysconfig.LookupEnv(env, "PERL"); v != "" {
+			perl = v
+		}
+		argv = []string{perl, p}
+	case ".sh":
+		argv = []string{"sh", p}
+	default:
+		if fi.Mode()&0o111 == 0 {
+			return nil, fmt.Errorf("script %s is not executable and not .sh or .PL: make it executable or rename it", p)
+		}
+		if interp, ok := shebang(p); ok {
+			if _, err := exec.LookPath(interp); err != nil {
+				return nil, fmt.Errorf("script %s: its interpreter %s (#! line) cannot be run: %v", p, interp, err)
+			}
+		}
+		return []string{p}, nil
+	}
+	if _, err := exec.LookPath(argv[0]); err != nil {
+		return nil, fmt.Errorf("script %s needs %s, which cannot be run: %v", p, argv[0], err)
+	}
+	return argv, nil
+}
+
+// shebang returns the interpreter a script's #! line names, if it has one.
+func shebang(p string) (string, bool) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	buf := make([]byte, 256) // the kernel reads at most this much of a #! line
+	n, _ := io.ReadFull(f, buf)
+	line, ok := strings.CutPrefix(string(buf[:n]), "#!")
+	if !ok {
+		return "", false
+	}
+	line, _, _ = strings.Cut(line, "\n")
+	fields := strings.Fields(line)
+	if len(fields) == 0 {
+		return "", false
+	}
+	return fields[0], true
+}
+
+// orphanSafe makes a script's process die with this one and keeps LOCK_TS held by whatever
+// of it outlives this process. A script runs in a process group of its own, which a cancelled
+// run kills whole; the kernel kills the script when this process dies (Pdeathsig, see
+// startLocked); and the script and everything it starts get the open lock file as fd 3
+// (flock locks belong to the open file), so a child the script left running keeps the
+// install lock held after a kill -9 of this process, and the next apply refuses until it
+// has finished instead of running the script a second time beside it. A normal end releases
+// the lock for them all (Lock.Unlock).
+func (h *Host) orphanSafe(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	if h.tsFile != nil {
+		cmd.ExtraFiles = []*os.File{h.tsFile}
+	}
+}
+
+// startLocked starts cmd from a thread that stays alive as long as this process: Pdeathsig
+// fires when the thread that forked the child ends, not the process, and Go ends a thread
+// only when a goroutine locked to it returns without unlocking.
+func startLocked(cmd *exec.Cmd) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	return cmd.Start()
 }
 
 // ScriptError is an install script that failed: the install stops, the ledger is not

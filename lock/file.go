@@ -18,10 +18,11 @@ import (
 // is not ours.
 const maxContent = 256
 
-// writeHolder replaces the content of the lock file that fl holds. flock does not expose its
-// descriptor, so the file is opened a second time; the checks make sure that second open reached
-// the very file we locked and that no other user owns it (who could then rewrite the token).
-func writeHolder(fl *flock.Flock, path, content string) error {
+// writeHolder replaces the content of the lock file that locked holds. The lock is taken on a
+// read-only descriptor, so the file is opened a second time for writing; the checks make sure
+// that second open reached the very file we locked and that no other user owns it (who could
+// then rewrite the token).
+func writeHolder(locked *os.File, path, content string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return fmt.Errorf("write lock file %s: %w", path, err)
@@ -31,11 +32,11 @@ func writeHolder(fl *flock.Flock, path, content string) error {
 	if err != nil {
 		return fmt.Errorf("write lock file %s: %w", path, err)
 	}
-	locked, err := fl.Stat()
+	lockedInfo, err := locked.Stat()
 	if err != nil {
 		return fmt.Errorf("write lock file %s: %w", path, err)
 	}
-	if !os.SameFile(mine, locked) {
+	if !os.SameFile(mine, lockedInfo) {
 		return fmt.Errorf("lock file %s was replaced while being locked: check who else writes to %s", path, path)
 	}
 	if uid, ok := ownerOf(mine); ok && uid != 0 && uid != os.Geteuid() {

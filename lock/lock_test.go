@@ -9,10 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gofrs/flock"
 )
 
 // The test binary doubles as the child process of the cross-process tests: with childEnv set it
@@ -36,6 +39,22 @@ func runChild(action, path string) int {
 		}
 		fmt.Println("locked", l.Token())
 		// The parent kills us; the timeout only stops an orphan if the parent died first.
+		time.Sleep(30 * time.Second)
+		return 0
+	case "hold-and-spawn":
+		// Takes the lock, gives it to a child that runs for a while, and waits to be killed.
+		l := New(path)
+		if err := l.TryLock(); err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		child := exec.Command("sleep", "30")
+		child.ExtraFiles = []*os.File{l.File()}
+		if err := child.Start(); err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		fmt.Println("spawned", child.Process.Pid)
 		time.Sleep(30 * time.Second)
 		return 0
 	case "acquire":
@@ -382,6 +401,38 @@ func TestReadPID(t *testing.T) {
 	}
 }
 
+// TestHeldBeforeThePIDIsWritten: a run that finds the lock held in the instant between the
+// holder's flock and its writing the pid still names the holder.
+func TestHeldBeforeThePIDIsWritten(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pidfile")
+	holder := flock.New(path)
+	if ok, err := holder.TryLock(); err != nil || !ok {
+		t.Fatalf("flock: %v, %v", ok, err)
+	}
+	defer holder.Unlock()
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		os.WriteFile(path, []byte("4242\n"), 0o644)
+	}()
+	if pid := heldPID(t, New(path).TryLock()); pid != 4242 {
+		t.Errorf("HeldError.PID = %d, want 4242, written 20ms after the flock", pid)
+	}
+	// A holder that never writes one: no pid, after a short wait.
+	other := filepath.Join(t.TempDir(), "pidfile")
+	quiet := flock.New(other)
+	if ok, err := quiet.TryLock(); err != nil || !ok {
+		t.Fatalf("flock: %v, %v", ok, err)
+	}
+	defer quiet.Unlock()
+	start := time.Now()
+	if pid := heldPID(t, New(other).TryLock()); pid != 0 {
+		t.Errorf("HeldError.PID = %d for an empty lock file, want 0", pid)
+	}
+	if d := time.Since(start); d < pidWait || d > 10*pidWait {
+		t.Errorf("TryLock took %v to give up on the pid, want about %v", d, pidWait)
+	}
+}
+
 func TestHeldErrorWithoutPID(t *testing.T) {
 	err := &HeldError{Path: "/run/lock/shop-hotfix.lock/pidfile"}
 	if got, want := err.Error(), "lock /run/lock/shop-hotfix.lock/pidfile is held by another run"; got != want {
@@ -389,5 +440,83 @@ func TestHeldErrorWithoutPID(t *testing.T) {
 	}
 	if err.Hint() == "" {
 		t.Error("no hint")
+	}
+}
+
+// TestLockOutlivesKilledHolderInChild: a holder that gave the lock's file to a child and was
+// killed leaves the lock held by that child until it exits, and says so.
+func TestLockOutlivesKilledHolderInChild(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ts.lock")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=hold-and-spawn", "LOCK_TEST_PATH="+path)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	pidText, ok := strings.CutPrefix(strings.TrimSpace(line), "spawned ")
+	if !ok {
+		t.Fatalf("holder: %q", line)
+	}
+	sleeper, err := strconv.Atoi(pidText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(sleeper, syscall.SIGKILL) })
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	err = New(path).TryLock()
+	var h *HeldError
+	if !errors.As(err, &h) || !h.Orphaned || h.PID != cmd.Process.Pid {
+		t.Fatalf("TryLock after the holder was killed = %v, want a HeldError of an orphan of pid %d", err, cmd.Process.Pid)
+	}
+	if !strings.Contains(err.Error(), "has died") || !strings.Contains(h.Hint(), "fuser") {
+		t.Errorf("message %q / hint %q do not say the holder died and how to find what holds it", err, h.Hint())
+	}
+	if err := syscall.Kill(sleeper, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// The sleeper is the killed holder's orphan: init reaps it, we poll until the lock is free.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		l := New(path)
+		if err := l.TryLock(); err == nil {
+			l.Unlock()
+			break
+		} else if !IsHeld(err) || time.Now().After(deadline) {
+			t.Fatalf("TryLock after the child died: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestUnlockReleasesForChildren: Unlock frees the lock also while a child that was given the
+// file still runs (a daemon a script started must not keep it forever).
+func TestUnlockReleasesForChildren(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ts.lock")
+	l := New(path)
+	if err := l.TryLock(); err != nil {
+		t.Fatal(err)
+	}
+	child := exec.Command("sleep", "30")
+	child.ExtraFiles = []*os.File{l.File()}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { child.Process.Kill(); child.Wait() }()
+	if err := l.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if l.File() != nil {
+		t.Error("File() after Unlock is not nil")
+	}
+	if locked, err := IsLocked(path); err != nil || locked {
+		t.Errorf("IsLocked after Unlock with a child holding the file = %v, %v; want false", locked, err)
 	}
 }

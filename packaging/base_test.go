@@ -235,7 +235,8 @@ func TestBaseRPMGolden(t *testing.T) {
 	testutil.Golden(t, "testdata/base.golden", []byte(dumpRPM(p, "/etc/sysconfig/shop-hotfix")))
 }
 
-// TestBaseRPMWithRPM lists and checks the base package with the real rpm.
+// TestBaseRPMWithRPM lists and checks the base package with the real rpm, and its signature
+// for each kind of key.
 func TestBaseRPMWithRPM(t *testing.T) {
 	testutil.RequireTool(t, "rpm")
 	s := testSigner(t, sign.RSA)
@@ -259,9 +260,14 @@ func TestBaseRPMWithRPM(t *testing.T) {
 	if cfg != "/etc/sysconfig/shop-hotfix\n/etc/yum.repos.d/shop-hotfix.repo\n" {
 		t.Errorf("rpm -qcp (config files):\n%s", cfg)
 	}
-	k, _ := run(t, "rpm", "--dbpath", db, "-K", res.RPM)
-	if !strings.Contains(k, "digests signatures OK") {
-		t.Errorf("rpm -K: %s", k)
+	// Signed with either kind of key, rpm (rpm-sequoia from 4.19 on) accepts the package.
+	for _, algo := range []sign.KeyAlgorithm{sign.RSA, sign.Ed25519} {
+		s := testSigner(t, algo)
+		res := buildBase(t, BaseOptions{Signer: s})
+		k, _ := run(t, "rpm", "--dbpath", rpmdb(t, s), "-Kv", res.RPM)
+		if !strings.Contains(k, "key ID "+s.KeyID()[8:]+": OK") || strings.Contains(k, "NOT OK") || strings.Contains(k, "NOKEY") {
+			t.Errorf("%s key: rpm -Kv: %s", algo, k)
+		}
 	}
 	flags, _ := run(t, "rpm", "--dbpath", db, "-qp", "--qf", "[%{FILENAMES} %{FILEFLAGS:fflags}\n]", res.RPM)
 	if !strings.Contains(flags, "/etc/sysconfig/shop-hotfix cn\n") || !strings.Contains(flags, "/etc/yum.repos.d/shop-hotfix.repo cn\n") {

@@ -182,6 +182,92 @@ const (
 
 // extract writes the entries of tr under tmp after checking each; it returns the one top
 // directory.
+// tarNames is what a tarball's entries so far established: its one top directory, the
+// type of every name, and the directories that entries lay under before their own entry.
+type tarNames struct {
+	top      string
+	kinds    map[string]byte
+	implicit map[string]bool
+}
+
+// check holds one entry to the rules of a hotfix tarball (one top directory of files,
+// directories and relative symlinks that stay inside it; no name twice, nothing under a
+// non-directory) given the entries before it, and records it. It returns the entry's clean
+// name and the part of it under the top directory, or why the entry is refused. It touches
+// no file, so that the rules are tested on their own.
+func (n *tarNames) check(h *tar.Header) (clean, rest, why string) {
+	name := h.Name
+	if len(n.kinds) >= MaxTarballEntries {
+		return "", "", fmt.Sprintf("is one more than %d entries, the most a hotfix tarball may hold", MaxTarballEntries)
+	}
+	if len(name) > MaxTarballName || len(h.Linkname) > MaxTarballName {
+		return "", "", fmt.Sprintf("has a name or link target longer than %d bytes", MaxTarballName)
+	}
+	if strings.Contains(name, "\\") || strings.ContainsRune(name, 0) {
+		return "", "", "has a backslash or NUL in its name"
+	}
+	if path.IsAbs(name) {
+		return "", "", "has an absolute name"
+	}
+	for _, el := range strings.Split(strings.TrimSuffix(name, "/"), "/") {
+		if el == ".." {
+			return "", "", "has \"..\" in its name"
+		}
+	}
+	clean = path.Clean(name)
+	if clean == "." || clean == "" {
+		return "", "", "has an empty name"
+	}
+	first, rest, _ := strings.Cut(clean, "/")
+	if n.top == "" {
+		n.top = first
+	}
+	if first != n.top {
+		return "", "", fmt.Sprintf("lies outside the archive's one top directory %q", n.top)
+	}
+	if _, dup := n.kinds[clean]; dup {
+		return "", "", "appears twice"
+	}
+	if n.implicit[clean] && h.Typeflag != tar.TypeDir {
+		return "", "", "is not a directory, but earlier entries lie under it"
+	}
+	for p := path.Dir(clean); p != "."; p = path.Dir(p) {
+		if k, seen := n.kinds[p]; seen && k != tar.TypeDir {
+			return "", "", fmt.Sprintf("lies under %q, which is not a directory", p)
+		}
+	}
+	if rest == "" && h.Typeflag != tar.TypeDir {
+		return "", "", "is the top directory but not a directory"
+	}
+	switch h.Typeflag {
+	case tar.TypeDir, tar.TypeReg: // tar.Reader reports old-style TypeRegA entries as TypeReg
+	case tar.TypeSymlink:
+		t := h.Linkname
+		if t == "" || path.IsAbs(t) {
+			return "", "", fmt.Sprintf("is a symlink to %q: it must point inside the hotfix directory, relatively", t)
+		}
+		if j := path.Join(path.Dir(rest), t); j == ".." || strings.HasPrefix(j, "../") || rest == "" {
+			return "", "", fmt.Sprintf("is a symlink to %q, which points out of the hotfix directory", t)
+		}
+	case tar.TypeLink:
+		return "", "", "is a hard link: hotfix tarballs hold none"
+	case tar.TypeChar, tar.TypeBlock:
+		return "", "", "is a device file"
+	case tar.TypeFifo:
+		return "", "", "is a named pipe"
+	default:
+		return "", "", fmt.Sprintf("has the unsupported tar type %q", h.Typeflag)
+	}
+	delete(n.implicit, clean)
+	for p := path.Dir(clean); p != "."; p = path.Dir(p) {
+		if _, seen := n.kinds[p]; !seen {
+			n.implicit[p] = true
+		}
+	}
+	n.kinds[clean] = h.Typeflag
+	return clean, rest, ""
+}
+
 func extract(tr *tar.Reader, tarPath, tmp string) (string, error) {
 	bad := func(name, why string) error {
 		return hintError{
@@ -189,9 +275,7 @@ func extract(tr *tar.Reader, tarPath, tmp string) (string, error) {
 			"a hotfix tarball holds one directory of files, directories and symlinks, as hotchain build makes it: get the tarball from the vendor again",
 		}
 	}
-	var top string
-	kinds := map[string]byte{}    // cleaned name -> tar type, to find duplicates and links used as directories
-	implicit := map[string]bool{} // directories made for an entry before their own entry, if any
+	names := &tarNames{kinds: map[string]byte{}, implicit: map[string]bool{}}
 	type dirMeta struct {
 		path string
 		mode fs.FileMode
@@ -209,54 +293,9 @@ func extract(tr *tar.Reader, tarPath, tmp string) (string, error) {
 		if h.Typeflag == tar.TypeXGlobalHeader {
 			continue // metadata only (git archive writes one)
 		}
-		name := h.Name
-		if len(kinds) >= MaxTarballEntries {
-			return "", hintError{
-				fmt.Errorf("tarball %s has more than %d entries, the most a hotfix tarball may hold: refused", tarPath, MaxTarballEntries),
-				"a hotfix tarball is one directory of files as hotchain build makes it: get the tarball from the vendor again",
-			}
-		}
-		if len(name) > MaxTarballName || len(h.Linkname) > MaxTarballName {
-			return "", bad(name[:min(len(name), 64)]+"...", fmt.Sprintf("has a name or link target longer than %d bytes", MaxTarballName))
-		}
-		if strings.Contains(name, "\\") || strings.ContainsRune(name, 0) {
-			return "", bad(name, "has a backslash or NUL in its name")
-		}
-		if path.IsAbs(name) {
-			return "", bad(name, "has an absolute name")
-		}
-		for _, el := range strings.Split(strings.TrimSuffix(name, "/"), "/") {
-			if el == ".." {
-				return "", bad(name, "has \"..\" in its name")
-			}
-		}
-		clean := path.Clean(name)
-		if clean == "." || clean == "" {
-			return "", bad(name, "has an empty name")
-		}
-		first, rest, _ := strings.Cut(clean, "/")
-		if top == "" {
-			top = first
-		}
-		if first != top {
-			return "", bad(name, fmt.Sprintf("lies outside the archive's one top directory %q", top))
-		}
-		if _, dup := kinds[clean]; dup {
-			return "", bad(name, "appears twice")
-		}
-		if implicit[clean] && h.Typeflag != tar.TypeDir {
-			return "", bad(name, "is not a directory, but earlier entries lie under it")
-		}
-		delete(implicit, clean)
-		for p := path.Dir(clean); p != "."; p = path.Dir(p) {
-			if k, seen := kinds[p]; seen && k != tar.TypeDir {
-				return "", bad(name, fmt.Sprintf("lies under %q, which is not a directory", p))
-			} else if !seen {
-				implicit[p] = true
-			}
-		}
-		if rest == "" && h.Typeflag != tar.TypeDir {
-			return "", bad(name, "is the top directory but not a directory")
+		clean, _, why := names.check(h)
+		if why != "" {
+			return "", bad(h.Name[:min(len(h.Name), 256)], why)
 		}
 		dst := filepath.Join(tmp, filepath.FromSlash(clean))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
@@ -273,7 +312,7 @@ func extract(tr *tar.Reader, tarPath, tmp string) (string, error) {
 				return "", fmt.Errorf("unpack tarball: %w", err)
 			}
 			dirs = append(dirs, dirMeta{dst, mode, h.ModTime})
-		case tar.TypeReg: // tar.Reader reports old-style TypeRegA entries as TypeReg
+		case tar.TypeReg:
 			if err := writeEntry(dst, tr, h.Size, mode); err != nil {
 				return "", fmt.Errorf("tarball %s: %w", tarPath, err)
 			}
@@ -281,35 +320,20 @@ func extract(tr *tar.Reader, tarPath, tmp string) (string, error) {
 				return "", fmt.Errorf("unpack tarball: %w", err)
 			}
 		case tar.TypeSymlink:
-			t := h.Linkname
-			if t == "" || path.IsAbs(t) {
-				return "", bad(name, fmt.Sprintf("is a symlink to %q: it must point inside the hotfix directory, relatively", t))
-			}
-			if j := path.Join(path.Dir(rest), t); j == ".." || strings.HasPrefix(j, "../") || rest == "" {
-				return "", bad(name, fmt.Sprintf("is a symlink to %q, which points out of the hotfix directory", t))
-			}
-			if err := os.Symlink(t, dst); err != nil {
+			if err := os.Symlink(h.Linkname, dst); err != nil {
 				return "", fmt.Errorf("unpack tarball: %w", err)
 			}
 			ts := unix.NsecToTimespec(h.ModTime.UnixNano())
 			if err := unix.UtimesNanoAt(unix.AT_FDCWD, dst, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 				return "", fmt.Errorf("unpack tarball: set time of %s: %w", dst, err)
 			}
-		case tar.TypeLink:
-			return "", bad(name, "is a hard link: hotfix tarballs hold none")
-		case tar.TypeChar, tar.TypeBlock:
-			return "", bad(name, "is a device file")
-		case tar.TypeFifo:
-			return "", bad(name, "is a named pipe")
-		default:
-			return "", bad(name, fmt.Sprintf("has the unsupported tar type %q", h.Typeflag))
 		}
-		kinds[clean] = h.Typeflag
 	}
+	top := names.top
 	if top == "" {
 		return "", fmt.Errorf("tarball %s is empty: a hotfix tarball holds one directory", tarPath)
 	}
-	if k, ok := kinds[top]; ok && k != tar.TypeDir {
+	if k, ok := names.kinds[top]; ok && k != tar.TypeDir {
 		return "", bad(top, "is the top directory but not a directory")
 	}
 	// Directory modes and times last, deepest first: writing into a directory changes its

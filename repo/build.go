@@ -13,8 +13,9 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/hotchain/hotchain/internal/ordered"
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/sign"
@@ -37,6 +38,10 @@ type Options struct {
 	// Signer signs repomd.xml and must have signed every package read in this run; nil
 	// publishes an unsigned repository.
 	Signer *sign.Signer
+	// Compress is the compression of the metadata files: "gz" (also when empty), which
+	// every yum and dnf reads, or "zstd", createrepo_c 1.x's default, which RHEL 9's dnf
+	// reads (older yum and dnf may not).
+	Compress string
 	// NoUpdate reads every package again instead of reusing the entries of unchanged ones.
 	NoUpdate bool
 	// Time is the repository's revision and the time of its metadata files: the time of the
@@ -132,6 +137,11 @@ func (o *Options) check() (baseVersion string, err error) {
 	if o.Time.IsZero() {
 		return "", fmt.Errorf("no time for the metadata")
 	}
+	if o.Compress != "" {
+		if _, err := compressionByName(o.Compress); err != nil {
+			return "", err
+		}
+	}
 	if o.ChangelogLimit < NoChangelogs {
 		return "", fmt.Errorf("changelog limit %d: want a number of entries, AllChangelogs or NoChangelogs", o.ChangelogLimit)
 	}
@@ -147,9 +157,9 @@ func (o *Options) check() (baseVersion string, err error) {
 // Build writes repodata/ for the RPMs in o.Dir, its signature, the public key and the
 // .repo file. It changes nothing when it fails: the new metadata is written to a
 // temporary directory in o.Dir and takes the place of the old one only when complete.
+// It holds o.Dir's lock while it runs (see runlock.go).
 func Build(ctx context.Context, o Options) (*Result, error) {
-	baseVersion, err := o.check()
-	if err != nil {
+	if _, err := o.check(); err != nil {
 		return nil, err
 	}
 	log := o.Log
@@ -161,10 +171,37 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("repository directory %s is not a directory", o.Dir)
 	}
-
-	hrefs, err := findPackages(o.Dir, log)
+	fl, err := lockRepo(ctx, o.Dir, log)
 	if err != nil {
 		return nil, err
+	}
+	defer fl.Unlock()
+	return buildLocked(ctx, o, log)
+}
+
+// buildLocked is Build under the repository's lock.
+func buildLocked(ctx context.Context, o Options, log io.Writer) (*Result, error) {
+	baseVersion, err := o.check()
+	if err != nil {
+		return nil, err
+	}
+
+	root, err := os.OpenRoot(o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("repository directory: %w", err)
+	}
+	defer root.Close()
+	found, err := findPackages(o.Dir, log)
+	if err != nil {
+		return nil, err
+	}
+	var hrefs []string
+	for _, href := range found {
+		if err := servable(root, href); err != nil {
+			fmt.Fprintf(log, "warning: %s not listed: %v\n", filepath.Join(o.Dir, filepath.FromSlash(href)), err)
+			continue
+		}
+		hrefs = append(hrefs, href)
 	}
 	var old *oldMetadata
 	if !o.NoUpdate {
@@ -176,6 +213,10 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 
+	comp := compressions[0]
+	if o.Compress != "" {
+		comp, _ = compressionByName(o.Compress)
+	}
 	res := &Result{Packages: len(hrefs)}
 	entries := make([]*entry, len(hrefs))
 	errs := make([]error, len(hrefs))
@@ -183,7 +224,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	infos := make([]os.FileInfo, len(hrefs))
 	for i, href := range hrefs {
 		path := filepath.Join(o.Dir, filepath.FromSlash(href))
-		fi, err := os.Stat(path)
+		fi, err := root.Stat(filepath.FromSlash(href))
 		if err != nil {
 			errs[i] = fmt.Errorf("read package %s: %w", path, err)
 			continue
@@ -201,7 +242,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	// The new metadata is written into a temporary directory beside the old one, which it
 	// replaces only once complete (publish).
-	tmp, err := os.MkdirTemp(o.Dir, ".repodata.tmp-")
+	tmp, err := os.MkdirTemp(o.Dir, tmpPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("write metadata: %w", err)
 	}
@@ -213,58 +254,51 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 
 	// Packages are read on every core (hashing the whole file and parsing its header are
 	// most of the work of a new repository), and the metadata files are written as the
-	// entries come in, in order: ready[i] is closed once entries[i] or errs[i] is set.
-	ready := make([]chan struct{}, len(hrefs))
-	for i := range ready {
-		ready[i] = make(chan struct{})
+	// entries come in, in order (ordered.Pool.Wait).
+	readers := sync.Pool{New: func() any { return &packageReader{root: root, opts: o.readOptions()} }}
+	pool := ordered.Start(len(hrefs), runtime.GOMAXPROCS(0), func(i int) error {
 		if infos[i] == nil {
-			close(ready[i])
+			return nil // reused, or not readable (errs[i])
 		}
-	}
+		if err := ctx.Err(); err != nil {
+			return err // unread: ends the writing too
+		}
+		pr := readers.Get().(*packageReader)
+		defer readers.Put(pr)
+		path := filepath.Join(o.Dir, filepath.FromSlash(hrefs[i]))
+		entries[i], errs[i] = readEntry(path, hrefs[i], infos[i], o.Signer, pr)
+		return nil
+	})
+	defer pool.Stop()
 	var recs []*record
 	var writeErr error
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
-		recs, writeErr = writeRecords(tmp, entries, ready, old, o.Time)
+		recs, writeErr = writeRecords(tmp, entries, func(i int) { pool.Wait(i) }, old, o.Time, comp)
 	}()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < min(runtime.GOMAXPROCS(0), len(toRead)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			pr := &packageReader{opts: o.readOptions()}
-			for {
-				n := int(next.Add(1)) - 1
-				if n >= len(toRead) || ctx.Err() != nil {
-					return
-				}
-				i := toRead[n]
-				path := filepath.Join(o.Dir, filepath.FromSlash(hrefs[i]))
-				entries[i], errs[i] = readEntry(path, hrefs[i], infos[i], o.Signer, pr)
-				close(ready[i])
-			}
-		}()
-	}
-	wg.Wait()
-	// Packages left unread (the context ended) end the writing too.
-	for _, i := range toRead[min(int(next.Load()), len(toRead)):] {
-		close(ready[i])
-	}
 	<-written
+	// Every package is read even when the writing stopped early, so that the error names
+	// every damaged one, not only the first.
+	for i := range hrefs {
+		pool.Wait(i)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if bad := errors.Join(errs...); bad != nil {
-		return nil, fmt.Errorf("%w\nnothing was written: the old metadata in %s is unchanged", bad, filepath.Join(o.Dir, "repodata"))
+		msg := "nothing was written: the old metadata in %s is unchanged"
+		if staleSignature(o.Dir, o.Signer) {
+			msg += ", and its repomd.xml.asc does not match repomd.xml (another tool changed the metadata after it was signed): hosts refuse the repository until a run succeeds"
+		}
+		return nil, fmt.Errorf("%w\n"+msg, bad, filepath.Join(o.Dir, "repodata"))
 	}
 	var oe *oldMetadataError
 	if errors.As(writeErr, &oe) {
 		// Old metadata only saves time: read every package instead.
 		fmt.Fprintf(log, "warning: old metadata in %s not reused: %v\n", filepath.Join(o.Dir, "repodata"), writeErr)
 		o.NoUpdate = true
-		return Build(ctx, o)
+		return buildLocked(ctx, o, log)
 	}
 	if writeErr != nil {
 		return nil, fmt.Errorf("write metadata: %w", writeErr)
@@ -283,6 +317,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	reportOldSignature(o.Dir, o.Signer, log)
 	if err := publish(o.Dir, tmp, files, o.Time); err != nil {
 		return nil, err
 	}
@@ -336,8 +371,8 @@ func newEntry(p *pkg, w *xmlWriter) *entry {
 }
 
 // writeRecords writes primary, filelists and other into dir, side by side, each taking
-// entry i once ready[i] is closed; an entry that is still nil then ends the writing.
-func writeRecords(dir string, entries []*entry, ready []chan struct{}, old *oldMetadata, mtime time.Time) ([]*record, error) {
+// entry i once wait(i) returns; an entry that is still nil then ends the writing.
+func writeRecords(dir string, entries []*entry, wait func(i int), old *oldMetadata, mtime time.Time, c compression) ([]*record, error) {
 	files := []struct {
 		typ, head, tail string
 	}{
@@ -352,9 +387,9 @@ func writeRecords(dir string, entries []*entry, ready []chan struct{}, old *oldM
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			src := &elementSource{k: k, entries: entries, ready: ready, old: old}
+			src := &elementSource{k: k, entries: entries, wait: wait, old: old}
 			defer src.close()
-			if recs[k], errs[k] = writeRecord(dir, f.typ, f.head, len(entries), src, f.tail, mtime); errs[k] != nil {
+			if recs[k], errs[k] = writeRecord(dir, f.typ, f.head, len(entries), src, f.tail, mtime, c); errs[k] != nil {
 				errs[k] = fmt.Errorf("%s: %w", f.typ, errs[k])
 			}
 		}()

@@ -194,7 +194,7 @@ func TestUpdateReusesUnchangedEntries(t *testing.T) {
 	if got := names(fourth); got != "shop-hotfix-6_14_2_2 shop-hotfix-base shop-tools" {
 		t.Errorf("packages after removal: %s", got)
 	}
-	leftovers, _ := filepath.Glob(filepath.Join(dir, ".repodata*"))
+	leftovers, _ := filepath.Glob(filepath.Join(dir, ".repodata.tmp-*"))
 	if len(leftovers) != 0 {
 		t.Errorf("temporary directories left behind: %v", leftovers)
 	}

@@ -1,8 +1,8 @@
 package repo
 
 import (
+	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -139,27 +139,32 @@ func files(xs []xmlFile) []file {
 	return out
 }
 
-// gunzip decompresses a metadata file; plain XML is passed through.
-func gunzip(data []byte) ([]byte, error) {
-	if !bytes.HasPrefix(data, []byte{0x1f, 0x8b}) {
-		return data, nil
+// decompress decompresses a metadata file held in memory, told by its magic bytes; plain
+// XML is passed through. It is bounded as old metadata is (decompressor).
+func decompress(data []byte) ([]byte, error) {
+	href := "x.xml"
+	for _, c := range compressions {
+		if bytes.HasPrefix(data, c.magic) {
+			href += c.ext
+		}
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(data))
+	r, release, err := decompressor(bufio.NewReader(bytes.NewReader(data)), href)
 	if err != nil {
 		return nil, err
 	}
-	return io.ReadAll(zr)
+	defer release()
+	return io.ReadAll(r)
 }
 
 func decodeXML(data []byte, v any) error {
-	plain, err := gunzip(data)
+	plain, err := decompress(data)
 	if err != nil {
 		return err
 	}
 	return xml.Unmarshal(plain, v)
 }
 
-// parseMetadata joins primary, filelists and other (each gzip-compressed or plain) into
+// parseMetadata joins primary, filelists and other (each compressed or plain) into
 // package entries. Filelists and other are matched to primary by pkgid, name and arch.
 func parseMetadata(primary, filelists, other []byte) ([]*pkg, error) {
 	var pr xmlPrimary

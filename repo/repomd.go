@@ -15,13 +15,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
 )
 
 // record is one <data> entry of repomd.xml: a compressed metadata file.
 type record struct {
 	Type         string // primary, filelists, other
-	FileName     string // <sha256>-primary.xml.gz
+	FileName     string // <sha256>-primary.xml.gz (or .zst)
 	Size         int64  // compressed
 	Checksum     string
 	OpenChecksum string
@@ -40,7 +41,11 @@ type record struct {
 // it is more than ten times as fast as compress/gzip at BestCompression and writes files
 // smaller than createrepo_c's (zlib at level 6, its default). (klauspost's default level is 5,
 // which here writes files 40% larger, for no gain in time.)
-func writeRecord(dir, typ, head string, n int, src *elementSource, tail string, mtime time.Time) (_ *record, err error) {
+//
+// With zstd (-compress zstd) the file is what createrepo_c 1.x writes by default: one
+// zstd frame (klauspost/compress, default level, one thread: the same XML gives the same
+// bytes), named .xml.zst.
+func writeRecord(dir, typ, head string, n int, src *elementSource, tail string, mtime time.Time, c compression) (_ *record, err error) {
 	f, err := os.CreateTemp(dir, "."+typ+"-*")
 	if err != nil {
 		return nil, err
@@ -53,22 +58,14 @@ func writeRecord(dir, typ, head string, n int, src *elementSource, tail string, 
 	}()
 	comp, open := sha256.New(), sha256.New()
 	var compN, openN counter
-	zw, err := pgzip.NewWriterLevel(io.MultiWriter(f, comp, &compN), 6)
-	if err != nil {
+	var zw io.WriteCloser
+	if c.name == "zstd" {
+		if zw, err = zstd.NewWriter(io.MultiWriter(f, comp, &compN), zstd.WithEncoderConcurrency(1)); err != nil {
+			return nil, err
+		}
+	} else if zw, err = newGzipWriter(io.MultiWriter(f, comp, &compN), typ); err != nil {
 		return nil, err
 	}
-	// filelists is most of the bytes; a compressor of its own (a megabyte of tables, fresh
-	// memory each) is all the others need.
-	blocks := 1
-	if typ == "filelists" {
-		blocks = min(runtime.GOMAXPROCS(0), 8)
-	}
-	if err := zw.SetConcurrency(256<<10, blocks); err != nil {
-		return nil, err
-	}
-	// No name and no time in the gzip header: the same XML gives the same bytes. (pgzip
-	// writes the low bits of the zero time's Unix() unless told.)
-	zw.ModTime = time.Unix(0, 0)
 	bw := bufio.NewWriterSize(io.MultiWriter(zw, open, &openN), 256<<10)
 	bw.WriteString(head)
 	for i := 0; i < n; i++ {
@@ -105,7 +102,7 @@ func writeRecord(dir, typ, head string, n int, src *elementSource, tail string, 
 		OpenChecksum: hex.EncodeToString(open.Sum(nil)),
 		OpenSize:     int64(openN),
 	}
-	r.FileName = r.Checksum + "-" + typ + ".xml.gz"
+	r.FileName = r.Checksum + "-" + typ + ".xml" + c.ext
 	path := filepath.Join(dir, r.FileName)
 	if err := os.Rename(f.Name(), path); err != nil {
 		return nil, err
@@ -114,6 +111,27 @@ func writeRecord(dir, typ, head string, n int, src *elementSource, tail string, 
 		return nil, err
 	}
 	return r, nil
+}
+
+// newGzipWriter is pgzip at level 6 (see writeRecord) for the metadata file typ.
+func newGzipWriter(w io.Writer, typ string) (io.WriteCloser, error) {
+	zw, err := pgzip.NewWriterLevel(w, 6)
+	if err != nil {
+		return nil, err
+	}
+	// filelists is most of the bytes; a compressor of its own (a megabyte of tables, fresh
+	// memory each) is all the others need.
+	blocks := 1
+	if typ == "filelists" {
+		blocks = min(runtime.GOMAXPROCS(0), 8)
+	}
+	if err := zw.SetConcurrency(256<<10, blocks); err != nil {
+		return nil, err
+	}
+	// No name and no time in the gzip header: the same XML gives the same bytes. (pgzip
+	// writes the low bits of the zero time's Unix() unless told.)
+	zw.ModTime = time.Unix(0, 0)
+	return zw, nil
 }
 
 // errNoEntry stops writeRecord when a package could not be read: the run fails anyway.

@@ -13,8 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-
-	"github.com/klauspost/compress/gzip"
 )
 
 // Update mode: the entries of unchanged packages are taken from the old metadata as they
@@ -52,7 +50,7 @@ type oldMetadata struct {
 // loadOld reads the current metadata of dir; nil when there is none.
 func loadOld(dir string) (*oldMetadata, error) {
 	repodata := filepath.Join(dir, "repodata")
-	repomd, err := os.ReadFile(filepath.Join(repodata, "repomd.xml"))
+	repomd, err := readRepomd(filepath.Join(repodata, "repomd.xml"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -79,7 +77,15 @@ func loadOld(dir string) (*oldMetadata, error) {
 	if err != nil {
 		return nil, oldErr("primary: %w", err)
 	}
-	defer s.f.Close()
+	defer s.close()
+	if err := old.readPrimary(s); err != nil {
+		return nil, oldErr("primary: %w", err)
+	}
+	return old, nil
+}
+
+// readPrimary reads the entries of the old primary that s streams, checking each.
+func (old *oldMetadata) readPrimary(s *oldStream) error {
 	old.byLoc = make(map[string]int)
 	for {
 		c, err := s.next()
@@ -87,17 +93,17 @@ func loadOld(dir string) (*oldMetadata, error) {
 			break
 		}
 		if err != nil {
-			return nil, oldErr("primary: %w", err)
+			return err
 		}
 		e, id, err := primaryEntry(c)
 		if err != nil {
-			return nil, oldErr("primary: %w", err)
+			return err
 		}
 		if err := checkElement(c); err != nil {
-			return nil, oldErr("primary: entry of %s: %w", e.location, err)
+			return fmt.Errorf("entry of %s: %w", e.location, err)
 		}
 		if n := len(old.entries); n > 0 && comparePackagePaths(old.entries[n-1].location, e.location) >= 0 {
-			return nil, oldErr("primary: packages not in createrepo_c's order (file name, then directory: %s after %s)", e.location, old.entries[n-1].location)
+			return fmt.Errorf("packages not in createrepo_c's order (file name, then directory: %s after %s)", e.location, old.entries[n-1].location)
 		}
 		e.xml[0] = append([]byte(nil), c...)
 		e.oldIndex = len(old.entries)
@@ -105,10 +111,28 @@ func loadOld(dir string) (*oldMetadata, error) {
 		old.entries = append(old.entries, e)
 		old.ids = append(old.ids, id)
 	}
-	if err := s.finish(); err != nil {
-		return nil, oldErr("primary: %w", err)
+	return s.finish()
+}
+
+// maxRepomd bounds repomd.xml, old metadata's index: createrepo_c's with every optional
+// type (updateinfo, comps, modules, zchunk variants) is a few kilobytes.
+const maxRepomd = 1 << 20
+
+// readRepomd reads repomd.xml, refusing one larger than maxRepomd.
+func readRepomd(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
-	return old, nil
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxRepomd+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxRepomd {
+		return nil, fmt.Errorf("%s is larger than %d KiB, the limit for repomd.xml", path, maxRepomd>>10)
+	}
+	return data, nil
 }
 
 // find returns the index of the old entry at location href.
@@ -123,14 +147,15 @@ func (old *oldMetadata) find(href string) (int, bool) {
 // oldStream reads the <package> elements of an old metadata file one after the other,
 // decompressing it on the way and checking its checksum at the end.
 type oldStream struct {
-	f     *os.File
-	sum   hash.Hash
-	br    *bufio.Reader
-	loc   location
-	root  string
-	chunk []byte
-	n     int  // elements read
-	ended bool // the root element's end tag was read
+	f       io.ReadCloser
+	release func() // of the decompressor
+	sum     hash.Hash
+	br      *bufio.Reader
+	loc     location
+	root    string
+	chunk   []byte
+	n       int  // elements read
+	ended   bool // the root element's end tag was read
 }
 
 func openOldStream(dir string, l location, root string) (*oldStream, error) {
@@ -138,27 +163,29 @@ func openOldStream(dir string, l location, root string) (*oldStream, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &oldStream{f: f, sum: sha256.New(), loc: l, root: root}
+	return newOldStream(f, l, root)
+}
+
+// newOldStream reads the metadata file l from f, which it closes on failure and on close.
+func newOldStream(f io.ReadCloser, l location, root string) (*oldStream, error) {
+	s := &oldStream{f: f, sum: sha256.New(), loc: l, root: root, release: func() {}}
 	raw := bufio.NewReaderSize(io.TeeReader(f, s.sum), 64<<10)
-	var r io.Reader = raw
-	if magic, _ := raw.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
-		zr, err := gzip.NewReader(raw)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%s: %w", l.href, err)
-		}
-		r = zr
+	r, release, err := decompressor(raw, l.href)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", l.href, err)
 	}
+	s.release = release
 	s.br = bufio.NewReaderSize(r, 256<<10)
 	// Up to the root element's start tag, on a line of its own.
 	for {
 		line, err := s.line(nil)
 		if err != nil {
-			f.Close()
+			s.close()
 			if err == io.EOF {
-				return nil, fmt.Errorf("no <%s> element", root)
+				return nil, fmt.Errorf("%s: no <%s> element", l.href, root)
 			}
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", l.href, err)
 		}
 		if bytes.HasPrefix(line, []byte("<"+root+" ")) && bytes.HasSuffix(line, []byte(">\n")) {
 			return s, nil
@@ -166,10 +193,24 @@ func openOldStream(dir string, l location, root string) (*oldStream, error) {
 	}
 }
 
+// close releases the file and the decompressor.
+func (s *oldStream) close() {
+	s.release()
+	s.release = func() {}
+	s.f.Close()
+}
+
+// maxElement bounds one <package> element of old metadata (and any line before the
+// first): the largest real ones, filelists of packages of 100,000 files, are some 10 MiB.
+const maxElement = 256 << 20
+
 // line appends the next line (with its newline, if any) to b.
 func (s *oldStream) line(b []byte) ([]byte, error) {
 	for {
 		l, err := s.br.ReadSlice('\n')
+		if len(b)+len(l) > maxElement {
+			return b, fmt.Errorf("an element or line longer than %d MiB", maxElement>>20)
+		}
 		b = append(b, l...)
 		if err != bufio.ErrBufferFull {
 			if err == io.EOF && len(l) > 0 {
@@ -226,12 +267,17 @@ func (s *oldStream) finish() error {
 			return err
 		}
 	}
-	rest, err := io.ReadAll(s.br)
-	if err != nil {
-		return err
-	}
-	if len(bytes.TrimSpace(rest)) > 0 {
-		return fmt.Errorf("content after </%s>", s.root)
+	for {
+		rest, err := s.br.ReadSlice('\n')
+		if len(bytes.TrimSpace(rest)) > 0 {
+			return fmt.Errorf("content after </%s>", s.root)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return err
+		}
 	}
 	if _, err := io.Copy(io.Discard, struct{ io.Reader }{io.TeeReader(s.f, s.sum)}); err != nil {
 		return err
@@ -247,13 +293,13 @@ func (s *oldStream) finish() error {
 type elementSource struct {
 	k       int
 	entries []*entry
-	ready   []chan struct{}
+	wait    func(i int) // returns once entries[i] is made (or never will be)
 	old     *oldMetadata
 	stream  *oldStream
 }
 
 func (es *elementSource) part(i int) ([]byte, error) {
-	<-es.ready[i]
+	es.wait(i)
 	e := es.entries[i]
 	if e == nil {
 		return nil, errNoEntry
@@ -306,7 +352,7 @@ func (es *elementSource) finish() error {
 	if es.stream == nil {
 		return nil
 	}
-	defer es.stream.f.Close()
+	defer es.stream.close()
 	if err := es.stream.finish(); err != nil {
 		return oldErr("old %s: %w", es.stream.loc.href, err)
 	}
@@ -315,7 +361,7 @@ func (es *elementSource) finish() error {
 
 func (es *elementSource) close() {
 	if es.stream != nil {
-		es.stream.f.Close()
+		es.stream.close()
 	}
 }
 

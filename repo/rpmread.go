@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -95,6 +96,7 @@ type rawHeader struct {
 // packageReader reads packages, reusing its buffers from one package to the next (one per
 // goroutine).
 type packageReader struct {
+	root *os.Root      // the repository; nil: packages are opened by path
 	buf  []byte        // a whole package, up to maxBuffered
 	br   *bufio.Reader // larger packages stream through it
 	xml  xmlWriter     // renders the package's elements (newEntry)
@@ -109,7 +111,15 @@ const maxBuffered = 8 << 20
 // and the file's size and mtime come from fi. What it returns does not hold on to its
 // buffers, except the raw header, which is good until the next call.
 func (pr *packageReader) readFile(path, href string, fi os.FileInfo) (*pkg, *rawHeader, error) {
-	f, err := os.Open(path)
+	var f *os.File
+	var err error
+	if pr.root != nil {
+		// The bytes that Serve would serve: no symlink swapped in since the listing
+		// leads out of the repository.
+		f, err = pr.root.Open(filepath.FromSlash(href))
+	} else {
+		f, err = os.Open(path)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("read package %s: %w", path, err)
 	}
@@ -164,11 +174,16 @@ func readPackageBuf(r io.Reader, href string, br *bufio.Reader, o readOptions) (
 	if err != nil {
 		return nil, nil, err
 	}
-	rest, err := io.Copy(io.Discard, br)
+	p, err := parseHeaders(head)
 	if err != nil {
 		return nil, nil, err
 	}
-	return packageFromHeader(head, l, int64(len(head))+rest, hex.EncodeToString(h.Sum(nil)), href, o)
+	d := newDigests(p, head[l.hdrStart:l.hdrEnd])
+	rest, err := io.Copy(d, br)
+	if err != nil {
+		return nil, nil, err
+	}
+	return packageFromHeader(p, head, l, int64(len(head))+rest, hex.EncodeToString(h.Sum(nil)), href, o, d)
 }
 
 // readPackageData is readPackage for a package held in memory.
@@ -178,20 +193,33 @@ func readPackageData(data []byte, href string, o readOptions) (*pkg, *rawHeader,
 		return nil, nil, err
 	}
 	sum := sha256.Sum256(data)
-	return packageFromHeader(data[:l.hdrEnd], l, int64(len(data)), hex.EncodeToString(sum[:]), href, o)
+	p, err := parseHeaders(data[:l.hdrEnd])
+	if err != nil {
+		return nil, nil, err
+	}
+	d := newDigests(p, data[l.hdrStart:l.hdrEnd])
+	d.Write(data[l.hdrEnd:])
+	return packageFromHeader(p, data[:l.hdrEnd], l, int64(len(data)), hex.EncodeToString(sum[:]), href, o, d)
 }
 
-// packageFromHeader parses the headers in head, which layout has checked, compares the
-// size of the whole file with what they record, and returns the package's metadata.
-func packageFromHeader(head []byte, l headerLayout, size int64, checksum, href string, o readOptions) (*pkg, *rawHeader, error) {
+// parseHeaders parses the lead and headers in head, which layout has checked.
+func parseHeaders(head []byte) (*rpm.Package, error) {
 	p, err := rpm.Read(bytes.NewReader(head))
 	if err != nil {
 		// layout checked what the parser relies on: this is a lead it does not take.
 		if errors.Is(err, rpm.ErrNotRPMFile) {
-			return nil, nil, errNotRPM
+			return nil, errNotRPM
 		}
-		return nil, nil, fmt.Errorf("damaged RPM header: %v: copy or build it again", err)
+		return nil, fmt.Errorf("damaged RPM header: %v: copy or build it again", err)
 	}
+	return p, nil
+}
+
+// packageFromHeader compares the size of the whole file with what the parsed headers p
+// (in head) record, then the digests of header and payload (d, which has hashed the
+// payload) as rpm -K does, and returns the package's metadata. The size comes first: a
+// truncated package is reported as truncated.
+func packageFromHeader(p *rpm.Package, head []byte, l headerLayout, size int64, checksum, href string, o readOptions, d *digests) (*pkg, *rawHeader, error) {
 	hdrStart, hdrEnd := l.hdrStart, l.hdrEnd
 
 	// The signature header records the size of header and payload: a file that is shorter
@@ -209,6 +237,9 @@ func packageFromHeader(head []byte, l headerLayout, size int64, checksum, href s
 		return nil, nil, fmt.Errorf("%d bytes of trailing garbage after the payload: copy or build it again", size-hdrStart-want)
 	}
 
+	if err := d.check(p, head[hdrStart:hdrEnd]); err != nil {
+		return nil, nil, err
+	}
 	out, err := fromHeader(p, o)
 	if err != nil {
 		return nil, nil, err

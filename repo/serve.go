@@ -96,14 +96,18 @@ func fileHandler(fsys fs.FS) http.Handler {
 }
 
 // servedName maps a URL path to a name in the served tree; ok is false for any path with
-// an empty, ".", ".." or hidden element (no cleaning: a client that sends those is not dnf).
+// an empty, "." or ".." element (no cleaning: a client that sends those is not dnf), and for
+// hidden files and directories (.git, a half-written .repodata.tmp-*) unless the path is a
+// package: `hotchain repo` lists hidden packages, as createrepo_c does, and what the
+// metadata lists must be fetchable.
 func servedName(urlPath string) (string, bool) {
 	p := strings.TrimPrefix(urlPath, "/")
 	if p == "" || strings.Contains(p, "\\") || strings.Contains(p, "\x00") {
 		return "", false
 	}
+	pkg := strings.HasSuffix(p, ".rpm")
 	for _, elem := range strings.Split(p, "/") {
-		if elem == "" || strings.HasPrefix(elem, ".") {
+		if elem == "" || elem == "." || elem == ".." || strings.HasPrefix(elem, ".") && !pkg {
 			return "", false
 		}
 	}

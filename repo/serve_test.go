@@ -90,6 +90,9 @@ func TestServe(t *testing.T) {
 	content := bytes.Repeat([]byte("0123456789"), 1000)
 	os.WriteFile(filepath.Join(dir, "6.14.2", "a.rpm"), content, 0o644)
 	os.WriteFile(filepath.Join(dir, "6.14.2", ".hidden"), []byte("x"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "6.14.2", ".old"), 0o755)
+	os.WriteFile(filepath.Join(dir, "6.14.2", ".old", "b.rpm"), []byte("hidden package"), 0o644)
+	os.WriteFile(filepath.Join(dir, ".repodata.tmp-1", "x.rpm"), []byte("x"), 0o644)
 	os.WriteFile(filepath.Join(dir, ".repodata.tmp-1", "repomd.xml"), []byte("x"), 0o644)
 	os.WriteFile(filepath.Join(top, "secret"), []byte("secret"), 0o644)
 	os.Symlink(filepath.Join(top, "secret"), filepath.Join(dir, "6.14.2", "link.rpm"))
@@ -118,8 +121,14 @@ func TestServe(t *testing.T) {
 		t.Errorf("Range: status %d, Content-Range %q, body %q", resp.StatusCode, resp.Header.Get("Content-Range"), body)
 	}
 
+	// A hidden package is listed by hotchain repo (as createrepo_c lists it), so it is served.
+	if resp, err := http.Get(base + "/6.14.2/.old/b.rpm"); err != nil {
+		t.Fatal(err)
+	} else if body, _ := io.ReadAll(resp.Body); resp.Body.Close() == nil && (resp.StatusCode != 200 || string(body) != "hidden package") {
+		t.Errorf("GET a hidden package: status %d, %q", resp.StatusCode, body)
+	}
 	for _, target := range []string{
-		"/6.14.2/missing.rpm",
+		"/6.14.2/missing.rpm", "/.repodata.tmp-1/x.rpm/..", "/6.14.2/.old/..%2fa.rpm",
 		"/../secret", "/6.14.2/../../secret", "/%2e%2e/secret", "/6.14.2/..%2f..%2fsecret",
 		"/6.14.2/link.rpm", // a symlink out of the root
 		"/6.14.2/.hidden", "/.repodata.tmp-1/repomd.xml",

@@ -19,8 +19,8 @@ import (
 // (`hotchain serve` would not serve what it points at, and a repository must not publish
 // what it does not hold), and a directory that is its own ancestor through a symlink is
 // not entered again (createrepo_c lists its packages once per loop until the kernel's
-// symlink limit). Hidden packages are listed, with a warning: `hotchain serve` does not
-// serve hidden files.
+// symlink limit). Hidden packages are listed, with a warning, and `hotchain serve` serves
+// them (it refuses other hidden files).
 func findPackages(dir string, log io.Writer) ([]string, error) {
 	root, err := filepath.EvalSymlinks(dir)
 	if err != nil {
@@ -86,7 +86,7 @@ func (w *walker) walk(rel string, ancestors []string) error {
 			continue
 		}
 		if hidden(childRel) {
-			fmt.Fprintf(w.log, "warning: %s is hidden: listed (as createrepo_c does), but hotchain serve does not serve hidden files\n", childRel)
+			fmt.Fprintf(w.log, "warning: %s is hidden: listed, as createrepo_c does (hotchain serve serves hidden packages too)\n", childRel)
 		}
 		w.hrefs = append(w.hrefs, childRel)
 	}

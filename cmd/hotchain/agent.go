@@ -31,6 +31,7 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 	download := fs.Bool("download", false, "download the pending hotfixes into the package manager's cache; install nothing")
 	console := fs.Bool("console", false, "install the pending hotfixes now, with the output on the console: no random wait, no DAYS_OF_WEEK")
 	daemon := fs.Bool("daemon", false, "stay up and run the nightly run on SCHEDULE (for hosts without crond)")
+	plans := fs.Bool("v", false, "with -check: also list, per pending hotfix, what its apply would do (as apply -dry-run), writing nothing")
 	verbose := fs.Bool("verbose", false, "also say on standard error when syslog cannot be written")
 	help := fs.Bool("help", false, "show this help")
 	fs.BoolVar(help, "h", false, "show this help")
@@ -58,11 +59,14 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 	if n > 1 {
 		return withHint(usageError{errors.New("-check, -download, -console and -daemon exclude each other")}, "give one of them, or none for the nightly run")
 	}
+	if *plans && mode != modeCheck {
+		return withHint(usageError{errors.New("-v goes with -check")}, "hotchain agent -check -v lists what each pending hotfix's apply would do")
+	}
 	cfg, err := settings()
 	if err != nil {
 		return err
 	}
-	o := agentOptions{cfg: cfg, mode: mode, verbose: *verbose, stdout: e.stdout, stderr: e.stderr, environ: e.environ}
+	o := agentOptions{cfg: cfg, mode: mode, verbose: *verbose, plans: *plans, stdout: e.stdout, stderr: e.stderr, environ: e.environ}
 	if *daemon {
 		return runDaemon(ctx, o)
 	}

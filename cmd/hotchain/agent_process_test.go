@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hotchain/hotchain/lock"
 )
 
 // Agents, service switches and holds as real processes racing for the real locks. The
@@ -259,5 +261,81 @@ func TestDaemonFinishesTheRunningInstallOnSIGTERM(t *testing.T) {
 	}
 	if !strings.Contains(daemon.stdout.String(), "a run in progress finishes first") || !strings.Contains(daemon.stdout.String(), "3 hotfixes installed") {
 		t.Errorf("daemon stdout:\n%s", &daemon.stdout)
+	}
+}
+
+// TestKilledHoldKeepsTheLockWhileTheCommandRuns: hold killed with SIGKILL leaves its product
+// patch running; the patch keeps LOCK_TS (it got the lock's file), so an install waits for the
+// patch instead of running beside it.
+func TestKilledHoldKeepsTheLockWhileTheCommandRuns(t *testing.T) {
+	t.Parallel()
+	h := newAgentHost(t)
+	tsPath := h.path("var/lock/shop-hotfix.lock/ts.lock")
+	mark := h.path("patch-done")
+	hold := h.start(t, "hold", nil, "--", "sh", "-c", `touch "$1.started"; sleep 2; touch "$1"`, "patch", mark)
+	waitFor(t, "the patch to start", 10*time.Second, func() bool { return fileExists(mark + ".started") })
+	if err := hold.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "hold to die", 10*time.Second, func() bool {
+		stat, err := os.ReadFile("/proc/" + strconv.Itoa(hold.cmd.Process.Pid) + "/stat")
+		return err != nil || strings.Contains(string(stat), ") Z ")
+	})
+	agent := h.start(t, "agent", nil, "-console")
+	code := agent.wait(t, 10*time.Second)
+	patchDone := fileExists(mark)
+	if code != 3 || !strings.Contains(agent.stderr.String(), "has died") || len(h.calls()) != 0 {
+		t.Errorf("install while the killed hold's patch runs: exit %d, calls %v, stderr %s; want 3 (lock held by the patch)", code, h.calls(), &agent.stderr)
+	}
+	if patchDone {
+		t.Fatal("the patch ended before the install tried: the machine is too slow for this test's 2 seconds")
+	}
+	waitFor(t, "the patch to end", 10*time.Second, func() bool { locked, _ := lock.IsLocked(tsPath); return !locked })
+	if !fileExists(mark) {
+		t.Error("the lock was free before the patch ended")
+	}
+	agent = h.start(t, "agent", nil, "-console")
+	if code := agent.wait(t, 10*time.Second); code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
+		t.Errorf("install after the patch: exit %d, ledger %q: %s", code, h.ledger("host1.txt"), &agent.stderr)
+	}
+}
+
+// TestKilledAgentDoesNotRunScriptTwice: the agent applies the hotfixes itself after dnf; killed
+// (SIGKILL) during an Install script, it leaves the script's command running with LOCK_TS,
+// so the next run refuses until it ends, and the script never runs twice side by side.
+func TestKilledAgentDoesNotRunScriptTwice(t *testing.T) {
+	t.Parallel()
+	h := newAgentHost(t)
+	log := h.path("script.log")
+	h.write("var/opt/shop/Patches/shop-hotfix-6.14.2.1/Install/10-slow.sh", "echo start >> "+log+"\nsleep 2\necho end >> "+log+"\n")
+	agent := h.start(t, "agent", nil, "-console")
+	waitFor(t, "the script to start", 15*time.Second, func() bool { data, _ := os.ReadFile(log); return len(data) > 0 })
+	if err := agent.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the agent to die", 10*time.Second, func() bool {
+		stat, err := os.ReadFile("/proc/" + strconv.Itoa(agent.cmd.Process.Pid) + "/stat")
+		return err != nil || strings.Contains(string(stat), ") Z ")
+	})
+	next := h.start(t, "agent", nil, "-console")
+	code := next.wait(t, 10*time.Second)
+	data, _ := os.ReadFile(log)
+	if code != 3 || !strings.Contains(next.stderr.String(), "has died") {
+		t.Errorf("agent while the killed agent's script runs: exit %d, stderr %s; want 3 (lock held by the script)", code, &next.stderr)
+	}
+	if string(data) != "start\n" {
+		t.Fatalf("script log %q while the first run's script runs: want one start", data)
+	}
+	waitFor(t, "the script's sleep to end", 10*time.Second, func() bool {
+		locked, _ := lock.IsLocked(h.path("var/lock/shop-hotfix.lock/ts.lock"))
+		return !locked
+	})
+	apply := h.start(t, "apply", nil, h.path("var/opt/shop/Patches/shop-hotfix-6.14.2.1"))
+	if code := apply.wait(t, 10*time.Second); code != 0 {
+		t.Fatalf("apply after the orphan ended: exit %d: %s", code, &apply.stderr)
+	}
+	// The killed agent's shell died with it: its "end" never came.
+	if data, _ := os.ReadFile(log); string(data) != "start\nstart\nend\n" {
+		t.Errorf("script log %q, want the first run cut short and one full run after it", data)
 	}
 }

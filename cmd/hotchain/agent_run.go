@@ -65,6 +65,7 @@ type agentOptions struct {
 	cfg     *sysconfig.Config
 	mode    agentMode
 	verbose bool // report syslog errors on stderr
+	plans   bool // -check -v: plan each pending hotfix (checkPlans)
 	stdout  io.Writer
 	stderr  io.Writer
 	environ []string
@@ -179,8 +180,10 @@ func runAgentOnce(ctx context.Context, o agentOptions) error {
 		return nil
 	}
 	environ := o.environ
+	var ts *lock.Lock
 	if o.mode == modeCron || o.mode == modeConsole {
-		ts, err := lock.Acquire(cfg.InRoot(cfg.LockTS), lookupEnv(o.environ, lock.EnvVar))
+		var err error
+		ts, err = lock.Acquire(cfg.InRoot(cfg.LockTS), lookupEnv(o.environ, lock.EnvVar))
 		if err != nil {
 			logLine("not run: "+err.Error(), lock.IsHeld(err))
 			return lockFailure("a hotfix install or product patch is running", err)
@@ -194,6 +197,8 @@ func runAgentOnce(ctx context.Context, o agentOptions) error {
 		environ = append(slices.Clip(o.environ), lock.EnvVar+"="+ts.Token())
 	}
 	r := newAgentRun(&o, environ)
+	// The applies the agent makes itself give the lock's file to their install scripts.
+	r.host.HeldLock = ts
 	r.work(ctx)
 	return r.finish(ctx, logLine)
 }

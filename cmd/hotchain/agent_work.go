@@ -45,9 +45,10 @@ type agentRun struct {
 	wasClosed    bool             // PRE_HOOK ran: the product was closed
 	closed       time.Duration    // how long: PRE_HOOK to the end of POST_HOOK
 	finalized    []hotfix.Version
-	finWait      string // on the alpha: which finalize waits for which hosts
-	checkOnly    bool   // the run only checked (-check, CHECK_ONLY)
-	hint         string // the next step for the first failure that has one
+	finWait      string      // on the alpha: which finalize waits for which hosts
+	checkOnly    bool        // the run only checked (-check, CHECK_ONLY)
+	hint         string      // the next step for the first failure that has one
+	plans        []checkPlan // -check -v: what each pending hotfix's apply would do
 }
 
 // lockedBuffer collects the output of commands that write from several goroutines.
@@ -117,6 +118,9 @@ func (r *agentRun) work(ctx context.Context) {
 	}
 	switch mode {
 	case modeCheck:
+		if r.o.plans {
+			r.planPending(ctx)
+		}
 	case modeDownload:
 		if len(r.pending) > 0 {
 			newest := r.pending[len(r.pending)-1].Name

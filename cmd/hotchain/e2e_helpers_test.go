@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,9 +17,16 @@ import (
 )
 
 // buildStatic builds the hotchain binary as the base RPM ships it: static, so that it runs
-// inside an installroot that has no C library.
+// inside an installroot that has no C library. HOTCHAIN_BIN names one already built (the
+// Debian 13 lane runs the test binaries in a root without Go).
 func buildStatic(t *testing.T) string {
 	t.Helper()
+	if bin := os.Getenv("HOTCHAIN_BIN"); bin != "" {
+		if _, err := os.Stat(bin); err != nil {
+			t.Fatalf("HOTCHAIN_BIN: %v", err)
+		}
+		return bin
+	}
 	bin := filepath.Join(t.TempDir(), "hotchain")
 	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
@@ -171,6 +179,23 @@ func (r *installroot) installed() string {
 		r.t.Fatalf("rpm -qa: %v", err)
 	}
 	return string(out)
+}
+
+// rpmSandboxesScriptlets: the rpm on PATH runs scriptlets without network, as rpm 4.20's
+// unshare plugin does by default (Debian 13, RHEL 10); 4.18 does not.
+func rpmSandboxesScriptlets(t *testing.T) bool {
+	t.Helper()
+	out, err := exec.Command("rpm", "--version").Output()
+	if err != nil {
+		t.Fatalf("rpm --version: %v", err)
+	}
+	m := regexp.MustCompile(`(\d+)\.(\d+)`).FindStringSubmatch(string(out))
+	if m == nil {
+		t.Fatalf("rpm --version: %q has no version", out)
+	}
+	major, _ := strconv.Atoi(m[1])
+	minor, _ := strconv.Atoi(m[2])
+	return major > 4 || major == 4 && minor >= 20
 }
 
 func archOK(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"syscall"
 
@@ -40,6 +41,13 @@ nightly runs again, also when CMD fails. Exits with CMD's exit status.`)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(append([]string(nil), e.environ...), lock.EnvVar+"="+ts.Token())
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.stdin, e.stdout, e.stderr
+	// CMD gets the lock's open file (as fd 3): a flock belongs to the open file, so when hold
+	// is killed the patch, which goes on, keeps LOCK_TS held until it ends, and no install
+	// starts beside it. CMD stays in hold's process group (no Setpgid, no Pdeathsig): it may
+	// talk to the terminal, and a killed hold must not cut a product patch short.
+	if f := ts.File(); f != nil {
+		cmd.ExtraFiles = []*os.File{f}
+	}
 	runErr := cmd.Run()
 	startErr := startNightly(e.stdout, cfg)
 	if err := ts.Unlock(); err != nil && startErr == nil {

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/hotchain/hotchain/hotfix"
-	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -22,6 +21,8 @@ func runApply(ctx context.Context, e *env, args []string) error {
 runs), or a signed hotfix tarball, which is checked against TARBALL_KEY, unpacked into
 PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 	nocheck := fs.Bool("nocheck", false, "skip the prerequisites (product version, chain order, alpha first): force a re-installation")
+	dryRun := fs.Bool("dry-run", false, "write nothing: say whether the apply would go ahead and list the files, drift, scripts, checks and disk space")
+	asJSON := fs.Bool("json", false, "with -dry-run: print JSON for programs")
 	scriptlet := fs.Bool("scriptlet", false, "run as the RPM's %post: in rpm's scriptlet sandbox (no network, private /tmp), leave the hotfix unpacked and say how to apply it")
 	settings := loadSettings(e, fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -34,7 +35,16 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 	if err != nil {
 		return err
 	}
-	dir := fs.Arg(0)
+	dir, opt := fs.Arg(0), hotfix.ApplyOptions{NoCheck: *nocheck}
+	if *dryRun {
+		if *scriptlet {
+			return usageError{errors.New("-dry-run and -scriptlet exclude each other")}
+		}
+		return applyDryRun(ctx, e, cfg, dir, *nocheck, *asJSON)
+	}
+	if *asJSON {
+		return usageError{errors.New("-json goes with -dry-run")}
+	}
 	if *scriptlet {
 		if why := scriptletSandbox(); why != "" {
 			fmt.Fprintf(e.stderr, "hotchain: %s: not applied now: %s, and its install scripts need the network and the real /tmp\n"+
@@ -42,12 +52,14 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 			return nil
 		}
 	}
-	if strings.HasSuffix(dir, ".tar.gz") {
-		if dir, err = unpackVerified(cfg, dir); err != nil {
+	if tarball := dir; strings.HasSuffix(tarball, ".tar.gz") {
+		// Unpack says what the unpack made, which a refused apply removes again.
+		dir, opt.Unpacked, err = hotfix.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) { return unpackVerified(cfg, tarball) })
+		if err != nil {
 			return err
 		}
 	}
-	return newHost(e, cfg).Apply(ctx, dir, hotfix.ApplyOptions{NoCheck: *nocheck})
+	return newHost(e, cfg).Apply(ctx, dir, opt)
 }
 
 func runPrereq(ctx context.Context, e *env, args []string) error {
@@ -142,116 +154,6 @@ An interrupted apply counts as the newest. The RPM's %preun runs it on erase.`)
 		return nil
 	}
 	return err
-}
-
-func runStatus(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "status", "", "Shows the product version, the chain applied on this host and the installation, and interrupted applies.")
-	asJSON := fs.Bool("json", false, "print JSON for programs")
-	settings := loadSettings(e, fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs, ""); err != nil {
-		return err
-	}
-	cfg, err := settings()
-	if err != nil {
-		return err
-	}
-	h := newHost(e, cfg)
-	hs, err := h.Status(ctx)
-	if err != nil {
-		return err
-	}
-	st := hostStatus{Status: hs, Nightly: nightlyEnabled(cfg), Pending: []string{}}
-	if st.Installing, err = lock.IsLocked(cfg.InRoot(cfg.LockTS)); err != nil {
-		st.Installing = false
-	}
-	if st.LastRun, err = readLastRun(cfg); err != nil {
-		e.warnf("%v", err)
-	}
-	if st.LastRun != nil {
-		// What the last run saw offered, less what is applied since (that run may have
-		// installed it).
-		applied := map[string]bool{}
-		for _, v := range hs.Applied {
-			applied[v] = true
-		}
-		for _, v := range st.LastRun.Pending {
-			if !applied[v] {
-				st.Pending = append(st.Pending, v)
-			}
-		}
-	}
-	if cfg.HostRole == sysconfig.RoleAlpha {
-		r, err := h.Rollout()
-		if err != nil {
-			return err
-		}
-		st.Secondaries = map[string][]string{}
-		for host, vs := range r.Secondaries {
-			for _, v := range vs {
-				st.Secondaries[host] = append(st.Secondaries[host], v.String())
-			}
-			if st.Secondaries[host] == nil {
-				st.Secondaries[host] = []string{}
-			}
-		}
-	}
-	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
-	}
-	pv := st.ProductVersion
-	if pv == "" {
-		pv = "unknown (" + st.VersionError + ")"
-	}
-	w := e.stdout
-	fmt.Fprintf(w, "product:       %s %s\n", st.Product, pv)
-	fmt.Fprintf(w, "host:          %s (%s)\n", st.Host, st.Role)
-	fmt.Fprintf(w, "applied here:  %s\n", listOrNone(st.Applied))
-	fmt.Fprintf(w, "installation:  %s\n", listOrNone(st.Installation))
-	if st.Role == string(sysconfig.RoleAlpha) {
-		fmt.Fprintf(w, "finalized:     %s\n", listOrNone(st.Finalized))
-	}
-	for _, host := range sortedKeys(st.Secondaries) {
-		fmt.Fprintf(w, "secondary:     %s has %s\n", host, listOrNone(st.Secondaries[host]))
-	}
-	nightly := "disabled (hotchain service start enables them)"
-	if st.Nightly {
-		nightly = "enabled"
-	}
-	fmt.Fprintf(w, "nightly runs:  %s\n", nightly)
-	if st.Installing {
-		fmt.Fprintf(w, "installing:    an install or rollback holds %s now\n", cfg.LockTS)
-	}
-	if l := st.LastRun; l != nil {
-		fmt.Fprintf(w, "pending:       %s (offered at the last run, not applied)\n", listOrNone(st.Pending))
-		fmt.Fprintf(w, "last run:      %s %s, %s: %s\n", l.Time.Local().Format("2006-01-02 15:04"), l.Mode, l.Outcome, l.what())
-	} else {
-		fmt.Fprintln(w, "last run:      none yet")
-	}
-	if len(st.Unpacked) > 0 {
-		fmt.Fprintf(w, "unpacked:      %s (unpacked, not applied: the next agent run applies them; hotchain agent -console does now)\n", strings.Join(st.Unpacked, " "))
-	}
-	for _, u := range st.Interrupted {
-		fmt.Fprintf(w, "interrupted:   %s stopped in state %s (%s): run hotchain apply to finish or hotchain rollback to undo\n", u.Version, u.State, u.Journal)
-	}
-	for _, l := range st.Logs {
-		fmt.Fprintf(w, "log:           %s\n", l)
-	}
-	return nil
-}
-
-// hostStatus is what status shows: the host's chain and what the agent knows.
-type hostStatus struct {
-	*hotfix.Status
-	Nightly     bool                `json:"nightly_enabled"`
-	Installing  bool                `json:"installing"`
-	Pending     []string            `json:"pending"` // as the last run saw the repository
-	Secondaries map[string][]string `json:"secondaries,omitempty"`
-	LastRun     *lastRun            `json:"last_run,omitempty"`
 }
 
 func sortedKeys(m map[string][]string) []string {

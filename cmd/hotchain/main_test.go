@@ -1,20 +1,14 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
+
+	"github.com/hotchain/hotchain/internal/testutil"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -62,6 +56,15 @@ func cmdCode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
+// tree records every entry under dir, directory times included.
+func tree(ts *testscript.TestScript, dir string) map[string]testutil.TreeEntry {
+	m, err := testutil.ReadTree(dir, true, ".")
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	return m
+}
+
 var snaps sync.Map // work dir + name -> tree listing
 
 // snap NAME DIR records every entry under DIR: kind, mode, owner, content and mtime.
@@ -69,7 +72,7 @@ func cmdSnap(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
 		ts.Fatalf("usage: snap NAME DIR")
 	}
-	snaps.Store(ts.Getenv("WORK")+"\x00"+args[0], treeListing(ts, ts.MkAbs(args[1])))
+	snaps.Store(ts.Getenv("WORK")+"\x00"+args[0], tree(ts, ts.MkAbs(args[1])))
 }
 
 // same NAME DIR fails unless DIR is exactly as snap NAME recorded it.
@@ -81,69 +84,11 @@ func cmdSame(ts *testscript.TestScript, neg bool, args []string) {
 	if !ok {
 		ts.Fatalf("no snapshot %s", args[0])
 	}
-	was, now := v.([]string), treeListing(ts, ts.MkAbs(args[1]))
-	diff := listingDiff(was, now)
+	diff := testutil.DiffTrees(v.(map[string]testutil.TreeEntry), tree(ts, ts.MkAbs(args[1])))
 	switch {
 	case neg && diff == "":
 		ts.Fatalf("%s is unchanged", args[1])
 	case !neg && diff != "":
 		ts.Fatalf("%s changed since snap %s:\n%s", args[1], args[0], diff)
 	}
-}
-
-func treeListing(ts *testscript.TestScript, dir string) []string {
-	var lines []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		st := fi.Sys().(*syscall.Stat_t)
-		content := ""
-		switch {
-		case fi.Mode().IsRegular():
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			sum := sha256.Sum256(data)
-			content = hex.EncodeToString(sum[:8])
-		case fi.Mode()&fs.ModeSymlink != 0:
-			content, _ = os.Readlink(p)
-		}
-		rel, _ := filepath.Rel(dir, p)
-		lines = append(lines, fmt.Sprintf("%s %v %d:%d %s %d", rel, fi.Mode(), st.Uid, st.Gid, content, fi.ModTime().UnixNano()))
-		return nil
-	})
-	if err != nil {
-		ts.Fatalf("%v", err)
-	}
-	sort.Strings(lines)
-	return lines
-}
-
-func listingDiff(a, b []string) string {
-	in := func(l []string) map[string]bool {
-		m := map[string]bool{}
-		for _, s := range l {
-			m[s] = true
-		}
-		return m
-	}
-	ma, mb := in(a), in(b)
-	var d []string
-	for _, s := range a {
-		if !mb[s] {
-			d = append(d, "- "+s)
-		}
-	}
-	for _, s := range b {
-		if !ma[s] {
-			d = append(d, "+ "+s)
-		}
-	}
-	return strings.Join(d, "\n")
 }

@@ -21,8 +21,12 @@ func runRepo(ctx context.Context, e *env, args []string) error {
 DIR/RPM-GPG-KEY-PRODUCT-hotfix with -sign-key, and DIR/PRODUCT-hotfix.repo, the file hosts
 use, pointing at URL/6.14.2/ for each -base-url (mirrors, tried in order).
 Entries of packages whose size and mtime did not change are reused from the old metadata
-(as createrepo_c --update does); -no-update reads every package again. With -sign-key, every
-package read must be signed with that key. A failed run changes nothing.
+(as createrepo_c --update does), whatever their compression (gz, zstd, xz, bz2); -no-update
+reads every package again. Every package read is checked as rpm -K checks it (header and
+payload digests; with -sign-key, its signature by that key); a .rpm that hotchain serve
+would not serve through a symlink (one out of DIR, an absolute one) is left out with a
+warning. A failed run changes nothing; a killed one leaves the old metadata, and the next
+run removes its temporary directory (runs on one DIR take turns: DIR/.repodata.lock).
 SOURCE_DATE_EPOCH, if set, is the revision and the time of the metadata: the same packages
 and SOURCE_DATE_EPOCH give byte-identical metadata.
 Packages are found as createrepo_c finds them (hidden ones and symlinked directories
@@ -34,6 +38,7 @@ control character in its metadata, or a damaged one, fails the run.`)
 	baseVersion := fs.String("base-version", "", "base `version` the repository serves (default: the name of DIR)")
 	signKey := fs.String("sign-key", "", "OpenPGP secret key `file` that signs repomd.xml (passphrase in $"+sign.PassphraseEnv+")")
 	noUpdate := fs.Bool("no-update", false, "read every package again instead of reusing unchanged entries")
+	compress := fs.String("compress", "gz", "`gz|zstd`: compression of the metadata files; every yum and dnf reads gz, zstd is createrepo_c 1.x's default (RHEL 9's dnf reads it, older yum and dnf may not)")
 	changelogLimit := fs.Int("changelog-limit", repo.DefaultChangelogLimit, "keep the newest `N` changelog entries of each package, as createrepo_c --changelog-limit (0 none, -1 all); unchanged packages keep theirs unless -no-update")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -49,6 +54,9 @@ control character in its metadata, or a damaged one, fails the run.`)
 		if err := repo.CheckBaseURL(u); err != nil {
 			return usageError{err}
 		}
+	}
+	if err := repo.CheckCompression(*compress); err != nil {
+		return usageError{err}
 	}
 	limit := *changelogLimit
 	switch {
@@ -68,7 +76,7 @@ control character in its metadata, or a damaged one, fails the run.`)
 	}
 	o := repo.Options{
 		Dir: fs.Arg(0), Product: *product, BaseVersion: *baseVersion, BaseURLs: urls,
-		NoUpdate: *noUpdate, Time: when, Log: e.stderr, ChangelogLimit: limit,
+		NoUpdate: *noUpdate, Compress: *compress, Time: when, Log: e.stderr, ChangelogLimit: limit,
 	}
 	if *signKey != "" {
 		if o.Signer, err = sign.LoadSigner(*signKey); err != nil {

@@ -228,6 +228,7 @@ func (r *agentRun) allowedUpTo() string {
 
 // writeCheck prints the pending hotfixes the way the original cron script did.
 func (r *agentRun) writeCheck(w io.Writer) {
+	defer r.writePlans(w)
 	if len(r.unpacked) > 0 {
 		fmt.Fprintf(w, "Unpacked, not applied: %s (the next run applies them; hotchain agent -console does now)\n", joinVersions(r.unpacked))
 	}

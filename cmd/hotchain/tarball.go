@@ -13,10 +13,15 @@ import (
 // As root, a TARBALL_KEY that another user could have written is refused: whoever can write
 // the key decides which tarballs run their Install scripts as root.
 func unpackVerified(cfg *sysconfig.Config, tarball string) (string, error) {
+	return unpackVerifiedInto(cfg, tarball, cfg.InRoot(cfg.PatchesDir))
+}
+
+// unpackVerifiedInto is unpackVerified into dest (apply -dry-run: a private directory).
+func unpackVerifiedInto(cfg *sysconfig.Config, tarball, dest string) (string, error) {
 	if err := sysconfig.CheckTrusted(cfg.InRoot(cfg.TarballKey), "TARBALL_KEY"); err != nil {
 		return "", err
 	}
-	dir, err := packaging.UnpackVerifiedTarball(tarball, tarball+".sig", cfg.InRoot(cfg.TarballKey), cfg.InRoot(cfg.PatchesDir))
+	dir, err := packaging.UnpackVerifiedTarball(tarball, tarball+".sig", cfg.InRoot(cfg.TarballKey), dest)
 	if se := (*packaging.SignatureError)(nil); errors.As(err, &se) {
 		return "", withHint(err, "get the tarball and its .sig again from the vendor; TARBALL_KEY in the settings names the vendor's public key")
 	}

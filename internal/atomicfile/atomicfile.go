@@ -37,6 +37,11 @@ func Replace(path string, data []byte, perm os.FileMode) error {
 	return replaceFile(path, data, perm, replaceOpts{})
 }
 
+// TempPrefix starts the name of the temporary file beside the target. A writer holds an
+// exclusive flock on it until it is renamed into place, so that a run that cleans up after
+// killed writes can tell a live one from debris (hotfix's cleanDebris).
+const TempPrefix = ".hotchain-tmp-"
+
 type replaceOpts struct {
 	durable bool // fsync the file and its directory
 	keep    bool // an existing path keeps its mode and owner
@@ -51,7 +56,7 @@ func replaceFile(path string, data []byte, perm os.FileMode, o replaceOpts) (err
 		}
 	}
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".hotchain-tmp-*")
+	f, err := os.CreateTemp(dir, TempPrefix+"*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -61,6 +66,9 @@ func replaceFile(path string, data []byte, perm os.FileMode, o replaceOpts) (err
 			os.Remove(f.Name())
 		}
 	}()
+	// Locked until it is renamed into place (TempPrefix). Best effort: where flock does not
+	// work, the cleaner goes by the temporary file's age.
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 	if _, err = f.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -76,10 +84,11 @@ func replaceFile(path string, data []byte, perm os.FileMode, o replaceOpts) (err
 			return fmt.Errorf("write %s: %w", path, err)
 		}
 	}
-	if err = f.Close(); err != nil {
+	// Renamed while still open and locked, then closed.
+	if err = os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err = os.Rename(f.Name(), path); err != nil {
+	if err = f.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if !o.durable {

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/sysconfig"
+)
+
+// applyDryRun is apply -dry-run: the plan of the apply, printed, with nothing written. A
+// tarball is checked against TARBALL_KEY and unpacked into a private directory of the
+// system's temporary directory (TMPDIR), removed afterwards, instead of PATCHES_DIR. The
+// exit status is 1 when the apply would refuse.
+func applyDryRun(ctx context.Context, e *env, cfg *sysconfig.Config, dir string, nocheck, asJSON bool) error {
+	opt := hotfix.DryRunOptions{NoCheck: nocheck}
+	if strings.HasSuffix(dir, ".tar.gz") {
+		tmp, err := os.MkdirTemp("", "hotchain-dry-run-*")
+		if err != nil {
+			return fmt.Errorf("dry run: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		if dir, err = unpackVerifiedInto(cfg, dir, tmp); err != nil {
+			return err
+		}
+		opt.Tarball = true
+	}
+	h := newHost(e, cfg)
+	p, err := h.DryRun(ctx, dir, opt)
+	if err != nil {
+		return err
+	}
+	if opt.Tarball {
+		if r := unpackClash(h, dir); r != nil {
+			p.Refusals = append(p.Refusals, *r)
+		}
+	}
+	if asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(p); err != nil {
+			return err
+		}
+	} else {
+		p.WriteText(e.stdout)
+	}
+	if len(p.Refusals) > 0 {
+		return withHint(fmt.Errorf("dry run: the apply of hotfix %s would refuse (%d %s, listed above)", p.Version, len(p.Refusals), plural(len(p.Refusals), "reason", "reasons")),
+			"deal with what is listed, then run the dry run again; nothing was written")
+	}
+	return nil
+}
+
+// unpackClash is the refusal of the unpack into PATCHES_DIR when the hotfix directory is
+// there already with other content than the tarball (packaging.UnpackTarball compares the
+// same: kind, SHA-256 and link target of every entry, not what a host wrote into it).
+func unpackClash(h *hotfix.Host, staged string) *hotfix.Refusal {
+	s, err := hotfix.ReadDir(staged)
+	if err != nil {
+		return nil
+	}
+	target := h.HotfixDir(s.Version)
+	if _, err := os.Lstat(target); err != nil {
+		return nil
+	}
+	have, err := hotfix.ReadDir(target)
+	if err != nil {
+		return &hotfix.Refusal{Reason: fmt.Sprintf("%s already exists and is not a valid hotfix directory: %v", target, err), Hint: "move it aside (or remove it) and unpack again"}
+	}
+	type sig struct {
+		kind os.FileMode
+		sum  string
+		link string
+	}
+	index := func(d *hotfix.Dir) map[string]sig {
+		m := map[string]sig{}
+		for _, e := range d.Entries {
+			m[e.Rel] = sig{e.Mode.Type(), e.SHA256, e.Link}
+		}
+		return m
+	}
+	a, b := index(have), index(s)
+	differs := len(a) != len(b)
+	for rel, x := range b {
+		if y, ok := a[rel]; !ok || x != y {
+			differs = true
+		}
+	}
+	if !differs {
+		return nil
+	}
+	return &hotfix.Refusal{Reason: fmt.Sprintf("%s already exists with other content than the tarball", target),
+		Hint: "a hotfix version has one content: if this directory was changed by hand, move it aside and unpack again"}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

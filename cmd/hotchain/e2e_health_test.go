@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hotchain/hotchain/internal/testutil"
+)
+
+// TestAgentAppliesOutsideRPMWithHealthGate is the agent's own apply end to end with the
+// real dnf, an alpha and a secondary sharing one ledger:
+//   - hotfix 2's Install script talks to a TCP service on loopback and writes and reads a
+//     file in /tmp: the agent applies outside rpm's transaction, so both work (rpm 4.19+
+//     runs scriptlets without network and with a private /tmp);
+//   - HEALTH_CMD fails once hotfix 3 of the chain of 4 is applied: the alpha ends with 1
+//     and 2 applied, 3 rolled back byte-exact and not in the rpm database, 4 not
+//     installed, a FAILED report and exit 5; version.txt never holds 3, so the secondary
+//     installs 1 and 2 only.
+func TestAgentAppliesOutsideRPMWithHealthGate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test with the real dnf")
+	}
+	archOK(t)
+	for _, tool := range []string{"dnf", "rpm", "unshare", "mount", "busybox"} {
+		testutil.RequireTool(t, tool)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for mount namespaces and installroots")
+	}
+	// The TCP service the Install script needs: it answers pong to ping.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	served := make(chan string, 4)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			fmt.Fprintln(c, "pong")
+			c.Close()
+			served <- strings.TrimSpace(line)
+		}
+	}()
+	port := l.Addr().(*net.TCPAddr).Port
+
+	bin := buildStatic(t)
+	work := t.TempDir()
+	key := filepath.Join(work, "vendor")
+	runOK(t, nil, bin, "keygen", "-name", "Shop Hotfixes", "-email", "hotfixes@shop.example", "-out", key)
+	repoDir := filepath.Join(work, "repos", "6.14.2")
+	os.MkdirAll(repoDir, 0o755)
+	url := serveRepos(t, bin, filepath.Join(work, "repos"))
+	src := filepath.Join(work, "src")
+	rolloutChain(t, src, 1, 4, 0)
+	script := fmt.Sprintf(`set -e
+tmp=/tmp/hotchain-e2e-$$
+echo ping | busybox nc 127.0.0.1 %d > "$tmp"
+grep -q pong "$tmp"
+rm "$tmp"
+echo "network and /tmp $HOTFIX_VERSION" >> "$PRODUCT_ROOT/../install-notes.txt"
+`, port)
+	os.WriteFile(filepath.Join(src, "shop-hotfix-6.14.2.2", "Install", "15-net-tmp-shared.sh"), []byte(script), 0o644)
+	runOK(t, nil, bin, "build-base", "-product", "shop", "-base-version", "6.14.2", "-repo-url", url,
+		"-sign-key", key+".asc", "-binary", bin, "-out", repoDir)
+	for i := 1; i <= 4; i++ {
+		runOK(t, nil, bin, "build", "-product", "shop", "-sign-key", key+".asc", "-out", repoDir, filepath.Join(src, fmt.Sprintf("shop-hotfix-6.14.2.%d", i)))
+	}
+	runOK(t, nil, bin, "repo", "-sign-key", key+".asc", "-base-url", url, "-base-version", "6.14.2", repoDir)
+	repoFile, _ := os.ReadFile(filepath.Join(repoDir, "shop-hotfix.repo"))
+	pub, _ := os.ReadFile(key + ".pub.asc")
+
+	shared := filepath.Join(work, "shared-ledger")
+	os.MkdirAll(shared, 0o755)
+	hosts := map[string]*rolloutHost{}
+	for _, name := range []string{"alpha", "sec1"} {
+		h := &rolloutHost{installroot: newInstallroot(t, name), name: name, bin: bin, shared: shared}
+		h.write("etc/yum.repos.d/shop-hotfix.repo", string(repoFile))
+		h.write("etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix", string(pub))
+		runOK(t, nil, "dnf", h.dnfArgs("install", "shop-hotfix-base")...)
+		role, secondaries := "secondary", ""
+		if name == "alpha" {
+			role, secondaries = "alpha", "sec1"
+		}
+		h.write("etc/sysconfig/shop-hotfix", fmt.Sprintf(`PRODUCT=shop
+HOSTNAME=%s
+HOST_ROLE=%s
+SECONDARY_HOSTS="%s"
+RANDOMWAIT=0
+YUM_PARAMETER="--disablerepo '*' --enablerepo shop-hotfix --releasever=1"
+HEALTH_CMD="sh -c 'test ! -f $PRODUCT_ROOT/lib/Shop/Fix3.pm || { echo shop answers 500; exit 1; }'"
+HEALTH_RETRIES=1
+`, name, role, secondaries))
+		hosts[name] = h
+	}
+	alpha, sec1 := hosts["alpha"], hosts["sec1"]
+	cartBefore := alpha.read("opt/shop/lib/Shop/Cart.pm")
+
+	out, code := alpha.agent("")
+	if code != 5 {
+		t.Errorf("alpha: exit %d, want 5", code)
+	}
+	for _, want := range []string{"FAILED", "hotfix 6.14.2.3 failed its health check", "shop answers 500", "Installed: 6.14.2.1 6.14.2.2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("alpha's report lacks %q", want)
+		}
+	}
+	if got := alpha.ledger("alpha.txt"); got != "6.14.2.1 6.14.2.2" {
+		t.Errorf("alpha ledger %q, want 1 and 2", got)
+	}
+	if got := alpha.ledger("version.txt"); got != "6.14.2.1 6.14.2.2" {
+		t.Errorf("version.txt %q, want 1 and 2", got)
+	}
+	if rpms := alpha.installed(); strings.Contains(rpms, "6_14_2_3") || strings.Contains(rpms, "6_14_2_4") || !strings.Contains(rpms, "6_14_2_2") {
+		t.Errorf("alpha's rpm database:\n%s", rpms)
+	}
+	if _, err := os.Stat(filepath.Join(alpha.root, "opt/shop/lib/Shop/Fix3.pm")); !os.IsNotExist(err) {
+		t.Errorf("hotfix 3's file survived its rollback: %v", err)
+	}
+	if got := alpha.read("opt/shop/lib/Shop/Cart.pm"); got != "cart 6.14.2.2\n" || cartBefore == got {
+		t.Errorf("Cart.pm = %q, want hotfix 2's", got)
+	}
+	if !strings.Contains(alpha.notes(), "network and /tmp 6.14.2.2") {
+		t.Errorf("the network and /tmp script did not run to its end:\n%s", alpha.notes())
+	}
+	select {
+	case got := <-served:
+		if got != "ping" {
+			t.Errorf("the service got %q", got)
+		}
+	default:
+		t.Errorf("the Install script never reached the TCP service")
+	}
+
+	// The secondary follows version.txt: 1 and 2, never 3.
+	if out, code := sec1.agent(""); code != 0 || !strings.Contains(out, "Waiting for the alpha host") {
+		t.Errorf("sec1: exit %d\n%s", code, out)
+	}
+	if got := sec1.ledger("sec1.txt"); got != "6.14.2.1 6.14.2.2" {
+		t.Errorf("sec1 ledger %q, want 1 and 2", got)
+	}
+	if rpms := sec1.installed(); strings.Contains(rpms, "6_14_2_3") {
+		t.Errorf("sec1 installed hotfix 3:\n%s", rpms)
+	}
+}

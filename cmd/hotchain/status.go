@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/lock"
+	"github.com/hotchain/hotchain/sysconfig"
+)
+
+func runStatus(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "status", "", "Shows the product version, the chain applied on this host and the installation, and interrupted applies.")
+	asJSON := fs.Bool("json", false, "print JSON for programs")
+	settings := loadSettings(e, fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs, ""); err != nil {
+		return err
+	}
+	cfg, err := settings()
+	if err != nil {
+		return err
+	}
+	st, err := gatherStatus(ctx, e, cfg)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	st.writeText(e.stdout, cfg.LockTS, time.Local)
+	return nil
+}
+
+// hostStatus is what status shows: the host's chain and what the agent knows.
+type hostStatus struct {
+	*hotfix.Status
+	Nightly     bool                `json:"nightly_enabled"`
+	Installing  bool                `json:"installing"`
+	Pending     []string            `json:"pending"` // as the last run saw the repository
+	Secondaries map[string][]string `json:"secondaries,omitempty"`
+	LastRun     *lastRun            `json:"last_run,omitempty"`
+}
+
+// gatherStatus reads what status shows: the ledgers and journals (hotfix.Host.Status), the
+// locks, the last run's record and, on the alpha, the secondaries' chains.
+func gatherStatus(ctx context.Context, e *env, cfg *sysconfig.Config) (*hostStatus, error) {
+	h := newHost(e, cfg)
+	hs, err := h.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st := &hostStatus{Status: hs, Nightly: nightlyEnabled(cfg), Pending: []string{}}
+	if st.Installing, err = lock.IsLocked(cfg.InRoot(cfg.LockTS)); err != nil {
+		st.Installing = false
+	}
+	if st.LastRun, err = readLastRun(cfg); err != nil {
+		e.warnf("%v", err)
+	}
+	if st.LastRun != nil {
+		// What the last run saw offered, less what is applied since (that run may have
+		// installed it).
+		applied := map[string]bool{}
+		for _, v := range hs.Applied {
+			applied[v] = true
+		}
+		for _, v := range st.LastRun.Pending {
+			if !applied[v] {
+				st.Pending = append(st.Pending, v)
+			}
+		}
+	}
+	if cfg.HostRole == sysconfig.RoleAlpha {
+		r, err := h.Rollout()
+		if err != nil {
+			return nil, err
+		}
+		st.Secondaries = map[string][]string{}
+		for host, vs := range r.Secondaries {
+			for _, v := range vs {
+				st.Secondaries[host] = append(st.Secondaries[host], v.String())
+			}
+			if st.Secondaries[host] == nil {
+				st.Secondaries[host] = []string{}
+			}
+		}
+	}
+	return st, nil
+}
+
+// writeText prints status for people, times in loc.
+func (st *hostStatus) writeText(w io.Writer, lockTS string, loc *time.Location) {
+	pv := st.ProductVersion
+	if pv == "" {
+		pv = "unknown (" + st.VersionError + ")"
+	}
+	fmt.Fprintf(w, "product:       %s %s\n", st.Product, pv)
+	fmt.Fprintf(w, "host:          %s (%s)\n", st.Host, st.Role)
+	fmt.Fprintf(w, "applied here:  %s\n", listOrNone(st.Applied))
+	fmt.Fprintf(w, "installation:  %s\n", listOrNone(st.Installation))
+	if st.Role == string(sysconfig.RoleAlpha) {
+		fmt.Fprintf(w, "finalized:     %s\n", listOrNone(st.Finalized))
+	}
+	for _, host := range sortedKeys(st.Secondaries) {
+		fmt.Fprintf(w, "secondary:     %s has %s\n", host, listOrNone(st.Secondaries[host]))
+	}
+	nightly := "disabled (hotchain service start enables them)"
+	if st.Nightly {
+		nightly = "enabled"
+	}
+	fmt.Fprintf(w, "nightly runs:  %s\n", nightly)
+	if st.Installing {
+		fmt.Fprintf(w, "installing:    an install or rollback holds %s now\n", lockTS)
+	}
+	if l := st.LastRun; l != nil {
+		fmt.Fprintf(w, "pending:       %s (offered at the last run, not applied)\n", listOrNone(st.Pending))
+		fmt.Fprintf(w, "last run:      %s %s, %s: %s\n", l.Time.In(loc).Format("2006-01-02 15:04"), l.Mode, l.Outcome, l.what())
+	} else {
+		fmt.Fprintln(w, "last run:      none yet")
+	}
+	if len(st.Unpacked) > 0 {
+		fmt.Fprintf(w, "unpacked:      %s (unpacked, not applied: the next agent run applies them; hotchain agent -console does now)\n", strings.Join(st.Unpacked, " "))
+	}
+	for _, u := range st.Interrupted {
+		fmt.Fprintf(w, "interrupted:   %s stopped in state %s (%s): run hotchain apply to finish or hotchain rollback to undo\n", u.Version, u.State, u.Journal)
+	}
+	for _, l := range st.Logs {
+		fmt.Fprintf(w, "log:           %s\n", l)
+	}
+}
