@@ -205,9 +205,9 @@ func (b *bench) chainBenches() []result {
 			}
 		}
 	}
-	hfBytes, hfFiles := dirSize(filepath.Join(src, "shop-hotfix-6.14.2.1", "FileChanges"))
-	common := fmt.Sprintf("%d hotfixes of %d files (%s each, the first %s): %d of each replace product files, half of them ones the hotfix before replaced too, %d are new; no install scripts. A sandbox host: an installroot with a static busybox and the base RPM, a fresh copy for every run, all made and written back before the first; the repository served by `hotchain serve` on loopback.",
-		l.n, hfFiles, mib(b.sc.chainBytes), mib(hfBytes), l.repl, l.files-l.repl)
+	_, hfFiles := dirSize(filepath.Join(src, "shop-hotfix-6.14.2.1", "FileChanges"))
+	common := fmt.Sprintf("%d hotfixes of %d files, %s each: %d of each replace product files, half of them ones the hotfix before replaced too, %d are new; no install scripts. A sandbox host: an installroot with a static busybox and the base RPM, a fresh copy for every run, all made and written back before the first; the repository served by `hotchain serve` on loopback.",
+		l.n, hfFiles, mib(b.sc.chainBytes), l.repl, l.files-l.repl)
 	return []result{
 		{
 			work: installWork, peerName: installPeer,
