@@ -41,10 +41,12 @@ lint:
 
 # The Debian packages the tests and the demo use: the real rpm, dnf and createrepo_c to test
 # against, a static busybox for /bin/sh inside dnf installroots, the tools tests call, and
-# GNU time, with which make bench measures peak memory.
+# GNU time, with which make bench measures peak memory; xz and zstd (compressed metadata),
+# unshare (namespaces), systemd-analyze (the boot unit is checked with systemd's parser).
 # Idempotent: apt runs only when a command is missing. Needs root (as CI and the demo run).
 DEPS := rpm:rpm rpmbuild:rpm dnf:dnf createrepo_c:createrepo-c busybox:busybox-static \
-	cpio:cpio rpm2cpio:rpm2cpio openssl:openssl gpg:gnupg perl:perl /usr/bin/time:time
+	cpio:cpio rpm2cpio:rpm2cpio openssl:openssl gpg:gnupg perl:perl /usr/bin/time:time \
+	xz:xz-utils zstd:zstd unshare:util-linux systemd-analyze:systemd promtool:prometheus
 deps:
 	@missing=""; for pair in $(DEPS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
 	  if ! command -v $$cmd >/dev/null 2>&1; then missing="$$missing $$pkg"; fi; done; \

@@ -16,7 +16,7 @@ set -euo pipefail
 
 suite=trixie
 # What the real-tool tests call, plus a static busybox for the /bin/sh of dnf installroots.
-packages=rpm,rpm2cpio,dnf,createrepo-c,busybox-static,cpio,gnupg,openssl,perl
+packages=rpm,rpm2cpio,dnf,createrepo-c,busybox-static,cpio,gnupg,openssl,perl,xz-utils,zstd
 
 die() { printf 'debian13-root: %s\n' "$*" >&2; exit 1; }
 

@@ -2,6 +2,7 @@ package hotfix
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -69,13 +70,13 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) (err err
 	}
 	defer l.Unlock()
 
-	logf, err := h.openLog(d)
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	out := io.MultiWriter(h.out(), logf)
-	fmt.Fprintf(logf, "=== %s apply of %s on %s (%s)\n", time.Now().UTC().Format(time.RFC3339), d.Version, h.Cfg.Hostname, h.Cfg.HostRole)
+	// The install log is made only once the journal is: a hotfix with a log of this host
+	// and no journal has had its apply begun and undone or refused, one with neither was
+	// never started (Unpacked), and a crash between the two must not blur that. What comes
+	// before goes to the log when it is opened.
+	started := time.Now().UTC()
+	var early bytes.Buffer
+	out := io.MultiWriter(h.out(), &early)
 	h.cleanDebris(out, d.Path)
 	if err := h.checkInterrupted(d); err != nil {
 		return err
@@ -84,6 +85,14 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) (err err
 	if err != nil || j == nil { // j == nil: prepared before and still current
 		return err
 	}
+	logf, err := h.openLog(d)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	fmt.Fprintf(logf, "=== %s apply of %s on %s (%s)\n", started.Format(time.RFC3339), d.Version, h.Cfg.Hostname, h.Cfg.HostRole)
+	logf.Write(early.Bytes())
+	out = io.MultiWriter(h.out(), logf)
 	if opt.Prepare {
 		if j.State != stateBackup {
 			return fmt.Errorf("hotfix %s cannot be prepared: its apply is in state %q (%s)", d.Version, j.State, journalPath(d.Path, h.Cfg.Hostname))

@@ -75,7 +75,8 @@ func rpmVersionOK(v string) bool {
 
 // BuildBase builds the base RPM of a product: the hotchain binary, the settings file, the
 // nightly job (cron.daily, or the systemd timer instead), the init script of the service
-// switch, the .repo file of the base version and the vendor's public key.
+// switch, the boot unit that recovers interrupted applies, the .repo file of the base
+// version and the vendor's public key.
 func BuildBase(o BaseOptions) (*BaseResult, error) {
 	if err := checkProduct(o.Product); err != nil {
 		return nil, err
@@ -190,6 +191,7 @@ func baseSpec(o *BaseOptions, bin []byte, arch string, when time.Time) (*pkgSpec
 		{RPMFile: owned("/etc/init.d/"+id, script, []byte(initScript(p)), mtime, rpmpack.GenericFile)},
 		{RPMFile: owned("/usr/lib/systemd/system/"+id+".service", 0o644, []byte(systemdService(p)), mtime, rpmpack.GenericFile)},
 		{RPMFile: owned("/usr/lib/systemd/system/"+id+".timer", 0o644, []byte(systemdTimer(p)), mtime, rpmpack.GenericFile)},
+		{RPMFile: owned("/usr/lib/systemd/system/"+RecoverUnit(p), 0o644, []byte(systemdRecover(p)), mtime, rpmpack.GenericFile)},
 		{RPMFile: owned(repoFilePath(p), 0o644, o.RepoFile, mtime, rpmpack.ConfigFile|rpmpack.NoReplaceFile)},
 	}
 	if o.Signer != nil {
@@ -222,7 +224,8 @@ func baseSpec(o *BaseOptions, bin []byte, arch string, when time.Time) (*pkgSpec
 		description: fmt.Sprintf(`Installs what a host needs to receive %[1]s hotfixes for base version %[2]s:
 the hotchain agent (%[3]s), its settings (%[4]s), the nightly job
 (/etc/cron.daily/%[5]s, or %[5]s.timer on hosts without crond), the service switch
-(/etc/init.d/%[5]s), the yum/dnf repository (%[6]s) and the vendor's
+(/etc/init.d/%[5]s), the recovery of interrupted hotfix applies at boot
+(%[5]s-recover.service), the yum/dnf repository (%[6]s) and the vendor's
 signing key.`, p, o.BaseVersion, HotchainPath, cfg, id, repoFilePath(p)),
 		license: o.License,
 		vendor:  o.Vendor,

@@ -63,14 +63,15 @@ func TestBaseRPMFiles(t *testing.T) {
 	}
 	config := int64(rpmpack.ConfigFile | rpmpack.NoReplaceFile)
 	wants := map[string]want{
-		"/usr/sbin/hotchain":                          {0o100755, 0},
-		"/etc/sysconfig/shop-hotfix":                  {0o100644, config},
-		"/etc/cron.daily/shop-hotfix":                 {0o100755, 0},
-		"/etc/init.d/shop-hotfix":                     {0o100755, 0},
-		"/usr/lib/systemd/system/shop-hotfix.service": {0o100644, 0},
-		"/usr/lib/systemd/system/shop-hotfix.timer":   {0o100644, 0},
-		"/etc/yum.repos.d/shop-hotfix.repo":           {0o100644, config},
-		"/etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix":    {0o100644, 0},
+		"/usr/sbin/hotchain":                                  {0o100755, 0},
+		"/etc/sysconfig/shop-hotfix":                          {0o100644, config},
+		"/etc/cron.daily/shop-hotfix":                         {0o100755, 0},
+		"/etc/init.d/shop-hotfix":                             {0o100755, 0},
+		"/usr/lib/systemd/system/shop-hotfix.service":         {0o100644, 0},
+		"/usr/lib/systemd/system/shop-hotfix.timer":           {0o100644, 0},
+		"/usr/lib/systemd/system/shop-hotfix-recover.service": {0o100644, 0},
+		"/etc/yum.repos.d/shop-hotfix.repo":                   {0o100644, config},
+		"/etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix":            {0o100644, 0},
 	}
 	modes := p.Header.GetTag(1030).Int64Slice()
 	files := map[string]rpm.FileInfo{}
@@ -102,9 +103,13 @@ func TestBaseRPMFiles(t *testing.T) {
 	if f := files["/etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix"]; f.Size() != int64(len(pub)) {
 		t.Errorf("key file is %d bytes, the public key %d", f.Size(), len(pub))
 	}
-	wantPost := `# Enable nightly hotfix runs on first install; an upgrade keeps the current choice.
+	wantPost := `# Enable nightly hotfix runs and the recovery at boot on first install; an upgrade keeps
+# the current choice.
 if [ "$1" = 1 ]; then
     /usr/sbin/hotchain service start -config /etc/sysconfig/shop-hotfix || :
+    if command -v systemctl >/dev/null 2>&1; then
+        systemctl enable shop-hotfix-recover.service >/dev/null 2>&1 || :
+    fi
 fi
 `
 	if p.PostInstallScript() != wantPost {
@@ -136,7 +141,7 @@ func TestBaseRPMScriptsText(t *testing.T) {
 		t.Errorf("cron script %q, want %q", got, want)
 	}
 	init := initScript("shop")
-	for _, want := range []string{"#!/bin/sh\n", "# chkconfig: 345 99 01", "start|stop|status)\n    exec /usr/sbin/hotchain service \"$1\" -config /etc/sysconfig/shop-hotfix"} {
+	for _, want := range []string{"#!/bin/sh\n", "# chkconfig: 345 11 01", "stop|status)\n    exec /usr/sbin/hotchain service \"$1\" -config /etc/sysconfig/shop-hotfix"} {
 		if !strings.Contains(init, want) {
 			t.Errorf("init script lacks %q:\n%s", want, init)
 		}
@@ -249,7 +254,8 @@ func TestBaseRPMWithRPM(t *testing.T) {
 	got := strings.Fields(out)
 	want := []string{
 		"/etc/cron.daily/shop-hotfix", "/etc/init.d/shop-hotfix", "/etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix",
-		"/etc/sysconfig/shop-hotfix", "/etc/yum.repos.d/shop-hotfix.repo", "/usr/lib/systemd/system/shop-hotfix.service",
+		"/etc/sysconfig/shop-hotfix", "/etc/yum.repos.d/shop-hotfix.repo", "/usr/lib/systemd/system/shop-hotfix-recover.service",
+		"/usr/lib/systemd/system/shop-hotfix.service",
 		"/usr/lib/systemd/system/shop-hotfix.timer", "/usr/sbin/hotchain",
 	}
 	sort.Strings(got)

@@ -30,6 +30,9 @@ func recompressZstd(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if strings.HasSuffix(locs["primary"].href, ".zst") {
+		return // createrepo_c 1.x (the Debian 13 lane) wrote zstd itself: the real thing
+	}
 	text := string(repomd)
 	for _, typ := range []string{"primary", "filelists", "other"} {
 		l := locs[typ]

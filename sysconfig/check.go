@@ -132,7 +132,18 @@ func (r *resolver) rest(c *Config, vals map[string]string) {
 	if c.SystemName == "" {
 		c.SystemName = c.Hostname
 	}
+	r.notify(c, vals)
 	c.DaysOfWeek = r.daysOfWeek()
+	c.InstallWindow = r.installWindow()
+	c.MinAgeDays = r.count("MIN_AGE_DAYS", 24*time.Hour, "whole days, e.g. 7 (0 = no waiting period)")
+	c.Canary = r.yes("CANARY")
+	switch v := r.text("AUTO_ROLLBACK"); v {
+	case "", "no":
+	case AutoRollbackWithdrawn:
+		c.AutoRollback = v
+	default:
+		r.bad("AUTO_ROLLBACK", v, "not a choice: use withdrawn (roll back what the vendor withdrew), or no / empty")
+	}
 	c.ServiceWaits = r.yes("SERVICE_WAITS")
 	c.ServiceWaitTime = time.Duration(r.count("SERVICE_WAIT_TIME", time.Second, "seconds, e.g. 300")) * time.Second
 	c.LockSubsys = r.path("LOCK_SUBSYS", vals, false)
@@ -147,6 +158,17 @@ func (r *resolver) schedule() string {
 		r.bad("SCHEDULE", s, "not a cron expression (%v): give five fields, minute hour day-of-month month day-of-week, as in SCHEDULE=\"2 4 * * *\"", err)
 	}
 	return s
+}
+
+// installWindow is INSTALL_WINDOW, parsed (window.go); windows without a zone are in the
+// host's local time.
+func (r *resolver) installWindow() Window {
+	v := r.text("INSTALL_WINDOW")
+	w, err := ParseWindow(v, time.Local)
+	if err != nil {
+		r.bad("INSTALL_WINDOW", v, "%v", err)
+	}
+	return w
 }
 
 // hostname is HOSTNAME, or the short host name when it is empty.

@@ -18,6 +18,17 @@ const (
 	RoleSecondary Role = "secondary" // every other host; installs what the alpha installed
 )
 
+// AutoRollbackWithdrawn is AUTO_ROLLBACK's one value: roll back a hotfix the vendor
+// withdrew, and the hotfixes after it.
+const AutoRollbackWithdrawn = "withdrawn"
+
+// NOTIFY_ON's values: which runs are notified.
+const (
+	NotifyFailure = "failure" // runs that failed
+	NotifyChange  = "change"  // runs that changed something, or failed
+	NotifyAlways  = "always"  // every run
+)
+
 // ChangeTree maps a directory of the hotfix (e.g. "FileChanges") to a target root
 // (absolute, host view).
 type ChangeTree struct {
@@ -57,7 +68,16 @@ type Config struct {
 	MailFrom           string // MAILFROM, default "root@<Hostname>"
 	SMTPServer         string // SMTP_SERVER host:port, "" = mail/sendmail binary if present, else localhost:25
 	SystemName         string // default Hostname
+	NotifyURL          string // NOTIFY_URL: http or https URL; "" means none
+	NotifyHeader       string // NOTIFY_HEADER "Name: value" (a secret: never print it); "" means none
+	NotifyCmd          string // NOTIFY_CMD, split with Split when run; "" means none
+	NotifyOn           string // NOTIFY_ON: NotifyFailure, NotifyChange (default) or NotifyAlways
+	MetricsFile        string // METRICS_FILE; "" means none
 	DaysOfWeek         string // the digits 0-6 in order, e.g. "0123456"
+	InstallWindow      Window // INSTALL_WINDOW; the zero Window is always open
+	MinAgeDays         int    // MIN_AGE_DAYS, whole days >= 0
+	Canary             bool   // CANARY=yes: ignore MIN_AGE_DAYS and the share of a phased rollout
+	AutoRollback       string // AUTO_ROLLBACK: "" (no) or AutoRollbackWithdrawn
 	ServiceWaits       bool
 	ServiceWaitTime    time.Duration // SERVICE_WAIT_TIME seconds
 
@@ -242,8 +262,26 @@ func (c *Config) value(key string) string {
 		return c.SMTPServer
 	case "SYSTEMNAME":
 		return c.SystemName
+	case "NOTIFY_URL":
+		return c.NotifyURL
+	case "NOTIFY_HEADER":
+		return c.NotifyHeader
+	case "NOTIFY_CMD":
+		return c.NotifyCmd
+	case "NOTIFY_ON":
+		return c.NotifyOn
+	case "METRICS_FILE":
+		return c.MetricsFile
 	case "DAYS_OF_WEEK":
 		return c.DaysOfWeek
+	case "INSTALL_WINDOW":
+		return c.InstallWindow.String()
+	case "MIN_AGE_DAYS":
+		return strconv.Itoa(c.MinAgeDays)
+	case "CANARY":
+		return yesno(c.Canary)
+	case "AUTO_ROLLBACK":
+		return c.AutoRollback
 	case "SERVICE_WAITS":
 		return yesno(c.ServiceWaits)
 	case "SERVICE_WAIT_TIME":

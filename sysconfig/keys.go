@@ -119,10 +119,59 @@ mail or sendmail command if there is one, else localhost:25.`},
 	{name: "SYSTEMNAME", doc: `
 You may set SYSTEMNAME if you want your report mails tagged
 differently. Default is HOSTNAME; used only if MAILTO is set too.`},
+	{name: "NOTIFY_URL", doc: `
+Webhook that gets each reported run as a JSON document (an HTTP POST,
+see the README): an http:// or https:// URL, e.g.
+NOTIFY_URL=https://alerts.example.com/hotchain. Each try may take 10
+seconds, 3 tries in all; a notification that cannot be delivered never
+stops an install: the run logs it and exits with status 4. Empty: none.`},
+	{name: "NOTIFY_HEADER", doc: `
+One header sent with every POST to NOTIFY_URL, "Name: value", e.g.
+NOTIFY_HEADER="Authorization: Bearer TOKEN". hotchain never prints its
+value (the hooks get it in their environment, as every setting); keep
+this file readable by root only when it holds a token.`},
+	{name: "NOTIFY_CMD", doc: `
+Command that gets the same JSON document on its standard input, e.g.
+NOTIFY_CMD="/usr/local/bin/page-oncall --json". Split into words like
+a shell does and run without a shell, for at most 10 seconds. A
+non-zero exit status counts as a notification that was not delivered.`},
+	{name: "NOTIFY_ON", def: func(string) string { return "change" }, doc: `
+When NOTIFY_URL and NOTIFY_CMD are told: failure (a run that failed),
+change (a run that installed, rolled back or finalized something, or
+failed) or always (every run that got past its locks).`},
+	{name: "METRICS_FILE", expands: true, doc: `
+File for node_exporter's textfile collector, rewritten after every run,
+apply and rollback, e.g.
+METRICS_FILE=/var/lib/node_exporter/textfile_collector/%p_hotfix.prom
+(the name must end in .prom for the collector). Empty: none.`},
 	{name: "DAYS_OF_WEEK", def: func(string) string { return "0123456" }, doc: `
 You may set DAYS_OF_WEEK to the days of the week (0 = Sunday ...
 6 = Saturday) on which nightly runs act; on the other days they do
 nothing. Default is every day.`},
+	{name: "INSTALL_WINDOW", doc: `
+When an install may start: windows separated by commas, each
+"DAYS HH:MM-HH:MM [ZONE]", e.g. INSTALL_WINDOW="Sun-Thu 01:00-05:00" or
+"Sat 22:00-02:00 Europe/Berlin". DAYS is a day (Mon), a range (Mon-Fri,
+Fri-Mon) or nothing for every day: the days a window opens on. A window
+whose end is not after its start crosses midnight. No ZONE: local time.
+Checks and downloads happen at any time; a nightly run that reaches
+its install outside every window installs nothing and says so.
+hotchain agent -console ignores it. Empty: any time.`},
+	{name: "MIN_AGE_DAYS", def: func(string) string { return "0" }, doc: `
+Install a hotfix only once it was published this many whole days ago,
+counted from the time in the vendor's signed metadata (the package's
+signed build time). A chain stops at the first hotfix that waits.
+Secondary hosts follow the alpha instead. 0: no waiting period.`},
+	{name: "CANARY", def: func(string) string { return "no" }, doc: `
+Set to yes on the hosts that get hotfixes first: they ignore
+MIN_AGE_DAYS and the share of the vendor's phased rollout; a halted or
+withdrawn hotfix they never install (everything else than 'yes' is
+'no').`},
+	{name: "AUTO_ROLLBACK", doc: `
+withdrawn: when the vendor withdraws a hotfix that this host has
+applied, the next nightly run rolls it back, and every hotfix applied
+after it, newest first. Empty or no: the run only reports it (the
+report's subject, hotchain status, exit status 6 of agent -check).`},
 	{name: "SERVICE_WAITS", def: func(string) string { return "yes" }, doc: `
 Set to yes to make hotchain service stop (which product patches run
 before they start) wait for a running install to complete (everything

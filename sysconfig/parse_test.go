@@ -153,3 +153,20 @@ func TestEmptyMeansDefault(t *testing.T) {
 		t.Errorf("SystemName, MailFrom = %q, %q: they should follow HOSTNAME", c.SystemName, c.MailFrom)
 	}
 }
+
+// CANARY is yes or no like CHECK_ONLY: anything else is no, with a warning that names the
+// line; AUTO_ROLLBACK takes withdrawn, no or nothing (TestErrors has its bad values).
+func TestRolloutSettings(t *testing.T) {
+	c := mustLoad(t, "PRODUCT=shop\nCANARY=true\nAUTO_ROLLBACK=withdrawn\n")
+	want := []string{testFile + `:2: CANARY="true" is taken as no (only yes means yes)`}
+	if c.Canary || c.AutoRollback != AutoRollbackWithdrawn || !reflect.DeepEqual(c.Warnings, want) {
+		t.Errorf("Canary %v, AutoRollback %q, warnings %q", c.Canary, c.AutoRollback, c.Warnings)
+	}
+	c = mustLoad(t, "PRODUCT=shop\nCANARY=yes\nAUTO_ROLLBACK=no\n")
+	if !c.Canary || c.AutoRollback != "" || len(c.Warnings) != 0 {
+		t.Errorf("Canary %v, AutoRollback %q, warnings %q", c.Canary, c.AutoRollback, c.Warnings)
+	}
+	if c := mustLoad(t, "PRODUCT=shop\n"); c.Canary || c.AutoRollback != "" {
+		t.Errorf("defaults: Canary %v, AutoRollback %q", c.Canary, c.AutoRollback)
+	}
+}

@@ -18,18 +18,21 @@ const agentExitStatus = `
 Exit status:
   0    done, or nothing to do (also: not a day in DAYS_OF_WEEK, nightly runs disabled)
   100  -check: hotfixes are pending
+       and some may be installed now (not all held back by the vendor's rollout policy)
   1    error (repository unreachable, dnf failed, an install left the chain incomplete, ...)
   2    usage error
   3    another run holds the lock
-  4    the run itself worked but its report could not be mailed
+  4    the run itself worked but its report could not be mailed, or its notification delivered
   5    a hotfix failed its health check (HEALTH_CMD, its Check/ scripts) and was rolled back
+  6    a hotfix that the vendor withdrew is applied on this host (see AUTO_ROLLBACK); it
+       wins over 100
 `
 
 func runAgent(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "agent", "[-check|-download|-console|-daemon]", "")
 	check := fs.Bool("check", false, "list the pending hotfixes (exit 100 when there are some); install nothing")
 	download := fs.Bool("download", false, "download the pending hotfixes into the package manager's cache; install nothing")
-	console := fs.Bool("console", false, "install the pending hotfixes now, with the output on the console: no random wait, no DAYS_OF_WEEK")
+	console := fs.Bool("console", false, "install the pending hotfixes now, with the output on the console: no random wait, no DAYS_OF_WEEK, no INSTALL_WINDOW")
 	daemon := fs.Bool("daemon", false, "stay up and run the nightly run on SCHEDULE (for hosts without crond)")
 	plans := fs.Bool("v", false, "with -check: also list, per pending hotfix, what its apply would do (as apply -dry-run), writing nothing")
 	verbose := fs.Bool("verbose", false, "also say on standard error when syslog cannot be written")
@@ -106,8 +109,11 @@ HOSTNAME and MAILTO, which shells and crond set for their own ends). With
 
 The nightly run acts only on the days of DAYS_OF_WEEK and while nightly runs are enabled
 (hotchain service start|stop), waits 1 to RANDOMWAIT minutes, then checks, downloads or
-installs as CHECK_ONLY and DOWNLOAD_ONLY say. It is quiet unless it did something or
-failed; then its report goes to MAILTO, or to standard output for crond to mail.
+installs as CHECK_ONLY and DOWNLOAD_ONLY say. An install starts only inside INSTALL_WINDOW
+(checked when the run gets to it, after the waits), and a hotfix installs only once it was
+published MIN_AGE_DAYS ago (not on CANARY=yes hosts); -check lists what they hold back and
+when it is due. The run is quiet unless it did something, failed or found the window
+closed; then its report goes to MAILTO, or to standard output for crond to mail.
 
 Flags:
 `, conf)

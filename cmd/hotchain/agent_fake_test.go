@@ -50,6 +50,9 @@ type fakeSpec struct {
 	// InstallFails makes Install fail before it unpacks anything, as dnf does when a
 	// download or a signature check fails.
 	InstallFails bool
+	// Built is each offered hotfix's build time, as repoquery's %{buildtime} gives it;
+	// a version not in it has none (yum).
+	Built map[string]time.Time `json:",omitempty"`
 }
 
 type fakePM struct {
@@ -88,7 +91,8 @@ func (f *fakePM) installed() []string {
 }
 
 func (f *fakePM) pkg(v hotfix.Version) dnf.Package {
-	return dnf.Package{Name: hotfix.PackageName(f.cfg.Product, v), Arch: "noarch", Version: "1-0", Repo: f.cfg.Product + "-hotfix", Hotfix: v}
+	return dnf.Package{Name: hotfix.PackageName(f.cfg.Product, v), Arch: "noarch", Version: "1-0", Repo: f.cfg.Product + "-hotfix", Hotfix: v,
+		BuildTime: f.spec().Built[v.String()]}
 }
 
 func (f *fakePM) offered() []hotfix.Version {

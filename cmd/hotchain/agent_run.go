@@ -76,6 +76,8 @@ type agentOptions struct {
 	newPM  func(cfg *sysconfig.Config, p pmIO) (packageManager, error)
 	sender mailer.Sender // nil: mailer.Choose(SMTP_SERVER)
 	syslog func(tag, line string, failed bool) error
+
+	notifyLimits notifyLimits // zero: defaultNotifyLimits (notify.go)
 }
 
 func (o *agentOptions) fillDefaults() {
@@ -199,7 +201,14 @@ func runAgentOnce(ctx context.Context, o agentOptions) error {
 	r := newAgentRun(&o, environ)
 	// The applies the agent makes itself give the lock's file to their install scripts.
 	r.host.HeldLock = ts
-	r.work(ctx)
+	r.host.StepHook = stepHook
+	if o.mode == modeCron || o.mode == modeConsole {
+		// Under LOCK_TS, before anything is checked: finish or undo what a crash interrupted.
+		r.recover(ctx, logLine)
+	}
+	if !r.failed {
+		r.work(ctx)
+	}
 	return r.finish(ctx, logLine)
 }
 

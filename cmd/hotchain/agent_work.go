@@ -30,6 +30,8 @@ type agentRun struct {
 	out     io.Writer     // the console, or the report's output section
 	output  *lockedBuffer // cron runs: what dnf, hooks and scripts printed
 
+	recovered []string // what recover finished or undid, one line each (recover.go)
+
 	failed      bool     // the check, the download or the install failed
 	problems    []string // what went wrong, one sentence each
 	pending     []dnf.Package
@@ -44,11 +46,26 @@ type agentRun struct {
 	installed    []hotfix.Version // applied by this run
 	wasClosed    bool             // PRE_HOOK ran: the product was closed
 	closed       time.Duration    // how long: PRE_HOOK to the end of POST_HOOK
+	unpackFailed bool             // the dnf install failed
 	finalized    []hotfix.Version
 	finWait      string      // on the alpha: which finalize waits for which hosts
 	checkOnly    bool        // the run only checked (-check, CHECK_ONLY)
 	hint         string      // the next step for the first failure that has one
 	plans        []checkPlan // -check -v: what each pending hotfix's apply would do
+
+	// held is what the rollout policy (agent_decide.go), the waiting period or the install
+	// window (agent_hold.go) holds back;
+	// outside says that the install window was closed, and when it opens.
+	held      []heldBack
+	outside   string
+	published publishTimes // the signed rollout policy's publish times; nil: none
+
+	policy           *hostPolicy    // the vendor's rollout policy (agent_policy.go)
+	metaState        *metadataState // the newest metadata this host accepted
+	overrides        []string       // what -console installs against the policy
+	withdrawnApplied []heldBack     // applied here, withdrawn by the vendor
+	rolledBack       []hotfix.Version
+	dropped          hotfix.Version // withdrawn, unpacked and never applied: removed from rpm
 }
 
 // lockedBuffer collects the output of commands that write from several goroutines.
@@ -116,6 +133,10 @@ func (r *agentRun) work(ctx context.Context) {
 	if !r.check(ctx, pm) {
 		return
 	}
+	r.holdBack()
+	if mode == modeCheck {
+		r.checkWindow()
+	}
 	switch mode {
 	case modeCheck:
 		if r.o.plans {
@@ -140,6 +161,9 @@ func (r *agentRun) work(ctx context.Context) {
 
 // check asks the repository what is pending: offered, not installed, not applied.
 func (r *agentRun) check(ctx context.Context, pm packageManager) bool {
+	if !r.readPolicy(ctx) {
+		return false
+	}
 	offered, err := pm.Available(ctx, r.cfg.Product)
 	if err != nil {
 		r.fail("check the repository: %v", err)
@@ -150,15 +174,34 @@ func (r *agentRun) check(ctx context.Context, pm packageManager) bool {
 		r.fail("%v", err)
 		return false
 	}
+	// Only the chain of the product version installed here: a repository (or a mirror of
+	// several) may offer other chains too, whose %pre would refuse them.
+	pv, err := r.host.ProductVersion(ctx)
+	if err != nil {
+		r.fail("%v", err)
+		return false
+	}
 	var versions []hotfix.Version
+	var other []string
 	for _, p := range offered {
-		if !slices.ContainsFunc(applied, p.Hotfix.Equal) {
+		switch {
+		case !p.Hotfix.Base().Equal(pv):
+			other = append(other, p.Hotfix.String())
+		case !slices.ContainsFunc(applied, p.Hotfix.Equal):
 			r.pending = append(r.pending, p)
 			versions = append(versions, p.Hotfix)
 		}
 	}
+	if len(other) > 0 {
+		fmt.Fprintf(r.out, "==> not for this host: %s (the product here is %s %s)\n", strings.Join(other, " "), r.cfg.Product, pv)
+	}
 	_, r.waiting, err = r.host.SplitPending(versions)
 	if err != nil {
+		r.fail("%v", err)
+		return false
+	}
+	r.decide(applied)
+	if err := r.metaState.remember(r.cfg, r.policy); err != nil {
 		r.fail("%v", err)
 		return false
 	}
@@ -190,10 +233,14 @@ func (r *agentRun) unpackedInstalled(ctx context.Context, pm packageManager) ([]
 	return out, nil
 }
 
-// installable is the part of the pending chain this host may install now.
+// installable is the part of the pending chain this host may install now: up to the alpha's
+// version on a secondary, up to the first hotfix held back (agent_decide.go, agent_hold.go).
 func (r *agentRun) installable() []hotfix.Version {
 	var now []hotfix.Version
 	for _, p := range r.pending[:len(r.pending)-len(r.waiting)] {
+		if slices.ContainsFunc(r.held, func(h heldBack) bool { return h.Version.Equal(p.Hotfix) }) {
+			break
+		}
 		now = append(now, p.Hotfix)
 	}
 	return now
@@ -211,7 +258,10 @@ func (r *agentRun) installable() []hotfix.Version {
 // before).
 func (r *agentRun) install(ctx context.Context, pm packageManager) {
 	now := r.installable()
-	if len(now) == 0 && len(r.unpacked) == 0 {
+	if len(now) == 0 && len(r.unpacked) == 0 && !r.rollsBack() {
+		return
+	}
+	if !r.windowOpen(append(slices.Clone(r.unpacked), now...)) {
 		return
 	}
 	if ctx.Err() != nil {
@@ -224,33 +274,68 @@ func (r *agentRun) install(ctx context.Context, pm packageManager) {
 		r.fail("%v", err)
 		return
 	}
-	if len(now) > 0 {
-		r.target = now[len(now)-1]
-		name := hotfix.PackageName(r.cfg.Product, r.target)
-		fmt.Fprintf(r.out, "==> installing %s (%s), the apply deferred: the product stays open\n", name, joinVersions(now))
-		if err := pm.Install(ictx, name); err != nil {
-			r.fail("install %s: %v (nothing was applied; the product was not closed)", name, err)
-			r.verify(ictx, pm, before, now, false)
+	if r.rollsBack() {
+		// A withdrawn hotfix is rolled back with the product closed, and the chain comes
+		// after it: this run keeps the product closed from the rollback on, dnf included.
+		r.closedWindow(ictx, before, func() {
+			if r.rollbackWithdrawn(ictx, pm) && r.unpack(ictx, pm, before, now) {
+				r.applyChecked(ictx, r.prepare(ictx, r.unpackedNow(ictx, pm)))
+			}
+		})
+	} else {
+		if !r.unpack(ictx, pm, before, now) {
 			return
 		}
-	}
-	vs, err := r.unpackedInstalled(ictx, pm)
-	if err != nil {
-		r.fail("%v", err)
-		return
-	}
-	checked := r.prepare(ictx, vs)
-	if len(checked) > 0 {
-		r.closedWindow(ictx, checked)
+		if checked := r.prepare(ictx, r.unpackedNow(ictx, pm)); len(checked) > 0 {
+			r.closedWindow(ictx, before, func() { r.applyChecked(ictx, checked) })
+		}
 	}
 	// After POST_HOOK: what the chain stopped at leaves the rpm database, and the rest is
 	// checked against the ledger.
-	if r.applyFailed != nil {
+	switch {
+	case r.dropped != nil:
+		r.removeUnapplied(ictx, pm, r.dropped, true)
+	case r.applyFailed != nil:
 		r.removeUnapplied(ictx, pm, r.applyFailed, false)
-	} else if r.healthFailed != nil {
+	case r.healthFailed != nil:
 		r.removeUnapplied(ictx, pm, r.healthFailed, true)
 	}
-	r.verify(ictx, pm, before, now, true)
+	r.verify(ictx, pm, before, now, !r.unpackFailed)
+}
+
+// unpack installs the newest installable hotfix of now with the apply deferred: dnf
+// downloads, checks and unpacks the chain up to it in one transaction. It reports whether
+// dnf succeeded (or had nothing to do); when it failed, nothing was applied and the rpm
+// database has been compared with the ledger.
+func (r *agentRun) unpack(ctx context.Context, pm packageManager, before, now []hotfix.Version) bool {
+	if len(now) == 0 {
+		return true
+	}
+	r.target = now[len(now)-1]
+	name := hotfix.PackageName(r.cfg.Product, r.target)
+	fmt.Fprintf(r.out, "==> installing %s (%s), the apply deferred\n", name, joinVersions(now))
+	if err := pm.Install(ctx, name); err != nil {
+		r.unpackFailed = true
+		if r.wasClosed {
+			r.fail("install %s: %v (nothing was applied)", name, err)
+			return false
+		}
+		r.fail("install %s: %v (nothing was applied; the product was not closed)", name, err)
+		r.verify(ctx, pm, before, now, false)
+		return false
+	}
+	return true
+}
+
+// unpackedNow is the hotfixes the rpm database holds unpacked and never applied, after the
+// install: what it unpacked and what earlier runs left.
+func (r *agentRun) unpackedNow(ctx context.Context, pm packageManager) []hotfix.Version {
+	vs, err := r.unpackedInstalled(ctx, pm)
+	if err != nil {
+		r.fail("%v", err)
+		return nil
+	}
+	return vs
 }
 
 // checkedHotfix is an unpacked hotfix read and checked before the product closes.
@@ -262,10 +347,17 @@ type checkedHotfix struct {
 // prepare reads and checks (file list, SHA-256 of every file) each unpacked hotfix of vs,
 // in chain order, and prepares the first one's apply (plan and backups), all while the
 // product is open. It returns the hotfixes the window applies: those before the first that
-// fails, which is then treated as a failed apply (the chain stops there).
+// fails, which is then treated as a failed apply (the chain stops there), or before the
+// first that the vendor withdrew (it is not applied, and leaves the rpm database with the
+// ones after it).
 func (r *agentRun) prepare(ctx context.Context, vs []hotfix.Version) []checkedHotfix {
 	var out []checkedHotfix
 	for i, v := range vs {
+		if why, ok := r.withdrawn(v); ok {
+			fmt.Fprintf(r.out, "==> not applying %s: withdrawn by the vendor: %s\n", v, why)
+			r.dropped = v
+			return out
+		}
 		path := r.host.HotfixDir(v)
 		d, err := hotfix.ReadDir(path)
 		if err == nil && d.HasFilelist {
@@ -287,22 +379,22 @@ func (r *agentRun) prepare(ctx context.Context, vs []hotfix.Version) []checkedHo
 	return out
 }
 
-// closedWindow runs PRE_HOOK, applies the checked hotfixes in chain order and runs POST_HOOK,
-// and records how long the product was closed.
-func (r *agentRun) closedWindow(ctx context.Context, hs []checkedHotfix) {
+// closedWindow runs PRE_HOOK, work (unless PRE_HOOK failed) and POST_HOOK, and records how
+// long the product was closed.
+func (r *agentRun) closedWindow(ctx context.Context, before []hotfix.Version, work func()) {
 	start := r.o.now()
 	r.wasClosed = true
 	defer func() { r.closed = r.o.now().Sub(start) }()
 	if err := r.hook(ctx, "PRE_HOOK", r.cfg.PreHook, nil); err != nil {
 		r.fail("PRE_HOOK failed, nothing was applied: %v", err)
 	} else {
-		r.applyChecked(ctx, hs)
+		work()
 	}
 	// The ledger says what was applied; the rpm database is compared after POST_HOOK.
 	if applied, err := r.host.Applied(); err == nil {
 		r.installed = nil
 		for _, v := range applied {
-			if slices.ContainsFunc(hs, func(h checkedHotfix) bool { return h.v.Equal(v) }) {
+			if !slices.ContainsFunc(before, v.Equal) {
 				r.installed = append(r.installed, v)
 			}
 		}

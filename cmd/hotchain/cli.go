@@ -46,6 +46,7 @@ func commands() []command {
 		{"prereq", "VERSION", "check the prerequisites of a hotfix (what the RPM's %pre runs)", runPrereq},
 		{"finalize", "[VERSION]", "run the alpha's -final install scripts", runFinalize},
 		{"rollback", "[VERSION]", "undo the newest applied hotfix on this host", runRollback},
+		{"recover", "", "finish or undo the applies and rollbacks a crash interrupted (run at boot)", runRecover},
 		{"status", "[-json]", "show the product version, applied chain and rollout state", runStatus},
 		{"verify", "", "compare the files applied hotfixes own with their recorded SHA-256", runVerify},
 		{"repo-file", "-base-version V", "point the host's .repo file at another base version", runRepoFile},
@@ -53,6 +54,7 @@ func commands() []command {
 		{"build-base", "-product P -base-version V -repo-url URL -out DIR", "build the base RPM that enables hotfixes on a host", runBuildBase},
 		{"keygen", "-name N -email E -out PREFIX", "make a signing key for packages, repositories and tarballs", runKeygen},
 		{"repo", "-base-url URL DIR", "write yum/dnf metadata and the .repo file for a directory of hotfix RPMs", runRepo},
+		{"policy", "-sign-key KEY [-share V=PCT] [-halt V] [-withdraw V -reason R] DIR", "write the signed rollout policy of a repository (phasing, halt, withdraw)", runPolicy},
 		{"serve", "-dir DIR [-listen ADDR]", "serve repositories over HTTP for a local or air-gapped update", runServe},
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotchain/hotchain/internal/testutil"
 )
@@ -22,10 +23,17 @@ type rolloutHost struct {
 
 func (h *rolloutHost) run(args ...string) (string, int) {
 	h.t.Helper()
+	return h.runEnv(nil, args...)
+}
+
+// runEnv is run with env added to the environment (a variable named like a setting
+// overrides the settings file).
+func (h *rolloutHost) runEnv(env []string, args ...string) (string, int) {
+	h.t.Helper()
 	ledger := filepath.Join(h.root, "etc/opt/shop/hotfix")
 	all := append([]string{"-m", "sh", "-c", `mkdir -p "$1" && mount --bind "$0" "$1" && shift && exec "$@"`,
 		h.shared, ledger, h.bin}, args...)
-	return runCode(h.t, nil, "unshare", all...)
+	return runCode(h.t, env, "unshare", all...)
 }
 
 // agent runs `hotchain agent` with the host's settings; mode is "" for the cron run.
@@ -209,8 +217,17 @@ POST_HOOK="sh -c 'echo %s $HOTCHAIN_OUTCOME >> %s'"
 
 	// 5. The vendor publishes 6.14.2.4: -check shows exactly it, -download fetches it,
 	// -console installs it.
+	built := time.Now().UTC().Truncate(time.Minute)
 	rolloutChain(t, src, 4, 4, 0)
 	publish(repoDir, "6.14.2", "6.14.2.4")
+	// MIN_AGE_DAYS counts from the build time that dnf's repoquery reads from the signed
+	// package: built just now, 6.14.2.4 waits a day.
+	out, code = alpha.runEnv([]string{"MIN_AGE_DAYS=1", "TZ=UTC"}, "agent", "-root", alpha.root, "-config", "/etc/sysconfig/shop-hotfix", "-check")
+	if _, after, ok := strings.Cut(out, "Held back: 6.14.2.4 (MIN_AGE_DAYS=1: published "); code != 100 || !ok {
+		t.Errorf("-check with MIN_AGE_DAYS=1: exit %d, want 100 and 6.14.2.4 held back:\n%s", code, out)
+	} else if at, err := time.Parse("2006-01-02 15:04 MST", strings.SplitN(after, ";", 2)[0]); err != nil || at.Before(built) || at.After(time.Now()) {
+		t.Errorf("-check with MIN_AGE_DAYS=1: published %v (%v), want the build time, after %s:\n%s", at, err, built, out)
+	}
 	out, code = alpha.agent("-check")
 	if code != 100 || !strings.Contains(out, "New shop hotfixes available for host: alpha:") ||
 		!strings.Contains(out, "shop-hotfix-6_14_2_4") || strings.Contains(out, "shop-hotfix-6_14_2_3 ") {

@@ -41,17 +41,8 @@ func TestDNFInstallsSignedChain(t *testing.T) {
 			"-out", repoDir, filepath.Join(src, fmt.Sprintf("shop-hotfix-6.14.2.%d", i)))
 	}
 	runOK(t, nil, bin, "build-base", "-product", "shop", "-base-version", "6.14.2", "-repo-url", url,
-		"-sign-key", key+".asc", "-tarball-key", key+".pem", "-binary", bin, "-set", "HOSTNAME=e2ehost", "-out", repoDir)
-	// A hotfix of another chain, in the same repository, to show %pre refusing it.
-	other := filepath.Join(work, "src-other", "shop-hotfix-6.15.0.1")
-	os.MkdirAll(filepath.Join(other, "FileChanges/lib/Shop"), 0o755)
-	os.WriteFile(filepath.Join(other, "version.txt"), []byte("6.15.0.1\n"), 0o644)
-	os.WriteFile(filepath.Join(other, "FileChanges/lib/Shop/Cart.pm"), []byte("cart 6.15.0.1\n"), 0o644)
-	runOK(t, nil, bin, "build", "-product", "shop", "-sign-key", key+".asc", "-out", repoDir, other)
-	// Hotfix 4, built for another PATCHES_DIR than the host's, to show %pre refusing it.
-	rolloutChain(t, src, 4, 4, 0)
-	runOK(t, nil, bin, "build", "-product", "shop", "-sign-key", key+".asc", "-patches-dir", "/srv/shop/Patches",
-		"-out", repoDir, filepath.Join(src, "shop-hotfix-6.14.2.4"))
+		"-sign-key", key+".asc", "-tarball-key", key+".pem", "-binary", bin, "-set", "HOSTNAME=e2ehost",
+		"-set", "YUM_PARAMETER=--disablerepo '*' --enablerepo shop-hotfix --releasever=1", "-out", repoDir)
 	runOK(t, nil, bin, "repo", "-sign-key", key+".asc", "-base-url", url+"/6.14.2", repoDir)
 
 	for _, rpm := range []string{"shop-hotfix-6_14_2_1-1-0.noarch.rpm", "shop-hotfix-6_14_2_3-1-0.noarch.rpm"} {
@@ -82,18 +73,24 @@ func TestDNFInstallsSignedChain(t *testing.T) {
 	}
 	// rpm 4.20 runs each %post without network (its scriptlet sandbox, even under
 	// --installroot): hotchain apply -scriptlet leaves the hotfix unpacked and says how to
-	// apply it, which is done here as the hint says. Older rpm lets each %post apply it.
+	// apply it; status shows them, and agent -console applies them, as the hint says.
+	// Older rpm lets each %post apply it.
 	if rpmSandboxesScriptlets(t) {
 		if got := host.read("etc/opt/shop/hotfix/e2ehost.txt"); !strings.HasPrefix(got, "<") {
 			t.Errorf("ledger after dnf install in rpm's scriptlet sandbox = %q, want none", got)
 		}
 		for i := 1; i <= 3; i++ {
 			dir := fmt.Sprintf("/var/opt/shop/Patches/shop-hotfix-6.14.2.%d", i)
-			if !strings.Contains(out, dir+": not applied now: it runs without network") {
-				t.Errorf("dnf output does not say that %s was left unpacked", dir)
+			if !strings.Contains(out, dir+": not applied now: it runs without network") ||
+				!strings.Contains(out, "hotchain agent -console") {
+				t.Errorf("dnf output does not say that %s was left unpacked and how to apply it", dir)
 			}
-			runOK(t, nil, bin, "apply", "-root", host.root, "-config", "/etc/sysconfig/shop-hotfix", filepath.Join(host.root, dir))
 		}
+		at := []string{"-root", host.root, "-config", "/etc/sysconfig/shop-hotfix"}
+		if st := runOK(t, nil, bin, append([]string{"status"}, at...)...); !strings.Contains(st, "unpacked:      6.14.2.1 6.14.2.2 6.14.2.3") {
+			t.Errorf("status does not show the unpacked hotfixes:\n%s", st)
+		}
+		runOK(t, nil, bin, append([]string{"agent", "-console"}, at...)...)
 	}
 	// Each hotfix is applied, in chain order.
 	if got := host.read("etc/opt/shop/hotfix/e2ehost.txt"); got != "6.14.2.1\n6.14.2.2\n6.14.2.3\n" {
@@ -124,6 +121,19 @@ func TestDNFInstallsSignedChain(t *testing.T) {
 			t.Errorf("base RPM did not install %s: %v", f, err)
 		}
 	}
+
+	// The vendor publishes two hotfixes that this host must refuse: one of another chain, and
+	// hotfix 4 built for another PATCHES_DIR than the host's.
+	other := filepath.Join(work, "src-other", "shop-hotfix-6.15.0.1")
+	os.MkdirAll(filepath.Join(other, "FileChanges/lib/Shop"), 0o755)
+	os.WriteFile(filepath.Join(other, "version.txt"), []byte("6.15.0.1\n"), 0o644)
+	os.WriteFile(filepath.Join(other, "FileChanges/lib/Shop/Cart.pm"), []byte("cart 6.15.0.1\n"), 0o644)
+	runOK(t, nil, bin, "build", "-product", "shop", "-sign-key", key+".asc", "-out", repoDir, other)
+	rolloutChain(t, src, 4, 4, 0)
+	runOK(t, nil, bin, "build", "-product", "shop", "-sign-key", key+".asc", "-patches-dir", "/srv/shop/Patches",
+		"-out", repoDir, filepath.Join(src, "shop-hotfix-6.14.2.4"))
+	runOK(t, nil, bin, "repo", "-sign-key", key+".asc", "-base-url", url+"/6.14.2", repoDir)
+	runOK(t, nil, "dnf", host.dnfArgs("makecache", "--refresh")...)
 
 	// A hotfix of another base version: %pre refuses, nothing of it is unpacked.
 	out, code := runCode(t, nil, "dnf", host.dnfArgs("install", "shop-hotfix-6_15_0_1")...)

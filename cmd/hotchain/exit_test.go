@@ -29,6 +29,7 @@ func TestExitStatus(t *testing.T) {
 		{"held lock only mentioned", fmt.Errorf("still running: %v", held), 1},
 		{"report not mailed", exitError{exitNotMailed, errors.New("mail: connection refused")}, 4},
 		{"pending", silentExit(exitPending), 100},
+		{"withdrawn hotfix applied", silentExit(exitWithdrawn), 6},
 		{"service status disabled", silentExit(lsbDisabled), 3},
 		{"hold passes its command's status", exitError{42, errors.New("patch exited with status 42")}, 42},
 		{"hold could not start its command", exitError{exitNotRun, errors.New("run patch: not found")}, 127},

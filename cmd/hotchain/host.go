@@ -59,7 +59,7 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 			return err
 		}
 	}
-	return newHost(e, cfg).Apply(ctx, dir, opt)
+	return afterChange(e, cfg, newHost(e, cfg).Apply(ctx, dir, opt)) // metrics.go
 }
 
 func runPrereq(ctx context.Context, e *env, args []string) error {
@@ -147,7 +147,7 @@ An interrupted apply counts as the newest. The RPM's %preun runs it on erase.`)
 	if err != nil {
 		return err
 	}
-	err = newHost(e, cfg).Rollback(ctx, v, e.stdout)
+	err = afterChange(e, cfg, newHost(e, cfg).Rollback(ctx, v, e.stdout)) // metrics.go
 	if errors.Is(err, hotfix.ErrNotApplied) {
 		// Erasing a package that was installed with <PRODUCT>_DO_PATCH=0 must not fail.
 		fmt.Fprintf(e.stdout, "%v: nothing to roll back\n", err)
@@ -177,13 +177,7 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 wrote, and lists the files that changed or went missing. Exit status 1 when there is drift.`)
 	asJSON := fs.Bool("json", false, "print JSON for programs")
 	settings := loadSettings(e, fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs, ""); err != nil {
-		return err
-	}
-	cfg, err := settings()
+	cfg, err := parseSettingsOnly(fs, args, settings)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,7 +25,8 @@ import (
 // reads.
 
 // finish reports the run and returns its exit status as an error.
-func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) error {
+func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (status error) {
+	defer func() { status = r.notify(ctx, status, logLine) }() // notify.go
 	line := r.summary()
 	if line == "" {
 		line = "nothing to do"
@@ -39,6 +41,7 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) error
 	if err := writeLastRun(r.cfg, r.lastRun()); err != nil {
 		fmt.Fprintf(r.o.stderr, "hotchain: warning: %v\n", err)
 	}
+	r.writeMetrics() // metrics.go
 	if r.o.mode == modeCron {
 		return r.deliver(ctx)
 	}
@@ -64,7 +67,12 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) error
 	if r.failed {
 		return exitError{r.failStatus(), withHint(errors.New(strings.Join(r.problems, "\n")), r.hint)}
 	}
-	if r.o.mode == modeCheck && len(r.pending)+len(r.unpacked) > 0 {
+	if len(r.withdrawnApplied) > 0 {
+		return silentExit(exitWithdrawn)
+	}
+	// Hotfixes that the rollout policy holds back are not pending in the sense of 100:
+	// nothing this host would install now (those waiting for the alpha still count).
+	if r.o.mode == modeCheck && len(r.pending)-r.policyHeld()+len(r.unpacked) > 0 {
 		return silentExit(exitPending)
 	}
 	return nil
@@ -82,6 +90,9 @@ func (r *agentRun) failStatus() int {
 // summary says what the run did, for the mail subject and syslog: "3 hotfixes installed".
 func (r *agentRun) summary() string {
 	var parts []string
+	if w := r.withdrawnLine(); w != "" {
+		parts = append(parts, w)
+	}
 	add := func(n int, what string) {
 		if n > 0 {
 			parts = append(parts, countOf(n, "hotfix", "hotfixes")+" "+what)
@@ -91,11 +102,20 @@ func (r *agentRun) summary() string {
 		add(len(r.pending), "available")
 		add(len(r.unpacked), "unpacked, not applied")
 	}
+	add(len(r.recovered), "recovered")
 	add(len(r.download), "downloaded")
 	add(len(r.installed), "installed")
 	add(len(r.finalized), "finalized")
+	add(len(r.rolledBack), "rolled back (withdrawn by the vendor)")
+	if r.dropped != nil {
+		parts = append(parts, "withdrawn "+r.dropped.String()+" not applied")
+	}
 	if n := len(r.waiting); n > 0 && !r.checkOnly {
 		parts = append(parts, fmt.Sprintf("%d waiting for the alpha", n))
+	}
+	add(len(r.held), "held back")
+	if r.outside != "" && !r.checkOnly && r.o.mode == modeCron {
+		parts = append(parts, "nothing installed (outside INSTALL_WINDOW)")
 	}
 	return strings.Join(parts, ", ")
 }
@@ -115,8 +135,16 @@ func countOf(n int, one, many string) string {
 
 // reportable: a nightly run is quiet unless it did something or something went wrong.
 func (r *agentRun) reportable() bool {
-	return r.failed || len(r.installed) > 0 || len(r.download) > 0 || len(r.finalized) > 0 ||
-		len(r.waiting) > 0 || r.checkOnly && len(r.pending)+len(r.unpacked) > 0
+	return r.failed || len(r.recovered) > 0 || len(r.installed) > 0 || len(r.download) > 0 || len(r.finalized) > 0 ||
+		len(r.waiting) > 0 || len(r.withdrawnApplied) > 0 || len(r.rolledBack) > 0 || r.dropped != nil || r.checkOnly && len(r.pending)+len(r.unpacked) > 0 ||
+		r.outside != "" && !r.checkOnly || r.heldForever()
+}
+
+// heldForever: a hotfix is held back with no date on which it becomes due (no publish
+// time is known): it waits until someone acts, so the nightly run reports it. What the
+// vendor's rollout policy holds back waits for the vendor, and is not reported every night.
+func (r *agentRun) heldForever() bool {
+	return slices.ContainsFunc(r.held, func(h heldBack) bool { return h.Due.IsZero() && !h.Policy })
 }
 
 // deliver sends a nightly run's report to MAILTO, or prints it for crond to mail.
@@ -125,6 +153,8 @@ func (r *agentRun) deliver(ctx context.Context) error {
 	var status error
 	if r.failed {
 		status = silentExit(r.failStatus()) // the report tells the story
+	} else if len(r.withdrawnApplied) > 0 {
+		status = silentExit(exitWithdrawn)
 	}
 	if !r.reportable() {
 		return status
@@ -197,6 +227,9 @@ func (r *agentRun) body() string {
 
 // writeOutcome lists what the run did and what waits.
 func (r *agentRun) writeOutcome(w io.Writer) {
+	for _, line := range r.recovered {
+		fmt.Fprintf(w, "Recovered: %s\n", line)
+	}
 	if len(r.installed) > 0 {
 		fmt.Fprintf(w, "Installed: %s\n", joinVersions(r.installed))
 	}
@@ -214,6 +247,13 @@ func (r *agentRun) writeOutcome(w io.Writer) {
 	}
 	if r.finWait != "" {
 		fmt.Fprintf(w, "Not finalized yet: %s\n", r.finWait)
+	}
+	if !r.checkOnly {
+		if r.outside != "" && r.o.mode == modeCron {
+			fmt.Fprintf(w, "Nothing installed: %s\n", r.outside)
+		}
+		writeHeld(w, r.held)
+		r.writePolicyNotes(w)
 	}
 }
 
@@ -236,12 +276,16 @@ func (r *agentRun) writeCheck(w io.Writer) {
 		if len(r.unpacked) == 0 {
 			r.writeNone(w)
 		}
+		writeHeld(w, r.held)
+		r.writePolicyNotes(w)
 		return
 	}
 	writeCheckTable(w, r.cfg.Product, r.cfg.SystemName, r.pending)
 	if len(r.waiting) > 0 {
 		fmt.Fprintf(w, "Waiting for the alpha host: %s\n", joinVersions(r.waiting))
 	}
+	writeHeld(w, r.held)
+	r.writePolicyNotes(w)
 }
 
 func (r *agentRun) writeNone(w io.Writer) {
@@ -266,11 +310,20 @@ type lastRun struct {
 	Mode      string    `json:"mode"`    // cron, check, download, console
 	Outcome   string    `json:"outcome"` // success or failure
 	Summary   string    `json:"summary,omitempty"`
+	Recovered []string  `json:"recovered,omitempty"` // what the run finished or undid, one line each
 	Installed []string  `json:"installed"`
 	Pending   []string  `json:"pending"` // offered and not applied when the run checked
 	Waiting   []string  `json:"waiting,omitempty"`
 	Finalized []string  `json:"finalized,omitempty"`
-	Error     string    `json:"error,omitempty"`
+	// Held is what the rollout policy, the waiting period or the install window held back,
+	// and until when.
+	Held []heldRecord `json:"held,omitempty"`
+	// Withdrawn: hotfixes applied here that the vendor withdrew.
+	Withdrawn  []heldRecord `json:"withdrawn,omitempty"`
+	RolledBack []string     `json:"rolled_back,omitempty"`
+	Error      string       `json:"error,omitempty"`
+	// MetadataIssued: when the vendor signed the rollout policy the run accepted (metrics).
+	MetadataIssued *time.Time `json:"metadata_issued,omitempty"`
 }
 
 // what says in a few words what the run did and what went wrong: "nothing to do" for a run
@@ -294,8 +347,12 @@ func lastRunFile(cfg *sysconfig.Config) string {
 
 func (r *agentRun) lastRun() *lastRun {
 	l := &lastRun{Time: r.o.now().UTC().Truncate(time.Second), Mode: string(r.o.mode), Outcome: "success",
-		Summary: r.summary(), Installed: versionStrings(r.installed), Pending: []string{},
-		Waiting: versionStrings(r.waiting), Finalized: versionStrings(r.finalized)}
+		Summary: r.summary(), Recovered: r.recovered, Installed: versionStrings(r.installed), Pending: []string{},
+		Waiting: versionStrings(r.waiting), Finalized: versionStrings(r.finalized), Held: heldRecords(r.held),
+		Withdrawn: heldRecords(r.withdrawnApplied), MetadataIssued: r.metadataIssued()}
+	if len(r.rolledBack) > 0 {
+		l.RolledBack = versionStrings(r.rolledBack)
+	}
 	for _, p := range r.pending {
 		l.Pending = append(l.Pending, p.Hotfix.String())
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,13 +18,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "status", "", "Shows the product version, the chain applied on this host and the installation, and interrupted applies.")
 	asJSON := fs.Bool("json", false, "print JSON for programs")
 	settings := loadSettings(e, fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs, ""); err != nil {
-		return err
-	}
-	cfg, err := settings()
+	cfg, err := parseSettingsOnly(fs, args, settings)
 	if err != nil {
 		return err
 	}
@@ -48,6 +43,8 @@ type hostStatus struct {
 	Pending     []string            `json:"pending"` // as the last run saw the repository
 	Secondaries map[string][]string `json:"secondaries,omitempty"`
 	LastRun     *lastRun            `json:"last_run,omitempty"`
+	// Withdrawn: applied hotfixes that the vendor withdrew, as the last run saw the policy.
+	Withdrawn []heldRecord `json:"withdrawn,omitempty"`
 }
 
 // gatherStatus reads what status shows: the ledgers and journals (hotfix.Host.Status), the
@@ -75,6 +72,11 @@ func gatherStatus(ctx context.Context, e *env, cfg *sysconfig.Config) (*hostStat
 		for _, v := range st.LastRun.Pending {
 			if !applied[v] {
 				st.Pending = append(st.Pending, v)
+			}
+		}
+		for _, w := range st.LastRun.Withdrawn {
+			if applied[w.Version] {
+				st.Withdrawn = append(st.Withdrawn, w)
 			}
 		}
 	}
@@ -123,8 +125,24 @@ func (st *hostStatus) writeText(w io.Writer, lockTS string, loc *time.Location) 
 	if l := st.LastRun; l != nil {
 		fmt.Fprintf(w, "pending:       %s (offered at the last run, not applied)\n", listOrNone(st.Pending))
 		fmt.Fprintf(w, "last run:      %s %s, %s: %s\n", l.Time.In(loc).Format("2006-01-02 15:04"), l.Mode, l.Outcome, l.what())
+		for _, h := range l.Held {
+			if !slices.Contains(st.Pending, h.Version) {
+				continue // applied since
+			}
+			due := "; no date known"
+			switch {
+			case h.Policy:
+				due = ""
+			case h.Due != nil:
+				due = "; due " + formatTime(*h.Due, loc)
+			}
+			fmt.Fprintf(w, "held back:     %s (%s%s)\n", h.Version, h.Reason, due)
+		}
 	} else {
 		fmt.Fprintln(w, "last run:      none yet")
+	}
+	for _, h := range st.Withdrawn {
+		fmt.Fprintf(w, "WITHDRAWN:     %s is applied, but the vendor withdrew it: %s (AUTO_ROLLBACK=withdrawn rolls it back; hotchain rollback does now)\n", h.Version, h.Reason)
 	}
 	if len(st.Unpacked) > 0 {
 		fmt.Fprintf(w, "unpacked:      %s (unpacked, not applied: the next agent run applies them; hotchain agent -console does now)\n", strings.Join(st.Unpacked, " "))

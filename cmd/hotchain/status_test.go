@@ -11,6 +11,7 @@ import (
 
 // TestStatusText pins what status prints for people, every line that can show up.
 func TestStatusText(t *testing.T) {
+	due := time.Date(2026, 11, 29, 4, 2, 0, 0, time.UTC)
 	st := &hostStatus{
 		Status: &hotfix.Status{
 			Product: "shop", Host: "alpha1", Role: "alpha", ProductVersion: "6.14.2",
@@ -20,10 +21,15 @@ func TestStatusText(t *testing.T) {
 			Unpacked:    []string{"6.14.2.4"},
 			Logs:        []string{"/var/opt/shop/Patches/shop-hotfix-6.14.2.1/shop-hotfix-6.14.2.1-install-alpha1.log"},
 		},
-		Nightly: true, Installing: true, Pending: []string{"6.14.2.5"},
+		Nightly: true, Installing: true, Pending: []string{"6.14.2.5", "6.14.2.6"},
 		Secondaries: map[string][]string{"sec2": {}, "sec1": {"6.14.2.1"}},
 		LastRun: &lastRun{Time: time.Date(2026, 11, 25, 4, 2, 0, 0, time.UTC), Mode: "cron", Outcome: "failure",
-			Summary: "1 hotfix installed", Error: "hotfix 6.14.2.3 is installed but not applied"},
+			Summary: "1 hotfix installed", Error: "hotfix 6.14.2.3 is installed but not applied",
+			Held: []heldRecord{
+				{Version: "6.14.2.5", Reason: "MIN_AGE_DAYS=7: published 2026-11-22 04:02 UTC", Due: &due},
+				{Version: "6.14.2.2", Reason: "outside INSTALL_WINDOW", Due: &due}, // applied since: not shown
+				{Version: "6.14.2.6", Reason: "follows 6.14.2.5; MIN_AGE_DAYS=7: no signed publish time"},
+			}},
 	}
 	var b bytes.Buffer
 	st.writeText(&b, "/var/lock/shop-hotfix.lock/ts.lock", time.UTC)

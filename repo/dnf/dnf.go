@@ -10,7 +10,7 @@ package dnf
 //
 //	available: dnf -y --installroot R <YUM_PARAMETER> --setopt=skip_if_unavailable=False \
 //	               --refresh -q repoquery --available --installed \
-//	               --qf '%{name}\t%{arch}\t%{version}-%{release}\t%{repoid}' 'shop-hotfix-*'
+//	               --qf '%{name}\t%{arch}\t%{version}-%{release}\t%{repoid}\t%{buildtime}' 'shop-hotfix-*'
 //	           yum -y --installroot R <YUM_PARAMETER> --setopt=skip_if_unavailable=False \
 //	               --setopt=metadata_expire=0 list available 'shop-hotfix-*'
 //	           (with yum, rpm -qa below runs at the same time)
@@ -33,6 +33,10 @@ package dnf
 //     made the check, the agent's most frequent call, about 5% slower. No --latest-limit:
 //     it would hide an installed build behind a newer one of the same name. New hotfixes
 //     have new names, so check-update would not see them.
+//   - %{buildtime} in the same repoquery, not in a call of its own: the agent's waiting
+//     period (MIN_AGE_DAYS) counts from it. It is in the package header, which the vendor's
+//     signature covers (and repomd.xml's); dnf 4 prints it as UTC "YYYY-MM-DD HH:MM".
+//     yum's list has no build time: MIN_AGE_DAYS then holds every hotfix back.
 //   - yum 3 has no repoquery verb; `list available` prints "name.arch version repo" columns,
 //     wrapped when a name is long, so its output is read as a stream of words.
 //
@@ -72,6 +76,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/repoconf"
@@ -97,6 +102,9 @@ type Package struct {
 	Version string         // version-release, e.g. 1-0
 	Repo    string         // repository id (empty for an installed package)
 	Hotfix  hotfix.Version // the hotfix the name stands for
+	// BuildTime is the package's signed build time, as the repository's metadata gives it
+	// (Available with dnf only; to the minute with dnf 4); zero when unknown.
+	BuildTime time.Time
 }
 
 // lookPath finds commands for Detect; tests replace it.
@@ -158,7 +166,7 @@ func (pm *PackageManager) Available(ctx context.Context, product string) ([]Pack
 		return pm.availableYum(ctx, product, pattern)
 	}
 	args, err := pm.args("--refresh", "-q", "repoquery", "--available", "--installed",
-		"--qf", `%{name}\t%{arch}\t%{version}-%{release}\t%{repoid}`, pattern)
+		"--qf", `%{name}\t%{arch}\t%{version}-%{release}\t%{repoid}\t%{buildtime}`, pattern)
 	if err != nil {
 		return nil, err
 	}
@@ -401,7 +409,7 @@ func (t *tailWriter) lastLines(n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// parseTabbed reads "name\tarch\tversion-release[\trepo]" lines (repoquery --qf, rpm --qf),
+// parseTabbed reads "name\tarch\tversion-release[\trepo[\tbuildtime]]" lines (repoquery --qf, rpm --qf),
 // keeps the hotfixes of product and sorts them in chain order. Other lines (dnf's notes
 // when -q does not silence them) are skipped.
 func parseTabbed(product string, out []byte, withRepo bool) []Package {
@@ -418,12 +426,16 @@ func parseLines(product string, out []byte, withRepo bool) []Package {
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		f := strings.Split(strings.TrimSpace(sc.Text()), "\t")
-		if len(f) != want {
+		withTime := withRepo && len(f) == want+1 // Available adds %{buildtime}
+		if len(f) != want && !withTime {
 			continue
 		}
 		p := Package{Name: f[0], Arch: f[1], Version: f[2]}
 		if withRepo {
 			p.Repo = f[3]
+			if withTime {
+				p.BuildTime = parseBuildTime(f[want])
+			}
 		}
 		if v, ok := hotfix.ParsePackageName(product, p.Name); ok {
 			p.Hotfix = v
@@ -431,6 +443,22 @@ func parseLines(product string, out []byte, withRepo bool) []Package {
 		}
 	}
 	return pkgs
+}
+
+// parseBuildTime reads %{buildtime} as dnf 4 prints it ("2024-05-03 12:34", UTC) or as
+// seconds since 1970 (rpm, dnf 5); anything else, and 0, is unknown: the zero time.
+func parseBuildTime(s string) time.Time {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n <= 0 {
+			return time.Time{}
+		}
+		return time.Unix(n, 0)
+	}
+	t, err := time.Parse("2006-01-02 15:04", s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 // parseYumList reads `yum list available`: after the headers, "name.arch version repo" in

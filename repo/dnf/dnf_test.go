@@ -28,6 +28,7 @@ import (
 type pmRPM struct {
 	name, release string
 	requires      []string
+	built         time.Time // zero: 2024-05-01 00:00 UTC
 }
 
 func (p pmRPM) write(t *testing.T, dir string) {
@@ -38,10 +39,13 @@ func (p pmRPM) write(t *testing.T, dir string) {
 			t.Fatal(err)
 		}
 	}
+	if p.built.IsZero() {
+		p.built = time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	}
 	r, err := rpmpack.NewRPM(rpmpack.RPMMetaData{
 		Name: p.name, Version: "1", Release: p.release, Arch: "noarch",
 		Summary: p.name, Description: p.name, Licence: "Proprietary",
-		BuildTime: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), Compressor: "gzip",
+		BuildTime: p.built, Compressor: "gzip",
 		Requires: reqs,
 	})
 	if err != nil {
@@ -120,7 +124,7 @@ func TestPackageManagerAgainstDNF(t *testing.T) {
 		{name: "shop-hotfix-6_14_2_1", release: "0"},
 		{name: "shop-hotfix-6_14_2_1", release: "1"}, // a rebuild: only the newest counts
 		{name: "shop-hotfix-6_14_2_2", release: "0", requires: []string{"shop-hotfix-6_14_2_1"}},
-		{name: "shop-hotfix-6_14_2_3", release: "0", requires: []string{"shop-hotfix-6_14_2_2"}},
+		{name: "shop-hotfix-6_14_2_3", release: "0", requires: []string{"shop-hotfix-6_14_2_2"}, built: time.Date(2024, 5, 3, 12, 34, 56, 0, time.UTC)},
 		{name: "other-hotfix-6_14_2_1", release: "0"},
 	} {
 		p.write(t, repoDir)
@@ -161,6 +165,12 @@ func TestPackageManagerAgainstDNF(t *testing.T) {
 	}
 	if avail[2].Hotfix.String() != "6.14.2.3" {
 		t.Errorf("Hotfix of %s = %s", avail[2].Name, avail[2].Hotfix)
+	}
+	// The build time comes from the same repoquery, to the minute (dnf 4 prints no seconds).
+	for i, want := range []time.Time{time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 5, 3, 12, 34, 0, 0, time.UTC)} {
+		if p := avail[i*2]; !p.BuildTime.Equal(want) {
+			t.Errorf("BuildTime of %s = %s, want %s", p.Name, p.BuildTime, want)
+		}
 	}
 
 	// Download fills dnf's cache inside the root; the install then needs no repository.
@@ -295,6 +305,29 @@ func TestPendingOf(t *testing.T) {
 	}
 	if got := pendingOf("shop", []byte("shop-hotfix-6_14_2_1\tnoarch\t1-0\t@System\n")); len(got) != 0 {
 		t.Errorf("pendingOf with only installed packages = %q, want nothing", pmNames(got))
+	}
+}
+
+func TestParseBuildTime(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Time
+	}{
+		{"2024-05-03 12:34", time.Date(2024, 5, 3, 12, 34, 0, 0, time.UTC)}, // dnf 4: UTC, minutes
+		{"1714739696", time.Unix(1714739696, 0)},                            // rpm, dnf 5: seconds
+		{"", time.Time{}},
+		{"(none)", time.Time{}},
+		{"0", time.Time{}},
+		{"-5", time.Time{}},
+		{"2024-05-03", time.Time{}},
+	} {
+		if got := parseBuildTime(tc.in); !got.Equal(tc.want) {
+			t.Errorf("parseBuildTime(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+	out := "shop-hotfix-6_14_2_1\tnoarch\t1-0\tshop-hotfix\t2024-05-03 12:34\n"
+	if got := pendingOf("shop", []byte(out)); len(got) != 1 || !got[0].BuildTime.Equal(time.Date(2024, 5, 3, 12, 34, 0, 0, time.UTC)) {
+		t.Errorf("pendingOf(%q) = %+v, want one package built 2024-05-03 12:34 UTC", out, got)
 	}
 }
 
