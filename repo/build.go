@@ -204,6 +204,10 @@ func buildLocked(ctx context.Context, o Options, log io.Writer) (*Result, error)
 		hrefs = append(hrefs, href)
 	}
 	var old *oldMetadata
+	if !o.NoUpdate && o.Signer != nil && keysChanged(o.Dir, o.Signer) {
+		fmt.Fprintf(log, "note: the signing keys changed to %s: every package is read again to check its signature\n", o.Signer.KeyIDs())
+		o.NoUpdate = true
+	}
 	if !o.NoUpdate {
 		old, err = loadOld(o.Dir)
 		if err != nil {

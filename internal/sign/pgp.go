@@ -158,8 +158,8 @@ func (s *Signer) SignArmored(w io.Writer, r io.Reader) error {
 // bytes, is s's key's signature of signed (with several keys, Join: holds one by each). A
 // signature by another key is an error that wraps ErrUnknownIssuer.
 func (s *Signer) CheckDetached(signed io.Reader, sig []byte) error {
-	if len(sig) > MaxSignatureSize*MaxKeys {
-		return fmt.Errorf("signature of %d bytes is larger than %d, the limit for a signature", len(sig), MaxSignatureSize*MaxKeys)
+	if len(sig) > MaxSignatureSize {
+		return fmt.Errorf("signature of %d bytes is larger than %d, the limit for a signature", len(sig), MaxSignatureSize)
 	}
 	if len(s.also) > 0 {
 		return s.checkAll(signed, sig)

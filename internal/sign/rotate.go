@@ -8,17 +8,19 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
-// MaxKeys is how many keys sign at once during a key rotation: the old and the new. An RPM
-// has two header signature tags that rpm 4.18 and 4.20 both check (RSAHEADER and
-// DSAHEADER), one per key.
+// MaxKeys is how many keys sign repomd.xml and the rollout policy at once: the old and the
+// new key of a rotation.
 const MaxKeys = 2
 
-// Join makes one Signer of several keys, in order: everything it signs carries a signature
-// by each key, so that hosts that trust any one of them verify it (a key rotation's
-// overlap). The first key is the primary: its public key comes first in exported key
-// files. Output is dated by the first Signer's Time.
+// Join makes one Signer of several keys, in order: the detached signatures it makes
+// (SignArmored: repomd.xml.asc, rollout.json.asc) hold one signature by each key, which
+// dnf (librepo, gpgme) and Keyring accept when they know any one of the keys: a key
+// rotation's overlap. Sign and SignReader sign with the first key only: dnf refuses an RPM
+// with any signature whose key the host lacks (rpmkeys --checksig reports NOKEY), so
+// packages carry one signature. Output is dated by the first Signer's Time.
 func Join(keys ...*Signer) (*Signer, error) {
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("no signing key")
@@ -202,4 +204,27 @@ func ShippedKeys(files [][]byte, paths []string, signer *Signer) ([]byte, error)
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// Issuers is the key ids that made the binary OpenPGP signatures in sig, in order and
+// comma-separated, for messages and to compare with KeyIDs; "(unreadable)" for what is no
+// list of signatures of at most MaxSignatureSize bytes.
+func Issuers(sig []byte) string {
+	if len(sig) > MaxSignatureSize {
+		return "(unreadable)"
+	}
+	var ids []string
+	r := packet.NewReader(bytes.NewReader(sig))
+	for {
+		p, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		s, ok := p.(*packet.Signature)
+		if err != nil || !ok || s.IssuerKeyId == nil || len(ids) == MaxKeys {
+			return "(unreadable)"
+		}
+		ids = append(ids, fmt.Sprintf("%016x", *s.IssuerKeyId))
+	}
+	return strings.Join(ids, ",")
 }
