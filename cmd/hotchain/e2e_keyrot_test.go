@@ -81,6 +81,11 @@ func TestKeyRotation(t *testing.T) {
 	if n := strings.Count(gpgList(t, filepath.Join(repoDir, "repodata/repomd.xml.asc")), ":signature packet:"); n != 2 {
 		t.Fatalf("repomd.xml.asc holds %d signatures, want 2 (old and new key)", n)
 	}
+	// The agent checks the policy and repomd.xml, signed by both keys, with the old key.
+	runOK(t, nil, bin, "policy", "-sign-key", oldKey+".asc,"+newKey+".asc", repoDir)
+	if out, code := agentCheck(t, bin, host); code != exitPending || !strings.Contains(out, "shop-hotfix-6_14_2_2") {
+		t.Fatalf("agent -check on the host with the old key: exit %d, want %d naming 6.14.2.2\n%s", code, exitPending, out)
+	}
 	runOK(t, nil, "dnf", host.dnfArgs("upgrade", "--refresh")...)
 	if got := rpmQuery(t, host, "shop-hotfix-base"); got != "shop-hotfix-base-1-1" {
 		t.Fatalf("after the overlap's upgrade, base = %q, want release 1", got)
@@ -133,6 +138,17 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatalf("repo with the new key: %s", out)
 	}
 	runOK(t, nil, "dnf", host.dnfArgs("install", "--refresh", "shop-hotfix-6_14_2_4")...)
+	// The agent trusts the key file the base RPM installed: the new key's policy, and no
+	// longer one that only the old key signed.
+	runOK(t, nil, bin, "policy", "-sign-key", newKey+".asc", repoDir)
+	if out, code := agentCheck(t, bin, host); code != exitOK {
+		t.Fatalf("agent -check with the new key's policy: exit %d\n%s", code, out)
+	}
+	os.Remove(filepath.Join(repoDir, "RPM-GPG-KEY-shop-hotfix")) // policy would refuse the old key
+	runOK(t, nil, bin, "policy", "-sign-key", oldKey+".asc", repoDir)
+	if out, code := agentCheck(t, bin, host); code != exitFailure || !strings.Contains(out, "rollout") {
+		t.Fatalf("agent -check with a policy signed by the retired key: exit %d, want %d\n%s", code, exitFailure, out)
+	}
 
 	// A package signed only with the old key: rpm still trusts it while the old key is in
 	// its database, so the admin removes it (README); then dnf refuses the package.
@@ -159,6 +175,11 @@ func TestKeyRotation(t *testing.T) {
 	if got := rpmQuery(t, host, "shop-hotfix-6_14_2_5"); strings.HasPrefix(got, "shop-hotfix-6_14_2_5-") {
 		t.Fatalf("the retired key's package is installed: %s", got)
 	}
+}
+
+func agentCheck(t *testing.T, bin string, r *installroot) (string, int) {
+	t.Helper()
+	return runCode(t, nil, bin, "agent", "-check", "-root", r.root, "-config", "/etc/sysconfig/shop-hotfix")
 }
 
 // shortKeyID is the version of the gpg-pubkey package that rpm --import makes of the key:
