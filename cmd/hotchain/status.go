@@ -18,13 +18,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "status", "", "Shows the product version, the chain applied on this host and the installation, and interrupted applies.")
 	asJSON := fs.Bool("json", false, "print JSON for programs")
 	settings := loadSettings(e, fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs, ""); err != nil {
-		return err
-	}
-	cfg, err := settings()
+	cfg, err := parseSettingsOnly(fs, args, settings)
 	if err != nil {
 		return err
 	}
