@@ -96,6 +96,9 @@ func (h *Host) applyDir(dir string) (*Dir, error) {
 			return nil, err
 		}
 	}
+	if _, err := d.Restart(); err != nil {
+		return nil, err
+	}
 	want, err := h.hotfixDir(d.Version)
 	if err != nil {
 		return nil, err
