@@ -66,6 +66,15 @@ Seconds one health check (HEALTH_CMD and the Check/ scripts) may take.`},
 	{name: "HEALTH_RETRIES", def: func(string) string { return "3" }, doc: `
 How many times a failing health check is tried, 5 seconds apart, before
 it counts as failed (1: no retry).`},
+	{name: "RESTART_CMD", doc: `
+Command that restarts what a hotfix's restart.txt names once the agent
+or hotchain apply has applied it, e.g.
+RESTART_CMD="/opt/%p/bin/restart". It gets HOTCHAIN_RESTART=services
+or product and HOTCHAIN_SERVICES (the service names, blank-separated)
+in its environment and runs at most once per run. Split into words like
+a shell does and run without a shell. Empty: the restart is only
+recorded (hotchain status, agent -check exit 7) until hotchain
+restarted says it is done. A reboot is always only recorded.`},
 	{name: "HOST_ROLE", def: func(string) string { return string(RoleSingle) }, doc: `
 single: the product runs on this host alone. alpha: the host that runs
 the application processes of a distributed installation; it installs
