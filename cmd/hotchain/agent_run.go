@@ -76,6 +76,7 @@ type agentOptions struct {
 	newPM  func(cfg *sysconfig.Config, p pmIO) (packageManager, error)
 	sender mailer.Sender // nil: mailer.Choose(SMTP_SERVER)
 	syslog func(tag, line string, failed bool) error
+	bootID func() (string, error) // the running boot's id (readBootID)
 }
 
 func (o *agentOptions) fillDefaults() {
@@ -93,6 +94,9 @@ func (o *agentOptions) fillDefaults() {
 	}
 	if o.syslog == nil {
 		o.syslog = mailer.Syslog
+	}
+	if o.bootID == nil {
+		o.bootID = readBootID
 	}
 	if o.stdout == nil {
 		o.stdout = io.Discard

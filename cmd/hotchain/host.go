@@ -59,7 +59,10 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 			return err
 		}
 	}
-	return newHost(e, cfg).Apply(ctx, dir, opt)
+	if err := newHost(e, cfg).Apply(ctx, dir, opt); err != nil {
+		return err
+	}
+	return restartAfterApply(ctx, e, cfg, dir, *scriptlet)
 }
 
 func runPrereq(ctx context.Context, e *env, args []string) error {

@@ -26,6 +26,7 @@ import (
 
 // finish reports the run and returns its exit status as an error.
 func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) error {
+	r.readRestartState()
 	line := r.summary()
 	if line == "" {
 		line = "nothing to do"
@@ -65,6 +66,9 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) error
 	if len(r.withdrawnApplied) > 0 {
 		return silentExit(exitWithdrawn)
 	}
+	if r.o.mode == modeCheck && r.restart != nil {
+		return silentExit(exitRestart)
+	}
 	// Hotfixes that the rollout policy holds back are not pending in the sense of 100:
 	// nothing this host would install now (those waiting for the alpha still count).
 	if r.o.mode == modeCheck && len(r.pending)-r.policyHeld()+len(r.unpacked) > 0 {
@@ -86,6 +90,9 @@ func (r *agentRun) failStatus() int {
 func (r *agentRun) summary() string {
 	var parts []string
 	if w := r.withdrawnLine(); w != "" {
+		parts = append(parts, w)
+	}
+	if w := r.restart.what(); w != "" {
 		parts = append(parts, w)
 	}
 	add := func(n int, what string) {
@@ -126,7 +133,7 @@ func countOf(n int, one, many string) string {
 func (r *agentRun) reportable() bool {
 	return r.failed || len(r.recovered) > 0 || len(r.installed) > 0 || len(r.download) > 0 || len(r.finalized) > 0 ||
 		len(r.waiting) > 0 || len(r.withdrawnApplied) > 0 || len(r.rolledBack) > 0 || r.dropped != nil || r.checkOnly && len(r.pending)+len(r.unpacked) > 0 ||
-		r.outside != "" && !r.checkOnly || r.heldForever()
+		r.outside != "" && !r.checkOnly || r.heldForever() || r.restart != nil
 }
 
 // heldForever: a hotfix is held back with no date on which it becomes due (no publish
