@@ -325,3 +325,16 @@ func dirVersion(dir string) string {
 	}
 	return filepath.Base(dir)
 }
+
+// gatherRestart is what status shows of the restart requirement; problems are warnings.
+func gatherRestart(e *env, cfg *sysconfig.Config) *restartState {
+	boot, err := e.boot()
+	if err != nil {
+		e.warnf("read the boot id: %v", err)
+	}
+	s, err := readRestart(cfg, boot)
+	if err != nil {
+		e.warnf("%v", err)
+	}
+	return s
+}
