@@ -38,6 +38,7 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) error
 	if err := writeLastRun(r.cfg, r.lastRun()); err != nil {
 		fmt.Fprintf(r.o.stderr, "hotchain: warning: %v\n", err)
 	}
+	r.writeHostRecord()
 	if r.o.mode == modeCron {
 		return r.deliver(ctx)
 	}

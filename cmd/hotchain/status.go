@@ -17,6 +17,7 @@ import (
 func runStatus(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "status", "", "Shows the product version, the chain applied on this host and the installation, and interrupted applies.")
 	asJSON := fs.Bool("json", false, "print JSON for programs")
+	installation := fs.Bool("installation", false, "show every host of the installation from the shared LEDGER_DIR: chain, last run, waits, health, drift, restarts")
 	settings := loadSettings(e, fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -28,14 +29,23 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *installation {
+		st, err := gatherInstallation(e, cfg)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSON(e.stdout, st)
+		}
+		st.writeText(e.stdout, time.Local)
+		return nil
+	}
 	st, err := gatherStatus(ctx, e, cfg)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+		return writeJSON(e.stdout, st)
 	}
 	st.writeText(e.stdout, cfg.LockTS, time.Local)
 	return nil
@@ -170,4 +180,10 @@ func (st *hostStatus) writeText(w io.Writer, lockTS string, loc *time.Location) 
 	for _, l := range st.Logs {
 		fmt.Fprintf(w, "log:           %s\n", l)
 	}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
