@@ -71,8 +71,12 @@ func (r *agentRun) writeHostRecord() {
 		rec.Drift = &n
 	}
 	data, err := json.MarshalIndent(rec, "", "  ")
+	p := hostRecordFile(r.cfg, r.cfg.Hostname)
 	if err == nil {
-		err = atomicfile.Replace(hostRecordFile(r.cfg, r.cfg.Hostname), append(data, '\n'), 0o644)
+		err = os.MkdirAll(filepath.Dir(p), 0o755) // as the ledger makes it
+	}
+	if err == nil {
+		err = atomicfile.Replace(p, append(data, '\n'), 0o644)
 	}
 	if err != nil {
 		fmt.Fprintf(r.o.stderr, "hotchain: warning: write the run's record for the installation: %v\n", err)
