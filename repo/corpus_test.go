@@ -390,7 +390,7 @@ func testCorpusAgreement(t *testing.T, c *corpus) {
 			comparePkgs(t, gotPkgs, wantPkgs)
 			for _, typ := range []string{"primary", "filelists", "other"} {
 				if !bytes.Equal(got[typ], want[typ]) {
-					t.Errorf("%s.xml is not byte-identical to createrepo_c's:\n%s", typ, lineDiff(got[typ], want[typ]))
+					t.Errorf("%s.xml is not byte-identical to createrepo_c's:\n%s", typ, testutil.FirstDiff(got[typ], want[typ]))
 				}
 			}
 			if !strings.Contains(log.String(), ".hidden/") {

@@ -132,7 +132,7 @@ func TestCreaterepoAgreement(t *testing.T) {
 	comparePkgs(t, gotPkgs, wantPkgs)
 	for _, typ := range []string{"primary", "filelists", "other"} {
 		if !bytes.Equal(got[typ], want[typ]) {
-			t.Errorf("%s.xml is not byte-identical to createrepo_c's:\n%s", typ, lineDiff(got[typ], want[typ]))
+			t.Errorf("%s.xml is not byte-identical to createrepo_c's:\n%s", typ, testutil.FirstDiff(got[typ], want[typ]))
 		}
 	}
 
@@ -147,24 +147,6 @@ func TestCreaterepoAgreement(t *testing.T) {
 	}
 	againPkgs, _ := readRepo(t, theirs)
 	comparePkgs(t, againPkgs, wantPkgs)
-}
-
-// lineDiff shows the first differing line of two texts.
-func lineDiff(a, b []byte) string {
-	al, bl := bytes.Split(a, []byte("\n")), bytes.Split(b, []byte("\n"))
-	for i := 0; i < max(len(al), len(bl)); i++ {
-		var x, y []byte
-		if i < len(al) {
-			x = al[i]
-		}
-		if i < len(bl) {
-			y = bl[i]
-		}
-		if !bytes.Equal(x, y) {
-			return fmt.Sprintf("line %d:\n ours:   %s\n theirs: %s", i+1, x, y)
-		}
-	}
-	return "(same lines)"
 }
 
 func reflectOf(p *pkg) reflect.Value { return reflect.ValueOf(p) }

@@ -180,13 +180,7 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 wrote, and lists the files that changed or went missing. Exit status 1 when there is drift.`)
 	asJSON := fs.Bool("json", false, "print JSON for programs")
 	settings := loadSettings(e, fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs, ""); err != nil {
-		return err
-	}
-	cfg, err := settings()
+	cfg, err := parseSettingsOnly(fs, args, settings)
 	if err != nil {
 		return err
 	}

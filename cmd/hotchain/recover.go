@@ -82,13 +82,7 @@ nothing and applies no hotfix that was not begun. Every agent run does the same 
 base RPM runs it at boot (PRODUCT-hotfix-recover.service, or the init script's start).`)
 	verbose := fs.Bool("verbose", false, "also say on standard error when syslog cannot be written")
 	settings := loadSettings(e, fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs, ""); err != nil {
-		return err
-	}
-	cfg, err := settings()
+	cfg, err := parseSettingsOnly(fs, args, settings)
 	if err != nil {
 		return err
 	}

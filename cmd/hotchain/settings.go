@@ -40,3 +40,15 @@ func loadSettings(e *env, fs *flag.FlagSet) func() (*sysconfig.Config, error) {
 		return cfg, nil
 	}
 }
+
+// parseSettingsOnly parses the flags of a command that takes no arguments and loads its
+// settings: the start of most host commands.
+func parseSettingsOnly(fs *flag.FlagSet, args []string, settings func() (*sysconfig.Config, error)) (*sysconfig.Config, error) {
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	if err := noArgs(fs, ""); err != nil {
+		return nil, err
+	}
+	return settings()
+}

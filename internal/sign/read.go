@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+
+	"github.com/hotchain/hotchain/internal/boundedio"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
@@ -61,23 +62,15 @@ func ReadSignatureFile(path, what string) ([]byte, error) {
 	return readBounded(path, what, MaxSignatureSize)
 }
 
-// readBounded reads path, refusing a regular file over limit before reading it, and any
-// other file (a FIFO, a device) once limit+1 bytes came.
+// readBounded reads path with boundedio, refusing a file over limit with this package's
+// *TooLargeError, whose hint speaks of keys and signatures.
 func readBounded(path, what string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
+	data, err := boundedio.ReadFile(path, what, limit)
+	switch {
+	case boundedio.IsTooLarge(err):
+		return nil, &TooLargeError{what, path, limit}
+	case err != nil:
 		return nil, fmt.Errorf("read %s: %w", what, err)
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > limit {
-		return nil, &TooLargeError{what, path, limit}
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s %s: %w", what, path, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, &TooLargeError{what, path, limit}
 	}
 	return data, nil
 }
