@@ -21,7 +21,7 @@ import (
 func threeHosts(t *testing.T, role, host string) (*sysconfig.Config, *env) {
 	root := t.TempDir()
 	files := map[string]string{
-		"etc/sysconfig/shop-hotfix": "PRODUCT=shop\nHOSTNAME=" + host + "\nHOST_ROLE=" + role + "\n",
+		"etc/sysconfig/shop-hotfix":         "PRODUCT=shop\nHOSTNAME=" + host + "\nHOST_ROLE=" + role + "\n",
 		"etc/opt/shop/hotfix/version.txt":   "6.14.2.1\n6.14.2.2\n",
 		"etc/opt/shop/hotfix/finalized.txt": "6.14.2.1\n",
 		"etc/opt/shop/hotfix/alpha1.txt":    "6.14.2.1\n6.14.2.2\n",

@@ -287,13 +287,7 @@ func runRestarted(ctx context.Context, e *env, args []string) error {
 clears what hotchain status shows as required and what makes agent -check exit 7. A reboot
 clears a requirement by itself.`)
 	settings := loadSettings(e, fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs, ""); err != nil {
-		return err
-	}
-	cfg, err := settings()
+	cfg, err := parseSettingsOnly(fs, args, settings)
 	if err != nil {
 		return err
 	}
