@@ -35,10 +35,13 @@ Where hotfixes are unpacked: one directory per hotfix, with its install
 log and the backups of the files it replaced.`},
 	{name: "LEDGER_DIR", expands: true, def: func(p string) string { return "/etc/opt/" + p + "/hotfix" }, doc: `
 The ledger: <host>.txt lists the hotfixes applied on each host, and
-version.txt those applied to the installation as a whole. In a
-distributed installation it must lie on storage that all hosts share.`},
+version.txt those applied to the installation as a whole, and
+<host>.status.json each host's last agent run (hotchain status
+-installation). In a distributed installation it must lie on storage
+that all hosts share.`},
 	{name: "STATE_DIR", expands: true, def: func(p string) string { return "/var/lib/" + p + "-hotfix" }, doc: `
-State of the agent on this host (its last run, for hotchain status).`},
+State of the agent on this host (its last run, for hotchain status, and
+restart.json: a restart or reboot that applied hotfixes asked for).`},
 	{name: "CHANGE_TREES", expands: true, def: func(string) string { return "FileChanges=$PRODUCT_ROOT" }, doc: `
 Which directory of a hotfix is laid over which directory of this
 host: DIR=ABSPATH entries separated by blanks. With a second tree:
