@@ -44,7 +44,8 @@ type hostRecord struct {
 	Pending      []string      `json:"pending"`
 	Waiting      []string      `json:"waiting,omitempty"`       // pending, waiting for the alpha
 	HealthFailed string        `json:"health_failed,omitempty"` // the hotfix that failed its health check
-	Drift        *int          `json:"drift"`                   // files that applied hotfixes own and that changed; null: not checked
+	Drift        *int          `json:"drift"`                   // files that applied hotfixes own and that changed; null: not counted
+	DriftTime    *time.Time    `json:"drift_time,omitempty"`    // when an install run counted them
 	Restart      *restartState `json:"restart,omitempty"`
 }
 
@@ -66,9 +67,16 @@ func (r *agentRun) writeHostRecord() {
 	if r.healthFailed != nil {
 		rec.HealthFailed = r.healthFailed.String()
 	}
-	if drift, _, err := r.host.Verify(); err == nil {
-		n := len(drift)
-		rec.Drift = &n
+	// Drift is counted by the runs that may install (hashing every file the chain owns);
+	// -check and -download, which must stay as cheap as the one dnf call, keep the count
+	// of the run before.
+	if r.o.mode == modeConsole || r.o.mode == modeCron && !r.cfg.CheckOnly && !r.cfg.DownloadOnly {
+		if drift, _, err := r.host.Verify(); err == nil {
+			n := len(drift)
+			rec.Drift, rec.DriftTime = &n, &l.Time
+		}
+	} else if prev, err := readHostRecord(hostRecordFile(r.cfg, r.cfg.Hostname)); err == nil {
+		rec.Drift, rec.DriftTime = prev.Drift, prev.DriftTime
 	}
 	data, err := json.MarshalIndent(rec, "", "  ")
 	p := hostRecordFile(r.cfg, r.cfg.Hostname)
@@ -267,7 +275,7 @@ func (st *installationStatus) writeText(w io.Writer, loc *time.Location) {
 		}
 		switch {
 		case r.Drift == nil:
-			fmt.Fprintf(w, "  drift:       not checked\n")
+			fmt.Fprintf(w, "  drift:       not counted yet (install runs count it)\n")
 		case *r.Drift > 0:
 			fmt.Fprintf(w, "  DRIFT:       %s changed since applied (hotchain verify on %s lists them)\n", countOf(*r.Drift, "file", "files"), h.Host)
 		default:

@@ -112,8 +112,13 @@ func TestAgentWritesHostRecord(t *testing.T) {
 	if code, out, errs := h.run(o); code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
-	// A file that changed since its hotfix wrote it.
+	// A file that changed since its hotfix wrote it: the next install run counts it, a
+	// -check after it keeps that count.
 	h.write("opt/shop/lib/fix2.txt", "edited by hand\n")
+	o = h.options(modeConsole)
+	o.bootID = bootOf("b1")
+	h.run(o)
+	h.write("opt/shop/lib/fix3.txt", "edited by hand\n")
 	o = h.options(modeCheck)
 	o.bootID = bootOf("b1")
 	h.run(o)
