@@ -180,17 +180,25 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 }
 
 // buildLocked is Build under the repository's lock.
+// buildLocked builds the metadata under the repository's lock. Old metadata only saves
+// time: when it turns out unusable while the new is written (oldMetadataError), the build
+// starts again reading every package.
 func buildLocked(ctx context.Context, o Options, log io.Writer) (*Result, error) {
-	baseVersion, err := o.check()
-	if err != nil {
-		return nil, err
+	for {
+		res, err := buildOnce(ctx, o, log)
+		var oe *oldMetadataError
+		if errors.As(err, &oe) && !o.NoUpdate {
+			fmt.Fprintf(log, "warning: old metadata in %s not reused: %v\n", filepath.Join(o.Dir, "repodata"), err)
+			o.NoUpdate = true
+			continue
+		}
+		return res, err
 	}
+}
 
-	root, err := os.OpenRoot(o.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("repository directory: %w", err)
-	}
-	defer root.Close()
+// listed is the packages the metadata lists: what findPackages finds, less what hotchain
+// serve would not serve (servable), each with a warning.
+func listed(o Options, root *os.Root, log io.Writer) ([]string, error) {
 	found, err := findPackages(o.Dir, log)
 	if err != nil {
 		return nil, err
@@ -202,6 +210,24 @@ func buildLocked(ctx context.Context, o Options, log io.Writer) (*Result, error)
 			continue
 		}
 		hrefs = append(hrefs, href)
+	}
+	return hrefs, nil
+}
+
+func buildOnce(ctx context.Context, o Options, log io.Writer) (*Result, error) {
+	baseVersion, err := o.check()
+	if err != nil {
+		return nil, err
+	}
+
+	root, err := os.OpenRoot(o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("repository directory: %w", err)
+	}
+	defer root.Close()
+	hrefs, err := listed(o, root, log)
+	if err != nil {
+		return nil, err
 	}
 	var old *oldMetadata
 	if !o.NoUpdate {
@@ -218,28 +244,8 @@ func buildLocked(ctx context.Context, o Options, log io.Writer) (*Result, error)
 		comp, _ = compressionByName(o.Compress)
 	}
 	res := &Result{Packages: len(hrefs)}
-	entries := make([]*entry, len(hrefs))
-	errs := make([]error, len(hrefs))
-	var toRead []int
-	infos := make([]os.FileInfo, len(hrefs))
-	for i, href := range hrefs {
-		path := filepath.Join(o.Dir, filepath.FromSlash(href))
-		fi, err := root.Stat(filepath.FromSlash(href))
-		if err != nil {
-			errs[i] = fmt.Errorf("read package %s: %w", path, err)
-			continue
-		}
-		// createrepo_c --update's test: same location, size and mtime (seconds).
-		if j, ok := old.find(href); ok {
-			if e := old.entries[j]; e.size == fi.Size() && e.fileTime == fi.ModTime().Unix() {
-				entries[i] = e
-				res.Reused++
-				continue
-			}
-		}
-		infos[i] = fi
-		toRead = append(toRead, i)
-	}
+	rp := planReads(o, root, hrefs, old)
+	res.Reused = rp.reused
 	// The new metadata is written into a temporary directory beside the old one, which it
 	// replaces only once complete (publish).
 	tmp, err := os.MkdirTemp(o.Dir, tmpPrefix)
@@ -251,58 +257,11 @@ func buildLocked(ctx context.Context, o Options, log io.Writer) (*Result, error)
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("write metadata: %w", err)
 	}
-
-	// Packages are read on every core (hashing the whole file and parsing its header are
-	// most of the work of a new repository), and the metadata files are written as the
-	// entries come in, in order (ordered.Pool.Wait).
-	readers := sync.Pool{New: func() any { return &packageReader{root: root, opts: o.readOptions()} }}
-	pool := ordered.Start(len(hrefs), runtime.GOMAXPROCS(0), func(i int) error {
-		if infos[i] == nil {
-			return nil // reused, or not readable (errs[i])
-		}
-		if err := ctx.Err(); err != nil {
-			return err // unread: ends the writing too
-		}
-		pr := readers.Get().(*packageReader)
-		defer readers.Put(pr)
-		path := filepath.Join(o.Dir, filepath.FromSlash(hrefs[i]))
-		entries[i], errs[i] = readEntry(path, hrefs[i], infos[i], o.Signer, pr)
-		return nil
-	})
-	defer pool.Stop()
-	var recs []*record
-	var writeErr error
-	written := make(chan struct{})
-	go func() {
-		defer close(written)
-		recs, writeErr = writeRecords(tmp, entries, func(i int) { pool.Wait(i) }, old, o.Time, comp)
-	}()
-	<-written
-	// Every package is read even when the writing stopped early, so that the error names
-	// every damaged one, not only the first.
-	for i := range hrefs {
-		pool.Wait(i)
-	}
-	if err := ctx.Err(); err != nil {
+	recs, err := readAndWrite(ctx, o, root, hrefs, rp, old, tmp, comp)
+	if err != nil {
 		return nil, err
 	}
-	if bad := errors.Join(errs...); bad != nil {
-		msg := "nothing was written: the old metadata in %s is unchanged"
-		if staleSignature(o.Dir, o.Signer) {
-			msg += ", and its repomd.xml.asc does not match repomd.xml (another tool changed the metadata after it was signed): hosts refuse the repository until a run succeeds"
-		}
-		return nil, fmt.Errorf("%w\n"+msg, bad, filepath.Join(o.Dir, "repodata"))
-	}
-	var oe *oldMetadataError
-	if errors.As(writeErr, &oe) {
-		// Old metadata only saves time: read every package instead.
-		fmt.Fprintf(log, "warning: old metadata in %s not reused: %v\n", filepath.Join(o.Dir, "repodata"), writeErr)
-		o.NoUpdate = true
-		return buildLocked(ctx, o, log)
-	}
-	if writeErr != nil {
-		return nil, fmt.Errorf("write metadata: %w", writeErr)
-	}
+	entries, toRead := rp.entries, rp.toRead
 	var logText bytes.Buffer
 	for _, i := range toRead {
 		fmt.Fprintf(&logText, "read %s\n", hrefs[i])
@@ -323,6 +282,82 @@ func buildLocked(ctx context.Context, o Options, log io.Writer) (*Result, error)
 	}
 	res.RepoFile = filepath.Join(o.Dir, RepoFileName(o.Product))
 	return res, nil
+}
+
+// readPlan is, per listed package, its entry when the old metadata's can be reused
+// (createrepo_c --update's test: same location, size and mtime in seconds), or the file to
+// read, or why it cannot be read.
+type readPlan struct {
+	entries []*entry
+	errs    []error
+	infos   []os.FileInfo // nil: nothing to read
+	toRead  []int
+	reused  int
+}
+
+func planReads(o Options, root *os.Root, hrefs []string, old *oldMetadata) *readPlan {
+	rp := &readPlan{entries: make([]*entry, len(hrefs)), errs: make([]error, len(hrefs)), infos: make([]os.FileInfo, len(hrefs))}
+	for i, href := range hrefs {
+		fi, err := root.Stat(filepath.FromSlash(href))
+		if err != nil {
+			rp.errs[i] = fmt.Errorf("read package %s: %w", filepath.Join(o.Dir, filepath.FromSlash(href)), err)
+			continue
+		}
+		if j, ok := old.find(href); ok {
+			if e := old.entries[j]; e.size == fi.Size() && e.fileTime == fi.ModTime().Unix() {
+				rp.entries[i] = e
+				rp.reused++
+				continue
+			}
+		}
+		rp.infos[i] = fi
+		rp.toRead = append(rp.toRead, i)
+	}
+	return rp
+}
+
+// readAndWrite reads the packages of rp on every core (hashing the whole file and parsing
+// its header are most of the work of a new repository) and writes primary, filelists and
+// other into tmp as the entries come in, in order. Every package is read even when the
+// writing stopped early, so that the error names every damaged one, not only the first.
+func readAndWrite(ctx context.Context, o Options, root *os.Root, hrefs []string, rp *readPlan, old *oldMetadata, tmp string, comp compression) ([]*record, error) {
+	readers := sync.Pool{New: func() any { return &packageReader{root: root, opts: o.readOptions()} }}
+	pool := ordered.Start(len(hrefs), runtime.GOMAXPROCS(0), func(i int) error {
+		if rp.infos[i] == nil {
+			return nil // reused, or not readable (errs[i])
+		}
+		if err := ctx.Err(); err != nil {
+			return err // unread: ends the writing too
+		}
+		pr := readers.Get().(*packageReader)
+		defer readers.Put(pr)
+		path := filepath.Join(o.Dir, filepath.FromSlash(hrefs[i]))
+		rp.entries[i], rp.errs[i] = readEntry(path, hrefs[i], rp.infos[i], o.Signer, pr)
+		return nil
+	})
+	defer pool.Stop()
+	recs, writeErr := writeRecords(tmp, rp.entries, func(i int) { pool.Wait(i) }, old, o.Time, comp)
+	for i := range hrefs {
+		pool.Wait(i)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if bad := errors.Join(rp.errs...); bad != nil {
+		msg := "nothing was written: the old metadata in %s is unchanged"
+		if staleSignature(o.Dir, o.Signer) {
+			msg += ", and its repomd.xml.asc does not match repomd.xml (another tool changed the metadata after it was signed): hosts refuse the repository until a run succeeds"
+		}
+		return nil, fmt.Errorf("%w\n"+msg, bad, filepath.Join(o.Dir, "repodata"))
+	}
+	var oe *oldMetadataError
+	if errors.As(writeErr, &oe) {
+		return nil, writeErr // buildLocked reads every package instead
+	}
+	if writeErr != nil {
+		return nil, fmt.Errorf("write metadata: %w", writeErr)
+	}
+	return recs, nil
 }
 
 // entry is one package as the metadata holds it: its elements of primary, filelists and
