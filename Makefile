@@ -46,7 +46,7 @@ lint:
 # Idempotent: apt runs only when a command is missing. Needs root (as CI and the demo run).
 DEPS := rpm:rpm rpmbuild:rpm dnf:dnf createrepo_c:createrepo-c busybox:busybox-static \
 	cpio:cpio rpm2cpio:rpm2cpio openssl:openssl gpg:gnupg perl:perl /usr/bin/time:time \
-	xz:xz-utils zstd:zstd unshare:util-linux systemd-analyze:systemd
+	xz:xz-utils zstd:zstd unshare:util-linux systemd-analyze:systemd promtool:prometheus
 deps:
 	@missing=""; for pair in $(DEPS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
 	  if ! command -v $$cmd >/dev/null 2>&1; then missing="$$missing $$pkg"; fi; done; \

@@ -26,6 +26,9 @@ type BaseOptions struct {
 	// Signer signs the package, and its public key is installed as
 	// /etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix; nil builds an unsigned package without key.
 	Signer *sign.Signer
+	// Keys, when set, is the key file to install instead of Signer's public key
+	// (sign.ShippedKeys): the old and the new key during a key rotation's overlap.
+	Keys []byte
 	// TarballKey, when set, has its public half installed where TARBALL_KEY points (by
 	// default /etc/pki/shop-hotfix/tarball-key.pem), so hosts can check hotfix tarballs.
 	TarballKey *sign.TarballKey
@@ -194,10 +197,13 @@ func baseSpec(o *BaseOptions, bin []byte, arch string, when time.Time) (*pkgSpec
 		{RPMFile: owned("/usr/lib/systemd/system/"+RecoverUnit(p), 0o644, []byte(systemdRecover(p)), mtime, rpmpack.GenericFile)},
 		{RPMFile: owned(repoFilePath(p), 0o644, o.RepoFile, mtime, rpmpack.ConfigFile|rpmpack.NoReplaceFile)},
 	}
-	if o.Signer != nil {
-		pub, err := o.Signer.PublicKeyArmored()
-		if err != nil {
-			return nil, err
+	if o.Signer != nil || o.Keys != nil {
+		pub := o.Keys
+		if pub == nil {
+			var err error
+			if pub, err = o.Signer.PublicKeyArmored(); err != nil {
+				return nil, err
+			}
 		}
 		files = append(files, pkgFile{RPMFile: owned(KeyPath(p), 0o644, pub, mtime, rpmpack.GenericFile)})
 	}

@@ -230,6 +230,10 @@ func buildOnce(ctx context.Context, o Options, log io.Writer) (*Result, error) {
 		return nil, err
 	}
 	var old *oldMetadata
+	if !o.NoUpdate && o.Signer != nil && keysChanged(o.Dir, o.Signer) {
+		fmt.Fprintf(log, "note: the signing keys changed to %s: every package is read again to check its signature\n", o.Signer.KeyIDs())
+		o.NoUpdate = true
+	}
 	if !o.NoUpdate {
 		old, err = loadOld(o.Dir)
 		if err != nil {

@@ -2,8 +2,10 @@ package repo
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -34,6 +36,9 @@ func reportOldSignature(dir string, signer *sign.Signer, log io.Writer) {
 	if err != nil {
 		return
 	}
+	if keysChanged(dir, signer) {
+		return // Build said so
+	}
 	if err := checkOldSignature(ascPath, repomd, signer); err != nil {
 		fmt.Fprintf(log, "note: %s did not match repomd.xml (%v): another tool, such as createrepo_c --update, changed the metadata after it was signed; the new metadata is signed\n", ascPath, err)
 	}
@@ -55,20 +60,39 @@ func staleSignature(dir string, signer *sign.Signer) bool {
 }
 
 // checkOldSignature checks the armored signature in ascPath, read up to a bound, of
-// repomd by signer's key.
+// repomd by signer's key (by each of them).
 func checkOldSignature(ascPath string, repomd []byte, signer *sign.Signer) error {
-	f, err := os.Open(ascPath)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	block, err := armor.Decode(io.LimitReader(f, 4*sign.MaxSignatureSize))
-	if err != nil {
-		return fmt.Errorf("not an armored signature: %w", err)
-	}
-	sig, err := io.ReadAll(io.LimitReader(block.Body, sign.MaxSignatureSize+1))
+	sig, err := readOldSignature(ascPath)
 	if err != nil {
 		return err
 	}
 	return signer.CheckDetached(bytes.NewReader(repomd), sig)
+}
+
+// readOldSignature reads the binary signature packets of the armored signature in ascPath,
+// up to a bound.
+func readOldSignature(ascPath string) ([]byte, error) {
+	f, err := os.Open(ascPath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	block, err := armor.Decode(io.LimitReader(f, 4*sign.MaxSignatureSize))
+	if err != nil {
+		return nil, fmt.Errorf("not an armored signature: %w", err)
+	}
+	return io.ReadAll(io.LimitReader(block.Body, sign.MaxSignatureSize+1))
+}
+
+// keysChanged reports whether dir's repomd.xml.asc was made by other keys than signer's:
+// the packages of the old metadata were checked against those, so their entries are not
+// reused and every package is read again (a key rotation's next step refuses one signed
+// with a retired key). Whether it still matches repomd.xml (createrepo_c --update) does
+// not matter here; no repomd.xml.asc (an unsigned repository) is no change either.
+func keysChanged(dir string, signer *sign.Signer) bool {
+	sig, err := readOldSignature(filepath.Join(dir, "repodata", "repomd.xml.asc"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	return err != nil || sign.Issuers(sig) != signer.KeyIDs()
 }

@@ -23,9 +23,11 @@ const (
 	sigTagRSA = 268
 )
 
-// checkSignature fails unless the package's header is signed by s's key. A signed
-// repository full of packages that dnf refuses (gpgcheck=1) is worse than no repository:
-// the vendor learns of it here instead of from every host.
+// checkSignature fails unless the package's header is signed by one of s's keys (several
+// during a key rotation's overlap, sign.Join). A signed repository full of packages that
+// dnf refuses (gpgcheck=1) is worse than no repository: the vendor learns of it here
+// instead of from every host. After the overlap, a package still signed with the retired
+// key is refused here.
 func checkSignature(raw *rawHeader, s *sign.Signer) error {
 	var sig []byte
 	for _, tag := range []int{sigTagRSA, sigTagDSA} {
@@ -34,18 +36,20 @@ func checkSignature(raw *rawHeader, s *sign.Signer) error {
 			break
 		}
 	}
-	want := s.SigningKeyID()
+	want := s.KeyIDs()
 	if sig == nil {
 		return fmt.Errorf("not signed: hosts check packages with gpgcheck=1; build it with the repository key %s", want)
 	}
-	err := s.CheckDetached(bytes.NewReader(raw.header), sig)
-	if err == nil {
-		return nil
+	var err error
+	for _, k := range s.Keys() {
+		if err = k.CheckDetached(bytes.NewReader(raw.header), sig); err == nil {
+			return nil
+		}
+		if !errors.Is(err, sign.ErrUnknownIssuer) {
+			return fmt.Errorf("bad signature (%v): build it again with the repository key %s", err, want)
+		}
 	}
-	if errors.Is(err, sign.ErrUnknownIssuer) {
-		return fmt.Errorf("signed with key %s, not with the repository key %s: build it again with the repository key", sign.Issuer(sig), want)
-	}
-	return fmt.Errorf("bad signature (%v): build it again with the repository key %s", err, want)
+	return fmt.Errorf("signed with key %s, not with the repository key %s: build it again with the repository key", sign.Issuer(sig), want)
 }
 
 // Digest tags that rpm -K checks besides the signatures.

@@ -133,6 +133,7 @@ func (r *resolver) rest(c *Config, vals map[string]string) {
 	if c.SystemName == "" {
 		c.SystemName = c.Hostname
 	}
+	r.notify(c, vals)
 	c.DaysOfWeek = r.daysOfWeek()
 	c.InstallWindow = r.installWindow()
 	c.MinAgeDays = r.count("MIN_AGE_DAYS", 24*time.Hour, "whole days, e.g. 7 (0 = no waiting period)")

@@ -22,6 +22,13 @@ const (
 // withdrew, and the hotfixes after it.
 const AutoRollbackWithdrawn = "withdrawn"
 
+// NOTIFY_ON's values: which runs are notified.
+const (
+	NotifyFailure = "failure" // runs that failed
+	NotifyChange  = "change"  // runs that changed something, or failed
+	NotifyAlways  = "always"  // every run
+)
+
 // ChangeTree maps a directory of the hotfix (e.g. "FileChanges") to a target root
 // (absolute, host view).
 type ChangeTree struct {
@@ -62,6 +69,11 @@ type Config struct {
 	MailFrom           string // MAILFROM, default "root@<Hostname>"
 	SMTPServer         string // SMTP_SERVER host:port, "" = mail/sendmail binary if present, else localhost:25
 	SystemName         string // default Hostname
+	NotifyURL          string // NOTIFY_URL: http or https URL; "" means none
+	NotifyHeader       string // NOTIFY_HEADER "Name: value" (a secret: never print it); "" means none
+	NotifyCmd          string // NOTIFY_CMD, split with Split when run; "" means none
+	NotifyOn           string // NOTIFY_ON: NotifyFailure, NotifyChange (default) or NotifyAlways
+	MetricsFile        string // METRICS_FILE; "" means none
 	DaysOfWeek         string // the digits 0-6 in order, e.g. "0123456"
 	InstallWindow      Window // INSTALL_WINDOW; the zero Window is always open
 	MinAgeDays         int    // MIN_AGE_DAYS, whole days >= 0
@@ -253,6 +265,16 @@ func (c *Config) value(key string) string {
 		return c.SMTPServer
 	case "SYSTEMNAME":
 		return c.SystemName
+	case "NOTIFY_URL":
+		return c.NotifyURL
+	case "NOTIFY_HEADER":
+		return c.NotifyHeader
+	case "NOTIFY_CMD":
+		return c.NotifyCmd
+	case "NOTIFY_ON":
+		return c.NotifyOn
+	case "METRICS_FILE":
+		return c.MetricsFile
 	case "DAYS_OF_WEEK":
 		return c.DaysOfWeek
 	case "INSTALL_WINDOW":

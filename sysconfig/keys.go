@@ -131,6 +131,31 @@ mail or sendmail command if there is one, else localhost:25.`},
 	{name: "SYSTEMNAME", doc: `
 You may set SYSTEMNAME if you want your report mails tagged
 differently. Default is HOSTNAME; used only if MAILTO is set too.`},
+	{name: "NOTIFY_URL", doc: `
+Webhook that gets each reported run as a JSON document (an HTTP POST,
+see the README): an http:// or https:// URL, e.g.
+NOTIFY_URL=https://alerts.example.com/hotchain. Each try may take 10
+seconds, 3 tries in all; a notification that cannot be delivered never
+stops an install: the run logs it and exits with status 4. Empty: none.`},
+	{name: "NOTIFY_HEADER", doc: `
+One header sent with every POST to NOTIFY_URL, "Name: value", e.g.
+NOTIFY_HEADER="Authorization: Bearer TOKEN". hotchain never prints its
+value (the hooks get it in their environment, as every setting); keep
+this file readable by root only when it holds a token.`},
+	{name: "NOTIFY_CMD", doc: `
+Command that gets the same JSON document on its standard input, e.g.
+NOTIFY_CMD="/usr/local/bin/page-oncall --json". Split into words like
+a shell does and run without a shell, for at most 10 seconds. A
+non-zero exit status counts as a notification that was not delivered.`},
+	{name: "NOTIFY_ON", def: func(string) string { return "change" }, doc: `
+When NOTIFY_URL and NOTIFY_CMD are told: failure (a run that failed),
+change (a run that installed, rolled back or finalized something, or
+failed) or always (every run that got past its locks).`},
+	{name: "METRICS_FILE", expands: true, doc: `
+File for node_exporter's textfile collector, rewritten after every run,
+apply and rollback, e.g.
+METRICS_FILE=/var/lib/node_exporter/textfile_collector/%p_hotfix.prom
+(the name must end in .prom for the collector). Empty: none.`},
 	{name: "DAYS_OF_WEEK", def: func(string) string { return "0123456" }, doc: `
 You may set DAYS_OF_WEEK to the days of the week (0 = Sunday ...
 6 = Saturday) on which nightly runs act; on the other days they do

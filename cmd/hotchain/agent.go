@@ -22,7 +22,7 @@ Exit status:
   1    error (repository unreachable, dnf failed, an install left the chain incomplete, ...)
   2    usage error
   3    another run holds the lock
-  4    the run itself worked but its report could not be mailed
+  4    the run itself worked but its report could not be mailed, or its notification delivered
   5    a hotfix failed its health check (HEALTH_CMD, its Check/ scripts) and was rolled back
   6    a hotfix that the vendor withdrew is applied on this host (see AUTO_ROLLBACK); it
        wins over 7 and 100

@@ -77,6 +77,8 @@ type agentOptions struct {
 	sender mailer.Sender // nil: mailer.Choose(SMTP_SERVER)
 	syslog func(tag, line string, failed bool) error
 	bootID func() (string, error) // the running boot's id (readBootID)
+
+	notifyLimits notifyLimits // zero: defaultNotifyLimits (notify.go)
 }
 
 func (o *agentOptions) fillDefaults() {

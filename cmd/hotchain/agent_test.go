@@ -367,7 +367,7 @@ func TestAgentCommandLine(t *testing.T) {
 		"Check if new hotfixes are available:\n  hotchain agent -check\n",
 		"The agent gets configuration values from (see there):\n  /etc/sysconfig/shop-hotfix\n",
 		"  100  -check: hotfixes are pending\n",
-		"  4    the run itself worked but its report could not be mailed\n",
+		"  4    the run itself worked but its report could not be mailed, or its notification delivered\n",
 	} {
 		if code != 0 || !strings.Contains(stdout, want) {
 			t.Errorf("-help: exit %d, lacks %q:\n%s", code, want, stdout)

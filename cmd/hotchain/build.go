@@ -52,7 +52,7 @@ Check a tarball signature with
 		License: *license, Vendor: *vendor, URL: *url, OutDir: *out,
 	}
 	if *signKey != "" {
-		if o.Signer, err = sign.LoadSigner(*signKey); err != nil {
+		if o.Signer, err = loadPackageSigner("build", *signKey); err != nil {
 			return err
 		}
 	}
@@ -93,6 +93,8 @@ mtime is.`)
 	var urls buildFlagList
 	fs.Var(&urls, "repo-url", "repository root `URL` (required; repeat it for mirrors)")
 	signKey := fs.String("sign-key", "", "OpenPGP secret key `file` that signs the RPM; its public key goes into the package")
+	var gpgKeys buildFlagList
+	fs.Var(&gpgKeys, "gpg-key", "OpenPGP public key `file` to install for the .repo file's gpgkey= instead of -sign-key's (repeat it: the new and the old key during a key rotation)")
 	tarballKey := fs.String("tarball-key", "", "key `file` that signs hotfix tarballs (as build -tarball-key): its public half is installed where TARBALL_KEY points")
 	binary := fs.String("binary", "", "hotchain executable to install, built with CGO_ENABLED=0 (default: this executable)")
 	version := fs.String("version", "1", "base package version")
@@ -141,7 +143,12 @@ mtime is.`)
 		License: *license, Vendor: *vendor, URL: *url, OutDir: *out,
 	}
 	if *signKey != "" {
-		if o.Signer, err = sign.LoadSigner(*signKey); err != nil {
+		if o.Signer, err = loadPackageSigner("build-base", *signKey); err != nil {
+			return err
+		}
+	}
+	if len(gpgKeys) > 0 {
+		if o.Keys, err = shippedKeys(gpgKeys, o.Signer); err != nil {
 			return err
 		}
 	}
@@ -150,7 +157,7 @@ mtime is.`)
 			return err
 		}
 	}
-	o.RepoFile = repo.RepoFile(*product, *baseVersion, urls, o.Signer != nil)
+	o.RepoFile = repo.RepoFile(*product, *baseVersion, urls, o.Signer != nil || o.Keys != nil)
 	res, err := packaging.BuildBase(o)
 	if err != nil {
 		return err
@@ -206,3 +213,31 @@ type buildFlagList []string
 
 func (l *buildFlagList) String() string     { return strings.Join(*l, ",") }
 func (l *buildFlagList) Set(s string) error { *l = append(*l, s); return nil }
+
+// loadPackageSigner loads the one key that signs a package. A package carries no second
+// signature for a key rotation: dnf (rpmkeys --checksig, rpm 4.18 and 4.20) refuses a
+// package with any signature whose key the host lacks (NOKEY), even when another one is
+// good, so a package signed by the old and the new key installs only on hosts that hold
+// both.
+func loadPackageSigner(cmd, path string) (*sign.Signer, error) {
+	if strings.Contains(path, ",") {
+		return nil, withHint(usageError{fmt.Errorf("%s -sign-key %s: a package is signed with one key", cmd, path)},
+			"dnf refuses a package signed by a key the host lacks even when another signature is good; "+
+				"in a key rotation, sign packages with the old key until every host has the base RPM that brings the new one, then with the new key (README: Key rotation)")
+	}
+	return sign.LoadSigner(path)
+}
+
+// shippedKeys reads the -gpg-key files of build-base, in order, into the key file the base
+// RPM installs.
+func shippedKeys(paths []string, signer *sign.Signer) ([]byte, error) {
+	var files [][]byte
+	for _, p := range paths {
+		data, err := sign.ReadKeyFile(p, "public key")
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, data)
+	}
+	return sign.ShippedKeys(files, paths, signer)
+}

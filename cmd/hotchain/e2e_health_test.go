@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -81,15 +82,20 @@ echo "network and /tmp $HOTFIX_VERSION" >> "$PRODUCT_ROOT/../install-notes.txt"
 
 	shared := filepath.Join(work, "shared-ledger")
 	os.MkdirAll(shared, 0o755)
+	// The alpha notifies a webhook on loopback and NOTIFY_CMD, and writes METRICS_FILE.
+	wh := startHook(t, nil)
+	notified := filepath.Join(work, "notify-cmd.json")
 	hosts := map[string]*rolloutHost{}
 	for _, name := range []string{"alpha", "sec1"} {
 		h := &rolloutHost{installroot: newInstallroot(t, name), name: name, bin: bin, shared: shared}
 		h.write("etc/yum.repos.d/shop-hotfix.repo", string(repoFile))
 		h.write("etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix", string(pub))
 		runOK(t, nil, "dnf", h.dnfArgs("install", "shop-hotfix-base")...)
-		role, secondaries := "secondary", ""
+		role, secondaries, extra := "secondary", "", ""
 		if name == "alpha" {
 			role, secondaries = "alpha", "sec1"
+			extra = fmt.Sprintf("NOTIFY_URL=%s\nNOTIFY_CMD=\"tee %s\"\nMETRICS_FILE=/%s/shop_hotfix.prom\n", wh.url(), notified, promDir)
+			os.MkdirAll(filepath.Join(h.root, promDir), 0o755)
 		}
 		h.write("etc/sysconfig/shop-hotfix", fmt.Sprintf(`PRODUCT=shop
 HOSTNAME=%s
@@ -99,7 +105,7 @@ RANDOMWAIT=0
 YUM_PARAMETER="--disablerepo '*' --enablerepo shop-hotfix --releasever=1"
 HEALTH_CMD="sh -c 'test ! -f $PRODUCT_ROOT/lib/Shop/Fix3.pm || { echo shop answers 500; exit 1; }'"
 HEALTH_RETRIES=1
-`, name, role, secondaries))
+`+extra, name, role, secondaries))
 		hosts[name] = h
 	}
 	alpha, sec1 := hosts["alpha"], hosts["sec1"]
@@ -128,6 +134,27 @@ HEALTH_RETRIES=1
 	}
 	if got := alpha.read("opt/shop/lib/Shop/Cart.pm"); got != "cart 6.14.2.2\n" || cartBefore == got {
 		t.Errorf("Cart.pm = %q, want hotfix 2's", got)
+	}
+	bodies, _ := wh.got()
+	fromCmd, _ := os.ReadFile(notified)
+	if len(bodies) != 1 || string(fromCmd) != string(bodies[0]) {
+		t.Fatalf("%d notifications to the webhook; NOTIFY_CMD got %q", len(bodies), fromCmd)
+	}
+	var n notification
+	if err := json.Unmarshal(bodies[0], &n); err != nil || n.Outcome != "failure" || strings.Join(n.Hotfixes.Failed, " ") != "6.14.2.3" ||
+		strings.Join(n.Hotfixes.Installed, " ") != "6.14.2.1 6.14.2.2" || n.Installation.Version != "6.14.2.2" || n.Host.Role != "alpha" {
+		t.Errorf("notification (%v):\n%s", err, bodies[0])
+	}
+	prom, err := os.ReadFile(filepath.Join(alpha.root, promDir, "shop_hotfix.prom"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	promtool(t, prom)
+	for _, want := range []string{`hotchain_applied_info{product="shop",version="6.14.2.2"} 1`, `hotchain_last_run_success{product="shop"} 0`,
+		`hotchain_drifted_files{product="shop"} 0`, `hotchain_pending_hotfixes{product="shop"} 2`} {
+		if !strings.Contains(string(prom), want+"\n") {
+			t.Errorf("metrics lack %s:\n%s", want, prom)
+		}
 	}
 	if !strings.Contains(alpha.notes(), "network and /tmp 6.14.2.2") {
 		t.Errorf("the network and /tmp script did not run to its end:\n%s", alpha.notes())

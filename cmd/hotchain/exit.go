@@ -22,7 +22,8 @@ const (
 	// exitLocked: another run holds a lock (LOCK_CRON, LOCK_TS, LOCK_SUBSYS); only a lock
 	// that is really held gives it, never a lock file that cannot be opened.
 	exitLocked = 3
-	// exitNotMailed: the run itself worked, but its report could not be mailed.
+	// exitNotMailed: the run itself worked, but its report could not be mailed or its
+	// notification (NOTIFY_URL, NOTIFY_CMD) could not be delivered.
 	exitNotMailed = 4
 	// exitHealth: a hotfix failed its health check (HEALTH_CMD, its Check/ scripts) and was
 	// rolled back; the chain stopped there.
@@ -49,7 +50,7 @@ Exit status:
   1    error
   2    usage error
   3    another run holds the lock
-  4    the run worked but its report could not be mailed
+  4    the run worked but its report could not be mailed, or its notification delivered
   5    a hotfix failed its health check and was rolled back
   6    a hotfix that the vendor withdrew is applied on this host
   7    agent -check: a restart or reboot is required (hotchain status says which)

@@ -59,10 +59,11 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 			return err
 		}
 	}
-	if err := newHost(e, cfg).Apply(ctx, dir, opt); err != nil {
-		return err
+	err = newHost(e, cfg).Apply(ctx, dir, opt)
+	if err == nil {
+		err = restartAfterApply(ctx, e, cfg, dir, *scriptlet) // restart.go
 	}
-	return restartAfterApply(ctx, e, cfg, dir, *scriptlet)
+	return afterChange(e, cfg, err) // metrics.go
 }
 
 func runPrereq(ctx context.Context, e *env, args []string) error {
@@ -150,7 +151,7 @@ An interrupted apply counts as the newest. The RPM's %preun runs it on erase.`)
 	if err != nil {
 		return err
 	}
-	err = newHost(e, cfg).Rollback(ctx, v, e.stdout)
+	err = afterChange(e, cfg, newHost(e, cfg).Rollback(ctx, v, e.stdout)) // metrics.go
 	if errors.Is(err, hotfix.ErrNotApplied) {
 		// Erasing a package that was installed with <PRODUCT>_DO_PATCH=0 must not fail.
 		fmt.Fprintf(e.stdout, "%v: nothing to roll back\n", err)

@@ -39,7 +39,7 @@ gets an entry the first time the policy is written after it appears (share 100, 
 now). Each run raises the revision by one and signs a new expiry: hosts refuse a policy
 older than the newest they saw, and one past its expiry, so re-run it (with no flags)
 before -expires runs out. -share, -halt, -withdraw and -resume may be repeated.`)
-	signKey := fs.String("sign-key", "", "OpenPGP secret key `file` that signs the policy, the repository's key (required)")
+	signKey := fs.String("sign-key", "", "OpenPGP secret key `file` that signs the policy, the repository's key (required); OLD,NEW during a key rotation, as repo -sign-key")
 	expires := fs.String("expires", "14d", "how long hosts trust this policy: `N`d or a duration like 36h (at most 366d)")
 	var shares, halts, withdraws, resumes buildFlagList
 	fs.Var(&shares, "share", "`V=PCT`: let PCT percent (0-100) of the hosts install hotfix V")
@@ -69,7 +69,7 @@ before -expires runs out. -share, -halt, -withdraw and -resume may be repeated.`
 	if st, err := os.Stat(filepath.Join(dir, "repodata")); err != nil || !st.IsDir() {
 		return withHint(fmt.Errorf("%s is not a repository: it has no repodata/", dir), "run hotchain repo on it first; the policy lies beside repodata/")
 	}
-	signer, err := sign.LoadSigner(*signKey)
+	signer, err := sign.LoadSigners(*signKey)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,8 @@ use, pointing at URL/6.14.2/ for each -base-url (mirrors, tried in order).
 Entries of packages whose size and mtime did not change are reused from the old metadata
 (as createrepo_c --update does), whatever their compression (gz, zstd, xz, bz2); -no-update
 reads every package again. Every package read is checked as rpm -K checks it (header and
-payload digests; with -sign-key, its signature by that key); a .rpm that hotchain serve
+payload digests; with -sign-key, its signature by that key, or by one of the keys of a
+list); a .rpm that hotchain serve
 would not serve through a symlink (one out of DIR, an absolute one) is left out with a
 warning. A failed run changes nothing; a killed one leaves the old metadata, and the next
 run removes its temporary directory (runs on one DIR take turns: DIR/.repodata.lock).
@@ -36,7 +37,7 @@ control character in its metadata, or a damaged one, fails the run.`)
 	fs.Var(&urls, "base-url", "`URL` of the repository root, http(s):// or file:// (required; repeat for mirrors)")
 	product := fs.String("product", "", "product `name`, like shop (default: taken from the package names)")
 	baseVersion := fs.String("base-version", "", "base `version` the repository serves (default: the name of DIR)")
-	signKey := fs.String("sign-key", "", "OpenPGP secret key `file` that signs repomd.xml (passphrase in $"+sign.PassphraseEnv+")")
+	signKey := fs.String("sign-key", "", "OpenPGP secret key `file` that signs repomd.xml (passphrase in $"+sign.PassphraseEnv+"); OLD,NEW during a key rotation: each key signs it, and RPM-GPG-KEY-PRODUCT-hotfix holds both")
 	noUpdate := fs.Bool("no-update", false, "read every package again instead of reusing unchanged entries")
 	compress := fs.String("compress", "gz", "`gz|zstd`: compression of the metadata files; every yum and dnf reads gz, zstd is createrepo_c 1.x's default (RHEL 9's dnf reads it, older yum and dnf may not)")
 	changelogLimit := fs.Int("changelog-limit", repo.DefaultChangelogLimit, "keep the newest `N` changelog entries of each package, as createrepo_c --changelog-limit (0 none, -1 all); unchanged packages keep theirs unless -no-update")
@@ -79,7 +80,7 @@ control character in its metadata, or a damaged one, fails the run.`)
 		NoUpdate: *noUpdate, Compress: *compress, Time: when, Log: e.stderr, ChangelogLimit: limit,
 	}
 	if *signKey != "" {
-		if o.Signer, err = sign.LoadSigner(*signKey); err != nil {
+		if o.Signer, err = sign.LoadSigners(*signKey); err != nil {
 			return err
 		}
 	}

@@ -25,8 +25,9 @@ import (
 // reads.
 
 // finish reports the run and returns its exit status as an error.
-func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) error {
-	r.readRestartState()
+func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (status error) {
+	defer func() { status = r.notify(ctx, status, logLine) }() // notify.go
+	r.readRestartState()                                       // restart.go
 	line := r.summary()
 	if line == "" {
 		line = "nothing to do"
@@ -38,7 +39,8 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) error
 	if err := writeLastRun(r.cfg, r.lastRun()); err != nil {
 		fmt.Fprintf(r.o.stderr, "hotchain: warning: %v\n", err)
 	}
-	r.writeHostRecord()
+	r.writeHostRecord() // installation.go
+	r.writeMetrics()    // metrics.go
 	if r.o.mode == modeCron {
 		return r.deliver(ctx)
 	}
@@ -316,6 +318,8 @@ type lastRun struct {
 	Withdrawn  []heldRecord `json:"withdrawn,omitempty"`
 	RolledBack []string     `json:"rolled_back,omitempty"`
 	Error      string       `json:"error,omitempty"`
+	// MetadataIssued: when the vendor signed the rollout policy the run accepted (metrics).
+	MetadataIssued *time.Time `json:"metadata_issued,omitempty"`
 }
 
 // what says in a few words what the run did and what went wrong: "nothing to do" for a run
@@ -341,7 +345,7 @@ func (r *agentRun) lastRun() *lastRun {
 	l := &lastRun{Time: r.o.now().UTC().Truncate(time.Second), Mode: string(r.o.mode), Outcome: "success",
 		Summary: r.summary(), Recovered: r.recovered, Installed: versionStrings(r.installed), Pending: []string{},
 		Waiting: versionStrings(r.waiting), Finalized: versionStrings(r.finalized), Held: heldRecords(r.held),
-		Withdrawn: heldRecords(r.withdrawnApplied)}
+		Withdrawn: heldRecords(r.withdrawnApplied), MetadataIssued: r.metadataIssued()}
 	if len(r.rolledBack) > 0 {
 		l.RolledBack = versionStrings(r.rolledBack)
 	}

@@ -304,10 +304,10 @@ clears a requirement by itself.`)
 	}
 	if s == nil {
 		fmt.Fprintln(e.stdout, "no restart was required")
-		return nil
+	} else {
+		fmt.Fprintf(e.stdout, "cleared: %s (%s)\n", s.what(), strings.Join(s.Hotfixes, " "))
 	}
-	fmt.Fprintf(e.stdout, "cleared: %s (%s)\n", s.what(), strings.Join(s.Hotfixes, " "))
-	return nil
+	return afterChange(e, cfg, nil) // metrics.go
 }
 
 // dirVersion names the hotfix at dir by its version.txt (ReadDir checked it before the
@@ -331,4 +331,14 @@ func gatherRestart(e *env, cfg *sysconfig.Config) *restartState {
 		e.warnf("%v", err)
 	}
 	return s
+}
+
+// restartRequired is 1 when an applied hotfix asked for a restart or reboot that is not
+// done yet (on this boot), for the metrics.
+func restartRequired(cfg *sysconfig.Config) int {
+	boot, _ := readBootID()
+	if s, err := readRestart(cfg, boot); err == nil && s != nil {
+		return 1
+	}
+	return 0
 }

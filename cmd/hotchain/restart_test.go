@@ -152,3 +152,27 @@ func TestApplyRestart(t *testing.T) {
 		t.Errorf("ledger %q after the refused apply", got)
 	}
 }
+
+// The metrics say a restart is required (on the real boot) until hotchain restarted.
+func TestRestartMetrics(t *testing.T) {
+	h := metricsHost(t)
+	restartTxt(h, 2, "product\n")
+	h.load()
+	if code, out, errs := h.run(h.options(modeConsole)); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	series := `hotchain_restart_required{product="shop"}`
+	if got := h.metrics()[series]; got != "1" {
+		t.Errorf("after the install: %s %s, want 1", series, got)
+	}
+	boot, err := readBootID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := h.cliAt(boot, "restarted"); code != 0 {
+		t.Fatalf("restarted: exit %d %s", code, errs)
+	}
+	if got := h.metrics()[series]; got != "0" {
+		t.Errorf("after hotchain restarted: %s %s, want 0", series, got)
+	}
+}

@@ -36,6 +36,26 @@ func (e *KeyError) Hint() string { return e.hint }
 // signed output stays reproducible. A key that is not valid at any time from when on
 // (expired or revoked before it) is a *KeyError.
 func (s *Signer) SignatureTime(when time.Time) (time.Time, error) {
+	if len(s.also) > 0 {
+		// Several keys (Join): the first time from which all of them can sign.
+		for range MaxKeys + 1 {
+			latest := when
+			for _, k := range append([]*Signer{s.single()}, s.also...) {
+				t, err := k.SignatureTime(when)
+				if err != nil {
+					return time.Time{}, err
+				}
+				if t.After(latest) {
+					latest = t
+				}
+			}
+			if latest.Equal(when) {
+				return when, nil
+			}
+			when = latest
+		}
+		return time.Time{}, fmt.Errorf("signing keys %s have no common time from which all of them can sign", s.KeyIDs())
+	}
 	if when.IsZero() {
 		when = time.Now()
 	}

@@ -30,6 +30,7 @@ type Signer struct {
 	entity *openpgp.Entity
 	key    openpgp.Key // the (sub)key that signs
 	path   string      // the key file, for messages; "" for a generated key
+	also   []*Signer   // the other keys that sign with this one (Join), in order
 	// Time is when the output is dated (SOURCE_DATE_EPOCH or the run's time); the
 	// signatures carry SignatureTime(Time). Zero means now.
 	Time time.Time
@@ -136,6 +137,13 @@ func (s *Signer) SignReader(r io.Reader) ([]byte, error) {
 
 // SignArmored writes an ASCII-armored detached signature of r to w (repomd.xml.asc).
 func (s *Signer) SignArmored(w io.Writer, r io.Reader) error {
+	if len(s.also) > 0 {
+		sig, err := s.signAll(r)
+		if err != nil {
+			return err
+		}
+		return armorSignature(w, sig)
+	}
 	cfg, err := s.config()
 	if err != nil {
 		return err
@@ -147,11 +155,14 @@ func (s *Signer) SignArmored(w io.Writer, r io.Reader) error {
 }
 
 // CheckDetached checks that sig, a binary detached signature of at most MaxSignatureSize
-// bytes, is s's key's signature of signed. A signature by another key is an error that
-// wraps ErrUnknownIssuer.
+// bytes, is s's key's signature of signed (with several keys, Join: holds one by each). A
+// signature by another key is an error that wraps ErrUnknownIssuer.
 func (s *Signer) CheckDetached(signed io.Reader, sig []byte) error {
 	if len(sig) > MaxSignatureSize {
 		return fmt.Errorf("signature of %d bytes is larger than %d, the limit for a signature", len(sig), MaxSignatureSize)
+	}
+	if len(s.also) > 0 {
+		return s.checkAll(signed, sig)
 	}
 	_, err := openpgp.CheckDetachedSignature(openpgp.EntityList{s.entity}, signed, bytes.NewReader(sig), nil)
 	return err
@@ -173,15 +184,18 @@ func Issuer(sig []byte) string {
 }
 
 // PublicKeyArmored is the public key as `gpg --export --armor` writes it: the file that
-// rpm --import and a .repo file's gpgkey= take.
+// rpm --import and a .repo file's gpgkey= take. With several keys (Join), all of them in
+// one armored block, as gpg --export --armor OLD NEW writes them; dnf imports each.
 func (s *Signer) PublicKeyArmored() ([]byte, error) {
 	var buf bytes.Buffer
 	w, err := armor.Encode(&buf, openpgp.PublicKeyType, nil)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.entity.Serialize(w); err != nil {
-		return nil, fmt.Errorf("export public key: %w", err)
+	for _, k := range s.Keys() {
+		if err := k.entity.Serialize(w); err != nil {
+			return nil, fmt.Errorf("export public key: %w", err)
+		}
 	}
 	if err := w.Close(); err != nil {
 		return nil, err
