@@ -73,9 +73,6 @@ func rolloutChain(t *testing.T, src string, from, to int, failing int) {
 			"Install/20-conf-local.sh":                      note("local"),
 			"Install/90-index-final.sh":                     note("final"),
 		}
-		if i == 2 {
-			files["restart.txt"] = "services shop-web\n"
-		}
 		if i == failing {
 			files["Install/30-migrate.sh"] = "echo 'migration failed: table locked' >&2\nexit 7\n"
 		}
@@ -121,6 +118,9 @@ func TestAgentRollout(t *testing.T) {
 		runOK(t, nil, bin, "repo", "-sign-key", key+".asc", "-base-url", url, "-base-version", base, dir)
 	}
 	rolloutChain(t, src, 1, 3, 0)
+	if err := os.WriteFile(filepath.Join(src, "shop-hotfix-6.14.2.2", "restart.txt"), []byte("services shop-web\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	runOK(t, nil, bin, "build-base", "-product", "shop", "-base-version", "6.14.2", "-repo-url", url,
 		"-sign-key", key+".asc", "-binary", bin, "-out", repoDir)
 	publish(repoDir, "6.14.2", "6.14.2.1", "6.14.2.2", "6.14.2.3")
