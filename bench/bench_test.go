@@ -28,16 +28,27 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 6 {
-		t.Fatalf("%d rows, want 6:\n%s", len(rows), renderTable(rows))
+	if len(rows) != 8 {
+		t.Fatalf("%d rows, want 8:\n%s", len(rows), renderTable(rows))
 	}
+	works := map[string]bool{}
 	for _, r := range rows {
+		works[r.work] = true
 		if r.notRun != "" || math.IsNaN(r.ratio) || r.ratio <= 0 {
 			t.Errorf("%s: %s", r.work, r.status())
 		}
 		// The repo row compares hotchain's XML with what createrepo_c wrote in the same run.
 		if strings.HasPrefix(r.work, "repo metadata") && !strings.Contains(r.detail, "byte for byte the same as createrepo_c's") {
 			t.Errorf("%s: %s", r.work, r.detail)
+		}
+		// The closed time comes from the hooks; the agent's report must say it too.
+		if strings.HasPrefix(r.work, "closed time") && !strings.Contains(r.detail, "(the agent's reports: closed for ") {
+			t.Errorf("%s: %s", r.work, r.detail)
+		}
+	}
+	for _, w := range []string{"install a chain of 2 hotfixes through the agent", "closed time, 2 hotfixes of 8 files"} {
+		if !works[w] {
+			t.Errorf("no row %q:\n%s", w, renderTable(rows))
 		}
 	}
 }

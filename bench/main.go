@@ -2,7 +2,7 @@
 // side in one run on identical generated inputs, and writes the table to bench/RESULTS.md:
 //
 //	go run ./bench                 # everything (make bench); several minutes on 2 cores
-//	go run ./bench -only build     # one benchmark: repo, update, build, agent, apply
+//	go run ./bench -only build     # one benchmark: repo, update, build, agent, apply, chain
 //	go run ./bench -smoke -out ''  # tiny inputs, one repetition: checks that it all runs
 //	go run ./bench -pprof DIR      # also profile hotchain's side in-process (CPU, heap)
 //
@@ -59,6 +59,9 @@ type scale struct {
 	applyReplaced          float64       // share of the hotfix's files that replace existing ones
 	quiesce                time.Duration // wait after making the apply's host copies
 	agentHotfixes          int
+	chainHotfixes          int   // the chain that the agent installs
+	chainFiles             int   // files of each of its hotfixes
+	chainBytes             int64 // bytes of each
 }
 
 var fullScale = scale{
@@ -66,6 +69,7 @@ var fullScale = scale{
 	buildFiles: 1000, buildBytes: 50 << 20,
 	applyFiles: 10000, applyBytes: 200 << 20, applyReplaced: 0.75, quiesce: 40 * time.Second,
 	agentHotfixes: 5,
+	chainHotfixes: 10, chainFiles: 1000, chainBytes: 10 << 20,
 }
 
 var smokeScale = scale{
@@ -73,6 +77,7 @@ var smokeScale = scale{
 	buildFiles: 20, buildBytes: 1 << 20,
 	applyFiles: 100, applyBytes: 1 << 20, applyReplaced: 0.75,
 	agentHotfixes: 2,
+	chainHotfixes: 2, chainFiles: 8, chainBytes: 16 << 10,
 }
 
 // bench is one run of the harness.
@@ -112,8 +117,8 @@ func main() {
 	}
 	reps := flag.Int("reps", 5, "repetitions of repo, update and build (median reported)")
 	agentReps := flag.Int("agent-reps", 21, "repetitions of agent: the overhead sought is a few hundredths of a run, within the noise of a few runs")
-	slowReps := flag.Int("slow-reps", 3, "repetitions of apply")
-	only := flag.String("only", "", "comma-separated benchmarks to run: repo, update, build, agent, apply (default all)")
+	slowReps := flag.Int("slow-reps", 3, "repetitions of apply and chain")
+	only := flag.String("only", "", "comma-separated benchmarks to run: repo, update, build, agent, apply, chain (default all)")
 	smoke := flag.Bool("smoke", false, "tiny inputs and one repetition: check that every benchmark runs")
 	out := flag.String("out", "bench/RESULTS.md", "where to write the results (markdown); empty: nowhere")
 	keep := flag.Bool("keep", false, "keep the generated inputs (their directory is printed)")
@@ -190,6 +195,7 @@ func (b *bench) main(src, only, out string, keep bool, inputs string) ([]result,
 		{[]string{"build"}, b.buildBench},
 		{[]string{"agent"}, b.agentBench},
 		{[]string{"apply"}, b.applyBench},
+		{[]string{"chain"}, b.chainBenches},
 	} {
 		if !b.wants(x.names...) {
 			continue

@@ -68,7 +68,7 @@ func (b *bench) renderMarkdown(rows []result, _ string) string {
 	var s strings.Builder
 	s.WriteString("# hotchain benchmarks\n\n")
 	fmt.Fprintf(&s, "Written by `make bench` (`go run ./bench`) on %s. Each figure is the median wall time of\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&s, "several runs (%d for repo, update and build, %d for agent, %d for apply), hotchain and\n", b.reps, b.agentReps(), b.slowReps)
+	fmt.Fprintf(&s, "several runs (%d for repo, update and build, %d for agent, %d for apply and chain), hotchain and\n", b.reps, b.agentReps(), b.slowReps)
 	s.WriteString("its peer alternating (who goes first changes every round), after one untimed run of each so\n")
 	s.WriteString("that both read from a warm page cache.\n")
 	s.WriteString("The ratio is hotchain's median over the peer's, both measured in the same run.\n\n")

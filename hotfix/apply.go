@@ -26,6 +26,18 @@ type ApplyOptions struct {
 	// NoCheck skips the prerequisites (SPEC section 3): the forced re-installation of the
 	// original system. The file list is still checked.
 	NoCheck bool
+	// Prepare stops the apply once its backups are durable, before the first entry is
+	// placed: the journal is left in state apply, marked prepared, and the product is not
+	// touched. The next Apply of the hotfix checks the prepared targets again (one lstat
+	// each: still the entries that were backed up, still absent where the hotfix adds) and
+	// places; when the product changed them meanwhile it drops the preparation and backs up
+	// afresh. A rollback of a prepared hotfix restores nothing: it drops the backups. The
+	// agent prepares the first hotfix of a run before PRE_HOOK closes the product.
+	Prepare bool
+	// Checked is the hotfix directory as ReadDir read it and CheckFilelist checked it,
+	// earlier in the same process: Apply then rechecks it (Dir.Recheck, no file read)
+	// instead of reading and hashing every file again.
+	Checked *Dir
 	// Unpacked, when set, says that this run unpacked the hotfix directory from a tarball
 	// (Unpack): an apply that fails before anything of it was applied removes what the
 	// unpack made, so that a refused tarball leaves nothing behind.
@@ -45,7 +57,7 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) (err err
 			}
 		}()
 	}
-	d, err := h.applyDir(dir)
+	d, err := h.applyDir(dir, opt.Checked)
 	if err != nil {
 		return err
 	}
@@ -70,7 +82,7 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) (err err
 		return err
 	}
 	j, err := h.startJournal(ctx, d, opt, out)
-	if err != nil {
+	if err != nil || j == nil { // j == nil: prepared before and still current
 		return err
 	}
 	logf, err := h.openLog(d)
@@ -80,21 +92,23 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) (err err
 	defer logf.Close()
 	fmt.Fprintf(logf, "=== %s apply of %s on %s (%s)\n", started.Format(time.RFC3339), d.Version, h.Cfg.Hostname, h.Cfg.HostRole)
 	logf.Write(early.Bytes())
-	return h.resume(ctx, d, j, io.MultiWriter(h.out(), logf))
+	out = io.MultiWriter(h.out(), logf)
+	if opt.Prepare {
+		if j.State != stateBackup {
+			return fmt.Errorf("hotfix %s cannot be prepared: its apply is in state %q (%s)", d.Version, j.State, journalPath(d.Path, h.Cfg.Hostname))
+		}
+		return h.prepare(d, j, out)
+	}
+	return h.resume(ctx, d, j, out)
 }
 
-// applyDir reads the hotfix directory to apply and checks it against its file list and its
-// place: the journal and backups live in the hotfix directory, and rollback, status and
+// applyDir reads the hotfix directory to apply (or rechecks checked, read earlier: see
+// ApplyOptions.Checked) and checks it against its file list and its place: the journal and backups live in the hotfix directory, and rollback, status and
 // verify find them by version, so the hotfix must sit where its version puts it.
-func (h *Host) applyDir(dir string) (*Dir, error) {
-	d, err := ReadDir(dir)
+func (h *Host) applyDir(dir string, checked *Dir) (*Dir, error) {
+	d, err := h.readChecked(dir, checked)
 	if err != nil {
 		return nil, err
-	}
-	if d.HasFilelist {
-		if err := d.CheckFilelist(); err != nil {
-			return nil, err
-		}
 	}
 	if _, err := d.Restart(); err != nil {
 		return nil, err
@@ -170,6 +184,23 @@ func (h *Host) startJournal(ctx context.Context, d *Dir, opt ApplyOptions, out i
 		j = nil
 	case err != nil:
 		return nil, err
+	case j.State == stateApply && j.Prepared:
+		if err := h.recheckPrepared(d.Path, j); err != nil {
+			// Nothing was placed: drop the backups (undo restores nothing of a prepared
+			// apply) and start afresh from the product as it is now.
+			fmt.Fprintf(out, "==> %s: %v: backing up afresh\n", d.Version, err)
+			if err := h.undo(d.Path, j, io.Discard); err != nil {
+				return nil, err
+			}
+			j = nil
+			break
+		}
+		if opt.Prepare {
+			fmt.Fprintf(out, "==> %s: prepared before, still current\n", d.Version)
+			return nil, nil
+		}
+		fmt.Fprintf(out, "==> %s: prepared before, still current: placing\n", d.Version)
+		return j, nil
 	case j.State == stateRollback:
 		fmt.Fprintf(out, "==> %s: finishing an interrupted rollback first\n", d.Version)
 		if err := h.undo(d.Path, j, out); err != nil {
@@ -216,13 +247,93 @@ func (h *Host) startJournal(ctx context.Context, d *Dir, opt ApplyOptions, out i
 	j = &journal{
 		Version: d.Version.String(), Host: h.Cfg.Hostname, Role: string(h.Cfg.HostRole),
 		State: stateBackup, Started: time.Now().UTC(), Ops: ops, Dirs: dirs,
-		Check: h.HasHealthChecks(d),
+		Check: h.HasHealthChecks(d), Prepared: opt.Prepare,
 	}
 	if err := writeJournal(jp, j); err != nil {
 		return nil, err
 	}
 	h.step("journal written")
 	return j, nil
+}
+
+// readChecked reads and checks the hotfix directory at dir, or, when checked is that
+// directory as read and checked earlier, rechecks it cheaply.
+func (h *Host) readChecked(dir string, checked *Dir) (*Dir, error) {
+	if checked != nil {
+		if abs, err := filepath.Abs(dir); err == nil {
+			if real, err := filepath.EvalSymlinks(abs); err == nil && real == checked.Path {
+				return checked, checked.Recheck()
+			}
+		}
+	}
+	d, err := ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if d.HasFilelist {
+		if err := d.CheckFilelist(); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// prepare takes the backups of a new apply (journal in stateBackup, marked prepared) and
+// makes them durable, and stops there: nothing of the product is touched.
+func (h *Host) prepare(d *Dir, j *journal, out io.Writer) error {
+	if err := h.backup(d, j); err != nil {
+		h.dropBackup(d.Path) // as resume: the product is untouched, leave nothing
+		return err
+	}
+	if err := h.syncTrees(d.Path); err != nil {
+		return err
+	}
+	j.State = stateApply
+	if err := writeJournal(journalPath(d.Path, h.Cfg.Hostname), j); err != nil {
+		return err
+	}
+	h.step("state apply, prepared")
+	fmt.Fprintf(out, "==> %s: prepared on %s: backups taken, nothing placed yet\n", d.Version, h.Cfg.Hostname)
+	return nil
+}
+
+// recheckPrepared checks, one lstat per entry, that the product is still as the prepared
+// apply in dir backed it up: each replaced entry is its backup (the same inode when it was
+// linked; else the same kind, size, mode and modification time), each added one is still
+// absent, and each directory that gets new entries has the modification time the plan saw.
+func (h *Host) recheckPrepared(dir string, j *journal) error {
+	bdir := backupDir(dir, h.Cfg.Hostname)
+	for _, o := range j.Ops {
+		full := h.Cfg.InRoot(o.Target)
+		fi, err := os.Lstat(full)
+		switch {
+		case o.Existed == "":
+			if err == nil || !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("%s appeared since the backups were taken", shownName(o.Target))
+			}
+			continue
+		case err != nil:
+			return fmt.Errorf("%s changed since the backups were taken: %v", shownName(o.Target), err)
+		case kindOfInfo(fi) != o.Existed:
+			return fmt.Errorf("%s is a %s now, not a %s as when the backups were taken", shownName(o.Target), kindOfInfo(fi), o.Existed)
+		case o.Existed == kindDir:
+			continue
+		}
+		bak, err := os.Lstat(filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel)))
+		if err != nil {
+			return fmt.Errorf("backup of %s: %v", shownName(o.Target), err)
+		}
+		if !os.SameFile(fi, bak) && (fi.Mode() != bak.Mode() || fi.Size() != bak.Size() || !fi.ModTime().Equal(bak.ModTime())) {
+			return fmt.Errorf("%s changed since the backups were taken", shownName(o.Target))
+		}
+	}
+	for _, dt := range j.Dirs {
+		fi, err := os.Lstat(h.Cfg.InRoot(dt.Path))
+		if err != nil || !fi.ModTime().Equal(dt.ModTime) {
+			return fmt.Errorf("directory %s changed since the backups were taken", shownName(dt.Path))
+		}
+	}
+	return nil
 }
 
 // syncTrees makes what was written to the hotfix directory and every target root durable:
@@ -282,6 +393,14 @@ func (h *Host) resume(ctx context.Context, d *Dir, j *journal, out io.Writer) er
 		}
 	}
 	if j.State == stateApply {
+		if j.Prepared {
+			// From here on entries are placed: the journal says so before the first one.
+			j.Prepared = false
+			if err := writeJournal(jp, j); err != nil {
+				return err
+			}
+			h.step("prepared cleared")
+		}
 		if err := h.place(d, j, out); err != nil {
 			return err
 		}

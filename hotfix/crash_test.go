@@ -44,9 +44,16 @@ func crashChild(spec string) int {
 		}
 	}
 	var err error
-	if rollback {
+	switch {
+	case rollback:
 		err = h.Rollback(context.Background(), nil, nil)
-	} else {
+	case strings.HasPrefix(dir, "prepared:"):
+		// As the agent does: prepared while the product is open, applied after PRE_HOOK.
+		dir = strings.TrimPrefix(dir, "prepared:")
+		if err = h.Apply(context.Background(), dir, ApplyOptions{Prepare: true}); err == nil {
+			err = h.Apply(context.Background(), dir, ApplyOptions{})
+		}
+	default:
 		err = h.Apply(context.Background(), dir, ApplyOptions{})
 	}
 	if err != nil {
@@ -232,4 +239,58 @@ func TestCrashAnywhereRecovers(t *testing.T) {
 		outcomes[outcome]++
 	}
 	t.Logf("%d kill points, outcomes: %v", len(points), outcomes)
+}
+
+// TestCrashDuringPreparedApplyRecovers kills, at points spread over every durable step, an
+// apply that is first prepared (backups only) and then finished, as the agent runs it
+// around PRE_HOOK; the next apply or rollback must leave the tree exactly as after or
+// before. A kill after the preparation leaves nothing to roll back: the product was not
+// touched.
+func TestCrashDuringPreparedApplyRecovers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills applies; skipped with -short")
+	}
+	ctx := context.Background()
+	ref, refDir := bigHotfix(t, 200)
+	before := testutil.Snapshot(t, ref.root, true, productTrees...)
+	steps := 0
+	ref.host.StepHook = func(string) { steps++ }
+	if err := ref.host.Apply(ctx, refDir, ApplyOptions{Prepare: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ref.host.Apply(ctx, refDir, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	after := testutil.Snapshot(t, ref.root, false, productTrees...)
+	const n = 12
+	for i := 0; i < n; i++ {
+		at := 1 + i*(steps-1)/(n-1)
+		sb, dir := bigHotfix(t, 200)
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s|prepared:%s|%d", crashEnv, sb.root, dir, at))
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); !ok || !ee.Sys().(syscall.WaitStatus).Signaled() {
+			t.Fatalf("step %d: apply was not killed: %v", at, err)
+		}
+		finish := i%2 == 0
+		if finish {
+			err = sb.host.Apply(ctx, dir, ApplyOptions{})
+		} else if err = sb.host.Rollback(ctx, nil, nil); err != nil && strings.Contains(err.Error(), "nothing to roll back") {
+			err = nil // killed before anything was placed
+		}
+		if err != nil {
+			t.Fatalf("step %d: recovery (finish=%v): %v\n%s", at, finish, err, sb.out)
+		}
+		want, wantLedger, name := after, "6.14.2.1", "after"
+		if !finish {
+			want, wantLedger, name = before, "", "before"
+		}
+		if d := testutil.DiffTrees(want, testutil.Snapshot(t, sb.root, !finish, productTrees...)); d != "" {
+			t.Fatalf("step %d: tree after recovery differs from the state %s the apply:\n%s", at, name, d)
+		}
+		if got := sb.ledger("host1.txt"); got != wantLedger {
+			t.Fatalf("step %d: ledger %q, want %q", at, got, wantLedger)
+		}
+	}
+	t.Logf("a prepared apply of 200 files has %d durable steps; killed at %d of them, each recovered", steps, n)
 }

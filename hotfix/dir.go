@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hotchain/hotchain/internal/boundedio"
@@ -33,6 +35,23 @@ type Entry struct {
 	SHA256  string // hex, regular files only
 	Link    string // symlink target, symlinks only
 	ModTime time.Time
+
+	stamp stamp // what ReadDir saw, for Recheck
+}
+
+// stamp is what a cheap second look at a file compares: a file rewritten in place has a new
+// ctime (which no system call sets back), a file renamed over it a new inode.
+type stamp struct {
+	ino, size int64
+	ctime     int64 // nanoseconds
+}
+
+func stampOf(fi fs.FileInfo) stamp {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return stamp{}
+	}
+	return stamp{ino: int64(st.Ino), size: st.Size, ctime: st.Ctim.Nano()}
 }
 
 // IsDir reports whether e is a directory.
@@ -116,7 +135,7 @@ func ReadDir(p string) (*Dir, error) {
 		if err != nil {
 			return err
 		}
-		e := Entry{Rel: rel, Mode: info.Mode(), ModTime: info.ModTime()}
+		e := Entry{Rel: rel, Mode: info.Mode(), ModTime: info.ModTime(), stamp: stampOf(info)}
 		switch {
 		case info.Mode().IsRegular():
 			e.Size = info.Size()
@@ -145,6 +164,64 @@ func ReadDir(p string) (*Dir, error) {
 	}
 	sort.Slice(d.Entries, func(i, j int) bool { return d.Entries[i].Rel < d.Entries[j].Rel })
 	return d, nil
+}
+
+// Recheck makes sure, cheaply, that the hotfix directory is still what ReadDir read (and
+// CheckFilelist checked): the same entries with the same kind, mode, size, modification
+// time, inode and change time, one lstat each and no file read. The agent reads and checks
+// every hotfix of a run before PRE_HOOK closes the product and rechecks them in the closed
+// window. A file rewritten in place changes its ctime and one renamed over it its inode, so
+// the bytes placed are the bytes hashed.
+func (d *Dir) Recheck() error {
+	changed := func(rel, why string) error {
+		return withHint(fmt.Errorf("hotfix directory %s changed since it was checked: %s %s", d.Path, rel, why),
+			"something writes into the hotfix directory; find out what, then run again (the hotfix is read and checked afresh)")
+	}
+	seen := 0
+	err := filepath.WalkDir(d.Path, func(full string, de fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if full == d.Path {
+			return nil
+		}
+		r, err := filepath.Rel(d.Path, full)
+		if err != nil {
+			return err
+		}
+		rel := filepath.ToSlash(r)
+		if hostWritten(rel) {
+			if de.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		i := sort.Search(len(d.Entries), func(i int) bool { return d.Entries[i].Rel >= rel })
+		if i == len(d.Entries) || d.Entries[i].Rel != rel {
+			return changed(rel, "was added")
+		}
+		e := d.Entries[i]
+		fi, err := de.Info()
+		if err != nil {
+			return err
+		}
+		if fi.Mode() != e.Mode || !fi.ModTime().Equal(e.ModTime) || (!fi.IsDir() && stampOf(fi) != e.stamp) {
+			return changed(rel, "was modified or replaced")
+		}
+		seen++
+		return nil
+	})
+	if err != nil {
+		var h interface{ Hint() string }
+		if errors.As(err, &h) {
+			return err
+		}
+		return fmt.Errorf("recheck hotfix directory: %w", err)
+	}
+	if seen != len(d.Entries) {
+		return changed("an entry", "was removed")
+	}
+	return nil
 }
 
 // linkStaysInside reports whether a symlink at rel with the given target resolves, lexically,

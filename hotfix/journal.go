@@ -81,6 +81,16 @@ type journal struct {
 	// Check: the apply runs a health check (stateCheck) before it writes the ledgers, so a
 	// hotfix that fails it never reaches the ledgers, version.txt included.
 	Check bool `json:"check,omitempty"`
+	// Prepared: the apply stopped after its backups (ApplyOptions.Prepare); while it is
+	// set, in stateApply, nothing has been placed. It is cleared, durably, before the first
+	// entry is placed.
+	Prepared bool `json:"prepared,omitempty"`
+}
+
+// preparedOnly: the apply stopped after its backups (ApplyOptions.Prepare) and placed
+// nothing; it is no interrupted apply, and a rollback drops its backups.
+func (j *journal) preparedOnly() bool {
+	return j.Prepared && (j.State == stateBackup || j.State == stateApply)
 }
 
 func journalPath(hotfixDir, host string) string {

@@ -79,6 +79,11 @@ func (h *Host) plan(d *Dir) ([]op, []dirTime, error) {
 	dirs := map[string]time.Time{}
 	targets := map[string]string{} // target -> tree/rel that lands there
 	links := map[string]bool{}     // targets the hotfix makes symlinks
+	// What every entry of one directory shares is looked at once per directory: the way
+	// there (checkInside of the directory, as checkInside of a file or symlink in it
+	// would look at it) and where it really is (a hotfix of 1,000 files has a few dozen).
+	insideErr := map[string]error{}
+	realDir := map[string]string{}
 	for _, tree := range h.Cfg.ChangeTrees {
 		prefix := tree.Dir + "/"
 		tr := roots[tree.Dir]
@@ -103,8 +108,17 @@ func (h *Host) plan(d *Dir) ([]op, []dirTime, error) {
 			}
 			targets[o.Target] = where
 			full := filepath.Join(tr.base, filepath.FromSlash(rel))
-			if err := checkInside(tr.base, tr.real, full, o.Kind == kindDir); err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", where, err)
+			var inside error
+			if dir := filepath.Dir(full); o.Kind == kindDir || dir == tr.base {
+				inside = checkInside(tr.base, tr.real, full, o.Kind == kindDir)
+			} else if err, seen := insideErr[dir]; seen {
+				inside = err
+			} else {
+				inside = checkInside(tr.base, tr.real, dir, true)
+				insideErr[dir] = inside
+			}
+			if inside != nil {
+				return nil, nil, fmt.Errorf("%s: %w", where, inside)
 			}
 			if o.Existed, err = existedAt(full, o.Kind); err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", where, err)
@@ -113,7 +127,14 @@ func (h *Host) plan(d *Dir) ([]op, []dirTime, error) {
 			// rollback puts the times of directories that existed back, on the directory
 			// itself when the way there goes through a symlink.
 			if o.Existed != kindDir {
-				if parent, err := filepath.EvalSymlinks(filepath.Dir(full)); err == nil {
+				parent, seen := realDir[filepath.Dir(full)]
+				if !seen {
+					if p, err := filepath.EvalSymlinks(filepath.Dir(full)); err == nil {
+						parent = p
+					}
+					realDir[filepath.Dir(full)] = parent
+				}
+				if parent != "" {
 					if _, seen := dirs[parent]; !seen {
 						if st, err := os.Stat(parent); err == nil {
 							dirs[parent] = st.ModTime()

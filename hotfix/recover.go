@@ -157,7 +157,7 @@ func (h *Host) recoverOne(ctx context.Context, v Version, out io.Writer) (*Recov
 		return r, nil
 	}
 	// As Apply: the file list, the place, what killed runs left.
-	if d, err = h.applyDir(dir); err != nil {
+	if d, err = h.applyDir(dir, nil); err != nil {
 		return nil, err
 	}
 	h.cleanDebris(w, d.Path)

@@ -124,8 +124,10 @@ func (h *Host) undo(dir string, j *journal, out io.Writer) error {
 		}
 		h.step("state rollback")
 	}
-	// Before stateApply the product tree was not touched, and the backups may be partial.
-	touched := j.RollbackFrom != stateBackup
+	// Before stateApply the product tree was not touched, and the backups may be partial;
+	// nor was it in a prepared stateApply, and the backups may be older than the product
+	// (it stayed open): nothing is restored or removed.
+	touched := j.RollbackFrom != stateBackup && !(j.RollbackFrom == stateApply && j.Prepared)
 	bdir := backupDir(dir, h.Cfg.Hostname)
 	var roots map[string]treeRoot
 	if touched {

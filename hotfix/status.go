@@ -79,7 +79,8 @@ func (h *Host) unfinishedJournals() []Unfinished {
 		} else if dir, err := h.hotfixDir(v); err != nil || dir != realPath(filepath.Dir(p)) {
 			continue
 		}
-		if j, err := readJournal(p); err == nil && j.State != stateDone {
+		// A prepared apply placed nothing: it is listed as unpacked, not applied.
+		if j, err := readJournal(p); err == nil && j.State != stateDone && !j.preparedOnly() {
 			us = append(us, Unfinished{j.Version, j.State, h.hostView(p)})
 		}
 	}

@@ -16,7 +16,8 @@ import (
 // runs without network or with a private /tmp (rpm 4.19's unshare plugin) leaves the apply
 // to `hotchain agent -console` or `hotchain apply DIR`. A hotfix whose apply began (a
 // journal or an install log of this host) is not: it was applied, failed or was
-// interrupted, and the journal says which.
+// interrupted, and the journal says which. One whose apply was only prepared (backups taken
+// before the product closed, ApplyOptions.Prepare) still is: nothing of it was placed.
 
 // Unpacked lists the hotfixes of the product's current chain that lie unpacked in
 // PATCHES_DIR, unapplied and never started on this host, in chain order.
@@ -52,20 +53,19 @@ func (h *Host) Unpacked() ([]Version, error) {
 }
 
 // neverStarted: hotfix v's directory is complete (version.txt names v) and holds no journal
-// and no install log of this host.
+// and no install log of this host, or a journal of an apply that was only prepared.
 func (h *Host) neverStarted(v Version) bool {
 	dir := h.HotfixDir(v)
 	data, err := boundedio.ReadFile(filepath.Join(dir, VersionFile), "hotfix version file", MaxVersionFileSize)
 	if err != nil || strings.TrimSpace(string(data)) != v.String() {
 		return false
 	}
-	for _, p := range []string{
-		journalPath(dir, h.Cfg.Hostname),
-		filepath.Join(dir, fmt.Sprintf("%s-install-%s.log", DirName(h.Cfg.Product, v), h.Cfg.Hostname)),
-	} {
-		if _, err := os.Lstat(p); err == nil {
-			return false
-		}
+	// A prepared apply (ApplyOptions.Prepare) placed nothing: still unpacked, not applied.
+	if j, err := readJournal(journalPath(dir, h.Cfg.Hostname)); err == nil {
+		return j.preparedOnly()
+	} else if _, err := os.Lstat(journalPath(dir, h.Cfg.Hostname)); err == nil {
+		return false
 	}
-	return true
+	_, err = os.Lstat(filepath.Join(dir, fmt.Sprintf("%s-install-%s.log", DirName(h.Cfg.Product, v), h.Cfg.Hostname)))
+	return err != nil
 }

@@ -47,6 +47,9 @@ type fakeSpec struct {
 	Sleep   time.Duration // how long an install takes
 	Log     string        // file that gets one line per call
 	State   string        // file with the installed package names: the rpm database
+	// InstallFails makes Install fail before it unpacks anything, as dnf does when a
+	// download or a signature check fails.
+	InstallFails bool
 	// Built is each offered hotfix's build time, as repoquery's %{buildtime} gives it;
 	// a version not in it has none (yum).
 	Built map[string]time.Time `json:",omitempty"`
@@ -132,6 +135,9 @@ func (f *fakePM) Install(ctx context.Context, names ...string) error {
 	if err := sleepCtx(ctx, spec.Sleep); err != nil {
 		f.log("install-interrupted %s %d %d", strings.Join(names, " "), os.Getpid(), time.Now().UnixNano())
 		return err
+	}
+	if spec.InstallFails {
+		return fmt.Errorf("dnf install: exit status 1: Error: GPG check FAILED")
 	}
 	target, ok := hotfix.ParsePackageName(f.cfg.Product, names[0])
 	if !ok || !slices.ContainsFunc(f.offered(), target.Equal) {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/repo/dnf"
@@ -42,6 +43,9 @@ type agentRun struct {
 	target       hotfix.Version   // what the install asked for
 	download     []string         // package names downloaded
 	installed    []hotfix.Version // applied by this run
+	wasClosed    bool             // PRE_HOOK ran: the product was closed
+	closed       time.Duration    // how long: PRE_HOOK to the end of POST_HOOK
+	unpackFailed bool             // the dnf install failed
 	finalized    []hotfix.Version
 	finWait      string      // on the alpha: which finalize waits for which hosts
 	checkOnly    bool        // the run only checked (-check, CHECK_ONLY)
@@ -112,7 +116,7 @@ func (r *agentRun) work(ctx context.Context) {
 		errOut = r.o.stderr
 	}
 	// The hotfix RPMs install with the apply deferred: the agent applies each one itself
-	// after dnf returns (applyUnpacked), outside rpm's transaction and its scriptlet sandbox.
+	// after dnf returns (install), outside rpm's transaction and its scriptlet sandbox.
 	pmEnv := append(slices.Clip(r.environ), hotfix.DoPatchVar(r.cfg.Product)+"=0")
 	pm, err := r.o.newPM(r.cfg, pmIO{env: pmEnv, stdout: r.out, stderr: errOut})
 	if err != nil {
@@ -243,8 +247,15 @@ func (r *agentRun) installable() []hotfix.Version {
 }
 
 // install installs the newest installable hotfix, so that dnf brings the chain up to it in
-// one transaction, between PRE_HOOK and POST_HOOK, and checks the result. Once dnf runs it
-// is not interrupted: a SIGTERM ends the run after it (ctx only stops what comes before).
+// one transaction, and applies what it unpacked. The product is closed (PRE_HOOK to
+// POST_HOOK) only while files are placed and scripts run: dnf (download, signature checks,
+// unpacking: the apply is deferred), reading and hashing each hotfix directory, and the
+// first hotfix's plan and backups come before PRE_HOOK; in the window each hotfix
+// directory is rechecked by lstat and the prepared backups are checked against the product
+// (hotfix.ApplyOptions). The later hotfixes' backups are taken in the window: each must see
+// the product as the one before it left it. A failed dnf closes nothing. Once dnf runs the
+// install is not interrupted: a SIGTERM ends the run after it (ctx only stops what comes
+// before).
 func (r *agentRun) install(ctx context.Context, pm packageManager) {
 	now := r.installable()
 	if len(now) == 0 && len(r.unpacked) == 0 && !r.rollsBack() {
@@ -263,53 +274,153 @@ func (r *agentRun) install(ctx context.Context, pm packageManager) {
 		r.fail("%v", err)
 		return
 	}
-	if err := r.hook(ictx, "PRE_HOOK", r.cfg.PreHook, nil); err != nil {
-		r.fail("PRE_HOOK failed, nothing was installed: %v", err)
-	} else if !r.rollsBack() || r.rollbackWithdrawn(ictx, pm) {
-		var installErr error
-		if len(now) > 0 {
-			r.target = now[len(now)-1]
-			name := hotfix.PackageName(r.cfg.Product, r.target)
-			fmt.Fprintf(r.out, "==> installing %s (%s)\n", name, joinVersions(now))
-			if installErr = pm.Install(ictx, name); installErr != nil {
-				r.fail("install %s: %v", name, installErr)
+	if r.rollsBack() {
+		// A withdrawn hotfix is rolled back with the product closed, and the chain comes
+		// after it: this run keeps the product closed from the rollback on, dnf included.
+		r.closedWindow(ictx, before, func() {
+			if r.rollbackWithdrawn(ictx, pm) && r.unpack(ictx, pm, before, now) {
+				r.applyChecked(ictx, r.prepare(ictx, r.unpackedNow(ictx, pm)))
+			}
+		})
+	} else {
+		if !r.unpack(ictx, pm, before, now) {
+			return
+		}
+		if checked := r.prepare(ictx, r.unpackedNow(ictx, pm)); len(checked) > 0 {
+			r.closedWindow(ictx, before, func() { r.applyChecked(ictx, checked) })
+		}
+	}
+	// After POST_HOOK: what the chain stopped at leaves the rpm database, and the rest is
+	// checked against the ledger.
+	switch {
+	case r.dropped != nil:
+		r.removeUnapplied(ictx, pm, r.dropped, true)
+	case r.applyFailed != nil:
+		r.removeUnapplied(ictx, pm, r.applyFailed, false)
+	case r.healthFailed != nil:
+		r.removeUnapplied(ictx, pm, r.healthFailed, true)
+	}
+	r.verify(ictx, pm, before, now, !r.unpackFailed)
+}
+
+// unpack installs the newest installable hotfix of now with the apply deferred: dnf
+// downloads, checks and unpacks the chain up to it in one transaction. It reports whether
+// dnf succeeded (or had nothing to do); when it failed, nothing was applied and the rpm
+// database has been compared with the ledger.
+func (r *agentRun) unpack(ctx context.Context, pm packageManager, before, now []hotfix.Version) bool {
+	if len(now) == 0 {
+		return true
+	}
+	r.target = now[len(now)-1]
+	name := hotfix.PackageName(r.cfg.Product, r.target)
+	fmt.Fprintf(r.out, "==> installing %s (%s), the apply deferred\n", name, joinVersions(now))
+	if err := pm.Install(ctx, name); err != nil {
+		r.unpackFailed = true
+		if r.wasClosed {
+			r.fail("install %s: %v (nothing was applied)", name, err)
+			return false
+		}
+		r.fail("install %s: %v (nothing was applied; the product was not closed)", name, err)
+		r.verify(ctx, pm, before, now, false)
+		return false
+	}
+	return true
+}
+
+// unpackedNow is the hotfixes the rpm database holds unpacked and never applied, after the
+// install: what it unpacked and what earlier runs left.
+func (r *agentRun) unpackedNow(ctx context.Context, pm packageManager) []hotfix.Version {
+	vs, err := r.unpackedInstalled(ctx, pm)
+	if err != nil {
+		r.fail("%v", err)
+		return nil
+	}
+	return vs
+}
+
+// checkedHotfix is an unpacked hotfix read and checked before the product closes.
+type checkedHotfix struct {
+	v   hotfix.Version
+	dir *hotfix.Dir
+}
+
+// prepare reads and checks (file list, SHA-256 of every file) each unpacked hotfix of vs,
+// in chain order, and prepares the first one's apply (plan and backups), all while the
+// product is open. It returns the hotfixes the window applies: those before the first that
+// fails, which is then treated as a failed apply (the chain stops there), or before the
+// first that the vendor withdrew (it is not applied, and leaves the rpm database with the
+// ones after it).
+func (r *agentRun) prepare(ctx context.Context, vs []hotfix.Version) []checkedHotfix {
+	var out []checkedHotfix
+	for i, v := range vs {
+		if why, ok := r.withdrawn(v); ok {
+			fmt.Fprintf(r.out, "==> not applying %s: withdrawn by the vendor: %s\n", v, why)
+			r.dropped = v
+			return out
+		}
+		path := r.host.HotfixDir(v)
+		d, err := hotfix.ReadDir(path)
+		if err == nil && d.HasFilelist {
+			err = d.CheckFilelist()
+		}
+		if err == nil && !d.Version.Equal(v) {
+			err = fmt.Errorf("%s holds hotfix %s, not %s", path, d.Version, v)
+		}
+		if err == nil && i == 0 {
+			err = r.host.Apply(ctx, path, hotfix.ApplyOptions{Prepare: true, Checked: d})
+		}
+		if err != nil {
+			fmt.Fprintf(r.out, "==> %s: %v\n", v, err)
+			r.applyErr, r.applyFailed = err, v
+			return out
+		}
+		out = append(out, checkedHotfix{v, d})
+	}
+	return out
+}
+
+// closedWindow runs PRE_HOOK, work (unless PRE_HOOK failed) and POST_HOOK, and records how
+// long the product was closed.
+func (r *agentRun) closedWindow(ctx context.Context, before []hotfix.Version, work func()) {
+	start := r.o.now()
+	r.wasClosed = true
+	defer func() { r.closed = r.o.now().Sub(start) }()
+	if err := r.hook(ctx, "PRE_HOOK", r.cfg.PreHook, nil); err != nil {
+		r.fail("PRE_HOOK failed, nothing was applied: %v", err)
+	} else {
+		work()
+	}
+	// The ledger says what was applied; the rpm database is compared after POST_HOOK.
+	if applied, err := r.host.Applied(); err == nil {
+		r.installed = nil
+		for _, v := range applied {
+			if !slices.ContainsFunc(before, v.Equal) {
+				r.installed = append(r.installed, v)
 			}
 		}
-		r.applyUnpacked(ictx, pm)
-		r.verify(ictx, pm, before, now, installErr == nil)
-		r.restartAfterInstall(ictx)
 	}
+	r.restartAfterInstall(ctx) // restart.go: before POST_HOOK opens the product again
 	outcome := "success"
-	if r.failed {
+	if r.failed || r.applyFailed != nil {
 		outcome = "failure"
 	}
 	post := []string{"HOTCHAIN_OUTCOME=" + outcome, "HOTCHAIN_INSTALLED=" + joinVersions(r.installed)}
-	if err := r.hook(ictx, "POST_HOOK", r.cfg.PostHook, post); err != nil {
+	if err := r.hook(ctx, "POST_HOOK", r.cfg.PostHook, post); err != nil {
 		r.fail("POST_HOOK failed: %v", err)
 	}
 }
 
-// applyUnpacked applies, in chain order, every hotfix that the rpm database holds unpacked
+// applyChecked applies, in chain order, the hotfixes that the rpm database holds unpacked
 // and never applied: what dnf just installed with the apply deferred, and what an earlier
 // run or a sandboxed %post left. It runs under the agent's LOCK_TS (the token is in the
 // host's environment), outside rpm's transaction, with the product's real environment. The
-// first failure stops the chain: the hotfixes after it stay unpacked and are reported.
-func (r *agentRun) applyUnpacked(ctx context.Context, pm packageManager) {
-	vs, err := r.unpackedInstalled(ctx, pm)
-	if err != nil {
-		r.fail("%v", err)
-		return
-	}
-	for _, v := range vs {
-		if why, ok := r.withdrawn(v); ok {
-			fmt.Fprintf(r.out, "==> not applying %s: withdrawn by the vendor: %s\n", v, why)
-			r.dropped = v
-			r.removeUnapplied(ctx, pm, v, true)
-			return
-		}
-		dir := r.host.HotfixDir(v)
+// first failure stops the chain: the hotfixes after it stay unpacked, and install removes
+// them from the rpm database after POST_HOOK.
+func (r *agentRun) applyChecked(ctx context.Context, hs []checkedHotfix) {
+	for _, h := range hs {
+		v := h.v
 		fmt.Fprintf(r.out, "==> applying %s\n", v)
-		err := r.host.Apply(ctx, dir, hotfix.ApplyOptions{})
+		err := r.host.Apply(ctx, h.dir.Path, hotfix.ApplyOptions{Checked: h.dir})
 		var he *hotfix.HealthError
 		switch {
 		case errors.As(err, &he):
@@ -320,14 +431,12 @@ func (r *agentRun) applyUnpacked(ctx context.Context, pm packageManager) {
 			if he.Output != "" {
 				fmt.Fprintf(r.out, "==> the check printed:\n%s", he.Output)
 			}
-			r.removeUnapplied(ctx, pm, v, true)
 			return
 		case err != nil:
 			// verify reports it. The hotfixes after it leave the rpm database: the chain
 			// stops at the one that failed, as a %pre that refuses them would stop it.
 			r.applyErr = err
 			r.applyFailed = v
-			r.removeUnapplied(ctx, pm, v, false)
 			return
 		}
 	}
@@ -368,6 +477,7 @@ func (r *agentRun) verify(ctx context.Context, pm packageManager, before, wanted
 		r.fail("%v", err)
 		return
 	}
+	r.installed = nil
 	for _, v := range applied {
 		if !slices.ContainsFunc(before, v.Equal) {
 			r.installed = append(r.installed, v)

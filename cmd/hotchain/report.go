@@ -35,6 +35,9 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (stat
 	if r.failed {
 		line = "FAILED: " + strings.Join(r.problems, "; ")
 	}
+	if r.wasClosed {
+		line += "; " + r.closedText()
+	}
 	logLine(line, r.failed)
 	if err := writeLastRun(r.cfg, r.lastRun()); err != nil {
 		fmt.Fprintf(r.o.stderr, "hotchain: warning: %v\n", err)
@@ -123,6 +126,12 @@ func (r *agentRun) summary() string {
 		parts = append(parts, "nothing installed (outside INSTALL_WINDOW)")
 	}
 	return strings.Join(parts, ", ")
+}
+
+// closedText says how long the product was closed: "closed for 12.3 s (PRE_HOOK to
+// POST_HOOK)".
+func (r *agentRun) closedText() string {
+	return fmt.Sprintf("closed for %.1f s (PRE_HOOK to POST_HOOK)", r.closed.Seconds())
 }
 
 func countOf(n int, one, many string) string {
@@ -231,6 +240,9 @@ func (r *agentRun) writeOutcome(w io.Writer) {
 	}
 	if len(r.installed) > 0 {
 		fmt.Fprintf(w, "Installed: %s\n", joinVersions(r.installed))
+	}
+	if r.wasClosed {
+		fmt.Fprintf(w, "The product was %s.\n", r.closedText())
 	}
 	if len(r.download) > 0 && r.o.mode == modeCron {
 		fmt.Fprintf(w, "Downloaded, not installed: %s\n", strings.Join(r.download, " "))
