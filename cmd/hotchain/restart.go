@@ -183,7 +183,9 @@ func (rs restarter) after(ctx context.Context, dirs []string) (*restartState, er
 		if err != nil {
 			return nil, err
 		}
-		s.add(dirVersion(dir), req, boot, rs.now())
+		if req.Kind != hotfix.RestartNone {
+			s.add(dirVersion(dir), req, boot, rs.now())
+		}
 	}
 	if s.Kind != "" && strings.TrimSpace(rs.cfg.RestartCmd) != "" {
 		extra := []string{"HOTCHAIN_RESTART=" + s.Kind, "HOTCHAIN_SERVICES=" + strings.Join(s.Services, " ")}
