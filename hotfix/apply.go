@@ -118,6 +118,9 @@ func (h *Host) applyDir(dir string, checked *Dir) (*Dir, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, err := d.Restart(); err != nil {
+		return nil, err
+	}
 	want, err := h.hotfixDir(d.Version)
 	if err != nil {
 		return nil, err

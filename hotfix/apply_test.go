@@ -140,6 +140,9 @@ func TestApplyRefusals(t *testing.T) {
 			os.WriteFile(filepath.Join(d, "filelist.txt"), []byte(strings.Repeat("0", 64)+"  FileChanges/a\n"), 0o644)
 			return d
 		}, "content differs: FileChanges/a"},
+		{"bad restart.txt", func(sb *sandbox) string {
+			return sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{"FileChanges/a": "a", "restart.txt": "services shop-web\nreboot\n"}})
+		}, `restart.txt:2: a second requirement "reboot"`},
 		{"no version.txt", func(sb *sandbox) string {
 			d := sb.makeHotfix(hotfixSpec{version: "6.14.2.1"})
 			os.Remove(filepath.Join(d, "version.txt"))

@@ -52,7 +52,10 @@ type Plan struct {
 	Finalize []string `json:"finalize_scripts,omitempty"`
 	// Checks are the health checks after the apply, in order: Check/ scripts, then HEALTH_CMD.
 	Checks []string `json:"checks"`
-	Space  Space    `json:"space"`
+	// Restart is what the hotfix's restart.txt asks to restart after it: "services NAME...",
+	// "product" or "reboot"; "" for nothing (RESTART_CMD runs it, else it is recorded).
+	Restart string `json:"restart,omitempty"`
+	Space   Space  `json:"space"`
 }
 
 // Refusal is one reason an apply would refuse, with the next step.
@@ -237,6 +240,11 @@ func (h *Host) dryRun(ctx context.Context, d *Dir, opt DryRunOptions, drift []Dr
 		if err := d.CheckFilelist(); err != nil {
 			refuse(err)
 		}
+	}
+	if r, err := d.Restart(); err != nil {
+		refuse(err)
+	} else if r.Kind != RestartNone {
+		p.Restart = strings.TrimSpace(r.Kind + " " + strings.Join(r.Services, " "))
 	}
 	want, err := h.hotfixDir(d.Version)
 	if err != nil {

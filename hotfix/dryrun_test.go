@@ -62,7 +62,9 @@ func TestDryRunText(t *testing.T) {
 		setup  func(sb *sandbox) string // returns the hotfix directory to dry-run
 	}{
 		{"single", sysconfig.RoleSingle, "curl -fsS http://localhost/health", func(sb *sandbox) string {
-			return sb.makeHotfix(dryRunSpec("6.14.2.1"))
+			spec := dryRunSpec("6.14.2.1")
+			spec.files["restart.txt"] = "services shop-web shop-worker\n"
+			return sb.makeHotfix(spec)
 		}},
 		{"alpha", sysconfig.RoleAlpha, "", func(sb *sandbox) string {
 			return sb.makeHotfix(dryRunSpec("6.14.2.1"))
@@ -86,8 +88,11 @@ func TestDryRunText(t *testing.T) {
 		}},
 		{"refused", sysconfig.RoleSingle, "", func(sb *sandbox) string {
 			// 6.14.2.1 is not applied, and a product file has the name of a temporary.
+			// And its restart.txt is not one of the forms.
 			sb.write("opt/shop/lib/Shop/"+filepath.Base(newTemp("/opt/shop/lib/Shop/New.pm")), "x", 0o644)
-			return sb.makeHotfix(dryRunSpec("6.14.2.2"))
+			spec := dryRunSpec("6.14.2.2")
+			spec.files["restart.txt"] = "reboot later\n"
+			return sb.makeHotfix(spec)
 		}},
 		{"secondary before the alpha", sysconfig.RoleSecondary, "", func(sb *sandbox) string {
 			return sb.makeHotfix(dryRunSpec("6.14.2.1"))

@@ -86,6 +86,9 @@ func (p *Plan) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "  HEALTH_CMD %s\n", c)
 		}
 	}
+	if p.Restart != "" {
+		fmt.Fprintf(w, "restart after the apply (restart.txt): %s\n", p.Restart)
+	}
 	s := p.Space
 	switch {
 	case s.BackupsMade:

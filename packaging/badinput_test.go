@@ -38,6 +38,8 @@ func TestBuildRefusesBadInput(t *testing.T) {
 			}
 		}, want: []string{"FileChanges/null", "device file"}},
 		{name: "newline in a file name", files: map[string]string{"FileChanges/a\nb": "x\n"}, want: []string{`"FileChanges/a\nb"`, "control character"}},
+		{name: "restart.txt unknown", files: map[string]string{"restart.txt": "# what restarts\nrestart-all\n"}, want: []string{"restart.txt:2:", `"restart-all" is not a requirement`}},
+		{name: "restart.txt bad service", files: map[string]string{"restart.txt": "services shop-web shop;rm\n"}, want: []string{"restart.txt:1:", `service name "shop;rm"`}},
 		{name: "bad product", opts: BuildOptions{Product: "Shop Inc"}, want: []string{`product "Shop Inc"`}},
 		{name: "relative patches directory", opts: BuildOptions{PatchesDir: "var/opt"}, want: []string{`patches directory "var/opt"`, "absolute"}},
 		{name: "negative release", opts: BuildOptions{Release: -1}, want: []string{"release -1"}},

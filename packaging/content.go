@@ -49,6 +49,9 @@ func loadContent(src string) (*content, error) {
 		return nil, err
 	}
 	c := &content{dir: d, version: d.Version}
+	if _, err := d.Restart(); err != nil {
+		return nil, err
+	}
 	if d.HasFilelist {
 		if err := d.CheckFilelist(); err != nil {
 			return nil, err

@@ -85,6 +85,7 @@ func (r *resolver) rest(c *Config, vals map[string]string) {
 	c.ScriptEnvFile = r.path("SCRIPT_ENV_FILE", vals, true)
 	c.PreHook = r.command("PRE_HOOK")
 	c.PostHook = r.command("POST_HOOK")
+	c.RestartCmd = r.command("RESTART_CMD")
 	c.HealthCmd = r.command("HEALTH_CMD")
 	c.HealthTimeout = time.Duration(r.count("HEALTH_TIMEOUT", time.Second, "seconds, e.g. 60")) * time.Second
 	if c.HealthTimeout == 0 && r.text("HEALTH_TIMEOUT") == "0" {

@@ -58,6 +58,7 @@ type Config struct {
 	HealthCmd          string        // HEALTH_CMD, split with Split when run; "" means none
 	HealthTimeout      time.Duration // HEALTH_TIMEOUT, one check
 	HealthRetries      int           // HEALTH_RETRIES, tries of a failing check (at least 1)
+	RestartCmd         string        // RESTART_CMD, split with Split when run; "" means none
 	PackageManager     string        // auto | dnf | yum
 	Schedule           string        // cron expression, default "2 4 * * *"
 	YumParameter       []string      // YUM_PARAMETER split into words
@@ -232,6 +233,8 @@ func (c *Config) value(key string) string {
 		return strconv.Itoa(int(c.HealthTimeout / time.Second))
 	case "HEALTH_RETRIES":
 		return strconv.Itoa(c.HealthRetries)
+	case "RESTART_CMD":
+		return c.RestartCmd
 	case "HOST_ROLE":
 		return string(c.HostRole)
 	case "HOSTNAME":

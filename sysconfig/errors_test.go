@@ -72,6 +72,8 @@ var errorCases = []errorCase{
 	{"unterminated quote after escaped quote", `MAILTO="a\"`, "MAILTO", `"a\"`, "unterminated double quote"},
 	{"yum parameter cannot be split", `YUM_PARAMETER="--disablerepo '*"`, "YUM_PARAMETER", "--disablerepo '*", "cannot be split into words: unterminated single quote"},
 	{"yum parameter with operator", `YUM_PARAMETER="-y && reboot"`, "YUM_PARAMETER", "-y && reboot", `unquoted "&"`},
+	{"restart command cannot be split", `RESTART_CMD="systemctl restart 'shop"`, "RESTART_CMD", "systemctl restart 'shop", "cannot be split into words: unterminated single quote"},
+	{"restart command with operator", `RESTART_CMD="systemctl restart shop | logger"`, "RESTART_CMD", "systemctl restart shop | logger", `unquoted "|"`},
 	{"hook with operator", `PRE_HOOK="stop; close"`, "PRE_HOOK", "stop; close", `unquoted ";"`},
 	{"version command cannot be split", `PRODUCT_VERSION_CMD="v 'x"`, "PRODUCT_VERSION_CMD", "v 'x", "cannot be split"},
 	{"version file and command", "PRODUCT_VERSION_FILE=/v\nPRODUCT_VERSION_CMD=/bin/v", "PRODUCT_VERSION_FILE", "/v", "set only one of the two"},

@@ -35,10 +35,13 @@ Where hotfixes are unpacked: one directory per hotfix, with its install
 log and the backups of the files it replaced.`},
 	{name: "LEDGER_DIR", expands: true, def: func(p string) string { return "/etc/opt/" + p + "/hotfix" }, doc: `
 The ledger: <host>.txt lists the hotfixes applied on each host, and
-version.txt those applied to the installation as a whole. In a
-distributed installation it must lie on storage that all hosts share.`},
+version.txt those applied to the installation as a whole, and
+<host>.status.json each host's last agent run (hotchain status
+-installation). In a distributed installation it must lie on storage
+that all hosts share.`},
 	{name: "STATE_DIR", expands: true, def: func(p string) string { return "/var/lib/" + p + "-hotfix" }, doc: `
-State of the agent on this host (its last run, for hotchain status).`},
+State of the agent on this host (its last run, for hotchain status, and
+restart.json: a restart or reboot that applied hotfixes asked for).`},
 	{name: "CHANGE_TREES", expands: true, def: func(string) string { return "FileChanges=$PRODUCT_ROOT" }, doc: `
 Which directory of a hotfix is laid over which directory of this
 host: DIR=ABSPATH entries separated by blanks. With a second tree:
@@ -66,6 +69,15 @@ Seconds one health check (HEALTH_CMD and the Check/ scripts) may take.`},
 	{name: "HEALTH_RETRIES", def: func(string) string { return "3" }, doc: `
 How many times a failing health check is tried, 5 seconds apart, before
 it counts as failed (1: no retry).`},
+	{name: "RESTART_CMD", doc: `
+Command that restarts what a hotfix's restart.txt names once the agent
+or hotchain apply has applied it, e.g.
+RESTART_CMD="/opt/%p/bin/restart". It gets HOTCHAIN_RESTART=services
+or product and HOTCHAIN_SERVICES (the service names, blank-separated)
+in its environment and runs at most once per run. Split into words like
+a shell does and run without a shell. Empty: the restart is only
+recorded (hotchain status, agent -check exit 7) until hotchain
+restarted says it is done. A reboot is always only recorded.`},
 	{name: "HOST_ROLE", def: func(string) string { return string(RoleSingle) }, doc: `
 single: the product runs on this host alone. alpha: the host that runs
 the application processes of a distributed installation; it installs

@@ -25,6 +25,9 @@ Exit status:
   4    the run itself worked but its report could not be mailed, or its notification delivered
   5    a hotfix failed its health check (HEALTH_CMD, its Check/ scripts) and was rolled back
   6    a hotfix that the vendor withdrew is applied on this host (see AUTO_ROLLBACK); it
+       wins over 7 and 100
+  7    -check: a restart or reboot that an applied hotfix asked for (restart.txt) is not
+       done yet (RESTART_CMD is not set or failed; hotchain restarted says it is done);
        wins over 100
 `
 

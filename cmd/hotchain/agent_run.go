@@ -78,6 +78,7 @@ type agentOptions struct {
 	sender mailer.Sender // nil: mailer.Choose(SMTP_SERVER)
 	by     string        // who started the run, for the history: daemon; "" is cron or the console user
 	syslog func(tag, line string, failed bool) error
+	bootID func() (string, error) // the running boot's id (readBootID)
 
 	notifyLimits notifyLimits // zero: defaultNotifyLimits (notify.go)
 }
@@ -97,6 +98,9 @@ func (o *agentOptions) fillDefaults() {
 	}
 	if o.syslog == nil {
 		o.syslog = mailer.Syslog
+	}
+	if o.bootID == nil {
+		o.bootID = readBootID
 	}
 	if o.stdout == nil {
 		o.stdout = io.Discard

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -68,6 +67,7 @@ type agentRun struct {
 	withdrawnApplied []heldBack     // applied here, withdrawn by the vendor
 	rolledBack       []hotfix.Version
 	dropped          hotfix.Version // withdrawn, unpacked and never applied: removed from rpm
+	restart          *restartState  // what must still restart (restart.go); nil: nothing
 }
 
 // lockedBuffer collects the output of commands that write from several goroutines.
@@ -404,6 +404,7 @@ func (r *agentRun) closedWindow(ctx context.Context, before []hotfix.Version, wo
 			}
 		}
 	}
+	r.restartAfterInstall(ctx) // restart.go: before POST_HOOK opens the product again
 	outcome := "success"
 	if r.failed || r.applyFailed != nil {
 		outcome = "failure"
@@ -570,33 +571,9 @@ func (r *agentRun) finalize(ctx context.Context) {
 	}
 }
 
-// hook runs PRE_HOOK or POST_HOOK: split into words, no shell, with the host environment,
-// SCRIPT_ENV_FILE, the settings and extra in its environment.
+// hook runs PRE_HOOK or POST_HOOK (runSettingCommand).
 func (r *agentRun) hook(ctx context.Context, key, line string, extra []string) error {
-	if strings.TrimSpace(line) == "" {
-		return nil
-	}
-	words, err := sysconfig.Split(line)
-	if err != nil || len(words) == 0 {
-		return fmt.Errorf("%s=%q cannot be split into words: %v", key, line, err)
-	}
-	env := slices.Clone(r.environ)
-	if f := r.cfg.ScriptEnvFile; f != "" && fileExists(r.cfg.InRoot(f)) {
-		vars, err := sysconfig.ReadEnvFile(r.cfg.InRoot(f))
-		if err != nil {
-			return fmt.Errorf("SCRIPT_ENV_FILE: %w", err)
-		}
-		env = append(env, vars...)
-	}
-	env = append(env, r.cfg.Env()...)
-	env = append(env, extra...)
-	fmt.Fprintf(r.out, "==> %s: %s\n", key, line)
-	cmd := exec.CommandContext(ctx, words[0], words[1:]...)
-	cmd.Env, cmd.Stdout, cmd.Stderr = env, r.out, r.out
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s: %w", words[0], err)
-	}
-	return nil
+	return runSettingCommand(ctx, r.cfg, r.environ, r.out, key, line, extra)
 }
 
 func joinVersions(vs []hotfix.Version) string { return strings.Join(versionStrings(vs), " ") }

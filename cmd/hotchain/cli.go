@@ -19,6 +19,15 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	environ        []string
+	bootID         func() (string, error) // the running boot's id; nil: readBootID
+}
+
+// boot is the running boot's id (restart.go).
+func (e *env) boot() (string, error) {
+	if e.bootID != nil {
+		return e.bootID()
+	}
+	return readBootID()
 }
 
 // getenv looks a variable up in e.environ.
@@ -48,7 +57,8 @@ func commands() []command {
 		{"rollback", "[VERSION]", "undo the newest applied hotfix on this host", runRollback},
 		{"recover", "", "finish or undo the applies and rollbacks a crash interrupted (run at boot)", runRecover},
 		{"history", "[-json] [-host H|-all] [-since DATE] [-version V]", "print the history of runs and changes of this host or of every host", runHistory},
-		{"status", "[-json]", "show the product version, applied chain and rollout state", runStatus},
+		{"status", "[-json] [-installation]", "show the product version, applied chain and rollout state", runStatus},
+		{"restarted", "", "say that the restart or reboot applied hotfixes asked for is done", runRestarted},
 		{"verify", "", "compare the files applied hotfixes own with their recorded SHA-256", runVerify},
 		{"repo-file", "-base-version V", "point the host's .repo file at another base version", runRepoFile},
 		{"build", "-product P -out DIR SRC", "build a hotfix RPM and tarball from a hotfix directory", runBuild},

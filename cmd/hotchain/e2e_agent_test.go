@@ -118,6 +118,9 @@ func TestAgentRollout(t *testing.T) {
 		runOK(t, nil, bin, "repo", "-sign-key", key+".asc", "-base-url", url, "-base-version", base, dir)
 	}
 	rolloutChain(t, src, 1, 3, 0)
+	if err := os.WriteFile(filepath.Join(src, "shop-hotfix-6.14.2.2", "restart.txt"), []byte("services shop-web\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	runOK(t, nil, bin, "build-base", "-product", "shop", "-base-version", "6.14.2", "-repo-url", url,
 		"-sign-key", key+".asc", "-binary", bin, "-out", repoDir)
 	publish(repoDir, "6.14.2", "6.14.2.1", "6.14.2.2", "6.14.2.3")
@@ -134,9 +137,10 @@ func TestAgentRollout(t *testing.T) {
 		h.write("etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix", string(pub))
 		// Enabling hotfixes on a host: the base RPM, once, as an admin would.
 		runOK(t, nil, "dnf", h.dnfArgs("install", "shop-hotfix-base")...)
-		role, secondaries := "secondary", ""
+		role, secondaries, restartCmd := "secondary", "", ""
 		if name == "alpha" {
 			role, secondaries = "alpha", "sec1 sec2"
+			restartCmd = fmt.Sprintf(`RESTART_CMD="sh -c 'echo $HOTCHAIN_RESTART $HOTCHAIN_SERVICES >> %s'"`, filepath.Join(work, "restart.log"))
 		}
 		h.write("etc/sysconfig/shop-hotfix", fmt.Sprintf(`PRODUCT=shop
 HOSTNAME=%s
@@ -145,7 +149,8 @@ SECONDARY_HOSTS="%s"
 RANDOMWAIT=0
 YUM_PARAMETER="--disablerepo '*' --enablerepo shop-hotfix --releasever=1"
 POST_HOOK="sh -c 'echo %s $HOTCHAIN_OUTCOME >> %s'"
-`, name, role, secondaries, name, hooks))
+%s
+`, name, role, secondaries, name, hooks, restartCmd))
 		if _, err := os.Stat(filepath.Join(h.root, "var/lock/subsys/shop-hotfix")); err != nil {
 			t.Fatalf("%s: the base RPM's %%post did not enable nightly runs: %v", name, err)
 		}
@@ -181,6 +186,17 @@ POST_HOOK="sh -c 'echo %s $HOTCHAIN_OUTCOME >> %s'"
 	if !strings.Contains(out, "the final tasks of 6.14.2.1 wait for sec1, sec2") {
 		t.Errorf("alpha does not say that finalize waits for the secondaries")
 	}
+	// 6.14.2.2's restart.txt: RESTART_CMD ran once for the chain.
+	if log, _ := os.ReadFile(filepath.Join(work, "restart.log")); string(log) != "services shop-web\n" {
+		t.Errorf("alpha's RESTART_CMD ran as %q, want once for shop-web", log)
+	}
+	out, _ = sec1.run("status", "-installation", "-root", sec1.root, "-config", "/etc/sysconfig/shop-hotfix")
+	for _, want := range []string{"host sec1 (secondary)\n  applied:     none\n  lacking:     6.14.2.1 6.14.2.2 6.14.2.3",
+		"waits:         sec1 installs 6.14.2.1 6.14.2.2 6.14.2.3 after alpha\n", "waits:         alpha finalizes 6.14.2.1 after sec1, sec2\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("sec1 status -installation lacks %q:\n%s", want, out)
+		}
+	}
 
 	// 3. The secondaries' cron runs install the chain with their -local scripts.
 	for _, h := range []*rolloutHost{sec1, sec2} {
@@ -192,6 +208,31 @@ POST_HOOK="sh -c 'echo %s $HOTCHAIN_OUTCOME >> %s'"
 		}
 		if got := h.notes(); got != "local 6.14.2.1\nlocal 6.14.2.2\nlocal 6.14.2.3" {
 			t.Errorf("%s ran %q", h.name, got)
+		}
+	}
+
+	// Without RESTART_CMD the restart is recorded; status shows it, and on the alpha
+	// status -installation shows every host.
+	at := []string{"-root", sec1.root, "-config", "/etc/sysconfig/shop-hotfix"}
+	if out, _ := sec1.run(append([]string{"status"}, at...)...); !strings.Contains(out, "RESTART:       restart of shop-web required") {
+		t.Errorf("sec1 status does not show the restart:\n%s", out)
+	}
+	if _, code := sec1.run(append([]string{"agent", "-check"}, at...)...); code != exitRestart {
+		t.Errorf("sec1 agent -check: exit %d, want %d", code, exitRestart)
+	}
+	out, _ = alpha.run("status", "-installation", "-root", alpha.root, "-config", "/etc/sysconfig/shop-hotfix")
+	for _, want := range []string{"host alpha (alpha)", "host sec1 (secondary)\n  applied:     6.14.2.1 6.14.2.2 6.14.2.3\n",
+		"host sec2 (secondary)", "RESTART:     restart of shop-web required"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("alpha status -installation lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "waits:") || strings.Contains(out, "lacking:") {
+		t.Errorf("every host has the chain, yet status -installation says something waits:\n%s", out)
+	}
+	for _, h := range []*rolloutHost{sec1, sec2} {
+		if out, code := h.run("restarted", "-root", h.root, "-config", "/etc/sysconfig/shop-hotfix"); code != 0 || !strings.Contains(out, "cleared: restart of shop-web required (6.14.2.2)") {
+			t.Errorf("%s restarted: exit %d: %s", h.name, code, out)
 		}
 	}
 

@@ -31,6 +31,9 @@ const (
 	// exitWithdrawn: a hotfix that the vendor withdrew (its rollout policy) is applied on
 	// this host, and AUTO_ROLLBACK=withdrawn did not roll it back.
 	exitWithdrawn = 6
+	// exitRestart: agent -check: a restart or reboot that applied hotfixes asked for
+	// (restart.txt) is not done yet. 6 wins over it, it wins over 100.
+	exitRestart = 7
 	// exitPending: agent -check found pending hotfixes.
 	exitPending = 100
 
@@ -50,6 +53,7 @@ Exit status:
   4    the run worked but its report could not be mailed, or its notification delivered
   5    a hotfix failed its health check and was rolled back
   6    a hotfix that the vendor withdrew is applied on this host
+  7    agent -check: a restart or reboot is required (hotchain status says which)
   100  agent -check: hotfixes are pending
 `
 

@@ -263,3 +263,37 @@ func TestNotifyFailureInHistory(t *testing.T) {
 		t.Errorf("notify error %q, want the command's stderr", e)
 	}
 }
+
+// A restart that is only recorded, a RESTART_CMD that fails and hotchain restarted are in
+// the history.
+func TestRestartHistory(t *testing.T) {
+	h := newAgentHost(t)
+	h.environ = append(h.environ, "SUDO_USER=alice")
+	restartTxt(h, 1, "product\n")
+	o := h.options(modeConsole)
+	o.bootID = bootOf("boot-1")
+	h.run(o)
+	h.cliAt("boot-1", "restarted")
+	h.write("etc/sysconfig/shop-hotfix", agentSettings+restartCmd(h, 3)+"\n")
+	h.load()
+	restartTxt(h, 4, "services shop-web\n")
+	h.editSpec(func(s *fakeSpec) { s.Offered = append(s.Offered, "6.14.2.4") })
+	o = h.options(modeConsole)
+	o.bootID = bootOf("boot-1")
+	h.run(o)
+	var got []string
+	lines, _, _ := history.Read((&history.Log{Dir: history.Dir(h.cfg.InRoot(h.cfg.LedgerDir)), Host: "host1"}).Files())
+	for _, l := range lines {
+		if strings.HasPrefix(l.Event.Event, "restart") {
+			got = append(got, l.Event.Event+" "+l.Outcome+": "+l.Detail)
+		}
+	}
+	want := []string{
+		"restart-required skipped: product restart required (6.14.2.1)",
+		"restarted success: product restart required (6.14.2.1)",
+		"restart failure: services shop-web",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("history:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -60,7 +60,11 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 			return err
 		}
 	}
-	return afterChange(e, cfg, newHost(e, cfg).Apply(ctx, dir, opt)) // metrics.go
+	err = newHost(e, cfg).Apply(ctx, dir, opt)
+	if err == nil {
+		err = restartAfterApply(ctx, e, cfg, dir, *scriptlet) // restart.go
+	}
+	return afterChange(e, cfg, err) // metrics.go
 }
 
 func runPrereq(ctx context.Context, e *env, args []string) error {

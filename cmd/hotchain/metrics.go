@@ -26,10 +26,6 @@ import (
 // Times are exported as timestamps, not ages, so that a file the collector reads hours
 // later still tells the truth: the age is `time() - hotchain_..._timestamp_seconds`.
 
-// restartRequired is the hook for restart requirements (restart.txt): 1 when a hotfix
-// requires a restart or reboot that was not done yet. Until they exist nothing does.
-var restartRequired = func(cfg *sysconfig.Config) int { return 0 }
-
 // Held-back reasons, the values of the reason label.
 const (
 	heldPolicy  = "rollout_policy" // the vendor's policy: withdrawn, halted, not yet this host's share

@@ -27,6 +27,7 @@ import (
 // finish reports the run and returns its exit status as an error.
 func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (status error) {
 	defer func() { status = r.notify(ctx, status, logLine) }() // notify.go
+	r.readRestartState()                                       // restart.go
 	line := r.summary()
 	if line == "" {
 		line = "nothing to do"
@@ -41,7 +42,8 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (stat
 	if err := writeLastRun(r.cfg, r.lastRun()); err != nil {
 		fmt.Fprintf(r.o.stderr, "hotchain: warning: %v\n", err)
 	}
-	r.writeMetrics() // metrics.go
+	r.writeHostRecord() // installation.go
+	r.writeMetrics()    // metrics.go
 	if r.o.mode == modeCron {
 		return r.deliver(ctx)
 	}
@@ -70,6 +72,9 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (stat
 	if len(r.withdrawnApplied) > 0 {
 		return silentExit(exitWithdrawn)
 	}
+	if r.o.mode == modeCheck && r.restart != nil {
+		return silentExit(exitRestart)
+	}
 	// Hotfixes that the rollout policy holds back are not pending in the sense of 100:
 	// nothing this host would install now (those waiting for the alpha still count).
 	if r.o.mode == modeCheck && len(r.pending)-r.policyHeld()+len(r.unpacked) > 0 {
@@ -91,6 +96,9 @@ func (r *agentRun) failStatus() int {
 func (r *agentRun) summary() string {
 	var parts []string
 	if w := r.withdrawnLine(); w != "" {
+		parts = append(parts, w)
+	}
+	if w := r.restart.what(); w != "" {
 		parts = append(parts, w)
 	}
 	add := func(n int, what string) {
@@ -137,7 +145,7 @@ func countOf(n int, one, many string) string {
 func (r *agentRun) reportable() bool {
 	return r.failed || len(r.recovered) > 0 || len(r.installed) > 0 || len(r.download) > 0 || len(r.finalized) > 0 ||
 		len(r.waiting) > 0 || len(r.withdrawnApplied) > 0 || len(r.rolledBack) > 0 || r.dropped != nil || r.checkOnly && len(r.pending)+len(r.unpacked) > 0 ||
-		r.outside != "" && !r.checkOnly || r.heldForever()
+		r.outside != "" && !r.checkOnly || r.heldForever() || r.restart != nil
 }
 
 // heldForever: a hotfix is held back with no date on which it becomes due (no publish

@@ -17,19 +17,29 @@ import (
 func runStatus(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "status", "", "Shows the product version, the chain applied on this host and the installation, and interrupted applies.")
 	asJSON := fs.Bool("json", false, "print JSON for programs")
+	installation := fs.Bool("installation", false, "show every host of the installation from the shared LEDGER_DIR: chain, last run, waits, health, drift, restarts")
 	settings := loadSettings(e, fs)
 	cfg, err := parseSettingsOnly(fs, args, settings)
 	if err != nil {
 		return err
+	}
+	if *installation {
+		st, err := gatherInstallation(e, cfg)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSON(e.stdout, st)
+		}
+		st.writeText(e.stdout, time.Local)
+		return nil
 	}
 	st, err := gatherStatus(ctx, e, cfg)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+		return writeJSON(e.stdout, st)
 	}
 	st.writeText(e.stdout, cfg.LockTS, time.Local)
 	return nil
@@ -37,6 +47,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 
 // hostStatus is what status shows: the host's chain and what the agent knows.
 type hostStatus struct {
+	Schema string `json:"schema"` // statusSchema
 	*hotfix.Status
 	Nightly     bool                `json:"nightly_enabled"`
 	Installing  bool                `json:"installing"`
@@ -45,7 +56,13 @@ type hostStatus struct {
 	LastRun     *lastRun            `json:"last_run,omitempty"`
 	// Withdrawn: applied hotfixes that the vendor withdrew, as the last run saw the policy.
 	Withdrawn []heldRecord `json:"withdrawn,omitempty"`
+	// Restart: what applied hotfixes asked to restart and is not done yet (restart.go).
+	Restart *restartState `json:"restart,omitempty"`
 }
+
+// statusSchema names the shape of status -json; a change that breaks a reader of it gets a
+// new number (README, "Status and the installation at a glance").
+const statusSchema = "hotchain.status/1"
 
 // gatherStatus reads what status shows: the ledgers and journals (hotfix.Host.Status), the
 // locks, the last run's record and, on the alpha, the secondaries' chains.
@@ -55,7 +72,8 @@ func gatherStatus(ctx context.Context, e *env, cfg *sysconfig.Config) (*hostStat
 	if err != nil {
 		return nil, err
 	}
-	st := &hostStatus{Status: hs, Nightly: nightlyEnabled(cfg), Pending: []string{}}
+	st := &hostStatus{Schema: statusSchema, Status: hs, Nightly: nightlyEnabled(cfg), Pending: []string{}}
+	st.Restart = gatherRestart(e, cfg)
 	if st.Installing, err = lock.IsLocked(cfg.InRoot(cfg.LockTS)); err != nil {
 		st.Installing = false
 	}
@@ -141,6 +159,9 @@ func (st *hostStatus) writeText(w io.Writer, lockTS string, loc *time.Location) 
 	} else {
 		fmt.Fprintln(w, "last run:      none yet")
 	}
+	if st.Restart != nil {
+		fmt.Fprintf(w, "RESTART:       %s since %s, for %s (hotchain restarted when done)\n", st.Restart.what(), formatTime(st.Restart.Since, loc), strings.Join(st.Restart.Hotfixes, " "))
+	}
 	for _, h := range st.Withdrawn {
 		fmt.Fprintf(w, "WITHDRAWN:     %s is applied, but the vendor withdrew it: %s (AUTO_ROLLBACK=withdrawn rolls it back; hotchain rollback does now)\n", h.Version, h.Reason)
 	}
@@ -153,4 +174,10 @@ func (st *hostStatus) writeText(w io.Writer, lockTS string, loc *time.Location) 
 	for _, l := range st.Logs {
 		fmt.Fprintf(w, "log:           %s\n", l)
 	}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

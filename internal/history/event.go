@@ -61,6 +61,11 @@ const (
 	HoldStart    = "hold-start"
 	HoldEnd      = "hold-end"
 	Notify       = "notify" // NOTIFY_URL and NOTIFY_CMD at the end of a run
+	// Restart is a run of RESTART_CMD; RestartRequired a restart or reboot that hotfixes
+	// ask for and that is not done (outcome skipped); Restarted is `hotchain restarted`.
+	Restart         = "restart"
+	RestartRequired = "restart-required"
+	Restarted       = "restarted"
 )
 
 // The outcomes.

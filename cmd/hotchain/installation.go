@@ -1,0 +1,298 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/atomicfile"
+	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/sysconfig"
+)
+
+// The installation at a glance (status -installation): every host of a distributed
+// installation as the shared LEDGER_DIR shows it: its ledger (<host>.txt), version.txt,
+// finalized.txt, and the record each agent run leaves there (<host>.status.json), since a
+// host's STATE_DIR is its own.
+
+// The schema names of the JSON that status prints; a change that breaks a reader gets a new
+// number.
+const (
+	installationSchema = "hotchain.installation/1"
+	hostRecordSchema   = "hotchain.host/1"
+)
+
+// hostRecord is LEDGER_DIR/<host>.status.json: what the last agent run of a host found,
+// written atomically at the end of every run that got past its locks.
+type hostRecord struct {
+	Schema       string        `json:"schema"` // hostRecordSchema
+	Host         string        `json:"host"`
+	Role         string        `json:"role"`
+	Time         time.Time     `json:"time"`
+	Mode         string        `json:"mode"`
+	Outcome      string        `json:"outcome"` // success or failure
+	Summary      string        `json:"summary,omitempty"`
+	Error        string        `json:"error,omitempty"`
+	Pending      []string      `json:"pending"`
+	Waiting      []string      `json:"waiting,omitempty"`       // pending, waiting for the alpha
+	HealthFailed string        `json:"health_failed,omitempty"` // the hotfix that failed its health check
+	Drift        *int          `json:"drift"`                   // files that applied hotfixes own and that changed; null: not counted
+	DriftTime    *time.Time    `json:"drift_time,omitempty"`    // when an install run counted them
+	Restart      *restartState `json:"restart,omitempty"`
+}
+
+// maxHostRecordSize bounds a <host>.status.json: some hundred bytes and version lists.
+const maxHostRecordSize = 256 << 10
+
+const hostRecordSuffix = ".status.json"
+
+func hostRecordFile(cfg *sysconfig.Config, host string) string {
+	return filepath.Join(cfg.InRoot(cfg.LedgerDir), host+hostRecordSuffix)
+}
+
+// writeHostRecord leaves the run's record in LEDGER_DIR for status -installation on every
+// host; a failure is a warning: it only reports.
+func (r *agentRun) writeHostRecord() {
+	l := r.lastRun()
+	rec := &hostRecord{Schema: hostRecordSchema, Host: r.cfg.Hostname, Role: string(r.cfg.HostRole), Time: l.Time, Mode: l.Mode,
+		Outcome: l.Outcome, Summary: l.Summary, Error: l.Error, Pending: l.Pending, Waiting: l.Waiting, Restart: r.restart}
+	if r.healthFailed != nil {
+		rec.HealthFailed = r.healthFailed.String()
+	}
+	// Drift is counted by the runs that may install (hashing every file the chain owns);
+	// -check and -download, which must stay as cheap as the one dnf call, keep the count
+	// of the run before.
+	if r.o.mode == modeConsole || r.o.mode == modeCron && !r.cfg.CheckOnly && !r.cfg.DownloadOnly {
+		if drift, _, err := r.host.Verify(); err == nil {
+			n := len(drift)
+			rec.Drift, rec.DriftTime = &n, &l.Time
+		}
+	} else if prev, err := readHostRecord(hostRecordFile(r.cfg, r.cfg.Hostname)); err == nil {
+		rec.Drift, rec.DriftTime = prev.Drift, prev.DriftTime
+	}
+	data, err := json.MarshalIndent(rec, "", "  ")
+	p := hostRecordFile(r.cfg, r.cfg.Hostname)
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(p), 0o755) // as the ledger makes it
+	}
+	if err == nil {
+		err = atomicfile.Replace(p, append(data, '\n'), 0o644)
+	}
+	if err != nil {
+		fmt.Fprintf(r.o.stderr, "hotchain: warning: write the run's record for the installation: %v\n", err)
+	}
+}
+
+func readHostRecord(p string) (*hostRecord, error) {
+	data, err := boundedio.ReadFile(p, "host record", maxHostRecordSize)
+	if err != nil {
+		return nil, err
+	}
+	var rec hostRecord
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return nil, fmt.Errorf("read %s: %w (the host's next agent run rewrites it)", p, err)
+	}
+	return &rec, nil
+}
+
+// installationStatus is what status -installation shows.
+type installationStatus struct {
+	Schema       string             `json:"schema"` // installationSchema
+	Product      string             `json:"product"`
+	Installation []string           `json:"installation"` // version.txt: what the alpha applied
+	Finalized    []string           `json:"finalized"`
+	Hosts        []installationHost `json:"hosts"`
+	Waits        []wait             `json:"waits"`
+}
+
+// installationHost is one host as the shared ledger shows it.
+type installationHost struct {
+	Host    string   `json:"host"`
+	Role    string   `json:"role"` // as its last run said, or this host's settings; "" unknown
+	Applied []string `json:"applied"`
+	// Lacking: on a secondary, what the alpha applied and it has not.
+	Lacking   []string    `json:"lacking,omitempty"`
+	LastRun   *hostRecord `json:"last_run,omitempty"`
+	RecordErr string      `json:"last_run_error,omitempty"`
+}
+
+// wait is one thing that waits for hosts: a secondary's install for the alpha, the alpha's
+// finalize for secondaries.
+type wait struct {
+	Host     string   `json:"host"`
+	Step     string   `json:"step"` // install or finalize
+	Versions []string `json:"versions"`
+	For      []string `json:"for"`
+}
+
+// gatherInstallation reads LEDGER_DIR.
+func gatherInstallation(e *env, cfg *sysconfig.Config) (*installationStatus, error) {
+	l := hotfix.Ledger{Dir: cfg.InRoot(cfg.LedgerDir)}
+	inst, err := l.Read(hotfix.InstallationLedger)
+	if err != nil {
+		return nil, err
+	}
+	fin, err := l.Read(hotfix.FinalizedLedger)
+	if err != nil {
+		return nil, err
+	}
+	st := &installationStatus{Schema: installationSchema, Product: cfg.Product, Installation: versionStrings(inst),
+		Finalized: versionStrings(fin), Hosts: []installationHost{}, Waits: []wait{}}
+	names := map[string]bool{cfg.Hostname: true}
+	for _, s := range cfg.SecondaryHosts {
+		names[s] = true
+	}
+	ents, err := os.ReadDir(l.Dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read the ledger directory: %w", err)
+	}
+	for _, de := range ents {
+		n := de.Name()
+		switch {
+		case n == hotfix.InstallationLedger || n == hotfix.FinalizedLedger:
+		case strings.HasSuffix(n, hostRecordSuffix):
+			names[strings.TrimSuffix(n, hostRecordSuffix)] = true
+		case strings.HasSuffix(n, ".txt"):
+			names[strings.TrimSuffix(n, ".txt")] = true
+		}
+	}
+	hosts := make([]string, 0, len(names))
+	for n := range names {
+		hosts = append(hosts, n)
+	}
+	sort.Strings(hosts)
+	for _, n := range hosts {
+		h := installationHost{Host: n}
+		applied, err := l.Read(hotfix.HostFile(n))
+		if err != nil {
+			return nil, err
+		}
+		h.Applied = versionStrings(applied)
+		if rec, err := readHostRecord(hostRecordFile(cfg, n)); err == nil {
+			h.LastRun, h.Role = rec, rec.Role
+		} else if !errors.Is(err, os.ErrNotExist) {
+			h.RecordErr = err.Error()
+			e.warnf("%v", err)
+		}
+		switch {
+		case n == cfg.Hostname:
+			h.Role = string(cfg.HostRole)
+		case slices.Contains(cfg.SecondaryHosts, n):
+			h.Role = string(sysconfig.RoleSecondary)
+		}
+		if h.Role == string(sysconfig.RoleSecondary) {
+			for _, v := range inst {
+				if !slices.ContainsFunc(applied, v.Equal) {
+					h.Lacking = append(h.Lacking, v.String())
+				}
+			}
+		}
+		st.Hosts = append(st.Hosts, h)
+	}
+	st.Waits = installationWaits(st, inst, fin)
+	return st, nil
+}
+
+// installationWaits lists what waits for what: each secondary's install that waits for the
+// alpha (as its last run saw it), and the alpha's first finalize that waits for secondaries.
+func installationWaits(st *installationStatus, inst, fin []hotfix.Version) []wait {
+	waits := []wait{}
+	var alpha string
+	var secondaries []installationHost
+	for _, h := range st.Hosts {
+		switch h.Role {
+		case string(sysconfig.RoleAlpha):
+			alpha = h.Host
+		case string(sysconfig.RoleSecondary):
+			secondaries = append(secondaries, h)
+		}
+	}
+	alphaName := alpha
+	if alphaName == "" {
+		alphaName = "the alpha"
+	}
+	for _, h := range secondaries {
+		if h.LastRun != nil && len(h.LastRun.Waiting) > 0 {
+			waits = append(waits, wait{Host: h.Host, Step: "install", Versions: h.LastRun.Waiting, For: []string{alphaName}})
+		}
+	}
+	for _, v := range inst {
+		if slices.ContainsFunc(fin, v.Equal) {
+			continue
+		}
+		var lacking []string
+		for _, h := range secondaries {
+			if slices.Contains(h.Lacking, v.String()) {
+				lacking = append(lacking, h.Host)
+			}
+		}
+		if len(lacking) > 0 {
+			waits = append(waits, wait{Host: alphaName, Step: "finalize", Versions: []string{v.String()}, For: lacking})
+		}
+		break // the -final scripts run in chain order: the first not finalized holds the rest
+	}
+	return waits
+}
+
+// writeText prints the installation for people, times in loc.
+func (st *installationStatus) writeText(w io.Writer, loc *time.Location) {
+	fmt.Fprintf(w, "installation:  %s %s (version.txt)\n", st.Product, listOrNone(st.Installation))
+	fmt.Fprintf(w, "finalized:     %s\n", listOrNone(st.Finalized))
+	for _, h := range st.Hosts {
+		role := h.Role
+		if role == "" {
+			role = "role unknown"
+		}
+		fmt.Fprintf(w, "\nhost %s (%s)\n", h.Host, role)
+		fmt.Fprintf(w, "  applied:     %s\n", listOrNone(h.Applied))
+		if len(h.Lacking) > 0 {
+			fmt.Fprintf(w, "  lacking:     %s (the alpha has applied them)\n", strings.Join(h.Lacking, " "))
+		}
+		r := h.LastRun
+		switch {
+		case h.RecordErr != "":
+			fmt.Fprintf(w, "  last run:    unreadable: %s\n", h.RecordErr)
+			continue
+		case r == nil:
+			fmt.Fprintf(w, "  last run:    none recorded\n")
+			continue
+		}
+		l := lastRun{Summary: r.Summary, Error: r.Error}
+		fmt.Fprintf(w, "  last run:    %s %s, %s: %s\n", r.Time.In(loc).Format("2006-01-02 15:04"), r.Mode, r.Outcome, l.what())
+		if len(r.Pending) > 0 {
+			fmt.Fprintf(w, "  pending:     %s\n", strings.Join(r.Pending, " "))
+		}
+		if r.HealthFailed != "" {
+			fmt.Fprintf(w, "  HEALTH:      %s failed its health check and was rolled back\n", r.HealthFailed)
+		}
+		switch {
+		case r.Drift == nil:
+			fmt.Fprintf(w, "  drift:       not counted yet (install runs count it)\n")
+		case *r.Drift > 0:
+			fmt.Fprintf(w, "  DRIFT:       %s changed since applied (hotchain verify on %s lists them)\n", countOf(*r.Drift, "file", "files"), h.Host)
+		default:
+			fmt.Fprintf(w, "  drift:       none\n")
+		}
+		if r.Restart != nil {
+			fmt.Fprintf(w, "  RESTART:     %s since %s, for %s\n", r.Restart.what(), formatTime(r.Restart.Since, loc), strings.Join(r.Restart.Hotfixes, " "))
+		}
+	}
+	if len(st.Waits) > 0 {
+		fmt.Fprintln(w)
+	}
+	for _, wt := range st.Waits {
+		verb := "installs"
+		if wt.Step == "finalize" {
+			verb = "finalizes"
+		}
+		fmt.Fprintf(w, "waits:         %s %s %s after %s\n", wt.Host, verb, strings.Join(wt.Versions, " "), strings.Join(wt.For, ", "))
+	}
+}

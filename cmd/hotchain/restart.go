@@ -1,0 +1,353 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/atomicfile"
+	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/internal/history"
+	"github.com/hotchain/hotchain/sysconfig"
+)
+
+// Restart requirements: a hotfix's restart.txt (hotfix.Restart) says what must restart once
+// it is applied. After an apply the agent (and hotchain apply) runs RESTART_CMD for
+// services and product, once per run; what is not done yet (no RESTART_CMD, it failed, or a
+// reboot) is recorded in STATE_DIR/restart.json until hotchain restarted clears it, or
+// until the host boots again: a new boot restarts everything, so a requirement recorded
+// during an earlier boot is done.
+
+// restartState is STATE_DIR/restart.json: what must still restart on this host.
+type restartState struct {
+	Kind     string    `json:"kind,omitempty"`     // services or product; "" when only a reboot waits
+	Services []string  `json:"services,omitempty"` // kind services: the names, in the order asked
+	Reboot   bool      `json:"reboot,omitempty"`
+	BootID   string    `json:"boot_id,omitempty"` // the boot during which the last requirement was recorded
+	Hotfixes []string  `json:"hotfixes"`          // that asked for it
+	Since    time.Time `json:"since"`
+	Error    string    `json:"error,omitempty"` // why RESTART_CMD did not do it
+}
+
+// maxRestartStateSize bounds restart.json: some names and versions.
+const maxRestartStateSize = 64 << 10
+
+// bootIDFile changes at every boot (Linux).
+const bootIDFile = "/proc/sys/kernel/random/boot_id"
+
+// readBootID is the kernel's id of the running boot; "" (and no error) where there is none.
+func readBootID() (string, error) {
+	b, err := boundedio.ReadFile(bootIDFile, "boot id", 4<<10)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func restartFile(cfg *sysconfig.Config) string {
+	return filepath.Join(cfg.InRoot(cfg.StateDir), "restart.json")
+}
+
+// readRestart reads the recorded requirement; nil when none is recorded, or when the host
+// booted since (bootID differs from the recorded one; "" is unknown and never clears).
+func readRestart(cfg *sysconfig.Config, bootID string) (*restartState, error) {
+	p := restartFile(cfg)
+	data, err := boundedio.ReadFile(p, "restart requirement", maxRestartStateSize)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var s restartState
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, withHint(fmt.Errorf("read the restart requirement %s: %w", p, err), "restart what the applied hotfixes' restart.txt name, then run hotchain restarted")
+	}
+	if s.BootID != "" && bootID != "" && s.BootID != bootID {
+		return nil, nil
+	}
+	if s.Kind == "" && !s.Reboot {
+		return nil, nil
+	}
+	return &s, nil
+}
+
+// writeRestart replaces restart.json atomically, or removes it when nothing is required.
+func writeRestart(cfg *sysconfig.Config, s *restartState) error {
+	p := restartFile(cfg)
+	if s == nil || s.Kind == "" && !s.Reboot {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("clear the restart requirement: %w", err)
+		}
+		return nil
+	}
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("record the restart requirement: %w", err)
+	}
+	if err := atomicfile.Write(p, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("record the restart requirement: %w", err)
+	}
+	return nil
+}
+
+// add records what hotfix v's restart.txt asks for.
+func (s *restartState) add(v string, req hotfix.Restart, bootID string, now time.Time) {
+	if req.Kind == hotfix.RestartNone || req.Kind == "" {
+		return
+	}
+	switch req.Kind {
+	case hotfix.RestartReboot:
+		s.Reboot = true
+	case hotfix.RestartProduct:
+		s.Kind, s.Services = hotfix.RestartProduct, nil
+	case hotfix.RestartServices:
+		if s.Kind == hotfix.RestartProduct {
+			break // the product's restart restarts its services
+		}
+		s.Kind = hotfix.RestartServices
+		for _, n := range req.Services {
+			if !slices.Contains(s.Services, n) {
+				s.Services = append(s.Services, n)
+			}
+		}
+	}
+	if !slices.Contains(s.Hotfixes, v) {
+		s.Hotfixes = append(s.Hotfixes, v)
+	}
+	if s.Since.IsZero() {
+		s.Since = now.UTC().Truncate(time.Second)
+	}
+	s.BootID = bootID
+}
+
+// what says what must restart: "restart of shop-web required", "reboot required".
+func (s *restartState) what() string {
+	if s == nil {
+		return ""
+	}
+	var parts []string
+	switch s.Kind {
+	case hotfix.RestartServices:
+		parts = append(parts, "restart of "+strings.Join(s.Services, " ")+" required")
+	case hotfix.RestartProduct:
+		parts = append(parts, "product restart required")
+	}
+	if s.Reboot {
+		parts = append(parts, "reboot required")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// restarter records the requirements of the hotfixes applied by one run and runs
+// RESTART_CMD for them, at most once.
+type restarter struct {
+	cfg     *sysconfig.Config
+	environ []string
+	out     io.Writer
+	bootID  func() (string, error)
+	now     func() time.Time
+	hist    *historySink // nil: no history
+}
+
+// after records what the hotfix directories dirs (applied, in chain order) ask for, merged
+// with what was recorded before, and runs RESTART_CMD for a services or product restart
+// when it is set. It returns what is still required (nil: nothing).
+func (rs restarter) after(ctx context.Context, dirs []string) (*restartState, error) {
+	boot, err := rs.bootID()
+	if err != nil {
+		return nil, fmt.Errorf("read the boot id: %w", err)
+	}
+	s, err := readRestart(rs.cfg, boot)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		s = &restartState{}
+	}
+	for _, dir := range dirs {
+		req, err := hotfix.ReadRestart(filepath.Join(dir, hotfix.RestartFile))
+		if err != nil {
+			return nil, err
+		}
+		if req.Kind != hotfix.RestartNone {
+			s.add(dirVersion(dir), req, boot, rs.now())
+		}
+	}
+	if s.Kind != "" && strings.TrimSpace(rs.cfg.RestartCmd) != "" {
+		extra := []string{"HOTCHAIN_RESTART=" + s.Kind, "HOTCHAIN_SERVICES=" + strings.Join(s.Services, " ")}
+		started := time.Now()
+		err := runSettingCommand(ctx, rs.cfg, rs.environ, rs.out, "RESTART_CMD", rs.cfg.RestartCmd, extra)
+		rs.hist.record(history.Event{Event: history.Restart, Detail: strings.TrimSpace(s.Kind + " " + strings.Join(s.Services, " "))}, started, err)
+		if err != nil {
+			s.Error = err.Error()
+			if werr := writeRestart(rs.cfg, s); werr != nil {
+				return s, werr
+			}
+			return s, withHint(fmt.Errorf("RESTART_CMD failed, the %s is still required: %w", strings.TrimSuffix(s.what(), " required"), err),
+				"restart it by hand, then run hotchain restarted")
+		}
+		s.Kind, s.Services, s.Error = "", nil, ""
+		if !s.Reboot {
+			s.Hotfixes = nil
+		}
+	}
+	if s.Kind == "" && !s.Reboot {
+		return nil, writeRestart(rs.cfg, nil)
+	}
+	rs.hist.record(history.Event{Event: history.RestartRequired, Detail: s.what() + " (" + strings.Join(s.Hotfixes, " ") + ")", Outcome: history.Skipped}, time.Time{}, nil)
+	return s, writeRestart(rs.cfg, s)
+}
+
+// runSettingCommand runs a command line from the settings (PRE_HOOK, RESTART_CMD): split into
+// words, no shell, with environ, SCRIPT_ENV_FILE, the settings and extra in its environment.
+func runSettingCommand(ctx context.Context, cfg *sysconfig.Config, environ []string, out io.Writer, key, line string, extra []string) error {
+	if strings.TrimSpace(line) == "" {
+		return nil
+	}
+	words, err := sysconfig.Split(line)
+	if err != nil || len(words) == 0 {
+		return fmt.Errorf("%s=%q cannot be split into words: %v", key, line, err)
+	}
+	env := slices.Clone(environ)
+	if f := cfg.ScriptEnvFile; f != "" && fileExists(cfg.InRoot(f)) {
+		vars, err := sysconfig.ReadEnvFile(cfg.InRoot(f))
+		if err != nil {
+			return fmt.Errorf("SCRIPT_ENV_FILE: %w", err)
+		}
+		env = append(env, vars...)
+	}
+	env = append(env, cfg.Env()...)
+	env = append(env, extra...)
+	fmt.Fprintf(out, "==> %s: %s\n", key, line)
+	cmd := exec.CommandContext(ctx, words[0], words[1:]...)
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, out, out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %w", words[0], err)
+	}
+	return nil
+}
+
+// restartAfterInstall records what the hotfixes this run applied ask to restart and runs
+// RESTART_CMD for them (restarter.after).
+func (r *agentRun) restartAfterInstall(ctx context.Context) {
+	if len(r.installed) == 0 {
+		return
+	}
+	var dirs []string
+	for _, v := range r.installed {
+		dirs = append(dirs, r.host.HotfixDir(v))
+	}
+	rs := restarter{cfg: r.cfg, environ: r.environ, out: r.out, bootID: r.o.bootID, now: r.o.now, hist: r.hist}
+	if _, err := rs.after(ctx, dirs); err != nil {
+		r.fail("%v", err)
+	}
+}
+
+// readRestartState is what must still restart, for the end of the run; a run that ends
+// after a reboot clears what the reboot did.
+func (r *agentRun) readRestartState() {
+	boot, err := r.o.bootID()
+	if err != nil {
+		fmt.Fprintf(r.o.stderr, "hotchain: warning: read the boot id: %v\n", err)
+	}
+	if r.restart, err = readRestart(r.cfg, boot); err != nil {
+		fmt.Fprintf(r.o.stderr, "hotchain: warning: %v\n", err)
+	}
+}
+
+// restartAfterApply is hotchain apply's part: record what the hotfix at dir asks to restart
+// and run RESTART_CMD for it, but not from an RPM's %post (scriptlet): rpm's transaction is
+// no place to restart the product, so it is only recorded there.
+func restartAfterApply(ctx context.Context, e *env, cfg *sysconfig.Config, dir string, scriptlet bool) error {
+	c := *cfg
+	if scriptlet {
+		c.RestartCmd = ""
+	}
+	rs := restarter{cfg: &c, environ: e.environ, out: e.stdout, bootID: e.boot, now: time.Now, hist: newHistory(cfg, e.environ, e.stderr, "")}
+	s, err := rs.after(ctx, []string{dir})
+	if err != nil {
+		return err
+	}
+	if s != nil {
+		fmt.Fprintf(e.stderr, "hotchain: %s (%s)\nhint: do it, then run hotchain restarted\n", s.what(), strings.Join(s.Hotfixes, " "))
+	}
+	return nil
+}
+
+func runRestarted(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "restarted", "", `Says that the restart or reboot that applied hotfixes asked for (their restart.txt) is done:
+clears what hotchain status shows as required and what makes agent -check exit 7. A reboot
+clears a requirement by itself.`)
+	settings := loadSettings(e, fs)
+	cfg, err := parseSettingsOnly(fs, args, settings)
+	if err != nil {
+		return err
+	}
+	boot, err := e.boot()
+	if err != nil {
+		return err
+	}
+	s, err := readRestart(cfg, boot)
+	if err != nil {
+		e.warnf("%v", err) // a damaged record is cleared all the same
+	}
+	if err := writeRestart(cfg, nil); err != nil {
+		return err
+	}
+	if s == nil {
+		fmt.Fprintln(e.stdout, "no restart was required")
+	} else {
+		newHistory(cfg, e.environ, e.stderr, "").record(history.Event{Event: history.Restarted, Detail: s.what() + " (" + strings.Join(s.Hotfixes, " ") + ")"}, time.Time{}, nil)
+		fmt.Fprintf(e.stdout, "cleared: %s (%s)\n", s.what(), strings.Join(s.Hotfixes, " "))
+	}
+	return afterChange(e, cfg, nil) // metrics.go
+}
+
+// dirVersion names the hotfix at dir by its version.txt (ReadDir checked it before the
+// apply), else by the directory's name.
+func dirVersion(dir string) string {
+	b, err := boundedio.ReadFile(filepath.Join(dir, hotfix.VersionFile), "hotfix version file", hotfix.MaxVersionFileSize)
+	if v, perr := hotfix.ParseHotfixVersion(strings.TrimSpace(string(b))); err == nil && perr == nil {
+		return v.String()
+	}
+	return filepath.Base(dir)
+}
+
+// gatherRestart is what status shows of the restart requirement; problems are warnings.
+func gatherRestart(e *env, cfg *sysconfig.Config) *restartState {
+	boot, err := e.boot()
+	if err != nil {
+		e.warnf("read the boot id: %v", err)
+	}
+	s, err := readRestart(cfg, boot)
+	if err != nil {
+		e.warnf("%v", err)
+	}
+	return s
+}
+
+// restartRequired is 1 when an applied hotfix asked for a restart or reboot that is not
+// done yet (on this boot), for the metrics.
+func restartRequired(cfg *sysconfig.Config) int {
+	boot, _ := readBootID()
+	if s, err := readRestart(cfg, boot); err == nil && s != nil {
+		return 1
+	}
+	return 0
+}
