@@ -168,6 +168,21 @@ HEALTH_RETRIES=1
 		t.Errorf("the Install script never reached the TCP service")
 	}
 
+	// The history (in the shared ledger) tells the story: 3 applied, failed its check, rolled
+	// back; 3 and 4 removed again; the run failed.
+	hist, _ := alpha.run("history", "-root", alpha.root, "-config", "/etc/sysconfig/shop-hotfix", "-json")
+	for _, want := range []string{
+		`"event":"apply","version":"6.14.2.2","outcome":"success"`,
+		`"event":"health","version":"6.14.2.3","outcome":"failure"`,
+		`"event":"rollback","version":"6.14.2.3","outcome":"success","duration_ms":`,
+		`"event":"remove","version":"6.14.2.3","outcome":"success"`,
+		`"event":"run-end","mode":"cron","outcome":"failure"`,
+	} {
+		if !strings.Contains(hist, want) {
+			t.Errorf("alpha's history lacks %s:\n%s", want, hist)
+		}
+	}
+
 	// The secondary follows version.txt: 1 and 2, never 3.
 	if out, code := sec1.agent(""); code != 0 || !strings.Contains(out, "Waiting for the alpha host") {
 		t.Errorf("sec1: exit %d\n%s", code, out)
