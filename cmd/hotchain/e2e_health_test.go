@@ -56,13 +56,8 @@ func TestAgentAppliesOutsideRPMWithHealthGate(t *testing.T) {
 
 	bin := buildStatic(t)
 	work := t.TempDir()
-	key := filepath.Join(work, "vendor")
-	runOK(t, nil, bin, "keygen", "-name", "Shop Hotfixes", "-email", "hotfixes@shop.example", "-out", key)
-	repoDir := filepath.Join(work, "repos", "6.14.2")
-	os.MkdirAll(repoDir, 0o755)
-	url := serveRepos(t, bin, filepath.Join(work, "repos"))
-	src := filepath.Join(work, "src")
-	rolloutChain(t, src, 1, 4, 0)
+	v := newServedRepo(t, bin)
+	rolloutChain(t, v.src, 1, 4, 0)
 	script := fmt.Sprintf(`set -e
 tmp=/tmp/hotchain-e2e-$$
 echo ping | busybox nc 127.0.0.1 %d > "$tmp"
@@ -70,15 +65,8 @@ grep -q pong "$tmp"
 rm "$tmp"
 echo "network and /tmp $HOTFIX_VERSION" >> "$PRODUCT_ROOT/../install-notes.txt"
 `, port)
-	os.WriteFile(filepath.Join(src, "shop-hotfix-6.14.2.2", "Install", "15-net-tmp-shared.sh"), []byte(script), 0o644)
-	runOK(t, nil, bin, "build-base", "-product", "shop", "-base-version", "6.14.2", "-repo-url", url,
-		"-sign-key", key+".asc", "-binary", bin, "-out", repoDir)
-	for i := 1; i <= 4; i++ {
-		runOK(t, nil, bin, "build", "-product", "shop", "-sign-key", key+".asc", "-out", repoDir, filepath.Join(src, fmt.Sprintf("shop-hotfix-6.14.2.%d", i)))
-	}
-	runOK(t, nil, bin, "repo", "-sign-key", key+".asc", "-base-url", url, "-base-version", "6.14.2", repoDir)
-	repoFile, _ := os.ReadFile(filepath.Join(repoDir, "shop-hotfix.repo"))
-	pub, _ := os.ReadFile(key + ".pub.asc")
+	os.WriteFile(filepath.Join(v.src, "shop-hotfix-6.14.2.2", "Install", "15-net-tmp-shared.sh"), []byte(script), 0o644)
+	v.publish(1, 4)
 
 	shared := filepath.Join(work, "shared-ledger")
 	os.MkdirAll(shared, 0o755)
@@ -87,17 +75,12 @@ echo "network and /tmp $HOTFIX_VERSION" >> "$PRODUCT_ROOT/../install-notes.txt"
 	notified := filepath.Join(work, "notify-cmd.json")
 	hosts := map[string]*rolloutHost{}
 	for _, name := range []string{"alpha", "sec1"} {
-		h := &rolloutHost{installroot: newInstallroot(t, name), name: name, bin: bin, shared: shared}
-		h.write("etc/yum.repos.d/shop-hotfix.repo", string(repoFile))
-		h.write("etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix", string(pub))
-		runOK(t, nil, "dnf", h.dnfArgs("install", "shop-hotfix-base")...)
 		role, secondaries, extra := "secondary", "", ""
 		if name == "alpha" {
 			role, secondaries = "alpha", "sec1"
 			extra = fmt.Sprintf("NOTIFY_URL=%s\nNOTIFY_CMD=\"tee %s\"\nMETRICS_FILE=/%s/shop_hotfix.prom\n", wh.url(), notified, promDir)
-			os.MkdirAll(filepath.Join(h.root, promDir), 0o755)
 		}
-		h.write("etc/sysconfig/shop-hotfix", fmt.Sprintf(`PRODUCT=shop
+		h := v.host(name, shared, fmt.Sprintf(`PRODUCT=shop
 HOSTNAME=%s
 HOST_ROLE=%s
 SECONDARY_HOSTS="%s"
@@ -106,6 +89,9 @@ YUM_PARAMETER="--disablerepo '*' --enablerepo shop-hotfix --releasever=1"
 HEALTH_CMD="sh -c 'test ! -f $PRODUCT_ROOT/lib/Shop/Fix3.pm || { echo shop answers 500; exit 1; }'"
 HEALTH_RETRIES=1
 `+extra, name, role, secondaries))
+		if name == "alpha" {
+			os.MkdirAll(filepath.Join(h.root, promDir), 0o755)
+		}
 		hosts[name] = h
 	}
 	alpha, sec1 := hosts["alpha"], hosts["sec1"]

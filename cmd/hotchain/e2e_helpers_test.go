@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -202,4 +203,57 @@ func archOK(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("installroots need Linux")
 	}
+}
+
+// servedRepo is a vendor's signed repository of the 6.14.2 chain, served by hotchain serve on
+// loopback, with hotfix directories written by rolloutChain under src.
+type servedRepo struct {
+	t                   *testing.T
+	bin, key, dir, src  string
+	url                 string
+	repoFile, publicKey []byte
+}
+
+// newServedRepo makes a key pair, an empty repository served on loopback and the base RPM.
+func newServedRepo(t *testing.T, bin string) *servedRepo {
+	t.Helper()
+	work := t.TempDir()
+	v := &servedRepo{t: t, bin: bin, key: filepath.Join(work, "vendor"), dir: filepath.Join(work, "repos", "6.14.2"), src: filepath.Join(work, "src")}
+	runOK(t, nil, bin, "keygen", "-name", "Shop Hotfixes", "-email", "hotfixes@shop.example", "-out", v.key)
+	if err := os.MkdirAll(v.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	v.url = serveRepos(t, bin, filepath.Dir(v.dir))
+	runOK(t, nil, bin, "build-base", "-product", "shop", "-base-version", "6.14.2", "-repo-url", v.url,
+		"-sign-key", v.key+".asc", "-binary", bin, "-out", v.dir)
+	return v
+}
+
+// publish builds hotfixes from..to (their directories must be under src) and writes the
+// repository's signed metadata.
+func (v *servedRepo) publish(from, to int) {
+	v.t.Helper()
+	for i := from; i <= to; i++ {
+		runOK(v.t, nil, v.bin, "build", "-product", "shop", "-sign-key", v.key+".asc", "-out", v.dir, filepath.Join(v.src, fmt.Sprintf("shop-hotfix-6.14.2.%d", i)))
+	}
+	runOK(v.t, nil, v.bin, "repo", "-sign-key", v.key+".asc", "-base-url", v.url, "-base-version", "6.14.2", v.dir)
+	var err error
+	if v.repoFile, err = os.ReadFile(filepath.Join(v.dir, "shop-hotfix.repo")); err != nil {
+		v.t.Fatal(err)
+	}
+	if v.publicKey, err = os.ReadFile(v.key + ".pub.asc"); err != nil {
+		v.t.Fatal(err)
+	}
+}
+
+// host makes a sandbox host that shares the ledger directory shared, points it at the
+// repository, installs the base RPM with dnf and writes settings as its settings file.
+func (v *servedRepo) host(name, shared, settings string) *rolloutHost {
+	v.t.Helper()
+	h := &rolloutHost{installroot: newInstallroot(v.t, name), name: name, bin: v.bin, shared: shared}
+	h.write("etc/yum.repos.d/shop-hotfix.repo", string(v.repoFile))
+	h.write("etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix", string(v.publicKey))
+	runOK(v.t, nil, "dnf", h.dnfArgs("install", "shop-hotfix-base")...)
+	h.write("etc/sysconfig/shop-hotfix", settings)
+	return h
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,31 +24,13 @@ func TestPolicyWithDNF(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for mount namespaces and installroots")
 	}
-	bin := buildStatic(t)
-	work := t.TempDir()
-	key := filepath.Join(work, "vendor")
-	runOK(t, nil, bin, "keygen", "-name", "Shop Hotfixes", "-email", "hotfixes@shop.example", "-out", key)
-	repoDir := filepath.Join(work, "repos", "6.14.2")
-	os.MkdirAll(repoDir, 0o755)
-	url := serveRepos(t, bin, filepath.Join(work, "repos"))
-	src := filepath.Join(work, "src")
-	rolloutChain(t, src, 1, 3, 0)
-	runOK(t, nil, bin, "build-base", "-product", "shop", "-base-version", "6.14.2", "-repo-url", url,
-		"-sign-key", key+".asc", "-binary", bin, "-out", repoDir)
-	for i := 1; i <= 3; i++ {
-		runOK(t, nil, bin, "build", "-product", "shop", "-sign-key", key+".asc", "-out", repoDir, filepath.Join(src, fmt.Sprintf("shop-hotfix-6.14.2.%d", i)))
-	}
-	runOK(t, nil, bin, "repo", "-sign-key", key+".asc", "-base-url", url, "-base-version", "6.14.2", repoDir)
-	runOK(t, nil, bin, "policy", "-sign-key", key+".asc", "-halt", "6.14.2.3", repoDir)
-	repoFile, _ := os.ReadFile(filepath.Join(repoDir, "shop-hotfix.repo"))
-	pub, _ := os.ReadFile(key + ".pub.asc")
-
-	h := &rolloutHost{installroot: newInstallroot(t, "host"), name: "host", bin: bin, shared: filepath.Join(work, "ledger")}
-	os.MkdirAll(h.shared, 0o755)
-	h.write("etc/yum.repos.d/shop-hotfix.repo", string(repoFile))
-	h.write("etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix", string(pub))
-	runOK(t, nil, "dnf", h.dnfArgs("install", "shop-hotfix-base")...)
-	h.write("etc/sysconfig/shop-hotfix", `PRODUCT=shop
+	v := newServedRepo(t, buildStatic(t))
+	rolloutChain(t, v.src, 1, 3, 0)
+	v.publish(1, 3)
+	runOK(t, nil, v.bin, "policy", "-sign-key", v.key+".asc", "-halt", "6.14.2.3", v.dir)
+	shared := filepath.Join(t.TempDir(), "ledger")
+	os.MkdirAll(shared, 0o755)
+	h := v.host("host", shared, `PRODUCT=shop
 HOSTNAME=host
 RANDOMWAIT=0
 AUTO_ROLLBACK=withdrawn
@@ -70,7 +51,7 @@ YUM_PARAMETER="--disablerepo '*' --enablerepo shop-hotfix --releasever=1"
 		t.Errorf("a halted hotfix was installed:\n%s", rpms)
 	}
 
-	runOK(t, nil, bin, "policy", "-sign-key", key+".asc", "-resume", "6.14.2.3", "-withdraw", "6.14.2.2", "-reason", "corrupts the cache", repoDir)
+	runOK(t, nil, v.bin, "policy", "-sign-key", v.key+".asc", "-resume", "6.14.2.3", "-withdraw", "6.14.2.2", "-reason", "corrupts the cache", v.dir)
 	out, code = h.agent("-check")
 	if code != 6 || !strings.Contains(out, "corrupts the cache") {
 		t.Errorf("-check with 2 withdrawn and applied: exit %d, want 6 and the reason", code)
