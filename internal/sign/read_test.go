@@ -212,8 +212,7 @@ func TestArgon2Bomb(t *testing.T) {
 	if bytes.Equal(crafted, good) {
 		t.Fatal("no Argon2 parameters found to change")
 	}
-	var n uint64
-	n = allocated(func() { _, err = ParseSigner(crafted, "KEY.asc", "pw", time.Now()) })
+	n := allocated(func() { _, err = ParseSigner(crafted, "KEY.asc", "pw", time.Now()) })
 	if err == nil || !strings.Contains(err.Error(), "Argon2, 1 passes over 2^31 KiB") {
 		t.Errorf("error %v, want the Argon2 parameters refused", err)
 	}
