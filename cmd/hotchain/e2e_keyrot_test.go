@@ -141,7 +141,9 @@ func TestKeyRotation(t *testing.T) {
 	// The agent trusts the key file the base RPM installed: the new key's policy, and no
 	// longer one that only the old key signed.
 	runOK(t, nil, bin, "policy", "-sign-key", newKey+".asc", repoDir)
-	if out, code := agentCheck(t, bin, host); code != exitOK {
+	// 0, or 100 under rpm 4.20, whose scriptlet sandbox left the hotfixes unpacked for the
+	// agent: either way the policy verified (a refused one is a failure, 1).
+	if out, code := agentCheck(t, bin, host); code != exitOK && !(code == exitPending && rpmSandboxesScriptlets(t)) {
 		t.Fatalf("agent -check with the new key's policy: exit %d\n%s", code, out)
 	}
 	os.Remove(filepath.Join(repoDir, "RPM-GPG-KEY-shop-hotfix")) // policy would refuse the old key

@@ -46,6 +46,12 @@ func (h *agentHost) metrics() map[string]string {
 // promtool runs `promtool check metrics`, which lints names, types and help texts.
 func promtool(t *testing.T, data []byte) {
 	t.Helper()
+	if os.Getenv("HOTCHAIN_LANE") == "debian13" {
+		// The Debian 13 root holds the rpm, dnf and createrepo_c this lane is for, not
+		// Prometheus; the Debian 12 lane runs promtool over the same files. The values are
+		// still asserted here.
+		return
+	}
 	cmd := exec.Command(testutil.RequireTool(t, "promtool"), "check", "metrics")
 	cmd.Stdin = bytes.NewReader(data)
 	if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
