@@ -102,11 +102,18 @@ hint: DEBIAN13_MIRROR=URL make debian13-root takes another mirror"
 fi
 # The downloaded .debs are not needed any more.
 rm -rf "$tmp"/var/cache/apt/archives/*.deb
-for tool in rpm rpmbuild dnf createrepo_c busybox cpio rpm2cpio gpg openssl; do
+for tool in rpm rpmbuild dnf createrepo_c busybox cpio rpm2cpio gpg openssl xz zstd; do
 	chroot "$tmp" sh -c "command -v $tool" >/dev/null || die "$tool is missing in the new root (log $log)"
 done
 chmod 755 "$tmp"
 mv -T "$tmp" "$root"
 trap - EXIT
 echo "debian13-root: made in $(($(date +%s) - start))s" >&2
+# Roots of older package lists are not used any more (a few hundred MB each).
+for old in "$cache"/debian13-*; do
+	case $old in
+	"$root" | "$root".log | *.lock) ;;
+	*) rm -rf "$old" ;;
+	esac
+done
 echo "$root"
