@@ -71,24 +71,11 @@ func (b *bench) applyBench() []result {
 	// settle for a while, because ext4 passes over the inodes of files deleted in the last
 	// seconds when it allocates new ones, which would slow both sides down in a way no host
 	// sees (cp -a less than hotchain, which creates every file anew).
-	runs := 2*(b.slowReps+1) + 2
-	hosts := make([]string, runs)
-	for i := range hosts {
-		hosts[i] = filepath.Join(base, fmt.Sprintf("host-%d", i))
-		os.RemoveAll(hosts[i])
-		if _, err := runOut("cp", "-a", pristine, hosts[i]); err != nil {
-			return fail(err)
-		}
-	}
-	defer func() {
-		for _, h := range hosts {
-			os.RemoveAll(h)
-		}
-	}()
-	if err := settle(nil); err != nil {
+	hosts, err := b.freshHosts(base, pristine, 2*(b.slowReps+1)+2)
+	defer removeAll(hosts)
+	if err != nil {
 		return fail(err)
 	}
-	time.Sleep(b.sc.quiesce)
 	host := ""
 	taken := 0
 	fresh := func() error {
@@ -145,4 +132,32 @@ func (b *bench) applyBench() []result {
 		detail: fmt.Sprintf("%d files, %s in the hotfix: %d replace product files, %d are new (in new directories); the product has as many files again that the hotfix leaves alone. Each run has a fresh copy of the host, all made before the first run, written back with `sync` and left %s to settle. hotchain `apply` (filelist check, plan, journal, backups, placing, one syncfs per phase, ledger) runs %s; the floor, `%s` with the %d directories of replaced files, runs %s (no sync). %s.",
 			hfFiles, mib(hfBytes), nRepl, n-nRepl, b.sc.quiesce, spread(hcS), "mkdir -p B && cp -a DIRS B/ && cp -a HOTFIX/FileChanges/. ROOT/", len(replacedDirs), spread(peerS), check),
 	}}
+}
+
+// freshHosts makes n copies of the host tree pristine under base (host-0 ...), one for each
+// run, all made before the first run, written back to disk and left to settle (quiesce):
+// ext4 passes over the inodes of files deleted in the last seconds when it allocates new
+// ones, which would slow both sides down in a way no host sees. The copies made so far are
+// returned with an error too, so that the caller removes them.
+func (b *bench) freshHosts(base, pristine string, n int) ([]string, error) {
+	var hosts []string
+	for i := 0; i < n; i++ {
+		h := filepath.Join(base, fmt.Sprintf("host-%d", i))
+		os.RemoveAll(h)
+		hosts = append(hosts, h)
+		if _, err := runOut("cp", "-a", pristine, h); err != nil {
+			return hosts, err
+		}
+	}
+	if err := settle(nil); err != nil {
+		return hosts, err
+	}
+	time.Sleep(b.sc.quiesce)
+	return hosts, nil
+}
+
+func removeAll(paths []string) {
+	for _, p := range paths {
+		os.RemoveAll(p)
+	}
 }

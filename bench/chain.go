@@ -108,26 +108,11 @@ func (b *bench) chainBenches() []result {
 
 	// Fresh copies of the host for every run, made (and written back) before the first.
 	reps := b.slowReps
-	runs := 3*(reps+1) + 1
-	hosts := make([]string, runs)
-	for i := range hosts {
-		hosts[i] = filepath.Join(base, fmt.Sprintf("host-%d", i))
-		os.RemoveAll(hosts[i])
-		if _, err := runOut("cp", "-a", pristine, hosts[i]); err != nil {
-			return fail(err)
-		}
-	}
-	defer func() {
-		for _, h := range hosts {
-			os.RemoveAll(h)
-		}
-	}()
-	if err := settle(nil); err != nil {
+	hosts, err := b.freshHosts(base, pristine, 3*(reps+1)+1)
+	defer removeAll(hosts)
+	if err != nil {
 		return fail(err)
 	}
-	// As the apply benchmark does: ext4 passes over the inodes of files deleted in the last
-	// seconds (the apply benchmark's hosts, run just before) when it allocates new ones.
-	time.Sleep(b.sc.quiesce)
 	taken := 0
 	next := func() string { taken++; return hosts[taken-1] }
 	agent := func(host string) command {

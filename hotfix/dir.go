@@ -151,7 +151,7 @@ func ReadDir(p string) (*Dir, error) {
 				return fmt.Errorf("%s: symlink %s -> %s points out of the hotfix directory: make it relative and inside", p, rel, e.Link)
 			}
 		default:
-			return fmt.Errorf("%s: %s is a %s: a hotfix holds only files, directories and symlinks", p, rel, kindOf(info.Mode()))
+			return fmt.Errorf("%s: %s is a %s: a hotfix holds only files, directories and symlinks", p, rel, KindOf(info.Mode()))
 		}
 		d.Entries = append(d.Entries, e)
 		if rel == FilelistFile {
@@ -234,7 +234,8 @@ func linkStaysInside(rel, target string) bool {
 	return joined != ".." && !strings.HasPrefix(joined, "../")
 }
 
-func kindOf(m fs.FileMode) string {
+// KindOf names the kind of an entry that is not a regular file, for messages.
+func KindOf(m fs.FileMode) string {
 	switch {
 	case m&fs.ModeDevice != 0:
 		return "device file"
@@ -242,6 +243,8 @@ func kindOf(m fs.FileMode) string {
 		return "named pipe"
 	case m&fs.ModeSocket != 0:
 		return "socket"
+	case m.IsDir():
+		return "directory"
 	}
 	return "special file"
 }

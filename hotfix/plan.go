@@ -196,7 +196,7 @@ func existedAt(full, kind string) (string, error) {
 	}
 	existed := kindOfInfo(fi)
 	if existed == "" {
-		return "", fmt.Errorf("target %s is a %s: a hotfix replaces only files, directories and symlinks", full, kindOf(fi.Mode()))
+		return "", fmt.Errorf("target %s is a %s: a hotfix replaces only files, directories and symlinks", full, KindOf(fi.Mode()))
 	}
 	linkToDir := false
 	if existed == kindLink {

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/boundedio"
 )
 
@@ -42,27 +43,11 @@ func openTarball(path string) (*os.File, error) {
 	if !fi.Mode().IsRegular() {
 		f.Close()
 		return nil, hintError{
-			fmt.Errorf("tarball %s is a %s, not a regular file: hotchain checks and unpacks a tarball only from a regular file", path, fileKind(fi.Mode())),
+			fmt.Errorf("tarball %s is a %s, not a regular file: hotchain checks and unpacks a tarball only from a regular file", path, hotfix.KindOf(fi.Mode())),
 			"copy the tarball and its .sig into a directory and pass the copy",
 		}
 	}
 	return f, nil
-}
-
-func fileKind(m os.FileMode) string {
-	switch {
-	case m&os.ModeNamedPipe != 0:
-		return "named pipe"
-	case m&os.ModeCharDevice != 0:
-		return "character device"
-	case m&os.ModeDevice != 0:
-		return "block device"
-	case m&os.ModeSocket != 0:
-		return "socket"
-	case m.IsDir():
-		return "directory"
-	}
-	return "special file"
 }
 
 // copyTarball reads the tarball in (opened from path by openTarball) once into a new file

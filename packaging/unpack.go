@@ -160,7 +160,7 @@ func unpackCopy(c *tarballCopy, tarPath, destDir string) (hotfixDir string, err 
 	}
 	target := filepath.Join(destDir, top)
 	if _, err := os.Lstat(target); err == nil {
-		if err := sameContent(target, d); err != nil {
+		if err := SameContent(target, d); err != nil {
 			return "", err
 		}
 		return target, nil
@@ -371,9 +371,10 @@ func writeEntry(dst string, r io.Reader, size int64, mode fs.FileMode) error {
 	return nil
 }
 
-// sameContent compares an existing hotfix directory with the unpacked one; what a host wrote
-// into it (logs, backups) does not count, since hotfix.ReadDir leaves it out.
-func sameContent(target string, staged *hotfix.Dir) error {
+// SameContent compares an existing hotfix directory with the unpacked one (kind, SHA-256 and
+// link target of every entry); what a host wrote into it (logs, backups) does not count,
+// since hotfix.ReadDir leaves it out. The error carries a hint (Hint() string).
+func SameContent(target string, staged *hotfix.Dir) error {
 	have, err := hotfix.ReadDir(target)
 	if err != nil {
 		return hintError{

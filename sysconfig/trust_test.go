@@ -4,9 +4,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/hotchain/hotchain/internal/testutil"
 
 	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/internal/filetrust"
@@ -142,7 +143,7 @@ func TestOversizedSettingsRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error
-			n := allocated(func() { err = tc.read() })
+			n := testutil.Allocated(func() { err = tc.read() })
 			if err == nil || !boundedio.IsTooLarge(err) || !errorContains(err, tc.want) {
 				t.Errorf("error %v, want %q", err, tc.want)
 			}
@@ -176,14 +177,6 @@ func checkUnsafe(t *testing.T, err error, msg, hint, root string) {
 func replaceRoot(s, root string) string { return strings.ReplaceAll(s, "ROOT", root) }
 
 func errorContains(err error, s string) bool { return err != nil && strings.Contains(err.Error(), s) }
-
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 func chmod(t *testing.T, p string, mode os.FileMode) {
 	t.Helper()

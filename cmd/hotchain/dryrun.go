@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/packaging"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -55,8 +57,8 @@ func applyDryRun(ctx context.Context, e *env, cfg *sysconfig.Config, dir string,
 }
 
 // unpackClash is the refusal of the unpack into PATCHES_DIR when the hotfix directory is
-// there already with other content than the tarball (packaging.UnpackTarball compares the
-// same: kind, SHA-256 and link target of every entry, not what a host wrote into it).
+// there already with other content than the tarball (packaging.SameContent, as the unpack
+// itself compares).
 func unpackClash(h *hotfix.Host, staged string) *hotfix.Refusal {
 	s, err := hotfix.ReadDir(staged)
 	if err != nil {
@@ -66,34 +68,16 @@ func unpackClash(h *hotfix.Host, staged string) *hotfix.Refusal {
 	if _, err := os.Lstat(target); err != nil {
 		return nil
 	}
-	have, err := hotfix.ReadDir(target)
-	if err != nil {
-		return &hotfix.Refusal{Reason: fmt.Sprintf("%s already exists and is not a valid hotfix directory: %v", target, err), Hint: "move it aside (or remove it) and unpack again"}
-	}
-	type sig struct {
-		kind os.FileMode
-		sum  string
-		link string
-	}
-	index := func(d *hotfix.Dir) map[string]sig {
-		m := map[string]sig{}
-		for _, e := range d.Entries {
-			m[e.Rel] = sig{e.Mode.Type(), e.SHA256, e.Link}
-		}
-		return m
-	}
-	a, b := index(have), index(s)
-	differs := len(a) != len(b)
-	for rel, x := range b {
-		if y, ok := a[rel]; !ok || x != y {
-			differs = true
-		}
-	}
-	if !differs {
+	err = packaging.SameContent(target, s)
+	if err == nil {
 		return nil
 	}
-	return &hotfix.Refusal{Reason: fmt.Sprintf("%s already exists with other content than the tarball", target),
-		Hint: "a hotfix version has one content: if this directory was changed by hand, move it aside and unpack again"}
+	r := &hotfix.Refusal{Reason: err.Error()}
+	var hinted interface{ Hint() string }
+	if errors.As(err, &hinted) {
+		r.Hint = hinted.Hint()
+	}
+	return r
 }
 
 func plural(n int, one, many string) string {

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // rolloutHost is one host of a distributed installation, sandboxed in an installroot. The
@@ -92,16 +90,7 @@ func rolloutChain(t *testing.T, src string, from, to int, failing int) {
 // paths (repository down, an install script that fails, a product patch to a new base
 // version under hotchain hold) are reported as they should be.
 func TestAgentRollout(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test with the real dnf")
-	}
-	archOK(t)
-	for _, tool := range []string{"dnf", "rpm", "unshare", "mount"} {
-		testutil.RequireTool(t, tool)
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for mount namespaces and installroots")
-	}
+	e2eHost(t, true, "unshare", "mount")
 	bin := buildStatic(t)
 	work := t.TempDir()
 	key := filepath.Join(work, "vendor")

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/hotchain/hotchain/internal/history"
-	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // TestDNFInstallsSignedChain is the vendor side end to end: build a signed chain and the
@@ -19,12 +18,7 @@ import (
 // and each %post applies its hotfix. Then dnf remove rolls 3 and 2 back through %preun, and
 // a hotfix for another base version is refused by its %pre.
 func TestDNFInstallsSignedChain(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test with the real dnf")
-	}
-	archOK(t)
-	testutil.RequireTool(t, "dnf")
-	testutil.RequireTool(t, "rpm")
+	e2eHost(t, false)
 	bin := buildStatic(t)
 	work := t.TempDir()
 	key := filepath.Join(work, "vendor")

@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // TestAgentAppliesOutsideRPMWithHealthGate is the agent's own apply end to end with the
@@ -23,16 +21,7 @@ import (
 //     installed, a FAILED report and exit 5; version.txt never holds 3, so the secondary
 //     installs 1 and 2 only.
 func TestAgentAppliesOutsideRPMWithHealthGate(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test with the real dnf")
-	}
-	archOK(t)
-	for _, tool := range []string{"dnf", "rpm", "unshare", "mount", "busybox"} {
-		testutil.RequireTool(t, tool)
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for mount namespaces and installroots")
-	}
+	e2eHost(t, true, "unshare", "mount", "busybox")
 	// The TCP service the Install script needs: it answers pong to ping.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

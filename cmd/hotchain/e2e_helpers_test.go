@@ -199,6 +199,23 @@ func rpmSandboxesScriptlets(t *testing.T) bool {
 	return major > 4 || major == 4 && minor >= 20
 }
 
+// e2eHost skips an end-to-end test under -short and on machines that cannot run it, and
+// fails it in CI when a tool is missing: the real tools (dnf and rpm, and those named), Linux,
+// and with mountNS root for the mount namespaces that share a ledger between installroots.
+func e2eHost(t *testing.T, mountNS bool, tools ...string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test with the real dnf")
+	}
+	archOK(t)
+	for _, tool := range append([]string{"dnf", "rpm"}, tools...) {
+		testutil.RequireTool(t, tool)
+	}
+	if mountNS && os.Geteuid() != 0 {
+		t.Skip("needs root for mount namespaces and installroots")
+	}
+}
+
 func archOK(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("installroots need Linux")

@@ -23,12 +23,7 @@ import (
 //     package still signed with the old key, the admin removes the old key from the rpm
 //     database, and a package signed only with the old key is then refused by dnf.
 func TestKeyRotation(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test with the real dnf")
-	}
-	archOK(t)
-	testutil.RequireTool(t, "dnf")
-	testutil.RequireTool(t, "rpm")
+	e2eHost(t, false)
 	bin := buildStatic(t)
 	work := t.TempDir()
 	oldKey, newKey := filepath.Join(work, "old"), filepath.Join(work, "new")

@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // TestPolicyWithDNF is the vendor's rollout policy end to end with the real dnf: `hotchain
@@ -14,16 +12,7 @@ import (
 // resumes 3 and withdraws 2; with AUTO_ROLLBACK=withdrawn the next run rolls 2 back, takes it
 // out of the rpm database and installs nothing after it.
 func TestPolicyWithDNF(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test with the real dnf")
-	}
-	archOK(t)
-	for _, tool := range []string{"dnf", "rpm", "unshare", "mount"} {
-		testutil.RequireTool(t, tool)
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for mount namespaces and installroots")
-	}
+	e2eHost(t, true, "unshare", "mount")
 	v := newServedRepo(t, buildStatic(t))
 	rolloutChain(t, v.src, 1, 3, 0)
 	v.publish(1, 3)

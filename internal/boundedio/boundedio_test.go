@@ -6,19 +6,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
-)
 
-// allocated is the memory f allocates, all of it, garbage included.
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
+	"github.com/hotchain/hotchain/internal/testutil"
+)
 
 func TestReadFile(t *testing.T) {
 	dir := t.TempDir()
@@ -49,7 +41,7 @@ func TestReadFile(t *testing.T) {
 			}
 			var got []byte
 			var err error
-			n := allocated(func() { got, err = ReadFile(tc.path, "test file", tc.limit) })
+			n := testutil.Allocated(func() { got, err = ReadFile(tc.path, "test file", tc.limit) })
 			if tc.want == "" {
 				if err != nil || string(got) != tc.content {
 					t.Fatalf("ReadFile = %q, %v, want %q", got, err, tc.content)

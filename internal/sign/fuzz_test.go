@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // fuzzNow is the time the fuzz targets check keys at.
@@ -62,7 +64,7 @@ func FuzzParseKey(f *testing.F) {
 		if len(data) > MaxKeySize {
 			return
 		}
-		n := allocated(func() {
+		n := testutil.Allocated(func() {
 			// No passphrase: an encrypted key stops before it is unlocked. Unlocking may
 			// legitimately take a second (an iterated S2K asks for up to 65 million hash
 			// rounds), which would stall the fuzzer; the unit tests unlock real keys.

@@ -5,25 +5,17 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/testutil"
+
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/ProtonMail/go-crypto/openpgp/s2k"
 )
-
-// allocated is how many bytes f allocates on the heap (runtime.MemStats.TotalAlloc).
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 // bomb is the size of the crafted files of the report "runtime: out of memory: cannot
 // allocate 1149239296-byte block": sparse, they cost no disk.
@@ -94,7 +86,7 @@ func TestKeyAndSignatureBombs(t *testing.T) {
 			t.Run(r.name+"/"+file.kind, func(t *testing.T) {
 				p := file.make(t)
 				var err error
-				n := allocated(func() { err = r.read(p) })
+				n := testutil.Allocated(func() { err = r.read(p) })
 				var tl *TooLargeError
 				if !errors.As(err, &tl) {
 					t.Fatalf("%v, want a *TooLargeError", err)
@@ -158,7 +150,7 @@ func TestPacketLengthBombs(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error
-			n := allocated(func() { _, err = ParseSigner(tc.in, "KEY.asc", "", time.Now()) })
+			n := testutil.Allocated(func() { _, err = ParseSigner(tc.in, "KEY.asc", "", time.Now()) })
 			if err == nil || !strings.Contains(err.Error(), "signing key KEY.asc is not an OpenPGP key: ") || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("error %v\nwant one with %q", err, tc.err)
 			}
@@ -212,7 +204,7 @@ func TestArgon2Bomb(t *testing.T) {
 	if bytes.Equal(crafted, good) {
 		t.Fatal("no Argon2 parameters found to change")
 	}
-	n := allocated(func() { _, err = ParseSigner(crafted, "KEY.asc", "pw", time.Now()) })
+	n := testutil.Allocated(func() { _, err = ParseSigner(crafted, "KEY.asc", "pw", time.Now()) })
 	if err == nil || !strings.Contains(err.Error(), "Argon2, 1 passes over 2^31 KiB") {
 		t.Errorf("error %v, want the Argon2 parameters refused", err)
 	}

@@ -6,6 +6,7 @@ package testutil
 import (
 	"os"
 	"os/exec"
+	"runtime"
 	"testing"
 )
 
@@ -22,4 +23,14 @@ func RequireTool(t testing.TB, name string) string {
 		t.Skipf("%s is not installed (make deps installs it)", name)
 	}
 	return p
+}
+
+// Allocated is how many bytes f allocates on the heap (runtime.MemStats.TotalAlloc), garbage
+// included: what the bounds on untrusted input are measured with.
+func Allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
 }
