@@ -98,16 +98,12 @@ func ReadDir(p string) (*Dir, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("hotfix directory %s is not a directory", p)
 	}
-	raw, err := boundedio.ReadFile(filepath.Join(p, VersionFile), "hotfix version file", MaxVersionFileSize)
+	v, err := ReadVersionFile(p)
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil, fmt.Errorf("%s has no %s: a hotfix directory names its version there, one line like 6.14.2.3", p, VersionFile)
 		}
-		return nil, fmt.Errorf("read hotfix version: %w", err)
-	}
-	v, err := ParseHotfixVersion(strings.TrimSpace(string(raw)))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(p, VersionFile), err)
+		return nil, err
 	}
 	d := &Dir{Path: p, Version: v}
 	err = filepath.WalkDir(p, func(full string, de fs.DirEntry, err error) error {
@@ -232,6 +228,23 @@ func linkStaysInside(rel, target string) bool {
 	}
 	joined := path.Join(path.Dir(rel), target)
 	return joined != ".." && !strings.HasPrefix(joined, "../")
+}
+
+// ReadVersionFile reads the hotfix version that the hotfix directory dir names in its
+// version.txt (bounded by MaxVersionFileSize); a missing file is an os.IsNotExist error.
+func ReadVersionFile(dir string) (Version, error) {
+	raw, err := boundedio.ReadFile(filepath.Join(dir, VersionFile), "hotfix version file", MaxVersionFileSize)
+	if os.IsNotExist(err) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read hotfix version: %w", err)
+	}
+	v, err := ParseHotfixVersion(strings.TrimSpace(string(raw)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, VersionFile), err)
+	}
+	return v, nil
 }
 
 // KindOf names the kind of an entry that is not a regular file, for messages.

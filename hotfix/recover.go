@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"syscall"
 	"time"
 )
@@ -89,20 +88,10 @@ func (h *Host) Recover(ctx context.Context, out io.Writer) ([]Recovered, error) 
 		return nil, err
 	}
 	defer l.Unlock()
-	unfinished := h.unfinishedJournals()
-	if len(unfinished) == 0 {
+	vs := h.interrupted(ctx)
+	if len(vs) == 0 {
 		return nil, nil
 	}
-	pv, pvErr := h.ProductVersion(ctx)
-	var vs []Version
-	for _, u := range unfinished {
-		// When the product version cannot be read (at boot, a PRODUCT_VERSION_CMD that needs
-		// the product up), every journal counts, as for Rollback.
-		if v, err := ParseHotfixVersion(u.Version); err == nil && (pvErr != nil || v.Base().Equal(pv)) {
-			vs = append(vs, v)
-		}
-	}
-	slices.SortFunc(vs, Version.Compare)
 	var done []Recovered
 	for _, v := range vs {
 		started := time.Now()

@@ -93,9 +93,15 @@ func (h *Host) Rollback(ctx context.Context, v Version, out io.Writer) error {
 // apply or rollback on this host was interrupted (a journal that is not done). One of another
 // chain, left from before a product patch, is not undone over the patched product.
 func (h *Host) interrupted(ctx context.Context) []Version {
+	unfinished := h.unfinishedJournals()
+	if len(unfinished) == 0 {
+		return nil // and no PRODUCT_VERSION_CMD run for nothing
+	}
+	// When the product version cannot be read (at boot, a PRODUCT_VERSION_CMD that needs
+	// the product up), every journal counts.
 	pv, pvErr := h.ProductVersion(ctx)
 	var vs []Version
-	for _, u := range h.unfinishedJournals() {
+	for _, u := range unfinished {
 		if v, err := ParseHotfixVersion(u.Version); err == nil && (pvErr != nil || v.Base().Equal(pv)) {
 			vs = append(vs, v)
 		}

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 )
 
 // Status is what this host knows of its chain; the agent adds what the repository offers.
@@ -74,7 +73,7 @@ func (h *Host) unfinishedJournals() []Unfinished {
 	for _, p := range journals {
 		// Only a hotfix directory that is where its name puts it inside the root: one
 		// reached through a symlink out of it is not this root's.
-		if v, err := ParseHotfixVersion(strings.TrimPrefix(filepath.Base(filepath.Dir(p)), h.Cfg.Product+"-hotfix-")); err != nil {
+		if v, ok := ParseDirName(h.Cfg.Product, filepath.Base(filepath.Dir(p))); !ok {
 			continue
 		} else if dir, err := h.hotfixDir(v); err != nil || dir != realPath(filepath.Dir(p)) {
 			continue

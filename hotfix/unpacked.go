@@ -5,9 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
-
-	"github.com/hotchain/hotchain/internal/boundedio"
 )
 
 // A hotfix is "unpacked, not applied" when its RPM put the directory into PATCHES_DIR but
@@ -26,7 +23,6 @@ func (h *Host) Unpacked() ([]Version, error) {
 	if err != nil {
 		return nil, err
 	}
-	prefix := h.Cfg.Product + "-hotfix-"
 	entries, err := os.ReadDir(h.Cfg.InRoot(h.Cfg.PatchesDir))
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -36,12 +32,8 @@ func (h *Host) Unpacked() ([]Version, error) {
 	}
 	var out []Version
 	for _, e := range entries {
-		rest, ok := strings.CutPrefix(e.Name(), prefix)
-		if !ok || !e.IsDir() {
-			continue
-		}
-		v, err := ParseHotfixVersion(rest)
-		if err != nil || contains(applied, v) {
+		v, ok := ParseDirName(h.Cfg.Product, e.Name())
+		if !ok || !e.IsDir() || contains(applied, v) {
 			continue
 		}
 		if h.neverStarted(v) {
@@ -56,8 +48,7 @@ func (h *Host) Unpacked() ([]Version, error) {
 // and no install log of this host, or a journal of an apply that was only prepared.
 func (h *Host) neverStarted(v Version) bool {
 	dir := h.HotfixDir(v)
-	data, err := boundedio.ReadFile(filepath.Join(dir, VersionFile), "hotfix version file", MaxVersionFileSize)
-	if err != nil || strings.TrimSpace(string(data)) != v.String() {
+	if named, err := ReadVersionFile(dir); err != nil || !named.Equal(v) {
 		return false
 	}
 	// A prepared apply (ApplyOptions.Prepare) placed nothing: still unpacked, not applied.
@@ -66,6 +57,6 @@ func (h *Host) neverStarted(v Version) bool {
 	} else if _, err := os.Lstat(journalPath(dir, h.Cfg.Hostname)); err == nil {
 		return false
 	}
-	_, err = os.Lstat(filepath.Join(dir, fmt.Sprintf("%s-install-%s.log", DirName(h.Cfg.Product, v), h.Cfg.Hostname)))
+	_, err := os.Lstat(filepath.Join(dir, fmt.Sprintf("%s-install-%s.log", DirName(h.Cfg.Product, v), h.Cfg.Hostname)))
 	return err != nil
 }

@@ -140,6 +140,17 @@ func RPMFileName(product string, v Version, release int) string {
 	return fmt.Sprintf("%s-1-%d.noarch.rpm", PackageName(product, v), release)
 }
 
+// ParseDirName is DirName's inverse: the hotfix version of a directory named like
+// shop-hotfix-6.14.2.3, ok false for any other name.
+func ParseDirName(product, name string) (v Version, ok bool) {
+	rest, found := strings.CutPrefix(name, product+"-hotfix-")
+	if !found {
+		return nil, false
+	}
+	v, err := ParseHotfixVersion(rest)
+	return v, err == nil
+}
+
 // ParsePackageName is the inverse of PackageName: it returns the hotfix version named by a
 // package such as shop-hotfix-6_14_2_3; ok is false for any other name (the base package
 // included).

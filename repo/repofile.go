@@ -3,8 +3,6 @@ package repo
 import (
 	"bytes"
 	"fmt"
-	"net/url"
-	"path"
 	"regexp"
 	"strings"
 	"sync"
@@ -75,19 +73,10 @@ func repoTitle(product, baseVersion string) string {
 // "repodata/repomd.xml" to it), unless the URL already ends in baseVersion.
 func versionURL(root, baseVersion string) string {
 	u := strings.TrimRight(root, "/")
-	if lastElem(u) != baseVersion {
+	if repoconf.LastElem(u) != baseVersion {
 		u += "/" + baseVersion
 	}
 	return u + "/"
-}
-
-// lastElem is the last path element of a URL, ignoring trailing slashes.
-func lastElem(raw string) string {
-	p := raw
-	if u, err := url.Parse(raw); err == nil && u.Scheme != "" {
-		p = u.Path
-	}
-	return path.Base(strings.TrimRight(p, "/"))
 }
 
 // RewriteBaseVersion moves the .repo file at path to another base version, atomically and
@@ -128,7 +117,7 @@ func rewriteBaseVersion(data []byte, path, newBase string) ([]byte, error) {
 			var bad error
 			text := urlToken().ReplaceAllStringFunc(f.Text(s), func(u string) string {
 				trimmed := strings.TrimRight(u, "/")
-				elem := lastElem(trimmed)
+				elem := repoconf.LastElem(trimmed)
 				if _, err := hotfix.ParseVersion(elem); err != nil {
 					bad = fmt.Errorf("%s:%d: baseurl %s does not end in a base version: cannot tell what to replace; write the file again with hotchain repo", path, s.Line+1, u)
 					return u

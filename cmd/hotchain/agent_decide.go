@@ -26,7 +26,6 @@ func (r *agentRun) readPolicy(ctx context.Context) bool {
 		return false
 	}
 	r.policy, r.metaState = hp, st
-	r.published = hp // the waiting period counts from the signed publish times
 	if hp.Policy == nil && r.o.mode == modeCheck && r.o.verbose && hp.note != "" {
 		fmt.Fprintln(r.o.stdout, hp.note)
 	}

@@ -94,7 +94,7 @@ func (r *agentRun) holdBack() {
 	if cfg.MinAgeDays == 0 || cfg.Canary || cfg.HostRole == sysconfig.RoleSecondary {
 		return
 	}
-	r.held = mergeHeld(r.held, waitingPeriod(r.pending[:len(r.pending)-len(r.waiting)], cfg.MinAgeDays, r.o.now(), r.published))
+	r.held = mergeHeld(r.held, waitingPeriod(r.pending[:len(r.pending)-len(r.waiting)], cfg.MinAgeDays, r.o.now(), publishTimesOf(r.policy)))
 }
 
 // mergeHeld joins what the rollout policy (policy) and the waiting period (wait) hold
@@ -187,4 +187,13 @@ func heldRecords(held []heldBack) []heldRecord {
 		out = append(out, rec)
 	}
 	return out
+}
+
+// publishTimesOf is the policy's publish times, nil when there is no policy (a nil
+// *hostPolicy in the interface would not compare equal to nil).
+func publishTimesOf(hp *hostPolicy) publishTimes {
+	if hp == nil {
+		return nil
+	}
+	return hp
 }

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -85,7 +84,7 @@ func loadHostPolicy(ctx context.Context, cfg *sysconfig.Config, now time.Time) (
 	if len(urls) == 0 {
 		return &hostPolicy{note: fmt.Sprintf("no rollout policy: %s has no baseurl in [%s] (phasing is off)", cfg.RepoFile, section)}, nil, nil
 	}
-	hp := &hostPolicy{repoKey: section + "/" + lastURLElem(urls[0])}
+	hp := &hostPolicy{repoKey: section + "/" + repoconf.LastElem(urls[0])}
 	st, err := readMetadataState(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -232,14 +231,6 @@ func olderRevision(got, seen string) bool {
 	g, err1 := strconv.ParseInt(got, 10, 64)
 	s, err2 := strconv.ParseInt(seen, 10, 64)
 	return err1 == nil && err2 == nil && g < s
-}
-
-func lastURLElem(raw string) string {
-	p := raw
-	if u, err := url.Parse(raw); err == nil && u.Scheme != "" {
-		p = u.Path
-	}
-	return path.Base(strings.TrimRight(p, "/"))
 }
 
 // metadataState is STATE_DIR/metadata.json: per repository the newest metadata this host

@@ -59,7 +59,6 @@ type agentRun struct {
 	// outside says that the install window was closed, and when it opens.
 	held      []heldBack
 	outside   string
-	published publishTimes // the signed rollout policy's publish times; nil: none
 
 	policy           *hostPolicy    // the vendor's rollout policy (agent_policy.go)
 	metaState        *metadataState // the newest metadata this host accepted
@@ -397,12 +396,7 @@ func (r *agentRun) closedWindow(ctx context.Context, before []hotfix.Version, wo
 	}
 	// The ledger says what was applied; the rpm database is compared after POST_HOOK.
 	if applied, err := r.host.Applied(); err == nil {
-		r.installed = nil
-		for _, v := range applied {
-			if !slices.ContainsFunc(before, v.Equal) {
-				r.installed = append(r.installed, v)
-			}
-		}
+		r.installed = newSince(before, applied)
 	}
 	r.restartAfterInstall(ctx) // restart.go: before POST_HOOK opens the product again
 	outcome := "success"
@@ -485,12 +479,7 @@ func (r *agentRun) verify(ctx context.Context, pm packageManager, before, wanted
 		r.fail("%v", err)
 		return
 	}
-	r.installed = nil
-	for _, v := range applied {
-		if !slices.ContainsFunc(before, v.Equal) {
-			r.installed = append(r.installed, v)
-		}
-	}
+	r.installed = newSince(before, applied)
 	installed, err := pm.Installed(ctx, r.cfg.Product)
 	if err != nil {
 		r.fail("read the rpm database: %v", err)
@@ -577,3 +566,14 @@ func (r *agentRun) hook(ctx context.Context, key, line string, extra []string) e
 }
 
 func joinVersions(vs []hotfix.Version) string { return strings.Join(versionStrings(vs), " ") }
+
+// newSince is what applied holds that before did not: the hotfixes a run applied.
+func newSince(before, applied []hotfix.Version) []hotfix.Version {
+	var out []hotfix.Version
+	for _, v := range applied {
+		if !slices.ContainsFunc(before, v.Equal) {
+			out = append(out, v)
+		}
+	}
+	return out
+}

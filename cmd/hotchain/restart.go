@@ -322,8 +322,7 @@ clears a requirement by itself.`)
 // dirVersion names the hotfix at dir by its version.txt (ReadDir checked it before the
 // apply), else by the directory's name.
 func dirVersion(dir string) string {
-	b, err := boundedio.ReadFile(filepath.Join(dir, hotfix.VersionFile), "hotfix version file", hotfix.MaxVersionFileSize)
-	if v, perr := hotfix.ParseHotfixVersion(strings.TrimSpace(string(b))); err == nil && perr == nil {
+	if v, err := hotfix.ReadVersionFile(dir); err == nil {
 		return v.String()
 	}
 	return filepath.Base(dir)

@@ -5,7 +5,11 @@
 // and comment lines that start with # or ;. It never writes files.
 package repoconf
 
-import "strings"
+import (
+	"net/url"
+	"path"
+	"strings"
+)
 
 // MaxSize bounds a .repo file that is read: real ones are a few hundred bytes; a file this
 // large is not one.
@@ -112,3 +116,13 @@ func (f *File) Replace(s Span, text string) {
 
 // Bytes is the file as it is now.
 func (f *File) Bytes() []byte { return []byte(strings.Join(f.Lines, "")) }
+
+// LastElem is the last path element of a baseurl, ignoring trailing slashes: the base
+// version of a hotfix repository's URL.
+func LastElem(raw string) string {
+	p := raw
+	if u, err := url.Parse(raw); err == nil && u.Scheme != "" {
+		p = u.Path
+	}
+	return path.Base(strings.TrimRight(p, "/"))
+}
