@@ -42,15 +42,16 @@ func VerifyTarball(tarPath, sigPath, pubPEMPath string) error {
 		return err
 	}
 	defer c.Close()
-	return verifySignature(tarPath, c.data, sigPath, pubPEMPath)
-}
-
-// verifySignature checks sigPath over data, the content of the tarball tarPath.
-func verifySignature(tarPath string, data []byte, sigPath, pubPEMPath string) error {
 	pub, err := sign.LoadTarballPublicKey(pubPEMPath)
 	if err != nil {
 		return err
 	}
+	return verifySignature(tarPath, c.data, sigPath, pub, pubPEMPath)
+}
+
+// verifySignature checks sigPath over data, the content of the tarball tarPath, with pub
+// (read from pubPEMPath).
+func verifySignature(tarPath string, data []byte, sigPath string, pub *sign.TarballPublicKey, pubPEMPath string) error {
 	sig, err := sign.ReadSignatureFile(sigPath, "tarball signature")
 	if err != nil {
 		return err
@@ -71,12 +72,23 @@ func verifySignature(tarPath string, data []byte, sigPath, pubPEMPath string) er
 // changes nothing; a named pipe or device is refused. Until the signature checked, destDir
 // is not touched; on any error it is left as it was.
 func UnpackVerifiedTarball(tarPath, sigPath, pubPEMPath, destDir string) (string, error) {
+	pub, err := sign.LoadTarballPublicKey(pubPEMPath)
+	if err != nil {
+		return "", &SignatureError{err}
+	}
+	return UnpackVerifiedTarballWith(tarPath, sigPath, pub, pubPEMPath, destDir)
+}
+
+// UnpackVerifiedTarballWith is UnpackVerifiedTarball with the public key already read (from
+// pubPEMPath, which messages name): the host reads TARBALL_KEY once, on the same open file
+// on which it checks who could have written it.
+func UnpackVerifiedTarballWith(tarPath, sigPath string, pub *sign.TarballPublicKey, pubPEMPath, destDir string) (string, error) {
 	c, err := readTarball(tarPath, destDir)
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
-	if err := verifySignature(tarPath, c.data, sigPath, pubPEMPath); err != nil {
+	if err := verifySignature(tarPath, c.data, sigPath, pub, pubPEMPath); err != nil {
 		return "", &SignatureError{err}
 	}
 	if hooks != nil {

@@ -1,8 +1,10 @@
 package repo
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -337,4 +339,10 @@ func TestShortReads(t *testing.T) {
 	if _, _, err := readPackage(iotest.HalfReader(bytes.NewReader(data[:len(data)/2])), "x.rpm"); err == nil {
 		t.Error("half a package read without error")
 	}
+}
+
+// readPackage (for tests) reads an RPM from r (to its end: the checksum covers the whole file) and
+// returns its metadata, without the file time. Errors say what is wrong with the file.
+func readPackage(r io.Reader, href string) (*pkg, *rawHeader, error) {
+	return readPackageBuf(r, href, bufio.NewReaderSize(nil, 64<<10), readOptions{changelogLimit: DefaultChangelogLimit})
 }

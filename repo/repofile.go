@@ -88,7 +88,7 @@ func RewriteBaseVersion(path, newBase string) error {
 	if _, err := hotfix.ParseVersion(newBase); err != nil {
 		return fmt.Errorf("new base version: %w", err)
 	}
-	data, err := boundedio.ReadFile(path, "repo file", repoconf.MaxSize)
+	data, err := repoconf.ReadFile(path)
 	if boundedio.IsTooLarge(err) {
 		return err
 	}

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/hotchain/hotchain/internal/boundedio"
 )
 
 // Update mode: the entries of unchanged packages are taken from the old metadata as they
@@ -120,19 +122,7 @@ const maxRepomd = 1 << 20
 
 // readRepomd reads repomd.xml, refusing one larger than maxRepomd.
 func readRepomd(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxRepomd+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxRepomd {
-		return nil, fmt.Errorf("%s is larger than %d KiB, the limit for repomd.xml", path, maxRepomd>>10)
-	}
-	return data, nil
+	return boundedio.ReadFile(path, "repomd.xml", maxRepomd)
 }
 
 // find returns the index of the old entry at location href.

@@ -153,18 +153,14 @@ func (pr *packageReader) readFile(path, href string, fi os.FileInfo) (*pkg, *raw
 	return p, raw, nil
 }
 
-// readPackage reads an RPM from r (to its end: the checksum covers the whole file) and
-// returns its metadata, without the file time. Errors say what is wrong with the file.
-func readPackage(r io.Reader, href string) (*pkg, *rawHeader, error) {
-	return readPackageBuf(r, href, bufio.NewReaderSize(nil, 64<<10), readOptions{changelogLimit: DefaultChangelogLimit})
-}
-
 // readOptions say how a package's header becomes its metadata.
 type readOptions struct {
 	changelogLimit int // as Options.ChangelogLimit, resolved: >= 0, or AllChangelogs
 }
 
-// readPackageBuf is readPackage reading through br, which it resets.
+// readPackageBuf reads an RPM from r (to its end: the checksum covers the whole file)
+// through br, which it resets, and returns its metadata, without the file time. Errors say
+// what is wrong with the file.
 func readPackageBuf(r io.Reader, href string, br *bufio.Reader, o readOptions) (*pkg, *rawHeader, error) {
 	h := sha256.New()
 	br.Reset(io.TeeReader(r, h))
@@ -186,7 +182,7 @@ func readPackageBuf(r io.Reader, href string, br *bufio.Reader, o readOptions) (
 	return packageFromHeader(p, head, l, int64(len(head))+rest, hex.EncodeToString(h.Sum(nil)), href, o, d)
 }
 
-// readPackageData is readPackage for a package held in memory.
+// readPackageData is readPackageBuf for a package held in memory.
 func readPackageData(data []byte, href string, o readOptions) (*pkg, *rawHeader, error) {
 	l, err := layout(data)
 	if err != nil {

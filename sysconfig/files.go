@@ -45,17 +45,9 @@ func readError(doing string, err error) error {
 	return fmt.Errorf("%s: %w", doing, err)
 }
 
-// CheckTrusted refuses the file at full (a path inside -root) when another user could have
-// written it (filetrust.Check, as root): TARBALL_KEY, for one. A missing file is left to
-// the reader to report.
-func CheckTrusted(full, what string) error {
-	f, err := os.Open(full)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read %s: %w", what, err)
-	}
-	defer f.Close()
-	return filetrust.Check(f, full, what)
+// ReadTrusted reads the file at full (a path inside -root), up to limit bytes, refusing it
+// when another user could have written it (filetrust.Check, as root): TARBALL_KEY, for one.
+// The check and the read are on one open file. A missing file is an os.IsNotExist error.
+func ReadTrusted(full, what string, limit int64) ([]byte, error) {
+	return readTrusted(full, what, limit)
 }

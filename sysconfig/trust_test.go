@@ -103,15 +103,16 @@ func TestUnsafeTarballKeyRefused(t *testing.T) {
 	root := t.TempDir()
 	p := filepath.Join(root, "etc/pki/shop-hotfix/tarball-key.pem")
 	writeFile(t, p, "-----BEGIN PUBLIC KEY-----\n")
-	if err := CheckTrusted(p, "TARBALL_KEY"); err != nil {
+	if _, err := ReadTrusted(p, "TARBALL_KEY", 1<<20); err != nil {
 		t.Errorf("0644 key: %v", err)
 	}
 	chown(t, p, nobody, nobody)
-	checkUnsafe(t, CheckTrusted(p, "TARBALL_KEY"),
+	_, err := ReadTrusted(p, "TARBALL_KEY", 1<<20)
+	checkUnsafe(t, err,
 		"TARBALL_KEY ROOT/etc/pki/shop-hotfix/tarball-key.pem is owned by nobody, not root (owner nobody, group nogroup, mode -rw-r--r--): hotchain runs as root and does not use a file that another user can change",
 		"chown root ROOT/etc/pki/shop-hotfix/tarball-key.pem (and check what the user changed in it)", root)
-	if err := CheckTrusted(filepath.Join(root, "missing.pem"), "TARBALL_KEY"); err != nil {
-		t.Errorf("missing key: %v, want nil (its reader says it is missing)", err)
+	if _, err := ReadTrusted(filepath.Join(root, "missing.pem"), "TARBALL_KEY", 1<<20); !os.IsNotExist(err) {
+		t.Errorf("missing key: %v, want a missing file, not a refusal", err)
 	}
 }
 

@@ -60,7 +60,7 @@ func policyError(hint, format string, args ...any) error {
 // files its gpgkey names (inside -root), against the metadata state in STATE_DIR.
 func loadHostPolicy(ctx context.Context, cfg *sysconfig.Config, now time.Time) (*hostPolicy, *metadataState, error) {
 	repoPath := cfg.InRoot(cfg.RepoFile)
-	data, err := boundedio.ReadFile(repoPath, "repo file", repoconf.MaxSize)
+	data, err := repoconf.ReadFile(repoPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &hostPolicy{note: "no rollout policy: " + cfg.RepoFile + " does not exist (phasing is off)"}, nil, nil
 	}

@@ -2,7 +2,12 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"os"
 
+	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/internal/filetrust"
+	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/packaging"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -18,12 +23,38 @@ func unpackVerified(cfg *sysconfig.Config, tarball string) (string, error) {
 
 // unpackVerifiedInto is unpackVerified into dest (apply -dry-run: a private directory).
 func unpackVerifiedInto(cfg *sysconfig.Config, tarball, dest string) (string, error) {
-	if err := sysconfig.CheckTrusted(cfg.InRoot(cfg.TarballKey), "TARBALL_KEY"); err != nil {
-		return "", err
+	keyPath := cfg.InRoot(cfg.TarballKey)
+	pub, err := readTarballKey(keyPath)
+	var unsafe *filetrust.UnsafeError
+	if errors.As(err, &unsafe) {
+		return "", err // its own hint: the chmod or chown
 	}
-	dir, err := packaging.UnpackVerifiedTarball(tarball, tarball+".sig", cfg.InRoot(cfg.TarballKey), dest)
+	if err != nil {
+		err = &packaging.SignatureError{Err: err}
+	} else {
+		var dir string
+		dir, err = packaging.UnpackVerifiedTarballWith(tarball, tarball+".sig", pub, keyPath, dest)
+		if err == nil {
+			return dir, nil
+		}
+	}
 	if se := (*packaging.SignatureError)(nil); errors.As(err, &se) {
 		return "", withHint(err, "get the tarball and its .sig again from the vendor; TARBALL_KEY in the settings names the vendor's public key")
 	}
-	return dir, err
+	return "", err
+}
+
+// readTarballKey reads TARBALL_KEY once, checking on the same open file that no other user
+// could have written it, and parses it; its errors read as package sign's.
+func readTarballKey(keyPath string) (*sign.TarballPublicKey, error) {
+	data, err := sysconfig.ReadTrusted(keyPath, "TARBALL_KEY", sign.MaxKeySize)
+	switch {
+	case boundedio.IsTooLarge(err):
+		return nil, &sign.TooLargeError{What: "public key", Path: keyPath, Limit: sign.MaxKeySize}
+	case os.IsNotExist(err):
+		return nil, fmt.Errorf("read public key: %w", err)
+	case err != nil:
+		return nil, err
+	}
+	return sign.ParseTarballPublicKey(data, keyPath)
 }

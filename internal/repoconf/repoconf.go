@@ -9,11 +9,18 @@ import (
 	"net/url"
 	"path"
 	"strings"
+
+	"github.com/hotchain/hotchain/internal/boundedio"
 )
 
 // MaxSize bounds a .repo file that is read: real ones are a few hundred bytes; a file this
 // large is not one.
 const MaxSize = 1 << 20
+
+// ReadFile reads the .repo file at path, refusing one over MaxSize before reading it.
+func ReadFile(path string) ([]byte, error) {
+	return boundedio.ReadFile(path, "repo file", MaxSize)
+}
 
 // Span is part of a value on one line: Line[Start:End] of File.Lines.
 type Span struct {

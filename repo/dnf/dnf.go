@@ -69,7 +69,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -521,7 +520,7 @@ func rootedKeys(root string) []string {
 	files, _ := filepath.Glob(filepath.Join(root, "etc/yum.repos.d/*.repo"))
 	var opts []string
 	for _, name := range files {
-		data, err := readRepoFile(name)
+		data, err := repoconf.ReadFile(name)
 		if err != nil {
 			continue // dnf reports a file it cannot read; this only redirects keys
 		}
@@ -540,23 +539,6 @@ func rootedKeys(root string) []string {
 		}
 	}
 	return opts
-}
-
-// readRepoFile reads a .repo file, refusing one over repoconf.MaxSize.
-func readRepoFile(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, repoconf.MaxSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > repoconf.MaxSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes: not a .repo file", name, repoconf.MaxSize)
-	}
-	return data, nil
 }
 
 // lockedWriter lets two commands share one error output.
