@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -195,7 +192,7 @@ func (h *Host) overlay(p *Plan, placed map[string]placedBy) {
 			f.By = by.version
 			// Its backup is the earlier hotfix's entry, linked when it can be.
 			if p.Space.NotCounted == "" {
-				dev, _, err := fsOf(existingParent(filepath.Dir(h.Cfg.InRoot(f.Path))))
+				dev, _, err := deviceOf(filepath.Dir(h.Cfg.InRoot(f.Path)), map[string]devAt{})
 				if err == nil && dev == p.Space.backupDev {
 					p.Space.Linked++
 				} else {
@@ -378,7 +375,7 @@ func (h *Host) space(d *Dir, p *Plan, ops []op, hotfixDir string, tarball bool, 
 	if err != nil {
 		return err
 	}
-	dev, _, err := fsOf(existingParent(hotfixDir))
+	dev, _, err := deviceOf(hotfixDir, map[string]devAt{})
 	if err != nil {
 		return err
 	}
@@ -401,28 +398,4 @@ func sizeOf(d *Dir, o op) int64 {
 		return 0
 	}
 	return d.Entries[i].Size
-}
-
-// existingParent is p, or its nearest parent that exists.
-func existingParent(p string) string {
-	for {
-		if _, err := os.Stat(p); err == nil || filepath.Dir(p) == p {
-			return p
-		}
-		p = filepath.Dir(p)
-	}
-}
-
-// fsOf is the device of the file system p is on and the bytes available there to
-// unprivileged users (statfs f_bavail: what is left before root's reserve).
-func fsOf(p string) (dev uint64, free int64, err error) {
-	var st unix.Stat_t
-	if err := unix.Stat(p, &st); err != nil {
-		return 0, 0, fmt.Errorf("disk space of %s: %w", p, err)
-	}
-	var fs unix.Statfs_t
-	if err := unix.Statfs(p, &fs); err != nil {
-		return 0, 0, fmt.Errorf("disk space of %s: %w", p, err)
-	}
-	return uint64(st.Dev), int64(fs.Bavail) * int64(fs.Bsize), nil
 }

@@ -60,8 +60,7 @@ func hostRecordFile(cfg *sysconfig.Config, host string) string {
 
 // writeHostRecord leaves the run's record in LEDGER_DIR for status -installation on every
 // host; a failure is a warning: it only reports.
-func (r *agentRun) writeHostRecord() {
-	l := r.lastRun()
+func (r *agentRun) writeHostRecord(l *lastRun) {
 	rec := &hostRecord{Schema: hostRecordSchema, Host: r.cfg.Hostname, Role: string(r.cfg.HostRole), Time: l.Time, Mode: l.Mode,
 		Outcome: l.Outcome, Summary: l.Summary, Error: l.Error, Pending: l.Pending, Waiting: l.Waiting, Restart: r.restart}
 	if r.healthFailed != nil {

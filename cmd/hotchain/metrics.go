@@ -46,11 +46,11 @@ func heldReason(h heldRecord) string {
 }
 
 // writeMetrics is the end of an agent run's hook: METRICS_FILE from this run's record.
-func (r *agentRun) writeMetrics() {
+func (r *agentRun) writeMetrics(last *lastRun) {
 	if r.cfg.MetricsFile == "" {
 		return
 	}
-	if err := writeMetricsFile(r.cfg, r.host, r.lastRun()); err != nil {
+	if err := writeMetricsFile(r.cfg, r.host, last, r.restart != nil); err != nil {
 		fmt.Fprintf(r.o.stderr, "hotchain: warning: %v\nhint: check METRICS_FILE in %s\n", err, r.cfg.File)
 	}
 }
@@ -66,7 +66,7 @@ func afterChange(e *env, cfg *sysconfig.Config, err error) error {
 	if lerr != nil {
 		last = nil // a torn record: what the ledger says still counts
 	}
-	if werr := writeMetricsFile(cfg, &hotfix.Host{Cfg: cfg, Out: io.Discard, Environ: e.environ}, last); werr != nil {
+	if werr := writeMetricsFile(cfg, &hotfix.Host{Cfg: cfg, Out: io.Discard, Environ: e.environ}, last, restartRequired(cfg)); werr != nil {
 		e.warnf("%v (check METRICS_FILE in %s)", werr, cfg.File)
 	}
 	return err
@@ -74,12 +74,12 @@ func afterChange(e *env, cfg *sysconfig.Config, err error) error {
 
 // writeMetricsFile writes METRICS_FILE from the ledger, the drift and last (nil: no run
 // yet: the run's metrics are left out). The directory must exist: it is the collector's.
-func writeMetricsFile(cfg *sysconfig.Config, host *hotfix.Host, last *lastRun) error {
+func writeMetricsFile(cfg *sysconfig.Config, host *hotfix.Host, last *lastRun, restart bool) error {
 	p := cfg.InRoot(cfg.MetricsFile)
 	if _, err := os.Stat(filepath.Dir(p)); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("write the metrics: directory %s does not exist", filepath.Dir(cfg.MetricsFile))
 	}
-	data, err := metricsText(cfg, host, last)
+	data, err := metricsText(cfg, host, last, restart)
 	if err != nil {
 		return fmt.Errorf("write the metrics %s: %w", cfg.MetricsFile, err)
 	}
@@ -90,7 +90,7 @@ func writeMetricsFile(cfg *sysconfig.Config, host *hotfix.Host, last *lastRun) e
 }
 
 // metricsText is the file's content, in Prometheus' text exposition format.
-func metricsText(cfg *sysconfig.Config, host *hotfix.Host, last *lastRun) ([]byte, error) {
+func metricsText(cfg *sysconfig.Config, host *hotfix.Host, last *lastRun, restart bool) ([]byte, error) {
 	applied, err := host.Applied()
 	if err != nil {
 		return nil, err
@@ -116,7 +116,11 @@ func metricsText(cfg *sysconfig.Config, host *hotfix.Host, last *lastRun) ([]byt
 		sample("hotchain_drifted_files", prod, float64(len(drift)))
 	}
 	metric("hotchain_restart_required", "gauge", "1 when an applied hotfix requires a restart that was not done yet.")
-	sample("hotchain_restart_required", prod, float64(restartRequired(cfg)))
+	required := 0.0
+	if restart {
+		required = 1
+	}
+	sample("hotchain_restart_required", prod, required)
 	if last == nil {
 		return []byte(b.String()), nil
 	}

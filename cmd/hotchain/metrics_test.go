@@ -153,7 +153,7 @@ func TestMetricsGolden(t *testing.T) {
 		MetadataIssued: &issued}
 	o := h.options(modeCron)
 	r := newAgentRun(&o, h.environ)
-	data, err := metricsText(h.cfg, r.host, last)
+	data, err := metricsText(h.cfg, r.host, last, restartRequired(h.cfg))
 	if err != nil {
 		t.Fatal(err)
 	}

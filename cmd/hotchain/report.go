@@ -39,11 +39,12 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (stat
 		line += "; " + r.closedText()
 	}
 	logLine(line, r.failed)
-	if err := writeLastRun(r.cfg, r.lastRun()); err != nil {
+	last := r.lastRun()
+	if err := writeLastRun(r.cfg, last); err != nil {
 		fmt.Fprintf(r.o.stderr, "hotchain: warning: %v\n", err)
 	}
-	r.writeHostRecord() // installation.go
-	r.writeMetrics()    // metrics.go
+	r.writeHostRecord(last) // installation.go
+	r.writeMetrics(last)    // metrics.go
 	if r.o.mode == modeCron {
 		return r.deliver(ctx)
 	}

@@ -343,10 +343,8 @@ func gatherRestart(e *env, cfg *sysconfig.Config) *restartState {
 
 // restartRequired is 1 when an applied hotfix asked for a restart or reboot that is not
 // done yet (on this boot), for the metrics.
-func restartRequired(cfg *sysconfig.Config) int {
+func restartRequired(cfg *sysconfig.Config) bool {
 	boot, _ := readBootID()
-	if s, err := readRestart(cfg, boot); err == nil && s != nil {
-		return 1
-	}
-	return 0
+	s, err := readRestart(cfg, boot)
+	return err == nil && s != nil
 }
