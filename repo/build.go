@@ -229,8 +229,9 @@ func buildOnce(ctx context.Context, o Options, log io.Writer) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	oldSig := readOldSignature(o.Dir)
 	var old *oldMetadata
-	if !o.NoUpdate && o.Signer != nil && keysChanged(o.Dir, o.Signer) {
+	if !o.NoUpdate && o.Signer != nil && oldSig.keysChanged(o.Signer) {
 		fmt.Fprintf(log, "note: the signing keys changed to %s: every package is read again to check its signature\n", o.Signer.KeyIDs())
 		o.NoUpdate = true
 	}
@@ -261,7 +262,7 @@ func buildOnce(ctx context.Context, o Options, log io.Writer) (*Result, error) {
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("write metadata: %w", err)
 	}
-	recs, err := readAndWrite(ctx, o, root, hrefs, rp, old, tmp, comp)
+	recs, err := readAndWrite(ctx, o, root, hrefs, rp, old, oldSig, tmp, comp)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +281,7 @@ func buildOnce(ctx context.Context, o Options, log io.Writer) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	reportOldSignature(o.Dir, o.Signer, log)
+	oldSig.report(o.Signer, log)
 	if err := publish(o.Dir, tmp, files, o.Time); err != nil {
 		return nil, err
 	}
@@ -324,7 +325,7 @@ func planReads(o Options, root *os.Root, hrefs []string, old *oldMetadata) *read
 // its header are most of the work of a new repository) and writes primary, filelists and
 // other into tmp as the entries come in, in order. Every package is read even when the
 // writing stopped early, so that the error names every damaged one, not only the first.
-func readAndWrite(ctx context.Context, o Options, root *os.Root, hrefs []string, rp *readPlan, old *oldMetadata, tmp string, comp compression) ([]*record, error) {
+func readAndWrite(ctx context.Context, o Options, root *os.Root, hrefs []string, rp *readPlan, old *oldMetadata, oldSig *oldSignature, tmp string, comp compression) ([]*record, error) {
 	readers := sync.Pool{New: func() any { return &packageReader{root: root, opts: o.readOptions()} }}
 	pool := ordered.Start(len(hrefs), runtime.GOMAXPROCS(0), func(i int) error {
 		if rp.infos[i] == nil {
@@ -349,7 +350,7 @@ func readAndWrite(ctx context.Context, o Options, root *os.Root, hrefs []string,
 	}
 	if bad := errors.Join(rp.errs...); bad != nil {
 		msg := "nothing was written: the old metadata in %s is unchanged"
-		if staleSignature(o.Dir, o.Signer) {
+		if oldSig.stale(o.Signer) {
 			msg += ", and its repomd.xml.asc does not match repomd.xml (another tool changed the metadata after it was signed): hosts refuse the repository until a run succeeds"
 		}
 		return nil, fmt.Errorf("%w\n"+msg, bad, filepath.Join(o.Dir, "repodata"))
