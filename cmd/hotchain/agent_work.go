@@ -57,8 +57,8 @@ type agentRun struct {
 	// held is what the rollout policy (agent_decide.go), the waiting period or the install
 	// window (agent_hold.go) holds back;
 	// outside says that the install window was closed, and when it opens.
-	held      []heldBack
-	outside   string
+	held    []heldBack
+	outside string
 
 	policy           *hostPolicy    // the vendor's rollout policy (agent_policy.go)
 	metaState        *metadataState // the newest metadata this host accepted
@@ -110,16 +110,22 @@ func (r *agentRun) fail(format string, args ...any) {
 	}
 }
 
-// work runs the mode's steps; failures end up in r.problems.
-func (r *agentRun) work(ctx context.Context) {
+// openPM is the run's dnf or yum, its output in the report (cron) or on the
+// console. The hotfix RPMs install with the apply deferred: the agent applies each one
+// itself after dnf returns (install), outside rpm's transaction and its scriptlet sandbox;
+// what it removes it removes without the rollback of %preun.
+func (r *agentRun) openPM() (packageManager, error) {
 	errOut := r.out
 	if r.o.mode != modeCron {
 		errOut = r.o.stderr
 	}
-	// The hotfix RPMs install with the apply deferred: the agent applies each one itself
-	// after dnf returns (install), outside rpm's transaction and its scriptlet sandbox.
-	pmEnv := append(slices.Clip(r.environ), hotfix.DoPatchVar(r.cfg.Product)+"=0")
-	pm, err := r.o.newPM(r.cfg, pmIO{env: pmEnv, stdout: r.out, stderr: errOut})
+	env := append(slices.Clip(r.environ), hotfix.DoPatchVar(r.cfg.Product)+"=0")
+	return r.o.newPM(r.cfg, pmIO{env: env, stdout: r.out, stderr: errOut})
+}
+
+// work runs the mode's steps; failures end up in r.problems.
+func (r *agentRun) work(ctx context.Context) {
+	pm, err := r.openPM()
 	if err != nil {
 		r.fail("%v", err)
 		return

@@ -39,13 +39,8 @@ func (r *agentRun) recover(ctx context.Context, logLine func(string, bool)) {
 			continue
 		}
 		if pm == nil {
-			errOut := r.out
-			if r.o.mode != modeCron {
-				errOut = r.o.stderr
-			}
-			env := append(slices.Clip(r.environ), hotfix.DoPatchVar(r.cfg.Product)+"=0")
 			var perr error
-			if pm, perr = r.o.newPM(r.cfg, pmIO{env: env, stdout: r.out, stderr: errOut}); perr != nil {
+			if pm, perr = r.openPM(); perr != nil {
 				r.fail("%v", perr)
 				return
 			}
