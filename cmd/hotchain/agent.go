@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -71,6 +72,13 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 	cfg, err := settings()
 	if err != nil {
 		return err
+	}
+	if v := lookupEnv(e.environ, dropSettleEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return usageError{fmt.Errorf("%s=%q: %v", dropSettleEnv, v, err)}
+		}
+		dropSettle = d
 	}
 	o := agentOptions{cfg: cfg, mode: mode, verbose: *verbose, plans: *plans, stdout: e.stdout, stderr: e.stderr, environ: e.environ}
 	if *daemon {

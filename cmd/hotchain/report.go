@@ -62,7 +62,7 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (stat
 			fmt.Fprintf(w, "Downloaded into the package manager's cache, not installed: %s\n", strings.Join(r.download, " "))
 		}
 	case modeConsole:
-		if !r.failed && len(r.pending) == 0 {
+		if !r.failed && len(r.pending) == 0 && len(r.installed) == 0 {
 			r.writeNone(w)
 		}
 		r.writeOutcome(w)
@@ -123,6 +123,14 @@ func (r *agentRun) summary() string {
 		parts = append(parts, fmt.Sprintf("%d waiting for the alpha", n))
 	}
 	add(len(r.held), "held back")
+	if d := r.drop; d != nil {
+		if n := len(d.refused); n > 0 {
+			parts = append(parts, countOf(n, "dropped file", "dropped files")+" refused")
+		}
+		if d.stale {
+			parts = append(parts, "drop folder: a file waits for its partner for more than a day")
+		}
+	}
 	if r.outside != "" && !r.checkOnly && r.o.mode == modeCron {
 		parts = append(parts, "nothing installed (outside INSTALL_WINDOW)")
 	}
@@ -146,7 +154,7 @@ func countOf(n int, one, many string) string {
 func (r *agentRun) reportable() bool {
 	return r.failed || len(r.recovered) > 0 || len(r.installed) > 0 || len(r.download) > 0 || len(r.finalized) > 0 ||
 		len(r.waiting) > 0 || len(r.withdrawnApplied) > 0 || len(r.rolledBack) > 0 || r.dropped != nil || r.checkOnly && len(r.pending)+len(r.unpacked) > 0 ||
-		r.outside != "" && !r.checkOnly || r.heldForever() || r.restart != nil
+		r.outside != "" && !r.checkOnly || r.heldForever() || r.restart != nil || r.drop.busy()
 }
 
 // heldForever: a hotfix is held back with no date on which it becomes due (no publish
@@ -263,6 +271,32 @@ func (r *agentRun) writeOutcome(w io.Writer) {
 		}
 		writeHeld(w, r.held)
 		r.writePolicyNotes(w)
+	}
+	r.writeDrop(w)
+}
+
+// writeDrop lists what the run did with DROP_DIR and what waits there.
+func (r *agentRun) writeDrop(w io.Writer) {
+	d := r.drop
+	if d == nil {
+		return
+	}
+	for _, l := range []struct {
+		head  string
+		lines []string
+	}{
+		{"Taken (moved to " + filepath.Join(d.dir, dropDone) + "/)", d.taken},
+		{"Refused (moved to " + filepath.Join(d.dir, dropRefused) + "/, with a .reason file)", d.refused},
+		{"Left for the next run", d.left},
+		{"Waiting", d.waiting},
+	} {
+		if len(l.lines) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "Drop folder %s: %s:\n", d.dir, l.head)
+		for _, line := range l.lines {
+			fmt.Fprintf(w, "  %s\n", line)
+		}
 	}
 }
 
