@@ -1,0 +1,223 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hotchain/hotchain/internal/testutil"
+)
+
+// dropHost is a sandbox host fed only through its drop folder: no repository file, no
+// package manager is ever asked. Its hotchain is this test binary (TestMain puts it on
+// PATH as hotchain).
+type dropHost struct {
+	t               *testing.T
+	bin, root, drop string
+	tarballs        string // the vendor's signed tarballs of 6.14.2.1 and 6.14.2.2
+}
+
+func newDropHost(t *testing.T) *dropHost {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs the agent as a process")
+	}
+	archOK(t)
+	h := &dropHost{t: t, bin: hotchainBin(t), root: filepath.Join(t.TempDir(), "host"), tarballs: t.TempDir()}
+	work := t.TempDir()
+	key := filepath.Join(work, "vendor")
+	runOK(t, nil, h.bin, "keygen", "-name", "Shop Hotfixes", "-email", "hotfixes@shop.example", "-out", key)
+	src := filepath.Join(work, "src")
+	rolloutChain(t, src, 1, 2, 0)
+	for i := 1; i <= 2; i++ {
+		runOK(t, nil, h.bin, "build", "-product", "shop", "-sign-key", key+".asc", "-tarball-key", key+".pem", "-out", h.tarballs, filepath.Join(src, fmt.Sprintf("shop-hotfix-6.14.2.%d", i)))
+	}
+	h.drop = filepath.Join(h.root, "var/opt/shop/drop")
+	for rel, body := range map[string]string{
+		"etc/sysconfig/shop-hotfix":            "PRODUCT=shop\nHOSTNAME=h1\nRANDOMWAIT=0\nDROP_DIR=/var/opt/shop/drop\n",
+		"etc/pki/shop-hotfix/tarball-key.pem":  string(must(os.ReadFile(key + ".pub.pem"))),
+		"opt/shop/version.txt":                 "6.14.2\n",
+		"opt/shop/lib/Shop/Cart.pm":            "cart 6.14.2\n",
+		"var/lock/subsys/shop-hotfix":          "",
+		"var/opt/shop/drop/README":             "an admin's note\n",
+		"var/opt/shop/drop/shop-hotfix-x.part": "a copy in progress\n",
+	} {
+		p := filepath.Join(h.root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return h
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// put copies the vendor's file name into the drop folder as as, cut to n bytes when n >= 0.
+func (h *dropHost) put(name, as string, n int) {
+	h.t.Helper()
+	data := must(os.ReadFile(filepath.Join(h.tarballs, name)))
+	if n >= 0 {
+		data = data[:n]
+	}
+	if err := os.WriteFile(filepath.Join(h.drop, as), data, 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *dropHost) agent(args ...string) (string, int) {
+	h.t.Helper()
+	return runCode(h.t, []string{dropSettleEnv + "=300ms"}, h.bin, append([]string{"agent", "-root", h.root, "-config", "/etc/sysconfig/shop-hotfix"}, args...)...)
+}
+
+func (h *dropHost) ledger() string {
+	data, _ := os.ReadFile(filepath.Join(h.root, "etc/opt/shop/hotfix/h1.txt"))
+	return strings.TrimSpace(strings.ReplaceAll(string(data), "\n", " "))
+}
+
+// names lists a directory of the drop folder ("" the folder itself).
+func (h *dropHost) names(sub string) []string {
+	entries, _ := os.ReadDir(filepath.Join(h.drop, sub))
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// TestAgentDropFolder feeds a host's drop folder as an admin or a transfer tool would: a
+// tarball without its signature waits, the signature completes it and the console run
+// applies it; a truncated copy with the signature of the whole file and a tarball with
+// another hotfix's signature are refused with their reason, the product untouched; then the
+// good copy is taken. Temporary and unrelated files stay where they are.
+func TestAgentDropFolder(t *testing.T) {
+	h := newDropHost(t)
+	t1, t2 := "shop-hotfix-6.14.2.1.tar.gz", "shop-hotfix-6.14.2.2.tar.gz"
+
+	h.put(t1, t1, -1)
+	out, code := h.agent("-console")
+	if code != 0 || !strings.Contains(out, t1+": waits for its signature "+t1+".sig") {
+		t.Fatalf("a tarball without its signature: exit %d, want 0 and a waiting line", code)
+	}
+	if got := h.names(""); !slices.Equal(got, []string{"README", t1, "shop-hotfix-x.part"}) || h.ledger() != "" {
+		t.Fatalf("after the wait the folder holds %q, the ledger %q", got, h.ledger())
+	}
+
+	h.put(t1+".sig", t1+".sig", -1)
+	out, code = h.agent("-console")
+	if code != 0 || !strings.Contains(out, "Installed: 6.14.2.1") || !strings.Contains(out, t1+": 6.14.2.1 applied") {
+		t.Fatalf("the complete pair: exit %d", code)
+	}
+	if h.ledger() != "6.14.2.1" || !slices.Equal(h.names("done"), []string{t1, t1 + ".sig"}) {
+		t.Fatalf("ledger %q, done/ %q", h.ledger(), h.names("done"))
+	}
+	if got := string(must(os.ReadFile(filepath.Join(h.root, "opt/shop/lib/Shop/Cart.pm")))); got != "cart 6.14.2.1\n" {
+		t.Fatalf("Cart.pm %q after the apply", got)
+	}
+
+	// A truncated copy with the signature of the whole file, then another hotfix's
+	// signature over a whole file: refused, nothing of the product changes.
+	before := testutil.Snapshot(t, h.root, false, "opt", "var/opt/shop/Patches")
+	size := len(must(os.ReadFile(filepath.Join(h.tarballs, t2))))
+	for i, c := range []struct {
+		what     string
+		n        int
+		sig      string
+		refused  string
+		inReason string
+	}{
+		{"a truncated copy", size / 2, t2 + ".sig", t2, "signature"},
+		{"a bad signature", -1, t1 + ".sig", t2 + ".1", "signature"},
+	} {
+		h.put(t2, t2, c.n)
+		h.put(c.sig, t2+".sig", -1)
+		out, code = h.agent("-console")
+		if code != 1 || !strings.Contains(out, "refused "+t2) {
+			t.Fatalf("%s: exit %d, want 1 and the refusal", c.what, code)
+		}
+		got := h.names("refused")
+		for _, want := range []string{c.refused, c.refused + ".reason", c.refused + ".sig"} {
+			if !slices.Contains(got, want) || len(got) != 3*(i+1) {
+				t.Fatalf("%s: refused/ holds %q, want %s among 3 files a pair", c.what, got, want)
+			}
+		}
+		reason := string(must(os.ReadFile(filepath.Join(h.drop, "refused", c.refused+".reason"))))
+		if !strings.Contains(reason, c.inReason) || !strings.Contains(reason, "hint: ") {
+			t.Errorf("%s: reason %q", c.what, reason)
+		}
+		if d := testutil.DiffTrees(before, testutil.Snapshot(t, h.root, false, "opt", "var/opt/shop/Patches")); d != "" {
+			t.Fatalf("%s changed the host:\n%s", c.what, d)
+		}
+		if h.ledger() != "6.14.2.1" {
+			t.Fatalf("%s: ledger %q", c.what, h.ledger())
+		}
+		if fi, err := os.Stat(filepath.Join(h.drop, "refused")); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Errorf("refused/ mode %v %v", fi.Mode(), err)
+		}
+	}
+
+	h.put(t2, t2, -1)
+	h.put(t2+".sig", t2+".sig", -1)
+	if _, code = h.agent("-console"); code != 0 || h.ledger() != "6.14.2.1 6.14.2.2" {
+		t.Fatalf("the good copy: exit %d, ledger %q", code, h.ledger())
+	}
+	if got := h.names(""); !slices.Equal(got, []string{"README", "done", "refused", "shop-hotfix-x.part"}) {
+		t.Fatalf("the folder holds %q at the end", got)
+	}
+}
+
+// TestAgentDaemonTakesDrop: agent -daemon takes a pair as soon as it is complete, not
+// before, without waiting for its SCHEDULE.
+func TestAgentDaemonTakesDrop(t *testing.T) {
+	h := newDropHost(t)
+	t1 := "shop-hotfix-6.14.2.1.tar.gz"
+	cmd := exec.Command(h.bin, "agent", "-root", h.root, "-config", "/etc/sysconfig/shop-hotfix", "-daemon")
+	cmd.Env = append(os.Environ(), "LC_ALL=C", dropSettleEnv+"=300ms")
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.code = exitCode(p.cmd.Wait()); close(p.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	waitFor(t, "the daemon to watch the folder", 10*time.Second, func() bool {
+		return strings.Contains(p.stdout.String(), "watches DROP_DIR")
+	})
+	h.put(t1, t1, -1)
+	time.Sleep(time.Second) // settle time and more: the archive alone is not taken
+	if h.ledger() != "" || len(h.names("done")) != 0 {
+		t.Fatalf("the archive without its signature was taken")
+	}
+	h.put(t1+".sig", t1+".sig", -1)
+	waitFor(t, "the daemon to take the pair", 20*time.Second, func() bool { return len(h.names("done")) == 2 })
+	if h.ledger() != "6.14.2.1" {
+		t.Fatalf("ledger %q", h.ledger())
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.wait(t, 15*time.Second); code != 0 {
+		t.Fatalf("daemon exit %d: %s", code, &p.stderr)
+	}
+	if !strings.Contains(p.stdout.String(), "6.14.2.1 applied") {
+		t.Errorf("the daemon's report:\n%s", &p.stdout)
+	}
+}
