@@ -43,22 +43,26 @@ func runDaemon(ctx context.Context, o agentOptions) error {
 	}))
 	fmt.Fprintf(o.stdout, "hotchain agent -daemon: runs on SCHEDULE %q, next at %s\n", cfg.Schedule, sched.Next(time.Now()).Format(time.DateTime))
 	c.Start()
-	watched := make(chan error, 1)
+	var watchErr error
+	watchDone := make(chan struct{})
 	if cfg.DropDir != "" {
 		fmt.Fprintf(o.stdout, "hotchain agent -daemon: watches DROP_DIR %s\n", cfg.DropDir)
-		go func() { watched <- watchDrop(ctx, o, &runMu) }()
+		go func() { defer close(watchDone); watchErr = watchDrop(ctx, o, &runMu) }()
+	} else {
+		close(watchDone)
 	}
 	select {
 	case <-ctx.Done():
-	case err := <-watched:
-		if err != nil {
+	case <-watchDone:
+		if watchErr != nil {
 			<-c.Stop().Done()
-			return err
+			return watchErr
 		}
 		<-ctx.Done()
 	}
 	fmt.Fprintln(o.stdout, "hotchain agent -daemon: stopping, a run in progress finishes first")
 	<-c.Stop().Done()
+	<-watchDone // a drop run in progress finishes too
 	fmt.Fprintln(o.stdout, "hotchain agent -daemon: stopped")
 	return nil
 }
