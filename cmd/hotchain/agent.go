@@ -84,7 +84,7 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 	if *daemon {
 		return runDaemon(ctx, o)
 	}
-	return runAgentOnce(ctx, o)
+	return runAgentWithDrop(ctx, o) // drop_bundle.go
 }
 
 // agentUsage is the original script's help, with where the settings come from and the exit

@@ -89,6 +89,9 @@ type agentOptions struct {
 	// noSettleWait: a file of DROP_DIR that has not settled is left for later, not waited
 	// for (the daemon comes back when it has).
 	noSettleWait bool
+	// dropBundles, when set, receives the complete bundle pairs of DROP_DIR that the run
+	// would take: runAgentWithDrop imports them after the run (drop_bundle.go).
+	dropBundles *[]string
 }
 
 func (o *agentOptions) fillDefaults() {

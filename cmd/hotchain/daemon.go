@@ -32,7 +32,7 @@ func runDaemon(ctx context.Context, o agentOptions) error {
 			return
 		}
 		runMu.Lock()
-		err := runAgentOnce(ctx, o)
+		err := runAgentWithDrop(ctx, o)
 		runMu.Unlock()
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			return // stopped in its random wait: nothing to tell

@@ -43,8 +43,7 @@ func (d *dropResult) busy() bool {
 
 // errBundleNotWired: a bundle (hotchain bundle's file) cannot be imported by this
 // hotchain yet; the pair stays in the folder.
-// TODO(bundle): not yet wired. When `hotchain import` lands, takeBundle calls its entry
-// point (importBundle) and this error goes.
+// TODO(bundle): not yet wired (drop_bundle.go, importDropBundle).
 var errBundleNotWired = errors.New("this hotchain cannot import bundles yet (hotchain import is not part of it): the bundle stays in the drop folder; use a hotchain that has hotchain import, or drop the hotfix tarballs instead")
 
 // takeDrop processes DROP_DIR: the cron run and -console after the repository, -daemon when
@@ -92,13 +91,15 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 			continue
 		}
 		if p.kind == dropBundle {
-			// TODO(bundle): r.takeBundle(ctx, df, p.dropPair), one call into importBundle.
-			d.left = append(d.left, p.archive+": "+errBundleNotWired.Error())
-			r.fail("drop folder: %s: %v", p.archive, errBundleNotWired)
+			// Imported after this run released its locks (drop_bundle.go).
+			if r.o.dropBundles != nil {
+				*r.o.dropBundles = append(*r.o.dropBundles, p.archive)
+			}
 			continue
 		}
 		if before := pairs[:i]; slices.ContainsFunc(before, func(q settledPair) bool {
-			return q.why != "" && q.version != nil && q.version.Base().Equal(p.version.Base()) && q.version.Compare(p.version) < 0
+			// Not complete yet, or a bundle, which is imported after this run.
+			return (q.why != "" || q.kind == dropBundle) && q.version != nil && q.version.Base().Equal(p.version.Base()) && q.version.Compare(p.version) < 0
 		}) {
 			d.waiting = append(d.waiting, p.archive+": waits for the hotfixes before it in the folder to be complete")
 			continue
@@ -222,7 +223,7 @@ func (r *agentRun) takeTarball(ctx context.Context, df *dropDir, p *dropPair) bo
 		if dropRetry(err) {
 			r.leaveDrop(p, err)
 		} else {
-			r.refuseDrop(df, p, strings.ReplaceAll(err.Error(), sigCopy, filepath.Join(cfg.DropDir, p.sigFile.name)), hintOf(err))
+			r.refuseDrop(df, p, replacePath(err.Error(), sigCopy, filepath.Join(cfg.DropDir, p.sigFile.name)), hintOf(err))
 		}
 		return true
 	}
@@ -310,6 +311,15 @@ func hintOf(err error) string {
 	return ""
 }
 
+// dropReasonText is what refused/NAME.reason says: what was wrong and what to do.
+func dropReasonText(host, archive, reason, hint string) string {
+	return fmt.Sprintf("%s was refused by hotchain agent on %s at %s:\n%s\nhint: %s\n",
+		archive, host, time.Now().UTC().Format(time.RFC3339), reason, hint)
+}
+
+// replacePath names the dropped file instead of its private copy in a message.
+func replacePath(msg, private, shown string) string { return strings.ReplaceAll(msg, private, shown) }
+
 // leaveDrop leaves the pair in the folder for the next run and fails this one.
 func (r *agentRun) leaveDrop(p *dropPair, err error) {
 	r.drop.left = append(r.drop.left, p.archive+": "+err.Error()+" (left in the drop folder for the next run)")
@@ -321,9 +331,7 @@ func (r *agentRun) refuseDrop(df *dropDir, p *dropPair, reason, hint string) {
 	if hint == "" {
 		hint = "get the archive and its .sig again from the vendor and copy them into the drop folder, the archive first"
 	}
-	text := fmt.Sprintf("%s was refused by hotchain agent on %s at %s:\n%s\nhint: %s\n",
-		p.archive, r.cfg.Hostname, time.Now().UTC().Format(time.RFC3339), reason, hint)
-	where := r.moveDrop(df, p, dropRefused, text)
+	where := r.moveDrop(df, p, dropRefused, dropReasonText(r.cfg.Hostname, p.archive, reason, hint))
 	line := p.archive + ": " + reason
 	if where != "" {
 		line += " (moved to " + where + ")"

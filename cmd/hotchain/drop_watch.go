@@ -64,7 +64,7 @@ func watchDrop(ctx context.Context, o agentOptions, runMu *sync.Mutex) error {
 		complete, next := lookAtDrop(dir, cfg.Product)
 		if complete {
 			runMu.Lock()
-			err := runAgentOnce(ctx, o)
+			err := runAgentWithDrop(ctx, o)
 			runMu.Unlock()
 			if ctx.Err() != nil {
 				return nil
