@@ -101,6 +101,17 @@ func TestScanDropPairsInChainOrder(t *testing.T) {
 	if pairs[3].bad == "" {
 		t.Errorf("the RPM is not refused")
 	}
+	// A partner missing for more than a day is worth a report; less is not.
+	for _, c := range []struct {
+		after time.Duration
+		stale bool
+	}{{time.Hour, false}, {dropStale + time.Hour, true}} {
+		for _, p := range pairs[:2] {
+			if _, stale, _ := pairState(dir, p, time.Now().Add(c.after)); stale != c.stale {
+				t.Errorf("%s after %s: stale %v, want %v", p.names(), c.after, stale, c.stale)
+			}
+		}
+	}
 }
 
 // TestSettledWaitsForWriters: a file just changed, or held open for writing by another

@@ -116,6 +116,11 @@ func TestAgentDropFolder(t *testing.T) {
 		t.Fatalf("after the wait the folder holds %q, the ledger %q", got, h.ledger())
 	}
 
+	// The nightly run is quiet about a file that waits (less than a day).
+	if out, code = h.agent(); code != 0 || out != "" {
+		t.Fatalf("the cron run with a waiting tarball: exit %d, output %q; want 0 and quiet", code, out)
+	}
+
 	h.put(t1+".sig", t1+".sig", -1)
 	out, code = h.agent("-console")
 	if code != 0 || !strings.Contains(out, "Installed: 6.14.2.1") || !strings.Contains(out, t1+": 6.14.2.1 applied") {
@@ -169,9 +174,10 @@ func TestAgentDropFolder(t *testing.T) {
 		}
 	}
 
+	// The good copy, taken by the nightly run, which reports it.
 	h.put(t2, t2, -1)
 	h.put(t2+".sig", t2+".sig", -1)
-	if _, code = h.agent("-console"); code != 0 || h.ledger() != "6.14.2.1 6.14.2.2" {
+	if out, code = h.agent(); code != 0 || h.ledger() != "6.14.2.1 6.14.2.2" || !strings.Contains(out, "1 hotfix installed") || !strings.Contains(out, t2+": 6.14.2.2 applied") {
 		t.Fatalf("the good copy: exit %d, ledger %q", code, h.ledger())
 	}
 	if got := h.names(""); !slices.Equal(got, []string{"README", "done", "refused", "shop-hotfix-x.part"}) {
@@ -217,5 +223,30 @@ func TestAgentDaemonTakesDrop(t *testing.T) {
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	if code := p.wait(t, 15*time.Second); code != 0 {
 		t.Fatalf("daemon exit %d: %s", code, &p.stderr)
+	}
+}
+
+// TestAgentDropBundleNotWired: this hotchain has no hotchain import yet, so a complete
+// bundle pair stays in the folder, the run says why and exits 1, and the tarballs of the
+// folder are still taken.
+// TODO(bundle): when importDropBundle calls importBundle, this becomes a test of a bundle
+// that is imported (done/) and of one with a bad signature (refused/).
+func TestAgentDropBundleNotWired(t *testing.T) {
+	h := newDropHost(t)
+	b := "shop-hotfix-bundle-6.14.2.2-6.14.2.2.tar"
+	for _, n := range []string{b, b + ".sig"} {
+		if err := os.WriteFile(filepath.Join(h.drop, n), []byte(n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t1 := "shop-hotfix-6.14.2.1.tar.gz"
+	h.put(t1, t1, -1)
+	h.put(t1+".sig", t1+".sig", -1)
+	out, code := h.agent("-console")
+	if code != 1 || !strings.Contains(out, b+" left for the next run: this hotchain cannot import bundles yet") {
+		t.Fatalf("exit %d, want 1 and the bundle left", code)
+	}
+	if h.ledger() != "6.14.2.1" || !slices.Contains(h.names(""), b) || !slices.Contains(h.names(""), b+".sig") {
+		t.Fatalf("ledger %q, folder %q", h.ledger(), h.names(""))
 	}
 }
