@@ -66,17 +66,12 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 		return
 	}
 	defer df.close()
-	// The key first: without it no pair is the pair's fault.
-	if _, err := readTarballKey(cfg.InRoot(cfg.TarballKey)); err != nil {
-		r.fail("drop folder %s not taken: %v", cfg.DropDir, err)
-		return
-	}
 	pairs, err := r.settledPairs(ctx, dir)
 	if err != nil {
 		r.fail("drop folder: %v", err)
 		return
 	}
-	windowChecked := false
+	windowChecked, keyRead := false, false
 	for i, p := range pairs {
 		if ctx.Err() != nil {
 			break
@@ -117,6 +112,14 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 		} else if r.outside != "" {
 			d.waiting = append(d.waiting, p.archive+": "+r.outside)
 			continue
+		}
+		if !keyRead {
+			// Without the key no pair is the pair's fault: none is taken or refused.
+			keyRead = true
+			if _, err := readTarballKey(cfg.InRoot(cfg.TarballKey)); err != nil {
+				r.fail("drop folder %s not taken: %v", cfg.DropDir, err)
+				return
+			}
 		}
 		if !r.takeTarball(ctx, df, p.dropPair) {
 			break // the chain stopped: an apply failed
