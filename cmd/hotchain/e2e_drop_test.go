@@ -121,7 +121,27 @@ func TestAgentDropFolder(t *testing.T) {
 		t.Fatalf("the cron run with a waiting tarball: exit %d, output %q; want 0 and quiet", code, out)
 	}
 
+	// The signature arrives while a copy tool still has the archive open for writing: the
+	// pair is not complete.
 	h.put(t1+".sig", t1+".sig", -1)
+	w, err := os.OpenFile(filepath.Join(h.drop, t1), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writer := exec.Command("sleep", "60")
+	writer.ExtraFiles = []*os.File{w}
+	if err := writer.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() { writer.Process.Kill(); writer.Wait() })
+	out, code = h.agent("-console")
+	if code != 0 || !strings.Contains(out, t1+": "+t1+" is not complete yet (open for writing)") || h.ledger() != "" {
+		t.Fatalf("an archive open for writing: exit %d, ledger %q", code, h.ledger())
+	}
+	writer.Process.Kill()
+	writer.Wait()
+
 	out, code = h.agent("-console")
 	if code != 0 || !strings.Contains(out, "Installed: 6.14.2.1") || !strings.Contains(out, t1+": 6.14.2.1 applied") {
 		t.Fatalf("the complete pair: exit %d", code)
@@ -192,22 +212,21 @@ func TestAgentDaemonTakesDrop(t *testing.T) {
 	t1 := "shop-hotfix-6.14.2.1.tar.gz"
 	cmd := exec.Command(h.bin, "agent", "-root", h.root, "-config", "/etc/sysconfig/shop-hotfix", "-daemon")
 	cmd.Env = append(os.Environ(), "LC_ALL=C", dropSettleEnv+"=300ms")
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	if err := p.cmd.Start(); err != nil {
+	var stdout, stderr lockedBuffer // read while the daemon writes
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.code = exitCode(p.cmd.Wait()); close(p.done) }()
+	done := make(chan int)
+	go func() { done <- exitCode(cmd.Wait()) }()
 	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			p.cmd.Process.Kill()
-			<-p.done
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-done
 		}
 	})
 	waitFor(t, "the daemon to watch the folder", 10*time.Second, func() bool {
-		return strings.Contains(p.stdout.String(), "watches DROP_DIR")
+		return strings.Contains(stdout.String(), "watches DROP_DIR")
 	})
 	h.put(t1, t1, -1)
 	time.Sleep(time.Second) // settle time and more: the archive alone is not taken
@@ -219,10 +238,15 @@ func TestAgentDaemonTakesDrop(t *testing.T) {
 	if h.ledger() != "6.14.2.1" {
 		t.Fatalf("ledger %q", h.ledger())
 	}
-	waitFor(t, "the run's report", 10*time.Second, func() bool { return strings.Contains(p.stdout.String(), "6.14.2.1 applied") })
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	if code := p.wait(t, 15*time.Second); code != 0 {
-		t.Fatalf("daemon exit %d: %s", code, &p.stderr)
+	waitFor(t, "the run's report", 10*time.Second, func() bool { return strings.Contains(stdout.String(), "6.14.2.1 applied") })
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("daemon exit %d: %s", code, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the daemon still runs 15 s after SIGTERM")
 	}
 }
 
@@ -248,5 +272,38 @@ func TestAgentDropBundleNotWired(t *testing.T) {
 	}
 	if h.ledger() != "6.14.2.1" || !slices.Contains(h.names(""), b) || !slices.Contains(h.names(""), b+".sig") {
 		t.Fatalf("ledger %q, folder %q", h.ledger(), h.names(""))
+	}
+}
+
+// TestAgentDropRefusesAChainGap: a signed tarball whose predecessor is neither applied nor
+// in the folder is refused by the apply's prerequisites, with the reason, and what its
+// unpack made in PATCHES_DIR goes again.
+func TestAgentDropRefusesAChainGap(t *testing.T) {
+	h := newDropHost(t)
+	t2 := "shop-hotfix-6.14.2.2.tar.gz"
+	h.put(t2, t2, -1)
+	h.put(t2+".sig", t2+".sig", -1)
+	before := testutil.Snapshot(t, h.root, false, "opt", "var/opt/shop")
+	out, code := h.agent("-console")
+	if code != 1 || !strings.Contains(out, "hotfix 6.14.2.1 is not applied yet") {
+		t.Fatalf("exit %d, want 1 and the gap", code)
+	}
+	reason := string(must(os.ReadFile(filepath.Join(h.drop, "refused", t2+".reason"))))
+	if !strings.Contains(reason, "hotfix 6.14.2.1 is not applied yet") || !strings.Contains(reason, "hint: ") {
+		t.Errorf("reason %q", reason)
+	}
+	after := testutil.Snapshot(t, h.root, false, "opt", "var/opt/shop")
+	for p := range after {
+		if strings.HasPrefix(p, "var/opt/shop/drop/") {
+			delete(after, p)
+		}
+	}
+	for p := range before {
+		if strings.HasPrefix(p, "var/opt/shop/drop/") {
+			delete(before, p)
+		}
+	}
+	if d := testutil.DiffTrees(before, after); d != "" {
+		t.Fatalf("the refused tarball changed the host:\n%s", d)
 	}
 }
