@@ -54,9 +54,10 @@ func runDaemon(ctx context.Context, o agentOptions) error {
 	select {
 	case <-ctx.Done():
 	case <-watchDone:
+		// The scheduled runs go on (and report DROP_DIR's trouble every night): a drop
+		// folder that cannot be watched must not stop the nightly runs.
 		if watchErr != nil {
-			<-c.Stop().Done()
-			return watchErr
+			report(o.stderr, fmt.Errorf("agent -daemon does not watch the drop folder: %w", watchErr))
 		}
 		<-ctx.Done()
 	}

@@ -102,10 +102,15 @@ func takeDropBundles(ctx context.Context, o agentOptions, names []string) error 
 	return status
 }
 
-// importDropBundle is the one call into hotchain import for a dropped bundle.
-// TODO(bundle): not yet wired: hotchain import is not part of this hotchain yet. When it
-// is, this is `return importBundle(ctx, o, bundle, sig)`, and errBundleNotWired goes.
+// importDropBundle is the one call into hotchain import for a dropped bundle. The import
+// is a run of its own (a console run, its output on o.stdout): it installs from the bundle,
+// so it is no drop-only run, and it does not look at the drop folder again.
 func importDropBundle(ctx context.Context, o agentOptions, bundle, sig string) error {
+	cfg := *o.cfg
+	cfg.DropDir = ""
+	o.cfg, o.dropOnly, o.noSettleWait, o.dropBundles = &cfg, false, false, nil
+	// TODO(bundle): not yet wired: hotchain import is not part of this hotchain yet. When
+	// it is, this is `return importBundle(ctx, o, bundle, sig)`, and errBundleNotWired goes.
 	_, _, _, _ = ctx, o, bundle, sig
 	return errBundleNotWired
 }
