@@ -85,32 +85,35 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 			r.refuseDrop(df, p.dropPair, p.bad, "")
 			continue
 		}
-		if p.kind == dropBundle {
-			// Imported after this run released its locks (drop_bundle.go).
-			if r.o.dropBundles != nil {
-				*r.o.dropBundles = append(*r.o.dropBundles, p.archive)
-			}
-			continue
-		}
-		if before := pairs[:i]; slices.ContainsFunc(before, func(q settledPair) bool {
+		if before := pairs[:i]; p.version != nil && slices.ContainsFunc(before, func(q settledPair) bool {
 			// Not complete yet, or a bundle, which is imported after this run.
 			return (q.why != "" || q.kind == dropBundle) && q.version != nil && q.version.Base().Equal(p.version.Base()) && q.version.Compare(p.version) < 0
 		}) {
 			d.waiting = append(d.waiting, p.archive+": waits for the hotfixes before it in the folder to be complete")
 			continue
 		}
-		if _, waiting, err := r.host.SplitPending([]hotfix.Version{p.version}); err == nil && len(waiting) > 0 {
-			d.waiting = append(d.waiting, p.archive+": waits for the alpha host to apply "+p.version.String()+" first")
-			continue
-		}
 		if !windowChecked {
 			windowChecked = true
-			if !r.windowOpen([]hotfix.Version{p.version}) {
-				d.waiting = append(d.waiting, p.archive+": "+r.outside)
-				continue
+			var vs []hotfix.Version
+			if p.version != nil {
+				vs = append(vs, p.version)
 			}
-		} else if r.outside != "" {
+			r.windowOpen(vs)
+		}
+		if r.outside != "" && r.o.mode != modeConsole {
 			d.waiting = append(d.waiting, p.archive+": "+r.outside)
+			continue
+		}
+		if p.kind == dropBundle {
+			// Imported after this run released its locks (drop_bundle.go); the import
+			// checks the chain and the alpha itself.
+			if r.o.dropBundles != nil {
+				*r.o.dropBundles = append(*r.o.dropBundles, p.archive)
+			}
+			continue
+		}
+		if _, waiting, err := r.host.SplitPending([]hotfix.Version{p.version}); err == nil && len(waiting) > 0 {
+			d.waiting = append(d.waiting, p.archive+": waits for the alpha host to apply "+p.version.String()+" first")
 			continue
 		}
 		if !keyRead {

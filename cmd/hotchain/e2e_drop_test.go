@@ -307,3 +307,21 @@ func TestAgentDropRefusesAChainGap(t *testing.T) {
 		t.Fatalf("the refused tarball changed the host:\n%s", d)
 	}
 }
+
+// TestAgentDropWaitsForInstallWindow: the nightly run takes a complete pair only inside
+// INSTALL_WINDOW; outside it the pair stays and the report says when the window opens.
+func TestAgentDropWaitsForInstallWindow(t *testing.T) {
+	h := newDropHost(t)
+	t1 := "shop-hotfix-6.14.2.1.tar.gz"
+	h.put(t1, t1, -1)
+	h.put(t1+".sig", t1+".sig", -1)
+	day := time.Now().Add(48 * time.Hour).Weekday().String()[:3] // closed all of today
+	out, code := runCode(t, []string{dropSettleEnv + "=300ms", "INSTALL_WINDOW=" + day + " 01:00-01:01"}, h.bin,
+		"agent", "-root", h.root, "-config", "/etc/sysconfig/shop-hotfix")
+	if code != 0 || !strings.Contains(out, t1+": outside INSTALL_WINDOW") || h.ledger() != "" {
+		t.Fatalf("exit %d, ledger %q; want 0, the pair waiting for the window", code, h.ledger())
+	}
+	if got := h.names(""); !slices.Contains(got, t1) || !slices.Contains(got, t1+".sig") {
+		t.Fatalf("the folder holds %q", got)
+	}
+}
