@@ -239,6 +239,8 @@ func runAgentOnce(ctx context.Context, o agentOptions) (err error) {
 		}
 		if r.installs() {
 			r.takeDrop(ctx) // drop_take.go
+		} else {
+			r.listDrop()
 		}
 	}
 	return r.finish(ctx, logLine)

@@ -30,6 +30,8 @@ type dropResult struct {
 	refused []string // "NAME: why", moved to refused/
 	waiting []string // "NAME: waits for NAME.sig": left alone, not a problem (yet)
 	left    []string // "NAME: why": complete, left for the next run
+	ready   []string // -check: complete pairs an install run would take now
+	pending int      // -check: how many of ready would install something
 	stale   bool     // a file waits for its partner for more than dropStale
 	// next is how long until a file that is still settling may be complete (the daemon
 	// looks again then); 0: nothing is settling.
@@ -39,6 +41,14 @@ type dropResult struct {
 // busy reports whether the run has something to say about the folder.
 func (d *dropResult) busy() bool {
 	return d != nil && (len(d.taken) > 0 || len(d.refused) > 0 || len(d.left) > 0 || d.stale)
+}
+
+// pendingCount is how many complete pairs an install run would install from (-check).
+func (d *dropResult) pendingCount() int {
+	if d == nil {
+		return 0
+	}
+	return d.pending
 }
 
 // errBundleNotWired: a bundle (hotchain bundle's file) cannot be imported by this
@@ -126,6 +136,45 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 		}
 		if !r.takeTarball(ctx, df, p.dropPair) {
 			break // the chain stopped: an apply failed
+		}
+	}
+}
+
+// listDrop is what -check, -download and CHECK_ONLY/DOWNLOAD_ONLY runs show of DROP_DIR:
+// the complete pairs an install run would take (a tarball of a hotfix not applied yet, a
+// bundle) and what waits. It reads only: no lock, no settle wait, nothing moved.
+func (r *agentRun) listDrop() {
+	cfg := r.cfg
+	if cfg.DropDir == "" {
+		return
+	}
+	d := &dropResult{dir: cfg.DropDir}
+	r.drop = d
+	dir := cfg.InRoot(cfg.DropDir)
+	pairs, err := scanDrop(dir, cfg.Product)
+	if err != nil {
+		r.fail("drop folder: %v", withHint(err, "create DROP_DIR (mkdir "+cfg.DropDir+") or set DROP_DIR= in "+cfg.File))
+		return
+	}
+	applied, err := r.host.Applied()
+	if err != nil {
+		r.fail("%v", err)
+		return
+	}
+	now := time.Now()
+	for _, p := range pairs {
+		why, stale, _ := pairState(dir, p, now)
+		switch {
+		case why != "":
+			d.waiting = append(d.waiting, p.archive+": "+why)
+			d.stale = d.stale || stale
+		case p.bad != "":
+			d.ready = append(d.ready, p.archive+": to be refused: "+p.bad)
+		case p.kind == dropTarball && slices.ContainsFunc(applied, p.version.Equal):
+			d.ready = append(d.ready, p.archive+": "+p.version.String()+" is applied already")
+		default:
+			d.ready = append(d.ready, p.archive)
+			d.pending++
 		}
 	}
 }

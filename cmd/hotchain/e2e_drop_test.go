@@ -142,6 +142,13 @@ func TestAgentDropFolder(t *testing.T) {
 	writer.Process.Kill()
 	writer.Wait()
 
+	// -check lists the complete pair and exits 100; it moves nothing.
+	time.Sleep(400 * time.Millisecond) // the settle time of the test: -check does not wait
+	out, code = h.agent("-check")
+	if code != 100 || !strings.Contains(out, "Complete, taken by the next install run:\n  "+t1+"\n") || h.ledger() != "" {
+		t.Fatalf("-check with a complete pair: exit %d, ledger %q; want 100", code, h.ledger())
+	}
+
 	out, code = h.agent("-console")
 	if code != 0 || !strings.Contains(out, "Installed: 6.14.2.1") || !strings.Contains(out, t1+": 6.14.2.1 applied") {
 		t.Fatalf("the complete pair: exit %d", code)

@@ -53,6 +53,7 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (stat
 	case modeCheck:
 		if !r.failed {
 			r.writeCheck(w)
+			r.writeDrop(w)
 		}
 	case modeDownload:
 		if !r.failed && len(r.download) == 0 {
@@ -61,6 +62,7 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (stat
 		if len(r.download) > 0 {
 			fmt.Fprintf(w, "Downloaded into the package manager's cache, not installed: %s\n", strings.Join(r.download, " "))
 		}
+		r.writeDrop(w)
 	case modeConsole:
 		if !r.failed && len(r.pending) == 0 && len(r.installed) == 0 {
 			r.writeNone(w)
@@ -78,7 +80,7 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (stat
 	}
 	// Hotfixes that the rollout policy holds back are not pending in the sense of 100:
 	// nothing this host would install now (those waiting for the alpha still count).
-	if r.o.mode == modeCheck && len(r.pending)-r.policyHeld()+len(r.unpacked) > 0 {
+	if r.o.mode == modeCheck && len(r.pending)-r.policyHeld()+len(r.unpacked)+r.drop.pendingCount() > 0 {
 		return silentExit(exitPending)
 	}
 	return nil
@@ -108,7 +110,7 @@ func (r *agentRun) summary() string {
 		}
 	}
 	if r.checkOnly {
-		add(len(r.pending), "available")
+		add(len(r.pending)+r.drop.pendingCount(), "available")
 		add(len(r.unpacked), "unpacked, not applied")
 	}
 	add(len(r.recovered), "recovered")
@@ -153,7 +155,7 @@ func countOf(n int, one, many string) string {
 // reportable: a nightly run is quiet unless it did something or something went wrong.
 func (r *agentRun) reportable() bool {
 	return r.failed || len(r.recovered) > 0 || len(r.installed) > 0 || len(r.download) > 0 || len(r.finalized) > 0 ||
-		len(r.waiting) > 0 || len(r.withdrawnApplied) > 0 || len(r.rolledBack) > 0 || r.dropped != nil || r.checkOnly && len(r.pending)+len(r.unpacked) > 0 ||
+		len(r.waiting) > 0 || len(r.withdrawnApplied) > 0 || len(r.rolledBack) > 0 || r.dropped != nil || r.checkOnly && len(r.pending)+len(r.unpacked)+r.drop.pendingCount() > 0 ||
 		r.outside != "" && !r.checkOnly || r.heldForever() || r.restart != nil || r.drop.busy()
 }
 
@@ -288,6 +290,7 @@ func (r *agentRun) writeDrop(w io.Writer) {
 		{"Taken (moved to " + filepath.Join(d.dir, dropDone) + "/)", d.taken},
 		{"Refused (moved to " + filepath.Join(d.dir, dropRefused) + "/, with a .reason file)", d.refused},
 		{"Left for the next run", d.left},
+		{"Complete, taken by the next install run", d.ready},
 		{"Waiting", d.waiting},
 	} {
 		if len(l.lines) == 0 {
