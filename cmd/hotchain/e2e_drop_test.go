@@ -23,7 +23,8 @@ type dropHost struct {
 	tarballs        string // the vendor's signed tarballs of 6.14.2.1 and 6.14.2.2
 }
 
-func newDropHost(t *testing.T) *dropHost {
+// newDropHost makes the host and the tarballs; the install of hotfix failing fails (0: none).
+func newDropHost(t *testing.T, failing int) *dropHost {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs the agent as a process")
@@ -34,7 +35,7 @@ func newDropHost(t *testing.T) *dropHost {
 	key := filepath.Join(work, "vendor")
 	runOK(t, nil, h.bin, "keygen", "-name", "Shop Hotfixes", "-email", "hotfixes@shop.example", "-out", key)
 	src := filepath.Join(work, "src")
-	rolloutChain(t, src, 1, 2, 0)
+	rolloutChain(t, src, 1, 2, failing)
 	for i := 1; i <= 2; i++ {
 		runOK(t, nil, h.bin, "build", "-product", "shop", "-sign-key", key+".asc", "-tarball-key", key+".pem", "-out", h.tarballs, filepath.Join(src, fmt.Sprintf("shop-hotfix-6.14.2.%d", i)))
 	}
@@ -104,7 +105,7 @@ func (h *dropHost) names(sub string) []string {
 // another hotfix's signature are refused with their reason, the product untouched; then the
 // good copy is taken. Temporary and unrelated files stay where they are.
 func TestAgentDropFolder(t *testing.T) {
-	h := newDropHost(t)
+	h := newDropHost(t, 0)
 	t1, t2 := "shop-hotfix-6.14.2.1.tar.gz", "shop-hotfix-6.14.2.2.tar.gz"
 
 	h.put(t1, t1, -1)
@@ -210,12 +211,22 @@ func TestAgentDropFolder(t *testing.T) {
 	if got := h.names(""); !slices.Equal(got, []string{"README", "done", "refused", "shop-hotfix-x.part"}) {
 		t.Fatalf("the folder holds %q at the end", got)
 	}
+
+	// A tarball of a hotfix applied already goes to done/ beside the first, with a note.
+	h.put(t1, t1, -1)
+	h.put(t1+".sig", t1+".sig", -1)
+	if out, code = h.agent("-console"); code != 0 || !strings.Contains(out, t1+": 6.14.2.1 is applied already; nothing done") || h.ledger() != "6.14.2.1 6.14.2.2" {
+		t.Fatalf("a tarball applied already: exit %d, ledger %q", code, h.ledger())
+	}
+	if got := h.names("done"); !slices.Contains(got, t1+".1") || !slices.Contains(got, t1+".1.sig") {
+		t.Fatalf("done/ holds %q", got)
+	}
 }
 
 // TestAgentDaemonTakesDrop: agent -daemon takes a pair as soon as it is complete, not
 // before, without waiting for its SCHEDULE.
 func TestAgentDaemonTakesDrop(t *testing.T) {
-	h := newDropHost(t)
+	h := newDropHost(t, 0)
 	t1 := "shop-hotfix-6.14.2.1.tar.gz"
 	cmd := exec.Command(h.bin, "agent", "-root", h.root, "-config", "/etc/sysconfig/shop-hotfix", "-daemon")
 	cmd.Env = append(os.Environ(), "LC_ALL=C", dropSettleEnv+"=300ms")
@@ -263,7 +274,7 @@ func TestAgentDaemonTakesDrop(t *testing.T) {
 // TODO(bundle): when importDropBundle calls importBundle, this becomes a test of a bundle
 // that is imported (done/) and of one with a bad signature (refused/).
 func TestAgentDropBundleNotWired(t *testing.T) {
-	h := newDropHost(t)
+	h := newDropHost(t, 0)
 	b := "shop-hotfix-bundle-6.14.2.2-6.14.2.2.tar"
 	for _, n := range []string{b, b + ".sig"} {
 		if err := os.WriteFile(filepath.Join(h.drop, n), []byte(n), 0o644); err != nil {
@@ -286,7 +297,7 @@ func TestAgentDropBundleNotWired(t *testing.T) {
 // in the folder is refused by the apply's prerequisites, with the reason, and what its
 // unpack made in PATCHES_DIR goes again.
 func TestAgentDropRefusesAChainGap(t *testing.T) {
-	h := newDropHost(t)
+	h := newDropHost(t, 0)
 	t2 := "shop-hotfix-6.14.2.2.tar.gz"
 	h.put(t2, t2, -1)
 	h.put(t2+".sig", t2+".sig", -1)
@@ -318,7 +329,7 @@ func TestAgentDropRefusesAChainGap(t *testing.T) {
 // TestAgentDropWaitsForInstallWindow: the nightly run takes a complete pair only inside
 // INSTALL_WINDOW; outside it the pair stays and the report says when the window opens.
 func TestAgentDropWaitsForInstallWindow(t *testing.T) {
-	h := newDropHost(t)
+	h := newDropHost(t, 0)
 	t1 := "shop-hotfix-6.14.2.1.tar.gz"
 	h.put(t1, t1, -1)
 	h.put(t1+".sig", t1+".sig", -1)
@@ -330,5 +341,24 @@ func TestAgentDropWaitsForInstallWindow(t *testing.T) {
 	}
 	if got := h.names(""); !slices.Contains(got, t1) || !slices.Contains(got, t1+".sig") {
 		t.Fatalf("the folder holds %q", got)
+	}
+}
+
+// TestAgentDropApplyFails: two complete pairs are taken in chain order; the second one's
+// install script fails, so it is refused with the apply's error and the way out, and the
+// run exits 1.
+func TestAgentDropApplyFails(t *testing.T) {
+	h := newDropHost(t, 2)
+	t1, t2 := "shop-hotfix-6.14.2.1.tar.gz", "shop-hotfix-6.14.2.2.tar.gz"
+	for _, n := range []string{t2, t2 + ".sig", t1, t1 + ".sig"} {
+		h.put(n, n, -1)
+	}
+	out, code := h.agent("-console")
+	if code != 1 || h.ledger() != "6.14.2.1" || !strings.Contains(out, t1+": 6.14.2.1 applied") {
+		t.Fatalf("exit %d, ledger %q; want 1 and 6.14.2.1 applied", code, h.ledger())
+	}
+	reason := string(must(os.ReadFile(filepath.Join(h.drop, "refused", t2+".reason"))))
+	if !strings.Contains(reason, "its apply failed") || !strings.Contains(reason, "hotchain rollback 6.14.2.2") {
+		t.Errorf("reason %q", reason)
 	}
 }
