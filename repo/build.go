@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/internal/ordered"
+	"github.com/hotchain/hotchain/repo/rpmfile"
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/sign"
@@ -60,20 +61,20 @@ type Options struct {
 // Changelog limits (Options.ChangelogLimit).
 const (
 	DefaultChangelogLimit = 10 // createrepo_c's default
-	AllChangelogs         = -1
+	AllChangelogs         = rpmfile.AllChangelogs
 	NoChangelogs          = -2
 )
 
-func (o *Options) readOptions() readOptions {
+func (o *Options) readOptions() rpmfile.Options {
 	switch l := o.ChangelogLimit; {
 	case l == 0:
-		return readOptions{changelogLimit: DefaultChangelogLimit}
+		return rpmfile.Options{ChangelogLimit: DefaultChangelogLimit}
 	case l == NoChangelogs:
-		return readOptions{changelogLimit: 0}
+		return rpmfile.Options{ChangelogLimit: 0}
 	case l < 0:
-		return readOptions{changelogLimit: AllChangelogs}
+		return rpmfile.Options{ChangelogLimit: rpmfile.AllChangelogs}
 	default:
-		return readOptions{changelogLimit: l}
+		return rpmfile.Options{ChangelogLimit: l}
 	}
 }
 
@@ -326,7 +327,9 @@ func planReads(o Options, root *os.Root, hrefs []string, old *oldMetadata) *read
 // other into tmp as the entries come in, in order. Every package is read even when the
 // writing stopped early, so that the error names every damaged one, not only the first.
 func readAndWrite(ctx context.Context, o Options, root *os.Root, hrefs []string, rp *readPlan, old *oldMetadata, oldSig *oldSignature, tmp string, comp compression) ([]*record, error) {
-	readers := sync.Pool{New: func() any { return &packageReader{root: root, opts: o.readOptions()} }}
+	readers := sync.Pool{New: func() any {
+		return &packageReader{rpm: rpmfile.Reader{Root: root, Options: o.readOptions()}}
+	}}
 	pool := ordered.Start(len(hrefs), runtime.GOMAXPROCS(0), func(i int) error {
 		if rp.infos[i] == nil {
 			return nil // reused, or not readable (errs[i])
@@ -365,6 +368,13 @@ func readAndWrite(ctx context.Context, o Options, root *os.Root, hrefs []string,
 	return recs, nil
 }
 
+// packageReader reads packages and renders their entries, reusing its buffers from one
+// package to the next (one per goroutine).
+type packageReader struct {
+	rpm rpmfile.Reader
+	xml xmlWriter // renders the package's elements (newEntry)
+}
+
 // entry is one package as the metadata holds it: its elements of primary, filelists and
 // other, made from the package or reused, byte for byte, from the old metadata; and what
 // Build needs to know about it.
@@ -380,12 +390,12 @@ type entry struct {
 // readEntry reads the package at path and makes its entry; with a signer, the package
 // must carry its signature.
 func readEntry(path, href string, fi os.FileInfo, signer *sign.Signer, pr *packageReader) (*entry, error) {
-	p, raw, err := pr.readFile(path, href, fi)
+	p, raw, err := pr.rpm.ReadFile(path, href, fi)
 	if err != nil {
 		return nil, err
 	}
 	if signer != nil {
-		if err := checkSignature(raw, signer); err != nil {
+		if err := raw.CheckSignature(signer); err != nil {
 			return nil, fmt.Errorf("package %s: %w", path, err)
 		}
 	}
@@ -395,7 +405,7 @@ func readEntry(path, href string, fi os.FileInfo, signer *sign.Signer, pr *packa
 // newEntry renders p's elements in the scratch writer w, which grows to the largest
 // package's and is reused, and keeps a copy of exactly their size: a buffer allocated for
 // each package would be zeroed first, for nothing.
-func newEntry(p *pkg, w *xmlWriter) *entry {
+func newEntry(p *rpmfile.Package, w *xmlWriter) *entry {
 	w.b = w.b[:0]
 	w.appendPrimary(p)
 	a := len(w.b)

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/hotchain/hotchain/repo/rpmfile"
 )
 
 // XML namespaces of the rpm-md format.
@@ -14,70 +16,6 @@ const (
 	nsOther     = "http://linux.duke.edu/metadata/other"
 	nsRepo      = "http://linux.duke.edu/metadata/repo"
 )
-
-type depKind int
-
-const (
-	depProvides depKind = iota
-	depConflicts
-	depObsoletes
-	depRequires
-	depSuggests
-	depEnhances
-	depRecommends
-	depSupplements
-	numDepKinds
-)
-
-// depElems are the primary.xml element names, in the order createrepo_c writes them.
-var depElems = []struct {
-	kind depKind
-	elem string
-}{
-	{depProvides, "provides"},
-	{depRequires, "requires"},
-	{depConflicts, "conflicts"},
-	{depObsoletes, "obsoletes"},
-	{depSuggests, "suggests"},
-	{depEnhances, "enhances"},
-	{depRecommends, "recommends"},
-	{depSupplements, "supplements"},
-}
-
-// pkg is one package's entry in primary, filelists and other. It holds exactly what the
-// XML holds, so that an entry read back from old metadata is written out unchanged.
-type pkg struct {
-	Name, Arch                          string
-	Epoch, Version, Release             string
-	Checksum                            string // sha256 of the file; the pkgid
-	Summary, Description, Packager, URL string
-	FileTime, BuildTime                 int64
-	PackageSize, InstalledSize          int64
-	ArchiveSize                         int64
-	Location                            string // relative to the repository, with slashes
-	License, Vendor, Group, BuildHost   string
-	SourceRPM                           string
-	HeaderStart, HeaderEnd              int64
-	Deps                                [numDepKinds][]dependency
-	Files                               []file // all of them, in header order
-	Changelogs                          []changelog
-}
-
-type dependency struct {
-	Name, Flags, Epoch, Version, Release string
-	Pre                                  bool
-}
-
-type file struct {
-	Path string
-	Type string // "", "dir" or "ghost"
-}
-
-type changelog struct {
-	Author string
-	Date   int64
-	Text   string
-}
 
 // xmlWriter appends the metadata as createrepo_c (libxml2) formats it: two-space
 // indentation, empty elements as <a></a> for text and <a/> for attribute-only ones. It
@@ -155,7 +93,7 @@ const (
 )
 
 // appendPrimary appends p's <package> element of primary.xml.
-func (w *xmlWriter) appendPrimary(p *pkg) {
+func (w *xmlWriter) appendPrimary(p *rpmfile.Package) {
 	w.WriteString("<package type=\"rpm\">\n")
 	w.text("  ", "name", p.Name)
 	w.text("  ", "arch", p.Arch)
@@ -187,12 +125,12 @@ func (w *xmlWriter) appendPrimary(p *pkg) {
 	w.intAttr("start", p.HeaderStart)
 	w.intAttr("end", p.HeaderEnd)
 	w.closeEmpty()
-	for _, de := range depElems {
-		deps := p.Deps[de.kind]
+	for _, k := range rpmfile.DepOrder {
+		deps := p.Deps[k]
 		if len(deps) == 0 {
 			continue
 		}
-		w.WriteString("    <rpm:" + de.elem + ">\n")
+		w.WriteString("    <rpm:" + k.String() + ">\n")
 		for _, d := range deps {
 			w.open("      ", "rpm:entry")
 			w.attr("name", d.Name)
@@ -209,17 +147,17 @@ func (w *xmlWriter) appendPrimary(p *pkg) {
 			}
 			w.closeEmpty()
 		}
-		w.WriteString("    </rpm:" + de.elem + ">\n")
+		w.WriteString("    </rpm:" + k.String() + ">\n")
 	}
 	for _, f := range p.Files {
-		if isPrimary(f.Path) {
+		if rpmfile.IsPrimary(f.Path) {
 			w.file("    ", f)
 		}
 	}
 	w.WriteString("  </format>\n</package>\n")
 }
 
-func (w *xmlWriter) file(indent string, f file) {
+func (w *xmlWriter) file(indent string, f rpmfile.File) {
 	if f.Type == "" {
 		w.text(indent, "file", f.Path)
 		return
@@ -231,7 +169,7 @@ func (w *xmlWriter) file(indent string, f file) {
 	w.WriteString("</file>\n")
 }
 
-func (w *xmlWriter) pkgStart(p *pkg) {
+func (w *xmlWriter) pkgStart(p *rpmfile.Package) {
 	w.open("", "package")
 	w.attr("pkgid", p.Checksum)
 	w.attr("name", p.Name)
@@ -241,7 +179,7 @@ func (w *xmlWriter) pkgStart(p *pkg) {
 }
 
 // appendFilelists appends p's <package> element of filelists.xml.
-func (w *xmlWriter) appendFilelists(p *pkg) {
+func (w *xmlWriter) appendFilelists(p *rpmfile.Package) {
 	w.pkgStart(p)
 	for _, f := range p.Files {
 		w.file("  ", f)
@@ -250,7 +188,7 @@ func (w *xmlWriter) appendFilelists(p *pkg) {
 }
 
 // appendOther appends p's <package> element of other.xml.
-func (w *xmlWriter) appendOther(p *pkg) {
+func (w *xmlWriter) appendOther(p *rpmfile.Package) {
 	w.pkgStart(p)
 	for _, c := range p.Changelogs {
 		w.open("  ", "changelog")
@@ -268,7 +206,7 @@ func (w *xmlWriter) appendOther(p *pkg) {
 // cr_latin1_to_utf8 reads it, which drops the bytes 0x80 to 0xBF (C1 controls: the text is
 // most likely misencoded CP-1252) and the control characters below 0x20 other than tab,
 // newline and carriage return, and converts 0xC0 to 0xFF. Control characters in valid
-// UTF-8 do not get here (checkControlChars refuses such a package); the other characters
+// UTF-8 do not get here (package rpmfile refuses such a package); the other characters
 // XML 1.0 cannot carry (U+FFFE, U+FFFF) are dropped.
 func clean(s string) string {
 	if !utf8.ValidString(s) {
