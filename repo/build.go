@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/internal/ordered"
+	"github.com/hotchain/hotchain/repo/compress"
 	"github.com/hotchain/hotchain/repo/rpmfile"
 
 	"github.com/hotchain/hotchain/hotfix"
@@ -76,6 +77,12 @@ func (o *Options) readOptions() rpmfile.Options {
 	default:
 		return rpmfile.Options{ChangelogLimit: l}
 	}
+}
+
+// CheckCompression accepts the compressions that Options.Compress takes: gz and zstd.
+func CheckCompression(name string) error {
+	_, err := compress.ForOutput(name)
+	return err
 }
 
 // Result says what Build did.
@@ -139,7 +146,7 @@ func (o *Options) check() (baseVersion string, err error) {
 		return "", fmt.Errorf("no time for the metadata")
 	}
 	if o.Compress != "" {
-		if _, err := compressionByName(o.Compress); err != nil {
+		if _, err := compress.ForOutput(o.Compress); err != nil {
 			return "", err
 		}
 	}
@@ -245,9 +252,9 @@ func buildOnce(ctx context.Context, o Options, log io.Writer) (*Result, error) {
 		}
 	}
 
-	comp := compressions[0]
+	comp := compress.Formats[0]
 	if o.Compress != "" {
-		comp, _ = compressionByName(o.Compress)
+		comp, _ = compress.ForOutput(o.Compress)
 	}
 	res := &Result{Packages: len(hrefs)}
 	rp := planReads(o, root, hrefs, old)
@@ -326,7 +333,7 @@ func planReads(o Options, root *os.Root, hrefs []string, old *oldMetadata) *read
 // its header are most of the work of a new repository) and writes primary, filelists and
 // other into tmp as the entries come in, in order. Every package is read even when the
 // writing stopped early, so that the error names every damaged one, not only the first.
-func readAndWrite(ctx context.Context, o Options, root *os.Root, hrefs []string, rp *readPlan, old *oldMetadata, oldSig *oldSignature, tmp string, comp compression) ([]*record, error) {
+func readAndWrite(ctx context.Context, o Options, root *os.Root, hrefs []string, rp *readPlan, old *oldMetadata, oldSig *oldSignature, tmp string, comp compress.Format) ([]*record, error) {
 	readers := sync.Pool{New: func() any {
 		return &packageReader{rpm: rpmfile.Reader{Root: root, Options: o.readOptions()}}
 	}}
@@ -422,7 +429,7 @@ func newEntry(p *rpmfile.Package, w *xmlWriter) *entry {
 
 // writeRecords writes primary, filelists and other into dir, side by side, each taking
 // entry i once wait(i) returns; an entry that is still nil then ends the writing.
-func writeRecords(dir string, entries []*entry, wait func(i int), old *oldMetadata, mtime time.Time, c compression) ([]*record, error) {
+func writeRecords(dir string, entries []*entry, wait func(i int), old *oldMetadata, mtime time.Time, c compress.Format) ([]*record, error) {
 	files := []struct {
 		typ, head, tail string
 	}{

@@ -1,12 +1,10 @@
 package repo
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/xml"
 	"fmt"
-	"io"
 
+	"github.com/hotchain/hotchain/repo/compress"
 	"github.com/hotchain/hotchain/repo/rpmfile"
 )
 
@@ -142,21 +140,8 @@ func files(xs []xmlFile) []rpmfile.File {
 }
 
 // decompress decompresses a metadata file held in memory, told by its magic bytes; plain
-// XML is passed through. It is bounded as old metadata is (decompressor).
-func decompress(data []byte) ([]byte, error) {
-	href := "x.xml"
-	for _, c := range compressions {
-		if bytes.HasPrefix(data, c.magic) {
-			href += c.ext
-		}
-	}
-	r, release, err := decompressor(bufio.NewReader(bytes.NewReader(data)), href)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	return io.ReadAll(r)
-}
+// XML is passed through. It is bounded as old metadata is (openSizeLimit).
+func decompress(data []byte) ([]byte, error) { return compress.Bytes(data, openSizeLimit) }
 
 func decodeXML(data []byte, v any) error {
 	plain, err := decompress(data)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotchain/hotchain/repo/compress"
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
 )
@@ -45,7 +46,7 @@ type record struct {
 // With zstd (-compress zstd) the file is what createrepo_c 1.x writes by default: one
 // zstd frame (klauspost/compress, default level, one thread: the same XML gives the same
 // bytes), named .xml.zst.
-func writeRecord(dir, typ, head string, n int, src *elementSource, tail string, mtime time.Time, c compression) (_ *record, err error) {
+func writeRecord(dir, typ, head string, n int, src *elementSource, tail string, mtime time.Time, c compress.Format) (_ *record, err error) {
 	f, err := os.CreateTemp(dir, "."+typ+"-*")
 	if err != nil {
 		return nil, err
@@ -59,7 +60,7 @@ func writeRecord(dir, typ, head string, n int, src *elementSource, tail string, 
 	comp, open := sha256.New(), sha256.New()
 	var compN, openN counter
 	var zw io.WriteCloser
-	if c.name == "zstd" {
+	if c.Name == "zstd" {
 		if zw, err = zstd.NewWriter(io.MultiWriter(f, comp, &compN), zstd.WithEncoderConcurrency(1)); err != nil {
 			return nil, err
 		}
@@ -102,7 +103,7 @@ func writeRecord(dir, typ, head string, n int, src *elementSource, tail string, 
 		OpenChecksum: hex.EncodeToString(open.Sum(nil)),
 		OpenSize:     int64(openN),
 	}
-	r.FileName = r.Checksum + "-" + typ + ".xml" + c.ext
+	r.FileName = r.Checksum + "-" + typ + ".xml" + c.Ext
 	path := filepath.Join(dir, r.FileName)
 	if err := os.Rename(f.Name(), path); err != nil {
 		return nil, err

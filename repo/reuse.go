@@ -15,6 +15,7 @@ import (
 	"strconv"
 
 	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/repo/compress"
 )
 
 // Update mode: the entries of unchanged packages are taken from the old metadata as they
@@ -39,6 +40,10 @@ func (e *oldMetadataError) Unwrap() error { return e.err }
 func oldErr(format string, args ...any) error {
 	return &oldMetadataError{fmt.Errorf(format, args...)}
 }
+
+// openSizeLimit is the most an old metadata file may decompress to: compress.MaxSize,
+// lowered by the fuzz test to keep each run small.
+var openSizeLimit int64 = compress.MaxSize
 
 // oldMetadata is the previous metadata of a repository.
 type oldMetadata struct {
@@ -160,7 +165,7 @@ func openOldStream(dir string, l location, root string) (*oldStream, error) {
 func newOldStream(f io.ReadCloser, l location, root string) (*oldStream, error) {
 	s := &oldStream{f: f, sum: sha256.New(), loc: l, root: root, release: func() {}}
 	raw := bufio.NewReaderSize(io.TeeReader(f, s.sum), 64<<10)
-	r, release, err := decompressor(raw, l.href)
+	r, release, err := compress.NewReader(raw, l.href, openSizeLimit)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", l.href, err)
