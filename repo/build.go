@@ -18,6 +18,7 @@ import (
 	"github.com/hotchain/hotchain/internal/ordered"
 	"github.com/hotchain/hotchain/repo/compress"
 	"github.com/hotchain/hotchain/repo/rpmfile"
+	"github.com/hotchain/hotchain/repo/rpmmd"
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/sign"
@@ -379,7 +380,7 @@ func readAndWrite(ctx context.Context, o Options, root *os.Root, hrefs []string,
 // package to the next (one per goroutine).
 type packageReader struct {
 	rpm rpmfile.Reader
-	xml xmlWriter // renders the package's elements (newEntry)
+	xml rpmmd.Writer // renders the package's elements (newEntry)
 }
 
 // entry is one package as the metadata holds it: its elements of primary, filelists and
@@ -412,14 +413,14 @@ func readEntry(path, href string, fi os.FileInfo, signer *sign.Signer, pr *packa
 // newEntry renders p's elements in the scratch writer w, which grows to the largest
 // package's and is reused, and keeps a copy of exactly their size: a buffer allocated for
 // each package would be zeroed first, for nothing.
-func newEntry(p *rpmfile.Package, w *xmlWriter) *entry {
-	w.b = w.b[:0]
-	w.appendPrimary(p)
-	a := len(w.b)
-	w.appendFilelists(p)
-	b := len(w.b)
-	w.appendOther(p)
-	x := bytes.Clone(w.b)
+func newEntry(p *rpmfile.Package, w *rpmmd.Writer) *entry {
+	w.Reset()
+	w.AppendPrimary(p)
+	a := w.Len()
+	w.AppendFilelists(p)
+	b := w.Len()
+	w.AppendOther(p)
+	x := bytes.Clone(w.Bytes())
 	return &entry{
 		name: p.Name, arch: p.Arch, location: p.Location, size: p.PackageSize, fileTime: p.FileTime,
 		xml:      [3][]byte{x[:a:a], x[a:b:b], x[b:]},
@@ -433,9 +434,9 @@ func writeRecords(dir string, entries []*entry, wait func(i int), old *oldMetada
 	files := []struct {
 		typ, head, tail string
 	}{
-		{"primary", primaryHead(len(entries)), primaryTail},
-		{"filelists", filelistsHead(len(entries)), filelistsTail},
-		{"other", otherHead(len(entries)), otherTail},
+		{"primary", rpmmd.PrimaryHead(len(entries)), rpmmd.PrimaryTail},
+		{"filelists", rpmmd.FilelistsHead(len(entries)), rpmmd.FilelistsTail},
+		{"other", rpmmd.OtherHead(len(entries)), rpmmd.OtherTail},
 	}
 	recs := make([]*record, len(files))
 	errs := make([]error, len(files))

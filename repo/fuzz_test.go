@@ -18,6 +18,7 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"github.com/hotchain/hotchain/repo/compress"
+	"github.com/hotchain/hotchain/repo/rpmmd"
 )
 
 // readOldFile runs the reader of old metadata over data, a file named with ext holding
@@ -45,7 +46,7 @@ func readOldFile(data []byte, ext, root string) error {
 		if _, err := packageKey(c); err != nil {
 			return err
 		}
-		if err := checkElement(c); err != nil {
+		if err := rpmmd.CheckElement(c); err != nil {
 			return err
 		}
 	}

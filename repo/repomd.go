@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/repo/compress"
+	"github.com/hotchain/hotchain/repo/rpmmd"
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
 )
@@ -148,15 +149,15 @@ func (c *counter) Write(p []byte) (int, error) {
 
 // writeRepomd is repomd.xml for recs; revision and timestamp are Unix times.
 func writeRepomd(recs []*record, revision int64) []byte {
-	var w xmlWriter
-	w.WriteString(xmlHeader)
-	fmt.Fprintf(&w, "<repomd xmlns=\"%s\" xmlns:rpm=\"%s\">\n", nsRepo, nsRPM)
+	var w rpmmd.Writer
+	w.WriteString(rpmmd.XMLHeader)
+	fmt.Fprintf(&w, "<repomd xmlns=\"%s\" xmlns:rpm=\"%s\">\n", rpmmd.NSRepo, rpmmd.NSRPM)
 	fmt.Fprintf(&w, "  <revision>%d</revision>\n", revision)
 	for _, r := range recs {
 		fmt.Fprintf(&w, "  <data type=\"%s\">\n", r.Type)
 		fmt.Fprintf(&w, "    <checksum type=\"sha256\">%s</checksum>\n", r.Checksum)
 		fmt.Fprintf(&w, "    <open-checksum type=\"sha256\">%s</open-checksum>\n", r.OpenChecksum)
-		w.empty("    ", "location", "href", "repodata/"+r.FileName)
+		w.Empty("    ", "location", "href", "repodata/"+r.FileName)
 		fmt.Fprintf(&w, "    <timestamp>%d</timestamp>\n", revision)
 		fmt.Fprintf(&w, "    <size>%d</size>\n", r.Size)
 		fmt.Fprintf(&w, "    <open-size>%d</open-size>\n", r.OpenSize)

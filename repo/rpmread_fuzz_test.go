@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hotchain/hotchain/repo/rpmfile"
+	"github.com/hotchain/hotchain/repo/rpmmd"
 )
 
 // FuzzReadPackage feeds arbitrary bytes to both ways a package is read (from memory and
@@ -71,10 +72,10 @@ func FuzzReadPackage(f *testing.F) {
 			t.Errorf("streamed and from memory differ: %s", d)
 		}
 		// Whatever was read must make well-formed metadata.
-		var w xmlWriter
+		var w rpmmd.Writer
 		e := newEntry(p1, &w)
 		for k, x := range e.xml {
-			if err := checkElement(x); err != nil {
+			if err := rpmmd.CheckElement(x); err != nil {
 				t.Errorf("element %d is not well-formed: %v\n%s", k, err, x)
 			}
 		}

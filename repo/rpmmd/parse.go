@@ -1,4 +1,4 @@
-package repo
+package rpmmd
 
 import (
 	"encoding/xml"
@@ -9,8 +9,8 @@ import (
 )
 
 // The parse side of the rpm-md format, into package entries field by field: the tests read
-// our output and createrepo_c's with it. (Update does not parse the old metadata: it reuses
-// the elements of unchanged packages as they are, see reuse.go.)
+// our output and createrepo_c's with it. (Package repo's update does not parse the old
+// metadata: it reuses the elements of unchanged packages as they are.)
 
 type xmlEntry struct {
 	Name  string `xml:"name,attr"`
@@ -139,21 +139,17 @@ func files(xs []xmlFile) []rpmfile.File {
 	return out
 }
 
-// decompress decompresses a metadata file held in memory, told by its magic bytes; plain
-// XML is passed through. It is bounded as old metadata is (openSizeLimit).
-func decompress(data []byte) ([]byte, error) { return compress.Bytes(data, openSizeLimit) }
-
 func decodeXML(data []byte, v any) error {
-	plain, err := decompress(data)
+	plain, err := compress.Bytes(data, compress.MaxSize)
 	if err != nil {
 		return err
 	}
 	return xml.Unmarshal(plain, v)
 }
 
-// parseMetadata joins primary, filelists and other (each compressed or plain) into
+// Parse joins primary, filelists and other (each compressed or plain) into
 // package entries. Filelists and other are matched to primary by pkgid, name and arch.
-func parseMetadata(primary, filelists, other []byte) ([]*rpmfile.Package, error) {
+func Parse(primary, filelists, other []byte) ([]*rpmfile.Package, error) {
 	var pr xmlPrimary
 	if err := decodeXML(primary, &pr); err != nil {
 		return nil, fmt.Errorf("primary: %w", err)

@@ -1,4 +1,4 @@
-package repo
+package rpmmd
 
 import (
 	"strconv"
@@ -11,24 +11,32 @@ import (
 // XML namespaces of the rpm-md format.
 const (
 	nsCommon    = "http://linux.duke.edu/metadata/common"
-	nsRPM       = "http://linux.duke.edu/metadata/rpm"
+	NSRPM       = "http://linux.duke.edu/metadata/rpm"
 	nsFilelists = "http://linux.duke.edu/metadata/filelists"
 	nsOther     = "http://linux.duke.edu/metadata/other"
-	nsRepo      = "http://linux.duke.edu/metadata/repo"
+	NSRepo      = "http://linux.duke.edu/metadata/repo"
 )
 
-// xmlWriter appends the metadata as createrepo_c (libxml2) formats it: two-space
+// Writer appends the metadata as createrepo_c (libxml2) formats it: two-space
 // indentation, empty elements as <a></a> for text and <a/> for attribute-only ones. It
 // appends to a byte slice, without fmt: a repository of a thousand hotfixes has a hundred
 // thousand file entries.
-type xmlWriter struct{ b []byte }
+type Writer struct{ b []byte }
 
-func (w *xmlWriter) WriteString(s string) { w.b = append(w.b, s...) }
+func (w *Writer) WriteString(s string) { w.b = append(w.b, s...) }
 
-func (w *xmlWriter) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
-func (w *xmlWriter) Bytes() []byte               { return w.b }
+func (w *Writer) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
 
-func (w *xmlWriter) text(indent, name, value string) {
+// Bytes is what was appended since the last Reset.
+func (w *Writer) Bytes() []byte { return w.b }
+
+// Len is len(w.Bytes()).
+func (w *Writer) Len() int { return len(w.b) }
+
+// Reset empties w, keeping its buffer.
+func (w *Writer) Reset() { w.b = w.b[:0] }
+
+func (w *Writer) text(indent, name, value string) {
 	w.b = append(w.b, indent...)
 	w.b = append(w.b, '<')
 	w.b = append(w.b, name...)
@@ -39,7 +47,7 @@ func (w *xmlWriter) text(indent, name, value string) {
 	w.b = append(w.b, ">\n"...)
 }
 
-func (w *xmlWriter) attr(name, value string) {
+func (w *Writer) attr(name, value string) {
 	w.b = append(w.b, ' ')
 	w.b = append(w.b, name...)
 	w.b = append(w.b, `="`...)
@@ -47,7 +55,7 @@ func (w *xmlWriter) attr(name, value string) {
 	w.b = append(w.b, '"')
 }
 
-func (w *xmlWriter) intAttr(name string, n int64) {
+func (w *Writer) intAttr(name string, n int64) {
 	w.b = append(w.b, ' ')
 	w.b = append(w.b, name...)
 	w.b = append(w.b, `="`...)
@@ -55,15 +63,16 @@ func (w *xmlWriter) intAttr(name string, n int64) {
 	w.b = append(w.b, '"')
 }
 
-func (w *xmlWriter) open(indent, name string) {
+func (w *Writer) open(indent, name string) {
 	w.b = append(w.b, indent...)
 	w.b = append(w.b, '<')
 	w.b = append(w.b, name...)
 }
 
-func (w *xmlWriter) closeEmpty() { w.b = append(w.b, "/>\n"...) }
+func (w *Writer) closeEmpty() { w.b = append(w.b, "/>\n"...) }
 
-func (w *xmlWriter) empty(indent, name string, kv ...string) {
+// Empty appends an element without content, <name k="v"/>, on a line of its own.
+func (w *Writer) Empty(indent, name string, kv ...string) {
 	w.open(indent, name)
 	for i := 0; i+1 < len(kv); i += 2 {
 		w.attr(kv[i], kv[i+1])
@@ -71,33 +80,38 @@ func (w *xmlWriter) empty(indent, name string, kv ...string) {
 	w.closeEmpty()
 }
 
-const xmlHeader = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
+// XMLHeader starts every metadata file.
+const XMLHeader = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
 
-// The three metadata files: what comes before the packages, and after.
-func primaryHead(n int) string {
-	return xmlHeader + `<metadata xmlns="` + nsCommon + `" xmlns:rpm="` + nsRPM + `" packages="` + strconv.Itoa(n) + "\">\n"
+// The three metadata files: what comes before the n packages (PrimaryHead, FilelistsHead,
+// OtherHead), and after (PrimaryTail, FilelistsTail, OtherTail).
+func PrimaryHead(n int) string {
+	return XMLHeader + `<metadata xmlns="` + nsCommon + `" xmlns:rpm="` + NSRPM + `" packages="` + strconv.Itoa(n) + "\">\n"
 }
 
-func filelistsHead(n int) string {
-	return xmlHeader + `<filelists xmlns="` + nsFilelists + `" packages="` + strconv.Itoa(n) + "\">\n"
+// FilelistsHead is what comes before the n packages of filelists.xml.
+func FilelistsHead(n int) string {
+	return XMLHeader + `<filelists xmlns="` + nsFilelists + `" packages="` + strconv.Itoa(n) + "\">\n"
 }
 
-func otherHead(n int) string {
-	return xmlHeader + `<otherdata xmlns="` + nsOther + `" packages="` + strconv.Itoa(n) + "\">\n"
+// OtherHead is what comes before the n packages of other.xml.
+func OtherHead(n int) string {
+	return XMLHeader + `<otherdata xmlns="` + nsOther + `" packages="` + strconv.Itoa(n) + "\">\n"
 }
 
+// What comes after the packages of each metadata file.
 const (
-	primaryTail   = "</metadata>"
-	filelistsTail = "</filelists>"
-	otherTail     = "</otherdata>"
+	PrimaryTail   = "</metadata>"
+	FilelistsTail = "</filelists>"
+	OtherTail     = "</otherdata>"
 )
 
-// appendPrimary appends p's <package> element of primary.xml.
-func (w *xmlWriter) appendPrimary(p *rpmfile.Package) {
+// AppendPrimary appends p's <package> element of primary.xml.
+func (w *Writer) AppendPrimary(p *rpmfile.Package) {
 	w.WriteString("<package type=\"rpm\">\n")
 	w.text("  ", "name", p.Name)
 	w.text("  ", "arch", p.Arch)
-	w.empty("  ", "version", "epoch", p.Epoch, "ver", p.Version, "rel", p.Release)
+	w.Empty("  ", "version", "epoch", p.Epoch, "ver", p.Version, "rel", p.Release)
 	w.WriteString("  <checksum type=\"sha256\" pkgid=\"YES\">")
 	w.b = appendEscaped(w.b, p.Checksum, false)
 	w.WriteString("</checksum>\n")
@@ -114,7 +128,7 @@ func (w *xmlWriter) appendPrimary(p *rpmfile.Package) {
 	w.intAttr("installed", p.InstalledSize)
 	w.intAttr("archive", p.ArchiveSize)
 	w.closeEmpty()
-	w.empty("  ", "location", "href", p.Location)
+	w.Empty("  ", "location", "href", p.Location)
 	w.WriteString("  <format>\n")
 	w.text("    ", "rpm:license", p.License)
 	w.text("    ", "rpm:vendor", p.Vendor)
@@ -157,7 +171,7 @@ func (w *xmlWriter) appendPrimary(p *rpmfile.Package) {
 	w.WriteString("  </format>\n</package>\n")
 }
 
-func (w *xmlWriter) file(indent string, f rpmfile.File) {
+func (w *Writer) file(indent string, f rpmfile.File) {
 	if f.Type == "" {
 		w.text(indent, "file", f.Path)
 		return
@@ -169,17 +183,17 @@ func (w *xmlWriter) file(indent string, f rpmfile.File) {
 	w.WriteString("</file>\n")
 }
 
-func (w *xmlWriter) pkgStart(p *rpmfile.Package) {
+func (w *Writer) pkgStart(p *rpmfile.Package) {
 	w.open("", "package")
 	w.attr("pkgid", p.Checksum)
 	w.attr("name", p.Name)
 	w.attr("arch", p.Arch)
 	w.b = append(w.b, ">\n"...)
-	w.empty("  ", "version", "epoch", p.Epoch, "ver", p.Version, "rel", p.Release)
+	w.Empty("  ", "version", "epoch", p.Epoch, "ver", p.Version, "rel", p.Release)
 }
 
-// appendFilelists appends p's <package> element of filelists.xml.
-func (w *xmlWriter) appendFilelists(p *rpmfile.Package) {
+// AppendFilelists appends p's <package> element of filelists.xml.
+func (w *Writer) AppendFilelists(p *rpmfile.Package) {
 	w.pkgStart(p)
 	for _, f := range p.Files {
 		w.file("  ", f)
@@ -187,8 +201,8 @@ func (w *xmlWriter) appendFilelists(p *rpmfile.Package) {
 	w.WriteString("</package>\n")
 }
 
-// appendOther appends p's <package> element of other.xml.
-func (w *xmlWriter) appendOther(p *rpmfile.Package) {
+// AppendOther appends p's <package> element of other.xml.
+func (w *Writer) AppendOther(p *rpmfile.Package) {
 	w.pkgStart(p)
 	for _, c := range p.Changelogs {
 		w.open("  ", "changelog")

@@ -3,10 +3,13 @@ package repo
 import (
 	"testing"
 
+	"github.com/hotchain/hotchain/repo/compress"
 	"github.com/hotchain/hotchain/repo/rpmfile"
 )
 
-// The tests compare package entries field by field under short names.
+// What the tests take from the sub-packages, under short names.
+
+// pkg is a package entry, compared field by field.
 type pkg = rpmfile.Package
 
 // Where the headers of an RPM file are: the lead's size and the size of a header's intro
@@ -40,3 +43,7 @@ func layout(t testing.TB, data []byte) headerLayout {
 	}
 	return headerLayout{p.HeaderStart, p.HeaderEnd}
 }
+
+// decompress decompresses a metadata file held in memory, told by its magic bytes; plain
+// XML is passed through. It is bounded as old metadata is (openSizeLimit).
+func decompress(data []byte) ([]byte, error) { return compress.Bytes(data, openSizeLimit) }
