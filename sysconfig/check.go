@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotchain/hotchain/sysconfig/window"
 	"github.com/robfig/cron/v3"
 )
 
@@ -161,11 +162,11 @@ func (r *resolver) schedule() string {
 	return s
 }
 
-// installWindow is INSTALL_WINDOW, parsed (window.go); windows without a zone are in the
+// installWindow is INSTALL_WINDOW, parsed (package window); windows without a zone are in the
 // host's local time.
-func (r *resolver) installWindow() Window {
+func (r *resolver) installWindow() window.Window {
 	v := r.text("INSTALL_WINDOW")
-	w, err := ParseWindow(v, time.Local)
+	w, err := window.Parse(v, time.Local)
 	if err != nil {
 		r.bad("INSTALL_WINDOW", v, "%v", err)
 	}
