@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotchain/hotchain/sysconfig/shellword"
 	"github.com/hotchain/hotchain/sysconfig/window"
 )
 
@@ -174,7 +175,7 @@ func unjoin(err error) []error {
 // host name cannot be found, Hostname is "localhost".
 func Defaults(product string) *Config {
 	name := "/etc/sysconfig/" + product + "-hotfix"
-	r, err := layer(name, []assignment{{key: "PRODUCT", value: escapeDollars(product), line: 1}}, nil, nil)
+	r, err := layer(name, []assignment{{key: "PRODUCT", value: shellword.EscapeDollars(product), line: 1}}, nil, nil)
 	if err != nil { // viper refused a one-key map: a bug
 		panic(fmt.Sprintf("sysconfig: defaults for %q: %v", product, err))
 	}
@@ -250,7 +251,7 @@ func (c *Config) value(key string) string {
 	case "TARBALL_KEY":
 		return c.TarballKey
 	case "YUM_PARAMETER":
-		return joinWords(c.YumParameter)
+		return shellword.Join(c.YumParameter)
 	case "SCHEDULE":
 		return c.Schedule
 	case "CHECK_ONLY":
