@@ -113,7 +113,7 @@ func (pr *Reader) ReadFile(path, href string, fi os.FileInfo) (*Package, *Header
 	var f *os.File
 	var err error
 	if pr.Root != nil {
-		// The bytes that Serve would serve: no symlink swapped in since the listing
+		// The bytes that repo.Serve would serve: no symlink swapped in since the listing
 		// leads out of the repository.
 		f, err = pr.Root.Open(filepath.FromSlash(href))
 	} else {

@@ -8,8 +8,9 @@ import (
 	"unicode/utf8"
 )
 
-// The little XML that update needs to read in the elements it reuses as they are: undoing
-// escapes, and making sure an element is well-formed before it goes into new metadata.
+// The little XML that repo's update needs to read in the elements it reuses as they are:
+// undoing escapes, and making sure an element is well-formed before it goes into new
+// metadata.
 
 // Unescape undoes the escaping of text and attribute values: the five entities and
 // numeric character references. CheckElement has made sure there is nothing else.
