@@ -1,12 +1,19 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/packaging/unpack"
 )
 
 func TestClassifyDropName(t *testing.T) {
@@ -223,5 +230,25 @@ func TestDropMoveNeverReplaces(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 		t.Fatalf("the pair left the folder: %v", err)
+	}
+}
+
+// TestDropRetry: what is the host's trouble leaves the pair for the next run; what is the
+// file's is refused.
+func TestDropRetry(t *testing.T) {
+	for _, c := range []struct {
+		err   error
+		retry bool
+	}{
+		{fmt.Errorf("unpack tarball: %w", syscall.ENOSPC), true},
+		{&os.PathError{Op: "write", Path: "/var/opt/shop/Patches/x", Err: syscall.EIO}, true},
+		{fmt.Errorf("stopped: %w", context.Canceled), true},
+		{&unpack.SignatureError{Err: errors.New("signature does not match")}, false},
+		{errors.New("tarball x is not gzip-compressed"), false},
+		{&hotfix.PrereqError{Version: hotfix.Version{6, 14, 2, 2}, Reason: "hotfix 6.14.2.1 is not applied yet"}, false},
+	} {
+		if got := dropRetry(c.err); got != c.retry {
+			t.Errorf("dropRetry(%v) = %v, want %v", c.err, got, c.retry)
+		}
 	}
 }
