@@ -91,7 +91,7 @@ func waitingPeriod(pending []dnf.Package, minAgeDays int, now time.Time, pub pub
 // not wait itself: the alpha waited, and the installation must not fall apart.
 func (r *agentRun) holdBack() {
 	cfg := r.cfg
-	if cfg.MinAgeDays == 0 || cfg.Canary || cfg.HostRole == sysconfig.RoleSecondary {
+	if cfg.MinAgeDays == 0 || cfg.Canary || cfg.HostRole == sysconfig.RoleSecondary || r.o.bundle != nil {
 		return
 	}
 	r.held = mergeHeld(r.held, waitingPeriod(r.pending[:len(r.pending)-len(r.waiting)], cfg.MinAgeDays, r.o.now(), publishTimesOf(r.policy)))
