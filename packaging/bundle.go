@@ -290,17 +290,17 @@ type Bundle struct {
 // manifest (checkBundle) and only then writes the files into dest, which must be a private
 // directory of the caller's. On any error nothing is written to dest.
 func ReadVerifiedBundle(bundlePath, sigPath string, pub *sign.TarballPublicKey, keyPath, dest string) (*Bundle, error) {
-	in, err := openTarball(bundlePath)
+	in, err := openTarball("bundle", bundlePath)
 	if err != nil {
 		return nil, err
 	}
-	c, err := copyTarball(in, bundlePath, dest)
+	c, err := copyTarball("bundle", in, bundlePath, dest)
 	in.Close()
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	if err := verifySignature(bundlePath, c.data, sigPath, pub, keyPath); err != nil {
+	if err := verifySignature("bundle", bundlePath, c.data, sigPath, pub, keyPath); err != nil {
 		return nil, &SignatureError{err}
 	}
 	return unpackBundle(c.data, bundlePath, dest)

@@ -7,12 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/filetrust"
 	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/packaging"
+	"github.com/hotchain/hotchain/repo"
 	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -181,9 +183,9 @@ func checkBundle(ctx context.Context, cfg *sysconfig.Config, environ []string, b
 		return &checkedBundle{Bundle: b, allApplied: true}, nil
 	}
 	keyFile := cfg.InRoot(packaging.KeyPath(cfg.Product))
-	if err := checkRepomd(b.Dir, keyFile); err != nil {
+	if err := checkRepoSignatures(b, keyFile, time.Now()); err != nil {
 		return nil, withHint(fmt.Errorf("bundle %s refused, nothing was changed: %w", bundlePath, err),
-			"the bundle's metadata must be signed with this host's repository key: ask the vendor for a bundle signed with it (or, during a key rotation, install the base RPM that brings the new key first)")
+			"the bundle's metadata and packages must be signed with this host's repository key: ask the vendor for a bundle signed with it (or, during a key rotation, install the base RPM that brings the new key first)")
 	}
 	return &checkedBundle{Bundle: b, keyFile: keyFile}, nil
 }
@@ -197,9 +199,11 @@ func missing(next, first hotfix.Version) string {
 	return next.String() + " to " + last.String()
 }
 
-// checkRepomd checks repodata/repomd.xml.asc in dir with the keys in keyFile, as dnf's
-// repo_gpgcheck will, before anything is changed.
-func checkRepomd(dir, keyFile string) error {
+// checkRepoSignatures checks, in the unpacked bundle dir, repodata/repomd.xml.asc and every
+// RPM's header signature with the keys in keyFile (the host's repository key), as dnf's
+// repo_gpgcheck and gpgcheck will, but before anything is changed: a refusal by dnf would
+// come after the run's locks and records.
+func checkRepoSignatures(b *packaging.Bundle, keyFile string, now time.Time) error {
 	data, err := sign.ReadKeyFile(keyFile, "repository key")
 	if err != nil {
 		return fmt.Errorf("%w (the base RPM installs it)", err)
@@ -208,7 +212,7 @@ func checkRepomd(dir, keyFile string) error {
 	if err := ring.Add(data, keyFile); err != nil {
 		return err
 	}
-	repomd := filepath.Join(dir, "repodata", "repomd.xml")
+	repomd := filepath.Join(b.Dir, "repodata", "repomd.xml")
 	signed, err := os.ReadFile(repomd)
 	if err != nil {
 		return err
@@ -217,8 +221,14 @@ func checkRepomd(dir, keyFile string) error {
 	if err != nil {
 		return err
 	}
-	if err := ring.CheckArmoredDetached(signed, sig, time.Now()); err != nil {
+	if err := ring.CheckArmoredDetached(signed, sig, now); err != nil {
 		return fmt.Errorf("repodata/repomd.xml.asc does not verify with %s: %w", keyFile, err)
+	}
+	for _, p := range b.Manifest.Packages {
+		if err := repo.CheckPackage(filepath.Join(b.Dir, p.File), &ring, now); err != nil {
+			// Named as in the bundle: the private directory goes when the import ends.
+			return fmt.Errorf("%s (checked with %s)", strings.ReplaceAll(err.Error(), b.Dir+"/", ""), keyFile)
+		}
 	}
 	return nil
 }
