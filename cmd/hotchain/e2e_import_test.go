@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,7 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/internal/testutil"
+	"github.com/hotchain/hotchain/packaging"
+	"github.com/hotchain/hotchain/repo/dnf"
 )
 
 // TestImportBundle is the offline bundle end to end with the real dnf and rpm: a vendor
@@ -113,7 +117,7 @@ func TestImportBundle(t *testing.T) {
 		name, file string
 		want       []string
 	}{
-		{"one flipped byte", flipped, []string{"refused, nothing was changed", "bundle " + flipped + ": signature does not match", "hint: get the bundle and its .sig again"}},
+		{"one flipped byte", flipped, []string{"refused, nothing was changed", "bundle " + flipped + " refused, nothing was changed: signature does not match", "hint: get the bundle and its .sig again"}},
 		{"another tarball key", otherTar, []string{"refused, nothing was changed", "signature does not match", "hint: get the bundle and its .sig again"}},
 		{"another OpenPGP key", otherPGP, []string{"refused, nothing was changed", "repomd.xml.asc does not verify with", "hint: the bundle's metadata and packages must be signed with this host's repository key"}},
 		{"packages by another OpenPGP key", otherRPMs, []string{"refused, nothing was changed", "package shop-hotfix-6_14_2_2-1-0.noarch.rpm is signed with key", "which this host does not trust", "hint: the bundle's metadata and packages must be signed"}},
@@ -134,6 +138,39 @@ func TestImportBundle(t *testing.T) {
 			}
 			if left, _ := os.ReadDir(tmp); len(left) != 0 {
 				t.Errorf("left %d entries in TMPDIR", len(left))
+			}
+		})
+	}
+
+	// dnf and rpm check the same signatures themselves: the package manager as import sets
+	// it up, on the bundles another key signed, without hotchain's own checks first.
+	for _, b := range []string{otherPGP, otherRPMs} {
+		t.Run("dnf refuses "+filepath.Base(b), func(t *testing.T) {
+			priv := t.TempDir()
+			pub, err := sign.LoadTarballPublicKey(key + ".pub.pem")
+			if err != nil {
+				t.Fatal(err)
+			}
+			unpacked, err := packaging.ReadVerifiedBundle(b, b+".sig", pub, key+".pub.pem", priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lr := dnf.LocalRepo{ID: "shop-hotfix-bundle", ReposDir: filepath.Join(priv, "repos.d"), CacheDir: filepath.Join(priv, "cache")}
+			os.Mkdir(lr.ReposDir, 0o755)
+			writeFile(t, filepath.Join(lr.ReposDir, "bundle.repo"), dnf.LocalRepoFile(lr.ID, "bundle", unpacked.Dir,
+				[]string{filepath.Join(host.root, "etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix")}))
+			var out bytes.Buffer
+			pm := &dnf.PackageManager{Cmd: "dnf", Root: host.root, Params: []string{"--releasever=1"},
+				Env: append(os.Environ(), "SHOP_DO_PATCH=0"), Stdout: &out, Stderr: &out}
+			pm.OnlyRepo(lr)
+			rpmBefore := host.installed()
+			err = pm.Install(context.Background(), "shop-hotfix-6_14_2_4")
+			t.Logf("dnf: %v\n%s", err, out.String())
+			if err == nil || !strings.Contains(err.Error(), "GPG") {
+				t.Errorf("dnf on %s: %v, want a GPG check that fails", filepath.Base(b), err)
+			}
+			if got := host.installed(); got != rpmBefore {
+				t.Errorf("rpm database changed:\n%s\nwas\n%s", got, rpmBefore)
 			}
 		})
 	}

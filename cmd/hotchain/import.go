@@ -137,15 +137,15 @@ func checkBundle(ctx context.Context, cfg *sysconfig.Config, environ []string, b
 	}
 	b, err := packaging.ReadVerifiedBundle(bundlePath, sigPath, pub, keyPath, private)
 	if se := (*packaging.SignatureError)(nil); errors.As(err, &se) {
-		return nil, withHint(fmt.Errorf("refused, nothing was changed: %w", err),
+		return nil, withHint(&refusedError{bundlePath, err},
 			"get the bundle and its .sig again from the vendor; TARBALL_KEY in the settings names the vendor's public key")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("refused, nothing was changed: %w", err)
+		return nil, &refusedError{bundlePath, err}
 	}
 	m := b.Manifest
 	refuse := func(hint, format string, args ...any) (*checkedBundle, error) {
-		return nil, withHint(fmt.Errorf("bundle %s refused, nothing was changed: "+format, append([]any{bundlePath}, args...)...), hint)
+		return nil, withHint(&refusedError{bundlePath, fmt.Errorf(format, args...)}, hint)
 	}
 	if m.Product != cfg.Product {
 		return refuse("import it on a host of "+m.Product+", or ask the vendor for a bundle of "+cfg.Product,
@@ -184,11 +184,23 @@ func checkBundle(ctx context.Context, cfg *sysconfig.Config, environ []string, b
 	}
 	keyFile := cfg.InRoot(packaging.KeyPath(cfg.Product))
 	if err := checkRepoSignatures(b, keyFile, time.Now()); err != nil {
-		return nil, withHint(fmt.Errorf("bundle %s refused, nothing was changed: %w", bundlePath, err),
+		return nil, withHint(&refusedError{bundlePath, err},
 			"the bundle's metadata and packages must be signed with this host's repository key: ask the vendor for a bundle signed with it (or, during a key rotation, install the base RPM that brings the new key first)")
 	}
 	return &checkedBundle{Bundle: b, keyFile: keyFile}, nil
 }
+
+// refusedError is a bundle that an import refuses before it changes anything.
+type refusedError struct {
+	bundle string
+	err    error
+}
+
+func (e *refusedError) Error() string {
+	return fmt.Sprintf("bundle %s refused, nothing was changed: %s", e.bundle, strings.TrimPrefix(e.err.Error(), "bundle "+e.bundle+": "))
+}
+
+func (e *refusedError) Unwrap() error { return e.err }
 
 // missing names the hotfixes from next up to before first: "6.14.2.6" or "6.14.2.6 to 6.14.2.7".
 func missing(next, first hotfix.Version) string {
