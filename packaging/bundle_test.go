@@ -91,8 +91,12 @@ type tarEnt struct {
 	body string
 }
 
-func reg(name, body string) tarEnt { return tarEnt{tar.Header{Name: name, Typeflag: tar.TypeReg}, body} }
-func dir(name string) tarEnt       { return tarEnt{h: tar.Header{Name: name, Typeflag: tar.TypeDir, Mode: 0o755}} }
+func reg(name, body string) tarEnt {
+	return tarEnt{tar.Header{Name: name, Typeflag: tar.TypeReg}, body}
+}
+func dir(name string) tarEnt {
+	return tarEnt{h: tar.Header{Name: name, Typeflag: tar.TypeDir, Mode: 0o755}}
+}
 
 // validBundle is the entries of a good bundle: files and manifest m (nil: testManifest).
 func validBundle(t *testing.T, files map[string]string, m *BundleManifest) []tarEnt {

@@ -44,7 +44,7 @@ func openTarball(what, path string) (*os.File, error) {
 		f.Close()
 		return nil, hintError{
 			fmt.Errorf("%s %s is a %s, not a regular file: hotchain checks and unpacks a %s only from a regular file", what, path, hotfix.KindOf(fi.Mode()), what),
-			"copy the "+what+" and its .sig into a directory and pass the copy",
+			"copy the " + what + " and its .sig into a directory and pass the copy",
 		}
 	}
 	return f, nil

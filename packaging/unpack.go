@@ -59,7 +59,7 @@ func verifySignature(what, tarPath string, data []byte, sigPath string, pub *sig
 	if err := pub.Verify(data, sig); err != nil {
 		return hintError{
 			fmt.Errorf("%s %s: %w with %s (key %s)", what, tarPath, err, sigPath, pubPEMPath),
-			"the "+what+" was changed or damaged after it was signed, or the vendor signed it with another key: get the tarball and its .sig again, and check that the public key is the vendor's",
+			"the " + what + " was changed or damaged after it was signed, or the vendor signed it with another key: get the " + what + " and its .sig again, and check that the public key is the vendor's",
 		}
 	}
 	return nil
