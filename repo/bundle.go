@@ -20,7 +20,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/sign"
-	"github.com/hotchain/hotchain/packaging"
+	"github.com/hotchain/hotchain/packaging/unpack"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -46,7 +46,7 @@ type BundleOptions struct {
 
 // BundleResult says what MakeBundle wrote.
 type BundleResult struct {
-	Manifest  *packaging.BundleManifest
+	Manifest  *unpack.BundleManifest
 	Signature string // Out.sig
 }
 
@@ -109,10 +109,10 @@ func MakeBundle(ctx context.Context, o BundleOptions) (*BundleResult, error) {
 	if err != nil {
 		return nil, stagedError(err, rename)
 	}
-	m := &packaging.BundleManifest{Schema: packaging.BundleSchema, Product: o.Product, Base: base, From: o.From.String(), To: o.To.String()}
+	m := &unpack.BundleManifest{Schema: unpack.BundleSchema, Product: o.Product, Base: base, From: o.From.String(), To: o.To.String()}
 	v := o.From
 	for _, p := range picks {
-		m.Packages = append(m.Packages, packaging.BundlePackage{Version: v.String(), Name: p.name, EVR: p.evr, File: p.file})
+		m.Packages = append(m.Packages, unpack.BundlePackage{Version: v.String(), Name: p.name, EVR: p.evr, File: p.file})
 		v = v.Next()
 	}
 	rels := []string{}
@@ -134,7 +134,7 @@ func MakeBundle(ctx context.Context, o BundleOptions) (*BundleResult, error) {
 		}
 		m.Files = append(m.Files, f)
 	}
-	if err := packaging.WriteBundle(o.Out, stage, m, o.Time, o.TarballKey); err != nil {
+	if err := writeBundle(o.Out, stage, m, o.Time, o.TarballKey); err != nil {
 		return nil, err
 	}
 	return &BundleResult{Manifest: m, Signature: o.Out + ".sig"}, nil
@@ -207,26 +207,26 @@ func linkOrCopy(src, dst string) error {
 }
 
 // fileEntry is the manifest entry of stage/rel: size and SHA-256.
-func fileEntry(stage, rel string) (packaging.BundleFile, error) {
+func fileEntry(stage, rel string) (unpack.BundleFile, error) {
 	p := filepath.Join(stage, filepath.FromSlash(rel))
 	f, err := os.Open(p)
 	if err != nil {
-		return packaging.BundleFile{}, err
+		return unpack.BundleFile{}, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return packaging.BundleFile{}, err
+		return unpack.BundleFile{}, err
 	}
 	if !fi.Mode().IsRegular() {
-		return packaging.BundleFile{}, fmt.Errorf("%s is a %s, not a file", p, fs.FormatFileInfo(fi))
+		return unpack.BundleFile{}, fmt.Errorf("%s is a %s, not a file", p, fs.FormatFileInfo(fi))
 	}
 	h := sha256.New()
 	n, err := io.Copy(h, f)
 	if err != nil {
-		return packaging.BundleFile{}, err
+		return unpack.BundleFile{}, err
 	}
-	return packaging.BundleFile{Path: rel, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+	return unpack.BundleFile{Path: rel, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
 // stagedError names the packages of o.Dir in an error of Build on the staging directory.

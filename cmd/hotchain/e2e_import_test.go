@@ -12,7 +12,7 @@ import (
 
 	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/internal/testutil"
-	"github.com/hotchain/hotchain/packaging"
+	"github.com/hotchain/hotchain/packaging/unpack"
 	"github.com/hotchain/hotchain/repo/dnf"
 )
 
@@ -120,7 +120,7 @@ func TestImportBundle(t *testing.T) {
 		{"one flipped byte", flipped, []string{"refused, nothing was changed", "bundle " + flipped + " refused, nothing was changed: signature does not match", "hint: get the bundle and its .sig again"}},
 		{"another tarball key", otherTar, []string{"refused, nothing was changed", "signature does not match", "hint: get the bundle and its .sig again"}},
 		{"another OpenPGP key", otherPGP, []string{"refused, nothing was changed", "repomd.xml.asc does not verify with", "hint: the bundle's metadata and packages must be signed with this host's repository key"}},
-		{"packages by another OpenPGP key", otherRPMs, []string{"refused, nothing was changed", "package shop-hotfix-6_14_2_2-1-0.noarch.rpm is signed with key", "which this host does not trust", "hint: the bundle's metadata and packages must be signed"}},
+		{"packages by another OpenPGP key", otherRPMs, []string{"refused, nothing was changed", "package shop-hotfix-6_14_2_2-1-0.noarch.rpm: rpm -K with these keys alone says", "SIGNATURES NOT OK", "hint: the bundle's metadata and packages must be signed"}},
 		{"a gap", gap, []string{"refused, nothing was changed", "host has 6.14.2.1, the bundle starts at 6.14.2.3: 6.14.2.2 is missing", "hint: ask the vendor for a bundle -from 6.14.2.2"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -151,7 +151,7 @@ func TestImportBundle(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			unpacked, err := packaging.ReadVerifiedBundle(b, b+".sig", pub, key+".pub.pem", priv)
+			unpacked, err := unpack.VerifiedBundle(b, b+".sig", pub, key+".pub.pem", priv)
 			if err != nil {
 				t.Fatal(err)
 			}

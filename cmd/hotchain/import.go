@@ -14,7 +14,7 @@ import (
 	"github.com/hotchain/hotchain/internal/filetrust"
 	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/packaging"
-	"github.com/hotchain/hotchain/repo"
+	"github.com/hotchain/hotchain/packaging/unpack"
 	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -116,13 +116,13 @@ func importBundle(ctx context.Context, o agentOptions, bundlePath, sigPath strin
 
 // checkedBundle is a bundle that passed checkBundle, unpacked in the private directory.
 type checkedBundle struct {
-	*packaging.Bundle
+	*unpack.Bundle
 	keyFile    string // the host's repository key, as dnf reads it
 	allApplied bool   // the host has applied every hotfix of it
 }
 
 // checkBundle does every check of an import that needs no lock, writing nothing but into
-// private: the signature and content of the bundle (packaging.ReadVerifiedBundle, unpacked
+// private: the signature and content of the bundle (unpack.VerifiedBundle, unpacked
 // into private), product, base version and chain position, and repomd.xml's signature by
 // the host's repository key.
 func checkBundle(ctx context.Context, cfg *sysconfig.Config, environ []string, bundlePath, sigPath, private string) (*checkedBundle, error) {
@@ -135,8 +135,8 @@ func checkBundle(ctx context.Context, cfg *sysconfig.Config, environ []string, b
 	if err != nil {
 		return nil, withHint(err, "TARBALL_KEY in "+cfg.File+" names the vendor's public key (the base RPM installs it with build-base -tarball-key)")
 	}
-	b, err := packaging.ReadVerifiedBundle(bundlePath, sigPath, pub, keyPath, private)
-	if se := (*packaging.SignatureError)(nil); errors.As(err, &se) {
+	b, err := unpack.VerifiedBundle(bundlePath, sigPath, pub, keyPath, private)
+	if se := (*unpack.SignatureError)(nil); errors.As(err, &se) {
 		return nil, withHint(&refusedError{bundlePath, err},
 			"get the bundle and its .sig again from the vendor; TARBALL_KEY in the settings names the vendor's public key")
 	}
@@ -183,7 +183,7 @@ func checkBundle(ctx context.Context, cfg *sysconfig.Config, environ []string, b
 		return &checkedBundle{Bundle: b, allApplied: true}, nil
 	}
 	keyFile := cfg.InRoot(packaging.KeyPath(cfg.Product))
-	if err := checkRepoSignatures(b, keyFile, time.Now()); err != nil {
+	if err := checkRepoSignatures(ctx, b, keyFile, filepath.Join(private, "rpmdb"), environ, time.Now()); err != nil {
 		return nil, withHint(&refusedError{bundlePath, err},
 			"the bundle's metadata and packages must be signed with this host's repository key: ask the vendor for a bundle signed with it (or, during a key rotation, install the base RPM that brings the new key first)")
 	}
@@ -211,11 +211,12 @@ func missing(next, first hotfix.Version) string {
 	return next.String() + " to " + last.String()
 }
 
-// checkRepoSignatures checks, in the unpacked bundle dir, repodata/repomd.xml.asc and every
-// RPM's header signature with the keys in keyFile (the host's repository key), as dnf's
-// repo_gpgcheck and gpgcheck will, but before anything is changed: a refusal by dnf would
-// come after the run's locks and records.
-func checkRepoSignatures(b *packaging.Bundle, keyFile string, now time.Time) error {
+// checkRepoSignatures checks, in the unpacked bundle b, repodata/repomd.xml.asc and every
+// RPM with the keys in keyFile (the host's repository key) alone, as dnf's repo_gpgcheck
+// and gpgcheck will, but before anything is changed: a refusal by dnf would come after the
+// run's locks and records. The RPMs are checked by rpm itself (rpm -K), with the key in a
+// new rpm database in dbDir.
+func checkRepoSignatures(ctx context.Context, b *unpack.Bundle, keyFile, dbDir string, environ []string, now time.Time) error {
 	data, err := sign.ReadKeyFile(keyFile, "repository key")
 	if err != nil {
 		return fmt.Errorf("%w (the base RPM installs it)", err)
@@ -236,11 +237,17 @@ func checkRepoSignatures(b *packaging.Bundle, keyFile string, now time.Time) err
 	if err := ring.CheckArmoredDetached(signed, sig, now); err != nil {
 		return fmt.Errorf("repodata/repomd.xml.asc does not verify with %s: %w", keyFile, err)
 	}
+	if err := os.Mkdir(dbDir, 0o700); err != nil {
+		return err
+	}
+	var pkgs []string
 	for _, p := range b.Manifest.Packages {
-		if err := repo.CheckPackage(filepath.Join(b.Dir, p.File), &ring, now); err != nil {
-			// Named as in the bundle: the private directory goes when the import ends.
-			return fmt.Errorf("%s (checked with %s)", strings.ReplaceAll(err.Error(), b.Dir+"/", ""), keyFile)
-		}
+		pkgs = append(pkgs, filepath.Join(b.Dir, p.File))
+	}
+	rpm := &dnf.PackageManager{Env: environ}
+	if err := rpm.CheckSignatures(ctx, dbDir, []string{keyFile}, pkgs); err != nil {
+		// Named as in the bundle: the private directory goes when the import ends.
+		return fmt.Errorf("%s (checked with %s)", strings.ReplaceAll(err.Error(), b.Dir+"/", ""), keyFile)
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package dnf
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"strings"
 )
@@ -67,4 +69,39 @@ func LocalRepoFile(id, name, dir string, gpgkeys []string) []byte {
 	}
 	return fmt.Appendf(nil, "[%s]\nname=%s\nbaseurl=file://%s\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey=%s\nskip_if_unavailable=False\nmetadata_expire=0\n",
 		id, name, dir, strings.Join(keys, " "))
+}
+
+// CheckSignatures checks the RPM files pkgs with rpm itself (rpm -K) against the OpenPGP
+// keys in keyFiles and no other: they are imported into a new rpm database in dbDir, a
+// private empty directory of the caller's, so that the host's database is neither read nor
+// changed. Every package must be intact and carry a signature by one of those keys; an
+// unsigned, damaged or otherwise signed one is an error that names it with rpm's verdict.
+func (pm *PackageManager) CheckSignatures(ctx context.Context, dbDir string, keyFiles, pkgs []string) error {
+	rpm := pm.RPM
+	if rpm == "" {
+		rpm = "rpm"
+	}
+	for _, k := range keyFiles {
+		if err := pm.run(ctx, nil, rpm, "--dbpath", dbDir, "--import", k); err != nil {
+			return fmt.Errorf("read key %s: %w", k, err)
+		}
+	}
+	var out bytes.Buffer
+	runErr := pm.run(ctx, &out, rpm, append([]string{"--dbpath", dbDir, "-K"}, pkgs...)...)
+	verdicts := map[string]string{}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if name, verdict, ok := strings.Cut(line, ": "); ok {
+			verdicts[name] = strings.TrimSpace(verdict)
+		}
+	}
+	for _, p := range pkgs {
+		v, ok := verdicts[p]
+		switch {
+		case !ok:
+			return fmt.Errorf("package %s: rpm -K says nothing of it (%v)", p, runErr)
+		case !strings.Contains(v, "signatures OK"):
+			return fmt.Errorf("package %s: rpm -K with these keys alone says %q", p, v)
+		}
+	}
+	return runErr
 }

@@ -1,4 +1,4 @@
-package packaging
+package unpack
 
 import (
 	"archive/tar"
@@ -9,12 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-
-	"github.com/hotchain/hotchain/internal/sign"
 )
 
 // bundleTop is the top directory of the test bundles.
@@ -200,109 +196,4 @@ func TestCheckBundleRefuses(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestBundleRoundTrip: WriteBundle's file and signature are what ReadVerifiedBundle
-// accepts and unpacks, byte for byte; the same input gives the same bytes; a bundle checked
-// with another key, a FIFO and a damaged copy are refused with nothing written.
-func TestBundleRoundTrip(t *testing.T) {
-	files := bundleContent()
-	stage := t.TempDir()
-	writeTree(t, stage, files)
-	key, err := sign.TarballKeyFromSigner(testSigner(t, sign.Ed25519))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pubPEM, err := key.PublicPEM()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := sign.ParseTarballPublicKey(pubPEM, "pub.pem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(t.TempDir(), "b.tar")
-	if err := WriteBundle(out, stage, testManifest(files), sde, key); err != nil {
-		t.Fatal(err)
-	}
-	out2 := filepath.Join(t.TempDir(), "b.tar")
-	if err := WriteBundle(out2, stage, testManifest(files), sde, key); err != nil {
-		t.Fatal(err)
-	}
-	a, _ := os.ReadFile(out)
-	b, _ := os.ReadFile(out2)
-	if !bytes.Equal(a, b) {
-		t.Error("two bundles of the same files differ")
-	}
-	tr := tar.NewReader(bytes.NewReader(a))
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			break
-		}
-		if h.Uid != 0 || h.Gid != 0 || !h.ModTime.Equal(sde) || h.Format != tar.FormatPAX && h.Format != tar.FormatUSTAR {
-			t.Errorf("%s: owner %d:%d, mtime %s, format %v", h.Name, h.Uid, h.Gid, h.ModTime, h.Format)
-		}
-	}
-
-	dest := t.TempDir()
-	got, err := ReadVerifiedBundle(out, out+".sig", pub, "pub.pem", dest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Dir != filepath.Join(dest, bundleTop) || got.Manifest.To != "6.14.2.3" {
-		t.Errorf("bundle %+v", got)
-	}
-	for p, body := range files {
-		if data, err := os.ReadFile(filepath.Join(got.Dir, p)); err != nil || string(data) != body {
-			t.Errorf("%s = %q, %v; want %q", p, data, err, body)
-		}
-	}
-
-	otherKey, err := sign.TarballKeyFromSigner(testSigner(t, sign.RSA))
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherPEM, _ := otherKey.PublicPEM()
-	otherPub, err := sign.ParseTarballPublicKey(otherPEM, "other.pem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fifo := filepath.Join(t.TempDir(), "fifo.tar")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	damaged := filepath.Join(t.TempDir(), "damaged.tar")
-	a[len(a)/2] ^= 1
-	os.WriteFile(damaged, a, 0o644)
-	os.WriteFile(damaged+".sig", mustRead(t, out+".sig"), 0o644)
-	for _, tc := range []struct {
-		name, path string
-		pub        *sign.TarballPublicKey
-		want       string
-	}{
-		{"another key", out, otherPub, "signature does not match"},
-		{"FIFO", fifo, pub, "is a named pipe, not a regular file"},
-		{"damaged", damaged, pub, "signature does not match"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dest := t.TempDir()
-			_, err := ReadVerifiedBundle(tc.path, out+".sig", tc.pub, "k.pem", dest)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("got %v, want %q", err, tc.want)
-			}
-			if left, _ := os.ReadDir(dest); len(left) != 0 {
-				t.Errorf("wrote %d entries", len(left))
-			}
-		})
-	}
-}
-
-func mustRead(t *testing.T, p string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
 }

@@ -1,4 +1,4 @@
-package packaging
+package unpack
 
 import (
 	"archive/tar"
@@ -15,7 +15,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/sign"
@@ -98,10 +97,10 @@ var (
 	sha256Hex      = regexp.MustCompile(`^[0-9a-f]{64}$`)
 )
 
-// check holds the manifest to the rules: one product and base version, a contiguous chain
+// Check holds the manifest to the rules: one product and base version, a contiguous chain
 // from From to To with one package each, named as the product names them, and a file list
 // of exactly those packages and repodata/ files, repomd.xml and its signature among them.
-func (m *BundleManifest) check() error {
+func (m *BundleManifest) Check() error {
 	if m.Schema != BundleSchema {
 		return fmt.Errorf("schema %q, want %q", m.Schema, BundleSchema)
 	}
@@ -176,120 +175,19 @@ func (m *BundleManifest) check() error {
 	return nil
 }
 
-// WriteBundle writes the bundle of manifest m to out: the files of m.Files, read from the
-// staging directory stage, in the fixed layout, as a reproducible PAX tar (entries in byte
-// order, owner root, every mtime mtime, modes 0755 and 0644), and its signature by key to
-// out.sig. Each file is checked against its size and SHA-256 in m while it is copied. Both
-// are written to temporary files beside out and renamed into place only when complete.
-func WriteBundle(out, stage string, m *BundleManifest, mtime time.Time, key *sign.TarballKey) (err error) {
-	if err := m.check(); err != nil {
-		return fmt.Errorf("bundle manifest: %w", err)
-	}
-	from, _ := hotfix.ParseVersion(m.From)
-	to, _ := hotfix.ParseVersion(m.To)
-	top := BundleTopDir(m.Product, from, to)
-	manifest, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	manifest = append(manifest, '\n')
-	dir := filepath.Dir(out)
-	f, err := os.CreateTemp(dir, ".hotchain-tmp-*")
-	if err != nil {
-		return fmt.Errorf("write bundle: %w", err)
-	}
-	outs := []output{{path: out, temp: f.Name()}}
-	defer func() {
-		if err != nil {
-			f.Close()
-			removeTemps(outs)
-		}
-	}()
-	tw := tar.NewWriter(f)
-	when := time.Unix(mtime.Unix(), 0)
-	hdr := func(name string, typ byte, mode, size int64) *tar.Header {
-		return &tar.Header{Name: name, Typeflag: typ, Mode: mode, Size: size, Uname: "root", Gname: "root", ModTime: when, Format: tar.FormatPAX}
-	}
-	type ent struct {
-		rel  string
-		file *BundleFile
-	}
-	ents := []ent{{rel: "manifest.json"}, {rel: "repodata/"}}
-	for i := range m.Files {
-		ents = append(ents, ent{rel: m.Files[i].Path, file: &m.Files[i]})
-	}
-	slices.SortFunc(ents, func(a, b ent) int { return strings.Compare(a.rel, b.rel) })
-	if err := tw.WriteHeader(hdr(top+"/", tar.TypeDir, 0o755, 0)); err != nil {
-		return fmt.Errorf("write bundle: %w", err)
-	}
-	buf := make([]byte, copyBufferSize)
-	for _, e := range ents {
-		name := top + "/" + e.rel
-		switch {
-		case strings.HasSuffix(e.rel, "/"):
-			err = tw.WriteHeader(hdr(name, tar.TypeDir, 0o755, 0))
-		case e.file == nil:
-			if err = tw.WriteHeader(hdr(name, tar.TypeReg, 0o644, int64(len(manifest)))); err == nil {
-				_, err = tw.Write(manifest)
-			}
-		default:
-			if err = tw.WriteHeader(hdr(name, tar.TypeReg, 0o644, e.file.Size)); err == nil {
-				err = copyBundleFile(tw, filepath.Join(stage, filepath.FromSlash(e.rel)), e.file, buf)
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("write bundle entry %s: %w", name, err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return fmt.Errorf("write bundle: %w", err)
-	}
-	if err := finishTemp(f, 0o644); err != nil {
-		return fmt.Errorf("write bundle: %w", err)
-	}
-	sig, err := key.SignFile(outs[0].temp)
-	if err != nil {
-		return err
-	}
-	sigTemp, err := writeTemp(dir, sig, 0o644)
-	if err != nil {
-		return fmt.Errorf("write %s.sig: %w", out, err)
-	}
-	outs = append(outs, output{path: out + ".sig", temp: sigTemp})
-	return publishOutputs(dir, outs)
-}
-
-// copyBundleFile copies the file at src into w, checking it against f's size and SHA-256.
-func copyBundleFile(w io.Writer, src string, f *BundleFile, buf []byte) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	h := sha256.New()
-	n, err := io.CopyBuffer(io.MultiWriter(w, h), io.LimitReader(in, f.Size+1), buf)
-	if err != nil {
-		return err
-	}
-	if n != f.Size || hex.EncodeToString(h.Sum(nil)) != f.SHA256 {
-		return fmt.Errorf("%s changed while the bundle was written", src)
-	}
-	return nil
-}
-
-// Bundle is a bundle read and checked by ReadVerifiedBundle.
+// Bundle is a bundle read and checked by VerifiedBundle.
 type Bundle struct {
 	Dir      string // the unpacked top directory: the RPMs and repodata/, a local repository
 	Manifest *BundleManifest
 }
 
-// ReadVerifiedBundle is how a host takes a bundle in, as UnpackVerifiedTarballWith takes a
+// VerifiedBundle is how a host takes a bundle in, as UnpackVerifiedTarballWith takes a
 // tarball: it reads the file at bundlePath once (a regular file only) into a private copy
 // without a name, checks the detached signature sigPath over exactly those bytes with pub
 // (read from keyPath, which messages name), then checks every entry of that copy and its
 // manifest (checkBundle) and only then writes the files into dest, which must be a private
 // directory of the caller's. On any error nothing is written to dest.
-func ReadVerifiedBundle(bundlePath, sigPath string, pub *sign.TarballPublicKey, keyPath, dest string) (*Bundle, error) {
+func VerifiedBundle(bundlePath, sigPath string, pub *sign.TarballPublicKey, keyPath, dest string) (*Bundle, error) {
 	in, err := openTarball("bundle", bundlePath)
 	if err != nil {
 		return nil, err
@@ -469,7 +367,7 @@ func checkBundle(data []byte, bundlePath string) (top string, m *BundleManifest,
 	if err := dec.Decode(m); err != nil {
 		return "", nil, nil, bad(top+"/manifest.json", "is not a bundle manifest: %v", err)
 	}
-	if err := m.check(); err != nil {
+	if err := m.Check(); err != nil {
 		return "", nil, nil, bad(top+"/manifest.json", "%v", err)
 	}
 	from, _ := hotfix.ParseVersion(m.From)
