@@ -22,7 +22,8 @@ import (
 // hotchain import: a bundle of hotfixes (hotchain bundle) installed on a host without
 // network. Everything is checked before anything on the host changes: the bundle's
 // signature by TARBALL_KEY over a private copy, its layout and manifest, the product, base
-// version and chain position, and repomd.xml's signature by the host's repository key. Then
+// version and chain position, repomd.xml's signature by the host's repository key and every
+// RPM by rpm -K with that key alone. Then
 // it is an agent console run (the locks, recovery, dnf install with the apply deferred, the
 // applies, the health check, the ledger and rpm database compared, the report) whose
 // package manager sees only the bundle, unpacked into a private directory, as a local
@@ -31,7 +32,6 @@ import (
 // importedBundle is the bundle an import run installs from.
 type importedBundle struct {
 	path string // the bundle file, for messages
-	repo dnf.LocalRepo
 }
 
 func runImport(ctx context.Context, e *env, args []string) error {
@@ -43,7 +43,8 @@ directory of RPMs, repodata/ and manifest.json; nothing else), the bundle must b
 host's product and installed base version, and the first hotfix of it that this host has
 not applied must be the next one of its chain (hotfixes already applied are skipped); and
 repodata/repomd.xml.asc must verify with the host's repository key
-(/etc/pki/rpm-gpg/RPM-GPG-KEY-PRODUCT-hotfix). Then it is agent -console: LOCK_CRON and
+(/etc/pki/rpm-gpg/RPM-GPG-KEY-PRODUCT-hotfix), and every RPM must pass rpm -K with that key
+alone (in a private rpm database). Then it is agent -console: LOCK_CRON and
 LOCK_TS, recovery, dnf install from the bundle alone as a local repository (gpgcheck=1,
 repo_gpgcheck=1 with that key), the applies, health check, ledger checked against the rpm
 database, and the report (NOTIFY_URL/NOTIFY_CMD as NOTIFY_ON says). The rollout policy
@@ -98,7 +99,7 @@ func importBundle(ctx context.Context, o agentOptions, bundlePath, sigPath strin
 		return fmt.Errorf("import: %w", err)
 	}
 	o.mode = modeConsole
-	o.bundle = &importedBundle{path: bundlePath, repo: lr}
+	o.bundle = &importedBundle{path: bundlePath}
 	newPM := o.newPM
 	if newPM == nil {
 		newPM = newPackageManager
@@ -123,8 +124,8 @@ type checkedBundle struct {
 
 // checkBundle does every check of an import that needs no lock, writing nothing but into
 // private: the signature and content of the bundle (unpack.VerifiedBundle, unpacked
-// into private), product, base version and chain position, and repomd.xml's signature by
-// the host's repository key.
+// into private), product, base version and chain position, and the signatures of
+// repomd.xml and the RPMs by the host's repository key (checkRepoSignatures).
 func checkBundle(ctx context.Context, cfg *sysconfig.Config, environ []string, bundlePath, sigPath, private string) (*checkedBundle, error) {
 	keyPath := cfg.InRoot(cfg.TarballKey)
 	pub, err := readTarballKey(keyPath)
