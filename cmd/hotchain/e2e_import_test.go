@@ -23,7 +23,7 @@ import (
 // another OpenPGP key signed, and one that starts at 6.14.2.3, each with exit 1, a message
 // that says what and what to do, and the host tree byte-identical; then imports the good
 // one: rpm database, ledger and product files agree, the report is printed, and the
-// private copy is gone.
+// private copy is gone. A later bundle 3..5 installs 5 alone.
 func TestImportBundle(t *testing.T) {
 	e2eHost(t, false)
 	bin := buildStatic(t)
@@ -40,7 +40,7 @@ func TestImportBundle(t *testing.T) {
 	}
 	url, stop := serveReposStoppable(t, bin, filepath.Dir(repoDir))
 	src := filepath.Join(work, "src")
-	rolloutChain(t, src, 1, 4, 0)
+	rolloutChain(t, src, 1, 5, 0)
 	build := func(dir, k string, from, to int) {
 		for i := from; i <= to; i++ {
 			runOK(t, nil, bin, "build", "-product", "shop", "-sign-key", k+".asc", "-out", dir, filepath.Join(src, fmt.Sprintf("shop-hotfix-6.14.2.%d", i)))
@@ -212,6 +212,16 @@ func TestImportBundle(t *testing.T) {
 	// Once more: everything is applied.
 	if out := runOK(t, env, bin, append(append([]string{"import"}, at...), good)...); !strings.Contains(out, "Nothing to import") {
 		t.Errorf("second import: %s", out)
+	}
+	// A bundle that holds applied hotfixes too: they are skipped, the new one installs.
+	build(repoDir, key, 5, 5)
+	runOK(t, nil, bin, "repo", "-sign-key", key+".asc", "-base-url", url, repoDir)
+	next := bundle(repoDir, key+".asc", key, 3, 5, "shop-hotfix-bundle-6.14.2.3-6.14.2.5.tar")
+	if out := runOK(t, env, bin, append(append([]string{"import"}, at...), next)...); !strings.Contains(out, "Installed: 6.14.2.5\n") {
+		t.Errorf("import of 3..5 on a host at 4 does not say it installed 6.14.2.5 alone:\n%s", out)
+	}
+	if got := host.read(ledger); got != "6.14.2.1\n6.14.2.2\n6.14.2.3\n6.14.2.4\n6.14.2.5\n" {
+		t.Errorf("ledger after the second bundle = %q, want 1 to 5", got)
 	}
 }
 
