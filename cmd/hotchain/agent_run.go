@@ -92,6 +92,10 @@ type agentOptions struct {
 	// dropBundles, when set, receives the complete bundle pairs of DROP_DIR that the run
 	// would take: runAgentWithDrop imports them after the run (drop_bundle.go).
 	dropBundles *[]string
+	// bundle, when set, makes the run an import (import.go): a console run whose package
+	// manager sees only the bundle's local repository, with no rollout policy and no
+	// waiting period (the admin chose the bundle).
+	bundle *importedBundle
 }
 
 func (o *agentOptions) fillDefaults() {

@@ -32,7 +32,7 @@ func runAgentWithDrop(ctx context.Context, o agentOptions) error {
 
 // takeDropBundles imports the bundle pairs names of DROP_DIR, in order, each still complete,
 // and moves each to done/ or refused/, or leaves it for the next run (another run holds a
-// lock, the disk is full, no import in this hotchain).
+// lock, the disk is full).
 func takeDropBundles(ctx context.Context, o agentOptions, names []string) error {
 	o.fillDefaults()
 	cfg := o.cfg
@@ -75,7 +75,7 @@ func takeDropBundles(ctx context.Context, o agentOptions, names []string) error 
 				continue
 			}
 			fmt.Fprintf(w, "Drop folder %s: imported %s (moved to %s)\n", cfg.DropDir, name, filepath.Join(cfg.DropDir, dropDone, base))
-		case errors.Is(err, errBundleNotWired), exitStatus(err) == exitLocked, dropRetry(err):
+		case exitStatus(err) == exitLocked, dropRetry(err):
 			fmt.Fprintf(w, "Drop folder %s: %s left for the next run: %v\n", cfg.DropDir, name, err)
 			if status == nil {
 				status = err
@@ -109,8 +109,5 @@ func importDropBundle(ctx context.Context, o agentOptions, bundle, sig string) e
 	cfg := *o.cfg
 	cfg.DropDir = ""
 	o.cfg, o.dropOnly, o.noSettleWait, o.dropBundles = &cfg, false, false, nil
-	// TODO(bundle): not yet wired: hotchain import is not part of this hotchain yet. When
-	// it is, this is `return importBundle(ctx, o, bundle, sig)`, and errBundleNotWired goes.
-	_, _, _, _ = ctx, o, bundle, sig
-	return errBundleNotWired
+	return importBundle(ctx, o, bundle, sig)
 }

@@ -48,11 +48,6 @@ func (d *dropResult) pendingCount() int {
 	return d.pending
 }
 
-// errBundleNotWired: a bundle (hotchain bundle's file) cannot be imported by this
-// hotchain yet; the pair stays in the folder.
-// TODO(bundle): not yet wired (drop_bundle.go, importDropBundle).
-var errBundleNotWired = errors.New("this hotchain cannot import bundles yet (hotchain import is not part of it): the bundle stays in the drop folder; use a hotchain that has hotchain import, or drop the hotfix tarballs instead")
-
 // takeDrop processes DROP_DIR: the cron run and -console after the repository, -daemon when
 // a pair is complete.
 func (r *agentRun) takeDrop(ctx context.Context) {

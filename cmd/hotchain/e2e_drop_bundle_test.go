@@ -1,9 +1,3 @@
-//go:build hotchain_import
-
-// TODO(bundle): this test needs hotchain import (branch bundle). Remove the build constraint
-// above when importDropBundle (drop_bundle.go) calls importBundle; it passed with the two
-// merged on a trial merge.
-
 package main
 
 import (

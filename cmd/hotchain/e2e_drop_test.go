@@ -268,12 +268,10 @@ func TestAgentDaemonTakesDrop(t *testing.T) {
 	}
 }
 
-// TestAgentDropBundleNotWired: this hotchain has no hotchain import yet, so a complete
-// bundle pair stays in the folder, the run says why and exits 1, and the tarballs of the
-// folder are still taken.
-// TODO(bundle): when importDropBundle calls importBundle, this becomes a test of a bundle
-// that is imported (done/) and of one with a bad signature (refused/).
-func TestAgentDropBundleNotWired(t *testing.T) {
+// TestAgentDropBundleRefusedTarballTaken: a bundle pair whose signature does not match is
+// refused by hotchain import's checks (after the run that took the folder's tarball), with
+// its reason; the tarball beside it is applied.
+func TestAgentDropBundleRefusedTarballTaken(t *testing.T) {
 	h := newDropHost(t, 0)
 	b := "shop-hotfix-bundle-6.14.2.2-6.14.2.2.tar"
 	for _, n := range []string{b, b + ".sig"} {
@@ -285,11 +283,15 @@ func TestAgentDropBundleNotWired(t *testing.T) {
 	h.put(t1, t1, -1)
 	h.put(t1+".sig", t1+".sig", -1)
 	out, code := h.agent("-console")
-	if code != 1 || !strings.Contains(out, b+" left for the next run: this hotchain cannot import bundles yet") {
-		t.Fatalf("exit %d, want 1 and the bundle left", code)
+	if code != 1 || !strings.Contains(out, "refused "+b) || h.ledger() != "6.14.2.1" {
+		t.Fatalf("exit %d, ledger %q; want 1, the bundle refused and 6.14.2.1 applied", code, h.ledger())
 	}
-	if h.ledger() != "6.14.2.1" || !slices.Contains(h.names(""), b) || !slices.Contains(h.names(""), b+".sig") {
-		t.Fatalf("ledger %q, folder %q", h.ledger(), h.names(""))
+	reason := string(must(os.ReadFile(filepath.Join(h.drop, "refused", b+".reason"))))
+	if !strings.Contains(reason, "refused, nothing was changed") || !strings.Contains(reason, "hint: ") {
+		t.Errorf("reason %q", reason)
+	}
+	if got := h.names("refused"); !slices.Equal(got, []string{b, b + ".reason", b + ".sig"}) {
+		t.Errorf("refused/ holds %q", got)
 	}
 }
 
