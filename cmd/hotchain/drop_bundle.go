@@ -31,8 +31,8 @@ func runAgentWithDrop(ctx context.Context, o agentOptions) error {
 }
 
 // takeDropBundles imports the bundle pairs names of DROP_DIR, in order, each still complete,
-// and moves each to done/ or refused/, or leaves it for the next run (another run holds a
-// lock, the disk is full).
+// and moves each to done/, or to refused/ when import refused it, or leaves it for the next
+// run (another run holds a lock, the disk is full, the install failed).
 func takeDropBundles(ctx context.Context, o agentOptions, names []string) error {
 	o.fillDefaults()
 	cfg := o.cfg
@@ -75,7 +75,10 @@ func takeDropBundles(ctx context.Context, o agentOptions, names []string) error 
 				continue
 			}
 			fmt.Fprintf(w, "Drop folder %s: imported %s (moved to %s)\n", cfg.DropDir, name, filepath.Join(cfg.DropDir, dropDone, base))
-		case exitStatus(err) == exitLocked, dropRetry(err):
+		case !importRefused(err):
+			// Not the bundle's fault, or not only (another run holds a lock, dnf failed,
+			// an apply or health check failed: the import's report says which): the
+			// next run imports it again, as the agent retries a pending chain.
 			fmt.Fprintf(w, "Drop folder %s: %s left for the next run: %v\n", cfg.DropDir, name, err)
 			if status == nil {
 				status = err
@@ -100,6 +103,14 @@ func takeDropBundles(ctx context.Context, o agentOptions, names []string) error 
 		}
 	}
 	return status
+}
+
+// importRefused reports whether hotchain import refused the bundle itself, before it
+// changed anything (its signature, content, product, chain, repository key): the file's
+// fault, so it goes to refused/. A full disk while it unpacks is the host's.
+func importRefused(err error) bool {
+	var refused *refusedError
+	return errors.As(err, &refused) && !dropRetry(err)
 }
 
 // importDropBundle is the one call into hotchain import for a dropped bundle. The import
