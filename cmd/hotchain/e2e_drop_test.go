@@ -224,7 +224,8 @@ func TestAgentDropFolder(t *testing.T) {
 }
 
 // TestAgentDaemonTakesDrop: agent -daemon takes a pair as soon as it is complete, not
-// before, without waiting for its SCHEDULE.
+// before, without waiting for its SCHEDULE; a folder renamed away and made again is watched
+// again.
 func TestAgentDaemonTakesDrop(t *testing.T) {
 	h := newDropHost(t, 0)
 	t1 := "shop-hotfix-6.14.2.1.tar.gz"
@@ -257,6 +258,26 @@ func TestAgentDaemonTakesDrop(t *testing.T) {
 		t.Fatalf("ledger %q", h.ledger())
 	}
 	waitFor(t, "the run's report", 10*time.Second, func() bool { return strings.Contains(stdout.String(), "6.14.2.1 applied") })
+
+	// The folder is renamed away and made again: the daemon watches the new one.
+	if err := os.Rename(h.drop, h.drop+".old"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := os.Mkdir(h.drop, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the daemon to watch the new folder", 20*time.Second, func() bool {
+		return strings.Contains(stdout.String(), "watches DROP_DIR /var/opt/shop/drop again")
+	})
+	t2 := "shop-hotfix-6.14.2.2.tar.gz"
+	h.put(t2, t2, -1)
+	h.put(t2+".sig", t2+".sig", -1)
+	waitFor(t, "the daemon to take the pair in the new folder", 20*time.Second, func() bool { return len(h.names("done")) == 2 })
+	if h.ledger() != "6.14.2.1 6.14.2.2" {
+		t.Fatalf("ledger %q", h.ledger())
+	}
+	waitFor(t, "the run's report", 10*time.Second, func() bool { return strings.Contains(stdout.String(), "6.14.2.2 applied") })
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case code := <-done:
