@@ -166,6 +166,7 @@ func scanDrop(dir, product string) ([]*dropPair, error) {
 		p := byArchive[n.archive]
 		if p == nil {
 			p = &dropPair{dropName: n}
+			p.sig = false // the pair's name is the archive's
 			byArchive[n.archive] = p
 		}
 		f := &dropFile{name: e.Name(), info: info}
@@ -177,7 +178,6 @@ func scanDrop(dir, product string) ([]*dropPair, error) {
 		if n.bad != "" && p.bad == "" {
 			p.bad = n.bad
 		}
-		p.sig = false
 	}
 	pairs := make([]*dropPair, 0, len(byArchive))
 	for _, p := range byArchive {
