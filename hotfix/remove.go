@@ -151,7 +151,7 @@ func (h *Host) planRemovals(d *Dir, roots map[string]treeRoot, placed map[string
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		o.Existed, o.Mode = kindOfInfo(fi), fi.Mode()
-		now, sum := "a " + KindOf(fi.Mode()), ""
+		now, sum := "a "+KindOf(fi.Mode()), ""
 		switch o.Existed {
 		case kindFile:
 			if sum, err = fileSHA256(full); err != nil {
