@@ -151,3 +151,197 @@ func TestRemovalsApplyAndRollback(t *testing.T) {
 	}
 	assertAbsent(t, sb.root, "opt/shop/lib/never-there.pm")
 }
+
+// TestRemovalRefusedBeforeTheFirstWrite: a removal that does not match the product (a
+// drifted file, a retargeted symlink, a directory that would not be empty, another kind of
+// entry) or that the plan cannot do safely stops the apply before it writes anything: the
+// tree is byte-identical, there is no journal, no backup and no install log. The error
+// names the path, what it is now and what FileRemovals expects.
+func TestRemovalRefusedBeforeTheFirstWrite(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		setup func(sb *sandbox) []Removal
+		want  []string
+	}{
+		{"drifted file", func(sb *sandbox) []Removal {
+			sb.write("opt/shop/lib/old.jar", "patched by hand\n", 0o640)
+			return removalList()
+		}, []string{"/opt/shop/lib/old.jar is a file with SHA-256 " + sha("patched by hand\n"), "FileRemovals expects a file with SHA-256 " + sha("old jar\n")}},
+		{"retargeted symlink", func(sb *sandbox) []Removal {
+			os.Remove(filepath.Join(sb.root, "opt/shop/bin/old-tool"))
+			os.Symlink("shopctl", filepath.Join(sb.root, "opt/shop/bin/old-tool"))
+			return removalList()
+		}, []string{"/opt/shop/bin/old-tool is a symlink to shopctl (SHA-256 of the target " + LinkSHA256("shopctl") + ")", "expects a symlink whose target has SHA-256 " + LinkSHA256("../lib/old.jar")}},
+		{"directory not empty", func(sb *sandbox) []Removal {
+			sb.write("opt/shop/lib/obsolete/sub/local.conf", "mine\n", 0o644)
+			sb.write("opt/shop/lib/obsolete/sub/empty/x", "mine\n", 0o644)
+			return removalList()
+		}, []string{"/opt/shop/lib/obsolete/sub is a directory that still holds local.conf once the removals are done", "/opt/shop/lib/obsolete/sub/empty is a directory that still holds x"}},
+		{"a directory where a file is expected", func(sb *sandbox) []Removal {
+			os.MkdirAll(filepath.Join(sb.root, "opt/shop/share"), 0o755)
+			return append(removalList(), Removal{Path: "FileChanges/share", Kind: RemoveFile, SHA256: sha("x")})
+		}, []string{"/opt/shop/share is a directory; FileRemovals expects a file with SHA-256"}},
+		{"a symlink to a directory where a directory is expected", func(sb *sandbox) []Removal {
+			os.Symlink("obsolete", filepath.Join(sb.root, "opt/shop/lib/gone"))
+			return append(removalList(), Removal{Path: "FileChanges/lib/gone", Kind: RemoveDir})
+		}, []string{"/opt/shop/lib/gone is a symlink to obsolete", "FileRemovals expects a directory"}},
+		{"its directory is a symlink", func(sb *sandbox) []Removal {
+			os.Symlink("obsolete", filepath.Join(sb.root, "opt/shop/lib/alias"))
+			return []Removal{{Path: "FileChanges/lib/alias/a.pm", Kind: RemoveFile, SHA256: sha("a\n")}}
+		}, []string{"FileRemovals: FileChanges/lib/alias/a.pm: its directory", "lib/alias is a symlink (-> obsolete)"}},
+		{"through a symlink out of the root", func(sb *sandbox) []Removal {
+			outside := sb.t.TempDir()
+			os.WriteFile(filepath.Join(outside, "victim"), []byte("v"), 0o644)
+			os.Symlink(outside, filepath.Join(sb.root, "opt/shop/ext"))
+			return []Removal{{Path: "FileChanges/ext/victim", Kind: RemoveFile, SHA256: sha("v")}}
+		}, []string{"FileChanges/ext/victim: path leaves its target root"}},
+		{"placed and removed through two trees", func(sb *sandbox) []Removal {
+			sb.host.Cfg.ChangeTrees = append(sb.host.Cfg.ChangeTrees, sysconfig.ChangeTree{Dir: "Extra", Root: "/opt/shop/lib"})
+			return append(removalList(), Removal{Path: "Extra/Shop/Core.pm", Kind: RemoveFile, SHA256: sha("core 1\n")})
+		}, []string{"FileRemovals: Extra/Shop/Core.pm: the hotfix places FileChanges/lib/Shop/Core.pm on /opt/shop/lib/Shop/Core.pm, which it also removes"}},
+		{"placed and removed in one tree", func(sb *sandbox) []Removal {
+			return append(removalList(), Removal{Path: "FileChanges/lib/Shop/Core.pm", Kind: RemoveFile, SHA256: sha("core 1\n")})
+		}, []string{"FileChanges/lib/Shop/Core.pm is removed, and the hotfix also holds it (a file)"}},
+		{"removed below a removed file", func(sb *sandbox) []Removal {
+			return append(removalList(), Removal{Path: "FileChanges/lib/old.jar/x", Kind: RemoveFile, SHA256: sha("x")})
+		}, []string{"FileChanges/lib/old.jar/x lies below FileChanges/lib/old.jar, which is removed as a file"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sb := newSandbox(t, sysconfig.RoleSingle)
+			removalProduct(sb)
+			rs := tc.setup(sb)
+			sb.touchAll()
+			dir := sb.makeHotfix(removalSpec("6.14.2.1", rs))
+			before := testutil.Snapshot(t, sb.root, true, "opt", "var", "etc")
+			err := sb.host.Apply(ctx, dir, ApplyOptions{})
+			if err == nil {
+				t.Fatalf("apply went ahead:\n%s", sb.out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, "opt", "var", "etc")); d != "" {
+				t.Errorf("the refused apply changed the root:\n%s", d)
+			}
+			if _, err := os.Lstat(journalPath(dir, "host1")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("journal: %v, want none", err)
+			}
+		})
+	}
+}
+
+// TestRemovalsAlreadyAbsent: removals whose entries are gone already are no error (the goal
+// holds), the apply says so, and the rollback does not create them.
+func TestRemovalsAlreadyAbsent(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	dir := sb.makeHotfix(removalSpec("6.14.2.1", removalList())) // removalProduct not made
+	before := testutil.Snapshot(t, sb.root, true, productTrees...)
+	if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
+		t.Fatalf("apply: %v\n%s", err, sb.out)
+	}
+	if n := strings.Count(sb.out.String(), "(already absent: nothing to remove)\n"); n != len(removalList()) {
+		t.Errorf("%d entries said to be absent, want %d:\n%s", n, len(removalList()), sb.out)
+	}
+	if !strings.Contains(sb.out.String(), ", 0 removed,") {
+		t.Errorf("summary:\n%s", sb.out)
+	}
+	// Present again: drift, though it was absent at the apply; the removal is the goal.
+	sb.write("opt/shop/lib/old.jar", "back\n", 0o644)
+	if drift, _, err := sb.host.Verify(); err != nil || len(drift) != 1 || drift[0].Path != "/opt/shop/lib/old.jar" || drift[0].Problem != ProblemPresentAgain {
+		t.Errorf("verify: %v, %v", drift, err)
+	}
+	os.Remove(filepath.Join(sb.root, "opt/shop/lib/old.jar"))
+	setMtime(filepath.Join(sb.root, "opt/shop/lib"), epoch) // as it was before the test's own change
+	if err := sb.host.Rollback(ctx, nil, nil); err != nil {
+		t.Fatalf("rollback: %v\n%s", err, sb.out)
+	}
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
+		t.Errorf("after rollback:\n%s", d)
+	}
+}
+
+// TestRemovalsVerify: an entry a hotfix removed is no drift while it is absent, and drift
+// ("present again", naming the hotfix that removed it) once it is back; a later hotfix that
+// places the path again owns it, as does one that places entries in a removed directory.
+func TestRemovalsVerify(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	removalProduct(sb)
+	first := sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
+	if err := sb.host.Apply(ctx, first, ApplyOptions{}); err != nil {
+		t.Fatalf("apply: %v\n%s", err, sb.out)
+	}
+	sb.write("opt/shop/lib/old.jar", "old jar\n", 0o640)
+	os.Symlink("x", filepath.Join(sb.root, "opt/shop/bin/old-tool"))
+	drift, _, err := sb.host.Verify()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// lib/obsolete is back too, as the directory of nothing the chain removed.
+	want := []Drift{
+		{"/opt/shop/bin/old-tool", "6.14.2.1", ProblemPresentAgain},
+		{"/opt/shop/lib/old.jar", "6.14.2.1", ProblemPresentAgain},
+	}
+	if len(drift) != len(want) || drift[0] != want[0] || drift[1] != want[1] {
+		t.Fatalf("drift = %v, want %v", drift, want)
+	}
+	os.Remove(filepath.Join(sb.root, "opt/shop/bin/old-tool"))
+	// 6.14.2.2 places lib/old.jar again and a file in lib/obsolete/sub.
+	second := sb.makeHotfix(hotfixSpec{version: "6.14.2.2", files: map[string]string{
+		"FileChanges/lib/old.jar":           "old jar\n",
+		"FileChanges/lib/obsolete/sub/c.pm": "c\n",
+		"FileChanges/lib/Shop/Core.pm":      "core 3\n",
+	}})
+	os.Remove(filepath.Join(sb.root, "opt/shop/lib/old.jar"))
+	if err := sb.host.Apply(ctx, second, ApplyOptions{}); err != nil {
+		t.Fatalf("apply 2: %v\n%s", err, sb.out)
+	}
+	if drift, _, err := sb.host.Verify(); err != nil || len(drift) != 0 {
+		t.Errorf("verify after 6.14.2.2 placed them again: %v, %v", drift, err)
+	}
+}
+
+// TestDryRunAgreesWithApplyRemovals: what the dry run lists to remove is what the apply
+// removes, and the absent entries are the ones it says are absent.
+func TestDryRunAgreesWithApplyRemovals(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	removalProduct(sb)
+	dir := sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
+	p, err := sb.host.DryRun(ctx, dir, DryRunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Refusals) > 0 {
+		t.Fatalf("refusals: %v", p.Refusals)
+	}
+	if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, r := range p.Remove {
+		if d, ok := strings.CutSuffix(r, "/"); ok {
+			want = append(want, "rmdir   "+d)
+		} else {
+			want = append(want, "remove  "+r)
+		}
+	}
+	for _, a := range p.AlreadyAbsent {
+		want = append(want, "absent  "+a)
+	}
+	if len(want) != 9 {
+		t.Errorf("dry run lists %d removals, want 9: %v", len(want), want)
+	}
+	for _, w := range want {
+		if !strings.Contains(sb.out.String(), "    "+w) {
+			t.Errorf("the apply did not %s:\n%s", w, sb.out)
+		}
+	}
+	if got := strings.Count(sb.out.String(), "    remove  ") + strings.Count(sb.out.String(), "    rmdir   ") + strings.Count(sb.out.String(), "    absent  "); got != len(want) {
+		t.Errorf("the apply did %d removals, the dry run listed %d", got, len(want))
+	}
+}
