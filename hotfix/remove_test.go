@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -343,5 +344,49 @@ func TestDryRunAgreesWithApplyRemovals(t *testing.T) {
 	}
 	if got := strings.Count(sb.out.String(), "    remove  ") + strings.Count(sb.out.String(), "    rmdir   ") + strings.Count(sb.out.String(), "    absent  "); got != len(want) {
 		t.Errorf("the apply did %d removals, the dry run listed %d", got, len(want))
+	}
+}
+
+// TestRemovalsNastyNames: FileRemovals names any name Linux allows (escaped as in
+// filelist.txt where it holds a newline, carriage return or backslash); the apply removes
+// each, the journal keeps the names that are not UTF-8 in its _base64 fields, and the
+// rollback puts every entry back byte-exact.
+func TestRemovalsNastyNames(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	const dirName = "gone\xe9dir\n"
+	var rs []Removal
+	for i, n := range nastyNames {
+		content := fmt.Sprintf("old %d\n", i)
+		sb.write("opt/shop/"+dirName+"/"+n, content, 0o644)
+		rs = append(rs, Removal{Path: "FileChanges/" + dirName + "/" + n, Kind: RemoveFile, SHA256: sha(content)})
+	}
+	if err := os.Symlink(nastyNames[1], filepath.Join(sb.root, "opt/shop/link\xff\n")); err != nil {
+		t.Fatal(err)
+	}
+	rs = append(rs, Removal{Path: "FileChanges/" + dirName, Kind: RemoveDir},
+		Removal{Path: "FileChanges/link\xff\n", Kind: RemoveLink, SHA256: LinkSHA256(nastyNames[1])})
+	sb.touchAll()
+	dir := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{RemovalsFile: string(FormatRemovals(rs))}})
+	before := testutil.Snapshot(t, sb.root, true, productTrees...)
+	if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
+		t.Fatalf("apply: %v\n%s", err, sb.out)
+	}
+	assertAbsent(t, sb.root, "opt/shop/"+dirName, "opt/shop/link\xff\n")
+	raw, err := os.ReadFile(journalPath(dir, "host1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), `"target_base64"`) || !strings.Contains(string(raw), `"link_base64"`) {
+		t.Errorf("the journal does not keep the names that are not UTF-8 in _base64 fields:\n%s", raw)
+	}
+	if drift, n, err := sb.host.Verify(); err != nil || len(drift) > 0 || n != len(rs) {
+		t.Errorf("verify: %d checked, drift %v, %v", n, drift, err)
+	}
+	if err := sb.host.Rollback(ctx, nil, nil); err != nil {
+		t.Fatalf("rollback: %v\n%s", err, sb.out)
+	}
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
+		t.Fatalf("after rollback:\n%s", d)
 	}
 }
