@@ -352,7 +352,7 @@ func (h *Host) undoRemoval(o op, tr treeRoot, bdir string, out io.Writer) error 
 		if err := restoreDir(bak, full); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "    mkdir   %s\n", shownName(o.Target))
+		fmt.Fprintf(out, "    restore %s/\n", shownName(o.Target))
 	} else {
 		if err := restore(bak, full); err != nil {
 			return err
