@@ -113,6 +113,22 @@ func (e *RemovalMismatchError) Hint() string {
 func (h *Host) planRemovals(d *Dir, roots map[string]treeRoot, placed map[string]string, links map[string]bool, dirs map[string]time.Time) ([]op, error) {
 	var ops []op
 	var problems []string
+	// The directories the hotfix places entries in, whichever tree they come from: a
+	// removed directory would not be empty.
+	var holds map[string]string
+	for _, r := range d.Removals {
+		if r.Kind == RemoveDir && holds == nil {
+			holds = map[string]string{}
+			for target, where := range placed {
+				for p := path.Dir(target); p != "/" && p != "."; p = path.Dir(p) {
+					if _, seen := holds[p]; seen {
+						break
+					}
+					holds[p] = where
+				}
+			}
+		}
+	}
 	for _, r := range d.Removals {
 		tree, ok := h.changeTree(r.Tree())
 		if !ok {
@@ -126,6 +142,9 @@ func (h *Host) planRemovals(d *Dir, roots map[string]treeRoot, placed map[string
 		where := "FileRemovals: " + shownName(r.Path)
 		if other, dup := placed[o.Target]; dup {
 			return nil, fmt.Errorf("%s: the hotfix places %s on %s, which it also removes", where, shownName(other), shownName(o.Target))
+		}
+		if other, ok := holds[o.Target]; ok && o.Kind == kindDir {
+			return nil, fmt.Errorf("%s: the hotfix places %s in %s, which it also removes", where, shownName(other), shownName(o.Target))
 		}
 		for p := path.Dir(o.Target); p != "/" && p != "."; p = path.Dir(p) {
 			if links[p] {

@@ -201,6 +201,11 @@ func TestRemovalRefusedBeforeTheFirstWrite(t *testing.T) {
 			sb.host.Cfg.ChangeTrees = append(sb.host.Cfg.ChangeTrees, sysconfig.ChangeTree{Dir: "Extra", Root: "/opt/shop/lib"})
 			return append(removalList(), Removal{Path: "Extra/Shop/Core.pm", Kind: RemoveFile, SHA256: sha("core 1\n")})
 		}, []string{"FileRemovals: Extra/Shop/Core.pm: the hotfix places FileChanges/lib/Shop/Core.pm on /opt/shop/lib/Shop/Core.pm, which it also removes"}},
+		{"a removed directory a tree places entries in", func(sb *sandbox) []Removal {
+			sb.host.Cfg.ChangeTrees = append(sb.host.Cfg.ChangeTrees, sysconfig.ChangeTree{Dir: "Extra", Root: "/opt/shop/lib/obsolete/sub/empty"})
+			sb.write("var/opt/shop/Patches/shop-hotfix-6.14.2.1/Extra/new.pm", "new\n", 0o644)
+			return removalList()
+		}, []string{"FileRemovals: FileChanges/lib/obsolete: the hotfix places Extra/new.pm in /opt/shop/lib/obsolete, which it also removes"}},
 		{"placed and removed in one tree", func(sb *sandbox) []Removal {
 			return append(removalList(), Removal{Path: "FileChanges/lib/Shop/Core.pm", Kind: RemoveFile, SHA256: sha("core 1\n")})
 		}, []string{"FileChanges/lib/Shop/Core.pm is removed, and the hotfix also holds it (a file)"}},
