@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -393,5 +395,43 @@ func TestRemovalsNastyNames(t *testing.T) {
 	}
 	if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
 		t.Fatalf("after rollback:\n%s", d)
+	}
+}
+
+// TestRemovalsNeedBackupSpace: a removed entry is kept in the backups, so when PATCHES_DIR is
+// on another file system (a tmpfs of 8 MiB here) it is copied there, and counted: a removal
+// of a 9 MiB file does not fit, and the apply refuses before its first write.
+func TestRemovalsNeedBackupSpace(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	patches := filepath.Join(sb.root, "var/opt/shop/Patches")
+	os.MkdirAll(patches, 0o755)
+	if err := unix.Mount("tmpfs", patches, "tmpfs", 0, "size=8m"); err != nil {
+		t.Skipf("mount a tmpfs: %v (needs root)", err)
+	}
+	t.Cleanup(func() { unix.Unmount(patches, unix.MNT_DETACH) })
+	removalProduct(sb)
+	big := strings.Repeat("x", 9<<20)
+	sb.write("opt/shop/lib/old.jar", big, 0o640)
+	sb.touchAll()
+	rs := removalList()
+	rs[0].SHA256 = sha(big)
+	dir := sb.makeHotfix(removalSpec("6.14.2.1", rs))
+	p, err := sb.host.DryRun(ctx, dir, DryRunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// old.jar, old-tool, a.pm, b.pm, old.xml, and Core.pm, which the hotfix replaces.
+	wantBytes := int64(len(big) + len("../lib/old.jar") + len("a\n") + len("b\n") + len("<old/>\n") + len("core 1\n"))
+	if s := p.Space; s.Copied != 6 || s.Linked != 0 || s.CopyBytes != wantBytes || s.Enough() {
+		t.Errorf("space: %+v; want 6 copies of %d bytes, not enough room", s, wantBytes)
+	}
+	before := testutil.Snapshot(t, sb.root, true, productTrees...)
+	err = sb.host.Apply(ctx, dir, ApplyOptions{})
+	if err == nil || !strings.Contains(err.Error(), "not enough space on the file system of") {
+		t.Fatalf("apply: %v, want it refused for space", err)
+	}
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
+		t.Errorf("the refused apply changed the product:\n%s", d)
 	}
 }
