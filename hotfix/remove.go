@@ -169,7 +169,9 @@ func (h *Host) planRemovals(d *Dir, roots map[string]treeRoot, placed map[string
 		case err != nil:
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
-		o.Existed, o.Mode = kindOfInfo(fi), fi.Mode()
+		// The kind is apart: the mode as the journal keeps a placed entry's, with the bits
+		// a rollback gives back.
+		o.Existed, o.Mode = kindOfInfo(fi), fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
 		now, sum := "a "+KindOf(fi.Mode()), ""
 		switch o.Existed {
 		case kindFile:
