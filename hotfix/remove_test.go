@@ -435,3 +435,35 @@ func TestRemovalsNeedBackupSpace(t *testing.T) {
 		t.Errorf("the refused apply changed the product:\n%s", d)
 	}
 }
+
+// TestRemovalJournalFormat pins how the journal writes a removal ("remove": true beside the
+// fields every op has) and that a journal written before removals existed reads with none.
+func TestRemovalJournalFormat(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "Backup-host1.journal")
+	j := &journal{Version: "6.14.2.1", State: stateDone, Ops: []op{{Tree: "FileChanges", Rel: "lib/old.jar", Target: "/opt/shop/lib/old.jar",
+		Kind: kindFile, Existed: kindFile, Mode: 0o640, SHA256: sha("old jar\n"), Remove: true}}}
+	if err := writeJournal(p, j); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(p)
+	want := `    {
+      "tree": "FileChanges",
+      "rel": "lib/old.jar",
+      "target": "/opt/shop/lib/old.jar",
+      "kind": "file",
+      "existed": "file",
+      "mode": 416,
+      "sha256": "` + sha("old jar\n") + `",
+      "remove": true
+    }`
+	if !strings.Contains(string(raw), want) {
+		t.Errorf("journal:\n%s\nwant the op as\n%s", raw, want)
+	}
+	old := `{"version":"6.14.2.1","host":"host1","state":"done","ops":[{"tree":"FileChanges","rel":"a","target":"/opt/shop/a","kind":"file","mode":420,"sha256":"` + sha("a") + `"}]}`
+	if err := os.WriteFile(p, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if j, err := readJournal(p); err != nil || len(j.Ops) != 1 || j.Ops[0].Remove {
+		t.Errorf("a journal from before removals: %+v, %v", j, err)
+	}
+}
