@@ -71,7 +71,11 @@ func placedMode(m fs.FileMode) fs.FileMode { return m & (fs.ModePerm | fs.ModeSt
 // a symlink the hotfix places may not point out of its tree, no two entries may land on one
 // target, and a file may not replace a directory or the other way round. The removals of
 // FileRemovals follow the entries (planRemovals).
-func (h *Host) plan(d *Dir) ([]op, []dirTime, error) {
+func (h *Host) plan(d *Dir) ([]op, []dirTime, error) { return h.planOver(d, nil) }
+
+// planOver is plan with the removals checked against what earlier hotfixes of a run leave
+// (earlier, by target; a dry run of a chain), where they name an entry.
+func (h *Host) planOver(d *Dir, earlier map[string]placedBy) ([]op, []dirTime, error) {
 	roots, err := h.treeRoots()
 	if err != nil {
 		return nil, nil, err
@@ -153,7 +157,7 @@ func (h *Host) plan(d *Dir) ([]op, []dirTime, error) {
 			}
 		}
 	}
-	removals, err := h.planRemovals(d, roots, targets, links, dirs)
+	removals, err := h.planRemovals(d, roots, targets, links, dirs, earlier)
 	if err != nil {
 		return nil, nil, err
 	}

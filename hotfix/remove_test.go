@@ -467,3 +467,53 @@ func TestRemovalJournalFormat(t *testing.T) {
 		t.Errorf("a journal from before removals: %+v, %v", j, err)
 	}
 }
+
+// TestDryRunChainRemovals: in a run's dry run, a hotfix's removals are checked against what
+// the hotfixes before it in the run leave (what they place, what they remove), and what an
+// earlier one removes and a later one places is added; applied in order, the hotfixes do
+// what the dry run said.
+func TestDryRunChainRemovals(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	removalProduct(sb)
+	first := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{
+		"FileChanges/lib/Shop/Core.pm":      "core 2\n",
+		"FileChanges/lib/Shop/Tmp.pm":       "tmp\n",
+		"FileChanges/lib/Shop/Scratch/x.pm": "x\n",
+		RemovalsFile:                        string(FormatRemovals([]Removal{{Path: "FileChanges/lib/old.jar", Kind: RemoveFile, SHA256: sha("old jar\n")}})),
+	}})
+	second := sb.makeHotfix(hotfixSpec{version: "6.14.2.2", files: map[string]string{
+		"FileChanges/lib/old.jar": "new jar\n",
+		RemovalsFile: string(FormatRemovals([]Removal{
+			{Path: "FileChanges/lib/Shop/Core.pm", Kind: RemoveFile, SHA256: sha("core 2\n")},
+			{Path: "FileChanges/lib/Shop/Tmp.pm", Kind: RemoveFile, SHA256: sha("tmp\n")},
+			{Path: "FileChanges/lib/Shop/Scratch", Kind: RemoveDir},
+			{Path: "FileChanges/lib/Shop/Scratch/x.pm", Kind: RemoveFile, SHA256: sha("x\n")},
+		})),
+	}})
+	plans, err := sb.host.DryRunChain(ctx, []string{first, second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := plans[1]
+	if len(p.Refusals) > 0 {
+		t.Fatalf("the second hotfix would be refused: %v", p.Refusals)
+	}
+	want := "/opt/shop/lib/Shop/Core.pm /opt/shop/lib/Shop/Scratch/x.pm /opt/shop/lib/Shop/Tmp.pm /opt/shop/lib/Shop/Scratch/"
+	if got := strings.Join(p.Remove, " "); got != want {
+		t.Errorf("the second removes %q, want %q", got, want)
+	}
+	if len(p.Add) != 1 || p.Add[0].Path != "/opt/shop/lib/old.jar" || len(p.Replace) != 0 {
+		t.Errorf("the second places old.jar, which the first removes: add %v, replace %v", p.Add, p.Replace)
+	}
+	for _, dir := range []string{first, second} {
+		if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
+			t.Fatalf("apply %s: %v\n%s", dir, err, sb.out)
+		}
+	}
+	assertAbsent(t, sb.root, "opt/shop/lib/Shop/Core.pm", "opt/shop/lib/Shop/Tmp.pm", "opt/shop/lib/Shop/Scratch")
+	assertFile(t, filepath.Join(sb.root, "opt/shop/lib/old.jar"), "new jar\n")
+	if !strings.Contains(sb.out.String(), "    add     /opt/shop/lib/old.jar\n") {
+		t.Errorf("the second apply did not add old.jar:\n%s", sb.out)
+	}
+}
