@@ -113,6 +113,7 @@ func (e *RemovalMismatchError) Hint() string {
 func (h *Host) planRemovals(d *Dir, roots map[string]treeRoot, placed map[string]string, links map[string]bool, dirs map[string]time.Time, earlier map[string]placedBy) ([]op, error) {
 	var ops []op
 	var problems []string
+	removed := map[string]string{} // target -> the line that removes it
 	// The directories the hotfix places entries in, whichever tree they come from: a
 	// removed directory would not be empty.
 	var holds map[string]string
@@ -135,11 +136,15 @@ func (h *Host) planRemovals(d *Dir, roots map[string]treeRoot, placed map[string
 			continue
 		}
 		tr := roots[tree.Dir]
+		where := "FileRemovals: " + shownName(r.Path)
 		if tr.real == "" {
-			return nil, fmt.Errorf("%s: target root %s does not exist (CHANGE_TREES): create it or fix the setting", r.Path, tr.base)
+			return nil, fmt.Errorf("%s: target root %s does not exist (CHANGE_TREES): create it or fix the setting", where, tr.base)
 		}
 		o := op{Tree: tree.Dir, Rel: r.Rel(), Target: path.Join(tree.Root, r.Rel()), Kind: r.Kind, SHA256: r.SHA256, Remove: true}
-		where := "FileRemovals: " + shownName(r.Path)
+		if other, dup := removed[o.Target]; dup {
+			return nil, fmt.Errorf("%s and %s both remove %s: a target may come from one change tree only", shownName(other), where, shownName(o.Target))
+		}
+		removed[o.Target] = "FileRemovals: " + shownName(r.Path)
 		if other, dup := placed[o.Target]; dup {
 			return nil, fmt.Errorf("%s: the hotfix places %s on %s, which it also removes", where, shownName(other), shownName(o.Target))
 		}

@@ -208,6 +208,10 @@ func TestRemovalRefusedBeforeTheFirstWrite(t *testing.T) {
 			sb.write("var/opt/shop/Patches/shop-hotfix-6.14.2.1/Extra/new.pm", "new\n", 0o644)
 			return removalList()
 		}, []string{"FileRemovals: FileChanges/lib/obsolete: the hotfix places Extra/new.pm in /opt/shop/lib/obsolete, which it also removes"}},
+		{"removed through two trees", func(sb *sandbox) []Removal {
+			sb.host.Cfg.ChangeTrees = append(sb.host.Cfg.ChangeTrees, sysconfig.ChangeTree{Dir: "Extra", Root: "/opt/shop/lib"})
+			return append(removalList(), Removal{Path: "Extra/old.jar", Kind: RemoveFile, SHA256: sha("old jar\n")})
+		}, []string{"FileRemovals: Extra/old.jar and FileRemovals: FileChanges/lib/old.jar both remove /opt/shop/lib/old.jar"}},
 		{"placed and removed in one tree", func(sb *sandbox) []Removal {
 			return append(removalList(), Removal{Path: "FileChanges/lib/Shop/Core.pm", Kind: RemoveFile, SHA256: sha("core 1\n")})
 		}, []string{"FileChanges/lib/Shop/Core.pm is removed, and the hotfix also holds it (a file)"}},
