@@ -60,7 +60,7 @@ func within(dir, p string) bool {
 // never setuid or setgid. A hotfix file is owned by the user of the entry it replaces, or of
 // its directory (ownerOf), not by whoever owns it in the hotfix directory, so a setuid bit
 // carried over would run a file that anyone who could write the hotfix directory wrote as
-// root. The tarball path strips these bits when it unpacks (packaging.UnpackTarball); this
+// root. The tarball path strips these bits when it unpacks (unpack.Tarball); this
 // holds the directory path and the RPM path to the same rule. A replaced setuid product file
 // loses the bit too (rollback gives it back); a product that needs one sets it in an Install
 // script, which is part of the signed hotfix and runs as root.

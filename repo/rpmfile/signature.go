@@ -1,4 +1,4 @@
-package repo
+package rpmfile
 
 import (
 	"bytes"
@@ -23,12 +23,12 @@ const (
 	sigTagRSA = 268
 )
 
-// checkSignature fails unless the package's header is signed by one of s's keys (several
+// CheckSignature fails unless the package's header is signed by one of s's keys (several
 // during a key rotation's overlap, sign.Join). A signed repository full of packages that
 // dnf refuses (gpgcheck=1) is worse than no repository: the vendor learns of it here
 // instead of from every host. After the overlap, a package still signed with the retired
 // key is refused here.
-func checkSignature(raw *rawHeader, s *sign.Signer) error {
+func (raw *Header) CheckSignature(s *sign.Signer) error {
 	var sig []byte
 	for _, tag := range []int{sigTagRSA, sigTagDSA} {
 		if b := raw.sig.GetTag(tag).Bytes(); len(b) > 0 {

@@ -1,16 +1,16 @@
-package repo
+package rpmmd
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/xml"
 	"fmt"
-	"io"
+
+	"github.com/hotchain/hotchain/repo/compress"
+	"github.com/hotchain/hotchain/repo/rpmfile"
 )
 
 // The parse side of the rpm-md format, into package entries field by field: the tests read
-// our output and createrepo_c's with it. (Update does not parse the old metadata: it reuses
-// the elements of unchanged packages as they are, see reuse.go.)
+// our output and createrepo_c's with it. (Package repo's update does not parse the old
+// metadata: it reuses the elements of unchanged packages as they are.)
 
 type xmlEntry struct {
 	Name  string `xml:"name,attr"`
@@ -123,50 +123,33 @@ type xmlOther struct {
 	Packages []xmlOtherPkg `xml:"package"`
 }
 
-func (d xmlDeps) deps() []dependency {
-	var out []dependency
+func (d xmlDeps) deps() []rpmfile.Dependency {
+	var out []rpmfile.Dependency
 	for _, e := range d.Entries {
-		out = append(out, dependency{Name: e.Name, Flags: e.Flags, Epoch: e.Epoch, Version: e.Ver, Release: e.Rel, Pre: e.Pre == "1"})
+		out = append(out, rpmfile.Dependency{Name: e.Name, Flags: e.Flags, Epoch: e.Epoch, Version: e.Ver, Release: e.Rel, Pre: e.Pre == "1"})
 	}
 	return out
 }
 
-func files(xs []xmlFile) []file {
-	var out []file
+func files(xs []xmlFile) []rpmfile.File {
+	var out []rpmfile.File
 	for _, f := range xs {
-		out = append(out, file{Path: f.Path, Type: f.Type})
+		out = append(out, rpmfile.File{Path: f.Path, Type: f.Type})
 	}
 	return out
-}
-
-// decompress decompresses a metadata file held in memory, told by its magic bytes; plain
-// XML is passed through. It is bounded as old metadata is (decompressor).
-func decompress(data []byte) ([]byte, error) {
-	href := "x.xml"
-	for _, c := range compressions {
-		if bytes.HasPrefix(data, c.magic) {
-			href += c.ext
-		}
-	}
-	r, release, err := decompressor(bufio.NewReader(bytes.NewReader(data)), href)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	return io.ReadAll(r)
 }
 
 func decodeXML(data []byte, v any) error {
-	plain, err := decompress(data)
+	plain, err := compress.Bytes(data, compress.MaxSize)
 	if err != nil {
 		return err
 	}
 	return xml.Unmarshal(plain, v)
 }
 
-// parseMetadata joins primary, filelists and other (each compressed or plain) into
+// Parse joins primary, filelists and other (each compressed or plain) into
 // package entries. Filelists and other are matched to primary by pkgid, name and arch.
-func parseMetadata(primary, filelists, other []byte) ([]*pkg, error) {
+func Parse(primary, filelists, other []byte) ([]*rpmfile.Package, error) {
 	var pr xmlPrimary
 	if err := decodeXML(primary, &pr); err != nil {
 		return nil, fmt.Errorf("primary: %w", err)
@@ -180,19 +163,19 @@ func parseMetadata(primary, filelists, other []byte) ([]*pkg, error) {
 		return nil, fmt.Errorf("other: %w", err)
 	}
 	key := func(id, name, arch string) string { return id + "\x00" + name + "\x00" + arch }
-	fileMap := make(map[string][]file, len(fl.Packages))
+	fileMap := make(map[string][]rpmfile.File, len(fl.Packages))
 	for _, p := range fl.Packages {
 		fileMap[key(p.PkgID, p.Name, p.Arch)] = files(p.Files)
 	}
-	logMap := make(map[string][]changelog, len(ot.Packages))
+	logMap := make(map[string][]rpmfile.Changelog, len(ot.Packages))
 	for _, p := range ot.Packages {
-		var cs []changelog
+		var cs []rpmfile.Changelog
 		for _, c := range p.Changelogs {
-			cs = append(cs, changelog(c))
+			cs = append(cs, rpmfile.Changelog(c))
 		}
 		logMap[key(p.PkgID, p.Name, p.Arch)] = cs
 	}
-	out := make([]*pkg, 0, len(pr.Packages))
+	out := make([]*rpmfile.Package, 0, len(pr.Packages))
 	for _, x := range pr.Packages {
 		if x.Checksum.Type != "sha256" {
 			return nil, fmt.Errorf("primary: package %s has a %s checksum, not sha256", x.Location.Href, x.Checksum.Type)
@@ -206,7 +189,7 @@ func parseMetadata(primary, filelists, other []byte) ([]*pkg, error) {
 			return nil, fmt.Errorf("other: no entry for package %s", x.Location.Href)
 		}
 		f := x.Format
-		p := &pkg{
+		p := &rpmfile.Package{
 			Name: x.Name, Arch: x.Arch,
 			Epoch: x.Version.Epoch, Version: x.Version.Ver, Release: x.Version.Rel,
 			Checksum: x.Checksum.Value,
@@ -219,14 +202,14 @@ func parseMetadata(primary, filelists, other []byte) ([]*pkg, error) {
 			Files:      fs,
 			Changelogs: logMap[k],
 		}
-		p.Deps[depProvides] = f.Provides.deps()
-		p.Deps[depRequires] = f.Requires.deps()
-		p.Deps[depConflicts] = f.Conflicts.deps()
-		p.Deps[depObsoletes] = f.Obsoletes.deps()
-		p.Deps[depSuggests] = f.Suggests.deps()
-		p.Deps[depEnhances] = f.Enhances.deps()
-		p.Deps[depRecommends] = f.Recommends.deps()
-		p.Deps[depSupplements] = f.Supplements.deps()
+		p.Deps[rpmfile.Provides] = f.Provides.deps()
+		p.Deps[rpmfile.Requires] = f.Requires.deps()
+		p.Deps[rpmfile.Conflicts] = f.Conflicts.deps()
+		p.Deps[rpmfile.Obsoletes] = f.Obsoletes.deps()
+		p.Deps[rpmfile.Suggests] = f.Suggests.deps()
+		p.Deps[rpmfile.Enhances] = f.Enhances.deps()
+		p.Deps[rpmfile.Recommends] = f.Recommends.deps()
+		p.Deps[rpmfile.Supplements] = f.Supplements.deps()
 		out = append(out, p)
 	}
 	return out, nil

@@ -1,4 +1,4 @@
-package repo
+package rpmfile
 
 import (
 	"fmt"
@@ -38,7 +38,7 @@ func forbiddenControl(s string) (byte, bool) {
 
 // checkControlChars checks every string that the metadata of p holds, the fields that
 // createrepo_c's cr_Package_contains_forbidden_control_chars checks, in its order.
-func (p *pkg) checkControlChars() error {
+func (p *Package) checkControlChars() error {
 	fields := []struct{ name, value string }{
 		{"name", p.Name}, {"arch", p.Arch}, {"version", p.Version}, {"epoch", p.Epoch},
 		{"release", p.Release}, {"summary", p.Summary}, {"description", p.Description},
@@ -51,11 +51,11 @@ func (p *pkg) checkControlChars() error {
 			return &controlCharError{f.name, f.value, b}
 		}
 	}
-	for _, de := range depElems {
-		for _, d := range p.Deps[de.kind] {
+	for _, k := range DepOrder {
+		for _, d := range p.Deps[k] {
 			for _, v := range []string{d.Name, d.Epoch, d.Version, d.Release} {
 				if b, bad := forbiddenControl(v); bad {
-					return &controlCharError{de.elem, d.Name, b}
+					return &controlCharError{k.String(), d.Name, b}
 				}
 			}
 		}

@@ -1,4 +1,4 @@
-package packaging
+package unpack
 
 import (
 	"archive/tar"
@@ -59,7 +59,7 @@ func FuzzUnpackTarball(f *testing.F) {
 		if err := os.MkdirAll(dest, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		dir, err := UnpackTarball(in, dest)
+		dir, err := Tarball(in, dest)
 		// Nothing but the input, a and the destination's content may exist under base.
 		filepath.WalkDir(base, func(p string, d fs.DirEntry, werr error) error {
 			switch {

@@ -1,4 +1,4 @@
-package packaging
+package unpack
 
 import (
 	"fmt"
@@ -119,7 +119,7 @@ func (c *tarballCopy) Close() error {
 	return err
 }
 
-// unpackHooks lets a test act at fixed points of UnpackVerifiedTarball; nil outside tests.
+// unpackHooks lets a test act at fixed points of VerifiedTarball; nil outside tests.
 type unpackHooks interface {
 	// verified runs after the signature was checked and before anything is unpacked.
 	verified(tarPath string)

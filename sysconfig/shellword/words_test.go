@@ -1,4 +1,4 @@
-package sysconfig
+package shellword
 
 import (
 	"reflect"
@@ -57,12 +57,12 @@ func TestJoinWords(t *testing.T) {
 		{"--disablerepo", "*", "--enablerepo", "shop-hotfix"},
 		{"", "it's", `a"b`, "$x", "#c", "a b", "\t", "\n"},
 	} {
-		got, err := Split(joinWords(words))
+		got, err := Split(Join(words))
 		if err != nil || !reflect.DeepEqual(got, words) {
-			t.Errorf("Split(joinWords(%q)) = %q, %v", words, got, err)
+			t.Errorf("Split(Join(%q)) = %q, %v", words, got, err)
 		}
 	}
-	if got := joinWords([]string{"--disablerepo", "*", "--enablerepo", "shop-hotfix"}); got != `--disablerepo '*' --enablerepo shop-hotfix` {
-		t.Errorf("joinWords = %s", got)
+	if got := Join([]string{"--disablerepo", "*", "--enablerepo", "shop-hotfix"}); got != `--disablerepo '*' --enablerepo shop-hotfix` {
+		t.Errorf("Join = %s", got)
 	}
 }

@@ -1,96 +1,42 @@
-package repo
+package rpmmd
 
 import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/hotchain/hotchain/repo/rpmfile"
 )
 
 // XML namespaces of the rpm-md format.
 const (
 	nsCommon    = "http://linux.duke.edu/metadata/common"
-	nsRPM       = "http://linux.duke.edu/metadata/rpm"
+	NSRPM       = "http://linux.duke.edu/metadata/rpm"
 	nsFilelists = "http://linux.duke.edu/metadata/filelists"
 	nsOther     = "http://linux.duke.edu/metadata/other"
-	nsRepo      = "http://linux.duke.edu/metadata/repo"
+	NSRepo      = "http://linux.duke.edu/metadata/repo"
 )
 
-type depKind int
-
-const (
-	depProvides depKind = iota
-	depConflicts
-	depObsoletes
-	depRequires
-	depSuggests
-	depEnhances
-	depRecommends
-	depSupplements
-	numDepKinds
-)
-
-// depElems are the primary.xml element names, in the order createrepo_c writes them.
-var depElems = []struct {
-	kind depKind
-	elem string
-}{
-	{depProvides, "provides"},
-	{depRequires, "requires"},
-	{depConflicts, "conflicts"},
-	{depObsoletes, "obsoletes"},
-	{depSuggests, "suggests"},
-	{depEnhances, "enhances"},
-	{depRecommends, "recommends"},
-	{depSupplements, "supplements"},
-}
-
-// pkg is one package's entry in primary, filelists and other. It holds exactly what the
-// XML holds, so that an entry read back from old metadata is written out unchanged.
-type pkg struct {
-	Name, Arch                          string
-	Epoch, Version, Release             string
-	Checksum                            string // sha256 of the file; the pkgid
-	Summary, Description, Packager, URL string
-	FileTime, BuildTime                 int64
-	PackageSize, InstalledSize          int64
-	ArchiveSize                         int64
-	Location                            string // relative to the repository, with slashes
-	License, Vendor, Group, BuildHost   string
-	SourceRPM                           string
-	HeaderStart, HeaderEnd              int64
-	Deps                                [numDepKinds][]dependency
-	Files                               []file // all of them, in header order
-	Changelogs                          []changelog
-}
-
-type dependency struct {
-	Name, Flags, Epoch, Version, Release string
-	Pre                                  bool
-}
-
-type file struct {
-	Path string
-	Type string // "", "dir" or "ghost"
-}
-
-type changelog struct {
-	Author string
-	Date   int64
-	Text   string
-}
-
-// xmlWriter appends the metadata as createrepo_c (libxml2) formats it: two-space
+// Writer appends the metadata as createrepo_c (libxml2) formats it: two-space
 // indentation, empty elements as <a></a> for text and <a/> for attribute-only ones. It
 // appends to a byte slice, without fmt: a repository of a thousand hotfixes has a hundred
 // thousand file entries.
-type xmlWriter struct{ b []byte }
+type Writer struct{ b []byte }
 
-func (w *xmlWriter) WriteString(s string) { w.b = append(w.b, s...) }
+func (w *Writer) WriteString(s string) { w.b = append(w.b, s...) }
 
-func (w *xmlWriter) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
-func (w *xmlWriter) Bytes() []byte               { return w.b }
+func (w *Writer) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
 
-func (w *xmlWriter) text(indent, name, value string) {
+// Bytes is what was appended since the last Reset.
+func (w *Writer) Bytes() []byte { return w.b }
+
+// Len is len(w.Bytes()).
+func (w *Writer) Len() int { return len(w.b) }
+
+// Reset empties w, keeping its buffer.
+func (w *Writer) Reset() { w.b = w.b[:0] }
+
+func (w *Writer) text(indent, name, value string) {
 	w.b = append(w.b, indent...)
 	w.b = append(w.b, '<')
 	w.b = append(w.b, name...)
@@ -101,7 +47,7 @@ func (w *xmlWriter) text(indent, name, value string) {
 	w.b = append(w.b, ">\n"...)
 }
 
-func (w *xmlWriter) attr(name, value string) {
+func (w *Writer) attr(name, value string) {
 	w.b = append(w.b, ' ')
 	w.b = append(w.b, name...)
 	w.b = append(w.b, `="`...)
@@ -109,7 +55,7 @@ func (w *xmlWriter) attr(name, value string) {
 	w.b = append(w.b, '"')
 }
 
-func (w *xmlWriter) intAttr(name string, n int64) {
+func (w *Writer) intAttr(name string, n int64) {
 	w.b = append(w.b, ' ')
 	w.b = append(w.b, name...)
 	w.b = append(w.b, `="`...)
@@ -117,15 +63,16 @@ func (w *xmlWriter) intAttr(name string, n int64) {
 	w.b = append(w.b, '"')
 }
 
-func (w *xmlWriter) open(indent, name string) {
+func (w *Writer) open(indent, name string) {
 	w.b = append(w.b, indent...)
 	w.b = append(w.b, '<')
 	w.b = append(w.b, name...)
 }
 
-func (w *xmlWriter) closeEmpty() { w.b = append(w.b, "/>\n"...) }
+func (w *Writer) closeEmpty() { w.b = append(w.b, "/>\n"...) }
 
-func (w *xmlWriter) empty(indent, name string, kv ...string) {
+// Empty appends an element without content, <name k="v"/>, on a line of its own.
+func (w *Writer) Empty(indent, name string, kv ...string) {
 	w.open(indent, name)
 	for i := 0; i+1 < len(kv); i += 2 {
 		w.attr(kv[i], kv[i+1])
@@ -133,33 +80,38 @@ func (w *xmlWriter) empty(indent, name string, kv ...string) {
 	w.closeEmpty()
 }
 
-const xmlHeader = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
+// XMLHeader starts every metadata file.
+const XMLHeader = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
 
-// The three metadata files: what comes before the packages, and after.
-func primaryHead(n int) string {
-	return xmlHeader + `<metadata xmlns="` + nsCommon + `" xmlns:rpm="` + nsRPM + `" packages="` + strconv.Itoa(n) + "\">\n"
+// The three metadata files: what comes before the n packages (PrimaryHead, FilelistsHead,
+// OtherHead), and after (PrimaryTail, FilelistsTail, OtherTail).
+func PrimaryHead(n int) string {
+	return XMLHeader + `<metadata xmlns="` + nsCommon + `" xmlns:rpm="` + NSRPM + `" packages="` + strconv.Itoa(n) + "\">\n"
 }
 
-func filelistsHead(n int) string {
-	return xmlHeader + `<filelists xmlns="` + nsFilelists + `" packages="` + strconv.Itoa(n) + "\">\n"
+// FilelistsHead is what comes before the n packages of filelists.xml.
+func FilelistsHead(n int) string {
+	return XMLHeader + `<filelists xmlns="` + nsFilelists + `" packages="` + strconv.Itoa(n) + "\">\n"
 }
 
-func otherHead(n int) string {
-	return xmlHeader + `<otherdata xmlns="` + nsOther + `" packages="` + strconv.Itoa(n) + "\">\n"
+// OtherHead is what comes before the n packages of other.xml.
+func OtherHead(n int) string {
+	return XMLHeader + `<otherdata xmlns="` + nsOther + `" packages="` + strconv.Itoa(n) + "\">\n"
 }
 
+// What comes after the packages of each metadata file.
 const (
-	primaryTail   = "</metadata>"
-	filelistsTail = "</filelists>"
-	otherTail     = "</otherdata>"
+	PrimaryTail   = "</metadata>"
+	FilelistsTail = "</filelists>"
+	OtherTail     = "</otherdata>"
 )
 
-// appendPrimary appends p's <package> element of primary.xml.
-func (w *xmlWriter) appendPrimary(p *pkg) {
+// AppendPrimary appends p's <package> element of primary.xml.
+func (w *Writer) AppendPrimary(p *rpmfile.Package) {
 	w.WriteString("<package type=\"rpm\">\n")
 	w.text("  ", "name", p.Name)
 	w.text("  ", "arch", p.Arch)
-	w.empty("  ", "version", "epoch", p.Epoch, "ver", p.Version, "rel", p.Release)
+	w.Empty("  ", "version", "epoch", p.Epoch, "ver", p.Version, "rel", p.Release)
 	w.WriteString("  <checksum type=\"sha256\" pkgid=\"YES\">")
 	w.b = appendEscaped(w.b, p.Checksum, false)
 	w.WriteString("</checksum>\n")
@@ -176,7 +128,7 @@ func (w *xmlWriter) appendPrimary(p *pkg) {
 	w.intAttr("installed", p.InstalledSize)
 	w.intAttr("archive", p.ArchiveSize)
 	w.closeEmpty()
-	w.empty("  ", "location", "href", p.Location)
+	w.Empty("  ", "location", "href", p.Location)
 	w.WriteString("  <format>\n")
 	w.text("    ", "rpm:license", p.License)
 	w.text("    ", "rpm:vendor", p.Vendor)
@@ -187,12 +139,12 @@ func (w *xmlWriter) appendPrimary(p *pkg) {
 	w.intAttr("start", p.HeaderStart)
 	w.intAttr("end", p.HeaderEnd)
 	w.closeEmpty()
-	for _, de := range depElems {
-		deps := p.Deps[de.kind]
+	for _, k := range rpmfile.DepOrder {
+		deps := p.Deps[k]
 		if len(deps) == 0 {
 			continue
 		}
-		w.WriteString("    <rpm:" + de.elem + ">\n")
+		w.WriteString("    <rpm:" + k.String() + ">\n")
 		for _, d := range deps {
 			w.open("      ", "rpm:entry")
 			w.attr("name", d.Name)
@@ -209,17 +161,17 @@ func (w *xmlWriter) appendPrimary(p *pkg) {
 			}
 			w.closeEmpty()
 		}
-		w.WriteString("    </rpm:" + de.elem + ">\n")
+		w.WriteString("    </rpm:" + k.String() + ">\n")
 	}
 	for _, f := range p.Files {
-		if isPrimary(f.Path) {
+		if rpmfile.IsPrimary(f.Path) {
 			w.file("    ", f)
 		}
 	}
 	w.WriteString("  </format>\n</package>\n")
 }
 
-func (w *xmlWriter) file(indent string, f file) {
+func (w *Writer) file(indent string, f rpmfile.File) {
 	if f.Type == "" {
 		w.text(indent, "file", f.Path)
 		return
@@ -231,17 +183,17 @@ func (w *xmlWriter) file(indent string, f file) {
 	w.WriteString("</file>\n")
 }
 
-func (w *xmlWriter) pkgStart(p *pkg) {
+func (w *Writer) pkgStart(p *rpmfile.Package) {
 	w.open("", "package")
 	w.attr("pkgid", p.Checksum)
 	w.attr("name", p.Name)
 	w.attr("arch", p.Arch)
 	w.b = append(w.b, ">\n"...)
-	w.empty("  ", "version", "epoch", p.Epoch, "ver", p.Version, "rel", p.Release)
+	w.Empty("  ", "version", "epoch", p.Epoch, "ver", p.Version, "rel", p.Release)
 }
 
-// appendFilelists appends p's <package> element of filelists.xml.
-func (w *xmlWriter) appendFilelists(p *pkg) {
+// AppendFilelists appends p's <package> element of filelists.xml.
+func (w *Writer) AppendFilelists(p *rpmfile.Package) {
 	w.pkgStart(p)
 	for _, f := range p.Files {
 		w.file("  ", f)
@@ -249,8 +201,8 @@ func (w *xmlWriter) appendFilelists(p *pkg) {
 	w.WriteString("</package>\n")
 }
 
-// appendOther appends p's <package> element of other.xml.
-func (w *xmlWriter) appendOther(p *pkg) {
+// AppendOther appends p's <package> element of other.xml.
+func (w *Writer) AppendOther(p *rpmfile.Package) {
 	w.pkgStart(p)
 	for _, c := range p.Changelogs {
 		w.open("  ", "changelog")
@@ -268,7 +220,7 @@ func (w *xmlWriter) appendOther(p *pkg) {
 // cr_latin1_to_utf8 reads it, which drops the bytes 0x80 to 0xBF (C1 controls: the text is
 // most likely misencoded CP-1252) and the control characters below 0x20 other than tab,
 // newline and carriage return, and converts 0xC0 to 0xFF. Control characters in valid
-// UTF-8 do not get here (checkControlChars refuses such a package); the other characters
+// UTF-8 do not get here (package rpmfile refuses such a package); the other characters
 // XML 1.0 cannot carry (U+FFFE, U+FFFF) are dropped.
 func clean(s string) string {
 	if !utf8.ValidString(s) {

@@ -1,4 +1,4 @@
-package packaging
+package unpack
 
 import (
 	"archive/tar"
@@ -13,10 +13,10 @@ import (
 )
 
 func TestUnpackTarball(t *testing.T) {
-	src := sampleDir(t, nil)
-	res := buildSample(t, src, BuildOptions{})
+	src := sampleDir(t)
+	res := buildSample(t, src, nil)
 	dest := t.TempDir()
-	dir, err := UnpackTarball(res.Tarball, dest)
+	dir, err := Tarball(res.Tarball, dest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestUnpackTarball(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := listDir(t, dest)
-	again, err := UnpackTarball(res.Tarball, dest)
+	again, err := Tarball(res.Tarball, dest)
 	if err != nil || again != dir {
 		t.Errorf("second unpack: %s, %v", again, err)
 	}
@@ -80,7 +80,7 @@ func TestUnpackTarball(t *testing.T) {
 		t.Fatal(err)
 	}
 	before = listDir(t, dest)
-	_, err = UnpackTarball(res.Tarball, dest)
+	_, err = Tarball(res.Tarball, dest)
 	if err == nil || !strings.Contains(err.Error(), "FileChanges/lib/Shop/Cart.pm (differs)") || !strings.Contains(err.Error(), dir) {
 		t.Errorf("unpack over changed content: %v", err)
 	}
@@ -176,7 +176,7 @@ func TestUnpackRefusesMaliciousArchives(t *testing.T) {
 			dest := t.TempDir()
 			writeTree(t, dest, map[string]string{"keep.txt": "keep\n"})
 			before := listDir(t, dest)
-			dir, err := UnpackTarball(p, dest)
+			dir, err := Tarball(p, dest)
 			if err == nil {
 				t.Fatalf("unpacked into %s, want an error", dir)
 			}
@@ -194,7 +194,7 @@ func TestUnpackRefusesMaliciousArchives(t *testing.T) {
 // unpack fails.
 func TestUnpackMakesDestination(t *testing.T) {
 	dest := filepath.Join(t.TempDir(), "Patches")
-	if _, err := UnpackTarball(writeTarGz(t, goodEntries()), dest); err != nil {
+	if _, err := Tarball(writeTarGz(t, goodEntries()), dest); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(dest, "shop-hotfix-6.14.2.3", "version.txt")); err != nil {
@@ -202,7 +202,7 @@ func TestUnpackMakesDestination(t *testing.T) {
 	}
 	dest = filepath.Join(t.TempDir(), "Patches")
 	bad := append(goodEntries(), tarEntry{name: "/etc/evil", typ: tar.TypeReg, body: "x"})
-	if _, err := UnpackTarball(writeTarGz(t, bad), dest); err == nil {
+	if _, err := Tarball(writeTarGz(t, bad), dest); err == nil {
 		t.Fatal("unpacked a bad archive")
 	}
 	if _, err := os.Stat(dest); !os.IsNotExist(err) {
@@ -211,12 +211,12 @@ func TestUnpackMakesDestination(t *testing.T) {
 }
 
 func TestUnpackTruncated(t *testing.T) {
-	res := buildSample(t, sampleDir(t, nil), BuildOptions{})
+	res := buildSample(t, sampleDir(t), nil)
 	data, _ := os.ReadFile(res.Tarball)
 	p := filepath.Join(t.TempDir(), "cut.tar.gz")
 	os.WriteFile(p, data[:len(data)*2/3], 0o644)
 	dest := t.TempDir()
-	if _, err := UnpackTarball(p, dest); err == nil || !strings.Contains(err.Error(), "damaged") {
+	if _, err := Tarball(p, dest); err == nil || !strings.Contains(err.Error(), "damaged") {
 		t.Errorf("truncated tarball: %v", err)
 	}
 	if entries, _ := os.ReadDir(dest); len(entries) != 0 {

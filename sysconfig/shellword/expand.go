@@ -1,4 +1,4 @@
-package sysconfig
+package shellword
 
 import "strings"
 
@@ -25,16 +25,16 @@ func refAt(s string, i int) (name string, n int) {
 			continue
 		}
 		end := i + len(r.spelling)
-		if r.spelling[1] == '{' || end >= len(s) || !nameByte(s[end]) {
+		if r.spelling[1] == '{' || end >= len(s) || !NameByte(s[end]) {
 			return r.name, len(r.spelling)
 		}
 	}
 	return "", 0
 }
 
-// expand turns an internal-form value into its final text, replacing references with
+// Expand turns an internal-form value into its final text, replacing references with
 // vals[name]; a nil vals keeps them as written (the value of a key that does not expand).
-func expand(s string, vals map[string]string) string {
+func Expand(s string, vals map[string]string) string {
 	if !strings.Contains(s, "$") {
 		return s
 	}
@@ -66,8 +66,8 @@ func expand(s string, vals map[string]string) string {
 	return b.String()
 }
 
-// refsIn lists the references (as written) in an internal-form value.
-func refsIn(s string) []string {
+// RefsIn lists the references (as written) in an internal-form value.
+func RefsIn(s string) []string {
 	var out []string
 	for i := 0; i < len(s); {
 		if s[i] != '$' {
@@ -88,9 +88,9 @@ func refsIn(s string) []string {
 	return out
 }
 
-// markRefs turns plain text (an environment value, a Template override) into internal
+// MarkRefs turns plain text (an environment value, a Template override) into internal
 // form: references stay references, every other dollar is literal.
-func markRefs(s string) string {
+func MarkRefs(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); {
 		if s[i] != '$' {
@@ -109,14 +109,14 @@ func markRefs(s string) string {
 	return b.String()
 }
 
-// escapeDollars turns plain text into internal form with no references at all.
-func escapeDollars(s string) string { return strings.ReplaceAll(s, "$", "$$") }
+// EscapeDollars turns plain text into internal form with no references at all.
+func EscapeDollars(s string) string { return strings.ReplaceAll(s, "$", "$$") }
 
-// quoteValue renders an internal-form value as the right-hand side of a settings line
+// QuoteValue renders an internal-form value as the right-hand side of a settings line
 // that parses back to the same internal form: bare when that is safe, else in double
 // quotes with references left active and literal dollars escaped. A value with a
 // newline cannot be written on one line; the line it gives does not parse.
-func quoteValue(s string) string {
+func QuoteValue(s string) string {
 	if allSafe(s) {
 		return s
 	}

@@ -1,4 +1,4 @@
-package repo
+package rpmfile
 
 import (
 	"bufio"
@@ -86,37 +86,36 @@ const (
 	modeDir         = 0o040000
 )
 
-// rawHeader is what a signature check needs: the signature header and the bytes of
-// the main header.
-type rawHeader struct {
+// Header is what a signature check needs (CheckSignature): the signature header and the
+// bytes of the main header.
+type Header struct {
 	sig    *rpm.Header
 	header []byte
 }
 
-// packageReader reads packages, reusing its buffers from one package to the next (one per
+// Reader reads packages, reusing its buffers from one package to the next (one per
 // goroutine).
-type packageReader struct {
-	root *os.Root      // the repository; nil: packages are opened by path
-	buf  []byte        // a whole package, up to maxBuffered
-	br   *bufio.Reader // larger packages stream through it
-	xml  xmlWriter     // renders the package's elements (newEntry)
-	opts readOptions
+type Reader struct {
+	Root    *os.Root // the repository; nil: packages are opened by path
+	Options Options
+	buf     []byte        // a whole package, up to maxBuffered
+	br      *bufio.Reader // larger packages stream through it
 }
 
 // maxBuffered is the largest package read into memory at once: one read and one hash call
 // instead of a stream through the parser, for the hotfixes of a typical repository.
 const maxBuffered = 8 << 20
 
-// readFile reads the metadata of the RPM at path; href is its location in the repository
+// ReadFile reads the metadata of the RPM at path; href is its location in the repository
 // and the file's size and mtime come from fi. What it returns does not hold on to its
 // buffers, except the raw header, which is good until the next call.
-func (pr *packageReader) readFile(path, href string, fi os.FileInfo) (*pkg, *rawHeader, error) {
+func (pr *Reader) ReadFile(path, href string, fi os.FileInfo) (*Package, *Header, error) {
 	var f *os.File
 	var err error
-	if pr.root != nil {
-		// The bytes that Serve would serve: no symlink swapped in since the listing
+	if pr.Root != nil {
+		// The bytes that repo.Serve would serve: no symlink swapped in since the listing
 		// leads out of the repository.
-		f, err = pr.root.Open(filepath.FromSlash(href))
+		f, err = pr.Root.Open(filepath.FromSlash(href))
 	} else {
 		f, err = os.Open(path)
 	}
@@ -124,8 +123,8 @@ func (pr *packageReader) readFile(path, href string, fi os.FileInfo) (*pkg, *raw
 		return nil, nil, fmt.Errorf("read package %s: %w", path, err)
 	}
 	defer f.Close()
-	var p *pkg
-	var raw *rawHeader
+	var p *Package
+	var raw *Header
 	if size := fi.Size(); size <= maxBuffered {
 		if int64(cap(pr.buf)) < size+1 {
 			// Room to grow into: the packages of a repository are of all sizes.
@@ -136,12 +135,12 @@ func (pr *packageReader) readFile(path, href string, fi os.FileInfo) (*pkg, *raw
 		if rerr != nil && rerr != io.ErrUnexpectedEOF && rerr != io.EOF {
 			return nil, nil, fmt.Errorf("read package %s: %w", path, rerr)
 		}
-		p, raw, err = readPackageData(pr.buf[:n], href, pr.opts)
+		p, raw, err = ReadData(pr.buf[:n], href, pr.Options)
 	} else {
 		if pr.br == nil {
 			pr.br = bufio.NewReaderSize(nil, 64<<10)
 		}
-		p, raw, err = readPackageBuf(f, href, pr.br, pr.opts)
+		p, raw, err = Read(f, href, pr.br, pr.Options)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("read package %s: %w", path, err)
@@ -153,15 +152,20 @@ func (pr *packageReader) readFile(path, href string, fi os.FileInfo) (*pkg, *raw
 	return p, raw, nil
 }
 
-// readOptions say how a package's header becomes its metadata.
-type readOptions struct {
-	changelogLimit int // as Options.ChangelogLimit, resolved: >= 0, or AllChangelogs
+// Options say how a package's header becomes its metadata.
+type Options struct {
+	// ChangelogLimit is how many of the newest changelog entries are kept; negative:
+	// AllChangelogs.
+	ChangelogLimit int
 }
 
-// readPackageBuf reads an RPM from r (to its end: the checksum covers the whole file)
+// AllChangelogs keeps every changelog entry (Options.ChangelogLimit).
+const AllChangelogs = -1
+
+// Read reads an RPM from r (to its end: the checksum covers the whole file)
 // through br, which it resets, and returns its metadata, without the file time. Errors say
 // what is wrong with the file.
-func readPackageBuf(r io.Reader, href string, br *bufio.Reader, o readOptions) (*pkg, *rawHeader, error) {
+func Read(r io.Reader, href string, br *bufio.Reader, o Options) (*Package, *Header, error) {
 	h := sha256.New()
 	br.Reset(io.TeeReader(r, h))
 	// The headers are read and checked first, then parsed from memory; the payload is
@@ -182,8 +186,8 @@ func readPackageBuf(r io.Reader, href string, br *bufio.Reader, o readOptions) (
 	return packageFromHeader(p, head, l, int64(len(head))+rest, hex.EncodeToString(h.Sum(nil)), href, o, d)
 }
 
-// readPackageData is readPackageBuf for a package held in memory.
-func readPackageData(data []byte, href string, o readOptions) (*pkg, *rawHeader, error) {
+// ReadData is Read for a package held in memory.
+func ReadData(data []byte, href string, o Options) (*Package, *Header, error) {
 	l, err := layout(data)
 	if err != nil {
 		return nil, nil, err
@@ -215,7 +219,7 @@ func parseHeaders(head []byte) (*rpm.Package, error) {
 // (in head) record, then the digests of header and payload (d, which has hashed the
 // payload) as rpm -K does, and returns the package's metadata. The size comes first: a
 // truncated package is reported as truncated.
-func packageFromHeader(p *rpm.Package, head []byte, l headerLayout, size int64, checksum, href string, o readOptions, d *digests) (*pkg, *rawHeader, error) {
+func packageFromHeader(p *rpm.Package, head []byte, l headerLayout, size int64, checksum, href string, o Options, d *digests) (*Package, *Header, error) {
 	hdrStart, hdrEnd := l.hdrStart, l.hdrEnd
 
 	// The signature header records the size of header and payload: a file that is shorter
@@ -248,7 +252,7 @@ func packageFromHeader(p *rpm.Package, head []byte, l headerLayout, size int64, 
 	if err := out.checkControlChars(); err != nil {
 		return nil, nil, err
 	}
-	return out, &rawHeader{sig: &p.Signature, header: head[hdrStart:hdrEnd]}, nil
+	return out, &Header{sig: &p.Signature, header: head[hdrStart:hdrEnd]}, nil
 }
 
 var errNotRPM = errors.New("not an RPM package (no RPM lead): remove it from the repository directory or rename it")
@@ -272,9 +276,9 @@ func tagInts(h *rpm.Header, id int) []int64 { return h.GetTag(id).Int64Slice() }
 
 // fromHeader maps an RPM header to metadata the way createrepo_c's cr_package_from_header
 // does, so that dnf and yum see what they would see from createrepo_c.
-func fromHeader(p *rpm.Package, o readOptions) (*pkg, error) {
+func fromHeader(p *rpm.Package, o Options) (*Package, error) {
 	h := &p.Header
-	out := &pkg{
+	out := &Package{
 		Name:        tagString(h, tagName),
 		Arch:        tagString(h, tagArch),
 		Version:     tagString(h, tagVersion),
@@ -323,7 +327,7 @@ func fromHeader(p *rpm.Package, o readOptions) (*pkg, error) {
 	}
 	out.Files = files
 	out.readDeps(h)
-	out.Changelogs = headerChangelogs(h, o.changelogLimit)
+	out.Changelogs = headerChangelogs(h, o.ChangelogLimit)
 	return out, nil
 }
 
@@ -352,7 +356,7 @@ const maxFileListBytes = 256 << 20
 
 // headerFiles lists the files in header order, checking the parallel arrays instead of
 // trusting them (cavaliergopher/rpm's Files panics on a damaged header).
-func headerFiles(h *rpm.Header) ([]file, error) {
+func headerFiles(h *rpm.Header) ([]File, error) {
 	base := tagStrings(h, tagBaseNames)
 	dirs := tagStrings(h, tagDirNames)
 	idx := tagInts(h, tagDirIndexes)
@@ -370,7 +374,7 @@ func headerFiles(h *rpm.Header) ([]file, error) {
 	if len(idx) != len(base) || len(modes) != len(base) || len(flags) != len(base) {
 		return nil, fmt.Errorf("damaged RPM header: file lists of different lengths")
 	}
-	files := make([]file, len(base))
+	files := make([]File, len(base))
 	total := 0
 	for i, b := range base {
 		if idx[i] < 0 || idx[i] >= int64(len(dirs)) {
@@ -379,7 +383,7 @@ func headerFiles(h *rpm.Header) ([]file, error) {
 		if total += len(dirs[idx[i]]) + len(b); total > maxFileListBytes {
 			return nil, fmt.Errorf("damaged RPM header: its file paths add up to more than %d bytes: copy or build it again", maxFileListBytes)
 		}
-		f := file{Path: dirs[idx[i]] + b}
+		f := File{Path: dirs[idx[i]] + b}
 		switch {
 		case modes[i]&modeTypeMask == modeDir:
 			f.Type = "dir"
@@ -411,10 +415,10 @@ func compressFileList(paths []string) (base, dirs []string, idx []int64) {
 	return base, dirs, idx
 }
 
-// isPrimary reports whether a file is listed in primary.xml as well as in filelists.xml:
+// IsPrimary reports whether a file is listed in primary.xml as well as in filelists.xml:
 // the paths that yum and dnf resolve file requires against without downloading filelists.
 // The rule is createrepo_c's (and createrepo's before it): clients rely on exactly it.
-func isPrimary(path string) bool {
+func IsPrimary(path string) bool {
 	return strings.HasPrefix(path, "/etc/") || path == "/usr/lib/sendmail" || strings.Contains(path, "bin/")
 }
 
@@ -423,7 +427,7 @@ func isPrimary(path string) bool {
 // first, and where two entries share a time the newer ones are moved forward by a second
 // each, so that times are unique. The cut comes before the moving: the entries kept are
 // the header's first ones whatever their times.
-func headerChangelogs(h *rpm.Header, limit int) []changelog {
+func headerChangelogs(h *rpm.Header, limit int) []Changelog {
 	times := tagInts(h, tagChangeTime)
 	names := tagStrings(h, tagChangeName)
 	texts := tagStrings(h, tagChangeText)
@@ -431,11 +435,11 @@ func headerChangelogs(h *rpm.Header, limit int) []changelog {
 	if limit >= 0 {
 		n = min(n, limit)
 	}
-	out := make([]changelog, 0, n) // newest first, as in the header; reversed below
+	out := make([]Changelog, 0, n) // newest first, as in the header; reversed below
 	var last int64
 	for i := 0; i < n; i++ {
 		t := times[i]
-		out = append(out, changelog{Author: trimAuthor(names[i]), Date: t, Text: texts[i]})
+		out = append(out, Changelog{Author: trimAuthor(names[i]), Date: t, Text: texts[i]})
 		if last == t {
 			// Walk the entries added before this one (newer ones) while they carry the
 			// time being bumped.

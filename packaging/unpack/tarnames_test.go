@@ -1,4 +1,4 @@
-package packaging
+package unpack
 
 import (
 	"archive/tar"

@@ -1,4 +1,4 @@
-package sysconfig
+package window
 
 import (
 	"strings"
@@ -34,9 +34,9 @@ func TestParseWindowErrors(t *testing.T) {
 		{"Mon 01:00-05:00,,Tue 01:00-02:00", `window 2 (""): empty window`},
 		{" , ", `window 1 (""): empty window`},
 	} {
-		_, err := ParseWindow(tc.in, time.UTC)
+		_, err := Parse(tc.in, time.UTC)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("ParseWindow(%q) = %v, want an error with %q", tc.in, err, tc.want)
+			t.Errorf("Parse(%q) = %v, want an error with %q", tc.in, err, tc.want)
 		}
 	}
 }
@@ -81,9 +81,9 @@ func TestWindowOpen(t *testing.T) {
 		{"Mon 01:00-02:00, Fri 03:00-04:00 Europe/Berlin", time.UTC, at(time.UTC, 25, 12, 0), false, at(berlin, 27, 3, 0)},
 		{"Mon 01:00-02:00, Fri 03:00-04:00 Europe/Berlin", time.UTC, at(time.UTC, 30, 1, 15), true, time.Time{}},
 	} {
-		w, err := ParseWindow(tc.window, tc.local)
+		w, err := Parse(tc.window, tc.local)
 		if err != nil {
-			t.Fatalf("ParseWindow(%q): %v", tc.window, err)
+			t.Fatalf("Parse(%q): %v", tc.window, err)
 		}
 		if got := w.Open(tc.t); got != tc.open {
 			t.Errorf("%q.Open(%s) = %v, want %v", tc.window, tc.t, got, tc.open)
@@ -102,7 +102,7 @@ func TestWindowOpen(t *testing.T) {
 // CEST -> 02:00 CET) keeps its wall-clock times.
 func TestWindowDST(t *testing.T) {
 	berlin := mustZone(t, "Europe/Berlin")
-	w, err := ParseWindow("Sat-Sun 01:00-04:00", berlin)
+	w, err := Parse("Sat-Sun 01:00-04:00", berlin)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,8 @@
-package sysconfig
+// Package window reads INSTALL_WINDOW, the times the agent may start an install, and
+// answers whether a time is inside it and when it opens next, across midnight and daylight
+// saving changes, in the zones it names. It is its own package because it is a leaf: it
+// knows nothing of the settings file, only the value's syntax and the calendar.
+package window
 
 import (
 	"errors"
@@ -32,9 +36,9 @@ type span struct {
 
 var dayNames = [7]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
 
-// ParseWindow reads an INSTALL_WINDOW value; local is the zone of windows that name none
+// Parse reads an INSTALL_WINDOW value; local is the zone of windows that name none
 // (time.Local on a host). The error says which window is wrong and how.
-func ParseWindow(s string, local *time.Location) (Window, error) {
+func Parse(s string, local *time.Location) (Window, error) {
 	w := Window{text: strings.TrimSpace(s)}
 	if w.text == "" {
 		return w, nil

@@ -1,4 +1,4 @@
-package repo
+package rpmfile
 
 import (
 	"strconv"
@@ -20,17 +20,17 @@ const (
 // depKinds are the relation tags in the order createrepo_c reads them: provides first,
 // because requires that the package provides itself are left out.
 var depKinds = []struct {
-	kind                     depKind
+	kind                     DepKind
 	nameTag, flagTag, verTag int
 }{
-	{depProvides, tagProvideName, tagProvideFlags, tagProvideVer},
-	{depConflicts, tagConflictName, tagConflictFlags, tagConflictVer},
-	{depObsoletes, tagObsoleteName, tagObsoleteFlags, tagObsoleteVer},
-	{depRequires, tagRequireName, tagRequireFlags, tagRequireVer},
-	{depSuggests, tagSuggestName, tagSuggestFlags, tagSuggestVer},
-	{depEnhances, tagEnhanceName, tagEnhanceFlags, tagEnhanceVer},
-	{depRecommends, tagRecommendName, tagRecommendFlag, tagRecommendVer},
-	{depSupplements, tagSupplemName, tagSupplemFlags, tagSupplemVer},
+	{Provides, tagProvideName, tagProvideFlags, tagProvideVer},
+	{Conflicts, tagConflictName, tagConflictFlags, tagConflictVer},
+	{Obsoletes, tagObsoleteName, tagObsoleteFlags, tagObsoleteVer},
+	{Requires, tagRequireName, tagRequireFlags, tagRequireVer},
+	{Suggests, tagSuggestName, tagSuggestFlags, tagSuggestVer},
+	{Enhances, tagEnhanceName, tagEnhanceFlags, tagEnhanceVer},
+	{Recommends, tagRecommendName, tagRecommendFlag, tagRecommendVer},
+	{Supplements, tagSupplemName, tagSupplemFlags, tagSupplemVer},
 }
 
 // flagString is the comparison as primary.xml writes it; only the comparison bits count.
@@ -74,7 +74,7 @@ func parseEVR(s string) (epoch, version, release string, ok bool) {
 // readDeps fills the relations, leaving out what createrepo_c leaves out of requires:
 // rpmlib() features, the package's own primary files, what the package provides itself
 // (same name, comparison and version), and repeats.
-func (p *pkg) readDeps(h *rpm.Header) {
+func (p *Package) readDeps(h *rpm.Header) {
 	ownFiles := make(map[string]bool, len(p.Files))
 	for _, f := range p.Files {
 		ownFiles[f.Path] = true
@@ -85,7 +85,7 @@ func (p *pkg) readDeps(h *rpm.Header) {
 		pre            bool
 	}
 	required := make(map[string]seen)
-	var libc *dependency // only the newest libc.so.6 symbol version is kept
+	var libc *Dependency // only the newest libc.so.6 symbol version is kept
 
 	for _, k := range depKinds {
 		names := tagStrings(h, k.nameTag)
@@ -96,11 +96,11 @@ func (p *pkg) readDeps(h *rpm.Header) {
 			name, fl, full := names[i], flagString(flags[i]), vers[i]
 			nfv := name + fl + full
 			pre := false
-			if k.kind == depRequires {
+			if k.kind == Requires {
 				if strings.HasPrefix(name, "rpmlib(") {
 					continue
 				}
-				if strings.HasPrefix(name, "/") && ownFiles[name] && isPrimary(name) {
+				if strings.HasPrefix(name, "/") && ownFiles[name] && IsPrimary(name) {
 					continue
 				}
 				if provided[nfv] {
@@ -115,15 +115,15 @@ func (p *pkg) readDeps(h *rpm.Header) {
 			if !ok {
 				continue
 			}
-			d := dependency{Name: name, Flags: fl, Epoch: e, Version: v, Release: r, Pre: pre}
+			d := Dependency{Name: name, Flags: fl, Epoch: e, Version: v, Release: r, Pre: pre}
 			if fl == "" {
 				// Without a comparison the version means nothing, and primary.xml omits it.
 				d.Epoch, d.Version, d.Release = "", "", ""
 			}
 			switch k.kind {
-			case depProvides:
+			case Provides:
 				provided[nfv] = true
-			case depRequires:
+			case Requires:
 				if strings.HasPrefix(name, "libc.so.6") {
 					if libc == nil || compareLibc(libc.Name, name) == 2 {
 						libc = &d
@@ -136,7 +136,7 @@ func (p *pkg) readDeps(h *rpm.Header) {
 		}
 	}
 	if libc != nil {
-		p.Deps[depRequires] = append(p.Deps[depRequires], *libc)
+		p.Deps[Requires] = append(p.Deps[Requires], *libc)
 	}
 }
 

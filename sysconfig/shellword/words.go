@@ -1,4 +1,11 @@
-package sysconfig
+// Package shellword is the syntax of values in the settings file: one lexer, after POSIX
+// sh's quoting, for the values themselves and for the command lines among them (Split),
+// and the internal form in which values travel to sysconfig's checks, where "$$" is a
+// literal dollar and a single "$" starts a $PRODUCT or $PRODUCT_ROOT reference (Expand,
+// MarkRefs, QuoteValue). It is its own package because it is a leaf of pure string
+// functions that sysconfig's parser, checks and Template share; it reads no file and runs
+// nothing.
+package shellword
 
 import (
 	"errors"
@@ -20,22 +27,22 @@ import (
 // blank reports whether c separates words.
 func blank(c byte) bool { return c == ' ' || c == '\t' || c == '\n' }
 
-// nameByte reports whether c can be part of a shell variable name.
-func nameByte(c byte) bool {
+// NameByte reports whether c can be part of a shell variable name.
+func NameByte(c byte) bool {
 	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 // operators are the unquoted bytes that a shell would treat as control or redirection.
 const operators = ";&|<>()"
 
-// scanWord reads one shell word of s starting at i and returns it without its quotes,
+// Scan reads one shell word of s starting at i and returns it without its quotes,
 // with the index just past it. The word ends at an unquoted blank or at the end of s.
 //
 // With mark set the word comes back in the internal form of settings values (see
 // expand.go): a literal dollar is doubled, and a single dollar starts a reference to
 // PRODUCT or PRODUCT_ROOT. notes (only with mark) collects what a shell would have
 // expanded but this lexer takes literally.
-func scanWord(s string, i int, mark bool, notes *[]string) (string, int, error) {
+func Scan(s string, i int, mark bool, notes *[]string) (string, int, error) {
 	var b strings.Builder
 	lit := func(c byte) {
 		if mark && c == '$' {
@@ -134,17 +141,17 @@ func dollar(b *strings.Builder, s string, i int, notes *[]string) int {
 		for j < len(s) && (s[j] == '"' || s[j] == '\'') {
 			j++
 		}
-		if ref[1] != '{' && j < len(s) && (nameByte(s[j]) || s[j] == '\\' && j+1 < len(s) && nameByte(s[j+1])) {
+		if ref[1] != '{' && j < len(s) && (NameByte(s[j]) || s[j] == '\\' && j+1 < len(s) && NameByte(s[j+1])) {
 			ref = "${" + name + "}"
 		}
 		b.WriteString(ref)
 		return n
 	}
-	if i+1 < len(s) && (nameByte(s[i+1]) || s[i+1] == '{' || s[i+1] == '(') {
+	if i+1 < len(s) && (NameByte(s[i+1]) || s[i+1] == '{' || s[i+1] == '(') {
 		what := s[i:min(len(s), i+2)]
 		if s[i+1] != '(' {
 			j := i + 1
-			for j < len(s) && nameByte(s[j]) {
+			for j < len(s) && NameByte(s[j]) {
 				j++
 			}
 			if j == i+1 { // ${...}
@@ -195,7 +202,7 @@ func Split(s string) ([]string, error) {
 			i += j
 			continue
 		}
-		w, next, err := scanWord(s, i, false, nil)
+		w, next, err := Scan(s, i, false, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -206,7 +213,7 @@ func Split(s string) ([]string, error) {
 
 // safeByte reports whether c needs no quoting anywhere in a word or value.
 func safeByte(c byte) bool {
-	return nameByte(c) || strings.IndexByte("@%+=:,./-", c) >= 0
+	return NameByte(c) || strings.IndexByte("@%+=:,./-", c) >= 0
 }
 
 func allSafe(s string) bool {
@@ -226,8 +233,8 @@ func quoteWord(w string) string {
 	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
 }
 
-// joinWords is the inverse of Split.
-func joinWords(words []string) string {
+// Join is the inverse of Split.
+func Join(words []string) string {
 	q := make([]string, len(words))
 	for i, w := range words {
 		q[i] = quoteWord(w)

@@ -1,4 +1,4 @@
-package repo
+package rpmmd
 
 import (
 	"bytes"
@@ -8,12 +8,13 @@ import (
 	"unicode/utf8"
 )
 
-// The little XML that update needs to read in the elements it reuses as they are: undoing
-// escapes, and making sure an element is well-formed before it goes into new metadata.
+// The little XML that repo's update needs to read in the elements it reuses as they are:
+// undoing escapes, and making sure an element is well-formed before it goes into new
+// metadata.
 
-// unescape undoes the escaping of text and attribute values: the five entities and
-// numeric character references. checkElement has made sure there is nothing else.
-func unescape(b []byte) string {
+// Unescape undoes the escaping of text and attribute values: the five entities and
+// numeric character references. CheckElement has made sure there is nothing else.
+func Unescape(b []byte) string {
 	if bytes.IndexByte(b, '&') < 0 {
 		return string(b)
 	}
@@ -83,11 +84,11 @@ func isXMLChar(r rune) bool {
 	return true
 }
 
-// checkElement makes sure a reused element is well-formed XML of the kind the metadata
+// CheckElement makes sure a reused element is well-formed XML of the kind the metadata
 // holds: valid UTF-8 without characters XML forbids, tags that nest and close, quoted
 // attribute values without '<', and only the five entities and character references. No
 // comments, CDATA or processing instructions (neither we nor createrepo_c write them).
-func checkElement(c []byte) error {
+func CheckElement(c []byte) error {
 	if !utf8.Valid(c) {
 		return errors.New("not valid UTF-8")
 	}

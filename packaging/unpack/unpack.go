@@ -1,4 +1,14 @@
-package packaging
+// Package unpack is how a host takes a hotfix tarball in: it reads the tarball once into a
+// private copy, checks its detached signature over exactly those bytes (VerifiedTarball),
+// and unpacks it safely (Tarball): one top directory of plain files, directories and
+// symlinks that stay inside it, checked entry by entry before anything appears in the
+// destination, renamed into place when complete.
+//
+// It is its own package because it is the host side of the tarball: the agent and apply
+// use it without importing package packaging, which builds RPMs and tarballs on the vendor
+// side. It reads the hotfix directory format with package hotfix and the keys with
+// internal/sign.
+package unpack
 
 import (
 	"archive/tar"
@@ -25,7 +35,7 @@ import (
 // the tarball was changed after it was signed, or another key signed it.
 var ErrBadSignature = sign.ErrBadSignature
 
-// SignatureError is a failed signature check of UnpackVerifiedTarball (no signature, a key
+// SignatureError is a failed signature check of VerifiedTarball (no signature, a key
 // that cannot be read, ErrBadSignature), as opposed to a refusal of the tarball's content.
 type SignatureError struct{ Err error }
 
@@ -35,7 +45,7 @@ func (e *SignatureError) Unwrap() error { return e.Err }
 // VerifyTarball checks the detached signature sigPath of the tarball tarPath with the public
 // key in pubPEMPath (PEM "PUBLIC KEY", RSA or Ed25519), as `hotchain build` makes it. The
 // key and the signature are read with the bounds of package sign. It only checks: to use a
-// tarball, UnpackVerifiedTarball checks and unpacks the same bytes.
+// tarball, VerifiedTarball checks and unpacks the same bytes.
 func VerifyTarball(tarPath, sigPath, pubPEMPath string) error {
 	c, err := readTarball(tarPath, os.TempDir())
 	if err != nil {
@@ -65,24 +75,24 @@ func verifySignature(tarPath string, data []byte, sigPath string, pub *sign.Tarb
 	return nil
 }
 
-// UnpackVerifiedTarball is how a host takes a tarball in: it reads the tarball at tarPath
+// VerifiedTarball is how a host takes a tarball in: it reads the tarball at tarPath
 // once, into a private copy (a file without a name, see unlinkedFile), checks the detached
 // signature sigPath over exactly those bytes with the public key in pubPEMPath, and only
-// then unpacks that copy as UnpackTarball does. A file that changes at tarPath meanwhile
+// then unpacks that copy as Tarball does. A file that changes at tarPath meanwhile
 // changes nothing; a named pipe or device is refused. Until the signature checked, destDir
 // is not touched; on any error it is left as it was.
-func UnpackVerifiedTarball(tarPath, sigPath, pubPEMPath, destDir string) (string, error) {
+func VerifiedTarball(tarPath, sigPath, pubPEMPath, destDir string) (string, error) {
 	pub, err := sign.LoadTarballPublicKey(pubPEMPath)
 	if err != nil {
 		return "", &SignatureError{err}
 	}
-	return UnpackVerifiedTarballWith(tarPath, sigPath, pub, pubPEMPath, destDir)
+	return VerifiedTarballWith(tarPath, sigPath, pub, pubPEMPath, destDir)
 }
 
-// UnpackVerifiedTarballWith is UnpackVerifiedTarball with the public key already read (from
+// VerifiedTarballWith is VerifiedTarball with the public key already read (from
 // pubPEMPath, which messages name): the host reads TARBALL_KEY once, on the same open file
 // on which it checks who could have written it.
-func UnpackVerifiedTarballWith(tarPath, sigPath string, pub *sign.TarballPublicKey, pubPEMPath, destDir string) (string, error) {
+func VerifiedTarballWith(tarPath, sigPath string, pub *sign.TarballPublicKey, pubPEMPath, destDir string) (string, error) {
 	c, err := readTarball(tarPath, destDir)
 	if err != nil {
 		return "", err
@@ -97,8 +107,8 @@ func UnpackVerifiedTarballWith(tarPath, sigPath string, pub *sign.TarballPublicK
 	return unpackCopy(c, tarPath, destDir)
 }
 
-// UnpackTarball unpacks a hotfix tarball into destDir and returns the hotfix directory it
-// made (destDir/shop-hotfix-6.14.2.3), without a signature check (UnpackVerifiedTarball
+// Tarball unpacks a hotfix tarball into destDir and returns the hotfix directory it
+// made (destDir/shop-hotfix-6.14.2.3), without a signature check (VerifiedTarball
 // has one). It refuses, before anything appears in destDir, any archive that is not one
 // directory of plain files, directories and symlinks: absolute names, "..", entries outside
 // the one top directory, duplicates, links (hard or symbolic) that point out of it, device
@@ -108,7 +118,7 @@ func UnpackVerifiedTarballWith(tarPath, sigPath string, pub *sign.TarballPublicK
 // renamed into place. When the hotfix directory already exists with the same content (what
 // a host wrote into it aside) it is returned as it is; with other content it is an error
 // that names the files that differ.
-func UnpackTarball(tarPath, destDir string) (hotfixDir string, err error) {
+func Tarball(tarPath, destDir string) (hotfixDir string, err error) {
 	c, err := readTarball(tarPath, destDir)
 	if err != nil {
 		return "", err

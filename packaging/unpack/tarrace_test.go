@@ -1,4 +1,4 @@
-package packaging
+package unpack
 
 import (
 	"archive/tar"
@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/hotchain/hotchain/internal/sign"
 )
 
 // swapAfterCheck replaces the tarball at its path once its signature was checked, the
@@ -48,10 +46,7 @@ func (s *swapAfterCheck) verified(tarPath string) {
 // or rewritten in place) after the signature check still gets the signed content unpacked,
 // never the replacement.
 func TestUnpackVerifiedTarballSwappedAfterCheck(t *testing.T) {
-	k, err := sign.TarballKeyFromSigner(testSigner(t, sign.Ed25519))
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := tarballKey(t)
 	pub := writePub(t, k)
 	entries := goodEntries()
 	entries[3].body = "evil\n" // FileChanges/a.txt, which the signed hotfix does not have
@@ -62,12 +57,12 @@ func TestUnpackVerifiedTarballSwappedAfterCheck(t *testing.T) {
 	for _, inPlace := range []bool{false, true} {
 		name := map[bool]string{false: "rename", true: "rewrite in place"}[inPlace]
 		t.Run(name, func(t *testing.T) {
-			res := buildSample(t, sampleDir(t, nil), BuildOptions{TarballKey: k})
+			res := buildSample(t, sampleDir(t), k)
 			dest := t.TempDir()
 			h := &swapAfterCheck{t: t, evil: evil, inPlace: inPlace, dest: dest}
 			hooks = h
 			defer func() { hooks = nil }()
-			dir, err := UnpackVerifiedTarball(res.Tarball, res.Signature, pub, dest)
+			dir, err := VerifiedTarball(res.Tarball, res.Signature, pub, dest)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,17 +85,14 @@ func TestUnpackVerifiedTarballSwappedAfterCheck(t *testing.T) {
 // TestUnpackVerifiedTarballRefusalLeavesNothing: a bad signature leaves the destination as
 // it was, and a PATCHES_DIR made for the unpack goes again.
 func TestUnpackVerifiedTarballRefusalLeavesNothing(t *testing.T) {
-	k, err := sign.TarballKeyFromSigner(testSigner(t, sign.Ed25519))
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := tarballKey(t)
 	pub := writePub(t, k)
-	res := buildSample(t, sampleDir(t, nil), BuildOptions{TarballKey: k})
+	res := buildSample(t, sampleDir(t), k)
 	data, _ := os.ReadFile(res.Tarball)
 	data[len(data)/2] ^= 1
 	os.WriteFile(res.Tarball, data, 0o644)
 	dest := filepath.Join(t.TempDir(), "Patches")
-	_, err = UnpackVerifiedTarball(res.Tarball, res.Signature, pub, dest)
+	_, err := VerifiedTarball(res.Tarball, res.Signature, pub, dest)
 	var se *SignatureError
 	if !errors.Is(err, ErrBadSignature) || !errors.As(err, &se) {
 		t.Errorf("flipped byte: %v, want a SignatureError with ErrBadSignature", err)
@@ -111,7 +103,7 @@ func TestUnpackVerifiedTarballRefusalLeavesNothing(t *testing.T) {
 	if err := os.Mkdir(dest, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err = UnpackVerifiedTarball(res.Tarball, res.Signature, pub, dest); err == nil {
+	if _, err = VerifiedTarball(res.Tarball, res.Signature, pub, dest); err == nil {
 		t.Fatal("a bad signature was accepted")
 	}
 	if entries, _ := os.ReadDir(dest); len(entries) != 0 {
@@ -124,7 +116,7 @@ func TestUnpackRefusesLongNames(t *testing.T) {
 	long := top + strings.Repeat("a", MaxTarballName)
 	p := writeTarGz(t, append(goodEntries(), tarEntry{name: long, typ: tar.TypeReg, body: "x"}))
 	dest := t.TempDir()
-	if _, err := UnpackTarball(p, dest); err == nil || !strings.Contains(err.Error(), "longer than 4096 bytes") {
+	if _, err := Tarball(p, dest); err == nil || !strings.Contains(err.Error(), "longer than 4096 bytes") {
 		t.Errorf("name of %d bytes: %v", len(long), err)
 	}
 	if entries, _ := os.ReadDir(dest); len(entries) != 0 {
