@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/packaging/unpack"
 )
 
 var removalsText = string(hotfix.FormatRemovals([]hotfix.Removal{
@@ -27,7 +28,7 @@ func TestRemovalsFileCarried(t *testing.T) {
 	if !inRPM {
 		t.Error("the RPM does not hold FileRemovals")
 	}
-	dir, err := UnpackTarball(res.Tarball, t.TempDir())
+	dir, err := unpack.Tarball(res.Tarball, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
