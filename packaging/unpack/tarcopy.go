@@ -30,46 +30,46 @@ type tarballCopy struct {
 // file: a named pipe or a device gives other bytes to each reader, so what was checked
 // would not be what is used. O_NONBLOCK keeps the open of a FIFO without a writer from
 // hanging; it does nothing for a regular file.
-func openTarball(path string) (*os.File, error) {
+func openTarball(what, path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open tarball: %w", err)
+		return nil, fmt.Errorf("open %s: %w", what, err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("open tarball: %w", err)
+		return nil, fmt.Errorf("open %s: %w", what, err)
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
 		return nil, hintError{
-			fmt.Errorf("tarball %s is a %s, not a regular file: hotchain checks and unpacks a tarball only from a regular file", path, hotfix.KindOf(fi.Mode())),
-			"copy the tarball and its .sig into a directory and pass the copy",
+			fmt.Errorf("%s %s is a %s, not a regular file: hotchain checks and unpacks a %s only from a regular file", what, path, hotfix.KindOf(fi.Mode()), what),
+			"copy the " + what + " and its .sig into a directory and pass the copy",
 		}
 	}
 	return f, nil
 }
 
-// copyTarball reads the tarball in (opened from path by openTarball) once into a new file
-// that has no name, near dir (see unlinkedFile), and maps it.
-func copyTarball(in *os.File, path, dir string) (c *tarballCopy, err error) {
+// copyTarball reads the tarball (what: or bundle) in (opened from path by openTarball) once
+// into a new file that has no name, near dir (see unlinkedFile), and maps it.
+func copyTarball(what string, in *os.File, path, dir string) (c *tarballCopy, err error) {
 	out, err := unlinkedFile(dir)
 	if err != nil {
-		return nil, fmt.Errorf("copy tarball %s: %w", path, err)
+		return nil, fmt.Errorf("copy %s %s: %w", what, path, err)
 	}
 	defer out.Close() // the mapping outlives the descriptor
-	r := &boundedio.Reader{R: in, What: "tarball", Path: path, Limit: MaxTarballSize}
+	r := &boundedio.Reader{R: in, What: what, Path: path, Limit: MaxTarballSize}
 	n, err := io.Copy(out, r)
 	if err != nil {
 		if boundedio.IsTooLarge(err) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("copy tarball %s: %w", path, err)
+		return nil, fmt.Errorf("copy %s %s: %w", what, path, err)
 	}
 	c = &tarballCopy{}
 	if n > 0 {
 		if c.data, err = unix.Mmap(int(out.Fd()), 0, int(n), unix.PROT_READ, unix.MAP_SHARED); err != nil {
-			return nil, fmt.Errorf("map the copy of tarball %s: %w", path, err)
+			return nil, fmt.Errorf("map the copy of %s %s: %w", what, path, err)
 		}
 	}
 	return c, nil

@@ -56,20 +56,20 @@ func VerifyTarball(tarPath, sigPath, pubPEMPath string) error {
 	if err != nil {
 		return err
 	}
-	return verifySignature(tarPath, c.data, sigPath, pub, pubPEMPath)
+	return verifySignature("tarball", tarPath, c.data, sigPath, pub, pubPEMPath)
 }
 
-// verifySignature checks sigPath over data, the content of the tarball tarPath, with pub
-// (read from pubPEMPath).
-func verifySignature(tarPath string, data []byte, sigPath string, pub *sign.TarballPublicKey, pubPEMPath string) error {
-	sig, err := sign.ReadSignatureFile(sigPath, "tarball signature")
+// verifySignature checks sigPath over data, the content of the tarball (what: or bundle)
+// tarPath, with pub (read from pubPEMPath).
+func verifySignature(what, tarPath string, data []byte, sigPath string, pub *sign.TarballPublicKey, pubPEMPath string) error {
+	sig, err := sign.ReadSignatureFile(sigPath, what+" signature")
 	if err != nil {
 		return err
 	}
 	if err := pub.Verify(data, sig); err != nil {
 		return hintError{
-			fmt.Errorf("tarball %s: %w with %s (key %s)", tarPath, err, sigPath, pubPEMPath),
-			"the tarball was changed or damaged after it was signed, or the vendor signed it with another key: get the tarball and its .sig again, and check that the public key is the vendor's",
+			fmt.Errorf("%s %s: %w with %s (key %s)", what, tarPath, err, sigPath, pubPEMPath),
+			"the " + what + " was changed or damaged after it was signed, or the vendor signed it with another key: get the " + what + " and its .sig again, and check that the public key is the vendor's",
 		}
 	}
 	return nil
@@ -98,7 +98,7 @@ func VerifiedTarballWith(tarPath, sigPath string, pub *sign.TarballPublicKey, pu
 		return "", err
 	}
 	defer c.Close()
-	if err := verifySignature(tarPath, c.data, sigPath, pub, pubPEMPath); err != nil {
+	if err := verifySignature("tarball", tarPath, c.data, sigPath, pub, pubPEMPath); err != nil {
 		return "", &SignatureError{err}
 	}
 	if hooks != nil {
@@ -129,12 +129,12 @@ func Tarball(tarPath, destDir string) (hotfixDir string, err error) {
 
 // readTarball opens the tarball at tarPath (a regular file) and copies it near destDir.
 func readTarball(tarPath, destDir string) (*tarballCopy, error) {
-	in, err := openTarball(tarPath)
+	in, err := openTarball("tarball", tarPath)
 	if err != nil {
 		return nil, err
 	}
 	defer in.Close()
-	return copyTarball(in, tarPath, destDir)
+	return copyTarball("tarball", in, tarPath, destDir)
 }
 
 // unpackCopy unpacks the private copy c of the tarball tarPath into destDir.
