@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -33,7 +34,7 @@ Exit status:
        wins over 100
 `
 
-func runAgent(ctx context.Context, e *env, args []string) error {
+func runAgent(ctx context.Context, e *cli.Env, args []string) error {
 	fs := newFlags(e, "agent", "[-check|-download|-console|-daemon]", "")
 	check := fs.Bool("check", false, "list the pending hotfixes (exit 100 when there are some); install nothing")
 	download := fs.Bool("download", false, "download the pending hotfixes into the package manager's cache; install nothing")
@@ -49,7 +50,7 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *help {
-		agentUsage(e.stdout, e, fs)
+		agentUsage(e.Stdout, e, fs)
 		return nil
 	}
 	if err := noArgs(fs, "flags come first; see hotchain agent -help"); err != nil {
@@ -65,23 +66,23 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if n > 1 {
-		return withHint(usageError{errors.New("-check, -download, -console and -daemon exclude each other")}, "give one of them, or none for the nightly run")
+		return cli.WithHint(cli.UsageError{Err: errors.New("-check, -download, -console and -daemon exclude each other")}, "give one of them, or none for the nightly run")
 	}
 	if *plans && mode != modeCheck {
-		return withHint(usageError{errors.New("-v goes with -check")}, "hotchain agent -check -v lists what each pending hotfix's apply would do")
+		return cli.WithHint(cli.UsageError{Err: errors.New("-v goes with -check")}, "hotchain agent -check -v lists what each pending hotfix's apply would do")
 	}
 	cfg, err := settings()
 	if err != nil {
 		return err
 	}
-	if v := lookupEnv(e.environ, dropSettleEnv); v != "" {
+	if v := cli.LookupEnv(e.Environ, dropSettleEnv); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			return usageError{fmt.Errorf("%s=%q: %v", dropSettleEnv, v, err)}
+			return cli.UsageError{Err: fmt.Errorf("%s=%q: %v", dropSettleEnv, v, err)}
 		}
 		dropSettle = d
 	}
-	o := agentOptions{cfg: cfg, mode: mode, verbose: *verbose, plans: *plans, stdout: e.stdout, stderr: e.stderr, environ: e.environ}
+	o := agentOptions{cfg: cfg, mode: mode, verbose: *verbose, plans: *plans, stdout: e.Stdout, stderr: e.Stderr, environ: e.Environ}
 	if *daemon {
 		return runDaemon(ctx, o)
 	}
@@ -90,10 +91,10 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 
 // agentUsage is the original script's help, with where the settings come from and the exit
 // status.
-func agentUsage(w io.Writer, e *env, fs *flag.FlagSet) {
+func agentUsage(w io.Writer, e *cli.Env, fs *flag.FlagSet) {
 	conf := fs.Lookup("config").Value.String()
 	if conf == "" {
-		if p, err := sysconfig.Locate(fs.Lookup("root").Value.String(), e.environ); err == nil {
+		if p, err := sysconfig.Locate(fs.Lookup("root").Value.String(), e.Environ); err == nil {
 			conf = p
 		} else {
 			conf = "/etc/sysconfig/PRODUCT-hotfix"

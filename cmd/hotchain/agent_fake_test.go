@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -148,7 +149,7 @@ func (f *fakePM) Install(ctx context.Context, names ...string) error {
 		out = io.Discard
 	}
 	host := &hotfix.Host{Cfg: f.cfg, Out: out, Environ: f.io.env}
-	deferred := lookupEnv(f.io.env, hotfix.DoPatchVar(f.cfg.Product)) == "0"
+	deferred := cli.LookupEnv(f.io.env, hotfix.DoPatchVar(f.cfg.Product)) == "0"
 	for _, v := range f.offered() {
 		name := f.pkg(v).Name
 		if v.Compare(target) > 0 || slices.Contains(f.installed(), name) {
@@ -184,7 +185,7 @@ func (f *fakePM) Remove(ctx context.Context, names ...string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.log("remove %s", strings.Join(names, " "))
-	if lookupEnv(f.io.env, hotfix.DoPatchVar(f.cfg.Product)) != "0" {
+	if cli.LookupEnv(f.io.env, hotfix.DoPatchVar(f.cfg.Product)) != "0" {
 		return fmt.Errorf("fake package manager: remove without %s=0 would roll back", hotfix.DoPatchVar(f.cfg.Product))
 	}
 	var keep []string

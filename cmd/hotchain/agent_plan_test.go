@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/testutil"
 )
 
@@ -55,7 +56,7 @@ func TestCheckPlans(t *testing.T) {
 	if calls := h.calls()[len(callsPlain):]; !slices.Equal(calls, callsPlain) {
 		t.Errorf("-check called %v, -check -v %v", callsPlain, calls)
 	}
-	if h.ledger("host1.txt") != "6.14.2.1" || fileExists(h.path("var/opt/shop/Patches/shop-hotfix-6.14.2.2/Backup-host1.journal")) {
+	if h.ledger("host1.txt") != "6.14.2.1" || cli.FileExists(h.path("var/opt/shop/Patches/shop-hotfix-6.14.2.2/Backup-host1.journal")) {
 		t.Error("-check -v applied something")
 	}
 

@@ -17,6 +17,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/atomicfile"
 	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/repoconf"
 	"github.com/hotchain/hotchain/internal/rollout"
 	"github.com/hotchain/hotchain/internal/sign"
@@ -51,7 +52,7 @@ func (hp *hostPolicy) Published(v hotfix.Version) (t time.Time, ok bool) {
 
 // policyError is a policy or metadata that the run refuses; its hint says what to do.
 func policyError(hint, format string, args ...any) error {
-	return withHint(fmt.Errorf(format, args...), hint)
+	return cli.WithHint(fmt.Errorf(format, args...), hint)
 }
 
 // loadHostPolicy reads the policy of the host's repository (REPO_FILE's section
@@ -151,7 +152,7 @@ func checkHostPolicy(ctx context.Context, cfg *sysconfig.Config, baseURL string,
 	}
 	p, err := rollout.Parse(data, where)
 	if err != nil {
-		return nil, withHint(err, "the vendor writes the policy with hotchain policy; report it to the vendor")
+		return nil, cli.WithHint(err, "the vendor writes the policy with hotchain policy; report it to the vendor")
 	}
 	return p, nil
 }
@@ -167,7 +168,7 @@ func repoKeyring(cfg *sysconfig.Config, keys []string) (*sign.Keyring, error) {
 		p := cfg.InRoot(u.Path)
 		data, err := sign.ReadKeyFile(p, "repository key")
 		if err != nil {
-			return nil, withHint(err, "reinstall the base RPM, which brings the vendor's key")
+			return nil, cli.WithHint(err, "reinstall the base RPM, which brings the vendor's key")
 		}
 		if err := ring.Add(data, p); err != nil {
 			return nil, err
@@ -261,7 +262,7 @@ func readMetadataState(cfg *sysconfig.Config) (*metadataState, error) {
 		return nil, err
 	}
 	if err := json.Unmarshal(data, st); err != nil {
-		return nil, withHint(fmt.Errorf("read the metadata state %s: %w", p, err),
+		return nil, cli.WithHint(fmt.Errorf("read the metadata state %s: %w", p, err),
 			"remove it: the next run accepts the metadata it finds as the newest")
 	}
 	if st.Repositories == nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/rollout"
 	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/repo"
@@ -243,7 +244,7 @@ func TestHaltHoldsTheChainBack(t *testing.T) {
 func (h *agentHost) status() string {
 	h.t.Helper()
 	var out, errb bytes.Buffer
-	e := &env{stdout: &out, stderr: &errb, environ: h.environ}
+	e := &cli.Env{Stdout: &out, Stderr: &errb, Environ: h.environ}
 	if err := run(context.Background(), e, []string{"status", "-root", h.root, "-config", "/etc/sysconfig/shop-hotfix"}); err != nil {
 		h.t.Fatalf("status: %v\n%s", err, errb.String())
 	}

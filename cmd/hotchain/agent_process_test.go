@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/lock"
 )
 
@@ -208,7 +209,7 @@ func TestServiceStopGivesUpAfterServiceWaitTime(t *testing.T) {
 	if count(h.calls(), "install-end") != 0 {
 		t.Errorf("stop returned after the install ended")
 	}
-	if !fileExists(h.path("var/lock/subsys/shop-hotfix")) {
+	if !cli.FileExists(h.path("var/lock/subsys/shop-hotfix")) {
 		t.Error("a stop that gave up disabled the nightly runs")
 	}
 	if code := agent.wait(t, 10*time.Second); code != 0 {
@@ -220,7 +221,7 @@ func TestHoldBlocksNightlyRuns(t *testing.T) {
 	t.Parallel()
 	h := newAgentHost(t)
 	hold := h.start(t, "hold", nil, "--", "sleep", "3")
-	waitFor(t, "hold to stop the nightly runs", 10*time.Second, func() bool { return !fileExists(h.path("var/lock/subsys/shop-hotfix")) })
+	waitFor(t, "hold to stop the nightly runs", 10*time.Second, func() bool { return !cli.FileExists(h.path("var/lock/subsys/shop-hotfix")) })
 	cron := h.start(t, "agent", nil)
 	code := cron.wait(t, 10*time.Second)
 	select {
@@ -231,8 +232,8 @@ func TestHoldBlocksNightlyRuns(t *testing.T) {
 	if code != 0 || cron.stdout.Len()+cron.stderr.Len() != 0 || len(h.calls()) != 0 {
 		t.Errorf("nightly run during hold: exit %d, calls %v, output %q %q", code, h.calls(), &cron.stdout, &cron.stderr)
 	}
-	if code := hold.wait(t, 10*time.Second); code != 0 || !fileExists(h.path("var/lock/subsys/shop-hotfix")) {
-		t.Fatalf("hold: exit %d, nightly runs enabled again: %v: %s", code, fileExists(h.path("var/lock/subsys/shop-hotfix")), &hold.stderr)
+	if code := hold.wait(t, 10*time.Second); code != 0 || !cli.FileExists(h.path("var/lock/subsys/shop-hotfix")) {
+		t.Fatalf("hold: exit %d, nightly runs enabled again: %v: %s", code, cli.FileExists(h.path("var/lock/subsys/shop-hotfix")), &hold.stderr)
 	}
 	cron = h.start(t, "agent", nil)
 	if code := cron.wait(t, 10*time.Second); code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
@@ -273,7 +274,7 @@ func TestKilledHoldKeepsTheLockWhileTheCommandRuns(t *testing.T) {
 	tsPath := h.path("var/lock/shop-hotfix.lock/ts.lock")
 	mark := h.path("patch-done")
 	hold := h.start(t, "hold", nil, "--", "sh", "-c", `touch "$1.started"; sleep 2; touch "$1"`, "patch", mark)
-	waitFor(t, "the patch to start", 10*time.Second, func() bool { return fileExists(mark + ".started") })
+	waitFor(t, "the patch to start", 10*time.Second, func() bool { return cli.FileExists(mark + ".started") })
 	if err := hold.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +284,7 @@ func TestKilledHoldKeepsTheLockWhileTheCommandRuns(t *testing.T) {
 	})
 	agent := h.start(t, "agent", nil, "-console")
 	code := agent.wait(t, 10*time.Second)
-	patchDone := fileExists(mark)
+	patchDone := cli.FileExists(mark)
 	if code != 3 || !strings.Contains(agent.stderr.String(), "has died") || len(h.calls()) != 0 {
 		t.Errorf("install while the killed hold's patch runs: exit %d, calls %v, stderr %s; want 3 (lock held by the patch)", code, h.calls(), &agent.stderr)
 	}
@@ -291,7 +292,7 @@ func TestKilledHoldKeepsTheLockWhileTheCommandRuns(t *testing.T) {
 		t.Fatal("the patch ended before the install tried: the machine is too slow for this test's 2 seconds")
 	}
 	waitFor(t, "the patch to end", 10*time.Second, func() bool { locked, _ := lock.IsLocked(tsPath); return !locked })
-	if !fileExists(mark) {
+	if !cli.FileExists(mark) {
 		t.Error("the lock was free before the patch ended")
 	}
 	agent = h.start(t, "agent", nil, "-console")

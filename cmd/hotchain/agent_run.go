@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/mailer"
@@ -54,7 +55,7 @@ type pmIO struct {
 var newPackageManager = func(cfg *sysconfig.Config, p pmIO) (packageManager, error) {
 	pm, err := dnf.Detect(cfg.Root, cfg.PackageManager)
 	if err != nil {
-		return nil, withHint(err, "set PACKAGE_MANAGER in "+cfg.File)
+		return nil, cli.WithHint(err, "set PACKAGE_MANAGER in "+cfg.File)
 	}
 	pm.Params, pm.Env, pm.Stdout, pm.Stderr = cfg.YumParameter, p.env, p.stdout, p.stderr
 	return pm, nil
@@ -158,7 +159,7 @@ func randomWait(maxMinutes int, randN func(int64) int64) time.Duration {
 
 // nightlyEnabled reports whether LOCK_SUBSYS exists: `hotchain service start` creates it.
 func nightlyEnabled(cfg *sysconfig.Config) bool {
-	return fileExists(cfg.InRoot(cfg.LockSubsys))
+	return cli.FileExists(cfg.InRoot(cfg.LockSubsys))
 }
 
 // runAgentOnce is one agent run in o.mode. The order is SPEC 6a's: a cron run checks the
@@ -210,7 +211,7 @@ func runAgentOnce(ctx context.Context, o agentOptions) (err error) {
 	var ts *lock.Lock
 	if o.mode == modeCron || o.mode == modeConsole {
 		var err error
-		ts, err = lock.Acquire(cfg.InRoot(cfg.LockTS), lookupEnv(o.environ, lock.EnvVar))
+		ts, err = lock.Acquire(cfg.InRoot(cfg.LockTS), cli.LookupEnv(o.environ, lock.EnvVar))
 		if err != nil {
 			logLine("not run: "+err.Error(), lock.IsHeld(err))
 			return lockFailure("a hotfix install or product patch is running", err)
@@ -253,7 +254,7 @@ func runAgentOnce(ctx context.Context, o agentOptions) (err error) {
 // repoless: a host fed only through DROP_DIR has no REPO_FILE; its runs skip the
 // repository instead of failing on it every night.
 func (r *agentRun) repoless() bool {
-	return r.cfg.DropDir != "" && !fileExists(r.cfg.InRoot(r.cfg.RepoFile))
+	return r.cfg.DropDir != "" && !cli.FileExists(r.cfg.InRoot(r.cfg.RepoFile))
 }
 
 // installs reports whether the run installs (-console, a nightly run without CHECK_ONLY and

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/testutil"
 
 	"github.com/hotchain/hotchain/lock"
@@ -53,7 +54,7 @@ func TestRandomWaitOnlyInCronRuns(t *testing.T) {
 		if len(h.calls()) != 0 {
 			t.Error("the random wait came after the repository was asked")
 		}
-		if fileExists(h.path("var/lock/shop-hotfix.lock/pidfile")) {
+		if cli.FileExists(h.path("var/lock/shop-hotfix.lock/pidfile")) {
 			t.Error("LOCK_CRON was taken before the random wait")
 		}
 		return nil
@@ -232,7 +233,7 @@ func TestCheckOutput(t *testing.T) {
 	if calls := strings.Join(h.calls(), " "); calls != "available" {
 		t.Errorf("-check called %s", calls)
 	}
-	if fileExists(h.path("var/lock/shop-hotfix.lock/ts.lock")) {
+	if cli.FileExists(h.path("var/lock/shop-hotfix.lock/ts.lock")) {
 		t.Error("-check took LOCK_TS")
 	}
 
@@ -335,7 +336,7 @@ func withFakePM(t *testing.T, h *agentHost) {
 // cli runs hotchain's command line in-process.
 func (h *agentHost) cli(environ []string, args ...string) (int, string, string) {
 	var stdout, stderr bytes.Buffer
-	e := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, environ: append(append([]string(nil), h.environ...), environ...)}
+	e := &cli.Env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Environ: append(append([]string(nil), h.environ...), environ...)}
 	code := report(&stderr, run(context.Background(), e, args))
 	return code, stdout.String(), stderr.String()
 }

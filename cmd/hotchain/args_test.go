@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/hotchain/hotchain/internal/cli"
 )
 
 // TestCommandsRefuseExtraWords: every command refuses words it does not take with a usage
@@ -30,10 +32,10 @@ func TestCommandsRefuseExtraWords(t *testing.T) {
 		}
 		t.Run(c.name, func(t *testing.T) {
 			var stdout, stderr strings.Builder
-			e := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
-				environ: []string{"HOTCHAIN_CONFIG=/nonexistent/settings"}}
+			e := &cli.Env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr,
+				Environ: []string{"HOTCHAIN_CONFIG=/nonexistent/settings"}}
 			err := run(context.Background(), e, append([]string{c.name}, args...))
-			var ue usageError
+			var ue cli.UsageError
 			if !errors.As(err, &ue) {
 				t.Fatalf("hotchain %s %s: got %v, want a usage error", c.name, strings.Join(args, " "), err)
 			}

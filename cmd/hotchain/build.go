@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/packaging"
 	"github.com/hotchain/hotchain/repo"
@@ -15,7 +16,7 @@ import (
 
 // The vendor-side commands: build, build-base, keygen. The work is in package packaging.
 
-func runBuild(ctx context.Context, e *env, args []string) error {
+func runBuild(ctx context.Context, e *cli.Env, args []string) error {
 	fs := newFlags(e, "build", "-product P -out DIR SRC", `Builds the RPM and the tarball of the hotfix directory SRC into DIR:
   P-hotfix-6_14_2_3-1-RELEASE.noarch.rpm, P-hotfix-6.14.2.3.tar.gz and, with -tarball-key,
   P-hotfix-6.14.2.3.tar.gz.sig. When SRC has no filelist.txt, the packages get one (SRC is
@@ -38,12 +39,12 @@ Check a tarball signature with
 		return err
 	}
 	if fs.NArg() != 1 {
-		return withHint(usageError{fmt.Errorf("build takes one hotfix directory, got %d arguments", fs.NArg())}, "hotchain build -product shop -out dist/ path/to/hotfix")
+		return cli.WithHint(cli.UsageError{Err: fmt.Errorf("build takes one hotfix directory, got %d arguments", fs.NArg())}, "hotchain build -product shop -out dist/ path/to/hotfix")
 	}
 	if *product == "" || *out == "" {
-		return withHint(usageError{errors.New("build needs -product and -out")}, "hotchain build -product shop -out dist/ path/to/hotfix")
+		return cli.WithHint(cli.UsageError{Err: errors.New("build needs -product and -out")}, "hotchain build -product shop -out dist/ path/to/hotfix")
 	}
-	when, err := packaging.ParseSourceDateEpoch(e.getenv("SOURCE_DATE_EPOCH"))
+	when, err := packaging.ParseSourceDateEpoch(e.Getenv("SOURCE_DATE_EPOCH"))
 	if err != nil {
 		return err
 	}
@@ -66,20 +67,20 @@ Check a tarball signature with
 		return err
 	}
 	if res.FilelistWritten {
-		fmt.Fprintf(e.stdout, "filelist.txt: made for the packages (%s has none)\n", fs.Arg(0))
+		fmt.Fprintf(e.Stdout, "filelist.txt: made for the packages (%s has none)\n", fs.Arg(0))
 	}
-	fmt.Fprintf(e.stdout, "wrote %s\nwrote %s\n", res.RPM, res.Tarball)
+	fmt.Fprintf(e.Stdout, "wrote %s\nwrote %s\n", res.RPM, res.Tarball)
 	if res.Signature != "" {
-		fmt.Fprintf(e.stdout, "wrote %s\ncheck it with: %s\n", res.Signature,
+		fmt.Fprintf(e.Stdout, "wrote %s\ncheck it with: %s\n", res.Signature,
 			sign.VerifyCommand(o.TarballKey.Algorithm(), "pub.pem", res.Tarball, res.Signature))
 	}
 	if o.Signer == nil {
-		e.warnf("the RPM is not signed: hosts check signatures (gpgcheck=1); pass -sign-key")
+		e.Warnf("the RPM is not signed: hosts check signatures (gpgcheck=1); pass -sign-key")
 	}
 	return nil
 }
 
-func runBuildBase(ctx context.Context, e *env, args []string) error {
+func runBuildBase(ctx context.Context, e *cli.Env, args []string) error {
 	fs := newFlags(e, "build-base", "-product P -base-version V -repo-url URL -out DIR", `Builds the base RPM that enables hotfixes on a host, P-hotfix-base-VERSION-RELEASE.ARCH.rpm:
 /usr/sbin/hotchain, /etc/sysconfig/P-hotfix, /etc/cron.daily/P-hotfix, /etc/init.d/P-hotfix,
 the P-hotfix.service and .timer systemd units, /etc/yum.repos.d/P-hotfix.repo, with
@@ -113,28 +114,28 @@ mtime is.`)
 		return err
 	}
 	if *product == "" || *baseVersion == "" || len(urls) == 0 || *out == "" {
-		return withHint(usageError{errors.New("build-base needs -product, -base-version, -repo-url and -out")}, example)
+		return cli.WithHint(cli.UsageError{Err: errors.New("build-base needs -product, -base-version, -repo-url and -out")}, example)
 	}
 	for _, u := range urls {
 		if err := packaging.CheckRepoURL(u); err != nil {
-			return usageError{err}
+			return cli.UsageError{Err: err}
 		}
 	}
 	overrides := map[string]string{}
 	for _, kv := range settings {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return usageError{fmt.Errorf("-set %q: want KEY=VALUE", kv)}
+			return cli.UsageError{Err: fmt.Errorf("-set %q: want KEY=VALUE", kv)}
 		}
 		overrides[k] = v
 	}
-	when, err := packaging.ParseSourceDateEpoch(e.getenv("SOURCE_DATE_EPOCH"))
+	when, err := packaging.ParseSourceDateEpoch(e.Getenv("SOURCE_DATE_EPOCH"))
 	if err != nil {
 		return err
 	}
 	if *binary == "" {
 		if *binary, err = os.Executable(); err != nil {
-			return withHint(fmt.Errorf("find this executable: %w", err), "pass -binary PATH")
+			return cli.WithHint(fmt.Errorf("find this executable: %w", err), "pass -binary PATH")
 		}
 	}
 	o := packaging.BaseOptions{
@@ -162,14 +163,14 @@ mtime is.`)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "wrote %s\n", res.RPM)
+	fmt.Fprintf(e.Stdout, "wrote %s\n", res.RPM)
 	if o.Signer == nil {
-		e.warnf("the RPM is not signed and carries no vendor key: hosts check signatures (gpgcheck=1); pass -sign-key")
+		e.Warnf("the RPM is not signed and carries no vendor key: hosts check signatures (gpgcheck=1); pass -sign-key")
 	}
 	return nil
 }
 
-func runKeygen(ctx context.Context, e *env, args []string) error {
+func runKeygen(ctx context.Context, e *cli.Env, args []string) error {
 	fs := newFlags(e, "keygen", "-name N -email E -out PREFIX", `Makes a signing key for packages, repositories and tarballs, and writes
   PREFIX.asc      OpenPGP secret key (-sign-key; keep it safe), mode 0600
   PREFIX.pub.asc  OpenPGP public key (rpm --import; the base RPM installs it)
@@ -189,11 +190,11 @@ later, and openssl pkeyutl instead of openssl dgst to check tarball signatures.`
 		return err
 	}
 	if *name == "" || *email == "" || *out == "" {
-		return withHint(usageError{errors.New("keygen needs -name, -email and -out")}, example)
+		return cli.WithHint(cli.UsageError{Err: errors.New("keygen needs -name, -email and -out")}, example)
 	}
 	a := sign.KeyAlgorithm(*algo)
 	if a != sign.RSA && a != sign.Ed25519 {
-		return usageError{fmt.Errorf("-algo %q: want rsa or ed25519", *algo)}
+		return cli.UsageError{Err: fmt.Errorf("-algo %q: want rsa or ed25519", *algo)}
 	}
 	s, err := sign.GenerateKey(*name, *email, a, time.Now())
 	if err != nil {
@@ -203,7 +204,7 @@ later, and openssl pkeyutl instead of openssl dgst to check tarball signatures.`
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "key %s\nwrote %s (secret)\nwrote %s\nwrote %s (secret)\nwrote %s\n",
+	fmt.Fprintf(e.Stdout, "key %s\nwrote %s (secret)\nwrote %s\nwrote %s (secret)\nwrote %s\n",
 		s.KeyID(), kf.Secret, kf.Public, kf.TarballSecret, kf.TarballPublic)
 	return nil
 }
@@ -221,7 +222,7 @@ func (l *buildFlagList) Set(s string) error { *l = append(*l, s); return nil }
 // both.
 func loadPackageSigner(cmd, path string) (*sign.Signer, error) {
 	if strings.Contains(path, ",") {
-		return nil, withHint(usageError{fmt.Errorf("%s -sign-key %s: a package is signed with one key", cmd, path)},
+		return nil, cli.WithHint(cli.UsageError{Err: fmt.Errorf("%s -sign-key %s: a package is signed with one key", cmd, path)},
 			"dnf refuses a package signed by a key the host lacks even when another signature is good; "+
 				"in a key rotation, sign packages with the old key until every host has the base RPM that brings the new one, then with the new key (README: Key rotation)")
 	}

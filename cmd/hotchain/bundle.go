@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/packaging"
 	"github.com/hotchain/hotchain/repo"
@@ -14,7 +15,7 @@ import (
 // hotchain bundle: the vendor side of an offline bundle (repo.MakeBundle); the host side is
 // hotchain import (import.go).
 
-func runBundle(ctx context.Context, e *env, args []string) error {
+func runBundle(ctx context.Context, e *cli.Env, args []string) error {
 	fs := newFlags(e, "bundle", "-product P -repo DIR -from V1 -to V2 -sign-key KEY -tarball-key KEY -out FILE", `Packs the hotfixes V1 to V2 (one base version, no gap) out of the published repository
 DIR (what hotchain repo works on; the newest release of each) into one file for hosts
 without network: an uncompressed tar holding one directory
@@ -40,20 +41,20 @@ Hosts install it with hotchain import FILE.`)
 		return err
 	}
 	if *product == "" || *dir == "" || *from == "" || *to == "" || *signKey == "" || *tarballKey == "" || *out == "" {
-		return withHint(usageError{errors.New("bundle needs -product, -repo, -from, -to, -sign-key, -tarball-key and -out")}, example)
+		return cli.WithHint(cli.UsageError{Err: errors.New("bundle needs -product, -repo, -from, -to, -sign-key, -tarball-key and -out")}, example)
 	}
 	var o repo.BundleOptions
 	var err error
 	if o.From, err = hotfix.ParseHotfixVersion(*from); err != nil {
-		return usageError{fmt.Errorf("-from: %w", err)}
+		return cli.UsageError{Err: fmt.Errorf("-from: %w", err)}
 	}
 	if o.To, err = hotfix.ParseHotfixVersion(*to); err != nil {
-		return usageError{fmt.Errorf("-to: %w", err)}
+		return cli.UsageError{Err: fmt.Errorf("-to: %w", err)}
 	}
 	if !o.From.Base().Equal(o.To.Base()) || o.From.Compare(o.To) > 0 {
-		return withHint(usageError{fmt.Errorf("-from %s -to %s: want two hotfixes of one base version, the first not after the second", o.From, o.To)}, example)
+		return cli.WithHint(cli.UsageError{Err: fmt.Errorf("-from %s -to %s: want two hotfixes of one base version, the first not after the second", o.From, o.To)}, example)
 	}
-	if o.Time, err = packaging.ParseSourceDateEpoch(e.getenv("SOURCE_DATE_EPOCH")); err != nil {
+	if o.Time, err = packaging.ParseSourceDateEpoch(e.Getenv("SOURCE_DATE_EPOCH")); err != nil {
 		return err
 	}
 	if o.Signer, err = sign.LoadSigners(*signKey); err != nil {
@@ -62,12 +63,12 @@ Hosts install it with hotchain import FILE.`)
 	if o.TarballKey, err = sign.LoadTarballKey(*tarballKey); err != nil {
 		return err
 	}
-	o.Product, o.Dir, o.Out, o.Log = *product, *dir, *out, e.stderr
+	o.Product, o.Dir, o.Out, o.Log = *product, *dir, *out, e.Stderr
 	res, err := repo.MakeBundle(ctx, o)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "wrote %s: %s hotfixes %s to %s, %d files\nwrote %s\nhosts install it with: hotchain import %s\n",
+	fmt.Fprintf(e.Stdout, "wrote %s: %s hotfixes %s to %s, %d files\nwrote %s\nhosts install it with: hotchain import %s\n",
 		o.Out, o.Product, o.From, o.To, len(res.Manifest.Files), res.Signature, o.Out)
 	return nil
 }

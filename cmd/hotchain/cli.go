@@ -6,44 +6,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/lock"
-	"github.com/hotchain/hotchain/sysconfig"
 )
-
-// env is what a command may touch of the process: tests hand in their own.
-type env struct {
-	stdin          io.Reader
-	stdout, stderr io.Writer
-	environ        []string
-	bootID         func() (string, error) // the running boot's id; nil: readBootID
-}
-
-// boot is the running boot's id (restart.go).
-func (e *env) boot() (string, error) {
-	if e.bootID != nil {
-		return e.bootID()
-	}
-	return readBootID()
-}
-
-// getenv looks a variable up in e.environ.
-func (e *env) getenv(key string) string { return lookupEnv(e.environ, key) }
-
-// lookupEnv looks a variable up in environ (sysconfig.LookupEnv: the last assignment wins).
-func lookupEnv(environ []string, key string) string {
-	v, _ := sysconfig.LookupEnv(environ, key)
-	return v
-}
 
 type command struct {
 	name    string
 	args    string // synopsis after the name
 	summary string
-	run     func(ctx context.Context, e *env, args []string) error
+	run     func(ctx context.Context, e *cli.Env, args []string) error
 }
 
 func commands() []command {
@@ -72,15 +46,15 @@ func commands() []command {
 	}
 }
 
-func run(ctx context.Context, e *env, args []string) error {
+func run(ctx context.Context, e *cli.Env, args []string) error {
 	if len(args) == 0 {
-		usage(e.stderr)
-		return usageError{errors.New("no command given")}
+		usage(e.Stderr)
+		return cli.UsageError{Err: errors.New("no command given")}
 	}
 	name := args[0]
 	switch name {
 	case "help", "-help", "--help", "-h":
-		usage(e.stdout)
+		usage(e.Stdout)
 		return nil
 	}
 	for _, c := range commands() {
@@ -93,7 +67,7 @@ func run(ctx context.Context, e *env, args []string) error {
 		names = append(names, c.name)
 	}
 	sort.Strings(names)
-	return withHint(usageError{fmt.Errorf("unknown command %q", name)}, "the commands are: "+strings.Join(names, ", ")+"; see hotchain help")
+	return cli.WithHint(cli.UsageError{Err: fmt.Errorf("unknown command %q", name)}, "the commands are: "+strings.Join(names, ", ")+"; see hotchain help")
 }
 
 func usage(w io.Writer) {
@@ -106,35 +80,12 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, exitStatusHelp)
 }
 
-// usageError is a mistake on the command line: exit status 2.
-type usageError struct{ err error }
-
-func (u usageError) Error() string { return u.err.Error() }
-func (u usageError) Unwrap() error { return u.err }
-
-// hinted adds the next step to an error.
-type hinted struct {
-	err  error
-	hint string
-}
-
-func (h hinted) Error() string { return h.err.Error() }
-func (h hinted) Unwrap() error { return h.err }
-func (h hinted) Hint() string  { return h.hint }
-
-func withHint(err error, hint string) error {
-	if err == nil {
-		return nil
-	}
-	return hinted{err, hint}
-}
-
 // report prints err (message and hint) and returns the exit status (exitStatus).
 func report(w io.Writer, err error) int {
 	if err == nil {
 		return exitOK
 	}
-	var s silentExit
+	var s cli.SilentExit
 	if errors.As(err, &s) || errors.Is(err, flag.ErrHelp) {
 		return exitStatus(err)
 	}
@@ -150,9 +101,9 @@ func report(w io.Writer, err error) int {
 
 // newFlags makes a flag set that reports usage errors instead of exiting, with the
 // command's synopsis in -help.
-func newFlags(e *env, name, args, about string) *flag.FlagSet {
+func newFlags(e *cli.Env, name, args, about string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(e.Stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: hotchain %s [FLAGS] %s\n\n%s\n\nFlags:\n", name, args, about)
 		fs.PrintDefaults()
@@ -167,7 +118,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return usageError{err}
+		return cli.UsageError{Err: err}
 	}
 	return nil
 }
@@ -178,20 +129,9 @@ func noArgs(fs *flag.FlagSet, hint string) error {
 	if fs.NArg() == 0 {
 		return nil
 	}
-	err := usageError{fmt.Errorf("%s takes no arguments, got %q", fs.Name(), fs.Args())}
+	err := cli.UsageError{Err: fmt.Errorf("%s takes no arguments, got %q", fs.Name(), fs.Args())}
 	if hint == "" {
 		return err
 	}
-	return withHint(err, hint)
-}
-
-// warnf prints a warning that does not stop the command.
-func (e *env) warnf(format string, args ...any) {
-	fmt.Fprintf(e.stderr, "hotchain: warning: "+format+"\n", args...)
-}
-
-// fileExists is os.Stat without the error detail, for optional files.
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
+	return cli.WithHint(err, hint)
 }

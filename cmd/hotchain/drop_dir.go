@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/sign"
 	"golang.org/x/sys/unix"
 )
@@ -41,7 +42,7 @@ func (d *dropDir) sub(name string) (int, error) {
 	}
 	fd, err := unix.Openat(d.fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return -1, withHint(&os.PathError{Op: "open", Path: full, Err: err}, "remove "+full+" (it is not a directory hotchain made) and run again")
+		return -1, cli.WithHint(&os.PathError{Op: "open", Path: full, Err: err}, "remove "+full+" (it is not a directory hotchain made) and run again")
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -50,7 +51,7 @@ func (d *dropDir) sub(name string) (int, error) {
 	}
 	if int(st.Uid) != os.Geteuid() || st.Mode&0o022 != 0 {
 		unix.Close(fd)
-		return -1, withHint(fmt.Errorf("%s is owned by uid %d with mode %o: hotchain moves files only into a directory that only it can write", full, st.Uid, st.Mode&0o7777),
+		return -1, cli.WithHint(fmt.Errorf("%s is owned by uid %d with mode %o: hotchain moves files only into a directory that only it can write", full, st.Uid, st.Mode&0o7777),
 			"remove "+full+" and run again (hotchain makes it, mode 0700)")
 	}
 	return fd, nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/internal/cli"
 )
 
 // What an agent run does with DROP_DIR, under its locks (LOCK_CRON, LOCK_TS): each complete
@@ -64,7 +65,7 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 	dir := cfg.InRoot(cfg.DropDir)
 	df, err := openDropDir(dir)
 	if err != nil {
-		r.fail("drop folder: %v", withHint(err, "create DROP_DIR (mkdir "+cfg.DropDir+") or set DROP_DIR= in "+cfg.File))
+		r.fail("drop folder: %v", cli.WithHint(err, "create DROP_DIR (mkdir "+cfg.DropDir+") or set DROP_DIR= in "+cfg.File))
 		return
 	}
 	defer df.close()
@@ -145,7 +146,7 @@ func (r *agentRun) listDrop() {
 	dir := cfg.InRoot(cfg.DropDir)
 	pairs, err := scanDrop(dir, cfg.Product)
 	if err != nil {
-		r.fail("drop folder: %v", withHint(err, "create DROP_DIR (mkdir "+cfg.DropDir+") or set DROP_DIR= in "+cfg.File))
+		r.fail("drop folder: %v", cli.WithHint(err, "create DROP_DIR (mkdir "+cfg.DropDir+") or set DROP_DIR= in "+cfg.File))
 		return
 	}
 	applied, err := r.host.Applied()

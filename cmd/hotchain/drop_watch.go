@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/hotchain/hotchain/internal/cli"
 	"golang.org/x/sys/unix"
 )
 
@@ -37,7 +38,7 @@ func watchDrop(ctx context.Context, o agentOptions, runMu *sync.Mutex) error {
 	}
 	wd, err := add()
 	if err != nil {
-		return withHint(fmt.Errorf("watch DROP_DIR %s: %w", dir, err), "create the drop folder (mkdir "+cfg.DropDir+") and start the daemon again")
+		return cli.WithHint(fmt.Errorf("watch DROP_DIR %s: %w", dir, err), "create the drop folder (mkdir "+cfg.DropDir+") and start the daemon again")
 	}
 	changed, lost := make(chan struct{}, 1), make(chan int32, 16)
 	go readInotify(f, changed, lost)

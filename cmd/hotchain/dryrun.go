@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/packaging/unpack"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -17,7 +18,7 @@ import (
 // tarball is checked against TARBALL_KEY and unpacked into a private directory of the
 // system's temporary directory (TMPDIR), removed afterwards, instead of PATCHES_DIR. The
 // exit status is 1 when the apply would refuse.
-func applyDryRun(ctx context.Context, e *env, cfg *sysconfig.Config, dir string, nocheck, asJSON bool) error {
+func applyDryRun(ctx context.Context, e *cli.Env, cfg *sysconfig.Config, dir string, nocheck, asJSON bool) error {
 	opt := hotfix.DryRunOptions{NoCheck: nocheck}
 	if strings.HasSuffix(dir, ".tar.gz") {
 		tmp, err := os.MkdirTemp("", "hotchain-dry-run-*")
@@ -41,16 +42,16 @@ func applyDryRun(ctx context.Context, e *env, cfg *sysconfig.Config, dir string,
 		}
 	}
 	if asJSON {
-		enc := json.NewEncoder(e.stdout)
+		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(p); err != nil {
 			return err
 		}
 	} else {
-		p.WriteText(e.stdout)
+		p.WriteText(e.Stdout)
 	}
 	if len(p.Refusals) > 0 {
-		return withHint(fmt.Errorf("dry run: the apply of hotfix %s would refuse (%d %s, listed above)", p.Version, len(p.Refusals), plural(len(p.Refusals), "reason", "reasons")),
+		return cli.WithHint(fmt.Errorf("dry run: the apply of hotfix %s would refuse (%d %s, listed above)", p.Version, len(p.Refusals), plural(len(p.Refusals), "reason", "reasons")),
 			"deal with what is listed, then run the dry run again; nothing was written")
 	}
 	return nil

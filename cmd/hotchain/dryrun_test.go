@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -47,7 +48,7 @@ func TestDryRunTarballLeavesNothing(t *testing.T) {
 			}
 			copyFile(t, sig, tarball+".sig")
 			var stdout, stderr bytes.Buffer
-			e := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr}
+			e := &cli.Env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr}
 			err := applyDryRun(context.Background(), e, cfg, tarball, false, false)
 			if tc.want == "" {
 				if err == nil || !strings.Contains(err.Error(), "signature") {

@@ -3,8 +3,8 @@ package main
 import (
 	"errors"
 	"flag"
-	"strconv"
 
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/lock"
 )
 
@@ -57,34 +57,18 @@ Exit status:
   100  agent -check: hotfixes are pending
 `
 
-// exitError carries an exit status other than the one an error's kind gives: hold's
-// pass-through, a report that could not be mailed.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (x exitError) Error() string { return x.err.Error() }
-func (x exitError) Unwrap() error { return x.err }
-
-// silentExit ends a command with a status and no message (agent -check's 100, service
-// status's 3, a nightly run whose report already told the story).
-type silentExit int
-
-func (s silentExit) Error() string { return "exit status " + strconv.Itoa(int(s)) }
-
 // exitStatus maps an error to the process's exit status: the one place that does.
 func exitStatus(err error) int {
-	var s silentExit
-	var x exitError
-	var u usageError
+	var s cli.SilentExit
+	var x cli.ExitError
+	var u cli.UsageError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, &s):
 		return int(s)
 	case errors.As(err, &x):
-		return x.code
+		return x.Code
 	case errors.As(err, &u):
 		return exitUsage
 	case lock.IsHeld(err):

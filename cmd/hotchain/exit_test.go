@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/lock"
 )
 
@@ -20,19 +21,19 @@ func TestExitStatus(t *testing.T) {
 		{"nil", nil, 0},
 		{"-help", flag.ErrHelp, 0},
 		{"plain error", errors.New("dnf: exit 1"), 1},
-		{"hinted error", withHint(errors.New("bad"), "do this"), 1},
-		{"usage", usageError{errors.New("unknown flag")}, 2},
-		{"usage with hint", withHint(usageError{errors.New("extra words")}, "see -help"), 2},
+		{"hinted error", cli.WithHint(errors.New("bad"), "do this"), 1},
+		{"usage", cli.UsageError{Err: errors.New("unknown flag")}, 2},
+		{"usage with hint", cli.WithHint(cli.UsageError{Err: errors.New("extra words")}, "see -help"), 2},
 		{"lock held", held, 3},
 		{"lock held, wrapped", lockFailure("another agent run is active", held), 3},
 		{"lock file is a directory", lockFailure("another agent run is active", errors.New("lock file /x is not a regular file but a directory")), 1},
 		{"held lock only mentioned", fmt.Errorf("still running: %v", held), 1},
-		{"report not mailed", exitError{exitNotMailed, errors.New("mail: connection refused")}, 4},
-		{"pending", silentExit(exitPending), 100},
-		{"withdrawn hotfix applied", silentExit(exitWithdrawn), 6},
-		{"service status disabled", silentExit(lsbDisabled), 3},
-		{"hold passes its command's status", exitError{42, errors.New("patch exited with status 42")}, 42},
-		{"hold could not start its command", exitError{exitNotRun, errors.New("run patch: not found")}, 127},
+		{"report not mailed", cli.ExitError{Code: exitNotMailed, Err: errors.New("mail: connection refused")}, 4},
+		{"pending", cli.SilentExit(exitPending), 100},
+		{"withdrawn hotfix applied", cli.SilentExit(exitWithdrawn), 6},
+		{"service status disabled", cli.SilentExit(lsbDisabled), 3},
+		{"hold passes its command's status", cli.ExitError{Code: 42, Err: errors.New("patch exited with status 42")}, 42},
+		{"hold could not start its command", cli.ExitError{Code: exitNotRun, Err: errors.New("run patch: not found")}, 127},
 	} {
 		if got := exitStatus(tc.err); got != tc.want {
 			t.Errorf("%s: exit %d, want %d", tc.name, got, tc.want)

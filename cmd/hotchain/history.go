@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -26,14 +27,14 @@ const byVar = "HOTCHAIN_BY"
 // whoStarted is the history's "by": byVar when set, else fallback (the agent's cron or
 // daemon), else the console user: SUDO_USER, LOGNAME or USER, or the uid.
 func whoStarted(environ []string, fallback string) string {
-	if v := lookupEnv(environ, byVar); v != "" {
+	if v := cli.LookupEnv(environ, byVar); v != "" {
 		return v
 	}
 	if fallback != "" {
 		return fallback
 	}
 	for _, k := range []string{"SUDO_USER", "LOGNAME", "USER"} {
-		if v := lookupEnv(environ, k); v != "" {
+		if v := cli.LookupEnv(environ, k); v != "" {
 			return "user:" + v
 		}
 	}
@@ -84,7 +85,7 @@ func (s *historySink) hotfixEvent(e hotfix.Event) {
 	s.record(history.Event{Event: e.Kind, Version: e.Version.String(), Detail: e.Detail}, e.Started, e.Err)
 }
 
-func runHistory(ctx context.Context, e *env, args []string) error {
+func runHistory(ctx context.Context, e *cli.Env, args []string) error {
 	fs := newFlags(e, "history", "[-json] [-host H|-all] [-since DATE] [-version V]", `Prints the history of this host (or of host H, or of every host of the installation): one
 line per agent run and per change (install, apply, health check, rollback, recovery,
 finalize, service stop and start, hold), from LEDGER_DIR/history/HOST.jsonl and its rotated
@@ -101,23 +102,23 @@ wrote) is skipped with a warning.`)
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("history takes no arguments, got %q", fs.Args())}
+		return cli.UsageError{Err: fmt.Errorf("history takes no arguments, got %q", fs.Args())}
 	}
 	if *all && *host != "" {
-		return usageError{errors.New("-host and -all exclude each other")}
+		return cli.UsageError{Err: errors.New("-host and -all exclude each other")}
 	}
 	var from time.Time
 	if *since != "" {
 		t, err := parseSince(*since)
 		if err != nil {
-			return withHint(usageError{err}, "give -since a date (2026-11-26) or a time (2026-11-26T10:00:00Z)")
+			return cli.WithHint(cli.UsageError{Err: err}, "give -since a date (2026-11-26) or a time (2026-11-26T10:00:00Z)")
 		}
 		from = t
 	}
 	if *version != "" {
 		v, err := hotfix.ParseHotfixVersion(*version)
 		if err != nil {
-			return usageError{fmt.Errorf("-version: %w", err)}
+			return cli.UsageError{Err: fmt.Errorf("-version: %w", err)}
 		}
 		*version = v.String()
 	}
@@ -134,7 +135,7 @@ wrote) is skipped with a warning.`)
 		}
 	case *host != "":
 		if strings.ContainsAny(*host, "/\x00") || *host == "." || *host == ".." {
-			return usageError{fmt.Errorf("-host %q is not a host name", *host)}
+			return cli.UsageError{Err: fmt.Errorf("-host %q is not a host name", *host)}
 		}
 		hosts = []string{*host}
 	}
@@ -143,7 +144,7 @@ wrote) is skipped with a warning.`)
 		l := &history.Log{Dir: dir, Host: h}
 		ls, warnings, err := history.Read(l.Files())
 		for _, w := range warnings {
-			e.warnf("%s", w)
+			e.Warnf("%s", w)
 		}
 		if err != nil {
 			return err
@@ -162,11 +163,11 @@ wrote) is skipped with a warning.`)
 	}
 	if *asJSON {
 		for _, l := range shown {
-			e.stdout.Write(append(l.Raw, '\n'))
+			e.Stdout.Write(append(l.Raw, '\n'))
 		}
 		return nil
 	}
-	return printHistory(e.stdout, shown)
+	return printHistory(e.Stdout, shown)
 }
 
 // parseSince reads -since: a date (midnight UTC) or an RFC 3339 time.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/internal/testutil"
 )
@@ -49,7 +50,7 @@ func (h *agentHost) wantHistory(want ...string) {
 func (h *agentHost) runHistoryCmd(args ...string) (int, string, string) {
 	h.t.Helper()
 	var stdout, stderr bytes.Buffer
-	e := &env{stdout: &stdout, stderr: &stderr, environ: h.environ}
+	e := &cli.Env{Stdout: &stdout, Stderr: &stderr, Environ: h.environ}
 	args = append([]string{"history", "-root", h.root, "-config", "/etc/sysconfig/shop-hotfix"}, args...)
 	code := report(&stderr, run(context.Background(), e, args))
 	return code, stdout.String(), stderr.String()
@@ -195,7 +196,7 @@ func TestServiceAndHoldHistory(t *testing.T) {
 	h := newAgentHost(t)
 	h.environ = append(h.environ, "SUDO_USER=alice")
 	var out bytes.Buffer
-	e := &env{stdout: &out, stderr: &out, environ: h.environ}
+	e := &cli.Env{Stdout: &out, Stderr: &out, Environ: h.environ}
 	cfg := []string{"-root", h.root, "-config", "/etc/sysconfig/shop-hotfix"}
 	for _, args := range [][]string{
 		append([]string{"service", "stop"}, cfg...),

@@ -9,15 +9,16 @@ import (
 	"strings"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
-func newHost(e *env, cfg *sysconfig.Config) *hotfix.Host {
-	return &hotfix.Host{Cfg: cfg, Out: e.stdout, Environ: e.environ,
-		History: newHistory(cfg, e.environ, e.stderr, "").hotfixEvent}
+func newHost(e *cli.Env, cfg *sysconfig.Config) *hotfix.Host {
+	return &hotfix.Host{Cfg: cfg, Out: e.Stdout, Environ: e.Environ,
+		History: newHistory(cfg, e.Environ, e.Stderr, "").hotfixEvent}
 }
 
-func runApply(ctx context.Context, e *env, args []string) error {
+func runApply(ctx context.Context, e *cli.Env, args []string) error {
 	fs := newFlags(e, "apply", "DIR|TARBALL", `Applies one hotfix to this host: the unpacked hotfix directory DIR (what the RPM's %post
 runs), or a signed hotfix tarball, which is checked against TARBALL_KEY, unpacked into
 PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
@@ -30,7 +31,7 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usageError{errors.New("apply takes one hotfix directory or tarball")}
+		return cli.UsageError{Err: errors.New("apply takes one hotfix directory or tarball")}
 	}
 	cfg, err := settings()
 	if err != nil {
@@ -39,16 +40,16 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 	dir, opt := fs.Arg(0), hotfix.ApplyOptions{NoCheck: *nocheck}
 	if *dryRun {
 		if *scriptlet {
-			return usageError{errors.New("-dry-run and -scriptlet exclude each other")}
+			return cli.UsageError{Err: errors.New("-dry-run and -scriptlet exclude each other")}
 		}
 		return applyDryRun(ctx, e, cfg, dir, *nocheck, *asJSON)
 	}
 	if *asJSON {
-		return usageError{errors.New("-json goes with -dry-run")}
+		return cli.UsageError{Err: errors.New("-json goes with -dry-run")}
 	}
 	if *scriptlet {
 		if why := scriptletSandbox(); why != "" {
-			fmt.Fprintf(e.stderr, "hotchain: %s: not applied now: %s, and its install scripts need the network and the real /tmp\n"+
+			fmt.Fprintf(e.Stderr, "hotchain: %s: not applied now: %s, and its install scripts need the network and the real /tmp\n"+
 				"hint: it stays unpacked; the next agent run applies it, or now: hotchain agent -console (or hotchain apply %s)\n", dir, why, dir)
 			return nil
 		}
@@ -67,7 +68,7 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 	return afterChange(e, cfg, err) // metrics.go
 }
 
-func runPrereq(ctx context.Context, e *env, args []string) error {
+func runPrereq(ctx context.Context, e *cli.Env, args []string) error {
 	fs := newFlags(e, "prereq", "VERSION", `Checks that hotfix VERSION can be applied on this host now (SPEC section 3): the product is
 at its base version, the previous hotfix is applied and this one is not, and on a secondary
 host the alpha applied it first. The RPM's %pre runs it, before rpm unpacks anything; exit
@@ -79,11 +80,11 @@ install with the apply deferred, which applies the chain in order afterwards).`)
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usageError{errors.New("prereq takes one hotfix version")}
+		return cli.UsageError{Err: errors.New("prereq takes one hotfix version")}
 	}
 	v, err := hotfix.ParseHotfixVersion(fs.Arg(0))
 	if err != nil {
-		return usageError{err}
+		return cli.UsageError{Err: err}
 	}
 	cfg, err := settings()
 	if err != nil {
@@ -106,14 +107,14 @@ func optionalVersion(args []string, cmd string) (hotfix.Version, error) {
 	case 1:
 		v, err := hotfix.ParseHotfixVersion(args[0])
 		if err != nil {
-			return nil, usageError{err}
+			return nil, cli.UsageError{Err: err}
 		}
 		return v, nil
 	}
-	return nil, usageError{fmt.Errorf("%s takes at most one hotfix version", cmd)}
+	return nil, cli.UsageError{Err: fmt.Errorf("%s takes at most one hotfix version", cmd)}
 }
 
-func runFinalize(ctx context.Context, e *env, args []string) error {
+func runFinalize(ctx context.Context, e *cli.Env, args []string) error {
 	fs := newFlags(e, "finalize", "[VERSION]", `Runs the -final install scripts of hotfix VERSION, or of every applied hotfix not yet
 finalized, on the alpha host of a distributed installation, once each. The agent on the alpha
 runs it by itself once every host in SECONDARY_HOSTS has applied the hotfix.`)
@@ -129,14 +130,14 @@ runs it by itself once every host in SECONDARY_HOSTS has applied the hotfix.`)
 	if err != nil {
 		return err
 	}
-	done, err := newHost(e, cfg).Finalize(ctx, v, e.stdout)
+	done, err := newHost(e, cfg).Finalize(ctx, v, e.Stdout)
 	if err == nil && len(done) == 0 && v == nil {
-		fmt.Fprintln(e.stdout, "nothing to finalize")
+		fmt.Fprintln(e.Stdout, "nothing to finalize")
 	}
 	return err
 }
 
-func runRollback(ctx context.Context, e *env, args []string) error {
+func runRollback(ctx context.Context, e *cli.Env, args []string) error {
 	fs := newFlags(e, "rollback", "[VERSION]", `Undoes the newest applied hotfix on this host (or VERSION, which must be the newest: hotfixes
 roll back in chain order), restoring the files it replaced and removing the ones it added.
 An interrupted apply counts as the newest. The RPM's %preun runs it on erase.`)
@@ -152,10 +153,10 @@ An interrupted apply counts as the newest. The RPM's %preun runs it on erase.`)
 	if err != nil {
 		return err
 	}
-	err = afterChange(e, cfg, newHost(e, cfg).Rollback(ctx, v, e.stdout)) // metrics.go
+	err = afterChange(e, cfg, newHost(e, cfg).Rollback(ctx, v, e.Stdout)) // metrics.go
 	if errors.Is(err, hotfix.ErrNotApplied) {
 		// Erasing a package that was installed with <PRODUCT>_DO_PATCH=0 must not fail.
-		fmt.Fprintf(e.stdout, "%v: nothing to roll back\n", err)
+		fmt.Fprintf(e.Stdout, "%v: nothing to roll back\n", err)
 		return nil
 	}
 	return err
@@ -177,7 +178,7 @@ func listOrNone(vs []string) string {
 	return strings.Join(vs, " ")
 }
 
-func runVerify(ctx context.Context, e *env, args []string) error {
+func runVerify(ctx context.Context, e *cli.Env, args []string) error {
 	fs := newFlags(e, "verify", "", `Compares every product file that applied hotfixes own with the SHA-256 the newest of them
 wrote, and lists the files that changed or went missing, and those a hotfix removed
 (FileRemovals) that are present again. Exit status 1 when there is drift.`)
@@ -195,21 +196,21 @@ wrote, and lists the files that changed or went missing, and those a hotfix remo
 		if drift == nil {
 			drift = []hotfix.Drift{}
 		}
-		if err := json.NewEncoder(e.stdout).Encode(map[string]any{"checked": checked, "drift": drift}); err != nil {
+		if err := json.NewEncoder(e.Stdout).Encode(map[string]any{"checked": checked, "drift": drift}); err != nil {
 			return err
 		}
 	} else {
 		for _, d := range drift {
 			if d.Problem == hotfix.ProblemPresentAgain {
-				fmt.Fprintf(e.stdout, "%s %s (removed by hotfix %s)\n", d.Problem, d.Path, d.Version)
+				fmt.Fprintf(e.Stdout, "%s %s (removed by hotfix %s)\n", d.Problem, d.Path, d.Version)
 				continue
 			}
-			fmt.Fprintf(e.stdout, "%-8s %s (hotfix %s)\n", d.Problem, d.Path, d.Version)
+			fmt.Fprintf(e.Stdout, "%-8s %s (hotfix %s)\n", d.Problem, d.Path, d.Version)
 		}
-		fmt.Fprintf(e.stdout, "%d files checked, %d drifted\n", checked, len(drift))
+		fmt.Fprintf(e.Stdout, "%d files checked, %d drifted\n", checked, len(drift))
 	}
 	if len(drift) > 0 {
-		return withHint(fmt.Errorf("%d product files differ from what the hotfixes installed", len(drift)),
+		return cli.WithHint(fmt.Errorf("%d product files differ from what the hotfixes installed", len(drift)),
 			"a drifted file was edited after the hotfix; compare it with the hotfix directory under PATCHES_DIR, or re-apply with hotchain apply -nocheck DIR; a file present again was removed by the hotfix (its FileRemovals): remove it again unless it belongs there")
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/filetrust"
 	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/packaging"
@@ -34,7 +35,7 @@ type importedBundle struct {
 	path string // the bundle file, for messages
 }
 
-func runImport(ctx context.Context, e *env, args []string) error {
+func runImport(ctx context.Context, e *cli.Env, args []string) error {
 	fs := newFlags(e, "import", "FILE", `Installs the hotfixes of an offline bundle (hotchain bundle) on this host, without network
 and without any repository configured. FILE.sig must lie beside FILE. Before anything
 changes: FILE is read once into a private copy (a regular file only), the copy's
@@ -56,14 +57,14 @@ choice. The private copy is removed afterwards, also when the import fails.`)
 		return err
 	}
 	if fs.NArg() != 1 {
-		return withHint(usageError{fmt.Errorf("import takes one bundle file, got %d arguments", fs.NArg())},
+		return cli.WithHint(cli.UsageError{Err: fmt.Errorf("import takes one bundle file, got %d arguments", fs.NArg())},
 			"hotchain import shop-hotfix-bundle-6.14.2.3-6.14.2.9.tar (its .sig beside it)")
 	}
 	cfg, err := settings()
 	if err != nil {
 		return err
 	}
-	o := agentOptions{cfg: cfg, mode: modeConsole, verbose: *verbose, stdout: e.stdout, stderr: e.stderr, environ: e.environ}
+	o := agentOptions{cfg: cfg, mode: modeConsole, verbose: *verbose, stdout: e.Stdout, stderr: e.Stderr, environ: e.Environ}
 	path := fs.Arg(0)
 	return importBundle(ctx, o, path, path+".sig")
 }
@@ -134,11 +135,11 @@ func checkBundle(ctx context.Context, cfg *sysconfig.Config, environ []string, b
 		return nil, err
 	}
 	if err != nil {
-		return nil, withHint(err, "TARBALL_KEY in "+cfg.File+" names the vendor's public key (the base RPM installs it with build-base -tarball-key)")
+		return nil, cli.WithHint(err, "TARBALL_KEY in "+cfg.File+" names the vendor's public key (the base RPM installs it with build-base -tarball-key)")
 	}
 	b, err := unpack.VerifiedBundle(bundlePath, sigPath, pub, keyPath, private)
 	if se := (*unpack.SignatureError)(nil); errors.As(err, &se) {
-		return nil, withHint(&refusedError{bundlePath, err},
+		return nil, cli.WithHint(&refusedError{bundlePath, err},
 			"get the bundle and its .sig again from the vendor; TARBALL_KEY in the settings names the vendor's public key")
 	}
 	if err != nil {
@@ -146,7 +147,7 @@ func checkBundle(ctx context.Context, cfg *sysconfig.Config, environ []string, b
 	}
 	m := b.Manifest
 	refuse := func(hint, format string, args ...any) (*checkedBundle, error) {
-		return nil, withHint(&refusedError{bundlePath, fmt.Errorf(format, args...)}, hint)
+		return nil, cli.WithHint(&refusedError{bundlePath, fmt.Errorf(format, args...)}, hint)
 	}
 	if m.Product != cfg.Product {
 		return refuse("import it on a host of "+m.Product+", or ask the vendor for a bundle of "+cfg.Product,
@@ -185,7 +186,7 @@ func checkBundle(ctx context.Context, cfg *sysconfig.Config, environ []string, b
 	}
 	keyFile := cfg.InRoot(packaging.KeyPath(cfg.Product))
 	if err := checkRepoSignatures(ctx, b, keyFile, filepath.Join(private, "rpmdb"), environ, time.Now()); err != nil {
-		return nil, withHint(&refusedError{bundlePath, err},
+		return nil, cli.WithHint(&refusedError{bundlePath, err},
 			"the bundle's metadata and packages must be signed with this host's repository key: ask the vendor for a bundle signed with it (or, during a key rotation, install the base RPM that brings the new key first)")
 	}
 	return &checkedBundle{Bundle: b, keyFile: keyFile}, nil

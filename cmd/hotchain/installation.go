@@ -15,6 +15,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/atomicfile"
 	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -133,7 +134,7 @@ type wait struct {
 }
 
 // gatherInstallation reads LEDGER_DIR.
-func gatherInstallation(e *env, cfg *sysconfig.Config) (*installationStatus, error) {
+func gatherInstallation(e *cli.Env, cfg *sysconfig.Config) (*installationStatus, error) {
 	l := hotfix.Ledger{Dir: cfg.InRoot(cfg.LedgerDir)}
 	inst, err := l.Read(hotfix.InstallationLedger)
 	if err != nil {
@@ -179,7 +180,7 @@ func gatherInstallation(e *env, cfg *sysconfig.Config) (*installationStatus, err
 			h.LastRun, h.Role = rec, rec.Role
 		} else if !errors.Is(err, os.ErrNotExist) {
 			h.RecordErr = err.Error()
-			e.warnf("%v", err)
+			e.Warnf("%v", err)
 		}
 		switch {
 		case n == cfg.Hostname:

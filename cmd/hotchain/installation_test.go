@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -18,7 +19,7 @@ import (
 // sec1 ran and waits for the alpha, sec2 never recorded a run and lacks 6.14.2.2, which
 // holds the alpha's finalize; the alpha's run failed a health check, found drift and left a
 // reboot required.
-func threeHosts(t *testing.T, role, host string) (*sysconfig.Config, *env) {
+func threeHosts(t *testing.T, role, host string) (*sysconfig.Config, *cli.Env) {
 	root := t.TempDir()
 	files := map[string]string{
 		"etc/sysconfig/shop-hotfix":         "PRODUCT=shop\nHOSTNAME=" + host + "\nHOST_ROLE=" + role + "\n",
@@ -51,7 +52,7 @@ func threeHosts(t *testing.T, role, host string) (*sysconfig.Config, *env) {
 		t.Fatal(err)
 	}
 	var stderr bytes.Buffer
-	return cfg, &env{stdout: &bytes.Buffer{}, stderr: &stderr}
+	return cfg, &cli.Env{Stdout: &bytes.Buffer{}, Stderr: &stderr}
 }
 
 // TestInstallationGolden pins status -installation, text and JSON, on the alpha; a

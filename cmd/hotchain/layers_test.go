@@ -28,7 +28,7 @@ var (
 	// leaf packages import no package of the module outside internal/ (nor each other
 	// outside it).
 	layerLeaf = []string{
-		"internal/atomicfile", "internal/boundedio", "internal/filetrust", "internal/history",
+		"internal/atomicfile", "internal/boundedio", "internal/cli", "internal/filetrust", "internal/history",
 		"internal/ordered", "internal/repoconf", "internal/sign", "internal/testutil",
 		"repo/compress", "sysconfig/shellword", "sysconfig/window",
 	}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/hotchain/hotchain/internal/cli"
 )
 
 func main() {
@@ -18,7 +20,7 @@ func main() {
 func mainWithExit() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, environ: os.Environ()}
+	e := &cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ()}
 	err := run(ctx, e, os.Args[1:])
-	return report(e.stderr, err)
+	return report(e.Stderr, err)
 }

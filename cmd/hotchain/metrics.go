@@ -14,6 +14,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/atomicfile"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -58,7 +59,7 @@ func (r *agentRun) writeMetrics(last *lastRun) {
 // afterChange rewrites METRICS_FILE after `hotchain apply` or `hotchain rollback` from the
 // command line (err is theirs, returned as it is): the applied chain changed since the
 // last agent run. A file that cannot be written is a warning.
-func afterChange(e *env, cfg *sysconfig.Config, err error) error {
+func afterChange(e *cli.Env, cfg *sysconfig.Config, err error) error {
 	if cfg.MetricsFile == "" {
 		return err
 	}
@@ -66,8 +67,8 @@ func afterChange(e *env, cfg *sysconfig.Config, err error) error {
 	if lerr != nil {
 		last = nil // a torn record: what the ledger says still counts
 	}
-	if werr := writeMetricsFile(cfg, &hotfix.Host{Cfg: cfg, Out: io.Discard, Environ: e.environ}, last, restartRequired(cfg)); werr != nil {
-		e.warnf("%v (check METRICS_FILE in %s)", werr, cfg.File)
+	if werr := writeMetricsFile(cfg, &hotfix.Host{Cfg: cfg, Out: io.Discard, Environ: e.Environ}, last, restartRequired(cfg)); werr != nil {
+		e.Warnf("%v (check METRICS_FILE in %s)", werr, cfg.File)
 	}
 	return err
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -182,7 +183,7 @@ func (r *agentRun) notify(ctx context.Context, status error, logLine func(string
 		fmt.Fprintf(r.o.stderr, "hotchain: %v\n", nerr)
 		return status
 	}
-	return exitError{exitNotMailed, withHint(nerr, "check NOTIFY_URL, NOTIFY_HEADER and NOTIFY_CMD in "+r.cfg.File+"; the run itself is done")}
+	return cli.ExitError{Code: exitNotMailed, Err: cli.WithHint(nerr, "check NOTIFY_URL, NOTIFY_HEADER and NOTIFY_CMD in "+r.cfg.File+"; the run itself is done")}
 }
 
 // postNotification POSTs doc to NOTIFY_URL, up to lim.Tries times while the answer may

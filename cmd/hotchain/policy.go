@@ -17,6 +17,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/atomicfile"
 	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/rollout"
 	"github.com/hotchain/hotchain/internal/sign"
 )
@@ -31,7 +32,7 @@ const maxPolicyExpiry = 366 * 24 * time.Hour
 // policyNow is the clock of `hotchain policy`.
 var policyNow = time.Now
 
-func runPolicy(ctx context.Context, e *env, args []string) error {
+func runPolicy(ctx context.Context, e *cli.Env, args []string) error {
 	fs := newFlags(e, "policy", "-sign-key KEY [-expires 14d] [-share V=PCT] [-halt V] [-withdraw V -reason TEXT] [-resume V] DIR", `Writes the signed rollout policy of the repository DIR (<repo root>/6.14.2): DIR/rollout.json
 and its detached signature DIR/rollout.json.asc, signed like repodata/repomd.xml.asc. The
 entries of the old policy stay; only what the flags name changes. Every hotfix RPM in DIR
@@ -52,22 +53,22 @@ before -expires runs out. -share, -halt, -withdraw and -resume may be repeated.`
 	}
 	const example = "hotchain policy -sign-key vendor.asc -share 6.14.2.3=50 repo/6.14.2"
 	if fs.NArg() != 1 {
-		return withHint(usageError{fmt.Errorf("policy takes one repository directory, got %d arguments", fs.NArg())}, example)
+		return cli.WithHint(cli.UsageError{Err: fmt.Errorf("policy takes one repository directory, got %d arguments", fs.NArg())}, example)
 	}
 	dir := fs.Arg(0)
 	if *signKey == "" {
-		return withHint(usageError{errors.New("policy needs -sign-key: hosts check the policy with the repository's key")}, example)
+		return cli.WithHint(cli.UsageError{Err: errors.New("policy needs -sign-key: hosts check the policy with the repository's key")}, example)
 	}
 	ttl, err := parseExpiry(*expires)
 	if err != nil {
-		return withHint(usageError{err}, "give days, e.g. -expires 14d, or a duration, e.g. -expires 36h")
+		return cli.WithHint(cli.UsageError{Err: err}, "give days, e.g. -expires 14d, or a duration, e.g. -expires 36h")
 	}
 	changes, err := policyChanges(shares, halts, resumes, withdraws, *reason)
 	if err != nil {
-		return withHint(usageError{err}, example)
+		return cli.WithHint(cli.UsageError{Err: err}, example)
 	}
 	if st, err := os.Stat(filepath.Join(dir, "repodata")); err != nil || !st.IsDir() {
-		return withHint(fmt.Errorf("%s is not a repository: it has no repodata/", dir), "run hotchain repo on it first; the policy lies beside repodata/")
+		return cli.WithHint(fmt.Errorf("%s is not a repository: it has no repodata/", dir), "run hotchain repo on it first; the policy lies beside repodata/")
 	}
 	signer, err := sign.LoadSigners(*signKey)
 	if err != nil {
@@ -106,9 +107,9 @@ before -expires runs out. -share, -halt, -withdraw and -resume may be repeated.`
 		return err
 	}
 	for _, n := range notes {
-		fmt.Fprintln(e.stdout, n)
+		fmt.Fprintln(e.Stdout, n)
 	}
-	fmt.Fprintf(e.stdout, "wrote %s: revision %d, expires %s\n", filepath.Join(dir, rollout.FileName), p.Revision, p.Expires.Format(time.RFC3339))
+	fmt.Fprintf(e.Stdout, "wrote %s: revision %d, expires %s\n", filepath.Join(dir, rollout.FileName), p.Revision, p.Expires.Format(time.RFC3339))
 	return nil
 }
 
@@ -257,7 +258,7 @@ func applyPolicyChanges(old *rollout.Policy, changes []*policyChange, inRepo []h
 	}
 	for _, c := range changes {
 		if base != nil && !c.v.Base().Equal(base) {
-			return nil, nil, withHint(fmt.Errorf("hotfix %s is not of base version %s, the repository's", c.v, base), "give the repository directory of its base version")
+			return nil, nil, cli.WithHint(fmt.Errorf("hotfix %s is not of base version %s, the repository's", c.v, base), "give the repository directory of its base version")
 		}
 		e := entry(c.v)
 		if e.Withdrawn != "" && (c.share >= 0 || c.halt || c.resume) {
@@ -297,7 +298,7 @@ func readVendorPolicy(path string) (*rollout.Policy, error) {
 	}
 	p, err := rollout.Parse(data, path)
 	if err != nil {
-		return nil, withHint(err, "fix the field named, or remove "+path+" to start a new policy at revision 1 (hosts that saw a newer revision then refuse it)")
+		return nil, cli.WithHint(err, "fix the field named, or remove "+path+" to start a new policy at revision 1 (hosts that saw a newer revision then refuse it)")
 	}
 	return p, nil
 }
@@ -354,7 +355,7 @@ func checkWithRepoKey(dir string, data, sig []byte, now time.Time) error {
 		}
 	}
 	if err := ring.CheckArmoredDetached(data, sig, now); err != nil {
-		return withHint(fmt.Errorf("the policy's signature does not verify with the repository's key %s: %w", strings.Join(keys, ", "), err),
+		return cli.WithHint(fmt.Errorf("the policy's signature does not verify with the repository's key %s: %w", strings.Join(keys, ", "), err),
 			"sign with the key that signs the repository (hotchain repo -sign-key)")
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/rollout"
 	"github.com/hotchain/hotchain/internal/sign"
 )
@@ -47,7 +48,7 @@ func vendorRepo(t *testing.T) (dir, key string) {
 
 func runCLI(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
-	e := &env{stdout: &out, stderr: &errb, environ: []string{"PATH=" + os.Getenv("PATH")}}
+	e := &cli.Env{Stdout: &out, Stderr: &errb, Environ: []string{"PATH=" + os.Getenv("PATH")}}
 	code := report(&errb, run(context.Background(), e, args))
 	return code, out.String(), errb.String()
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/repo/dnf"
 )
@@ -66,7 +67,7 @@ func (r *agentRun) recover(ctx context.Context, logLine func(string, bool)) {
 	}
 }
 
-func runRecover(ctx context.Context, e *env, args []string) error {
+func runRecover(ctx context.Context, e *cli.Env, args []string) error {
 	fs := newFlags(e, "recover", "", `Finishes or undoes the hotfix applies and rollbacks of this host that a crash, a kill or a
 power loss interrupted, as their journals allow: an interrupted rollback is finished; an
 apply that stopped before it touched the product (state backup) is undone, and the hotfix
@@ -81,28 +82,28 @@ base RPM runs it at boot (PRODUCT-hotfix-recover.service, or the init script's s
 	if err != nil {
 		return err
 	}
-	ts, err := lock.Acquire(cfg.InRoot(cfg.LockTS), e.getenv(lock.EnvVar))
+	ts, err := lock.Acquire(cfg.InRoot(cfg.LockTS), e.Getenv(lock.EnvVar))
 	if err != nil {
 		return lockFailure("a hotfix install or product patch is running", err)
 	}
 	defer ts.Unlock()
-	o := agentOptions{cfg: cfg, mode: modeConsole, verbose: *verbose, stdout: e.stdout, stderr: e.stderr, environ: e.environ}
+	o := agentOptions{cfg: cfg, mode: modeConsole, verbose: *verbose, stdout: e.Stdout, stderr: e.Stderr, environ: e.Environ}
 	o.fillDefaults()
-	r := newAgentRun(&o, append(slices.Clip(e.environ), lock.EnvVar+"="+ts.Token()))
+	r := newAgentRun(&o, append(slices.Clip(e.Environ), lock.EnvVar+"="+ts.Token()))
 	r.host.HeldLock = ts
 	r.recover(ctx, func(line string, failed bool) {
 		if err := o.syslog(cfg.Product+"-hotfix", line, failed); err != nil && o.verbose {
-			e.warnf("%v", err)
+			e.Warnf("%v", err)
 		}
 	})
 	for _, line := range r.recovered {
-		fmt.Fprintf(e.stdout, "recovered: %s\n", line)
+		fmt.Fprintf(e.Stdout, "recovered: %s\n", line)
 	}
 	if r.failed {
-		return exitError{r.failStatus(), withHint(errors.New(strings.Join(r.problems, "\n")), r.hint)}
+		return cli.ExitError{Code: r.failStatus(), Err: cli.WithHint(errors.New(strings.Join(r.problems, "\n")), r.hint)}
 	}
 	if len(r.recovered) == 0 {
-		fmt.Fprintln(e.stdout, "nothing to recover")
+		fmt.Fprintln(e.Stdout, "nothing to recover")
 	}
 	return nil
 }

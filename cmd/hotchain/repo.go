@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/packaging"
 	"github.com/hotchain/hotchain/repo"
@@ -15,7 +16,7 @@ import (
 // The repository commands: repo and serve on the vendor side, repo-file on a host. The
 // work is in package repo.
 
-func runRepo(ctx context.Context, e *env, args []string) error {
+func runRepo(ctx context.Context, e *cli.Env, args []string) error {
 	fs := newFlags(e, "repo", "-base-url URL [-sign-key KEY] DIR", `Writes yum/dnf metadata for the RPMs in DIR, the repository of one base version
 (<repo root>/6.14.2): DIR/repodata/ as createrepo_c writes it, repomd.xml.asc and
 DIR/RPM-GPG-KEY-PRODUCT-hotfix with -sign-key, and DIR/PRODUCT-hotfix.repo, the file hosts
@@ -46,18 +47,18 @@ control character in its metadata, or a damaged one, fails the run.`)
 	}
 	const example = "hotchain repo -product shop -base-url https://updates.example.com/shop -sign-key vendor.asc repo/6.14.2"
 	if fs.NArg() != 1 {
-		return withHint(usageError{fmt.Errorf("repo takes one repository directory, got %d arguments", fs.NArg())}, example)
+		return cli.WithHint(cli.UsageError{Err: fmt.Errorf("repo takes one repository directory, got %d arguments", fs.NArg())}, example)
 	}
 	if len(urls) == 0 {
-		return withHint(usageError{errors.New("repo needs -base-url: the URL hosts reach the repository root at")}, example)
+		return cli.WithHint(cli.UsageError{Err: errors.New("repo needs -base-url: the URL hosts reach the repository root at")}, example)
 	}
 	for _, u := range urls {
 		if err := repo.CheckBaseURL(u); err != nil {
-			return usageError{err}
+			return cli.UsageError{Err: err}
 		}
 	}
 	if err := repo.CheckCompression(*compress); err != nil {
-		return usageError{err}
+		return cli.UsageError{Err: err}
 	}
 	limit := *changelogLimit
 	switch {
@@ -66,9 +67,9 @@ control character in its metadata, or a damaged one, fails the run.`)
 	case limit == -1:
 		limit = repo.AllChangelogs
 	case limit < -1:
-		return withHint(usageError{fmt.Errorf("-changelog-limit %d: want a number of entries, 0 for none or -1 for all", limit)}, example)
+		return cli.WithHint(cli.UsageError{Err: fmt.Errorf("-changelog-limit %d: want a number of entries, 0 for none or -1 for all", limit)}, example)
 	}
-	when, err := packaging.ParseSourceDateEpoch(e.getenv("SOURCE_DATE_EPOCH"))
+	when, err := packaging.ParseSourceDateEpoch(e.Getenv("SOURCE_DATE_EPOCH"))
 	if err != nil {
 		return err
 	}
@@ -77,7 +78,7 @@ control character in its metadata, or a damaged one, fails the run.`)
 	}
 	o := repo.Options{
 		Dir: fs.Arg(0), Product: *product, BaseVersion: *baseVersion, BaseURLs: urls,
-		NoUpdate: *noUpdate, Compress: *compress, Time: when, Log: e.stderr, ChangelogLimit: limit,
+		NoUpdate: *noUpdate, Compress: *compress, Time: when, Log: e.Stderr, ChangelogLimit: limit,
 	}
 	if *signKey != "" {
 		if o.Signer, err = sign.LoadSigners(*signKey); err != nil {
@@ -88,14 +89,14 @@ control character in its metadata, or a damaged one, fails the run.`)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "wrote %s/repodata: %d packages (%d unchanged)\nwrote %s\n", o.Dir, res.Packages, res.Reused, res.RepoFile)
+	fmt.Fprintf(e.Stdout, "wrote %s/repodata: %d packages (%d unchanged)\nwrote %s\n", o.Dir, res.Packages, res.Reused, res.RepoFile)
 	if o.Signer == nil {
-		e.warnf("the repository is not signed: hosts check repomd.xml (repo_gpgcheck=1 in the base RPM's .repo file); pass -sign-key")
+		e.Warnf("the repository is not signed: hosts check repomd.xml (repo_gpgcheck=1 in the base RPM's .repo file); pass -sign-key")
 	}
 	return nil
 }
 
-func runRepoFile(ctx context.Context, e *env, args []string) error {
+func runRepoFile(ctx context.Context, e *cli.Env, args []string) error {
 	fs := newFlags(e, "repo-file", "-base-version V", `Points the host's .repo file (REPO_FILE) at the repository of base version V: the last
 path element of every baseurl, the old base version, becomes V. A product patch that moves
 the product to a new release calls it. The file is replaced atomically and keeps its mode.`)
@@ -108,10 +109,10 @@ the product to a new release calls it. The file is replaced atomically and keeps
 		return err
 	}
 	if *baseVersion == "" {
-		return withHint(usageError{errors.New("repo-file needs -base-version")}, "hotchain repo-file -base-version 6.15.0")
+		return cli.WithHint(cli.UsageError{Err: errors.New("repo-file needs -base-version")}, "hotchain repo-file -base-version 6.15.0")
 	}
 	if _, err := hotfix.ParseVersion(*baseVersion); err != nil {
-		return usageError{err}
+		return cli.UsageError{Err: err}
 	}
 	cfg, err := settings()
 	if err != nil {
@@ -119,13 +120,13 @@ the product to a new release calls it. The file is replaced atomically and keeps
 	}
 	path := cfg.InRoot(cfg.RepoFile)
 	if err := repo.RewriteBaseVersion(path, *baseVersion); err != nil {
-		return withHint(err, "reinstall the base RPM to get a fresh .repo file")
+		return cli.WithHint(err, "reinstall the base RPM to get a fresh .repo file")
 	}
-	fmt.Fprintf(e.stdout, "%s: base version %s\n", path, *baseVersion)
+	fmt.Fprintf(e.Stdout, "%s: base version %s\n", path, *baseVersion)
 	return nil
 }
 
-func runServe(ctx context.Context, e *env, args []string) error {
+func runServe(ctx context.Context, e *cli.Env, args []string) error {
 	fs := newFlags(e, "serve", "-dir DIR [-listen ADDR]", `Serves the repositories under DIR over HTTP until interrupted, for a local or air-gapped
 update: point the .repo file's baseurl at http://ADDR/. Only regular files are served: no
 directory listings, no hidden files, nothing outside DIR (symlinks included). Each request
@@ -139,9 +140,9 @@ is logged to standard error.`)
 		return err
 	}
 	if *dir == "" {
-		return withHint(usageError{errors.New("serve needs -dir")}, "hotchain serve -dir repo -listen 127.0.0.1:8000")
+		return cli.WithHint(cli.UsageError{Err: errors.New("serve needs -dir")}, "hotchain serve -dir repo -listen 127.0.0.1:8000")
 	}
-	return repo.Serve(ctx, *dir, *listen, e.stderr, func(addr string) {
-		fmt.Fprintf(e.stdout, "serving %s at http://%s/\n", *dir, addr)
+	return repo.Serve(ctx, *dir, *listen, e.Stderr, func(addr string) {
+		fmt.Fprintf(e.Stdout, "serving %s at http://%s/\n", *dir, addr)
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/testutil"
 )
 
@@ -51,7 +52,7 @@ func TestRepoChangelogLimit(t *testing.T) {
 	} {
 		args := append([]string{"repo", "-no-update", "-product", "shop", "-base-url", "http://repo.example/"}, tt.args...)
 		var stderr bytes.Buffer
-		e := &env{stdout: io.Discard, stderr: &stderr, environ: []string{"SOURCE_DATE_EPOCH=1704067200"}}
+		e := &cli.Env{Stdout: io.Discard, Stderr: &stderr, Environ: []string{"SOURCE_DATE_EPOCH=1704067200"}}
 		if err := run(context.Background(), e, append(args, dir)); err != nil {
 			t.Fatalf("%v: %v\n%s", tt.args, err, stderr.String())
 		}
@@ -70,7 +71,7 @@ func TestRepoChangelogLimit(t *testing.T) {
 			t.Errorf("%v: %d changelog entries, want %d", tt.args, got, tt.want)
 		}
 	}
-	e := &env{stdout: io.Discard, stderr: io.Discard}
+	e := &cli.Env{Stdout: io.Discard, Stderr: io.Discard}
 	err := run(context.Background(), e, []string{"repo", "-product", "shop", "-base-url", "http://repo.example/", "-changelog-limit", "-5", dir})
 	if code := report(io.Discard, err); code != 2 || !strings.Contains(err.Error(), "-changelog-limit -5") {
 		t.Errorf("-changelog-limit -5: exit %d, %v; want a usage error", code, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/atomicfile"
 	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/mailer"
 	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -70,18 +71,18 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (stat
 		r.writeOutcome(w)
 	}
 	if r.failed {
-		return exitError{r.failStatus(), withHint(errors.New(strings.Join(r.problems, "\n")), r.hint)}
+		return cli.ExitError{Code: r.failStatus(), Err: cli.WithHint(errors.New(strings.Join(r.problems, "\n")), r.hint)}
 	}
 	if len(r.withdrawnApplied) > 0 {
-		return silentExit(exitWithdrawn)
+		return cli.SilentExit(exitWithdrawn)
 	}
 	if r.o.mode == modeCheck && r.restart != nil {
-		return silentExit(exitRestart)
+		return cli.SilentExit(exitRestart)
 	}
 	// Hotfixes that the rollout policy holds back are not pending in the sense of 100:
 	// nothing this host would install now (those waiting for the alpha still count).
 	if r.o.mode == modeCheck && len(r.pending)-r.policyHeld()+len(r.unpacked)+r.drop.pendingCount() > 0 {
-		return silentExit(exitPending)
+		return cli.SilentExit(exitPending)
 	}
 	return nil
 }
@@ -171,9 +172,9 @@ func (r *agentRun) deliver(ctx context.Context) error {
 	cfg := r.cfg
 	var status error
 	if r.failed {
-		status = silentExit(r.failStatus()) // the report tells the story
+		status = cli.SilentExit(r.failStatus()) // the report tells the story
 	} else if len(r.withdrawnApplied) > 0 {
-		status = silentExit(exitWithdrawn)
+		status = cli.SilentExit(exitWithdrawn)
 	}
 	if !r.reportable() {
 		return status
@@ -201,7 +202,7 @@ func (r *agentRun) deliver(ctx context.Context) error {
 			fmt.Fprintf(r.o.stderr, "hotchain: %v\n", err)
 			return status
 		}
-		return exitError{exitNotMailed, withHint(err, "check MAILTO, MAILFROM and SMTP_SERVER in "+cfg.File+"; the report was printed instead")}
+		return cli.ExitError{Code: exitNotMailed, Err: cli.WithHint(err, "check MAILTO, MAILFROM and SMTP_SERVER in "+cfg.File+"; the report was printed instead")}
 	}
 	return status
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/atomicfile"
 	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -73,7 +74,7 @@ func readRestart(cfg *sysconfig.Config, bootID string) (*restartState, error) {
 	}
 	var s restartState
 	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, withHint(fmt.Errorf("read the restart requirement %s: %w", p, err), "restart what the applied hotfixes' restart.txt name, then run hotchain restarted")
+		return nil, cli.WithHint(fmt.Errorf("read the restart requirement %s: %w", p, err), "restart what the applied hotfixes' restart.txt name, then run hotchain restarted")
 	}
 	if s.BootID != "" && bootID != "" && s.BootID != bootID {
 		return nil, nil
@@ -199,7 +200,7 @@ func (rs restarter) after(ctx context.Context, dirs []string) (*restartState, er
 			if werr := writeRestart(rs.cfg, s); werr != nil {
 				return s, werr
 			}
-			return s, withHint(fmt.Errorf("RESTART_CMD failed, the %s is still required: %w", strings.TrimSuffix(s.what(), " required"), err),
+			return s, cli.WithHint(fmt.Errorf("RESTART_CMD failed, the %s is still required: %w", strings.TrimSuffix(s.what(), " required"), err),
 				"restart it by hand, then run hotchain restarted")
 		}
 		s.Kind, s.Services, s.Error = "", nil, ""
@@ -225,7 +226,7 @@ func runSettingCommand(ctx context.Context, cfg *sysconfig.Config, environ []str
 		return fmt.Errorf("%s=%q cannot be split into words: %v", key, line, err)
 	}
 	env := slices.Clone(environ)
-	if f := cfg.ScriptEnvFile; f != "" && fileExists(cfg.InRoot(f)) {
+	if f := cfg.ScriptEnvFile; f != "" && cli.FileExists(cfg.InRoot(f)) {
 		vars, err := sysconfig.ReadEnvFile(cfg.InRoot(f))
 		if err != nil {
 			return fmt.Errorf("SCRIPT_ENV_FILE: %w", err)
@@ -274,23 +275,23 @@ func (r *agentRun) readRestartState() {
 // restartAfterApply is hotchain apply's part: record what the hotfix at dir asks to restart
 // and run RESTART_CMD for it, but not from an RPM's %post (scriptlet): rpm's transaction is
 // no place to restart the product, so it is only recorded there.
-func restartAfterApply(ctx context.Context, e *env, cfg *sysconfig.Config, dir string, scriptlet bool) error {
+func restartAfterApply(ctx context.Context, e *cli.Env, cfg *sysconfig.Config, dir string, scriptlet bool) error {
 	c := *cfg
 	if scriptlet {
 		c.RestartCmd = ""
 	}
-	rs := restarter{cfg: &c, environ: e.environ, out: e.stdout, bootID: e.boot, now: time.Now, hist: newHistory(cfg, e.environ, e.stderr, "")}
+	rs := restarter{cfg: &c, environ: e.Environ, out: e.Stdout, bootID: func() (string, error) { return runningBoot(e) }, now: time.Now, hist: newHistory(cfg, e.Environ, e.Stderr, "")}
 	s, err := rs.after(ctx, []string{dir})
 	if err != nil {
 		return err
 	}
 	if s != nil {
-		fmt.Fprintf(e.stderr, "hotchain: %s (%s)\nhint: do it, then run hotchain restarted\n", s.what(), strings.Join(s.Hotfixes, " "))
+		fmt.Fprintf(e.Stderr, "hotchain: %s (%s)\nhint: do it, then run hotchain restarted\n", s.what(), strings.Join(s.Hotfixes, " "))
 	}
 	return nil
 }
 
-func runRestarted(ctx context.Context, e *env, args []string) error {
+func runRestarted(ctx context.Context, e *cli.Env, args []string) error {
 	fs := newFlags(e, "restarted", "", `Says that the restart or reboot that applied hotfixes asked for (their restart.txt) is done:
 clears what hotchain status shows as required and what makes agent -check exit 7. A reboot
 clears a requirement by itself.`)
@@ -299,22 +300,22 @@ clears a requirement by itself.`)
 	if err != nil {
 		return err
 	}
-	boot, err := e.boot()
+	boot, err := runningBoot(e)
 	if err != nil {
 		return err
 	}
 	s, err := readRestart(cfg, boot)
 	if err != nil {
-		e.warnf("%v", err) // a damaged record is cleared all the same
+		e.Warnf("%v", err) // a damaged record is cleared all the same
 	}
 	if err := writeRestart(cfg, nil); err != nil {
 		return err
 	}
 	if s == nil {
-		fmt.Fprintln(e.stdout, "no restart was required")
+		fmt.Fprintln(e.Stdout, "no restart was required")
 	} else {
-		newHistory(cfg, e.environ, e.stderr, "").record(history.Event{Event: history.Restarted, Detail: s.what() + " (" + strings.Join(s.Hotfixes, " ") + ")"}, time.Time{}, nil)
-		fmt.Fprintf(e.stdout, "cleared: %s (%s)\n", s.what(), strings.Join(s.Hotfixes, " "))
+		newHistory(cfg, e.Environ, e.Stderr, "").record(history.Event{Event: history.Restarted, Detail: s.what() + " (" + strings.Join(s.Hotfixes, " ") + ")"}, time.Time{}, nil)
+		fmt.Fprintf(e.Stdout, "cleared: %s (%s)\n", s.what(), strings.Join(s.Hotfixes, " "))
 	}
 	return afterChange(e, cfg, nil) // metrics.go
 }
@@ -329,14 +330,14 @@ func dirVersion(dir string) string {
 }
 
 // gatherRestart is what status shows of the restart requirement; problems are warnings.
-func gatherRestart(e *env, cfg *sysconfig.Config) *restartState {
-	boot, err := e.boot()
+func gatherRestart(e *cli.Env, cfg *sysconfig.Config) *restartState {
+	boot, err := runningBoot(e)
 	if err != nil {
-		e.warnf("read the boot id: %v", err)
+		e.Warnf("read the boot id: %v", err)
 	}
 	s, err := readRestart(cfg, boot)
 	if err != nil {
-		e.warnf("%v", err)
+		e.Warnf("%v", err)
 	}
 	return s
 }
@@ -347,4 +348,12 @@ func restartRequired(cfg *sysconfig.Config) bool {
 	boot, _ := readBootID()
 	s, err := readRestart(cfg, boot)
 	return err == nil && s != nil
+}
+
+// runningBoot is the running boot's id: the one e hands in (tests), else the kernel's.
+func runningBoot(e *cli.Env) (string, error) {
+	if e.BootID != nil {
+		return e.BootID()
+	}
+	return readBootID()
 }

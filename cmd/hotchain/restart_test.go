@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hotchain/hotchain/internal/cli"
 )
 
 // restartCmd is a RESTART_CMD that appends what it was asked to restart to restart.log.
@@ -23,8 +25,8 @@ func restartTxt(h *agentHost, n int, text string) {
 // cliAt runs hotchain's command line in-process on this boot.
 func (h *agentHost) cliAt(boot string, args ...string) (int, string, string) {
 	var stdout, stderr bytes.Buffer
-	e := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, environ: h.environ,
-		bootID: func() (string, error) { return boot, nil }}
+	e := &cli.Env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Environ: h.environ,
+		BootID: func() (string, error) { return boot, nil }}
 	args = append(args[:1:1], append([]string{"-root", h.root, "-config", "/etc/sysconfig/shop-hotfix"}, args[1:]...)...)
 	code := report(&stderr, run(context.Background(), e, args))
 	return code, stdout.String(), stderr.String()

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -20,7 +21,7 @@ import (
 // removes the file, so it never returns while an install runs, and a nightly run that slept
 // through the stop finds the file gone once it holds LOCK_TS.
 
-func runService(ctx context.Context, e *env, args []string) error {
+func runService(ctx context.Context, e *cli.Env, args []string) error {
 	// The init script passes the verb first (`hotchain service stop -config FILE`); the flag
 	// package stops at the first word that is not a flag, so take it off before parsing.
 	verb := ""
@@ -41,23 +42,23 @@ must: exit status 0 when nightly runs are enabled, 3 when they are disabled.`)
 	if verb == "" && fs.NArg() == 1 {
 		verb = fs.Arg(0)
 	} else if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("service takes one of start, stop, status; got %q", fs.Args())}
+		return cli.UsageError{Err: fmt.Errorf("service takes one of start, stop, status; got %q", fs.Args())}
 	}
 	switch verb {
 	case "start", "stop", "status":
 	case "":
-		return withHint(usageError{errors.New("service needs start, stop or status")}, "hotchain service status")
+		return cli.WithHint(cli.UsageError{Err: errors.New("service needs start, stop or status")}, "hotchain service status")
 	default:
-		return withHint(usageError{fmt.Errorf("unknown service action %q", verb)}, "hotchain service start|stop|status")
+		return cli.WithHint(cli.UsageError{Err: fmt.Errorf("unknown service action %q", verb)}, "hotchain service start|stop|status")
 	}
 	cfg, err := settings()
 	if err != nil {
 		return err
 	}
-	hist, started := newHistory(cfg, e.environ, e.stderr, ""), time.Now()
+	hist, started := newHistory(cfg, e.Environ, e.Stderr, ""), time.Now()
 	switch verb {
 	case "start":
-		err := startNightly(e.stdout, cfg)
+		err := startNightly(e.Stdout, cfg)
 		hist.record(history.Event{Event: history.ServiceStart}, started, err)
 		return err
 	case "stop":
@@ -69,11 +70,11 @@ must: exit status 0 when nightly runs are enabled, 3 when they are disabled.`)
 		return ts.Unlock()
 	}
 	if nightlyEnabled(cfg) {
-		fmt.Fprintf(e.stdout, "Nightly update of %s hotfixes is enabled.\n", cfg.Product)
+		fmt.Fprintf(e.Stdout, "Nightly update of %s hotfixes is enabled.\n", cfg.Product)
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "Nightly update of %s hotfixes is disabled.\n", cfg.Product)
-	return silentExit(lsbDisabled)
+	fmt.Fprintf(e.Stdout, "Nightly update of %s hotfixes is disabled.\n", cfg.Product)
+	return cli.SilentExit(lsbDisabled)
 }
 
 // initLine prints an init script's status line: the text, then [  OK  ] or [FAILED] at
@@ -107,7 +108,7 @@ func startNightly(w io.Writer, cfg *sysconfig.Config) error {
 // stopNightly takes LOCK_TS (waiting as SERVICE_WAITS and SERVICE_WAIT_TIME say) and, holding
 // it, removes LOCK_SUBSYS. It returns the lock still held: `service stop` releases it at once,
 // `hold` keeps it while its command runs.
-func stopNightly(ctx context.Context, e *env, cfg *sysconfig.Config) (*lock.Lock, error) {
+func stopNightly(ctx context.Context, e *cli.Env, cfg *sysconfig.Config) (*lock.Lock, error) {
 	text := "Disabling nightly " + cfg.Product + " hotfix update:"
 	ts, err := takeInstallLock(ctx, e, cfg)
 	if err == nil {
@@ -120,7 +121,7 @@ func stopNightly(ctx context.Context, e *env, cfg *sysconfig.Config) (*lock.Lock
 			err = fmt.Errorf("disable nightly runs: %w", err)
 		}
 	}
-	initLine(e.stdout, text, err == nil)
+	initLine(e.Stdout, text, err == nil)
 	if err != nil {
 		return nil, err
 	}
@@ -130,22 +131,22 @@ func stopNightly(ctx context.Context, e *env, cfg *sysconfig.Config) (*lock.Lock
 // takeInstallLock takes LOCK_TS for stop and hold. Under a `hotchain hold` (the lock's token
 // in lock.EnvVar) it works under the holder's lock: a product patch that still runs the old
 // `service stop` itself must not wait for the hold around it.
-func takeInstallLock(ctx context.Context, e *env, cfg *sysconfig.Config) (*lock.Lock, error) {
+func takeInstallLock(ctx context.Context, e *cli.Env, cfg *sysconfig.Config) (*lock.Lock, error) {
 	path := cfg.InRoot(cfg.LockTS)
-	ts, err := lock.Acquire(path, e.getenv(lock.EnvVar))
+	ts, err := lock.Acquire(path, e.Getenv(lock.EnvVar))
 	if err == nil || !lock.IsHeld(err) {
 		return ts, err
 	}
 	if !cfg.ServiceWaits {
-		return nil, withHint(fmt.Errorf("a hotfix install is running (%v) and SERVICE_WAITS=no: nightly runs stay enabled", err),
+		return nil, cli.WithHint(fmt.Errorf("a hotfix install is running (%v) and SERVICE_WAITS=no: nightly runs stay enabled", err),
 			"run this again when the install has finished (hotchain status shows it), or set SERVICE_WAITS=yes in "+cfg.File)
 	}
 	secs := int(cfg.ServiceWaitTime.Seconds())
-	fmt.Fprintf(e.stderr, "hotchain: a hotfix install is running (%v); waiting up to %d seconds (SERVICE_WAIT_TIME) for it to finish\n", err, secs)
+	fmt.Fprintf(e.Stderr, "hotchain: a hotfix install is running (%v); waiting up to %d seconds (SERVICE_WAIT_TIME) for it to finish\n", err, secs)
 	ts = lock.New(path)
 	if err := ts.LockTimeout(ctx, cfg.ServiceWaitTime); err != nil {
 		if lock.IsHeld(err) {
-			return nil, withHint(fmt.Errorf("the hotfix install is still running after %d seconds (SERVICE_WAIT_TIME): %v; nightly runs stay enabled", secs, err),
+			return nil, cli.WithHint(fmt.Errorf("the hotfix install is still running after %d seconds (SERVICE_WAIT_TIME): %v; nightly runs stay enabled", secs, err),
 				"wait for it to finish (hotchain status shows it) and run this again, or raise SERVICE_WAIT_TIME in "+cfg.File)
 		}
 		return nil, err

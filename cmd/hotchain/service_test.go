@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/lock"
 )
 
@@ -33,7 +34,7 @@ func TestServiceStartStopStatus(t *testing.T) {
 			t.Errorf("%s: %v, %v; want mode 0755 whatever the umask", dir, fi.Mode(), err)
 		}
 	}
-	if !fileExists(subsys) {
+	if !cli.FileExists(subsys) {
 		t.Fatal("start did not create LOCK_SUBSYS")
 	}
 	if code, stdout, _ := h.cli(nil, append([]string{"service", "status"}, at...)...); code != 0 || stdout != "Nightly update of shop hotfixes is enabled.\n" {
@@ -41,8 +42,8 @@ func TestServiceStartStopStatus(t *testing.T) {
 	}
 	// Flags first works too.
 	code, stdout, _ = h.cli(nil, append(append([]string{"service"}, at...), "stop")...)
-	if code != 0 || stdout != "Disabling nightly shop hotfix update:                      [  OK  ]\n" || fileExists(subsys) {
-		t.Errorf("stop: exit %d, %q, LOCK_SUBSYS left: %v", code, stdout, fileExists(subsys))
+	if code != 0 || stdout != "Disabling nightly shop hotfix update:                      [  OK  ]\n" || cli.FileExists(subsys) {
+		t.Errorf("stop: exit %d, %q, LOCK_SUBSYS left: %v", code, stdout, cli.FileExists(subsys))
 	}
 	if code, stdout, _ := h.cli(nil, append([]string{"service", "status"}, at...)...); code != 3 || stdout != "Nightly update of shop hotfixes is disabled.\n" {
 		t.Errorf("status when disabled: exit %d, %q", code, stdout)
@@ -70,8 +71,8 @@ func TestServiceStopWaitsForTheInstallLock(t *testing.T) {
 	start := time.Now()
 	code, stdout, stderr := h.cli([]string{"SERVICE_WAITS=no"}, append([]string{"service", "stop"}, at...)...)
 	if code != 1 || time.Since(start) > 2*time.Second || !strings.Contains(stdout, "[FAILED]") ||
-		!strings.Contains(stderr, "SERVICE_WAITS=no: nightly runs stay enabled") || !fileExists(subsys) {
-		t.Errorf("SERVICE_WAITS=no: exit %d after %s, stdout %q, stderr %q, LOCK_SUBSYS kept %v", code, time.Since(start), stdout, stderr, fileExists(subsys))
+		!strings.Contains(stderr, "SERVICE_WAITS=no: nightly runs stay enabled") || !cli.FileExists(subsys) {
+		t.Errorf("SERVICE_WAITS=no: exit %d after %s, stdout %q, stderr %q, LOCK_SUBSYS kept %v", code, time.Since(start), stdout, stderr, cli.FileExists(subsys))
 	}
 
 	// Waiting, and the install ends in time.
@@ -81,8 +82,8 @@ func TestServiceStopWaitsForTheInstallLock(t *testing.T) {
 	}()
 	start = time.Now()
 	code, stdout, stderr = h.cli([]string{"SERVICE_WAIT_TIME=20"}, append([]string{"service", "stop"}, at...)...)
-	if took := time.Since(start); code != 0 || took < 250*time.Millisecond || fileExists(subsys) {
-		t.Errorf("stop while an install runs: exit %d after %s (want 0 after the lock's release), LOCK_SUBSYS left %v: %s", code, took, fileExists(subsys), stderr)
+	if took := time.Since(start); code != 0 || took < 250*time.Millisecond || cli.FileExists(subsys) {
+		t.Errorf("stop while an install runs: exit %d after %s (want 0 after the lock's release), LOCK_SUBSYS left %v: %s", code, took, cli.FileExists(subsys), stderr)
 	}
 	if !strings.Contains(stderr, "waiting up to 20 seconds (SERVICE_WAIT_TIME)") || !strings.Contains(stdout, "[  OK  ]") {
 		t.Errorf("stdout %q, stderr %q", stdout, stderr)
@@ -99,7 +100,7 @@ func TestServiceStopUnderHoldDoesNotWaitForIt(t *testing.T) {
 	// A product patch run by hold calls the old init script's stop itself.
 	code, _, stderr := h.cli([]string{lock.EnvVar + "=" + ts.Token(), "SERVICE_WAIT_TIME=20"},
 		"service", "stop", "-root", h.root, "-config", "/etc/sysconfig/shop-hotfix")
-	if code != 0 || stderr != "" || fileExists(h.path("var/lock/subsys/shop-hotfix")) {
+	if code != 0 || stderr != "" || cli.FileExists(h.path("var/lock/subsys/shop-hotfix")) {
 		t.Errorf("stop under the holder's token: exit %d, %s", code, stderr)
 	}
 }
@@ -122,7 +123,7 @@ func TestHoldRunsTheCommandAndStartsAgain(t *testing.T) {
 	if len(lines) != 2 || lines[0] != "disabled" || len(lines[1]) != 32 {
 		t.Errorf("the command saw %q; want nightly runs disabled and the lock's token", data)
 	}
-	if !fileExists(subsys) {
+	if !cli.FileExists(subsys) {
 		t.Error("nightly runs not started again after a failing command")
 	}
 	if locked, _ := lock.IsLocked(h.path("var/lock/shop-hotfix.lock/ts.lock")); locked {
@@ -134,7 +135,7 @@ func TestHoldRunsTheCommandAndStartsAgain(t *testing.T) {
 	if code, _, stderr := h.cli(nil, "hold", "-root", h.root, "-config", "/etc/sysconfig/shop-hotfix"); code != 2 || !strings.Contains(stderr, "hold needs a command") {
 		t.Errorf("hold without a command: exit %d, %s", code, stderr)
 	}
-	if code, _, _ := h.cli(nil, "hold", "-root", h.root, "-config", "/etc/sysconfig/shop-hotfix", "--", "/nonexistent/patch"); code != 127 || !fileExists(subsys) {
+	if code, _, _ := h.cli(nil, "hold", "-root", h.root, "-config", "/etc/sysconfig/shop-hotfix", "--", "/nonexistent/patch"); code != 127 || !cli.FileExists(subsys) {
 		t.Errorf("hold of a missing command: exit %d, want 127 and nightly runs started again", code)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/testutil"
 )
 
@@ -36,7 +37,7 @@ func gpgHome(t *testing.T) func(args ...string) []byte {
 // cliRun runs hotchain's command line in-process with environ.
 func cliRun(environ []string, args ...string) (int, string) {
 	var out bytes.Buffer
-	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &out, environ: environ}
+	e := &cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out, Environ: environ}
 	code := report(&out, run(context.Background(), e, args))
 	return code, out.String()
 }

@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
-func runStatus(ctx context.Context, e *env, args []string) error {
+func runStatus(ctx context.Context, e *cli.Env, args []string) error {
 	fs := newFlags(e, "status", "", "Shows the product version, the chain applied on this host and the installation, and interrupted applies.")
 	asJSON := fs.Bool("json", false, "print JSON for programs")
 	installation := fs.Bool("installation", false, "show every host of the installation from the shared LEDGER_DIR: chain, last run, waits, health, drift, restarts")
@@ -29,9 +30,9 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		if *asJSON {
-			return writeJSON(e.stdout, st)
+			return writeJSON(e.Stdout, st)
 		}
-		st.writeText(e.stdout, time.Local)
+		st.writeText(e.Stdout, time.Local)
 		return nil
 	}
 	st, err := gatherStatus(ctx, e, cfg)
@@ -39,9 +40,9 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		return writeJSON(e.stdout, st)
+		return writeJSON(e.Stdout, st)
 	}
-	st.writeText(e.stdout, cfg.LockTS, time.Local)
+	st.writeText(e.Stdout, cfg.LockTS, time.Local)
 	return nil
 }
 
@@ -66,7 +67,7 @@ const statusSchema = "hotchain.status/1"
 
 // gatherStatus reads what status shows: the ledgers and journals (hotfix.Host.Status), the
 // locks, the last run's record and, on the alpha, the secondaries' chains.
-func gatherStatus(ctx context.Context, e *env, cfg *sysconfig.Config) (*hostStatus, error) {
+func gatherStatus(ctx context.Context, e *cli.Env, cfg *sysconfig.Config) (*hostStatus, error) {
 	h := newHost(e, cfg)
 	hs, err := h.Status(ctx)
 	if err != nil {
@@ -78,7 +79,7 @@ func gatherStatus(ctx context.Context, e *env, cfg *sysconfig.Config) (*hostStat
 		st.Installing = false
 	}
 	if st.LastRun, err = readLastRun(cfg); err != nil {
-		e.warnf("%v", err)
+		e.Warnf("%v", err)
 	}
 	if st.LastRun != nil {
 		// What the last run saw offered, less what is applied since (that run may have

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/filetrust"
 	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/packaging/unpack"
@@ -45,7 +46,7 @@ func unpackVerifiedSig(cfg *sysconfig.Config, tarball, sigPath, dest string) (st
 		}
 	}
 	if se := (*unpack.SignatureError)(nil); errors.As(err, &se) {
-		return "", withHint(err, "get the tarball and its .sig again from the vendor; TARBALL_KEY in the settings names the vendor's public key")
+		return "", cli.WithHint(err, "get the tarball and its .sig again from the vendor; TARBALL_KEY in the settings names the vendor's public key")
 	}
 	return "", err
 }
