@@ -212,7 +212,7 @@ func (h *agentHost) checkAgreement(t *testing.T, at int, step string, trees []ma
 		t.Fatal(err)
 	}
 	k := len(applied)
-	if got := strings.Join(versionStrings(applied), " "); got != strings.Join(all[:k], " ") {
+	if got := strings.Join(VersionStrings(applied), " "); got != strings.Join(all[:k], " ") {
 		t.Fatalf("step %d (%s): ledger after recover %q", at, step, got)
 	}
 	if d := testutil.DiffTrees(trees[k], h.productTree(t)); d != "" {

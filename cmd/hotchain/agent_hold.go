@@ -169,18 +169,18 @@ func writeHeld(w io.Writer, held []heldBack) {
 	}
 }
 
-// heldRecord is a held-back hotfix in the last-run record, for status.
-type heldRecord struct {
+// HeldRecord is a held-back hotfix in the last-run record, for status.
+type HeldRecord struct {
 	Version string     `json:"version"`
 	Reason  string     `json:"reason"`
 	Due     *time.Time `json:"due,omitempty"`
 	Policy  bool       `json:"policy,omitempty"` // held back by the vendor's rollout policy
 }
 
-func heldRecords(held []heldBack) []heldRecord {
-	var out []heldRecord
+func heldRecords(held []heldBack) []HeldRecord {
+	var out []HeldRecord
 	for _, h := range held {
-		rec := heldRecord{Version: h.Version.String(), Reason: h.Reason, Policy: h.Policy}
+		rec := HeldRecord{Version: h.Version.String(), Reason: h.Reason, Policy: h.Policy}
 		if !h.Due.IsZero() {
 			due := h.Due.UTC()
 			rec.Due = &due

@@ -116,7 +116,7 @@ func (o *agentOptions) fillDefaults() {
 		o.syslog = mailer.Syslog
 	}
 	if o.bootID == nil {
-		o.bootID = readBootID
+		o.bootID = ReadBootID
 	}
 	if o.stdout == nil {
 		o.stdout = io.Discard
@@ -171,8 +171,8 @@ func runAgentOnce(ctx context.Context, o agentOptions) (err error) {
 	cfg := o.cfg
 	cron := o.mode == modeCron
 	hist, started, run := o.history(), time.Now(), (*agentRun)(nil)
-	hist.record(history.Event{Event: history.RunStart, Mode: string(o.mode)}, time.Time{}, nil)
-	defer func() { e, ferr := runOutcome(run, err); e.Mode = string(o.mode); hist.record(e, started, ferr) }()
+	hist.Record(history.Event{Event: history.RunStart, Mode: string(o.mode)}, time.Time{}, nil)
+	defer func() { e, ferr := runOutcome(run, err); e.Mode = string(o.mode); hist.Record(e, started, ferr) }()
 	logLine := func(line string, failed bool) {
 		if err := o.syslog(cfg.Product+"-hotfix", line, failed); err != nil && o.verbose {
 			fmt.Fprintf(o.stderr, "hotchain: warning: %v\n", err)
@@ -226,7 +226,7 @@ func runAgentOnce(ctx context.Context, o agentOptions) (err error) {
 	}
 	r := newAgentRun(&o, environ)
 	run, r.hist = r, hist
-	r.host.History = hist.hotfixEvent
+	r.host.History = hist.HotfixEvent
 	// The applies the agent makes itself give the lock's file to their install scripts.
 	r.host.HeldLock = ts
 	r.host.StepHook = stepHook
@@ -266,12 +266,12 @@ func (r *agentRun) installs() bool {
 // history is where the run's events go: "by" is cron for a nightly run, the daemon's when
 // it runs one, and the console user otherwise. Its times are the clock's, not o.now's (the
 // tests' fixed day), so that durations are true.
-func (o *agentOptions) history() *historySink {
+func (o *agentOptions) history() *HistorySink {
 	by := o.by
 	if by == "" && o.mode == modeCron {
 		by = "cron"
 	}
-	return newHistory(o.cfg, o.environ, o.stderr, by)
+	return NewHistory(o.cfg, o.environ, o.stderr, by)
 }
 
 // lockFailure says why a lock could not be taken: "another run" only when another run holds

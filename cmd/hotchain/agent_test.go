@@ -153,7 +153,7 @@ func TestCronRunInstallsTheChainInOneTransaction(t *testing.T) {
 	if len(h.syslog) != 1 || h.syslog[0] != "shop-hotfix failed=false: 3 hotfixes installed; closed for 0.0 s (PRE_HOOK to POST_HOOK)" {
 		t.Errorf("syslog %q", h.syslog)
 	}
-	last, err := readLastRun(h.cfg)
+	last, err := ReadLastRun(h.cfg)
 	if err != nil || last == nil || last.Outcome != "success" || last.Mode != "cron" || strings.Join(last.Installed, " ") != "6.14.2.1 6.14.2.2 6.14.2.3" {
 		t.Errorf("last run %+v, %v", last, err)
 	}
@@ -205,7 +205,7 @@ func TestInstalledButNotAppliedIsAFailure(t *testing.T) {
 	if len(h.syslog) != 1 || !strings.HasPrefix(h.syslog[0], "shop-hotfix failed=true: FAILED: hotfix 6.14.2.2 is installed") {
 		t.Errorf("syslog %q", h.syslog)
 	}
-	if last, _ := readLastRun(h.cfg); last == nil || last.Outcome != "failure" || !strings.Contains(last.Error, "6.14.2.2") {
+	if last, _ := ReadLastRun(h.cfg); last == nil || last.Outcome != "failure" || !strings.Contains(last.Error, "6.14.2.2") {
 		t.Errorf("last run %+v", last)
 	}
 }

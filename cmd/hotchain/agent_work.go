@@ -31,7 +31,7 @@ type agentRun struct {
 	output  *lockedBuffer // cron runs: what dnf, hooks and scripts printed
 
 	recovered []string // what recover finished or undid, one line each (recover.go)
-	hist      *historySink
+	hist      *HistorySink
 
 	failed      bool     // the check, the download or the install failed
 	problems    []string // what went wrong, one sentence each
@@ -66,7 +66,7 @@ type agentRun struct {
 	withdrawnApplied []heldBack     // applied here, withdrawn by the vendor
 	rolledBack       []hotfix.Version
 	dropped          hotfix.Version // withdrawn, unpacked and never applied: removed from rpm
-	restart          *restartState  // what must still restart (restart.go); nil: nothing
+	restart          *RestartState  // what must still restart (restart.go); nil: nothing
 	drop             *dropResult    // what the run did with DROP_DIR (drop_take.go); nil: not looked at
 }
 
@@ -324,7 +324,7 @@ func (r *agentRun) unpack(ctx context.Context, pm packageManager, before, now []
 	fmt.Fprintf(r.out, "==> installing %s (%s), the apply deferred\n", name, joinVersions(now))
 	started := time.Now()
 	err := pm.Install(ctx, name)
-	r.hist.record(history.Event{Event: history.Install, Version: r.target.String(), Detail: name}, started, err)
+	r.hist.Record(history.Event{Event: history.Install, Version: r.target.String(), Detail: name}, started, err)
 	if err != nil {
 		r.unpackFailed = true
 		if r.wasClosed {
@@ -472,7 +472,7 @@ func (r *agentRun) removeUnapplied(ctx context.Context, pm packageManager, v hot
 	fmt.Fprintf(r.out, "==> removing %s from the rpm database (not applied): the chain stops at %s\n", strings.Join(names, " "), v)
 	started := time.Now()
 	err = pm.Remove(ctx, names...)
-	r.hist.record(history.Event{Event: history.Remove, Version: v.String(), Detail: strings.Join(names, " ")}, started, err)
+	r.hist.Record(history.Event{Event: history.Remove, Version: v.String(), Detail: strings.Join(names, " ")}, started, err)
 	if err != nil {
 		r.fail("remove %s, which were not applied: %v", strings.Join(names, " "), err)
 	}
@@ -569,10 +569,10 @@ func (r *agentRun) finalize(ctx context.Context) {
 
 // hook runs PRE_HOOK or POST_HOOK (runSettingCommand).
 func (r *agentRun) hook(ctx context.Context, key, line string, extra []string) error {
-	return runSettingCommand(ctx, r.cfg, r.environ, r.out, key, line, extra)
+	return RunSettingCommand(ctx, r.cfg, r.environ, r.out, key, line, extra)
 }
 
-func joinVersions(vs []hotfix.Version) string { return strings.Join(versionStrings(vs), " ") }
+func joinVersions(vs []hotfix.Version) string { return strings.Join(VersionStrings(vs), " ") }
 
 // newSince is what applied holds that before did not: the hotfixes a run applied.
 func newSince(before, applied []hotfix.Version) []hotfix.Version {

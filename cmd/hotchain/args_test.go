@@ -52,15 +52,15 @@ func TestCommandsRefuseExtraWords(t *testing.T) {
 // TestLastRunWhat: status's "last run:" line always says something after the colon.
 func TestLastRunWhat(t *testing.T) {
 	for _, tc := range []struct {
-		l    lastRun
+		l    LastRun
 		want string
 	}{
-		{lastRun{Mode: "check", Outcome: "success"}, "nothing to do"},
-		{lastRun{Summary: "3 hotfixes installed"}, "3 hotfixes installed"},
-		{lastRun{Error: "dnf: exit 1"}, "dnf: exit 1"},
-		{lastRun{Summary: "1 hotfix installed", Error: "hotfix 6.14.2.2 is not applied"}, "1 hotfix installed; hotfix 6.14.2.2 is not applied"},
+		{LastRun{Mode: "check", Outcome: "success"}, "nothing to do"},
+		{LastRun{Summary: "3 hotfixes installed"}, "3 hotfixes installed"},
+		{LastRun{Error: "dnf: exit 1"}, "dnf: exit 1"},
+		{LastRun{Summary: "1 hotfix installed", Error: "hotfix 6.14.2.2 is not applied"}, "1 hotfix installed; hotfix 6.14.2.2 is not applied"},
 	} {
-		if got := tc.l.what(); got != tc.want {
+		if got := tc.l.What(); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.l, got, tc.want)
 		}
 	}

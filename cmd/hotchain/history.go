@@ -20,14 +20,14 @@ import (
 
 // The host's history (internal/history): what writes it, and `hotchain history`.
 
-// byVar is the variable that says who started a command: the hotfix RPMs' scriptlets set
+// ByVar is the variable that says who started a command: the hotfix RPMs' scriptlets set
 // it to rpm; the agent passes its own (cron, daemon) on to what it starts.
-const byVar = "HOTCHAIN_BY"
+const ByVar = "HOTCHAIN_BY"
 
-// whoStarted is the history's "by": byVar when set, else fallback (the agent's cron or
+// WhoStarted is the history's "by": byVar when set, else fallback (the agent's cron or
 // daemon), else the console user: SUDO_USER, LOGNAME or USER, or the uid.
-func whoStarted(environ []string, fallback string) string {
-	if v := cli.LookupEnv(environ, byVar); v != "" {
+func WhoStarted(environ []string, fallback string) string {
+	if v := cli.LookupEnv(environ, ByVar); v != "" {
 		return v
 	}
 	if fallback != "" {
@@ -41,26 +41,26 @@ func whoStarted(environ []string, fallback string) string {
 	return "uid:" + strconv.Itoa(os.Getuid())
 }
 
-// historySink appends this process's events to the host's history. A line that cannot be
+// HistorySink appends this process's events to the host's history. A line that cannot be
 // written is a warning: the history never fails or blocks a change.
-type historySink struct {
+type HistorySink struct {
 	log  *history.Log
 	by   string
 	warn io.Writer
 	now  func() time.Time
 }
 
-func newHistory(cfg *sysconfig.Config, environ []string, warn io.Writer, by string) *historySink {
-	return &historySink{
+func NewHistory(cfg *sysconfig.Config, environ []string, warn io.Writer, by string) *HistorySink {
+	return &HistorySink{
 		log:  &history.Log{Dir: history.Dir(cfg.InRoot(cfg.LedgerDir)), Host: cfg.Hostname},
-		by:   whoStarted(environ, by),
+		by:   WhoStarted(environ, by),
 		warn: warn,
 		now:  time.Now,
 	}
 }
 
-// record appends one event that began at started (zero: now) and ended now.
-func (s *historySink) record(e history.Event, started time.Time, err error) {
+// Record appends one event that began at started (zero: now) and ended now.
+func (s *HistorySink) Record(e history.Event, started time.Time, err error) {
 	if s == nil {
 		return
 	}
@@ -80,9 +80,9 @@ func (s *historySink) record(e history.Event, started time.Time, err error) {
 	}
 }
 
-// hotfixEvent is hotfix.Host.History.
-func (s *historySink) hotfixEvent(e hotfix.Event) {
-	s.record(history.Event{Event: e.Kind, Version: e.Version.String(), Detail: e.Detail}, e.Started, e.Err)
+// HotfixEvent is hotfix.Host.History.
+func (s *HistorySink) HotfixEvent(e hotfix.Event) {
+	s.Record(history.Event{Event: e.Kind, Version: e.Version.String(), Detail: e.Detail}, e.Started, e.Err)
 }
 
 func runHistory(ctx context.Context, e *cli.Env, args []string) error {

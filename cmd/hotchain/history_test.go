@@ -185,7 +185,7 @@ func TestWhoStarted(t *testing.T) {
 		{[]string{"USER=carol"}, "", "user:carol"},
 		{[]string{"SUDO_USER="}, "", uid},
 	} {
-		if got := whoStarted(tc.environ, tc.fallback); got != tc.want {
+		if got := WhoStarted(tc.environ, tc.fallback); got != tc.want {
 			t.Errorf("whoStarted(%q, %q) = %q, want %q", tc.environ, tc.fallback, got, tc.want)
 		}
 	}

@@ -35,9 +35,9 @@ nightly runs again, also when CMD fails. Exits with CMD's exit status.`)
 	if err != nil {
 		return err
 	}
-	hist, started := newHistory(cfg, e.Environ, e.Stderr, ""), time.Now()
+	hist, started := NewHistory(cfg, e.Environ, e.Stderr, ""), time.Now()
 	ts, err := stopNightly(ctx, e, cfg)
-	hist.record(history.Event{Event: history.HoldStart, Detail: argv[0]}, time.Time{}, err)
+	hist.Record(history.Event{Event: history.HoldStart, Detail: argv[0]}, time.Time{}, err)
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ nightly runs again, also when CMD fails. Exits with CMD's exit status.`)
 	}
 	runErr := cmd.Run()
 	startErr := startNightly(e.Stdout, cfg)
-	hist.record(history.Event{Event: history.HoldEnd, Detail: argv[0]}, started, errors.Join(runErr, startErr))
+	hist.Record(history.Event{Event: history.HoldEnd, Detail: argv[0]}, started, errors.Join(runErr, startErr))
 	if err := ts.Unlock(); err != nil && startErr == nil {
 		startErr = err
 	}

@@ -15,7 +15,7 @@ import (
 
 func newHost(e *cli.Env, cfg *sysconfig.Config) *hotfix.Host {
 	return &hotfix.Host{Cfg: cfg, Out: e.Stdout, Environ: e.Environ,
-		History: newHistory(cfg, e.Environ, e.Stderr, "").hotfixEvent}
+		History: NewHistory(cfg, e.Environ, e.Stderr, "").HotfixEvent}
 }
 
 func runApply(ctx context.Context, e *cli.Env, args []string) error {

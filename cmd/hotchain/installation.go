@@ -27,13 +27,13 @@ import (
 // The schema names of the JSON that status prints; a change that breaks a reader gets a new
 // number.
 const (
-	installationSchema = "hotchain.installation/1"
-	hostRecordSchema   = "hotchain.host/1"
+	InstallationSchema = "hotchain.installation/1"
+	HostRecordSchema   = "hotchain.host/1"
 )
 
-// hostRecord is LEDGER_DIR/<host>.status.json: what the last agent run of a host found,
+// HostRecord is LEDGER_DIR/<host>.status.json: what the last agent run of a host found,
 // written atomically at the end of every run that got past its locks.
-type hostRecord struct {
+type HostRecord struct {
 	Schema       string        `json:"schema"` // hostRecordSchema
 	Host         string        `json:"host"`
 	Role         string        `json:"role"`
@@ -47,22 +47,22 @@ type hostRecord struct {
 	HealthFailed string        `json:"health_failed,omitempty"` // the hotfix that failed its health check
 	Drift        *int          `json:"drift"`                   // files that applied hotfixes own and that changed; null: not counted
 	DriftTime    *time.Time    `json:"drift_time,omitempty"`    // when an install run counted them
-	Restart      *restartState `json:"restart,omitempty"`
+	Restart      *RestartState `json:"restart,omitempty"`
 }
 
 // maxHostRecordSize bounds a <host>.status.json: some hundred bytes and version lists.
 const maxHostRecordSize = 256 << 10
 
-const hostRecordSuffix = ".status.json"
+const HostRecordSuffix = ".status.json"
 
-func hostRecordFile(cfg *sysconfig.Config, host string) string {
-	return filepath.Join(cfg.InRoot(cfg.LedgerDir), host+hostRecordSuffix)
+func HostRecordFile(cfg *sysconfig.Config, host string) string {
+	return filepath.Join(cfg.InRoot(cfg.LedgerDir), host+HostRecordSuffix)
 }
 
 // writeHostRecord leaves the run's record in LEDGER_DIR for status -installation on every
 // host; a failure is a warning: it only reports.
-func (r *agentRun) writeHostRecord(l *lastRun) {
-	rec := &hostRecord{Schema: hostRecordSchema, Host: r.cfg.Hostname, Role: string(r.cfg.HostRole), Time: l.Time, Mode: l.Mode,
+func (r *agentRun) writeHostRecord(l *LastRun) {
+	rec := &HostRecord{Schema: HostRecordSchema, Host: r.cfg.Hostname, Role: string(r.cfg.HostRole), Time: l.Time, Mode: l.Mode,
 		Outcome: l.Outcome, Summary: l.Summary, Error: l.Error, Pending: l.Pending, Waiting: l.Waiting, Restart: r.restart}
 	if r.healthFailed != nil {
 		rec.HealthFailed = r.healthFailed.String()
@@ -75,11 +75,11 @@ func (r *agentRun) writeHostRecord(l *lastRun) {
 			n := len(drift)
 			rec.Drift, rec.DriftTime = &n, &l.Time
 		}
-	} else if prev, err := readHostRecord(hostRecordFile(r.cfg, r.cfg.Hostname)); err == nil {
+	} else if prev, err := ReadHostRecord(HostRecordFile(r.cfg, r.cfg.Hostname)); err == nil {
 		rec.Drift, rec.DriftTime = prev.Drift, prev.DriftTime
 	}
 	data, err := json.MarshalIndent(rec, "", "  ")
-	p := hostRecordFile(r.cfg, r.cfg.Hostname)
+	p := HostRecordFile(r.cfg, r.cfg.Hostname)
 	if err == nil {
 		err = os.MkdirAll(filepath.Dir(p), 0o755) // as the ledger makes it
 	}
@@ -91,12 +91,12 @@ func (r *agentRun) writeHostRecord(l *lastRun) {
 	}
 }
 
-func readHostRecord(p string) (*hostRecord, error) {
+func ReadHostRecord(p string) (*HostRecord, error) {
 	data, err := boundedio.ReadFile(p, "host record", maxHostRecordSize)
 	if err != nil {
 		return nil, err
 	}
-	var rec hostRecord
+	var rec HostRecord
 	if err := json.Unmarshal(data, &rec); err != nil {
 		return nil, fmt.Errorf("read %s: %w (the host's next agent run rewrites it)", p, err)
 	}
@@ -120,7 +120,7 @@ type installationHost struct {
 	Applied []string `json:"applied"`
 	// Lacking: on a secondary, what the alpha applied and it has not.
 	Lacking   []string    `json:"lacking,omitempty"`
-	LastRun   *hostRecord `json:"last_run,omitempty"`
+	LastRun   *HostRecord `json:"last_run,omitempty"`
 	RecordErr string      `json:"last_run_error,omitempty"`
 }
 
@@ -144,8 +144,8 @@ func gatherInstallation(e *cli.Env, cfg *sysconfig.Config) (*installationStatus,
 	if err != nil {
 		return nil, err
 	}
-	st := &installationStatus{Schema: installationSchema, Product: cfg.Product, Installation: versionStrings(inst),
-		Finalized: versionStrings(fin), Hosts: []installationHost{}, Waits: []wait{}}
+	st := &installationStatus{Schema: InstallationSchema, Product: cfg.Product, Installation: VersionStrings(inst),
+		Finalized: VersionStrings(fin), Hosts: []installationHost{}, Waits: []wait{}}
 	names := map[string]bool{cfg.Hostname: true}
 	for _, s := range cfg.SecondaryHosts {
 		names[s] = true
@@ -158,8 +158,8 @@ func gatherInstallation(e *cli.Env, cfg *sysconfig.Config) (*installationStatus,
 		n := de.Name()
 		switch {
 		case n == hotfix.InstallationLedger || n == hotfix.FinalizedLedger:
-		case strings.HasSuffix(n, hostRecordSuffix):
-			names[strings.TrimSuffix(n, hostRecordSuffix)] = true
+		case strings.HasSuffix(n, HostRecordSuffix):
+			names[strings.TrimSuffix(n, HostRecordSuffix)] = true
 		case strings.HasSuffix(n, ".txt"):
 			names[strings.TrimSuffix(n, ".txt")] = true
 		}
@@ -175,8 +175,8 @@ func gatherInstallation(e *cli.Env, cfg *sysconfig.Config) (*installationStatus,
 		if err != nil {
 			return nil, err
 		}
-		h.Applied = versionStrings(applied)
-		if rec, err := readHostRecord(hostRecordFile(cfg, n)); err == nil {
+		h.Applied = VersionStrings(applied)
+		if rec, err := ReadHostRecord(HostRecordFile(cfg, n)); err == nil {
 			h.LastRun, h.Role = rec, rec.Role
 		} else if !errors.Is(err, os.ErrNotExist) {
 			h.RecordErr = err.Error()
@@ -265,8 +265,8 @@ func (st *installationStatus) writeText(w io.Writer, loc *time.Location) {
 			fmt.Fprintf(w, "  last run:    none recorded\n")
 			continue
 		}
-		l := lastRun{Summary: r.Summary, Error: r.Error}
-		fmt.Fprintf(w, "  last run:    %s %s, %s: %s\n", r.Time.In(loc).Format("2006-01-02 15:04"), r.Mode, r.Outcome, l.what())
+		l := LastRun{Summary: r.Summary, Error: r.Error}
+		fmt.Fprintf(w, "  last run:    %s %s, %s: %s\n", r.Time.In(loc).Format("2006-01-02 15:04"), r.Mode, r.Outcome, l.What())
 		if len(r.Pending) > 0 {
 			fmt.Fprintf(w, "  pending:     %s\n", strings.Join(r.Pending, " "))
 		}
@@ -282,7 +282,7 @@ func (st *installationStatus) writeText(w io.Writer, loc *time.Location) {
 			fmt.Fprintf(w, "  drift:       none\n")
 		}
 		if r.Restart != nil {
-			fmt.Fprintf(w, "  RESTART:     %s since %s, for %s\n", r.Restart.what(), formatTime(r.Restart.Since, loc), strings.Join(r.Restart.Hotfixes, " "))
+			fmt.Fprintf(w, "  RESTART:     %s since %s, for %s\n", r.Restart.What(), formatTime(r.Restart.Since, loc), strings.Join(r.Restart.Hotfixes, " "))
 		}
 	}
 	if len(st.Waits) > 0 {

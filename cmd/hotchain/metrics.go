@@ -29,29 +29,29 @@ import (
 
 // Held-back reasons, the values of the reason label.
 const (
-	heldPolicy  = "rollout_policy" // the vendor's policy: withdrawn, halted, not yet this host's share
-	heldWaiting = "waiting_period" // MIN_AGE_DAYS
-	heldWindow  = "install_window" // INSTALL_WINDOW was closed
-	heldAlpha   = "alpha"          // a secondary waits for the alpha to apply it first
+	HeldPolicy  = "rollout_policy" // the vendor's policy: withdrawn, halted, not yet this host's share
+	HeldWaiting = "waiting_period" // MIN_AGE_DAYS
+	HeldWindow  = "install_window" // INSTALL_WINDOW was closed
+	HeldAlpha   = "alpha"          // a secondary waits for the alpha to apply it first
 )
 
-// heldReason sorts a held-back record into a reason label.
-func heldReason(h heldRecord) string {
+// HeldReason sorts a held-back record into a reason label.
+func HeldReason(h HeldRecord) string {
 	switch {
 	case h.Policy:
-		return heldPolicy
+		return HeldPolicy
 	case strings.Contains(h.Reason, "INSTALL_WINDOW"):
-		return heldWindow
+		return HeldWindow
 	}
-	return heldWaiting
+	return HeldWaiting
 }
 
 // writeMetrics is the end of an agent run's hook: METRICS_FILE from this run's record.
-func (r *agentRun) writeMetrics(last *lastRun) {
+func (r *agentRun) writeMetrics(last *LastRun) {
 	if r.cfg.MetricsFile == "" {
 		return
 	}
-	if err := writeMetricsFile(r.cfg, r.host, last, r.restart != nil); err != nil {
+	if err := WriteMetricsFile(r.cfg, r.host, last, r.restart != nil); err != nil {
 		fmt.Fprintf(r.o.stderr, "hotchain: warning: %v\nhint: check METRICS_FILE in %s\n", err, r.cfg.File)
 	}
 }
@@ -63,24 +63,24 @@ func afterChange(e *cli.Env, cfg *sysconfig.Config, err error) error {
 	if cfg.MetricsFile == "" {
 		return err
 	}
-	last, lerr := readLastRun(cfg)
+	last, lerr := ReadLastRun(cfg)
 	if lerr != nil {
 		last = nil // a torn record: what the ledger says still counts
 	}
-	if werr := writeMetricsFile(cfg, &hotfix.Host{Cfg: cfg, Out: io.Discard, Environ: e.Environ}, last, restartRequired(cfg)); werr != nil {
+	if werr := WriteMetricsFile(cfg, &hotfix.Host{Cfg: cfg, Out: io.Discard, Environ: e.Environ}, last, RestartRequired(cfg)); werr != nil {
 		e.Warnf("%v (check METRICS_FILE in %s)", werr, cfg.File)
 	}
 	return err
 }
 
-// writeMetricsFile writes METRICS_FILE from the ledger, the drift and last (nil: no run
+// WriteMetricsFile writes METRICS_FILE from the ledger, the drift and last (nil: no run
 // yet: the run's metrics are left out). The directory must exist: it is the collector's.
-func writeMetricsFile(cfg *sysconfig.Config, host *hotfix.Host, last *lastRun, restart bool) error {
+func WriteMetricsFile(cfg *sysconfig.Config, host *hotfix.Host, last *LastRun, restart bool) error {
 	p := cfg.InRoot(cfg.MetricsFile)
 	if _, err := os.Stat(filepath.Dir(p)); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("write the metrics: directory %s does not exist", filepath.Dir(cfg.MetricsFile))
 	}
-	data, err := metricsText(cfg, host, last, restart)
+	data, err := MetricsText(cfg, host, last, restart)
 	if err != nil {
 		return fmt.Errorf("write the metrics %s: %w", cfg.MetricsFile, err)
 	}
@@ -90,8 +90,8 @@ func writeMetricsFile(cfg *sysconfig.Config, host *hotfix.Host, last *lastRun, r
 	return nil
 }
 
-// metricsText is the file's content, in Prometheus' text exposition format.
-func metricsText(cfg *sysconfig.Config, host *hotfix.Host, last *lastRun, restart bool) ([]byte, error) {
+// MetricsText is the file's content, in Prometheus' text exposition format.
+func MetricsText(cfg *sysconfig.Config, host *hotfix.Host, last *LastRun, restart bool) ([]byte, error) {
 	applied, err := host.Applied()
 	if err != nil {
 		return nil, err
@@ -139,14 +139,14 @@ func metricsText(cfg *sysconfig.Config, host *hotfix.Host, last *lastRun, restar
 	}
 	metric("hotchain_pending_hotfixes", "gauge", "Hotfixes the repository offered for this host and not applied, as the last agent run found them.")
 	sample("hotchain_pending_hotfixes", prod, float64(notApplied(last.Pending)))
-	held := map[string]int{heldPolicy: 0, heldWaiting: 0, heldWindow: 0, heldAlpha: notApplied(last.Waiting)}
+	held := map[string]int{HeldPolicy: 0, HeldWaiting: 0, HeldWindow: 0, HeldAlpha: notApplied(last.Waiting)}
 	for _, h := range last.Held {
 		if !isApplied(h.Version) {
-			held[heldReason(h)]++
+			held[HeldReason(h)]++
 		}
 	}
 	metric("hotchain_held_back_hotfixes", "gauge", "Pending hotfixes that the last agent run did not install, by reason.")
-	for _, reason := range []string{heldAlpha, heldWindow, heldPolicy, heldWaiting} {
+	for _, reason := range []string{HeldAlpha, HeldWindow, HeldPolicy, HeldWaiting} {
 		sample("hotchain_held_back_hotfixes", prod+`,reason="`+reason+`"`, float64(held[reason]))
 	}
 	withdrawn := 0

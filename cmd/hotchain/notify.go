@@ -61,8 +61,8 @@ type notifyHotfixes struct {
 	RolledBack []string     `json:"rolled_back"`
 	Failed     []string     `json:"failed"`  // the hotfix whose apply or health check failed
 	Pending    []string     `json:"pending"` // offered and not applied when the run checked
-	Held       []heldRecord `json:"held"`
-	Withdrawn  []heldRecord `json:"withdrawn"` // applied here, withdrawn by the vendor
+	Held       []HeldRecord `json:"held"`
+	Withdrawn  []HeldRecord `json:"withdrawn"` // applied here, withdrawn by the vendor
 	Finalized  []string     `json:"finalized"`
 	Recovered  []string     `json:"recovered"`
 }
@@ -105,15 +105,15 @@ func (r *agentRun) notification() *notification {
 		Host:         notifyHost{Name: cfg.Hostname, System: cfg.SystemName, Role: string(cfg.HostRole), Applied: []string{}},
 		Installation: notifyInstallation{Product: cfg.Product},
 		Mode:         string(r.o.mode), Outcome: "success", Summary: r.summary(), Problems: nonNil(r.problems),
-		Hotfixes: notifyHotfixes{Installed: versionStrings(r.installed), RolledBack: versionStrings(r.rolledBack),
+		Hotfixes: notifyHotfixes{Installed: VersionStrings(r.installed), RolledBack: VersionStrings(r.rolledBack),
 			Failed: []string{}, Pending: []string{}, Held: nonNil(heldRecords(r.held)), Withdrawn: nonNil(heldRecords(r.withdrawnApplied)),
-			Finalized: versionStrings(r.finalized), Recovered: nonNil(r.recovered)},
+			Finalized: VersionStrings(r.finalized), Recovered: nonNil(r.recovered)},
 		Report: r.body()}
 	if r.failed {
 		n.Outcome = "failure"
 	}
 	if applied, err := r.host.Applied(); err == nil {
-		n.Host.Applied = versionStrings(applied)
+		n.Host.Applied = VersionStrings(applied)
 	}
 	if inst, err := r.host.Ledger().Read(hotfix.InstallationLedger); err == nil {
 		if v, ok := hotfix.Newest(inst); ok {
@@ -173,7 +173,7 @@ func (r *agentRun) notify(ctx context.Context, status error, logLine func(string
 		errs = append(errs, runNotifyCmd(ctx, r.cfg.NotifyCmd, r.o.environ, doc, lim.Timeout)) // without the LOCK_TS token
 	}
 	nerr := errors.Join(errs...)
-	r.hist.record(history.Event{Event: history.Notify}, started, nerr)
+	r.hist.Record(history.Event{Event: history.Notify}, started, nerr)
 	if nerr == nil {
 		return status
 	}

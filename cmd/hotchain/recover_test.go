@@ -59,7 +59,7 @@ func TestAgentReportsWhatItRecovered(t *testing.T) {
 	if got := h.ledger("host1.txt"); got != "6.14.2.1 6.14.2.2 6.14.2.3" {
 		t.Errorf("ledger %q", got)
 	}
-	if l, err := readLastRun(h.cfg); err != nil || len(l.Recovered) != 1 || l.Recovered[0] != line {
+	if l, err := ReadLastRun(h.cfg); err != nil || len(l.Recovered) != 1 || l.Recovered[0] != line {
 		t.Errorf("last run %+v, %v", l, err)
 	}
 

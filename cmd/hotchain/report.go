@@ -41,7 +41,7 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (stat
 	}
 	logLine(line, r.failed)
 	last := r.lastRun()
-	if err := writeLastRun(r.cfg, last); err != nil {
+	if err := WriteLastRun(r.cfg, last); err != nil {
 		fmt.Fprintf(r.o.stderr, "hotchain: warning: %v\n", err)
 	}
 	r.writeHostRecord(last) // installation.go
@@ -102,7 +102,7 @@ func (r *agentRun) summary() string {
 	if w := r.withdrawnLine(); w != "" {
 		parts = append(parts, w)
 	}
-	if w := r.restart.what(); w != "" {
+	if w := r.restart.What(); w != "" {
 		parts = append(parts, w)
 	}
 	add := func(n int, what string) {
@@ -350,9 +350,9 @@ func writeCheckTable(w io.Writer, product, host string, pkgs []dnf.Package) {
 	}
 }
 
-// lastRun is the state file STATE_DIR/last-run.json: the last agent run that got past its
+// LastRun is the state file STATE_DIR/last-run.json: the last agent run that got past its
 // gates and locks, for `hotchain status`.
-type lastRun struct {
+type LastRun struct {
 	Time      time.Time `json:"time"`
 	Mode      string    `json:"mode"`    // cron, check, download, console
 	Outcome   string    `json:"outcome"` // success or failure
@@ -364,18 +364,18 @@ type lastRun struct {
 	Finalized []string  `json:"finalized,omitempty"`
 	// Held is what the rollout policy, the waiting period or the install window held back,
 	// and until when.
-	Held []heldRecord `json:"held,omitempty"`
+	Held []HeldRecord `json:"held,omitempty"`
 	// Withdrawn: hotfixes applied here that the vendor withdrew.
-	Withdrawn  []heldRecord `json:"withdrawn,omitempty"`
+	Withdrawn  []HeldRecord `json:"withdrawn,omitempty"`
 	RolledBack []string     `json:"rolled_back,omitempty"`
 	Error      string       `json:"error,omitempty"`
 	// MetadataIssued: when the vendor signed the rollout policy the run accepted (metrics).
 	MetadataIssued *time.Time `json:"metadata_issued,omitempty"`
 }
 
-// what says in a few words what the run did and what went wrong: "nothing to do" for a run
+// What says in a few words What the run did and What went wrong: "nothing to do" for a run
 // that found nothing, never an empty string.
-func (l *lastRun) what() string {
+func (l *LastRun) What() string {
 	switch {
 	case l.Summary != "" && l.Error != "":
 		return l.Summary + "; " + l.Error
@@ -387,18 +387,18 @@ func (l *lastRun) what() string {
 	return "nothing to do"
 }
 
-// lastRunFile is where the state file lies, as this process sees it.
-func lastRunFile(cfg *sysconfig.Config) string {
+// LastRunFile is where the state file lies, as this process sees it.
+func LastRunFile(cfg *sysconfig.Config) string {
 	return filepath.Join(cfg.InRoot(cfg.StateDir), "last-run.json")
 }
 
-func (r *agentRun) lastRun() *lastRun {
-	l := &lastRun{Time: r.o.now().UTC().Truncate(time.Second), Mode: string(r.o.mode), Outcome: "success",
-		Summary: r.summary(), Recovered: r.recovered, Installed: versionStrings(r.installed), Pending: []string{},
-		Waiting: versionStrings(r.waiting), Finalized: versionStrings(r.finalized), Held: heldRecords(r.held),
+func (r *agentRun) lastRun() *LastRun {
+	l := &LastRun{Time: r.o.now().UTC().Truncate(time.Second), Mode: string(r.o.mode), Outcome: "success",
+		Summary: r.summary(), Recovered: r.recovered, Installed: VersionStrings(r.installed), Pending: []string{},
+		Waiting: VersionStrings(r.waiting), Finalized: VersionStrings(r.finalized), Held: heldRecords(r.held),
 		Withdrawn: heldRecords(r.withdrawnApplied), MetadataIssued: r.metadataIssued()}
 	if len(r.rolledBack) > 0 {
-		l.RolledBack = versionStrings(r.rolledBack)
+		l.RolledBack = VersionStrings(r.rolledBack)
 	}
 	for _, p := range r.pending {
 		l.Pending = append(l.Pending, p.Hotfix.String())
@@ -409,7 +409,7 @@ func (r *agentRun) lastRun() *lastRun {
 	return l
 }
 
-func versionStrings(vs []hotfix.Version) []string {
+func VersionStrings(vs []hotfix.Version) []string {
 	s := make([]string, 0, len(vs))
 	for _, v := range vs {
 		s = append(s, v.String())
@@ -421,10 +421,10 @@ func versionStrings(vs []hotfix.Version) []string {
 // list of versions the run found.
 const maxLastRunSize = 1 << 20
 
-// readLastRun reads the state file of the last agent run; nil (and no error) when no run has
+// ReadLastRun reads the state file of the last agent run; nil (and no error) when no run has
 // written one yet.
-func readLastRun(cfg *sysconfig.Config) (*lastRun, error) {
-	p := lastRunFile(cfg)
+func ReadLastRun(cfg *sysconfig.Config) (*LastRun, error) {
+	p := LastRunFile(cfg)
 	data, err := boundedio.ReadFile(p, "last-run record", maxLastRunSize)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -435,21 +435,21 @@ func readLastRun(cfg *sysconfig.Config) (*lastRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the last run: %w", err)
 	}
-	var l lastRun
+	var l LastRun
 	if err := json.Unmarshal(data, &l); err != nil {
 		return nil, fmt.Errorf("read the last run %s: %w (the next agent run rewrites it)", p, err)
 	}
 	return &l, nil
 }
 
-// writeLastRun replaces the state file atomically (a temporary file renamed over it), without
+// WriteLastRun replaces the state file atomically (a temporary file renamed over it), without
 // fsync: it only reports, every run rewrites it, and status reads a torn one as a warning.
-func writeLastRun(cfg *sysconfig.Config, l *lastRun) error {
+func WriteLastRun(cfg *sysconfig.Config, l *LastRun) error {
 	data, err := json.MarshalIndent(l, "", "  ")
 	if err != nil {
 		return err
 	}
-	p := lastRunFile(cfg)
+	p := LastRunFile(cfg)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return fmt.Errorf("write the last run: %w", err)
 	}

@@ -28,8 +28,8 @@ import (
 // until the host boots again: a new boot restarts everything, so a requirement recorded
 // during an earlier boot is done.
 
-// restartState is STATE_DIR/restart.json: what must still restart on this host.
-type restartState struct {
+// RestartState is STATE_DIR/restart.json: what must still restart on this host.
+type RestartState struct {
 	Kind     string    `json:"kind,omitempty"`     // services or product; "" when only a reboot waits
 	Services []string  `json:"services,omitempty"` // kind services: the names, in the order asked
 	Reboot   bool      `json:"reboot,omitempty"`
@@ -45,8 +45,8 @@ const maxRestartStateSize = 64 << 10
 // bootIDFile changes at every boot (Linux).
 const bootIDFile = "/proc/sys/kernel/random/boot_id"
 
-// readBootID is the kernel's id of the running boot; "" (and no error) where there is none.
-func readBootID() (string, error) {
+// ReadBootID is the kernel's id of the running boot; "" (and no error) where there is none.
+func ReadBootID() (string, error) {
 	b, err := boundedio.ReadFile(bootIDFile, "boot id", 4<<10)
 	if errors.Is(err, os.ErrNotExist) {
 		return "", nil
@@ -57,14 +57,14 @@ func readBootID() (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-func restartFile(cfg *sysconfig.Config) string {
+func RestartFile(cfg *sysconfig.Config) string {
 	return filepath.Join(cfg.InRoot(cfg.StateDir), "restart.json")
 }
 
-// readRestart reads the recorded requirement; nil when none is recorded, or when the host
+// ReadRestart reads the recorded requirement; nil when none is recorded, or when the host
 // booted since (bootID differs from the recorded one; "" is unknown and never clears).
-func readRestart(cfg *sysconfig.Config, bootID string) (*restartState, error) {
-	p := restartFile(cfg)
+func ReadRestart(cfg *sysconfig.Config, bootID string) (*RestartState, error) {
+	p := RestartFile(cfg)
 	data, err := boundedio.ReadFile(p, "restart requirement", maxRestartStateSize)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -72,7 +72,7 @@ func readRestart(cfg *sysconfig.Config, bootID string) (*restartState, error) {
 	if err != nil {
 		return nil, err
 	}
-	var s restartState
+	var s RestartState
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, cli.WithHint(fmt.Errorf("read the restart requirement %s: %w", p, err), "restart what the applied hotfixes' restart.txt name, then run hotchain restarted")
 	}
@@ -85,9 +85,9 @@ func readRestart(cfg *sysconfig.Config, bootID string) (*restartState, error) {
 	return &s, nil
 }
 
-// writeRestart replaces restart.json atomically, or removes it when nothing is required.
-func writeRestart(cfg *sysconfig.Config, s *restartState) error {
-	p := restartFile(cfg)
+// WriteRestart replaces restart.json atomically, or removes it when nothing is required.
+func WriteRestart(cfg *sysconfig.Config, s *RestartState) error {
+	p := RestartFile(cfg)
 	if s == nil || s.Kind == "" && !s.Reboot {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("clear the restart requirement: %w", err)
@@ -107,8 +107,8 @@ func writeRestart(cfg *sysconfig.Config, s *restartState) error {
 	return nil
 }
 
-// add records what hotfix v's restart.txt asks for.
-func (s *restartState) add(v string, req hotfix.Restart, bootID string, now time.Time) {
+// Add records what hotfix v's restart.txt asks for.
+func (s *RestartState) Add(v string, req hotfix.Restart, bootID string, now time.Time) {
 	if req.Kind == hotfix.RestartNone || req.Kind == "" {
 		return
 	}
@@ -137,8 +137,8 @@ func (s *restartState) add(v string, req hotfix.Restart, bootID string, now time
 	s.BootID = bootID
 }
 
-// what says what must restart: "restart of shop-web required", "reboot required".
-func (s *restartState) what() string {
+// What says What must restart: "restart of shop-web required", "reboot required".
+func (s *RestartState) What() string {
 	if s == nil {
 		return ""
 	}
@@ -155,31 +155,31 @@ func (s *restartState) what() string {
 	return strings.Join(parts, ", ")
 }
 
-// restarter records the requirements of the hotfixes applied by one run and runs
+// Restarter records the requirements of the hotfixes applied by one run and runs
 // RESTART_CMD for them, at most once.
-type restarter struct {
-	cfg     *sysconfig.Config
-	environ []string
-	out     io.Writer
-	bootID  func() (string, error)
-	now     func() time.Time
-	hist    *historySink // nil: no history
+type Restarter struct {
+	Config     *sysconfig.Config
+	Environ []string
+	Out     io.Writer
+	BootID  func() (string, error)
+	Now     func() time.Time
+	History    *HistorySink // nil: no history
 }
 
-// after records what the hotfix directories dirs (applied, in chain order) ask for, merged
+// After records what the hotfix directories dirs (applied, in chain order) ask for, merged
 // with what was recorded before, and runs RESTART_CMD for a services or product restart
 // when it is set. It returns what is still required (nil: nothing).
-func (rs restarter) after(ctx context.Context, dirs []string) (*restartState, error) {
-	boot, err := rs.bootID()
+func (rs Restarter) After(ctx context.Context, dirs []string) (*RestartState, error) {
+	boot, err := rs.BootID()
 	if err != nil {
 		return nil, fmt.Errorf("read the boot id: %w", err)
 	}
-	s, err := readRestart(rs.cfg, boot)
+	s, err := ReadRestart(rs.Config, boot)
 	if err != nil {
 		return nil, err
 	}
 	if s == nil {
-		s = &restartState{}
+		s = &RestartState{}
 	}
 	for _, dir := range dirs {
 		req, err := hotfix.ReadRestart(filepath.Join(dir, hotfix.RestartFile))
@@ -187,20 +187,20 @@ func (rs restarter) after(ctx context.Context, dirs []string) (*restartState, er
 			return nil, err
 		}
 		if req.Kind != hotfix.RestartNone {
-			s.add(dirVersion(dir), req, boot, rs.now())
+			s.Add(DirVersion(dir), req, boot, rs.Now())
 		}
 	}
-	if s.Kind != "" && strings.TrimSpace(rs.cfg.RestartCmd) != "" {
+	if s.Kind != "" && strings.TrimSpace(rs.Config.RestartCmd) != "" {
 		extra := []string{"HOTCHAIN_RESTART=" + s.Kind, "HOTCHAIN_SERVICES=" + strings.Join(s.Services, " ")}
 		started := time.Now()
-		err := runSettingCommand(ctx, rs.cfg, rs.environ, rs.out, "RESTART_CMD", rs.cfg.RestartCmd, extra)
-		rs.hist.record(history.Event{Event: history.Restart, Detail: strings.TrimSpace(s.Kind + " " + strings.Join(s.Services, " "))}, started, err)
+		err := RunSettingCommand(ctx, rs.Config, rs.Environ, rs.Out, "RESTART_CMD", rs.Config.RestartCmd, extra)
+		rs.History.Record(history.Event{Event: history.Restart, Detail: strings.TrimSpace(s.Kind + " " + strings.Join(s.Services, " "))}, started, err)
 		if err != nil {
 			s.Error = err.Error()
-			if werr := writeRestart(rs.cfg, s); werr != nil {
+			if werr := WriteRestart(rs.Config, s); werr != nil {
 				return s, werr
 			}
-			return s, cli.WithHint(fmt.Errorf("RESTART_CMD failed, the %s is still required: %w", strings.TrimSuffix(s.what(), " required"), err),
+			return s, cli.WithHint(fmt.Errorf("RESTART_CMD failed, the %s is still required: %w", strings.TrimSuffix(s.What(), " required"), err),
 				"restart it by hand, then run hotchain restarted")
 		}
 		s.Kind, s.Services, s.Error = "", nil, ""
@@ -209,15 +209,15 @@ func (rs restarter) after(ctx context.Context, dirs []string) (*restartState, er
 		}
 	}
 	if s.Kind == "" && !s.Reboot {
-		return nil, writeRestart(rs.cfg, nil)
+		return nil, WriteRestart(rs.Config, nil)
 	}
-	rs.hist.record(history.Event{Event: history.RestartRequired, Detail: s.what() + " (" + strings.Join(s.Hotfixes, " ") + ")", Outcome: history.Skipped}, time.Time{}, nil)
-	return s, writeRestart(rs.cfg, s)
+	rs.History.Record(history.Event{Event: history.RestartRequired, Detail: s.What() + " (" + strings.Join(s.Hotfixes, " ") + ")", Outcome: history.Skipped}, time.Time{}, nil)
+	return s, WriteRestart(rs.Config, s)
 }
 
-// runSettingCommand runs a command line from the settings (PRE_HOOK, RESTART_CMD): split into
+// RunSettingCommand runs a command line from the settings (PRE_HOOK, RESTART_CMD): split into
 // words, no shell, with environ, SCRIPT_ENV_FILE, the settings and extra in its environment.
-func runSettingCommand(ctx context.Context, cfg *sysconfig.Config, environ []string, out io.Writer, key, line string, extra []string) error {
+func RunSettingCommand(ctx context.Context, cfg *sysconfig.Config, environ []string, out io.Writer, key, line string, extra []string) error {
 	if strings.TrimSpace(line) == "" {
 		return nil
 	}
@@ -254,8 +254,8 @@ func (r *agentRun) restartAfterInstall(ctx context.Context) {
 	for _, v := range r.installed {
 		dirs = append(dirs, r.host.HotfixDir(v))
 	}
-	rs := restarter{cfg: r.cfg, environ: r.environ, out: r.out, bootID: r.o.bootID, now: r.o.now, hist: r.hist}
-	if _, err := rs.after(ctx, dirs); err != nil {
+	rs := Restarter{Config: r.cfg, Environ: r.environ, Out: r.out, BootID: r.o.bootID, Now: r.o.now, History: r.hist}
+	if _, err := rs.After(ctx, dirs); err != nil {
 		r.fail("%v", err)
 	}
 }
@@ -267,7 +267,7 @@ func (r *agentRun) readRestartState() {
 	if err != nil {
 		fmt.Fprintf(r.o.stderr, "hotchain: warning: read the boot id: %v\n", err)
 	}
-	if r.restart, err = readRestart(r.cfg, boot); err != nil {
+	if r.restart, err = ReadRestart(r.cfg, boot); err != nil {
 		fmt.Fprintf(r.o.stderr, "hotchain: warning: %v\n", err)
 	}
 }
@@ -280,13 +280,13 @@ func restartAfterApply(ctx context.Context, e *cli.Env, cfg *sysconfig.Config, d
 	if scriptlet {
 		c.RestartCmd = ""
 	}
-	rs := restarter{cfg: &c, environ: e.Environ, out: e.Stdout, bootID: func() (string, error) { return runningBoot(e) }, now: time.Now, hist: newHistory(cfg, e.Environ, e.Stderr, "")}
-	s, err := rs.after(ctx, []string{dir})
+	rs := Restarter{Config: &c, Environ: e.Environ, Out: e.Stdout, BootID: func() (string, error) { return runningBoot(e) }, Now: time.Now, History: NewHistory(cfg, e.Environ, e.Stderr, "")}
+	s, err := rs.After(ctx, []string{dir})
 	if err != nil {
 		return err
 	}
 	if s != nil {
-		fmt.Fprintf(e.Stderr, "hotchain: %s (%s)\nhint: do it, then run hotchain restarted\n", s.what(), strings.Join(s.Hotfixes, " "))
+		fmt.Fprintf(e.Stderr, "hotchain: %s (%s)\nhint: do it, then run hotchain restarted\n", s.What(), strings.Join(s.Hotfixes, " "))
 	}
 	return nil
 }
@@ -304,25 +304,25 @@ clears a requirement by itself.`)
 	if err != nil {
 		return err
 	}
-	s, err := readRestart(cfg, boot)
+	s, err := ReadRestart(cfg, boot)
 	if err != nil {
 		e.Warnf("%v", err) // a damaged record is cleared all the same
 	}
-	if err := writeRestart(cfg, nil); err != nil {
+	if err := WriteRestart(cfg, nil); err != nil {
 		return err
 	}
 	if s == nil {
 		fmt.Fprintln(e.Stdout, "no restart was required")
 	} else {
-		newHistory(cfg, e.Environ, e.Stderr, "").record(history.Event{Event: history.Restarted, Detail: s.what() + " (" + strings.Join(s.Hotfixes, " ") + ")"}, time.Time{}, nil)
-		fmt.Fprintf(e.Stdout, "cleared: %s (%s)\n", s.what(), strings.Join(s.Hotfixes, " "))
+		NewHistory(cfg, e.Environ, e.Stderr, "").Record(history.Event{Event: history.Restarted, Detail: s.What() + " (" + strings.Join(s.Hotfixes, " ") + ")"}, time.Time{}, nil)
+		fmt.Fprintf(e.Stdout, "cleared: %s (%s)\n", s.What(), strings.Join(s.Hotfixes, " "))
 	}
 	return afterChange(e, cfg, nil) // metrics.go
 }
 
-// dirVersion names the hotfix at dir by its version.txt (ReadDir checked it before the
+// DirVersion names the hotfix at dir by its version.txt (ReadDir checked it before the
 // apply), else by the directory's name.
-func dirVersion(dir string) string {
+func DirVersion(dir string) string {
 	if v, err := hotfix.ReadVersionFile(dir); err == nil {
 		return v.String()
 	}
@@ -330,23 +330,23 @@ func dirVersion(dir string) string {
 }
 
 // gatherRestart is what status shows of the restart requirement; problems are warnings.
-func gatherRestart(e *cli.Env, cfg *sysconfig.Config) *restartState {
+func gatherRestart(e *cli.Env, cfg *sysconfig.Config) *RestartState {
 	boot, err := runningBoot(e)
 	if err != nil {
 		e.Warnf("read the boot id: %v", err)
 	}
-	s, err := readRestart(cfg, boot)
+	s, err := ReadRestart(cfg, boot)
 	if err != nil {
 		e.Warnf("%v", err)
 	}
 	return s
 }
 
-// restartRequired is 1 when an applied hotfix asked for a restart or reboot that is not
+// RestartRequired is 1 when an applied hotfix asked for a restart or reboot that is not
 // done yet (on this boot), for the metrics.
-func restartRequired(cfg *sysconfig.Config) bool {
-	boot, _ := readBootID()
-	s, err := readRestart(cfg, boot)
+func RestartRequired(cfg *sysconfig.Config) bool {
+	boot, _ := ReadBootID()
+	s, err := ReadRestart(cfg, boot)
 	return err == nil && s != nil
 }
 
@@ -355,5 +355,5 @@ func runningBoot(e *cli.Env) (string, error) {
 	if e.BootID != nil {
 		return e.BootID()
 	}
-	return readBootID()
+	return ReadBootID()
 }

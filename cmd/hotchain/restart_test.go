@@ -167,7 +167,7 @@ func TestRestartMetrics(t *testing.T) {
 	if got := h.metrics()[series]; got != "1" {
 		t.Errorf("after the install: %s %s, want 1", series, got)
 	}
-	boot, err := readBootID()
+	boot, err := ReadBootID()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,15 +55,15 @@ must: exit status 0 when nightly runs are enabled, 3 when they are disabled.`)
 	if err != nil {
 		return err
 	}
-	hist, started := newHistory(cfg, e.Environ, e.Stderr, ""), time.Now()
+	hist, started := NewHistory(cfg, e.Environ, e.Stderr, ""), time.Now()
 	switch verb {
 	case "start":
 		err := startNightly(e.Stdout, cfg)
-		hist.record(history.Event{Event: history.ServiceStart}, started, err)
+		hist.Record(history.Event{Event: history.ServiceStart}, started, err)
 		return err
 	case "stop":
 		ts, err := stopNightly(ctx, e, cfg)
-		hist.record(history.Event{Event: history.ServiceStop}, started, err)
+		hist.Record(history.Event{Event: history.ServiceStop}, started, err)
 		if err != nil {
 			return err
 		}

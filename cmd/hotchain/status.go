@@ -54,11 +54,11 @@ type hostStatus struct {
 	Installing  bool                `json:"installing"`
 	Pending     []string            `json:"pending"` // as the last run saw the repository
 	Secondaries map[string][]string `json:"secondaries,omitempty"`
-	LastRun     *lastRun            `json:"last_run,omitempty"`
+	LastRun     *LastRun            `json:"last_run,omitempty"`
 	// Withdrawn: applied hotfixes that the vendor withdrew, as the last run saw the policy.
-	Withdrawn []heldRecord `json:"withdrawn,omitempty"`
+	Withdrawn []HeldRecord `json:"withdrawn,omitempty"`
 	// Restart: what applied hotfixes asked to restart and is not done yet (restart.go).
-	Restart *restartState `json:"restart,omitempty"`
+	Restart *RestartState `json:"restart,omitempty"`
 }
 
 // statusSchema names the shape of status -json; a change that breaks a reader of it gets a
@@ -78,7 +78,7 @@ func gatherStatus(ctx context.Context, e *cli.Env, cfg *sysconfig.Config) (*host
 	if st.Installing, err = lock.IsLocked(cfg.InRoot(cfg.LockTS)); err != nil {
 		st.Installing = false
 	}
-	if st.LastRun, err = readLastRun(cfg); err != nil {
+	if st.LastRun, err = ReadLastRun(cfg); err != nil {
 		e.Warnf("%v", err)
 	}
 	if st.LastRun != nil {
@@ -143,7 +143,7 @@ func (st *hostStatus) writeText(w io.Writer, lockTS string, loc *time.Location) 
 	}
 	if l := st.LastRun; l != nil {
 		fmt.Fprintf(w, "pending:       %s (offered at the last run, not applied)\n", listOrNone(st.Pending))
-		fmt.Fprintf(w, "last run:      %s %s, %s: %s\n", l.Time.In(loc).Format("2006-01-02 15:04"), l.Mode, l.Outcome, l.what())
+		fmt.Fprintf(w, "last run:      %s %s, %s: %s\n", l.Time.In(loc).Format("2006-01-02 15:04"), l.Mode, l.Outcome, l.What())
 		for _, h := range l.Held {
 			if !slices.Contains(st.Pending, h.Version) {
 				continue // applied since
@@ -161,7 +161,7 @@ func (st *hostStatus) writeText(w io.Writer, lockTS string, loc *time.Location) 
 		fmt.Fprintln(w, "last run:      none yet")
 	}
 	if st.Restart != nil {
-		fmt.Fprintf(w, "RESTART:       %s since %s, for %s (hotchain restarted when done)\n", st.Restart.what(), formatTime(st.Restart.Since, loc), strings.Join(st.Restart.Hotfixes, " "))
+		fmt.Fprintf(w, "RESTART:       %s since %s, for %s (hotchain restarted when done)\n", st.Restart.What(), formatTime(st.Restart.Since, loc), strings.Join(st.Restart.Hotfixes, " "))
 	}
 	for _, h := range st.Withdrawn {
 		fmt.Fprintf(w, "WITHDRAWN:     %s is applied, but the vendor withdrew it: %s (AUTO_ROLLBACK=withdrawn rolls it back; hotchain rollback does now)\n", h.Version, h.Reason)
