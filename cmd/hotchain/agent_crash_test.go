@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/internal/testutil"
 )
 
@@ -212,7 +213,7 @@ func (h *agentHost) checkAgreement(t *testing.T, at int, step string, trees []ma
 		t.Fatal(err)
 	}
 	k := len(applied)
-	if got := strings.Join(VersionStrings(applied), " "); got != strings.Join(all[:k], " ") {
+	if got := strings.Join(hoststate.VersionStrings(applied), " "); got != strings.Join(all[:k], " ") {
 		t.Fatalf("step %d (%s): ledger after recover %q", at, step, got)
 	}
 	if d := testutil.DiffTrees(trees[k], h.productTree(t)); d != "" {

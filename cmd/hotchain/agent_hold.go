@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -169,18 +170,10 @@ func writeHeld(w io.Writer, held []heldBack) {
 	}
 }
 
-// HeldRecord is a held-back hotfix in the last-run record, for status.
-type HeldRecord struct {
-	Version string     `json:"version"`
-	Reason  string     `json:"reason"`
-	Due     *time.Time `json:"due,omitempty"`
-	Policy  bool       `json:"policy,omitempty"` // held back by the vendor's rollout policy
-}
-
-func heldRecords(held []heldBack) []HeldRecord {
-	var out []HeldRecord
+func heldRecords(held []heldBack) []hoststate.HeldRecord {
+	var out []hoststate.HeldRecord
 	for _, h := range held {
-		rec := HeldRecord{Version: h.Version.String(), Reason: h.Reason, Policy: h.Policy}
+		rec := hoststate.HeldRecord{Version: h.Version.String(), Reason: h.Reason, Policy: h.Policy}
 		if !h.Due.IsZero() {
 			due := h.Due.UTC()
 			rec.Due = &due

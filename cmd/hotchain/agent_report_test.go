@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/internal/testutil"
 
 	"github.com/hotchain/hotchain/hotfix"
@@ -78,11 +79,11 @@ func TestChainProblems(t *testing.T) {
 
 func TestLastRunIsWrittenAtomically(t *testing.T) {
 	h := newAgentHost(t)
-	if l, err := ReadLastRun(h.cfg); l != nil || err != nil {
+	if l, err := hoststate.ReadLastRun(h.cfg); l != nil || err != nil {
 		t.Fatalf("before any run: %+v, %v", l, err)
 	}
 	h.run(h.options(modeCheck))
-	l, err := ReadLastRun(h.cfg)
+	l, err := hoststate.ReadLastRun(h.cfg)
 	if err != nil || l.Mode != "check" || l.Outcome != "success" || strings.Join(l.Pending, " ") != "6.14.2.1 6.14.2.2 6.14.2.3" {
 		t.Fatalf("after -check: %+v, %v", l, err)
 	}
@@ -94,7 +95,7 @@ func TestLastRunIsWrittenAtomically(t *testing.T) {
 		t.Errorf("STATE_DIR holds %v, want last-run.json only", entries)
 	}
 	h.write("var/lib/shop-hotfix/last-run.json", "{")
-	if _, err := ReadLastRun(h.cfg); err == nil || !strings.Contains(err.Error(), "last-run.json") {
+	if _, err := hoststate.ReadLastRun(h.cfg); err == nil || !strings.Contains(err.Error(), "last-run.json") {
 		t.Errorf("broken state file: %v", err)
 	}
 	// A huge one (1 GiB, sparse) is refused, naming it and the limit, without reading it.
@@ -102,7 +103,7 @@ func TestLastRunIsWrittenAtomically(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "last-run record " + h.path("var/lib/shop-hotfix/last-run.json") + " is larger than 1 MiB, the most hotchain reads of it: refused"
-	if _, err := ReadLastRun(h.cfg); err == nil || err.Error() != want {
+	if _, err := hoststate.ReadLastRun(h.cfg); err == nil || err.Error() != want {
 		t.Errorf("huge state file: %v, want %q", err, want)
 	}
 }

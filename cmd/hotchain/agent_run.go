@@ -12,6 +12,7 @@ import (
 
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/history"
+	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/mailer"
 	"github.com/hotchain/hotchain/repo/dnf"
@@ -116,7 +117,7 @@ func (o *agentOptions) fillDefaults() {
 		o.syslog = mailer.Syslog
 	}
 	if o.bootID == nil {
-		o.bootID = ReadBootID
+		o.bootID = hoststate.ReadBootID
 	}
 	if o.stdout == nil {
 		o.stdout = io.Discard
@@ -266,12 +267,12 @@ func (r *agentRun) installs() bool {
 // history is where the run's events go: "by" is cron for a nightly run, the daemon's when
 // it runs one, and the console user otherwise. Its times are the clock's, not o.now's (the
 // tests' fixed day), so that durations are true.
-func (o *agentOptions) history() *HistorySink {
+func (o *agentOptions) history() *hoststate.HistorySink {
 	by := o.by
 	if by == "" && o.mode == modeCron {
 		by = "cron"
 	}
-	return NewHistory(o.cfg, o.environ, o.stderr, by)
+	return hoststate.NewHistory(o.cfg, o.environ, o.stderr, by)
 }
 
 // lockFailure says why a lock could not be taken: "another run" only when another run holds

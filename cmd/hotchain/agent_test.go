@@ -15,6 +15,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 
 	"github.com/hotchain/hotchain/internal/cli"
+	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/internal/testutil"
 
 	"github.com/hotchain/hotchain/lock"
@@ -153,7 +154,7 @@ func TestCronRunInstallsTheChainInOneTransaction(t *testing.T) {
 	if len(h.syslog) != 1 || h.syslog[0] != "shop-hotfix failed=false: 3 hotfixes installed; closed for 0.0 s (PRE_HOOK to POST_HOOK)" {
 		t.Errorf("syslog %q", h.syslog)
 	}
-	last, err := ReadLastRun(h.cfg)
+	last, err := hoststate.ReadLastRun(h.cfg)
 	if err != nil || last == nil || last.Outcome != "success" || last.Mode != "cron" || strings.Join(last.Installed, " ") != "6.14.2.1 6.14.2.2 6.14.2.3" {
 		t.Errorf("last run %+v, %v", last, err)
 	}
@@ -205,7 +206,7 @@ func TestInstalledButNotAppliedIsAFailure(t *testing.T) {
 	if len(h.syslog) != 1 || !strings.HasPrefix(h.syslog[0], "shop-hotfix failed=true: FAILED: hotfix 6.14.2.2 is installed") {
 		t.Errorf("syslog %q", h.syslog)
 	}
-	if last, _ := ReadLastRun(h.cfg); last == nil || last.Outcome != "failure" || !strings.Contains(last.Error, "6.14.2.2") {
+	if last, _ := hoststate.ReadLastRun(h.cfg); last == nil || last.Outcome != "failure" || !strings.Contains(last.Error, "6.14.2.2") {
 		t.Errorf("last run %+v", last)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/history"
+	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -31,7 +32,7 @@ type agentRun struct {
 	output  *lockedBuffer // cron runs: what dnf, hooks and scripts printed
 
 	recovered []string // what recover finished or undid, one line each (recover.go)
-	hist      *HistorySink
+	hist      *hoststate.HistorySink
 
 	failed      bool     // the check, the download or the install failed
 	problems    []string // what went wrong, one sentence each
@@ -65,9 +66,9 @@ type agentRun struct {
 	overrides        []string       // what -console installs against the policy
 	withdrawnApplied []heldBack     // applied here, withdrawn by the vendor
 	rolledBack       []hotfix.Version
-	dropped          hotfix.Version // withdrawn, unpacked and never applied: removed from rpm
-	restart          *RestartState  // what must still restart (restart.go); nil: nothing
-	drop             *dropResult    // what the run did with DROP_DIR (drop_take.go); nil: not looked at
+	dropped          hotfix.Version          // withdrawn, unpacked and never applied: removed from rpm
+	restart          *hoststate.RestartState // what must still restart (restart.go); nil: nothing
+	drop             *dropResult             // what the run did with DROP_DIR (drop_take.go); nil: not looked at
 }
 
 // lockedBuffer collects the output of commands that write from several goroutines.
@@ -569,10 +570,10 @@ func (r *agentRun) finalize(ctx context.Context) {
 
 // hook runs PRE_HOOK or POST_HOOK (runSettingCommand).
 func (r *agentRun) hook(ctx context.Context, key, line string, extra []string) error {
-	return RunSettingCommand(ctx, r.cfg, r.environ, r.out, key, line, extra)
+	return hoststate.RunSettingCommand(ctx, r.cfg, r.environ, r.out, key, line, extra)
 }
 
-func joinVersions(vs []hotfix.Version) string { return strings.Join(VersionStrings(vs), " ") }
+func joinVersions(vs []hotfix.Version) string { return strings.Join(hoststate.VersionStrings(vs), " ") }
 
 // newSince is what applied holds that before did not: the hotfixes a run applied.
 func newSince(before, applied []hotfix.Version) []hotfix.Version {

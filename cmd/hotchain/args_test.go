@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hotchain/hotchain/internal/cli"
+	"github.com/hotchain/hotchain/internal/hoststate"
 )
 
 // TestCommandsRefuseExtraWords: every command refuses words it does not take with a usage
@@ -52,13 +53,13 @@ func TestCommandsRefuseExtraWords(t *testing.T) {
 // TestLastRunWhat: status's "last run:" line always says something after the colon.
 func TestLastRunWhat(t *testing.T) {
 	for _, tc := range []struct {
-		l    LastRun
+		l    hoststate.LastRun
 		want string
 	}{
-		{LastRun{Mode: "check", Outcome: "success"}, "nothing to do"},
-		{LastRun{Summary: "3 hotfixes installed"}, "3 hotfixes installed"},
-		{LastRun{Error: "dnf: exit 1"}, "dnf: exit 1"},
-		{LastRun{Summary: "1 hotfix installed", Error: "hotfix 6.14.2.2 is not applied"}, "1 hotfix installed; hotfix 6.14.2.2 is not applied"},
+		{hoststate.LastRun{Mode: "check", Outcome: "success"}, "nothing to do"},
+		{hoststate.LastRun{Summary: "3 hotfixes installed"}, "3 hotfixes installed"},
+		{hoststate.LastRun{Error: "dnf: exit 1"}, "dnf: exit 1"},
+		{hoststate.LastRun{Summary: "1 hotfix installed", Error: "hotfix 6.14.2.2 is not applied"}, "1 hotfix installed; hotfix 6.14.2.2 is not applied"},
 	} {
 		if got := tc.l.What(); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.l, got, tc.want)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/history"
+	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/internal/testutil"
 )
 
@@ -185,7 +186,7 @@ func TestWhoStarted(t *testing.T) {
 		{[]string{"USER=carol"}, "", "user:carol"},
 		{[]string{"SUDO_USER="}, "", uid},
 	} {
-		if got := WhoStarted(tc.environ, tc.fallback); got != tc.want {
+		if got := hoststate.WhoStarted(tc.environ, tc.fallback); got != tc.want {
 			t.Errorf("whoStarted(%q, %q) = %q, want %q", tc.environ, tc.fallback, got, tc.want)
 		}
 	}

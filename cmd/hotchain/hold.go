@@ -11,6 +11,7 @@ import (
 
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/history"
+	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/lock"
 )
 
@@ -35,7 +36,7 @@ nightly runs again, also when CMD fails. Exits with CMD's exit status.`)
 	if err != nil {
 		return err
 	}
-	hist, started := NewHistory(cfg, e.Environ, e.Stderr, ""), time.Now()
+	hist, started := hoststate.NewHistory(cfg, e.Environ, e.Stderr, ""), time.Now()
 	ts, err := stopNightly(ctx, e, cfg)
 	hist.Record(history.Event{Event: history.HoldStart, Detail: argv[0]}, time.Time{}, err)
 	if err != nil {

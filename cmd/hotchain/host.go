@@ -10,12 +10,13 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/cli"
+	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
 func newHost(e *cli.Env, cfg *sysconfig.Config) *hotfix.Host {
 	return &hotfix.Host{Cfg: cfg, Out: e.Stdout, Environ: e.Environ,
-		History: NewHistory(cfg, e.Environ, e.Stderr, "").HotfixEvent}
+		History: hoststate.NewHistory(cfg, e.Environ, e.Stderr, "").HotfixEvent}
 }
 
 func runApply(ctx context.Context, e *cli.Env, args []string) error {

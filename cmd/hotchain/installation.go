@@ -14,8 +14,8 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/atomicfile"
-	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/internal/cli"
+	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -24,45 +24,10 @@ import (
 // finalized.txt, and the record each agent run leaves there (<host>.status.json), since a
 // host's STATE_DIR is its own.
 
-// The schema names of the JSON that status prints; a change that breaks a reader gets a new
-// number.
-const (
-	InstallationSchema = "hotchain.installation/1"
-	HostRecordSchema   = "hotchain.host/1"
-)
-
-// HostRecord is LEDGER_DIR/<host>.status.json: what the last agent run of a host found,
-// written atomically at the end of every run that got past its locks.
-type HostRecord struct {
-	Schema       string        `json:"schema"` // hostRecordSchema
-	Host         string        `json:"host"`
-	Role         string        `json:"role"`
-	Time         time.Time     `json:"time"`
-	Mode         string        `json:"mode"`
-	Outcome      string        `json:"outcome"` // success or failure
-	Summary      string        `json:"summary,omitempty"`
-	Error        string        `json:"error,omitempty"`
-	Pending      []string      `json:"pending"`
-	Waiting      []string      `json:"waiting,omitempty"`       // pending, waiting for the alpha
-	HealthFailed string        `json:"health_failed,omitempty"` // the hotfix that failed its health check
-	Drift        *int          `json:"drift"`                   // files that applied hotfixes own and that changed; null: not counted
-	DriftTime    *time.Time    `json:"drift_time,omitempty"`    // when an install run counted them
-	Restart      *RestartState `json:"restart,omitempty"`
-}
-
-// maxHostRecordSize bounds a <host>.status.json: some hundred bytes and version lists.
-const maxHostRecordSize = 256 << 10
-
-const HostRecordSuffix = ".status.json"
-
-func HostRecordFile(cfg *sysconfig.Config, host string) string {
-	return filepath.Join(cfg.InRoot(cfg.LedgerDir), host+HostRecordSuffix)
-}
-
 // writeHostRecord leaves the run's record in LEDGER_DIR for status -installation on every
 // host; a failure is a warning: it only reports.
-func (r *agentRun) writeHostRecord(l *LastRun) {
-	rec := &HostRecord{Schema: HostRecordSchema, Host: r.cfg.Hostname, Role: string(r.cfg.HostRole), Time: l.Time, Mode: l.Mode,
+func (r *agentRun) writeHostRecord(l *hoststate.LastRun) {
+	rec := &hoststate.HostRecord{Schema: hoststate.HostRecordSchema, Host: r.cfg.Hostname, Role: string(r.cfg.HostRole), Time: l.Time, Mode: l.Mode,
 		Outcome: l.Outcome, Summary: l.Summary, Error: l.Error, Pending: l.Pending, Waiting: l.Waiting, Restart: r.restart}
 	if r.healthFailed != nil {
 		rec.HealthFailed = r.healthFailed.String()
@@ -75,11 +40,11 @@ func (r *agentRun) writeHostRecord(l *LastRun) {
 			n := len(drift)
 			rec.Drift, rec.DriftTime = &n, &l.Time
 		}
-	} else if prev, err := ReadHostRecord(HostRecordFile(r.cfg, r.cfg.Hostname)); err == nil {
+	} else if prev, err := hoststate.ReadHostRecord(hoststate.HostRecordFile(r.cfg, r.cfg.Hostname)); err == nil {
 		rec.Drift, rec.DriftTime = prev.Drift, prev.DriftTime
 	}
 	data, err := json.MarshalIndent(rec, "", "  ")
-	p := HostRecordFile(r.cfg, r.cfg.Hostname)
+	p := hoststate.HostRecordFile(r.cfg, r.cfg.Hostname)
 	if err == nil {
 		err = os.MkdirAll(filepath.Dir(p), 0o755) // as the ledger makes it
 	}
@@ -89,18 +54,6 @@ func (r *agentRun) writeHostRecord(l *LastRun) {
 	if err != nil {
 		fmt.Fprintf(r.o.stderr, "hotchain: warning: write the run's record for the installation: %v\n", err)
 	}
-}
-
-func ReadHostRecord(p string) (*HostRecord, error) {
-	data, err := boundedio.ReadFile(p, "host record", maxHostRecordSize)
-	if err != nil {
-		return nil, err
-	}
-	var rec HostRecord
-	if err := json.Unmarshal(data, &rec); err != nil {
-		return nil, fmt.Errorf("read %s: %w (the host's next agent run rewrites it)", p, err)
-	}
-	return &rec, nil
 }
 
 // installationStatus is what status -installation shows.
@@ -119,9 +72,9 @@ type installationHost struct {
 	Role    string   `json:"role"` // as its last run said, or this host's settings; "" unknown
 	Applied []string `json:"applied"`
 	// Lacking: on a secondary, what the alpha applied and it has not.
-	Lacking   []string    `json:"lacking,omitempty"`
-	LastRun   *HostRecord `json:"last_run,omitempty"`
-	RecordErr string      `json:"last_run_error,omitempty"`
+	Lacking   []string              `json:"lacking,omitempty"`
+	LastRun   *hoststate.HostRecord `json:"last_run,omitempty"`
+	RecordErr string                `json:"last_run_error,omitempty"`
 }
 
 // wait is one thing that waits for hosts: a secondary's install for the alpha, the alpha's
@@ -144,8 +97,8 @@ func gatherInstallation(e *cli.Env, cfg *sysconfig.Config) (*installationStatus,
 	if err != nil {
 		return nil, err
 	}
-	st := &installationStatus{Schema: InstallationSchema, Product: cfg.Product, Installation: VersionStrings(inst),
-		Finalized: VersionStrings(fin), Hosts: []installationHost{}, Waits: []wait{}}
+	st := &installationStatus{Schema: hoststate.InstallationSchema, Product: cfg.Product, Installation: hoststate.VersionStrings(inst),
+		Finalized: hoststate.VersionStrings(fin), Hosts: []installationHost{}, Waits: []wait{}}
 	names := map[string]bool{cfg.Hostname: true}
 	for _, s := range cfg.SecondaryHosts {
 		names[s] = true
@@ -158,8 +111,8 @@ func gatherInstallation(e *cli.Env, cfg *sysconfig.Config) (*installationStatus,
 		n := de.Name()
 		switch {
 		case n == hotfix.InstallationLedger || n == hotfix.FinalizedLedger:
-		case strings.HasSuffix(n, HostRecordSuffix):
-			names[strings.TrimSuffix(n, HostRecordSuffix)] = true
+		case strings.HasSuffix(n, hoststate.HostRecordSuffix):
+			names[strings.TrimSuffix(n, hoststate.HostRecordSuffix)] = true
 		case strings.HasSuffix(n, ".txt"):
 			names[strings.TrimSuffix(n, ".txt")] = true
 		}
@@ -175,8 +128,8 @@ func gatherInstallation(e *cli.Env, cfg *sysconfig.Config) (*installationStatus,
 		if err != nil {
 			return nil, err
 		}
-		h.Applied = VersionStrings(applied)
-		if rec, err := ReadHostRecord(HostRecordFile(cfg, n)); err == nil {
+		h.Applied = hoststate.VersionStrings(applied)
+		if rec, err := hoststate.ReadHostRecord(hoststate.HostRecordFile(cfg, n)); err == nil {
 			h.LastRun, h.Role = rec, rec.Role
 		} else if !errors.Is(err, os.ErrNotExist) {
 			h.RecordErr = err.Error()
@@ -265,7 +218,7 @@ func (st *installationStatus) writeText(w io.Writer, loc *time.Location) {
 			fmt.Fprintf(w, "  last run:    none recorded\n")
 			continue
 		}
-		l := LastRun{Summary: r.Summary, Error: r.Error}
+		l := hoststate.LastRun{Summary: r.Summary, Error: r.Error}
 		fmt.Fprintf(w, "  last run:    %s %s, %s: %s\n", r.Time.In(loc).Format("2006-01-02 15:04"), r.Mode, r.Outcome, l.What())
 		if len(r.Pending) > 0 {
 			fmt.Fprintf(w, "  pending:     %s\n", strings.Join(r.Pending, " "))

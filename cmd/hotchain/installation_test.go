@@ -11,6 +11,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/cli"
+	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -92,9 +93,9 @@ func TestStatusJSONGolden(t *testing.T) {
 		Status: &hotfix.Status{Product: "shop", Host: "host1", Role: "single", ProductVersion: "6.14.2",
 			Applied: []string{"6.14.2.1"}, Installation: []string{"6.14.2.1"}},
 		Nightly: true, Pending: []string{"6.14.2.2"},
-		LastRun: &LastRun{Time: time.Date(2026, 11, 25, 4, 2, 0, 0, time.UTC), Mode: "cron", Outcome: "success",
+		LastRun: &hoststate.LastRun{Time: time.Date(2026, 11, 25, 4, 2, 0, 0, time.UTC), Mode: "cron", Outcome: "success",
 			Summary: "1 hotfix installed", Installed: []string{"6.14.2.1"}, Pending: []string{"6.14.2.1", "6.14.2.2"}},
-		Restart: &RestartState{Kind: "services", Services: []string{"shop-web"}, BootID: "b1", Hotfixes: []string{"6.14.2.1"},
+		Restart: &hoststate.RestartState{Kind: "services", Services: []string{"shop-web"}, BootID: "b1", Hotfixes: []string{"6.14.2.1"},
 			Since: time.Date(2026, 11, 25, 4, 3, 0, 0, time.UTC)},
 	}
 	var b bytes.Buffer
@@ -123,11 +124,11 @@ func TestAgentWritesHostRecord(t *testing.T) {
 	o = h.options(modeCheck)
 	o.bootID = bootOf("b1")
 	h.run(o)
-	rec, err := ReadHostRecord(h.path("etc/opt/shop/hotfix/host1.status.json"))
+	rec, err := hoststate.ReadHostRecord(h.path("etc/opt/shop/hotfix/host1.status.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Schema != HostRecordSchema || rec.Mode != "check" || rec.Drift == nil || *rec.Drift != 1 || rec.Restart == nil || rec.Restart.Services[0] != "shop-web" {
+	if rec.Schema != hoststate.HostRecordSchema || rec.Mode != "check" || rec.Drift == nil || *rec.Drift != 1 || rec.Restart == nil || rec.Restart.Services[0] != "shop-web" {
 		data, _ := json.Marshal(rec)
 		t.Errorf("record %s", data)
 	}

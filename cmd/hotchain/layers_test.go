@@ -19,7 +19,7 @@ var (
 	// top imports what it needs.
 	layerTop = []string{"cmd/hotchain", "bench"}
 	// host runs on every host and imports nothing of vendor, directly or not.
-	layerHost = []string{"hotfix", "repo/dnf", "lock", "mailer", "sysconfig", "packaging/unpack"}
+	layerHost = []string{"hotfix", "repo/dnf", "lock", "mailer", "sysconfig", "packaging/unpack", "internal/hoststate"}
 	// vendor builds and publishes; it may use the host side's formats (hotfix's versions
 	// and directory, sysconfig's product names).
 	layerVendor = []string{"packaging", "repo", "repo/rpmfile", "repo/rpmmd"}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/internal/testutil"
 )
 
@@ -146,14 +147,14 @@ func TestMetricsGolden(t *testing.T) {
 	h.write("etc/opt/shop/hotfix/host1.txt", "6.14.2.1\n6.14.2.2\n")
 	issued := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	due := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
-	last := &LastRun{Time: time.Date(2026, 11, 25, 4, 2, 0, 0, time.UTC), Mode: "cron", Outcome: "success",
+	last := &hoststate.LastRun{Time: time.Date(2026, 11, 25, 4, 2, 0, 0, time.UTC), Mode: "cron", Outcome: "success",
 		Pending: []string{"6.14.2.2", "6.14.2.3", "6.14.2.4"}, Waiting: []string{"6.14.2.4"},
-		Held:           []HeldRecord{{Version: "6.14.2.3", Reason: "MIN_AGE_DAYS=7: published 2026-11-21", Due: &due}},
-		Withdrawn:      []HeldRecord{{Version: "6.14.2.2", Reason: "breaks checkout"}, {Version: "6.14.2.9", Reason: "gone"}},
+		Held:           []hoststate.HeldRecord{{Version: "6.14.2.3", Reason: "MIN_AGE_DAYS=7: published 2026-11-21", Due: &due}},
+		Withdrawn:      []hoststate.HeldRecord{{Version: "6.14.2.2", Reason: "breaks checkout"}, {Version: "6.14.2.9", Reason: "gone"}},
 		MetadataIssued: &issued}
 	o := h.options(modeCron)
 	r := newAgentRun(&o, h.environ)
-	data, err := MetricsText(h.cfg, r.host, last, RestartRequired(h.cfg))
+	data, err := hoststate.MetricsText(h.cfg, r.host, last, hoststate.RestartRequired(h.cfg))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/history"
+	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -57,14 +58,14 @@ type notifyInstallation struct {
 }
 
 type notifyHotfixes struct {
-	Installed  []string     `json:"installed"`
-	RolledBack []string     `json:"rolled_back"`
-	Failed     []string     `json:"failed"`  // the hotfix whose apply or health check failed
-	Pending    []string     `json:"pending"` // offered and not applied when the run checked
-	Held       []HeldRecord `json:"held"`
-	Withdrawn  []HeldRecord `json:"withdrawn"` // applied here, withdrawn by the vendor
-	Finalized  []string     `json:"finalized"`
-	Recovered  []string     `json:"recovered"`
+	Installed  []string               `json:"installed"`
+	RolledBack []string               `json:"rolled_back"`
+	Failed     []string               `json:"failed"`  // the hotfix whose apply or health check failed
+	Pending    []string               `json:"pending"` // offered and not applied when the run checked
+	Held       []hoststate.HeldRecord `json:"held"`
+	Withdrawn  []hoststate.HeldRecord `json:"withdrawn"` // applied here, withdrawn by the vendor
+	Finalized  []string               `json:"finalized"`
+	Recovered  []string               `json:"recovered"`
 }
 
 // notifyLimits bounds a delivery: each try of the webhook and the command's run take at
@@ -105,15 +106,15 @@ func (r *agentRun) notification() *notification {
 		Host:         notifyHost{Name: cfg.Hostname, System: cfg.SystemName, Role: string(cfg.HostRole), Applied: []string{}},
 		Installation: notifyInstallation{Product: cfg.Product},
 		Mode:         string(r.o.mode), Outcome: "success", Summary: r.summary(), Problems: nonNil(r.problems),
-		Hotfixes: notifyHotfixes{Installed: VersionStrings(r.installed), RolledBack: VersionStrings(r.rolledBack),
+		Hotfixes: notifyHotfixes{Installed: hoststate.VersionStrings(r.installed), RolledBack: hoststate.VersionStrings(r.rolledBack),
 			Failed: []string{}, Pending: []string{}, Held: nonNil(heldRecords(r.held)), Withdrawn: nonNil(heldRecords(r.withdrawnApplied)),
-			Finalized: VersionStrings(r.finalized), Recovered: nonNil(r.recovered)},
+			Finalized: hoststate.VersionStrings(r.finalized), Recovered: nonNil(r.recovered)},
 		Report: r.body()}
 	if r.failed {
 		n.Outcome = "failure"
 	}
 	if applied, err := r.host.Applied(); err == nil {
-		n.Host.Applied = VersionStrings(applied)
+		n.Host.Applied = hoststate.VersionStrings(applied)
 	}
 	if inst, err := r.host.Ledger().Read(hotfix.InstallationLedger); err == nil {
 		if v, ok := hotfix.Newest(inst); ok {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/lock"
 )
@@ -59,7 +60,7 @@ func TestAgentReportsWhatItRecovered(t *testing.T) {
 	if got := h.ledger("host1.txt"); got != "6.14.2.1 6.14.2.2 6.14.2.3" {
 		t.Errorf("ledger %q", got)
 	}
-	if l, err := ReadLastRun(h.cfg); err != nil || len(l.Recovered) != 1 || l.Recovered[0] != line {
+	if l, err := hoststate.ReadLastRun(h.cfg); err != nil || len(l.Recovered) != 1 || l.Recovered[0] != line {
 		t.Errorf("last run %+v, %v", l, err)
 	}
 

@@ -2,23 +2,19 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
-	"github.com/hotchain/hotchain/internal/atomicfile"
-	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/internal/cli"
+	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/mailer"
 	"github.com/hotchain/hotchain/repo/dnf"
-	"github.com/hotchain/hotchain/sysconfig"
 )
 
 // The end of an agent run: what it tells people (console output, or the nightly report
@@ -41,7 +37,7 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (stat
 	}
 	logLine(line, r.failed)
 	last := r.lastRun()
-	if err := WriteLastRun(r.cfg, last); err != nil {
+	if err := hoststate.WriteLastRun(r.cfg, last); err != nil {
 		fmt.Fprintf(r.o.stderr, "hotchain: warning: %v\n", err)
 	}
 	r.writeHostRecord(last) // installation.go
@@ -350,55 +346,13 @@ func writeCheckTable(w io.Writer, product, host string, pkgs []dnf.Package) {
 	}
 }
 
-// LastRun is the state file STATE_DIR/last-run.json: the last agent run that got past its
-// gates and locks, for `hotchain status`.
-type LastRun struct {
-	Time      time.Time `json:"time"`
-	Mode      string    `json:"mode"`    // cron, check, download, console
-	Outcome   string    `json:"outcome"` // success or failure
-	Summary   string    `json:"summary,omitempty"`
-	Recovered []string  `json:"recovered,omitempty"` // what the run finished or undid, one line each
-	Installed []string  `json:"installed"`
-	Pending   []string  `json:"pending"` // offered and not applied when the run checked
-	Waiting   []string  `json:"waiting,omitempty"`
-	Finalized []string  `json:"finalized,omitempty"`
-	// Held is what the rollout policy, the waiting period or the install window held back,
-	// and until when.
-	Held []HeldRecord `json:"held,omitempty"`
-	// Withdrawn: hotfixes applied here that the vendor withdrew.
-	Withdrawn  []HeldRecord `json:"withdrawn,omitempty"`
-	RolledBack []string     `json:"rolled_back,omitempty"`
-	Error      string       `json:"error,omitempty"`
-	// MetadataIssued: when the vendor signed the rollout policy the run accepted (metrics).
-	MetadataIssued *time.Time `json:"metadata_issued,omitempty"`
-}
-
-// What says in a few words What the run did and What went wrong: "nothing to do" for a run
-// that found nothing, never an empty string.
-func (l *LastRun) What() string {
-	switch {
-	case l.Summary != "" && l.Error != "":
-		return l.Summary + "; " + l.Error
-	case l.Error != "":
-		return l.Error
-	case l.Summary != "":
-		return l.Summary
-	}
-	return "nothing to do"
-}
-
-// LastRunFile is where the state file lies, as this process sees it.
-func LastRunFile(cfg *sysconfig.Config) string {
-	return filepath.Join(cfg.InRoot(cfg.StateDir), "last-run.json")
-}
-
-func (r *agentRun) lastRun() *LastRun {
-	l := &LastRun{Time: r.o.now().UTC().Truncate(time.Second), Mode: string(r.o.mode), Outcome: "success",
-		Summary: r.summary(), Recovered: r.recovered, Installed: VersionStrings(r.installed), Pending: []string{},
-		Waiting: VersionStrings(r.waiting), Finalized: VersionStrings(r.finalized), Held: heldRecords(r.held),
+func (r *agentRun) lastRun() *hoststate.LastRun {
+	l := &hoststate.LastRun{Time: r.o.now().UTC().Truncate(time.Second), Mode: string(r.o.mode), Outcome: "success",
+		Summary: r.summary(), Recovered: r.recovered, Installed: hoststate.VersionStrings(r.installed), Pending: []string{},
+		Waiting: hoststate.VersionStrings(r.waiting), Finalized: hoststate.VersionStrings(r.finalized), Held: heldRecords(r.held),
 		Withdrawn: heldRecords(r.withdrawnApplied), MetadataIssued: r.metadataIssued()}
 	if len(r.rolledBack) > 0 {
-		l.RolledBack = VersionStrings(r.rolledBack)
+		l.RolledBack = hoststate.VersionStrings(r.rolledBack)
 	}
 	for _, p := range r.pending {
 		l.Pending = append(l.Pending, p.Hotfix.String())
@@ -407,51 +361,4 @@ func (r *agentRun) lastRun() *LastRun {
 		l.Outcome, l.Error = "failure", strings.Join(r.problems, "\n")
 	}
 	return l
-}
-
-func VersionStrings(vs []hotfix.Version) []string {
-	s := make([]string, 0, len(vs))
-	for _, v := range vs {
-		s = append(s, v.String())
-	}
-	return s
-}
-
-// maxLastRunSize bounds the last-run record: a JSON object of some hundred bytes and the
-// list of versions the run found.
-const maxLastRunSize = 1 << 20
-
-// ReadLastRun reads the state file of the last agent run; nil (and no error) when no run has
-// written one yet.
-func ReadLastRun(cfg *sysconfig.Config) (*LastRun, error) {
-	p := LastRunFile(cfg)
-	data, err := boundedio.ReadFile(p, "last-run record", maxLastRunSize)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if boundedio.IsTooLarge(err) {
-		return nil, err
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read the last run: %w", err)
-	}
-	var l LastRun
-	if err := json.Unmarshal(data, &l); err != nil {
-		return nil, fmt.Errorf("read the last run %s: %w (the next agent run rewrites it)", p, err)
-	}
-	return &l, nil
-}
-
-// WriteLastRun replaces the state file atomically (a temporary file renamed over it), without
-// fsync: it only reports, every run rewrites it, and status reads a torn one as a warning.
-func WriteLastRun(cfg *sysconfig.Config, l *LastRun) error {
-	data, err := json.MarshalIndent(l, "", "  ")
-	if err != nil {
-		return err
-	}
-	p := LastRunFile(cfg)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return fmt.Errorf("write the last run: %w", err)
-	}
-	return atomicfile.Replace(p, append(data, '\n'), 0o644)
 }

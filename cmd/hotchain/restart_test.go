@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hotchain/hotchain/internal/cli"
+	"github.com/hotchain/hotchain/internal/hoststate"
 )
 
 // restartCmd is a RESTART_CMD that appends what it was asked to restart to restart.log.
@@ -167,7 +168,7 @@ func TestRestartMetrics(t *testing.T) {
 	if got := h.metrics()[series]; got != "1" {
 		t.Errorf("after the install: %s %s, want 1", series, got)
 	}
-	boot, err := ReadBootID()
+	boot, err := hoststate.ReadBootID()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/history"
+	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -55,7 +56,7 @@ must: exit status 0 when nightly runs are enabled, 3 when they are disabled.`)
 	if err != nil {
 		return err
 	}
-	hist, started := NewHistory(cfg, e.Environ, e.Stderr, ""), time.Now()
+	hist, started := hoststate.NewHistory(cfg, e.Environ, e.Stderr, ""), time.Now()
 	switch verb {
 	case "start":
 		err := startNightly(e.Stdout, cfg)

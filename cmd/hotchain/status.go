@@ -11,6 +11,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/cli"
+	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -54,11 +55,11 @@ type hostStatus struct {
 	Installing  bool                `json:"installing"`
 	Pending     []string            `json:"pending"` // as the last run saw the repository
 	Secondaries map[string][]string `json:"secondaries,omitempty"`
-	LastRun     *LastRun            `json:"last_run,omitempty"`
+	LastRun     *hoststate.LastRun  `json:"last_run,omitempty"`
 	// Withdrawn: applied hotfixes that the vendor withdrew, as the last run saw the policy.
-	Withdrawn []HeldRecord `json:"withdrawn,omitempty"`
+	Withdrawn []hoststate.HeldRecord `json:"withdrawn,omitempty"`
 	// Restart: what applied hotfixes asked to restart and is not done yet (restart.go).
-	Restart *RestartState `json:"restart,omitempty"`
+	Restart *hoststate.RestartState `json:"restart,omitempty"`
 }
 
 // statusSchema names the shape of status -json; a change that breaks a reader of it gets a
@@ -78,7 +79,7 @@ func gatherStatus(ctx context.Context, e *cli.Env, cfg *sysconfig.Config) (*host
 	if st.Installing, err = lock.IsLocked(cfg.InRoot(cfg.LockTS)); err != nil {
 		st.Installing = false
 	}
-	if st.LastRun, err = ReadLastRun(cfg); err != nil {
+	if st.LastRun, err = hoststate.ReadLastRun(cfg); err != nil {
 		e.Warnf("%v", err)
 	}
 	if st.LastRun != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/internal/testutil"
 )
 
@@ -23,11 +24,11 @@ func TestStatusText(t *testing.T) {
 		},
 		Nightly: true, Installing: true, Pending: []string{"6.14.2.5", "6.14.2.6"},
 		Secondaries: map[string][]string{"sec2": {}, "sec1": {"6.14.2.1"}},
-		Restart: &RestartState{Kind: "services", Services: []string{"shop-web", "shop-worker"}, Reboot: true,
+		Restart: &hoststate.RestartState{Kind: "services", Services: []string{"shop-web", "shop-worker"}, Reboot: true,
 			Hotfixes: []string{"6.14.2.1", "6.14.2.2"}, Since: time.Date(2026, 11, 24, 4, 3, 0, 0, time.UTC)},
-		LastRun: &LastRun{Time: time.Date(2026, 11, 25, 4, 2, 0, 0, time.UTC), Mode: "cron", Outcome: "failure",
+		LastRun: &hoststate.LastRun{Time: time.Date(2026, 11, 25, 4, 2, 0, 0, time.UTC), Mode: "cron", Outcome: "failure",
 			Summary: "1 hotfix installed", Error: "hotfix 6.14.2.3 is installed but not applied",
-			Held: []HeldRecord{
+			Held: []hoststate.HeldRecord{
 				{Version: "6.14.2.5", Reason: "MIN_AGE_DAYS=7: published 2026-11-22 04:02 UTC", Due: &due},
 				{Version: "6.14.2.2", Reason: "outside INSTALL_WINDOW", Due: &due}, // applied since: not shown
 				{Version: "6.14.2.6", Reason: "follows 6.14.2.5; MIN_AGE_DAYS=7: no signed publish time"},
