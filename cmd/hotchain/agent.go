@@ -82,7 +82,7 @@ func runAgent(ctx context.Context, e *cli.Env, args []string) error {
 		}
 		dropSettle = d
 	}
-	o := agentOptions{cfg: cfg, mode: mode, verbose: *verbose, plans: *plans, stdout: e.Stdout, stderr: e.Stderr, environ: e.Environ}
+	o := agentOptions{cfg: cfg, mode: mode, verbose: *verbose, plans: *plans, stdout: e.Stdout, stderr: e.Stderr, environ: e.Environ, report: report}
 	if *daemon {
 		return runDaemon(ctx, o)
 	}

@@ -82,6 +82,10 @@ type agentOptions struct {
 	syslog func(tag, line string, failed bool) error
 	bootID func() (string, error) // the running boot's id (readBootID)
 
+	// report prints an error as the command line does and gives its exit status
+	// (cmd/hotchain's report): -daemon's runs end in it, as the command's run would.
+	report func(w io.Writer, err error) int
+
 	notifyLimits notifyLimits // zero: defaultNotifyLimits (notify.go)
 
 	// dropOnly: the run takes DROP_DIR only, not the repository (-daemon, when a pair

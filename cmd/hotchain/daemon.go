@@ -37,7 +37,7 @@ func runDaemon(ctx context.Context, o agentOptions) error {
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			return // stopped in its random wait: nothing to tell
 		}
-		if code := report(o.stderr, err); code != 0 {
+		if code := o.report(o.stderr, err); code != 0 {
 			fmt.Fprintf(o.stderr, "hotchain: the scheduled run ended with exit status %d\n", code)
 		}
 	}))
@@ -57,7 +57,7 @@ func runDaemon(ctx context.Context, o agentOptions) error {
 		// The scheduled runs go on (and report DROP_DIR's trouble every night): a drop
 		// folder that cannot be watched must not stop the nightly runs.
 		if watchErr != nil {
-			report(o.stderr, fmt.Errorf("agent -daemon does not watch the drop folder: %w", watchErr))
+			o.report(o.stderr, fmt.Errorf("agent -daemon does not watch the drop folder: %w", watchErr))
 		}
 		<-ctx.Done()
 	}

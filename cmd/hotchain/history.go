@@ -12,7 +12,6 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/history"
-	"github.com/hotchain/hotchain/lock"
 )
 
 // The host's history (internal/history): what writes it, and `hotchain history`.
@@ -156,23 +155,4 @@ func printHistory(w io.Writer, lines []history.Line) error {
 		}
 	}
 	return nil
-}
-
-// runOutcome is the run-end line of an agent run: run is nil when the run stopped at a gate
-// or a lock, before it did anything.
-func runOutcome(run *agentRun, err error) (e history.Event, failure error) {
-	e = history.Event{Event: history.RunEnd}
-	switch {
-	case run == nil && err == nil:
-		e.Outcome = history.Skipped
-	case run == nil && lock.IsHeld(err):
-		e.Outcome, e.Detail = history.Skipped, err.Error()
-	case run == nil:
-		failure = err
-	case run.failed:
-		e.Detail, failure = run.summary(), errors.New(strings.Join(run.problems, "; "))
-	default:
-		e.Detail = run.summary()
-	}
-	return e, failure
 }

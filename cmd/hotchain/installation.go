@@ -1,19 +1,16 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
-	"github.com/hotchain/hotchain/internal/atomicfile"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -23,38 +20,6 @@ import (
 // installation as the shared LEDGER_DIR shows it: its ledger (<host>.txt), version.txt,
 // finalized.txt, and the record each agent run leaves there (<host>.status.json), since a
 // host's STATE_DIR is its own.
-
-// writeHostRecord leaves the run's record in LEDGER_DIR for status -installation on every
-// host; a failure is a warning: it only reports.
-func (r *agentRun) writeHostRecord(l *hoststate.LastRun) {
-	rec := &hoststate.HostRecord{Schema: hoststate.HostRecordSchema, Host: r.cfg.Hostname, Role: string(r.cfg.HostRole), Time: l.Time, Mode: l.Mode,
-		Outcome: l.Outcome, Summary: l.Summary, Error: l.Error, Pending: l.Pending, Waiting: l.Waiting, Restart: r.restart}
-	if r.healthFailed != nil {
-		rec.HealthFailed = r.healthFailed.String()
-	}
-	// Drift is counted by the runs that may install (hashing every file the chain owns);
-	// -check and -download, which must stay as cheap as the one dnf call, keep the count
-	// of the run before.
-	if r.o.mode == modeConsole || r.o.mode == modeCron && !r.cfg.CheckOnly && !r.cfg.DownloadOnly {
-		if drift, _, err := r.host.Verify(); err == nil {
-			n := len(drift)
-			rec.Drift, rec.DriftTime = &n, &l.Time
-		}
-	} else if prev, err := hoststate.ReadHostRecord(hoststate.HostRecordFile(r.cfg, r.cfg.Hostname)); err == nil {
-		rec.Drift, rec.DriftTime = prev.Drift, prev.DriftTime
-	}
-	data, err := json.MarshalIndent(rec, "", "  ")
-	p := hoststate.HostRecordFile(r.cfg, r.cfg.Hostname)
-	if err == nil {
-		err = os.MkdirAll(filepath.Dir(p), 0o755) // as the ledger makes it
-	}
-	if err == nil {
-		err = atomicfile.Replace(p, append(data, '\n'), 0o644)
-	}
-	if err != nil {
-		fmt.Fprintf(r.o.stderr, "hotchain: warning: write the run's record for the installation: %v\n", err)
-	}
-}
 
 // installationStatus is what status -installation shows.
 type installationStatus struct {

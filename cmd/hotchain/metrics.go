@@ -1,9 +1,7 @@
 package main
 
 import (
-	"fmt"
 	"io"
-	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/cli"
@@ -12,16 +10,6 @@ import (
 )
 
 // METRICS_FILE (internal/hoststate writes it): the agent run's hook and apply's.
-
-// writeMetrics is the end of an agent run's hook: METRICS_FILE from this run's record.
-func (r *agentRun) writeMetrics(last *hoststate.LastRun) {
-	if r.cfg.MetricsFile == "" {
-		return
-	}
-	if err := hoststate.WriteMetricsFile(r.cfg, r.host, last, r.restart != nil); err != nil {
-		fmt.Fprintf(r.o.stderr, "hotchain: warning: %v\nhint: check METRICS_FILE in %s\n", err, r.cfg.File)
-	}
-}
 
 // afterChange rewrites METRICS_FILE after `hotchain apply` or `hotchain rollback` from the
 // command line (err is theirs, returned as it is): the applied chain changed since the
@@ -38,14 +26,4 @@ func afterChange(e *cli.Env, cfg *sysconfig.Config, err error) error {
 		e.Warnf("%v (check METRICS_FILE in %s)", werr, cfg.File)
 	}
 	return err
-}
-
-// metadataIssued is when the vendor signed the rollout policy the run accepted; nil
-// without one.
-func (r *agentRun) metadataIssued() *time.Time {
-	if r.policy == nil || r.policy.Policy == nil || r.policy.Issued.IsZero() {
-		return nil
-	}
-	t := r.policy.Issued.UTC()
-	return &t
 }

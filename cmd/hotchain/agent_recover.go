@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/cli"
+	"github.com/hotchain/hotchain/lock"
+	"github.com/hotchain/hotchain/repo/dnf"
+)
+
+// stepHook is the agent's hotfix.Host.StepHook: nil, but in the test binary's crash test,
+// which kills the agent at a chosen durable step (agent_crash_test.go).
+var stepHook func(step string)
+
+// recover finishes or undoes the interrupted applies and rollbacks of this host, under the
+// LOCK_TS the caller holds. Each one gets a line in syslog and in r.recovered, which the
+// report and the console show. A hotfix that ends rolled back leaves the rpm database (with
+// the rollback off), and so do the hotfixes after it that are installed and unpacked, as when
+// a run's own apply fails its check; one that ends unpacked stays installed, and the agent run
+// applies it. A failure stops the run before it checks: Apply refuses other hotfixes while one
+// is interrupted.
+func (r *agentRun) recover(ctx context.Context, logLine func(string, bool)) {
+	done, err := r.host.Recover(context.WithoutCancel(ctx), r.out)
+	var pm packageManager
+	for _, d := range done {
+		line := d.String()
+		r.recovered = append(r.recovered, line)
+		logLine("recovered: "+line, d.HealthFailed)
+		if d.Outcome != hotfix.RolledBack {
+			continue
+		}
+		if pm == nil {
+			var perr error
+			if pm, perr = r.openPM(); perr != nil {
+				r.fail("%v", perr)
+				return
+			}
+		}
+		installed, ierr := pm.Installed(ctx, r.cfg.Product)
+		if ierr != nil {
+			r.fail("read the rpm database: %v", ierr)
+			return
+		}
+		inRPM := slices.ContainsFunc(installed, func(p dnf.Package) bool { return p.Hotfix.Equal(d.Version) })
+		r.removeUnapplied(context.WithoutCancel(ctx), pm, d.Version, inRPM)
+	}
+	var he *hotfix.HealthError
+	switch {
+	case errors.As(err, &he):
+		r.healthFailed = he.Version
+		r.fail("recovery: %v", err)
+		if he.Output != "" {
+			fmt.Fprintf(r.out, "==> the check printed:\n%s", he.Output)
+		}
+	case err != nil:
+		r.fail("recovery: %v", err)
+	}
+}
+
+// recoverHost is `hotchain recover` under the LOCK_TS ts that the caller took: the
+// recovery of an agent run (agentRun.recover), its lines on o.stdout.
+func recoverHost(ctx context.Context, o agentOptions, ts *lock.Lock) error {
+	o.fillDefaults()
+	r := newAgentRun(&o, append(slices.Clip(o.environ), lock.EnvVar+"="+ts.Token()))
+	r.host.HeldLock = ts
+	r.recover(ctx, func(line string, failed bool) {
+		if err := o.syslog(o.cfg.Product+"-hotfix", line, failed); err != nil && o.verbose {
+			fmt.Fprintf(o.stderr, "hotchain: warning: %v\n", err)
+		}
+	})
+	for _, line := range r.recovered {
+		fmt.Fprintf(o.stdout, "recovered: %s\n", line)
+	}
+	if r.failed {
+		return cli.ExitError{Code: r.failStatus(), Err: cli.WithHint(errors.New(strings.Join(r.problems, "\n")), r.hint)}
+	}
+	if len(r.recovered) == 0 {
+		fmt.Fprintln(o.stdout, "nothing to recover")
+	}
+	return nil
+}
