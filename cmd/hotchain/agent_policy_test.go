@@ -130,11 +130,11 @@ func TestNoPolicyIsPhasingOff(t *testing.T) {
 	h, _ := newPolicyHost(t, "")
 	o := h.options(modeCheck)
 	code, stdout, _ := h.run(o)
-	if code != exitPending || strings.Contains(stdout, "no rollout policy") {
+	if code != cli.ExitPending || strings.Contains(stdout, "no rollout policy") {
 		t.Errorf("-check: exit %d, stdout:\n%s", code, stdout)
 	}
 	o.verbose = true
-	if code, stdout, _ = h.run(o); code != exitPending || !strings.Contains(stdout, "no rollout policy at file://") {
+	if code, stdout, _ = h.run(o); code != cli.ExitPending || !strings.Contains(stdout, "no rollout policy at file://") {
 		t.Errorf("-check -verbose: exit %d, stdout:\n%s", code, stdout)
 	}
 	if code, _, _ := h.run(h.options(modeCron)); code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
@@ -204,7 +204,7 @@ func TestShareDecidesByMachineID(t *testing.T) {
 func TestShareWithoutMachineIDUsesHostname(t *testing.T) {
 	h, pr := newPolicyHost(t, "")
 	pr.write(policy(1, map[string]*rollout.Entry{"6.14.2.1": entry(50)}))
-	want := exitPending
+	want := cli.ExitPending
 	if !rollout.InShare(hotfix.Version{6, 14, 2, 1}, "host1", 50) {
 		want = 0
 	}
@@ -219,7 +219,7 @@ func TestHaltHoldsTheChainBack(t *testing.T) {
 	h, pr := newPolicyHost(t, "")
 	pr.write(policy(1, map[string]*rollout.Entry{"6.14.2.2": {Share: 100, Halted: true, Published: entry(0).Published}}))
 	code, stdout, _ := h.run(h.options(modeCheck))
-	if code != exitPending || !strings.Contains(stdout, "Held back: 6.14.2.2 (halted by the vendor)\nHeld back: 6.14.2.3 (follows 6.14.2.2, which is held back)\n") {
+	if code != cli.ExitPending || !strings.Contains(stdout, "Held back: 6.14.2.2 (halted by the vendor)\nHeld back: 6.14.2.3 (follows 6.14.2.2, which is held back)\n") {
 		t.Errorf("-check: exit %d:\n%s", code, stdout)
 	}
 	code, stdout, _ = h.run(h.options(modeCron))
@@ -273,11 +273,11 @@ func TestWithdrawnAppliedIsReported(t *testing.T) {
 	}
 	pr.write(policy(1, map[string]*rollout.Entry{"6.14.2.2": withdrawn("corrupts the cache")}))
 	code, stdout, _ := h.run(h.options(modeCheck))
-	if code != exitWithdrawn || !strings.Contains(stdout, "WITHDRAWN: 6.14.2.2 is applied on this host, but the vendor withdrew it: corrupts the cache") {
+	if code != cli.ExitWithdrawn || !strings.Contains(stdout, "WITHDRAWN: 6.14.2.2 is applied on this host, but the vendor withdrew it: corrupts the cache") {
 		t.Errorf("-check: exit %d:\n%s", code, stdout)
 	}
 	code, stdout, _ = h.run(h.options(modeCron))
-	if code != exitWithdrawn || !strings.HasPrefix(stdout, "[shop-hotfix] myhost: WITHDRAWN hotfix 6.14.2.2 applied (corrupts the cache)\n") ||
+	if code != cli.ExitWithdrawn || !strings.HasPrefix(stdout, "[shop-hotfix] myhost: WITHDRAWN hotfix 6.14.2.2 applied (corrupts the cache)\n") ||
 		h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
 		t.Errorf("cron: exit %d, ledger %q:\n%s", code, h.ledger("host1.txt"), stdout)
 	}
@@ -294,7 +294,7 @@ func TestAutoRollbackWithdrawn(t *testing.T) {
 	}
 	pr.write(policy(1, map[string]*rollout.Entry{"6.14.2.3": withdrawn("breaks checkout")}))
 	// -check only reports.
-	if code, _, _ := h.run(h.options(modeCheck)); code != exitWithdrawn || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3 6.14.2.4" {
+	if code, _, _ := h.run(h.options(modeCheck)); code != cli.ExitWithdrawn || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3 6.14.2.4" {
 		t.Fatalf("-check: exit %d, ledger %q", code, h.ledger("host1.txt"))
 	}
 	code, stdout, _ := h.run(h.options(modeCron))
@@ -357,7 +357,7 @@ func TestStaleMirrorIsAFailure(t *testing.T) {
 	pr.repomd(1700000500)
 
 	serving.Store(pr.root)
-	if code, _, stderr := h.run(h.options(modeCheck)); code != exitPending {
+	if code, _, stderr := h.run(h.options(modeCheck)); code != cli.ExitPending {
 		t.Fatalf("current mirror: exit %d\n%s", code, stderr)
 	}
 	serving.Store(old)

@@ -83,7 +83,7 @@ func usage(w io.Writer) {
 // report prints err (message and hint) and returns the exit status (exitStatus).
 func report(w io.Writer, err error) int {
 	if err == nil {
-		return exitOK
+		return cli.ExitOK
 	}
 	var s cli.SilentExit
 	if errors.As(err, &s) || errors.Is(err, flag.ErrHelp) {

@@ -100,7 +100,7 @@ func takeDropBundles(ctx context.Context, o agentOptions, names []string) error 
 			}
 			fmt.Fprintf(w, "Drop folder %s: refused %s: %s (moved to %s)\n", cfg.DropDir, name, reason, filepath.Join(cfg.DropDir, dropRefused, base))
 			if status == nil {
-				status = cli.ExitError{Code: exitFailure, Err: cli.WithHint(fmt.Errorf("drop folder: refused %s: %s", name, reason), hint)}
+				status = cli.ExitError{Code: cli.ExitFailure, Err: cli.WithHint(fmt.Errorf("drop folder: refused %s: %s", name, reason), hint)}
 			}
 		}
 	}

@@ -83,7 +83,7 @@ func watchDrop(ctx context.Context, o agentOptions, runMu *sync.Mutex) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			if code := o.report(o.stderr, err); code == exitLocked {
+			if code := o.report(o.stderr, err); code == cli.ExitLocked {
 				next = time.Minute
 			} else if code != 0 {
 				fmt.Fprintf(o.stderr, "hotchain: the drop folder's run ended with exit status %d\n", code)

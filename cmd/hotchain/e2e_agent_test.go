@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotchain/hotchain/internal/cli"
 )
 
 // rolloutHost is one host of a distributed installation, sandboxed in an installroot. The
@@ -206,8 +208,8 @@ POST_HOOK="sh -c 'echo %s $HOTCHAIN_OUTCOME >> %s'"
 	if out, _ := sec1.run(append([]string{"status"}, at...)...); !strings.Contains(out, "RESTART:       restart of shop-web required") {
 		t.Errorf("sec1 status does not show the restart:\n%s", out)
 	}
-	if _, code := sec1.run(append([]string{"agent", "-check"}, at...)...); code != exitRestart {
-		t.Errorf("sec1 agent -check: exit %d, want %d", code, exitRestart)
+	if _, code := sec1.run(append([]string{"agent", "-check"}, at...)...); code != cli.ExitRestart {
+		t.Errorf("sec1 agent -check: exit %d, want %d", code, cli.ExitRestart)
 	}
 	out, _ = alpha.run("status", "-installation", "-root", alpha.root, "-config", "/etc/sysconfig/shop-hotfix")
 	for _, want := range []string{"host alpha (alpha)", "host sec1 (secondary)\n  applied:     6.14.2.1 6.14.2.2 6.14.2.3\n",

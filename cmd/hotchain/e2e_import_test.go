@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/packaging/unpack"
@@ -125,8 +126,8 @@ func TestImportBundle(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, code := runCode(t, env, bin, append(append([]string{"import"}, at...), tc.file)...)
-			if code != exitFailure {
-				t.Errorf("exit %d, want %d", code, exitFailure)
+			if code != cli.ExitFailure {
+				t.Errorf("exit %d, want %d", code, cli.ExitFailure)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(out, w) {

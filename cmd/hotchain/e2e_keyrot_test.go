@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/internal/testutil"
 )
@@ -78,8 +79,8 @@ func TestKeyRotation(t *testing.T) {
 	}
 	// The agent checks the policy and repomd.xml, signed by both keys, with the old key.
 	runOK(t, nil, bin, "policy", "-sign-key", oldKey+".asc,"+newKey+".asc", repoDir)
-	if out, code := agentCheck(t, bin, host); code != exitPending || !strings.Contains(out, "shop-hotfix-6_14_2_2") {
-		t.Fatalf("agent -check on the host with the old key: exit %d, want %d naming 6.14.2.2\n%s", code, exitPending, out)
+	if out, code := agentCheck(t, bin, host); code != cli.ExitPending || !strings.Contains(out, "shop-hotfix-6_14_2_2") {
+		t.Fatalf("agent -check on the host with the old key: exit %d, want %d naming 6.14.2.2\n%s", code, cli.ExitPending, out)
 	}
 	runOK(t, nil, "dnf", host.dnfArgs("upgrade", "--refresh")...)
 	if got := rpmQuery(t, host, "shop-hotfix-base"); got != "shop-hotfix-base-1-1" {
@@ -138,13 +139,13 @@ func TestKeyRotation(t *testing.T) {
 	runOK(t, nil, bin, "policy", "-sign-key", newKey+".asc", repoDir)
 	// 0, or 100 under rpm 4.20, whose scriptlet sandbox left the hotfixes unpacked for the
 	// agent: either way the policy verified (a refused one is a failure, 1).
-	if out, code := agentCheck(t, bin, host); code != exitOK && !(code == exitPending && rpmSandboxesScriptlets(t)) {
+	if out, code := agentCheck(t, bin, host); code != cli.ExitOK && !(code == cli.ExitPending && rpmSandboxesScriptlets(t)) {
 		t.Fatalf("agent -check with the new key's policy: exit %d\n%s", code, out)
 	}
 	os.Remove(filepath.Join(repoDir, "RPM-GPG-KEY-shop-hotfix")) // policy would refuse the old key
 	runOK(t, nil, bin, "policy", "-sign-key", oldKey+".asc", repoDir)
-	if out, code := agentCheck(t, bin, host); code != exitFailure || !strings.Contains(out, "rollout") {
-		t.Fatalf("agent -check with a policy signed by the retired key: exit %d, want %d\n%s", code, exitFailure, out)
+	if out, code := agentCheck(t, bin, host); code != cli.ExitFailure || !strings.Contains(out, "rollout") {
+		t.Fatalf("agent -check with a policy signed by the retired key: exit %d, want %d\n%s", code, cli.ExitFailure, out)
 	}
 
 	// A package signed only with the old key: rpm still trusts it while the old key is in

@@ -8,42 +8,8 @@ import (
 	"github.com/hotchain/hotchain/lock"
 )
 
-// The exit statuses every command shares, as `hotchain help` lists them. Two commands add
-// statuses of their own and say so in their -help: `service status` follows the LSB
-// init-script convention (lsbDisabled), and `hold` passes on the status of the command it
-// ran (exitNotRun when it could not start it).
-const (
-	// exitOK: done, or nothing to do.
-	exitOK = 0
-	// exitFailure: an error; the message and its hint say which.
-	exitFailure = 1
-	// exitUsage: the command line is wrong (unknown command or flag, missing or extra words).
-	exitUsage = 2
-	// exitLocked: another run holds a lock (LOCK_CRON, LOCK_TS, LOCK_SUBSYS); only a lock
-	// that is really held gives it, never a lock file that cannot be opened.
-	exitLocked = 3
-	// exitNotMailed: the run itself worked, but its report could not be mailed or its
-	// notification (NOTIFY_URL, NOTIFY_CMD) could not be delivered.
-	exitNotMailed = 4
-	// exitHealth: a hotfix failed its health check (HEALTH_CMD, its Check/ scripts) and was
-	// rolled back; the chain stopped there.
-	exitHealth = 5
-	// exitWithdrawn: a hotfix that the vendor withdrew (its rollout policy) is applied on
-	// this host, and AUTO_ROLLBACK=withdrawn did not roll it back.
-	exitWithdrawn = 6
-	// exitRestart: agent -check: a restart or reboot that applied hotfixes asked for
-	// (restart.txt) is not done yet. 6 wins over it, it wins over 100.
-	exitRestart = 7
-	// exitPending: agent -check found pending hotfixes.
-	exitPending = 100
-
-	// lsbDisabled: `service status` when nightly runs are disabled ("program is not
-	// running" in the LSB init-script actions).
-	lsbDisabled = 3
-	// exitNotRun: `hold` could not start the command it was given (as a shell's 127).
-	exitNotRun = 127
-)
-
+// exitStatusHelp lists the exit statuses every command shares (internal/cli's Exit*
+// constants); exitStatus below is the one place that maps an error to one of them.
 const exitStatusHelp = `
 Exit status:
   0    done, or nothing to do
@@ -64,15 +30,15 @@ func exitStatus(err error) int {
 	var u cli.UsageError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
-		return exitOK
+		return cli.ExitOK
 	case errors.As(err, &s):
 		return int(s)
 	case errors.As(err, &x):
 		return x.Code
 	case errors.As(err, &u):
-		return exitUsage
+		return cli.ExitUsage
 	case lock.IsHeld(err):
-		return exitLocked
+		return cli.ExitLocked
 	}
-	return exitFailure
+	return cli.ExitFailure
 }

@@ -28,12 +28,12 @@ func TestExitStatus(t *testing.T) {
 		{"lock held, wrapped", lockFailure("another agent run is active", held), 3},
 		{"lock file is a directory", lockFailure("another agent run is active", errors.New("lock file /x is not a regular file but a directory")), 1},
 		{"held lock only mentioned", fmt.Errorf("still running: %v", held), 1},
-		{"report not mailed", cli.ExitError{Code: exitNotMailed, Err: errors.New("mail: connection refused")}, 4},
-		{"pending", cli.SilentExit(exitPending), 100},
-		{"withdrawn hotfix applied", cli.SilentExit(exitWithdrawn), 6},
-		{"service status disabled", cli.SilentExit(lsbDisabled), 3},
+		{"report not mailed", cli.ExitError{Code: cli.ExitNotMailed, Err: errors.New("mail: connection refused")}, 4},
+		{"pending", cli.SilentExit(cli.ExitPending), 100},
+		{"withdrawn hotfix applied", cli.SilentExit(cli.ExitWithdrawn), 6},
+		{"service status disabled", cli.SilentExit(cli.LsbDisabled), 3},
 		{"hold passes its command's status", cli.ExitError{Code: 42, Err: errors.New("patch exited with status 42")}, 42},
-		{"hold could not start its command", cli.ExitError{Code: exitNotRun, Err: errors.New("run patch: not found")}, 127},
+		{"hold could not start its command", cli.ExitError{Code: cli.ExitNotRun, Err: errors.New("run patch: not found")}, 127},
 	} {
 		if got := exitStatus(tc.err); got != tc.want {
 			t.Errorf("%s: exit %d, want %d", tc.name, got, tc.want)

@@ -166,8 +166,8 @@ func TestHistoryCommandUsage(t *testing.T) {
 		{[]string{"extra"}, "history takes no arguments"},
 	} {
 		code, _, stderr := h.runHistoryCmd(tc.args...)
-		if code != exitUsage || !strings.Contains(stderr, tc.want) {
-			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, exitUsage, tc.want)
+		if code != cli.ExitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, cli.ExitUsage, tc.want)
 		}
 	}
 }

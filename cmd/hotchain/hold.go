@@ -75,5 +75,5 @@ nightly runs again, also when CMD fails. Exits with CMD's exit status.`)
 		}
 		return cli.ExitError{Code: code, Err: fmt.Errorf("%s exited with status %d", argv[0], code)}
 	}
-	return cli.ExitError{Code: exitNotRun, Err: fmt.Errorf("run %s: %w", argv[0], runErr)}
+	return cli.ExitError{Code: cli.ExitNotRun, Err: fmt.Errorf("run %s: %w", argv[0], runErr)}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/internal/testutil"
 )
@@ -113,7 +114,7 @@ func TestMetricsAfterRuns(t *testing.T) {
 	h.write("opt/shop/lib/fix2.txt", "edited\n")
 	h.editSpec(func(s *fakeSpec) { s.Offered = append(s.Offered, "6.14.2.4") })
 	h.write("var/opt/shop/Patches/shop-hotfix-6.14.2.4/Install/10-fail.sh", "exit 3\n")
-	if code, _, _ := h.run(h.options(modeCron)); code != exitFailure {
+	if code, _, _ := h.run(h.options(modeCron)); code != cli.ExitFailure {
 		t.Fatalf("exit %d, want 1", code)
 	}
 	wantSamples(t, h.metrics(), map[string]string{

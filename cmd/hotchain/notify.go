@@ -184,7 +184,7 @@ func (r *agentRun) notify(ctx context.Context, status error, logLine func(string
 		fmt.Fprintf(r.o.stderr, "hotchain: %v\n", nerr)
 		return status
 	}
-	return cli.ExitError{Code: exitNotMailed, Err: cli.WithHint(nerr, "check NOTIFY_URL, NOTIFY_HEADER and NOTIFY_CMD in "+r.cfg.File+"; the run itself is done")}
+	return cli.ExitError{Code: cli.ExitNotMailed, Err: cli.WithHint(nerr, "check NOTIFY_URL, NOTIFY_HEADER and NOTIFY_CMD in "+r.cfg.File+"; the run itself is done")}
 }
 
 // postNotification POSTs doc to NOTIFY_URL, up to lim.Tries times while the answer may

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/repo/dnf"
 )
@@ -153,8 +154,8 @@ func TestNotifyWebhook500(t *testing.T) {
 	o := h.options(modeCron)
 	o.notifyLimits = fastNotify
 	code, _, stderr := h.run(o)
-	if code != exitNotMailed {
-		t.Fatalf("exit %d, want %d; stderr %q", code, exitNotMailed, stderr)
+	if code != cli.ExitNotMailed {
+		t.Fatalf("exit %d, want %d; stderr %q", code, cli.ExitNotMailed, stderr)
 	}
 	if bodies, _ := wh.got(); len(bodies) != 3 {
 		t.Errorf("%d tries, want 3", len(bodies))
@@ -177,7 +178,7 @@ func TestNotifyWebhook500(t *testing.T) {
 	}
 	wh.mu.Unlock()
 	h.editSpec(func(s *fakeSpec) { s.Offered = append(s.Offered, "6.14.2.4") })
-	if code, _, stderr := h.run(o); code != exitNotMailed || !strings.Contains(stderr, "the server answered 307 Temporary Redirect") {
+	if code, _, stderr := h.run(o); code != cli.ExitNotMailed || !strings.Contains(stderr, "the server answered 307 Temporary Redirect") {
 		t.Errorf("redirect: exit %d, stderr %q", code, stderr)
 	}
 	if bodies, _ := wh.got(); len(bodies) != 4 {
@@ -190,7 +191,7 @@ func TestNotifyWebhook500(t *testing.T) {
 	wh.mu.Unlock()
 	h.editSpec(func(s *fakeSpec) { s.Offered = append(s.Offered, "6.14.2.5") })
 	h.write("var/opt/shop/Patches/shop-hotfix-6.14.2.5/version.txt", "6.14.2.5\n")
-	if code, _, stderr := h.run(o); code != exitNotMailed || !strings.Contains(stderr, "the server answered 404 Not Found: no such hook") {
+	if code, _, stderr := h.run(o); code != cli.ExitNotMailed || !strings.Contains(stderr, "the server answered 404 Not Found: no such hook") {
 		t.Errorf("404: exit %d, stderr %q", code, stderr)
 	}
 	if bodies, _ := wh.got(); len(bodies) != 5 {
@@ -214,7 +215,7 @@ func TestNotifyWebhookHangs(t *testing.T) {
 	start := time.Now()
 	code, _, stderr := h.run(o)
 	took := time.Since(start)
-	if code != exitNotMailed || !strings.Contains(stderr, "no answer within 200ms") {
+	if code != cli.ExitNotMailed || !strings.Contains(stderr, "no answer within 200ms") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 	if took > 3*time.Second {
@@ -235,7 +236,7 @@ func TestNotifyCmdFailsOnFailedRun(t *testing.T) {
 	h.editSpec(func(s *fakeSpec) { s.Offered = append(s.Offered, "6.14.2.4") })
 	h.write("var/opt/shop/Patches/shop-hotfix-6.14.2.4/Install/10-fail.sh", "exit 3\n")
 	code, _, stderr := h.run(h.options(modeCron))
-	if code != exitFailure || !strings.Contains(stderr, "hotchain: notification not delivered: NOTIFY_CMD sh: exit status 3: pager down\n") {
+	if code != cli.ExitFailure || !strings.Contains(stderr, "hotchain: notification not delivered: NOTIFY_CMD sh: exit status 3: pager down\n") {
 		t.Errorf("exit %d, stderr %q; want 1 and the notification's failure", code, stderr)
 	}
 }

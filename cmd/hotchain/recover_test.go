@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/lock"
@@ -82,8 +83,8 @@ func TestAgentRecoveryRollsBackAHotfixThatFailsItsCheck(t *testing.T) {
 	h.interruptApply(t, "6.14.2.1", "state check")
 
 	code, stdout, stderr := h.run(h.options(modeConsole))
-	if code != exitHealth {
-		t.Fatalf("exit %d, want %d:\n%s%s", code, exitHealth, stdout, stderr)
+	if code != cli.ExitHealth {
+		t.Fatalf("exit %d, want %d:\n%s%s", code, cli.ExitHealth, stdout, stderr)
 	}
 	want := "Recovered: rolled back 6.14.2.1: its interrupted apply (it stopped in state check) was finished and failed its health check\n"
 	if !strings.Contains(stdout, want) || !strings.Contains(stderr, "hotchain: recovery: hotfix 6.14.2.1 failed its health check test -f ") {
@@ -116,7 +117,7 @@ func TestRecoverCommandRefusesWhileLocked(t *testing.T) {
 	}
 	defer l.Unlock()
 	p := h.start(t, "recover", nil)
-	if code := p.wait(t, 10*time.Second); code != exitLocked || !strings.Contains(p.stderr.String(), "a hotfix install or product patch is running") {
+	if code := p.wait(t, 10*time.Second); code != cli.ExitLocked || !strings.Contains(p.stderr.String(), "a hotfix install or product patch is running") {
 		t.Errorf("recover under a held LOCK_TS: exit %d: %s", code, &p.stderr)
 	}
 }

@@ -70,15 +70,15 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (stat
 		return cli.ExitError{Code: r.failStatus(), Err: cli.WithHint(errors.New(strings.Join(r.problems, "\n")), r.hint)}
 	}
 	if len(r.withdrawnApplied) > 0 {
-		return cli.SilentExit(exitWithdrawn)
+		return cli.SilentExit(cli.ExitWithdrawn)
 	}
 	if r.o.mode == modeCheck && r.restart != nil {
-		return cli.SilentExit(exitRestart)
+		return cli.SilentExit(cli.ExitRestart)
 	}
 	// Hotfixes that the rollout policy holds back are not pending in the sense of 100:
 	// nothing this host would install now (those waiting for the alpha still count).
 	if r.o.mode == modeCheck && len(r.pending)-r.policyHeld()+len(r.unpacked)+r.drop.pendingCount() > 0 {
-		return cli.SilentExit(exitPending)
+		return cli.SilentExit(cli.ExitPending)
 	}
 	return nil
 }
@@ -87,9 +87,9 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (stat
 // check, else exitFailure.
 func (r *agentRun) failStatus() int {
 	if r.healthFailed != nil {
-		return exitHealth
+		return cli.ExitHealth
 	}
-	return exitFailure
+	return cli.ExitFailure
 }
 
 // summary says what the run did, for the mail subject and syslog: "3 hotfixes installed".
@@ -170,7 +170,7 @@ func (r *agentRun) deliver(ctx context.Context) error {
 	if r.failed {
 		status = cli.SilentExit(r.failStatus()) // the report tells the story
 	} else if len(r.withdrawnApplied) > 0 {
-		status = cli.SilentExit(exitWithdrawn)
+		status = cli.SilentExit(cli.ExitWithdrawn)
 	}
 	if !r.reportable() {
 		return status
@@ -198,7 +198,7 @@ func (r *agentRun) deliver(ctx context.Context) error {
 			fmt.Fprintf(r.o.stderr, "hotchain: %v\n", err)
 			return status
 		}
-		return cli.ExitError{Code: exitNotMailed, Err: cli.WithHint(err, "check MAILTO, MAILFROM and SMTP_SERVER in "+cfg.File+"; the report was printed instead")}
+		return cli.ExitError{Code: cli.ExitNotMailed, Err: cli.WithHint(err, "check MAILTO, MAILFROM and SMTP_SERVER in "+cfg.File+"; the report was printed instead")}
 	}
 	return status
 }

@@ -85,7 +85,7 @@ func TestRestartRequiredUntilDone(t *testing.T) {
 			t.Errorf("agent -check on %s: exit %d, want %d\n%s%s", boot, code, want, out, errs)
 		}
 	}
-	check("boot-1", exitRestart)
+	check("boot-1", cli.ExitRestart)
 	_, st, _ := h.cliAt("boot-1", "status")
 	if !strings.Contains(st, "RESTART:       reboot required since") || !strings.Contains(st, "for 6.14.2.2") {
 		t.Errorf("status does not show the reboot:\n%s", st)
@@ -104,7 +104,7 @@ func TestRestartRequiredUntilDone(t *testing.T) {
 	if code, out, errs := h.run(o); code != 0 {
 		t.Fatalf("install 6.14.2.4: exit %d\n%s%s", code, out, errs)
 	}
-	check("boot-2", exitRestart)
+	check("boot-2", cli.ExitRestart)
 	code, out, errs := h.cliAt("boot-2", "restarted")
 	if code != 0 || out != "cleared: product restart required (6.14.2.4)\n" {
 		t.Errorf("restarted: exit %d, %q %s", code, out, errs)
@@ -124,7 +124,7 @@ func TestRestartCmdFails(t *testing.T) {
 	o := h.options(modeConsole)
 	o.bootID = bootOf("boot-1")
 	code, _, stderr := h.run(o)
-	if code != exitFailure || !strings.Contains(stderr, "RESTART_CMD failed, the product restart is still required") || !strings.Contains(stderr, "hint: restart it by hand, then run hotchain restarted") {
+	if code != cli.ExitFailure || !strings.Contains(stderr, "RESTART_CMD failed, the product restart is still required") || !strings.Contains(stderr, "hint: restart it by hand, then run hotchain restarted") {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
 	if _, st, _ := h.cliAt("boot-1", "status", "-json"); !strings.Contains(st, `"kind": "product"`) || !strings.Contains(st, `"error": "`) {
@@ -148,7 +148,7 @@ func TestApplyRestart(t *testing.T) {
 		t.Errorf("RESTART_CMD ran as %q", log)
 	}
 	code, _, errs := h.cliAt("b", "apply", dir+"2")
-	if code != exitFailure || !strings.Contains(errs, "shop-hotfix-6.14.2.2/restart.txt:1: service name \"web!\" holds '!'") {
+	if code != cli.ExitFailure || !strings.Contains(errs, "shop-hotfix-6.14.2.2/restart.txt:1: service name \"web!\" holds '!'") {
 		t.Errorf("bad restart.txt: exit %d\n%s", code, errs)
 	}
 	if got := h.ledger("host1.txt"); got != "6.14.2.1" {

@@ -75,7 +75,7 @@ must: exit status 0 when nightly runs are enabled, 3 when they are disabled.`)
 		return nil
 	}
 	fmt.Fprintf(e.Stdout, "Nightly update of %s hotfixes is disabled.\n", cfg.Product)
-	return cli.SilentExit(lsbDisabled)
+	return cli.SilentExit(cli.LsbDisabled)
 }
 
 // initLine prints an init script's status line: the text, then [  OK  ] or [FAILED] at
