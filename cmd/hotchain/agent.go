@@ -56,11 +56,11 @@ func runAgent(ctx context.Context, e *cli.Env, args []string) error {
 	if err := noArgs(fs, "flags come first; see hotchain agent -help"); err != nil {
 		return err
 	}
-	mode, n := modeCron, 0
+	mode, n := ModeCron, 0
 	for _, m := range []struct {
 		on   bool
-		mode agentMode
-	}{{*check, modeCheck}, {*download, modeDownload}, {*console, modeConsole}, {*daemon, modeCron}} {
+		mode Mode
+	}{{*check, ModeCheck}, {*download, ModeDownload}, {*console, ModeConsole}, {*daemon, ModeCron}} {
 		if m.on {
 			mode, n = m.mode, n+1
 		}
@@ -68,25 +68,25 @@ func runAgent(ctx context.Context, e *cli.Env, args []string) error {
 	if n > 1 {
 		return cli.WithHint(cli.UsageError{Err: errors.New("-check, -download, -console and -daemon exclude each other")}, "give one of them, or none for the nightly run")
 	}
-	if *plans && mode != modeCheck {
+	if *plans && mode != ModeCheck {
 		return cli.WithHint(cli.UsageError{Err: errors.New("-v goes with -check")}, "hotchain agent -check -v lists what each pending hotfix's apply would do")
 	}
 	cfg, err := settings()
 	if err != nil {
 		return err
 	}
-	if v := cli.LookupEnv(e.Environ, dropSettleEnv); v != "" {
+	if v := cli.LookupEnv(e.Environ, DropSettleEnv); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			return cli.UsageError{Err: fmt.Errorf("%s=%q: %v", dropSettleEnv, v, err)}
+			return cli.UsageError{Err: fmt.Errorf("%s=%q: %v", DropSettleEnv, v, err)}
 		}
-		dropSettle = d
+		DropSettle = d
 	}
-	o := agentOptions{cfg: cfg, mode: mode, verbose: *verbose, plans: *plans, stdout: e.Stdout, stderr: e.Stderr, environ: e.Environ, report: report}
+	o := Options{Config: cfg, Mode: mode, Verbose: *verbose, Plans: *plans, Stdout: e.Stdout, Stderr: e.Stderr, Environ: e.Environ, Report: report}
 	if *daemon {
-		return runDaemon(ctx, o)
+		return Daemon(ctx, o)
 	}
-	return runAgentWithDrop(ctx, o) // drop_bundle.go
+	return Run(ctx, o) // drop_bundle.go
 }
 
 // agentUsage is the original script's help, with where the settings come from and the exit

@@ -36,7 +36,7 @@ func init() {
 		panic(fmt.Sprintf("%s=%q", crashStepEnv, spec))
 	}
 	steps := 0
-	stepHook = func(step string) {
+	StepHook = func(step string) {
 		steps++
 		f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 		if err != nil {

@@ -25,14 +25,14 @@ func (r *agentRun) readPolicy(ctx context.Context) bool {
 		r.policy = &hostPolicy{note: "no rollout policy: the hotfixes come from bundle " + r.o.bundle.path}
 		return true
 	}
-	hp, st, err := loadHostPolicy(ctx, r.cfg, r.o.now())
+	hp, st, err := loadHostPolicy(ctx, r.cfg, r.o.Now())
 	if err != nil {
 		r.fail("%v", err)
 		return false
 	}
 	r.policy, r.metaState = hp, st
-	if hp.Policy == nil && r.o.mode == modeCheck && r.o.verbose && hp.note != "" {
-		fmt.Fprintln(r.o.stdout, hp.note)
+	if hp.Policy == nil && r.o.Mode == ModeCheck && r.o.Verbose && hp.note != "" {
+		fmt.Fprintln(r.o.Stdout, hp.note)
 	}
 	return true
 }
@@ -52,7 +52,7 @@ func (r *agentRun) decide(applied []hotfix.Version) {
 			r.withdrawnApplied = append(r.withdrawnApplied, heldBack{Version: v, Reason: e.Withdrawn})
 		}
 	}
-	console := r.o.mode == modeConsole
+	console := r.o.Mode == ModeConsole
 	secondary := r.cfg.HostRole == sysconfig.RoleSecondary
 	id := machineID(r.cfg)
 	var stop hotfix.Version
@@ -117,14 +117,14 @@ func (r *agentRun) withdrawn(v hotfix.Version) (string, bool) {
 // rollsBack reports whether this run rolls back withdrawn hotfixes.
 func (r *agentRun) rollsBack() bool {
 	return len(r.withdrawnApplied) > 0 && r.cfg.AutoRollback == sysconfig.AutoRollbackWithdrawn &&
-		(r.o.mode == modeCron || r.o.mode == modeConsole) && !r.checkOnly
+		(r.o.Mode == ModeCron || r.o.Mode == ModeConsole) && !r.checkOnly
 }
 
 // rollbackWithdrawn rolls back the oldest withdrawn hotfix that is applied and every one
 // applied after it, newest first, then removes their packages from the rpm database with
 // the rollback off (the package manager's environment has <PRODUCT>_DO_PATCH=0): the
 // applies are undone already.
-func (r *agentRun) rollbackWithdrawn(ctx context.Context, pm packageManager) bool {
+func (r *agentRun) rollbackWithdrawn(ctx context.Context, pm PackageManager) bool {
 	first := r.withdrawnApplied[0].Version
 	applied, err := r.host.Applied()
 	if err != nil {

@@ -34,7 +34,7 @@ const fakePMEnv = "HOTCHAIN_AGENT_TEST_PM"
 
 func init() {
 	if spec := os.Getenv(fakePMEnv); spec != "" {
-		newPackageManager = func(cfg *sysconfig.Config, p pmIO) (packageManager, error) {
+		NewPackageManager = func(cfg *sysconfig.Config, p PMIO) (PackageManager, error) {
 			return &fakePM{SpecFile: spec, cfg: cfg, io: p}, nil
 		}
 	}
@@ -59,11 +59,11 @@ type fakeSpec struct {
 type fakePM struct {
 	SpecFile string
 	cfg      *sysconfig.Config
-	io       pmIO
+	io       PMIO
 	mu       sync.Mutex
 }
 
-var _ packageManager = (*fakePM)(nil)
+var _ PackageManager = (*fakePM)(nil)
 
 func (f *fakePM) spec() fakeSpec {
 	var s fakeSpec
@@ -133,7 +133,7 @@ func (f *fakePM) Install(ctx context.Context, names ...string) error {
 	defer f.mu.Unlock()
 	spec := f.spec()
 	f.log("install-start %s %d %d", strings.Join(names, " "), os.Getpid(), time.Now().UnixNano())
-	if err := sleepCtx(ctx, spec.Sleep); err != nil {
+	if err := SleepCtx(ctx, spec.Sleep); err != nil {
 		f.log("install-interrupted %s %d %d", strings.Join(names, " "), os.Getpid(), time.Now().UnixNano())
 		return err
 	}
@@ -144,12 +144,12 @@ func (f *fakePM) Install(ctx context.Context, names ...string) error {
 	if !ok || !slices.ContainsFunc(f.offered(), target.Equal) {
 		return fmt.Errorf("dnf install: exit status 1: No match for argument: %s", names[0])
 	}
-	out := f.io.stdout
+	out := f.io.Stdout
 	if out == nil {
 		out = io.Discard
 	}
-	host := &hotfix.Host{Cfg: f.cfg, Out: out, Environ: f.io.env}
-	deferred := cli.LookupEnv(f.io.env, hotfix.DoPatchVar(f.cfg.Product)) == "0"
+	host := &hotfix.Host{Cfg: f.cfg, Out: out, Environ: f.io.Env}
+	deferred := cli.LookupEnv(f.io.Env, hotfix.DoPatchVar(f.cfg.Product)) == "0"
 	for _, v := range f.offered() {
 		name := f.pkg(v).Name
 		if v.Compare(target) > 0 || slices.Contains(f.installed(), name) {
@@ -185,7 +185,7 @@ func (f *fakePM) Remove(ctx context.Context, names ...string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.log("remove %s", strings.Join(names, " "))
-	if cli.LookupEnv(f.io.env, hotfix.DoPatchVar(f.cfg.Product)) != "0" {
+	if cli.LookupEnv(f.io.Env, hotfix.DoPatchVar(f.cfg.Product)) != "0" {
 		return fmt.Errorf("fake package manager: remove without %s=0 would roll back", hotfix.DoPatchVar(f.cfg.Product))
 	}
 	var keep []string
@@ -317,18 +317,18 @@ func (h *agentHost) ledger(name string) string {
 
 // options is an in-process run with the fake, a fixed Wednesday, a sleeper that must not be
 // called and a syslog that records.
-func (h *agentHost) options(mode agentMode) agentOptions {
-	return agentOptions{
-		cfg: h.cfg, mode: mode, environ: h.environ,
-		now: func() time.Time { return time.Date(2026, 11, 25, 4, 2, 0, 0, time.UTC) }, // a Wednesday
-		sleep: func(context.Context, time.Duration) error {
+func (h *agentHost) options(mode Mode) Options {
+	return Options{
+		Config: h.cfg, Mode: mode, Environ: h.environ,
+		Now: func() time.Time { return time.Date(2026, 11, 25, 4, 2, 0, 0, time.UTC) }, // a Wednesday
+		Sleep: func(context.Context, time.Duration) error {
 			h.t.Errorf("unexpected random wait")
 			return nil
 		},
-		newPM: func(cfg *sysconfig.Config, p pmIO) (packageManager, error) {
+		NewPM: func(cfg *sysconfig.Config, p PMIO) (PackageManager, error) {
 			return &fakePM{SpecFile: h.specFile, cfg: cfg, io: p}, nil
 		},
-		syslog: func(tag, line string, failed bool) error {
+		Syslog: func(tag, line string, failed bool) error {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			h.syslog = append(h.syslog, fmt.Sprintf("%s failed=%v: %s", tag, failed, line))
@@ -338,10 +338,10 @@ func (h *agentHost) options(mode agentMode) agentOptions {
 }
 
 // run runs the agent in-process and returns its exit status and output.
-func (h *agentHost) run(o agentOptions) (int, string, string) {
+func (h *agentHost) run(o Options) (int, string, string) {
 	h.t.Helper()
 	var stdout, stderr bytes.Buffer
-	o.stdout, o.stderr = &stdout, &stderr
-	code := report(&stderr, runAgentOnce(context.Background(), o))
+	o.Stdout, o.Stderr = &stdout, &stderr
+	code := report(&stderr, RunOnce(context.Background(), o))
 	return code, stdout.String(), stderr.String()
 }

@@ -65,7 +65,7 @@ func waitingPeriod(pending []dnf.Package, minAgeDays int, now time.Time, pub pub
 			h.Reason = fmt.Sprintf("MIN_AGE_DAYS=%d: no signed publish time (the repository has no rollout policy and the package manager gives no build time; hotchain policy writes one)", minAgeDays)
 		case now.Sub(at) < age:
 			h.Due = at.Add(age).In(now.Location())
-			h.Reason = fmt.Sprintf("MIN_AGE_DAYS=%d: published %s", minAgeDays, formatTime(at, now.Location()))
+			h.Reason = fmt.Sprintf("MIN_AGE_DAYS=%d: published %s", minAgeDays, FormatTime(at, now.Location()))
 		}
 		if n := len(held); n > 0 {
 			prev := held[n-1]
@@ -96,7 +96,7 @@ func (r *agentRun) holdBack() {
 	if cfg.MinAgeDays == 0 || cfg.Canary || cfg.HostRole == sysconfig.RoleSecondary || r.o.bundle != nil {
 		return
 	}
-	r.held = mergeHeld(r.held, waitingPeriod(r.pending[:len(r.pending)-len(r.waiting)], cfg.MinAgeDays, r.o.now(), publishTimesOf(r.policy)))
+	r.held = mergeHeld(r.held, waitingPeriod(r.pending[:len(r.pending)-len(r.waiting)], cfg.MinAgeDays, r.o.Now(), publishTimesOf(r.policy)))
 }
 
 // mergeHeld joins what the rollout policy (policy) and the waiting period (wait) hold
@@ -117,11 +117,11 @@ func mergeHeld(policy, wait []heldBack) []heldBack {
 // anyway and says that it does.
 func (r *agentRun) windowOpen(now []hotfix.Version) bool {
 	w := r.cfg.InstallWindow
-	t := r.o.now()
+	t := r.o.Now()
 	if w.Open(t) {
 		return true
 	}
-	if r.o.mode == modeConsole {
+	if r.o.Mode == ModeConsole {
 		fmt.Fprintf(r.out, "==> -console ignores INSTALL_WINDOW (%s), which is closed now: installing anyway\n", w)
 		return true
 	}
@@ -134,7 +134,7 @@ func (r *agentRun) windowOpen(now []hotfix.Version) bool {
 func (r *agentRun) holdOutside(vs []hotfix.Version, t time.Time) {
 	w := r.cfg.InstallWindow
 	next := w.NextOpen(t)
-	r.outside = fmt.Sprintf("outside INSTALL_WINDOW (%s): next window opens %s", w, formatTime(next, next.Location()))
+	r.outside = fmt.Sprintf("outside INSTALL_WINDOW (%s): next window opens %s", w, FormatTime(next, next.Location()))
 	held := make([]heldBack, 0, len(vs)+len(r.held))
 	for _, v := range vs {
 		held = append(held, heldBack{Version: v, Reason: "outside INSTALL_WINDOW", Due: next})
@@ -145,13 +145,13 @@ func (r *agentRun) holdOutside(vs []hotfix.Version, t time.Time) {
 // checkWindow is what -check and CHECK_ONLY runs show of the install window: the hotfixes
 // an install now would hold back, and why.
 func (r *agentRun) checkWindow() {
-	if t := r.o.now(); !r.cfg.InstallWindow.Open(t) {
+	if t := r.o.Now(); !r.cfg.InstallWindow.Open(t) {
 		r.holdOutside(r.installable(), t)
 	}
 }
 
-// formatTime shows a time to the minute, with its zone's abbreviation, in loc.
-func formatTime(t time.Time, loc *time.Location) string {
+// FormatTime shows a time to the minute, with its zone's abbreviation, in loc.
+func FormatTime(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format("2006-01-02 15:04 MST")
 }
 
@@ -164,7 +164,7 @@ func writeHeld(w io.Writer, held []heldBack) {
 		case h.Policy:
 			due = ""
 		case !h.Due.IsZero():
-			due = "; due " + formatTime(h.Due, h.Due.Location())
+			due = "; due " + FormatTime(h.Due, h.Due.Location())
 		}
 		fmt.Fprintf(w, "Held back: %s (%s%s)\n", h.Version, h.Reason, due)
 	}

@@ -28,8 +28,8 @@ func (c *testClock) sleep(_ context.Context, d time.Duration) error {
 }
 
 // withClock makes o run on c: its random wait passes on c.
-func withClock(o agentOptions, c *testClock) agentOptions {
-	o.now, o.sleep = c.now, c.sleep
+func withClock(o Options, c *testClock) Options {
+	o.Now, o.Sleep = c.now, c.sleep
 	return o
 }
 
@@ -116,14 +116,14 @@ func TestMinAgeDaysHoldsTheChainBack(t *testing.T) {
 	h.editSpec(builtAgo(10, 3, 20))
 	clock := &testClock{t: agentNow}
 
-	code, stdout, stderr := h.run(withClock(h.options(modeCheck), clock))
+	code, stdout, stderr := h.run(withClock(h.options(ModeCheck), clock))
 	held := "Held back: 6.14.2.2 (MIN_AGE_DAYS=7: published 2026-11-22 04:02 UTC; due 2026-11-29 04:02 UTC)\n" +
 		"Held back: 6.14.2.3 (follows 6.14.2.2; due 2026-11-29 04:02 UTC)\n"
 	if code != 100 || !strings.HasSuffix(stdout, held) {
 		t.Errorf("-check: exit %d, want 100 and the held-back hotfixes:\n%s%s", code, stdout, stderr)
 	}
 
-	code, stdout, stderr = h.run(withClock(h.options(modeCron), clock))
+	code, stdout, stderr = h.run(withClock(h.options(ModeCron), clock))
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1" {
 		t.Fatalf("cron run: exit %d, ledger %q, want only 6.14.2.1:\n%s%s", code, h.ledger("host1.txt"), stdout, stderr)
 	}
@@ -137,7 +137,7 @@ func TestMinAgeDaysHoldsTheChainBack(t *testing.T) {
 
 	// Four days later both are due.
 	clock.t = agentNow.AddDate(0, 0, 4)
-	code, stdout, stderr = h.run(withClock(h.options(modeCron), clock))
+	code, stdout, stderr = h.run(withClock(h.options(ModeCron), clock))
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
 		t.Fatalf("cron run 4 days later: exit %d, ledger %q:\n%s%s", code, h.ledger("host1.txt"), stdout, stderr)
 	}
@@ -148,7 +148,7 @@ func TestMinAgeDaysHoldsTheChainBack(t *testing.T) {
 
 func TestMinAgeDaysWithoutPublishTimeHoldsBack(t *testing.T) {
 	h := newAgentHost(t, "MIN_AGE_DAYS=1")
-	code, stdout, stderr := h.run(h.options(modeCron))
+	code, stdout, stderr := h.run(h.options(ModeCron))
 	if code != 0 || h.ledger("host1.txt") != "" || count(h.calls(), "install-start") != 0 {
 		t.Fatalf("exit %d, ledger %q, calls %v:\n%s%s", code, h.ledger("host1.txt"), h.calls(), stdout, stderr)
 	}
@@ -160,7 +160,7 @@ func TestMinAgeDaysWithoutPublishTimeHoldsBack(t *testing.T) {
 func TestCanaryIgnoresMinAgeDays(t *testing.T) {
 	h := newAgentHost(t, "MIN_AGE_DAYS=7", "CANARY=yes")
 	h.editSpec(builtAgo(10, 3, 0))
-	code, stdout, stderr := h.run(h.options(modeCron))
+	code, stdout, stderr := h.run(h.options(ModeCron))
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" || strings.Contains(stdout, "Held back") {
 		t.Errorf("canary: exit %d, ledger %q:\n%s%s", code, h.ledger("host1.txt"), stdout, stderr)
 	}
@@ -182,7 +182,7 @@ func TestInstallWindow(t *testing.T) {
 	} {
 		t.Run(tc.window, func(t *testing.T) {
 			h := newAgentHost(t, `INSTALL_WINDOW="`+tc.window+`"`)
-			code, stdout, stderr := h.run(h.options(modeCron))
+			code, stdout, stderr := h.run(h.options(ModeCron))
 			if code != 0 {
 				t.Fatalf("exit %d:\n%s%s", code, stdout, stderr)
 			}
@@ -219,8 +219,8 @@ func TestRandomWaitEndingAfterTheWindow(t *testing.T) {
 	} {
 		h := newAgentHost(t, "RANDOMWAIT=60", `INSTALL_WINDOW="Wed 03:00-04:30 UTC"`)
 		clock := &testClock{t: agentNow}
-		o := withClock(h.options(modeCron), clock)
-		o.randN = func(int64) int64 { return tc.wait }
+		o := withClock(h.options(ModeCron), clock)
+		o.RandN = func(int64) int64 { return tc.wait }
 		code, stdout, stderr := h.run(o)
 		if code != 0 {
 			t.Fatalf("exit %d:\n%s%s", code, stdout, stderr)
@@ -237,7 +237,7 @@ func TestRandomWaitEndingAfterTheWindow(t *testing.T) {
 
 func TestConsoleIgnoresTheWindow(t *testing.T) {
 	h := newAgentHost(t, `INSTALL_WINDOW="Sun 01:00-02:00 UTC"`)
-	code, stdout, stderr := h.run(h.options(modeConsole))
+	code, stdout, stderr := h.run(h.options(ModeConsole))
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
 		t.Fatalf("exit %d, ledger %q:\n%s%s", code, h.ledger("host1.txt"), stdout, stderr)
 	}
@@ -246,7 +246,7 @@ func TestConsoleIgnoresTheWindow(t *testing.T) {
 	}
 	// -check lists what the window holds back, and when it opens.
 	h = newAgentHost(t, `INSTALL_WINDOW="Sun 01:00-02:00 UTC"`)
-	code, stdout, _ = h.run(h.options(modeCheck))
+	code, stdout, _ = h.run(h.options(ModeCheck))
 	if code != 100 || !strings.Contains(stdout, "Held back: 6.14.2.1 (outside INSTALL_WINDOW; due 2026-11-29 01:00 UTC)\n") {
 		t.Errorf("-check: exit %d:\n%s", code, stdout)
 	}
@@ -258,7 +258,7 @@ func TestSecondaryFollowsTheAlphaNotMinAgeDays(t *testing.T) {
 	h := newAgentHost(t, "HOST_ROLE=secondary", "MIN_AGE_DAYS=7")
 	h.editSpec(builtAgo(1, 1, 1))
 	h.write("etc/opt/shop/hotfix/version.txt", "6.14.2.1\n6.14.2.2\n")
-	code, stdout, stderr := h.run(h.options(modeCron))
+	code, stdout, stderr := h.run(h.options(ModeCron))
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2" || strings.Contains(stdout, "Held back") {
 		t.Errorf("secondary: exit %d, ledger %q:\n%s%s", code, h.ledger("host1.txt"), stdout, stderr)
 	}

@@ -21,7 +21,7 @@ func (r *agentRun) writeHostRecord(l *hoststate.LastRun) {
 	// Drift is counted by the runs that may install (hashing every file the chain owns);
 	// -check and -download, which must stay as cheap as the one dnf call, keep the count
 	// of the run before.
-	if r.o.mode == modeConsole || r.o.mode == modeCron && !r.cfg.CheckOnly && !r.cfg.DownloadOnly {
+	if r.o.Mode == ModeConsole || r.o.Mode == ModeCron && !r.cfg.CheckOnly && !r.cfg.DownloadOnly {
 		if drift, _, err := r.host.Verify(); err == nil {
 			n := len(drift)
 			rec.Drift, rec.DriftTime = &n, &l.Time
@@ -38,6 +38,6 @@ func (r *agentRun) writeHostRecord(l *hoststate.LastRun) {
 		err = atomicfile.Replace(p, append(data, '\n'), 0o644)
 	}
 	if err != nil {
-		fmt.Fprintf(r.o.stderr, "hotchain: warning: write the run's record for the installation: %v\n", err)
+		fmt.Fprintf(r.o.Stderr, "hotchain: warning: write the run's record for the installation: %v\n", err)
 	}
 }

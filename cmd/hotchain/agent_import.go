@@ -25,26 +25,26 @@ type importedBundle struct {
 	path string // the bundle file, for messages
 }
 
-// importBundle installs the bundle at bundlePath, signed by sigPath, as `hotchain import`
+// Import installs the bundle at bundlePath, signed by sigPath, as `hotchain import`
 // does, with the run's settings and outside world in o (its mode is made modeConsole). It
 // is the one entry point for anything that imports a bundle. It takes LOCK_CRON and
 // LOCK_TS itself: call it where no agent run of this process holds them. Its error carries
 // the exit status (exitStatus): 1 for a refused bundle (nothing on the host changed) and
 // for a failed install, 3 when another run holds a lock, 4 and 5 as for the agent.
-func importBundle(ctx context.Context, o agentOptions, bundlePath, sigPath string) error {
-	cfg := o.cfg
+func Import(ctx context.Context, o Options, bundlePath, sigPath string) error {
+	cfg := o.Config
 	private, err := os.MkdirTemp("", "hotchain-import-*") // 0700
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
 	defer os.RemoveAll(private)
-	b, err := checkBundle(ctx, cfg, o.environ, bundlePath, sigPath, private)
+	b, err := checkBundle(ctx, cfg, o.Environ, bundlePath, sigPath, private)
 	if err != nil {
 		return err
 	}
 	m := b.Manifest
 	if b.allApplied {
-		fmt.Fprintf(o.stdout, "Nothing to import: %s holds hotfixes %s to %s, and this host has applied them all.\n", bundlePath, m.From, m.To)
+		fmt.Fprintf(o.Stdout, "Nothing to import: %s holds hotfixes %s to %s, and this host has applied them all.\n", bundlePath, m.From, m.To)
 		return nil
 	}
 	lr := dnf.LocalRepo{ID: cfg.Product + "-hotfix-bundle", ReposDir: filepath.Join(private, "repos.d"), CacheDir: filepath.Join(private, "cache")}
@@ -55,21 +55,21 @@ func importBundle(ctx context.Context, o agentOptions, bundlePath, sigPath strin
 	if err := os.WriteFile(filepath.Join(lr.ReposDir, lr.ID+".repo"), repoFile, 0o644); err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	o.mode = modeConsole
+	o.Mode = ModeConsole
 	o.bundle = &importedBundle{path: bundlePath}
-	newPM := o.newPM
+	newPM := o.NewPM
 	if newPM == nil {
-		newPM = newPackageManager
+		newPM = NewPackageManager
 	}
-	o.newPM = func(cfg *sysconfig.Config, p pmIO) (packageManager, error) {
+	o.NewPM = func(cfg *sysconfig.Config, p PMIO) (PackageManager, error) {
 		pm, err := newPM(cfg, p)
 		if real, ok := pm.(*dnf.PackageManager); ok {
 			real.OnlyRepo(lr)
 		}
 		return pm, err
 	}
-	fmt.Fprintf(o.stdout, "==> importing %s: hotfixes %s to %s of %s %s (signature checked with %s)\n", bundlePath, m.From, m.To, m.Product, m.Base, cfg.TarballKey)
-	return runAgentOnce(ctx, o)
+	fmt.Fprintf(o.Stdout, "==> importing %s: hotfixes %s to %s of %s %s (signature checked with %s)\n", bundlePath, m.From, m.To, m.Product, m.Base, cfg.TarballKey)
+	return RunOnce(ctx, o)
 }
 
 // checkedBundle is a bundle that passed checkBundle, unpacked in the private directory.

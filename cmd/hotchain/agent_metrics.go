@@ -13,7 +13,7 @@ func (r *agentRun) writeMetrics(last *hoststate.LastRun) {
 		return
 	}
 	if err := hoststate.WriteMetricsFile(r.cfg, r.host, last, r.restart != nil); err != nil {
-		fmt.Fprintf(r.o.stderr, "hotchain: warning: %v\nhint: check METRICS_FILE in %s\n", err, r.cfg.File)
+		fmt.Fprintf(r.o.Stderr, "hotchain: warning: %v\nhint: check METRICS_FILE in %s\n", err, r.cfg.File)
 	}
 }
 

@@ -37,13 +37,13 @@ func TestCheckPlans(t *testing.T) {
 	}
 	h.editSpec(func(s *fakeSpec) { s.Offered = append(s.Offered, "6.14.2.4") })
 
-	code, plain, _ := h.run(h.options(modeCheck))
+	code, plain, _ := h.run(h.options(ModeCheck))
 	if code != 100 {
 		t.Fatalf("-check: exit %d:\n%s", code, plain)
 	}
 	callsPlain := h.calls()
-	o := h.options(modeCheck)
-	o.plans = true
+	o := h.options(ModeCheck)
+	o.Plans = true
 	code, stdout, stderr := h.run(o)
 	if code != 100 || stderr != "" {
 		t.Fatalf("-check -v: exit %d, stderr %q", code, stderr)

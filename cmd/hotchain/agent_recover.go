@@ -13,9 +13,9 @@ import (
 	"github.com/hotchain/hotchain/repo/dnf"
 )
 
-// stepHook is the agent's hotfix.Host.StepHook: nil, but in the test binary's crash test,
+// StepHook is the agent's hotfix.Host.StepHook: nil, but in the test binary's crash test,
 // which kills the agent at a chosen durable step (agent_crash_test.go).
-var stepHook func(step string)
+var StepHook func(step string)
 
 // recover finishes or undoes the interrupted applies and rollbacks of this host, under the
 // LOCK_TS the caller holds. Each one gets a line in syslog and in r.recovered, which the
@@ -26,7 +26,7 @@ var stepHook func(step string)
 // is interrupted.
 func (r *agentRun) recover(ctx context.Context, logLine func(string, bool)) {
 	done, err := r.host.Recover(context.WithoutCancel(ctx), r.out)
-	var pm packageManager
+	var pm PackageManager
 	for _, d := range done {
 		line := d.String()
 		r.recovered = append(r.recovered, line)
@@ -62,25 +62,25 @@ func (r *agentRun) recover(ctx context.Context, logLine func(string, bool)) {
 	}
 }
 
-// recoverHost is `hotchain recover` under the LOCK_TS ts that the caller took: the
+// Recover is `hotchain recover` under the LOCK_TS ts that the caller took: the
 // recovery of an agent run (agentRun.recover), its lines on o.stdout.
-func recoverHost(ctx context.Context, o agentOptions, ts *lock.Lock) error {
+func Recover(ctx context.Context, o Options, ts *lock.Lock) error {
 	o.fillDefaults()
-	r := newAgentRun(&o, append(slices.Clip(o.environ), lock.EnvVar+"="+ts.Token()))
+	r := newAgentRun(&o, append(slices.Clip(o.Environ), lock.EnvVar+"="+ts.Token()))
 	r.host.HeldLock = ts
 	r.recover(ctx, func(line string, failed bool) {
-		if err := o.syslog(o.cfg.Product+"-hotfix", line, failed); err != nil && o.verbose {
-			fmt.Fprintf(o.stderr, "hotchain: warning: %v\n", err)
+		if err := o.Syslog(o.Config.Product+"-hotfix", line, failed); err != nil && o.Verbose {
+			fmt.Fprintf(o.Stderr, "hotchain: warning: %v\n", err)
 		}
 	})
 	for _, line := range r.recovered {
-		fmt.Fprintf(o.stdout, "recovered: %s\n", line)
+		fmt.Fprintf(o.Stdout, "recovered: %s\n", line)
 	}
 	if r.failed {
 		return cli.ExitError{Code: r.failStatus(), Err: cli.WithHint(errors.New(strings.Join(r.problems, "\n")), r.hint)}
 	}
 	if len(r.recovered) == 0 {
-		fmt.Fprintln(o.stdout, "nothing to recover")
+		fmt.Fprintln(o.Stdout, "nothing to recover")
 	}
 	return nil
 }

@@ -21,12 +21,12 @@ import (
 func TestReportGolden(t *testing.T) {
 	h := newAgentHost(t)
 	h.write("var/opt/shop/Patches/shop-hotfix-6.14.2.3/Install/10-reindex.sh", "echo reindexed\n")
-	_, stdout, _ := h.run(h.options(modeCron))
+	_, stdout, _ := h.run(h.options(ModeCron))
 	testutil.Golden(t, "testdata/agent/report-installed.txt", []byte(stdout))
 
 	h = newAgentHost(t, "HOST_ROLE=alpha", `SECONDARY_HOSTS="sec1 sec2"`)
 	h.write("var/opt/shop/Patches/shop-hotfix-6.14.2.2/Install/10-reindex.sh", "echo reindex failed >&2; exit 2\n")
-	_, stdout, _ = h.run(h.options(modeCron))
+	_, stdout, _ = h.run(h.options(ModeCron))
 	testutil.Golden(t, "testdata/agent/report-failed.txt", []byte(stdout))
 }
 
@@ -82,7 +82,7 @@ func TestLastRunIsWrittenAtomically(t *testing.T) {
 	if l, err := hoststate.ReadLastRun(h.cfg); l != nil || err != nil {
 		t.Fatalf("before any run: %+v, %v", l, err)
 	}
-	h.run(h.options(modeCheck))
+	h.run(h.options(ModeCheck))
 	l, err := hoststate.ReadLastRun(h.cfg)
 	if err != nil || l.Mode != "check" || l.Outcome != "success" || strings.Join(l.Pending, " ") != "6.14.2.1 6.14.2.2 6.14.2.3" {
 		t.Fatalf("after -check: %+v, %v", l, err)

@@ -17,7 +17,7 @@ func (r *agentRun) restartAfterInstall(ctx context.Context) {
 	for _, v := range r.installed {
 		dirs = append(dirs, r.host.HotfixDir(v))
 	}
-	rs := hoststate.Restarter{Config: r.cfg, Environ: r.environ, Out: r.out, BootID: r.o.bootID, Now: r.o.now, History: r.hist}
+	rs := hoststate.Restarter{Config: r.cfg, Environ: r.environ, Out: r.out, BootID: r.o.BootID, Now: r.o.Now, History: r.hist}
 	if _, err := rs.After(ctx, dirs); err != nil {
 		r.fail("%v", err)
 	}
@@ -26,11 +26,11 @@ func (r *agentRun) restartAfterInstall(ctx context.Context) {
 // readRestartState is what must still restart, for the end of the run; a run that ends
 // after a reboot clears what the reboot did.
 func (r *agentRun) readRestartState() {
-	boot, err := r.o.bootID()
+	boot, err := r.o.BootID()
 	if err != nil {
-		fmt.Fprintf(r.o.stderr, "hotchain: warning: read the boot id: %v\n", err)
+		fmt.Fprintf(r.o.Stderr, "hotchain: warning: read the boot id: %v\n", err)
 	}
 	if r.restart, err = hoststate.ReadRestart(r.cfg, boot); err != nil {
-		fmt.Fprintf(r.o.stderr, "hotchain: warning: %v\n", err)
+		fmt.Fprintf(r.o.Stderr, "hotchain: warning: %v\n", err)
 	}
 }

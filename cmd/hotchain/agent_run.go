@@ -24,18 +24,18 @@ import (
 // `service stop` from ever overlapping. What the run does under the locks is in
 // agent_work.go, its report in report.go.
 
-// agentMode is what the command line asked the agent for.
-type agentMode string
+// Mode is what the command line asked the agent for.
+type Mode string
 
 const (
-	modeCron     agentMode = "cron"     // the bare nightly run: gates, wait, CHECK_ONLY/DOWNLOAD_ONLY, report
-	modeCheck    agentMode = "check"    // -check: list what is pending
-	modeDownload agentMode = "download" // -download: fetch what is pending into dnf's cache
-	modeConsole  agentMode = "console"  // -console: install now, output on the console
+	ModeCron     Mode = "cron"     // the bare nightly run: gates, wait, CHECK_ONLY/DOWNLOAD_ONLY, report
+	ModeCheck    Mode = "check"    // -check: list what is pending
+	ModeDownload Mode = "download" // -download: fetch what is pending into dnf's cache
+	ModeConsole  Mode = "console"  // -console: install now, output on the console
 )
 
-// packageManager is what the agent needs of dnf, yum and rpm.
-type packageManager interface {
+// PackageManager is what the agent needs of dnf, yum and rpm.
+type PackageManager interface {
 	Available(ctx context.Context, product string) ([]dnf.Package, error)
 	Download(ctx context.Context, names ...string) error
 	Install(ctx context.Context, names ...string) error
@@ -43,104 +43,104 @@ type packageManager interface {
 	Installed(ctx context.Context, product string) ([]dnf.Package, error)
 }
 
-var _ packageManager = (*dnf.PackageManager)(nil)
+var _ PackageManager = (*dnf.PackageManager)(nil)
 
-// pmIO is the environment and output that the package manager's commands get.
-type pmIO struct {
-	env            []string
-	stdout, stderr io.Writer
+// PMIO is the environment and output that the package manager's commands get.
+type PMIO struct {
+	Env            []string
+	Stdout, Stderr io.Writer
 }
 
-// newPackageManager makes the real client for a host. The test binary replaces it so that
+// NewPackageManager makes the real client for a host. The test binary replaces it so that
 // the agent processes its tests start run with a fake (see agent_fake_test.go).
-var newPackageManager = func(cfg *sysconfig.Config, p pmIO) (packageManager, error) {
+var NewPackageManager = func(cfg *sysconfig.Config, p PMIO) (PackageManager, error) {
 	pm, err := dnf.Detect(cfg.Root, cfg.PackageManager)
 	if err != nil {
 		return nil, cli.WithHint(err, "set PACKAGE_MANAGER in "+cfg.File)
 	}
-	pm.Params, pm.Env, pm.Stdout, pm.Stderr = cfg.YumParameter, p.env, p.stdout, p.stderr
+	pm.Params, pm.Env, pm.Stdout, pm.Stderr = cfg.YumParameter, p.Env, p.Stdout, p.Stderr
 	return pm, nil
 }
 
-// agentOptions is one agent run: the settings, the mode, and everything of the outside world
+// Options is one agent run: the settings, the mode, and everything of the outside world
 // that tests replace.
-type agentOptions struct {
-	cfg     *sysconfig.Config
-	mode    agentMode
-	verbose bool // report syslog errors on stderr
-	plans   bool // -check -v: plan each pending hotfix (checkPlans)
-	stdout  io.Writer
-	stderr  io.Writer
-	environ []string
+type Options struct {
+	Config     *sysconfig.Config
+	Mode    Mode
+	Verbose bool // report syslog errors on stderr
+	Plans   bool // -check -v: plan each pending hotfix (checkPlans)
+	Stdout  io.Writer
+	Stderr  io.Writer
+	Environ []string
 
-	now    func() time.Time
-	sleep  func(ctx context.Context, d time.Duration) error
-	randN  func(n int64) int64 // uniform in [0, n)
-	newPM  func(cfg *sysconfig.Config, p pmIO) (packageManager, error)
-	sender mailer.Sender // nil: mailer.Choose(SMTP_SERVER)
-	by     string        // who started the run, for the history: daemon; "" is cron or the console user
-	syslog func(tag, line string, failed bool) error
-	bootID func() (string, error) // the running boot's id (readBootID)
+	Now    func() time.Time
+	Sleep  func(ctx context.Context, d time.Duration) error
+	RandN  func(n int64) int64 // uniform in [0, n)
+	NewPM  func(cfg *sysconfig.Config, p PMIO) (PackageManager, error)
+	Sender mailer.Sender // nil: mailer.Choose(SMTP_SERVER)
+	By     string        // who started the run, for the history: daemon; "" is cron or the console user
+	Syslog func(tag, line string, failed bool) error
+	BootID func() (string, error) // the running boot's id (readBootID)
 
-	// report prints an error as the command line does and gives its exit status
-	// (cmd/hotchain's report): -daemon's runs end in it, as the command's run would.
-	report func(w io.Writer, err error) int
+	// Report prints an error as the command line does and gives its exit status
+	// (cmd/hotchain's Report): -daemon's runs end in it, as the command's run would.
+	Report func(w io.Writer, err error) int
 
-	notifyLimits notifyLimits // zero: defaultNotifyLimits (notify.go)
+	NotifyLimits NotifyLimits // zero: defaultNotifyLimits (notify.go)
 
-	// dropOnly: the run takes DROP_DIR only, not the repository (-daemon, when a pair
+	// DropOnly: the run takes DROP_DIR only, not the repository (-daemon, when a pair
 	// in it is complete); it skips DAYS_OF_WEEK and the random wait, as an admin's drop is
 	// meant now, and keeps LOCK_SUBSYS and INSTALL_WINDOW.
-	dropOnly bool
-	// noSettleWait: a file of DROP_DIR that has not settled is left for later, not waited
+	DropOnly bool
+	// NoSettleWait: a file of DROP_DIR that has not settled is left for later, not waited
 	// for (the daemon comes back when it has).
-	noSettleWait bool
-	// dropBundles, when set, receives the complete bundle pairs of DROP_DIR that the run
+	NoSettleWait bool
+	// DropBundles, when set, receives the complete bundle pairs of DROP_DIR that the run
 	// would take: runAgentWithDrop imports them after the run (drop_bundle.go).
-	dropBundles *[]string
+	DropBundles *[]string
 	// bundle, when set, makes the run an import (import.go): a console run whose package
 	// manager sees only the bundle's local repository, with no rollout policy and no
 	// waiting period (the admin chose the bundle).
 	bundle *importedBundle
 }
 
-func (o *agentOptions) fillDefaults() {
-	if o.now == nil {
-		o.now = time.Now
+func (o *Options) fillDefaults() {
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	if o.sleep == nil {
-		o.sleep = sleepCtx
+	if o.Sleep == nil {
+		o.Sleep = SleepCtx
 	}
-	if o.randN == nil {
-		o.randN = rand.Int64N
+	if o.RandN == nil {
+		o.RandN = rand.Int64N
 	}
-	if o.newPM == nil {
-		o.newPM = newPackageManager
+	if o.NewPM == nil {
+		o.NewPM = NewPackageManager
 	}
-	if o.syslog == nil {
-		o.syslog = mailer.Syslog
+	if o.Syslog == nil {
+		o.Syslog = mailer.Syslog
 	}
-	if o.bootID == nil {
-		o.bootID = hoststate.ReadBootID
+	if o.BootID == nil {
+		o.BootID = hoststate.ReadBootID
 	}
-	if o.stdout == nil {
-		o.stdout = io.Discard
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
 	}
-	if o.stderr == nil {
-		o.stderr = io.Discard
+	if o.Stderr == nil {
+		o.Stderr = io.Discard
 	}
 }
 
 // sender is the mail transport: the one given, else the one the settings choose.
-func (o *agentOptions) mailSender() mailer.Sender {
-	if o.sender != nil {
-		return o.sender
+func (o *Options) mailSender() mailer.Sender {
+	if o.Sender != nil {
+		return o.Sender
 	}
-	return mailer.Choose(o.cfg.SMTPServer, exec.LookPath)
+	return mailer.Choose(o.Config.SMTPServer, exec.LookPath)
 }
 
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// SleepCtx waits d or until ctx ends.
+func SleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -162,41 +162,41 @@ func randomWait(maxMinutes int, randN func(int64) int64) time.Duration {
 	return time.Minute + time.Duration(randN(span))*time.Second
 }
 
-// nightlyEnabled reports whether LOCK_SUBSYS exists: `hotchain service start` creates it.
-func nightlyEnabled(cfg *sysconfig.Config) bool {
+// NightlyEnabled reports whether LOCK_SUBSYS exists: `hotchain service start` creates it.
+func NightlyEnabled(cfg *sysconfig.Config) bool {
 	return cli.FileExists(cfg.InRoot(cfg.LockSubsys))
 }
 
-// runAgentOnce is one agent run in o.mode. The order is SPEC 6a's: a cron run checks the
+// RunOnce is one agent run in o.mode. The order is SPEC 6a's: a cron run checks the
 // day and LOCK_SUBSYS, waits, takes LOCK_CRON, checks LOCK_SUBSYS again, takes LOCK_TS and
 // checks it a third time under that lock (which `service stop` takes too), and only then
 // asks the repository. -check and -download take LOCK_CRON only: they change nothing.
-func runAgentOnce(ctx context.Context, o agentOptions) (err error) {
+func RunOnce(ctx context.Context, o Options) (err error) {
 	o.fillDefaults()
-	cfg := o.cfg
-	cron := o.mode == modeCron
+	cfg := o.Config
+	cron := o.Mode == ModeCron
 	hist, started, run := o.history(), time.Now(), (*agentRun)(nil)
-	hist.Record(history.Event{Event: history.RunStart, Mode: string(o.mode)}, time.Time{}, nil)
-	defer func() { e, ferr := runOutcome(run, err); e.Mode = string(o.mode); hist.Record(e, started, ferr) }()
+	hist.Record(history.Event{Event: history.RunStart, Mode: string(o.Mode)}, time.Time{}, nil)
+	defer func() { e, ferr := runOutcome(run, err); e.Mode = string(o.Mode); hist.Record(e, started, ferr) }()
 	logLine := func(line string, failed bool) {
-		if err := o.syslog(cfg.Product+"-hotfix", line, failed); err != nil && o.verbose {
-			fmt.Fprintf(o.stderr, "hotchain: warning: %v\n", err)
+		if err := o.Syslog(cfg.Product+"-hotfix", line, failed); err != nil && o.Verbose {
+			fmt.Fprintf(o.Stderr, "hotchain: warning: %v\n", err)
 		}
 	}
 	disabled := "nothing to do: nightly runs are disabled (" + cfg.LockSubsys + " is missing; hotchain service start enables them)"
 	// A drop is meant now: the daemon's drop runs skip the day and the random wait.
-	if cron && !o.dropOnly {
-		day := o.now().Weekday()
+	if cron && !o.DropOnly {
+		day := o.Now().Weekday()
 		if !strings.ContainsRune(cfg.DaysOfWeek, rune('0'+int(day))) {
 			logLine(fmt.Sprintf("nothing to do: %s (%d) is not in DAYS_OF_WEEK=%s", day, day, cfg.DaysOfWeek), false)
 			return nil
 		}
-		if !nightlyEnabled(cfg) {
+		if !NightlyEnabled(cfg) {
 			logLine(disabled, false)
 			return nil
 		}
-		if d := randomWait(cfg.RandomWait, o.randN); d > 0 {
-			if err := o.sleep(ctx, d); err != nil {
+		if d := randomWait(cfg.RandomWait, o.RandN); d > 0 {
+			if err := o.Sleep(ctx, d); err != nil {
 				logLine("stopped during the random wait", false)
 				return fmt.Errorf("stopped during the random wait of %s: %w", d, err)
 			}
@@ -205,43 +205,43 @@ func runAgentOnce(ctx context.Context, o agentOptions) (err error) {
 	cronLock := lock.New(cfg.InRoot(cfg.LockCron))
 	if err := cronLock.TryLock(); err != nil {
 		logLine("not run: "+err.Error(), lock.IsHeld(err))
-		return lockFailure("another agent run is active", err)
+		return LockFailure("another agent run is active", err)
 	}
 	defer cronLock.Unlock()
-	if cron && !nightlyEnabled(cfg) {
+	if cron && !NightlyEnabled(cfg) {
 		logLine(disabled, false)
 		return nil
 	}
-	environ := o.environ
+	environ := o.Environ
 	var ts *lock.Lock
-	if o.mode == modeCron || o.mode == modeConsole {
+	if o.Mode == ModeCron || o.Mode == ModeConsole {
 		var err error
-		ts, err = lock.Acquire(cfg.InRoot(cfg.LockTS), cli.LookupEnv(o.environ, lock.EnvVar))
+		ts, err = lock.Acquire(cfg.InRoot(cfg.LockTS), cli.LookupEnv(o.Environ, lock.EnvVar))
 		if err != nil {
 			logLine("not run: "+err.Error(), lock.IsHeld(err))
-			return lockFailure("a hotfix install or product patch is running", err)
+			return LockFailure("a hotfix install or product patch is running", err)
 		}
 		defer ts.Unlock()
-		if cron && !nightlyEnabled(cfg) {
+		if cron && !NightlyEnabled(cfg) {
 			logLine(disabled, false)
 			return nil
 		}
 		// dnf runs the RPMs' %post `hotchain apply`, which must work under this lock.
-		environ = append(slices.Clip(o.environ), lock.EnvVar+"="+ts.Token())
+		environ = append(slices.Clip(o.Environ), lock.EnvVar+"="+ts.Token())
 	}
 	r := newAgentRun(&o, environ)
 	run, r.hist = r, hist
 	r.host.History = hist.HotfixEvent
 	// The applies the agent makes itself give the lock's file to their install scripts.
 	r.host.HeldLock = ts
-	r.host.StepHook = stepHook
-	if o.mode == modeCron || o.mode == modeConsole {
+	r.host.StepHook = StepHook
+	if o.Mode == ModeCron || o.Mode == ModeConsole {
 		// Under LOCK_TS, before anything is checked: finish or undo what a crash interrupted.
 		r.recover(ctx, logLine)
 	}
 	if !r.failed {
 		switch {
-		case o.dropOnly:
+		case o.DropOnly:
 		case r.repoless():
 			fmt.Fprintf(r.out, "==> no repository: %s does not exist; only DROP_DIR %s is taken\n", cfg.RepoFile, cfg.DropDir)
 		default:
@@ -265,24 +265,24 @@ func (r *agentRun) repoless() bool {
 // installs reports whether the run installs (-console, a nightly run without CHECK_ONLY and
 // DOWNLOAD_ONLY): only such a run takes DROP_DIR.
 func (r *agentRun) installs() bool {
-	return r.o.mode == modeConsole || r.o.mode == modeCron && !r.cfg.CheckOnly && !r.cfg.DownloadOnly
+	return r.o.Mode == ModeConsole || r.o.Mode == ModeCron && !r.cfg.CheckOnly && !r.cfg.DownloadOnly
 }
 
 // history is where the run's events go: "by" is cron for a nightly run, the daemon's when
 // it runs one, and the console user otherwise. Its times are the clock's, not o.now's (the
 // tests' fixed day), so that durations are true.
-func (o *agentOptions) history() *hoststate.HistorySink {
-	by := o.by
-	if by == "" && o.mode == modeCron {
+func (o *Options) history() *hoststate.HistorySink {
+	by := o.By
+	if by == "" && o.Mode == ModeCron {
 		by = "cron"
 	}
-	return hoststate.NewHistory(o.cfg, o.environ, o.stderr, by)
+	return hoststate.NewHistory(o.Config, o.Environ, o.Stderr, by)
 }
 
-// lockFailure says why a lock could not be taken: "another run" only when another run holds
+// LockFailure says why a lock could not be taken: "another run" only when another run holds
 // it (exit 3); any other failure (a directory at the lock path, a lock directory that
 // cannot be made) is an error of its own (exit 1) and says what it is.
-func lockFailure(held string, err error) error {
+func LockFailure(held string, err error) error {
 	if lock.IsHeld(err) {
 		return fmt.Errorf("%s: %w", held, err)
 	}

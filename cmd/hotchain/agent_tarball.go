@@ -13,9 +13,9 @@ import (
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
-// unpackVerifiedSig is unpackVerifiedInto with the signature read from sigPath (the drop
+// UnpackTarball is unpackVerifiedInto with the signature read from sigPath (the drop
 // folder passes a private copy of it).
-func unpackVerifiedSig(cfg *sysconfig.Config, tarball, sigPath, dest string) (string, error) {
+func UnpackTarball(cfg *sysconfig.Config, tarball, sigPath, dest string) (string, error) {
 	keyPath := cfg.InRoot(cfg.TarballKey)
 	pub, err := readTarballKey(keyPath)
 	var unsafe *filetrust.UnsafeError

@@ -48,9 +48,9 @@ func TestRandomWaitBounds(t *testing.T) {
 func TestRandomWaitOnlyInCronRuns(t *testing.T) {
 	h := newAgentHost(t, "RANDOMWAIT=5")
 	var waits []time.Duration
-	o := h.options(modeCron)
-	o.randN = rand.New(rand.NewPCG(3, 4)).Int64N
-	o.sleep = func(ctx context.Context, d time.Duration) error {
+	o := h.options(ModeCron)
+	o.RandN = rand.New(rand.NewPCG(3, 4)).Int64N
+	o.Sleep = func(ctx context.Context, d time.Duration) error {
 		waits = append(waits, d)
 		if len(h.calls()) != 0 {
 			t.Error("the random wait came after the repository was asked")
@@ -67,7 +67,7 @@ func TestRandomWaitOnlyInCronRuns(t *testing.T) {
 		t.Fatalf("cron run waited %v, want one wait within 1..5 minutes", waits)
 	}
 	// Console modes never wait (the options' sleeper fails the test when called).
-	for _, m := range []agentMode{modeCheck, modeDownload, modeConsole} {
+	for _, m := range []Mode{ModeCheck, ModeDownload, ModeConsole} {
 		if code, _, stderr := h.run(h.options(m)); code != 0 && code != 100 {
 			t.Errorf("%s: exit %d: %s", m, code, stderr)
 		}
@@ -76,7 +76,7 @@ func TestRandomWaitOnlyInCronRuns(t *testing.T) {
 
 func TestDayOutsideDaysOfWeekIsSilent(t *testing.T) {
 	h := newAgentHost(t, "DAYS_OF_WEEK=0126") // the runs happen on a Wednesday (3)
-	code, stdout, stderr := h.run(h.options(modeCron))
+	code, stdout, stderr := h.run(h.options(ModeCron))
 	if code != 0 || stdout != "" || stderr != "" {
 		t.Fatalf("exit %d, stdout %q, stderr %q; want 0 and nothing", code, stdout, stderr)
 	}
@@ -87,7 +87,7 @@ func TestDayOutsideDaysOfWeekIsSilent(t *testing.T) {
 		t.Errorf("a lock was taken: %v", err)
 	}
 	// The console does not look at the day, and shows what happens as it happens.
-	code, stdout, stderr = h.run(h.options(modeConsole))
+	code, stdout, stderr = h.run(h.options(ModeConsole))
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
 		t.Errorf("console run on an excluded day: exit %d, ledger %q: %s", code, h.ledger("host1.txt"), stderr)
 	}
@@ -102,7 +102,7 @@ func TestDayOutsideDaysOfWeekIsSilent(t *testing.T) {
 func TestDisabledNightlyRunsAreSilent(t *testing.T) {
 	h := newAgentHost(t)
 	os.Remove(h.path("var/lock/subsys/shop-hotfix"))
-	code, stdout, stderr := h.run(h.options(modeCron))
+	code, stdout, stderr := h.run(h.options(ModeCron))
 	if code != 0 || stdout != "" || stderr != "" || len(h.calls()) != 0 {
 		t.Fatalf("exit %d, stdout %q, stderr %q, calls %v; want 0 and nothing", code, stdout, stderr, h.calls())
 	}
@@ -110,9 +110,9 @@ func TestDisabledNightlyRunsAreSilent(t *testing.T) {
 
 func TestSubsysRecheckedAfterTheWait(t *testing.T) {
 	h := newAgentHost(t, "RANDOMWAIT=30")
-	o := h.options(modeCron)
+	o := h.options(ModeCron)
 	slept := false
-	o.sleep = func(context.Context, time.Duration) error {
+	o.Sleep = func(context.Context, time.Duration) error {
 		slept = true
 		// `service stop` during the wait.
 		return os.Remove(h.path("var/lock/subsys/shop-hotfix"))
@@ -128,7 +128,7 @@ func TestSubsysRecheckedAfterTheWait(t *testing.T) {
 
 func TestCronRunInstallsTheChainInOneTransaction(t *testing.T) {
 	h := newAgentHost(t)
-	code, stdout, stderr := h.run(h.options(modeCron))
+	code, stdout, stderr := h.run(h.options(ModeCron))
 	if code != 0 {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, stdout)
 	}
@@ -161,7 +161,7 @@ func TestCronRunInstallsTheChainInOneTransaction(t *testing.T) {
 
 	// Nothing pending: quiet.
 	h.syslog = nil
-	code, stdout, stderr = h.run(h.options(modeCron))
+	code, stdout, stderr = h.run(h.options(ModeCron))
 	if code != 0 || stdout != "" || stderr != "" {
 		t.Errorf("second run: exit %d, stdout %q, stderr %q; want a quiet 0", code, stdout, stderr)
 	}
@@ -181,7 +181,7 @@ func TestInstalledButNotAppliedIsAFailure(t *testing.T) {
 	h.load()
 	h.write("var/opt/shop/Patches/shop-hotfix-6.14.2.2/Install/10-migrate.sh", "echo migrating; exit 1\n")
 
-	code, stdout, _ := h.run(h.options(modeCron))
+	code, stdout, _ := h.run(h.options(ModeCron))
 	if code != 1 {
 		t.Fatalf("exit %d, want 1", code)
 	}
@@ -214,11 +214,11 @@ func TestInstalledButNotAppliedIsAFailure(t *testing.T) {
 func TestRepositoryDownIsAFailure(t *testing.T) {
 	h := newAgentHost(t)
 	h.editSpec(func(s *fakeSpec) { s.Down = true })
-	code, stdout, _ := h.run(h.options(modeCron))
+	code, stdout, _ := h.run(h.options(ModeCron))
 	if code != 1 || !strings.HasPrefix(stdout, "[shop-hotfix] myhost: FAILED: check the repository: dnf repoquery: exit status 1") {
 		t.Errorf("cron run: exit %d, report:\n%s", code, stdout)
 	}
-	code, stdout, stderr := h.run(h.options(modeCheck))
+	code, stdout, stderr := h.run(h.options(ModeCheck))
 	if code != 1 || stdout != "" || !strings.Contains(stderr, "hotchain: check the repository: dnf repoquery") {
 		t.Errorf("-check: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
@@ -226,7 +226,7 @@ func TestRepositoryDownIsAFailure(t *testing.T) {
 
 func TestCheckOutput(t *testing.T) {
 	h := newAgentHost(t)
-	code, stdout, stderr := h.run(h.options(modeCheck))
+	code, stdout, stderr := h.run(h.options(ModeCheck))
 	if code != 100 || stderr != "" {
 		t.Fatalf("exit %d, stderr %q; want 100", code, stderr)
 	}
@@ -238,8 +238,8 @@ func TestCheckOutput(t *testing.T) {
 		t.Error("-check took LOCK_TS")
 	}
 
-	h.run(h.options(modeConsole))
-	code, stdout, _ = h.run(h.options(modeCheck))
+	h.run(h.options(ModeConsole))
+	code, stdout, _ = h.run(h.options(ModeCheck))
 	if code != 0 || stdout != "No new shop hotfixes available for host: myhost.\n" {
 		t.Errorf("nothing pending: exit %d, %q", code, stdout)
 	}
@@ -247,14 +247,14 @@ func TestCheckOutput(t *testing.T) {
 
 func TestCheckOnlyAndDownloadOnly(t *testing.T) {
 	h := newAgentHost(t, "CHECK_ONLY=yes")
-	code, stdout, _ := h.run(h.options(modeCron))
+	code, stdout, _ := h.run(h.options(ModeCron))
 	if code != 0 || !strings.HasPrefix(stdout, "[shop-hotfix] myhost: 3 hotfixes available\n") ||
 		!strings.Contains(stdout, "New shop hotfixes available for host: myhost:\n") || h.ledger("host1.txt") != "" {
 		t.Errorf("CHECK_ONLY: exit %d, ledger %q, report:\n%s", code, h.ledger("host1.txt"), stdout)
 	}
 
 	h = newAgentHost(t, "DOWNLOAD_ONLY=yes")
-	code, stdout, _ = h.run(h.options(modeCron))
+	code, stdout, _ = h.run(h.options(ModeCron))
 	if code != 0 || !strings.HasPrefix(stdout, "[shop-hotfix] myhost: 3 hotfixes downloaded\n") || h.ledger("host1.txt") != "" {
 		t.Errorf("DOWNLOAD_ONLY: exit %d, ledger %q, report:\n%s", code, h.ledger("host1.txt"), stdout)
 	}
@@ -262,7 +262,7 @@ func TestCheckOnlyAndDownloadOnly(t *testing.T) {
 		t.Errorf("calls:\n%s", log)
 	}
 
-	code, stdout, _ = h.run(h.options(modeDownload))
+	code, stdout, _ = h.run(h.options(ModeDownload))
 	if code != 0 || stdout != "Downloaded into the package manager's cache, not installed: shop-hotfix-6_14_2_1 shop-hotfix-6_14_2_2 shop-hotfix-6_14_2_3\n" {
 		t.Errorf("-download: exit %d, %q", code, stdout)
 	}
@@ -279,7 +279,7 @@ func TestLocksHeldGiveExit3(t *testing.T) {
 		if err := l.TryLock(); err != nil {
 			t.Fatal(err)
 		}
-		code, stdout, stderr := h.run(h.options(modeCron))
+		code, stdout, stderr := h.run(h.options(ModeCron))
 		l.Unlock()
 		if code != 3 || stdout != "" || !strings.Contains(stderr, "is held by another run (pid ") || !strings.Contains(stderr, "\nhint: ") {
 			t.Errorf("%s held: exit %d, stdout %q, stderr %q", which, code, stdout, stderr)
@@ -302,7 +302,7 @@ func TestLockFailuresThatAreNotAnotherRun(t *testing.T) {
 		if err := os.MkdirAll(p, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		code, _, stderr := h.run(h.options(modeCron))
+		code, _, stderr := h.run(h.options(ModeCron))
 		if code != 1 || strings.Contains(stderr, "another") || !strings.Contains(stderr, "is not a regular file but a directory") {
 			t.Errorf("%s is a directory: exit %d, stderr %q; want 1 and what is wrong", which, code, stderr)
 		}
@@ -315,9 +315,9 @@ func TestLockFailuresThatAreNotAnotherRun(t *testing.T) {
 func TestSyslogErrorsOnlyWhenVerbose(t *testing.T) {
 	h := newAgentHost(t)
 	for _, verbose := range []bool{false, true} {
-		o := h.options(modeCheck)
-		o.verbose = verbose
-		o.syslog = func(string, string, bool) error { return errors.New("syslog: dial unix /dev/log: no such file") }
+		o := h.options(ModeCheck)
+		o.Verbose = verbose
+		o.Syslog = func(string, string, bool) error { return errors.New("syslog: dial unix /dev/log: no such file") }
 		code, _, stderr := h.run(o)
 		if code != 100 || strings.Contains(stderr, "/dev/log") != verbose {
 			t.Errorf("verbose %v: exit %d, stderr %q", verbose, code, stderr)
@@ -327,11 +327,11 @@ func TestSyslogErrorsOnlyWhenVerbose(t *testing.T) {
 
 // withFakePM makes the command line use the fake for h while the test runs.
 func withFakePM(t *testing.T, h *agentHost) {
-	old := newPackageManager
-	newPackageManager = func(cfg *sysconfig.Config, p pmIO) (packageManager, error) {
+	old := NewPackageManager
+	NewPackageManager = func(cfg *sysconfig.Config, p PMIO) (PackageManager, error) {
 		return &fakePM{SpecFile: h.specFile, cfg: cfg, io: p}, nil
 	}
-	t.Cleanup(func() { newPackageManager = old })
+	t.Cleanup(func() { NewPackageManager = old })
 }
 
 // cli runs hotchain's command line in-process.
@@ -383,7 +383,7 @@ func TestRealPackageManagerGetsTheRootAndYumParameter(t *testing.T) {
 	}
 	h := newAgentHost(t)
 	var out bytes.Buffer
-	pm, err := newPackageManager(h.cfg, pmIO{env: []string{"A=1"}, stdout: &out, stderr: &out})
+	pm, err := NewPackageManager(h.cfg, PMIO{Env: []string{"A=1"}, Stdout: &out, Stderr: &out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +397,7 @@ func TestRealPackageManagerGetsTheRootAndYumParameter(t *testing.T) {
 	h.write("etc/sysconfig/shop-hotfix", agentSettings+"PACKAGE_MANAGER=yum\n")
 	h.load()
 	if _, err := exec.LookPath("yum"); err != nil {
-		if _, err := newPackageManager(h.cfg, pmIO{}); err == nil || !strings.Contains(err.Error(), "PACKAGE_MANAGER=yum") {
+		if _, err := NewPackageManager(h.cfg, PMIO{}); err == nil || !strings.Contains(err.Error(), "PACKAGE_MANAGER=yum") {
 			t.Errorf("PACKAGE_MANAGER=yum without yum: %v", err)
 		}
 	}
@@ -418,7 +418,7 @@ func TestUnpackedHotfixesAreAppliedByTheNextRun(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	code, stdout, _ := h.run(h.options(modeCheck))
+	code, stdout, _ := h.run(h.options(ModeCheck))
 	if code != 100 || stdout != "Unpacked, not applied: 6.14.2.2 6.14.2.3 (the next run applies them; hotchain agent -console does now)\n" {
 		t.Errorf("-check: exit %d:\n%s", code, stdout)
 	}
@@ -428,7 +428,7 @@ func TestUnpackedHotfixesAreAppliedByTheNextRun(t *testing.T) {
 		t.Errorf("status: exit %d:\n%s", code, stdout)
 	}
 
-	code, stdout, stderr := h.run(h.options(modeCron))
+	code, stdout, stderr := h.run(h.options(ModeCron))
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
 		t.Fatalf("cron run: exit %d, ledger %q\n%s%s", code, h.ledger("host1.txt"), stdout, stderr)
 	}
@@ -455,7 +455,7 @@ func mustVersion(t *testing.T, s string) hotfix.Version {
 func TestHealthCheckStopsTheChain(t *testing.T) {
 	h := newAgentHost(t, `HEALTH_CMD="sh -c 'test ! -f $PRODUCT_ROOT/lib/fix3.txt || { echo shop answers 500; exit 1; }'"`, "HEALTH_RETRIES=1")
 	h.editSpec(func(s *fakeSpec) { s.Offered = append(s.Offered, "6.14.2.4") })
-	code, stdout, _ := h.run(h.options(modeCron))
+	code, stdout, _ := h.run(h.options(ModeCron))
 	if code != 5 {
 		t.Errorf("exit %d, want 5", code)
 	}

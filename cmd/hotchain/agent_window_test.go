@@ -44,8 +44,8 @@ func ticking() func() time.Time {
 
 func TestPreHookRunsAfterTheUnpackAndBeforeTheFirstApply(t *testing.T) {
 	h, events := windowHost(t)
-	o := h.options(modeCron)
-	o.now = ticking()
+	o := h.options(ModeCron)
+	o.Now = ticking()
 	code, stdout, _ := h.run(o)
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, stdout)
@@ -72,7 +72,7 @@ func TestPreHookRunsAfterTheUnpackAndBeforeTheFirstApply(t *testing.T) {
 func TestFailedInstallClosesNothing(t *testing.T) {
 	h, events := windowHost(t)
 	h.editSpec(func(s *fakeSpec) { s.InstallFails = true })
-	code, stdout, _ := h.run(h.options(modeCron))
+	code, stdout, _ := h.run(h.options(ModeCron))
 	if code != 1 {
 		t.Fatalf("exit %d, want 1:\n%s", code, stdout)
 	}
@@ -96,7 +96,7 @@ func TestPreHookFailureAppliesNothing(t *testing.T) {
 	h, events := windowHost(t)
 	h.write("hooks/pre.sh", "#!/bin/sh\necho pre >> "+events+"\nexit 1\n")
 	before, _ := os.ReadFile(h.path("opt/shop/lib/core.txt"))
-	code, stdout, _ := h.run(h.options(modeConsole))
+	code, stdout, _ := h.run(h.options(ModeConsole))
 	if code != 1 {
 		t.Fatalf("exit %d, want 1:\n%s", code, stdout)
 	}
@@ -111,7 +111,7 @@ func TestPreHookFailureAppliesNothing(t *testing.T) {
 	}
 	// The next run applies the chain: the prepared hotfix is still unpacked, not applied.
 	h.write("hooks/pre.sh", "#!/bin/sh\n")
-	if code, stdout, _ := h.run(h.options(modeConsole)); code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
+	if code, stdout, _ := h.run(h.options(ModeConsole)); code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
 		t.Errorf("next run: exit %d, ledger %q:\n%s", code, h.ledger("host1.txt"), stdout)
 	}
 }

@@ -24,12 +24,12 @@ import (
 
 // agentRun is one run under its locks, and what it found and did.
 type agentRun struct {
-	o       *agentOptions
+	o       *Options
 	cfg     *sysconfig.Config
 	environ []string // o.environ plus the LOCK_TS token when the run holds it
 	host    *hotfix.Host
 	out     io.Writer     // the console, or the report's output section
-	output  *lockedBuffer // cron runs: what dnf, hooks and scripts printed
+	output  *LockedBuffer // cron runs: what dnf, hooks and scripts printed
 
 	recovered []string // what recover finished or undid, one line each (recover.go)
 	hist      *hoststate.HistorySink
@@ -71,31 +71,31 @@ type agentRun struct {
 	drop             *dropResult             // what the run did with DROP_DIR (drop_take.go); nil: not looked at
 }
 
-// lockedBuffer collects the output of commands that write from several goroutines.
-type lockedBuffer struct {
+// LockedBuffer collects the output of commands that write from several goroutines.
+type LockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *LockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *LockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
 }
 
-func newAgentRun(o *agentOptions, environ []string) *agentRun {
-	r := &agentRun{o: o, cfg: o.cfg, environ: environ, out: o.stdout}
-	if o.mode == modeCron {
-		r.output = &lockedBuffer{}
+func newAgentRun(o *Options, environ []string) *agentRun {
+	r := &agentRun{o: o, cfg: o.Config, environ: environ, out: o.Stdout}
+	if o.Mode == ModeCron {
+		r.output = &LockedBuffer{}
 		r.out = r.output
 	}
-	r.host = &hotfix.Host{Cfg: o.cfg, Out: r.out, Environ: environ}
+	r.host = &hotfix.Host{Cfg: o.Config, Out: r.out, Environ: environ}
 	return r
 }
 
@@ -116,13 +116,13 @@ func (r *agentRun) fail(format string, args ...any) {
 // console. The hotfix RPMs install with the apply deferred: the agent applies each one
 // itself after dnf returns (install), outside rpm's transaction and its scriptlet sandbox;
 // what it removes it removes without the rollback of %preun.
-func (r *agentRun) openPM() (packageManager, error) {
+func (r *agentRun) openPM() (PackageManager, error) {
 	errOut := r.out
-	if r.o.mode != modeCron {
-		errOut = r.o.stderr
+	if r.o.Mode != ModeCron {
+		errOut = r.o.Stderr
 	}
 	env := append(slices.Clip(r.environ), hotfix.DoPatchVar(r.cfg.Product)+"=0")
-	return r.o.newPM(r.cfg, pmIO{env: env, stdout: r.out, stderr: errOut})
+	return r.o.NewPM(r.cfg, PMIO{Env: env, Stdout: r.out, Stderr: errOut})
 }
 
 // work runs the mode's steps; failures end up in r.problems.
@@ -132,26 +132,26 @@ func (r *agentRun) work(ctx context.Context) {
 		r.fail("%v", err)
 		return
 	}
-	mode := r.o.mode
-	if mode == modeCron && r.cfg.CheckOnly {
-		mode = modeCheck
-	} else if mode == modeCron && r.cfg.DownloadOnly {
-		mode = modeDownload
+	mode := r.o.Mode
+	if mode == ModeCron && r.cfg.CheckOnly {
+		mode = ModeCheck
+	} else if mode == ModeCron && r.cfg.DownloadOnly {
+		mode = ModeDownload
 	}
-	r.checkOnly = mode == modeCheck
+	r.checkOnly = mode == ModeCheck
 	if !r.check(ctx, pm) {
 		return
 	}
 	r.holdBack()
-	if mode == modeCheck {
+	if mode == ModeCheck {
 		r.checkWindow()
 	}
 	switch mode {
-	case modeCheck:
-		if r.o.plans {
+	case ModeCheck:
+		if r.o.Plans {
 			r.planPending(ctx)
 		}
-	case modeDownload:
+	case ModeDownload:
 		if len(r.pending) > 0 {
 			newest := r.pending[len(r.pending)-1].Name
 			if err := pm.Download(ctx, newest); err != nil {
@@ -169,7 +169,7 @@ func (r *agentRun) work(ctx context.Context) {
 }
 
 // check asks the repository what is pending: offered, not installed, not applied.
-func (r *agentRun) check(ctx context.Context, pm packageManager) bool {
+func (r *agentRun) check(ctx context.Context, pm PackageManager) bool {
 	if !r.readPolicy(ctx) {
 		return false
 	}
@@ -224,7 +224,7 @@ func (r *agentRun) check(ctx context.Context, pm packageManager) bool {
 // unpackedInstalled is the hotfixes of the product's chain that the rpm database holds and
 // that lie unpacked, never applied (hotfix.Host.Unpacked): installed with the apply
 // deferred by a run that did not get to apply them, or by a %post that could not.
-func (r *agentRun) unpackedInstalled(ctx context.Context, pm packageManager) ([]hotfix.Version, error) {
+func (r *agentRun) unpackedInstalled(ctx context.Context, pm PackageManager) ([]hotfix.Version, error) {
 	vs, err := r.host.Unpacked()
 	if err != nil || len(vs) == 0 {
 		return nil, err
@@ -265,7 +265,7 @@ func (r *agentRun) installable() []hotfix.Version {
 // the product as the one before it left it. A failed dnf closes nothing. Once dnf runs the
 // install is not interrupted: a SIGTERM ends the run after it (ctx only stops what comes
 // before).
-func (r *agentRun) install(ctx context.Context, pm packageManager) {
+func (r *agentRun) install(ctx context.Context, pm PackageManager) {
 	now := r.installable()
 	if len(now) == 0 && len(r.unpacked) == 0 && !r.rollsBack() {
 		return
@@ -316,7 +316,7 @@ func (r *agentRun) install(ctx context.Context, pm packageManager) {
 // downloads, checks and unpacks the chain up to it in one transaction. It reports whether
 // dnf succeeded (or had nothing to do); when it failed, nothing was applied and the rpm
 // database has been compared with the ledger.
-func (r *agentRun) unpack(ctx context.Context, pm packageManager, before, now []hotfix.Version) bool {
+func (r *agentRun) unpack(ctx context.Context, pm PackageManager, before, now []hotfix.Version) bool {
 	if len(now) == 0 {
 		return true
 	}
@@ -341,7 +341,7 @@ func (r *agentRun) unpack(ctx context.Context, pm packageManager, before, now []
 
 // unpackedNow is the hotfixes the rpm database holds unpacked and never applied, after the
 // install: what it unpacked and what earlier runs left.
-func (r *agentRun) unpackedNow(ctx context.Context, pm packageManager) []hotfix.Version {
+func (r *agentRun) unpackedNow(ctx context.Context, pm PackageManager) []hotfix.Version {
 	vs, err := r.unpackedInstalled(ctx, pm)
 	if err != nil {
 		r.fail("%v", err)
@@ -394,9 +394,9 @@ func (r *agentRun) prepare(ctx context.Context, vs []hotfix.Version) []checkedHo
 // closedWindow runs PRE_HOOK, work (unless PRE_HOOK failed) and POST_HOOK, and records how
 // long the product was closed.
 func (r *agentRun) closedWindow(ctx context.Context, before []hotfix.Version, work func()) {
-	start := r.o.now()
+	start := r.o.Now()
 	r.wasClosed = true
-	defer func() { r.closed = r.o.now().Sub(start) }()
+	defer func() { r.closed = r.o.Now().Sub(start) }()
 	if err := r.hook(ctx, "PRE_HOOK", r.cfg.PreHook, nil); err != nil {
 		r.fail("PRE_HOOK failed, nothing was applied: %v", err)
 	} else {
@@ -452,7 +452,7 @@ func (r *agentRun) applyChecked(ctx context.Context, hs []checkedHotfix) {
 // removeUnapplied erases from the rpm database the hotfixes after v that are installed,
 // unpacked and never applied, and v itself when withV (it was rolled back), with their
 // %preun told not to roll back (there is nothing left to roll back).
-func (r *agentRun) removeUnapplied(ctx context.Context, pm packageManager, v hotfix.Version, withV bool) {
+func (r *agentRun) removeUnapplied(ctx context.Context, pm PackageManager, v hotfix.Version, withV bool) {
 	vs, err := r.unpackedInstalled(ctx, pm)
 	if err != nil {
 		r.fail("%v", err)
@@ -481,7 +481,7 @@ func (r *agentRun) removeUnapplied(ctx context.Context, pm packageManager, v hot
 
 // verify compares the ledger with the rpm database after an install: dnf exits 0 when a
 // %post fails, and a failed %pre does not stop the packages that need it.
-func (r *agentRun) verify(ctx context.Context, pm packageManager, before, wanted []hotfix.Version, dnfOK bool) {
+func (r *agentRun) verify(ctx context.Context, pm PackageManager, before, wanted []hotfix.Version, dnfOK bool) {
 	applied, err := r.host.Applied()
 	if err != nil {
 		r.fail("%v", err)

@@ -19,14 +19,14 @@ import (
 // signature pair up, and when a file is complete. What the agent does with a complete pair
 // is in drop_take.go; how -daemon watches the folder in drop_watch.go.
 
-// dropSettle is how long a dropped file must stay unchanged (its ctime, which every write
+// DropSettle is how long a dropped file must stay unchanged (its ctime, which every write
 // and every rename moves and no copy tool can set back) before it is taken. Tests shorten
 // it; the tests of the binary through dropSettleEnv.
-var dropSettle = 10 * time.Second
+var DropSettle = 10 * time.Second
 
-// dropSettleEnv, for tests only, sets dropSettle (a Go duration, "200ms") in the agent
+// DropSettleEnv, for tests only, sets dropSettle (a Go duration, "200ms") in the agent
 // process that the tests start; it is no setting and not documented as one.
-const dropSettleEnv = "HOTCHAIN_TEST_DROP_SETTLE"
+const DropSettleEnv = "HOTCHAIN_TEST_DROP_SETTLE"
 
 // dropStale is how long an archive may wait for its signature (or a signature for its
 // archive) before the report mentions it.

@@ -17,12 +17,12 @@ import (
 // the same gates, and runAgentWithDrop imports them once it has released its locks, one
 // call into importBundle each.
 
-// runAgentWithDrop is an agent run followed by the import of the bundles it found complete
+// Run is an agent run followed by the import of the bundles it found complete
 // in DROP_DIR. The exit status is the run's, else the first failed import's.
-func runAgentWithDrop(ctx context.Context, o agentOptions) error {
+func Run(ctx context.Context, o Options) error {
 	var bundles []string
-	o.dropBundles = &bundles
-	err := runAgentOnce(ctx, o)
+	o.DropBundles = &bundles
+	err := RunOnce(ctx, o)
 	if len(bundles) == 0 || ctx.Err() != nil {
 		return err
 	}
@@ -35,16 +35,16 @@ func runAgentWithDrop(ctx context.Context, o agentOptions) error {
 // takeDropBundles imports the bundle pairs names of DROP_DIR, in order, each still complete,
 // and moves each to done/, or to refused/ when import refused it, or leaves it for the next
 // run (another run holds a lock, the disk is full, the install failed).
-func takeDropBundles(ctx context.Context, o agentOptions, names []string) error {
+func takeDropBundles(ctx context.Context, o Options, names []string) error {
 	o.fillDefaults()
-	cfg := o.cfg
+	cfg := o.Config
 	dir := cfg.InRoot(cfg.DropDir)
 	df, err := openDropDir(dir)
 	if err != nil {
 		return fmt.Errorf("drop folder: %w", err)
 	}
 	defer df.close()
-	w := o.stdout
+	w := o.Stdout
 	var status error
 	for _, name := range names {
 		pairs, err := scanDrop(dir, cfg.Product)
@@ -118,9 +118,9 @@ func importRefused(err error) bool {
 // importDropBundle is the one call into hotchain import for a dropped bundle. The import
 // is a run of its own (a console run, its output on o.stdout): it installs from the bundle,
 // so it is no drop-only run, and it does not look at the drop folder again.
-func importDropBundle(ctx context.Context, o agentOptions, bundle, sig string) error {
-	cfg := *o.cfg
+func importDropBundle(ctx context.Context, o Options, bundle, sig string) error {
+	cfg := *o.Config
 	cfg.DropDir = ""
-	o.cfg, o.dropOnly, o.noSettleWait, o.dropBundles = &cfg, false, false, nil
-	return importBundle(ctx, o, bundle, sig)
+	o.Config, o.DropOnly, o.NoSettleWait, o.DropBundles = &cfg, false, false, nil
+	return Import(ctx, o, bundle, sig)
 }

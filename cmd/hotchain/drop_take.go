@@ -103,15 +103,15 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 			}
 			r.windowOpen(vs)
 		}
-		if r.outside != "" && r.o.mode != modeConsole {
+		if r.outside != "" && r.o.Mode != ModeConsole {
 			d.waiting = append(d.waiting, p.archive+": "+r.outside)
 			continue
 		}
 		if p.kind == dropBundle {
 			// Imported after this run released its locks (drop_bundle.go); the import
 			// checks the chain and the alpha itself.
-			if r.o.dropBundles != nil {
-				*r.o.dropBundles = append(*r.o.dropBundles, p.archive)
+			if r.o.DropBundles != nil {
+				*r.o.DropBundles = append(*r.o.DropBundles, p.archive)
 			}
 			continue
 		}
@@ -199,10 +199,10 @@ func (r *agentRun) settledPairs(ctx context.Context, dir string) ([]settledPair,
 			out = append(out, sp)
 		}
 		r.drop.next = wait
-		if wait == 0 || try > 0 || r.o.noSettleWait {
+		if wait == 0 || try > 0 || r.o.NoSettleWait {
 			return out, nil
 		}
-		if err := r.o.sleep(ctx, min(wait, dropSettle)+100*time.Millisecond); err != nil {
+		if err := r.o.Sleep(ctx, min(wait, DropSettle)+100*time.Millisecond); err != nil {
 			return out, nil
 		}
 	}
@@ -230,7 +230,7 @@ func pairState(dir string, p *dropPair, now time.Time) (why string, stale bool, 
 		}
 	}
 	for _, f := range present {
-		if ok, why, w := settled(dir, f, now, dropSettle); !ok {
+		if ok, why, w := settled(dir, f, now, DropSettle); !ok {
 			return f.name + " is not complete yet (" + why + ")", false, w
 		}
 	}
@@ -265,7 +265,7 @@ func (r *agentRun) takeTarball(ctx context.Context, df *dropDir, p *dropPair) bo
 	defer cleanup()
 	tarball := filepath.Join(df.path, p.archiveFile.name)
 	hdir, made, err := hotfix.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) {
-		return unpackVerifiedSig(cfg, tarball, sigCopy, cfg.InRoot(cfg.PatchesDir))
+		return UnpackTarball(cfg, tarball, sigCopy, cfg.InRoot(cfg.PatchesDir))
 	})
 	if err != nil {
 		if dropRetry(err) {

@@ -21,8 +21,8 @@ import (
 // tried again a minute later. A folder that goes away (removed, renamed) is watched again
 // once it is back. What waits for something else (INSTALL_WINDOW, the alpha, LOCK_SUBSYS)
 // is taken by the scheduled run, or after the next drop.
-func watchDrop(ctx context.Context, o agentOptions, runMu *sync.Mutex) error {
-	cfg := o.cfg
+func watchDrop(ctx context.Context, o Options, runMu *sync.Mutex) error {
+	cfg := o.Config
 	dir := cfg.InRoot(cfg.DropDir)
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
@@ -43,7 +43,7 @@ func watchDrop(ctx context.Context, o agentOptions, runMu *sync.Mutex) error {
 	changed, lost := make(chan struct{}, 1), make(chan int32, 16)
 	go readInotify(f, changed, lost)
 
-	o.dropOnly, o.noSettleWait = true, true
+	o.DropOnly, o.NoSettleWait = true, true
 	timer := time.NewTimer(0) // a first look: what came while the daemon was down
 	defer timer.Stop()
 	var rewatch <-chan time.Time
@@ -60,7 +60,7 @@ func watchDrop(ctx context.Context, o agentOptions, runMu *sync.Mutex) error {
 		case w := <-lost:
 			if w == wd && rewatch == nil {
 				_, _ = unix.InotifyRmWatch(fd, uint32(wd))
-				fmt.Fprintf(o.stderr, "hotchain: agent -daemon: the drop folder %s is gone; it is watched again once it is back\n", cfg.DropDir)
+				fmt.Fprintf(o.Stderr, "hotchain: agent -daemon: the drop folder %s is gone; it is watched again once it is back\n", cfg.DropDir)
 				rewatch = time.After(dropRewatch)
 			}
 			continue
@@ -70,7 +70,7 @@ func watchDrop(ctx context.Context, o agentOptions, runMu *sync.Mutex) error {
 				continue
 			}
 			rewatch = nil
-			fmt.Fprintf(o.stdout, "hotchain agent -daemon: watches DROP_DIR %s again\n", cfg.DropDir)
+			fmt.Fprintf(o.Stdout, "hotchain agent -daemon: watches DROP_DIR %s again\n", cfg.DropDir)
 			timer.Reset(0)
 			continue
 		case <-timer.C:
@@ -78,15 +78,15 @@ func watchDrop(ctx context.Context, o agentOptions, runMu *sync.Mutex) error {
 		complete, next := lookAtDrop(dir, cfg.Product)
 		if complete {
 			runMu.Lock()
-			err := runAgentWithDrop(ctx, o)
+			err := Run(ctx, o)
 			runMu.Unlock()
 			if ctx.Err() != nil {
 				return nil
 			}
-			if code := o.report(o.stderr, err); code == cli.ExitLocked {
+			if code := o.Report(o.Stderr, err); code == cli.ExitLocked {
 				next = time.Minute
 			} else if code != 0 {
-				fmt.Fprintf(o.stderr, "hotchain: the drop folder's run ended with exit status %d\n", code)
+				fmt.Fprintf(o.Stderr, "hotchain: the drop folder's run ended with exit status %d\n", code)
 			}
 			if _, n := lookAtDrop(dir, cfg.Product); n > 0 && (next == 0 || n < next) {
 				next = n

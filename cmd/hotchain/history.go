@@ -142,7 +142,7 @@ func printHistory(w io.Writer, lines []history.Line) error {
 		if l.Event.Event != history.RunStart && l.Event.Event != history.HoldStart {
 			dur = (time.Duration(l.DurationMS) * time.Millisecond).Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Time.UTC().Format(time.RFC3339), l.Host, what, v, l.Outcome, dur, l.By, oneLine(text))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Time.UTC().Format(time.RFC3339), l.Host, what, v, l.Outcome, dur, l.By, OneLine(text))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -46,7 +46,7 @@ choice. The private copy is removed afterwards, also when the import fails.`)
 	if err != nil {
 		return err
 	}
-	o := agentOptions{cfg: cfg, mode: modeConsole, verbose: *verbose, stdout: e.Stdout, stderr: e.Stderr, environ: e.Environ}
+	o := Options{Config: cfg, Mode: ModeConsole, Verbose: *verbose, Stdout: e.Stdout, Stderr: e.Stderr, Environ: e.Environ}
 	path := fs.Arg(0)
-	return importBundle(ctx, o, path, path+".sig")
+	return Import(ctx, o, path, path+".sig")
 }

@@ -109,20 +109,20 @@ func TestStatusJSONGolden(t *testing.T) {
 func TestAgentWritesHostRecord(t *testing.T) {
 	h := newAgentHost(t)
 	restartTxt(h, 1, "services shop-web\n")
-	o := h.options(modeConsole)
-	o.bootID = bootOf("b1")
+	o := h.options(ModeConsole)
+	o.BootID = bootOf("b1")
 	if code, out, errs := h.run(o); code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
 	// A file that changed since its hotfix wrote it: the next install run counts it, a
 	// -check after it keeps that count.
 	h.write("opt/shop/lib/fix2.txt", "edited by hand\n")
-	o = h.options(modeConsole)
-	o.bootID = bootOf("b1")
+	o = h.options(ModeConsole)
+	o.BootID = bootOf("b1")
 	h.run(o)
 	h.write("opt/shop/lib/fix3.txt", "edited by hand\n")
-	o = h.options(modeCheck)
-	o.bootID = bootOf("b1")
+	o = h.options(ModeCheck)
+	o.BootID = bootOf("b1")
 	h.run(o)
 	rec, err := hoststate.ReadHostRecord(h.path("etc/opt/shop/hotfix/host1.status.json"))
 	if err != nil {

@@ -25,12 +25,12 @@ import (
 // that cannot be delivered is logged and gives exit status 4, as a report that could not be
 // mailed does.
 
-// notificationSchema names the notification's format; a change that breaks readers gets
+// NotificationSchema names the notification's format; a change that breaks readers gets
 // a new number. The README documents the fields.
-const notificationSchema = "hotchain.notification/1"
+const NotificationSchema = "hotchain.notification/1"
 
-// notification is the JSON document that NOTIFY_URL and NOTIFY_CMD get.
-type notification struct {
+// Notification is the JSON document that NOTIFY_URL and NOTIFY_CMD get.
+type Notification struct {
 	Schema       string             `json:"schema"`
 	Time         time.Time          `json:"time"`
 	Host         notifyHost         `json:"host"`
@@ -68,16 +68,16 @@ type notifyHotfixes struct {
 	Recovered  []string               `json:"recovered"`
 }
 
-// notifyLimits bounds a delivery: each try of the webhook and the command's run take at
+// NotifyLimits bounds a delivery: each try of the webhook and the command's run take at
 // most Timeout; the webhook is tried Tries times, Backoff, 2*Backoff, ... apart. The
 // defaults bound the whole at 3*10+1+2+10 = 43 seconds.
-type notifyLimits struct {
+type NotifyLimits struct {
 	Timeout time.Duration
 	Tries   int
 	Backoff time.Duration
 }
 
-var defaultNotifyLimits = notifyLimits{Timeout: 10 * time.Second, Tries: 3, Backoff: time.Second}
+var defaultNotifyLimits = NotifyLimits{Timeout: 10 * time.Second, Tries: 3, Backoff: time.Second}
 
 // maxNotifyAnswer bounds what is read of a webhook's answer or a command's output, for
 // the error message.
@@ -86,7 +86,7 @@ const maxNotifyAnswer = 512
 // notifyWanted says whether NOTIFY_ON asks for this run.
 func (r *agentRun) notifyWanted() bool {
 	cfg := r.cfg
-	if cfg.NotifyURL == "" && cfg.NotifyCmd == "" || r.o.mode != modeCron && r.o.mode != modeConsole {
+	if cfg.NotifyURL == "" && cfg.NotifyCmd == "" || r.o.Mode != ModeCron && r.o.Mode != ModeConsole {
 		return false
 	}
 	switch cfg.NotifyOn {
@@ -100,12 +100,12 @@ func (r *agentRun) notifyWanted() bool {
 }
 
 // notification builds the document.
-func (r *agentRun) notification() *notification {
+func (r *agentRun) notification() *Notification {
 	cfg := r.cfg
-	n := &notification{Schema: notificationSchema, Time: r.o.now().UTC().Truncate(time.Second),
+	n := &Notification{Schema: NotificationSchema, Time: r.o.Now().UTC().Truncate(time.Second),
 		Host:         notifyHost{Name: cfg.Hostname, System: cfg.SystemName, Role: string(cfg.HostRole), Applied: []string{}},
 		Installation: notifyInstallation{Product: cfg.Product},
-		Mode:         string(r.o.mode), Outcome: "success", Summary: r.summary(), Problems: nonNil(r.problems),
+		Mode:         string(r.o.Mode), Outcome: "success", Summary: r.summary(), Problems: nonNil(r.problems),
 		Hotfixes: notifyHotfixes{Installed: hoststate.VersionStrings(r.installed), RolledBack: hoststate.VersionStrings(r.rolledBack),
 			Failed: []string{}, Pending: []string{}, Held: nonNil(heldRecords(r.held)), Withdrawn: nonNil(heldRecords(r.withdrawnApplied)),
 			Finalized: hoststate.VersionStrings(r.finalized), Recovered: nonNil(r.recovered)},
@@ -133,7 +133,7 @@ func (r *agentRun) notification() *notification {
 }
 
 // encode is the document as sent: indented JSON, "<" and ">" as they are.
-func (n *notification) encode() ([]byte, error) {
+func (n *Notification) encode() ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -160,8 +160,8 @@ func (r *agentRun) notify(ctx context.Context, status error, logLine func(string
 	if err != nil {
 		return errors.Join(status, err) // cannot happen: plain strings and times
 	}
-	lim := r.o.notifyLimits
-	if lim == (notifyLimits{}) {
+	lim := r.o.NotifyLimits
+	if lim == (NotifyLimits{}) {
 		lim = defaultNotifyLimits
 	}
 	ctx = context.WithoutCancel(ctx) // a SIGTERM after the install still gets it out; lim bounds it
@@ -171,7 +171,7 @@ func (r *agentRun) notify(ctx context.Context, status error, logLine func(string
 		errs = append(errs, postNotification(ctx, r.cfg, doc, lim))
 	}
 	if r.cfg.NotifyCmd != "" {
-		errs = append(errs, runNotifyCmd(ctx, r.cfg.NotifyCmd, r.o.environ, doc, lim.Timeout)) // without the LOCK_TS token
+		errs = append(errs, runNotifyCmd(ctx, r.cfg.NotifyCmd, r.o.Environ, doc, lim.Timeout)) // without the LOCK_TS token
 	}
 	nerr := errors.Join(errs...)
 	r.hist.Record(history.Event{Event: history.Notify}, started, nerr)
@@ -181,7 +181,7 @@ func (r *agentRun) notify(ctx context.Context, status error, logLine func(string
 	nerr = fmt.Errorf("notification not delivered: %w", nerr)
 	logLine(nerr.Error(), true)
 	if status != nil {
-		fmt.Fprintf(r.o.stderr, "hotchain: %v\n", nerr)
+		fmt.Fprintf(r.o.Stderr, "hotchain: %v\n", nerr)
 		return status
 	}
 	return cli.ExitError{Code: cli.ExitNotMailed, Err: cli.WithHint(nerr, "check NOTIFY_URL, NOTIFY_HEADER and NOTIFY_CMD in "+r.cfg.File+"; the run itself is done")}
@@ -189,13 +189,13 @@ func (r *agentRun) notify(ctx context.Context, status error, logLine func(string
 
 // postNotification POSTs doc to NOTIFY_URL, up to lim.Tries times while the answer may
 // change (no answer, 408, 429, 5xx). NOTIFY_HEADER's value never shows in an error.
-func postNotification(ctx context.Context, cfg *sysconfig.Config, doc []byte, lim notifyLimits) error {
+func postNotification(ctx context.Context, cfg *sysconfig.Config, doc []byte, lim NotifyLimits) error {
 	// A redirect is not followed: it would take NOTIFY_HEADER's token to another place.
 	client := &http.Client{Timeout: lim.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	var err error
 	for try := 1; try <= lim.Tries; try++ {
 		if try > 1 {
-			if serr := sleepCtx(ctx, lim.Backoff<<(try-2)); serr != nil {
+			if serr := SleepCtx(ctx, lim.Backoff<<(try-2)); serr != nil {
 				break
 			}
 		}
@@ -236,7 +236,7 @@ func postOnce(ctx context.Context, client *http.Client, cfg *sysconfig.Config, d
 	}
 	msg := fmt.Sprintf("the server answered %s", resp.Status)
 	if a := strings.TrimSpace(string(answer)); a != "" {
-		msg += ": " + oneLine(a)
+		msg += ": " + OneLine(a)
 	}
 	code := resp.StatusCode
 	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500, errors.New(msg)
@@ -250,7 +250,7 @@ func redactedURL(u string) string {
 	return u
 }
 
-func oneLine(s string) string {
+func OneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
@@ -277,7 +277,7 @@ func runNotifyCmd(ctx context.Context, line string, environ []string, doc []byte
 		err = fmt.Errorf("did not end within %s", timeout)
 	}
 	if o := strings.TrimSpace(out.String()); o != "" {
-		err = fmt.Errorf("%w: %s", err, oneLine(o))
+		err = fmt.Errorf("%w: %s", err, OneLine(o))
 	}
 	return fmt.Errorf("NOTIFY_CMD %s: %w", words[0], err)
 }

@@ -29,9 +29,9 @@ base RPM runs it at boot (PRODUCT-hotfix-recover.service, or the init script's s
 	}
 	ts, err := lock.Acquire(cfg.InRoot(cfg.LockTS), e.Getenv(lock.EnvVar))
 	if err != nil {
-		return lockFailure("a hotfix install or product patch is running", err)
+		return LockFailure("a hotfix install or product patch is running", err)
 	}
 	defer ts.Unlock()
-	o := agentOptions{cfg: cfg, mode: modeConsole, verbose: *verbose, stdout: e.Stdout, stderr: e.Stderr, environ: e.Environ}
-	return recoverHost(ctx, o, ts)
+	o := Options{Config: cfg, Mode: ModeConsole, Verbose: *verbose, Stdout: e.Stdout, Stderr: e.Stderr, Environ: e.Environ}
+	return Recover(ctx, o, ts)
 }

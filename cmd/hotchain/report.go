@@ -38,21 +38,21 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (stat
 	logLine(line, r.failed)
 	last := r.lastRun()
 	if err := hoststate.WriteLastRun(r.cfg, last); err != nil {
-		fmt.Fprintf(r.o.stderr, "hotchain: warning: %v\n", err)
+		fmt.Fprintf(r.o.Stderr, "hotchain: warning: %v\n", err)
 	}
 	r.writeHostRecord(last) // installation.go
 	r.writeMetrics(last)    // metrics.go
-	if r.o.mode == modeCron {
+	if r.o.Mode == ModeCron {
 		return r.deliver(ctx)
 	}
-	w := r.o.stdout
-	switch r.o.mode {
-	case modeCheck:
+	w := r.o.Stdout
+	switch r.o.Mode {
+	case ModeCheck:
 		if !r.failed {
 			r.writeCheck(w)
 			r.writeDrop(w)
 		}
-	case modeDownload:
+	case ModeDownload:
 		if !r.failed && len(r.download) == 0 {
 			r.writeNone(w)
 		}
@@ -60,7 +60,7 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (stat
 			fmt.Fprintf(w, "Downloaded into the package manager's cache, not installed: %s\n", strings.Join(r.download, " "))
 		}
 		r.writeDrop(w)
-	case modeConsole:
+	case ModeConsole:
 		if !r.failed && len(r.pending) == 0 && len(r.installed) == 0 {
 			r.writeNone(w)
 		}
@@ -72,12 +72,12 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (stat
 	if len(r.withdrawnApplied) > 0 {
 		return cli.SilentExit(cli.ExitWithdrawn)
 	}
-	if r.o.mode == modeCheck && r.restart != nil {
+	if r.o.Mode == ModeCheck && r.restart != nil {
 		return cli.SilentExit(cli.ExitRestart)
 	}
 	// Hotfixes that the rollout policy holds back are not pending in the sense of 100:
 	// nothing this host would install now (those waiting for the alpha still count).
-	if r.o.mode == modeCheck && len(r.pending)-r.policyHeld()+len(r.unpacked)+r.drop.pendingCount() > 0 {
+	if r.o.Mode == ModeCheck && len(r.pending)-r.policyHeld()+len(r.unpacked)+r.drop.pendingCount() > 0 {
 		return cli.SilentExit(cli.ExitPending)
 	}
 	return nil
@@ -103,7 +103,7 @@ func (r *agentRun) summary() string {
 	}
 	add := func(n int, what string) {
 		if n > 0 {
-			parts = append(parts, countOf(n, "hotfix", "hotfixes")+" "+what)
+			parts = append(parts, CountOf(n, "hotfix", "hotfixes")+" "+what)
 		}
 	}
 	if r.checkOnly {
@@ -124,13 +124,13 @@ func (r *agentRun) summary() string {
 	add(len(r.held), "held back")
 	if d := r.drop; d != nil {
 		if n := len(d.refused); n > 0 {
-			parts = append(parts, countOf(n, "dropped file", "dropped files")+" refused")
+			parts = append(parts, CountOf(n, "dropped file", "dropped files")+" refused")
 		}
 		if d.stale {
 			parts = append(parts, "drop folder: a file waits for its partner for more than a day")
 		}
 	}
-	if r.outside != "" && !r.checkOnly && r.o.mode == modeCron {
+	if r.outside != "" && !r.checkOnly && r.o.Mode == ModeCron {
 		parts = append(parts, "nothing installed (outside INSTALL_WINDOW)")
 	}
 	return strings.Join(parts, ", ")
@@ -142,7 +142,7 @@ func (r *agentRun) closedText() string {
 	return fmt.Sprintf("closed for %.1f s (PRE_HOOK to POST_HOOK)", r.closed.Seconds())
 }
 
-func countOf(n int, one, many string) string {
+func CountOf(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}
@@ -179,23 +179,23 @@ func (r *agentRun) deliver(ctx context.Context) error {
 	if r.failed {
 		subj = r.problems[0]
 		if n := len(r.installed); n > 0 {
-			subj = countOf(n, "hotfix", "hotfixes") + " installed; " + subj
+			subj = CountOf(n, "hotfix", "hotfixes") + " installed; " + subj
 		}
 	}
 	subject := mailer.Subject(cfg.Product, cfg.SystemName, subj, r.failed)
 	body := r.body()
 	to := strings.FieldsFunc(cfg.MailTo, func(c rune) bool { return c == ',' || c == ' ' || c == '\t' })
 	if len(to) == 0 {
-		fmt.Fprintf(r.o.stdout, "%s\n\n%s", subject, body)
+		fmt.Fprintf(r.o.Stdout, "%s\n\n%s", subject, body)
 		return status
 	}
 	msg := mailer.Message{From: cfg.MailFrom, To: to, Subject: subject, Body: body}
 	if err := r.o.mailSender().Send(context.WithoutCancel(ctx), msg); err != nil {
 		// crond mails what the run prints: the report still reaches someone.
-		fmt.Fprintf(r.o.stdout, "%s\n\n%s", subject, body)
+		fmt.Fprintf(r.o.Stdout, "%s\n\n%s", subject, body)
 		err = fmt.Errorf("mail the report to %s: %w", cfg.MailTo, err)
 		if r.failed {
-			fmt.Fprintf(r.o.stderr, "hotchain: %v\n", err)
+			fmt.Fprintf(r.o.Stderr, "hotchain: %v\n", err)
 			return status
 		}
 		return cli.ExitError{Code: cli.ExitNotMailed, Err: cli.WithHint(err, "check MAILTO, MAILFROM and SMTP_SERVER in "+cfg.File+"; the report was printed instead")}
@@ -207,7 +207,7 @@ func (r *agentRun) deliver(ctx context.Context) error {
 // the hooks and the install scripts printed, separated by blank lines.
 func (r *agentRun) body() string {
 	cfg := r.cfg
-	sections := []string{fmt.Sprintf("%s hotfix run on %s (%s), %s\n", cfg.Product, cfg.Hostname, cfg.HostRole, r.o.now().Format("2006-01-02 15:04:05 -0700"))}
+	sections := []string{fmt.Sprintf("%s hotfix run on %s (%s), %s\n", cfg.Product, cfg.Hostname, cfg.HostRole, r.o.Now().Format("2006-01-02 15:04:05 -0700"))}
 	if len(r.problems) > 0 {
 		var b strings.Builder
 		b.WriteString("FAILED:\n")
@@ -252,7 +252,7 @@ func (r *agentRun) writeOutcome(w io.Writer) {
 	if r.wasClosed {
 		fmt.Fprintf(w, "The product was %s.\n", r.closedText())
 	}
-	if len(r.download) > 0 && r.o.mode == modeCron {
+	if len(r.download) > 0 && r.o.Mode == ModeCron {
 		fmt.Fprintf(w, "Downloaded, not installed: %s\n", strings.Join(r.download, " "))
 	}
 	if len(r.waiting) > 0 && !r.checkOnly {
@@ -265,7 +265,7 @@ func (r *agentRun) writeOutcome(w io.Writer) {
 		fmt.Fprintf(w, "Not finalized yet: %s\n", r.finWait)
 	}
 	if !r.checkOnly {
-		if r.outside != "" && r.o.mode == modeCron {
+		if r.outside != "" && r.o.Mode == ModeCron {
 			fmt.Fprintf(w, "Nothing installed: %s\n", r.outside)
 		}
 		writeHeld(w, r.held)
@@ -347,7 +347,7 @@ func writeCheckTable(w io.Writer, product, host string, pkgs []dnf.Package) {
 }
 
 func (r *agentRun) lastRun() *hoststate.LastRun {
-	l := &hoststate.LastRun{Time: r.o.now().UTC().Truncate(time.Second), Mode: string(r.o.mode), Outcome: "success",
+	l := &hoststate.LastRun{Time: r.o.Now().UTC().Truncate(time.Second), Mode: string(r.o.Mode), Outcome: "success",
 		Summary: r.summary(), Recovered: r.recovered, Installed: hoststate.VersionStrings(r.installed), Pending: []string{},
 		Waiting: hoststate.VersionStrings(r.waiting), Finalized: hoststate.VersionStrings(r.finalized), Held: heldRecords(r.held),
 		Withdrawn: heldRecords(r.withdrawnApplied), MetadataIssued: r.metadataIssued()}

@@ -70,7 +70,7 @@ must: exit status 0 when nightly runs are enabled, 3 when they are disabled.`)
 		}
 		return ts.Unlock()
 	}
-	if nightlyEnabled(cfg) {
+	if NightlyEnabled(cfg) {
 		fmt.Fprintf(e.Stdout, "Nightly update of %s hotfixes is enabled.\n", cfg.Product)
 		return nil
 	}

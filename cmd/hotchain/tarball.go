@@ -15,5 +15,5 @@ func unpackVerified(cfg *sysconfig.Config, tarball string) (string, error) {
 
 // unpackVerifiedInto is unpackVerified into dest (apply -dry-run: a private directory).
 func unpackVerifiedInto(cfg *sysconfig.Config, tarball, dest string) (string, error) {
-	return unpackVerifiedSig(cfg, tarball, tarball+".sig", dest)
+	return UnpackTarball(cfg, tarball, tarball+".sig", dest)
 }
