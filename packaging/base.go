@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/rpmpack"
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/repoconf"
 	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -54,7 +55,7 @@ type BaseResult struct {
 // KeyPath is where the base RPM installs the vendor's public key:
 // /etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix (the same path as repo.KeyPath, which the .repo
 // file's gpgkey= names; a test keeps them equal).
-func KeyPath(product string) string { return "/etc/pki/rpm-gpg/RPM-GPG-KEY-" + product + "-hotfix" }
+func KeyPath(product string) string { return repoconf.KeyPath(product) }
 
 // repoFilePath is where the base RPM installs the .repo file (repo.RepoFileName).
 func repoFilePath(product string) string { return "/etc/yum.repos.d/" + product + "-hotfix.repo" }

@@ -25,9 +25,7 @@ func RepoFileName(product string) string { return RepoName(product) + ".repo" }
 
 // KeyPath is where the base RPM installs the vendor's public key on a host, and what the
 // .repo file's gpgkey= names.
-func KeyPath(product string) string {
-	return "/etc/pki/rpm-gpg/RPM-GPG-KEY-" + RepoName(product)
-}
+func KeyPath(product string) string { return repoconf.KeyPath(product) }
 
 // RepoFile is the .repo file of one base version. Each of baseURLs is the URL of the
 // repository root, the directory that holds one repository per base version; the file

@@ -8,13 +8,14 @@ import (
 	"io"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
 // The agent's command line: `hotchain agent` keeps the flags of the original cron script
 // (/etc/cron.daily/PRODUCT-hotfix is `exec hotchain agent -config FILE "$@"`). The run itself
-// is in agent_run.go, agent_work.go and report.go; -daemon in daemon.go.
+// is package internal/agent (Run, Daemon).
 
 const agentExitStatus = `
 Exit status:
@@ -56,11 +57,11 @@ func runAgent(ctx context.Context, e *cli.Env, args []string) error {
 	if err := noArgs(fs, "flags come first; see hotchain agent -help"); err != nil {
 		return err
 	}
-	mode, n := ModeCron, 0
+	mode, n := agent.ModeCron, 0
 	for _, m := range []struct {
 		on   bool
-		mode Mode
-	}{{*check, ModeCheck}, {*download, ModeDownload}, {*console, ModeConsole}, {*daemon, ModeCron}} {
+		mode agent.Mode
+	}{{*check, agent.ModeCheck}, {*download, agent.ModeDownload}, {*console, agent.ModeConsole}, {*daemon, agent.ModeCron}} {
 		if m.on {
 			mode, n = m.mode, n+1
 		}
@@ -68,25 +69,25 @@ func runAgent(ctx context.Context, e *cli.Env, args []string) error {
 	if n > 1 {
 		return cli.WithHint(cli.UsageError{Err: errors.New("-check, -download, -console and -daemon exclude each other")}, "give one of them, or none for the nightly run")
 	}
-	if *plans && mode != ModeCheck {
+	if *plans && mode != agent.ModeCheck {
 		return cli.WithHint(cli.UsageError{Err: errors.New("-v goes with -check")}, "hotchain agent -check -v lists what each pending hotfix's apply would do")
 	}
 	cfg, err := settings()
 	if err != nil {
 		return err
 	}
-	if v := cli.LookupEnv(e.Environ, DropSettleEnv); v != "" {
+	if v := cli.LookupEnv(e.Environ, agent.DropSettleEnv); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			return cli.UsageError{Err: fmt.Errorf("%s=%q: %v", DropSettleEnv, v, err)}
+			return cli.UsageError{Err: fmt.Errorf("%s=%q: %v", agent.DropSettleEnv, v, err)}
 		}
-		DropSettle = d
+		agent.DropSettle = d
 	}
-	o := Options{Config: cfg, Mode: mode, Verbose: *verbose, Plans: *plans, Stdout: e.Stdout, Stderr: e.Stderr, Environ: e.Environ, Report: report}
+	o := agent.Options{Config: cfg, Mode: mode, Verbose: *verbose, Plans: *plans, Stdout: e.Stdout, Stderr: e.Stderr, Environ: e.Environ, Report: report}
 	if *daemon {
-		return Daemon(ctx, o)
+		return agent.Daemon(ctx, o)
 	}
-	return Run(ctx, o) // drop_bundle.go
+	return agent.Run(ctx, o)
 }
 
 // agentUsage is the original script's help, with where the settings come from and the exit

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/internal/testutil"
 )
@@ -36,7 +37,7 @@ func init() {
 		panic(fmt.Sprintf("%s=%q", crashStepEnv, spec))
 	}
 	steps := 0
-	StepHook = func(step string) {
+	agent.StepHook = func(step string) {
 		steps++
 		f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -34,7 +35,7 @@ const fakePMEnv = "HOTCHAIN_AGENT_TEST_PM"
 
 func init() {
 	if spec := os.Getenv(fakePMEnv); spec != "" {
-		NewPackageManager = func(cfg *sysconfig.Config, p PMIO) (PackageManager, error) {
+		agent.NewPackageManager = func(cfg *sysconfig.Config, p agent.PMIO) (agent.PackageManager, error) {
 			return &fakePM{SpecFile: spec, cfg: cfg, io: p}, nil
 		}
 	}
@@ -59,11 +60,11 @@ type fakeSpec struct {
 type fakePM struct {
 	SpecFile string
 	cfg      *sysconfig.Config
-	io       PMIO
+	io       agent.PMIO
 	mu       sync.Mutex
 }
 
-var _ PackageManager = (*fakePM)(nil)
+var _ agent.PackageManager = (*fakePM)(nil)
 
 func (f *fakePM) spec() fakeSpec {
 	var s fakeSpec
@@ -133,7 +134,7 @@ func (f *fakePM) Install(ctx context.Context, names ...string) error {
 	defer f.mu.Unlock()
 	spec := f.spec()
 	f.log("install-start %s %d %d", strings.Join(names, " "), os.Getpid(), time.Now().UnixNano())
-	if err := SleepCtx(ctx, spec.Sleep); err != nil {
+	if err := agent.SleepCtx(ctx, spec.Sleep); err != nil {
 		f.log("install-interrupted %s %d %d", strings.Join(names, " "), os.Getpid(), time.Now().UnixNano())
 		return err
 	}
@@ -317,15 +318,15 @@ func (h *agentHost) ledger(name string) string {
 
 // options is an in-process run with the fake, a fixed Wednesday, a sleeper that must not be
 // called and a syslog that records.
-func (h *agentHost) options(mode Mode) Options {
-	return Options{
+func (h *agentHost) options(mode agent.Mode) agent.Options {
+	return agent.Options{
 		Config: h.cfg, Mode: mode, Environ: h.environ,
 		Now: func() time.Time { return time.Date(2026, 11, 25, 4, 2, 0, 0, time.UTC) }, // a Wednesday
 		Sleep: func(context.Context, time.Duration) error {
 			h.t.Errorf("unexpected random wait")
 			return nil
 		},
-		NewPM: func(cfg *sysconfig.Config, p PMIO) (PackageManager, error) {
+		NewPM: func(cfg *sysconfig.Config, p agent.PMIO) (agent.PackageManager, error) {
 			return &fakePM{SpecFile: h.specFile, cfg: cfg, io: p}, nil
 		},
 		Syslog: func(tag, line string, failed bool) error {
@@ -338,10 +339,10 @@ func (h *agentHost) options(mode Mode) Options {
 }
 
 // run runs the agent in-process and returns its exit status and output.
-func (h *agentHost) run(o Options) (int, string, string) {
+func (h *agentHost) run(o agent.Options) (int, string, string) {
 	h.t.Helper()
 	var stdout, stderr bytes.Buffer
 	o.Stdout, o.Stderr = &stdout, &stderr
-	code := report(&stderr, RunOnce(context.Background(), o))
+	code := report(&stderr, agent.RunOnce(context.Background(), o))
 	return code, stdout.String(), stderr.String()
 }

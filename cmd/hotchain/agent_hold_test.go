@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hotchain/hotchain/hotfix"
-	"github.com/hotchain/hotchain/repo/dnf"
+	"github.com/hotchain/hotchain/internal/agent"
 )
 
 // The rules that hold a pending hotfix back (agent_hold.go): each has a test where it holds
@@ -28,77 +26,9 @@ func (c *testClock) sleep(_ context.Context, d time.Duration) error {
 }
 
 // withClock makes o run on c: its random wait passes on c.
-func withClock(o Options, c *testClock) Options {
+func withClock(o agent.Options, c *testClock) agent.Options {
 	o.Now, o.Sleep = c.now, c.sleep
 	return o
-}
-
-type fixedPublished map[string]time.Time
-
-func (f fixedPublished) Published(v hotfix.Version) (time.Time, bool) {
-	t, ok := f[v.String()]
-	return t, ok
-}
-
-var _ publishTimes = fixedPublished(nil)
-
-func TestWaitingPeriod(t *testing.T) {
-	day := 24 * time.Hour
-	pkgs := func(built ...time.Duration) []dnf.Package {
-		var ps []dnf.Package
-		for i, ago := range built {
-			p := dnf.Package{Hotfix: mustVersion(t, "6.14.2."+string(rune('1'+i)))}
-			if ago >= 0 {
-				p.BuildTime = agentNow.Add(-ago)
-			}
-			ps = append(ps, p)
-		}
-		return ps
-	}
-	const unknown = -1
-	for _, tc := range []struct {
-		name    string
-		pending []dnf.Package
-		minAge  int
-		pub     publishTimes
-		want    []string // version: reason; due
-	}{
-		{"no waiting period", pkgs(0, unknown), 0, nil, nil},
-		{"all old enough", pkgs(10*day, 7*day), 7, nil, nil},
-		{"the second is young: it and the third wait", pkgs(10*day, 3*day, 20*day), 7, nil, []string{
-			"6.14.2.2: MIN_AGE_DAYS=7: published 2026-11-22 04:02 UTC; 2026-11-29 04:02",
-			"6.14.2.3: follows 6.14.2.2; 2026-11-29 04:02",
-		}},
-		{"the third is younger still: its own due date", pkgs(10*day, 3*day, 1*day), 7, nil, []string{
-			"6.14.2.2: MIN_AGE_DAYS=7: published 2026-11-22 04:02 UTC; 2026-11-29 04:02",
-			"6.14.2.3: follows 6.14.2.2; MIN_AGE_DAYS=7: published 2026-11-24 04:02 UTC; 2026-12-01 04:02",
-		}},
-		{"a day short by a minute", pkgs(7*day - time.Minute), 7, nil, []string{
-			"6.14.2.1: MIN_AGE_DAYS=7: published 2026-11-18 04:03 UTC; 2026-11-25 04:03",
-		}},
-		{"no publish time: held without a date", pkgs(unknown, 20*day), 1, nil, []string{
-			"6.14.2.1: MIN_AGE_DAYS=1: no signed publish time (the repository has no rollout policy and the package manager gives no build time; hotchain policy writes one); -",
-			"6.14.2.2: follows 6.14.2.1; -",
-		}},
-		{"the policy's publish time counts, not the build time", pkgs(30*day, 30*day), 2,
-			fixedPublished{"6.14.2.2": agentNow.Add(-day)}, []string{
-				"6.14.2.2: MIN_AGE_DAYS=2: published 2026-11-24 04:02 UTC; 2026-11-26 04:02",
-			}},
-		{"the policy knows a time the package manager does not", pkgs(unknown), 2,
-			fixedPublished{"6.14.2.1": agentNow.Add(-3 * day)}, nil},
-	} {
-		var got []string
-		for _, h := range waitingPeriod(tc.pending, tc.minAge, agentNow, tc.pub) {
-			due := "-"
-			if !h.Due.IsZero() {
-				due = h.Due.Format("2006-01-02 15:04")
-			}
-			got = append(got, h.Version.String()+": "+h.Reason+"; "+due)
-		}
-		if !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
-		}
-	}
 }
 
 // builtAgo gives the fake's hotfixes 1 to 3 build times, days before agentNow.
@@ -116,14 +46,14 @@ func TestMinAgeDaysHoldsTheChainBack(t *testing.T) {
 	h.editSpec(builtAgo(10, 3, 20))
 	clock := &testClock{t: agentNow}
 
-	code, stdout, stderr := h.run(withClock(h.options(ModeCheck), clock))
+	code, stdout, stderr := h.run(withClock(h.options(agent.ModeCheck), clock))
 	held := "Held back: 6.14.2.2 (MIN_AGE_DAYS=7: published 2026-11-22 04:02 UTC; due 2026-11-29 04:02 UTC)\n" +
 		"Held back: 6.14.2.3 (follows 6.14.2.2; due 2026-11-29 04:02 UTC)\n"
 	if code != 100 || !strings.HasSuffix(stdout, held) {
 		t.Errorf("-check: exit %d, want 100 and the held-back hotfixes:\n%s%s", code, stdout, stderr)
 	}
 
-	code, stdout, stderr = h.run(withClock(h.options(ModeCron), clock))
+	code, stdout, stderr = h.run(withClock(h.options(agent.ModeCron), clock))
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1" {
 		t.Fatalf("cron run: exit %d, ledger %q, want only 6.14.2.1:\n%s%s", code, h.ledger("host1.txt"), stdout, stderr)
 	}
@@ -137,7 +67,7 @@ func TestMinAgeDaysHoldsTheChainBack(t *testing.T) {
 
 	// Four days later both are due.
 	clock.t = agentNow.AddDate(0, 0, 4)
-	code, stdout, stderr = h.run(withClock(h.options(ModeCron), clock))
+	code, stdout, stderr = h.run(withClock(h.options(agent.ModeCron), clock))
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
 		t.Fatalf("cron run 4 days later: exit %d, ledger %q:\n%s%s", code, h.ledger("host1.txt"), stdout, stderr)
 	}
@@ -148,7 +78,7 @@ func TestMinAgeDaysHoldsTheChainBack(t *testing.T) {
 
 func TestMinAgeDaysWithoutPublishTimeHoldsBack(t *testing.T) {
 	h := newAgentHost(t, "MIN_AGE_DAYS=1")
-	code, stdout, stderr := h.run(h.options(ModeCron))
+	code, stdout, stderr := h.run(h.options(agent.ModeCron))
 	if code != 0 || h.ledger("host1.txt") != "" || count(h.calls(), "install-start") != 0 {
 		t.Fatalf("exit %d, ledger %q, calls %v:\n%s%s", code, h.ledger("host1.txt"), h.calls(), stdout, stderr)
 	}
@@ -160,7 +90,7 @@ func TestMinAgeDaysWithoutPublishTimeHoldsBack(t *testing.T) {
 func TestCanaryIgnoresMinAgeDays(t *testing.T) {
 	h := newAgentHost(t, "MIN_AGE_DAYS=7", "CANARY=yes")
 	h.editSpec(builtAgo(10, 3, 0))
-	code, stdout, stderr := h.run(h.options(ModeCron))
+	code, stdout, stderr := h.run(h.options(agent.ModeCron))
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" || strings.Contains(stdout, "Held back") {
 		t.Errorf("canary: exit %d, ledger %q:\n%s%s", code, h.ledger("host1.txt"), stdout, stderr)
 	}
@@ -182,7 +112,7 @@ func TestInstallWindow(t *testing.T) {
 	} {
 		t.Run(tc.window, func(t *testing.T) {
 			h := newAgentHost(t, `INSTALL_WINDOW="`+tc.window+`"`)
-			code, stdout, stderr := h.run(h.options(ModeCron))
+			code, stdout, stderr := h.run(h.options(agent.ModeCron))
 			if code != 0 {
 				t.Fatalf("exit %d:\n%s%s", code, stdout, stderr)
 			}
@@ -219,7 +149,7 @@ func TestRandomWaitEndingAfterTheWindow(t *testing.T) {
 	} {
 		h := newAgentHost(t, "RANDOMWAIT=60", `INSTALL_WINDOW="Wed 03:00-04:30 UTC"`)
 		clock := &testClock{t: agentNow}
-		o := withClock(h.options(ModeCron), clock)
+		o := withClock(h.options(agent.ModeCron), clock)
 		o.RandN = func(int64) int64 { return tc.wait }
 		code, stdout, stderr := h.run(o)
 		if code != 0 {
@@ -237,7 +167,7 @@ func TestRandomWaitEndingAfterTheWindow(t *testing.T) {
 
 func TestConsoleIgnoresTheWindow(t *testing.T) {
 	h := newAgentHost(t, `INSTALL_WINDOW="Sun 01:00-02:00 UTC"`)
-	code, stdout, stderr := h.run(h.options(ModeConsole))
+	code, stdout, stderr := h.run(h.options(agent.ModeConsole))
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
 		t.Fatalf("exit %d, ledger %q:\n%s%s", code, h.ledger("host1.txt"), stdout, stderr)
 	}
@@ -246,7 +176,7 @@ func TestConsoleIgnoresTheWindow(t *testing.T) {
 	}
 	// -check lists what the window holds back, and when it opens.
 	h = newAgentHost(t, `INSTALL_WINDOW="Sun 01:00-02:00 UTC"`)
-	code, stdout, _ = h.run(h.options(ModeCheck))
+	code, stdout, _ = h.run(h.options(agent.ModeCheck))
 	if code != 100 || !strings.Contains(stdout, "Held back: 6.14.2.1 (outside INSTALL_WINDOW; due 2026-11-29 01:00 UTC)\n") {
 		t.Errorf("-check: exit %d:\n%s", code, stdout)
 	}
@@ -258,7 +188,7 @@ func TestSecondaryFollowsTheAlphaNotMinAgeDays(t *testing.T) {
 	h := newAgentHost(t, "HOST_ROLE=secondary", "MIN_AGE_DAYS=7")
 	h.editSpec(builtAgo(1, 1, 1))
 	h.write("etc/opt/shop/hotfix/version.txt", "6.14.2.1\n6.14.2.2\n")
-	code, stdout, stderr := h.run(h.options(ModeCron))
+	code, stdout, stderr := h.run(h.options(agent.ModeCron))
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2" || strings.Contains(stdout, "Held back") {
 		t.Errorf("secondary: exit %d, ledger %q:\n%s%s", code, h.ledger("host1.txt"), stdout, stderr)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/testutil"
 )
 
@@ -17,7 +18,7 @@ func TestReportIsMailed(t *testing.T) {
 	box := testutil.StartSMTP(t, nil)
 	addr := box.Addr
 	h := newAgentHost(t, "MAILTO=ops@example.com,root@example.com", "MAILFROM=hotchain@myhost.example.com", "SMTP_SERVER="+addr)
-	code, stdout, stderr := h.run(h.options(ModeCron))
+	code, stdout, stderr := h.run(h.options(agent.ModeCron))
 	if code != 0 || stdout != "" || stderr != "" {
 		t.Fatalf("exit %d, stdout %q, stderr %q; want 0 and nothing printed", code, stdout, stderr)
 	}
@@ -44,7 +45,7 @@ func TestReportIsMailed(t *testing.T) {
 	// A failure is always reported, and says so in the subject.
 	h.editSpec(func(s *fakeSpec) { s.Offered = append(s.Offered, "6.14.2.4") })
 	h.write("var/opt/shop/Patches/shop-hotfix-6.14.2.4/Install/10-fail.sh", "exit 3\n")
-	if code, stdout, _ := h.run(h.options(ModeCron)); code != 1 || stdout != "" {
+	if code, stdout, _ := h.run(h.options(agent.ModeCron)); code != 1 || stdout != "" {
 		t.Errorf("failed run: exit %d, stdout %q; want 1 and the report mailed", code, stdout)
 	}
 	msgs = box.Messages()
@@ -65,7 +66,7 @@ func TestUnmailableReportGivesExit4(t *testing.T) {
 	dead := l.Addr().String()
 	l.Close() // nothing listens there now
 	h := newAgentHost(t, "MAILTO=ops@example.com", "SMTP_SERVER="+dead)
-	code, stdout, stderr := h.run(h.options(ModeCron))
+	code, stdout, stderr := h.run(h.options(agent.ModeCron))
 	if code != 4 {
 		t.Fatalf("exit %d, want 4; stderr %q", code, stderr)
 	}

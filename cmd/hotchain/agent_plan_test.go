@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/testutil"
 )
@@ -37,12 +38,12 @@ func TestCheckPlans(t *testing.T) {
 	}
 	h.editSpec(func(s *fakeSpec) { s.Offered = append(s.Offered, "6.14.2.4") })
 
-	code, plain, _ := h.run(h.options(ModeCheck))
+	code, plain, _ := h.run(h.options(agent.ModeCheck))
 	if code != 100 {
 		t.Fatalf("-check: exit %d:\n%s", code, plain)
 	}
 	callsPlain := h.calls()
-	o := h.options(ModeCheck)
+	o := h.options(agent.ModeCheck)
 	o.Plans = true
 	code, stdout, stderr := h.run(o)
 	if code != 100 || stderr != "" {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/rollout"
 	"github.com/hotchain/hotchain/internal/sign"
@@ -111,7 +112,7 @@ func TestPolicyWithABadSignatureInstallsNothing(t *testing.T) {
 	data, _ := os.ReadFile(p)
 	os.WriteFile(p, bytes.Replace(data, []byte(`"share": 100`), []byte(`"share": 0`), 1), 0o644)
 
-	code, stdout, stderr := h.run(h.options(ModeCron))
+	code, stdout, stderr := h.run(h.options(agent.ModeCron))
 	if code != 1 || !strings.Contains(stdout, "rollout.json: bad signature") || h.ledger("host1.txt") != "" {
 		t.Errorf("exit %d, ledger %q, stdout:\n%s\nstderr:\n%s", code, h.ledger("host1.txt"), stdout, stderr)
 	}
@@ -120,7 +121,7 @@ func TestPolicyWithABadSignatureInstallsNothing(t *testing.T) {
 	}
 	// No signature at all is refused the same way.
 	os.Remove(p + ".asc")
-	code, _, stderr = h.run(h.options(ModeCheck))
+	code, _, stderr = h.run(h.options(agent.ModeCheck))
 	if code != 1 || !strings.Contains(stderr, "has no signature (rollout.json.asc): refused") {
 		t.Errorf("unsigned: exit %d, stderr:\n%s", code, stderr)
 	}
@@ -128,7 +129,7 @@ func TestPolicyWithABadSignatureInstallsNothing(t *testing.T) {
 
 func TestNoPolicyIsPhasingOff(t *testing.T) {
 	h, _ := newPolicyHost(t, "")
-	o := h.options(ModeCheck)
+	o := h.options(agent.ModeCheck)
 	code, stdout, _ := h.run(o)
 	if code != cli.ExitPending || strings.Contains(stdout, "no rollout policy") {
 		t.Errorf("-check: exit %d, stdout:\n%s", code, stdout)
@@ -137,7 +138,7 @@ func TestNoPolicyIsPhasingOff(t *testing.T) {
 	if code, stdout, _ = h.run(o); code != cli.ExitPending || !strings.Contains(stdout, "no rollout policy at file://") {
 		t.Errorf("-check -verbose: exit %d, stdout:\n%s", code, stdout)
 	}
-	if code, _, _ := h.run(h.options(ModeCron)); code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
+	if code, _, _ := h.run(h.options(agent.ModeCron)); code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
 		t.Errorf("cron: exit %d, ledger %q", code, h.ledger("host1.txt"))
 	}
 }
@@ -181,9 +182,9 @@ func TestShareDecidesByMachineID(t *testing.T) {
 			h, pr := newPolicyHost(t, "", extra...)
 			h.write("etc/machine-id", tc.id+"\n")
 			pr.write(policy(1, map[string]*rollout.Entry{"6.14.2.2": entry(tc.share)}))
-			mode := ModeCron
+			mode := agent.ModeCron
 			if tc.console {
-				mode = ModeConsole
+				mode = agent.ModeConsole
 			}
 			code, stdout, stderr := h.run(h.options(mode))
 			if code != 0 || h.ledger("host1.txt") != tc.ledger {
@@ -209,7 +210,7 @@ func TestShareWithoutMachineIDUsesHostname(t *testing.T) {
 		want = 0
 	}
 	for range 3 {
-		if code, stdout, _ := h.run(h.options(ModeCheck)); code != want {
+		if code, stdout, _ := h.run(h.options(agent.ModeCheck)); code != want {
 			t.Fatalf("exit %d, want %d:\n%s", code, want, stdout)
 		}
 	}
@@ -218,11 +219,11 @@ func TestShareWithoutMachineIDUsesHostname(t *testing.T) {
 func TestHaltHoldsTheChainBack(t *testing.T) {
 	h, pr := newPolicyHost(t, "")
 	pr.write(policy(1, map[string]*rollout.Entry{"6.14.2.2": {Share: 100, Halted: true, Published: entry(0).Published}}))
-	code, stdout, _ := h.run(h.options(ModeCheck))
+	code, stdout, _ := h.run(h.options(agent.ModeCheck))
 	if code != cli.ExitPending || !strings.Contains(stdout, "Held back: 6.14.2.2 (halted by the vendor)\nHeld back: 6.14.2.3 (follows 6.14.2.2, which is held back)\n") {
 		t.Errorf("-check: exit %d:\n%s", code, stdout)
 	}
-	code, stdout, _ = h.run(h.options(ModeCron))
+	code, stdout, _ = h.run(h.options(agent.ModeCron))
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1" || !strings.HasPrefix(stdout, "[shop-hotfix] myhost: 1 hotfix installed, 2 hotfixes held back\n") {
 		t.Errorf("cron: exit %d, ledger %q:\n%s", code, h.ledger("host1.txt"), stdout)
 	}
@@ -231,10 +232,10 @@ func TestHaltHoldsTheChainBack(t *testing.T) {
 		t.Errorf("status:\n%s", st)
 	}
 	// Everything pending is held: -check has nothing to install now.
-	if code, _, _ = h.run(h.options(ModeCheck)); code != 0 {
+	if code, _, _ = h.run(h.options(agent.ModeCheck)); code != 0 {
 		t.Errorf("-check with only held-back hotfixes: exit %d", code)
 	}
-	code, stdout, _ = h.run(h.options(ModeConsole))
+	code, stdout, _ = h.run(h.options(agent.ModeConsole))
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" || !strings.Contains(stdout, "Overridden: 6.14.2.2 is halted by the vendor; -console installs it anyway") {
 		t.Errorf("console: exit %d, ledger %q:\n%s", code, h.ledger("host1.txt"), stdout)
 	}
@@ -260,7 +261,7 @@ func withdrawn(reason string) *rollout.Entry {
 func TestWithdrawnIsNeverInstalled(t *testing.T) {
 	h, pr := newPolicyHost(t, "")
 	pr.write(policy(1, map[string]*rollout.Entry{"6.14.2.2": withdrawn("corrupts the cache")}))
-	code, stdout, _ := h.run(h.options(ModeConsole))
+	code, stdout, _ := h.run(h.options(agent.ModeConsole))
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1" || !strings.Contains(stdout, "Held back: 6.14.2.2 (withdrawn by the vendor: corrupts the cache)\n") {
 		t.Errorf("console: exit %d, ledger %q:\n%s", code, h.ledger("host1.txt"), stdout)
 	}
@@ -268,15 +269,15 @@ func TestWithdrawnIsNeverInstalled(t *testing.T) {
 
 func TestWithdrawnAppliedIsReported(t *testing.T) {
 	h, pr := newPolicyHost(t, "")
-	if code, _, _ := h.run(h.options(ModeCron)); code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
+	if code, _, _ := h.run(h.options(agent.ModeCron)); code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
 		t.Fatalf("first install: exit %d, ledger %q", code, h.ledger("host1.txt"))
 	}
 	pr.write(policy(1, map[string]*rollout.Entry{"6.14.2.2": withdrawn("corrupts the cache")}))
-	code, stdout, _ := h.run(h.options(ModeCheck))
+	code, stdout, _ := h.run(h.options(agent.ModeCheck))
 	if code != cli.ExitWithdrawn || !strings.Contains(stdout, "WITHDRAWN: 6.14.2.2 is applied on this host, but the vendor withdrew it: corrupts the cache") {
 		t.Errorf("-check: exit %d:\n%s", code, stdout)
 	}
-	code, stdout, _ = h.run(h.options(ModeCron))
+	code, stdout, _ = h.run(h.options(agent.ModeCron))
 	if code != cli.ExitWithdrawn || !strings.HasPrefix(stdout, "[shop-hotfix] myhost: WITHDRAWN hotfix 6.14.2.2 applied (corrupts the cache)\n") ||
 		h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
 		t.Errorf("cron: exit %d, ledger %q:\n%s", code, h.ledger("host1.txt"), stdout)
@@ -289,15 +290,15 @@ func TestWithdrawnAppliedIsReported(t *testing.T) {
 func TestAutoRollbackWithdrawn(t *testing.T) {
 	h, pr := newPolicyHost(t, "", "AUTO_ROLLBACK=withdrawn")
 	h.editSpec(func(s *fakeSpec) { s.Offered = append(s.Offered, "6.14.2.4") })
-	if code, _, _ := h.run(h.options(ModeCron)); code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3 6.14.2.4" {
+	if code, _, _ := h.run(h.options(agent.ModeCron)); code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3 6.14.2.4" {
 		t.Fatalf("first install: exit %d, ledger %q", code, h.ledger("host1.txt"))
 	}
 	pr.write(policy(1, map[string]*rollout.Entry{"6.14.2.3": withdrawn("breaks checkout")}))
 	// -check only reports.
-	if code, _, _ := h.run(h.options(ModeCheck)); code != cli.ExitWithdrawn || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3 6.14.2.4" {
+	if code, _, _ := h.run(h.options(agent.ModeCheck)); code != cli.ExitWithdrawn || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3 6.14.2.4" {
 		t.Fatalf("-check: exit %d, ledger %q", code, h.ledger("host1.txt"))
 	}
-	code, stdout, _ := h.run(h.options(ModeCron))
+	code, stdout, _ := h.run(h.options(agent.ModeCron))
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2" ||
 		!strings.HasPrefix(stdout, "[shop-hotfix] myhost: 2 hotfixes rolled back (withdrawn by the vendor)\n") ||
 		!strings.Contains(stdout, "Rolled back (withdrawn by the vendor): 6.14.2.4 6.14.2.3\n") {
@@ -316,7 +317,7 @@ func TestAutoRollbackWithdrawn(t *testing.T) {
 		t.Errorf("rpm database %q", got)
 	}
 	// The next run installs nothing again: 6.14.2.3 is withdrawn and 6.14.2.4 builds on it.
-	code, stdout, _ = h.run(h.options(ModeCron))
+	code, stdout, _ = h.run(h.options(agent.ModeCron))
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2" {
 		t.Errorf("next run: exit %d, ledger %q:\n%s", code, h.ledger("host1.txt"), stdout)
 	}
@@ -328,11 +329,11 @@ func TestExpiredMetadataIsAFailure(t *testing.T) {
 	p.Issued = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	p.Expires = time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC)
 	pr.write(p)
-	code, _, stderr := h.run(h.options(ModeCheck))
+	code, _, stderr := h.run(h.options(agent.ModeCheck))
 	if code != 1 || !strings.Contains(stderr, "metadata expired: rollout policy revision 1 of file://") || !strings.Contains(stderr, "expired at 2026-11-15T00:00:00Z") {
 		t.Errorf("exit %d, stderr:\n%s", code, stderr)
 	}
-	code, stdout, _ := h.run(h.options(ModeCron))
+	code, stdout, _ := h.run(h.options(agent.ModeCron))
 	if code != 1 || h.ledger("host1.txt") != "" || !strings.Contains(stdout, "FAILED: metadata expired") {
 		t.Errorf("cron: exit %d, ledger %q:\n%s", code, h.ledger("host1.txt"), stdout)
 	}
@@ -357,22 +358,22 @@ func TestStaleMirrorIsAFailure(t *testing.T) {
 	pr.repomd(1700000500)
 
 	serving.Store(pr.root)
-	if code, _, stderr := h.run(h.options(ModeCheck)); code != cli.ExitPending {
+	if code, _, stderr := h.run(h.options(agent.ModeCheck)); code != cli.ExitPending {
 		t.Fatalf("current mirror: exit %d\n%s", code, stderr)
 	}
 	serving.Store(old)
-	code, stdout, stderr := h.run(h.options(ModeCron))
+	code, stdout, stderr := h.run(h.options(agent.ModeCron))
 	if code != 1 || !strings.Contains(stdout, "FAILED: metadata older than what this host saw: rollout policy revision 7 < 9 (http://127.0.0.1:") || h.ledger("host1.txt") != "" {
 		t.Errorf("stale mirror: exit %d, ledger %q, stdout:\n%s\nstderr:\n%s", code, h.ledger("host1.txt"), stdout, stderr)
 	}
 	// The old repomd.xml alone, with the current policy, is refused too.
 	pr.writeSignedCopy(t, old)
-	if code, _, stderr = h.run(h.options(ModeCheck)); code != 1 || !strings.Contains(stderr, "metadata older than what this host saw: repomd.xml revision 1700000000 < 1700000500") {
+	if code, _, stderr = h.run(h.options(agent.ModeCheck)); code != 1 || !strings.Contains(stderr, "metadata older than what this host saw: repomd.xml revision 1700000000 < 1700000500") {
 		t.Errorf("stale repomd.xml: exit %d, stderr:\n%s", code, stderr)
 	}
 	// A mirror without the policy that the host saw is no way around it.
 	os.Remove(filepath.Join(old, "6.14.2", rollout.FileName))
-	if code, _, stderr = h.run(h.options(ModeCheck)); code != 1 || !strings.Contains(stderr, "serves no rollout policy, and this host saw revision 9") {
+	if code, _, stderr = h.run(h.options(agent.ModeCheck)); code != 1 || !strings.Contains(stderr, "serves no rollout policy, and this host saw revision 9") {
 		t.Errorf("policy gone: exit %d, stderr:\n%s", code, stderr)
 	}
 	if calls := strings.Join(h.calls(), " "); strings.Count(calls, "available") != 1 || strings.Contains(calls, "install") {
@@ -404,7 +405,7 @@ func TestWithdrawnUnpackedIsRemovedNotApplied(t *testing.T) {
 	h.write("fakepm.rpmdb", "shop-hotfix-6_14_2_1\nshop-hotfix-6_14_2_2\nshop-hotfix-6_14_2_3\n")
 	os.RemoveAll(h.path("var/opt/shop/Patches/shop-hotfix-6.14.2.4"))
 	pr.write(policy(1, map[string]*rollout.Entry{"6.14.2.2": withdrawn("corrupts the cache")}))
-	code, stdout, stderr := h.run(h.options(ModeCron))
+	code, stdout, stderr := h.run(h.options(agent.ModeCron))
 	rpmdb, _ := os.ReadFile(h.spec().State)
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1" || strings.Join(strings.Fields(string(rpmdb)), " ") != "shop-hotfix-6_14_2_1" ||
 		!strings.HasPrefix(stdout, "[shop-hotfix] myhost: withdrawn 6.14.2.2 not applied\n") ||
@@ -419,7 +420,7 @@ func TestMinAgeDaysCountsFromThePolicy(t *testing.T) {
 	young := entry(100)
 	young.Published = time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC) // a day before the test's clock
 	pr.write(policy(1, map[string]*rollout.Entry{"6.14.2.1": entry(100), "6.14.2.2": young, "6.14.2.3": entry(100)}))
-	code, stdout, stderr := h.run(h.options(ModeCron))
+	code, stdout, stderr := h.run(h.options(agent.ModeCron))
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1" ||
 		!strings.Contains(stdout, "Held back: 6.14.2.2 (MIN_AGE_DAYS=7: published 2026-11-24 06:00 UTC; due 2026-12-01 06:00 UTC)\n") {
 		t.Errorf("exit %d, ledger %q:\n%s%s", code, h.ledger("host1.txt"), stdout, stderr)
@@ -432,7 +433,7 @@ func TestSecondaryFollowsTheAlphaNotThePhasing(t *testing.T) {
 	h, pr := newPolicyHost(t, "", "HOST_ROLE=secondary")
 	h.write("etc/opt/shop/hotfix/version.txt", "6.14.2.1\n6.14.2.2\n6.14.2.3\n")
 	pr.write(policy(1, map[string]*rollout.Entry{"6.14.2.1": entry(0), "6.14.2.2": {Share: 100, Halted: true, Published: entry(0).Published}, "6.14.2.3": withdrawn("breaks checkout")}))
-	code, stdout, stderr := h.run(h.options(ModeCron))
+	code, stdout, stderr := h.run(h.options(agent.ModeCron))
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2" || !strings.Contains(stdout, "Held back: 6.14.2.3 (withdrawn by the vendor: breaks checkout)\n") {
 		t.Errorf("exit %d, ledger %q:\n%s%s", code, h.ledger("host1.txt"), stdout, stderr)
 	}

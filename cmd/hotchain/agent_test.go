@@ -14,6 +14,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 
+	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/internal/testutil"
@@ -23,32 +24,10 @@ import (
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
-func TestRandomWaitBounds(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	for _, n := range []int{1, 2, 60, 1440} {
-		lo, hi := time.Duration(n)*time.Minute, time.Duration(0)
-		for i := 0; i < 5000; i++ {
-			d := randomWait(n, rng.Int64N)
-			if d < time.Minute || d > time.Duration(n)*time.Minute {
-				t.Fatalf("RANDOMWAIT=%d: wait %s outside 1..%d minutes", n, d, n)
-			}
-			lo, hi = min(lo, d), max(hi, d)
-		}
-		// Uniform over the whole window: both ends are reached (within 1%).
-		span := time.Duration(n-1) * time.Minute
-		if lo > time.Minute+span/100 || hi < time.Duration(n)*time.Minute-span/100 {
-			t.Errorf("RANDOMWAIT=%d: 5000 waits spread only over %s..%s", n, lo, hi)
-		}
-	}
-	if d := randomWait(0, func(int64) int64 { panic("no draw for RANDOMWAIT=0") }); d != 0 {
-		t.Errorf("RANDOMWAIT=0 waits %s", d)
-	}
-}
-
 func TestRandomWaitOnlyInCronRuns(t *testing.T) {
 	h := newAgentHost(t, "RANDOMWAIT=5")
 	var waits []time.Duration
-	o := h.options(ModeCron)
+	o := h.options(agent.ModeCron)
 	o.RandN = rand.New(rand.NewPCG(3, 4)).Int64N
 	o.Sleep = func(ctx context.Context, d time.Duration) error {
 		waits = append(waits, d)
@@ -67,7 +46,7 @@ func TestRandomWaitOnlyInCronRuns(t *testing.T) {
 		t.Fatalf("cron run waited %v, want one wait within 1..5 minutes", waits)
 	}
 	// Console modes never wait (the options' sleeper fails the test when called).
-	for _, m := range []Mode{ModeCheck, ModeDownload, ModeConsole} {
+	for _, m := range []agent.Mode{agent.ModeCheck, agent.ModeDownload, agent.ModeConsole} {
 		if code, _, stderr := h.run(h.options(m)); code != 0 && code != 100 {
 			t.Errorf("%s: exit %d: %s", m, code, stderr)
 		}
@@ -76,7 +55,7 @@ func TestRandomWaitOnlyInCronRuns(t *testing.T) {
 
 func TestDayOutsideDaysOfWeekIsSilent(t *testing.T) {
 	h := newAgentHost(t, "DAYS_OF_WEEK=0126") // the runs happen on a Wednesday (3)
-	code, stdout, stderr := h.run(h.options(ModeCron))
+	code, stdout, stderr := h.run(h.options(agent.ModeCron))
 	if code != 0 || stdout != "" || stderr != "" {
 		t.Fatalf("exit %d, stdout %q, stderr %q; want 0 and nothing", code, stdout, stderr)
 	}
@@ -87,7 +66,7 @@ func TestDayOutsideDaysOfWeekIsSilent(t *testing.T) {
 		t.Errorf("a lock was taken: %v", err)
 	}
 	// The console does not look at the day, and shows what happens as it happens.
-	code, stdout, stderr = h.run(h.options(ModeConsole))
+	code, stdout, stderr = h.run(h.options(agent.ModeConsole))
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
 		t.Errorf("console run on an excluded day: exit %d, ledger %q: %s", code, h.ledger("host1.txt"), stderr)
 	}
@@ -102,7 +81,7 @@ func TestDayOutsideDaysOfWeekIsSilent(t *testing.T) {
 func TestDisabledNightlyRunsAreSilent(t *testing.T) {
 	h := newAgentHost(t)
 	os.Remove(h.path("var/lock/subsys/shop-hotfix"))
-	code, stdout, stderr := h.run(h.options(ModeCron))
+	code, stdout, stderr := h.run(h.options(agent.ModeCron))
 	if code != 0 || stdout != "" || stderr != "" || len(h.calls()) != 0 {
 		t.Fatalf("exit %d, stdout %q, stderr %q, calls %v; want 0 and nothing", code, stdout, stderr, h.calls())
 	}
@@ -110,7 +89,7 @@ func TestDisabledNightlyRunsAreSilent(t *testing.T) {
 
 func TestSubsysRecheckedAfterTheWait(t *testing.T) {
 	h := newAgentHost(t, "RANDOMWAIT=30")
-	o := h.options(ModeCron)
+	o := h.options(agent.ModeCron)
 	slept := false
 	o.Sleep = func(context.Context, time.Duration) error {
 		slept = true
@@ -128,7 +107,7 @@ func TestSubsysRecheckedAfterTheWait(t *testing.T) {
 
 func TestCronRunInstallsTheChainInOneTransaction(t *testing.T) {
 	h := newAgentHost(t)
-	code, stdout, stderr := h.run(h.options(ModeCron))
+	code, stdout, stderr := h.run(h.options(agent.ModeCron))
 	if code != 0 {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, stdout)
 	}
@@ -161,7 +140,7 @@ func TestCronRunInstallsTheChainInOneTransaction(t *testing.T) {
 
 	// Nothing pending: quiet.
 	h.syslog = nil
-	code, stdout, stderr = h.run(h.options(ModeCron))
+	code, stdout, stderr = h.run(h.options(agent.ModeCron))
 	if code != 0 || stdout != "" || stderr != "" {
 		t.Errorf("second run: exit %d, stdout %q, stderr %q; want a quiet 0", code, stdout, stderr)
 	}
@@ -181,7 +160,7 @@ func TestInstalledButNotAppliedIsAFailure(t *testing.T) {
 	h.load()
 	h.write("var/opt/shop/Patches/shop-hotfix-6.14.2.2/Install/10-migrate.sh", "echo migrating; exit 1\n")
 
-	code, stdout, _ := h.run(h.options(ModeCron))
+	code, stdout, _ := h.run(h.options(agent.ModeCron))
 	if code != 1 {
 		t.Fatalf("exit %d, want 1", code)
 	}
@@ -214,11 +193,11 @@ func TestInstalledButNotAppliedIsAFailure(t *testing.T) {
 func TestRepositoryDownIsAFailure(t *testing.T) {
 	h := newAgentHost(t)
 	h.editSpec(func(s *fakeSpec) { s.Down = true })
-	code, stdout, _ := h.run(h.options(ModeCron))
+	code, stdout, _ := h.run(h.options(agent.ModeCron))
 	if code != 1 || !strings.HasPrefix(stdout, "[shop-hotfix] myhost: FAILED: check the repository: dnf repoquery: exit status 1") {
 		t.Errorf("cron run: exit %d, report:\n%s", code, stdout)
 	}
-	code, stdout, stderr := h.run(h.options(ModeCheck))
+	code, stdout, stderr := h.run(h.options(agent.ModeCheck))
 	if code != 1 || stdout != "" || !strings.Contains(stderr, "hotchain: check the repository: dnf repoquery") {
 		t.Errorf("-check: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
@@ -226,7 +205,7 @@ func TestRepositoryDownIsAFailure(t *testing.T) {
 
 func TestCheckOutput(t *testing.T) {
 	h := newAgentHost(t)
-	code, stdout, stderr := h.run(h.options(ModeCheck))
+	code, stdout, stderr := h.run(h.options(agent.ModeCheck))
 	if code != 100 || stderr != "" {
 		t.Fatalf("exit %d, stderr %q; want 100", code, stderr)
 	}
@@ -238,8 +217,8 @@ func TestCheckOutput(t *testing.T) {
 		t.Error("-check took LOCK_TS")
 	}
 
-	h.run(h.options(ModeConsole))
-	code, stdout, _ = h.run(h.options(ModeCheck))
+	h.run(h.options(agent.ModeConsole))
+	code, stdout, _ = h.run(h.options(agent.ModeCheck))
 	if code != 0 || stdout != "No new shop hotfixes available for host: myhost.\n" {
 		t.Errorf("nothing pending: exit %d, %q", code, stdout)
 	}
@@ -247,14 +226,14 @@ func TestCheckOutput(t *testing.T) {
 
 func TestCheckOnlyAndDownloadOnly(t *testing.T) {
 	h := newAgentHost(t, "CHECK_ONLY=yes")
-	code, stdout, _ := h.run(h.options(ModeCron))
+	code, stdout, _ := h.run(h.options(agent.ModeCron))
 	if code != 0 || !strings.HasPrefix(stdout, "[shop-hotfix] myhost: 3 hotfixes available\n") ||
 		!strings.Contains(stdout, "New shop hotfixes available for host: myhost:\n") || h.ledger("host1.txt") != "" {
 		t.Errorf("CHECK_ONLY: exit %d, ledger %q, report:\n%s", code, h.ledger("host1.txt"), stdout)
 	}
 
 	h = newAgentHost(t, "DOWNLOAD_ONLY=yes")
-	code, stdout, _ = h.run(h.options(ModeCron))
+	code, stdout, _ = h.run(h.options(agent.ModeCron))
 	if code != 0 || !strings.HasPrefix(stdout, "[shop-hotfix] myhost: 3 hotfixes downloaded\n") || h.ledger("host1.txt") != "" {
 		t.Errorf("DOWNLOAD_ONLY: exit %d, ledger %q, report:\n%s", code, h.ledger("host1.txt"), stdout)
 	}
@@ -262,7 +241,7 @@ func TestCheckOnlyAndDownloadOnly(t *testing.T) {
 		t.Errorf("calls:\n%s", log)
 	}
 
-	code, stdout, _ = h.run(h.options(ModeDownload))
+	code, stdout, _ = h.run(h.options(agent.ModeDownload))
 	if code != 0 || stdout != "Downloaded into the package manager's cache, not installed: shop-hotfix-6_14_2_1 shop-hotfix-6_14_2_2 shop-hotfix-6_14_2_3\n" {
 		t.Errorf("-download: exit %d, %q", code, stdout)
 	}
@@ -279,7 +258,7 @@ func TestLocksHeldGiveExit3(t *testing.T) {
 		if err := l.TryLock(); err != nil {
 			t.Fatal(err)
 		}
-		code, stdout, stderr := h.run(h.options(ModeCron))
+		code, stdout, stderr := h.run(h.options(agent.ModeCron))
 		l.Unlock()
 		if code != 3 || stdout != "" || !strings.Contains(stderr, "is held by another run (pid ") || !strings.Contains(stderr, "\nhint: ") {
 			t.Errorf("%s held: exit %d, stdout %q, stderr %q", which, code, stdout, stderr)
@@ -302,7 +281,7 @@ func TestLockFailuresThatAreNotAnotherRun(t *testing.T) {
 		if err := os.MkdirAll(p, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		code, _, stderr := h.run(h.options(ModeCron))
+		code, _, stderr := h.run(h.options(agent.ModeCron))
 		if code != 1 || strings.Contains(stderr, "another") || !strings.Contains(stderr, "is not a regular file but a directory") {
 			t.Errorf("%s is a directory: exit %d, stderr %q; want 1 and what is wrong", which, code, stderr)
 		}
@@ -315,7 +294,7 @@ func TestLockFailuresThatAreNotAnotherRun(t *testing.T) {
 func TestSyslogErrorsOnlyWhenVerbose(t *testing.T) {
 	h := newAgentHost(t)
 	for _, verbose := range []bool{false, true} {
-		o := h.options(ModeCheck)
+		o := h.options(agent.ModeCheck)
 		o.Verbose = verbose
 		o.Syslog = func(string, string, bool) error { return errors.New("syslog: dial unix /dev/log: no such file") }
 		code, _, stderr := h.run(o)
@@ -327,11 +306,11 @@ func TestSyslogErrorsOnlyWhenVerbose(t *testing.T) {
 
 // withFakePM makes the command line use the fake for h while the test runs.
 func withFakePM(t *testing.T, h *agentHost) {
-	old := NewPackageManager
-	NewPackageManager = func(cfg *sysconfig.Config, p PMIO) (PackageManager, error) {
+	old := agent.NewPackageManager
+	agent.NewPackageManager = func(cfg *sysconfig.Config, p agent.PMIO) (agent.PackageManager, error) {
 		return &fakePM{SpecFile: h.specFile, cfg: cfg, io: p}, nil
 	}
-	t.Cleanup(func() { NewPackageManager = old })
+	t.Cleanup(func() { agent.NewPackageManager = old })
 }
 
 // cli runs hotchain's command line in-process.
@@ -383,7 +362,7 @@ func TestRealPackageManagerGetsTheRootAndYumParameter(t *testing.T) {
 	}
 	h := newAgentHost(t)
 	var out bytes.Buffer
-	pm, err := NewPackageManager(h.cfg, PMIO{Env: []string{"A=1"}, Stdout: &out, Stderr: &out})
+	pm, err := agent.NewPackageManager(h.cfg, agent.PMIO{Env: []string{"A=1"}, Stdout: &out, Stderr: &out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +376,7 @@ func TestRealPackageManagerGetsTheRootAndYumParameter(t *testing.T) {
 	h.write("etc/sysconfig/shop-hotfix", agentSettings+"PACKAGE_MANAGER=yum\n")
 	h.load()
 	if _, err := exec.LookPath("yum"); err != nil {
-		if _, err := NewPackageManager(h.cfg, PMIO{}); err == nil || !strings.Contains(err.Error(), "PACKAGE_MANAGER=yum") {
+		if _, err := agent.NewPackageManager(h.cfg, agent.PMIO{}); err == nil || !strings.Contains(err.Error(), "PACKAGE_MANAGER=yum") {
 			t.Errorf("PACKAGE_MANAGER=yum without yum: %v", err)
 		}
 	}
@@ -418,7 +397,7 @@ func TestUnpackedHotfixesAreAppliedByTheNextRun(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	code, stdout, _ := h.run(h.options(ModeCheck))
+	code, stdout, _ := h.run(h.options(agent.ModeCheck))
 	if code != 100 || stdout != "Unpacked, not applied: 6.14.2.2 6.14.2.3 (the next run applies them; hotchain agent -console does now)\n" {
 		t.Errorf("-check: exit %d:\n%s", code, stdout)
 	}
@@ -428,7 +407,7 @@ func TestUnpackedHotfixesAreAppliedByTheNextRun(t *testing.T) {
 		t.Errorf("status: exit %d:\n%s", code, stdout)
 	}
 
-	code, stdout, stderr := h.run(h.options(ModeCron))
+	code, stdout, stderr := h.run(h.options(agent.ModeCron))
 	if code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
 		t.Fatalf("cron run: exit %d, ledger %q\n%s%s", code, h.ledger("host1.txt"), stdout, stderr)
 	}
@@ -455,7 +434,7 @@ func mustVersion(t *testing.T, s string) hotfix.Version {
 func TestHealthCheckStopsTheChain(t *testing.T) {
 	h := newAgentHost(t, `HEALTH_CMD="sh -c 'test ! -f $PRODUCT_ROOT/lib/fix3.txt || { echo shop answers 500; exit 1; }'"`, "HEALTH_RETRIES=1")
 	h.editSpec(func(s *fakeSpec) { s.Offered = append(s.Offered, "6.14.2.4") })
-	code, stdout, _ := h.run(h.options(ModeCron))
+	code, stdout, _ := h.run(h.options(agent.ModeCron))
 	if code != 5 {
 		t.Errorf("exit %d, want 5", code)
 	}

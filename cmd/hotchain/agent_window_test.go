@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotchain/hotchain/internal/agent"
 )
 
 // The product is closed (PRE_HOOK to POST_HOOK) only while the hotfixes' files are placed
@@ -44,7 +46,7 @@ func ticking() func() time.Time {
 
 func TestPreHookRunsAfterTheUnpackAndBeforeTheFirstApply(t *testing.T) {
 	h, events := windowHost(t)
-	o := h.options(ModeCron)
+	o := h.options(agent.ModeCron)
 	o.Now = ticking()
 	code, stdout, _ := h.run(o)
 	if code != 0 {
@@ -72,7 +74,7 @@ func TestPreHookRunsAfterTheUnpackAndBeforeTheFirstApply(t *testing.T) {
 func TestFailedInstallClosesNothing(t *testing.T) {
 	h, events := windowHost(t)
 	h.editSpec(func(s *fakeSpec) { s.InstallFails = true })
-	code, stdout, _ := h.run(h.options(ModeCron))
+	code, stdout, _ := h.run(h.options(agent.ModeCron))
 	if code != 1 {
 		t.Fatalf("exit %d, want 1:\n%s", code, stdout)
 	}
@@ -96,7 +98,7 @@ func TestPreHookFailureAppliesNothing(t *testing.T) {
 	h, events := windowHost(t)
 	h.write("hooks/pre.sh", "#!/bin/sh\necho pre >> "+events+"\nexit 1\n")
 	before, _ := os.ReadFile(h.path("opt/shop/lib/core.txt"))
-	code, stdout, _ := h.run(h.options(ModeConsole))
+	code, stdout, _ := h.run(h.options(agent.ModeConsole))
 	if code != 1 {
 		t.Fatalf("exit %d, want 1:\n%s", code, stdout)
 	}
@@ -111,7 +113,7 @@ func TestPreHookFailureAppliesNothing(t *testing.T) {
 	}
 	// The next run applies the chain: the prepared hotfix is still unpacked, not applied.
 	h.write("hooks/pre.sh", "#!/bin/sh\n")
-	if code, stdout, _ := h.run(h.options(ModeConsole)); code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
+	if code, stdout, _ := h.run(h.options(agent.ModeConsole)); code != 0 || h.ledger("host1.txt") != "6.14.2.1 6.14.2.2 6.14.2.3" {
 		t.Errorf("next run: exit %d, ledger %q:\n%s", code, h.ledger("host1.txt"), stdout)
 	}
 }

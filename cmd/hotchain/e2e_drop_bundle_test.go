@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hotchain/hotchain/internal/agent"
 )
 
 // TestAgentDropBundle: a bundle copied into the drop folder of a host without a repository
@@ -55,7 +57,7 @@ func TestAgentDropBundle(t *testing.T) {
 	drop := filepath.Join(host.root, "var/opt/shop/drop")
 	os.MkdirAll(drop, 0o755)
 	at := []string{"agent", "-root", host.root, "-config", "/etc/sysconfig/shop-hotfix", "-console"}
-	env := []string{DropSettleEnv + "=300ms"}
+	env := []string{agent.DropSettleEnv + "=300ms"}
 	put := func(dir string) {
 		for _, n := range []string{name, name + ".sig"} {
 			writeFile(t, filepath.Join(drop, n), readFile(t, filepath.Join(bundles, dir, n)))

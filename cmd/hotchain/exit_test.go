@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/lock"
 )
@@ -25,8 +26,8 @@ func TestExitStatus(t *testing.T) {
 		{"usage", cli.UsageError{Err: errors.New("unknown flag")}, 2},
 		{"usage with hint", cli.WithHint(cli.UsageError{Err: errors.New("extra words")}, "see -help"), 2},
 		{"lock held", held, 3},
-		{"lock held, wrapped", LockFailure("another agent run is active", held), 3},
-		{"lock file is a directory", LockFailure("another agent run is active", errors.New("lock file /x is not a regular file but a directory")), 1},
+		{"lock held, wrapped", agent.LockFailure("another agent run is active", held), 3},
+		{"lock file is a directory", agent.LockFailure("another agent run is active", errors.New("lock file /x is not a regular file but a directory")), 1},
 		{"held lock only mentioned", fmt.Errorf("still running: %v", held), 1},
 		{"report not mailed", cli.ExitError{Code: cli.ExitNotMailed, Err: errors.New("mail: connection refused")}, 4},
 		{"pending", cli.SilentExit(cli.ExitPending), 100},

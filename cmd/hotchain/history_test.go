@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/internal/hoststate"
@@ -220,10 +221,10 @@ func TestSkippedRunHistory(t *testing.T) {
 	if err := os.Remove(h.path("var/lock/subsys/shop-hotfix")); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, stderr := h.run(h.options(ModeCron)); code != 0 {
+	if code, _, stderr := h.run(h.options(agent.ModeCron)); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	h.run(h.options(ModeCheck))
+	h.run(h.options(agent.ModeCheck))
 	h.wantHistory("run-start cron success cron", "run-end cron skipped cron",
 		"run-start check success uid:"+strconv.Itoa(os.Getuid()), "run-end check success uid:"+strconv.Itoa(os.Getuid()))
 }
@@ -232,7 +233,7 @@ func TestSkippedRunHistory(t *testing.T) {
 // negative, and the run's covers its applies.
 func TestHistoryDurations(t *testing.T) {
 	h := newAgentHost(t, `HEALTH_CMD="sleep 0.05"`)
-	h.run(h.options(ModeCron))
+	h.run(h.options(agent.ModeCron))
 	l := &history.Log{Dir: history.Dir(h.cfg.InRoot(h.cfg.LedgerDir)), Host: "host1"}
 	lines, _, err := history.Read(l.Files())
 	if err != nil || len(lines) < 4 {
@@ -255,7 +256,7 @@ func TestHistoryDurations(t *testing.T) {
 // A notification that is not delivered is in the history, before the run's end.
 func TestNotifyFailureInHistory(t *testing.T) {
 	h := newAgentHost(t, `NOTIFY_CMD="sh -c 'cat >/dev/null; echo pager down >&2; exit 3'"`, "NOTIFY_ON=always")
-	h.run(h.options(ModeCron))
+	h.run(h.options(agent.ModeCron))
 	got := h.history()
 	if len(got) < 2 || got[len(got)-2] != "notify failure cron" || got[len(got)-1] != "run-end cron success cron" {
 		t.Fatalf("history ends %q, want a failed notify, then the run's end", got)
@@ -272,7 +273,7 @@ func TestRestartHistory(t *testing.T) {
 	h := newAgentHost(t)
 	h.environ = append(h.environ, "SUDO_USER=alice")
 	restartTxt(h, 1, "product\n")
-	o := h.options(ModeConsole)
+	o := h.options(agent.ModeConsole)
 	o.BootID = bootOf("boot-1")
 	h.run(o)
 	h.cliAt("boot-1", "restarted")
@@ -280,7 +281,7 @@ func TestRestartHistory(t *testing.T) {
 	h.load()
 	restartTxt(h, 4, "services shop-web\n")
 	h.editSpec(func(s *fakeSpec) { s.Offered = append(s.Offered, "6.14.2.4") })
-	o = h.options(ModeConsole)
+	o = h.options(agent.ModeConsole)
 	o.BootID = bootOf("boot-1")
 	h.run(o)
 	var got []string

@@ -66,7 +66,7 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 	if err == nil {
 		err = restartAfterApply(ctx, e, cfg, dir, *scriptlet) // restart.go
 	}
-	return afterChange(e, cfg, err) // metrics.go
+	return afterChange(e, cfg, err) // metrics.go (METRICS_FILE)
 }
 
 func runPrereq(ctx context.Context, e *cli.Env, args []string) error {
@@ -154,7 +154,7 @@ An interrupted apply counts as the newest. The RPM's %preun runs it on erase.`)
 	if err != nil {
 		return err
 	}
-	err = afterChange(e, cfg, newHost(e, cfg).Rollback(ctx, v, e.Stdout)) // metrics.go
+	err = afterChange(e, cfg, newHost(e, cfg).Rollback(ctx, v, e.Stdout)) // metrics.go (METRICS_FILE)
 	if errors.Is(err, hotfix.ErrNotApplied) {
 		// Erasing a package that was installed with <PRODUCT>_DO_PATCH=0 must not fail.
 		fmt.Fprintf(e.Stdout, "%v: nothing to roll back\n", err)

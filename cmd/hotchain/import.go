@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 )
 
@@ -46,7 +47,7 @@ choice. The private copy is removed afterwards, also when the import fails.`)
 	if err != nil {
 		return err
 	}
-	o := Options{Config: cfg, Mode: ModeConsole, Verbose: *verbose, Stdout: e.Stdout, Stderr: e.Stderr, Environ: e.Environ}
+	o := agent.Options{Config: cfg, Mode: agent.ModeConsole, Verbose: *verbose, Stdout: e.Stdout, Stderr: e.Stderr, Environ: e.Environ}
 	path := fs.Arg(0)
-	return Import(ctx, o, path, path+".sig")
+	return agent.Import(ctx, o, path, path+".sig")
 }

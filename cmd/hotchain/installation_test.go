@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/internal/testutil"
@@ -109,7 +110,7 @@ func TestStatusJSONGolden(t *testing.T) {
 func TestAgentWritesHostRecord(t *testing.T) {
 	h := newAgentHost(t)
 	restartTxt(h, 1, "services shop-web\n")
-	o := h.options(ModeConsole)
+	o := h.options(agent.ModeConsole)
 	o.BootID = bootOf("b1")
 	if code, out, errs := h.run(o); code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
@@ -117,11 +118,11 @@ func TestAgentWritesHostRecord(t *testing.T) {
 	// A file that changed since its hotfix wrote it: the next install run counts it, a
 	// -check after it keeps that count.
 	h.write("opt/shop/lib/fix2.txt", "edited by hand\n")
-	o = h.options(ModeConsole)
+	o = h.options(agent.ModeConsole)
 	o.BootID = bootOf("b1")
 	h.run(o)
 	h.write("opt/shop/lib/fix3.txt", "edited by hand\n")
-	o = h.options(ModeCheck)
+	o = h.options(agent.ModeCheck)
 	o.BootID = bootOf("b1")
 	h.run(o)
 	rec, err := hoststate.ReadHostRecord(h.path("etc/opt/shop/hotfix/host1.status.json"))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -9,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/internal/testutil"
@@ -73,7 +76,7 @@ func wantSamples(t *testing.T, got map[string]string, want map[string]string) {
 func TestMetricsAfterRuns(t *testing.T) {
 	h := metricsHost(t)
 	now := time.Date(2026, 11, 25, 4, 2, 0, 0, time.UTC).Unix()
-	if code, _, stderr := h.run(h.options(ModeCron)); code != 0 {
+	if code, _, stderr := h.run(h.options(agent.ModeCron)); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	wantSamples(t, h.metrics(), map[string]string{
@@ -114,7 +117,7 @@ func TestMetricsAfterRuns(t *testing.T) {
 	h.write("opt/shop/lib/fix2.txt", "edited\n")
 	h.editSpec(func(s *fakeSpec) { s.Offered = append(s.Offered, "6.14.2.4") })
 	h.write("var/opt/shop/Patches/shop-hotfix-6.14.2.4/Install/10-fail.sh", "exit 3\n")
-	if code, _, _ := h.run(h.options(ModeCron)); code != cli.ExitFailure {
+	if code, _, _ := h.run(h.options(agent.ModeCron)); code != cli.ExitFailure {
 		t.Fatalf("exit %d, want 1", code)
 	}
 	wantSamples(t, h.metrics(), map[string]string{
@@ -128,7 +131,7 @@ func TestMetricsAfterRuns(t *testing.T) {
 // Hotfixes held back by a closed install window count under their reason.
 func TestMetricsHeldBack(t *testing.T) {
 	h := metricsHost(t, `INSTALL_WINDOW="Sun 01:00-02:00 UTC"`)
-	if code, _, stderr := h.run(h.options(ModeCron)); code != 0 {
+	if code, _, stderr := h.run(h.options(agent.ModeCron)); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	wantSamples(t, h.metrics(), map[string]string{
@@ -153,9 +156,8 @@ func TestMetricsGolden(t *testing.T) {
 		Held:           []hoststate.HeldRecord{{Version: "6.14.2.3", Reason: "MIN_AGE_DAYS=7: published 2026-11-21", Due: &due}},
 		Withdrawn:      []hoststate.HeldRecord{{Version: "6.14.2.2", Reason: "breaks checkout"}, {Version: "6.14.2.9", Reason: "gone"}},
 		MetadataIssued: &issued}
-	o := h.options(ModeCron)
-	r := newAgentRun(&o, h.environ)
-	data, err := hoststate.MetricsText(h.cfg, r.host, last, hoststate.RestartRequired(h.cfg))
+	host := &hotfix.Host{Cfg: h.cfg, Out: io.Discard, Environ: h.environ} // as the agent run makes it
+	data, err := hoststate.MetricsText(h.cfg, host, last, hoststate.RestartRequired(h.cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +173,7 @@ func TestMetricsGolden(t *testing.T) {
 // is a warning; the run itself is done.
 func TestMetricsDirectoryMissing(t *testing.T) {
 	h := newAgentHost(t, "METRICS_FILE=/var/lib/node_exporter/textfile_colector/shop_hotfix.prom")
-	code, _, stderr := h.run(h.options(ModeCron))
+	code, _, stderr := h.run(h.options(agent.ModeCron))
 	if code != 0 || !strings.Contains(stderr, "hotchain: warning: write the metrics: directory /var/lib/node_exporter/textfile_colector does not exist\nhint: check METRICS_FILE") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}

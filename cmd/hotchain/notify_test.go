@@ -12,10 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
-	"github.com/hotchain/hotchain/internal/testutil"
-	"github.com/hotchain/hotchain/repo/dnf"
 )
 
 // Notifications against a real HTTP server on loopback (httptest) and a real NOTIFY_CMD.
@@ -59,37 +57,7 @@ func (h *hook) got() ([][]byte, []http.Header) {
 }
 
 // fastNotify keeps the tests of failing deliveries short.
-var fastNotify = NotifyLimits{Timeout: 300 * time.Millisecond, Tries: 3, Backoff: 10 * time.Millisecond}
-
-func TestNotificationGolden(t *testing.T) {
-	h := newAgentHost(t, "HOST_ROLE=alpha", "SECONDARY_HOSTS=host2")
-	h.write("etc/opt/shop/hotfix/host1.txt", "6.14.2.1\n")
-	h.write("etc/opt/shop/hotfix/version.txt", "6.14.2.1\n")
-	h.load()
-	o := h.options(ModeCron)
-	o.fillDefaults()
-	r := newAgentRun(&o, h.environ)
-	v := func(s string) hotfix.Version {
-		x, err := hotfix.ParseHotfixVersion(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return x
-	}
-	for _, s := range []string{"6.14.2.2", "6.14.2.3", "6.14.2.4"} {
-		r.pending = append(r.pending, dnf.Package{Name: "shop-hotfix-" + s, Hotfix: v(s)})
-	}
-	r.installed = []hotfix.Version{v("6.14.2.2")}
-	r.applyFailed, r.applyErr = v("6.14.2.3"), io.ErrUnexpectedEOF
-	r.fail("hotfix 6.14.2.3 is installed but not applied: its apply failed")
-	r.held = []heldBack{{Version: v("6.14.2.4"), Reason: "halted by the vendor", Policy: true}}
-	r.output.Write([]byte("==> applying 6.14.2.2\nComplete!\n"))
-	doc, err := r.notification().encode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutil.Golden(t, "testdata/notification.golden", doc)
-}
+var fastNotify = agent.NotifyLimits{Timeout: 300 * time.Millisecond, Tries: 3, Backoff: 10 * time.Millisecond}
 
 func TestNotifyWebhookAndCommand(t *testing.T) {
 	wh := startHook(t, func(w http.ResponseWriter, r *http.Request) {
@@ -102,7 +70,7 @@ func TestNotifyWebhookAndCommand(t *testing.T) {
 	h.write("etc/sysconfig/shop-hotfix", agentSettings+"NOTIFY_URL="+wh.url()+"\nNOTIFY_HEADER=\"Authorization: Bearer t0ken-42\"\n"+
 		"NOTIFY_CMD=\"tee "+cmdOut+"\"\n")
 	h.load()
-	code, stdout, stderr := h.run(h.options(ModeCron))
+	code, stdout, stderr := h.run(h.options(agent.ModeCron))
 	if code != 0 || strings.Contains(stdout+stderr, "t0ken") {
 		t.Fatalf("exit %d, stdout %q, stderr %q; want 0 and the token never shown", code, stdout, stderr)
 	}
@@ -113,11 +81,11 @@ func TestNotifyWebhookAndCommand(t *testing.T) {
 	if heads[0].Get("Authorization") != "Bearer t0ken-42" {
 		t.Errorf("headers %v", heads[0])
 	}
-	var n Notification
+	var n agent.Notification
 	if err := json.Unmarshal(bodies[0], &n); err != nil {
 		t.Fatalf("%v:\n%s", err, bodies[0])
 	}
-	if n.Schema != NotificationSchema || n.Outcome != "success" || n.Host.Name != "host1" || n.Installation.Product != "shop" ||
+	if n.Schema != agent.NotificationSchema || n.Outcome != "success" || n.Host.Name != "host1" || n.Installation.Product != "shop" ||
 		strings.Join(n.Hotfixes.Installed, " ") != "6.14.2.1 6.14.2.2 6.14.2.3" || strings.Join(n.Host.Applied, " ") != "6.14.2.1 6.14.2.2 6.14.2.3" ||
 		!strings.Contains(n.Report, "Installed: 6.14.2.1 6.14.2.2 6.14.2.3") {
 		t.Errorf("notification:\n%s", bodies[0])
@@ -128,7 +96,7 @@ func TestNotifyWebhookAndCommand(t *testing.T) {
 	}
 
 	// NOTIFY_ON=change (the default): a run that changes nothing is not notified.
-	if code, _, stderr := h.run(h.options(ModeCron)); code != 0 {
+	if code, _, stderr := h.run(h.options(agent.ModeCron)); code != 0 {
 		t.Fatalf("second run: exit %d: %s", code, stderr)
 	}
 	if bodies, _ := wh.got(); len(bodies) != 1 {
@@ -137,7 +105,7 @@ func TestNotifyWebhookAndCommand(t *testing.T) {
 	// NOTIFY_ON=always: it is.
 	h.write("etc/sysconfig/shop-hotfix", agentSettings+"NOTIFY_URL="+wh.url()+"\nNOTIFY_HEADER=\"Authorization: Bearer t0ken-42\"\nNOTIFY_ON=always\n")
 	h.load()
-	if code, _, stderr := h.run(h.options(ModeCron)); code != 0 {
+	if code, _, stderr := h.run(h.options(agent.ModeCron)); code != 0 {
 		t.Fatalf("third run: exit %d: %s", code, stderr)
 	}
 	if bodies, _ := wh.got(); len(bodies) != 2 || !strings.Contains(string(bodies[1]), `"summary": ""`) {
@@ -151,7 +119,7 @@ func TestNotifyWebhook500(t *testing.T) {
 		http.Error(w, "database down", http.StatusInternalServerError)
 	})
 	h := newAgentHost(t, "NOTIFY_URL="+wh.url()+"?key=s3cret", `NOTIFY_HEADER="X-Token: t0ken"`)
-	o := h.options(ModeCron)
+	o := h.options(agent.ModeCron)
 	o.NotifyLimits = fastNotify
 	code, _, stderr := h.run(o)
 	if code != cli.ExitNotMailed {
@@ -210,8 +178,8 @@ func TestNotifyWebhookHangs(t *testing.T) {
 	})
 	defer close(release)
 	h := newAgentHost(t, "NOTIFY_URL="+wh.url())
-	o := h.options(ModeConsole)
-	o.NotifyLimits = NotifyLimits{Timeout: 200 * time.Millisecond, Tries: 2, Backoff: 10 * time.Millisecond}
+	o := h.options(agent.ModeConsole)
+	o.NotifyLimits = agent.NotifyLimits{Timeout: 200 * time.Millisecond, Tries: 2, Backoff: 10 * time.Millisecond}
 	start := time.Now()
 	code, _, stderr := h.run(o)
 	took := time.Since(start)
@@ -230,12 +198,12 @@ func TestNotifyWebhookHangs(t *testing.T) {
 // NOTIFY_ON=failure notifies only failures.
 func TestNotifyCmdFailsOnFailedRun(t *testing.T) {
 	h := newAgentHost(t, `NOTIFY_CMD="sh -c 'cat >/dev/null; echo pager down >&2; exit 3'"`, "NOTIFY_ON=failure")
-	if code, _, stderr := h.run(h.options(ModeCron)); code != 0 {
+	if code, _, stderr := h.run(h.options(agent.ModeCron)); code != 0 {
 		t.Fatalf("a run that worked: exit %d, stderr %q; want 0 (NOTIFY_ON=failure)", code, stderr)
 	}
 	h.editSpec(func(s *fakeSpec) { s.Offered = append(s.Offered, "6.14.2.4") })
 	h.write("var/opt/shop/Patches/shop-hotfix-6.14.2.4/Install/10-fail.sh", "exit 3\n")
-	code, _, stderr := h.run(h.options(ModeCron))
+	code, _, stderr := h.run(h.options(agent.ModeCron))
 	if code != cli.ExitFailure || !strings.Contains(stderr, "hotchain: notification not delivered: NOTIFY_CMD sh: exit status 3: pager down\n") {
 		t.Errorf("exit %d, stderr %q; want 1 and the notification's failure", code, stderr)
 	}

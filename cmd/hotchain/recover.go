@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 
+	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/lock"
 )
@@ -29,9 +30,9 @@ base RPM runs it at boot (PRODUCT-hotfix-recover.service, or the init script's s
 	}
 	ts, err := lock.Acquire(cfg.InRoot(cfg.LockTS), e.Getenv(lock.EnvVar))
 	if err != nil {
-		return LockFailure("a hotfix install or product patch is running", err)
+		return agent.LockFailure("a hotfix install or product patch is running", err)
 	}
 	defer ts.Unlock()
-	o := Options{Config: cfg, Mode: ModeConsole, Verbose: *verbose, Stdout: e.Stdout, Stderr: e.Stderr, Environ: e.Environ}
-	return Recover(ctx, o, ts)
+	o := agent.Options{Config: cfg, Mode: agent.ModeConsole, Verbose: *verbose, Stdout: e.Stdout, Stderr: e.Stderr, Environ: e.Environ}
+	return agent.Recover(ctx, o, ts)
 }

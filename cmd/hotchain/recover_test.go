@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/internal/testutil"
@@ -42,7 +43,7 @@ func TestAgentReportsWhatItRecovered(t *testing.T) {
 	h.write("fakepm.rpmdb", "shop-hotfix-6_14_2_1\n") // installed with the apply deferred
 	h.interruptApply(t, "6.14.2.1", "state scripts")
 
-	code, stdout, stderr := h.run(h.options(ModeCron))
+	code, stdout, stderr := h.run(h.options(agent.ModeCron))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -66,7 +67,7 @@ func TestAgentReportsWhatItRecovered(t *testing.T) {
 	}
 
 	// The next run has nothing to recover and says nothing of it.
-	code, stdout, _ = h.run(h.options(ModeConsole))
+	code, stdout, _ = h.run(h.options(agent.ModeConsole))
 	if code != 0 || strings.Contains(stdout, "recover") {
 		t.Errorf("second run: exit %d:\n%s", code, stdout)
 	}
@@ -82,7 +83,7 @@ func TestAgentRecoveryRollsBackAHotfixThatFailsItsCheck(t *testing.T) {
 	h.write("fakepm.rpmdb", "shop-hotfix-6_14_2_1\nshop-hotfix-6_14_2_2\n")
 	h.interruptApply(t, "6.14.2.1", "state check")
 
-	code, stdout, stderr := h.run(h.options(ModeConsole))
+	code, stdout, stderr := h.run(h.options(agent.ModeConsole))
 	if code != cli.ExitHealth {
 		t.Fatalf("exit %d, want %d:\n%s%s", code, cli.ExitHealth, stdout, stderr)
 	}

@@ -57,7 +57,7 @@ clears a requirement by itself.`)
 		hoststate.NewHistory(cfg, e.Environ, e.Stderr, "").Record(history.Event{Event: history.Restarted, Detail: s.What() + " (" + strings.Join(s.Hotfixes, " ") + ")"}, time.Time{}, nil)
 		fmt.Fprintf(e.Stdout, "cleared: %s (%s)\n", s.What(), strings.Join(s.Hotfixes, " "))
 	}
-	return afterChange(e, cfg, nil) // metrics.go
+	return afterChange(e, cfg, nil) // metrics.go (METRICS_FILE)
 }
 
 // gatherRestart is what status shows of the restart requirement; problems are warnings.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hoststate"
 )
@@ -43,7 +44,7 @@ func TestAgentRunsRestartCmdOnce(t *testing.T) {
 	restartTxt(h, 3, "# the worker reads the new queue layout\nservices shop-worker shop-web\n")
 	h.write("etc/sysconfig/shop-hotfix", agentSettings+restartCmd(h, 0)+"\n")
 	h.load()
-	o := h.options(ModeConsole)
+	o := h.options(agent.ModeConsole)
 	o.BootID = bootOf("boot-1")
 	code, stdout, stderr := h.run(o)
 	if code != 0 {
@@ -56,7 +57,7 @@ func TestAgentRunsRestartCmdOnce(t *testing.T) {
 	if _, err := os.Stat(h.path("var/lib/shop-hotfix/restart.json")); !os.IsNotExist(err) {
 		t.Errorf("a done restart left restart.json: %v", err)
 	}
-	o = h.options(ModeCheck)
+	o = h.options(agent.ModeCheck)
 	o.BootID = bootOf("boot-1")
 	if code, out, errs := h.run(o); code != 0 {
 		t.Errorf("agent -check after the restart: exit %d\n%s%s", code, out, errs)
@@ -68,7 +69,7 @@ func TestAgentRunsRestartCmdOnce(t *testing.T) {
 func TestRestartRequiredUntilDone(t *testing.T) {
 	h := newAgentHost(t, "MAILTO=")
 	restartTxt(h, 2, "reboot\n")
-	o := h.options(ModeCron)
+	o := h.options(agent.ModeCron)
 	o.BootID = bootOf("boot-1")
 	code, stdout, stderr := h.run(o)
 	if code != 0 || !strings.Contains(stdout, "3 hotfixes installed") {
@@ -79,7 +80,7 @@ func TestRestartRequiredUntilDone(t *testing.T) {
 	}
 	check := func(boot string, want int) {
 		t.Helper()
-		o := h.options(ModeCheck)
+		o := h.options(agent.ModeCheck)
 		o.BootID = bootOf(boot)
 		if code, out, errs := h.run(o); code != want {
 			t.Errorf("agent -check on %s: exit %d, want %d\n%s%s", boot, code, want, out, errs)
@@ -99,7 +100,7 @@ func TestRestartRequiredUntilDone(t *testing.T) {
 	// A product restart, recorded without RESTART_CMD, and cleared by hotchain restarted.
 	restartTxt(h, 4, "product\n")
 	h.editSpec(func(s *fakeSpec) { s.Offered = append(s.Offered, "6.14.2.4") })
-	o = h.options(ModeConsole)
+	o = h.options(agent.ModeConsole)
 	o.BootID = bootOf("boot-2")
 	if code, out, errs := h.run(o); code != 0 {
 		t.Fatalf("install 6.14.2.4: exit %d\n%s%s", code, out, errs)
@@ -121,7 +122,7 @@ func TestRestartCmdFails(t *testing.T) {
 	restartTxt(h, 1, "product\n")
 	h.write("etc/sysconfig/shop-hotfix", agentSettings+restartCmd(h, 3)+"\n")
 	h.load()
-	o := h.options(ModeConsole)
+	o := h.options(agent.ModeConsole)
 	o.BootID = bootOf("boot-1")
 	code, _, stderr := h.run(o)
 	if code != cli.ExitFailure || !strings.Contains(stderr, "RESTART_CMD failed, the product restart is still required") || !strings.Contains(stderr, "hint: restart it by hand, then run hotchain restarted") {
@@ -161,7 +162,7 @@ func TestRestartMetrics(t *testing.T) {
 	h := metricsHost(t)
 	restartTxt(h, 2, "product\n")
 	h.load()
-	if code, out, errs := h.run(h.options(ModeConsole)); code != 0 {
+	if code, out, errs := h.run(h.options(agent.ModeConsole)); code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
 	series := `hotchain_restart_required{product="shop"}`

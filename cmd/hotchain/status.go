@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/lock"
@@ -74,7 +75,7 @@ func gatherStatus(ctx context.Context, e *cli.Env, cfg *sysconfig.Config) (*host
 	if err != nil {
 		return nil, err
 	}
-	st := &hostStatus{Schema: statusSchema, Status: hs, Nightly: NightlyEnabled(cfg), Pending: []string{}}
+	st := &hostStatus{Schema: statusSchema, Status: hs, Nightly: agent.NightlyEnabled(cfg), Pending: []string{}}
 	st.Restart = gatherRestart(e, cfg)
 	if st.Installing, err = lock.IsLocked(cfg.InRoot(cfg.LockTS)); err != nil {
 		st.Installing = false
@@ -154,7 +155,7 @@ func (st *hostStatus) writeText(w io.Writer, lockTS string, loc *time.Location) 
 			case h.Policy:
 				due = ""
 			case h.Due != nil:
-				due = "; due " + FormatTime(*h.Due, loc)
+				due = "; due " + agent.FormatTime(*h.Due, loc)
 			}
 			fmt.Fprintf(w, "held back:     %s (%s%s)\n", h.Version, h.Reason, due)
 		}
@@ -162,7 +163,7 @@ func (st *hostStatus) writeText(w io.Writer, lockTS string, loc *time.Location) 
 		fmt.Fprintln(w, "last run:      none yet")
 	}
 	if st.Restart != nil {
-		fmt.Fprintf(w, "RESTART:       %s since %s, for %s (hotchain restarted when done)\n", st.Restart.What(), FormatTime(st.Restart.Since, loc), strings.Join(st.Restart.Hotfixes, " "))
+		fmt.Fprintf(w, "RESTART:       %s since %s, for %s (hotchain restarted when done)\n", st.Restart.What(), agent.FormatTime(st.Restart.Since, loc), strings.Join(st.Restart.Hotfixes, " "))
 	}
 	for _, h := range st.Withdrawn {
 		fmt.Fprintf(w, "WITHDRAWN:     %s is applied, but the vendor withdrew it: %s (AUTO_ROLLBACK=withdrawn rolls it back; hotchain rollback does now)\n", h.Version, h.Reason)

@@ -18,6 +18,12 @@ import (
 // section by it.
 func ID(product string) string { return product + "-hotfix" }
 
+// KeyPath is where a host keeps the vendor's public repository key, which the base RPM
+// installs and the .repo file's gpgkey= names: /etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix.
+// packaging.KeyPath and repo.KeyPath are this path; the agent's import checks a bundle
+// with the key there.
+func KeyPath(product string) string { return "/etc/pki/rpm-gpg/RPM-GPG-KEY-" + ID(product) }
+
 // MaxSize bounds a .repo file that is read: real ones are a few hundred bytes; a file this
 // large is not one.
 const MaxSize = 1 << 20

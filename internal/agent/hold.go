@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"fmt"
@@ -15,11 +15,11 @@ import (
 // What holds a pending hotfix back on this host: the waiting period (MIN_AGE_DAYS: a hotfix
 // installs once it was published that many days ago; CANARY=yes hosts do not wait) and the
 // install window (INSTALL_WINDOW: no install starts outside it; checks and downloads happen
-// at any time). The decisions take the time from agentOptions.now, which is time.Now in the
+// at any time). The decisions take the time from Options.Now, which is time.Now in the
 // product and a clock of their own in the tests.
 
 // publishTimes tells when the vendor published each hotfix, from signed metadata: the
-// signed rollout policy (hotchain policy; hostPolicy in agent_policy.go) gives, per hotfix
+// signed rollout policy (hotchain policy; hostPolicy in policy.go) gives, per hotfix
 // version, the Published time the vendor signed. Without one (nil, or no time for a
 // version), a hotfix counts as published at its package's build time, which the vendor's
 // package signature covers; it is never a file's mtime.
@@ -32,7 +32,7 @@ type heldBack struct {
 	Version hotfix.Version
 	Reason  string
 	Due     time.Time // when it may install; zero when no date is known
-	// Policy: the vendor's rollout policy holds it back (agent_decide.go): it becomes due
+	// Policy: the vendor's rollout policy holds it back (decide.go): it becomes due
 	// when the vendor says so, never by a date.
 	Policy bool
 }

@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"context"
@@ -11,11 +11,11 @@ import (
 )
 
 // Bundles (hotchain bundle's PRODUCT-hotfix-bundle-FROM-TO.tar with its .sig) in DROP_DIR.
-// hotchain import's entry point (importBundle) is a run of its own that takes LOCK_CRON and
+// hotchain import's entry point (Import) is a run of its own that takes LOCK_CRON and
 // LOCK_TS itself, so bundles are not taken inside the agent run that takes the tarballs:
 // that run (takeDrop) only notes the complete bundle pairs it would take, having passed
-// the same gates, and runAgentWithDrop imports them once it has released its locks, one
-// call into importBundle each.
+// the same gates, and Run imports them once it has released its locks, one
+// call into Import each.
 
 // Run is an agent run followed by the import of the bundles it found complete
 // in DROP_DIR. The exit status is the run's, else the first failed import's.

@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/filetrust"
+	"github.com/hotchain/hotchain/internal/repoconf"
 	"github.com/hotchain/hotchain/internal/sign"
-	"github.com/hotchain/hotchain/packaging"
 	"github.com/hotchain/hotchain/packaging/unpack"
 	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -140,7 +140,7 @@ func checkBundle(ctx context.Context, cfg *sysconfig.Config, environ []string, b
 	} else if last.Compare(next) < 0 {
 		return &checkedBundle{Bundle: b, allApplied: true}, nil
 	}
-	keyFile := cfg.InRoot(packaging.KeyPath(cfg.Product))
+	keyFile := cfg.InRoot(repoconf.KeyPath(cfg.Product))
 	if err := checkRepoSignatures(ctx, b, keyFile, filepath.Join(private, "rpmdb"), environ, time.Now()); err != nil {
 		return nil, cli.WithHint(&refusedError{bundlePath, err},
 			"the bundle's metadata and packages must be signed with this host's repository key: ask the vendor for a bundle signed with it (or, during a key rotation, install the base RPM that brings the new key first)")

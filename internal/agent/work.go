@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"bytes"
@@ -55,13 +55,13 @@ type agentRun struct {
 	hint         string      // the next step for the first failure that has one
 	plans        []checkPlan // -check -v: what each pending hotfix's apply would do
 
-	// held is what the rollout policy (agent_decide.go), the waiting period or the install
-	// window (agent_hold.go) holds back;
+	// held is what the rollout policy (decide.go), the waiting period or the install
+	// window (hold.go) holds back;
 	// outside says that the install window was closed, and when it opens.
 	held    []heldBack
 	outside string
 
-	policy           *hostPolicy    // the vendor's rollout policy (agent_policy.go)
+	policy           *hostPolicy    // the vendor's rollout policy (policy.go)
 	metaState        *metadataState // the newest metadata this host accepted
 	overrides        []string       // what -console installs against the policy
 	withdrawnApplied []heldBack     // applied here, withdrawn by the vendor
@@ -243,7 +243,7 @@ func (r *agentRun) unpackedInstalled(ctx context.Context, pm PackageManager) ([]
 }
 
 // installable is the part of the pending chain this host may install now: up to the alpha's
-// version on a secondary, up to the first hotfix held back (agent_decide.go, agent_hold.go).
+// version on a secondary, up to the first hotfix held back (decide.go, hold.go).
 func (r *agentRun) installable() []hotfix.Version {
 	var now []hotfix.Version
 	for _, p := range r.pending[:len(r.pending)-len(r.waiting)] {

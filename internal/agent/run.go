@@ -1,4 +1,18 @@
-package main
+// Package agent is the host's agent run: what `hotchain agent` (nightly, -check,
+// -download, -console, -daemon), `hotchain import` and `hotchain recover` do once their
+// command line is parsed. A run passes its gates (DAYS_OF_WEEK, nightly runs enabled,
+// LOCK_SUBSYS, the random wait), takes LOCK_CRON and LOCK_TS, recovers what a crash
+// interrupted, reads the vendor's rollout policy, installs the pending chain through dnf or
+// yum with the apply deferred, applies each hotfix (hotfix.Host), checks the result against
+// the ledger, takes the drop folder (DROP_DIR), and reports: mail, syslog, NOTIFY_URL and
+// NOTIFY_CMD, the records of internal/hoststate. Run, RunOnce, Import, Recover and Daemon
+// are its entry points, each with an Options.
+//
+// It runs on every host: it must not import the vendor side (repo, packaging; only
+// repo/dnf and packaging/unpack), which cmd/hotchain's TestImportLayers checks. It parses
+// no flags and maps no error to an exit status: its errors carry internal/cli's kinds, and
+// cmd/hotchain's exit.go turns them into the process's status.
+package agent
 
 import (
 	"context"
@@ -22,7 +36,7 @@ import (
 // The agent run (SPEC sections 6 and 6a): the gates of a nightly run (DAYS_OF_WEEK,
 // LOCK_SUBSYS, the random wait) and the locks, in the order that keeps a run and a
 // `service stop` from ever overlapping. What the run does under the locks is in
-// agent_work.go, its report in report.go.
+// work.go, its report in report.go.
 
 // Mode is what the command line asked the agent for.
 type Mode string
@@ -52,7 +66,7 @@ type PMIO struct {
 }
 
 // NewPackageManager makes the real client for a host. The test binary replaces it so that
-// the agent processes its tests start run with a fake (see agent_fake_test.go).
+// the agent processes its tests start run with a fake (cmd/hotchain agent_fake_test.go).
 var NewPackageManager = func(cfg *sysconfig.Config, p PMIO) (PackageManager, error) {
 	pm, err := dnf.Detect(cfg.Root, cfg.PackageManager)
 	if err != nil {
@@ -65,7 +79,7 @@ var NewPackageManager = func(cfg *sysconfig.Config, p PMIO) (PackageManager, err
 // Options is one agent run: the settings, the mode, and everything of the outside world
 // that tests replace.
 type Options struct {
-	Config     *sysconfig.Config
+	Config  *sysconfig.Config
 	Mode    Mode
 	Verbose bool // report syslog errors on stderr
 	Plans   bool // -check -v: plan each pending hotfix (checkPlans)
@@ -96,7 +110,7 @@ type Options struct {
 	// for (the daemon comes back when it has).
 	NoSettleWait bool
 	// DropBundles, when set, receives the complete bundle pairs of DROP_DIR that the run
-	// would take: runAgentWithDrop imports them after the run (drop_bundle.go).
+	// would take: Run imports them after the run (drop_bundle.go).
 	DropBundles *[]string
 	// bundle, when set, makes the run an import (import.go): a console run whose package
 	// manager sees only the bundle's local repository, with no rollout policy and no
