@@ -158,3 +158,21 @@ func (sb *sandbox) ledger(name string) string {
 	}
 	return strings.TrimSpace(strings.ReplaceAll(string(data), "\n", " "))
 }
+
+func mustHotfix(t *testing.T, s string) hotfix.Version {
+	t.Helper()
+	v, err := hotfix.ParseHotfixVersion(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func mustVersion(t *testing.T, s string) hotfix.Version {
+	t.Helper()
+	v, err := hotfix.ParseVersion(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}

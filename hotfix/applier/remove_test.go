@@ -74,7 +74,7 @@ func removalSpec(version string, rs []hotfix.Removal) hotfixSpec {
 	return hotfixSpec{version: version, files: map[string]string{
 		"FileChanges/lib/Shop/Core.pm": "core 2\n",
 		"FileChanges/lib/Shop/New.pm":  "new\n",
-		RemovalsFile:                   string(hotfix.FormatRemovals(rs)),
+		hotfix.RemovalsFile:            string(hotfix.FormatRemovals(rs)),
 	}}
 }
 
@@ -380,7 +380,7 @@ func TestRemovalsNastyNames(t *testing.T) {
 	rs = append(rs, hotfix.Removal{Path: "FileChanges/" + dirName, Kind: hotfix.RemoveDir},
 		hotfix.Removal{Path: "FileChanges/link\xff\n", Kind: hotfix.RemoveLink, SHA256: hotfix.LinkSHA256(nastyNames[1])})
 	sb.touchAll()
-	dir := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{RemovalsFile: string(hotfix.FormatRemovals(rs))}})
+	dir := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{hotfix.RemovalsFile: string(hotfix.FormatRemovals(rs))}})
 	before := testutil.Snapshot(t, sb.root, true, productTrees...)
 	if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
 		t.Fatalf("apply: %v\n%s", err, sb.out)
@@ -486,11 +486,11 @@ func TestDryRunChainRemovals(t *testing.T) {
 		"FileChanges/lib/Shop/Core.pm":      "core 2\n",
 		"FileChanges/lib/Shop/Tmp.pm":       "tmp\n",
 		"FileChanges/lib/Shop/Scratch/x.pm": "x\n",
-		RemovalsFile:                        string(hotfix.FormatRemovals([]hotfix.Removal{{Path: "FileChanges/lib/old.jar", Kind: hotfix.RemoveFile, SHA256: sha("old jar\n")}})),
+		hotfix.RemovalsFile:                 string(hotfix.FormatRemovals([]hotfix.Removal{{Path: "FileChanges/lib/old.jar", Kind: hotfix.RemoveFile, SHA256: sha("old jar\n")}})),
 	}})
 	second := sb.makeHotfix(hotfixSpec{version: "6.14.2.2", files: map[string]string{
 		"FileChanges/lib/old.jar": "new jar\n",
-		RemovalsFile: string(hotfix.FormatRemovals([]hotfix.Removal{
+		hotfix.RemovalsFile: string(hotfix.FormatRemovals([]hotfix.Removal{
 			{Path: "FileChanges/lib/Shop/Core.pm", Kind: hotfix.RemoveFile, SHA256: sha("core 2\n")},
 			{Path: "FileChanges/lib/Shop/Tmp.pm", Kind: hotfix.RemoveFile, SHA256: sha("tmp\n")},
 			{Path: "FileChanges/lib/Shop/Scratch", Kind: hotfix.RemoveDir},

@@ -302,10 +302,10 @@ func TestProductNamesLikeTemporaries(t *testing.T) {
 		product []string // files put into the product tree
 		refused bool
 	}{
-		{"new of a replaced file", []string{clash("Core.pm", newTemp)}, true},
-		{"old of a replaced file", []string{clash("Core.pm", oldTemp)}, true},
-		{"new of an added file", []string{clash("New.pm", newTemp)}, true},
-		{"new of an added directory", []string{clash("Extra", newTemp)}, true},
+		{"new of a replaced file", []string{clash("Core.pm", fileops.NewTemp)}, true},
+		{"old of a replaced file", []string{clash("Core.pm", fileops.OldTemp)}, true},
+		{"new of an added file", []string{clash("New.pm", fileops.NewTemp)}, true},
+		{"new of an added directory", []string{clash("Extra", fileops.NewTemp)}, true},
 		{"look-alikes", []string{
 			lib + ".hotchain-000000000000.new", lib + ".hotchain-000000000000.old",
 			lib + ".hotchain-tmp-123456", lib + ".hotchain-unpack-123456",
