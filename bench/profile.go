@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/packaging"
 	"github.com/hotchain/hotchain/repo"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -87,8 +87,8 @@ func runProfiled(job profileJob) error {
 			if err != nil {
 				return err
 			}
-			h := &hotfix.Host{Cfg: c, Environ: os.Environ()}
-			return h.Apply(ctx, a[2], hotfix.ApplyOptions{})
+			h := &applier.Host{Cfg: c, Environ: os.Environ()}
+			return h.Apply(ctx, a[2], applier.ApplyOptions{})
 		},
 	}
 	f := ops[job.Op]

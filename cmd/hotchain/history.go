@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -79,8 +80,8 @@ func (s *historySink) record(e history.Event, started time.Time, err error) {
 	}
 }
 
-// hotfixEvent is hotfix.Host.History.
-func (s *historySink) hotfixEvent(e hotfix.Event) {
+// hotfixEvent is applier.Host.History.
+func (s *historySink) hotfixEvent(e applier.Event) {
 	s.record(history.Event{Event: e.Kind, Version: e.Version.String(), Detail: e.Detail}, e.Started, e.Err)
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/internal/atomicfile"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -66,7 +67,7 @@ func afterChange(e *env, cfg *sysconfig.Config, err error) error {
 	if lerr != nil {
 		last = nil // a torn record: what the ledger says still counts
 	}
-	if werr := writeMetricsFile(cfg, &hotfix.Host{Cfg: cfg, Out: io.Discard, Environ: e.environ}, last, restartRequired(cfg)); werr != nil {
+	if werr := writeMetricsFile(cfg, &applier.Host{Cfg: cfg, Out: io.Discard, Environ: e.environ}, last, restartRequired(cfg)); werr != nil {
 		e.warnf("%v (check METRICS_FILE in %s)", werr, cfg.File)
 	}
 	return err
@@ -74,7 +75,7 @@ func afterChange(e *env, cfg *sysconfig.Config, err error) error {
 
 // writeMetricsFile writes METRICS_FILE from the ledger, the drift and last (nil: no run
 // yet: the run's metrics are left out). The directory must exist: it is the collector's.
-func writeMetricsFile(cfg *sysconfig.Config, host *hotfix.Host, last *lastRun, restart bool) error {
+func writeMetricsFile(cfg *sysconfig.Config, host *applier.Host, last *lastRun, restart bool) error {
 	p := cfg.InRoot(cfg.MetricsFile)
 	if _, err := os.Stat(filepath.Dir(p)); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("write the metrics: directory %s does not exist", filepath.Dir(cfg.MetricsFile))
@@ -90,7 +91,7 @@ func writeMetricsFile(cfg *sysconfig.Config, host *hotfix.Host, last *lastRun, r
 }
 
 // metricsText is the file's content, in Prometheus' text exposition format.
-func metricsText(cfg *sysconfig.Config, host *hotfix.Host, last *lastRun, restart bool) ([]byte, error) {
+func metricsText(cfg *sysconfig.Config, host *applier.Host, last *lastRun, restart bool) ([]byte, error) {
 	applied, err := host.Applied()
 	if err != nil {
 		return nil, err

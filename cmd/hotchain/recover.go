@@ -7,17 +7,17 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/repo/dnf"
 )
 
-// Recovery without an admin (hotfix.Host.Recover): what a crash or a power loss interrupted is
+// Recovery without an admin (applier.Host.Recover): what a crash or a power loss interrupted is
 // finished or undone by every agent run that takes LOCK_TS, before it checks or installs, and
 // by `hotchain recover`, which the base RPM's boot unit and init script run. Both go through
 // agentRun.recover, so the rpm database ends agreeing with the ledger the same way.
 
-// stepHook is the agent's hotfix.Host.StepHook: nil, but in the test binary's crash test,
+// stepHook is the agent's applier.Host.StepHook: nil, but in the test binary's crash test,
 // which kills the agent at a chosen durable step (agent_crash_test.go).
 var stepHook func(step string)
 
@@ -35,7 +35,7 @@ func (r *agentRun) recover(ctx context.Context, logLine func(string, bool)) {
 		line := d.String()
 		r.recovered = append(r.recovered, line)
 		logLine("recovered: "+line, d.HealthFailed)
-		if d.Outcome != hotfix.RolledBack {
+		if d.Outcome != applier.RolledBack {
 			continue
 		}
 		if pm == nil {
@@ -53,7 +53,7 @@ func (r *agentRun) recover(ctx context.Context, logLine func(string, bool)) {
 		inRPM := slices.ContainsFunc(installed, func(p dnf.Package) bool { return p.Hotfix.Equal(d.Version) })
 		r.removeUnapplied(context.WithoutCancel(ctx), pm, d.Version, inRPM)
 	}
-	var he *hotfix.HealthError
+	var he *applier.HealthError
 	switch {
 	case errors.As(err, &he):
 		r.healthFailed = he.Version
