@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/hotchain/hotchain/internal/testutil"
-
 	"github.com/hotchain/hotchain/sysconfig"
 )
 

@@ -8,9 +8,8 @@ import (
 	"slices"
 
 	"github.com/hotchain/hotchain/hotfix"
-	"github.com/hotchain/hotchain/internal/fileops"
-
 	"github.com/hotchain/hotchain/internal/atomicfile"
+	"github.com/hotchain/hotchain/internal/fileops"
 )
 
 // backup saves every entry the hotfix replaces into Backup-<host>/ with its metadata and

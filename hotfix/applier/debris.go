@@ -10,9 +10,10 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hotchain/hotchain/internal/atomicfile"
 	"github.com/hotchain/hotchain/internal/fileops"
-	"golang.org/x/sys/unix"
 )
 
 // What a killed run leaves: hotchain's own temporary names, and only those are cleaned.

@@ -13,9 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
-	"golang.org/x/sys/unix"
 )
 
 // TestNextRunCleansDebris: what killed runs left (an unpack directory in PATCHES_DIR, a

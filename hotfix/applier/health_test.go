@@ -11,7 +11,6 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/testutil"
-
 	"github.com/hotchain/hotchain/sysconfig"
 )
 

@@ -14,7 +14,6 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/testutil"
-
 	"github.com/hotchain/hotchain/sysconfig"
 )
 

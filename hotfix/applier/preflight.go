@@ -9,8 +9,9 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/hotchain/hotchain/hotfix"
 	"golang.org/x/sys/unix"
+
+	"github.com/hotchain/hotchain/hotfix"
 )
 
 // Before the first write of an apply, Apply checks what would otherwise stop it after the

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
-
 	"github.com/hotchain/hotchain/sysconfig"
 )
 

@@ -12,7 +12,6 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/internal/testutil"
-
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
