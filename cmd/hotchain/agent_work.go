@@ -14,6 +14,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/applier"
+	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -427,7 +428,7 @@ func (r *agentRun) applyChecked(ctx context.Context, hs []checkedHotfix) {
 		v := h.v
 		fmt.Fprintf(r.out, "==> applying %s\n", v)
 		err := r.host.Apply(ctx, h.dir.Path, applier.ApplyOptions{Checked: h.dir})
-		var he *applier.HealthError
+		var he *script.HealthError
 		switch {
 		case errors.As(err, &he):
 			// Apply rolled it back byte-exact. Its package and the ones after it leave

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hotchain/hotchain/hotfix/applier"
+	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/repo/dnf"
 )
@@ -53,7 +54,7 @@ func (r *agentRun) recover(ctx context.Context, logLine func(string, bool)) {
 		inRPM := slices.ContainsFunc(installed, func(p dnf.Package) bool { return p.Hotfix.Equal(d.Version) })
 		r.removeUnapplied(context.WithoutCancel(ctx), pm, d.Version, inRPM)
 	}
-	var he *applier.HealthError
+	var he *script.HealthError
 	switch {
 	case errors.As(err, &he):
 		r.healthFailed = he.Version

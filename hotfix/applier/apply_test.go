@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -168,26 +169,6 @@ func TestApplyRefusals(t *testing.T) {
 	}
 }
 
-func TestScriptsFor(t *testing.T) {
-	names := []string{"90-cache-final.sh", "10-db-shared.PL", "20-files.sh", "30-conf-local.pl", "05-check", "80-reindex-final.PL", "15-B.sh", "15-a.sh"}
-	for _, tc := range []struct {
-		role  sysconfig.Role
-		phase Phase
-		want  []string
-	}{
-		{sysconfig.RoleSingle, PhaseInstall, []string{"05-check", "10-db-shared.PL", "15-B.sh", "15-a.sh", "20-files.sh", "30-conf-local.pl", "80-reindex-final.PL", "90-cache-final.sh"}},
-		{sysconfig.RoleAlpha, PhaseInstall, []string{"05-check", "10-db-shared.PL", "15-B.sh", "15-a.sh", "20-files.sh"}},
-		{sysconfig.RoleSecondary, PhaseInstall, []string{"05-check", "15-B.sh", "15-a.sh", "20-files.sh", "30-conf-local.pl"}},
-		{sysconfig.RoleAlpha, PhaseFinalize, []string{"80-reindex-final.PL", "90-cache-final.sh"}},
-		{sysconfig.RoleSecondary, PhaseFinalize, nil},
-		{sysconfig.RoleSingle, PhaseFinalize, nil},
-	} {
-		if got := ScriptsFor(tc.role, tc.phase, names); !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("ScriptsFor(%s, %d) = %v, want %v", tc.role, tc.phase, got, tc.want)
-		}
-	}
-}
-
 func TestScriptEnvironmentAndFailure(t *testing.T) {
 	sb := newSandbox(t, sysconfig.RoleSingle)
 	ctx := context.Background()
@@ -201,9 +182,9 @@ func TestScriptEnvironmentAndFailure(t *testing.T) {
 			"30-last.sh": `echo 30 >> ` + trace + "\n",
 		}})
 	err := sb.host.Apply(ctx, d, ApplyOptions{})
-	var se *ScriptError
+	var se *script.Error
 	if !errors.As(err, &se) || se.Script != "Install/20-fail.sh" {
-		t.Fatalf("error = %v, want a ScriptError for 20-fail.sh", err)
+		t.Fatalf("error = %v, want a script.Error for 20-fail.sh", err)
 	}
 	if !strings.Contains(sb.out.String(), "no ok file") {
 		t.Errorf("script output not on the console:\n%s", sb.out)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -378,15 +379,15 @@ func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, dri
 			done[s] = true
 		}
 	}
-	for _, s := range ScriptsFor(role, PhaseInstall, installScripts(d)) {
+	for _, s := range script.For(role, script.PhaseInstall, script.Install(d)) {
 		if !done[s] && (p.Resume == "" || p.Resume == stateBackup || p.Resume == stateApply || p.Resume == stateScripts) {
 			p.Install = append(p.Install, hotfix.InstallDir+"/"+s)
 		}
 	}
-	for _, s := range ScriptsFor(role, PhaseFinalize, installScripts(d)) {
+	for _, s := range script.For(role, script.PhaseFinalize, script.Install(d)) {
 		p.Finalize = append(p.Finalize, hotfix.InstallDir+"/"+s)
 	}
-	if checks, err := h.healthChecks(d, role); err == nil && checks != nil {
+	if checks, err := h.scripts().Checks(d, role); err == nil && checks != nil {
 		p.Checks = checks
 	}
 	if !p.Unplanned {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/script"
 )
 
 // WriteText prints the plan for an admin: whether the apply would go ahead, the files it
@@ -101,7 +102,7 @@ func (p *Plan) WriteText(w io.Writer) {
 	}
 	fmt.Fprintf(w, "health checks after the apply, in order (%d):\n", len(p.Checks))
 	for _, c := range p.Checks {
-		if strings.HasPrefix(c, CheckDir+"/") {
+		if strings.HasPrefix(c, script.CheckDir+"/") {
 			fmt.Fprintf(w, "  %s\n", hotfix.ShownName(c))
 		} else {
 			fmt.Fprintf(w, "  HEALTH_CMD %s\n", c)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -81,12 +82,12 @@ func (h *Host) finalizeOne(ctx context.Context, tv hotfix.Version, out io.Writer
 	defer logf.Close()
 	fmt.Fprintf(logf, "=== %s finalize of %s on %s\n", time.Now().UTC().Format(time.RFC3339), tv, h.Cfg.Hostname)
 	w := io.MultiWriter(out, logf)
-	env, err := h.scriptEnv(d, h.tsToken)
+	env, err := h.scripts().Env(d, h.tsToken)
 	if err != nil {
 		return err
 	}
-	for _, s := range ScriptsFor(h.Cfg.HostRole, PhaseFinalize, installScripts(d)) {
-		if err := h.runScript(ctx, d, s, env, w); err != nil {
+	for _, s := range script.For(h.Cfg.HostRole, script.PhaseFinalize, script.Install(d)) {
+		if err := h.scripts().Run(ctx, d, s, env, w); err != nil {
 			return err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -17,8 +18,8 @@ import (
 // A hotfix that fails its health check is rolled back byte-exact before any ledger holds it;
 // one that passes is applied; a check that fails once and then passes is retried.
 func TestHealthGate(t *testing.T) {
-	defer func(d time.Duration) { healthRetryWait = d }(healthRetryWait)
-	healthRetryWait = 10 * time.Millisecond
+	defer func(d time.Duration) { script.RetryWait = d }(script.RetryWait)
+	script.RetryWait = 10 * time.Millisecond
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name      string
@@ -67,12 +68,12 @@ func TestHealthGate(t *testing.T) {
 				}
 				return
 			}
-			var he *HealthError
-			if !errors.As(err, &he) || !strings.Contains(err.Error(), tc.fail) || !IsHealth(err) {
+			var he *script.HealthError
+			if !errors.As(err, &he) || !strings.Contains(err.Error(), tc.fail) || !script.IsHealth(err) {
 				t.Fatalf("apply: %v, want a health failure saying %q\n%s", err, tc.fail, sb.out)
 			}
 			if !he.Version.Equal(mustVersion(t, "6.14.2.1")) || he.Hint() == "" {
-				t.Errorf("HealthError %+v", he)
+				t.Errorf("script.HealthError %+v", he)
 			}
 			if tc.timeout > 0 && time.Since(start) > 10*time.Second {
 				t.Errorf("a check that hangs took %s to give up", time.Since(start))
@@ -103,7 +104,7 @@ func TestHealthCheckOfARun(t *testing.T) {
 	}
 	sb.host.Cfg.HealthCmd, sb.host.Cfg.HealthRetries = "false", 1
 	err := sb.host.HealthCheck(context.Background(), nil, sysconfig.RoleSingle, os.Environ(), sb.out)
-	var he *HealthError
+	var he *script.HealthError
 	if !errors.As(err, &he) || he.Version != nil || !strings.Contains(err.Error(), "the product failed its health check false") {
 		t.Errorf("got %v", err)
 	}

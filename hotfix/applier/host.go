@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -77,6 +78,21 @@ func (h *Host) hotfixDir(v hotfix.Version) (string, error) {
 			"make the symlink point inside the root (an absolute target is taken inside -root), or put the hotfix directory itself in PATCHES_DIR")
 	}
 	return p, nil
+}
+
+// scripts runs this host's scripts, which get the LOCK_TS this process holds.
+func (h *Host) scripts() script.Runner {
+	return script.Runner{Cfg: h.Cfg, Environ: h.Environ, LockFile: h.tsFile}
+}
+
+// HasHealthChecks says whether applying d runs any health check.
+func (h *Host) HasHealthChecks(d *hotfix.Dir) bool { return h.scripts().HasChecks(d) }
+
+// HealthCheck runs the health checks after hotfix d's apply (d nil: after a whole run), as
+// script.Runner.HealthCheck does: a *script.HealthError when a check still fails after the
+// last try. env is the install scripts' environment.
+func (h *Host) HealthCheck(ctx context.Context, d *hotfix.Dir, role sysconfig.Role, env []string, out io.Writer) error {
+	return h.scripts().HealthCheck(ctx, d, role, env, out)
 }
 
 func (h *Host) step(what string) {

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/script"
 )
 
 // Before the first write of an apply, Apply checks what would otherwise stop it after the
@@ -22,7 +23,7 @@ import (
 // runnable.
 func (h *Host) checkScripts(d *hotfix.Dir) error {
 	const nothing = "nothing was changed"
-	env, err := h.scriptEnv(d, "")
+	env, err := h.scripts().Env(d, "")
 	if err != nil {
 		var hinted interface{ Hint() string }
 		if errors.As(err, &hinted) { // an unsafe file: its hint says how to fix it
@@ -31,8 +32,8 @@ func (h *Host) checkScripts(d *hotfix.Dir) error {
 		return withHint(fmt.Errorf("hotfix %s: %w", d.Version, err),
 			fmt.Sprintf("fix %s (sh -n %s shows syntax errors); %s", h.Cfg.ScriptEnvFile, h.Cfg.InRoot(h.Cfg.ScriptEnvFile), nothing))
 	}
-	for _, s := range ScriptsFor(h.Cfg.HostRole, PhaseInstall, installScripts(d)) {
-		if _, err := scriptArgv(d, hotfix.InstallDir, s, env); err != nil {
+	for _, s := range script.For(h.Cfg.HostRole, script.PhaseInstall, script.Install(d)) {
+		if _, err := script.Argv(d, hotfix.InstallDir, s, env); err != nil {
 			return withHint(fmt.Errorf("hotfix %s: %w", d.Version, err),
 				"fix the hotfix's Install/ directory or install the interpreter; "+nothing)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/script"
 )
 
 // Recovery without an admin: an apply or rollback that a crash, a kill or a power loss
@@ -79,7 +80,7 @@ func (r Recovered) String() string {
 // before a product patch) is left alone: finishing it over the patched product would be wrong,
 // and status lists it. Recover stops at the first one it cannot recover and returns what it
 // did before and the error; a hotfix that failed its health check is in the list (HealthFailed)
-// and the error is its *HealthError. Without an interrupted journal it reads the journals and
+// and the error is its *script.HealthError. Without an interrupted journal it reads the journals and
 // starts no process.
 func (h *Host) Recover(ctx context.Context, out io.Writer) ([]Recovered, error) {
 	if out == nil {
@@ -160,7 +161,7 @@ func (h *Host) recoverOne(ctx context.Context, v hotfix.Version, out io.Writer) 
 	h.cleanDebris(w, d.Path)
 	fmt.Fprintf(w, "==> %s: resuming an interrupted apply (it stopped in state %q)\n", v, j.State)
 	err = h.resume(ctx, d, j, w)
-	if IsHealth(err) {
+	if script.IsHealth(err) {
 		r.Outcome, r.HealthFailed = RolledBack, true
 		return r, err
 	}

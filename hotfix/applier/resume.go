@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -52,7 +53,7 @@ func (h *Host) resume(ctx context.Context, d *hotfix.Dir, j *journal, out io.Wri
 		}
 	}
 	if j.State == stateScripts {
-		env, err := h.scriptEnv(d, h.tsToken)
+		env, err := h.scripts().Env(d, h.tsToken)
 		if err != nil {
 			return err
 		}
@@ -65,11 +66,11 @@ func (h *Host) resume(ctx context.Context, d *hotfix.Dir, j *journal, out io.Wri
 		if j.Role != "" {
 			role = sysconfig.Role(j.Role)
 		}
-		for _, s := range ScriptsFor(role, PhaseInstall, installScripts(d)) {
+		for _, s := range script.For(role, script.PhaseInstall, script.Install(d)) {
 			if done[s] {
 				continue
 			}
-			if err := h.runScript(ctx, d, s, env, out); err != nil {
+			if err := h.scripts().Run(ctx, d, s, env, out); err != nil {
 				fmt.Fprintf(out, "==> %s: %v\n", d.Version, err)
 				return err
 			}
@@ -136,11 +137,11 @@ func (h *Host) resume(ctx context.Context, d *hotfix.Dir, j *journal, out io.Wri
 
 // check runs hotfix d's health check before the ledgers record it. When it fails, the apply
 // is undone byte-exact from the journal, so the hotfix never reaches the ledgers (on the
-// alpha: version.txt, so no secondary installs it), and the *HealthError is returned. A
+// alpha: version.txt, so no secondary installs it), and the *script.HealthError is returned. A
 // crash during the check leaves the journal in stateCheck: the next apply checks again,
 // a rollback undoes it.
 func (h *Host) check(ctx context.Context, d *hotfix.Dir, j *journal, out io.Writer) error {
-	env, err := h.scriptEnv(d, h.tsToken)
+	env, err := h.scripts().Env(d, h.tsToken)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,10 @@
-package applier
+// Package script holds how a hotfix's scripts run on a host: which of its Install/ scripts a
+// role runs in which phase, their environment and interpreter, and the health checks (its
+// Check/ scripts and HEALTH_CMD) with their retries. A script runs in a process group of its
+// own, dies with hotchain and holds the install lock while it runs. It must not change the
+// product tree, the ledger or the journal itself, nor take the install lock: the applier
+// decides when a script runs and what its failure means.
+package script
 
 import (
 	"context"
@@ -38,9 +44,9 @@ func scriptClass(name string) string {
 	return ""
 }
 
-// ScriptsFor picks the scripts a role runs in a phase from names (any order) and orders
+// For picks the scripts a role runs in a phase from names (any order) and orders
 // them by bytes; on a single host the -final scripts come after all others.
-func ScriptsFor(role sysconfig.Role, phase Phase, names []string) []string {
+func For(role sysconfig.Role, phase Phase, names []string) []string {
 	sorted := append([]string(nil), names...)
 	sort.Strings(sorted)
 	var first, final []string
@@ -65,8 +71,8 @@ func ScriptsFor(role sysconfig.Role, phase Phase, names []string) []string {
 	return first
 }
 
-// installScripts lists the names of the scripts directly in the hotfix's Install/.
-func installScripts(d *hotfix.Dir) []string { return scriptsIn(d, hotfix.InstallDir) }
+// Install lists the names of the scripts directly in the hotfix's Install/.
+func Install(d *hotfix.Dir) []string { return scriptsIn(d, hotfix.InstallDir) }
 
 // scriptsIn lists the names of the scripts directly in the hotfix's sub-directory sub
 // (Install/, Check/).
@@ -80,12 +86,23 @@ func scriptsIn(d *hotfix.Dir, sub string) []string {
 	return names
 }
 
-// scriptEnv is the environment of install scripts: the host's, then SCRIPT_ENV_FILE's
-// variables, then what says which hotfix runs where.
-func (h *Host) scriptEnv(d *hotfix.Dir, token string) ([]string, error) {
-	env := append([]string(nil), h.Environ...)
-	if f := h.Cfg.ScriptEnvFile; f != "" {
-		vars, err := sysconfig.ReadEnvFile(h.Cfg.InRoot(f))
+// Runner runs the scripts of hotfixes on one host.
+type Runner struct {
+	// Cfg is the host's settings (sysconfig.Config.ResolvePaths).
+	Cfg *sysconfig.Config
+	// Environ is the environment that scripts start from.
+	Environ []string
+	// LockFile is the open file of the LOCK_TS that this process holds, or nil: scripts get
+	// it as fd 3, so that the lock stays held while a script runs on after a kill -9.
+	LockFile *os.File
+}
+
+// Env is the environment of install scripts: the host's, then SCRIPT_ENV_FILE's variables,
+// then what says which hotfix runs where; token is the held LOCK_TS's (lock.EnvVar), if any.
+func (r Runner) Env(d *hotfix.Dir, token string) ([]string, error) {
+	env := append([]string(nil), r.Environ...)
+	if f := r.Cfg.ScriptEnvFile; f != "" {
+		vars, err := sysconfig.ReadEnvFile(r.Cfg.InRoot(f))
 		if err != nil && !os.IsNotExist(err) {
 			return nil, fmt.Errorf("SCRIPT_ENV_FILE: %w", err)
 		}
@@ -94,8 +111,8 @@ func (h *Host) scriptEnv(d *hotfix.Dir, token string) ([]string, error) {
 	env = append(env,
 		"HOTFIX_VERSION="+d.Version.String(),
 		"HOTFIX_DIR="+d.Path,
-		"HOST_ROLE="+string(h.Cfg.HostRole),
-		"PRODUCT_ROOT="+h.Cfg.InRoot(h.Cfg.ProductRoot),
+		"HOST_ROLE="+string(r.Cfg.HostRole),
+		"PRODUCT_ROOT="+r.Cfg.InRoot(r.Cfg.ProductRoot),
 	)
 	if token != "" {
 		env = append(env, lock.EnvVar+"="+token)
@@ -103,15 +120,15 @@ func (h *Host) scriptEnv(d *hotfix.Dir, token string) ([]string, error) {
 	return env, nil
 }
 
-// runScript runs one install script in the hotfix directory, its output to out.
-func (h *Host) runScript(ctx context.Context, d *hotfix.Dir, name string, env []string, out io.Writer) error {
-	argv, err := scriptArgv(d, hotfix.InstallDir, name, env)
+// Run runs one install script in the hotfix directory, its output to out.
+func (r Runner) Run(ctx context.Context, d *hotfix.Dir, name string, env []string, out io.Writer) error {
+	argv, err := Argv(d, hotfix.InstallDir, name, env)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "==> %s: running %s\n", d.Version, filepath.Join(hotfix.InstallDir, name))
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	h.orphanSafe(cmd)
+	r.orphanSafe(cmd)
 	cmd.Dir = d.Path
 	cmd.Env = env
 	// Not nil: exec would open /dev/null, which an installroot that rpm chroots into for
@@ -120,19 +137,19 @@ func (h *Host) runScript(ctx context.Context, d *hotfix.Dir, name string, env []
 	cmd.Stdout = out
 	cmd.Stderr = out
 	if err := startLocked(cmd); err != nil {
-		return &ScriptError{Version: d.Version, Dir: d.Path, Script: filepath.Join(hotfix.InstallDir, name), Err: err}
+		return &Error{Version: d.Version, Dir: d.Path, Script: filepath.Join(hotfix.InstallDir, name), Err: err}
 	}
 	if err := cmd.Wait(); err != nil {
-		return &ScriptError{Version: d.Version, Dir: d.Path, Script: filepath.Join(hotfix.InstallDir, name), Err: err}
+		return &Error{Version: d.Version, Dir: d.Path, Script: filepath.Join(hotfix.InstallDir, name), Err: err}
 	}
 	return nil
 }
 
-// scriptArgv is how a script of the hotfix's sub-directory sub runs: .pl with PERL (or
+// Argv is how a script of the hotfix's sub-directory sub runs: .pl with PERL (or
 // perl), .sh with sh, anything else as an executable. It checks that the script can run that
 // way: a regular file, executable when it runs itself, and its interpreter (#! line, perl or
 // sh) found; the apply checks its Install/ scripts so before its first write.
-func scriptArgv(d *hotfix.Dir, sub, name string, env []string) ([]string, error) {
+func Argv(d *hotfix.Dir, sub, name string, env []string) ([]string, error) {
 	p := filepath.Join(d.Path, sub, name)
 	fi, err := os.Stat(p)
 	if err != nil {
@@ -197,11 +214,11 @@ func shebang(p string) (string, bool) {
 // install lock held after a kill -9 of this process, and the next apply refuses until it
 // has finished instead of running the script a second time beside it. A normal end releases
 // the lock for them all (Lock.Unlock).
-func (h *Host) orphanSafe(cmd *exec.Cmd) {
+func (r Runner) orphanSafe(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	if h.tsFile != nil {
-		cmd.ExtraFiles = []*os.File{h.tsFile}
+	if r.LockFile != nil {
+		cmd.ExtraFiles = []*os.File{r.LockFile}
 	}
 }
 
@@ -214,22 +231,22 @@ func startLocked(cmd *exec.Cmd) error {
 	return cmd.Start()
 }
 
-// ScriptError is an install script that failed: the install stops, the ledger is not
+// Error is an install script that failed: the install stops, the ledger is not
 // written and the backups stay.
-type ScriptError struct {
+type Error struct {
 	Version hotfix.Version
 	Dir     string
 	Script  string
 	Err     error
 }
 
-func (e *ScriptError) Error() string {
+func (e *Error) Error() string {
 	return fmt.Sprintf("hotfix %s: install script %s failed: %v", e.Version, e.Script, e.Err)
 }
 
-func (e *ScriptError) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
 // Hint says what to do next.
-func (e *ScriptError) Hint() string {
+func (e *Error) Hint() string {
 	return fmt.Sprintf("read the install log in %s, fix the cause, then run hotchain apply %s again to finish (it resumes at %s) or hotchain rollback %s to undo", e.Dir, e.Dir, e.Script, e.Version)
 }

@@ -1,4 +1,4 @@
-package applier
+package script
 
 import (
 	"bytes"
@@ -18,8 +18,8 @@ import (
 // Install/ scripts are, run after the apply with the same environment.
 const CheckDir = "Check"
 
-// healthRetryWait is the pause between two tries of a failing health check (tests shorten it).
-var healthRetryWait = 5 * time.Second
+// RetryWait is the pause between two tries of a failing health check (tests shorten it).
+var RetryWait = 5 * time.Second
 
 // HealthError is a failed health check: the hotfix (Version; nil for the check of a whole
 // run) broke the product, or the check could not tell that it did not.
@@ -54,54 +54,54 @@ func IsHealth(err error) bool {
 	return errors.As(err, &h)
 }
 
-// healthChecks are the checks of hotfix d for this host's role (its Check/ scripts, in the
+// Checks are the checks of hotfix d for this host's role (its Check/ scripts, in the
 // order Install/ scripts run) and HEALTH_CMD; d nil gives HEALTH_CMD alone.
-func (h *Host) healthChecks(d *hotfix.Dir, role sysconfig.Role) ([]string, error) {
+func (r Runner) Checks(d *hotfix.Dir, role sysconfig.Role) ([]string, error) {
 	var checks []string
 	if d != nil {
-		for _, s := range ScriptsFor(role, PhaseInstall, scriptsIn(d, CheckDir)) {
+		for _, s := range For(role, PhaseInstall, scriptsIn(d, CheckDir)) {
 			checks = append(checks, CheckDir+"/"+s)
 		}
 	}
-	if strings.TrimSpace(h.Cfg.HealthCmd) != "" {
-		checks = append(checks, h.Cfg.HealthCmd)
+	if strings.TrimSpace(r.Cfg.HealthCmd) != "" {
+		checks = append(checks, r.Cfg.HealthCmd)
 	}
 	return checks, nil
 }
 
-// HasHealthChecks says whether applying d runs any health check.
-func (h *Host) HasHealthChecks(d *hotfix.Dir) bool {
-	c, _ := h.healthChecks(d, h.Cfg.HostRole)
+// HasChecks says whether applying d runs any health check.
+func (r Runner) HasChecks(d *hotfix.Dir) bool {
+	c, _ := r.Checks(d, r.Cfg.HostRole)
 	return len(c) > 0
 }
 
 // HealthCheck runs the health checks after hotfix d's apply (d nil: after a whole run), each
-// try within HEALTH_TIMEOUT, up to HEALTH_RETRIES tries healthRetryWait apart. env is the
+// try within HEALTH_TIMEOUT, up to HEALTH_RETRIES tries RetryWait apart. env is the
 // install scripts' environment. It returns a *HealthError when a check still fails after
 // the last try.
-func (h *Host) HealthCheck(ctx context.Context, d *hotfix.Dir, role sysconfig.Role, env []string, out io.Writer) error {
-	checks, err := h.healthChecks(d, role)
+func (r Runner) HealthCheck(ctx context.Context, d *hotfix.Dir, role sysconfig.Role, env []string, out io.Writer) error {
+	checks, err := r.Checks(d, role)
 	if err != nil || len(checks) == 0 {
 		return err
 	}
-	tries := max(h.Cfg.HealthRetries, 1)
-	timeout := h.Cfg.HealthTimeout
+	tries := max(r.Cfg.HealthRetries, 1)
+	timeout := r.Cfg.HealthTimeout
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
 	var last *HealthError
 	for try := 1; try <= tries; try++ {
 		if try > 1 {
-			fmt.Fprintf(out, "==> health check failed (%v); trying again in %s (%d of %d)\n", last.Err, healthRetryWait, try, tries)
+			fmt.Fprintf(out, "==> health check failed (%v); trying again in %s (%d of %d)\n", last.Err, RetryWait, try, tries)
 			select {
 			case <-ctx.Done():
 				return last
-			case <-time.After(healthRetryWait):
+			case <-time.After(RetryWait):
 			}
 		}
 		last = nil
 		for _, c := range checks {
-			if err := h.runCheck(ctx, d, c, env, timeout, out); err != nil {
+			if err := r.runCheck(ctx, d, c, env, timeout, out); err != nil {
 				last = err
 				break
 			}
@@ -118,11 +118,11 @@ func (h *Host) HealthCheck(ctx context.Context, d *hotfix.Dir, role sysconfig.Ro
 }
 
 // runCheck runs one check: a Check/ script of d, or the HEALTH_CMD line.
-func (h *Host) runCheck(ctx context.Context, d *hotfix.Dir, check string, env []string, timeout time.Duration, out io.Writer) *HealthError {
+func (r Runner) runCheck(ctx context.Context, d *hotfix.Dir, check string, env []string, timeout time.Duration, out io.Writer) *HealthError {
 	var argv []string
 	dir := ""
 	if name, ok := strings.CutPrefix(check, CheckDir+"/"); ok && d != nil {
-		a, err := scriptArgv(d, CheckDir, name, env)
+		a, err := Argv(d, CheckDir, name, env)
 		if err != nil {
 			return &HealthError{Check: check, Err: err}
 		}
@@ -143,7 +143,7 @@ func (h *Host) runCheck(ctx context.Context, d *hotfix.Dir, check string, env []
 	defer cancel()
 	var buf bytes.Buffer
 	cmd := exec.CommandContext(cctx, argv[0], argv[1:]...)
-	h.orphanSafe(cmd) // a timeout kills the whole check
+	r.orphanSafe(cmd) // a timeout kills the whole check
 	cmd.Dir, cmd.Env, cmd.Stdin = dir, env, strings.NewReader("")
 	cmd.Stdout = io.MultiWriter(out, &buf)
 	cmd.Stderr = cmd.Stdout
