@@ -36,7 +36,7 @@ const MaxRemovalsSize = MaxFilelistSize
 // Removal is one line of FileRemovals.
 type Removal struct {
 	Path   string // slash-separated, relative to the hotfix directory: <change tree>/<path>
-	Kind   string // kindFile, kindLink or kindDir
+	Kind   string // RemoveFile, RemoveLink or RemoveDir
 	SHA256 string // hex: of the content (file) or of the target (link); "" for a directory
 }
 

@@ -19,7 +19,7 @@ var (
 	// top imports what it needs.
 	layerTop = []string{"cmd/hotchain", "bench"}
 	// host runs on every host and imports nothing of vendor, directly or not.
-	layerHost = []string{"hotfix/applier", "hotfix/script", "repo/dnf", "lock", "mailer", "sysconfig", "packaging/unpack"}
+	layerHost = []string{"hotfix/applier", "hotfix/journal", "hotfix/script", "repo/dnf", "lock", "mailer", "sysconfig", "packaging/unpack"}
 	// vendor builds and publishes; it may use the model (hotfix's versions and directory)
 	// and the host side's formats (sysconfig's product names).
 	layerVendor = []string{"packaging", "repo", "repo/rpmfile", "repo/rpmmd"}

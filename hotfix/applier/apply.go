@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 )
 
 // ApplyOptions change how Apply checks.
@@ -95,8 +96,8 @@ func (h *Host) Apply(ctx context.Context, dir string, opt ApplyOptions) (err err
 	logf.Write(early.Bytes())
 	out = io.MultiWriter(h.out(), logf)
 	if opt.Prepare {
-		if j.State != stateBackup {
-			return fmt.Errorf("hotfix %s cannot be prepared: its apply is in state %q (%s)", d.Version, j.State, journalPath(d.Path, h.Cfg.Hostname))
+		if j.State != journal.StateBackup {
+			return fmt.Errorf("hotfix %s cannot be prepared: its apply is in state %q (%s)", d.Version, j.State, journal.Path(d.Path, h.Cfg.Hostname))
 		}
 		return h.prepare(d, j, out)
 	}
@@ -130,8 +131,8 @@ func (h *Host) applyDir(dir string, checked *hotfix.Dir) (*hotfix.Dir, error) {
 // needs. An interrupted apply is not checked here: its journal decides. startJournal makes
 // the checks again under the lock, where they count.
 func (h *Host) preflight(ctx context.Context, d *hotfix.Dir, opt ApplyOptions) error {
-	j, err := readJournal(journalPath(d.Path, h.Cfg.Hostname))
-	if err == nil && j.State != stateDone {
+	j, err := journal.Read(journal.Path(d.Path, h.Cfg.Hostname))
+	if err == nil && j.State != journal.StateDone {
 		return nil
 	}
 	if !opt.NoCheck {
@@ -176,16 +177,16 @@ func (h *Host) checkInterrupted(d *hotfix.Dir) error {
 // resumes from its journal; an interrupted rollback is finished first; a hotfix applied
 // before (and perhaps taken out of the ledger by hand) is undone, which puts back the files
 // as they were before it, and applied afresh. A fresh apply is checked, planned and gets a
-// new journal in stateBackup.
-func (h *Host) startJournal(ctx context.Context, d *hotfix.Dir, opt ApplyOptions, out io.Writer) (*journal, error) {
-	jp := journalPath(d.Path, h.Cfg.Hostname)
-	j, err := readJournal(jp)
+// new journal in journal.StateBackup.
+func (h *Host) startJournal(ctx context.Context, d *hotfix.Dir, opt ApplyOptions, out io.Writer) (*journal.Journal, error) {
+	jp := journal.Path(d.Path, h.Cfg.Hostname)
+	j, err := journal.Read(jp)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		j = nil
 	case err != nil:
 		return nil, err
-	case j.State == stateApply && j.Prepared:
+	case j.State == journal.StateApply && j.Prepared:
 		if err := h.recheckPrepared(d.Path, j); err != nil {
 			// Nothing was placed: drop the backups (undo restores nothing of a prepared
 			// apply) and start afresh from the product as it is now.
@@ -202,13 +203,13 @@ func (h *Host) startJournal(ctx context.Context, d *hotfix.Dir, opt ApplyOptions
 		}
 		fmt.Fprintf(out, "==> %s: prepared before, still current: placing\n", d.Version)
 		return j, nil
-	case j.State == stateRollback:
+	case j.State == journal.StateRollback:
 		fmt.Fprintf(out, "==> %s: finishing an interrupted rollback first\n", d.Version)
 		if err := h.undo(d.Path, j, out); err != nil {
 			return nil, err
 		}
 		j = nil
-	case j.State != stateDone:
+	case j.State != journal.StateDone:
 		fmt.Fprintf(out, "==> %s: resuming an interrupted apply (it stopped in state %q)\n", d.Version, j.State)
 		return j, nil
 	}
@@ -242,15 +243,15 @@ func (h *Host) startJournal(ctx context.Context, d *hotfix.Dir, opt ApplyOptions
 		return nil, err
 	}
 	// Left over from a rollback that was killed after it dropped the journal.
-	if err := os.RemoveAll(backupDir(d.Path, h.Cfg.Hostname)); err != nil {
+	if err := os.RemoveAll(journal.BackupDir(d.Path, h.Cfg.Hostname)); err != nil {
 		return nil, err
 	}
-	j = &journal{
+	j = &journal.Journal{
 		Version: d.Version.String(), Host: h.Cfg.Hostname, Role: string(h.Cfg.HostRole),
-		State: stateBackup, Started: time.Now().UTC(), Ops: ops, Dirs: dirs,
+		State: journal.StateBackup, Started: time.Now().UTC(), Ops: ops, Dirs: dirs,
 		Check: h.HasHealthChecks(d), Prepared: opt.Prepare,
 	}
-	if err := writeJournal(jp, j); err != nil {
+	if err := journal.Write(jp, j); err != nil {
 		return nil, err
 	}
 	h.step("journal written")

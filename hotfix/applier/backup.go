@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/internal/atomicfile"
 	"github.com/hotchain/hotchain/internal/fileops"
 )
@@ -15,17 +16,17 @@ import (
 // backup saves every entry the hotfix replaces into Backup-<host>/ with its metadata and
 // lists the entries it adds in Backup-<host>.inexistent. The backup directories are made
 // first, then the entries are linked (or copied) several at a time (inOrder).
-func (h *Host) backup(d *hotfix.Dir, j *journal) error {
-	bdir := backupDir(d.Path, h.Cfg.Hostname)
+func (h *Host) backup(d *hotfix.Dir, j *journal.Journal) error {
+	bdir := journal.BackupDir(d.Path, h.Cfg.Hostname)
 	var added []string
-	var saved []op
-	var removedDirs []op
+	var saved []journal.Op
+	var removedDirs []journal.Op
 	dirs := map[string]bool{}
 	for _, o := range j.Ops {
 		switch {
 		case o.Remove && o.Existed == "":
 			continue // absent already: nothing to keep, nothing added
-		case o.Remove && o.Existed == kindDir:
+		case o.Remove && o.Existed == journal.KindDir:
 			// Kept as a directory with the directory's mode, owner and time (below).
 			removedDirs = append(removedDirs, o)
 			dirs[filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel))] = true
@@ -34,12 +35,12 @@ func (h *Host) backup(d *hotfix.Dir, j *journal) error {
 		switch o.Existed {
 		case "":
 			name := o.Target
-			if o.Kind == kindDir {
+			if o.Kind == journal.KindDir {
 				name += "/"
 			}
 			added = append(added, name)
 			continue
-		case kindDir:
+		case journal.KindDir:
 			continue
 		}
 		saved = append(saved, o)
@@ -47,7 +48,7 @@ func (h *Host) backup(d *hotfix.Dir, j *journal) error {
 	}
 	for _, dir := range slices.Sorted(maps.Keys(dirs)) {
 		// A resumed backup finds Backup-<host>/ as it was left: not through a symlink.
-		if err := checkBackupPath(d.Path, dir); err != nil {
+		if err := journal.CheckBackupPath(d.Path, dir); err != nil {
 			return err
 		}
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -82,5 +83,5 @@ func (h *Host) backup(d *hotfix.Dir, j *journal) error {
 		}
 		h.step("backup " + o.Target)
 	}
-	return atomicfile.Write(inexistentPath(d.Path, h.Cfg.Hostname), hotfix.NameLines(added), 0o644)
+	return atomicfile.Write(journal.InexistentPath(d.Path, h.Cfg.Hostname), hotfix.NameLines(added), 0o644)
 }

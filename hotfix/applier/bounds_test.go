@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -32,9 +33,9 @@ func TestOversizedFilesRefused(t *testing.T) {
 			}, "file list", "64 MiB"},
 		{"ledger", func(sb *sandbox, dir string) string { return filepath.Join(sb.root, "etc/opt/shop/hotfix/host1.txt") },
 			func(sb *sandbox, dir string) error { _, err := sb.host.Ledger().Read("host1.txt"); return err }, "ledger", "1 MiB"},
-		{"journal", func(sb *sandbox, dir string) string { return journalPath(dir, "host1") },
-			func(sb *sandbox, dir string) error { _, err := readJournal(journalPath(dir, "host1")); return err }, "apply journal", "64 MiB"},
-		{"apply with a huge journal", func(sb *sandbox, dir string) string { return journalPath(dir, "host1") },
+		{"journal", func(sb *sandbox, dir string) string { return journal.Path(dir, "host1") },
+			func(sb *sandbox, dir string) error { _, err := journal.Read(journal.Path(dir, "host1")); return err }, "apply journal", "64 MiB"},
+		{"apply with a huge journal", func(sb *sandbox, dir string) string { return journal.Path(dir, "host1") },
 			func(sb *sandbox, dir string) error { return sb.host.Apply(context.Background(), dir, ApplyOptions{}) }, "apply journal", "64 MiB"},
 		{"PRODUCT_VERSION_FILE", func(sb *sandbox, dir string) string { return filepath.Join(sb.root, "opt/shop/version.txt") },
 			func(sb *sandbox, dir string) error {

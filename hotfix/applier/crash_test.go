@@ -128,7 +128,7 @@ func bigHotfix(t *testing.T, files int) (*sandbox, string) {
 	for i, name := range []string{"10-db.sh", "20-cache.sh", "30-index.sh", "90-done-final.sh"} {
 		spec.scripts[name] = fmt.Sprintf("echo %d >> %s\nsleep 0.01\n", i, marks)
 	}
-	// A health check that passes: the apply goes through stateCheck, so kills land there too.
+	// A health check that passes: the apply goes through journal.StateCheck, so kills land there too.
 	spec.files["Check/10-alive.sh"] = "test -f \"$PRODUCT_ROOT/lib/Shop/New01/Sub/File001.pm\"\n"
 	sb.touchAll()
 	return sb, sb.makeHotfix(spec)

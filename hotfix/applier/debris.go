@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/internal/atomicfile"
 	"github.com/hotchain/hotchain/internal/fileops"
 )
@@ -221,16 +222,16 @@ func removeTemp(p string, olderThan time.Time) bool {
 
 // dropBackup takes back an apply whose backup failed, the product tree untouched: the
 // backups and the list of added entries first, which frees the space they took, then the
-// journal. Killed in between, the journal still says stateBackup, which the next apply
+// journal. Killed in between, the journal still says journal.StateBackup, which the next apply
 // resumes and rollback undoes. Errors leave the rest to rollback.
 func (h *Host) dropBackup(hotfixDir string) {
-	if os.RemoveAll(backupDir(hotfixDir, h.Cfg.Hostname)) != nil {
+	if os.RemoveAll(journal.BackupDir(hotfixDir, h.Cfg.Hostname)) != nil {
 		return
 	}
-	if fileops.RemoveIfExists(inexistentPath(hotfixDir, h.Cfg.Hostname)) != nil {
+	if fileops.RemoveIfExists(journal.InexistentPath(hotfixDir, h.Cfg.Hostname)) != nil {
 		return
 	}
-	if fileops.RemoveIfExists(journalPath(hotfixDir, h.Cfg.Hostname)) == nil {
+	if fileops.RemoveIfExists(journal.Path(hotfixDir, h.Cfg.Hostname)) == nil {
 		atomicfile.SyncDir(hotfixDir)
 	}
 }

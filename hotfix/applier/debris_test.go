@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -156,7 +157,7 @@ func TestRollbackOnFullDiskFreesFirst(t *testing.T) {
 	if code := runCrashChild(t, sb.root, dir, 2); code != -1 {
 		t.Fatalf("the apply was not killed (exit %d)", code)
 	}
-	if _, err := os.Stat(journalPath(dir, "host1")); err != nil {
+	if _, err := os.Stat(journal.Path(dir, "host1")); err != nil {
 		t.Fatalf("no journal after the kill: %v", err)
 	}
 	fill(t, filepath.Join(patches, "filler"), 1<<20)
@@ -166,7 +167,7 @@ func TestRollbackOnFullDiskFreesFirst(t *testing.T) {
 	if d := testutil.DiffTrees(product, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
 		t.Errorf("the product tree changed:\n%s", d)
 	}
-	for _, p := range []string{journalPath(dir, "host1"), backupDir(dir, "host1")} {
+	for _, p := range []string{journal.Path(dir, "host1"), journal.BackupDir(dir, "host1")} {
 		if _, err := os.Lstat(p); !os.IsNotExist(err) {
 			t.Errorf("%s is still there (stat: %v)", p, err)
 		}

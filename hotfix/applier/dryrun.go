@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -182,7 +183,7 @@ func (h *Host) DryRunChain(ctx context.Context, dirs []string) ([]*Plan, error) 
 			placed[f.Path] = placedBy{version: p.Version, size: f.Size, kind: f.Kind, sha256: f.sha256, link: f.link}
 		}
 		for _, m := range p.Mkdir {
-			placed[m] = placedBy{version: p.Version, kind: kindDir}
+			placed[m] = placedBy{version: p.Version, kind: journal.KindDir}
 		}
 		for _, r := range p.Remove {
 			placed[strings.TrimSuffix(r, "/")] = placedBy{version: p.Version, gone: true}
@@ -217,7 +218,7 @@ func (h *Host) overlay(p *Plan, placed map[string]placedBy) {
 	}
 	p.Replace = replace
 	for _, f := range p.Add {
-		if by, ok := placed[f.Path]; ok && by.kind != kindDir && !by.gone {
+		if by, ok := placed[f.Path]; ok && by.kind != journal.KindDir && !by.gone {
 			f.By = by.version
 			// Its backup is the earlier hotfix's entry, linked when it can be.
 			if p.Space.NotCounted == "" {
@@ -284,15 +285,15 @@ func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, dri
 		refuse(withHint(fmt.Errorf("hotfix %s is in %s, not in %s", d.Version, d.Path, h.HotfixDir(d.Version)),
 			"unpack it into PATCHES_DIR under that name (hotchain apply TARBALL does), then apply it from there"))
 	}
-	var ops []op
-	j, jerr := readJournal(journalPath(want, h.Cfg.Hostname))
+	var ops []journal.Op
+	j, jerr := journal.Read(journal.Path(want, h.Cfg.Hostname))
 	switch {
-	case jerr == nil && j.State != stateDone && j.State != stateRollback:
+	case jerr == nil && j.State != journal.StateDone && j.State != journal.StateRollback:
 		// Resumed from its journal: no prerequisites, no new plan.
 		p.Resume = j.State
 		ops = j.Ops
 	default:
-		if jerr == nil && j.State == stateDone {
+		if jerr == nil && j.State == journal.StateDone {
 			p.Again = true
 		}
 		if !opt.NoCheck {
@@ -337,19 +338,19 @@ func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, dri
 		switch {
 		case o.Remove && o.Existed == "":
 			p.AlreadyAbsent = append(p.AlreadyAbsent, o.Target)
-		case o.Remove && o.Kind == kindDir:
+		case o.Remove && o.Kind == journal.KindDir:
 			p.Remove = append(p.Remove, o.Target+"/")
 		case o.Remove:
 			p.Remove = append(p.Remove, o.Target)
-			if o.Kind == kindLink {
+			if o.Kind == journal.KindLink {
 				if p.removedLinks == nil {
 					p.removedLinks = map[string]bool{}
 				}
 				p.removedLinks[o.Target] = true
 			}
-		case o.Kind == kindDir && o.Existed == "":
+		case o.Kind == journal.KindDir && o.Existed == "":
 			p.Mkdir = append(p.Mkdir, o.Target)
-		case o.Kind == kindDir:
+		case o.Kind == journal.KindDir:
 		default:
 			f := PlanFile{Path: o.Target, Kind: o.Kind, Size: sizeOf(d, o), sha256: o.SHA256, link: o.Link}
 			if o.Existed == "" {
@@ -380,7 +381,7 @@ func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, dri
 		}
 	}
 	for _, s := range script.For(role, script.PhaseInstall, script.Install(d)) {
-		if !done[s] && (p.Resume == "" || p.Resume == stateBackup || p.Resume == stateApply || p.Resume == stateScripts) {
+		if !done[s] && (p.Resume == "" || p.Resume == journal.StateBackup || p.Resume == journal.StateApply || p.Resume == journal.StateScripts) {
 			p.Install = append(p.Install, hotfix.InstallDir+"/"+s)
 		}
 	}
@@ -400,11 +401,11 @@ func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, dri
 
 // space fills p.Space with spaceNeeds, which the apply's own check uses; a need the apply
 // would refuse is a refusal.
-func (h *Host) space(d *hotfix.Dir, p *Plan, ops []op, hotfixDir string, tarball bool, refuse func(error)) error {
+func (h *Host) space(d *hotfix.Dir, p *Plan, ops []journal.Op, hotfixDir string, tarball bool, refuse func(error)) error {
 	s := &p.Space
-	s.BackupDir = h.hostView(backupDir(hotfixDir, h.Cfg.Hostname))
+	s.BackupDir = h.hostView(journal.BackupDir(hotfixDir, h.Cfg.Hostname))
 	if p.Resume != "" {
-		s.BackupsMade = p.Resume != stateBackup
+		s.BackupsMade = p.Resume != journal.StateBackup
 		s.NotCounted = "a resumed apply goes on where it stopped, and does not check the space"
 		return nil
 	}
@@ -437,7 +438,7 @@ func (h *Host) space(d *hotfix.Dir, p *Plan, ops []op, hotfixDir string, tarball
 	return nil
 }
 
-func sizeOf(d *hotfix.Dir, o op) int64 {
+func sizeOf(d *hotfix.Dir, o journal.Op) int64 {
 	rel := o.Tree + "/" + o.Rel
 	i, ok := slices.BinarySearchFunc(d.Entries, rel, func(e hotfix.Entry, rel string) int { return strings.Compare(e.Rel, rel) })
 	if !ok {

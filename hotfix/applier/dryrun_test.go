@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -143,7 +144,7 @@ func TestDryRunText(t *testing.T) {
 			if err := sb.host.Apply(ctx, first, ApplyOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.Remove(journalPath(first, "host1")); err != nil {
+			if err := os.Remove(journal.Path(first, "host1")); err != nil {
 				t.Fatal(err)
 			}
 			return sb.makeHotfix(dryRunSpec("6.14.2.2"))

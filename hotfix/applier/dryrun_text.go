@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/hotfix/script"
 )
 
@@ -35,7 +36,7 @@ func (p *Plan) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "replace (%d):\n", len(p.Replace))
 	for _, f := range p.Replace {
 		var notes []string
-		if f.Kind == kindLink {
+		if f.Kind == journal.KindLink {
 			notes = append(notes, "symlink")
 		}
 		if f.Was != "" {
@@ -49,7 +50,7 @@ func (p *Plan) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "add (%d):\n", len(p.Add))
 	for _, f := range p.Add {
 		var notes []string
-		if f.Kind == kindLink {
+		if f.Kind == journal.KindLink {
 			notes = append(notes, "symlink")
 		}
 		fmt.Fprintf(w, "  %s%s\n", hotfix.ShownName(f.Path), paren(notes))

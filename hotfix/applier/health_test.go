@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -86,7 +87,7 @@ func TestHealthGate(t *testing.T) {
 					t.Errorf("%s holds %q after a failed check", led, got)
 				}
 			}
-			if _, err := os.Stat(journalPath(dir, "host1")); !os.IsNotExist(err) {
+			if _, err := os.Stat(journal.Path(dir, "host1")); !os.IsNotExist(err) {
 				t.Errorf("journal left: %v", err)
 			}
 			if !strings.Contains(sb.out.String(), "rolled back on host1") {

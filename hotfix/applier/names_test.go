@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -140,20 +141,20 @@ func TestNastyNamesCrash(t *testing.T) {
 // written as before (a plain JSON string), so journals of earlier applies still read.
 func TestJournalNames(t *testing.T) {
 	for _, n := range append([]string{"lib/Shop/Core.pm", "", "<&>"}, nastyNames...) {
-		j := &journal{Version: "6.14.2.1", State: stateDone,
-			Ops:         []op{{Tree: "FileChanges", Rel: n, Target: "/opt/shop/" + n, Kind: kindLink, Link: n, Mode: 0o644}},
-			Dirs:        []dirTime{{Path: "/opt/" + n}},
+		j := &journal.Journal{Version: "6.14.2.1", State: journal.StateDone,
+			Ops:         []journal.Op{{Tree: "FileChanges", Rel: n, Target: "/opt/shop/" + n, Kind: journal.KindLink, Link: n, Mode: 0o644}},
+			Dirs:        []journal.DirTime{{Path: "/opt/" + n}},
 			ScriptsDone: []string{n + ".sh"}}
 		p := filepath.Join(t.TempDir(), "j")
-		if err := writeJournal(p, j); err != nil {
+		if err := journal.Write(p, j); err != nil {
 			t.Fatal(err)
 		}
-		got, err := readJournal(p)
+		got, err := journal.Read(p)
 		if err != nil {
 			t.Fatalf("%q: %v", n, err)
 		}
 		o, d := got.Ops[0], got.Dirs[0]
-		if o.Rel != n || o.Target != "/opt/shop/"+n || o.Link != n || d.Path != "/opt/"+n || got.ScriptsDone[0] != n+".sh" || o.Mode != 0o644 || o.Kind != kindLink {
+		if o.Rel != n || o.Target != "/opt/shop/"+n || o.Link != n || d.Path != "/opt/"+n || got.ScriptsDone[0] != n+".sh" || o.Mode != 0o644 || o.Kind != journal.KindLink {
 			t.Errorf("%q came back as %+v, %+v, %q", n, o, d, got.ScriptsDone)
 		}
 		raw, _ := os.ReadFile(p)
@@ -165,11 +166,11 @@ func TestJournalNames(t *testing.T) {
 	old := `{"version":"6.14.2.1","host":"h","role":"single","state":"done","started":"2026-01-02T03:04:05Z",
 	"ops":[{"tree":"FileChanges","rel":"lib/a\u00e9","target":"/opt/shop/lib/a\u00e9","kind":"file","existed":"file","mode":420,"sha256":"ab"}],
 	"dirs":[{"path":"/opt/shop/lib","mtime":"2026-01-02T03:04:05Z"}],"scripts_done":["10-db.sh"]}`
-	var j journal
+	var j journal.Journal
 	if err := json.Unmarshal([]byte(old), &j); err != nil {
 		t.Fatal(err)
 	}
-	want := op{Tree: "FileChanges", Rel: "lib/aé", Target: "/opt/shop/lib/aé", Kind: kindFile, Existed: kindFile, Mode: 0o644, SHA256: "ab"}
+	want := journal.Op{Tree: "FileChanges", Rel: "lib/aé", Target: "/opt/shop/lib/aé", Kind: journal.KindFile, Existed: journal.KindFile, Mode: 0o644, SHA256: "ab"}
 	if len(j.Ops) != 1 || j.Ops[0] != want || j.Dirs[0].Path != "/opt/shop/lib" || !j.Dirs[0].ModTime.Equal(epoch) || j.ScriptsDone[0] != "10-db.sh" || j.Host != "h" {
 		t.Errorf("old journal read as %+v", j)
 	}

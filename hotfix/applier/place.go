@@ -10,6 +10,7 @@ import (
 	"runtime"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/internal/ordered"
 )
@@ -18,7 +19,7 @@ import (
 // path order (a parent before its children), then its files and symlinks, several at a
 // time (inOrder); then it carries out the hotfix's removals (removeEntries). The order
 // matters for nothing else: an interrupted apply does the whole state again.
-func (h *Host) place(d *hotfix.Dir, j *journal, out io.Writer) (err error) {
+func (h *Host) place(d *hotfix.Dir, j *journal.Journal, out io.Writer) (err error) {
 	roots, err := h.treeRoots()
 	if err != nil {
 		return err
@@ -33,20 +34,20 @@ func (h *Host) place(d *hotfix.Dir, j *journal, out io.Writer) (err error) {
 		}
 	}()
 	// The tree may have changed since the plan (a resumed apply): check again.
-	inside := func(o op) error {
+	inside := func(o journal.Op) error {
 		tr := roots[o.Tree]
-		if err := checkInside(tr.base, tr.real, h.Cfg.InRoot(o.Target), o.Kind == kindDir); err != nil {
+		if err := checkInside(tr.base, tr.real, h.Cfg.InRoot(o.Target), o.Kind == journal.KindDir); err != nil {
 			return fmt.Errorf("%s/%s: %w", o.Tree, o.Rel, err)
 		}
 		return nil
 	}
-	var entries []op
+	var entries []journal.Op
 	for _, o := range j.Ops {
 		full := h.Cfg.InRoot(o.Target)
 		switch {
 		case o.Remove:
 			// removeEntries, once everything is placed.
-		case o.Kind == kindDir && o.Existed == "":
+		case o.Kind == journal.KindDir && o.Existed == "":
 			if err := inside(o); err != nil {
 				return err
 			}
@@ -66,7 +67,7 @@ func (h *Host) place(d *hotfix.Dir, j *journal, out io.Writer) (err error) {
 			}
 			fmt.Fprintf(bw, "    mkdir   %s\n", hotfix.ShownName(o.Target))
 			h.step("place " + o.Target)
-		case o.Kind == kindDir:
+		case o.Kind == journal.KindDir:
 			if err := inside(o); err != nil {
 				return err
 			}
@@ -123,8 +124,8 @@ func inOrder(n int, do func(i int) error, done func(i int)) error {
 // place puts the hotfix entry src at target: written beside it under a fixed temporary name,
 // then renamed over it. A crash leaves the old entry or the new one, plus at most the
 // temporary, which recovery removes.
-func place(src, target string, o op) error {
-	if o.Kind == kindFile {
+func place(src, target string, o journal.Op) error {
+	if o.Kind == journal.KindFile {
 		// The journal of an apply begun by an older hotchain may still ask for setuid or
 		// setgid: placedMode drops them.
 		return fileops.PlaceFile(src, target, placedMode(o.Mode))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -73,16 +74,18 @@ func placedMode(m fs.FileMode) fs.FileMode { return m & (fs.ModePerm | fs.ModeSt
 // a symlink the hotfix places may not point out of its tree, no two entries may land on one
 // target, and a file may not replace a directory or the other way round. The removals of
 // FileRemovals follow the entries (planRemovals).
-func (h *Host) plan(d *hotfix.Dir) ([]op, []dirTime, error) { return h.planOver(d, nil) }
+func (h *Host) plan(d *hotfix.Dir) ([]journal.Op, []journal.DirTime, error) {
+	return h.planOver(d, nil)
+}
 
 // planOver is plan with the removals checked against what earlier hotfixes of a run leave
 // (earlier, by target; a dry run of a chain), where they name an entry.
-func (h *Host) planOver(d *hotfix.Dir, earlier map[string]placedBy) ([]op, []dirTime, error) {
+func (h *Host) planOver(d *hotfix.Dir, earlier map[string]placedBy) ([]journal.Op, []journal.DirTime, error) {
 	roots, err := h.treeRoots()
 	if err != nil {
 		return nil, nil, err
 	}
-	var ops []op
+	var ops []journal.Op
 	dirs := map[string]time.Time{}
 	targets := map[string]string{} // target -> tree/rel that lands there
 	links := map[string]bool{}     // targets the hotfix makes symlinks
@@ -107,17 +110,17 @@ func (h *Host) planOver(d *hotfix.Dir, earlier map[string]placedBy) ([]op, []dir
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", where, err)
 			}
-			if o.Kind == kindLink {
+			if o.Kind == journal.KindLink {
 				links[o.Target] = true
 			}
-			if other, dup := targets[o.Target]; dup && o.Kind != kindDir {
+			if other, dup := targets[o.Target]; dup && o.Kind != journal.KindDir {
 				return nil, nil, fmt.Errorf("%s and %s both land on %s: a target may come from one change tree only", other, where, o.Target)
 			}
 			targets[o.Target] = where
 			full := filepath.Join(tr.base, filepath.FromSlash(rel))
 			var inside error
-			if dir := filepath.Dir(full); o.Kind == kindDir || dir == tr.base {
-				inside = checkInside(tr.base, tr.real, full, o.Kind == kindDir)
+			if dir := filepath.Dir(full); o.Kind == journal.KindDir || dir == tr.base {
+				inside = checkInside(tr.base, tr.real, full, o.Kind == journal.KindDir)
 			} else if err, seen := insideErr[dir]; seen {
 				inside = err
 			} else {
@@ -133,7 +136,7 @@ func (h *Host) planOver(d *hotfix.Dir, earlier map[string]placedBy) ([]op, []dir
 			// Adding, replacing or removing an entry changes its directory's mtime;
 			// rollback puts the times of directories that existed back, on the directory
 			// itself when the way there goes through a symlink.
-			if o.Existed != kindDir {
+			if o.Existed != journal.KindDir {
 				parent, seen := realDir[filepath.Dir(full)]
 				if !seen {
 					if p, err := filepath.EvalSymlinks(filepath.Dir(full)); err == nil {
@@ -167,9 +170,9 @@ func (h *Host) planOver(d *hotfix.Dir, earlier map[string]placedBy) ([]op, []dir
 	if err := checkTempNames(ops, roots); err != nil {
 		return nil, nil, err
 	}
-	var dts []dirTime
+	var dts []journal.DirTime
 	for p, t := range dirs {
-		dts = append(dts, dirTime{Path: h.hostView(p), ModTime: t})
+		dts = append(dts, journal.DirTime{Path: h.hostView(p), ModTime: t})
 	}
 	sort.Slice(dts, func(i, j int) bool { return dts[i].Path < dts[j].Path })
 	return ops, dts, nil
@@ -177,19 +180,19 @@ func (h *Host) planOver(d *hotfix.Dir, earlier map[string]placedBy) ([]op, []dir
 
 // newOp is the entry e of change tree tree at rel, as the apply will place it: a link must
 // stay inside its tree, and a placed file never gets setuid or setgid (placedMode).
-func newOp(tree sysconfig.ChangeTree, rel string, e hotfix.Entry) (op, error) {
-	o := op{Tree: tree.Dir, Rel: rel, Target: path.Join(tree.Root, rel), SHA256: e.SHA256, Link: e.Link,
+func newOp(tree sysconfig.ChangeTree, rel string, e hotfix.Entry) (journal.Op, error) {
+	o := journal.Op{Tree: tree.Dir, Rel: rel, Target: path.Join(tree.Root, rel), SHA256: e.SHA256, Link: e.Link,
 		Mode: placedMode(e.Mode)}
 	switch {
 	case e.IsDir():
-		o.Kind = kindDir
+		o.Kind = journal.KindDir
 	case e.IsLink():
-		o.Kind = kindLink
+		o.Kind = journal.KindLink
 		if t := path.Join(path.Dir(rel), e.Link); path.IsAbs(e.Link) || t == ".." || strings.HasPrefix(t, "../") {
-			return op{}, fmt.Errorf("symlink -> %s points out of its tree %s: a hotfix places only links that stay inside their target root", e.Link, tree.Dir)
+			return journal.Op{}, fmt.Errorf("symlink -> %s points out of its tree %s: a hotfix places only links that stay inside their target root", e.Link, tree.Dir)
 		}
 	default:
-		o.Kind = kindFile
+		o.Kind = journal.KindFile
 	}
 	return o, nil
 }
@@ -211,15 +214,15 @@ func existedAt(full, kind string) (string, error) {
 		return "", fmt.Errorf("target %s is a %s: a hotfix replaces only files, directories and symlinks", full, hotfix.KindOf(fi.Mode()))
 	}
 	linkToDir := false
-	if existed == kindLink {
+	if existed == journal.KindLink {
 		st, err := os.Stat(full)
 		linkToDir = err == nil && st.IsDir()
 	}
 	shown := existed
 	switch {
-	case kind == kindDir && (existed == kindDir || linkToDir):
-		return kindDir, nil
-	case kind != kindDir && existed != kindDir && !linkToDir:
+	case kind == journal.KindDir && (existed == journal.KindDir || linkToDir):
+		return journal.KindDir, nil
+	case kind != journal.KindDir && existed != journal.KindDir && !linkToDir:
 		return existed, nil
 	case linkToDir:
 		shown = "symlink to a directory"
@@ -232,16 +235,16 @@ func existedAt(full, kind string) (string, error) {
 // those names before they write there, since after a crash it is theirs. Any name may be a
 // product file's, so no choice of names avoids this; it is looked for once here, before the
 // first write, with one directory read per target directory.
-func checkTempNames(ops []op, roots map[string]treeRoot) error {
-	temps := map[string]map[string]op{} // directory -> temporary name -> entry
+func checkTempNames(ops []journal.Op, roots map[string]treeRoot) error {
+	temps := map[string]map[string]journal.Op{} // directory -> temporary name -> entry
 	for _, o := range ops {
-		if o.Existed == kindDir || (o.Remove && o.Existed == "") {
+		if o.Existed == journal.KindDir || (o.Remove && o.Existed == "") {
 			continue // neither placed nor removed, nor restored by a rollback
 		}
 		full := filepath.Join(roots[o.Tree].base, filepath.FromSlash(o.Rel))
 		dir := filepath.Dir(full)
 		if temps[dir] == nil {
-			temps[dir] = map[string]op{}
+			temps[dir] = map[string]journal.Op{}
 		}
 		for _, t := range []string{fileops.NewTemp(full), fileops.OldTemp(full)} {
 			temps[dir][filepath.Base(t)] = o
@@ -308,11 +311,11 @@ func checkInside(base, realBase, full string, asDir bool) error {
 func kindOfInfo(fi fs.FileInfo) string {
 	switch {
 	case fi.Mode().IsRegular():
-		return kindFile
+		return journal.KindFile
 	case fi.IsDir():
-		return kindDir
+		return journal.KindDir
 	case fi.Mode()&fs.ModeSymlink != 0:
-		return kindLink
+		return journal.KindLink
 	}
 	return ""
 }

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/hotfix/script"
 )
 
@@ -61,7 +62,7 @@ type backupCount struct {
 }
 
 // checkSpace refuses an apply that would fill a file system (spaceNeeds counts).
-func (h *Host) checkSpace(d *hotfix.Dir, ops []op) error {
+func (h *Host) checkSpace(d *hotfix.Dir, ops []journal.Op) error {
 	needs, _, err := h.spaceNeeds(d, ops, d.Path, 0)
 	if err != nil {
 		return err
@@ -94,7 +95,7 @@ func (n spaceNeed) check() error {
 // than the hotfix directory hotfixDir, and the journal goes into the hotfix directory, as do
 // unpack bytes (a tarball unpacked there first; 0 when it is unpacked). Sizes are rounded up to the file system's block size; a file
 // system that reports no inode count is not checked for inodes.
-func (h *Host) spaceNeeds(d *hotfix.Dir, ops []op, hotfixDir string, unpack int64) ([]spaceNeed, backupCount, error) {
+func (h *Host) spaceNeeds(d *hotfix.Dir, ops []journal.Op, hotfixDir string, unpack int64) ([]spaceNeed, backupCount, error) {
 	var bc backupCount
 	sizes := map[string]int64{}
 	for _, e := range d.Entries {
@@ -128,7 +129,7 @@ func (h *Host) spaceNeeds(d *hotfix.Dir, ops []op, hotfixDir string, unpack int6
 		full := h.Cfg.InRoot(o.Target)
 		dir := filepath.Dir(full)
 		switch {
-		case o.Remove && o.Existed == kindDir:
+		case o.Remove && o.Existed == journal.KindDir:
 			// Kept in the backups as a directory.
 			if err := add(hotfixDir, 0); err != nil {
 				return nil, bc, err
@@ -137,21 +138,21 @@ func (h *Host) spaceNeeds(d *hotfix.Dir, ops []op, hotfixDir string, unpack int6
 		case o.Remove:
 			// Nothing is written beside the target; the entry is kept in the backups
 			// (below) like a replaced one.
-		case o.Kind == kindDir && o.Existed != "":
+		case o.Kind == journal.KindDir && o.Existed != "":
 			continue
 		default:
-			if o.Kind == kindDir {
+			if o.Kind == journal.KindDir {
 				dir = full
 			}
 			var size int64
-			if o.Kind == kindFile {
+			if o.Kind == journal.KindFile {
 				size = sizes[o.Tree+"/"+o.Rel]
 			}
 			if err := add(dir, size); err != nil {
 				return nil, bc, err
 			}
 		}
-		if o.Existed != kindFile && o.Existed != kindLink {
+		if o.Existed != journal.KindFile && o.Existed != journal.KindLink {
 			continue
 		}
 		dev, _, err := deviceOf(dir, devs)

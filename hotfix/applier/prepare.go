@@ -9,12 +9,13 @@ import (
 	"syscall"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/internal/fileops"
 )
 
-// prepare takes the backups of a new apply (journal in stateBackup, marked prepared) and
+// prepare takes the backups of a new apply (journal in journal.StateBackup, marked prepared) and
 // makes them durable, and stops there: nothing of the product is touched.
-func (h *Host) prepare(d *hotfix.Dir, j *journal, out io.Writer) error {
+func (h *Host) prepare(d *hotfix.Dir, j *journal.Journal, out io.Writer) error {
 	if err := h.backup(d, j); err != nil {
 		h.dropBackup(d.Path) // as resume: the product is untouched, leave nothing
 		return err
@@ -22,8 +23,8 @@ func (h *Host) prepare(d *hotfix.Dir, j *journal, out io.Writer) error {
 	if err := h.syncTrees(d.Path); err != nil {
 		return err
 	}
-	j.State = stateApply
-	if err := writeJournal(journalPath(d.Path, h.Cfg.Hostname), j); err != nil {
+	j.State = journal.StateApply
+	if err := journal.Write(journal.Path(d.Path, h.Cfg.Hostname), j); err != nil {
 		return err
 	}
 	h.step("state apply, prepared")
@@ -35,8 +36,8 @@ func (h *Host) prepare(d *hotfix.Dir, j *journal, out io.Writer) error {
 // apply in dir backed it up: each replaced entry is its backup (the same inode when it was
 // linked; else the same kind, size, mode and modification time), each added one is still
 // absent, and each directory that gets new entries has the modification time the plan saw.
-func (h *Host) recheckPrepared(dir string, j *journal) error {
-	bdir := backupDir(dir, h.Cfg.Hostname)
+func (h *Host) recheckPrepared(dir string, j *journal.Journal) error {
+	bdir := journal.BackupDir(dir, h.Cfg.Hostname)
 	for _, o := range j.Ops {
 		full := h.Cfg.InRoot(o.Target)
 		fi, err := os.Lstat(full)
@@ -50,7 +51,7 @@ func (h *Host) recheckPrepared(dir string, j *journal) error {
 			return fmt.Errorf("%s changed since the backups were taken: %v", hotfix.ShownName(o.Target), err)
 		case kindOfInfo(fi) != o.Existed:
 			return fmt.Errorf("%s is a %s now, not a %s as when the backups were taken", hotfix.ShownName(o.Target), kindOfInfo(fi), o.Existed)
-		case o.Existed == kindDir:
+		case o.Existed == journal.KindDir:
 			continue
 		}
 		bak, err := os.Lstat(filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel)))

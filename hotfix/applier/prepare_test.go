@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -111,7 +112,7 @@ func TestUndoOfAPreparedApplyRestoresNothing(t *testing.T) {
 	}
 	sb.write("var/opt/shop/StoreTypes/Store/Templates/cart.html", "<local/>\n", 0o644)
 	before := testutil.Snapshot(t, sb.root, true, productTrees...)
-	j, err := readJournal(journalPath(dirs[0], "host1"))
+	j, err := journal.Read(journal.Path(dirs[0], "host1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +122,7 @@ func TestUndoOfAPreparedApplyRestoresNothing(t *testing.T) {
 	if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
 		t.Errorf("undo of a prepared apply changed the product:\n%s", d)
 	}
-	for _, p := range []string{journalPath(dirs[0], "host1"), backupDir(dirs[0], "host1")} {
+	for _, p := range []string{journal.Path(dirs[0], "host1"), journal.BackupDir(dirs[0], "host1")} {
 		if _, err := os.Lstat(p); err == nil {
 			t.Errorf("%s left behind", p)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/hotfix/script"
 )
 
@@ -64,7 +65,7 @@ const (
 func (r Recovered) String() string {
 	switch {
 	case r.Outcome == Unpacked:
-		return fmt.Sprintf("undid the interrupted apply of %s (it stopped in state %s, before the product was touched): it is unpacked, not applied", r.Version, stateBackup)
+		return fmt.Sprintf("undid the interrupted apply of %s (it stopped in state %s, before the product was touched): it is unpacked, not applied", r.Version, journal.StateBackup)
 	case r.HealthFailed:
 		return fmt.Sprintf("rolled back %s: its interrupted apply (it stopped in state %s) was finished and failed its health check", r.Version, r.State)
 	case r.Outcome == RolledBack && r.RollbackFrom != "":
@@ -120,8 +121,8 @@ func (h *Host) recoverOne(ctx context.Context, v hotfix.Version, out io.Writer) 
 	if err != nil {
 		return nil, err
 	}
-	jp := journalPath(dir, h.Cfg.Hostname)
-	j, err := readJournal(jp)
+	jp := journal.Path(dir, h.Cfg.Hostname)
+	j, err := journal.Read(jp)
 	if err != nil {
 		return nil, withHint(fmt.Errorf("recover hotfix %s: %w", v, err),
 			fmt.Sprintf("look at %s; hotchain rollback %s undoes the apply when the journal can be read", h.hostView(jp), v))
@@ -132,7 +133,7 @@ func (h *Host) recoverOne(ctx context.Context, v hotfix.Version, out io.Writer) 
 		return nil, fmt.Errorf("recover hotfix %s: %w", v, err)
 	}
 	header := fmt.Sprintf("=== %s recovery of %s on %s (%s): the journal is in state %s\n", time.Now().UTC().Format(time.RFC3339), v, h.Cfg.Hostname, h.Cfg.HostRole, j.State)
-	if j.State == stateBackup || j.State == stateRollback && j.RollbackFrom == stateBackup {
+	if j.State == journal.StateBackup || j.State == journal.StateRollback && j.RollbackFrom == journal.StateBackup {
 		if err := h.undoUntouched(d, j, header, out); err != nil {
 			return nil, err
 		}
@@ -146,7 +147,7 @@ func (h *Host) recoverOne(ctx context.Context, v hotfix.Version, out io.Writer) 
 	defer logf.Close()
 	w := io.MultiWriter(out, logf)
 	fmt.Fprint(logf, header)
-	if j.State == stateRollback {
+	if j.State == journal.StateRollback {
 		fmt.Fprintf(w, "==> %s: finishing an interrupted rollback\n", v)
 		if err := h.undo(dir, j, w); err != nil {
 			return nil, fmt.Errorf("finish the interrupted rollback of %s: %w", v, err)
@@ -177,7 +178,7 @@ func (h *Host) recoverOne(ctx context.Context, v hotfix.Version, out io.Writer) 
 // hotfix with an install log as begun, so the log is first moved aside, to
 // <log>.undone-<time>, and the undo is logged there: killed at any point, the next recovery
 // finds either the journal (and undoes again) or neither journal nor log (nothing to do).
-func (h *Host) undoUntouched(d *hotfix.Dir, j *journal, header string, out io.Writer) error {
+func (h *Host) undoUntouched(d *hotfix.Dir, j *journal.Journal, header string, out io.Writer) error {
 	name := filepath.Join(d.Path, fmt.Sprintf("%s-install-%s.log", hotfix.DirName(h.Cfg.Product, d.Version), h.Cfg.Hostname))
 	aside := fmt.Sprintf("%s.undone-%s", name, time.Now().UTC().Format("20060102T150405.000000000Z"))
 	if err := os.Rename(name, aside); err != nil && !errors.Is(err, os.ErrNotExist) {

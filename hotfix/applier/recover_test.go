@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -80,13 +81,13 @@ func TestRecoverFinishesOrUndoes(t *testing.T) {
 			}
 			if tc.line == "" {
 				// A rollback killed after it began on an apply that stopped in state backup.
-				jp := journalPath(dir, "host1")
-				j, err := readJournal(jp)
+				jp := journal.Path(dir, "host1")
+				j, err := journal.Read(jp)
 				if err != nil {
 					t.Fatal(err)
 				}
-				j.RollbackFrom, j.State = j.State, stateRollback
-				if err := writeJournal(jp, j); err != nil {
+				j.RollbackFrom, j.State = j.State, journal.StateRollback
+				if err := journal.Write(jp, j); err != nil {
 					t.Fatal(err)
 				}
 				tc.line = "undid the interrupted apply of 6.14.2.1 (it stopped in state backup, before the product was touched): it is unpacked, not applied"
@@ -140,15 +141,15 @@ func TestRecoverFinishesOrUndoes(t *testing.T) {
 func TestRecoverLeavesAnotherChainAlone(t *testing.T) {
 	sb := newSandbox(t, sysconfig.RoleSingle)
 	dir := sb.makeHotfix(hotfixSpec{version: "6.14.1.1", files: map[string]string{"FileChanges/lib/a.txt": "a\n"}})
-	j := &journal{Version: "6.14.1.1", Host: "host1", State: stateApply}
-	if err := writeJournal(journalPath(dir, "host1"), j); err != nil {
+	j := &journal.Journal{Version: "6.14.1.1", Host: "host1", State: journal.StateApply}
+	if err := journal.Write(journal.Path(dir, "host1"), j); err != nil {
 		t.Fatal(err)
 	}
 	done, err := sb.host.Recover(context.Background(), nil)
 	if err != nil || len(done) != 0 {
 		t.Fatalf("recover: %v, %v", done, err)
 	}
-	if j, err := readJournal(journalPath(dir, "host1")); err != nil || j.State != stateApply {
+	if j, err := journal.Read(journal.Path(dir, "host1")); err != nil || j.State != journal.StateApply {
 		t.Fatalf("journal of the other chain: %+v, %v", j, err)
 	}
 }

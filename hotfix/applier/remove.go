@@ -16,11 +16,12 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
-// The applier's side of FileRemovals (removals.go has the format). A removal is an op of the
+// The applier's side of FileRemovals (hotfix/removals.go has the format). A removal is an op of the
 // journal with Remove set: Kind is what FileRemovals removes (file, link or dir), Existed
 // what was there when the plan looked ("" when it was absent already: nothing is removed,
 // and rollback creates nothing), Mode, SHA256 and Link describe it. The backup step keeps a
@@ -57,8 +58,8 @@ func (e *RemovalMismatchError) Hint() string {
 // removals below it are done. An entry that is absent already is planned as such. A removal
 // in a change tree that CHANGE_TREES does not map is left out, as the entries of such a tree
 // are (unmapped lists them). The times of the directories the removals change go into dirs.
-func (h *Host) planRemovals(d *hotfix.Dir, roots map[string]treeRoot, placed map[string]string, links map[string]bool, dirs map[string]time.Time, earlier map[string]placedBy) ([]op, error) {
-	var ops []op
+func (h *Host) planRemovals(d *hotfix.Dir, roots map[string]treeRoot, placed map[string]string, links map[string]bool, dirs map[string]time.Time, earlier map[string]placedBy) ([]journal.Op, error) {
+	var ops []journal.Op
 	var problems []string
 	removed := map[string]string{} // target -> the line that removes it
 	// The directories the hotfix places entries in, whichever tree they come from: a
@@ -87,7 +88,7 @@ func (h *Host) planRemovals(d *hotfix.Dir, roots map[string]treeRoot, placed map
 		if tr.real == "" {
 			return nil, fmt.Errorf("%s: target root %s does not exist (CHANGE_TREES): create it or fix the setting", where, tr.base)
 		}
-		o := op{Tree: tree.Dir, Rel: r.Rel(), Target: path.Join(tree.Root, r.Rel()), Kind: r.Kind, SHA256: r.SHA256, Remove: true}
+		o := journal.Op{Tree: tree.Dir, Rel: r.Rel(), Target: path.Join(tree.Root, r.Rel()), Kind: r.Kind, SHA256: r.SHA256, Remove: true}
 		if other, dup := removed[o.Target]; dup {
 			return nil, fmt.Errorf("%s and %s both remove %s: a target may come from one change tree only", hotfix.ShownName(other), where, hotfix.ShownName(o.Target))
 		}
@@ -95,7 +96,7 @@ func (h *Host) planRemovals(d *hotfix.Dir, roots map[string]treeRoot, placed map
 		if other, dup := placed[o.Target]; dup {
 			return nil, fmt.Errorf("%s: the hotfix places %s on %s, which it also removes", where, hotfix.ShownName(other), hotfix.ShownName(o.Target))
 		}
-		if other, ok := holds[o.Target]; ok && o.Kind == kindDir {
+		if other, ok := holds[o.Target]; ok && o.Kind == journal.KindDir {
 			return nil, fmt.Errorf("%s: the hotfix places %s in %s, which it also removes", where, hotfix.ShownName(other), hotfix.ShownName(o.Target))
 		}
 		for p := path.Dir(o.Target); p != "/" && p != "."; p = path.Dir(p) {
@@ -121,7 +122,7 @@ func (h *Host) planRemovals(d *hotfix.Dir, roots map[string]treeRoot, placed map
 				continue
 			}
 			o.Existed, o.Link, sum, by = e.kind, e.link, e.sha256, " (placed by "+e.version+" earlier in this run)"
-			if e.kind == kindLink {
+			if e.kind == journal.KindLink {
 				sum = hotfix.LinkSHA256(e.link)
 			}
 		} else {
@@ -138,11 +139,11 @@ func (h *Host) planRemovals(d *hotfix.Dir, roots map[string]treeRoot, placed map
 			o.Existed, o.Mode = kindOfInfo(fi), fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
 			now = "a " + hotfix.KindOf(fi.Mode())
 			switch o.Existed {
-			case kindFile:
+			case journal.KindFile:
 				if sum, err = hotfix.FileSHA256(full); err != nil {
 					return nil, fmt.Errorf("%s: %w", where, err)
 				}
-			case kindLink:
+			case journal.KindLink:
 				if o.Link, err = os.Readlink(full); err != nil {
 					return nil, fmt.Errorf("%s: %w", where, err)
 				}
@@ -150,19 +151,19 @@ func (h *Host) planRemovals(d *hotfix.Dir, roots map[string]treeRoot, placed map
 			}
 		}
 		switch o.Existed {
-		case kindFile:
+		case journal.KindFile:
 			now = "a file with SHA-256 " + sum + by
-		case kindLink:
+		case journal.KindLink:
 			now = fmt.Sprintf("a symlink to %s (SHA-256 of the target %s)%s", hotfix.ShownName(o.Link), sum, by)
-		case kindDir:
+		case journal.KindDir:
 			now = "a directory" + by
 		}
 		if o.Existed != o.Kind || sum != o.SHA256 {
 			want := "a directory"
 			switch o.Kind {
-			case kindFile:
+			case journal.KindFile:
 				want = "a file with SHA-256 " + o.SHA256
-			case kindLink:
+			case journal.KindLink:
 				want = "a symlink whose target has SHA-256 " + o.SHA256
 			}
 			problems = append(problems, fmt.Sprintf("%s is %s; FileRemovals expects %s", hotfix.ShownName(o.Target), now, want))
@@ -175,7 +176,7 @@ func (h *Host) planRemovals(d *hotfix.Dir, roots map[string]treeRoot, placed map
 			if by != "" {
 				break // a dry run's: no times are put back
 			}
-			if p == full && o.Kind != kindDir {
+			if p == full && o.Kind != journal.KindDir {
 				continue
 			}
 			if real, err := filepath.EvalSymlinks(p); err == nil {
@@ -196,7 +197,7 @@ func (h *Host) planRemovals(d *hotfix.Dir, roots map[string]treeRoot, placed map
 		}
 	}
 	for _, o := range ops {
-		if o.Kind != kindDir || o.Existed != kindDir {
+		if o.Kind != journal.KindDir || o.Existed != journal.KindDir {
 			continue
 		}
 		names, err := readNames(filepath.Join(roots[o.Tree].base, filepath.FromSlash(o.Rel)))
@@ -224,14 +225,14 @@ func (h *Host) planRemovals(d *hotfix.Dir, roots map[string]treeRoot, placed map
 	}
 	// Files and symlinks first, then directories, deepest first: undo, which goes through
 	// the ops backwards, makes the directories again before it puts their entries back.
-	slices.SortStableFunc(ops, func(a, b op) int {
-		if (a.Kind == kindDir) != (b.Kind == kindDir) {
-			if a.Kind == kindDir {
+	slices.SortStableFunc(ops, func(a, b journal.Op) int {
+		if (a.Kind == journal.KindDir) != (b.Kind == journal.KindDir) {
+			if a.Kind == journal.KindDir {
 				return 1
 			}
 			return -1
 		}
-		if a.Kind == kindDir {
+		if a.Kind == journal.KindDir {
 			if da, db := strings.Count(a.Target, "/"), strings.Count(b.Target, "/"); da != db {
 				return db - da
 			}
@@ -268,7 +269,7 @@ func (h *Host) unmappedRemovals(d *hotfix.Dir) []hotfix.Removal {
 // file or symlink is unlinked, then each directory removed, deepest first. An entry gone
 // already (a resumed apply) is fine; a directory that is not empty stops the apply, which a
 // rollback then undoes.
-func (h *Host) removeEntries(d *hotfix.Dir, j *journal, roots map[string]treeRoot, w io.Writer) error {
+func (h *Host) removeEntries(d *hotfix.Dir, j *journal.Journal, roots map[string]treeRoot, w io.Writer) error {
 	for _, r := range h.unmappedRemovals(d) {
 		fmt.Fprintf(w, "    skip    %s (FileRemovals: change tree %s is not mapped by CHANGE_TREES on this host)\n", hotfix.ShownName(r.Path), r.Tree())
 	}
@@ -287,7 +288,7 @@ func (h *Host) removeEntries(d *hotfix.Dir, j *journal, roots map[string]treeRoo
 			return fmt.Errorf("FileRemovals: %s/%s: %w", o.Tree, o.Rel, err)
 		}
 		verb := "remove "
-		if o.Kind == kindDir {
+		if o.Kind == journal.KindDir {
 			verb = "rmdir  "
 			if err := unix.Rmdir(full); err != nil && err != unix.ENOENT {
 				if err == unix.ENOTEMPTY || err == unix.EEXIST {
@@ -335,7 +336,7 @@ func restoreDir(bak, target string) error {
 // undoRemoval puts back what removal o took away (nothing when it was absent already): a
 // directory is made again (restoreDir), a file or symlink restored from its backup in bdir.
 // Nothing is restored through a symlink that now leads out of the root.
-func (h *Host) undoRemoval(o op, tr treeRoot, bdir string, out io.Writer) error {
+func (h *Host) undoRemoval(o journal.Op, tr treeRoot, bdir string, out io.Writer) error {
 	if o.Existed == "" {
 		return nil
 	}
@@ -344,7 +345,7 @@ func (h *Host) undoRemoval(o op, tr treeRoot, bdir string, out io.Writer) error 
 		return fmt.Errorf("roll back %s/%s: %w", o.Tree, o.Rel, err)
 	}
 	bak := filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel))
-	if o.Existed == kindDir {
+	if o.Existed == journal.KindDir {
 		if err := restoreDir(bak, full); err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -129,7 +130,7 @@ func TestRemovalsApplyAndRollback(t *testing.T) {
 	if inex, _ := os.ReadFile(filepath.Join(dir, "Backup-host1.inexistent")); string(inex) != "/opt/shop/lib/Shop/New.pm\n" {
 		t.Errorf("inexistent = %q", inex)
 	}
-	j, err := readJournal(journalPath(dir, "host1"))
+	j, err := journal.Read(journal.Path(dir, "host1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +241,7 @@ func TestRemovalRefusedBeforeTheFirstWrite(t *testing.T) {
 			if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, "opt", "var", "etc")); d != "" {
 				t.Errorf("the refused apply changed the root:\n%s", d)
 			}
-			if _, err := os.Lstat(journalPath(dir, "host1")); !errors.Is(err, os.ErrNotExist) {
+			if _, err := os.Lstat(journal.Path(dir, "host1")); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("journal: %v, want none", err)
 			}
 		})
@@ -386,7 +387,7 @@ func TestRemovalsNastyNames(t *testing.T) {
 		t.Fatalf("apply: %v\n%s", err, sb.out)
 	}
 	assertAbsent(t, sb.root, "opt/shop/"+dirName, "opt/shop/link\xff\n")
-	raw, err := os.ReadFile(journalPath(dir, "host1"))
+	raw, err := os.ReadFile(journal.Path(dir, "host1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,9 +447,9 @@ func TestRemovalsNeedBackupSpace(t *testing.T) {
 // fields every op has) and that a journal written before removals existed reads with none.
 func TestRemovalJournalFormat(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "Backup-host1.journal")
-	j := &journal{Version: "6.14.2.1", State: stateDone, Ops: []op{{Tree: "FileChanges", Rel: "lib/old.jar", Target: "/opt/shop/lib/old.jar",
-		Kind: kindFile, Existed: kindFile, Mode: 0o640, SHA256: sha("old jar\n"), Remove: true}}}
-	if err := writeJournal(p, j); err != nil {
+	j := &journal.Journal{Version: "6.14.2.1", State: journal.StateDone, Ops: []journal.Op{{Tree: "FileChanges", Rel: "lib/old.jar", Target: "/opt/shop/lib/old.jar",
+		Kind: journal.KindFile, Existed: journal.KindFile, Mode: 0o640, SHA256: sha("old jar\n"), Remove: true}}}
+	if err := journal.Write(p, j); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := os.ReadFile(p)
@@ -469,7 +470,7 @@ func TestRemovalJournalFormat(t *testing.T) {
 	if err := os.WriteFile(p, []byte(old), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if j, err := readJournal(p); err != nil || len(j.Ops) != 1 || j.Ops[0].Remove {
+	if j, err := journal.Read(p); err != nil || len(j.Ops) != 1 || j.Ops[0].Remove {
 		t.Errorf("a journal from before removals: %+v, %v", j, err)
 	}
 }

@@ -7,40 +7,41 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
 // resume carries an apply from the state its journal is in to the end.
-func (h *Host) resume(ctx context.Context, d *hotfix.Dir, j *journal, out io.Writer) error {
-	jp := journalPath(d.Path, h.Cfg.Hostname)
+func (h *Host) resume(ctx context.Context, d *hotfix.Dir, j *journal.Journal, out io.Writer) error {
+	jp := journal.Path(d.Path, h.Cfg.Hostname)
 	advance := func(state string) error {
 		if err := h.syncTrees(d.Path); err != nil {
 			return err
 		}
 		j.State = state
-		if err := writeJournal(jp, j); err != nil {
+		if err := journal.Write(jp, j); err != nil {
 			return err
 		}
 		h.step("state " + state)
 		return nil
 	}
-	if j.State == stateBackup {
+	if j.State == journal.StateBackup {
 		if err := h.backup(d, j); err != nil {
 			// The product tree is untouched: take back what the backup wrote (it may have
 			// filled the disk), so that the failed apply leaves nothing.
 			h.dropBackup(d.Path)
 			return err
 		}
-		if err := advance(stateApply); err != nil {
+		if err := advance(journal.StateApply); err != nil {
 			return err
 		}
 	}
-	if j.State == stateApply {
+	if j.State == journal.StateApply {
 		if j.Prepared {
 			// From here on entries are placed: the journal says so before the first one.
 			j.Prepared = false
-			if err := writeJournal(jp, j); err != nil {
+			if err := journal.Write(jp, j); err != nil {
 				return err
 			}
 			h.step("prepared cleared")
@@ -48,11 +49,11 @@ func (h *Host) resume(ctx context.Context, d *hotfix.Dir, j *journal, out io.Wri
 		if err := h.place(d, j, out); err != nil {
 			return err
 		}
-		if err := advance(stateScripts); err != nil {
+		if err := advance(journal.StateScripts); err != nil {
 			return err
 		}
 	}
-	if j.State == stateScripts {
+	if j.State == journal.StateScripts {
 		env, err := h.scripts().Env(d, h.tsToken)
 		if err != nil {
 			return err
@@ -75,28 +76,28 @@ func (h *Host) resume(ctx context.Context, d *hotfix.Dir, j *journal, out io.Wri
 				return err
 			}
 			j.ScriptsDone = append(j.ScriptsDone, s)
-			if err := writeJournal(jp, j); err != nil {
+			if err := journal.Write(jp, j); err != nil {
 				return err
 			}
 			h.step("script " + s)
 		}
-		next := stateLedger
+		next := journal.StateLedger
 		if j.Check {
-			next = stateCheck
+			next = journal.StateCheck
 		}
 		if err := advance(next); err != nil {
 			return err
 		}
 	}
-	if j.State == stateCheck {
+	if j.State == journal.StateCheck {
 		if err := h.check(ctx, d, j, out); err != nil {
 			return err
 		}
-		if err := advance(stateLedger); err != nil {
+		if err := advance(journal.StateLedger); err != nil {
 			return err
 		}
 	}
-	if j.State == stateLedger {
+	if j.State == journal.StateLedger {
 		if err := h.ledger().Add(h.hostLedger(), d.Version); err != nil {
 			return err
 		}
@@ -107,8 +108,8 @@ func (h *Host) resume(ctx context.Context, d *hotfix.Dir, j *journal, out io.Wri
 			}
 			h.step("installation ledger")
 		}
-		j.State = stateDone
-		if err := writeJournal(jp, j); err != nil {
+		j.State = journal.StateDone
+		if err := journal.Write(jp, j); err != nil {
 			return err
 		}
 	}
@@ -120,7 +121,7 @@ func (h *Host) resume(ctx context.Context, d *hotfix.Dir, j *journal, out io.Wri
 			if o.Existed != "" {
 				removed++
 			}
-		case o.Kind == kindDir:
+		case o.Kind == journal.KindDir:
 		case o.Existed == "":
 			added++
 		default:
@@ -138,9 +139,9 @@ func (h *Host) resume(ctx context.Context, d *hotfix.Dir, j *journal, out io.Wri
 // check runs hotfix d's health check before the ledgers record it. When it fails, the apply
 // is undone byte-exact from the journal, so the hotfix never reaches the ledgers (on the
 // alpha: version.txt, so no secondary installs it), and the *script.HealthError is returned. A
-// crash during the check leaves the journal in stateCheck: the next apply checks again,
+// crash during the check leaves the journal in journal.StateCheck: the next apply checks again,
 // a rollback undoes it.
-func (h *Host) check(ctx context.Context, d *hotfix.Dir, j *journal, out io.Writer) error {
+func (h *Host) check(ctx context.Context, d *hotfix.Dir, j *journal.Journal, out io.Writer) error {
 	env, err := h.scripts().Env(d, h.tsToken)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -72,7 +73,7 @@ func (h *Host) Rollback(ctx context.Context, v hotfix.Version, out io.Writer) er
 	if err != nil {
 		return err
 	}
-	j, err := readJournal(journalPath(dir, h.Cfg.Hostname))
+	j, err := journal.Read(journal.Path(dir, h.Cfg.Hostname))
 	if errors.Is(err, os.ErrNotExist) {
 		return withHint(fmt.Errorf("hotfix %s has no apply journal in %s, so its backups cannot be restored", v, dir),
 			"it was applied without hotchain, or its directory was removed; restore its files by hand from Backup-"+h.Cfg.Hostname+"/ if present, then remove it from the ledger")
@@ -115,32 +116,32 @@ func (h *Host) interrupted(ctx context.Context) []hotfix.Version {
 // undo restores the product tree from the backups of journal j (of the hotfix in dir), takes
 // the version out of the ledgers and removes the journal and backups. It can be repeated:
 // a rollback that is killed is finished by the next one.
-func (h *Host) undo(dir string, j *journal, out io.Writer) error {
-	jp := journalPath(dir, h.Cfg.Hostname)
-	// Before stateApply the product tree was not touched and the backups are not needed.
+func (h *Host) undo(dir string, j *journal.Journal, out io.Writer) error {
+	jp := journal.Path(dir, h.Cfg.Hostname)
+	// Before journal.StateApply the product tree was not touched and the backups are not needed.
 	// Removed first, before the journal is written: a backup that filled the disk must
 	// make room for the rollback, not stop it.
-	if j.State == stateBackup || (j.State == stateRollback && j.RollbackFrom == stateBackup) {
-		if err := os.RemoveAll(backupDir(dir, h.Cfg.Hostname)); err != nil {
+	if j.State == journal.StateBackup || (j.State == journal.StateRollback && j.RollbackFrom == journal.StateBackup) {
+		if err := os.RemoveAll(journal.BackupDir(dir, h.Cfg.Hostname)); err != nil {
 			return err
 		}
-		if err := fileops.RemoveIfExists(inexistentPath(dir, h.Cfg.Hostname)); err != nil {
+		if err := fileops.RemoveIfExists(journal.InexistentPath(dir, h.Cfg.Hostname)); err != nil {
 			return err
 		}
 	}
-	if j.State != stateRollback {
+	if j.State != journal.StateRollback {
 		j.RollbackFrom = j.State
-		j.State = stateRollback
-		if err := writeJournal(jp, j); err != nil {
+		j.State = journal.StateRollback
+		if err := journal.Write(jp, j); err != nil {
 			return err
 		}
 		h.step("state rollback")
 	}
-	// Before stateApply the product tree was not touched, and the backups may be partial;
-	// nor was it in a prepared stateApply, and the backups may be older than the product
+	// Before journal.StateApply the product tree was not touched, and the backups may be partial;
+	// nor was it in a prepared journal.StateApply, and the backups may be older than the product
 	// (it stayed open): nothing is restored or removed.
-	touched := j.RollbackFrom != stateBackup && !(j.RollbackFrom == stateApply && j.Prepared)
-	bdir := backupDir(dir, h.Cfg.Hostname)
+	touched := j.RollbackFrom != journal.StateBackup && !(j.RollbackFrom == journal.StateApply && j.Prepared)
+	bdir := journal.BackupDir(dir, h.Cfg.Hostname)
 	var roots map[string]treeRoot
 	if touched {
 		var err error
@@ -153,11 +154,11 @@ func (h *Host) undo(dir string, j *journal, out io.Writer) error {
 		// hotfix directory.
 		checked := map[string]bool{}
 		for _, o := range j.Ops {
-			if o.Existed == "" || (o.Existed == kindDir && !o.Remove) {
+			if o.Existed == "" || (o.Existed == journal.KindDir && !o.Remove) {
 				continue
 			}
 			bak := filepath.Dir(filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel)))
-			if o.Existed == kindDir { // a removed directory: kept as a directory itself
+			if o.Existed == journal.KindDir { // a removed directory: kept as a directory itself
 				bak = filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel))
 			}
 			if checked[bak] {
@@ -166,7 +167,7 @@ func (h *Host) undo(dir string, j *journal, out io.Writer) error {
 			if !filepath.IsLocal(o.Tree) || strings.Contains(o.Tree, "/") || !filepath.IsLocal(filepath.FromSlash(o.Rel)) {
 				return fmt.Errorf("journal %s is damaged: entry %q of %q is not a path inside its tree", jp, o.Rel, o.Tree)
 			}
-			if err := checkBackupPath(dir, bak); err != nil {
+			if err := journal.CheckBackupPath(dir, bak); err != nil {
 				return err
 			}
 			checked[bak] = true
@@ -181,7 +182,7 @@ func (h *Host) undo(dir string, j *journal, out io.Writer) error {
 			}
 			continue
 		}
-		if o.Existed == kindDir {
+		if o.Existed == journal.KindDir {
 			continue
 		}
 		// Nothing is removed or restored through a symlink that now leads out of the root.
@@ -193,7 +194,7 @@ func (h *Host) undo(dir string, j *journal, out io.Writer) error {
 			return err
 		}
 		switch {
-		case o.Existed == "" && o.Kind == kindDir:
+		case o.Existed == "" && o.Kind == journal.KindDir:
 			fi, err := os.Lstat(full)
 			if errors.Is(err, os.ErrNotExist) {
 				continue
@@ -227,7 +228,7 @@ func (h *Host) undo(dir string, j *journal, out io.Writer) error {
 		// The directories removals took away get their mode, owner and time once their
 		// entries are back (deepest first, as the ops list them).
 		for _, o := range j.Ops {
-			if o.Remove && o.Existed == kindDir {
+			if o.Remove && o.Existed == journal.KindDir {
 				bak := filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel))
 				fi, err := os.Lstat(bak)
 				if err != nil {
@@ -270,7 +271,7 @@ func (h *Host) undo(dir string, j *journal, out io.Writer) error {
 	if err := os.RemoveAll(bdir); err != nil {
 		return err
 	}
-	return fileops.RemoveIfExists(inexistentPath(dir, h.Cfg.Hostname))
+	return fileops.RemoveIfExists(journal.InexistentPath(dir, h.Cfg.Hostname))
 }
 
 // hinted adds the next step to an error.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -386,19 +387,19 @@ func TestExistedAt(t *testing.T) {
 	os.Symlink("dir", filepath.Join(dir, "todir"))
 	syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644)
 	for _, tc := range []struct{ at, kind, want, err string }{
-		{"none", kindFile, "", ""},
-		{"none", kindDir, "", ""},
-		{"file", kindFile, kindFile, ""},
-		{"file", kindLink, kindFile, ""},
-		{"file", kindDir, "", "has a dir where " + dir + "/file is a file"},
-		{"dir", kindDir, kindDir, ""},
-		{"dir", kindFile, "", "is a dir"},
-		{"tofile", kindFile, kindLink, ""},
-		{"tofile", kindDir, "", "is a link"},
-		{"todir", kindDir, kindDir, ""},
-		{"todir", kindFile, "", "is a symlink to a directory"},
-		{"todir", kindLink, "", "is a symlink to a directory"},
-		{"fifo", kindFile, "", "a hotfix replaces only files, directories and symlinks"},
+		{"none", journal.KindFile, "", ""},
+		{"none", journal.KindDir, "", ""},
+		{"file", journal.KindFile, journal.KindFile, ""},
+		{"file", journal.KindLink, journal.KindFile, ""},
+		{"file", journal.KindDir, "", "has a dir where " + dir + "/file is a file"},
+		{"dir", journal.KindDir, journal.KindDir, ""},
+		{"dir", journal.KindFile, "", "is a dir"},
+		{"tofile", journal.KindFile, journal.KindLink, ""},
+		{"tofile", journal.KindDir, "", "is a link"},
+		{"todir", journal.KindDir, journal.KindDir, ""},
+		{"todir", journal.KindFile, "", "is a symlink to a directory"},
+		{"todir", journal.KindLink, "", "is a symlink to a directory"},
+		{"fifo", journal.KindFile, "", "a hotfix replaces only files, directories and symlinks"},
 	} {
 		got, err := existedAt(filepath.Join(dir, tc.at), tc.kind)
 		switch {

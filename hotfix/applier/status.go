@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 )
 
 // Status is what this host knows of its chain; the agent adds what the repository offers.
@@ -81,7 +82,7 @@ func (h *Host) unfinishedJournals() []Unfinished {
 			continue
 		}
 		// A prepared apply placed nothing: it is listed as unpacked, not applied.
-		if j, err := readJournal(p); err == nil && j.State != stateDone && !j.preparedOnly() {
+		if j, err := journal.Read(p); err == nil && j.State != journal.StateDone && !j.PreparedOnly() {
 			us = append(us, Unfinished{j.Version, j.State, h.hostView(p)})
 		}
 	}

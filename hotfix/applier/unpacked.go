@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 )
 
 // A hotfix is "unpacked, not applied" when its RPM put the directory into PATCHES_DIR but
@@ -54,9 +55,9 @@ func (h *Host) neverStarted(v hotfix.Version) bool {
 		return false
 	}
 	// A prepared apply (ApplyOptions.Prepare) placed nothing: still unpacked, not applied.
-	if j, err := readJournal(journalPath(dir, h.Cfg.Hostname)); err == nil {
-		return j.preparedOnly()
-	} else if _, err := os.Lstat(journalPath(dir, h.Cfg.Hostname)); err == nil {
+	if j, err := journal.Read(journal.Path(dir, h.Cfg.Hostname)); err == nil {
+		return j.PreparedOnly()
+	} else if _, err := os.Lstat(journal.Path(dir, h.Cfg.Hostname)); err == nil {
 		return false
 	}
 	_, err := os.Lstat(filepath.Join(dir, fmt.Sprintf("%s-install-%s.log", hotfix.DirName(h.Cfg.Product, v), h.Cfg.Hostname)))

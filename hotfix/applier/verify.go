@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
 )
 
 // Drift is a product file that no longer matches what the newest hotfix that wrote it put
@@ -33,7 +34,7 @@ func (h *Host) Verify() (drift []Drift, checked int, err error) {
 	}
 	type owned struct {
 		v string
-		o op
+		o journal.Op
 	}
 	owner := map[string]owned{}
 	for _, v := range applied {
@@ -41,8 +42,8 @@ func (h *Host) Verify() (drift []Drift, checked int, err error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		p := journalPath(dir, h.Cfg.Hostname)
-		j, err := readJournal(p)
+		p := journal.Path(dir, h.Cfg.Hostname)
+		j, err := journal.Read(p)
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, 0, withHint(fmt.Errorf("hotfix %s has no apply record (%s)", v, p),
 				"its hotfix directory was removed or it was applied without hotchain; reinstall the hotfix package to restore the directory")
@@ -52,7 +53,7 @@ func (h *Host) Verify() (drift []Drift, checked int, err error) {
 		}
 		for _, o := range j.Ops {
 			switch {
-			case o.Remove || o.Kind != kindDir:
+			case o.Remove || o.Kind != journal.KindDir:
 				owner[o.Target] = owned{v.String(), o}
 			case owner[o.Target].o.Remove:
 				// A later hotfix places entries in a directory an earlier one removed: it
@@ -86,11 +87,11 @@ func (h *Host) Verify() (drift []Drift, checked int, err error) {
 			continue
 		}
 		switch ow.o.Kind {
-		case kindLink:
+		case journal.KindLink:
 			if l, err := os.Readlink(full); err != nil || l != ow.o.Link {
 				drift = append(drift, Drift{target, ow.v, "changed"})
 			}
-		case kindFile:
+		case journal.KindFile:
 			sum, err := hotfix.FileSHA256(full)
 			if err != nil {
 				return nil, 0, err

@@ -1,4 +1,4 @@
-package applier
+package journal
 
 import (
 	"encoding/base64"
@@ -13,15 +13,15 @@ import (
 // each invalid byte with U+FFFD and rollback would look for a backup that does not exist.
 // (filelist.txt and Backup-<host>.inexistent escape names as hotfix.EscapeName does.)
 
-// encodeNames is j as writeJournal writes it: every name that is not valid UTF-8 moved to
+// encodeNames is j as Write writes it: every name that is not valid UTF-8 moved to
 // its _base64 field. j itself is left as it is.
-func encodeNames(j *journal) *journal {
+func encodeNames(j *Journal) *Journal {
 	enc := func(s *string, b *string) {
 		if !utf8.ValidString(*s) {
 			*s, *b = "", base64.StdEncoding.EncodeToString([]byte(*s))
 		}
 	}
-	var w *journal
+	var w *Journal
 	copied := func() {
 		if w == nil {
 			c := *j
@@ -63,7 +63,7 @@ func encodeNames(j *journal) *journal {
 }
 
 // decodeNames undoes encodeNames on a journal just read.
-func decodeNames(j *journal) error {
+func decodeNames(j *Journal) error {
 	var err error
 	dec := func(s *string, b *string) {
 		if *b == "" {
