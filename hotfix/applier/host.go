@@ -1,3 +1,9 @@
+// Package applier puts a hotfix into a host's product tree and takes it out again: Host
+// applies (backups first, then placing and removing, scripts, the health check, the ledger),
+// resumes or rolls back an interrupted apply, rolls back, finalizes, and says what an apply
+// would do (DryRun), what drifted (Verify) and where the host stands (Status). It writes
+// every step to its journal (hotfix/journal) before the product can see it. It never talks to
+// yum, dnf or the network (the agent does that), and never imports the vendor side.
 package applier
 
 import (
