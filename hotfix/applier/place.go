@@ -126,9 +126,7 @@ func inOrder(n int, do func(i int) error, done func(i int)) error {
 // temporary, which recovery removes.
 func place(src, target string, o journal.Op) error {
 	if o.Kind == journal.KindFile {
-		// The journal of an apply begun by an older hotchain may still ask for setuid or
-		// setgid: placedMode drops them.
-		return fileops.PlaceFile(src, target, placedMode(o.Mode))
+		return fileops.PlaceFile(src, target, o.Mode)
 	}
 	return fileops.PlaceEntry(src, target)
 }

@@ -160,8 +160,8 @@ func PlaceEntry(src, target string) error {
 	return nil
 }
 
-// PlaceFile is PlaceEntry for a regular file, with mode as given (the caller decides which
-// bits a placed file keeps), in as few system calls as it takes, on file descriptors rather
+// PlaceFile is PlaceEntry for a regular file, with mode's permissions and sticky bit, never
+// setuid or setgid, in as few system calls as it takes, on file descriptors rather
 // than on paths the kernel would walk again and without registering them with Go's poller
 // (os.File would): a hotfix may hold tens of thousands of files, and on a virtual machine
 // each system call counts. The source must still be a regular file (not a symlink that took
@@ -180,7 +180,9 @@ func PlaceFile(src, target string, mode os.FileMode) (err error) {
 		return fmt.Errorf("write %s: %s is no longer a regular file", target, src)
 	}
 	tmp := NewTemp(target)
-	perm := unixMode(mode)
+	// Never setuid or setgid, whatever mode says (the journal of an apply begun by an older
+	// hotchain may still ask for them).
+	perm := unixMode(mode & (os.ModePerm | os.ModeSticky))
 	out, err := openFile(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, perm)
 	if err == unix.EEXIST {
 		// Left by an interrupted apply.
