@@ -146,7 +146,7 @@ func (h *Host) preflight(ctx context.Context, d *hotfix.Dir, opt ApplyOptions) e
 		return err
 	}
 	if err != nil { // no journal: a fresh apply
-		ops, _, err := h.plan(d)
+		ops, _, err := h.Plan(d)
 		if err != nil {
 			return err
 		}
@@ -235,7 +235,7 @@ func (h *Host) startJournal(ctx context.Context, d *hotfix.Dir, opt ApplyOptions
 			return nil, err
 		}
 	}
-	ops, dirs, err := h.plan(d)
+	ops, dirs, err := h.Plan(d)
 	if err != nil {
 		return nil, err
 	}

@@ -163,7 +163,7 @@ func (h *Host) DryRun(ctx context.Context, dir string, opt DryRunOptions) (*Plan
 func (h *Host) DryRunChain(ctx context.Context, dirs []string) ([]*Plan, error) {
 	drift, _, derr := h.Verify()
 	var plans []*Plan
-	placed := map[string]placedBy{}
+	placed := map[string]PlacedBy{}
 	for i, dir := range dirs {
 		d, err := hotfix.ReadDir(dir)
 		if err != nil {
@@ -180,36 +180,36 @@ func (h *Host) DryRunChain(ctx context.Context, dirs []string) ([]*Plan, error) 
 		}
 		h.overlay(p, placed)
 		for _, f := range append(slices.Clone(p.Replace), p.Add...) {
-			placed[f.Path] = placedBy{version: p.Version, size: f.Size, kind: f.Kind, sha256: f.sha256, link: f.link}
+			placed[f.Path] = PlacedBy{Version: p.Version, Size: f.Size, Kind: f.Kind, SHA256: f.sha256, Link: f.link}
 		}
 		for _, m := range p.Mkdir {
-			placed[m] = placedBy{version: p.Version, kind: journal.KindDir}
+			placed[m] = PlacedBy{Version: p.Version, Kind: journal.KindDir}
 		}
 		for _, r := range p.Remove {
-			placed[strings.TrimSuffix(r, "/")] = placedBy{version: p.Version, gone: true}
+			placed[strings.TrimSuffix(r, "/")] = PlacedBy{Version: p.Version, Gone: true}
 		}
 		plans = append(plans, p)
 	}
 	return plans, nil
 }
 
-// placedBy is what an earlier hotfix of a run leaves at a target: the entry it places, or
+// PlacedBy is what an earlier hotfix of a run leaves at a target: the entry it places, or
 // nothing (gone: it removes it).
-type placedBy struct {
-	version      string
-	size         int64
-	kind         string
-	sha256, link string
-	gone         bool
+type PlacedBy struct {
+	Version      string
+	Size         int64
+	Kind         string
+	SHA256, Link string
+	Gone         bool
 }
 
 // overlay moves what an earlier hotfix of the run adds from Add to Replace, and drops
 // directories it creates; the backup of such an entry is the earlier hotfix's file. What an
 // earlier hotfix removes and this one places is added, not replaced.
-func (h *Host) overlay(p *Plan, placed map[string]placedBy) {
+func (h *Host) overlay(p *Plan, placed map[string]PlacedBy) {
 	var add, replace []PlanFile
 	for _, f := range p.Replace {
-		if by, ok := placed[f.Path]; ok && by.gone {
+		if by, ok := placed[f.Path]; ok && by.Gone {
 			f.Was = ""
 			add = append(add, f)
 			continue
@@ -218,8 +218,8 @@ func (h *Host) overlay(p *Plan, placed map[string]placedBy) {
 	}
 	p.Replace = replace
 	for _, f := range p.Add {
-		if by, ok := placed[f.Path]; ok && by.kind != journal.KindDir && !by.gone {
-			f.By = by.version
+		if by, ok := placed[f.Path]; ok && by.Kind != journal.KindDir && !by.Gone {
+			f.By = by.Version
 			// Its backup is the earlier hotfix's entry, linked when it can be.
 			if p.Space.NotCounted == "" {
 				dev, _, err := deviceOf(filepath.Dir(h.Cfg.InRoot(f.Path)), map[string]devAt{})
@@ -227,11 +227,11 @@ func (h *Host) overlay(p *Plan, placed map[string]placedBy) {
 					p.Space.Linked++
 				} else {
 					p.Space.Copied++
-					p.Space.CopyBytes += by.size
+					p.Space.CopyBytes += by.Size
 					for i := range p.Space.FileSystems {
 						if p.Space.FileSystems[i].dev == p.Space.backupDev {
-							p.Space.FileSystems[i].Bytes += by.size
-							p.Space.FileSystems[i].Need += by.size
+							p.Space.FileSystems[i].Bytes += by.Size
+							p.Space.FileSystems[i].Need += by.Size
 						}
 					}
 				}
@@ -244,12 +244,12 @@ func (h *Host) overlay(p *Plan, placed map[string]placedBy) {
 	p.Add = add
 	slices.SortFunc(p.Replace, func(a, b PlanFile) int { return strings.Compare(a.Path, b.Path) })
 	slices.SortFunc(p.Add, func(a, b PlanFile) int { return strings.Compare(a.Path, b.Path) })
-	p.Mkdir = slices.DeleteFunc(p.Mkdir, func(m string) bool { by, ok := placed[m]; return ok && !by.gone })
+	p.Mkdir = slices.DeleteFunc(p.Mkdir, func(m string) bool { by, ok := placed[m]; return ok && !by.Gone })
 }
 
 // dryRun plans d; drift and driftErr are what Verify gave; earlier is what the hotfixes before
 // it in a run leave (DryRunChain), nil for one hotfix.
-func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, drift []Drift, driftErr error, prereqs func(context.Context, hotfix.Version) error, earlier map[string]placedBy) (*Plan, error) {
+func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, drift []Drift, driftErr error, prereqs func(context.Context, hotfix.Version) error, earlier map[string]PlacedBy) (*Plan, error) {
 	p := &Plan{Version: d.Version.String(), Dir: d.Path, Host: h.Cfg.Hostname, Role: string(h.Cfg.HostRole),
 		Refusals: []Refusal{}, Replace: []PlanFile{}, Add: []PlanFile{}, Mkdir: []string{}, Remove: []string{},
 		Drift: []PlanDrift{}, Install: []string{}, Checks: []string{}, Space: Space{FileSystems: []FSNeed{}}}
@@ -305,7 +305,7 @@ func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, dri
 			refuse(err)
 		}
 		var perr error
-		if ops, _, perr = h.planOver(d, earlier); perr != nil {
+		if ops, _, perr = h.PlanOver(d, earlier); perr != nil {
 			refuse(perr)
 			p.Unplanned = true
 		} else if p.Again {
@@ -330,7 +330,7 @@ func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, dri
 	}
 
 	touched := map[string]bool{}
-	for _, r := range h.unmappedRemovals(d) {
+	for _, r := range h.UnmappedRemovals(d) {
 		p.RemoveNotMapped = append(p.RemoveNotMapped, r.Path)
 	}
 	for _, o := range ops {
@@ -403,7 +403,7 @@ func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, dri
 // would refuse is a refusal.
 func (h *Host) space(d *hotfix.Dir, p *Plan, ops []journal.Op, hotfixDir string, tarball bool, refuse func(error)) error {
 	s := &p.Space
-	s.BackupDir = h.hostView(journal.BackupDir(hotfixDir, h.Cfg.Hostname))
+	s.BackupDir = h.HostView(journal.BackupDir(hotfixDir, h.Cfg.Hostname))
 	if p.Resume != "" {
 		s.BackupsMade = p.Resume != journal.StateBackup
 		s.NotCounted = "a resumed apply goes on where it stopped, and does not check the space"
@@ -432,7 +432,7 @@ func (h *Host) space(d *hotfix.Dir, p *Plan, ops []journal.Op, hotfixDir string,
 		if err := n.check(); err != nil {
 			refuse(err)
 		}
-		s.FileSystems = append(s.FileSystems, FSNeed{Path: h.hostView(n.path), Bytes: int64(n.bytes), Entries: int64(n.entries),
+		s.FileSystems = append(s.FileSystems, FSNeed{Path: h.HostView(n.path), Bytes: int64(n.bytes), Entries: int64(n.entries),
 			Need: int64(n.need), Free: int64(n.free), InodesFree: int64(n.inodesFree), dev: n.dev})
 	}
 	return nil

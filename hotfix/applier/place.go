@@ -20,7 +20,7 @@ import (
 // time (inOrder); then it carries out the hotfix's removals (removeEntries). The order
 // matters for nothing else: an interrupted apply does the whole state again.
 func (h *Host) place(d *hotfix.Dir, j *journal.Journal, out io.Writer) (err error) {
-	roots, err := h.treeRoots()
+	roots, err := h.TreeRoots()
 	if err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func (h *Host) place(d *hotfix.Dir, j *journal.Journal, out io.Writer) (err erro
 	// The tree may have changed since the plan (a resumed apply): check again.
 	inside := func(o journal.Op) error {
 		tr := roots[o.Tree]
-		if err := checkInside(tr.base, tr.real, h.Cfg.InRoot(o.Target), o.Kind == journal.KindDir); err != nil {
+		if err := CheckInside(tr.Base, tr.Real, h.Cfg.InRoot(o.Target), o.Kind == journal.KindDir); err != nil {
 			return fmt.Errorf("%s/%s: %w", o.Tree, o.Rel, err)
 		}
 		return nil
@@ -82,10 +82,10 @@ func (h *Host) place(d *hotfix.Dir, j *journal.Journal, out io.Writer) (err erro
 	for _, o := range entries {
 		tr := roots[o.Tree]
 		dir := filepath.Dir(h.Cfg.InRoot(o.Target))
-		if checked[dir] || dir == tr.base {
+		if checked[dir] || dir == tr.Base {
 			continue
 		}
-		if err := checkInside(tr.base, tr.real, dir, true); err != nil {
+		if err := CheckInside(tr.Base, tr.Real, dir, true); err != nil {
 			return fmt.Errorf("%s/%s: %w", o.Tree, o.Rel, err)
 		}
 		checked[dir] = true

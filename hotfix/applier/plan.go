@@ -18,18 +18,18 @@ import (
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
-// treeRoot is a change tree's target root as this process sees it, and resolved.
-type treeRoot struct {
-	dir  string // change tree name, e.g. FileChanges
-	base string // InRoot(tree root)
-	real string // base with symlinks resolved
+// TreeRoot is a change tree's target root as this process sees it, and resolved.
+type TreeRoot struct {
+	Dir  string // change tree name, e.g. FileChanges
+	Base string // InRoot(tree root)
+	Real string // base with symlinks resolved
 }
 
-// treeRoots resolves the target roots of the change trees; a root that does not exist is
+// TreeRoots resolves the target roots of the change trees; a root that does not exist is
 // left out (with real ""). A root that resolves out of -root is refused: the hotfix would
 // write on the machine outside the sandbox.
-func (h *Host) treeRoots() (map[string]treeRoot, error) {
-	roots := map[string]treeRoot{}
+func (h *Host) TreeRoots() (map[string]TreeRoot, error) {
+	roots := map[string]TreeRoot{}
 	realRoot := ""
 	if r := h.Cfg.Root; r != "" && r != "/" {
 		var err error
@@ -38,28 +38,28 @@ func (h *Host) treeRoots() (map[string]treeRoot, error) {
 		}
 	}
 	for _, tree := range h.Cfg.ChangeTrees {
-		t := treeRoot{dir: tree.Dir, base: h.Cfg.InRoot(tree.Root)}
-		real, err := filepath.EvalSymlinks(t.base)
+		t := TreeRoot{Dir: tree.Dir, Base: h.Cfg.InRoot(tree.Root)}
+		real, err := filepath.EvalSymlinks(t.Base)
 		switch {
 		case os.IsNotExist(err):
 		case err != nil:
-			return nil, fmt.Errorf("target root %s of %s: %w", t.base, tree.Dir, err)
-		case realRoot != "" && !within(realRoot, real):
-			return nil, fmt.Errorf("target root %s of %s resolves to %s, outside the root %s: an absolute symlink in the image? make it relative", t.base, tree.Dir, real, h.Cfg.Root)
+			return nil, fmt.Errorf("target root %s of %s: %w", t.Base, tree.Dir, err)
+		case realRoot != "" && !Within(realRoot, real):
+			return nil, fmt.Errorf("target root %s of %s resolves to %s, outside the root %s: an absolute symlink in the image? make it relative", t.Base, tree.Dir, real, h.Cfg.Root)
 		default:
-			t.real = real
+			t.Real = real
 		}
 		roots[tree.Dir] = t
 	}
 	return roots, nil
 }
 
-// within reports whether p is dir or below it.
-func within(dir, p string) bool {
+// Within reports whether p is dir or below it.
+func Within(dir, p string) bool {
 	return p == dir || strings.HasPrefix(p, dir+string(filepath.Separator))
 }
 
-// placedMode is the mode a hotfix entry gets in the product: its permissions and sticky bit,
+// PlacedMode is the mode a hotfix entry gets in the product: its permissions and sticky bit,
 // never setuid or setgid. A hotfix file is owned by the user of the entry it replaces, or of
 // its directory (ownerOf), not by whoever owns it in the hotfix directory, so a setuid bit
 // carried over would run a file that anyone who could write the hotfix directory wrote as
@@ -67,21 +67,21 @@ func within(dir, p string) bool {
 // holds the directory path and the RPM path to the same rule. A replaced setuid product file
 // loses the bit too (rollback gives it back); a product that needs one sets it in an Install
 // script, which is part of the signed hotfix and runs as root.
-func placedMode(m fs.FileMode) fs.FileMode { return m & (fs.ModePerm | fs.ModeSticky) }
+func PlacedMode(m fs.FileMode) fs.FileMode { return m & (fs.ModePerm | fs.ModeSticky) }
 
-// plan lays every entry of the hotfix's change trees over its target root and checks each
+// Plan lays every entry of the hotfix's change trees over its target root and checks each
 // before anything is touched: no target may leave its root (through a symlink on the way),
 // a symlink the hotfix places may not point out of its tree, no two entries may land on one
 // target, and a file may not replace a directory or the other way round. The removals of
 // FileRemovals follow the entries (planRemovals).
-func (h *Host) plan(d *hotfix.Dir) ([]journal.Op, []journal.DirTime, error) {
-	return h.planOver(d, nil)
+func (h *Host) Plan(d *hotfix.Dir) ([]journal.Op, []journal.DirTime, error) {
+	return h.PlanOver(d, nil)
 }
 
-// planOver is plan with the removals checked against what earlier hotfixes of a run leave
+// PlanOver is plan with the removals checked against what earlier hotfixes of a run leave
 // (earlier, by target; a dry run of a chain), where they name an entry.
-func (h *Host) planOver(d *hotfix.Dir, earlier map[string]placedBy) ([]journal.Op, []journal.DirTime, error) {
-	roots, err := h.treeRoots()
+func (h *Host) PlanOver(d *hotfix.Dir, earlier map[string]PlacedBy) ([]journal.Op, []journal.DirTime, error) {
+	roots, err := h.TreeRoots()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -103,10 +103,10 @@ func (h *Host) planOver(d *hotfix.Dir, earlier map[string]placedBy) ([]journal.O
 				continue
 			}
 			where := tree.Dir + "/" + rel
-			if tr.real == "" {
-				return nil, nil, fmt.Errorf("%s: target root %s does not exist (CHANGE_TREES): create it or fix the setting", where, tr.base)
+			if tr.Real == "" {
+				return nil, nil, fmt.Errorf("%s: target root %s does not exist (CHANGE_TREES): create it or fix the setting", where, tr.Base)
 			}
-			o, err := newOp(tree, rel, e)
+			o, err := NewOp(tree, rel, e)
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", where, err)
 			}
@@ -117,20 +117,20 @@ func (h *Host) planOver(d *hotfix.Dir, earlier map[string]placedBy) ([]journal.O
 				return nil, nil, fmt.Errorf("%s and %s both land on %s: a target may come from one change tree only", other, where, o.Target)
 			}
 			targets[o.Target] = where
-			full := filepath.Join(tr.base, filepath.FromSlash(rel))
+			full := filepath.Join(tr.Base, filepath.FromSlash(rel))
 			var inside error
-			if dir := filepath.Dir(full); o.Kind == journal.KindDir || dir == tr.base {
-				inside = checkInside(tr.base, tr.real, full, o.Kind == journal.KindDir)
+			if dir := filepath.Dir(full); o.Kind == journal.KindDir || dir == tr.Base {
+				inside = CheckInside(tr.Base, tr.Real, full, o.Kind == journal.KindDir)
 			} else if err, seen := insideErr[dir]; seen {
 				inside = err
 			} else {
-				inside = checkInside(tr.base, tr.real, dir, true)
+				inside = CheckInside(tr.Base, tr.Real, dir, true)
 				insideErr[dir] = inside
 			}
 			if inside != nil {
 				return nil, nil, fmt.Errorf("%s: %w", where, inside)
 			}
-			if o.Existed, err = existedAt(full, o.Kind); err != nil {
+			if o.Existed, err = ExistedAt(full, o.Kind); err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", where, err)
 			}
 			// Adding, replacing or removing an entry changes its directory's mtime;
@@ -162,27 +162,27 @@ func (h *Host) planOver(d *hotfix.Dir, earlier map[string]placedBy) ([]journal.O
 			}
 		}
 	}
-	removals, err := h.planRemovals(d, roots, targets, links, dirs, earlier)
+	removals, err := h.PlanRemovals(d, roots, targets, links, dirs, earlier)
 	if err != nil {
 		return nil, nil, err
 	}
 	ops = append(ops, removals...)
-	if err := checkTempNames(ops, roots); err != nil {
+	if err := CheckTempNames(ops, roots); err != nil {
 		return nil, nil, err
 	}
 	var dts []journal.DirTime
 	for p, t := range dirs {
-		dts = append(dts, journal.DirTime{Path: h.hostView(p), ModTime: t})
+		dts = append(dts, journal.DirTime{Path: h.HostView(p), ModTime: t})
 	}
 	sort.Slice(dts, func(i, j int) bool { return dts[i].Path < dts[j].Path })
 	return ops, dts, nil
 }
 
-// newOp is the entry e of change tree tree at rel, as the apply will place it: a link must
+// NewOp is the entry e of change tree tree at rel, as the apply will place it: a link must
 // stay inside its tree, and a placed file never gets setuid or setgid (placedMode).
-func newOp(tree sysconfig.ChangeTree, rel string, e hotfix.Entry) (journal.Op, error) {
+func NewOp(tree sysconfig.ChangeTree, rel string, e hotfix.Entry) (journal.Op, error) {
 	o := journal.Op{Tree: tree.Dir, Rel: rel, Target: path.Join(tree.Root, rel), SHA256: e.SHA256, Link: e.Link,
-		Mode: placedMode(e.Mode)}
+		Mode: PlacedMode(e.Mode)}
 	switch {
 	case e.IsDir():
 		o.Kind = journal.KindDir
@@ -197,11 +197,11 @@ func newOp(tree sysconfig.ChangeTree, rel string, e hotfix.Entry) (journal.Op, e
 	return o, nil
 }
 
-// existedAt is what lies at full before the apply ("" for nothing), for an entry of kind
+// ExistedAt is what lies at full before the apply ("" for nothing), for an entry of kind
 // kind, or why that entry cannot go there. A directory goes only where a directory is (a
 // symlink to a directory counts as one: it is checked inside); a file or symlink goes
 // where a file, a symlink or nothing is, never over a directory or a symlink to one.
-func existedAt(full, kind string) (string, error) {
+func ExistedAt(full, kind string) (string, error) {
 	fi, err := os.Lstat(full)
 	switch {
 	case os.IsNotExist(err):
@@ -209,7 +209,7 @@ func existedAt(full, kind string) (string, error) {
 	case err != nil:
 		return "", err
 	}
-	existed := kindOfInfo(fi)
+	existed := KindOfInfo(fi)
 	if existed == "" {
 		return "", fmt.Errorf("target %s is a %s: a hotfix replaces only files, directories and symlinks", full, hotfix.KindOf(fi.Mode()))
 	}
@@ -230,18 +230,18 @@ func existedAt(full, kind string) (string, error) {
 	return "", fmt.Errorf("the hotfix has a %s where %s is a %s: fix the hotfix or the product tree", kind, full, shown)
 }
 
-// checkTempNames refuses a product entry that bears the temporary name hotchain gives an
+// CheckTempNames refuses a product entry that bears the temporary name hotchain gives an
 // entry of this hotfix (newTemp, oldTemp): place, restore and a rollback remove what is at
 // those names before they write there, since after a crash it is theirs. Any name may be a
 // product file's, so no choice of names avoids this; it is looked for once here, before the
 // first write, with one directory read per target directory.
-func checkTempNames(ops []journal.Op, roots map[string]treeRoot) error {
+func CheckTempNames(ops []journal.Op, roots map[string]TreeRoot) error {
 	temps := map[string]map[string]journal.Op{} // directory -> temporary name -> entry
 	for _, o := range ops {
 		if o.Existed == journal.KindDir || (o.Remove && o.Existed == "") {
 			continue // neither placed nor removed, nor restored by a rollback
 		}
-		full := filepath.Join(roots[o.Tree].base, filepath.FromSlash(o.Rel))
+		full := filepath.Join(roots[o.Tree].Base, filepath.FromSlash(o.Rel))
 		dir := filepath.Dir(full)
 		if temps[dir] == nil {
 			temps[dir] = map[string]journal.Op{}
@@ -274,9 +274,9 @@ func checkTempNames(ops []journal.Op, roots map[string]treeRoot) error {
 	return nil
 }
 
-// checkInside refuses full when the part of it below base passes through a symlink that
+// CheckInside refuses full when the part of it below base passes through a symlink that
 // leads out of base. full itself may be a symlink unless it is used as a directory.
-func checkInside(base, realBase, full string, asDir bool) error {
+func CheckInside(base, realBase, full string, asDir bool) error {
 	rel, err := filepath.Rel(base, full)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") || filepath.IsAbs(rel) {
 		return fmt.Errorf("path leaves its target root %s", base)
@@ -300,7 +300,7 @@ func checkInside(base, realBase, full string, asDir bool) error {
 		if err != nil {
 			return fmt.Errorf("path goes through symlink %s, which cannot be resolved: %v", cur, err)
 		}
-		if !within(realBase, real) {
+		if !Within(realBase, real) {
 			target, _ := os.Readlink(cur)
 			return fmt.Errorf("path leaves its target root %s through symlink %s -> %s: a hotfix writes only inside its root (make the symlink point inside the root, or map the tree elsewhere with CHANGE_TREES)", base, cur, target)
 		}
@@ -308,7 +308,7 @@ func checkInside(base, realBase, full string, asDir bool) error {
 	return nil
 }
 
-func kindOfInfo(fi fs.FileInfo) string {
+func KindOfInfo(fi fs.FileInfo) string {
 	switch {
 	case fi.Mode().IsRegular():
 		return journal.KindFile
@@ -320,13 +320,13 @@ func kindOfInfo(fi fs.FileInfo) string {
 	return ""
 }
 
-// hostView strips the -root prefix from a path this process uses (resolved or not).
-func (h *Host) hostView(p string) string {
+// HostView strips the -root prefix from a path this process uses (resolved or not).
+func (h *Host) HostView(p string) string {
 	root := h.Cfg.Root
 	if root == "" || root == "/" {
 		return p
 	}
-	for _, r := range []string{root, realPath(root)} {
+	for _, r := range []string{root, RealPath(root)} {
 		if rel, err := filepath.Rel(r, p); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
 			return "/" + filepath.ToSlash(rel)
 		}
@@ -334,7 +334,7 @@ func (h *Host) hostView(p string) string {
 	return p
 }
 
-func realPath(p string) string {
+func RealPath(p string) string {
 	if r, err := filepath.EvalSymlinks(p); err == nil {
 		return r
 	}

@@ -49,8 +49,8 @@ func (h *Host) recheckPrepared(dir string, j *journal.Journal) error {
 			continue
 		case err != nil:
 			return fmt.Errorf("%s changed since the backups were taken: %v", hotfix.ShownName(o.Target), err)
-		case kindOfInfo(fi) != o.Existed:
-			return fmt.Errorf("%s is a %s now, not a %s as when the backups were taken", hotfix.ShownName(o.Target), kindOfInfo(fi), o.Existed)
+		case KindOfInfo(fi) != o.Existed:
+			return fmt.Errorf("%s is a %s now, not a %s as when the backups were taken", hotfix.ShownName(o.Target), KindOfInfo(fi), o.Existed)
 		case o.Existed == journal.KindDir:
 			continue
 		}

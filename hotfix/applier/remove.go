@@ -50,7 +50,7 @@ func (e *RemovalMismatchError) Hint() string {
 	return "restore each entry as the previous hotfix left it (hotchain verify lists drift; the backups of earlier hotfixes are in their Backup-<host>/), or ask the vendor for a hotfix that expects what is there; nothing was changed"
 }
 
-// planRemovals plans d's removals, after the entries the hotfix places (placed: target ->
+// PlanRemovals plans d's removals, after the entries the hotfix places (placed: target ->
 // where it comes from; links: targets the hotfix makes symlinks). Each removal lands below
 // its change tree's target root as an entry does, and must not leave it through a symlink;
 // its directory must not be a symlink. The entry must be what FileRemovals says: a regular
@@ -58,7 +58,7 @@ func (e *RemovalMismatchError) Hint() string {
 // removals below it are done. An entry that is absent already is planned as such. A removal
 // in a change tree that CHANGE_TREES does not map is left out, as the entries of such a tree
 // are (unmapped lists them). The times of the directories the removals change go into dirs.
-func (h *Host) planRemovals(d *hotfix.Dir, roots map[string]treeRoot, placed map[string]string, links map[string]bool, dirs map[string]time.Time, earlier map[string]placedBy) ([]journal.Op, error) {
+func (h *Host) PlanRemovals(d *hotfix.Dir, roots map[string]TreeRoot, placed map[string]string, links map[string]bool, dirs map[string]time.Time, earlier map[string]PlacedBy) ([]journal.Op, error) {
 	var ops []journal.Op
 	var problems []string
 	removed := map[string]string{} // target -> the line that removes it
@@ -79,14 +79,14 @@ func (h *Host) planRemovals(d *hotfix.Dir, roots map[string]treeRoot, placed map
 		}
 	}
 	for _, r := range d.Removals {
-		tree, ok := h.changeTree(r.Tree())
+		tree, ok := h.ChangeTree(r.Tree())
 		if !ok {
 			continue
 		}
 		tr := roots[tree.Dir]
 		where := "FileRemovals: " + hotfix.ShownName(r.Path)
-		if tr.real == "" {
-			return nil, fmt.Errorf("%s: target root %s does not exist (CHANGE_TREES): create it or fix the setting", where, tr.base)
+		if tr.Real == "" {
+			return nil, fmt.Errorf("%s: target root %s does not exist (CHANGE_TREES): create it or fix the setting", where, tr.Base)
 		}
 		o := journal.Op{Tree: tree.Dir, Rel: r.Rel(), Target: path.Join(tree.Root, r.Rel()), Kind: r.Kind, SHA256: r.SHA256, Remove: true}
 		if other, dup := removed[o.Target]; dup {
@@ -104,12 +104,12 @@ func (h *Host) planRemovals(d *hotfix.Dir, roots map[string]treeRoot, placed map
 				return nil, fmt.Errorf("%s: it lies below %s, which the same hotfix makes a symlink", where, hotfix.ShownName(p))
 			}
 		}
-		full := filepath.Join(tr.base, filepath.FromSlash(o.Rel))
-		if err := checkInside(tr.base, tr.real, full, false); err != nil {
+		full := filepath.Join(tr.Base, filepath.FromSlash(o.Rel))
+		if err := CheckInside(tr.Base, tr.Real, full, false); err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		parent := filepath.Dir(full)
-		if fi, err := os.Lstat(parent); err == nil && fi.Mode()&fs.ModeSymlink != 0 && parent != tr.base {
+		if fi, err := os.Lstat(parent); err == nil && fi.Mode()&fs.ModeSymlink != 0 && parent != tr.Base {
 			target, _ := os.Readlink(parent)
 			return nil, withHint(fmt.Errorf("%s: its directory %s is a symlink (-> %s)", where, parent, target),
 				"FileRemovals names an entry by the directory it is in, not through a symlink: ask the vendor for the real path")
@@ -117,13 +117,13 @@ func (h *Host) planRemovals(d *hotfix.Dir, roots map[string]treeRoot, placed map
 		var now, sum, by string
 		if e, ok := earlier[o.Target]; ok {
 			// A dry run of a chain: an earlier hotfix of the run places it or removes it.
-			if e.gone {
+			if e.Gone {
 				ops = append(ops, o)
 				continue
 			}
-			o.Existed, o.Link, sum, by = e.kind, e.link, e.sha256, " (placed by "+e.version+" earlier in this run)"
-			if e.kind == journal.KindLink {
-				sum = hotfix.LinkSHA256(e.link)
+			o.Existed, o.Link, sum, by = e.Kind, e.Link, e.SHA256, " (placed by "+e.Version+" earlier in this run)"
+			if e.Kind == journal.KindLink {
+				sum = hotfix.LinkSHA256(e.Link)
 			}
 		} else {
 			fi, err := os.Lstat(full)
@@ -136,7 +136,7 @@ func (h *Host) planRemovals(d *hotfix.Dir, roots map[string]treeRoot, placed map
 			}
 			// The kind is apart: the mode as the journal keeps a placed entry's, with the
 			// bits a rollback gives back.
-			o.Existed, o.Mode = kindOfInfo(fi), fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
+			o.Existed, o.Mode = KindOfInfo(fi), fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
 			now = "a " + hotfix.KindOf(fi.Mode())
 			switch o.Existed {
 			case journal.KindFile:
@@ -200,11 +200,11 @@ func (h *Host) planRemovals(d *hotfix.Dir, roots map[string]treeRoot, placed map
 		if o.Kind != journal.KindDir || o.Existed != journal.KindDir {
 			continue
 		}
-		names, err := readNames(filepath.Join(roots[o.Tree].base, filepath.FromSlash(o.Rel)))
+		names, err := readNames(filepath.Join(roots[o.Tree].Base, filepath.FromSlash(o.Rel)))
 		if err != nil && (earlier == nil || !errors.Is(err, fs.ErrNotExist)) {
 			return nil, fmt.Errorf("FileRemovals: %s: %w", hotfix.ShownName(o.Tree+"/"+o.Rel), err)
 		}
-		names = overChildren(names, o.Target, earlier)
+		names = OverChildren(names, o.Target, earlier)
 		var left []string
 		for _, n := range names {
 			if !gone[path.Join(o.Target, n)] {
@@ -242,8 +242,8 @@ func (h *Host) planRemovals(d *hotfix.Dir, roots map[string]treeRoot, placed map
 	return ops, nil
 }
 
-// changeTree is the mapping of the change tree named dir, if CHANGE_TREES has one.
-func (h *Host) changeTree(dir string) (sysconfig.ChangeTree, bool) {
+// ChangeTree is the mapping of the change tree named dir, if CHANGE_TREES has one.
+func (h *Host) ChangeTree(dir string) (sysconfig.ChangeTree, bool) {
 	for _, t := range h.Cfg.ChangeTrees {
 		if t.Dir == dir {
 			return t, true
@@ -252,13 +252,13 @@ func (h *Host) changeTree(dir string) (sysconfig.ChangeTree, bool) {
 	return sysconfig.ChangeTree{}, false
 }
 
-// unmappedRemovals are d's removals in change trees that CHANGE_TREES does not map: this
+// UnmappedRemovals are d's removals in change trees that CHANGE_TREES does not map: this
 // host has no such tree, and the apply leaves them out, as it leaves out such a tree's
 // entries.
-func (h *Host) unmappedRemovals(d *hotfix.Dir) []hotfix.Removal {
+func (h *Host) UnmappedRemovals(d *hotfix.Dir) []hotfix.Removal {
 	var out []hotfix.Removal
 	for _, r := range d.Removals {
-		if _, ok := h.changeTree(r.Tree()); !ok {
+		if _, ok := h.ChangeTree(r.Tree()); !ok {
 			out = append(out, r)
 		}
 	}
@@ -269,8 +269,8 @@ func (h *Host) unmappedRemovals(d *hotfix.Dir) []hotfix.Removal {
 // file or symlink is unlinked, then each directory removed, deepest first. An entry gone
 // already (a resumed apply) is fine; a directory that is not empty stops the apply, which a
 // rollback then undoes.
-func (h *Host) removeEntries(d *hotfix.Dir, j *journal.Journal, roots map[string]treeRoot, w io.Writer) error {
-	for _, r := range h.unmappedRemovals(d) {
+func (h *Host) removeEntries(d *hotfix.Dir, j *journal.Journal, roots map[string]TreeRoot, w io.Writer) error {
+	for _, r := range h.UnmappedRemovals(d) {
 		fmt.Fprintf(w, "    skip    %s (FileRemovals: change tree %s is not mapped by CHANGE_TREES on this host)\n", hotfix.ShownName(r.Path), r.Tree())
 	}
 	for _, o := range j.Ops {
@@ -284,7 +284,7 @@ func (h *Host) removeEntries(d *hotfix.Dir, j *journal.Journal, roots map[string
 		tr := roots[o.Tree]
 		full := h.Cfg.InRoot(o.Target)
 		// The tree may have changed since the plan (a resumed apply): check again.
-		if err := checkInside(tr.base, tr.real, full, false); err != nil {
+		if err := CheckInside(tr.Base, tr.Real, full, false); err != nil {
 			return fmt.Errorf("FileRemovals: %s/%s: %w", o.Tree, o.Rel, err)
 		}
 		verb := "remove "
@@ -327,7 +327,7 @@ func restoreDir(bak, target string) error {
 	case err != nil:
 		return fmt.Errorf("restore directory %s: %w", target, err)
 	case !fi.IsDir():
-		return withHint(fmt.Errorf("restore directory %s: a %s is there now", target, orSpecial(kindOfInfo(fi))),
+		return withHint(fmt.Errorf("restore directory %s: a %s is there now", target, orSpecial(KindOfInfo(fi))),
 			"move it away, then roll back again")
 	}
 	return nil
@@ -336,12 +336,12 @@ func restoreDir(bak, target string) error {
 // undoRemoval puts back what removal o took away (nothing when it was absent already): a
 // directory is made again (restoreDir), a file or symlink restored from its backup in bdir.
 // Nothing is restored through a symlink that now leads out of the root.
-func (h *Host) undoRemoval(o journal.Op, tr treeRoot, bdir string, out io.Writer) error {
+func (h *Host) undoRemoval(o journal.Op, tr TreeRoot, bdir string, out io.Writer) error {
 	if o.Existed == "" {
 		return nil
 	}
 	full := h.Cfg.InRoot(o.Target)
-	if err := checkInside(tr.base, tr.real, full, false); err != nil {
+	if err := CheckInside(tr.Base, tr.Real, full, false); err != nil {
 		return fmt.Errorf("roll back %s/%s: %w", o.Tree, o.Rel, err)
 	}
 	bak := filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel))
@@ -360,9 +360,9 @@ func (h *Host) undoRemoval(o journal.Op, tr treeRoot, bdir string, out io.Writer
 	return nil
 }
 
-// overChildren is names, the entries of directory dir in the product, as the earlier hotfixes
+// OverChildren is names, the entries of directory dir in the product, as the earlier hotfixes
 // of a run leave them (planOver): with what they place in it, without what they remove.
-func overChildren(names []string, dir string, earlier map[string]placedBy) []string {
+func OverChildren(names []string, dir string, earlier map[string]PlacedBy) []string {
 	if len(earlier) == 0 {
 		return names
 	}
@@ -372,7 +372,7 @@ func overChildren(names []string, dir string, earlier map[string]placedBy) []str
 	}
 	for target, e := range earlier {
 		if path.Dir(target) == dir {
-			set[path.Base(target)] = !e.gone
+			set[path.Base(target)] = !e.Gone
 		}
 	}
 	var out []string

@@ -142,10 +142,10 @@ func (h *Host) undo(dir string, j *journal.Journal, out io.Writer) error {
 	// (it stayed open): nothing is restored or removed.
 	touched := j.RollbackFrom != journal.StateBackup && !(j.RollbackFrom == journal.StateApply && j.Prepared)
 	bdir := journal.BackupDir(dir, h.Cfg.Hostname)
-	var roots map[string]treeRoot
+	var roots map[string]TreeRoot
 	if touched {
 		var err error
-		if roots, err = h.treeRoots(); err != nil {
+		if roots, err = h.TreeRoots(); err != nil {
 			return err
 		}
 	}
@@ -187,7 +187,7 @@ func (h *Host) undo(dir string, j *journal.Journal, out io.Writer) error {
 		}
 		// Nothing is removed or restored through a symlink that now leads out of the root.
 		tr := roots[o.Tree]
-		if err := checkInside(tr.base, tr.real, full, false); err != nil {
+		if err := CheckInside(tr.Base, tr.Real, full, false); err != nil {
 			return fmt.Errorf("roll back %s/%s: %w", o.Tree, o.Rel, err)
 		}
 		if err := fileops.RemoveIfExists(fileops.NewTemp(full)); err != nil {

@@ -401,7 +401,7 @@ func TestExistedAt(t *testing.T) {
 		{"todir", journal.KindLink, "", "is a symlink to a directory"},
 		{"fifo", journal.KindFile, "", "a hotfix replaces only files, directories and symlinks"},
 	} {
-		got, err := existedAt(filepath.Join(dir, tc.at), tc.kind)
+		got, err := ExistedAt(filepath.Join(dir, tc.at), tc.kind)
 		switch {
 		case tc.err == "" && (err != nil || got != tc.want):
 			t.Errorf("%s %s at %s: %q, %v; want %q", "a", tc.kind, tc.at, got, err, tc.want)

@@ -82,7 +82,7 @@ func (h *Host) Verify() (drift []Drift, checked int, err error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		if k := kindOfInfo(fi); k != ow.o.Kind {
+		if k := KindOfInfo(fi); k != ow.o.Kind {
 			drift = append(drift, Drift{target, ow.v, "replaced by a " + orSpecial(k)})
 			continue
 		}
