@@ -19,7 +19,10 @@ var (
 	// top imports what it needs.
 	layerTop = []string{"cmd/hotchain", "bench"}
 	// host runs on every host and imports nothing of vendor, directly or not.
-	layerHost = []string{"hotfix/applier", "hotfix/journal", "hotfix/script", "repo/dnf", "lock", "mailer", "sysconfig", "packaging/unpack"}
+	layerHost = []string{
+		"hotfix/applier", "hotfix/journal", "hotfix/plan", "hotfix/script",
+		"repo/dnf", "lock", "mailer", "sysconfig", "packaging/unpack",
+	}
 	// vendor builds and publishes; it may use the model (hotfix's versions and directory)
 	// and the host side's formats (sysconfig's product names).
 	layerVendor = []string{"packaging", "repo", "repo/rpmfile", "repo/rpmmd"}
@@ -37,9 +40,9 @@ var (
 
 // TestImportLayers: the host side imports nothing of the vendor side, directly or
 // through another package; the shared packages (the model) import only each other and
-// leaves, so the vendor side, which uses the model, never pulls in the applier; leaves import only leaves under internal/; and the agent's files
-// of cmd/hotchain import neither repo nor packaging (only their host parts, repo/dnf and
-// packaging/unpack). It reads the graph as `go list` shows it.
+// leaves, so the vendor side, which uses the model, never pulls in the applier; leaves
+// import only leaves under internal/; and the agent's files of cmd/hotchain import neither
+// repo nor packaging (only their host parts, repo/dnf and packaging/unpack). It reads the graph as `go list` shows it.
 func TestImportLayers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("go list of the whole module")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
+	"github.com/hotchain/hotchain/hotfix/plan"
 )
 
 // ApplyOptions change how Apply checks.
@@ -146,7 +147,7 @@ func (h *Host) preflight(ctx context.Context, d *hotfix.Dir, opt ApplyOptions) e
 		return err
 	}
 	if err != nil { // no journal: a fresh apply
-		ops, _, err := h.Plan(d)
+		ops, _, err := plan.Make(h.Cfg, d)
 		if err != nil {
 			return err
 		}
@@ -235,7 +236,7 @@ func (h *Host) startJournal(ctx context.Context, d *hotfix.Dir, opt ApplyOptions
 			return nil, err
 		}
 	}
-	ops, dirs, err := h.Plan(d)
+	ops, dirs, err := plan.Make(h.Cfg, d)
 	if err != nil {
 		return nil, err
 	}

@@ -62,7 +62,7 @@ func Unpack(patchesDir string, unpack func() (string, error)) (string, *UnpackMa
 		made.mtime = fi.ModTime()
 	}
 	before := map[string]bool{}
-	if names, err := readNames(patchesDir); err == nil {
+	if names, err := fileops.ReadNames(patchesDir); err == nil {
 		for _, n := range names {
 			before[n] = true
 		}
@@ -83,15 +83,6 @@ func Unpack(patchesDir string, unpack func() (string, error)) (string, *UnpackMa
 	}
 	made.Dir = !before[filepath.Base(dir)]
 	return dir, made, nil
-}
-
-func readNames(dir string) ([]string, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return f.Readdirnames(-1)
 }
 
 // dropRefused removes the hotfix directory that this run unpacked when the apply of it was

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
+	"github.com/hotchain/hotchain/hotfix/plan"
 	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -163,7 +164,7 @@ func (h *Host) DryRun(ctx context.Context, dir string, opt DryRunOptions) (*Plan
 func (h *Host) DryRunChain(ctx context.Context, dirs []string) ([]*Plan, error) {
 	drift, _, derr := h.Verify()
 	var plans []*Plan
-	placed := map[string]PlacedBy{}
+	placed := map[string]plan.PlacedBy{}
 	for i, dir := range dirs {
 		d, err := hotfix.ReadDir(dir)
 		if err != nil {
@@ -180,33 +181,23 @@ func (h *Host) DryRunChain(ctx context.Context, dirs []string) ([]*Plan, error) 
 		}
 		h.overlay(p, placed)
 		for _, f := range append(slices.Clone(p.Replace), p.Add...) {
-			placed[f.Path] = PlacedBy{Version: p.Version, Size: f.Size, Kind: f.Kind, SHA256: f.sha256, Link: f.link}
+			placed[f.Path] = plan.PlacedBy{Version: p.Version, Size: f.Size, Kind: f.Kind, SHA256: f.sha256, Link: f.link}
 		}
 		for _, m := range p.Mkdir {
-			placed[m] = PlacedBy{Version: p.Version, Kind: journal.KindDir}
+			placed[m] = plan.PlacedBy{Version: p.Version, Kind: journal.KindDir}
 		}
 		for _, r := range p.Remove {
-			placed[strings.TrimSuffix(r, "/")] = PlacedBy{Version: p.Version, Gone: true}
+			placed[strings.TrimSuffix(r, "/")] = plan.PlacedBy{Version: p.Version, Gone: true}
 		}
 		plans = append(plans, p)
 	}
 	return plans, nil
 }
 
-// PlacedBy is what an earlier hotfix of a run leaves at a target: the entry it places, or
-// nothing (gone: it removes it).
-type PlacedBy struct {
-	Version      string
-	Size         int64
-	Kind         string
-	SHA256, Link string
-	Gone         bool
-}
-
 // overlay moves what an earlier hotfix of the run adds from Add to Replace, and drops
 // directories it creates; the backup of such an entry is the earlier hotfix's file. What an
 // earlier hotfix removes and this one places is added, not replaced.
-func (h *Host) overlay(p *Plan, placed map[string]PlacedBy) {
+func (h *Host) overlay(p *Plan, placed map[string]plan.PlacedBy) {
 	var add, replace []PlanFile
 	for _, f := range p.Replace {
 		if by, ok := placed[f.Path]; ok && by.Gone {
@@ -249,7 +240,7 @@ func (h *Host) overlay(p *Plan, placed map[string]PlacedBy) {
 
 // dryRun plans d; drift and driftErr are what Verify gave; earlier is what the hotfixes before
 // it in a run leave (DryRunChain), nil for one hotfix.
-func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, drift []Drift, driftErr error, prereqs func(context.Context, hotfix.Version) error, earlier map[string]PlacedBy) (*Plan, error) {
+func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, drift []Drift, driftErr error, prereqs func(context.Context, hotfix.Version) error, earlier map[string]plan.PlacedBy) (*Plan, error) {
 	p := &Plan{Version: d.Version.String(), Dir: d.Path, Host: h.Cfg.Hostname, Role: string(h.Cfg.HostRole),
 		Refusals: []Refusal{}, Replace: []PlanFile{}, Add: []PlanFile{}, Mkdir: []string{}, Remove: []string{},
 		Drift: []PlanDrift{}, Install: []string{}, Checks: []string{}, Space: Space{FileSystems: []FSNeed{}}}
@@ -305,7 +296,7 @@ func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, dri
 			refuse(err)
 		}
 		var perr error
-		if ops, _, perr = h.PlanOver(d, earlier); perr != nil {
+		if ops, _, perr = plan.Over(h.Cfg, d, earlier); perr != nil {
 			refuse(perr)
 			p.Unplanned = true
 		} else if p.Again {
@@ -330,7 +321,7 @@ func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, dri
 	}
 
 	touched := map[string]bool{}
-	for _, r := range h.UnmappedRemovals(d) {
+	for _, r := range plan.UnmappedRemovals(h.Cfg, d) {
 		p.RemoveNotMapped = append(p.RemoveNotMapped, r.Path)
 	}
 	for _, o := range ops {
@@ -403,7 +394,7 @@ func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, dri
 // would refuse is a refusal.
 func (h *Host) space(d *hotfix.Dir, p *Plan, ops []journal.Op, hotfixDir string, tarball bool, refuse func(error)) error {
 	s := &p.Space
-	s.BackupDir = h.HostView(journal.BackupDir(hotfixDir, h.Cfg.Hostname))
+	s.BackupDir = plan.HostView(h.Cfg, journal.BackupDir(hotfixDir, h.Cfg.Hostname))
 	if p.Resume != "" {
 		s.BackupsMade = p.Resume != journal.StateBackup
 		s.NotCounted = "a resumed apply goes on where it stopped, and does not check the space"
@@ -432,7 +423,7 @@ func (h *Host) space(d *hotfix.Dir, p *Plan, ops []journal.Op, hotfixDir string,
 		if err := n.check(); err != nil {
 			refuse(err)
 		}
-		s.FileSystems = append(s.FileSystems, FSNeed{Path: h.HostView(n.path), Bytes: int64(n.bytes), Entries: int64(n.entries),
+		s.FileSystems = append(s.FileSystems, FSNeed{Path: plan.HostView(h.Cfg, n.path), Bytes: int64(n.bytes), Entries: int64(n.entries),
 			Need: int64(n.need), Free: int64(n.free), InodesFree: int64(n.inodesFree), dev: n.dev})
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
+	"github.com/hotchain/hotchain/hotfix/plan"
 	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/internal/ordered"
 )
@@ -20,7 +21,7 @@ import (
 // time (inOrder); then it carries out the hotfix's removals (removeEntries). The order
 // matters for nothing else: an interrupted apply does the whole state again.
 func (h *Host) place(d *hotfix.Dir, j *journal.Journal, out io.Writer) (err error) {
-	roots, err := h.TreeRoots()
+	roots, err := plan.TreeRoots(h.Cfg)
 	if err != nil {
 		return err
 	}
@@ -36,7 +37,7 @@ func (h *Host) place(d *hotfix.Dir, j *journal.Journal, out io.Writer) (err erro
 	// The tree may have changed since the plan (a resumed apply): check again.
 	inside := func(o journal.Op) error {
 		tr := roots[o.Tree]
-		if err := CheckInside(tr.Base, tr.Real, h.Cfg.InRoot(o.Target), o.Kind == journal.KindDir); err != nil {
+		if err := plan.CheckInside(tr.Base, tr.Real, h.Cfg.InRoot(o.Target), o.Kind == journal.KindDir); err != nil {
 			return fmt.Errorf("%s/%s: %w", o.Tree, o.Rel, err)
 		}
 		return nil
@@ -75,9 +76,9 @@ func (h *Host) place(d *hotfix.Dir, j *journal.Journal, out io.Writer) (err erro
 			entries = append(entries, o)
 		}
 	}
-	// For a file or symlink, checkInside looks at the directories on the way (the entry
+	// For a file or symlink, plan.CheckInside looks at the directories on the way (the entry
 	// itself may be a symlink): the same for every entry of a directory, so each directory
-	// is checked once, as checkInside of the directory itself would.
+	// is checked once, as plan.CheckInside of the directory itself would.
 	checked := map[string]bool{}
 	for _, o := range entries {
 		tr := roots[o.Tree]
@@ -85,7 +86,7 @@ func (h *Host) place(d *hotfix.Dir, j *journal.Journal, out io.Writer) (err erro
 		if checked[dir] || dir == tr.Base {
 			continue
 		}
-		if err := CheckInside(tr.Base, tr.Real, dir, true); err != nil {
+		if err := plan.CheckInside(tr.Base, tr.Real, dir, true); err != nil {
 			return fmt.Errorf("%s/%s: %w", o.Tree, o.Rel, err)
 		}
 		checked[dir] = true

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
+	"github.com/hotchain/hotchain/hotfix/plan"
 	"github.com/hotchain/hotchain/internal/fileops"
 )
 
@@ -49,8 +50,8 @@ func (h *Host) recheckPrepared(dir string, j *journal.Journal) error {
 			continue
 		case err != nil:
 			return fmt.Errorf("%s changed since the backups were taken: %v", hotfix.ShownName(o.Target), err)
-		case KindOfInfo(fi) != o.Existed:
-			return fmt.Errorf("%s is a %s now, not a %s as when the backups were taken", hotfix.ShownName(o.Target), KindOfInfo(fi), o.Existed)
+		case plan.KindOfInfo(fi) != o.Existed:
+			return fmt.Errorf("%s is a %s now, not a %s as when the backups were taken", hotfix.ShownName(o.Target), plan.KindOfInfo(fi), o.Existed)
 		case o.Existed == journal.KindDir:
 			continue
 		}

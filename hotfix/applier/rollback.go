@@ -14,6 +14,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
+	"github.com/hotchain/hotchain/hotfix/plan"
 	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -142,10 +143,10 @@ func (h *Host) undo(dir string, j *journal.Journal, out io.Writer) error {
 	// (it stayed open): nothing is restored or removed.
 	touched := j.RollbackFrom != journal.StateBackup && !(j.RollbackFrom == journal.StateApply && j.Prepared)
 	bdir := journal.BackupDir(dir, h.Cfg.Hostname)
-	var roots map[string]TreeRoot
+	var roots map[string]plan.TreeRoot
 	if touched {
 		var err error
-		if roots, err = h.TreeRoots(); err != nil {
+		if roots, err = plan.TreeRoots(h.Cfg); err != nil {
 			return err
 		}
 	}
@@ -187,7 +188,7 @@ func (h *Host) undo(dir string, j *journal.Journal, out io.Writer) error {
 		}
 		// Nothing is removed or restored through a symlink that now leads out of the root.
 		tr := roots[o.Tree]
-		if err := CheckInside(tr.Base, tr.Real, full, false); err != nil {
+		if err := plan.CheckInside(tr.Base, tr.Real, full, false); err != nil {
 			return fmt.Errorf("roll back %s/%s: %w", o.Tree, o.Rel, err)
 		}
 		if err := fileops.RemoveIfExists(fileops.NewTemp(full)); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
+	"github.com/hotchain/hotchain/hotfix/plan"
 	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -401,7 +402,7 @@ func TestExistedAt(t *testing.T) {
 		{"todir", journal.KindLink, "", "is a symlink to a directory"},
 		{"fifo", journal.KindFile, "", "a hotfix replaces only files, directories and symlinks"},
 	} {
-		got, err := ExistedAt(filepath.Join(dir, tc.at), tc.kind)
+		got, err := plan.ExistedAt(filepath.Join(dir, tc.at), tc.kind)
 		switch {
 		case tc.err == "" && (err != nil || got != tc.want):
 			t.Errorf("%s %s at %s: %q, %v; want %q", "a", tc.kind, tc.at, got, err, tc.want)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
+	"github.com/hotchain/hotchain/hotfix/plan"
 )
 
 // Status is what this host knows of its chain; the agent adds what the repository offers.
@@ -55,7 +56,7 @@ func (h *Host) Status(ctx context.Context) (*Status, error) {
 	logs, _ := filepath.Glob(filepath.Join(patches, h.Cfg.Product+"-hotfix-*", "*-install-"+h.Cfg.Hostname+".log"))
 	for _, p := range logs {
 		if _, err := os.Stat(p); err == nil {
-			s.Logs = append(s.Logs, h.HostView(p))
+			s.Logs = append(s.Logs, plan.HostView(h.Cfg, p))
 		}
 	}
 	sort.Strings(s.Logs)
@@ -78,12 +79,12 @@ func (h *Host) unfinishedJournals() []Unfinished {
 		// reached through a symlink out of it is not this root's.
 		if v, ok := hotfix.ParseDirName(h.Cfg.Product, filepath.Base(filepath.Dir(p))); !ok {
 			continue
-		} else if dir, err := h.hotfixDir(v); err != nil || dir != RealPath(filepath.Dir(p)) {
+		} else if dir, err := h.hotfixDir(v); err != nil || dir != plan.RealPath(filepath.Dir(p)) {
 			continue
 		}
 		// A prepared apply placed nothing: it is listed as unpacked, not applied.
 		if j, err := journal.Read(p); err == nil && j.State != journal.StateDone && !j.PreparedOnly() {
-			us = append(us, Unfinished{j.Version, j.State, h.HostView(p)})
+			us = append(us, Unfinished{j.Version, j.State, plan.HostView(h.Cfg, p)})
 		}
 	}
 	return us

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
+	"github.com/hotchain/hotchain/hotfix/plan"
 )
 
 // Drift is a product file that no longer matches what the newest hotfix that wrote it put
@@ -82,7 +83,7 @@ func (h *Host) Verify() (drift []Drift, checked int, err error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		if k := KindOfInfo(fi); k != ow.o.Kind {
+		if k := plan.KindOfInfo(fi); k != ow.o.Kind {
 			drift = append(drift, Drift{target, ow.v, "replaced by a " + orSpecial(k)})
 			continue
 		}

@@ -26,7 +26,7 @@ import (
 // while it replaces it. They are fixed, not random, so that recovery after a crash finds and
 // removes them; short and of fixed length, so that a long target name cannot make them too
 // long; a hotfix may not ship a name with this prefix, and a product file that has the
-// temporary name of an entry of the hotfix is refused by the plan (checkTempNames).
+// temporary name of an entry of the hotfix is refused by the plan (plan.CheckTempNames).
 const TempPrefix = ".hotchain-"
 
 func tempName(target, suffix string) string {
@@ -358,4 +358,14 @@ func SyncFS(p string) error {
 		return fmt.Errorf("sync file system of %s: %w", p, err)
 	}
 	return nil
+}
+
+// ReadNames lists the names in directory dir, in no order.
+func ReadNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
 }

@@ -1,4 +1,11 @@
-package applier
+// Package plan holds the plan of an apply: how each entry of a hotfix's change trees and
+// each line of its FileRemovals lands on this host's product (journal.Op, the journal's
+// entries), checked against the product before anything is written: no target leaves its
+// root, no two entries land on one target, no temporary name is taken, a removal finds what
+// FileRemovals expects. The apply and the dry run both plan through it. It only reads the
+// product (stat, readlink, the SHA-256 of a file to remove); it must not write anything,
+// take a lock or run a script.
+package plan
 
 import (
 	"fmt"
@@ -28,24 +35,24 @@ type TreeRoot struct {
 // TreeRoots resolves the target roots of the change trees; a root that does not exist is
 // left out (with real ""). A root that resolves out of -root is refused: the hotfix would
 // write on the machine outside the sandbox.
-func (h *Host) TreeRoots() (map[string]TreeRoot, error) {
+func TreeRoots(cfg *sysconfig.Config) (map[string]TreeRoot, error) {
 	roots := map[string]TreeRoot{}
 	realRoot := ""
-	if r := h.Cfg.Root; r != "" && r != "/" {
+	if r := cfg.Root; r != "" && r != "/" {
 		var err error
 		if realRoot, err = filepath.EvalSymlinks(r); err != nil {
 			return nil, fmt.Errorf("root %s: %w", r, err)
 		}
 	}
-	for _, tree := range h.Cfg.ChangeTrees {
-		t := TreeRoot{Dir: tree.Dir, Base: h.Cfg.InRoot(tree.Root)}
+	for _, tree := range cfg.ChangeTrees {
+		t := TreeRoot{Dir: tree.Dir, Base: cfg.InRoot(tree.Root)}
 		real, err := filepath.EvalSymlinks(t.Base)
 		switch {
 		case os.IsNotExist(err):
 		case err != nil:
 			return nil, fmt.Errorf("target root %s of %s: %w", t.Base, tree.Dir, err)
 		case realRoot != "" && !Within(realRoot, real):
-			return nil, fmt.Errorf("target root %s of %s resolves to %s, outside the root %s: an absolute symlink in the image? make it relative", t.Base, tree.Dir, real, h.Cfg.Root)
+			return nil, fmt.Errorf("target root %s of %s resolves to %s, outside the root %s: an absolute symlink in the image? make it relative", t.Base, tree.Dir, real, cfg.Root)
 		default:
 			t.Real = real
 		}
@@ -61,27 +68,28 @@ func Within(dir, p string) bool {
 
 // PlacedMode is the mode a hotfix entry gets in the product: its permissions and sticky bit,
 // never setuid or setgid. A hotfix file is owned by the user of the entry it replaces, or of
-// its directory (ownerOf), not by whoever owns it in the hotfix directory, so a setuid bit
-// carried over would run a file that anyone who could write the hotfix directory wrote as
-// root. The tarball path strips these bits when it unpacks (unpack.Tarball); this
-// holds the directory path and the RPM path to the same rule. A replaced setuid product file
+// its directory (fileops.OwnerOf), not by whoever owns it in the hotfix directory, so a
+// setuid bit carried over would run a file that anyone who could write the hotfix directory
+// wrote as root. The tarball path strips these bits when it unpacks (unpack.Tarball); this
+// holds the directory path and the RPM path to the same rule (and fileops.PlaceFile never
+// sets them either). A replaced setuid product file
 // loses the bit too (rollback gives it back); a product that needs one sets it in an Install
 // script, which is part of the signed hotfix and runs as root.
 func PlacedMode(m fs.FileMode) fs.FileMode { return m & (fs.ModePerm | fs.ModeSticky) }
 
-// Plan lays every entry of the hotfix's change trees over its target root and checks each
+// Make lays every entry of the hotfix's change trees over its target root and checks each
 // before anything is touched: no target may leave its root (through a symlink on the way),
 // a symlink the hotfix places may not point out of its tree, no two entries may land on one
 // target, and a file may not replace a directory or the other way round. The removals of
-// FileRemovals follow the entries (planRemovals).
-func (h *Host) Plan(d *hotfix.Dir) ([]journal.Op, []journal.DirTime, error) {
-	return h.PlanOver(d, nil)
+// FileRemovals follow the entries (removals).
+func Make(cfg *sysconfig.Config, d *hotfix.Dir) ([]journal.Op, []journal.DirTime, error) {
+	return Over(cfg, d, nil)
 }
 
-// PlanOver is plan with the removals checked against what earlier hotfixes of a run leave
+// Over is Make with the removals checked against what earlier hotfixes of a run leave
 // (earlier, by target; a dry run of a chain), where they name an entry.
-func (h *Host) PlanOver(d *hotfix.Dir, earlier map[string]PlacedBy) ([]journal.Op, []journal.DirTime, error) {
-	roots, err := h.TreeRoots()
+func Over(cfg *sysconfig.Config, d *hotfix.Dir, earlier map[string]PlacedBy) ([]journal.Op, []journal.DirTime, error) {
+	roots, err := TreeRoots(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -90,11 +98,11 @@ func (h *Host) PlanOver(d *hotfix.Dir, earlier map[string]PlacedBy) ([]journal.O
 	targets := map[string]string{} // target -> tree/rel that lands there
 	links := map[string]bool{}     // targets the hotfix makes symlinks
 	// What every entry of one directory shares is looked at once per directory: the way
-	// there (checkInside of the directory, as checkInside of a file or symlink in it
+	// there (CheckInside of the directory, as CheckInside of a file or symlink in it
 	// would look at it) and where it really is (a hotfix of 1,000 files has a few dozen).
 	insideErr := map[string]error{}
 	realDir := map[string]string{}
-	for _, tree := range h.Cfg.ChangeTrees {
+	for _, tree := range cfg.ChangeTrees {
 		prefix := tree.Dir + "/"
 		tr := roots[tree.Dir]
 		for _, e := range d.Entries {
@@ -162,7 +170,7 @@ func (h *Host) PlanOver(d *hotfix.Dir, earlier map[string]PlacedBy) ([]journal.O
 			}
 		}
 	}
-	removals, err := h.PlanRemovals(d, roots, targets, links, dirs, earlier)
+	removals, err := removals(cfg, d, roots, targets, links, dirs, earlier)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -172,14 +180,14 @@ func (h *Host) PlanOver(d *hotfix.Dir, earlier map[string]PlacedBy) ([]journal.O
 	}
 	var dts []journal.DirTime
 	for p, t := range dirs {
-		dts = append(dts, journal.DirTime{Path: h.HostView(p), ModTime: t})
+		dts = append(dts, journal.DirTime{Path: HostView(cfg, p), ModTime: t})
 	}
 	sort.Slice(dts, func(i, j int) bool { return dts[i].Path < dts[j].Path })
 	return ops, dts, nil
 }
 
 // NewOp is the entry e of change tree tree at rel, as the apply will place it: a link must
-// stay inside its tree, and a placed file never gets setuid or setgid (placedMode).
+// stay inside its tree, and a placed file never gets setuid or setgid (PlacedMode).
 func NewOp(tree sysconfig.ChangeTree, rel string, e hotfix.Entry) (journal.Op, error) {
 	o := journal.Op{Tree: tree.Dir, Rel: rel, Target: path.Join(tree.Root, rel), SHA256: e.SHA256, Link: e.Link,
 		Mode: PlacedMode(e.Mode)}
@@ -231,10 +239,10 @@ func ExistedAt(full, kind string) (string, error) {
 }
 
 // CheckTempNames refuses a product entry that bears the temporary name hotchain gives an
-// entry of this hotfix (newTemp, oldTemp): place, restore and a rollback remove what is at
-// those names before they write there, since after a crash it is theirs. Any name may be a
-// product file's, so no choice of names avoids this; it is looked for once here, before the
-// first write, with one directory read per target directory.
+// entry of this hotfix (fileops.NewTemp, fileops.OldTemp): place, restore and a rollback
+// remove what is at those names before they write there, since after a crash it is theirs.
+// Any name may be a product file's, so no choice of names avoids this; it is looked for once
+// here, before the first write, with one directory read per target directory.
 func CheckTempNames(ops []journal.Op, roots map[string]TreeRoot) error {
 	temps := map[string]map[string]journal.Op{} // directory -> temporary name -> entry
 	for _, o := range ops {
@@ -321,8 +329,8 @@ func KindOfInfo(fi fs.FileInfo) string {
 }
 
 // HostView strips the -root prefix from a path this process uses (resolved or not).
-func (h *Host) HostView(p string) string {
-	root := h.Cfg.Root
+func HostView(cfg *sysconfig.Config, p string) string {
+	root := cfg.Root
 	if root == "" || root == "/" {
 		return p
 	}
@@ -340,3 +348,24 @@ func RealPath(p string) string {
 	}
 	return p
 }
+
+// PlacedBy is what an earlier hotfix of a run leaves at a target: the entry it places, or
+// nothing (gone: it removes it).
+type PlacedBy struct {
+	Version      string
+	Size         int64
+	Kind         string
+	SHA256, Link string
+	Gone         bool
+}
+
+// hinted is an error with a hint that says what to do next.
+type hinted struct {
+	error
+	hint string
+}
+
+func (h hinted) Unwrap() error { return h.error }
+func (h hinted) Hint() string  { return h.hint }
+
+func withHint(err error, hint string) error { return hinted{err, hint} }
