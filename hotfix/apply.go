@@ -476,9 +476,14 @@ func (h *Host) resume(ctx context.Context, d *Dir, j *journal, out io.Writer) er
 			return err
 		}
 	}
-	replaced, added := 0, 0
+	replaced, added, removed, removals := 0, 0, 0, false
 	for _, o := range j.Ops {
 		switch {
+		case o.Remove:
+			removals = true
+			if o.Existed != "" {
+				removed++
+			}
 		case o.Kind == kindDir:
 		case o.Existed == "":
 			added++
@@ -486,7 +491,11 @@ func (h *Host) resume(ctx context.Context, d *Dir, j *journal, out io.Writer) er
 			replaced++
 		}
 	}
-	fmt.Fprintf(out, "==> %s: applied on %s: %d files replaced, %d added, %d scripts run\n", d.Version, h.Cfg.Hostname, replaced, added, len(j.ScriptsDone))
+	removedText := ""
+	if removals {
+		removedText = fmt.Sprintf(", %d removed", removed)
+	}
+	fmt.Fprintf(out, "==> %s: applied on %s: %d files replaced, %d added%s, %d scripts run\n", d.Version, h.Cfg.Hostname, replaced, added, removedText, len(j.ScriptsDone))
 	return nil
 }
 
@@ -530,8 +539,18 @@ func (h *Host) backup(d *Dir, j *journal) error {
 	bdir := backupDir(d.Path, h.Cfg.Hostname)
 	var added []string
 	var saved []op
+	var removedDirs []op
 	dirs := map[string]bool{}
 	for _, o := range j.Ops {
+		switch {
+		case o.Remove && o.Existed == "":
+			continue // absent already: nothing to keep, nothing added
+		case o.Remove && o.Existed == kindDir:
+			// Kept as a directory with the directory's mode, owner and time (below).
+			removedDirs = append(removedDirs, o)
+			dirs[filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel))] = true
+			continue
+		}
 		switch o.Existed {
 		case "":
 			name := o.Target
@@ -570,12 +589,25 @@ func (h *Host) backup(d *Dir, j *journal) error {
 	if err != nil {
 		return err
 	}
+	// Once the entries in them are kept: removedDirs is deepest first, and setting a
+	// directory's time does not change its parent's.
+	for _, o := range removedDirs {
+		full := h.Cfg.InRoot(o.Target)
+		fi, err := os.Lstat(full)
+		if err != nil {
+			return fmt.Errorf("back up %s: %w", full, err)
+		}
+		if err := setMeta(filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel)), fi); err != nil {
+			return fmt.Errorf("back up %s: %w", full, err)
+		}
+		h.step("backup " + o.Target)
+	}
 	return atomicfile.Write(inexistentPath(d.Path, h.Cfg.Hostname), nameLines(added), 0o644)
 }
 
 // place lays every entry of the hotfix over its target: first the directories it adds, in
 // path order (a parent before its children), then its files and symlinks, several at a
-// time (inOrder). The order matters for nothing else: an interrupted apply does the whole
+// time (inOrder); then it carries out the hotfix's removals (removeEntries). The order matters for nothing else: an interrupted apply does the whole
 // state again.
 func (h *Host) place(d *Dir, j *journal, out io.Writer) (err error) {
 	roots, err := h.treeRoots()
@@ -603,6 +635,8 @@ func (h *Host) place(d *Dir, j *journal, out io.Writer) (err error) {
 	for _, o := range j.Ops {
 		full := h.Cfg.InRoot(o.Target)
 		switch {
+		case o.Remove:
+			// removeEntries, once everything is placed.
 		case o.Kind == kindDir && o.Existed == "":
 			if err := inside(o); err != nil {
 				return err
@@ -646,7 +680,7 @@ func (h *Host) place(d *Dir, j *journal, out io.Writer) (err error) {
 		}
 		checked[dir] = true
 	}
-	return inOrder(len(entries), func(i int) error {
+	err = inOrder(len(entries), func(i int) error {
 		o := entries[i]
 		return place(filepath.Join(d.Path, o.Tree, filepath.FromSlash(o.Rel)), h.Cfg.InRoot(o.Target), o)
 	}, func(i int) {
@@ -658,6 +692,10 @@ func (h *Host) place(d *Dir, j *journal, out io.Writer) (err error) {
 		fmt.Fprintf(bw, "    %s %s\n", verb, shownName(o.Target))
 		h.step("place " + o.Target)
 	})
+	if err != nil {
+		return err
+	}
+	return h.removeEntries(d, j, roots, bw)
 }
 
 // fileWorkers is how many entries backup and place work on at once. The work is system

@@ -66,6 +66,9 @@ type Dir struct {
 	Version     Version
 	Entries     []Entry // byte order of Rel
 	HasFilelist bool
+	// Removals is what the hotfix removes from the product (FileRemovals), in the file's
+	// order; nil when it has no FileRemovals.
+	Removals []Removal
 }
 
 // hostWritten reports whether rel is something a host writes into the hotfix directory
@@ -159,6 +162,9 @@ func ReadDir(p string) (*Dir, error) {
 		return nil, fmt.Errorf("read hotfix directory: %w", err)
 	}
 	sort.Slice(d.Entries, func(i, j int) bool { return d.Entries[i].Rel < d.Entries[j].Rel })
+	if err := d.readRemovals(); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 

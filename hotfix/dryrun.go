@@ -36,10 +36,16 @@ type Plan struct {
 	Replace   []PlanFile `json:"replace"`
 	Add       []PlanFile `json:"add"`
 	Mkdir     []string   `json:"mkdir"`
-	// Remove is what the apply removes from the product: nothing, a hotfix only replaces and
-	// adds; the field is there so that programs reading the JSON need not change when it can.
-	Remove []string    `json:"remove"`
-	Drift  []PlanDrift `json:"drift"`
+	// Remove is what the apply removes from the product (FileRemovals), as the host sees
+	// it; a directory ends in '/'.
+	Remove []string `json:"remove"`
+	// AlreadyAbsent is what FileRemovals removes that is absent already: nothing to do.
+	AlreadyAbsent []string `json:"already_absent,omitempty"`
+	// RemoveNotMapped is what FileRemovals removes from change trees that CHANGE_TREES does
+	// not map on this host (tree/path, as FileRemovals says): left out, as such a tree's
+	// entries are.
+	RemoveNotMapped []string    `json:"remove_not_mapped,omitempty"`
+	Drift           []PlanDrift `json:"drift"`
 	// DriftUnknown says why the drift could not be checked (an applied hotfix without its
 	// apply record, say); "" when it was.
 	DriftUnknown string `json:"drift_unknown,omitempty"`
@@ -53,6 +59,8 @@ type Plan struct {
 	// "product" or "reboot"; "" for nothing (RESTART_CMD runs it, else it is recorded).
 	Restart string `json:"restart,omitempty"`
 	Space   Space  `json:"space"`
+
+	removedLinks map[string]bool // entries of Remove that are symlinks, for WriteText
 }
 
 // Refusal is one reason an apply would refuse, with the next step.
@@ -298,9 +306,24 @@ func (h *Host) dryRun(ctx context.Context, d *Dir, opt DryRunOptions, drift []Dr
 	}
 
 	touched := map[string]bool{}
+	for _, r := range h.unmappedRemovals(d) {
+		p.RemoveNotMapped = append(p.RemoveNotMapped, r.Path)
+	}
 	for _, o := range ops {
 		touched[o.Target] = true
 		switch {
+		case o.Remove && o.Existed == "":
+			p.AlreadyAbsent = append(p.AlreadyAbsent, o.Target)
+		case o.Remove && o.Kind == kindDir:
+			p.Remove = append(p.Remove, o.Target+"/")
+		case o.Remove:
+			p.Remove = append(p.Remove, o.Target)
+			if o.Kind == kindLink {
+				if p.removedLinks == nil {
+					p.removedLinks = map[string]bool{}
+				}
+				p.removedLinks[o.Target] = true
+			}
 		case o.Kind == kindDir && o.Existed == "":
 			p.Mkdir = append(p.Mkdir, o.Target)
 		case o.Kind == kindDir:

@@ -125,6 +125,17 @@ func TestDryRunText(t *testing.T) {
 			sb.host.StepHook = nil
 			return dir
 		}},
+		{"removals", sysconfig.RoleSingle, "", func(sb *sandbox) string {
+			removalProduct(sb)
+			rs := append(removalList(), Removal{Path: "ReportChanges/old.rpt", Kind: RemoveFile, SHA256: sha("r\n")})
+			return sb.makeHotfix(removalSpec("6.14.2.1", rs))
+		}},
+		{"removals refused", sysconfig.RoleSingle, "", func(sb *sandbox) string {
+			removalProduct(sb)
+			sb.write("opt/shop/lib/old.jar", "patched by hand\n", 0o640)
+			sb.write("opt/shop/lib/obsolete/sub/empty/keep.me", "x", 0o644)
+			return sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
+		}},
 		{"earlier hotfix without its record", sysconfig.RoleSingle, "", func(sb *sandbox) string {
 			first := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{"FileChanges/lib/Shop/Core.pm": "core 1.5\n"}})
 			if err := sb.host.Apply(ctx, first, ApplyOptions{}); err != nil {

@@ -7,7 +7,7 @@ import (
 )
 
 // WriteText prints the plan for an admin: whether the apply would go ahead, the files it
-// replaces and adds, the drifted files, the scripts and checks in order, and the space.
+// replaces, adds and removes, the drifted files, the scripts and checks in order, and the space.
 func (p *Plan) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "hotfix %s on %s (%s), from %s\n", p.Version, p.Host, p.Role, p.Dir)
 	switch {
@@ -55,7 +55,26 @@ func (p *Plan) WriteText(w io.Writer) {
 	for _, m := range p.Mkdir {
 		fmt.Fprintf(w, "  %s/\n", shownName(m))
 	}
-	fmt.Fprintln(w, "remove (0): a hotfix removes no files")
+	fmt.Fprintf(w, "remove (%d):\n", len(p.Remove))
+	for _, r := range p.Remove {
+		note := ""
+		if p.removedLinks[r] {
+			note = " (symlink)"
+		}
+		fmt.Fprintf(w, "  %s%s\n", shownName(r), note)
+	}
+	if len(p.AlreadyAbsent) > 0 {
+		fmt.Fprintf(w, "already absent, nothing to remove (%d):\n", len(p.AlreadyAbsent))
+		for _, r := range p.AlreadyAbsent {
+			fmt.Fprintf(w, "  %s\n", shownName(r))
+		}
+	}
+	if len(p.RemoveNotMapped) > 0 {
+		fmt.Fprintf(w, "not removed, change tree not mapped by CHANGE_TREES on this host (%d):\n", len(p.RemoveNotMapped))
+		for _, r := range p.RemoveNotMapped {
+			fmt.Fprintf(w, "  %s\n", shownName(r))
+		}
+	}
 	if p.DriftUnknown != "" {
 		fmt.Fprintf(w, "drifted from what earlier hotfixes wrote: not checked: %s\n", p.DriftUnknown)
 	} else {

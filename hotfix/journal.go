@@ -46,6 +46,10 @@ type op struct {
 	Mode    os.FileMode `json:"mode"`
 	SHA256  string      `json:"sha256,omitempty"`
 	Link    string      `json:"link,omitempty"`
+	// Remove: the entry is one of FileRemovals, removed by the apply (remove.go). Kind is
+	// what is removed, Existed what was there ("" when it was absent already), Mode, SHA256
+	// and Link what it was. A journal without the field has no removals.
+	Remove bool `json:"remove,omitempty"`
 
 	// Names that are not valid UTF-8, in the journal file only (encodeNames).
 	RelBase64    string `json:"rel_base64,omitempty"`

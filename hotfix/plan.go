@@ -69,7 +69,8 @@ func placedMode(m fs.FileMode) fs.FileMode { return m & (fs.ModePerm | fs.ModeSt
 // plan lays every entry of the hotfix's change trees over its target root and checks each
 // before anything is touched: no target may leave its root (through a symlink on the way),
 // a symlink the hotfix places may not point out of its tree, no two entries may land on one
-// target, and a file may not replace a directory or the other way round.
+// target, and a file may not replace a directory or the other way round. The removals of
+// FileRemovals follow the entries (planRemovals).
 func (h *Host) plan(d *Dir) ([]op, []dirTime, error) {
 	roots, err := h.treeRoots()
 	if err != nil {
@@ -152,6 +153,11 @@ func (h *Host) plan(d *Dir) ([]op, []dirTime, error) {
 			}
 		}
 	}
+	removals, err := h.planRemovals(d, roots, targets, links, dirs)
+	if err != nil {
+		return nil, nil, err
+	}
+	ops = append(ops, removals...)
 	if err := checkTempNames(ops, roots); err != nil {
 		return nil, nil, err
 	}
@@ -223,8 +229,8 @@ func existedAt(full, kind string) (string, error) {
 func checkTempNames(ops []op, roots map[string]treeRoot) error {
 	temps := map[string]map[string]op{} // directory -> temporary name -> entry
 	for _, o := range ops {
-		if o.Existed == kindDir {
-			continue // neither placed nor removed
+		if o.Existed == kindDir || (o.Remove && o.Existed == "") {
+			continue // neither placed nor removed, nor restored by a rollback
 		}
 		full := filepath.Join(roots[o.Tree].base, filepath.FromSlash(o.Rel))
 		dir := filepath.Dir(full)

@@ -86,8 +86,9 @@ func (n spaceNeed) check() error {
 
 // spaceNeeds is what an apply of ops writes to each file system, sorted by path, and how its
 // backups are made: the hotfix's files are written beside their targets before the rename
-// (the replaced file stays, as the backup's hard link or until the rename), backups are
-// copies where the target is on another file system than the hotfix directory hotfixDir, and
+// (the replaced file stays, as the backup's hard link or until the rename), backups (of
+// replaced and of removed entries) are copies where the target is on another file system
+// than the hotfix directory hotfixDir, and
 // the journal goes into the hotfix directory, as do unpack bytes (a tarball unpacked there
 // first; 0 when it is unpacked). Sizes are rounded up to the file system's block size; a file
 // system that reports no inode count is not checked for inodes.
@@ -122,20 +123,31 @@ func (h *Host) spaceNeeds(d *Dir, ops []op, hotfixDir string, unpack int64) ([]s
 		return nil, bc, err
 	}
 	for _, o := range ops {
-		if o.Kind == kindDir && o.Existed != "" {
-			continue
-		}
 		full := h.Cfg.InRoot(o.Target)
 		dir := filepath.Dir(full)
-		if o.Kind == kindDir {
-			dir = full
-		}
-		var size int64
-		if o.Kind == kindFile {
-			size = sizes[o.Tree+"/"+o.Rel]
-		}
-		if err := add(dir, size); err != nil {
-			return nil, bc, err
+		switch {
+		case o.Remove && o.Existed == kindDir:
+			// Kept in the backups as a directory.
+			if err := add(hotfixDir, 0); err != nil {
+				return nil, bc, err
+			}
+			continue
+		case o.Remove:
+			// Nothing is written beside the target; the entry is kept in the backups
+			// (below) like a replaced one.
+		case o.Kind == kindDir && o.Existed != "":
+			continue
+		default:
+			if o.Kind == kindDir {
+				dir = full
+			}
+			var size int64
+			if o.Kind == kindFile {
+				size = sizes[o.Tree+"/"+o.Rel]
+			}
+			if err := add(dir, size); err != nil {
+				return nil, bc, err
+			}
 		}
 		if o.Existed != kindFile && o.Existed != kindLink {
 			continue

@@ -21,9 +21,9 @@ var ErrNotApplied = errors.New("not applied on this host")
 
 // Rollback undoes hotfix v on this host, or the newest one when v is nil. Only the newest
 // can be undone (chain order); a hotfix whose apply was interrupted counts as the newest.
-// The product tree ends as it was before the apply: replaced entries come back with their
-// content, mode, owner and modification time, added entries and created directories go,
-// and the version leaves the ledgers.
+// The product tree ends as it was before the apply: replaced and removed entries come back
+// with their content, mode, owner and modification time, added entries and created
+// directories go, and the version leaves the ledgers.
 func (h *Host) Rollback(ctx context.Context, v Version, out io.Writer) error {
 	if out == nil {
 		out = h.out()
@@ -151,10 +151,13 @@ func (h *Host) undo(dir string, j *journal, out io.Writer) error {
 		// hotfix directory.
 		checked := map[string]bool{}
 		for _, o := range j.Ops {
-			if o.Existed == "" || o.Existed == kindDir {
+			if o.Existed == "" || (o.Existed == kindDir && !o.Remove) {
 				continue
 			}
 			bak := filepath.Dir(filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel)))
+			if o.Existed == kindDir { // a removed directory: kept as a directory itself
+				bak = filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel))
+			}
 			if checked[bak] {
 				continue
 			}
@@ -170,6 +173,12 @@ func (h *Host) undo(dir string, j *journal, out io.Writer) error {
 	for i := len(j.Ops) - 1; i >= 0 && touched; i-- {
 		o := j.Ops[i]
 		full := h.Cfg.InRoot(o.Target)
+		if o.Remove {
+			if err := h.undoRemoval(o, roots[o.Tree], bdir, out); err != nil {
+				return err
+			}
+			continue
+		}
 		if o.Existed == kindDir {
 			continue
 		}
@@ -213,6 +222,20 @@ func (h *Host) undo(dir string, j *journal, out io.Writer) error {
 		h.step("undo " + o.Target)
 	}
 	if touched {
+		// The directories removals took away get their mode, owner and time once their
+		// entries are back (deepest first, as the ops list them).
+		for _, o := range j.Ops {
+			if o.Remove && o.Existed == kindDir {
+				bak := filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel))
+				fi, err := os.Lstat(bak)
+				if err != nil {
+					return fmt.Errorf("backup of %s: %w", o.Target, err)
+				}
+				if err := setMeta(h.Cfg.InRoot(o.Target), fi); err != nil {
+					return err
+				}
+			}
+		}
 		for _, dt := range j.Dirs {
 			if err := setMtime(h.Cfg.InRoot(dt.Path), dt.ModTime); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return err

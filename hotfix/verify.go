@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"syscall"
 )
 
 // Drift is a product file that no longer matches what the newest hotfix that wrote it put
@@ -12,11 +13,16 @@ import (
 type Drift struct {
 	Path    string `json:"path"` // as the host sees it
 	Version string `json:"version"`
-	Problem string `json:"problem"` // "changed", "missing" or "replaced by a <kind>"
+	Problem string `json:"problem"` // "changed", "missing", "replaced by a <kind>" or ProblemPresentAgain
 }
 
+// ProblemPresentAgain is the drift of an entry that a hotfix removed (FileRemovals) and that
+// is there again.
+const ProblemPresentAgain = "present again"
+
 // Verify compares every file and symlink that applied hotfixes own with what the newest of
-// them wrote (its recorded SHA-256 or link target). It returns the drift, sorted by path,
+// them wrote (its recorded SHA-256 or link target). An entry the newest of them removed
+// (FileRemovals) is owned too: it drifted when it is there again, whatever it is. It returns the drift, sorted by path,
 // and how many entries it checked.
 func (h *Host) Verify() (drift []Drift, checked int, err error) {
 	applied, err := h.Applied()
@@ -43,8 +49,13 @@ func (h *Host) Verify() (drift []Drift, checked int, err error) {
 			return nil, 0, err
 		}
 		for _, o := range j.Ops {
-			if o.Kind != kindDir {
+			switch {
+			case o.Remove || o.Kind != kindDir:
 				owner[o.Target] = owned{v.String(), o}
+			case owner[o.Target].o.Remove:
+				// A later hotfix places entries in a directory an earlier one removed: it
+				// is there on purpose again.
+				delete(owner, o.Target)
 			}
 		}
 	}
@@ -52,6 +63,15 @@ func (h *Host) Verify() (drift []Drift, checked int, err error) {
 		checked++
 		full := h.Cfg.InRoot(target)
 		fi, err := os.Lstat(full)
+		if ow.o.Remove {
+			switch {
+			case err == nil:
+				drift = append(drift, Drift{target, ow.v, ProblemPresentAgain})
+			case !errors.Is(err, os.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
+				return nil, 0, err
+			}
+			continue
+		}
 		if errors.Is(err, os.ErrNotExist) {
 			drift = append(drift, Drift{target, ow.v, "missing"})
 			continue

@@ -179,7 +179,8 @@ func listOrNone(vs []string) string {
 
 func runVerify(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "verify", "", `Compares every product file that applied hotfixes own with the SHA-256 the newest of them
-wrote, and lists the files that changed or went missing. Exit status 1 when there is drift.`)
+wrote, and lists the files that changed or went missing, and those a hotfix removed
+(FileRemovals) that are present again. Exit status 1 when there is drift.`)
 	asJSON := fs.Bool("json", false, "print JSON for programs")
 	settings := loadSettings(e, fs)
 	cfg, err := parseSettingsOnly(fs, args, settings)
@@ -199,13 +200,17 @@ wrote, and lists the files that changed or went missing. Exit status 1 when ther
 		}
 	} else {
 		for _, d := range drift {
+			if d.Problem == hotfix.ProblemPresentAgain {
+				fmt.Fprintf(e.stdout, "%s %s (removed by hotfix %s)\n", d.Problem, d.Path, d.Version)
+				continue
+			}
 			fmt.Fprintf(e.stdout, "%-8s %s (hotfix %s)\n", d.Problem, d.Path, d.Version)
 		}
 		fmt.Fprintf(e.stdout, "%d files checked, %d drifted\n", checked, len(drift))
 	}
 	if len(drift) > 0 {
 		return withHint(fmt.Errorf("%d product files differ from what the hotfixes installed", len(drift)),
-			"a drifted file was edited after the hotfix; compare it with the hotfix directory under PATCHES_DIR, or re-apply with hotchain apply -nocheck DIR")
+			"a drifted file was edited after the hotfix; compare it with the hotfix directory under PATCHES_DIR, or re-apply with hotchain apply -nocheck DIR; a file present again was removed by the hotfix (its FileRemovals): remove it again unless it belongs there")
 	}
 	return nil
 }
