@@ -366,8 +366,9 @@ func (s *sandbox) moveOut(out string) error {
 	if err := setTime(staged, s.stamp); err != nil {
 		return err
 	}
-	if err := os.Rename(staged, out); err != nil {
-		return fmt.Errorf("move the hotfix into place: %w", err)
+	// rename(2) itself: it replaces an empty directory, which os.Rename refuses.
+	if err := unix.Rename(staged, out); err != nil {
+		return fmt.Errorf("move the hotfix into place at %s: %w", out, err)
 	}
 	return nil
 }

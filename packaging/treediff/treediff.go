@@ -257,8 +257,10 @@ type plan struct {
 }
 
 // typeChanges says whether the applier can remove an entry and put another kind of entry
-// in its place in one hotfix (a file where a directory was, ...).
-var typeChanges = false
+// in its place in one hotfix (a file where a directory was, ...). It cannot: FileRemovals
+// may not name what the hotfix places (hotfix: readRemovals), and removals come after the
+// entries are placed.
+const typeChanges = false
 
 // classify turns the differing nodes into entries of the hotfix, and lists what cannot be
 // shipped.
@@ -315,7 +317,7 @@ func classify(nodes []node, trees []Tree) (*plan, error) {
 			e.remove = o
 		default: // added, or another kind
 			if o != nil && !typeChanges {
-				refuse(n.rel, "is a %s in the old tree and a %s in the new: the applier cannot put one kind of entry in place of another in one hotfix; ship the removal and the new entry in two hotfixes", o.kind(), w.kind())
+				refuse(n.rel, "is a %s in the old tree and a %s in the new: a hotfix places an entry or removes it, not both, so one hotfix cannot put one kind of entry in place of another; ship the removal in one hotfix and the new entry in the next", o.kind(), w.kind())
 				continue
 			}
 			if !shippable(n.rel, w, refuse) {

@@ -226,10 +226,6 @@ func applyOnHost(t *testing.T, dir string, old *tree, trees []Tree) (*hotfix.Hos
 // OLD exactly, directory times too.
 func TestRoundTrip(t *testing.T) {
 	old, new := productTrees(t)
-	if !typeChanges && !removalsApplied {
-		// Without removals the applier cannot remove anything: drop the removals from NEW.
-		t.Skip("the applier does not remove entries yet")
-	}
 	oldSnap := testutil.Snapshot(t, old.root, true, ".")
 	newSnap := testutil.Snapshot(t, new.root, false, ".")
 	dir, res, err := makeDiff(t, old, new, nil)
@@ -253,9 +249,6 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("rolled back tree differs from OLD:\n%s", d)
 	}
 }
-
-// removalsApplied says whether the applier of this build removes FileRemovals entries.
-var removalsApplied = false
 
 // TestRoundTripNoRemovals: as TestRoundTrip, for trees that differ by additions and
 // replacements only, and the hotfix directory holds what build needs.
@@ -316,4 +309,248 @@ var _ = bytes.NewBuffer
 
 func utimesNoFollow(p string, ts []syscall.Timespec) error {
 	return unixUtimes(p, ts)
+}
+
+// refusedBy runs a diff that must be refused with an error that says want, and checks that
+// it left nothing behind.
+func refusedBy(t *testing.T, old, new *tree, trees []Tree, want ...string) {
+	t.Helper()
+	dir, _, err := makeDiff(t, old, new, trees)
+	if err == nil {
+		t.Fatal("diff did not refuse")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not say %q", err, w)
+		}
+	}
+	var h interface{ Hint() string }
+	if !errors.As(err, &h) || h.Hint() == "" {
+		t.Errorf("error %q has no hint", err)
+	}
+	left, _ := os.ReadDir(filepath.Dir(dir))
+	if len(left) != 0 {
+		t.Errorf("a refused diff left %v", left)
+	}
+}
+
+func TestRefused(t *testing.T) {
+	base := func(t *testing.T) (*tree, *tree) {
+		old := newTree(t, "old").file("lib/a.pm", "a\n", 0o644).file("bin/tool", "t\n", 0o755).dir("var", 0o755).stamp(oldTime)
+		return old, copyTree(t, old.root)
+	}
+	t.Run("fifo", func(t *testing.T) {
+		old, new := base(t)
+		if err := syscall.Mkfifo(new.p("lib/pipe"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		refusedBy(t, old, new, nil, "lib/pipe", "named pipe", "only files, directories and symlinks")
+	})
+	t.Run("setuid", func(t *testing.T) {
+		old, new := base(t)
+		new.file("bin/tool", "t2\n", 0o755|os.ModeSetuid)
+		refusedBy(t, old, new, nil, "bin/tool", "setuid", "Install script")
+	})
+	t.Run("setgid directory", func(t *testing.T) {
+		old, new := base(t)
+		new.dir("shared", 0o775|os.ModeSetgid)
+		refusedBy(t, old, new, nil, "shared", "setgid")
+	})
+	t.Run("owner", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("chown needs root")
+		}
+		old, new := base(t)
+		if err := os.Lchown(new.p("lib/a.pm"), 1, 1); err != nil {
+			t.Fatal(err)
+		}
+		refusedBy(t, old, new, nil, "lib/a.pm", "owner changes from 0:0 to 1:1")
+	})
+	t.Run("owner of a new file", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("chown needs root")
+		}
+		old, new := base(t)
+		new.file("lib/b.pm", "b\n", 0o644)
+		if err := os.Lchown(new.p("lib/b.pm"), 2, 2); err != nil {
+			t.Fatal(err)
+		}
+		refusedBy(t, old, new, nil, "lib/b.pm", "owner of its directory")
+	})
+	t.Run("directory mode", func(t *testing.T) {
+		old, new := base(t)
+		new.dir("var", 0o700)
+		refusedBy(t, old, new, nil, "var: directory mode changes from drwxr-xr-x to drwx------")
+	})
+	t.Run("file to directory", func(t *testing.T) {
+		old, new := base(t)
+		os.Remove(new.p("lib/a.pm"))
+		new.file("lib/a.pm/inner", "x\n", 0o644)
+		refusedBy(t, old, new, nil, "lib/a.pm: is a file in the old tree and a directory in the new")
+	})
+	t.Run("outside the mapped subtrees", func(t *testing.T) {
+		old, new := base(t)
+		new.file("lib/a.pm", "a2\n", 0o644).file("bin/tool", "t2\n", 0o755)
+		refusedBy(t, old, new, []Tree{{Dir: "FileChanges", Sub: "lib"}}, "bin/tool: file changed, outside every mapped subtree (FileChanges=lib)")
+	})
+	t.Run("no difference", func(t *testing.T) {
+		old, new := base(t)
+		refusedBy(t, old, new, nil, "do not differ")
+	})
+	t.Run("out not empty", func(t *testing.T) {
+		old, new := base(t)
+		new.file("lib/a.pm", "a2\n", 0o644)
+		out := filepath.Join(t.TempDir(), "out")
+		if err := os.MkdirAll(filepath.Join(out, "x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Make(context.Background(), Options{Old: old.root, New: new.root, Out: out, Version: mustVersion(t, "6.14.2.4")})
+		if err == nil || !strings.Contains(err.Error(), "exists and is not empty") {
+			t.Fatalf("err = %v", err)
+		}
+		if left, _ := os.ReadDir(filepath.Dir(out)); len(left) != 1 {
+			t.Errorf("left %v", left)
+		}
+	})
+	t.Run("out inside a tree", func(t *testing.T) {
+		old, new := base(t)
+		new.file("lib/a.pm", "a2\n", 0o644)
+		_, err := Make(context.Background(), Options{Old: old.root, New: new.root, Out: new.p("hotfix"), Version: mustVersion(t, "6.14.2.4")})
+		if err == nil || !strings.Contains(err.Error(), "inside or above") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+// TestEmptyOutIsTaken: an empty -out directory is taken.
+func TestEmptyOutIsTaken(t *testing.T) {
+	old := newTree(t, "old").file("lib/a.pm", "a\n", 0o644).stamp(oldTime)
+	new := copyTree(t, old.root).file("lib/a.pm", "a2\n", 0o644)
+	out := filepath.Join(t.TempDir(), "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Make(context.Background(), Options{Old: old.root, New: new.root, Out: out, Version: mustVersion(t, "6.14.2.4")}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(out, "FileChanges/lib/a.pm"))
+	if err != nil || string(got) != "a2\n" {
+		t.Fatalf("FileChanges/lib/a.pm: %q, %v", got, err)
+	}
+}
+
+// TestTrees: -trees maps change trees to subtrees; a hotfix of several trees round-trips
+// through an applier whose CHANGE_TREES maps them the same way.
+func TestTrees(t *testing.T) {
+	old := newTree(t, "old").file("app/lib/a.pm", "a\n", 0o644).file("app/lib/gone.pm", "g\n", 0o644).
+		file("types/Store/layout.xml", "<l/>\n", 0o644).file("README", "r\n", 0o644).stamp(oldTime)
+	new := copyTree(t, old.root).file("app/lib/a.pm", "a2\n", 0o644).file("types/Store/new.xml", "<n/>\n", 0o644)
+	os.Remove(new.p("app/lib/gone.pm"))
+	touch(t, new.p("app/lib/a.pm"), newTime)
+	touch(t, new.p("types/Store/new.xml"), newTime)
+	trees, err := ParseTrees("FileChanges=app,StoreTypeChanges=types/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, _, err := makeDiff(t, old, new, trees)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rel := range []string{"FileChanges/lib/a.pm", "StoreTypeChanges/Store/new.xml"} {
+		if _, err := os.Lstat(filepath.Join(dir, rel)); err != nil {
+			t.Error(err)
+		}
+	}
+	rs, err := hotfix.ReadRemovals(dir)
+	if err != nil || len(rs) != 1 || rs[0].Path != "FileChanges/lib/gone.pm" || rs[0].Kind != hotfix.RemoveFile {
+		t.Fatalf("removals %+v, %v", rs, err)
+	}
+	newSnap := testutil.Snapshot(t, new.root, false, ".")
+	_, prod := applyOnHost(t, dir, old, trees)
+	if d := testutil.DiffTrees(newSnap, testutil.Snapshot(t, prod, false, ".")); d != "" {
+		t.Fatalf("applied hotfix differs from NEW:\n%s", d)
+	}
+}
+
+func TestParseTrees(t *testing.T) {
+	for _, bad := range []string{"", "FileChanges", "a/b=x", "Install=x", "FileChanges=/abs", "FileChanges=../up", "A=x,A=y", "A=x,B=x", "version.txt=x"} {
+		if _, err := ParseTrees(bad); err == nil {
+			t.Errorf("ParseTrees(%q) took it", bad)
+		}
+	}
+	got, err := ParseTrees("FileChanges=app, StoreTypeChanges=var/types/")
+	if err != nil || len(got) != 2 || got[1] != (Tree{Dir: "StoreTypeChanges", Sub: "var/types"}) {
+		t.Fatalf("%+v, %v", got, err)
+	}
+}
+
+// TestSelfCheckCatchesABrokenHotfix: a hotfix broken after it was written (an entry left
+// out, a mode changed) fails the self-check, which names the entry, and nothing is left.
+func TestSelfCheckCatchesABrokenHotfix(t *testing.T) {
+	for name, c := range map[string]struct {
+		breakIt func(t *testing.T, dir string)
+		want    string
+	}{
+		"entry left out": {func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, "FileChanges/lib/Shop/Neu€.pm")); err != nil {
+				t.Fatal(err)
+			}
+		}, "lib/Shop/Neu€.pm: is missing"},
+		"mode": {func(t *testing.T, dir string) {
+			if err := os.Chmod(filepath.Join(dir, "FileChanges/lib/Shop/mode.sh"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}, "lib/Shop/mode.sh: mode -rwx------, want -rwxr-xr-x"},
+		"content": {func(t *testing.T, dir string) {
+			p := filepath.Join(dir, "FileChanges/lib/Shop/Sized.pm")
+			fi, _ := os.Stat(p)
+			if err := os.WriteFile(p, []byte("cccc\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			touch(t, p, fi.ModTime())
+		}, "lib/Shop/Sized.pm: content differs"},
+		"removal left out": {func(t *testing.T, dir string) {
+			p := filepath.Join(dir, hotfix.RemovalsFile)
+			rs, err := hotfix.ReadRemovals(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keep []hotfix.Removal
+			for _, r := range rs {
+				if r.Path != "FileChanges/lib/Shop/obsolete.pm" {
+					keep = append(keep, r)
+				}
+			}
+			if err := os.WriteFile(p, hotfix.FormatRemovals(keep), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "lib/Shop/obsolete.pm: is still there"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			old, new := productTrees(t)
+			faultHook = func(dir string) {
+				c.breakIt(t, dir)
+				// The file list as it would be for the broken hotfix.
+				os.Remove(filepath.Join(dir, hotfix.FilelistFile))
+				d, err := hotfix.ReadDir(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, hotfix.FilelistFile), d.Filelist(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			defer func() { faultHook = nil }()
+			refusedBy(t, old, new, nil, "self-check", c.want)
+		})
+	}
+}
+
+// TestSelfCheckSeesSymlinkToDirectory: the sparse copy holds what a replaced symlink points
+// to, so the self-check sees what a host's applier sees: a symlink to a directory that the
+// hotfix cannot replace.
+func TestSelfCheckSeesSymlinkToDirectory(t *testing.T) {
+	old := newTree(t, "old").file("v1/a", "1\n", 0o644).file("v2/a", "2\n", 0o644).link("current", "v1").stamp(oldTime)
+	new := copyTree(t, old.root).link("current", "v2")
+	refusedBy(t, old, new, nil, "self-check", "current", "symlink to a directory")
 }
