@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/ordered"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -344,34 +345,94 @@ func (c *copyState) differs(got, want *meta, gotPath, wantPath string, full bool
 	return ""
 }
 
-// moveOut moves the hotfix out of the sandbox to out: its own entries only (the apply wrote
-// backups, a journal and a log beside them).
-func (s *sandbox) moveOut(out string) error {
-	staged := filepath.Join(s.work, "out")
-	if err := os.Mkdir(staged, 0o755); err != nil {
-		return err
+// copyTree copies the entries names of the directory src, and everything below them, into
+// the directory dst: directories, files and symlinks with their mode and modification time.
+func copyTree(src, dst string, names []string) error {
+	type item struct {
+		rel string
+		m   *meta
 	}
-	names, err := hotfixItems(s.hotfixDir)
-	if err != nil {
+	var files, dirs []item
+	var walkErr error
+	if err := os.Mkdir(dst, 0o700); err != nil {
 		return err
 	}
 	for _, n := range names {
-		if err := os.Rename(filepath.Join(s.hotfixDir, n), filepath.Join(staged, n)); err != nil {
+		walkErr = filepath.WalkDir(filepath.Join(src, n), func(full string, _ fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(src, full)
+			m, err := lstatMeta(full)
+			if err != nil {
+				return err
+			}
+			to := filepath.Join(dst, rel)
+			switch {
+			case m.isDir():
+				dirs = append(dirs, item{rel, m})
+				return os.Mkdir(to, 0o700)
+			case m.isLink():
+				if err := os.Symlink(m.link, to); err != nil {
+					return err
+				}
+				return setTime(to, m.mtime)
+			case m.isRegular():
+				files = append(files, item{rel, m})
+				return nil
+			}
+			return fmt.Errorf("%s is a %s", full, m.kind())
+		})
+		if walkErr != nil {
+			return walkErr
+		}
+	}
+	err := ordered.InOrder(len(files), walkWorkers, func(i int) error {
+		f := files[i]
+		return copyFile(filepath.Join(src, f.rel), filepath.Join(dst, f.rel), f.m)
+	}, func(int) {})
+	if err != nil {
+		return err
+	}
+	for i := len(dirs) - 1; i >= 0; i-- { // children before their directories
+		to := filepath.Join(dst, dirs[i].rel)
+		if err := unix.Chmod(to, unixPerm(dirs[i].m.mode)); err != nil {
+			return &os.PathError{Op: "chmod", Path: to, Err: err}
+		}
+		if err := setTime(to, dirs[i].m.mtime); err != nil {
 			return err
 		}
 	}
-	if err := os.Chmod(staged, 0o755); err != nil {
-		return err
-	}
-	if err := setTime(staged, s.stamp); err != nil {
-		return err
-	}
-	// rename(2) itself: it replaces an empty directory, which os.Rename refuses.
-	if err := unix.Rename(staged, out); err != nil {
-		return fmt.Errorf("move the hotfix into place at %s: %w", out, err)
-	}
 	return nil
 }
+
+// tmpfsMagic is statfs's f_type of a tmpfs.
+const tmpfsMagic = 0x01021994
+
+// scratchDir is a directory in memory (a tmpfs: $TMPDIR when it is one, else /dev/shm) that
+// has room for need bytes and more, or "" when there is none.
+func scratchDir(need int64) string {
+	if os.Getenv(noScratchEnv) != "" {
+		return ""
+	}
+	for _, d := range []string{os.Getenv("TMPDIR"), "/dev/shm"} {
+		if d == "" {
+			continue
+		}
+		var st unix.Statfs_t
+		if err := unix.Statfs(d, &st); err != nil || st.Type != tmpfsMagic {
+			continue
+		}
+		if free := int64(st.Bavail) * st.Bsize; free > 2*need+(256<<20) && unix.Access(d, unix.W_OK) == nil {
+			return d
+		}
+	}
+	return ""
+}
+
+// noScratchEnv, when set, keeps the self-check beside the hotfix directory (tests use it to
+// cover both ways).
+const noScratchEnv = "HOTCHAIN_DIFF_NO_TMPFS"
 
 // hotfixItems are the top-level names of the hotfix directory that belong to the hotfix:
 // not what a host writes there (backups, the install log, the journal).

@@ -126,11 +126,16 @@ type listing struct {
 	err   error
 }
 
-// walk lists both trees below their roots, one level of directories at a time, the
-// directories of a level on walkWorkers goroutines (internal/ordered, so the result is in
-// a fixed order whatever the timing). It never follows a symlink: every entry is lstat'ed
-// (fstatat relative to its open directory). It returns every path of the union, parents
-// before children, and also the names in OLD that start with tempPrefix, by directory.
+// walk lists both trees below their roots and compares them, one level of directories at
+// a time, the directories of a level on walkWorkers goroutines (internal/ordered, so the
+// result is in a fixed order whatever the timing). It never follows a symlink: every entry
+// is lstat'ed (fstatat relative to its open directory). It returns every path of the
+// union, parents before children, each marked when it differs: present on one side only,
+// another kind, owner, mode, size, symlink target or device number (sameMeta), or, for
+// files of the same size, other bytes, compared with an early exit (hard links to one
+// inode are equal without being read). Modification times are not compared: a hotfix
+// cannot set a directory's, and a file whose content is the same is not shipped for its
+// time.
 func walk(oldRoot, newRoot string) ([]node, error) {
 	oldM, err := lstatMeta(oldRoot)
 	if err != nil {
@@ -144,12 +149,12 @@ func walk(oldRoot, newRoot string) ([]node, error) {
 		return nil, fmt.Errorf("%s and %s must both be directories", oldRoot, newRoot)
 	}
 	all := []node{{rel: ".", old: oldM, new: newM}}
+	all[0].differs = !sameMeta(oldM, newM)
 	level := []dirJob{{rel: ".", inOld: true, inNew: true}}
 	for len(level) > 0 {
 		out := make([]listing, len(level))
 		err := ordered.InOrder(len(level), walkWorkers, func(i int) error {
-			j := level[i]
-			out[i] = listPair(oldRoot, newRoot, j)
+			out[i] = listPair(oldRoot, newRoot, level[i])
 			return out[i].err
 		}, func(int) {})
 		if err != nil {
@@ -170,57 +175,132 @@ func walk(oldRoot, newRoot string) ([]node, error) {
 	return all, nil
 }
 
-// listPair lists the directory j.rel in the trees that have it and merges the two lists.
+// dirList is one side of a directory: its open descriptor, names in byte order, an lstat
+// of each.
+type dirList struct {
+	fd    int
+	names []string
+	metas []meta
+}
+
+func (d *dirList) close() {
+	if d.fd >= 0 {
+		unix.Close(d.fd)
+	}
+}
+
+// listPair lists the directory j.rel in the trees that have it, merges the two lists and
+// compares what is on both sides.
 func listPair(oldRoot, newRoot string, j dirJob) listing {
-	var olds, news map[string]*meta
-	var oldNames, newNames []string
+	olds, news := dirList{fd: -1}, dirList{fd: -1}
+	defer func() { olds.close(); news.close() }()
 	var err error
 	if j.inOld {
-		if oldNames, olds, err = listDir(filepath.Join(oldRoot, filepath.FromSlash(j.rel))); err != nil {
+		if olds, err = listDir(filepath.Join(oldRoot, filepath.FromSlash(j.rel))); err != nil {
 			return listing{err: err}
 		}
 	}
 	if j.inNew {
-		if newNames, news, err = listDir(filepath.Join(newRoot, filepath.FromSlash(j.rel))); err != nil {
+		if news, err = listDir(filepath.Join(newRoot, filepath.FromSlash(j.rel))); err != nil {
 			return listing{err: err}
 		}
 	}
-	names := oldNames
-	if len(newNames) > 0 {
-		names = append(append([]string(nil), oldNames...), newNames...)
-		sort.Strings(names)
+	l := listing{nodes: make([]node, 0, max(len(olds.names), len(news.names)))}
+	prefix := ""
+	if j.rel != "." {
+		prefix = j.rel + "/"
 	}
-	var l listing
-	for i, name := range names {
-		if i > 0 && names[i-1] == name {
-			continue
+	var buf *[]byte
+	defer func() {
+		if buf != nil {
+			bufPool.Put(buf)
 		}
-		rel := name
-		if j.rel != "." {
-			rel = j.rel + "/" + name
+	}()
+	a, b := 0, 0
+	for a < len(olds.names) || b < len(news.names) {
+		var n node
+		switch {
+		case b == len(news.names) || (a < len(olds.names) && olds.names[a] < news.names[b]):
+			n = node{rel: prefix + olds.names[a], old: &olds.metas[a], differs: true}
+			a++
+		case a == len(olds.names) || news.names[b] < olds.names[a]:
+			n = node{rel: prefix + news.names[b], new: &news.metas[b], differs: true}
+			b++
+		default:
+			name := olds.names[a]
+			n = node{rel: prefix + name, old: &olds.metas[a], new: &news.metas[b]}
+			a++
+			b++
+			o, w := n.old, n.new
+			switch {
+			case !sameMeta(o, w):
+				n.differs = true
+			case o.isRegular() && o.size > 0 && (o.dev != w.dev || o.ino != w.ino):
+				if buf == nil {
+					buf = bufPool.Get().(*[]byte)
+				}
+				eq, err := sameContentAt(olds.fd, news.fd, name, o.size, *buf)
+				if err != nil {
+					return listing{err: fmt.Errorf("compare %s: %w", n.rel, err)}
+				}
+				n.differs = !eq
+			}
 		}
-		l.nodes = append(l.nodes, node{rel: rel, old: olds[name], new: news[name]})
+		l.nodes = append(l.nodes, n)
 	}
 	return l
 }
 
-// listDir lists the directory p: its names in byte order and an lstat of each.
-func listDir(p string) ([]string, map[string]*meta, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, nil, err
+// sameMeta reports whether o and w agree in everything but content and times: kind,
+// owner, mode, size, symlink target, device number.
+func sameMeta(o, w *meta) bool {
+	switch {
+	case !sameKind(o, w) || o.uid != w.uid || o.gid != w.gid || o.mode != w.mode:
+		return false
+	case o.isLink():
+		return o.link == w.link
+	case o.isRegular():
+		return o.size == w.size
+	case o.isDir():
+		return true
 	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
+	return o.rdev == w.rdev
+}
+
+// direntBufSize is the buffer getdents gets: a directory of a few hundred entries in one
+// call.
+const direntBufSize = 32 << 10
+
+// listDir opens and lists the directory p: its names in byte order and an lstat of each.
+func listDir(p string) (dirList, error) {
+	d := dirList{fd: -1}
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read directory %s: %w", p, err)
+		return d, &os.PathError{Op: "open", Path: p, Err: err}
 	}
-	sort.Strings(names)
-	fd := int(f.Fd())
-	ms := make(map[string]*meta, len(names))
-	metas := make([]meta, len(names))
-	var buf []byte
-	for i, name := range names {
+	d.fd = fd
+	fail := func(op, path string, err error) (dirList, error) {
+		d.close()
+		return dirList{fd: -1}, &os.PathError{Op: op, Path: path, Err: err}
+	}
+	buf := make([]byte, direntBufSize)
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fail("read directory", p, err)
+		}
+		if n <= 0 {
+			break
+		}
+		_, _, d.names = unix.ParseDirent(buf[:n], -1, d.names)
+	}
+	sort.Strings(d.names)
+	d.metas = make([]meta, len(d.names))
+	var lbuf []byte
+	for i, name := range d.names {
 		var st unix.Stat_t
 		for {
 			err = unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
@@ -229,69 +309,84 @@ func listDir(p string) ([]string, map[string]*meta, error) {
 			}
 		}
 		if err != nil {
-			return nil, nil, &os.PathError{Op: "lstat", Path: filepath.Join(p, name), Err: err}
+			return fail("lstat", filepath.Join(p, name), err)
 		}
-		metas[i] = metaOf(&st)
-		m := &metas[i]
-		if m.isLink() {
-			if buf == nil {
-				buf = make([]byte, unix.PathMax)
+		d.metas[i] = metaOf(&st)
+		if m := &d.metas[i]; m.isLink() {
+			if lbuf == nil {
+				lbuf = make([]byte, unix.PathMax)
 			}
-			n, err := unix.Readlinkat(fd, name, buf)
+			n, err := unix.Readlinkat(fd, name, lbuf)
 			if err != nil {
-				return nil, nil, &os.PathError{Op: "readlink", Path: filepath.Join(p, name), Err: err}
+				return fail("readlink", filepath.Join(p, name), err)
 			}
-			m.link = string(buf[:n])
+			m.link = string(lbuf[:n])
 		}
-		ms[name] = m
 	}
-	return names, ms, nil
+	return d, nil
 }
 
-// compare marks every node that differs between OLD and NEW: present on one side only,
-// another kind, another mode or owner, another symlink target, another content, another
-// device number. Modification times are not compared (a hotfix cannot set a directory's,
-// and a file whose content is the same is not shipped for its time). Regular files of the
-// same size are compared byte by byte with an early exit, several at once; files of
-// different sizes differ without being read, and hard links to one inode are equal
-// without being read.
-func compare(oldRoot, newRoot string, nodes []node) error {
-	var same []int // regular on both sides, same size and metadata: the content decides
-	for i := range nodes {
-		n := &nodes[i]
-		o, w := n.old, n.new
-		switch {
-		case o == nil || w == nil || !sameKind(o, w) || o.uid != w.uid || o.gid != w.gid:
-			n.differs = true
-		case o.isDir():
-			n.differs = o.mode != w.mode
-		case o.isLink():
-			n.differs = o.link != w.link
-		case o.isRegular():
-			switch {
-			case o.mode != w.mode || o.size != w.size:
-				n.differs = true
-			case o.size == 0 || (o.dev == w.dev && o.ino == w.ino):
-			default:
-				same = append(same, i)
-			}
-		default:
-			n.differs = o.mode != w.mode || o.rdev != w.rdev
-		}
+// sameContentAt reports whether the files name in the directories oldFd and newFd, both
+// size bytes long as lstat said, hold the same bytes.
+func sameContentAt(oldFd, newFd int, name string, size int64, buf []byte) (bool, error) {
+	fa, err := openAt(oldFd, name)
+	if err != nil {
+		return false, err
 	}
-	return ordered.InOrder(len(same), walkWorkers, func(k int) error {
-		n := &nodes[same[k]]
-		eq, err := sameContent(filepath.Join(oldRoot, filepath.FromSlash(n.rel)), filepath.Join(newRoot, filepath.FromSlash(n.rel)))
-		n.differs = !eq
-		return err
-	}, func(int) {})
+	defer unix.Close(fa)
+	fb, err := openAt(newFd, name)
+	if err != nil {
+		return false, err
+	}
+	defer unix.Close(fb)
+	return sameFds(fa, fb, size, buf)
+}
+
+// sameFds compares the open files fa and fb, of size bytes as lstat said: a block at a
+// time, stopping at the first block that differs. It asks for a byte more than is left, so
+// that a file that fits the buffer takes one read and one that grew shows.
+func sameFds(fa, fb int, size int64, buf []byte) (bool, error) {
+	half := len(buf) / 2
+	ba, bb := buf[:half], buf[half:]
+	for left := size + 1; left > 0; {
+		k := int(min(int64(half), left))
+		na, err := readFull(fa, ba[:k])
+		if err != nil {
+			return false, err
+		}
+		nb, err := readFull(fb, bb[:k])
+		if err != nil {
+			return false, err
+		}
+		if na != nb || string(ba[:na]) != string(bb[:nb]) {
+			return false, nil
+		}
+		if na < k {
+			return true, nil
+		}
+		left -= int64(na)
+	}
+	return false, nil // both longer than lstat said: changing while compared
+}
+
+func openAt(dirFd int, name string) (int, error) {
+	for {
+		fd, err := unix.Openat(dirFd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return -1, &os.PathError{Op: "open", Path: name, Err: err}
+		}
+		return fd, nil
+	}
 }
 
 // bufPool holds pairs of read buffers for sameContent.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 2*64<<10); return &b }}
 
-// sameContent reports whether the files a and b (of the same size) hold the same bytes,
-// reading both a block at a time and stopping at the first block that differs.
+// sameContent reports whether the files a and b hold the same bytes (sameFds, size from
+// an fstat of a).
 func sameContent(a, b string) (bool, error) {
 	fa, err := openRead(a)
 	if err != nil {
@@ -303,26 +398,13 @@ func sameContent(a, b string) (bool, error) {
 		return false, err
 	}
 	defer unix.Close(fb)
+	var st unix.Stat_t
+	if err := unix.Fstat(fa, &st); err != nil {
+		return false, err
+	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	half := len(*bp) / 2
-	ba, bb := (*bp)[:half], (*bp)[half:]
-	for {
-		na, err := readFull(fa, ba)
-		if err != nil {
-			return false, fmt.Errorf("read %s: %w", a, err)
-		}
-		nb, err := readFull(fb, bb)
-		if err != nil {
-			return false, fmt.Errorf("read %s: %w", b, err)
-		}
-		if na != nb || string(ba[:na]) != string(bb[:nb]) {
-			return false, nil
-		}
-		if na < len(ba) {
-			return true, nil
-		}
-	}
+	return sameFds(fa, fb, st.Size, *bp)
 }
 
 func openRead(p string) (int, error) {

@@ -28,6 +28,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/ordered"
 )
@@ -108,11 +110,9 @@ func Make(ctx context.Context, o Options) (*Result, error) {
 			fmt.Fprintf(o.Log, format+"\n", args...)
 		}
 	}
+
 	nodes, err := walk(oldRoot, newRoot)
 	if err != nil {
-		return nil, fmt.Errorf("compare %s with %s: %w", o.Old, o.New, err)
-	}
-	if err := compare(oldRoot, newRoot, nodes); err != nil {
 		return nil, fmt.Errorf("compare %s with %s: %w", o.Old, o.New, err)
 	}
 	p, err := classify(nodes, o.Trees)
@@ -139,7 +139,18 @@ func Make(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("make the work directory next to %s: %w", o.Out, err)
 	}
 	defer os.RemoveAll(work)
-	s := newSandbox(work, o.Version, o.Trees)
+	// The self-check's host lives in memory when there is room (scratchDir): what it writes
+	// is thrown away, and the disk would only slow it down.
+	scratch, sameFS := scratchDir(p.scratchBytes(newRoot)), false
+	if scratch == "" {
+		scratch, sameFS = work, true
+	} else {
+		if scratch, err = os.MkdirTemp(scratch, "hotchain-diff-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(scratch)
+	}
+	s := newSandbox(scratch, o.Version, o.Trees)
 	if err := s.setup(); err != nil {
 		return nil, err
 	}
@@ -149,14 +160,47 @@ func Make(ctx context.Context, o Options) (*Result, error) {
 	if faultHook != nil {
 		faultHook(s.hotfixDir)
 	}
+	names, err := hotfixItems(s.hotfixDir)
+	if err != nil {
+		return nil, err
+	}
+	staged := filepath.Join(work, "out")
+	// The hotfix is copied to out's file system while the self-check runs: that copy is
+	// disk work, the check memory work. A check that fails takes the copy back (work).
+	copied := make(chan error, 1)
+	if !sameFS {
+		go func() { copied <- copyTree(s.hotfixDir, staged, names) }()
+	}
 	n, err := s.check(ctx, oldRoot, newRoot, p)
+	if !sameFS {
+		if cerr := <-copied; err == nil && cerr != nil {
+			err = fmt.Errorf("copy the checked hotfix to %s: %w", work, cerr)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	res.Checked = n
 	logf("diff: self-check: applied to a copy of what it touches in %s, %d entries compared with %s: equal", o.Old, n, o.New)
-	if err := s.moveOut(out); err != nil {
+	if sameFS {
+		if err := os.Mkdir(staged, 0o755); err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			if err := os.Rename(filepath.Join(s.hotfixDir, n), filepath.Join(staged, n)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := os.Chmod(staged, 0o755); err != nil {
 		return nil, err
+	}
+	if err := setTime(staged, s.stamp); err != nil {
+		return nil, err
+	}
+	// rename(2) itself: it replaces an empty directory, which os.Rename refuses.
+	if err := unix.Rename(staged, out); err != nil {
+		return nil, fmt.Errorf("move the hotfix into place at %s: %w", out, err)
 	}
 	res.Dir = o.Out
 	return res, nil
@@ -410,6 +454,21 @@ func (p *plan) hashRemovals(oldRoot string) error {
 		e.sha = hex.EncodeToString(h.Sum(nil))
 		return nil
 	}, func(int) {})
+}
+
+// scratchBytes is about what the self-check writes: the hotfix, what it places, the
+// sparse copy of OLD.
+func (p *plan) scratchBytes(newRoot string) int64 {
+	var n int64
+	for _, e := range p.entries {
+		if e.ship != nil {
+			n += 2 * (e.ship.size + 4096)
+		}
+		if e.remove != nil {
+			n += e.remove.size + 4096
+		}
+	}
+	return n
 }
 
 // removals is FileRemovals of the plan.

@@ -1,7 +1,6 @@
 package treediff
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/testutil"
@@ -98,14 +99,13 @@ func (tr *tree) stamp(at time.Time) *tree {
 
 func touch(t *testing.T, p string, at time.Time) {
 	t.Helper()
-	ts := []syscall.Timespec{syscall.NsecToTimespec(at.UnixNano()), syscall.NsecToTimespec(at.UnixNano())}
-	if err := utimesNoFollow(p, ts); err != nil {
+	if err := setTime(p, unix.NsecToTimespec(at.UnixNano())); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// copyTree is cp -a of src to a new directory.
-func copyTree(t *testing.T, src string) *tree {
+// cloneTree is cp -a of src to a new directory.
+func cloneTree(t *testing.T, src string) *tree {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), filepath.Base(src))
 	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
@@ -136,7 +136,7 @@ func productTrees(t *testing.T) (old, new *tree) {
 		file("share/bad\xffutf8", "bad 1\n", 0o644).
 		file("etc/shop.conf", "x=1\n", 0o644)
 	old.stamp(oldTime)
-	newT := copyTree(t, old.root)
+	newT := cloneTree(t, old.root)
 	newT.file("lib/Shop/Core.pm", "core 2, longer\n", 0o644).
 		file("lib/Shop/Sized.pm", "bbbb\n", 0o644).  // same size, other bytes
 		file("lib/Shop/Cart.pm", "cart 1\n", 0o600). // mode only
@@ -305,12 +305,6 @@ func TestRoundTripNoRemovals(t *testing.T) {
 	}
 }
 
-var _ = bytes.NewBuffer
-
-func utimesNoFollow(p string, ts []syscall.Timespec) error {
-	return unixUtimes(p, ts)
-}
-
 // refusedBy runs a diff that must be refused with an error that says want, and checks that
 // it left nothing behind.
 func refusedBy(t *testing.T, old, new *tree, trees []Tree, want ...string) {
@@ -337,7 +331,7 @@ func refusedBy(t *testing.T, old, new *tree, trees []Tree, want ...string) {
 func TestRefused(t *testing.T) {
 	base := func(t *testing.T) (*tree, *tree) {
 		old := newTree(t, "old").file("lib/a.pm", "a\n", 0o644).file("bin/tool", "t\n", 0o755).dir("var", 0o755).stamp(oldTime)
-		return old, copyTree(t, old.root)
+		return old, cloneTree(t, old.root)
 	}
 	t.Run("fifo", func(t *testing.T) {
 		old, new := base(t)
@@ -425,7 +419,7 @@ func TestRefused(t *testing.T) {
 // TestEmptyOutIsTaken: an empty -out directory is taken.
 func TestEmptyOutIsTaken(t *testing.T) {
 	old := newTree(t, "old").file("lib/a.pm", "a\n", 0o644).stamp(oldTime)
-	new := copyTree(t, old.root).file("lib/a.pm", "a2\n", 0o644)
+	new := cloneTree(t, old.root).file("lib/a.pm", "a2\n", 0o644)
 	out := filepath.Join(t.TempDir(), "out")
 	if err := os.Mkdir(out, 0o755); err != nil {
 		t.Fatal(err)
@@ -444,7 +438,7 @@ func TestEmptyOutIsTaken(t *testing.T) {
 func TestTrees(t *testing.T) {
 	old := newTree(t, "old").file("app/lib/a.pm", "a\n", 0o644).file("app/lib/gone.pm", "g\n", 0o644).
 		file("types/Store/layout.xml", "<l/>\n", 0o644).file("README", "r\n", 0o644).stamp(oldTime)
-	new := copyTree(t, old.root).file("app/lib/a.pm", "a2\n", 0o644).file("types/Store/new.xml", "<n/>\n", 0o644)
+	new := cloneTree(t, old.root).file("app/lib/a.pm", "a2\n", 0o644).file("types/Store/new.xml", "<n/>\n", 0o644)
 	os.Remove(new.p("app/lib/gone.pm"))
 	touch(t, new.p("app/lib/a.pm"), newTime)
 	touch(t, new.p("types/Store/new.xml"), newTime)
@@ -551,6 +545,6 @@ func TestSelfCheckCatchesABrokenHotfix(t *testing.T) {
 // hotfix cannot replace.
 func TestSelfCheckSeesSymlinkToDirectory(t *testing.T) {
 	old := newTree(t, "old").file("v1/a", "1\n", 0o644).file("v2/a", "2\n", 0o644).link("current", "v1").stamp(oldTime)
-	new := copyTree(t, old.root).link("current", "v2")
+	new := cloneTree(t, old.root).link("current", "v2")
 	refusedBy(t, old, new, nil, "self-check", "current", "symlink to a directory")
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -138,7 +139,9 @@ func writeHotfix(dir string, v hotfix.Version, trees []Tree, entries []entry, ne
 // were refused before).
 func placed(m fs.FileMode) fs.FileMode { return m & (fs.ModePerm | fs.ModeSticky) }
 
-// copyFile copies the regular file src to dst (new) with the mode and time of m.
+// copyFile copies the regular file src to dst (new) with the mode and time of m: a small
+// file in one read and one write, a larger one with copy_file_range (in the kernel) where
+// it can.
 func copyFile(src, dst string, m *meta) error {
 	in, err := openRead(src)
 	if err != nil {
@@ -152,7 +155,8 @@ func copyFile(src, dst string, m *meta) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != m.size || st.Mtim != m.mtime {
 		return fmt.Errorf("%s changed while it was compared: run diff again on trees nothing writes to", src)
 	}
-	out, err := unix.Open(dst, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
+	perm := unixPerm(placed(m.mode))
+	out, err := unix.Open(dst, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, perm)
 	if err != nil {
 		return &os.PathError{Op: "create", Path: dst, Err: err}
 	}
@@ -161,44 +165,67 @@ func copyFile(src, dst string, m *meta) error {
 			unix.Close(out)
 		}
 	}()
-	if err := copyFd(out, in); err != nil {
+	if err := copyData(out, in, m.size); err != nil {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}
-	if err := unix.Fchmod(out, unixPerm(placed(m.mode))); err != nil {
-		return err
+	// open(2) takes the umask away and never sets the sticky bit.
+	if perm&^umask != perm || perm&unix.S_ISVTX != 0 {
+		if err := unix.Fchmod(out, perm); err != nil {
+			return &os.PathError{Op: "chmod", Path: dst, Err: err}
+		}
 	}
-	ts := []unix.Timespec{m.mtime, m.mtime}
-	if err := unix.UtimesNanoAt(unix.AT_FDCWD, dst, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return err
+	if err := futimens(out, m.mtime); err != nil {
+		return &os.PathError{Op: "set time of", Path: dst, Err: err}
 	}
 	err = unix.Close(out)
 	out = -1
 	return err
 }
 
-// copyFd copies in to out: copy_file_range, else read and write.
-func copyFd(out, in int) error {
+// umask is the process's, read once.
+var umask = func() uint32 {
+	old := unix.Umask(0o022)
+	unix.Umask(old)
+	return uint32(old)
+}()
+
+// futimens sets the modification (and access) time of the open file fd.
+func futimens(fd int, t unix.Timespec) error {
+	ts := [2]unix.Timespec{t, t}
+	if _, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0); e != 0 {
+		return e
+	}
+	return nil
+}
+
+// copyData copies the open file in, size bytes as lstat said, to out.
+func copyData(out, in int, size int64) error {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	if size < int64(len(buf)) {
+		n, err := readFull(in, buf[:size+1])
+		if err != nil {
+			return err
+		}
+		if int64(n) != size {
+			return fmt.Errorf("it has %d bytes, not %d: it changed while it was compared", n, size)
+		}
+		return writeAll(out, buf[:n])
+	}
 	for {
 		n, err := unix.CopyFileRange(in, nil, out, nil, 1<<30, 0)
 		switch {
 		case err == unix.EINTR:
 			continue
 		case err == unix.EXDEV || err == unix.ENOSYS || err == unix.EOPNOTSUPP || err == unix.EINVAL:
-			buf := make([]byte, 128<<10)
 			for {
 				n, err := readFull(in, buf)
 				if err != nil {
 					return err
 				}
-				for b := buf[:n]; len(b) > 0; {
-					m, err := unix.Write(out, b)
-					if err == unix.EINTR {
-						continue
-					}
-					if err != nil {
-						return err
-					}
-					b = b[m:]
+				if err := writeAll(out, buf[:n]); err != nil {
+					return err
 				}
 				if n < len(buf) {
 					return nil
@@ -210,6 +237,20 @@ func copyFd(out, in int) error {
 			return nil
 		}
 	}
+}
+
+func writeAll(fd int, b []byte) error {
+	for len(b) > 0 {
+		m, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b = b[m:]
+	}
+	return nil
 }
 
 func unixPerm(m fs.FileMode) uint32 {
