@@ -29,15 +29,23 @@ type diffLayout struct {
 	added                                 []string // NEW's files OLD lacks
 }
 
-func (l diffLayout) differ() int {
-	n := len(l.resized) + len(l.rewritten) + len(l.chmodded) + len(l.removed) + len(l.relinked) + len(l.added)
+// shipped is how many files and symlinks the hotfix places; removed how many it removes
+// (directories aside).
+func (l diffLayout) shipped() int {
+	return len(l.resized) + len(l.rewritten) + len(l.chmodded) + len(l.relinked) + len(l.added)
+}
+
+func (l diffLayout) removedFiles() int {
+	n := len(l.removed)
 	for _, r := range l.rels {
-		if strings.HasPrefix(r, l.removedDir+"/") {
+		if l.removedDir != "" && strings.HasPrefix(r, l.removedDir+"/") {
 			n++
 		}
 	}
 	return n
 }
+
+func (l diffLayout) differ() int { return l.shipped() + l.removedFiles() }
 
 func (b *bench) diffBench() []result {
 	n, differ := b.sc.diffFiles, b.sc.diffDiffer
@@ -94,10 +102,10 @@ func (b *bench) diffBench() []result {
 				removedFiles++
 			}
 		}
-		if want := differ - removedFiles; err != nil || files+removedFiles != differ {
-			check = fmt.Sprintf("WRONG: the hotfix ships %d files and symlinks and removes %d (%v), want %d and %d", files, removedFiles, err, want, differ-want)
+		if err != nil || files != l.shipped() || removedFiles != l.removedFiles() {
+			check = fmt.Sprintf("WRONG: the hotfix ships %d files and symlinks and removes %d (%v), want %d and %d", files, removedFiles, err, l.shipped(), l.removedFiles())
 		} else {
-			check = fmt.Sprintf("the hotfix ships %d files and symlinks and removes %d entries, as made", files, len(rs))
+			check = fmt.Sprintf("the hotfix ships %d files and symlinks and removes %d entries (%d directories among them), as made", files, len(rs), len(rs)-removedFiles)
 		}
 	}
 	if b.pprofDir != "" && clean() == nil {
@@ -107,15 +115,15 @@ func (b *bench) diffBench() []result {
 		work: work, peerName: peerName,
 		hc: secs(medianWall(hcS)), peer: secs(medianWall(peerS)),
 		ratio: ratio(hcS, peerS), goal: 1.5, goalText: "<= 1.5x",
-		detail: fmt.Sprintf("OLD: %d files (%s) in directories of %d, and %d symlinks; NEW is a copy (`cp -a`) with %d entries changed: %d files of another size, %d of the same size with other bytes, %d with another mode, %d symlinks retargeted, %d files added (some in a new directory), %d removed and a directory of %d removed. `hotchain %s` (compare, write the hotfix, self-check: apply to a sparse copy and compare with NEW) runs %s; `diff -rq --no-dereference` (symlinks compared, not followed, as hotchain does) runs %s. %s.",
-			oldFiles, mib(oldBytes), diffPerDir, len(l.links), l.differ(), len(l.resized), len(l.rewritten), len(l.chmodded), len(l.relinked), len(l.added), len(l.removed), diffPerDir,
+		detail: fmt.Sprintf("OLD: %d files (%s) in directories of %d, and %d symlinks; NEW is a copy (`cp -a`) with %d entries changed: %d files of another size, %d of the same size with other bytes, %d with another mode, %d symlinks retargeted, %d files added (some in a new directory), %d removed (%d of them with their directory). `hotchain %s` (compare, write the hotfix, self-check: apply to a sparse copy and compare with NEW) runs %s; `diff -rq --no-dereference` (symlinks compared, not followed, as hotchain does) runs %s. %s.",
+			oldFiles, mib(oldBytes), diffPerDir, len(l.links), l.differ(), len(l.resized), len(l.rewritten), len(l.chmodded), len(l.relinked), len(l.added), l.removedFiles(), l.removedFiles()-len(l.removed),
 			strings.Join(args, " "), spread(hcS), spread(peerS), check),
 	}}
 }
 
 // diffPlan picks the changes: of differ entries, 45% files resized, 20% rewritten in place
 // (same size), 10% chmodded, 5% symlinks retargeted, 10% added, 10% removed (a directory of
-// diffPerDir files among them).
+// diffPerDir files among them, when there are enough).
 func diffPlan(n, differ int) diffLayout {
 	l := diffLayout{rels: moduleRels("Mod", n, diffPerDir, 0)}
 	nLinks := max(differ/5, 4)
@@ -125,16 +133,20 @@ func diffPlan(n, differ int) diffLayout {
 	}
 	rng := rand.New(rand.NewPCG(300, uint64(n)))
 	perm := rng.Perm(n)
-	// The last directory goes away whole; its files are not picked for anything else.
-	l.removedDir = filepath.Dir(l.rels[n-1])
+	// A tenth of the changes are removals: with room for it, the last directory goes away
+	// whole, its files not picked for anything else.
+	nRemoved := differ * 10 / 100
+	if nRemoved >= 2*diffPerDir {
+		l.removedDir = filepath.Dir(l.rels[n-1])
+		nRemoved -= diffPerDir
+	}
 	var pick []int
 	for _, i := range perm {
-		if !strings.HasPrefix(l.rels[i], l.removedDir+"/") {
+		if l.removedDir == "" || !strings.HasPrefix(l.rels[i], l.removedDir+"/") {
 			pick = append(pick, i)
 		}
 	}
 	take := func(k int) []int { s := pick[:k]; pick = pick[k:]; return s }
-	removedInDir := diffPerDir
 	l.resized = take(differ * 45 / 100)
 	l.rewritten = take(differ * 20 / 100)
 	l.chmodded = take(differ * 10 / 100)
@@ -142,8 +154,8 @@ func diffPlan(n, differ int) diffLayout {
 	for i := 0; i < nRelinked; i++ {
 		l.relinked = append(l.relinked, i*nLinks/nRelinked)
 	}
-	nAdded := differ * 10 / 100
-	l.removed = take(max(differ-len(l.resized)-len(l.rewritten)-len(l.chmodded)-nRelinked-nAdded-removedInDir, 0))
+	nAdded := differ - len(l.resized) - len(l.rewritten) - len(l.chmodded) - nRelinked - differ*10/100
+	l.removed = take(nRemoved)
 	for i := 0; i < nAdded; i++ {
 		if i%2 == 0 {
 			l.added = append(l.added, fmt.Sprintf("%s/New%05d.pm", filepath.Dir(l.rels[perm[i]]), i))
@@ -216,8 +228,10 @@ func writeDiffTrees(oldDir, newDir string, l diffLayout, total int64) error {
 			return err
 		}
 	}
-	if err := os.RemoveAll(p(l.removedDir)); err != nil {
-		return err
+	if l.removedDir != "" {
+		if err := os.RemoveAll(p(l.removedDir)); err != nil {
+			return err
+		}
 	}
 	for _, rel := range l.added {
 		if err := writeFile(p(rel), 100+int64(rng.IntN(8000)), rng); err != nil {
