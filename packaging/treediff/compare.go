@@ -302,13 +302,7 @@ func listDir(p string) (dirList, error) {
 	var lbuf []byte
 	for i, name := range d.names {
 		var st unix.Stat_t
-		for {
-			err = unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
-			if err != unix.EINTR {
-				break
-			}
-		}
-		if err != nil {
+		if err := rawFstatat(fd, name, &st); err != nil {
 			return fail("lstat", filepath.Join(p, name), err)
 		}
 		d.metas[i] = metaOf(&st)
@@ -329,26 +323,27 @@ func listDir(p string) (dirList, error) {
 // sameContentAt reports whether the files name in the directories oldFd and newFd, both
 // size bytes long as lstat said, hold the same bytes.
 func sameContentAt(oldFd, newFd int, name string, size int64, buf []byte) (bool, error) {
-	fa, err := openAt(oldFd, name)
+	const flags = unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	fa, err := rawOpenat(oldFd, name, flags)
 	if err != nil {
-		return false, err
+		return false, &os.PathError{Op: "open", Path: name, Err: err}
 	}
-	defer unix.Close(fa)
-	fb, err := openAt(newFd, name)
+	defer rawClose(fa)
+	fb, err := rawOpenat(newFd, name, flags)
 	if err != nil {
-		return false, err
+		return false, &os.PathError{Op: "open", Path: name, Err: err}
 	}
-	defer unix.Close(fb)
+	defer rawClose(fb)
 	return sameFds(fa, fb, size, buf)
 }
 
-// sameFds compares the open files fa and fb, of size bytes as lstat said: a block at a
-// time, stopping at the first block that differs. It asks for a byte more than is left, so
-// that a file that fits the buffer takes one read and one that grew shows.
+// sameFds compares the open files fa and fb, both size bytes long as lstat said: a block
+// at a time, stopping at the first block that differs. A file that fits the buffer takes
+// one read; one that turns out shorter differs (it changed while it was compared).
 func sameFds(fa, fb int, size int64, buf []byte) (bool, error) {
 	half := len(buf) / 2
 	ba, bb := buf[:half], buf[half:]
-	for left := size + 1; left > 0; {
+	for left := size; left > 0; {
 		k := int(min(int64(half), left))
 		na, err := readFull(fa, ba[:k])
 		if err != nil {
@@ -358,15 +353,12 @@ func sameFds(fa, fb int, size int64, buf []byte) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		if na != nb || string(ba[:na]) != string(bb[:nb]) {
+		if na != k || nb != k || string(ba[:k]) != string(bb[:k]) {
 			return false, nil
 		}
-		if na < k {
-			return true, nil
-		}
-		left -= int64(na)
+		left -= int64(k)
 	}
-	return false, nil // both longer than lstat said: changing while compared
+	return true, nil
 }
 
 func openAt(dirFd int, name string) (int, error) {
@@ -424,7 +416,7 @@ func openRead(p string) (int, error) {
 func readFull(fd int, buf []byte) (int, error) {
 	got := 0
 	for got < len(buf) {
-		n, err := unix.Read(fd, buf[got:])
+		n, err := rawRead(fd, buf[got:])
 		if err == unix.EINTR {
 			continue
 		}

@@ -204,12 +204,12 @@ func copyData(out, in int, size int64) error {
 	defer bufPool.Put(bp)
 	buf := *bp
 	if size < int64(len(buf)) {
-		n, err := readFull(in, buf[:size+1])
+		n, err := readFull(in, buf[:size])
 		if err != nil {
 			return err
 		}
 		if int64(n) != size {
-			return fmt.Errorf("it has %d bytes, not %d: it changed while it was compared", n, size)
+			return fmt.Errorf("it has %d bytes, not %d: it changed while it was compared", n, size) // fewer
 		}
 		return writeAll(out, buf[:n])
 	}
