@@ -352,7 +352,7 @@ func classify(nodes []node, trees []Tree) (*plan, error) {
 				refuse(n.rel, "directory mode changes from %s to %s: a hotfix does not change a directory that exists; do it in an Install script", o.mode, w.mode)
 				continue
 			}
-			if !shippable(n.rel, w, refuse) {
+			if !shippable(n.rel, sub, w, refuse) {
 				continue
 			}
 			e.ship = w
@@ -364,7 +364,7 @@ func classify(nodes []node, trees []Tree) (*plan, error) {
 				refuse(n.rel, "is a %s in the old tree and a %s in the new: a hotfix places an entry or removes it, not both, so one hotfix cannot put one kind of entry in place of another; ship the removal in one hotfix and the new entry in the next", o.kind(), w.kind())
 				continue
 			}
-			if !shippable(n.rel, w, refuse) {
+			if !shippable(n.rel, sub, w, refuse) {
 				continue
 			}
 			if d := newDirs[parentRel(n.rel)]; d != nil && (d.uid != w.uid || d.gid != w.gid) {
@@ -378,12 +378,23 @@ func classify(nodes []node, trees []Tree) (*plan, error) {
 	return p, nil
 }
 
-// shippable refuses an entry of NEW whose mode a hotfix cannot give it: setuid or setgid,
-// which the applier never places (hotfix.placedMode).
-func shippable(rel string, w *meta, refuse func(rel, format string, args ...any)) bool {
-	if w.mode&(fs.ModeSetuid|fs.ModeSetgid) != 0 {
+// shippable refuses an entry of NEW that a hotfix cannot place as it is: setuid or setgid
+// bits, which the applier never places (hotfix.placedMode); a symlink that leads out of its
+// change tree (sub is its path there), which the applier refuses; a name of hotchain's
+// temporary files.
+func shippable(rel, sub string, w *meta, refuse func(rel, format string, args ...any)) bool {
+	switch {
+	case w.mode&(fs.ModeSetuid|fs.ModeSetgid) != 0:
 		refuse(rel, "has mode %s: a hotfix never places setuid or setgid bits; ship it without them and set them in an Install script", w.mode)
 		return false
+	case strings.HasPrefix(path.Base(rel), tempPrefix):
+		refuse(rel, "its name starts with %s, which names hotchain's temporary files: rename it", tempPrefix)
+		return false
+	case w.isLink():
+		if t := path.Join(path.Dir(sub), w.link); path.IsAbs(w.link) || t == ".." || strings.HasPrefix(t, "../") {
+			refuse(rel, "is a symlink to %s, which leads out of its change tree: a hotfix places only symlinks that stay inside their tree; make it relative and inside, or make it in an Install script", shown(w.link))
+			return false
+		}
 	}
 	return true
 }

@@ -2,6 +2,8 @@ package treediff
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -350,6 +352,21 @@ func TestRefused(t *testing.T) {
 		new.dir("shared", 0o775|os.ModeSetgid)
 		refusedBy(t, old, new, nil, "shared", "setgid")
 	})
+	t.Run("absolute symlink", func(t *testing.T) {
+		old, new := base(t)
+		new.link("lib/abs", "/etc/passwd").link("lib/up", "../../outside")
+		refusedBy(t, old, new, nil, "lib/abs: is a symlink to /etc/passwd, which leads out of its change tree", "lib/up: is a symlink to ../../outside")
+	})
+	t.Run("symlink out of its change tree", func(t *testing.T) {
+		old, new := base(t)
+		new.link("lib/tool", "../bin/tool")
+		refusedBy(t, old, new, []Tree{{Dir: "FileChanges", Sub: "lib"}, {Dir: "BinChanges", Sub: "bin"}}, "lib/tool: is a symlink to ../bin/tool")
+	})
+	t.Run("temporary name", func(t *testing.T) {
+		old, new := base(t)
+		new.file("lib/.hotchain-0123456789ab.new", "x\n", 0o644)
+		refusedBy(t, old, new, nil, "lib/.hotchain-0123456789ab.new: its name starts with .hotchain-")
+	})
 	t.Run("owner", func(t *testing.T) {
 		if os.Geteuid() != 0 {
 			t.Skip("chown needs root")
@@ -547,4 +564,15 @@ func TestSelfCheckSeesSymlinkToDirectory(t *testing.T) {
 	old := newTree(t, "old").file("v1/a", "1\n", 0o644).file("v2/a", "2\n", 0o644).link("current", "v1").stamp(oldTime)
 	new := cloneTree(t, old.root).link("current", "v2")
 	refusedBy(t, old, new, nil, "self-check", "current", "symlink to a directory")
+}
+
+// TestSelfCheckSeesTemporaryNames: a product file that bears the temporary name the
+// applier would give a changed file is copied into the sparse copy, so the self-check
+// refuses as a host's applier would.
+func TestSelfCheckSeesTemporaryNames(t *testing.T) {
+	sum := sha256.Sum256([]byte("a.pm"))
+	temp := "lib/" + tempPrefix + hex.EncodeToString(sum[:6]) + ".new"
+	old := newTree(t, "old").file("lib/a.pm", "a\n", 0o644).file(temp, "product data\n", 0o644).stamp(oldTime)
+	new := cloneTree(t, old.root).file("lib/a.pm", "a2\n", 0o644)
+	refusedBy(t, old, new, nil, "self-check", "under the name hotchain gives the temporary copy")
 }
