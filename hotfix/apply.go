@@ -607,8 +607,8 @@ func (h *Host) backup(d *Dir, j *journal) error {
 
 // place lays every entry of the hotfix over its target: first the directories it adds, in
 // path order (a parent before its children), then its files and symlinks, several at a
-// time (inOrder); then it carries out the hotfix's removals (removeEntries). The order matters for nothing else: an interrupted apply does the whole
-// state again.
+// time (inOrder); then it carries out the hotfix's removals (removeEntries). The order
+// matters for nothing else: an interrupted apply does the whole state again.
 func (h *Host) place(d *Dir, j *journal, out io.Writer) (err error) {
 	roots, err := h.treeRoots()
 	if err != nil {

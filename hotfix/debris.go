@@ -17,7 +17,7 @@ import (
 // What a killed run leaves: hotchain's own temporary names, and only those are cleaned.
 const (
 	// unpackPrefix names the directory a tarball is unpacked into in PATCHES_DIR before it
-	// is renamed into place (packaging.UnpackTarball).
+	// is renamed into place (unpack.Tarball).
 	unpackPrefix = ".hotchain-unpack-"
 	// tmpPrefix names the temporary file beside a file written atomically.
 	tmpPrefix = atomicfile.TempPrefix

@@ -78,6 +78,8 @@ type PlanFile struct {
 	// a file, say); By names the hotfix earlier in the same run that places it first.
 	Was string `json:"was,omitempty"`
 	By  string `json:"by,omitempty"`
+
+	sha256, link string // what the hotfix places, for the plans after it in a run
 }
 
 // PlanDrift is a product file that differs from what an earlier hotfix recorded, and whether
@@ -148,7 +150,7 @@ func (h *Host) DryRun(ctx context.Context, dir string, opt DryRunOptions) (*Plan
 		return nil, err
 	}
 	drift, _, derr := h.Verify()
-	return h.dryRun(ctx, d, opt, drift, derr, nil)
+	return h.dryRun(ctx, d, opt, drift, derr, nil, nil)
 }
 
 // DryRunChain is DryRun for hotfixes unpacked and waiting to be applied in chain order by one
@@ -169,34 +171,51 @@ func (h *Host) DryRunChain(ctx context.Context, dirs []string) ([]*Plan, error) 
 				return h.CheckPrereqs(ctx, v)
 			}
 			return h.CheckUnpack(ctx, v)
-		})
+		}, placed)
 		if err != nil {
 			return plans, err
 		}
 		h.overlay(p, placed)
 		for _, f := range append(slices.Clone(p.Replace), p.Add...) {
-			placed[f.Path] = placedBy{p.Version, f.Size, f.Kind}
+			placed[f.Path] = placedBy{version: p.Version, size: f.Size, kind: f.Kind, sha256: f.sha256, link: f.link}
 		}
 		for _, m := range p.Mkdir {
-			placed[m] = placedBy{p.Version, 0, kindDir}
+			placed[m] = placedBy{version: p.Version, kind: kindDir}
+		}
+		for _, r := range p.Remove {
+			placed[strings.TrimSuffix(r, "/")] = placedBy{version: p.Version, gone: true}
 		}
 		plans = append(plans, p)
 	}
 	return plans, nil
 }
 
+// placedBy is what an earlier hotfix of a run leaves at a target: the entry it places, or
+// nothing (gone: it removes it).
 type placedBy struct {
-	version string
-	size    int64
-	kind    string
+	version      string
+	size         int64
+	kind         string
+	sha256, link string
+	gone         bool
 }
 
 // overlay moves what an earlier hotfix of the run adds from Add to Replace, and drops
-// directories it creates; the backup of such an entry is the earlier hotfix's file.
+// directories it creates; the backup of such an entry is the earlier hotfix's file. What an
+// earlier hotfix removes and this one places is added, not replaced.
 func (h *Host) overlay(p *Plan, placed map[string]placedBy) {
-	var add []PlanFile
+	var add, replace []PlanFile
+	for _, f := range p.Replace {
+		if by, ok := placed[f.Path]; ok && by.gone {
+			f.Was = ""
+			add = append(add, f)
+			continue
+		}
+		replace = append(replace, f)
+	}
+	p.Replace = replace
 	for _, f := range p.Add {
-		if by, ok := placed[f.Path]; ok && by.kind != kindDir {
+		if by, ok := placed[f.Path]; ok && by.kind != kindDir && !by.gone {
 			f.By = by.version
 			// Its backup is the earlier hotfix's entry, linked when it can be.
 			if p.Space.NotCounted == "" {
@@ -221,11 +240,13 @@ func (h *Host) overlay(p *Plan, placed map[string]placedBy) {
 	}
 	p.Add = add
 	slices.SortFunc(p.Replace, func(a, b PlanFile) int { return strings.Compare(a.Path, b.Path) })
-	p.Mkdir = slices.DeleteFunc(p.Mkdir, func(m string) bool { _, ok := placed[m]; return ok })
+	slices.SortFunc(p.Add, func(a, b PlanFile) int { return strings.Compare(a.Path, b.Path) })
+	p.Mkdir = slices.DeleteFunc(p.Mkdir, func(m string) bool { by, ok := placed[m]; return ok && !by.gone })
 }
 
-// dryRun plans d; drift and driftErr are what Verify gave.
-func (h *Host) dryRun(ctx context.Context, d *Dir, opt DryRunOptions, drift []Drift, driftErr error, prereqs func(context.Context, Version) error) (*Plan, error) {
+// dryRun plans d; drift and driftErr are what Verify gave; earlier is what the hotfixes before
+// it in a run leave (DryRunChain), nil for one hotfix.
+func (h *Host) dryRun(ctx context.Context, d *Dir, opt DryRunOptions, drift []Drift, driftErr error, prereqs func(context.Context, Version) error, earlier map[string]placedBy) (*Plan, error) {
 	p := &Plan{Version: d.Version.String(), Dir: d.Path, Host: h.Cfg.Hostname, Role: string(h.Cfg.HostRole),
 		Refusals: []Refusal{}, Replace: []PlanFile{}, Add: []PlanFile{}, Mkdir: []string{}, Remove: []string{},
 		Drift: []PlanDrift{}, Install: []string{}, Checks: []string{}, Space: Space{FileSystems: []FSNeed{}}}
@@ -281,7 +302,7 @@ func (h *Host) dryRun(ctx context.Context, d *Dir, opt DryRunOptions, drift []Dr
 			refuse(err)
 		}
 		var perr error
-		if ops, _, perr = h.plan(d); perr != nil {
+		if ops, _, perr = h.planOver(d, earlier); perr != nil {
 			refuse(perr)
 			p.Unplanned = true
 		} else if p.Again {
@@ -328,7 +349,7 @@ func (h *Host) dryRun(ctx context.Context, d *Dir, opt DryRunOptions, drift []Dr
 			p.Mkdir = append(p.Mkdir, o.Target)
 		case o.Kind == kindDir:
 		default:
-			f := PlanFile{Path: o.Target, Kind: o.Kind, Size: sizeOf(d, o)}
+			f := PlanFile{Path: o.Target, Kind: o.Kind, Size: sizeOf(d, o), sha256: o.SHA256, link: o.Link}
 			if o.Existed == "" {
 				p.Add = append(p.Add, f)
 				continue

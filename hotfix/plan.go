@@ -60,7 +60,7 @@ func within(dir, p string) bool {
 // never setuid or setgid. A hotfix file is owned by the user of the entry it replaces, or of
 // its directory (ownerOf), not by whoever owns it in the hotfix directory, so a setuid bit
 // carried over would run a file that anyone who could write the hotfix directory wrote as
-// root. The tarball path strips these bits when it unpacks (packaging.UnpackTarball); this
+// root. The tarball path strips these bits when it unpacks (unpack.Tarball); this
 // holds the directory path and the RPM path to the same rule. A replaced setuid product file
 // loses the bit too (rollback gives it back); a product that needs one sets it in an Install
 // script, which is part of the signed hotfix and runs as root.
@@ -71,7 +71,11 @@ func placedMode(m fs.FileMode) fs.FileMode { return m & (fs.ModePerm | fs.ModeSt
 // a symlink the hotfix places may not point out of its tree, no two entries may land on one
 // target, and a file may not replace a directory or the other way round. The removals of
 // FileRemovals follow the entries (planRemovals).
-func (h *Host) plan(d *Dir) ([]op, []dirTime, error) {
+func (h *Host) plan(d *Dir) ([]op, []dirTime, error) { return h.planOver(d, nil) }
+
+// planOver is plan with the removals checked against what earlier hotfixes of a run leave
+// (earlier, by target; a dry run of a chain), where they name an entry.
+func (h *Host) planOver(d *Dir, earlier map[string]placedBy) ([]op, []dirTime, error) {
 	roots, err := h.treeRoots()
 	if err != nil {
 		return nil, nil, err
@@ -153,7 +157,7 @@ func (h *Host) plan(d *Dir) ([]op, []dirTime, error) {
 			}
 		}
 	}
-	removals, err := h.planRemovals(d, roots, targets, links, dirs)
+	removals, err := h.planRemovals(d, roots, targets, links, dirs, earlier)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -88,9 +88,8 @@ func (n spaceNeed) check() error {
 // backups are made: the hotfix's files are written beside their targets before the rename
 // (the replaced file stays, as the backup's hard link or until the rename), backups (of
 // replaced and of removed entries) are copies where the target is on another file system
-// than the hotfix directory hotfixDir, and
-// the journal goes into the hotfix directory, as do unpack bytes (a tarball unpacked there
-// first; 0 when it is unpacked). Sizes are rounded up to the file system's block size; a file
+// than the hotfix directory hotfixDir, and the journal goes into the hotfix directory, as do
+// unpack bytes (a tarball unpacked there first; 0 when it is unpacked). Sizes are rounded up to the file system's block size; a file
 // system that reports no inode count is not checked for inodes.
 func (h *Host) spaceNeeds(d *Dir, ops []op, hotfixDir string, unpack int64) ([]spaceNeed, backupCount, error) {
 	var bc backupCount

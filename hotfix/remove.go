@@ -110,22 +110,46 @@ func (e *RemovalMismatchError) Hint() string {
 // removals below it are done. An entry that is absent already is planned as such. A removal
 // in a change tree that CHANGE_TREES does not map is left out, as the entries of such a tree
 // are (unmapped lists them). The times of the directories the removals change go into dirs.
-func (h *Host) planRemovals(d *Dir, roots map[string]treeRoot, placed map[string]string, links map[string]bool, dirs map[string]time.Time) ([]op, error) {
+func (h *Host) planRemovals(d *Dir, roots map[string]treeRoot, placed map[string]string, links map[string]bool, dirs map[string]time.Time, earlier map[string]placedBy) ([]op, error) {
 	var ops []op
 	var problems []string
+	removed := map[string]string{} // target -> the line that removes it
+	// The directories the hotfix places entries in, whichever tree they come from: a
+	// removed directory would not be empty.
+	var holds map[string]string
+	for _, r := range d.Removals {
+		if r.Kind == RemoveDir && holds == nil {
+			holds = map[string]string{}
+			for target, where := range placed {
+				for p := path.Dir(target); p != "/" && p != "."; p = path.Dir(p) {
+					if _, seen := holds[p]; seen {
+						break
+					}
+					holds[p] = where
+				}
+			}
+		}
+	}
 	for _, r := range d.Removals {
 		tree, ok := h.changeTree(r.Tree())
 		if !ok {
 			continue
 		}
 		tr := roots[tree.Dir]
+		where := "FileRemovals: " + shownName(r.Path)
 		if tr.real == "" {
-			return nil, fmt.Errorf("%s: target root %s does not exist (CHANGE_TREES): create it or fix the setting", r.Path, tr.base)
+			return nil, fmt.Errorf("%s: target root %s does not exist (CHANGE_TREES): create it or fix the setting", where, tr.base)
 		}
 		o := op{Tree: tree.Dir, Rel: r.Rel(), Target: path.Join(tree.Root, r.Rel()), Kind: r.Kind, SHA256: r.SHA256, Remove: true}
-		where := "FileRemovals: " + shownName(r.Path)
+		if other, dup := removed[o.Target]; dup {
+			return nil, fmt.Errorf("%s and %s both remove %s: a target may come from one change tree only", shownName(other), where, shownName(o.Target))
+		}
+		removed[o.Target] = "FileRemovals: " + shownName(r.Path)
 		if other, dup := placed[o.Target]; dup {
 			return nil, fmt.Errorf("%s: the hotfix places %s on %s, which it also removes", where, shownName(other), shownName(o.Target))
+		}
+		if other, ok := holds[o.Target]; ok && o.Kind == kindDir {
+			return nil, fmt.Errorf("%s: the hotfix places %s in %s, which it also removes", where, shownName(other), shownName(o.Target))
 		}
 		for p := path.Dir(o.Target); p != "/" && p != "."; p = path.Dir(p) {
 			if links[p] {
@@ -142,28 +166,49 @@ func (h *Host) planRemovals(d *Dir, roots map[string]treeRoot, placed map[string
 			return nil, withHint(fmt.Errorf("%s: its directory %s is a symlink (-> %s)", where, parent, target),
 				"FileRemovals names an entry by the directory it is in, not through a symlink: ask the vendor for the real path")
 		}
-		fi, err := os.Lstat(full)
-		switch {
-		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
-			ops = append(ops, o) // absent already: the goal holds
-			continue
-		case err != nil:
-			return nil, fmt.Errorf("%s: %w", where, err)
+		var now, sum, by string
+		if e, ok := earlier[o.Target]; ok {
+			// A dry run of a chain: an earlier hotfix of the run places it or removes it.
+			if e.gone {
+				ops = append(ops, o)
+				continue
+			}
+			o.Existed, o.Link, sum, by = e.kind, e.link, e.sha256, " (placed by "+e.version+" earlier in this run)"
+			if e.kind == kindLink {
+				sum = LinkSHA256(e.link)
+			}
+		} else {
+			fi, err := os.Lstat(full)
+			switch {
+			case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+				ops = append(ops, o) // absent already: the goal holds
+				continue
+			case err != nil:
+				return nil, fmt.Errorf("%s: %w", where, err)
+			}
+			// The kind is apart: the mode as the journal keeps a placed entry's, with the
+			// bits a rollback gives back.
+			o.Existed, o.Mode = kindOfInfo(fi), fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
+			now = "a " + KindOf(fi.Mode())
+			switch o.Existed {
+			case kindFile:
+				if sum, err = fileSHA256(full); err != nil {
+					return nil, fmt.Errorf("%s: %w", where, err)
+				}
+			case kindLink:
+				if o.Link, err = os.Readlink(full); err != nil {
+					return nil, fmt.Errorf("%s: %w", where, err)
+				}
+				sum = LinkSHA256(o.Link)
+			}
 		}
-		o.Existed, o.Mode = kindOfInfo(fi), fi.Mode()
-		now, sum := "a "+KindOf(fi.Mode()), ""
 		switch o.Existed {
 		case kindFile:
-			if sum, err = fileSHA256(full); err != nil {
-				return nil, fmt.Errorf("%s: %w", where, err)
-			}
-			now = "a file with SHA-256 " + sum
+			now = "a file with SHA-256 " + sum + by
 		case kindLink:
-			if o.Link, err = os.Readlink(full); err != nil {
-				return nil, fmt.Errorf("%s: %w", where, err)
-			}
-			sum = LinkSHA256(o.Link)
-			now = fmt.Sprintf("a symlink to %s (SHA-256 of the target %s)", shownName(o.Link), sum)
+			now = fmt.Sprintf("a symlink to %s (SHA-256 of the target %s)%s", shownName(o.Link), sum, by)
+		case kindDir:
+			now = "a directory" + by
 		}
 		if o.Existed != o.Kind || sum != o.SHA256 {
 			want := "a directory"
@@ -180,6 +225,9 @@ func (h *Host) planRemovals(d *Dir, roots map[string]treeRoot, placed map[string
 		// directory's own time is recorded too, so that a prepared apply sees an entry
 		// added to it since (recheckPrepared).
 		for _, p := range []string{parent, full} {
+			if by != "" {
+				break // a dry run's: no times are put back
+			}
 			if p == full && o.Kind != kindDir {
 				continue
 			}
@@ -205,9 +253,10 @@ func (h *Host) planRemovals(d *Dir, roots map[string]treeRoot, placed map[string
 			continue
 		}
 		names, err := readNames(filepath.Join(roots[o.Tree].base, filepath.FromSlash(o.Rel)))
-		if err != nil {
+		if err != nil && (earlier == nil || !errors.Is(err, fs.ErrNotExist)) {
 			return nil, fmt.Errorf("FileRemovals: %s: %w", shownName(o.Tree+"/"+o.Rel), err)
 		}
+		names = overChildren(names, o.Target, earlier)
 		var left []string
 		for _, n := range names {
 			if !gone[path.Join(o.Target, n)] {
@@ -352,7 +401,7 @@ func (h *Host) undoRemoval(o op, tr treeRoot, bdir string, out io.Writer) error 
 		if err := restoreDir(bak, full); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "    mkdir   %s\n", shownName(o.Target))
+		fmt.Fprintf(out, "    restore %s/\n", shownName(o.Target))
 	} else {
 		if err := restore(bak, full); err != nil {
 			return err
@@ -361,4 +410,28 @@ func (h *Host) undoRemoval(o op, tr treeRoot, bdir string, out io.Writer) error 
 	}
 	h.step("undo " + o.Target)
 	return nil
+}
+
+// overChildren is names, the entries of directory dir in the product, as the earlier hotfixes
+// of a run leave them (planOver): with what they place in it, without what they remove.
+func overChildren(names []string, dir string, earlier map[string]placedBy) []string {
+	if len(earlier) == 0 {
+		return names
+	}
+	set := map[string]bool{}
+	for _, n := range names {
+		set[n] = true
+	}
+	for target, e := range earlier {
+		if path.Dir(target) == dir {
+			set[path.Base(target)] = !e.gone
+		}
+	}
+	var out []string
+	for n, there := range set {
+		if there {
+			out = append(out, n)
+		}
+	}
+	return out
 }

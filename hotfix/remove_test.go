@@ -5,10 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -200,6 +203,15 @@ func TestRemovalRefusedBeforeTheFirstWrite(t *testing.T) {
 			sb.host.Cfg.ChangeTrees = append(sb.host.Cfg.ChangeTrees, sysconfig.ChangeTree{Dir: "Extra", Root: "/opt/shop/lib"})
 			return append(removalList(), Removal{Path: "Extra/Shop/Core.pm", Kind: RemoveFile, SHA256: sha("core 1\n")})
 		}, []string{"FileRemovals: Extra/Shop/Core.pm: the hotfix places FileChanges/lib/Shop/Core.pm on /opt/shop/lib/Shop/Core.pm, which it also removes"}},
+		{"a removed directory a tree places entries in", func(sb *sandbox) []Removal {
+			sb.host.Cfg.ChangeTrees = append(sb.host.Cfg.ChangeTrees, sysconfig.ChangeTree{Dir: "Extra", Root: "/opt/shop/lib/obsolete/sub/empty"})
+			sb.write("var/opt/shop/Patches/shop-hotfix-6.14.2.1/Extra/new.pm", "new\n", 0o644)
+			return removalList()
+		}, []string{"FileRemovals: FileChanges/lib/obsolete: the hotfix places Extra/new.pm in /opt/shop/lib/obsolete, which it also removes"}},
+		{"removed through two trees", func(sb *sandbox) []Removal {
+			sb.host.Cfg.ChangeTrees = append(sb.host.Cfg.ChangeTrees, sysconfig.ChangeTree{Dir: "Extra", Root: "/opt/shop/lib"})
+			return append(removalList(), Removal{Path: "Extra/old.jar", Kind: RemoveFile, SHA256: sha("old jar\n")})
+		}, []string{"FileRemovals: Extra/old.jar and FileRemovals: FileChanges/lib/old.jar both remove /opt/shop/lib/old.jar"}},
 		{"placed and removed in one tree", func(sb *sandbox) []Removal {
 			return append(removalList(), Removal{Path: "FileChanges/lib/Shop/Core.pm", Kind: RemoveFile, SHA256: sha("core 1\n")})
 		}, []string{"FileChanges/lib/Shop/Core.pm is removed, and the hotfix also holds it (a file)"}},
@@ -343,5 +355,169 @@ func TestDryRunAgreesWithApplyRemovals(t *testing.T) {
 	}
 	if got := strings.Count(sb.out.String(), "    remove  ") + strings.Count(sb.out.String(), "    rmdir   ") + strings.Count(sb.out.String(), "    absent  "); got != len(want) {
 		t.Errorf("the apply did %d removals, the dry run listed %d", got, len(want))
+	}
+}
+
+// TestRemovalsNastyNames: FileRemovals names any name Linux allows (escaped as in
+// filelist.txt where it holds a newline, carriage return or backslash); the apply removes
+// each, the journal keeps the names that are not UTF-8 in its _base64 fields, and the
+// rollback puts every entry back byte-exact.
+func TestRemovalsNastyNames(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	const dirName = "gone\xe9dir\n"
+	var rs []Removal
+	for i, n := range nastyNames {
+		content := fmt.Sprintf("old %d\n", i)
+		sb.write("opt/shop/"+dirName+"/"+n, content, 0o644)
+		rs = append(rs, Removal{Path: "FileChanges/" + dirName + "/" + n, Kind: RemoveFile, SHA256: sha(content)})
+	}
+	if err := os.Symlink(nastyNames[1], filepath.Join(sb.root, "opt/shop/link\xff\n")); err != nil {
+		t.Fatal(err)
+	}
+	rs = append(rs, Removal{Path: "FileChanges/" + dirName, Kind: RemoveDir},
+		Removal{Path: "FileChanges/link\xff\n", Kind: RemoveLink, SHA256: LinkSHA256(nastyNames[1])})
+	sb.touchAll()
+	dir := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{RemovalsFile: string(FormatRemovals(rs))}})
+	before := testutil.Snapshot(t, sb.root, true, productTrees...)
+	if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
+		t.Fatalf("apply: %v\n%s", err, sb.out)
+	}
+	assertAbsent(t, sb.root, "opt/shop/"+dirName, "opt/shop/link\xff\n")
+	raw, err := os.ReadFile(journalPath(dir, "host1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), `"target_base64"`) || !strings.Contains(string(raw), `"link_base64"`) {
+		t.Errorf("the journal does not keep the names that are not UTF-8 in _base64 fields:\n%s", raw)
+	}
+	if drift, n, err := sb.host.Verify(); err != nil || len(drift) > 0 || n != len(rs) {
+		t.Errorf("verify: %d checked, drift %v, %v", n, drift, err)
+	}
+	if err := sb.host.Rollback(ctx, nil, nil); err != nil {
+		t.Fatalf("rollback: %v\n%s", err, sb.out)
+	}
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
+		t.Fatalf("after rollback:\n%s", d)
+	}
+}
+
+// TestRemovalsNeedBackupSpace: a removed entry is kept in the backups, so when PATCHES_DIR is
+// on another file system (a tmpfs of 8 MiB here) it is copied there, and counted: a removal
+// of a 9 MiB file does not fit, and the apply refuses before its first write.
+func TestRemovalsNeedBackupSpace(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	patches := filepath.Join(sb.root, "var/opt/shop/Patches")
+	os.MkdirAll(patches, 0o755)
+	if err := unix.Mount("tmpfs", patches, "tmpfs", 0, "size=8m"); err != nil {
+		t.Skipf("mount a tmpfs: %v (needs root)", err)
+	}
+	t.Cleanup(func() { unix.Unmount(patches, unix.MNT_DETACH) })
+	removalProduct(sb)
+	big := strings.Repeat("x", 9<<20)
+	sb.write("opt/shop/lib/old.jar", big, 0o640)
+	sb.touchAll()
+	rs := removalList()
+	rs[0].SHA256 = sha(big)
+	dir := sb.makeHotfix(removalSpec("6.14.2.1", rs))
+	p, err := sb.host.DryRun(ctx, dir, DryRunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// old.jar, old-tool, a.pm, b.pm, old.xml, and Core.pm, which the hotfix replaces.
+	wantBytes := int64(len(big) + len("../lib/old.jar") + len("a\n") + len("b\n") + len("<old/>\n") + len("core 1\n"))
+	if s := p.Space; s.Copied != 6 || s.Linked != 0 || s.CopyBytes != wantBytes || s.Enough() {
+		t.Errorf("space: %+v; want 6 copies of %d bytes, not enough room", s, wantBytes)
+	}
+	before := testutil.Snapshot(t, sb.root, true, productTrees...)
+	err = sb.host.Apply(ctx, dir, ApplyOptions{})
+	if err == nil || !strings.Contains(err.Error(), "not enough space on the file system of") {
+		t.Fatalf("apply: %v, want it refused for space", err)
+	}
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
+		t.Errorf("the refused apply changed the product:\n%s", d)
+	}
+}
+
+// TestRemovalJournalFormat pins how the journal writes a removal ("remove": true beside the
+// fields every op has) and that a journal written before removals existed reads with none.
+func TestRemovalJournalFormat(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "Backup-host1.journal")
+	j := &journal{Version: "6.14.2.1", State: stateDone, Ops: []op{{Tree: "FileChanges", Rel: "lib/old.jar", Target: "/opt/shop/lib/old.jar",
+		Kind: kindFile, Existed: kindFile, Mode: 0o640, SHA256: sha("old jar\n"), Remove: true}}}
+	if err := writeJournal(p, j); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(p)
+	want := `    {
+      "tree": "FileChanges",
+      "rel": "lib/old.jar",
+      "target": "/opt/shop/lib/old.jar",
+      "kind": "file",
+      "existed": "file",
+      "mode": 416,
+      "sha256": "` + sha("old jar\n") + `",
+      "remove": true
+    }`
+	if !strings.Contains(string(raw), want) {
+		t.Errorf("journal:\n%s\nwant the op as\n%s", raw, want)
+	}
+	old := `{"version":"6.14.2.1","host":"host1","state":"done","ops":[{"tree":"FileChanges","rel":"a","target":"/opt/shop/a","kind":"file","mode":420,"sha256":"` + sha("a") + `"}]}`
+	if err := os.WriteFile(p, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if j, err := readJournal(p); err != nil || len(j.Ops) != 1 || j.Ops[0].Remove {
+		t.Errorf("a journal from before removals: %+v, %v", j, err)
+	}
+}
+
+// TestDryRunChainRemovals: in a run's dry run, a hotfix's removals are checked against what
+// the hotfixes before it in the run leave (what they place, what they remove), and what an
+// earlier one removes and a later one places is added; applied in order, the hotfixes do
+// what the dry run said.
+func TestDryRunChainRemovals(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	removalProduct(sb)
+	first := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{
+		"FileChanges/lib/Shop/Core.pm":      "core 2\n",
+		"FileChanges/lib/Shop/Tmp.pm":       "tmp\n",
+		"FileChanges/lib/Shop/Scratch/x.pm": "x\n",
+		RemovalsFile:                        string(FormatRemovals([]Removal{{Path: "FileChanges/lib/old.jar", Kind: RemoveFile, SHA256: sha("old jar\n")}})),
+	}})
+	second := sb.makeHotfix(hotfixSpec{version: "6.14.2.2", files: map[string]string{
+		"FileChanges/lib/old.jar": "new jar\n",
+		RemovalsFile: string(FormatRemovals([]Removal{
+			{Path: "FileChanges/lib/Shop/Core.pm", Kind: RemoveFile, SHA256: sha("core 2\n")},
+			{Path: "FileChanges/lib/Shop/Tmp.pm", Kind: RemoveFile, SHA256: sha("tmp\n")},
+			{Path: "FileChanges/lib/Shop/Scratch", Kind: RemoveDir},
+			{Path: "FileChanges/lib/Shop/Scratch/x.pm", Kind: RemoveFile, SHA256: sha("x\n")},
+		})),
+	}})
+	plans, err := sb.host.DryRunChain(ctx, []string{first, second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := plans[1]
+	if len(p.Refusals) > 0 {
+		t.Fatalf("the second hotfix would be refused: %v", p.Refusals)
+	}
+	want := "/opt/shop/lib/Shop/Core.pm /opt/shop/lib/Shop/Scratch/x.pm /opt/shop/lib/Shop/Tmp.pm /opt/shop/lib/Shop/Scratch/"
+	if got := strings.Join(p.Remove, " "); got != want {
+		t.Errorf("the second removes %q, want %q", got, want)
+	}
+	if len(p.Add) != 1 || p.Add[0].Path != "/opt/shop/lib/old.jar" || len(p.Replace) != 0 {
+		t.Errorf("the second places old.jar, which the first removes: add %v, replace %v", p.Add, p.Replace)
+	}
+	for _, dir := range []string{first, second} {
+		if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
+			t.Fatalf("apply %s: %v\n%s", dir, err, sb.out)
+		}
+	}
+	assertAbsent(t, sb.root, "opt/shop/lib/Shop/Core.pm", "opt/shop/lib/Shop/Tmp.pm", "opt/shop/lib/Shop/Scratch")
+	assertFile(t, filepath.Join(sb.root, "opt/shop/lib/old.jar"), "new jar\n")
+	if !strings.Contains(sb.out.String(), "    add     /opt/shop/lib/old.jar\n") {
+		t.Errorf("the second apply did not add old.jar:\n%s", sb.out)
 	}
 }

@@ -22,8 +22,8 @@ const ProblemPresentAgain = "present again"
 
 // Verify compares every file and symlink that applied hotfixes own with what the newest of
 // them wrote (its recorded SHA-256 or link target). An entry the newest of them removed
-// (FileRemovals) is owned too: it drifted when it is there again, whatever it is. It returns the drift, sorted by path,
-// and how many entries it checked.
+// (FileRemovals) is owned too: it drifted when it is there again, whatever it is. It
+// returns the drift, sorted by path, and how many entries it checked.
 func (h *Host) Verify() (drift []Drift, checked int, err error) {
 	applied, err := h.Applied()
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/hotchain/hotchain/packaging/unpack"
 )
 
 // TestBuildRefusesBadInput: each broken hotfix directory gets an error that names the
@@ -79,7 +81,7 @@ func filelistOf(t *testing.T, src string) string {
 	t.Helper()
 	res := buildSample(t, src, BuildOptions{})
 	dest := t.TempDir()
-	dir, err := UnpackTarball(res.Tarball, dest)
+	dir, err := unpack.Tarball(res.Tarball, dest)
 	if err != nil {
 		t.Fatal(err)
 	}

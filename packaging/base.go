@@ -243,3 +243,13 @@ signing key.`, p, o.BaseVersion, HotchainPath, cfg, id, repoFilePath(p)),
 		signer:  o.Signer,
 	}, nil
 }
+
+// hintError carries the next step for the user; the CLI prints it on a hint: line.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (h hintError) Error() string { return h.err.Error() }
+func (h hintError) Unwrap() error { return h.err }
+func (h hintError) Hint() string  { return h.hint }

@@ -1,7 +1,7 @@
 // Package packaging builds what the vendor ships: the hotfix RPM and tarball (same content),
-// the base RPM that enables hotfixes on a host, and the key files (WriteKeyFiles); and, for
-// the host, it checks and unpacks a hotfix tarball safely. The keys and signatures
-// themselves are package internal/sign's.
+// the base RPM that enables hotfixes on a host, and the key files (WriteKeyFiles). The host
+// checks and unpacks a hotfix tarball with the sub-package packaging/unpack. The keys and
+// signatures themselves are package internal/sign's.
 //
 // It builds RPMs with github.com/google/rpmpack, which makes the lead and headers, and
 // corrects what rpmpack v0.7.1 gets wrong for us (see rpm.go); the payload it writes itself

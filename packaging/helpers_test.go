@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/cavaliergopher/rpm"
 
 	"github.com/hotchain/hotchain/internal/sign"
+	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // sde is the SOURCE_DATE_EPOCH of the tests: 2026-01-02 03:04:05 UTC.
@@ -49,46 +49,10 @@ func testSigner(t *testing.T, algo sign.KeyAlgorithm) *sign.Signer {
 	return keys[algo]
 }
 
-// writeTree writes files (path -> content) under dir; a path ending in "/" is a directory,
-// content "-> target" a symlink, and a "#0755" suffix on the path sets the mode.
+// writeTree writes files under dir (testutil.WriteTree).
 func writeTree(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		body := files[n]
-		mode := os.FileMode(0o644)
-		if p, m, ok := strings.Cut(n, "#"); ok {
-			var v uint32
-			fmt.Sscanf(m, "%o", &v)
-			n, mode = p, os.FileMode(v)
-		}
-		full := filepath.Join(dir, filepath.FromSlash(n))
-		if strings.HasSuffix(n, "/") {
-			if err := os.MkdirAll(full, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if target, ok := strings.CutPrefix(body, "-> "); ok {
-			if err := os.Symlink(target, full); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.WriteFile(full, []byte(body), mode); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(full, mode); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testutil.WriteTree(t, dir, files)
 }
 
 // sampleFiles is a small hotfix 6.14.2.3 with every kind of entry.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/internal/testutil"
+	"github.com/hotchain/hotchain/packaging/unpack"
 )
 
 func TestWriteKeyFiles(t *testing.T) {
@@ -114,7 +115,7 @@ func TestTarballKeysFromOpenSSL(t *testing.T) {
 			if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
 				t.Errorf("%s: %v %s", strings.Join(args, " "), err, out)
 			}
-			if err := VerifyTarball(data, data+".sig", pub); err != nil {
+			if err := unpack.VerifyTarball(data, data+".sig", pub); err != nil {
 				t.Errorf("VerifyTarball: %v", err)
 			}
 		})

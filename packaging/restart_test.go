@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/packaging/unpack"
 )
 
 // restart.txt travels in the RPM and the tarball like every hotfix file, covered by
@@ -21,7 +22,7 @@ func TestRestartFileCarried(t *testing.T) {
 	if !inRPM {
 		t.Error("the RPM does not hold restart.txt")
 	}
-	dir, err := UnpackTarball(res.Tarball, t.TempDir())
+	dir, err := unpack.Tarball(res.Tarball, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/internal/testutil"
+	"github.com/hotchain/hotchain/packaging/unpack"
 
 	"golang.org/x/sys/unix"
 
@@ -120,7 +121,7 @@ func TestTarballSignatureOpenSSL(t *testing.T) {
 			if algo == sign.RSA && args[1] != "dgst" {
 				t.Errorf("RSA signatures are checked with openssl dgst -sha256, not %s", args[1])
 			}
-			if err := VerifyTarball(res.Tarball, res.Signature, pub); err != nil {
+			if err := unpack.VerifyTarball(res.Tarball, res.Signature, pub); err != nil {
 				t.Errorf("VerifyTarball: %v", err)
 			}
 
@@ -130,8 +131,8 @@ func TestTarballSignatureOpenSSL(t *testing.T) {
 				orig := append([]byte(nil), data...)
 				data[len(data)/2] ^= 0x01
 				os.WriteFile(target, data, 0o644)
-				if err := VerifyTarball(res.Tarball, res.Signature, pub); !errors.Is(err, ErrBadSignature) {
-					t.Errorf("VerifyTarball with a flipped byte in %s: %v, want ErrBadSignature", filepath.Base(target), err)
+				if err := unpack.VerifyTarball(res.Tarball, res.Signature, pub); !errors.Is(err, unpack.ErrBadSignature) {
+					t.Errorf("VerifyTarball with a flipped byte in %s: %v, want unpack.ErrBadSignature", filepath.Base(target), err)
 				}
 				if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err == nil {
 					t.Errorf("openssl accepts a flipped byte in %s: %s", filepath.Base(target), out)
@@ -155,16 +156,16 @@ func TestVerifyTarballWrongKey(t *testing.T) {
 	ok, _ := sign.TarballKeyFromSigner(other)
 	rsaKey, _ := sign.TarballKeyFromSigner(testSigner(t, sign.RSA))
 	for _, wrong := range []*sign.TarballKey{ok, rsaKey} {
-		err := VerifyTarball(res.Tarball, res.Signature, writePub(t, wrong))
-		if !errors.Is(err, ErrBadSignature) {
-			t.Errorf("VerifyTarball with another %s key: %v, want ErrBadSignature", wrong.Algorithm(), err)
+		err := unpack.VerifyTarball(res.Tarball, res.Signature, writePub(t, wrong))
+		if !errors.Is(err, unpack.ErrBadSignature) {
+			t.Errorf("VerifyTarball with another %s key: %v, want unpack.ErrBadSignature", wrong.Algorithm(), err)
 		}
 		var h interface{ Hint() string }
 		if !errors.As(err, &h) || h.Hint() == "" {
 			t.Errorf("no hint with %v", err)
 		}
 	}
-	if err := VerifyTarball(res.Tarball, res.Signature, res.Tarball); err == nil || !strings.Contains(err.Error(), "not PEM") {
+	if err := unpack.VerifyTarball(res.Tarball, res.Signature, res.Tarball); err == nil || !strings.Contains(err.Error(), "not PEM") {
 		t.Errorf("VerifyTarball with a non-key: %v", err)
 	}
 }
@@ -311,7 +312,7 @@ func TestVerifyTarballBombs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			err := VerifyTarball(res.Tarball, tc.sig, tc.pub)
+			err := unpack.VerifyTarball(res.Tarball, tc.sig, tc.pub)
 			runtime.ReadMemStats(&after)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("VerifyTarball: %v\nwant %s", err, tc.want)

@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/internal/ordered"
+	"github.com/hotchain/hotchain/repo/compress"
+	"github.com/hotchain/hotchain/repo/rpmfile"
+	"github.com/hotchain/hotchain/repo/rpmmd"
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/sign"
@@ -60,21 +63,27 @@ type Options struct {
 // Changelog limits (Options.ChangelogLimit).
 const (
 	DefaultChangelogLimit = 10 // createrepo_c's default
-	AllChangelogs         = -1
+	AllChangelogs         = rpmfile.AllChangelogs
 	NoChangelogs          = -2
 )
 
-func (o *Options) readOptions() readOptions {
+func (o *Options) readOptions() rpmfile.Options {
 	switch l := o.ChangelogLimit; {
 	case l == 0:
-		return readOptions{changelogLimit: DefaultChangelogLimit}
+		return rpmfile.Options{ChangelogLimit: DefaultChangelogLimit}
 	case l == NoChangelogs:
-		return readOptions{changelogLimit: 0}
+		return rpmfile.Options{ChangelogLimit: 0}
 	case l < 0:
-		return readOptions{changelogLimit: AllChangelogs}
+		return rpmfile.Options{ChangelogLimit: rpmfile.AllChangelogs}
 	default:
-		return readOptions{changelogLimit: l}
+		return rpmfile.Options{ChangelogLimit: l}
 	}
+}
+
+// CheckCompression accepts the compressions that Options.Compress takes: gz and zstd.
+func CheckCompression(name string) error {
+	_, err := compress.ForOutput(name)
+	return err
 }
 
 // Result says what Build did.
@@ -138,7 +147,7 @@ func (o *Options) check() (baseVersion string, err error) {
 		return "", fmt.Errorf("no time for the metadata")
 	}
 	if o.Compress != "" {
-		if _, err := compressionByName(o.Compress); err != nil {
+		if _, err := compress.ForOutput(o.Compress); err != nil {
 			return "", err
 		}
 	}
@@ -244,9 +253,9 @@ func buildOnce(ctx context.Context, o Options, log io.Writer) (*Result, error) {
 		}
 	}
 
-	comp := compressions[0]
+	comp := compress.Formats[0]
 	if o.Compress != "" {
-		comp, _ = compressionByName(o.Compress)
+		comp, _ = compress.ForOutput(o.Compress)
 	}
 	res := &Result{Packages: len(hrefs)}
 	rp := planReads(o, root, hrefs, old)
@@ -325,8 +334,10 @@ func planReads(o Options, root *os.Root, hrefs []string, old *oldMetadata) *read
 // its header are most of the work of a new repository) and writes primary, filelists and
 // other into tmp as the entries come in, in order. Every package is read even when the
 // writing stopped early, so that the error names every damaged one, not only the first.
-func readAndWrite(ctx context.Context, o Options, root *os.Root, hrefs []string, rp *readPlan, old *oldMetadata, oldSig *oldSignature, tmp string, comp compression) ([]*record, error) {
-	readers := sync.Pool{New: func() any { return &packageReader{root: root, opts: o.readOptions()} }}
+func readAndWrite(ctx context.Context, o Options, root *os.Root, hrefs []string, rp *readPlan, old *oldMetadata, oldSig *oldSignature, tmp string, comp compress.Format) ([]*record, error) {
+	readers := sync.Pool{New: func() any {
+		return &packageReader{rpm: rpmfile.Reader{Root: root, Options: o.readOptions()}}
+	}}
 	pool := ordered.Start(len(hrefs), runtime.GOMAXPROCS(0), func(i int) error {
 		if rp.infos[i] == nil {
 			return nil // reused, or not readable (errs[i])
@@ -365,6 +376,13 @@ func readAndWrite(ctx context.Context, o Options, root *os.Root, hrefs []string,
 	return recs, nil
 }
 
+// packageReader reads packages and renders their entries, reusing its buffers from one
+// package to the next (one per goroutine).
+type packageReader struct {
+	rpm rpmfile.Reader
+	xml rpmmd.Writer // renders the package's elements (newEntry)
+}
+
 // entry is one package as the metadata holds it: its elements of primary, filelists and
 // other, made from the package or reused, byte for byte, from the old metadata; and what
 // Build needs to know about it.
@@ -380,12 +398,12 @@ type entry struct {
 // readEntry reads the package at path and makes its entry; with a signer, the package
 // must carry its signature.
 func readEntry(path, href string, fi os.FileInfo, signer *sign.Signer, pr *packageReader) (*entry, error) {
-	p, raw, err := pr.readFile(path, href, fi)
+	p, raw, err := pr.rpm.ReadFile(path, href, fi)
 	if err != nil {
 		return nil, err
 	}
 	if signer != nil {
-		if err := checkSignature(raw, signer); err != nil {
+		if err := raw.CheckSignature(signer); err != nil {
 			return nil, fmt.Errorf("package %s: %w", path, err)
 		}
 	}
@@ -395,14 +413,14 @@ func readEntry(path, href string, fi os.FileInfo, signer *sign.Signer, pr *packa
 // newEntry renders p's elements in the scratch writer w, which grows to the largest
 // package's and is reused, and keeps a copy of exactly their size: a buffer allocated for
 // each package would be zeroed first, for nothing.
-func newEntry(p *pkg, w *xmlWriter) *entry {
-	w.b = w.b[:0]
-	w.appendPrimary(p)
-	a := len(w.b)
-	w.appendFilelists(p)
-	b := len(w.b)
-	w.appendOther(p)
-	x := bytes.Clone(w.b)
+func newEntry(p *rpmfile.Package, w *rpmmd.Writer) *entry {
+	w.Reset()
+	w.AppendPrimary(p)
+	a := w.Len()
+	w.AppendFilelists(p)
+	b := w.Len()
+	w.AppendOther(p)
+	x := bytes.Clone(w.Bytes())
 	return &entry{
 		name: p.Name, arch: p.Arch, location: p.Location, size: p.PackageSize, fileTime: p.FileTime,
 		xml:      [3][]byte{x[:a:a], x[a:b:b], x[b:]},
@@ -412,13 +430,13 @@ func newEntry(p *pkg, w *xmlWriter) *entry {
 
 // writeRecords writes primary, filelists and other into dir, side by side, each taking
 // entry i once wait(i) returns; an entry that is still nil then ends the writing.
-func writeRecords(dir string, entries []*entry, wait func(i int), old *oldMetadata, mtime time.Time, c compression) ([]*record, error) {
+func writeRecords(dir string, entries []*entry, wait func(i int), old *oldMetadata, mtime time.Time, c compress.Format) ([]*record, error) {
 	files := []struct {
 		typ, head, tail string
 	}{
-		{"primary", primaryHead(len(entries)), primaryTail},
-		{"filelists", filelistsHead(len(entries)), filelistsTail},
-		{"other", otherHead(len(entries)), otherTail},
+		{"primary", rpmmd.PrimaryHead(len(entries)), rpmmd.PrimaryTail},
+		{"filelists", rpmmd.FilelistsHead(len(entries)), rpmmd.FilelistsTail},
+		{"other", rpmmd.OtherHead(len(entries)), rpmmd.OtherTail},
 	}
 	recs := make([]*record, len(files))
 	errs := make([]error, len(files))

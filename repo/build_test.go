@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/internal/testutil"
+	"github.com/hotchain/hotchain/repo/rpmfile"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
@@ -343,6 +344,6 @@ func TestShortReads(t *testing.T) {
 
 // readPackage (for tests) reads an RPM from r (to its end: the checksum covers the whole file) and
 // returns its metadata, without the file time. Errors say what is wrong with the file.
-func readPackage(r io.Reader, href string) (*pkg, *rawHeader, error) {
-	return readPackageBuf(r, href, bufio.NewReaderSize(nil, 64<<10), readOptions{changelogLimit: DefaultChangelogLimit})
+func readPackage(r io.Reader, href string) (*pkg, *rpmfile.Header, error) {
+	return rpmfile.Read(r, href, bufio.NewReaderSize(nil, 64<<10), rpmfile.Options{ChangelogLimit: DefaultChangelogLimit})
 }

@@ -223,10 +223,7 @@ func untag(t testing.TB, src, dst string, tag uint32, want string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := layout(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := layout(t, data)
 	hdr := data[l.hdrStart:l.hdrEnd]
 	il := int(binary.BigEndian.Uint32(hdr[8:]))
 	found := false

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/internal/testutil"
+	"github.com/hotchain/hotchain/repo/rpmmd"
 )
 
 // readRepo reads the metadata of the repository in dir through its repomd.xml.
@@ -35,7 +36,7 @@ func readRepo(t *testing.T, dir string) (pkgs []*pkg, plain map[string][]byte) {
 			t.Fatalf("%s: %v", typ, err)
 		}
 	}
-	pkgs, err = parseMetadata(plain["primary"], plain["filelists"], plain["other"])
+	pkgs, err = rpmmd.Parse(plain["primary"], plain["filelists"], plain["other"])
 	if err != nil {
 		t.Fatal(err)
 	}

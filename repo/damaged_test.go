@@ -25,10 +25,7 @@ func TestDamagedHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := layout(good)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := layout(t, good)
 	sig, main := int64(leadSize), l.hdrStart
 	// entry returns the offset of main header index entry i's field (0 tag, 4 type, 8
 	// offset, 12 count).

@@ -17,8 +17,8 @@ import (
 // because a host must see a hotfix on the night it is published, and the metadata is small.
 const MetadataExpire = 300
 
-// RepoName is the repository id in the .repo file: shop-hotfix.
-func RepoName(product string) string { return product + "-hotfix" }
+// RepoName is the repository id in the .repo file: shop-hotfix (repoconf.ID).
+func RepoName(product string) string { return repoconf.ID(product) }
 
 // RepoFileName is the file name of the .repo file: shop-hotfix.repo.
 func RepoFileName(product string) string { return RepoName(product) + ".repo" }

@@ -100,27 +100,6 @@ func TestRewriteBaseVersionErrors(t *testing.T) {
 	}
 }
 
-func TestParseEVR(t *testing.T) {
-	tests := []struct {
-		in, e, v, r string
-		ok          bool
-	}{
-		{"", "", "", "", true},
-		{"1.0", "0", "1.0", "", true},
-		{"1.0-3.el9", "0", "1.0", "3.el9", true},
-		{"2:1.0-3", "2", "1.0", "3", true},
-		{":1.0", "0", "1.0", "", true},
-		{"1.0-3-4", "0", "1.0", "3-4", true},
-		{"x:1.0", "", "", "", false}, // createrepo_c drops such a dependency
-	}
-	for _, tt := range tests {
-		e, v, r, ok := parseEVR(tt.in)
-		if e != tt.e || v != tt.v || r != tt.r || ok != tt.ok {
-			t.Errorf("parseEVR(%q) = %q %q %q %v, want %q %q %q %v", tt.in, e, v, r, ok, tt.e, tt.v, tt.r, tt.ok)
-		}
-	}
-}
-
 // TestOversizedRepoFileRefused: a .repo file on the host beyond repoconf.MaxSize is refused
 // by repo-file, naming it and the limit; refusing a 1 GiB file (sparse) costs next to no
 // memory.

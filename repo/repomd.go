@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotchain/hotchain/repo/compress"
+	"github.com/hotchain/hotchain/repo/rpmmd"
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
 )
@@ -45,7 +47,7 @@ type record struct {
 // With zstd (-compress zstd) the file is what createrepo_c 1.x writes by default: one
 // zstd frame (klauspost/compress, default level, one thread: the same XML gives the same
 // bytes), named .xml.zst.
-func writeRecord(dir, typ, head string, n int, src *elementSource, tail string, mtime time.Time, c compression) (_ *record, err error) {
+func writeRecord(dir, typ, head string, n int, src *elementSource, tail string, mtime time.Time, c compress.Format) (_ *record, err error) {
 	f, err := os.CreateTemp(dir, "."+typ+"-*")
 	if err != nil {
 		return nil, err
@@ -59,7 +61,7 @@ func writeRecord(dir, typ, head string, n int, src *elementSource, tail string, 
 	comp, open := sha256.New(), sha256.New()
 	var compN, openN counter
 	var zw io.WriteCloser
-	if c.name == "zstd" {
+	if c.Name == "zstd" {
 		if zw, err = zstd.NewWriter(io.MultiWriter(f, comp, &compN), zstd.WithEncoderConcurrency(1)); err != nil {
 			return nil, err
 		}
@@ -102,7 +104,7 @@ func writeRecord(dir, typ, head string, n int, src *elementSource, tail string, 
 		OpenChecksum: hex.EncodeToString(open.Sum(nil)),
 		OpenSize:     int64(openN),
 	}
-	r.FileName = r.Checksum + "-" + typ + ".xml" + c.ext
+	r.FileName = r.Checksum + "-" + typ + ".xml" + c.Ext
 	path := filepath.Join(dir, r.FileName)
 	if err := os.Rename(f.Name(), path); err != nil {
 		return nil, err
@@ -147,15 +149,15 @@ func (c *counter) Write(p []byte) (int, error) {
 
 // writeRepomd is repomd.xml for recs; revision and timestamp are Unix times.
 func writeRepomd(recs []*record, revision int64) []byte {
-	var w xmlWriter
-	w.WriteString(xmlHeader)
-	fmt.Fprintf(&w, "<repomd xmlns=\"%s\" xmlns:rpm=\"%s\">\n", nsRepo, nsRPM)
+	var w rpmmd.Writer
+	w.WriteString(rpmmd.XMLHeader)
+	fmt.Fprintf(&w, "<repomd xmlns=\"%s\" xmlns:rpm=\"%s\">\n", rpmmd.NSRepo, rpmmd.NSRPM)
 	fmt.Fprintf(&w, "  <revision>%d</revision>\n", revision)
 	for _, r := range recs {
 		fmt.Fprintf(&w, "  <data type=\"%s\">\n", r.Type)
 		fmt.Fprintf(&w, "    <checksum type=\"sha256\">%s</checksum>\n", r.Checksum)
 		fmt.Fprintf(&w, "    <open-checksum type=\"sha256\">%s</open-checksum>\n", r.OpenChecksum)
-		w.empty("    ", "location", "href", "repodata/"+r.FileName)
+		w.Empty("    ", "location", "href", "repodata/"+r.FileName)
 		fmt.Fprintf(&w, "    <timestamp>%d</timestamp>\n", revision)
 		fmt.Fprintf(&w, "    <size>%d</size>\n", r.Size)
 		fmt.Fprintf(&w, "    <open-size>%d</open-size>\n", r.OpenSize)

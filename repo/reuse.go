@@ -15,6 +15,8 @@ import (
 	"strconv"
 
 	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/repo/compress"
+	"github.com/hotchain/hotchain/repo/rpmmd"
 )
 
 // Update mode: the entries of unchanged packages are taken from the old metadata as they
@@ -39,6 +41,10 @@ func (e *oldMetadataError) Unwrap() error { return e.err }
 func oldErr(format string, args ...any) error {
 	return &oldMetadataError{fmt.Errorf(format, args...)}
 }
+
+// openSizeLimit is the most an old metadata file may decompress to: compress.MaxSize,
+// lowered by the fuzz test to keep each run small.
+var openSizeLimit int64 = compress.MaxSize
 
 // oldMetadata is the previous metadata of a repository.
 type oldMetadata struct {
@@ -101,7 +107,7 @@ func (old *oldMetadata) readPrimary(s *oldStream) error {
 		if err != nil {
 			return err
 		}
-		if err := checkElement(c); err != nil {
+		if err := rpmmd.CheckElement(c); err != nil {
 			return fmt.Errorf("entry of %s: %w", e.location, err)
 		}
 		if n := len(old.entries); n > 0 && comparePackagePaths(old.entries[n-1].location, e.location) >= 0 {
@@ -160,7 +166,7 @@ func openOldStream(dir string, l location, root string) (*oldStream, error) {
 func newOldStream(f io.ReadCloser, l location, root string) (*oldStream, error) {
 	s := &oldStream{f: f, sum: sha256.New(), loc: l, root: root, release: func() {}}
 	raw := bufio.NewReaderSize(io.TeeReader(f, s.sum), 64<<10)
-	r, release, err := decompressor(raw, l.href)
+	r, release, err := compress.NewReader(raw, l.href, openSizeLimit)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", l.href, err)
@@ -328,7 +334,7 @@ func (es *elementSource) part(i int) ([]byte, error) {
 			err = fmt.Errorf("its entry %d is not that of %s in primary", e.oldIndex+1, e.location)
 		}
 		if err == nil {
-			err = checkElement(c)
+			err = rpmmd.CheckElement(c)
 		}
 		if err != nil {
 			return nil, oldErr("old %s: %w", es.stream.loc.href, err)
@@ -370,7 +376,7 @@ func primaryEntry(c []byte) (*entry, string, error) {
 		if !ok && err == nil {
 			err = fmt.Errorf("package element without <%s>", name)
 		}
-		return unescape(v)
+		return rpmmd.Unescape(v)
 	}
 	e.name, e.arch = text("name"), text("arch")
 	sum, ok := between(c, `<checksum type="sha256" pkgid="YES">`, "</checksum>")
@@ -382,7 +388,7 @@ func primaryEntry(c []byte) (*entry, string, error) {
 	if !ok && err == nil {
 		err = fmt.Errorf("package %s: no plain <location href=...>", e.name)
 	}
-	e.location = unescape(loc)
+	e.location = rpmmd.Unescape(loc)
 	timeTag, _ := between(c, "\n  <time", "/>")
 	sizeTag, _ := between(c, "\n  <size", "/>")
 	var ft, sz string
@@ -401,7 +407,7 @@ func primaryEntry(c []byte) (*entry, string, error) {
 	if e.size, err = strconv.ParseInt(sz, 10, 64); err != nil {
 		return nil, "", fmt.Errorf("package %s: package size %q", e.location, sz)
 	}
-	return e, unescape(sum) + "\x00" + e.name + "\x00" + e.arch, nil
+	return e, rpmmd.Unescape(sum) + "\x00" + e.name + "\x00" + e.arch, nil
 }
 
 // packageKey is the pkgid, name and arch of a package element of filelists or other.
@@ -417,7 +423,7 @@ func packageKey(c []byte) (string, error) {
 		if !ok {
 			return "", fmt.Errorf("package element without %s: %.60q", a, tag)
 		}
-		parts[i] = unescape([]byte(v))
+		parts[i] = rpmmd.Unescape([]byte(v))
 	}
 	return parts[0] + "\x00" + parts[1] + "\x00" + parts[2], nil
 }

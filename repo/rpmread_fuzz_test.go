@@ -8,6 +8,9 @@ import (
 	"os/exec"
 	"runtime"
 	"testing"
+
+	"github.com/hotchain/hotchain/repo/rpmfile"
+	"github.com/hotchain/hotchain/repo/rpmmd"
 )
 
 // FuzzReadPackage feeds arbitrary bytes to both ways a package is read (from memory and
@@ -39,11 +42,11 @@ func FuzzReadPackage(f *testing.F) {
 			}
 		}
 	}
-	opts := readOptions{changelogLimit: AllChangelogs}
+	opts := rpmfile.Options{ChangelogLimit: AllChangelogs}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		p1, _, err1 := readPackageData(data, "x.rpm", opts)
+		p1, _, err1 := rpmfile.ReadData(data, "x.rpm", opts)
 		runtime.ReadMemStats(&after)
 		alloc := after.TotalAlloc - before.TotalAlloc
 		var paths uint64
@@ -55,7 +58,7 @@ func FuzzReadPackage(f *testing.F) {
 		if limit := 64*uint64(len(data)) + 2*paths + 1<<20; alloc > limit {
 			t.Errorf("reading %d bytes allocated %d bytes, more than %d", len(data), alloc, limit)
 		}
-		p2, _, err2 := readPackageBuf(bytes.NewReader(data), "x.rpm", newBufReader(), opts)
+		p2, _, err2 := rpmfile.Read(bytes.NewReader(data), "x.rpm", newBufReader(), opts)
 		if (err1 == nil) != (err2 == nil) {
 			t.Fatalf("from memory: %v; streamed: %v", err1, err2)
 		}
@@ -69,10 +72,10 @@ func FuzzReadPackage(f *testing.F) {
 			t.Errorf("streamed and from memory differ: %s", d)
 		}
 		// Whatever was read must make well-formed metadata.
-		var w xmlWriter
+		var w rpmmd.Writer
 		e := newEntry(p1, &w)
 		for k, x := range e.xml {
-			if err := checkElement(x); err != nil {
+			if err := rpmmd.CheckElement(x); err != nil {
 				t.Errorf("element %d is not well-formed: %v\n%s", k, err, x)
 			}
 		}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotchain/hotchain/sysconfig/shellword"
+	"github.com/hotchain/hotchain/sysconfig/window"
 	"github.com/robfig/cron/v3"
 )
 
@@ -27,7 +29,7 @@ func (r *resolver) config() (*Config, error) {
 		r.bad("PRODUCT", c.Product, "not a product name: use lowercase letters, digits and -, starting with a letter or digit (e.g. shop)")
 	}
 	vals := map[string]string{"PRODUCT": c.Product}
-	if slices.ContainsFunc(refsIn(r.raw("PRODUCT_ROOT")), func(ref string) bool { return strings.Contains(ref, "PRODUCT_ROOT") }) {
+	if slices.ContainsFunc(shellword.RefsIn(r.raw("PRODUCT_ROOT")), func(ref string) bool { return strings.Contains(ref, "PRODUCT_ROOT") }) {
 		r.bad("PRODUCT_ROOT", r.text("PRODUCT_ROOT"), "refers to itself: write the path, e.g. /opt/%s", c.Product)
 	} else {
 		c.ProductRoot = r.path("PRODUCT_ROOT", vals, false)
@@ -60,7 +62,7 @@ func (r *resolver) rest(c *Config, vals map[string]string) {
 		if s.expands || r.from[s.name].line == 0 {
 			continue
 		}
-		for _, ref := range refsIn(r.raw(s.name)) {
+		for _, ref := range shellword.RefsIn(r.raw(s.name)) {
 			r.warn(s.name, "%s: %s is taken literally: only $PRODUCT and $PRODUCT_ROOT are expanded, and only in paths and CHANGE_TREES", s.name, ref)
 		}
 	}
@@ -161,11 +163,11 @@ func (r *resolver) schedule() string {
 	return s
 }
 
-// installWindow is INSTALL_WINDOW, parsed (window.go); windows without a zone are in the
+// installWindow is INSTALL_WINDOW, parsed (package window); windows without a zone are in the
 // host's local time.
-func (r *resolver) installWindow() Window {
+func (r *resolver) installWindow() window.Window {
 	v := r.text("INSTALL_WINDOW")
-	w, err := ParseWindow(v, time.Local)
+	w, err := window.Parse(v, time.Local)
 	if err != nil {
 		r.bad("INSTALL_WINDOW", v, "%v", err)
 	}
@@ -222,7 +224,7 @@ func (r *resolver) changeTrees(vals map[string]string) []ChangeTree {
 	seen := map[string]bool{}
 	for _, e := range entries {
 		d, t, ok := strings.Cut(e, "=")
-		dir, target, entry := expand(d, nil), expand(t, vals), expand(e, nil)
+		dir, target, entry := shellword.Expand(d, nil), shellword.Expand(t, vals), shellword.Expand(e, nil)
 		switch {
 		case !ok:
 			r.bad(key, shown, "entry %q has no =: %s", entry, form)

@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hotchain/hotchain/sysconfig/shellword"
+	"github.com/hotchain/hotchain/sysconfig/window"
 )
 
 // Role is the part a host plays in an installation (SPEC section 4).
@@ -66,19 +69,19 @@ type Config struct {
 	DownloadOnly       bool
 	RandomWait         int // minutes, >= 0
 	MailTo             string
-	MailFrom           string // MAILFROM, default "root@<Hostname>"
-	SMTPServer         string // SMTP_SERVER host:port, "" = mail/sendmail binary if present, else localhost:25
-	SystemName         string // default Hostname
-	NotifyURL          string // NOTIFY_URL: http or https URL; "" means none
-	NotifyHeader       string // NOTIFY_HEADER "Name: value" (a secret: never print it); "" means none
-	NotifyCmd          string // NOTIFY_CMD, split with Split when run; "" means none
-	NotifyOn           string // NOTIFY_ON: NotifyFailure, NotifyChange (default) or NotifyAlways
-	MetricsFile        string // METRICS_FILE; "" means none
-	DaysOfWeek         string // the digits 0-6 in order, e.g. "0123456"
-	InstallWindow      Window // INSTALL_WINDOW; the zero Window is always open
-	MinAgeDays         int    // MIN_AGE_DAYS, whole days >= 0
-	Canary             bool   // CANARY=yes: ignore MIN_AGE_DAYS and the share of a phased rollout
-	AutoRollback       string // AUTO_ROLLBACK: "" (no) or AutoRollbackWithdrawn
+	MailFrom           string        // MAILFROM, default "root@<Hostname>"
+	SMTPServer         string        // SMTP_SERVER host:port, "" = mail/sendmail binary if present, else localhost:25
+	SystemName         string        // default Hostname
+	NotifyURL          string        // NOTIFY_URL: http or https URL; "" means none
+	NotifyHeader       string        // NOTIFY_HEADER "Name: value" (a secret: never print it); "" means none
+	NotifyCmd          string        // NOTIFY_CMD, split with Split when run; "" means none
+	NotifyOn           string        // NOTIFY_ON: NotifyFailure, NotifyChange (default) or NotifyAlways
+	MetricsFile        string        // METRICS_FILE; "" means none
+	DaysOfWeek         string        // the digits 0-6 in order, e.g. "0123456"
+	InstallWindow      window.Window // INSTALL_WINDOW; the zero Window is always open
+	MinAgeDays         int           // MIN_AGE_DAYS, whole days >= 0
+	Canary             bool          // CANARY=yes: ignore MIN_AGE_DAYS and the share of a phased rollout
+	AutoRollback       string        // AUTO_ROLLBACK: "" (no) or AutoRollbackWithdrawn
 	ServiceWaits       bool
 	ServiceWaitTime    time.Duration // SERVICE_WAIT_TIME seconds
 
@@ -172,7 +175,7 @@ func unjoin(err error) []error {
 // host name cannot be found, Hostname is "localhost".
 func Defaults(product string) *Config {
 	name := "/etc/sysconfig/" + product + "-hotfix"
-	r, err := layer(name, []assignment{{key: "PRODUCT", value: escapeDollars(product), line: 1}}, nil, nil)
+	r, err := layer(name, []assignment{{key: "PRODUCT", value: shellword.EscapeDollars(product), line: 1}}, nil, nil)
 	if err != nil { // viper refused a one-key map: a bug
 		panic(fmt.Sprintf("sysconfig: defaults for %q: %v", product, err))
 	}
@@ -248,7 +251,7 @@ func (c *Config) value(key string) string {
 	case "TARBALL_KEY":
 		return c.TarballKey
 	case "YUM_PARAMETER":
-		return joinWords(c.YumParameter)
+		return shellword.Join(c.YumParameter)
 	case "SCHEDULE":
 		return c.Schedule
 	case "CHECK_ONLY":

@@ -3,6 +3,8 @@ package sysconfig
 import (
 	"reflect"
 	"testing"
+
+	"github.com/hotchain/hotchain/sysconfig/shellword"
 )
 
 // FuzzParse feeds arbitrary settings text to the parser. It must never panic, and
@@ -48,7 +50,7 @@ func FuzzParse(f *testing.F) {
 		}
 
 		if words, err := Split(src); err == nil {
-			again, err := Split(joinWords(words))
+			again, err := Split(shellword.Join(words))
 			if err != nil || !reflect.DeepEqual(words, again) {
 				t.Fatalf("words changed: %q -> %q, %v", words, again, err)
 			}

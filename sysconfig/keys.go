@@ -1,5 +1,7 @@
 package sysconfig
 
+import "github.com/hotchain/hotchain/sysconfig/shellword"
+
 // setting describes one key: its default and its documentation. The order of settings
 // is the order of Template and of Env.
 type setting struct {
@@ -214,5 +216,5 @@ func defaultOf(key, product string) string {
 	if s == nil || s.def == nil {
 		return ""
 	}
-	return s.def(escapeDollars(product))
+	return s.def(shellword.EscapeDollars(product))
 }

@@ -3,6 +3,8 @@ package sysconfig
 import (
 	"net/url"
 	"strings"
+
+	"github.com/hotchain/hotchain/sysconfig/shellword"
 )
 
 // notify checks the notification and metrics settings: NOTIFY_URL, NOTIFY_HEADER,
@@ -23,7 +25,7 @@ func (r *resolver) notify(c *Config, vals map[string]string) {
 		c.NotifyOn = NotifyChange
 	}
 	c.MetricsFile = r.path("METRICS_FILE", vals, true)
-	if c.MetricsFile != "" && strings.HasSuffix(expand(r.raw("METRICS_FILE"), vals), "/") {
+	if c.MetricsFile != "" && strings.HasSuffix(shellword.Expand(r.raw("METRICS_FILE"), vals), "/") {
 		r.bad("METRICS_FILE", r.text("METRICS_FILE"), "a directory: name the file, e.g. /var/lib/node_exporter/textfile_collector/%s_hotfix.prom", c.Product)
 		c.MetricsFile = ""
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/hotchain/hotchain/sysconfig/shellword"
 )
 
 // assignment is one KEY=VALUE line of a settings file.
@@ -73,7 +75,7 @@ func parseLine(line string) (a assignment, ok bool, notes []string, e *Error) {
 	}
 	a.key = s[:k]
 	raw := s[k+1:]
-	value, end, err := scanWord(raw, 0, true, &notes)
+	value, end, err := shellword.Scan(raw, 0, true, &notes)
 	if err != nil {
 		return a, false, nil, &Error{Key: a.key, Value: raw, Msg: err.Error()}
 	}
@@ -91,8 +93,13 @@ func render(as []assignment) []byte {
 	for _, a := range as {
 		b.WriteString(a.key)
 		b.WriteByte('=')
-		b.WriteString(quoteValue(a.value))
+		b.WriteString(shellword.QuoteValue(a.value))
 		b.WriteByte('\n')
 	}
 	return []byte(b.String())
 }
+
+// Split splits a command line from the settings (YUM_PARAMETER, PRE_HOOK, POST_HOOK,
+// PRODUCT_VERSION_CMD) into words the way sh would, removing quotes, without expanding
+// anything or running a shell; see shellword.Split, which it is.
+func Split(s string) ([]string, error) { return shellword.Split(s) }

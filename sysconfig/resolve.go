@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hotchain/hotchain/sysconfig/shellword"
 	"github.com/spf13/viper"
 )
 
@@ -87,7 +88,7 @@ func layer(file string, assigns []assignment, warns []warning, environ []string)
 			continue
 		}
 		fileVals[a.key] = a.value
-		r.fileVals[a.key] = expand(a.value, nil)
+		r.fileVals[a.key] = shellword.Expand(a.value, nil)
 		r.from[a.key] = origin{line: a.line}
 	}
 	if err := r.v.MergeConfigMap(fileVals); err != nil {
@@ -106,10 +107,10 @@ func layer(file string, assigns []assignment, warns []warning, environ []string)
 				r.warns = append(r.warns, warning{o.line, fmt.Sprintf("%s:%d: %s: the environment variable %s=%q overrides this line (%q)", file, o.line, s.name, s.name, val, old)})
 			}
 		}
-		r.v.Set(s.name, markRefs(val))
+		r.v.Set(s.name, shellword.MarkRefs(val))
 		r.from[s.name] = origin{env: true}
 	}
-	product := expand(r.v.GetString("PRODUCT"), nil)
+	product := shellword.Expand(r.v.GetString("PRODUCT"), nil)
 	for _, s := range settings {
 		r.v.SetDefault(s.name, defaultOf(s.name, product))
 	}
@@ -156,7 +157,7 @@ func (r *resolver) raw(key string) string { return r.v.GetString(key) }
 
 // text is the winning value of key as plain text, references as written: the value of a
 // key that does not expand, and the way any value is shown in messages.
-func (r *resolver) text(key string) string { return expand(r.raw(key), nil) }
+func (r *resolver) text(key string) string { return shellword.Expand(r.raw(key), nil) }
 
 func (r *resolver) errorFor(key, value, msg string) *Error {
 	o := r.from[key]
@@ -207,13 +208,13 @@ func (r *resolver) path(key string, vals map[string]string, allowEmpty bool) str
 
 // pathOf checks raw (internal form) as the value of the path key.
 func (r *resolver) pathOf(key, raw string, vals map[string]string, allowEmpty bool) string {
-	p, shown := expand(raw, vals), expand(raw, nil)
+	p, shown := shellword.Expand(raw, vals), shellword.Expand(raw, nil)
 	switch {
 	case p == "" && allowEmpty:
 		return ""
 	case p == "":
 		r.bad(key, shown, "empty: give an absolute path, or remove the line to get the default %s",
-			expand(defaultOf(key, vals["PRODUCT"]), vals))
+			shellword.Expand(defaultOf(key, vals["PRODUCT"]), vals))
 		return ""
 	case !filepath.IsAbs(p):
 		also := ""
@@ -221,7 +222,7 @@ func (r *resolver) pathOf(key, raw string, vals map[string]string, allowEmpty bo
 			also = fmt.Sprintf(" (it expands to %q)", p)
 		}
 		r.bad(key, shown, "not an absolute path%s: paths in the settings start with /, e.g. %s",
-			also, expand(defaultOf(key, vals["PRODUCT"]), vals))
+			also, shellword.Expand(defaultOf(key, vals["PRODUCT"]), vals))
 		return ""
 	}
 	return filepath.Clean(p)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hotchain/hotchain/internal/testutil"
+	"github.com/hotchain/hotchain/sysconfig/shellword"
 )
 
 // testFile is the name the tests give the settings file in messages.
@@ -41,7 +42,7 @@ func settingsText(c *Config) []byte {
 	var as []assignment
 	for _, kv := range c.Env() {
 		k, v, _ := strings.Cut(kv, "=")
-		as = append(as, assignment{key: k, value: escapeDollars(v)})
+		as = append(as, assignment{key: k, value: shellword.EscapeDollars(v)})
 	}
 	return render(as)
 }

@@ -3,6 +3,8 @@ package sysconfig
 import (
 	"sort"
 	"strings"
+
+	"github.com/hotchain/hotchain/sysconfig/shellword"
 )
 
 // header opens the settings file that the base RPM installs; "%p" is the product.
@@ -41,11 +43,11 @@ func Template(product string, overrides map[string]string) []byte {
 		v, set := overrides[s.name]
 		switch {
 		case s.name == "PRODUCT":
-			b.WriteString("PRODUCT=" + quoteValue(escapeDollars(product)) + "\n")
+			b.WriteString("PRODUCT=" + shellword.QuoteValue(shellword.EscapeDollars(product)) + "\n")
 		case set:
-			b.WriteString(s.name + "=" + quoteValue(markRefs(v)) + "\n")
+			b.WriteString(s.name + "=" + shellword.QuoteValue(shellword.MarkRefs(v)) + "\n")
 		default:
-			b.WriteString("#" + s.name + "=" + quoteValue(defaultOf(s.name, product)) + "\n")
+			b.WriteString("#" + s.name + "=" + shellword.QuoteValue(defaultOf(s.name, product)) + "\n")
 		}
 	}
 	var unknown []string
@@ -59,7 +61,7 @@ func Template(product string, overrides map[string]string) []byte {
 		b.WriteByte('\n')
 		comment(&b, "Keys that this version of hotchain does not know (ignored):", product)
 		for _, k := range unknown {
-			b.WriteString(k + "=" + quoteValue(markRefs(overrides[k])) + "\n")
+			b.WriteString(k + "=" + shellword.QuoteValue(shellword.MarkRefs(overrides[k])) + "\n")
 		}
 	}
 	return []byte(b.String())
@@ -83,7 +85,7 @@ func validName(k string) bool {
 		return false
 	}
 	for i := 0; i < len(k); i++ {
-		if !nameByte(k[i]) {
+		if !shellword.NameByte(k[i]) {
 			return false
 		}
 	}

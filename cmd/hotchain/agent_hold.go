@@ -88,10 +88,11 @@ func waitingPeriod(pending []dnf.Package, minAgeDays int, now time.Time, pub pub
 
 // holdBack decides what the waiting period holds back of the part of the chain this host
 // may install. A secondary host follows the alpha (the installation's version.txt) and does
-// not wait itself: the alpha waited, and the installation must not fall apart.
+// not wait itself: the alpha waited, and the installation must not fall apart. An import
+// (import.go) does not wait either: the admin chose the signed bundle.
 func (r *agentRun) holdBack() {
 	cfg := r.cfg
-	if cfg.MinAgeDays == 0 || cfg.Canary || cfg.HostRole == sysconfig.RoleSecondary {
+	if cfg.MinAgeDays == 0 || cfg.Canary || cfg.HostRole == sysconfig.RoleSecondary || r.o.bundle != nil {
 		return
 	}
 	r.held = mergeHeld(r.held, waitingPeriod(r.pending[:len(r.pending)-len(r.waiting)], cfg.MinAgeDays, r.o.now(), publishTimesOf(r.policy)))

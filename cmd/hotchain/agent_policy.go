@@ -20,7 +20,6 @@ import (
 	"github.com/hotchain/hotchain/internal/repoconf"
 	"github.com/hotchain/hotchain/internal/rollout"
 	"github.com/hotchain/hotchain/internal/sign"
-	"github.com/hotchain/hotchain/repo"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -68,7 +67,7 @@ func loadHostPolicy(ctx context.Context, cfg *sysconfig.Config, now time.Time) (
 		return nil, nil, err
 	}
 	f := repoconf.Parse(data)
-	section := repo.RepoName(cfg.Product)
+	section := repoconf.ID(cfg.Product)
 	var urls, keys []string
 	for _, e := range f.Entries {
 		if e.Section != section {

@@ -81,6 +81,11 @@ type agentOptions struct {
 	bootID func() (string, error) // the running boot's id (readBootID)
 
 	notifyLimits notifyLimits // zero: defaultNotifyLimits (notify.go)
+
+	// bundle, when set, makes the run an import (import.go): a console run whose package
+	// manager sees only the bundle's local repository, with no rollout policy and no
+	// waiting period (the admin chose the bundle).
+	bundle *importedBundle
 }
 
 func (o *agentOptions) fillDefaults() {

@@ -17,6 +17,7 @@ func TestCommandsRefuseExtraWords(t *testing.T) {
 		"finalize": {"6.14.2.1", "6.14.2.2"},
 		"rollback": {"6.14.2.1", "6.14.2.2"},
 		"repo":     {"dir1", "dir2"},
+		"import":   {"f1", "f2"},
 		"service":  {"status", "extra"},
 	}
 	for _, c := range commands() {

@@ -60,6 +60,7 @@ func commands() []command {
 		{"status", "[-json] [-installation]", "show the product version, applied chain and rollout state", runStatus},
 		{"restarted", "", "say that the restart or reboot applied hotfixes asked for is done", runRestarted},
 		{"verify", "", "compare the files applied hotfixes own with their recorded SHA-256", runVerify},
+		{"import", "FILE", "install the hotfixes of an offline bundle (FILE.sig beside it) without network", runImport},
 		{"repo-file", "-base-version V", "point the host's .repo file at another base version", runRepoFile},
 		{"diff", "-from OLD -to NEW -version V -out DIR", "write the hotfix directory that turns one tree into another, checked by applying it", runDiff},
 		{"build", "-product P -out DIR SRC", "build a hotfix RPM and tarball from a hotfix directory", runBuild},
@@ -68,6 +69,7 @@ func commands() []command {
 		{"repo", "-base-url URL DIR", "write yum/dnf metadata and the .repo file for a directory of hotfix RPMs", runRepo},
 		{"policy", "-sign-key KEY [-share V=PCT] [-halt V] [-withdraw V -reason R] DIR", "write the signed rollout policy of a repository (phasing, halt, withdraw)", runPolicy},
 		{"serve", "-dir DIR [-listen ADDR]", "serve repositories over HTTP for a local or air-gapped update", runServe},
+		{"bundle", "-product P -repo DIR -from V1 -to V2 -out FILE", "pack part of a chain, signed, into one file for hosts without network", runBundle},
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/hotchain/hotchain/hotfix"
-	"github.com/hotchain/hotchain/packaging"
+	"github.com/hotchain/hotchain/packaging/unpack"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -57,7 +57,7 @@ func applyDryRun(ctx context.Context, e *env, cfg *sysconfig.Config, dir string,
 }
 
 // unpackClash is the refusal of the unpack into PATCHES_DIR when the hotfix directory is
-// there already with other content than the tarball (packaging.SameContent, as the unpack
+// there already with other content than the tarball (unpack.SameContent, as the unpack
 // itself compares).
 func unpackClash(h *hotfix.Host, staged string) *hotfix.Refusal {
 	s, err := hotfix.ReadDir(staged)
@@ -68,7 +68,7 @@ func unpackClash(h *hotfix.Host, staged string) *hotfix.Refusal {
 	if _, err := os.Lstat(target); err != nil {
 		return nil
 	}
-	err = packaging.SameContent(target, s)
+	err = unpack.SameContent(target, s)
 	if err == nil {
 		return nil
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/internal/filetrust"
 	"github.com/hotchain/hotchain/internal/sign"
-	"github.com/hotchain/hotchain/packaging"
+	"github.com/hotchain/hotchain/packaging/unpack"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -30,15 +30,15 @@ func unpackVerifiedInto(cfg *sysconfig.Config, tarball, dest string) (string, er
 		return "", err // its own hint: the chmod or chown
 	}
 	if err != nil {
-		err = &packaging.SignatureError{Err: err}
+		err = &unpack.SignatureError{Err: err}
 	} else {
 		var dir string
-		dir, err = packaging.UnpackVerifiedTarballWith(tarball, tarball+".sig", pub, keyPath, dest)
+		dir, err = unpack.VerifiedTarballWith(tarball, tarball+".sig", pub, keyPath, dest)
 		if err == nil {
 			return dir, nil
 		}
 	}
-	if se := (*packaging.SignatureError)(nil); errors.As(err, &se) {
+	if se := (*unpack.SignatureError)(nil); errors.As(err, &se) {
 		return "", withHint(err, "get the tarball and its .sig again from the vendor; TARBALL_KEY in the settings names the vendor's public key")
 	}
 	return "", err

@@ -13,6 +13,11 @@ import (
 	"github.com/hotchain/hotchain/internal/boundedio"
 )
 
+// ID is the repository id of a product's hotfix repository, the section of its .repo
+// file: shop-hotfix. The vendor writes it (repo.RepoFile) and the host's agent finds its
+// section by it.
+func ID(product string) string { return product + "-hotfix" }
+
 // MaxSize bounds a .repo file that is read: real ones are a few hundred bytes; a file this
 // large is not one.
 const MaxSize = 1 << 20

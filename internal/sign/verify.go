@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -45,5 +46,20 @@ func (k *Keyring) CheckArmoredDetached(signed, sig []byte, now time.Time) error 
 	}
 	cfg := &packet.Config{Time: func() time.Time { return now }}
 	_, err := openpgp.CheckArmoredDetachedSignature(k.list, bytes.NewReader(signed), bytes.NewReader(sig), cfg)
+	return err
+}
+
+// CheckDetached checks that sig, a binary detached signature of at most MaxSignatureSize
+// bytes (as an RPM's header signature), is one of the keyring's keys' signature of signed,
+// as of now. A signature by another key is an error that wraps ErrUnknownIssuer.
+func (k *Keyring) CheckDetached(signed io.Reader, sig []byte, now time.Time) error {
+	if len(sig) > MaxSignatureSize {
+		return fmt.Errorf("signature of %d bytes is larger than %d, the limit for a signature", len(sig), MaxSignatureSize)
+	}
+	if len(k.list) == 0 {
+		return errors.New("no key to check the signature with")
+	}
+	cfg := &packet.Config{Time: func() time.Time { return now }}
+	_, err := openpgp.CheckDetachedSignature(k.list, signed, bytes.NewReader(sig), cfg)
 	return err
 }

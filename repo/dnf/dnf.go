@@ -92,6 +92,8 @@ type PackageManager struct {
 	Stdout, Stderr io.Writer
 	// RPM is the rpm command; "" means "rpm".
 	RPM string
+
+	only *LocalRepo // OnlyRepo: the one repository every call sees (local.go)
 }
 
 // Package is one package as the repository or the rpm database lists it.
@@ -149,9 +151,15 @@ func (pm *PackageManager) args(verb ...string) ([]string, error) {
 	a := []string{"-y"}
 	if root != "" {
 		a = append(a, "--installroot", root)
-		a = append(a, rootedKeys(root)...)
+		if pm.only == nil {
+			a = append(a, rootedKeys(root)...)
+		}
 	}
-	a = append(a, pm.Params...)
+	if pm.only != nil {
+		a = append(a, pm.only.args(pm.Params)...)
+	} else {
+		a = append(a, pm.Params...)
+	}
 	a = append(a, "--setopt=skip_if_unavailable=False")
 	return append(a, verb...), nil
 }

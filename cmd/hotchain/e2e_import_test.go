@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hotchain/hotchain/internal/sign"
+	"github.com/hotchain/hotchain/internal/testutil"
+	"github.com/hotchain/hotchain/packaging/unpack"
+	"github.com/hotchain/hotchain/repo/dnf"
+)
+
+// TestImportBundle is the offline bundle end to end with the real dnf and rpm: a vendor
+// builds the signed chain 6.14.2.1..4 and bundles 2..4; a host at 6.14.2.1 whose repository
+// file is gone (no repository configured, the server down) refuses a bundle with one byte
+// flipped inside an RPM, one signed by another tarball key, one whose RPMs and metadata
+// another OpenPGP key signed, and one that starts at 6.14.2.3, each with exit 1, a message
+// that says what and what to do, and the host tree byte-identical; then imports the good
+// one: rpm database, ledger and product files agree, the report is printed, and the
+// private copy is gone. A later bundle 3..5 installs 5 alone.
+func TestImportBundle(t *testing.T) {
+	e2eHost(t, false)
+	bin := buildStatic(t)
+	work := t.TempDir()
+	key, other := filepath.Join(work, "vendor"), filepath.Join(work, "other")
+	runOK(t, nil, bin, "keygen", "-name", "Shop Hotfixes", "-email", "hotfixes@shop.example", "-out", key)
+	runOK(t, nil, bin, "keygen", "-name", "Someone Else", "-email", "else@example.org", "-out", other)
+	repoDir := filepath.Join(work, "repos", "6.14.2")
+	otherDir := filepath.Join(work, "other", "6.14.2")
+	for _, d := range []string{repoDir, otherDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	url, stop := serveReposStoppable(t, bin, filepath.Dir(repoDir))
+	src := filepath.Join(work, "src")
+	rolloutChain(t, src, 1, 5, 0)
+	build := func(dir, k string, from, to int) {
+		for i := from; i <= to; i++ {
+			runOK(t, nil, bin, "build", "-product", "shop", "-sign-key", k+".asc", "-out", dir, filepath.Join(src, fmt.Sprintf("shop-hotfix-6.14.2.%d", i)))
+		}
+	}
+	build(repoDir, key, 1, 1)
+	runOK(t, nil, bin, "build-base", "-product", "shop", "-base-version", "6.14.2", "-repo-url", url,
+		"-sign-key", key+".asc", "-tarball-key", key+".pem", "-binary", bin, "-set", "HOSTNAME=bundlehost",
+		"-set", "YUM_PARAMETER=--disablerepo '*' --enablerepo shop-hotfix --releasever=1", "-out", repoDir)
+	runOK(t, nil, bin, "repo", "-sign-key", key+".asc", "-base-url", url, repoDir)
+
+	// The host: base RPM and hotfix 1 from the repository, then no repository at all.
+	host := newInstallroot(t, "host")
+	repoFile, err := os.ReadFile(filepath.Join(repoDir, "shop-hotfix.repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	host.write("etc/yum.repos.d/shop-hotfix.repo", string(repoFile))
+	pub, _ := os.ReadFile(key + ".pub.asc")
+	host.write("etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix", string(pub))
+	runOK(t, nil, "dnf", host.dnfArgs("install", "shop-hotfix-base")...)
+	at := []string{"-root", host.root, "-config", "/etc/sysconfig/shop-hotfix"}
+	runOK(t, nil, bin, append([]string{"agent", "-console"}, at...)...)
+	ledger := "etc/opt/shop/hotfix/bundlehost.txt"
+	if got := host.read(ledger); got != "6.14.2.1\n" {
+		t.Fatalf("ledger before the import = %q, want 6.14.2.1", got)
+	}
+	stop()
+	if err := os.Remove(filepath.Join(host.root, "etc/yum.repos.d/shop-hotfix.repo")); err != nil {
+		t.Fatal(err)
+	}
+
+	// The vendor: 2..4 in the repository, the bundles.
+	build(repoDir, key, 2, 4)
+	runOK(t, nil, bin, "repo", "-sign-key", key+".asc", "-base-url", url, repoDir)
+	build(otherDir, other, 2, 4)
+	bundle := func(dir, signKey, tarKey string, from, to int, name string) string {
+		out := filepath.Join(work, "bundles", name)
+		os.MkdirAll(filepath.Dir(out), 0o755)
+		runOK(t, []string{"SOURCE_DATE_EPOCH=1700000000"}, bin, "bundle", "-product", "shop", "-repo", dir,
+			"-from", fmt.Sprintf("6.14.2.%d", from), "-to", fmt.Sprintf("6.14.2.%d", to),
+			"-sign-key", signKey, "-tarball-key", tarKey+".pem", "-out", out)
+		return out
+	}
+	good := bundle(repoDir, key+".asc", key, 2, 4, "shop-hotfix-bundle-6.14.2.2-6.14.2.4.tar")
+	// The same packages and SOURCE_DATE_EPOCH give the same bytes.
+	again := bundle(repoDir, key+".asc", key, 2, 4, "again.tar")
+	if a, b := readFile(t, good), readFile(t, again); !bytes.Equal(a, b) {
+		t.Errorf("two bundles of the same packages differ")
+	}
+	flipped := filepath.Join(work, "bundles", "flipped.tar")
+	data := readFile(t, good)
+	rpmAt := bytes.Index(data, []byte("shop-hotfix-6_14_2_3-1-0.noarch.rpm\x00"))
+	if rpmAt < 0 {
+		t.Fatal("bundle holds no shop-hotfix-6_14_2_3-1-0.noarch.rpm")
+	}
+	flip := (rpmAt/512+1)*512 + 2000 // inside the RPM after its header block
+	data[flip] ^= 0x01
+	writeFile(t, flipped, data)
+	writeFile(t, flipped+".sig", readFile(t, good+".sig"))
+	otherTar := bundle(repoDir, key+".asc", other, 2, 4, "other-tarball-key.tar")
+	otherPGP := bundle(otherDir, other+".asc", key, 2, 4, "other-openpgp-key.tar")
+	// RPMs signed by another key, repomd.xml by it and by the host's key (what a key
+	// rotation's overlap would give a host that lacks the new key).
+	otherRPMs := bundle(otherDir, other+".asc,"+key+".asc", key, 2, 4, "other-rpm-key.tar")
+	gap := bundle(repoDir, key+".asc", key, 3, 4, "gap.tar")
+
+	tmp := filepath.Join(work, "tmp")
+	os.MkdirAll(tmp, 0o700)
+	env := []string{"TMPDIR=" + tmp}
+	snap := func() map[string]testutil.TreeEntry { return testutil.Snapshot(t, host.root, true, ".") }
+	before := snap()
+	for _, tc := range []struct {
+		name, file string
+		want       []string
+	}{
+		{"one flipped byte", flipped, []string{"refused, nothing was changed", "bundle " + flipped + " refused, nothing was changed: signature does not match", "hint: get the bundle and its .sig again"}},
+		{"another tarball key", otherTar, []string{"refused, nothing was changed", "signature does not match", "hint: get the bundle and its .sig again"}},
+		{"another OpenPGP key", otherPGP, []string{"refused, nothing was changed", "repomd.xml.asc does not verify with", "hint: the bundle's metadata and packages must be signed with this host's repository key"}},
+		{"packages by another OpenPGP key", otherRPMs, []string{"refused, nothing was changed", "package shop-hotfix-6_14_2_2-1-0.noarch.rpm: rpm -K with these keys alone says", "SIGNATURES NOT OK", "hint: the bundle's metadata and packages must be signed"}},
+		{"a gap", gap, []string{"refused, nothing was changed", "host has 6.14.2.1, the bundle starts at 6.14.2.3: 6.14.2.2 is missing", "hint: ask the vendor for a bundle -from 6.14.2.2"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, code := runCode(t, env, bin, append(append([]string{"import"}, at...), tc.file)...)
+			if code != exitFailure {
+				t.Errorf("exit %d, want %d", code, exitFailure)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q", w)
+				}
+			}
+			if d := testutil.DiffTrees(before, snap()); d != "" {
+				t.Errorf("the refused import changed the host:\n%s", d)
+			}
+			if left, _ := os.ReadDir(tmp); len(left) != 0 {
+				t.Errorf("left %d entries in TMPDIR", len(left))
+			}
+		})
+	}
+
+	// dnf and rpm check the same signatures themselves: the package manager as import sets
+	// it up, on the bundles another key signed, without hotchain's own checks first.
+	for _, b := range []string{otherPGP, otherRPMs} {
+		t.Run("dnf refuses "+filepath.Base(b), func(t *testing.T) {
+			priv := t.TempDir()
+			pub, err := sign.LoadTarballPublicKey(key + ".pub.pem")
+			if err != nil {
+				t.Fatal(err)
+			}
+			unpacked, err := unpack.VerifiedBundle(b, b+".sig", pub, key+".pub.pem", priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lr := dnf.LocalRepo{ID: "shop-hotfix-bundle", ReposDir: filepath.Join(priv, "repos.d"), CacheDir: filepath.Join(priv, "cache")}
+			os.Mkdir(lr.ReposDir, 0o755)
+			writeFile(t, filepath.Join(lr.ReposDir, "bundle.repo"), dnf.LocalRepoFile(lr.ID, "bundle", unpacked.Dir,
+				[]string{filepath.Join(host.root, "etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix")}))
+			var out bytes.Buffer
+			pm := &dnf.PackageManager{Cmd: "dnf", Root: host.root, Params: []string{"--releasever=1"},
+				Env: append(os.Environ(), "SHOP_DO_PATCH=0"), Stdout: &out, Stderr: &out}
+			pm.OnlyRepo(lr)
+			rpmBefore := host.installed()
+			err = pm.Install(context.Background(), "shop-hotfix-6_14_2_4")
+			t.Logf("dnf: %v\n%s", err, out.String())
+			if err == nil || !strings.Contains(err.Error(), "GPG") {
+				t.Errorf("dnf on %s: %v, want a GPG check that fails", filepath.Base(b), err)
+			}
+			if got := host.installed(); got != rpmBefore {
+				t.Errorf("rpm database changed:\n%s\nwas\n%s", got, rpmBefore)
+			}
+		})
+	}
+
+	out := runOK(t, env, bin, append(append([]string{"import"}, at...), good)...)
+	for _, w := range []string{"==> importing " + good, "Installed: 6.14.2.2 6.14.2.3 6.14.2.4"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("import output lacks %q", w)
+		}
+	}
+	if got := host.read(ledger); got != "6.14.2.1\n6.14.2.2\n6.14.2.3\n6.14.2.4\n" {
+		t.Errorf("ledger after the import = %q, want 1 to 4", got)
+	}
+	rpms := regexp.MustCompile(`(?m)^\d+ (shop-hotfix-6_\S+)$`).FindAllStringSubmatch(host.installed(), -1)
+	var names []string
+	for _, m := range rpms {
+		names = append(names, m[1])
+	}
+	if got := strings.Join(names, " "); !strings.Contains(got, "shop-hotfix-6_14_2_4") || len(names) != 4 {
+		t.Errorf("rpm -qa after the import: %s, want hotfixes 1 to 4", got)
+	}
+	if got := host.read("opt/shop/lib/Shop/Cart.pm"); got != "cart 6.14.2.4\n" {
+		t.Errorf("Cart.pm after the import = %q", got)
+	}
+	for i := 2; i <= 4; i++ {
+		if got := host.read(fmt.Sprintf("opt/shop/lib/Shop/Fix%d.pm", i)); got != fmt.Sprintf("fix %d\n", i) {
+			t.Errorf("Fix%d.pm = %q", i, got)
+		}
+	}
+	if st := runOK(t, nil, bin, append([]string{"verify"}, at...)...); !strings.Contains(st, " 0 drifted") {
+		t.Errorf("verify after the import:\n%s", st)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("the import left %d entries in TMPDIR", len(left))
+	}
+	if _, err := os.Stat(filepath.Join(host.root, "etc/yum.repos.d/shop-hotfix-bundle.repo")); err == nil {
+		t.Errorf("the import left its .repo file in the host")
+	}
+	// Once more: everything is applied.
+	if out := runOK(t, env, bin, append(append([]string{"import"}, at...), good)...); !strings.Contains(out, "Nothing to import") {
+		t.Errorf("second import: %s", out)
+	}
+	// A bundle that holds applied hotfixes too: they are skipped, the new one installs.
+	build(repoDir, key, 5, 5)
+	runOK(t, nil, bin, "repo", "-sign-key", key+".asc", "-base-url", url, repoDir)
+	next := bundle(repoDir, key+".asc", key, 3, 5, "shop-hotfix-bundle-6.14.2.3-6.14.2.5.tar")
+	if out := runOK(t, env, bin, append(append([]string{"import"}, at...), next)...); !strings.Contains(out, "Installed: 6.14.2.5\n") {
+		t.Errorf("import of 3..5 on a host at 4 does not say it installed 6.14.2.5 alone:\n%s", out)
+	}
+	if got := host.read(ledger); got != "6.14.2.1\n6.14.2.2\n6.14.2.3\n6.14.2.4\n6.14.2.5\n" {
+		t.Errorf("ledger after the second bundle = %q, want 1 to 5", got)
+	}
+}
+
+func readFile(t *testing.T, p string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func writeFile(t *testing.T, p string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
