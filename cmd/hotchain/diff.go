@@ -29,7 +29,8 @@ to a copy of what DIR touches in OLD and compares the result with NEW entry by e
 (kind, mode, owner, content, symlink target, the times of placed files and symlinks). DIR
 is written under a temporary name beside it and appears only when that check passes.
 DIR must not exist, or be empty; its parent must exist. Run it as root, or as the owner of
-both trees, so that owners can be checked.`)
+both trees, so that owners can be checked. Then add fixed-bugs.txt, Install/ scripts and
+what else the hotfix needs, and remove filelist.txt: build writes it anew.`)
 	from := fs.String("from", "", "`OLD` tree: the product as hosts have it (required)")
 	to := fs.String("to", "", "`NEW` tree: the product as it should be (required)")
 	version := fs.String("version", "", "hotfix `version` for version.txt (required), like 6.14.2.4")

@@ -22,7 +22,7 @@ var (
 	layerHost = []string{"hotfix", "repo/dnf", "lock", "mailer", "sysconfig", "packaging/unpack"}
 	// vendor builds and publishes; it may use the host side's formats (hotfix's versions
 	// and directory, sysconfig's product names).
-	layerVendor = []string{"packaging", "repo", "repo/rpmfile", "repo/rpmmd"}
+	layerVendor = []string{"packaging", "packaging/treediff", "repo", "repo/rpmfile", "repo/rpmmd"}
 	// shared sits between the two sides and the leaves.
 	layerShared = []string{"internal/rollout"}
 	// leaf packages import no package of the module outside internal/ (nor each other
