@@ -576,3 +576,52 @@ func TestSelfCheckSeesTemporaryNames(t *testing.T) {
 	new := cloneTree(t, old.root).file("lib/a.pm", "a2\n", 0o644)
 	refusedBy(t, old, new, nil, "self-check", "under the name hotchain gives the temporary copy")
 }
+
+// TestNestedTrees: a subtree mapped inside another belongs to the deeper mapping, and the
+// hotfix round-trips through hosts whose CHANGE_TREES nest the same way.
+func TestNestedTrees(t *testing.T) {
+	old := newTree(t, "old").file("lib/a.pm", "a\n", 0o644).file("var/types/t.xml", "<t/>\n", 0o644).stamp(oldTime)
+	new := cloneTree(t, old.root).file("lib/a.pm", "a2\n", 0o644).file("var/types/t.xml", "<t2/>\n", 0o644).file("var/other.txt", "o\n", 0o644)
+	trees := []Tree{{Dir: "FileChanges", Sub: "."}, {Dir: "StoreTypeChanges", Sub: "var/types"}}
+	dir, _, err := makeDiff(t, old, new, trees)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rel, want := range map[string]bool{"FileChanges/lib/a.pm": true, "FileChanges/var/other.txt": true, "StoreTypeChanges/t.xml": true, "FileChanges/var/types/t.xml": false} {
+		if _, err := os.Lstat(filepath.Join(dir, rel)); (err == nil) != want {
+			t.Errorf("%s: want present %v, %v", rel, want, err)
+		}
+	}
+	newSnap := testutil.Snapshot(t, new.root, false, ".")
+	_, prod := applyOnHost(t, dir, old, trees)
+	if d := testutil.DiffTrees(newSnap, testutil.Snapshot(t, prod, false, ".")); d != "" {
+		t.Fatalf("applied hotfix differs from NEW:\n%s", d)
+	}
+}
+
+// TestUnchangedSpecialFiles: a pipe that is the same in both trees is no difference; hard
+// links are files like any other.
+func TestUnchangedSpecialFiles(t *testing.T) {
+	old := newTree(t, "old").file("lib/a.pm", "a\n", 0o644).dir("run", 0o755)
+	if err := syscall.Mkfifo(old.p("run/pipe"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(old.p("lib/a.pm"), old.p("lib/hard.pm")); err != nil {
+		t.Fatal(err)
+	}
+	old.stamp(oldTime)
+	new := cloneTree(t, old.root)
+	// Written anew, so the hard link of NEW keeps the old content.
+	os.Remove(new.p("lib/a.pm"))
+	new.file("lib/a.pm", "a2\n", 0o644)
+	dir, res, err := makeDiff(t, old, new, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Replaced != 1 || res.Added+res.Removed != 0 {
+		t.Errorf("result %+v", res)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "FileChanges/lib/hard.pm")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the unchanged hard link was shipped: %v", err)
+	}
+}
