@@ -122,32 +122,34 @@ type dirJob struct {
 
 // listing is what listing one directory found: its entries, in byte order of name.
 type listing struct {
-	nodes []node
-	err   error
+	nodes   []node // those that differ, and directories
+	entries int    // all of them
+	err     error
 }
 
 // walk lists both trees below their roots and compares them, one level of directories at
 // a time, the directories of a level on walkWorkers goroutines (internal/ordered, so the
 // result is in a fixed order whatever the timing). It never follows a symlink: every entry
-// is lstat'ed (fstatat relative to its open directory). It returns every path of the
-// union, parents before children, each marked when it differs: present on one side only,
-// another kind, owner, mode, size, symlink target or device number (sameMeta), or, for
-// files of the same size, other bytes, compared with an early exit (hard links to one
-// inode are equal without being read). Modification times are not compared: a hotfix
-// cannot set a directory's, and a file whose content is the same is not shipped for its
-// time.
-func walk(oldRoot, newRoot string) ([]node, error) {
+// is lstat'ed (fstatat relative to its open directory). It returns the paths of the union
+// that differ and the directories, parents before children, and how many paths it
+// compared. A path differs when it is on one side only, or of another kind, owner, mode,
+// size, symlink target or device number on the other (sameMeta), or, for files of the
+// same size, holds other bytes, compared with an early exit (hard links to one inode are
+// equal without being read). Modification times are not compared: a hotfix cannot set a
+// directory's, and a file whose content is the same is not shipped for its time.
+func walk(oldRoot, newRoot string) ([]node, int, error) {
 	oldM, err := lstatMeta(oldRoot)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	newM, err := lstatMeta(newRoot)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if !oldM.isDir() || !newM.isDir() {
-		return nil, fmt.Errorf("%s and %s must both be directories", oldRoot, newRoot)
+		return nil, 0, fmt.Errorf("%s and %s must both be directories", oldRoot, newRoot)
 	}
+	entries := 1
 	all := []node{{rel: ".", old: oldM, new: newM}}
 	all[0].differs = !sameMeta(oldM, newM)
 	level := []dirJob{{rel: ".", inOld: true, inNew: true}}
@@ -158,10 +160,11 @@ func walk(oldRoot, newRoot string) ([]node, error) {
 			return out[i].err
 		}, func(int) {})
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		var next []dirJob
 		for _, l := range out {
+			entries += l.entries
 			for _, n := range l.nodes {
 				all = append(all, n)
 				oldDir, newDir := n.old != nil && n.old.isDir(), n.new != nil && n.new.isDir()
@@ -172,7 +175,7 @@ func walk(oldRoot, newRoot string) ([]node, error) {
 		}
 		level = next
 	}
-	return all, nil
+	return all, entries, nil
 }
 
 // dirList is one side of a directory: its open descriptor, names in byte order, an lstat
@@ -205,7 +208,7 @@ func listPair(oldRoot, newRoot string, j dirJob) listing {
 			return listing{err: err}
 		}
 	}
-	l := listing{nodes: make([]node, 0, max(len(olds.names), len(news.names)))}
+	var l listing
 	prefix := ""
 	if j.rel != "." {
 		prefix = j.rel + "/"
@@ -246,7 +249,12 @@ func listPair(oldRoot, newRoot string, j dirJob) listing {
 				n.differs = !eq
 			}
 		}
-		l.nodes = append(l.nodes, n)
+		l.entries++
+		// What is equal and no directory is of no further use: a hundred thousand
+		// nodes need not be kept for the thousand that count.
+		if n.differs || (n.old != nil && n.old.isDir()) || (n.new != nil && n.new.isDir()) {
+			l.nodes = append(l.nodes, n)
+		}
 	}
 	return l
 }

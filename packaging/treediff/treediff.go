@@ -111,7 +111,7 @@ func Make(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 
-	nodes, err := walk(oldRoot, newRoot)
+	nodes, entries, err := walk(oldRoot, newRoot)
 	if err != nil {
 		return nil, fmt.Errorf("compare %s with %s: %w", o.Old, o.New, err)
 	}
@@ -130,9 +130,9 @@ func Make(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	res := p.result()
-	res.Compared = len(nodes)
+	res.Compared = entries
 	logf("diff: %d entries compared: %d files and symlinks added, %d replaced, %d removed; %d directories added, %d removed",
-		len(nodes), res.Added, res.Replaced, res.Removed, res.DirsAdded, res.DirsRemoved)
+		entries, res.Added, res.Replaced, res.Removed, res.DirsAdded, res.DirsRemoved)
 
 	work, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".hotchain-diff-")
 	if err != nil {
