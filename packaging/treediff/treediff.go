@@ -2,8 +2,8 @@
 // the product as hosts have it, into NEW, the product as it should be. It is the vendor's
 // side of `hotchain diff`.
 //
-// Make compares the trees (Compare's rules: lstat only, same-size files byte by byte),
-// refuses what a hotfix cannot ship (an owner change, setuid or setgid, a device file or
+// Make compares the trees (lstat only, never following a symlink; same-size files byte by
+// byte), refuses what a hotfix cannot ship (an owner change, setuid or setgid, a device file or
 // pipe, a directory's mode, a difference outside every mapped subtree), writes the change
 // trees, FileRemovals, version.txt and filelist.txt under a temporary name, applies the
 // result with the real applier (package hotfix) to a sparse copy of OLD and compares that
@@ -89,11 +89,11 @@ type Options struct {
 
 // Result is what Make wrote.
 type Result struct {
-	Dir                       string
-	Added, Replaced, Removed  int // files and symlinks
-	DirsAdded, DirsRemoved    int
-	Compared, ContentCompared int // entries of the union of the trees; files read on both sides
-	Checked                   int // entries the self-check compared
+	Dir                      string
+	Added, Replaced, Removed int // files and symlinks
+	DirsAdded, DirsRemoved   int
+	Compared                 int // entries of the union of the trees
+	Checked                  int // entries the self-check compared
 }
 
 // Make writes the hotfix directory that turns o.Old into o.New (see the package comment).
@@ -141,7 +141,7 @@ func Make(ctx context.Context, o Options) (*Result, error) {
 	defer os.RemoveAll(work)
 	// The self-check's host lives in memory when there is room (scratchDir): what it writes
 	// is thrown away, and the disk would only slow it down.
-	scratch, sameFS := scratchDir(p.scratchBytes(newRoot)), false
+	scratch, sameFS := scratchDir(p.scratchBytes()), false
 	if scratch == "" {
 		scratch, sameFS = work, true
 	} else {
@@ -469,7 +469,7 @@ func (p *plan) hashRemovals(oldRoot string) error {
 
 // scratchBytes is about what the self-check writes: the hotfix, what it places, the
 // sparse copy of OLD.
-func (p *plan) scratchBytes(newRoot string) int64 {
+func (p *plan) scratchBytes() int64 {
 	var n int64
 	for _, e := range p.entries {
 		if e.ship != nil {
