@@ -136,7 +136,15 @@ func (c *copyState) add(rel string, depth int) error {
 		if err := c.add(parentRel(rel), depth); err != nil {
 			return err
 		}
-		if pm := c.copied[parentRel(rel)]; pm == nil || !pm.isDir() {
+		pm := c.copied[parentRel(rel)]
+		if pm != nil && pm.isLink() && depth < 40 {
+			// The way to rel goes through a symlink (what a symlink points to, looked
+			// up): the entry is where that symlink leads.
+			if t := path.Join(path.Dir(parentRel(rel)), pm.link, path.Base(rel)); !path.IsAbs(pm.link) && t != ".." && !strings.HasPrefix(t, "../") {
+				return c.add(t, depth+1)
+			}
+		}
+		if pm == nil || !pm.isDir() {
 			return nil // not in OLD (below something new or not a directory there)
 		}
 	}
@@ -167,8 +175,9 @@ func (c *copyState) add(rel string, depth int) error {
 		if err := os.Symlink(m.link, dst); err != nil {
 			return err
 		}
-		// What it points to, inside OLD, so the applier's questions about it get OLD's
-		// answers.
+		// What it points to, inside OLD, so the applier's questions about it (is it a
+		// directory?) get OLD's answers. An absolute target is looked up on this
+		// machine, as the applier on a host looks it up on the host.
 		if !path.IsAbs(m.link) && depth < 40 {
 			t := path.Join(path.Dir(rel), m.link)
 			if t != ".." && !strings.HasPrefix(t, "../") {

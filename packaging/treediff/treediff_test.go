@@ -625,3 +625,13 @@ func TestUnchangedSpecialFiles(t *testing.T) {
 		t.Errorf("the unchanged hard link was shipped: %v", err)
 	}
 }
+
+// TestSelfCheckFollowsSymlinksOnTheWay: a replaced symlink whose target lies through
+// another symlink: the sparse copy holds the whole way, so the self-check sees the
+// directory at its end as the applier on a host would.
+func TestSelfCheckFollowsSymlinksOnTheWay(t *testing.T) {
+	old := newTree(t, "old").file("releases/v1/a", "1\n", 0o644).file("releases/v2/a", "2\n", 0o644).
+		link("latest", "releases").link("current", "latest/v1").stamp(oldTime)
+	new := cloneTree(t, old.root).link("current", "latest/v2")
+	refusedBy(t, old, new, nil, "self-check", "current", "symlink to a directory")
+}
