@@ -421,7 +421,7 @@ const tmpfsMagic = 0x01021994
 // scratchDir is a directory in memory (a tmpfs: $TMPDIR when it is one, else /dev/shm) that
 // has room for need bytes and more, or "" when there is none.
 func scratchDir(need int64) string {
-	if os.Getenv(noScratchEnv) != "" {
+	if noScratch {
 		return ""
 	}
 	for _, d := range []string{os.Getenv("TMPDIR"), "/dev/shm"} {
@@ -439,9 +439,9 @@ func scratchDir(need int64) string {
 	return ""
 }
 
-// noScratchEnv, when set, keeps the self-check beside the hotfix directory (tests use it to
-// cover both ways).
-const noScratchEnv = "HOTCHAIN_DIFF_NO_TMPFS"
+// noScratch, set by tests, keeps the self-check beside the hotfix directory, as on a machine
+// without a tmpfs that has room.
+var noScratch = false
 
 // hotfixItems are the top-level names of the hotfix directory that belong to the hotfix:
 // not what a host writes there (backups, the install log, the journal).

@@ -225,8 +225,18 @@ func applyOnHost(t *testing.T, dir string, old *tree, trees []Tree) (*hotfix.Hos
 
 // TestRoundTrip: the hotfix made from OLD and NEW, applied by the real applier to a copy of
 // OLD, gives NEW exactly (kind, mode, owner, content, link target, file times); rolled back,
-// OLD exactly, directory times too.
+// OLD exactly, directory times too. The self-check runs in a tmpfs and, the second time,
+// beside the hotfix directory.
 func TestRoundTrip(t *testing.T) {
+	t.Run("tmpfs", testRoundTrip)
+	t.Run("beside", func(t *testing.T) {
+		noScratch = true
+		defer func() { noScratch = false }()
+		testRoundTrip(t)
+	})
+}
+
+func testRoundTrip(t *testing.T) {
 	old, new := productTrees(t)
 	oldSnap := testutil.Snapshot(t, old.root, true, ".")
 	newSnap := testutil.Snapshot(t, new.root, false, ".")
