@@ -369,19 +369,6 @@ func sameFds(fa, fb int, size int64, buf []byte) (bool, error) {
 	return true, nil
 }
 
-func openAt(dirFd int, name string) (int, error) {
-	for {
-		fd, err := unix.Openat(dirFd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return -1, &os.PathError{Op: "open", Path: name, Err: err}
-		}
-		return fd, nil
-	}
-}
-
 // bufPool holds pairs of read buffers for sameContent.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 2*64<<10); return &b }}
 
