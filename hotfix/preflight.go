@@ -74,15 +74,23 @@ func (h *Host) checkSpace(d *Dir, ops []op) error {
 // check refuses the need when the file system does not have room for it.
 func (n spaceNeed) check() error {
 	if n.need > n.free {
-		return withHint(fmt.Errorf("not enough space on the file system of %s: this apply writes about %s there, %s are free", n.path, human(n.need), human(n.free)),
+		return withHint(noSpace{fmt.Errorf("not enough space on the file system of %s: this apply writes about %s there, %s are free", n.path, human(n.need), human(n.free))},
 			"free space there (or move PATCHES_DIR to a larger file system) and apply again; nothing was changed")
 	}
 	if n.hasInodes && n.entries > n.inodesFree {
-		return withHint(fmt.Errorf("not enough inodes on the file system of %s: this apply creates %d entries there, %d inodes are free", n.path, n.entries, n.inodesFree),
+		return withHint(noSpace{fmt.Errorf("not enough inodes on the file system of %s: this apply creates %d entries there, %d inodes are free", n.path, n.entries, n.inodesFree)},
 			"free inodes there and apply again; nothing was changed")
 	}
 	return nil
 }
+
+// noSpace marks a refusal for want of space or inodes, which is the host's state and not
+// the hotfix's fault: errors.Is(err, syscall.ENOSPC) holds for it (the agent leaves a
+// dropped tarball in DROP_DIR for the next run instead of refusing it).
+type noSpace struct{ error }
+
+func (noSpace) Is(target error) bool { return target == syscall.ENOSPC }
+func (e noSpace) Unwrap() error      { return e.error }
 
 // spaceNeeds is what an apply of ops writes to each file system, sorted by path, and how its
 // backups are made: the hotfix's files are written beside their targets before the rename

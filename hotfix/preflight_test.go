@@ -2,10 +2,12 @@ package hotfix
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/hotchain/hotchain/internal/testutil"
@@ -148,6 +150,10 @@ func TestApplyRefusesWithoutSpace(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), "not enough space") || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("Apply = %v, want not enough space (%q)", err, tc.wantErr)
+			}
+			// The host's trouble, not the hotfix's: the drop folder keeps the tarball.
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Errorf("errors.Is(%v, ENOSPC) = false", err)
 			}
 			assertUntouched(t, sb, dir, product, hotfixDir)
 		})

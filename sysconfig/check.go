@@ -115,6 +115,7 @@ func (r *resolver) rest(c *Config, vals map[string]string) {
 	}
 	c.RepoFile = r.path("REPO_FILE", vals, false)
 	c.TarballKey = r.path("TARBALL_KEY", vals, false)
+	c.DropDir = r.path("DROP_DIR", vals, true)
 	if words, err := Split(r.text("YUM_PARAMETER")); err != nil {
 		r.bad("YUM_PARAMETER", r.text("YUM_PARAMETER"), "cannot be split into words: %v", err)
 	} else {

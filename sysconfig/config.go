@@ -89,6 +89,7 @@ type Config struct {
 
 	RepoFile   string // REPO_FILE, default /etc/yum.repos.d/<product>-hotfix.repo
 	TarballKey string // TARBALL_KEY: PEM public key that verifies hotfix tarball signatures
+	DropDir    string // DROP_DIR: the drop folder of signed tarballs and bundles; "" means none
 
 	Warnings []string // e.g. "/etc/sysconfig/shop-hotfix:12: unknown key FOO (ignored)"
 }
@@ -250,6 +251,8 @@ func (c *Config) value(key string) string {
 		return c.RepoFile
 	case "TARBALL_KEY":
 		return c.TarballKey
+	case "DROP_DIR":
+		return c.DropDir
 	case "YUM_PARAMETER":
 		return shellword.Join(c.YumParameter)
 	case "SCHEDULE":

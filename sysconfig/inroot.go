@@ -148,6 +148,7 @@ func (c *Config) ResolvePaths() error {
 		{"SCRIPT_ENV_FILE", &c.ScriptEnvFile},
 		{"REPO_FILE", &c.RepoFile},
 		{"TARBALL_KEY", &c.TarballKey},
+		{"DROP_DIR", &c.DropDir},
 		{"METRICS_FILE", &c.MetricsFile},
 		{"LOCK_SUBSYS", &c.LockSubsys},
 		{"LOCK_CRON", &c.LockCron},

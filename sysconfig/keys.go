@@ -102,6 +102,16 @@ The repository file that points yum/dnf to the hotfixes for the
 installed product version (hotchain repo-file rewrites it).`},
 	{name: "TARBALL_KEY", expands: true, def: func(p string) string { return "/etc/pki/" + p + "-hotfix/tarball-key.pem" }, doc: `
 PEM public key that verifies the signatures of hotfix tarballs.`},
+	{name: "DROP_DIR", expands: true, doc: `
+A drop folder for hosts that the repository does not reach, e.g.
+DROP_DIR=/var/opt/%p/drop. Copy a signed hotfix tarball (or bundle)
+into it, the archive first and its .sig second; the agent (each cron
+run, and -daemon as soon as both files are complete) verifies the pair
+against TARBALL_KEY and installs it. What it took goes to done/, what
+it refused to refused/ with a .reason file beside it. The signature
+decides, not who wrote the file: the folder may belong to a transfer
+user. Without a REPO_FILE the nightly run then takes only the folder.
+Empty: no drop folder.`},
 	{name: "YUM_PARAMETER", def: func(p string) string { return "--disablerepo '*' --enablerepo " + p + "-hotfix" }, doc: `
 Pass any given parameter to yum/dnf, in every call that hotchain makes.
 Be aware that this is global, and yum/dnf is invoked in several modes

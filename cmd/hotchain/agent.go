@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -19,7 +20,8 @@ Exit status:
   0    done, or nothing to do (also: not a day in DAYS_OF_WEEK, nightly runs disabled)
   100  -check: hotfixes are pending
        and some may be installed now (not all held back by the vendor's rollout policy)
-  1    error (repository unreachable, dnf failed, an install left the chain incomplete, ...)
+  1    error (repository unreachable, dnf failed, an install left the chain incomplete,
+       a file in DROP_DIR refused or left for the next run, ...)
   2    usage error
   3    another run holds the lock
   4    the run itself worked but its report could not be mailed, or its notification delivered
@@ -72,11 +74,18 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if v := lookupEnv(e.environ, dropSettleEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return usageError{fmt.Errorf("%s=%q: %v", dropSettleEnv, v, err)}
+		}
+		dropSettle = d
+	}
 	o := agentOptions{cfg: cfg, mode: mode, verbose: *verbose, plans: *plans, stdout: e.stdout, stderr: e.stderr, environ: e.environ}
 	if *daemon {
 		return runDaemon(ctx, o)
 	}
-	return runAgentOnce(ctx, o)
+	return runAgentWithDrop(ctx, o) // drop_bundle.go
 }
 
 // agentUsage is the original script's help, with where the settings come from and the exit
@@ -117,6 +126,10 @@ installs as CHECK_ONLY and DOWNLOAD_ONLY say. An install starts only inside INST
 published MIN_AGE_DAYS ago (not on CANARY=yes hosts); -check lists what they hold back and
 when it is due. The run is quiet unless it did something, failed or found the window
 closed; then its report goes to MAILTO, or to standard output for crond to mail.
+
+With DROP_DIR set, the nightly run and -console also take the signed tarballs (and
+bundles) copied into that folder, each once it and its .sig are complete, and move them to
+done/ or refused/ (with a .reason file); -daemon takes them as soon as they are complete.
 
 Flags:
 `, conf)

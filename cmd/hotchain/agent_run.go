@@ -82,6 +82,16 @@ type agentOptions struct {
 
 	notifyLimits notifyLimits // zero: defaultNotifyLimits (notify.go)
 
+	// dropOnly: the run takes DROP_DIR only, not the repository (-daemon, when a pair
+	// in it is complete); it skips DAYS_OF_WEEK and the random wait, as an admin's drop is
+	// meant now, and keeps LOCK_SUBSYS and INSTALL_WINDOW.
+	dropOnly bool
+	// noSettleWait: a file of DROP_DIR that has not settled is left for later, not waited
+	// for (the daemon comes back when it has).
+	noSettleWait bool
+	// dropBundles, when set, receives the complete bundle pairs of DROP_DIR that the run
+	// would take: runAgentWithDrop imports them after the run (drop_bundle.go).
+	dropBundles *[]string
 	// bundle, when set, makes the run an import (import.go): a console run whose package
 	// manager sees only the bundle's local repository, with no rollout policy and no
 	// waiting period (the admin chose the bundle).
@@ -168,7 +178,8 @@ func runAgentOnce(ctx context.Context, o agentOptions) (err error) {
 		}
 	}
 	disabled := "nothing to do: nightly runs are disabled (" + cfg.LockSubsys + " is missing; hotchain service start enables them)"
-	if cron {
+	// A drop is meant now: the daemon's drop runs skip the day and the random wait.
+	if cron && !o.dropOnly {
 		day := o.now().Weekday()
 		if !strings.ContainsRune(cfg.DaysOfWeek, rune('0'+int(day))) {
 			logLine(fmt.Sprintf("nothing to do: %s (%d) is not in DAYS_OF_WEEK=%s", day, day, cfg.DaysOfWeek), false)
@@ -223,9 +234,32 @@ func runAgentOnce(ctx context.Context, o agentOptions) (err error) {
 		r.recover(ctx, logLine)
 	}
 	if !r.failed {
-		r.work(ctx)
+		switch {
+		case o.dropOnly:
+		case r.repoless():
+			fmt.Fprintf(r.out, "==> no repository: %s does not exist; only DROP_DIR %s is taken\n", cfg.RepoFile, cfg.DropDir)
+		default:
+			r.work(ctx)
+		}
+		if r.installs() {
+			r.takeDrop(ctx) // drop_take.go
+		} else {
+			r.listDrop()
+		}
 	}
 	return r.finish(ctx, logLine)
+}
+
+// repoless: a host fed only through DROP_DIR has no REPO_FILE; its runs skip the
+// repository instead of failing on it every night.
+func (r *agentRun) repoless() bool {
+	return r.cfg.DropDir != "" && !fileExists(r.cfg.InRoot(r.cfg.RepoFile))
+}
+
+// installs reports whether the run installs (-console, a nightly run without CHECK_ONLY and
+// DOWNLOAD_ONLY): only such a run takes DROP_DIR.
+func (r *agentRun) installs() bool {
+	return r.o.mode == modeConsole || r.o.mode == modeCron && !r.cfg.CheckOnly && !r.cfg.DownloadOnly
 }
 
 // history is where the run's events go: "by" is cron for a nightly run, the daemon's when

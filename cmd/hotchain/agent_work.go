@@ -67,6 +67,7 @@ type agentRun struct {
 	rolledBack       []hotfix.Version
 	dropped          hotfix.Version // withdrawn, unpacked and never applied: removed from rpm
 	restart          *restartState  // what must still restart (restart.go); nil: nothing
+	drop             *dropResult    // what the run did with DROP_DIR (drop_take.go); nil: not looked at
 }
 
 // lockedBuffer collects the output of commands that write from several goroutines.

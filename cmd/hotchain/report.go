@@ -53,6 +53,7 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (stat
 	case modeCheck:
 		if !r.failed {
 			r.writeCheck(w)
+			r.writeDrop(w)
 		}
 	case modeDownload:
 		if !r.failed && len(r.download) == 0 {
@@ -61,8 +62,9 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (stat
 		if len(r.download) > 0 {
 			fmt.Fprintf(w, "Downloaded into the package manager's cache, not installed: %s\n", strings.Join(r.download, " "))
 		}
+		r.writeDrop(w)
 	case modeConsole:
-		if !r.failed && len(r.pending) == 0 {
+		if !r.failed && len(r.pending) == 0 && len(r.installed) == 0 {
 			r.writeNone(w)
 		}
 		r.writeOutcome(w)
@@ -78,7 +80,7 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (stat
 	}
 	// Hotfixes that the rollout policy holds back are not pending in the sense of 100:
 	// nothing this host would install now (those waiting for the alpha still count).
-	if r.o.mode == modeCheck && len(r.pending)-r.policyHeld()+len(r.unpacked) > 0 {
+	if r.o.mode == modeCheck && len(r.pending)-r.policyHeld()+len(r.unpacked)+r.drop.pendingCount() > 0 {
 		return silentExit(exitPending)
 	}
 	return nil
@@ -108,7 +110,7 @@ func (r *agentRun) summary() string {
 		}
 	}
 	if r.checkOnly {
-		add(len(r.pending), "available")
+		add(len(r.pending)+r.drop.pendingCount(), "available")
 		add(len(r.unpacked), "unpacked, not applied")
 	}
 	add(len(r.recovered), "recovered")
@@ -123,6 +125,14 @@ func (r *agentRun) summary() string {
 		parts = append(parts, fmt.Sprintf("%d waiting for the alpha", n))
 	}
 	add(len(r.held), "held back")
+	if d := r.drop; d != nil {
+		if n := len(d.refused); n > 0 {
+			parts = append(parts, countOf(n, "dropped file", "dropped files")+" refused")
+		}
+		if d.stale {
+			parts = append(parts, "drop folder: a file waits for its partner for more than a day")
+		}
+	}
 	if r.outside != "" && !r.checkOnly && r.o.mode == modeCron {
 		parts = append(parts, "nothing installed (outside INSTALL_WINDOW)")
 	}
@@ -145,8 +155,8 @@ func countOf(n int, one, many string) string {
 // reportable: a nightly run is quiet unless it did something or something went wrong.
 func (r *agentRun) reportable() bool {
 	return r.failed || len(r.recovered) > 0 || len(r.installed) > 0 || len(r.download) > 0 || len(r.finalized) > 0 ||
-		len(r.waiting) > 0 || len(r.withdrawnApplied) > 0 || len(r.rolledBack) > 0 || r.dropped != nil || r.checkOnly && len(r.pending)+len(r.unpacked) > 0 ||
-		r.outside != "" && !r.checkOnly || r.heldForever() || r.restart != nil
+		len(r.waiting) > 0 || len(r.withdrawnApplied) > 0 || len(r.rolledBack) > 0 || r.dropped != nil || r.checkOnly && len(r.pending)+len(r.unpacked)+r.drop.pendingCount() > 0 ||
+		r.outside != "" && !r.checkOnly || r.heldForever() || r.restart != nil || r.drop.busy()
 }
 
 // heldForever: a hotfix is held back with no date on which it becomes due (no publish
@@ -263,6 +273,33 @@ func (r *agentRun) writeOutcome(w io.Writer) {
 		}
 		writeHeld(w, r.held)
 		r.writePolicyNotes(w)
+	}
+	r.writeDrop(w)
+}
+
+// writeDrop lists what the run did with DROP_DIR and what waits there.
+func (r *agentRun) writeDrop(w io.Writer) {
+	d := r.drop
+	if d == nil {
+		return
+	}
+	for _, l := range []struct {
+		head  string
+		lines []string
+	}{
+		{"Taken (moved to " + filepath.Join(d.dir, dropDone) + "/)", d.taken},
+		{"Refused (moved to " + filepath.Join(d.dir, dropRefused) + "/, with a .reason file)", d.refused},
+		{"Left for the next run", d.left},
+		{"Complete, taken by the next install run", d.ready},
+		{"Waiting", d.waiting},
+	} {
+		if len(l.lines) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "Drop folder %s: %s:\n", d.dir, l.head)
+		for _, line := range l.lines {
+			fmt.Fprintf(w, "  %s\n", line)
+		}
 	}
 }
 

@@ -23,6 +23,12 @@ func unpackVerified(cfg *sysconfig.Config, tarball string) (string, error) {
 
 // unpackVerifiedInto is unpackVerified into dest (apply -dry-run: a private directory).
 func unpackVerifiedInto(cfg *sysconfig.Config, tarball, dest string) (string, error) {
+	return unpackVerifiedSig(cfg, tarball, tarball+".sig", dest)
+}
+
+// unpackVerifiedSig is unpackVerifiedInto with the signature read from sigPath (the drop
+// folder passes a private copy of it).
+func unpackVerifiedSig(cfg *sysconfig.Config, tarball, sigPath, dest string) (string, error) {
 	keyPath := cfg.InRoot(cfg.TarballKey)
 	pub, err := readTarballKey(keyPath)
 	var unsafe *filetrust.UnsafeError
@@ -33,7 +39,7 @@ func unpackVerifiedInto(cfg *sysconfig.Config, tarball, dest string) (string, er
 		err = &unpack.SignatureError{Err: err}
 	} else {
 		var dir string
-		dir, err = unpack.VerifiedTarballWith(tarball, tarball+".sig", pub, keyPath, dest)
+		dir, err = unpack.VerifiedTarballWith(tarball, sigPath, pub, keyPath, dest)
 		if err == nil {
 			return dir, nil
 		}

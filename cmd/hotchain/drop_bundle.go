@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+)
+
+// Bundles (hotchain bundle's PRODUCT-hotfix-bundle-FROM-TO.tar with its .sig) in DROP_DIR.
+// hotchain import's entry point (importBundle) is a run of its own that takes LOCK_CRON and
+// LOCK_TS itself, so bundles are not taken inside the agent run that takes the tarballs:
+// that run (takeDrop) only notes the complete bundle pairs it would take, having passed
+// the same gates, and runAgentWithDrop imports them once it has released its locks, one
+// call into importBundle each.
+
+// runAgentWithDrop is an agent run followed by the import of the bundles it found complete
+// in DROP_DIR. The exit status is the run's, else the first failed import's.
+func runAgentWithDrop(ctx context.Context, o agentOptions) error {
+	var bundles []string
+	o.dropBundles = &bundles
+	err := runAgentOnce(ctx, o)
+	if len(bundles) == 0 || ctx.Err() != nil {
+		return err
+	}
+	if berr := takeDropBundles(ctx, o, bundles); err == nil {
+		err = berr
+	}
+	return err
+}
+
+// takeDropBundles imports the bundle pairs names of DROP_DIR, in order, each still complete,
+// and moves each to done/, or to refused/ when import refused it, or leaves it for the next
+// run (another run holds a lock, the disk is full, the install failed).
+func takeDropBundles(ctx context.Context, o agentOptions, names []string) error {
+	o.fillDefaults()
+	cfg := o.cfg
+	dir := cfg.InRoot(cfg.DropDir)
+	df, err := openDropDir(dir)
+	if err != nil {
+		return fmt.Errorf("drop folder: %w", err)
+	}
+	defer df.close()
+	w := o.stdout
+	var status error
+	for _, name := range names {
+		pairs, err := scanDrop(dir, cfg.Product)
+		if err != nil {
+			return fmt.Errorf("drop folder: %w", err)
+		}
+		var p *dropPair
+		for _, q := range pairs {
+			if q.archive == name {
+				p = q
+			}
+		}
+		if p == nil || p.archiveFile == nil || p.sigFile == nil {
+			continue // moved or removed meanwhile
+		}
+		if why, _, _ := pairState(dir, p, time.Now()); why != "" || p.bad != "" {
+			continue
+		}
+		sigCopy, cleanup, err := privateSigCopy(df, p.sigFile.name)
+		if err == nil {
+			err = importDropBundle(ctx, o, filepath.Join(dir, p.archiveFile.name), sigCopy)
+			cleanup()
+		}
+		switch {
+		case err == nil:
+			base, merr := df.move(dropDone, p, "")
+			if merr != nil {
+				fmt.Fprintf(w, "Drop folder %s: imported %s, but could not move it to %s/: %v\n", cfg.DropDir, name, dropDone, merr)
+				status = errors.Join(status, merr)
+				continue
+			}
+			fmt.Fprintf(w, "Drop folder %s: imported %s (moved to %s)\n", cfg.DropDir, name, filepath.Join(cfg.DropDir, dropDone, base))
+		case !importRefused(err):
+			// Not the bundle's fault, or not only (another run holds a lock, dnf failed,
+			// an apply or health check failed: the import's report says which): the
+			// next run imports it again, as the agent retries a pending chain.
+			fmt.Fprintf(w, "Drop folder %s: %s left for the next run: %v\n", cfg.DropDir, name, err)
+			if status == nil {
+				status = err
+			}
+		default:
+			reason := err.Error()
+			if sigCopy != "" {
+				reason = replacePath(reason, sigCopy, filepath.Join(cfg.DropDir, p.sigFile.name))
+			}
+			hint := hintOf(err)
+			if hint == "" {
+				hint = "get the bundle and its .sig again from the vendor and copy them into the drop folder, the bundle first"
+			}
+			base, merr := df.move(dropRefused, p, dropReasonText(cfg.Hostname, name, reason, hint))
+			if merr != nil {
+				status = errors.Join(status, merr)
+			}
+			fmt.Fprintf(w, "Drop folder %s: refused %s: %s (moved to %s)\n", cfg.DropDir, name, reason, filepath.Join(cfg.DropDir, dropRefused, base))
+			if status == nil {
+				status = exitError{exitFailure, withHint(fmt.Errorf("drop folder: refused %s: %s", name, reason), hint)}
+			}
+		}
+	}
+	return status
+}
+
+// importRefused reports whether hotchain import refused the bundle itself, before it
+// changed anything (its signature, content, product, chain, repository key): the file's
+// fault, so it goes to refused/. A full disk while it unpacks is the host's.
+func importRefused(err error) bool {
+	var refused *refusedError
+	return errors.As(err, &refused) && !dropRetry(err)
+}
+
+// importDropBundle is the one call into hotchain import for a dropped bundle. The import
+// is a run of its own (a console run, its output on o.stdout): it installs from the bundle,
+// so it is no drop-only run, and it does not look at the drop folder again.
+func importDropBundle(ctx context.Context, o agentOptions, bundle, sig string) error {
+	cfg := *o.cfg
+	cfg.DropDir = ""
+	o.cfg, o.dropOnly, o.noSettleWait, o.dropBundles = &cfg, false, false, nil
+	return importBundle(ctx, o, bundle, sig)
+}

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/packaging/unpack"
+)
+
+func TestClassifyDropName(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		archive string // "" left alone
+		sig     bool
+		kind    dropKind
+		version string
+		bad     bool
+	}{
+		{name: "shop-hotfix-6.14.2.3.tar.gz", archive: "shop-hotfix-6.14.2.3.tar.gz", kind: dropTarball, version: "6.14.2.3"},
+		{name: "shop-hotfix-6.14.2.3.tar.gz.sig", archive: "shop-hotfix-6.14.2.3.tar.gz", sig: true, kind: dropTarball, version: "6.14.2.3"},
+		{name: "shop-hotfix-bundle-6.14.2.1-6.14.2.4.tar", archive: "shop-hotfix-bundle-6.14.2.1-6.14.2.4.tar", kind: dropBundle, version: "6.14.2.4"},
+		{name: "shop-hotfix-bundle-6.14.2.1-6.14.2.4.tar.sig", archive: "shop-hotfix-bundle-6.14.2.1-6.14.2.4.tar", sig: true, kind: dropBundle, version: "6.14.2.4"},
+		{name: "shop-hotfix-6.14.2.x.tar.gz", archive: "shop-hotfix-6.14.2.x.tar.gz", kind: dropTarball, bad: true},
+		{name: "shop-hotfix-6_14_2_3-1-0.noarch.rpm", archive: "shop-hotfix-6_14_2_3-1-0.noarch.rpm", kind: dropTarball, bad: true},
+		{name: "shop-hotfix-notes.sig", archive: "shop-hotfix-notes", sig: true, kind: dropTarball, bad: true},
+		// Transfer tools' temporary names: never taken, never refused.
+		{name: ".shop-hotfix-6.14.2.3.tar.gz.Xy12Ab"},
+		{name: "shop-hotfix-6.14.2.3.tar.gz.part"},
+		{name: "shop-hotfix-6.14.2.3.tar.gz.filepart"},
+		{name: "shop-hotfix-6.14.2.3.tar.gz.tmp"},
+		{name: "shop-hotfix-6.14.2.3.tar.gz~"},
+		// Not for this product: left alone.
+		{name: "other-hotfix-6.14.2.3.tar.gz"},
+		{name: "README.txt"},
+		{name: "shop-hotfix-notes.txt"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := classifyDropName("shop", c.name)
+			if n.archive != c.archive || n.sig != c.sig || n.kind != c.kind || (n.bad != "") != c.bad {
+				t.Fatalf("got archive %q sig %v kind %v bad %q; want %q %v %v bad=%v", n.archive, n.sig, n.kind, n.bad, c.archive, c.sig, c.kind, c.bad)
+			}
+			got := ""
+			if n.version != nil {
+				got = n.version.String()
+			}
+			if got != c.version {
+				t.Errorf("version %q, want %q", got, c.version)
+			}
+		})
+	}
+}
+
+// writeAged writes name in dir with a ctime in the past as far as settled is concerned:
+// the tests pass a now that lies settle after the write.
+func writeDropFile(t *testing.T, dir, name, body string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestScanDropPairsInChainOrder(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{
+		"shop-hotfix-6.14.2.10.tar.gz", "shop-hotfix-6.14.2.10.tar.gz.sig",
+		"shop-hotfix-6.14.2.9.tar.gz",
+		"shop-hotfix-6.14.2.2.tar.gz.sig",
+		".shop-hotfix-6.14.2.1.tar.gz.abc", "README", "shop-hotfix-x.rpm",
+	} {
+		writeDropFile(t, dir, n, n)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "done"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	pairs, err := scanDrop(dir, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range pairs {
+		got = append(got, strings.Join(p.names(), "+"))
+	}
+	want := []string{
+		"shop-hotfix-6.14.2.2.tar.gz.sig",
+		"shop-hotfix-6.14.2.9.tar.gz",
+		"shop-hotfix-6.14.2.10.tar.gz+shop-hotfix-6.14.2.10.tar.gz.sig",
+		"shop-hotfix-x.rpm",
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("pairs %q, want %q", got, want)
+	}
+	now := time.Now().Add(time.Hour)
+	for i, wantWhy := range []string{"waits for its archive", "waits for its signature", "", ""} {
+		why, _, _ := pairState(dir, pairs[i], now)
+		if wantWhy == "" && why != "" || !strings.Contains(why, wantWhy) {
+			t.Errorf("%s: why %q, want %q", got[i], why, wantWhy)
+		}
+	}
+	if pairs[3].bad == "" {
+		t.Errorf("the RPM is not refused")
+	}
+	// A partner missing for more than a day is worth a report; less is not.
+	for _, c := range []struct {
+		after time.Duration
+		stale bool
+	}{{time.Hour, false}, {dropStale + time.Hour, true}} {
+		for _, p := range pairs[:2] {
+			if _, stale, _ := pairState(dir, p, time.Now().Add(c.after)); stale != c.stale {
+				t.Errorf("%s after %s: stale %v, want %v", p.names(), c.after, stale, c.stale)
+			}
+		}
+	}
+}
+
+// TestSettledWaitsForWriters: a file just changed, or held open for writing by another
+// process (the real lease check), is not complete; once the writer is gone and the settle
+// time is over, it is.
+func TestSettledWaitsForWriters(t *testing.T) {
+	dir := t.TempDir()
+	name := "shop-hotfix-6.14.2.1.tar.gz"
+	path := filepath.Join(dir, name)
+	writeDropFile(t, dir, name, "data")
+	look := func(now time.Time, settle time.Duration) (bool, string) {
+		t.Helper()
+		fi, err := os.Lstat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok, why, _ := settled(dir, &dropFile{name: name, info: fi}, now, settle)
+		return ok, why
+	}
+	if ok, why := look(time.Now(), time.Hour); ok || !strings.Contains(why, "changed") {
+		t.Fatalf("a file just written: ok %v, %q", ok, why)
+	}
+	later := time.Now().Add(time.Hour)
+	if ok, why := look(later, time.Second); !ok {
+		t.Fatalf("a settled file: %q", why)
+	}
+
+	// A child process holds it open for writing, as a copy in progress does.
+	w, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := exec.Command("sleep", "60")
+	child.ExtraFiles = []*os.File{w}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close() // only the child has it open now
+	t.Cleanup(func() { child.Process.Kill(); child.Wait() })
+	if ok, why := look(later, time.Second); ok || why != "open for writing" {
+		t.Fatalf("a file open for writing in another process: ok %v, %q", ok, why)
+	}
+	child.Process.Kill()
+	child.Wait()
+	if ok, why := look(later, time.Second); !ok {
+		t.Fatalf("after the writer ended: %q", why)
+	}
+
+	// A file that changed between the scan and the check is not taken either.
+	fi, _ := os.Lstat(path)
+	writeDropFile(t, dir, name, "more data")
+	if ok, _, _ := settled(dir, &dropFile{name: name, info: fi}, later, time.Second); ok {
+		t.Fatal("a file that changed after the scan counts as complete")
+	}
+}
+
+// TestDropMoveNeverReplaces: a second pair of the same name goes beside the first with a
+// suffix, the reason beside it; a refused/ that is a symlink is not followed.
+func TestDropMoveNeverReplaces(t *testing.T) {
+	dir := t.TempDir()
+	df, err := openDropDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer df.close()
+	name := "shop-hotfix-6.14.2.1.tar.gz"
+	for i, body := range []string{"first", "second"} {
+		writeDropFile(t, dir, name, body)
+		writeDropFile(t, dir, name+".sig", body+" sig")
+		pairs, err := scanDrop(dir, "shop")
+		if err != nil || len(pairs) != 1 {
+			t.Fatalf("scan: %v %d", err, len(pairs))
+		}
+		base, err := df.move(dropRefused, pairs[0], "reason "+body+"\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{name, name + ".1"}[i]; base != want {
+			t.Fatalf("base %q, want %q", base, want)
+		}
+		for suffix, want := range map[string]string{"": body, ".sig": body + " sig", ".reason": "reason " + body + "\n"} {
+			got, err := os.ReadFile(filepath.Join(dir, dropRefused, base+suffix))
+			if err != nil || string(got) != want {
+				t.Errorf("%s%s: %q %v, want %q", base, suffix, got, err, want)
+			}
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, dropRefused)); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("refused/: %v %v, want mode 0700", fi.Mode(), err)
+	}
+	left, _ := os.ReadDir(dir)
+	if len(left) != 1 {
+		t.Errorf("the folder holds %d entries after the moves, want refused/ alone", len(left))
+	}
+
+	// done/ as a symlink to elsewhere: nothing is moved through it.
+	elsewhere := t.TempDir()
+	if err := os.Symlink(elsewhere, filepath.Join(dir, dropDone)); err != nil {
+		t.Fatal(err)
+	}
+	writeDropFile(t, dir, name, "third")
+	writeDropFile(t, dir, name+".sig", "third sig")
+	pairs, _ := scanDrop(dir, "shop")
+	if _, err := df.move(dropDone, pairs[0], ""); err == nil {
+		t.Fatal("moved into a symlinked done/")
+	}
+	if names, _ := os.ReadDir(elsewhere); len(names) != 0 {
+		t.Fatalf("files arrived through the symlink: %v", names)
+	}
+	if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+		t.Fatalf("the pair left the folder: %v", err)
+	}
+}
+
+// TestDropRetry: what is the host's trouble leaves the pair for the next run; what is the
+// file's is refused.
+func TestDropRetry(t *testing.T) {
+	for _, c := range []struct {
+		err   error
+		retry bool
+	}{
+		{fmt.Errorf("unpack tarball: %w", syscall.ENOSPC), true},
+		{&os.PathError{Op: "write", Path: "/var/opt/shop/Patches/x", Err: syscall.EIO}, true},
+		{fmt.Errorf("stopped: %w", context.Canceled), true},
+		{&unpack.SignatureError{Err: errors.New("signature does not match")}, false},
+		{errors.New("tarball x is not gzip-compressed"), false},
+		{&hotfix.PrereqError{Version: hotfix.Version{6, 14, 2, 2}, Reason: "hotfix 6.14.2.1 is not applied yet"}, false},
+	} {
+		if got := dropRetry(c.err); got != c.retry {
+			t.Errorf("dropRetry(%v) = %v, want %v", c.err, got, c.retry)
+		}
+	}
+}

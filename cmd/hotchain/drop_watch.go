@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// watchDrop is -daemon's eye on DROP_DIR: inotify tells it when a file there was written
+// and closed (IN_CLOSE_WRITE) or renamed into it (IN_MOVED_TO, how rsync and most transfer
+// tools finish), and it looks at the folder then, at start (what came while it was down),
+// and when a file it saw settling may have settled. Only when a pair is complete does it
+// start a run, which takes the folder alone (dropOnly) under the usual locks; runMu keeps
+// it from overlapping the scheduled run. A run that finds another run holding the lock is
+// tried again a minute later. A folder that goes away (removed, renamed) is watched again
+// once it is back. What waits for something else (INSTALL_WINDOW, the alpha, LOCK_SUBSYS)
+// is taken by the scheduled run, or after the next drop.
+func watchDrop(ctx context.Context, o agentOptions, runMu *sync.Mutex) error {
+	cfg := o.cfg
+	dir := cfg.InRoot(cfg.DropDir)
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return fmt.Errorf("watch DROP_DIR %s: inotify: %w", cfg.DropDir, err)
+	}
+	f := os.NewFile(uintptr(fd), "inotify") // non-blocking: reads go through the runtime's poller
+	defer f.Close()
+	// The folder itself going (removed, renamed: IN_DELETE_SELF, IN_MOVE_SELF, IN_IGNORED)
+	// ends the watch: it is set again on the path every dropRewatch until it works.
+	add := func() (int32, error) {
+		wd, err := unix.InotifyAddWatch(fd, dir, unix.IN_CLOSE_WRITE|unix.IN_MOVED_TO|unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_ONLYDIR)
+		return int32(wd), err
+	}
+	wd, err := add()
+	if err != nil {
+		return withHint(fmt.Errorf("watch DROP_DIR %s: %w", dir, err), "create the drop folder (mkdir "+cfg.DropDir+") and start the daemon again")
+	}
+	changed, lost := make(chan struct{}, 1), make(chan int32, 16)
+	go readInotify(f, changed, lost)
+
+	o.dropOnly, o.noSettleWait = true, true
+	timer := time.NewTimer(0) // a first look: what came while the daemon was down
+	defer timer.Stop()
+	var rewatch <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case _, ok := <-changed:
+			if !ok {
+				return nil
+			}
+			timer.Reset(0)
+			continue
+		case w := <-lost:
+			if w == wd && rewatch == nil {
+				_, _ = unix.InotifyRmWatch(fd, uint32(wd))
+				fmt.Fprintf(o.stderr, "hotchain: agent -daemon: the drop folder %s is gone; it is watched again once it is back\n", cfg.DropDir)
+				rewatch = time.After(dropRewatch)
+			}
+			continue
+		case <-rewatch:
+			if wd, err = add(); err != nil {
+				rewatch = time.After(dropRewatch)
+				continue
+			}
+			rewatch = nil
+			fmt.Fprintf(o.stdout, "hotchain agent -daemon: watches DROP_DIR %s again\n", cfg.DropDir)
+			timer.Reset(0)
+			continue
+		case <-timer.C:
+		}
+		complete, next := lookAtDrop(dir, cfg.Product)
+		if complete {
+			runMu.Lock()
+			err := runAgentWithDrop(ctx, o)
+			runMu.Unlock()
+			if ctx.Err() != nil {
+				return nil
+			}
+			if code := report(o.stderr, err); code == exitLocked {
+				next = time.Minute
+			} else if code != 0 {
+				fmt.Fprintf(o.stderr, "hotchain: the drop folder's run ended with exit status %d\n", code)
+			}
+			if _, n := lookAtDrop(dir, cfg.Product); n > 0 && (next == 0 || n < next) {
+				next = n
+			}
+		}
+		if next > 0 {
+			timer.Reset(next + 100*time.Millisecond)
+		}
+	}
+}
+
+// dropRewatch is how often -daemon tries to watch a drop folder again that went away.
+var dropRewatch = 5 * time.Second
+
+// readInotify reads inotify events from f until it is closed: a change in the folder is a
+// token on changed (one is enough), the end of a watch its descriptor on lost.
+func readInotify(f *os.File, changed chan<- struct{}, lost chan<- int32) {
+	defer close(changed)
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := f.Read(buf)
+		if err != nil {
+			return
+		}
+		for off := 0; off+unix.SizeofInotifyEvent <= n; {
+			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+			off += unix.SizeofInotifyEvent + int(ev.Len)
+			if ev.Mask&(unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_IGNORED) != 0 {
+				select {
+				case lost <- ev.Wd:
+				default:
+				}
+				continue
+			}
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// lookAtDrop reports whether DROP_DIR holds a pair that a run would act on now, and how
+// long until a file that is settling there may have settled (0: none is). It takes no lock
+// and writes nothing.
+func lookAtDrop(dir, product string) (complete bool, next time.Duration) {
+	pairs, err := scanDrop(dir, product)
+	if err != nil {
+		return false, 0
+	}
+	now := time.Now()
+	for _, p := range pairs {
+		why, _, wait := pairState(dir, p, now)
+		if why == "" {
+			complete = true
+		}
+		if wait > 0 && (next == 0 || wait < next) {
+			next = wait
+		}
+	}
+	return complete, next
+}
