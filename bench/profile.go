@@ -14,6 +14,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/packaging"
+	"github.com/hotchain/hotchain/packaging/treediff"
 	"github.com/hotchain/hotchain/repo"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -26,7 +27,7 @@ import (
 const profileEnv = "HOTCHAIN_BENCH_PROFILE" // JSON of profileJob
 
 type profileJob struct {
-	Op   string   // repo, update, build, apply
+	Op   string   // repo, update, build, apply, diff
 	Args []string // the op's inputs
 	Dir  string   // where the profiles go
 }
@@ -80,6 +81,14 @@ func runProfiled(job profileJob) error {
 		},
 		"build": func() error {
 			_, err := packaging.Build(a[0], packaging.BuildOptions{Product: "shop", Time: buildTime, OutDir: a[1]})
+			return err
+		},
+		"diff": func() error {
+			v, err := hotfix.ParseHotfixVersion("6.14.2.1")
+			if err != nil {
+				return err
+			}
+			_, err = treediff.Make(ctx, treediff.Options{Old: a[0], New: a[1], Out: a[2], Version: v})
 			return err
 		},
 		"apply": func() error {
