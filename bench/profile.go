@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/packaging"
 	"github.com/hotchain/hotchain/packaging/treediff"

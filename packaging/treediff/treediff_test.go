@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -187,7 +188,7 @@ func makeDiff(t *testing.T, old, new *tree, trees []Tree) (string, *Result, erro
 
 // applyOnHost lays the hotfix dir over a copy of the product tree old on a sandbox host,
 // with the real applier, and returns the host and the product tree's path.
-func applyOnHost(t *testing.T, dir string, old *tree, trees []Tree) (*hotfix.Host, string) {
+func applyOnHost(t *testing.T, dir string, old *tree, trees []Tree) (*applier.Host, string) {
 	t.Helper()
 	root := t.TempDir()
 	prod := filepath.Join(root, "opt/shop")
@@ -205,7 +206,7 @@ func applyOnHost(t *testing.T, dir string, old *tree, trees []Tree) (*hotfix.Hos
 	for _, tr := range trees {
 		cfg.ChangeTrees = append(cfg.ChangeTrees, sysconfig.ChangeTree{Dir: tr.Dir, Root: filepath.Join("/opt/shop", tr.Sub)})
 	}
-	h := &hotfix.Host{Cfg: cfg, Out: io.Discard}
+	h := &applier.Host{Cfg: cfg, Out: io.Discard}
 	v, err := hotfix.ReadVersionFile(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -217,7 +218,7 @@ func applyOnHost(t *testing.T, dir string, old *tree, trees []Tree) (*hotfix.Hos
 	if out, err := exec.Command("cp", "-a", dir, hd).CombinedOutput(); err != nil {
 		t.Fatalf("cp -a: %v\n%s", err, out)
 	}
-	if err := h.Apply(context.Background(), hd, hotfix.ApplyOptions{NoCheck: true}); err != nil {
+	if err := h.Apply(context.Background(), hd, applier.ApplyOptions{NoCheck: true}); err != nil {
 		t.Fatalf("apply: %v", err)
 	}
 	return h, prod
