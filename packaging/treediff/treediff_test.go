@@ -568,13 +568,38 @@ func TestSelfCheckCatchesABrokenHotfix(t *testing.T) {
 	}
 }
 
-// TestSelfCheckSeesSymlinkToDirectory: the sparse copy holds what a replaced symlink points
-// to, so the self-check sees what a host's applier sees: a symlink to a directory that the
-// hotfix cannot replace.
-func TestSelfCheckSeesSymlinkToDirectory(t *testing.T) {
+// TestRetargetedSymlinkToDirectory: a symlink to a directory that points elsewhere in NEW
+// (current -> v1 becoming current -> v2) is shipped as the new link; applied, the product
+// is NEW, and rolled back, OLD.
+func TestRetargetedSymlinkToDirectory(t *testing.T) {
 	old := newTree(t, "old").file("v1/a", "1\n", 0o644).file("v2/a", "2\n", 0o644).link("current", "v1").stamp(oldTime)
 	new := cloneTree(t, old.root).link("current", "v2")
-	refusedBy(t, old, new, nil, "self-check", "current", "symlink to a directory")
+	retargetRoundTrip(t, old, new)
+}
+
+// retargetRoundTrip diffs old and new, applies the hotfix to a copy of old and rolls it
+// back, comparing with new and old.
+func retargetRoundTrip(t *testing.T, old, new *tree) {
+	t.Helper()
+	oldSnap := testutil.Snapshot(t, old.root, true, ".")
+	newSnap := testutil.Snapshot(t, new.root, false, ".")
+	dir, res, err := makeDiff(t, old, new, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Replaced != 1 {
+		t.Errorf("result %+v, want the one link replaced", res)
+	}
+	h, prod := applyOnHost(t, dir, old, DefaultTrees)
+	if d := testutil.DiffTrees(newSnap, testutil.Snapshot(t, prod, false, ".")); d != "" {
+		t.Fatalf("applied hotfix differs from NEW:\n%s", d)
+	}
+	if err := h.Rollback(context.Background(), mustVersion(t, "6.14.2.4"), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if d := testutil.DiffTrees(oldSnap, testutil.Snapshot(t, prod, true, ".")); d != "" {
+		t.Fatalf("rolled back tree differs from OLD:\n%s", d)
+	}
 }
 
 // TestSelfCheckSeesTemporaryNames: a product file that bears the temporary name the
@@ -639,10 +664,10 @@ func TestUnchangedSpecialFiles(t *testing.T) {
 
 // TestSelfCheckFollowsSymlinksOnTheWay: a replaced symlink whose target lies through
 // another symlink: the sparse copy holds the whole way, so the self-check sees the
-// directory at its end as the applier on a host would.
+// directory at its end as the applier on a host would, and the retargeted link round-trips.
 func TestSelfCheckFollowsSymlinksOnTheWay(t *testing.T) {
 	old := newTree(t, "old").file("releases/v1/a", "1\n", 0o644).file("releases/v2/a", "2\n", 0o644).
 		link("latest", "releases").link("current", "latest/v1").stamp(oldTime)
 	new := cloneTree(t, old.root).link("current", "latest/v2")
-	refusedBy(t, old, new, nil, "self-check", "current", "symlink to a directory")
+	retargetRoundTrip(t, old, new)
 }
