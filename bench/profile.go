@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/packaging"
+	"github.com/hotchain/hotchain/packaging/treediff"
 	"github.com/hotchain/hotchain/repo"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -26,7 +28,7 @@ import (
 const profileEnv = "HOTCHAIN_BENCH_PROFILE" // JSON of profileJob
 
 type profileJob struct {
-	Op   string   // repo, update, build, apply
+	Op   string   // repo, update, build, apply, diff
 	Args []string // the op's inputs
 	Dir  string   // where the profiles go
 }
@@ -82,13 +84,21 @@ func runProfiled(job profileJob) error {
 			_, err := packaging.Build(a[0], packaging.BuildOptions{Product: "shop", Time: buildTime, OutDir: a[1]})
 			return err
 		},
+		"diff": func() error {
+			v, err := hotfix.ParseHotfixVersion("6.14.2.1")
+			if err != nil {
+				return err
+			}
+			_, err = treediff.Make(ctx, treediff.Options{Old: a[0], New: a[1], Out: a[2], Version: v})
+			return err
+		},
 		"apply": func() error {
 			c, err := sysconfig.Load(a[0], a[1], os.Environ())
 			if err != nil {
 				return err
 			}
-			h := &hotfix.Host{Cfg: c, Environ: os.Environ()}
-			return h.Apply(ctx, a[2], hotfix.ApplyOptions{})
+			h := &applier.Host{Cfg: c, Environ: os.Environ()}
+			return h.Apply(ctx, a[2], applier.ApplyOptions{})
 		},
 	}
 	f := ops[job.Op]

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/internal/fileops"
 )
 
 // The files of a hotfix directory (SPEC section 2).
@@ -127,8 +128,8 @@ func ReadDir(p string) (*Dir, error) {
 			}
 			return nil
 		}
-		if strings.HasPrefix(path.Base(rel), tempPrefix) {
-			return fmt.Errorf("%s: %s: names starting with %s are hotchain's temporary files: rename it", p, rel, tempPrefix)
+		if strings.HasPrefix(path.Base(rel), fileops.TempPrefix) {
+			return fmt.Errorf("%s: %s: names starting with %s are hotchain's temporary files: rename it", p, rel, fileops.TempPrefix)
 		}
 		info, err := de.Info()
 		if err != nil {
@@ -138,7 +139,7 @@ func ReadDir(p string) (*Dir, error) {
 		switch {
 		case info.Mode().IsRegular():
 			e.Size = info.Size()
-			if e.SHA256, err = fileSHA256(full); err != nil {
+			if e.SHA256, err = FileSHA256(full); err != nil {
 				return err
 			}
 		case info.IsDir():
@@ -268,7 +269,7 @@ func KindOf(m fs.FileMode) string {
 	return "special file"
 }
 
-func fileSHA256(p string) (string, error) {
+func FileSHA256(p string) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return "", err
@@ -284,12 +285,12 @@ func fileSHA256(p string) (string, error) {
 // Filelist is the content of filelist.txt for d: one line per regular file but filelist.txt
 // itself, in sha256sum format ("<hex>  <path>"), so `sha256sum -c filelist.txt` checks it too.
 // A path with a backslash, newline or carriage return is escaped as sha256sum does it
-// and its line starts with a backslash (escapeName).
+// and its line starts with a backslash (EscapeName).
 func (d *Dir) Filelist() []byte {
 	var b bytes.Buffer
 	for _, e := range d.Entries {
 		if e.Mode.IsRegular() && e.Rel != FilelistFile {
-			name, escaped := escapeName(e.Rel)
+			name, escaped := EscapeName(e.Rel)
 			if escaped {
 				b.WriteByte('\\')
 			}
@@ -348,7 +349,7 @@ func (d *Dir) CheckFilelist() error {
 		escaped, unescaped := strings.HasPrefix(line, "\\"), error(nil)
 		sum, name, ok := strings.Cut(strings.TrimPrefix(line, "\\"), "  ")
 		if escaped {
-			name, unescaped = unescapeName(name)
+			name, unescaped = UnescapeName(name)
 		}
 		if !ok || len(sum) != 64 || strings.Trim(sum, "0123456789abcdef") != "" || name == "" || unescaped != nil {
 			why := ""

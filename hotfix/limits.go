@@ -12,9 +12,4 @@ const (
 	// MaxLedgerSize bounds each ledger file (<host>.txt, version.txt, finalized.txt): one
 	// version per line, some ten bytes, for each hotfix ever applied.
 	MaxLedgerSize = 1 << 20
-	// MaxJournalSize bounds an apply journal (Backup-<host>.journal, JSON): some hundreds
-	// of bytes for each entry of the hotfix, of which a tarball may hold 200,000.
-	MaxJournalSize = 64 << 20
-	// MaxProductVersionFileSize bounds PRODUCT_VERSION_FILE, of which the first line counts.
-	MaxProductVersionFileSize = 64 << 10
 )

@@ -36,7 +36,7 @@ const MaxRemovalsSize = MaxFilelistSize
 // Removal is one line of FileRemovals.
 type Removal struct {
 	Path   string // slash-separated, relative to the hotfix directory: <change tree>/<path>
-	Kind   string // kindFile, kindLink or kindDir
+	Kind   string // RemoveFile, RemoveLink or RemoveDir
 	SHA256 string // hex: of the content (file) or of the target (link); "" for a directory
 }
 
@@ -47,10 +47,11 @@ func (r Removal) Tree() string { t, _, _ := strings.Cut(r.Path, "/"); return t }
 func (r Removal) Rel() string { _, rel, _ := strings.Cut(r.Path, "/"); return rel }
 
 // Removal kinds as FileRemovals spells them.
+// They are the applier's entry kinds too (KindOf).
 const (
-	RemoveFile = kindFile
-	RemoveLink = kindLink
-	RemoveDir  = kindDir
+	RemoveFile = "file"
+	RemoveLink = "link"
+	RemoveDir  = "dir"
 )
 
 // LinkSHA256 is what FileRemovals records for a symlink: the SHA-256 of its target.
@@ -67,7 +68,7 @@ func FormatRemovals(rs []Removal) []byte {
 	var b bytes.Buffer
 	b.WriteString("# What this hotfix removes from the product: file:<sha256>, link:<sha256 of the target> or dir, two blanks, the path.\n")
 	for _, r := range rs {
-		name, escaped := escapeName(r.Path)
+		name, escaped := EscapeName(r.Path)
 		if escaped {
 			b.WriteByte('\\')
 		}
@@ -125,7 +126,7 @@ func ParseRemovals(r io.Reader, name string) ([]Removal, error) {
 		}
 		if escaped {
 			var err error
-			if p, err = unescapeName(p); err != nil {
+			if p, err = UnescapeName(p); err != nil {
 				return nil, bad(err.Error())
 			}
 		}
@@ -147,7 +148,7 @@ func ParseRemovals(r io.Reader, name string) ([]Removal, error) {
 			return nil, bad(why)
 		}
 		if first, dup := seen[p]; dup {
-			return nil, bad(fmt.Sprintf("%s is listed on line %d already", shownName(p), first))
+			return nil, bad(fmt.Sprintf("%s is listed on line %d already", ShownName(p), first))
 		}
 		seen[p] = n
 		rs = append(rs, rm)
@@ -178,4 +179,59 @@ func removalPathProblem(p string) string {
 		return "Install/ holds the hotfix's scripts, not product files"
 	}
 	return ""
+}
+
+// readRemovals reads d's FileRemovals into d.Removals and refuses what no host could apply:
+// a removal of an entry that the hotfix itself places (a file, a symlink, or a directory it
+// places entries in), and one below a file or symlink that it removes.
+func (d *Dir) readRemovals() error {
+	e, ok := d.entry(RemovalsFile)
+	if !ok {
+		return nil
+	}
+	p := filepath.Join(d.Path, RemovalsFile)
+	if !e.Mode.IsRegular() {
+		return fmt.Errorf("%s is not a regular file: FileRemovals is a list of what the hotfix removes", p)
+	}
+	rs, err := ReadRemovals(d.Path)
+	if err != nil {
+		return err
+	}
+	removed := map[string]Removal{}
+	for _, r := range rs {
+		removed[r.Path] = r
+	}
+	for _, r := range rs {
+		if e, ok := d.entry(r.Path); ok {
+			return withHint(fmt.Errorf("%s: %s is removed, and the hotfix also holds it (a %s): a hotfix places an entry or removes it, not both",
+				p, ShownName(r.Path), entryKind(e)),
+				"take it out of FileRemovals, or out of the change tree")
+		}
+		for q := path.Dir(r.Path); strings.Contains(q, "/"); q = path.Dir(q) {
+			if up, ok := removed[q]; ok && up.Kind != RemoveDir {
+				return fmt.Errorf("%s: %s lies below %s, which is removed as a %s: list only the %s", p, ShownName(r.Path), ShownName(q), up.Kind, up.Kind)
+			}
+		}
+	}
+	d.Removals = rs
+	return nil
+}
+
+// entry is d's entry at rel.
+func (d *Dir) entry(rel string) (Entry, bool) {
+	i, ok := slices.BinarySearchFunc(d.Entries, rel, func(e Entry, rel string) int { return strings.Compare(e.Rel, rel) })
+	if !ok {
+		return Entry{}, false
+	}
+	return d.Entries[i], true
+}
+
+func entryKind(e Entry) string {
+	switch {
+	case e.IsDir():
+		return "directory"
+	case e.IsLink():
+		return "symlink"
+	}
+	return "file"
 }

@@ -1,6 +1,9 @@
-// Package hotfix holds the host-side model of a hotfix chain: versions and names, the hotfix
-// directory, the ledger, and the applier that puts a hotfix into the product tree and takes
-// it out again. It never talks to yum, dnf or the network: the agent does that.
+// Package hotfix holds the model of a hotfix chain that the host side and the vendor side
+// share: versions and the names built from them, the hotfix directory (its files, filelist.txt,
+// FileRemovals, restart.txt) and the ledger of applied hotfixes. It reads and checks these
+// formats; it must not change a product tree, run a script, take a lock or import the
+// applier (hotfix/applier) or the vendor side: packaging and repo import it to build what a
+// host reads.
 package hotfix
 
 import (

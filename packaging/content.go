@@ -62,7 +62,7 @@ func loadContent(src string) (*content, error) {
 			return nil, fmt.Errorf("%s: file name %q holds a control character (a newline, a tab): rename it, filelist.txt and rpm cannot hold it", d.Path, e.Rel)
 		}
 		// Never setuid or setgid in a package: rpm would make such a file in PATCHES_DIR,
-		// and apply and the tarball unpack strip the bits anyway (hotfix.placedMode).
+		// and apply and the tarball unpack strip the bits anyway (plan.PlacedMode).
 		it := item{rel: e.Rel, mode: e.Mode &^ (fs.ModeSetuid | fs.ModeSetgid)}
 		switch {
 		case e.Mode.IsRegular():

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/internal/testutil"
@@ -157,7 +158,7 @@ func TestAgentCrashAfterDNFRecovers(t *testing.T) {
 	for at := 1; at <= len(steps); at++ {
 		h := newCrashHost(t)
 		h.agentKilledAt(t, at)
-		st, err := (&hotfix.Host{Cfg: h.cfg}).Status(t.Context())
+		st, err := (&applier.Host{Cfg: h.cfg}).Status(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,7 +209,7 @@ func TestAgentCrashAfterDNFRecovers(t *testing.T) {
 // (which the next agent run applies).
 func (h *agentHost) checkAgreement(t *testing.T, at int, step string, trees []map[string]testutil.TreeEntry, all []string) {
 	t.Helper()
-	host := &hotfix.Host{Cfg: h.cfg}
+	host := &applier.Host{Cfg: h.cfg}
 	applied, err := host.Applied()
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/repo/dnf"
@@ -24,7 +25,7 @@ import (
 // The agent's scheduling, locks and reports do not depend on dnf, so these tests run them
 // with fakePM, which installs a hotfix the way a hotfix RPM does: %pre checks the
 // prerequisites (a failure keeps the package out), %post applies the hotfix directory with
-// hotfix.Host.Apply under the agent's LOCK_TS (a failure leaves the package installed and
+// applier.Host.Apply under the agent's LOCK_TS (a failure leaves the package installed and
 // not applied, and the transaction goes on, as with dnf), unless SHOP_DO_PATCH=0 defers the
 // apply, as the agent's installs do. The real dnf is exercised by
 // repo's client tests and by the end-to-end test.
@@ -149,7 +150,7 @@ func (f *fakePM) Install(ctx context.Context, names ...string) error {
 	if out == nil {
 		out = io.Discard
 	}
-	host := &hotfix.Host{Cfg: f.cfg, Out: out, Environ: f.io.Env}
+	host := &applier.Host{Cfg: f.cfg, Out: out, Environ: f.io.Env}
 	deferred := cli.LookupEnv(f.io.Env, hotfix.DoPatchVar(f.cfg.Product)) == "0"
 	for _, v := range f.offered() {
 		name := f.pkg(v).Name
@@ -173,7 +174,7 @@ func (f *fakePM) Install(ctx context.Context, names ...string) error {
 		if deferred {
 			continue // %post: SHOP_DO_PATCH=0, not applied
 		}
-		if err := host.Apply(ctx, host.HotfixDir(v), hotfix.ApplyOptions{}); err != nil {
+		if err := host.Apply(ctx, host.HotfixDir(v), applier.ApplyOptions{}); err != nil {
 			fmt.Fprintf(out, "warning: %%post(%s) scriptlet failed: %v\n", name, err)
 		}
 	}

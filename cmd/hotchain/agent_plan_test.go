@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/testutil"
@@ -24,8 +24,8 @@ var machineSpace = regexp.MustCompile(`(needs |, )([0-9.]+ [KMGT]iB|[0-9]+ bytes
 func TestCheckPlans(t *testing.T) {
 	h := newAgentHost(t)
 	ctx := context.Background()
-	host := &hotfix.Host{Cfg: h.cfg, Environ: h.environ}
-	if err := host.Apply(ctx, host.HotfixDir(mustVersion(t, "6.14.2.1")), hotfix.ApplyOptions{}); err != nil {
+	host := &applier.Host{Cfg: h.cfg, Environ: h.environ}
+	if err := host.Apply(ctx, host.HotfixDir(mustVersion(t, "6.14.2.1")), applier.ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// 2 and 3 unpacked and not applied; 3 replaces what 2 adds; 4 offered, not unpacked.

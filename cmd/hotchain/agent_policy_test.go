@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/rollout"
@@ -398,8 +399,8 @@ func (pr *policyRepo) writeSignedCopy(t *testing.T, old string) {
 // it and the ones after it leave the rpm database.
 func TestWithdrawnUnpackedIsRemovedNotApplied(t *testing.T) {
 	h, pr := newPolicyHost(t, "")
-	host := &hotfix.Host{Cfg: h.cfg, Environ: h.environ}
-	if err := host.Apply(context.Background(), host.HotfixDir(hotfix.Version{6, 14, 2, 1}), hotfix.ApplyOptions{}); err != nil {
+	host := &applier.Host{Cfg: h.cfg, Environ: h.environ}
+	if err := host.Apply(context.Background(), host.HotfixDir(hotfix.Version{6, 14, 2, 1}), applier.ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	h.write("fakepm.rpmdb", "shop-hotfix-6_14_2_1\nshop-hotfix-6_14_2_2\nshop-hotfix-6_14_2_3\n")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 
 	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
@@ -388,8 +389,8 @@ func TestRealPackageManagerGetsTheRootAndYumParameter(t *testing.T) {
 func TestUnpackedHotfixesAreAppliedByTheNextRun(t *testing.T) {
 	h := newAgentHost(t)
 	ctx := context.Background()
-	host := &hotfix.Host{Cfg: h.cfg, Environ: h.environ}
-	if err := host.Apply(ctx, host.HotfixDir(mustVersion(t, "6.14.2.1")), hotfix.ApplyOptions{}); err != nil {
+	host := &applier.Host{Cfg: h.cfg, Environ: h.environ}
+	if err := host.Apply(ctx, host.HotfixDir(mustVersion(t, "6.14.2.1")), applier.ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	h.write("fakepm.rpmdb", "shop-hotfix-6_14_2_1\nshop-hotfix-6_14_2_2\nshop-hotfix-6_14_2_3\n")

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/packaging/unpack"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -19,7 +20,7 @@ import (
 // system's temporary directory (TMPDIR), removed afterwards, instead of PATCHES_DIR. The
 // exit status is 1 when the apply would refuse.
 func applyDryRun(ctx context.Context, e *cli.Env, cfg *sysconfig.Config, dir string, nocheck, asJSON bool) error {
-	opt := hotfix.DryRunOptions{NoCheck: nocheck}
+	opt := applier.DryRunOptions{NoCheck: nocheck}
 	if strings.HasSuffix(dir, ".tar.gz") {
 		tmp, err := os.MkdirTemp("", "hotchain-dry-run-*")
 		if err != nil {
@@ -60,7 +61,7 @@ func applyDryRun(ctx context.Context, e *cli.Env, cfg *sysconfig.Config, dir str
 // unpackClash is the refusal of the unpack into PATCHES_DIR when the hotfix directory is
 // there already with other content than the tarball (unpack.SameContent, as the unpack
 // itself compares).
-func unpackClash(h *hotfix.Host, staged string) *hotfix.Refusal {
+func unpackClash(h *applier.Host, staged string) *applier.Refusal {
 	s, err := hotfix.ReadDir(staged)
 	if err != nil {
 		return nil
@@ -73,7 +74,7 @@ func unpackClash(h *hotfix.Host, staged string) *hotfix.Refusal {
 	if err == nil {
 		return nil
 	}
-	r := &hotfix.Refusal{Reason: err.Error()}
+	r := &applier.Refusal{Reason: err.Error()}
 	var hinted interface{ Hint() string }
 	if errors.As(err, &hinted) {
 		r.Hint = hinted.Hint()

@@ -9,13 +9,14 @@ import (
 	"strings"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
-func newHost(e *cli.Env, cfg *sysconfig.Config) *hotfix.Host {
-	return &hotfix.Host{Cfg: cfg, Out: e.Stdout, Environ: e.Environ,
+func newHost(e *cli.Env, cfg *sysconfig.Config) *applier.Host {
+	return &applier.Host{Cfg: cfg, Out: e.Stdout, Environ: e.Environ,
 		History: hoststate.NewHistory(cfg, e.Environ, e.Stderr, "").HotfixEvent}
 }
 
@@ -38,7 +39,7 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 	if err != nil {
 		return err
 	}
-	dir, opt := fs.Arg(0), hotfix.ApplyOptions{NoCheck: *nocheck}
+	dir, opt := fs.Arg(0), applier.ApplyOptions{NoCheck: *nocheck}
 	if *dryRun {
 		if *scriptlet {
 			return cli.UsageError{Err: errors.New("-dry-run and -scriptlet exclude each other")}
@@ -57,7 +58,7 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 	}
 	if tarball := dir; strings.HasSuffix(tarball, ".tar.gz") {
 		// Unpack says what the unpack made, which a refused apply removes again.
-		dir, opt.Unpacked, err = hotfix.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) { return unpackVerified(cfg, tarball) })
+		dir, opt.Unpacked, err = applier.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) { return unpackVerified(cfg, tarball) })
 		if err != nil {
 			return err
 		}
@@ -155,7 +156,7 @@ An interrupted apply counts as the newest. The RPM's %preun runs it on erase.`)
 		return err
 	}
 	err = afterChange(e, cfg, newHost(e, cfg).Rollback(ctx, v, e.Stdout)) // metrics.go (METRICS_FILE)
-	if errors.Is(err, hotfix.ErrNotApplied) {
+	if errors.Is(err, applier.ErrNotApplied) {
 		// Erasing a package that was installed with <PRODUCT>_DO_PATCH=0 must not fail.
 		fmt.Fprintf(e.Stdout, "%v: nothing to roll back\n", err)
 		return nil
@@ -195,14 +196,14 @@ wrote, and lists the files that changed or went missing, and those a hotfix remo
 	}
 	if *asJSON {
 		if drift == nil {
-			drift = []hotfix.Drift{}
+			drift = []applier.Drift{}
 		}
 		if err := json.NewEncoder(e.Stdout).Encode(map[string]any{"checked": checked, "drift": drift}); err != nil {
 			return err
 		}
 	} else {
 		for _, d := range drift {
-			if d.Problem == hotfix.ProblemPresentAgain {
+			if d.Problem == applier.ProblemPresentAgain {
 				fmt.Fprintf(e.Stdout, "%s %s (removed by hotfix %s)\n", d.Problem, d.Path, d.Version)
 				continue
 			}

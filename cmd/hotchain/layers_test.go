@@ -19,27 +19,33 @@ var (
 	// top imports what it needs.
 	layerTop = []string{"cmd/hotchain", "bench"}
 	// host runs on every host and imports nothing of vendor, directly or not.
-	layerHost = []string{"hotfix", "repo/dnf", "lock", "mailer", "sysconfig", "packaging/unpack", "internal/hoststate",
-		"internal/agent"}
-	// vendor builds and publishes; it may use the host side's formats (hotfix's versions
-	// and directory, sysconfig's product names).
-	layerVendor = []string{"packaging", "repo", "repo/rpmfile", "repo/rpmmd"}
-	// shared sits between the two sides and the leaves.
-	layerShared = []string{"internal/rollout"}
+	layerHost = []string{
+		"hotfix/applier", "hotfix/journal", "hotfix/plan", "hotfix/script",
+		"repo/dnf", "lock", "mailer", "sysconfig", "packaging/unpack",
+		"internal/agent", "internal/hoststate",
+	}
+	// vendor builds and publishes; it may use the model (hotfix's versions and directory)
+	// and the host side's formats (sysconfig's product names).
+	layerVendor = []string{"packaging", "packaging/treediff", "repo", "repo/rpmfile", "repo/rpmmd"}
+	// shared sits between the two sides and the leaves, and imports nothing of either side:
+	// hotfix is the model of a hotfix chain that both sides use.
+	layerShared = []string{"hotfix", "internal/rollout"}
 	// leaf packages import no package of the module outside internal/ (nor each other
 	// outside it).
 	layerLeaf = []string{
-		"internal/atomicfile", "internal/boundedio", "internal/cli", "internal/filetrust", "internal/history",
-		"internal/ordered", "internal/repoconf", "internal/sign", "internal/testutil",
+		"internal/atomicfile", "internal/boundedio", "internal/cli", "internal/fileops", "internal/filetrust",
+		"internal/history", "internal/ordered", "internal/repoconf", "internal/sign", "internal/testutil",
 		"repo/compress", "sysconfig/shellword", "sysconfig/window",
 	}
 )
 
 // TestImportLayers: the host side imports nothing of the vendor side, directly or
-// through another package; leaves import only leaves under internal/; and the agent's files
-// (internal/agent, which is on the host side, and the agent command's agent*.go in
-// cmd/hotchain) import neither repo nor packaging (only their host parts, repo/dnf and
-// packaging/unpack). It reads the graph as `go list` shows it.
+// through another package; the shared packages (the model) import only each other and
+// leaves, so the vendor side, which uses the model, never pulls in the applier; leaves
+// import only leaves under internal/; and the agent's files (internal/agent, which is on
+// the host side, and the agent command's agent*.go in cmd/hotchain) import neither repo
+// nor packaging (only their host parts, repo/dnf and packaging/unpack). It reads the graph
+// as `go list` shows it.
 func TestImportLayers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("go list of the whole module")
@@ -76,7 +82,13 @@ func TestImportLayers(t *testing.T) {
 					t.Errorf("leaf package %s depends on %s, which is not a leaf under internal/", p, d)
 				}
 			}
-		case in(layerTop, p), in(layerVendor, p), in(layerShared, p):
+		case in(layerShared, p):
+			for _, d := range ds {
+				if !in(layerShared, d) && !in(layerLeaf, d) {
+					t.Errorf("shared package %s depends on %s, which is neither shared nor a leaf", p, d)
+				}
+			}
+		case in(layerTop, p), in(layerVendor, p):
 		default:
 			t.Errorf("package %s is in no layer: add it to one in layers_test.go (and to the README's package table)", p)
 		}

@@ -3,7 +3,7 @@ package main
 import (
 	"io"
 
-	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -22,7 +22,7 @@ func afterChange(e *cli.Env, cfg *sysconfig.Config, err error) error {
 	if lerr != nil {
 		last = nil // a torn record: what the ledger says still counts
 	}
-	if werr := hoststate.WriteMetricsFile(cfg, &hotfix.Host{Cfg: cfg, Out: io.Discard, Environ: e.Environ}, last, hoststate.RestartRequired(cfg)); werr != nil {
+	if werr := hoststate.WriteMetricsFile(cfg, &applier.Host{Cfg: cfg, Out: io.Discard, Environ: e.Environ}, last, hoststate.RestartRequired(cfg)); werr != nil {
 		e.Warnf("%v (check METRICS_FILE in %s)", werr, cfg.File)
 	}
 	return err

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hoststate"
@@ -156,7 +156,7 @@ func TestMetricsGolden(t *testing.T) {
 		Held:           []hoststate.HeldRecord{{Version: "6.14.2.3", Reason: "MIN_AGE_DAYS=7: published 2026-11-21", Due: &due}},
 		Withdrawn:      []hoststate.HeldRecord{{Version: "6.14.2.2", Reason: "breaks checkout"}, {Version: "6.14.2.9", Reason: "gone"}},
 		MetadataIssued: &issued}
-	host := &hotfix.Host{Cfg: h.cfg, Out: io.Discard, Environ: h.environ} // as the agent run makes it
+	host := &applier.Host{Cfg: h.cfg, Out: io.Discard, Environ: h.environ} // as the agent run makes it
 	data, err := hoststate.MetricsText(h.cfg, host, last, hoststate.RestartRequired(h.cfg))
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,7 @@ import (
 	"github.com/hotchain/hotchain/lock"
 )
 
-// Recovery without an admin (hotfix.Host.Recover): what a crash or a power loss interrupted is
+// Recovery without an admin (applier.Host.Recover): what a crash or a power loss interrupted is
 // finished or undone by every agent run that takes LOCK_TS, before it checks or installs, and
 // by `hotchain recover`, which the base RPM's boot unit and init script run. Both go through
 // agentRun.recover, so the rpm database ends agreeing with the ledger the same way.

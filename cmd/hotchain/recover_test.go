@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hoststate"
@@ -23,7 +24,7 @@ func (h *agentHost) interruptApply(t *testing.T, v, step string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	host := &hotfix.Host{Cfg: h.cfg, Environ: h.environ, StepHook: func(s string) {
+	host := &applier.Host{Cfg: h.cfg, Environ: h.environ, StepHook: func(s string) {
 		if s == step {
 			panic("crash")
 		}
@@ -34,7 +35,7 @@ func (h *agentHost) interruptApply(t *testing.T, v, step string) {
 				t.Fatalf("apply of %s did not reach step %q", v, step)
 			}
 		}()
-		host.Apply(context.Background(), host.HotfixDir(ver), hotfix.ApplyOptions{})
+		host.Apply(context.Background(), host.HotfixDir(ver), applier.ApplyOptions{})
 	}()
 }
 

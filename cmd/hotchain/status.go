@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hoststate"
@@ -51,7 +51,7 @@ func runStatus(ctx context.Context, e *cli.Env, args []string) error {
 // hostStatus is what status shows: the host's chain and what the agent knows.
 type hostStatus struct {
 	Schema string `json:"schema"` // statusSchema
-	*hotfix.Status
+	*applier.Status
 	Nightly     bool                `json:"nightly_enabled"`
 	Installing  bool                `json:"installing"`
 	Pending     []string            `json:"pending"` // as the last run saw the repository
@@ -67,7 +67,7 @@ type hostStatus struct {
 // new number (README, "Status and the installation at a glance").
 const statusSchema = "hotchain.status/1"
 
-// gatherStatus reads what status shows: the ledgers and journals (hotfix.Host.Status), the
+// gatherStatus reads what status shows: the ledgers and journals (applier.Host.Status), the
 // locks, the last run's record and, on the alpha, the secondaries' chains.
 func gatherStatus(ctx context.Context, e *cli.Env, cfg *sysconfig.Config) (*hostStatus, error) {
 	h := newHost(e, cfg)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
+	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/internal/cli"
 )
@@ -264,7 +266,7 @@ func (r *agentRun) takeTarball(ctx context.Context, df *dropDir, p *dropPair) bo
 	}
 	defer cleanup()
 	tarball := filepath.Join(df.path, p.archiveFile.name)
-	hdir, made, err := hotfix.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) {
+	hdir, made, err := applier.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) {
 		return UnpackTarball(cfg, tarball, sigCopy, cfg.InRoot(cfg.PatchesDir))
 	})
 	if err != nil {
@@ -290,8 +292,8 @@ func (r *agentRun) takeTarball(ctx context.Context, df *dropDir, p *dropPair) bo
 	if err == nil {
 		checked = d
 	}
-	err = r.host.Apply(ictx, hdir, hotfix.ApplyOptions{Prepare: true, Checked: checked, Unpacked: made})
-	var pre *hotfix.PrereqError
+	err = r.host.Apply(ictx, hdir, applier.ApplyOptions{Prepare: true, Checked: checked, Unpacked: made})
+	var pre *applier.PrereqError
 	switch {
 	case err == nil:
 	case errors.As(err, &pre) && slices.ContainsFunc(before, pre.Version.Equal):
@@ -309,11 +311,11 @@ func (r *agentRun) takeTarball(ctx context.Context, df *dropDir, p *dropPair) bo
 	var applyErr error
 	prior, priorClosed := r.installed, r.closed
 	r.closedWindow(ictx, before, func() {
-		applyErr = r.host.Apply(ictx, hdir, hotfix.ApplyOptions{Checked: checked})
+		applyErr = r.host.Apply(ictx, hdir, applier.ApplyOptions{Checked: checked})
 	})
 	r.installed, r.closed = append(slices.Clip(prior), r.installed...), r.closed+priorClosed
 	applied, _ := r.host.Applied()
-	var he *hotfix.HealthError
+	var he *script.HealthError
 	switch {
 	case applyErr == nil && slices.ContainsFunc(applied, v.Equal):
 		r.moveDrop(df, p, dropDone, "")

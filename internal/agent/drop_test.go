@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/packaging/unpack"
 )
 
@@ -245,7 +246,7 @@ func TestDropRetry(t *testing.T) {
 		{fmt.Errorf("stopped: %w", context.Canceled), true},
 		{&unpack.SignatureError{Err: errors.New("signature does not match")}, false},
 		{errors.New("tarball x is not gzip-compressed"), false},
-		{&hotfix.PrereqError{Version: hotfix.Version{6, 14, 2, 2}, Reason: "hotfix 6.14.2.1 is not applied yet"}, false},
+		{&applier.PrereqError{Version: hotfix.Version{6, 14, 2, 2}, Reason: "hotfix 6.14.2.1 is not applied yet"}, false},
 	} {
 		if got := dropRetry(c.err); got != c.retry {
 			t.Errorf("dropRetry(%v) = %v, want %v", c.err, got, c.retry)

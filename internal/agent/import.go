@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/filetrust"
 	"github.com/hotchain/hotchain/internal/repoconf"
@@ -109,7 +110,7 @@ func checkBundle(ctx context.Context, cfg *sysconfig.Config, environ []string, b
 		return refuse("import it on a host of "+m.Product+", or ask the vendor for a bundle of "+cfg.Product,
 			"it holds hotfixes of %s, this host runs %s", m.Product, cfg.Product)
 	}
-	host := &hotfix.Host{Cfg: cfg, Environ: environ}
+	host := &applier.Host{Cfg: cfg, Environ: environ}
 	pv, err := host.ProductVersion(ctx)
 	if err != nil {
 		return nil, err

@@ -7,10 +7,11 @@ import (
 	"slices"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 )
 
 // agent -check -v: what the apply of each pending hotfix would do, planned by the applier's
-// own dry run (hotfix.Host.DryRunChain), with nothing written and no process started beyond
+// own dry run (applier.Host.DryRunChain), with nothing written and no process started beyond
 // what -check runs.
 //
 // A hotfix's files are known on this host only once its RPM has unpacked its directory into
@@ -27,7 +28,7 @@ import (
 type checkPlan struct {
 	version hotfix.Version
 	pkg     string
-	plan    *hotfix.Plan
+	plan    *applier.Plan
 	none    string // why there is no plan
 }
 

@@ -7,13 +7,14 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
+	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/repo/dnf"
 )
 
-// StepHook is the agent's hotfix.Host.StepHook: nil, but in the test binary's crash test,
+// StepHook is the agent's applier.Host.StepHook: nil, but in the test binary's crash test,
 // which kills the agent at a chosen durable step (agent_crash_test.go).
 var StepHook func(step string)
 
@@ -31,7 +32,7 @@ func (r *agentRun) recover(ctx context.Context, logLine func(string, bool)) {
 		line := d.String()
 		r.recovered = append(r.recovered, line)
 		logLine("recovered: "+line, d.HealthFailed)
-		if d.Outcome != hotfix.RolledBack {
+		if d.Outcome != applier.RolledBack {
 			continue
 		}
 		if pm == nil {
@@ -49,7 +50,7 @@ func (r *agentRun) recover(ctx context.Context, logLine func(string, bool)) {
 		inRPM := slices.ContainsFunc(installed, func(p dnf.Package) bool { return p.Hotfix.Equal(d.Version) })
 		r.removeUnapplied(context.WithoutCancel(ctx), pm, d.Version, inRPM)
 	}
-	var he *hotfix.HealthError
+	var he *script.HealthError
 	switch {
 	case errors.As(err, &he):
 		r.healthFailed = he.Version

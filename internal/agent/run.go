@@ -3,7 +3,7 @@
 // command line is parsed. A run passes its gates (DAYS_OF_WEEK, nightly runs enabled,
 // LOCK_SUBSYS, the random wait), takes LOCK_CRON and LOCK_TS, recovers what a crash
 // interrupted, reads the vendor's rollout policy, installs the pending chain through dnf or
-// yum with the apply deferred, applies each hotfix (hotfix.Host), checks the result against
+// yum with the apply deferred, applies each hotfix (applier.Host), checks the result against
 // the ledger, takes the drop folder (DROP_DIR), and reports: mail, syslog, NOTIFY_URL and
 // NOTIFY_CMD, the records of internal/hoststate. Run, RunOnce, Import, Recover and Daemon
 // are its entry points, each with an Options.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
+	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/repo/dnf"
@@ -27,7 +29,7 @@ type agentRun struct {
 	o       *Options
 	cfg     *sysconfig.Config
 	environ []string // o.environ plus the LOCK_TS token when the run holds it
-	host    *hotfix.Host
+	host    *applier.Host
 	out     io.Writer     // the console, or the report's output section
 	output  *LockedBuffer // cron runs: what dnf, hooks and scripts printed
 
@@ -95,7 +97,7 @@ func newAgentRun(o *Options, environ []string) *agentRun {
 		r.output = &LockedBuffer{}
 		r.out = r.output
 	}
-	r.host = &hotfix.Host{Cfg: o.Config, Out: r.out, Environ: environ}
+	r.host = &applier.Host{Cfg: o.Config, Out: r.out, Environ: environ}
 	return r
 }
 
@@ -222,7 +224,7 @@ func (r *agentRun) check(ctx context.Context, pm PackageManager) bool {
 }
 
 // unpackedInstalled is the hotfixes of the product's chain that the rpm database holds and
-// that lie unpacked, never applied (hotfix.Host.Unpacked): installed with the apply
+// that lie unpacked, never applied (applier.Host.Unpacked): installed with the apply
 // deferred by a run that did not get to apply them, or by a %post that could not.
 func (r *agentRun) unpackedInstalled(ctx context.Context, pm PackageManager) ([]hotfix.Version, error) {
 	vs, err := r.host.Unpacked()
@@ -261,7 +263,7 @@ func (r *agentRun) installable() []hotfix.Version {
 // unpacking: the apply is deferred), reading and hashing each hotfix directory, and the
 // first hotfix's plan and backups come before PRE_HOOK; in the window each hotfix
 // directory is rechecked by lstat and the prepared backups are checked against the product
-// (hotfix.ApplyOptions). The later hotfixes' backups are taken in the window: each must see
+// (applier.ApplyOptions). The later hotfixes' backups are taken in the window: each must see
 // the product as the one before it left it. A failed dnf closes nothing. Once dnf runs the
 // install is not interrupted: a SIGTERM ends the run after it (ctx only stops what comes
 // before).
@@ -379,7 +381,7 @@ func (r *agentRun) prepare(ctx context.Context, vs []hotfix.Version) []checkedHo
 			err = fmt.Errorf("%s holds hotfix %s, not %s", path, d.Version, v)
 		}
 		if err == nil && i == 0 {
-			err = r.host.Apply(ctx, path, hotfix.ApplyOptions{Prepare: true, Checked: d})
+			err = r.host.Apply(ctx, path, applier.ApplyOptions{Prepare: true, Checked: d})
 		}
 		if err != nil {
 			fmt.Fprintf(r.out, "==> %s: %v\n", v, err)
@@ -427,8 +429,8 @@ func (r *agentRun) applyChecked(ctx context.Context, hs []checkedHotfix) {
 	for _, h := range hs {
 		v := h.v
 		fmt.Fprintf(r.out, "==> applying %s\n", v)
-		err := r.host.Apply(ctx, h.dir.Path, hotfix.ApplyOptions{Checked: h.dir})
-		var he *hotfix.HealthError
+		err := r.host.Apply(ctx, h.dir.Path, applier.ApplyOptions{Checked: h.dir})
+		var he *script.HealthError
 		switch {
 		case errors.As(err, &he):
 			// Apply rolled it back byte-exact. Its package and the ones after it leave

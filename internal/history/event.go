@@ -3,7 +3,7 @@
 // start, hold) in an append-only log under LEDGER_DIR/history/, so that every host of an
 // installation, the alpha included, can read every other host's. It writes and reads the
 // log only: it knows nothing of hotfixes, the agent or the ledgers, and the applier reaches
-// it through a hook the command line sets (hotfix.Host.History).
+// it through a hook the command line sets (applier.Host.History).
 package history
 
 import (

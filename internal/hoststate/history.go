@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -73,7 +73,7 @@ func (s *HistorySink) Record(e history.Event, started time.Time, err error) {
 	}
 }
 
-// HotfixEvent is hotfix.Host.History.
-func (s *HistorySink) HotfixEvent(e hotfix.Event) {
+// HotfixEvent is applier.Host.History.
+func (s *HistorySink) HotfixEvent(e applier.Event) {
 	s.Record(history.Event{Event: e.Kind, Version: e.Version.String(), Detail: e.Detail}, e.Started, e.Err)
 }

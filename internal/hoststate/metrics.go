@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/internal/atomicfile"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -45,7 +46,7 @@ func HeldReason(h HeldRecord) string {
 
 // WriteMetricsFile writes METRICS_FILE from the ledger, the drift and last (nil: no run
 // yet: the run's metrics are left out). The directory must exist: it is the collector's.
-func WriteMetricsFile(cfg *sysconfig.Config, host *hotfix.Host, last *LastRun, restart bool) error {
+func WriteMetricsFile(cfg *sysconfig.Config, host *applier.Host, last *LastRun, restart bool) error {
 	p := cfg.InRoot(cfg.MetricsFile)
 	if _, err := os.Stat(filepath.Dir(p)); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("write the metrics: directory %s does not exist", filepath.Dir(cfg.MetricsFile))
@@ -61,7 +62,7 @@ func WriteMetricsFile(cfg *sysconfig.Config, host *hotfix.Host, last *LastRun, r
 }
 
 // MetricsText is the file's content, in Prometheus' text exposition format.
-func MetricsText(cfg *sysconfig.Config, host *hotfix.Host, last *LastRun, restart bool) ([]byte, error) {
+func MetricsText(cfg *sysconfig.Config, host *applier.Host, last *LastRun, restart bool) ([]byte, error) {
 	applied, err := host.Applied()
 	if err != nil {
 		return nil, err

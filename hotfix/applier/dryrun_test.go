@@ -1,0 +1,341 @@
+package applier
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
+	"github.com/hotchain/hotchain/internal/fileops"
+	"github.com/hotchain/hotchain/internal/testutil"
+	"github.com/hotchain/hotchain/sysconfig"
+)
+
+// dryRunSpec is a hotfix that replaces, adds, makes a directory and a symlink, and has
+// scripts and checks of every class.
+func dryRunSpec(version string) hotfixSpec {
+	return hotfixSpec{
+		version: version,
+		files: map[string]string{
+			"FileChanges/lib/Shop/Core.pm":      "core 2, a longer file than before\n",
+			"FileChanges/lib/Shop/New.pm":       "new\n",
+			"FileChanges/lib/Shop/Pay/Card.pm":  "card\n",
+			"StoreTypeChanges/Store/layout.xml": "<layout v='2'/>\n",
+			"Check/10-up.sh":                    "exit 0\n",
+			"Check/20-db-shared.sh":             "exit 0\n",
+			"Check/30-cache-local.sh":           "exit 0\n",
+		},
+		links: map[string]string{"FileChanges/lib/Shop/Default.pm": "New.pm"},
+		scripts: map[string]string{
+			"10-schema-shared.sh": "exit 0\n",
+			"20-cache-local.sh":   "exit 0\n",
+			"90-index-final.sh":   "exit 0\n",
+		},
+	}
+}
+
+// showPlan is the plan's text with the test's root and what the machine decides (the free
+// space, the block size in the need) replaced by fixed values; TestDryRunSpace checks those.
+func showPlan(t *testing.T, sb *sandbox, p *Plan) []byte {
+	t.Helper()
+	for i := range p.Space.FileSystems {
+		f := &p.Space.FileSystems[i]
+		f.Free, f.Need = 1<<40, f.Bytes+f.Entries*4096
+	}
+	var b bytes.Buffer
+	p.WriteText(&b)
+	return bytes.ReplaceAll(b.Bytes(), []byte(sb.root), []byte("ROOT"))
+}
+
+// TestDryRunText pins the listing for each role, for drift, for refusals and for a resumed
+// apply.
+func TestDryRunText(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		role   sysconfig.Role
+		health string
+		setup  func(sb *sandbox) string // returns the hotfix directory to dry-run
+	}{
+		{"single", sysconfig.RoleSingle, "curl -fsS http://localhost/health", func(sb *sandbox) string {
+			spec := dryRunSpec("6.14.2.1")
+			spec.files["restart.txt"] = "services shop-web shop-worker\n"
+			return sb.makeHotfix(spec)
+		}},
+		{"alpha", sysconfig.RoleAlpha, "", func(sb *sandbox) string {
+			return sb.makeHotfix(dryRunSpec("6.14.2.1"))
+		}},
+		{"secondary", sysconfig.RoleSecondary, "", func(sb *sandbox) string {
+			sb.write("etc/opt/shop/hotfix/version.txt", "6.14.2.1\n", 0o644)
+			return sb.makeHotfix(dryRunSpec("6.14.2.1"))
+		}},
+		{"drift", sysconfig.RoleSingle, "", func(sb *sandbox) string {
+			first := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{
+				"FileChanges/lib/Shop/Core.pm": "core 1.5\n", "FileChanges/lib/Shop/Old.pm": "old\n", "FileChanges/bin/shopctl": "#!/bin/sh\necho 2\n"}})
+			if err := sb.host.Apply(ctx, first, ApplyOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			sb.write("opt/shop/lib/Shop/Core.pm", "patched by hand\n", 0o644)
+			sb.write("opt/shop/lib/Shop/Old.pm", "patched by hand too\n", 0o644)
+			if err := os.Remove(filepath.Join(sb.root, "opt/shop/bin/shopctl")); err != nil {
+				t.Fatal(err)
+			}
+			return sb.makeHotfix(dryRunSpec("6.14.2.2"))
+		}},
+		{"refused", sysconfig.RoleSingle, "", func(sb *sandbox) string {
+			// 6.14.2.1 is not applied, and a product file has the name of a temporary.
+			// And its restart.txt is not one of the forms.
+			sb.write("opt/shop/lib/Shop/"+filepath.Base(fileops.NewTemp("/opt/shop/lib/Shop/New.pm")), "x", 0o644)
+			spec := dryRunSpec("6.14.2.2")
+			spec.files["restart.txt"] = "reboot later\n"
+			return sb.makeHotfix(spec)
+		}},
+		{"secondary before the alpha", sysconfig.RoleSecondary, "", func(sb *sandbox) string {
+			return sb.makeHotfix(dryRunSpec("6.14.2.1"))
+		}},
+		{"interrupted", sysconfig.RoleSingle, "", func(sb *sandbox) string {
+			dir := sb.makeHotfix(dryRunSpec("6.14.2.1"))
+			sb.host.StepHook = func(step string) {
+				if step == "state apply" {
+					panic("killed")
+				}
+			}
+			func() {
+				defer func() { recover() }()
+				sb.host.Apply(ctx, dir, ApplyOptions{})
+			}()
+			sb.host.StepHook = nil
+			return dir
+		}},
+		{"interrupted in its scripts", sysconfig.RoleSingle, "", func(sb *sandbox) string {
+			dir := sb.makeHotfix(dryRunSpec("6.14.2.1"))
+			sb.host.StepHook = func(step string) {
+				if step == "script 10-schema-shared.sh" {
+					panic("killed")
+				}
+			}
+			func() {
+				defer func() { recover() }()
+				sb.host.Apply(ctx, dir, ApplyOptions{})
+			}()
+			sb.host.StepHook = nil
+			return dir
+		}},
+		{"removals", sysconfig.RoleSingle, "", func(sb *sandbox) string {
+			removalProduct(sb)
+			rs := append(removalList(), hotfix.Removal{Path: "ReportChanges/old.rpt", Kind: hotfix.RemoveFile, SHA256: sha("r\n")})
+			return sb.makeHotfix(removalSpec("6.14.2.1", rs))
+		}},
+		{"removals refused", sysconfig.RoleSingle, "", func(sb *sandbox) string {
+			removalProduct(sb)
+			sb.write("opt/shop/lib/old.jar", "patched by hand\n", 0o640)
+			sb.write("opt/shop/lib/obsolete/sub/empty/keep.me", "x", 0o644)
+			return sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
+		}},
+		{"earlier hotfix without its record", sysconfig.RoleSingle, "", func(sb *sandbox) string {
+			first := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{"FileChanges/lib/Shop/Core.pm": "core 1.5\n"}})
+			if err := sb.host.Apply(ctx, first, ApplyOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Remove(journal.Path(first, "host1")); err != nil {
+				t.Fatal(err)
+			}
+			return sb.makeHotfix(dryRunSpec("6.14.2.2"))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sb := newSandbox(t, tc.role)
+			sb.host.Cfg.HealthCmd = tc.health
+			dir := tc.setup(sb)
+			p, err := sb.host.DryRun(ctx, dir, DryRunOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			testutil.Golden(t, filepath.Join("testdata", "dryrun", strings.ReplaceAll(tc.name, " ", "-")+".txt"), showPlan(t, sb, p))
+		})
+	}
+}
+
+// TestDryRunWritesNothing: a dry run leaves the whole root as it was, mtimes of
+// directories included: the product, PATCHES_DIR, LEDGER_DIR and the lock directory, for
+// an apply that would go ahead, one that would be refused and one that would resume.
+func TestDryRunWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	first := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{"FileChanges/lib/Shop/Core.pm": "core 1.5\n"}})
+	if err := sb.host.Apply(ctx, first, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sb.write("opt/shop/lib/Shop/Core.pm", "patched by hand\n", 0o644) // drift to find
+	second := sb.makeHotfix(dryRunSpec("6.14.2.2"))
+	third := sb.makeHotfix(dryRunSpec("6.14.2.3"))
+	for _, p := range []string{"var/lock/shop-hotfix.lock", "etc/opt/shop/hotfix", "var/opt/shop/Patches"} {
+		if _, err := os.Stat(filepath.Join(sb.root, p)); err != nil {
+			t.Fatalf("the test wants %s to exist: %v", p, err)
+		}
+	}
+	before := testutil.Snapshot(t, sb.root, true, ".")
+	for _, dir := range []string{first, second, third} {
+		p, err := sb.host.DryRun(ctx, dir, DryRunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dir == second && (len(p.Refusals) != 0 || len(p.Replace) == 0 || len(p.Drift) != 1) {
+			t.Fatalf("dry run of %s: %+v", dir, p)
+		}
+		if _, err := sb.host.DryRunChain(ctx, []string{second, third}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, ".")); d != "" {
+		t.Errorf("the dry run changed the root:\n%s", d)
+	}
+}
+
+// TestDryRunAgreesWithApply: what the dry run lists is what the apply then does.
+func TestDryRunAgreesWithApply(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	dir := sb.makeHotfix(dryRunSpec("6.14.2.1"))
+	p, err := sb.host.DryRun(ctx, dir, DryRunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, f := range p.Replace {
+		want = append(want, "replace "+f.Path)
+	}
+	for _, f := range p.Add {
+		want = append(want, "add     "+f.Path)
+	}
+	for _, m := range p.Mkdir {
+		want = append(want, "mkdir   "+m)
+	}
+	for _, w := range want {
+		if !strings.Contains(sb.out.String(), "    "+w+"\n") {
+			t.Errorf("the apply did not %s:\n%s", w, sb.out)
+		}
+	}
+	if got := strings.Count("\n"+sb.out.String(), "\n    "); got != len(want) {
+		t.Errorf("the apply did %d things, the dry run listed %d:\n%s", got, len(want), sb.out)
+	}
+	for _, s := range p.Install {
+		if !strings.Contains(sb.out.String(), "running "+s+"\n") {
+			t.Errorf("the apply did not run %s:\n%s", s, sb.out)
+		}
+	}
+}
+
+// TestDryRunSpace: backups on the hotfix directory's file system are hard links and need
+// nothing; on another file system (a tmpfs mounted on PATCHES_DIR) every replaced entry is
+// copied and counted with its size there; the need is the bytes plus a block per entry,
+// the free space statfs's f_bavail; a need larger than what is free is a refusal, as the
+// apply's own check makes it.
+func TestDryRunSpace(t *testing.T) {
+	ctx := context.Background()
+	newFiles := int64(len("core 2, a longer file than before\n") + len("new\n") + len("card\n") + len("<layout v='2'/>\n"))
+	for _, tc := range []struct {
+		name  string
+		mount bool // a tmpfs of 8 MiB on PATCHES_DIR
+		big   bool // Core.pm is 9 MiB before the hotfix
+	}{{"one file system", false, false}, {"backups on another", true, false}, {"no room for the copies", true, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			sb := newSandbox(t, sysconfig.RoleSingle)
+			patches := filepath.Join(sb.root, "var/opt/shop/Patches")
+			if tc.mount {
+				os.MkdirAll(patches, 0o755)
+				if err := unix.Mount("tmpfs", patches, "tmpfs", 0, "size=8m"); err != nil {
+					t.Skipf("mount a tmpfs: %v (needs root)", err)
+				}
+				t.Cleanup(func() { unix.Unmount(patches, unix.MNT_DETACH) })
+			}
+			if tc.big {
+				sb.write("opt/shop/lib/Shop/Core.pm", strings.Repeat("x", 9<<20), 0o644)
+			}
+			dir := sb.makeHotfix(dryRunSpec("6.14.2.1"))
+			p, err := sb.host.DryRun(ctx, dir, DryRunOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := p.Space
+			var replacedBytes int64 // Core.pm, Default.pm (a symlink), layout.xml
+			for _, rel := range []string{"opt/shop/lib/Shop/Core.pm", "opt/shop/lib/Shop/Default.pm", "var/opt/shop/StoreTypes/Store/layout.xml"} {
+				fi, err := os.Lstat(filepath.Join(sb.root, rel))
+				if err != nil {
+					t.Fatal(err)
+				}
+				replacedBytes += fi.Size()
+			}
+			if tc.mount {
+				if s.Linked != 0 || s.Copied != 3 || s.CopyBytes != replacedBytes || len(s.FileSystems) != 2 {
+					t.Errorf("backups to another file system: %+v, want 3 copies of %d bytes on 2 file systems", s, replacedBytes)
+				}
+			} else if s.Linked != 3 || s.Copied != 0 || s.CopyBytes != 0 || len(s.FileSystems) != 1 {
+				t.Errorf("backups on the same file system: %+v, want 3 links on 1 file system", s)
+			}
+			var total int64
+			for _, f := range s.FileSystems {
+				var st unix.Statfs_t
+				if err := unix.Statfs(filepath.Join(sb.root, f.Path), &st); err != nil {
+					t.Fatal(err)
+				}
+				if f.Need != f.Bytes+f.Entries*st.Bsize {
+					t.Errorf("%s: need %d, want %d bytes + %d entries of a %d-byte block", f.Path, f.Need, f.Bytes, f.Entries, st.Bsize)
+				}
+				// Others share the machine's disk: its free space moves a little meanwhile.
+				if free := int64(st.Bavail) * st.Bsize; f.Free <= 0 || f.Free > free+64<<20 || f.Free < free-64<<20 {
+					t.Errorf("%s: %d bytes free, statfs says %d", f.Path, f.Free, free)
+				}
+				total += f.Bytes
+			}
+			// The new files, the copies and the journal's estimate (1 KiB per entry of the plan).
+			journal := total - newFiles - s.CopyBytes
+			if journal <= 0 || journal%1024 != 0 {
+				t.Errorf("file systems hold %d bytes: %d new, %d copied, and %d for the journal?", total, newFiles, s.CopyBytes, journal)
+			}
+			refused := slices.ContainsFunc(p.Refusals, func(r Refusal) bool { return strings.Contains(r.Reason, "not enough space on the file system of") })
+			if refused != tc.big || s.Enough() == tc.big {
+				t.Errorf("refused %v, enough %v, want refused %v: %+v", refused, s.Enough(), tc.big, p.Refusals)
+			}
+		})
+	}
+}
+
+// TestDryRunChain: the second hotfix of a run is planned on the files the first places,
+// and its prerequisite is the first unpacked, not applied.
+func TestDryRunChain(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	first := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{"FileChanges/lib/Shop/New.pm": "new 1\n", "FileChanges/lib/Shop/Pay/A.pm": "a\n"}})
+	second := sb.makeHotfix(hotfixSpec{version: "6.14.2.2", files: map[string]string{"FileChanges/lib/Shop/New.pm": "new 2\n", "FileChanges/lib/Shop/Pay/B.pm": "b\n"}})
+	plans, err := sb.host.DryRunChain(ctx, []string{first, second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plans) != 2 || len(plans[0].Refusals)+len(plans[1].Refusals) != 0 {
+		t.Fatalf("plans: %+v", plans)
+	}
+	p := plans[1]
+	if len(p.Replace) != 1 || p.Replace[0].Path != "/opt/shop/lib/Shop/New.pm" || p.Replace[0].By != "6.14.2.1" ||
+		len(p.Add) != 1 || p.Add[0].Path != "/opt/shop/lib/Shop/Pay/B.pm" || len(p.Mkdir) != 0 {
+		t.Errorf("second plan: %+v", p)
+	}
+	// Alone, the second would be refused: the first is not applied.
+	alone, err := sb.host.DryRun(ctx, second, DryRunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(alone.Refusals) != 1 || !strings.Contains(alone.Refusals[0].Reason, "hotfix 6.14.2.1 is not applied yet") {
+		t.Errorf("alone: %+v", alone.Refusals)
+	}
+}

@@ -1,0 +1,257 @@
+// Package applier puts a hotfix into a host's product tree and takes it out again: Host
+// applies (backups first, then placing and removing, scripts, the health check, the ledger),
+// resumes or rolls back an interrupted apply, rolls back, finalizes, and says what an apply
+// would do (DryRun), what drifted (Verify) and where the host stands (Status). It writes
+// every step to its journal (hotfix/journal) before the product can see it. It never talks to
+// yum, dnf or the network (the agent does that), and never imports the vendor side.
+package applier
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/script"
+	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/lock"
+	"github.com/hotchain/hotchain/sysconfig"
+)
+
+// Host is one host of the installation as the applier sees it: its settings and where its
+// output goes.
+type Host struct {
+	// Cfg is the settings as sysconfig.Load and Config.ResolvePaths give them: under -root,
+	// the paths are taken inside the root already.
+	Cfg *sysconfig.Config
+	// Out receives what the install prints (scripts' output, progress); the install log gets
+	// a copy.
+	Out io.Writer
+	// Environ is the environment that scripts and commands start from.
+	Environ []string
+	// StepHook, when set, is called after each durable step of an apply or rollback with a
+	// short description; the crash tests use it to kill the process at every such point.
+	StepHook func(step string)
+
+	// HeldLock is the LOCK_TS that this process holds already, when it applies under it (the
+	// agent's, around the applies it makes after dnf): the apply works under it, and its
+	// install scripts get its file, as they get that of a lock the apply takes itself.
+	HeldLock *lock.Lock
+
+	// History, when set, is told of each apply, health check, rollback, recovery and
+	// finalize when it ends (Event); the command line writes it to the host's history. It
+	// must not fail or block the change.
+	History func(Event)
+
+	// tsToken is the token of the LOCK_TS this process holds, passed to scripts so that a
+	// nested hotchain (a script that calls hotchain repo-file, say) works under it.
+	tsToken string
+	// tsFile is the open file of the LOCK_TS this process holds itself (nil when it works
+	// under an inherited one): scripts get it, so that the lock stays held while a script
+	// runs on after this process was killed.
+	tsFile *os.File
+}
+
+func (h *Host) ledger() hotfix.Ledger { return hotfix.Ledger{Dir: h.Cfg.InRoot(h.Cfg.LedgerDir)} }
+
+// Ledger is this host's view of LEDGER_DIR.
+func (h *Host) Ledger() hotfix.Ledger { return h.ledger() }
+
+func (h *Host) hostLedger() string { return hotfix.HostFile(h.Cfg.Hostname) }
+
+// Applied is the chain applied on this host, in order.
+func (h *Host) Applied() ([]hotfix.Version, error) { return h.ledger().Read(h.hostLedger()) }
+
+// HotfixDir is where hotfix v is unpacked on this host.
+func (h *Host) HotfixDir(v hotfix.Version) string {
+	return filepath.Join(h.Cfg.InRoot(h.Cfg.PatchesDir), hotfix.DirName(h.Cfg.Product, v))
+}
+
+// hotfixDir is HotfixDir resolved inside -root (sysconfig.Config.Resolve): the directory
+// that apply writes backups, its journal and its log into, and that rollback removes them
+// from. A symlink in its place is followed as inside the root, and one that leads out of
+// the root is refused, so nothing of a hotfix is written or removed outside the root.
+func (h *Host) hotfixDir(v hotfix.Version) (string, error) {
+	p, err := h.Cfg.Resolve(filepath.Join(h.Cfg.PatchesDir, hotfix.DirName(h.Cfg.Product, v)))
+	if err != nil {
+		return "", withHint(fmt.Errorf("hotfix directory %s: %w", h.HotfixDir(v), err),
+			"make the symlink point inside the root (an absolute target is taken inside -root), or put the hotfix directory itself in PATCHES_DIR")
+	}
+	return p, nil
+}
+
+// scripts runs this host's scripts, which get the LOCK_TS this process holds.
+func (h *Host) scripts() script.Runner {
+	return script.Runner{Cfg: h.Cfg, Environ: h.Environ, LockFile: h.tsFile}
+}
+
+// HasHealthChecks says whether applying d runs any health check.
+func (h *Host) HasHealthChecks(d *hotfix.Dir) bool { return h.scripts().HasChecks(d) }
+
+// HealthCheck runs the health checks after hotfix d's apply (d nil: after a whole run), as
+// script.Runner.HealthCheck does: a *script.HealthError when a check still fails after the
+// last try. env is the install scripts' environment.
+func (h *Host) HealthCheck(ctx context.Context, d *hotfix.Dir, role sysconfig.Role, env []string, out io.Writer) error {
+	return h.scripts().HealthCheck(ctx, d, role, env, out)
+}
+
+func (h *Host) step(what string) {
+	if h.StepHook != nil {
+		h.StepHook(what)
+	}
+}
+
+func (h *Host) out() io.Writer {
+	if h.Out == nil {
+		return io.Discard
+	}
+	return h.Out
+}
+
+func (h *Host) getenv(key string) string {
+	v, _ := sysconfig.LookupEnv(h.Environ, key)
+	return v
+}
+
+// lockTS takes LOCK_TS, or works under it when the process that started this one holds it
+// and said so in lock.EnvVar (the agent around dnf, `hotchain hold` around a patch).
+func (h *Host) lockTS() (*lock.Lock, error) {
+	l, err := lock.Acquire(h.Cfg.InRoot(h.Cfg.LockTS), h.getenv(lock.EnvVar))
+	if err != nil {
+		return nil, fmt.Errorf("take the install lock: %w", err)
+	}
+	h.tsToken, h.tsFile = l.Token(), l.File()
+	if h.tsFile == nil && l.Inherited() && h.HeldLock != nil && h.HeldLock.Token() == l.Token() {
+		h.tsFile = h.HeldLock.File()
+	}
+	return l, nil
+}
+
+// ProductVersion is the installed product version: the first line of PRODUCT_VERSION_FILE,
+// or what PRODUCT_VERSION_CMD prints.
+func (h *Host) ProductVersion(ctx context.Context) (hotfix.Version, error) {
+	var raw, from string
+	if h.Cfg.ProductVersionCmd != "" {
+		words, err := sysconfig.Split(h.Cfg.ProductVersionCmd)
+		if err != nil || len(words) == 0 {
+			return nil, fmt.Errorf("PRODUCT_VERSION_CMD %q cannot be split into words: %v", h.Cfg.ProductVersionCmd, err)
+		}
+		cmd := exec.CommandContext(ctx, words[0], words[1:]...)
+		cmd.Env = h.Environ
+		cmd.Stdin = strings.NewReader("") // no /dev/null in a bare installroot
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		outb, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("PRODUCT_VERSION_CMD %q failed: %v: %s", h.Cfg.ProductVersionCmd, err, strings.TrimSpace(stderr.String()))
+		}
+		raw, from = string(outb), "PRODUCT_VERSION_CMD "+h.Cfg.ProductVersionCmd
+	} else {
+		p := h.Cfg.InRoot(h.Cfg.ProductVersionFile)
+		data, err := boundedio.ReadFile(p, "product version file (PRODUCT_VERSION_FILE)", MaxProductVersionFileSize)
+		if boundedio.IsTooLarge(err) {
+			return nil, err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read the product version (PRODUCT_VERSION_FILE): %w", err)
+		}
+		raw, from = string(data), p
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(raw), "\n")
+	v, err := hotfix.ParseVersion(strings.TrimSpace(line))
+	if err != nil {
+		return nil, fmt.Errorf("product version from %s: %w", from, err)
+	}
+	return v, nil
+}
+
+// PrereqError says why hotfix Version cannot be applied on this host now.
+type PrereqError struct {
+	Version hotfix.Version
+	Reason  string
+	hint    string
+}
+
+func (e *PrereqError) Error() string {
+	return fmt.Sprintf("hotfix %s cannot be applied on this host: %s", e.Version, e.Reason)
+}
+
+// Hint says what to do next.
+func (e *PrereqError) Hint() string { return e.hint }
+
+// CheckPatchesDir checks that a hotfix package that unpacks under dir (the PATCHES_DIR it was
+// built for, as rpm sees it) unpacks where this host's PATCHES_DIR is, so that its %pre
+// refuses it before rpm writes anything. Symlinks count: a PATCHES_DIR that is a symlink to
+// dir, or the other way round, is the same place.
+func (h *Host) CheckPatchesDir(v hotfix.Version, dir string) error {
+	want := h.Cfg.PatchesDir
+	if filepath.Clean(dir) == filepath.Clean(want) {
+		return nil
+	}
+	// Both taken inside -root, as rpm takes the package's paths.
+	if a, err := h.Cfg.Resolve(dir); err == nil {
+		if b, err := h.Cfg.Resolve(want); err == nil && a == b {
+			return nil
+		}
+	}
+	return &PrereqError{v, fmt.Sprintf("the package unpacks into %s, but PATCHES_DIR on this host is %s", dir, want),
+		fmt.Sprintf("rebuild the hotfix with hotchain build -patches-dir %s, or set PATCHES_DIR=%s in %s", want, dir, h.Cfg.File)}
+}
+
+// CheckPrereqs checks hotfix v's prerequisites (SPEC section 3): the product is at v's base
+// version; this host's ledger holds v-1 (for v > 1) and not v; on a secondary, the
+// installation ledger holds v (the alpha went first).
+func (h *Host) CheckPrereqs(ctx context.Context, v hotfix.Version) error {
+	return h.checkPrereqs(ctx, v, false)
+}
+
+// CheckUnpack is CheckPrereqs for a hotfix RPM's %pre, which runs before rpm unpacks the
+// package: hotfix v-1 may also be unpacked and not applied yet (Unpacked), because the
+// transaction installs the chain with the apply deferred and the agent, or the admin,
+// applies each hotfix in chain order afterwards. Another base version, a gap in the chain
+// and a hotfix applied already are refused as CheckPrereqs refuses them.
+func (h *Host) CheckUnpack(ctx context.Context, v hotfix.Version) error {
+	return h.checkPrereqs(ctx, v, true)
+}
+
+func (h *Host) checkPrereqs(ctx context.Context, v hotfix.Version, unpackedOK bool) error {
+	pv, err := h.ProductVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if !pv.Equal(v.Base()) {
+		return &PrereqError{v, fmt.Sprintf("it is for %s %s, the installed version is %s", h.Cfg.Product, v.Base(), pv),
+			fmt.Sprintf("install hotfixes of the %s chain (hotchain repo-file -base-version %s points the repository there)", pv, pv)}
+	}
+	applied, err := h.Applied()
+	if err != nil {
+		return err
+	}
+	if contains(applied, v) {
+		return &PrereqError{v, "it is applied already (" + filepath.Join(h.ledger().Dir, h.hostLedger()) + ")",
+			"to apply it again anyway, run hotchain apply -nocheck DIR"}
+	}
+	if prev, ok := v.Previous(); ok && !contains(applied, prev) && !(unpackedOK && h.neverStarted(prev)) {
+		return &PrereqError{v, fmt.Sprintf("hotfix %s is not applied yet", prev),
+			fmt.Sprintf("apply %s first: hotfixes install in chain order", prev)}
+	}
+	if h.Cfg.HostRole == sysconfig.RoleSecondary {
+		ok, err := h.ledger().Has(hotfix.InstallationLedger, v)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return &PrereqError{v, "the alpha host has not applied it yet (" + filepath.Join(h.ledger().Dir, hotfix.InstallationLedger) + ")",
+				"apply it on the alpha host first; secondaries follow"}
+		}
+	}
+	return nil
+}
+
+func contains(vs []hotfix.Version, v hotfix.Version) bool { return slices.ContainsFunc(vs, v.Equal) }

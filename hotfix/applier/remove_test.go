@@ -1,0 +1,526 @@
+package applier
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/journal"
+	"github.com/hotchain/hotchain/internal/fileops"
+	"github.com/hotchain/hotchain/internal/testutil"
+	"github.com/hotchain/hotchain/sysconfig"
+)
+
+func sha(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// removalProduct adds to the sandbox's product what removalSpec removes: a file with an
+// owner and mode of its own, a symlink to it, a directory tree (files, a subdirectory with a
+// mode and owner of its own, an empty directory) and a file of the second tree.
+func removalProduct(sb *sandbox) {
+	sb.t.Helper()
+	sb.write("opt/shop/lib/old.jar", "old jar\n", 0o640)
+	sb.write("opt/shop/lib/obsolete/a.pm", "a\n", 0o644)
+	sb.write("opt/shop/lib/obsolete/sub/b.pm", "b\n", 0o600)
+	sb.write("var/opt/shop/StoreTypes/Store/old.xml", "<old/>\n", 0o644)
+	for _, p := range []string{"opt/shop/lib/obsolete/sub/empty"} {
+		if err := os.MkdirAll(filepath.Join(sb.root, p), 0o755); err != nil {
+			sb.t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("../lib/old.jar", filepath.Join(sb.root, "opt/shop/bin/old-tool")); err != nil {
+		sb.t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(sb.root, "opt/shop/lib/obsolete/sub"), 0o750); err != nil {
+		sb.t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		for _, p := range []string{"opt/shop/lib/old.jar", "opt/shop/lib/obsolete/sub", "opt/shop/bin/old-tool"} {
+			if err := os.Lchown(filepath.Join(sb.root, p), 1234, 4321); err != nil {
+				sb.t.Fatal(err)
+			}
+		}
+	}
+	sb.touchAll()
+}
+
+// removalList is what removalSpec removes; lib/never-there.pm is absent from the product.
+func removalList() []hotfix.Removal {
+	return []hotfix.Removal{
+		{Path: "FileChanges/lib/old.jar", Kind: hotfix.RemoveFile, SHA256: sha("old jar\n")},
+		{Path: "FileChanges/bin/old-tool", Kind: hotfix.RemoveLink, SHA256: hotfix.LinkSHA256("../lib/old.jar")},
+		{Path: "FileChanges/lib/obsolete", Kind: hotfix.RemoveDir},
+		{Path: "FileChanges/lib/obsolete/a.pm", Kind: hotfix.RemoveFile, SHA256: sha("a\n")},
+		{Path: "FileChanges/lib/obsolete/sub", Kind: hotfix.RemoveDir},
+		{Path: "FileChanges/lib/obsolete/sub/b.pm", Kind: hotfix.RemoveFile, SHA256: sha("b\n")},
+		{Path: "FileChanges/lib/obsolete/sub/empty", Kind: hotfix.RemoveDir},
+		{Path: "StoreTypeChanges/Store/old.xml", Kind: hotfix.RemoveFile, SHA256: sha("<old/>\n")},
+		{Path: "FileChanges/lib/never-there.pm", Kind: hotfix.RemoveFile, SHA256: sha("x\n")},
+	}
+}
+
+// removalSpec replaces a file, adds one, and removes removalList.
+func removalSpec(version string, rs []hotfix.Removal) hotfixSpec {
+	return hotfixSpec{version: version, files: map[string]string{
+		"FileChanges/lib/Shop/Core.pm": "core 2\n",
+		"FileChanges/lib/Shop/New.pm":  "new\n",
+		hotfix.RemovalsFile:            string(hotfix.FormatRemovals(rs)),
+	}}
+}
+
+var removedPaths = []string{"opt/shop/lib/old.jar", "opt/shop/bin/old-tool", "opt/shop/lib/obsolete", "var/opt/shop/StoreTypes/Store/old.xml"}
+
+func assertAbsent(t *testing.T, root string, rels ...string) {
+	t.Helper()
+	for _, rel := range rels {
+		if _, err := os.Lstat(filepath.Join(root, rel)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: %v, want it removed", rel, err)
+		}
+	}
+}
+
+// TestRemovalsApplyAndRollback: the apply backs every removed entry up and removes it (an
+// absent one is said to be absent), verify finds no drift, and the rollback puts the tree
+// back byte-exact: content, mode, owner, modification times of files and directories.
+func TestRemovalsApplyAndRollback(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	removalProduct(sb)
+	dir := sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
+	before := testutil.Snapshot(t, sb.root, true, productTrees...)
+	if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
+		t.Fatalf("apply: %v\n%s", err, sb.out)
+	}
+	assertAbsent(t, sb.root, removedPaths...)
+	assertFile(t, filepath.Join(sb.root, "opt/shop/lib/Shop/Core.pm"), "core 2\n")
+	for _, want := range []string{
+		"    remove  /opt/shop/lib/old.jar\n",
+		"    remove  /opt/shop/bin/old-tool\n",
+		"    rmdir   /opt/shop/lib/obsolete/sub/empty\n",
+		"    rmdir   /opt/shop/lib/obsolete\n",
+		"    absent  /opt/shop/lib/never-there.pm (already absent: nothing to remove)\n",
+		"1 files replaced, 1 added, 8 removed, 0 scripts run\n",
+	} {
+		if !strings.Contains(sb.out.String(), want) {
+			t.Errorf("apply output lacks %q:\n%s", want, sb.out)
+		}
+	}
+	// The backups hold the removed entries as they were.
+	bak := filepath.Join(dir, "Backup-host1")
+	assertFile(t, filepath.Join(bak, "FileChanges/lib/old.jar"), "old jar\n")
+	assertFile(t, filepath.Join(bak, "FileChanges/lib/obsolete/sub/b.pm"), "b\n")
+	if l, err := os.Readlink(filepath.Join(bak, "FileChanges/bin/old-tool")); err != nil || l != "../lib/old.jar" {
+		t.Errorf("backup of the symlink: %q, %v", l, err)
+	}
+	if fi, err := os.Lstat(filepath.Join(bak, "FileChanges/lib/obsolete/sub")); err != nil || fi.Mode().Perm() != 0o750 || !fi.ModTime().Equal(epoch) {
+		t.Errorf("backup of the directory: %v, %v; want mode 0750 and time %v", fi.Mode(), err, epoch)
+	}
+	// Added entries only: not the removed ones.
+	if inex, _ := os.ReadFile(filepath.Join(dir, "Backup-host1.inexistent")); string(inex) != "/opt/shop/lib/Shop/New.pm\n" {
+		t.Errorf("inexistent = %q", inex)
+	}
+	j, err := journal.Read(journal.Path(dir, "host1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	removals, absent := 0, 0
+	for _, o := range j.Ops {
+		if o.Remove {
+			removals++
+			if o.Existed == "" {
+				absent++
+			}
+		}
+	}
+	if removals != 9 || absent != 1 {
+		t.Errorf("journal: %d removals, %d absent; want 9 and 1", removals, absent)
+	}
+	if drift, n, err := sb.host.Verify(); err != nil || len(drift) != 0 || n != 11 {
+		t.Errorf("verify after apply: %d checked, drift %v, %v; want 11 checked, none", n, drift, err)
+	}
+	if err := sb.host.Rollback(ctx, nil, nil); err != nil {
+		t.Fatalf("rollback: %v\n%s", err, sb.out)
+	}
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
+		t.Fatalf("after rollback the tree differs from before the apply:\n%s", d)
+	}
+	assertAbsent(t, sb.root, "opt/shop/lib/never-there.pm")
+}
+
+// TestRemovalRefusedBeforeTheFirstWrite: a removal that does not match the product (a
+// drifted file, a retargeted symlink, a directory that would not be empty, another kind of
+// entry) or that the plan cannot do safely stops the apply before it writes anything: the
+// tree is byte-identical, there is no journal, no backup and no install log. The error
+// names the path, what it is now and what FileRemovals expects.
+func TestRemovalRefusedBeforeTheFirstWrite(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		setup func(sb *sandbox) []hotfix.Removal
+		want  []string
+	}{
+		{"drifted file", func(sb *sandbox) []hotfix.Removal {
+			sb.write("opt/shop/lib/old.jar", "patched by hand\n", 0o640)
+			return removalList()
+		}, []string{"/opt/shop/lib/old.jar is a file with SHA-256 " + sha("patched by hand\n"), "FileRemovals expects a file with SHA-256 " + sha("old jar\n")}},
+		{"retargeted symlink", func(sb *sandbox) []hotfix.Removal {
+			os.Remove(filepath.Join(sb.root, "opt/shop/bin/old-tool"))
+			os.Symlink("shopctl", filepath.Join(sb.root, "opt/shop/bin/old-tool"))
+			return removalList()
+		}, []string{"/opt/shop/bin/old-tool is a symlink to shopctl (SHA-256 of the target " + hotfix.LinkSHA256("shopctl") + ")", "expects a symlink whose target has SHA-256 " + hotfix.LinkSHA256("../lib/old.jar")}},
+		{"directory not empty", func(sb *sandbox) []hotfix.Removal {
+			sb.write("opt/shop/lib/obsolete/sub/local.conf", "mine\n", 0o644)
+			sb.write("opt/shop/lib/obsolete/sub/empty/x", "mine\n", 0o644)
+			return removalList()
+		}, []string{"/opt/shop/lib/obsolete/sub is a directory that still holds local.conf once the removals are done", "/opt/shop/lib/obsolete/sub/empty is a directory that still holds x"}},
+		{"a directory where a file is expected", func(sb *sandbox) []hotfix.Removal {
+			os.MkdirAll(filepath.Join(sb.root, "opt/shop/share"), 0o755)
+			return append(removalList(), hotfix.Removal{Path: "FileChanges/share", Kind: hotfix.RemoveFile, SHA256: sha("x")})
+		}, []string{"/opt/shop/share is a directory; FileRemovals expects a file with SHA-256"}},
+		{"a symlink to a directory where a directory is expected", func(sb *sandbox) []hotfix.Removal {
+			os.Symlink("obsolete", filepath.Join(sb.root, "opt/shop/lib/gone"))
+			return append(removalList(), hotfix.Removal{Path: "FileChanges/lib/gone", Kind: hotfix.RemoveDir})
+		}, []string{"/opt/shop/lib/gone is a symlink to obsolete", "FileRemovals expects a directory"}},
+		{"its directory is a symlink", func(sb *sandbox) []hotfix.Removal {
+			os.Symlink("obsolete", filepath.Join(sb.root, "opt/shop/lib/alias"))
+			return []hotfix.Removal{{Path: "FileChanges/lib/alias/a.pm", Kind: hotfix.RemoveFile, SHA256: sha("a\n")}}
+		}, []string{"FileRemovals: FileChanges/lib/alias/a.pm: its directory", "lib/alias is a symlink (-> obsolete)"}},
+		{"through a symlink out of the root", func(sb *sandbox) []hotfix.Removal {
+			outside := sb.t.TempDir()
+			os.WriteFile(filepath.Join(outside, "victim"), []byte("v"), 0o644)
+			os.Symlink(outside, filepath.Join(sb.root, "opt/shop/ext"))
+			return []hotfix.Removal{{Path: "FileChanges/ext/victim", Kind: hotfix.RemoveFile, SHA256: sha("v")}}
+		}, []string{"FileChanges/ext/victim: path leaves its target root"}},
+		{"placed and removed through two trees", func(sb *sandbox) []hotfix.Removal {
+			sb.host.Cfg.ChangeTrees = append(sb.host.Cfg.ChangeTrees, sysconfig.ChangeTree{Dir: "Extra", Root: "/opt/shop/lib"})
+			return append(removalList(), hotfix.Removal{Path: "Extra/Shop/Core.pm", Kind: hotfix.RemoveFile, SHA256: sha("core 1\n")})
+		}, []string{"FileRemovals: Extra/Shop/Core.pm: the hotfix places FileChanges/lib/Shop/Core.pm on /opt/shop/lib/Shop/Core.pm, which it also removes"}},
+		{"a removed directory a tree places entries in", func(sb *sandbox) []hotfix.Removal {
+			sb.host.Cfg.ChangeTrees = append(sb.host.Cfg.ChangeTrees, sysconfig.ChangeTree{Dir: "Extra", Root: "/opt/shop/lib/obsolete/sub/empty"})
+			sb.write("var/opt/shop/Patches/shop-hotfix-6.14.2.1/Extra/new.pm", "new\n", 0o644)
+			return removalList()
+		}, []string{"FileRemovals: FileChanges/lib/obsolete: the hotfix places Extra/new.pm in /opt/shop/lib/obsolete, which it also removes"}},
+		{"removed through two trees", func(sb *sandbox) []hotfix.Removal {
+			sb.host.Cfg.ChangeTrees = append(sb.host.Cfg.ChangeTrees, sysconfig.ChangeTree{Dir: "Extra", Root: "/opt/shop/lib"})
+			return append(removalList(), hotfix.Removal{Path: "Extra/old.jar", Kind: hotfix.RemoveFile, SHA256: sha("old jar\n")})
+		}, []string{"FileRemovals: Extra/old.jar and FileRemovals: FileChanges/lib/old.jar both remove /opt/shop/lib/old.jar"}},
+		{"placed and removed in one tree", func(sb *sandbox) []hotfix.Removal {
+			return append(removalList(), hotfix.Removal{Path: "FileChanges/lib/Shop/Core.pm", Kind: hotfix.RemoveFile, SHA256: sha("core 1\n")})
+		}, []string{"FileChanges/lib/Shop/Core.pm is removed, and the hotfix also holds it (a file)"}},
+		{"removed below a removed file", func(sb *sandbox) []hotfix.Removal {
+			return append(removalList(), hotfix.Removal{Path: "FileChanges/lib/old.jar/x", Kind: hotfix.RemoveFile, SHA256: sha("x")})
+		}, []string{"FileChanges/lib/old.jar/x lies below FileChanges/lib/old.jar, which is removed as a file"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sb := newSandbox(t, sysconfig.RoleSingle)
+			removalProduct(sb)
+			rs := tc.setup(sb)
+			sb.touchAll()
+			dir := sb.makeHotfix(removalSpec("6.14.2.1", rs))
+			before := testutil.Snapshot(t, sb.root, true, "opt", "var", "etc")
+			err := sb.host.Apply(ctx, dir, ApplyOptions{})
+			if err == nil {
+				t.Fatalf("apply went ahead:\n%s", sb.out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, "opt", "var", "etc")); d != "" {
+				t.Errorf("the refused apply changed the root:\n%s", d)
+			}
+			if _, err := os.Lstat(journal.Path(dir, "host1")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("journal: %v, want none", err)
+			}
+		})
+	}
+}
+
+// TestRemovalsAlreadyAbsent: removals whose entries are gone already are no error (the goal
+// holds), the apply says so, and the rollback does not create them.
+func TestRemovalsAlreadyAbsent(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	dir := sb.makeHotfix(removalSpec("6.14.2.1", removalList())) // removalProduct not made
+	before := testutil.Snapshot(t, sb.root, true, productTrees...)
+	if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
+		t.Fatalf("apply: %v\n%s", err, sb.out)
+	}
+	if n := strings.Count(sb.out.String(), "(already absent: nothing to remove)\n"); n != len(removalList()) {
+		t.Errorf("%d entries said to be absent, want %d:\n%s", n, len(removalList()), sb.out)
+	}
+	if !strings.Contains(sb.out.String(), ", 0 removed,") {
+		t.Errorf("summary:\n%s", sb.out)
+	}
+	// Present again: drift, though it was absent at the apply; the removal is the goal.
+	sb.write("opt/shop/lib/old.jar", "back\n", 0o644)
+	if drift, _, err := sb.host.Verify(); err != nil || len(drift) != 1 || drift[0].Path != "/opt/shop/lib/old.jar" || drift[0].Problem != ProblemPresentAgain {
+		t.Errorf("verify: %v, %v", drift, err)
+	}
+	os.Remove(filepath.Join(sb.root, "opt/shop/lib/old.jar"))
+	fileops.SetMtime(filepath.Join(sb.root, "opt/shop/lib"), epoch) // as it was before the test's own change
+	if err := sb.host.Rollback(ctx, nil, nil); err != nil {
+		t.Fatalf("rollback: %v\n%s", err, sb.out)
+	}
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
+		t.Errorf("after rollback:\n%s", d)
+	}
+}
+
+// TestRemovalsVerify: an entry a hotfix removed is no drift while it is absent, and drift
+// ("present again", naming the hotfix that removed it) once it is back; a later hotfix that
+// places the path again owns it, as does one that places entries in a removed directory.
+func TestRemovalsVerify(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	removalProduct(sb)
+	first := sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
+	if err := sb.host.Apply(ctx, first, ApplyOptions{}); err != nil {
+		t.Fatalf("apply: %v\n%s", err, sb.out)
+	}
+	sb.write("opt/shop/lib/old.jar", "old jar\n", 0o640)
+	os.Symlink("x", filepath.Join(sb.root, "opt/shop/bin/old-tool"))
+	drift, _, err := sb.host.Verify()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// lib/obsolete is back too, as the directory of nothing the chain removed.
+	want := []Drift{
+		{"/opt/shop/bin/old-tool", "6.14.2.1", ProblemPresentAgain},
+		{"/opt/shop/lib/old.jar", "6.14.2.1", ProblemPresentAgain},
+	}
+	if len(drift) != len(want) || drift[0] != want[0] || drift[1] != want[1] {
+		t.Fatalf("drift = %v, want %v", drift, want)
+	}
+	os.Remove(filepath.Join(sb.root, "opt/shop/bin/old-tool"))
+	// 6.14.2.2 places lib/old.jar again and a file in lib/obsolete/sub.
+	second := sb.makeHotfix(hotfixSpec{version: "6.14.2.2", files: map[string]string{
+		"FileChanges/lib/old.jar":           "old jar\n",
+		"FileChanges/lib/obsolete/sub/c.pm": "c\n",
+		"FileChanges/lib/Shop/Core.pm":      "core 3\n",
+	}})
+	os.Remove(filepath.Join(sb.root, "opt/shop/lib/old.jar"))
+	if err := sb.host.Apply(ctx, second, ApplyOptions{}); err != nil {
+		t.Fatalf("apply 2: %v\n%s", err, sb.out)
+	}
+	if drift, _, err := sb.host.Verify(); err != nil || len(drift) != 0 {
+		t.Errorf("verify after 6.14.2.2 placed them again: %v, %v", drift, err)
+	}
+}
+
+// TestDryRunAgreesWithApplyRemovals: what the dry run lists to remove is what the apply
+// removes, and the absent entries are the ones it says are absent.
+func TestDryRunAgreesWithApplyRemovals(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	removalProduct(sb)
+	dir := sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
+	p, err := sb.host.DryRun(ctx, dir, DryRunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Refusals) > 0 {
+		t.Fatalf("refusals: %v", p.Refusals)
+	}
+	if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, r := range p.Remove {
+		if d, ok := strings.CutSuffix(r, "/"); ok {
+			want = append(want, "rmdir   "+d)
+		} else {
+			want = append(want, "remove  "+r)
+		}
+	}
+	for _, a := range p.AlreadyAbsent {
+		want = append(want, "absent  "+a)
+	}
+	if len(want) != 9 {
+		t.Errorf("dry run lists %d removals, want 9: %v", len(want), want)
+	}
+	for _, w := range want {
+		if !strings.Contains(sb.out.String(), "    "+w) {
+			t.Errorf("the apply did not %s:\n%s", w, sb.out)
+		}
+	}
+	if got := strings.Count(sb.out.String(), "    remove  ") + strings.Count(sb.out.String(), "    rmdir   ") + strings.Count(sb.out.String(), "    absent  "); got != len(want) {
+		t.Errorf("the apply did %d removals, the dry run listed %d", got, len(want))
+	}
+}
+
+// TestRemovalsNastyNames: FileRemovals names any name Linux allows (escaped as in
+// filelist.txt where it holds a newline, carriage return or backslash); the apply removes
+// each, the journal keeps the names that are not UTF-8 in its _base64 fields, and the
+// rollback puts every entry back byte-exact.
+func TestRemovalsNastyNames(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	const dirName = "gone\xe9dir\n"
+	var rs []hotfix.Removal
+	for i, n := range nastyNames {
+		content := fmt.Sprintf("old %d\n", i)
+		sb.write("opt/shop/"+dirName+"/"+n, content, 0o644)
+		rs = append(rs, hotfix.Removal{Path: "FileChanges/" + dirName + "/" + n, Kind: hotfix.RemoveFile, SHA256: sha(content)})
+	}
+	if err := os.Symlink(nastyNames[1], filepath.Join(sb.root, "opt/shop/link\xff\n")); err != nil {
+		t.Fatal(err)
+	}
+	rs = append(rs, hotfix.Removal{Path: "FileChanges/" + dirName, Kind: hotfix.RemoveDir},
+		hotfix.Removal{Path: "FileChanges/link\xff\n", Kind: hotfix.RemoveLink, SHA256: hotfix.LinkSHA256(nastyNames[1])})
+	sb.touchAll()
+	dir := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{hotfix.RemovalsFile: string(hotfix.FormatRemovals(rs))}})
+	before := testutil.Snapshot(t, sb.root, true, productTrees...)
+	if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
+		t.Fatalf("apply: %v\n%s", err, sb.out)
+	}
+	assertAbsent(t, sb.root, "opt/shop/"+dirName, "opt/shop/link\xff\n")
+	raw, err := os.ReadFile(journal.Path(dir, "host1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), `"target_base64"`) || !strings.Contains(string(raw), `"link_base64"`) {
+		t.Errorf("the journal does not keep the names that are not UTF-8 in _base64 fields:\n%s", raw)
+	}
+	if drift, n, err := sb.host.Verify(); err != nil || len(drift) > 0 || n != len(rs) {
+		t.Errorf("verify: %d checked, drift %v, %v", n, drift, err)
+	}
+	if err := sb.host.Rollback(ctx, nil, nil); err != nil {
+		t.Fatalf("rollback: %v\n%s", err, sb.out)
+	}
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
+		t.Fatalf("after rollback:\n%s", d)
+	}
+}
+
+// TestRemovalsNeedBackupSpace: a removed entry is kept in the backups, so when PATCHES_DIR is
+// on another file system (a tmpfs of 8 MiB here) it is copied there, and counted: a removal
+// of a 9 MiB file does not fit, and the apply refuses before its first write.
+func TestRemovalsNeedBackupSpace(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	patches := filepath.Join(sb.root, "var/opt/shop/Patches")
+	os.MkdirAll(patches, 0o755)
+	if err := unix.Mount("tmpfs", patches, "tmpfs", 0, "size=8m"); err != nil {
+		t.Skipf("mount a tmpfs: %v (needs root)", err)
+	}
+	t.Cleanup(func() { unix.Unmount(patches, unix.MNT_DETACH) })
+	removalProduct(sb)
+	big := strings.Repeat("x", 9<<20)
+	sb.write("opt/shop/lib/old.jar", big, 0o640)
+	sb.touchAll()
+	rs := removalList()
+	rs[0].SHA256 = sha(big)
+	dir := sb.makeHotfix(removalSpec("6.14.2.1", rs))
+	p, err := sb.host.DryRun(ctx, dir, DryRunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// old.jar, old-tool, a.pm, b.pm, old.xml, and Core.pm, which the hotfix replaces.
+	wantBytes := int64(len(big) + len("../lib/old.jar") + len("a\n") + len("b\n") + len("<old/>\n") + len("core 1\n"))
+	if s := p.Space; s.Copied != 6 || s.Linked != 0 || s.CopyBytes != wantBytes || s.Enough() {
+		t.Errorf("space: %+v; want 6 copies of %d bytes, not enough room", s, wantBytes)
+	}
+	before := testutil.Snapshot(t, sb.root, true, productTrees...)
+	err = sb.host.Apply(ctx, dir, ApplyOptions{})
+	if err == nil || !strings.Contains(err.Error(), "not enough space on the file system of") {
+		t.Fatalf("apply: %v, want it refused for space", err)
+	}
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
+		t.Errorf("the refused apply changed the product:\n%s", d)
+	}
+}
+
+// TestRemovalJournalFormat pins how the journal writes a removal ("remove": true beside the
+// fields every op has) and that a journal written before removals existed reads with none.
+func TestRemovalJournalFormat(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "Backup-host1.journal")
+	j := &journal.Journal{Version: "6.14.2.1", State: journal.StateDone, Ops: []journal.Op{{Tree: "FileChanges", Rel: "lib/old.jar", Target: "/opt/shop/lib/old.jar",
+		Kind: journal.KindFile, Existed: journal.KindFile, Mode: 0o640, SHA256: sha("old jar\n"), Remove: true}}}
+	if err := journal.Write(p, j); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(p)
+	want := `    {
+      "tree": "FileChanges",
+      "rel": "lib/old.jar",
+      "target": "/opt/shop/lib/old.jar",
+      "kind": "file",
+      "existed": "file",
+      "mode": 416,
+      "sha256": "` + sha("old jar\n") + `",
+      "remove": true
+    }`
+	if !strings.Contains(string(raw), want) {
+		t.Errorf("journal:\n%s\nwant the op as\n%s", raw, want)
+	}
+	old := `{"version":"6.14.2.1","host":"host1","state":"done","ops":[{"tree":"FileChanges","rel":"a","target":"/opt/shop/a","kind":"file","mode":420,"sha256":"` + sha("a") + `"}]}`
+	if err := os.WriteFile(p, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if j, err := journal.Read(p); err != nil || len(j.Ops) != 1 || j.Ops[0].Remove {
+		t.Errorf("a journal from before removals: %+v, %v", j, err)
+	}
+}
+
+// TestDryRunChainRemovals: in a run's dry run, a hotfix's removals are checked against what
+// the hotfixes before it in the run leave (what they place, what they remove), and what an
+// earlier one removes and a later one places is added; applied in order, the hotfixes do
+// what the dry run said.
+func TestDryRunChainRemovals(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	removalProduct(sb)
+	first := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{
+		"FileChanges/lib/Shop/Core.pm":      "core 2\n",
+		"FileChanges/lib/Shop/Tmp.pm":       "tmp\n",
+		"FileChanges/lib/Shop/Scratch/x.pm": "x\n",
+		hotfix.RemovalsFile:                 string(hotfix.FormatRemovals([]hotfix.Removal{{Path: "FileChanges/lib/old.jar", Kind: hotfix.RemoveFile, SHA256: sha("old jar\n")}})),
+	}})
+	second := sb.makeHotfix(hotfixSpec{version: "6.14.2.2", files: map[string]string{
+		"FileChanges/lib/old.jar": "new jar\n",
+		hotfix.RemovalsFile: string(hotfix.FormatRemovals([]hotfix.Removal{
+			{Path: "FileChanges/lib/Shop/Core.pm", Kind: hotfix.RemoveFile, SHA256: sha("core 2\n")},
+			{Path: "FileChanges/lib/Shop/Tmp.pm", Kind: hotfix.RemoveFile, SHA256: sha("tmp\n")},
+			{Path: "FileChanges/lib/Shop/Scratch", Kind: hotfix.RemoveDir},
+			{Path: "FileChanges/lib/Shop/Scratch/x.pm", Kind: hotfix.RemoveFile, SHA256: sha("x\n")},
+		})),
+	}})
+	plans, err := sb.host.DryRunChain(ctx, []string{first, second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := plans[1]
+	if len(p.Refusals) > 0 {
+		t.Fatalf("the second hotfix would be refused: %v", p.Refusals)
+	}
+	want := "/opt/shop/lib/Shop/Core.pm /opt/shop/lib/Shop/Scratch/x.pm /opt/shop/lib/Shop/Tmp.pm /opt/shop/lib/Shop/Scratch/"
+	if got := strings.Join(p.Remove, " "); got != want {
+		t.Errorf("the second removes %q, want %q", got, want)
+	}
+	if len(p.Add) != 1 || p.Add[0].Path != "/opt/shop/lib/old.jar" || len(p.Replace) != 0 {
+		t.Errorf("the second places old.jar, which the first removes: add %v, replace %v", p.Add, p.Replace)
+	}
+	for _, dir := range []string{first, second} {
+		if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
+			t.Fatalf("apply %s: %v\n%s", dir, err, sb.out)
+		}
+	}
+	assertAbsent(t, sb.root, "opt/shop/lib/Shop/Core.pm", "opt/shop/lib/Shop/Tmp.pm", "opt/shop/lib/Shop/Scratch")
+	assertFile(t, filepath.Join(sb.root, "opt/shop/lib/old.jar"), "new jar\n")
+	if !strings.Contains(sb.out.String(), "    add     /opt/shop/lib/old.jar\n") {
+		t.Errorf("the second apply did not add old.jar:\n%s", sb.out)
+	}
+}
