@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/internal/agent"
+	"github.com/hotchain/hotchain/internal/agent/drop"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -76,12 +77,12 @@ func runAgent(ctx context.Context, e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if v := cli.LookupEnv(e.Environ, agent.DropSettleEnv); v != "" {
+	if v := cli.LookupEnv(e.Environ, drop.SettleEnv); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			return cli.UsageError{Err: fmt.Errorf("%s=%q: %v", agent.DropSettleEnv, v, err)}
+			return cli.UsageError{Err: fmt.Errorf("%s=%q: %v", drop.SettleEnv, v, err)}
 		}
-		agent.DropSettle = d
+		drop.Settle = d
 	}
 	o := agent.Options{Config: cfg, Mode: mode, Verbose: *verbose, Plans: *plans, Stdout: e.Stdout, Stderr: e.Stderr, Environ: e.Environ, Report: report}
 	if *daemon {

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/hotchain/hotchain/internal/agent"
 )
 
 // TestAgentDropBundle: a bundle copied into the drop folder of a host without a repository
@@ -57,7 +55,7 @@ func TestAgentDropBundle(t *testing.T) {
 	drop := filepath.Join(host.root, "var/opt/shop/drop")
 	os.MkdirAll(drop, 0o755)
 	at := []string{"agent", "-root", host.root, "-config", "/etc/sysconfig/shop-hotfix", "-console"}
-	env := []string{agent.DropSettleEnv + "=300ms"}
+	env := []string{dropSettleEnv + "=300ms"}
 	put := func(dir string) {
 		for _, n := range []string{name, name + ".sig"} {
 			writeFile(t, filepath.Join(drop, n), readFile(t, filepath.Join(bundles, dir, n)))

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/internal/agent"
+	"github.com/hotchain/hotchain/internal/agent/drop"
 	"github.com/hotchain/hotchain/internal/testutil"
 )
 
@@ -82,7 +83,7 @@ func (h *dropHost) put(name, as string, n int) {
 
 func (h *dropHost) agent(args ...string) (string, int) {
 	h.t.Helper()
-	return runCode(h.t, []string{agent.DropSettleEnv + "=300ms"}, h.bin, append([]string{"agent", "-root", h.root, "-config", "/etc/sysconfig/shop-hotfix"}, args...)...)
+	return runCode(h.t, []string{drop.SettleEnv + "=300ms"}, h.bin, append([]string{"agent", "-root", h.root, "-config", "/etc/sysconfig/shop-hotfix"}, args...)...)
 }
 
 func (h *dropHost) ledger() string {
@@ -231,7 +232,7 @@ func TestAgentDaemonTakesDrop(t *testing.T) {
 	h := newDropHost(t, 0)
 	t1 := "shop-hotfix-6.14.2.1.tar.gz"
 	cmd := exec.Command(h.bin, "agent", "-root", h.root, "-config", "/etc/sysconfig/shop-hotfix", "-daemon")
-	cmd.Env = append(os.Environ(), "LC_ALL=C", agent.DropSettleEnv+"=300ms")
+	cmd.Env = append(os.Environ(), "LC_ALL=C", drop.SettleEnv+"=300ms")
 	var stdout, stderr agent.LockedBuffer // read while the daemon writes
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -358,7 +359,7 @@ func TestAgentDropWaitsForInstallWindow(t *testing.T) {
 	h.put(t1, t1, -1)
 	h.put(t1+".sig", t1+".sig", -1)
 	day := time.Now().Add(48 * time.Hour).Weekday().String()[:3] // closed all of today
-	out, code := runCode(t, []string{agent.DropSettleEnv + "=300ms", "INSTALL_WINDOW=" + day + " 01:00-01:01"}, h.bin,
+	out, code := runCode(t, []string{drop.SettleEnv + "=300ms", "INSTALL_WINDOW=" + day + " 01:00-01:01"}, h.bin,
 		"agent", "-root", h.root, "-config", "/etc/sysconfig/shop-hotfix")
 	if code != 0 || !strings.Contains(out, t1+": outside INSTALL_WINDOW") || h.ledger() != "" {
 		t.Fatalf("exit %d, ledger %q; want 0, the pair waiting for the window", code, h.ledger())
@@ -386,3 +387,7 @@ func TestAgentDropApplyFails(t *testing.T) {
 		t.Errorf("reason %q", reason)
 	}
 }
+
+// dropSettleEnv shortens the settle time of the agent processes that the tests start
+// (named here for the tests whose drop folder is a local variable named drop).
+const dropSettleEnv = drop.SettleEnv

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/agent/drop"
 	"github.com/hotchain/hotchain/internal/cli"
 )
 
@@ -39,44 +40,44 @@ func takeDropBundles(ctx context.Context, o Options, names []string) error {
 	o.fillDefaults()
 	cfg := o.Config
 	dir := cfg.InRoot(cfg.DropDir)
-	df, err := openDropDir(dir)
+	df, err := drop.OpenDir(dir)
 	if err != nil {
 		return fmt.Errorf("drop folder: %w", err)
 	}
-	defer df.close()
+	defer df.Close()
 	w := o.Stdout
 	var status error
 	for _, name := range names {
-		pairs, err := scanDrop(dir, cfg.Product)
+		pairs, err := drop.Scan(dir, cfg.Product)
 		if err != nil {
 			return fmt.Errorf("drop folder: %w", err)
 		}
-		var p *dropPair
+		var p *drop.Pair
 		for _, q := range pairs {
-			if q.archive == name {
+			if q.Archive == name {
 				p = q
 			}
 		}
-		if p == nil || p.archiveFile == nil || p.sigFile == nil {
+		if p == nil || p.ArchiveFile == nil || p.SigFile == nil {
 			continue // moved or removed meanwhile
 		}
-		if why, _, _ := pairState(dir, p, time.Now()); why != "" || p.bad != "" {
+		if why, _, _ := drop.PairState(dir, p, time.Now()); why != "" || p.Bad != "" {
 			continue
 		}
-		sigCopy, cleanup, err := privateSigCopy(df, p.sigFile.name)
+		sigCopy, cleanup, err := drop.PrivateSigCopy(df, p.SigFile.Name)
 		if err == nil {
-			err = importDropBundle(ctx, o, filepath.Join(dir, p.archiveFile.name), sigCopy)
+			err = importDropBundle(ctx, o, filepath.Join(dir, p.ArchiveFile.Name), sigCopy)
 			cleanup()
 		}
 		switch {
 		case err == nil:
-			base, merr := df.move(dropDone, p, "")
+			base, merr := df.Move(drop.Done, p, "")
 			if merr != nil {
-				fmt.Fprintf(w, "Drop folder %s: imported %s, but could not move it to %s/: %v\n", cfg.DropDir, name, dropDone, merr)
+				fmt.Fprintf(w, "Drop folder %s: imported %s, but could not move it to %s/: %v\n", cfg.DropDir, name, drop.Done, merr)
 				status = errors.Join(status, merr)
 				continue
 			}
-			fmt.Fprintf(w, "Drop folder %s: imported %s (moved to %s)\n", cfg.DropDir, name, filepath.Join(cfg.DropDir, dropDone, base))
+			fmt.Fprintf(w, "Drop folder %s: imported %s (moved to %s)\n", cfg.DropDir, name, filepath.Join(cfg.DropDir, drop.Done, base))
 		case !importRefused(err):
 			// Not the bundle's fault, or not only (another run holds a lock, dnf failed,
 			// an apply or health check failed: the import's report says which): the
@@ -88,17 +89,17 @@ func takeDropBundles(ctx context.Context, o Options, names []string) error {
 		default:
 			reason := err.Error()
 			if sigCopy != "" {
-				reason = replacePath(reason, sigCopy, filepath.Join(cfg.DropDir, p.sigFile.name))
+				reason = replacePath(reason, sigCopy, filepath.Join(cfg.DropDir, p.SigFile.Name))
 			}
 			hint := hintOf(err)
 			if hint == "" {
 				hint = "get the bundle and its .sig again from the vendor and copy them into the drop folder, the bundle first"
 			}
-			base, merr := df.move(dropRefused, p, dropReasonText(cfg.Hostname, name, reason, hint))
+			base, merr := df.Move(drop.Refused, p, drop.ReasonText(cfg.Hostname, name, reason, hint))
 			if merr != nil {
 				status = errors.Join(status, merr)
 			}
-			fmt.Fprintf(w, "Drop folder %s: refused %s: %s (moved to %s)\n", cfg.DropDir, name, reason, filepath.Join(cfg.DropDir, dropRefused, base))
+			fmt.Fprintf(w, "Drop folder %s: refused %s: %s (moved to %s)\n", cfg.DropDir, name, reason, filepath.Join(cfg.DropDir, drop.Refused, base))
 			if status == nil {
 				status = cli.ExitError{Code: cli.ExitFailure, Err: cli.WithHint(fmt.Errorf("drop folder: refused %s: %s", name, reason), hint)}
 			}
@@ -112,7 +113,7 @@ func takeDropBundles(ctx context.Context, o Options, names []string) error {
 // fault, so it goes to refused/. A full disk while it unpacks is the host's.
 func importRefused(err error) bool {
 	var refused *refusedError
-	return errors.As(err, &refused) && !dropRetry(err)
+	return errors.As(err, &refused) && !drop.Retry(err)
 }
 
 // importDropBundle is the one call into hotchain import for a dropped bundle. The import

@@ -7,12 +7,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/hotfix/script"
+	"github.com/hotchain/hotchain/internal/agent/drop"
 	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/internal/cli"
 )
@@ -65,12 +65,12 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 		return
 	}
 	dir := cfg.InRoot(cfg.DropDir)
-	df, err := openDropDir(dir)
+	df, err := drop.OpenDir(dir)
 	if err != nil {
 		r.fail("drop folder: %v", cli.WithHint(err, "create DROP_DIR (mkdir "+cfg.DropDir+") or set DROP_DIR= in "+cfg.File))
 		return
 	}
-	defer df.close()
+	defer df.Close()
 	pairs, err := r.settledPairs(ctx, dir)
 	if err != nil {
 		r.fail("drop folder: %v", err)
@@ -82,43 +82,43 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 			break
 		}
 		if p.why != "" {
-			d.waiting = append(d.waiting, p.archive+": "+p.why)
+			d.waiting = append(d.waiting, p.Archive+": "+p.why)
 			d.stale = d.stale || p.stale
 			continue
 		}
-		if p.bad != "" {
-			r.refuseDrop(df, p.dropPair, p.bad, "")
+		if p.Bad != "" {
+			r.refuseDrop(df, p.Pair, p.Bad, "")
 			continue
 		}
-		if before := pairs[:i]; p.version != nil && slices.ContainsFunc(before, func(q settledPair) bool {
+		if before := pairs[:i]; p.Version != nil && slices.ContainsFunc(before, func(q settledPair) bool {
 			// Not complete yet, or a bundle, which is imported after this run.
-			return (q.why != "" || q.kind == dropBundle) && q.version != nil && q.version.Base().Equal(p.version.Base()) && q.version.Compare(p.version) < 0
+			return (q.why != "" || q.Kind == drop.Bundle) && q.Version != nil && q.Version.Base().Equal(p.Version.Base()) && q.Version.Compare(p.Version) < 0
 		}) {
-			d.waiting = append(d.waiting, p.archive+": waits for the hotfixes before it in the folder to be complete")
+			d.waiting = append(d.waiting, p.Archive+": waits for the hotfixes before it in the folder to be complete")
 			continue
 		}
 		if !windowChecked {
 			windowChecked = true
 			var vs []hotfix.Version
-			if p.version != nil {
-				vs = append(vs, p.version)
+			if p.Version != nil {
+				vs = append(vs, p.Version)
 			}
 			r.windowOpen(vs)
 		}
 		if r.outside != "" && r.o.Mode != ModeConsole {
-			d.waiting = append(d.waiting, p.archive+": "+r.outside)
+			d.waiting = append(d.waiting, p.Archive+": "+r.outside)
 			continue
 		}
-		if p.kind == dropBundle {
+		if p.Kind == drop.Bundle {
 			// Imported after this run released its locks (drop_bundle.go); the import
 			// checks the chain and the alpha itself.
 			if r.o.DropBundles != nil {
-				*r.o.DropBundles = append(*r.o.DropBundles, p.archive)
+				*r.o.DropBundles = append(*r.o.DropBundles, p.Archive)
 			}
 			continue
 		}
-		if _, waiting, err := r.host.SplitPending([]hotfix.Version{p.version}); err == nil && len(waiting) > 0 {
-			d.waiting = append(d.waiting, p.archive+": waits for the alpha host to apply "+p.version.String()+" first")
+		if _, waiting, err := r.host.SplitPending([]hotfix.Version{p.Version}); err == nil && len(waiting) > 0 {
+			d.waiting = append(d.waiting, p.Archive+": waits for the alpha host to apply "+p.Version.String()+" first")
 			continue
 		}
 		if !keyRead {
@@ -129,7 +129,7 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 				return
 			}
 		}
-		if !r.takeTarball(ctx, df, p.dropPair) {
+		if !r.takeTarball(ctx, df, p.Pair) {
 			break // the chain stopped: an apply failed
 		}
 	}
@@ -146,7 +146,7 @@ func (r *agentRun) listDrop() {
 	d := &dropResult{dir: cfg.DropDir}
 	r.drop = d
 	dir := cfg.InRoot(cfg.DropDir)
-	pairs, err := scanDrop(dir, cfg.Product)
+	pairs, err := drop.Scan(dir, cfg.Product)
 	if err != nil {
 		r.fail("drop folder: %v", cli.WithHint(err, "create DROP_DIR (mkdir "+cfg.DropDir+") or set DROP_DIR= in "+cfg.File))
 		return
@@ -158,17 +158,17 @@ func (r *agentRun) listDrop() {
 	}
 	now := time.Now()
 	for _, p := range pairs {
-		why, stale, _ := pairState(dir, p, now)
+		why, stale, _ := drop.PairState(dir, p, now)
 		switch {
 		case why != "":
-			d.waiting = append(d.waiting, p.archive+": "+why)
+			d.waiting = append(d.waiting, p.Archive+": "+why)
 			d.stale = d.stale || stale
-		case p.bad != "":
-			d.ready = append(d.ready, p.archive+": to be refused: "+p.bad)
-		case p.kind == dropTarball && slices.ContainsFunc(applied, p.version.Equal):
-			d.ready = append(d.ready, p.archive+": "+p.version.String()+" is applied already")
+		case p.Bad != "":
+			d.ready = append(d.ready, p.Archive+": to be refused: "+p.Bad)
+		case p.Kind == drop.Tarball && slices.ContainsFunc(applied, p.Version.Equal):
+			d.ready = append(d.ready, p.Archive+": "+p.Version.String()+" is applied already")
 		default:
-			d.ready = append(d.ready, p.archive)
+			d.ready = append(d.ready, p.Archive)
 			d.pending++
 		}
 	}
@@ -176,7 +176,7 @@ func (r *agentRun) listDrop() {
 
 // settledPair is a pair of the scan and, when it cannot be taken now, why.
 type settledPair struct {
-	*dropPair
+	*drop.Pair
 	why   string // "" when complete
 	stale bool
 	wait  time.Duration
@@ -187,7 +187,7 @@ type settledPair struct {
 // run started right after a copy still takes it.
 func (r *agentRun) settledPairs(ctx context.Context, dir string) ([]settledPair, error) {
 	for try := 0; ; try++ {
-		pairs, err := scanDrop(dir, r.cfg.Product)
+		pairs, err := drop.Scan(dir, r.cfg.Product)
 		if err != nil {
 			return nil, err
 		}
@@ -195,8 +195,8 @@ func (r *agentRun) settledPairs(ctx context.Context, dir string) ([]settledPair,
 		var out []settledPair
 		var wait time.Duration
 		for _, p := range pairs {
-			sp := settledPair{dropPair: p}
-			sp.why, sp.stale, sp.wait = pairState(dir, p, now)
+			sp := settledPair{Pair: p}
+			sp.why, sp.stale, sp.wait = drop.PairState(dir, p, now)
 			wait = max(wait, sp.wait)
 			out = append(out, sp)
 		}
@@ -204,59 +204,21 @@ func (r *agentRun) settledPairs(ctx context.Context, dir string) ([]settledPair,
 		if wait == 0 || try > 0 || r.o.NoSettleWait {
 			return out, nil
 		}
-		if err := r.o.Sleep(ctx, min(wait, DropSettle)+100*time.Millisecond); err != nil {
+		if err := r.o.Sleep(ctx, min(wait, drop.Settle)+100*time.Millisecond); err != nil {
 			return out, nil
 		}
 	}
 }
 
-// pairState says why the pair p cannot be taken now ("" when it can), whether that has
-// lasted more than dropStale, and how long until its files may have settled.
-func pairState(dir string, p *dropPair, now time.Time) (why string, stale bool, wait time.Duration) {
-	present := slices.DeleteFunc([]*dropFile{p.archiveFile, p.sigFile}, func(f *dropFile) bool { return f == nil })
-	for _, f := range present {
-		if !f.info.Mode().IsRegular() {
-			if p.bad == "" {
-				p.bad = fmt.Sprintf("%s is a %s, not a regular file: copy the file itself into the drop folder", f.name, hotfix.KindOf(f.info.Mode()))
-			}
-			return "", false, 0
-		}
-	}
-	// A name that can never be taken is refused once its files are complete, pair or not.
-	if p.bad == "" {
-		switch {
-		case p.archiveFile == nil:
-			return "waits for its archive " + p.archive + " (copy the archive first, then its .sig)", now.Sub(changedAt(p.sigFile)) > dropStale, 0
-		case p.sigFile == nil:
-			return "waits for its signature " + p.archive + ".sig", now.Sub(changedAt(p.archiveFile)) > dropStale, 0
-		}
-	}
-	for _, f := range present {
-		if ok, why, w := settled(dir, f, now, DropSettle); !ok {
-			return f.name + " is not complete yet (" + why + ")", false, w
-		}
-	}
-	return "", false, 0
-}
-
-// changedAt is when the file last changed (its ctime): when it arrived in the folder, for a
-// copy that kept the source's mtime.
-func changedAt(f *dropFile) time.Time {
-	if st, ok := f.info.Sys().(*syscall.Stat_t); ok {
-		return time.Unix(st.Ctim.Unix())
-	}
-	return f.info.ModTime()
-}
-
 // takeTarball verifies, unpacks and applies the complete tarball pair p, and moves it to
 // done/ or refused/, or leaves it for the next run. It reports false when the chain stopped
 // (an apply failed or its health check rolled it back): no later pair is taken.
-func (r *agentRun) takeTarball(ctx context.Context, df *dropDir, p *dropPair) bool {
+func (r *agentRun) takeTarball(ctx context.Context, df *drop.Dir, p *drop.Pair) bool {
 	cfg := r.cfg
-	fmt.Fprintf(r.out, "==> drop folder: taking %s\n", p.archive)
+	fmt.Fprintf(r.out, "==> drop folder: taking %s\n", p.Archive)
 	// The signature is read once into a private copy: the folder's writers cannot swap it
 	// for a pipe that would hold the run.
-	sigCopy, cleanup, err := privateSigCopy(df, p.sigFile.name)
+	sigCopy, cleanup, err := drop.PrivateSigCopy(df, p.SigFile.Name)
 	if boundedio.IsTooLarge(err) {
 		r.refuseDrop(df, p, err.Error(), "")
 		return true
@@ -265,15 +227,15 @@ func (r *agentRun) takeTarball(ctx context.Context, df *dropDir, p *dropPair) bo
 		return true
 	}
 	defer cleanup()
-	tarball := filepath.Join(df.path, p.archiveFile.name)
+	tarball := filepath.Join(df.Path, p.ArchiveFile.Name)
 	hdir, made, err := applier.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) {
 		return UnpackTarball(cfg, tarball, sigCopy, cfg.InRoot(cfg.PatchesDir))
 	})
 	if err != nil {
-		if dropRetry(err) {
+		if drop.Retry(err) {
 			r.leaveDrop(p, err)
 		} else {
-			r.refuseDrop(df, p, replacePath(err.Error(), sigCopy, filepath.Join(cfg.DropDir, p.sigFile.name)), hintOf(err))
+			r.refuseDrop(df, p, replacePath(err.Error(), sigCopy, filepath.Join(cfg.DropDir, p.SigFile.Name)), hintOf(err))
 		}
 		return true
 	}
@@ -297,10 +259,10 @@ func (r *agentRun) takeTarball(ctx context.Context, df *dropDir, p *dropPair) bo
 	switch {
 	case err == nil:
 	case errors.As(err, &pre) && slices.ContainsFunc(before, pre.Version.Equal):
-		r.moveDrop(df, p, dropDone, "")
-		r.drop.taken = append(r.drop.taken, fmt.Sprintf("%s: %s is applied already; nothing done", p.archive, pre.Version))
+		r.moveDrop(df, p, drop.Done, "")
+		r.drop.taken = append(r.drop.taken, fmt.Sprintf("%s: %s is applied already; nothing done", p.Archive, pre.Version))
 		return true
-	case dropRetry(err):
+	case drop.Retry(err):
 		r.leaveDrop(p, err)
 		return true
 	default:
@@ -318,13 +280,13 @@ func (r *agentRun) takeTarball(ctx context.Context, df *dropDir, p *dropPair) bo
 	var he *script.HealthError
 	switch {
 	case applyErr == nil && slices.ContainsFunc(applied, v.Equal):
-		r.moveDrop(df, p, dropDone, "")
-		r.drop.taken = append(r.drop.taken, fmt.Sprintf("%s: %s applied", p.archive, v))
+		r.moveDrop(df, p, drop.Done, "")
+		r.drop.taken = append(r.drop.taken, fmt.Sprintf("%s: %s applied", p.Archive, v))
 		return true
 	case applyErr == nil:
 		// PRE_HOOK failed (closedWindow reported it): nothing was applied, the hotfix
 		// stays prepared and the pair stays for the next run.
-		r.drop.left = append(r.drop.left, p.archive+": not applied, PRE_HOOK failed; the next run takes it")
+		r.drop.left = append(r.drop.left, p.Archive+": not applied, PRE_HOOK failed; the next run takes it")
 		return false
 	case errors.As(applyErr, &he):
 		r.healthFailed = v
@@ -342,17 +304,6 @@ func (r *agentRun) takeTarball(ctx context.Context, df *dropDir, p *dropPair) bo
 	}
 }
 
-// dropRetry reports whether err is the host's trouble, not the dropped file's: a full or
-// read-only disk, an I/O error, no memory or descriptors, a stopped run. The pair stays.
-func dropRetry(err error) bool {
-	for _, e := range []error{syscall.ENOSPC, syscall.EDQUOT, syscall.EROFS, syscall.EIO, syscall.ENOMEM, syscall.EMFILE, syscall.ENFILE, context.Canceled, context.DeadlineExceeded} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
-}
-
 func hintOf(err error) string {
 	var h interface{ Hint() string }
 	if errors.As(err, &h) {
@@ -361,34 +312,28 @@ func hintOf(err error) string {
 	return ""
 }
 
-// dropReasonText is what refused/NAME.reason says: what was wrong and what to do.
-func dropReasonText(host, archive, reason, hint string) string {
-	return fmt.Sprintf("%s was refused by hotchain agent on %s at %s:\n%s\nhint: %s\n",
-		archive, host, time.Now().UTC().Format(time.RFC3339), reason, hint)
-}
-
 // replacePath names the dropped file instead of its private copy in a message.
 func replacePath(msg, private, shown string) string { return strings.ReplaceAll(msg, private, shown) }
 
 // leaveDrop leaves the pair in the folder for the next run and fails this one.
-func (r *agentRun) leaveDrop(p *dropPair, err error) {
-	r.drop.left = append(r.drop.left, p.archive+": "+err.Error()+" (left in the drop folder for the next run)")
-	r.fail("drop folder: %s not taken: %v (the next run tries again)", p.archive, err)
+func (r *agentRun) leaveDrop(p *drop.Pair, err error) {
+	r.drop.left = append(r.drop.left, p.Archive+": "+err.Error()+" (left in the drop folder for the next run)")
+	r.fail("drop folder: %s not taken: %v (the next run tries again)", p.Archive, err)
 }
 
 // refuseDrop moves the pair to refused/ with the reason beside it, and fails the run.
-func (r *agentRun) refuseDrop(df *dropDir, p *dropPair, reason, hint string) {
+func (r *agentRun) refuseDrop(df *drop.Dir, p *drop.Pair, reason, hint string) {
 	if hint == "" {
 		hint = "get the archive and its .sig again from the vendor and copy them into the drop folder, the archive first"
 	}
-	where := r.moveDrop(df, p, dropRefused, dropReasonText(r.cfg.Hostname, p.archive, reason, hint))
-	line := p.archive + ": " + reason
+	where := r.moveDrop(df, p, drop.Refused, drop.ReasonText(r.cfg.Hostname, p.Archive, reason, hint))
+	line := p.Archive + ": " + reason
 	if where != "" {
 		line += " (moved to " + where + ")"
 	}
 	r.drop.refused = append(r.drop.refused, line)
-	fmt.Fprintf(r.out, "==> drop folder: refused %s: %s\n", p.archive, reason)
-	r.fail("drop folder: refused %s: %s", p.archive, reason)
+	fmt.Fprintf(r.out, "==> drop folder: refused %s: %s\n", p.Archive, reason)
+	r.fail("drop folder: refused %s: %s", p.Archive, reason)
 	if r.hint == "" {
 		r.hint = hint
 	}
@@ -396,10 +341,10 @@ func (r *agentRun) refuseDrop(df *dropDir, p *dropPair, reason, hint string) {
 
 // moveDrop moves the pair's files into sub (done or refused), and the reason beside them
 // when there is one; it returns where they went, as the settings name DROP_DIR.
-func (r *agentRun) moveDrop(df *dropDir, p *dropPair, sub, reason string) string {
-	base, err := df.move(sub, p, reason)
+func (r *agentRun) moveDrop(df *drop.Dir, p *drop.Pair, sub, reason string) string {
+	base, err := df.Move(sub, p, reason)
 	if err != nil {
-		r.fail("drop folder: move %s to %s/: %v", p.archive, sub, err)
+		r.fail("drop folder: move %s to %s/: %v", p.Archive, sub, err)
 		return ""
 	}
 	return filepath.Join(r.cfg.DropDir, sub, base)

@@ -6,8 +6,8 @@ import (
 	"os"
 	"sync"
 	"time"
-	"unsafe"
 
+	"github.com/hotchain/hotchain/internal/agent/drop"
 	"github.com/hotchain/hotchain/internal/cli"
 	"golang.org/x/sys/unix"
 )
@@ -41,7 +41,7 @@ func watchDrop(ctx context.Context, o Options, runMu *sync.Mutex) error {
 		return cli.WithHint(fmt.Errorf("watch DROP_DIR %s: %w", dir, err), "create the drop folder (mkdir "+cfg.DropDir+") and start the daemon again")
 	}
 	changed, lost := make(chan struct{}, 1), make(chan int32, 16)
-	go readInotify(f, changed, lost)
+	go drop.ReadInotify(f, changed, lost)
 
 	o.DropOnly, o.NoSettleWait = true, true
 	timer := time.NewTimer(0) // a first look: what came while the daemon was down
@@ -75,7 +75,7 @@ func watchDrop(ctx context.Context, o Options, runMu *sync.Mutex) error {
 			continue
 		case <-timer.C:
 		}
-		complete, next := lookAtDrop(dir, cfg.Product)
+		complete, next := drop.Look(dir, cfg.Product)
 		if complete {
 			runMu.Lock()
 			err := Run(ctx, o)
@@ -88,7 +88,7 @@ func watchDrop(ctx context.Context, o Options, runMu *sync.Mutex) error {
 			} else if code != 0 {
 				fmt.Fprintf(o.Stderr, "hotchain: the drop folder's run ended with exit status %d\n", code)
 			}
-			if _, n := lookAtDrop(dir, cfg.Product); n > 0 && (next == 0 || n < next) {
+			if _, n := drop.Look(dir, cfg.Product); n > 0 && (next == 0 || n < next) {
 				next = n
 			}
 		}
@@ -100,52 +100,3 @@ func watchDrop(ctx context.Context, o Options, runMu *sync.Mutex) error {
 
 // dropRewatch is how often -daemon tries to watch a drop folder again that went away.
 var dropRewatch = 5 * time.Second
-
-// readInotify reads inotify events from f until it is closed: a change in the folder is a
-// token on changed (one is enough), the end of a watch its descriptor on lost.
-func readInotify(f *os.File, changed chan<- struct{}, lost chan<- int32) {
-	defer close(changed)
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := f.Read(buf)
-		if err != nil {
-			return
-		}
-		for off := 0; off+unix.SizeofInotifyEvent <= n; {
-			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-			off += unix.SizeofInotifyEvent + int(ev.Len)
-			if ev.Mask&(unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_IGNORED) != 0 {
-				select {
-				case lost <- ev.Wd:
-				default:
-				}
-				continue
-			}
-			select {
-			case changed <- struct{}{}:
-			default:
-			}
-		}
-	}
-}
-
-// lookAtDrop reports whether DROP_DIR holds a pair that a run would act on now, and how
-// long until a file that is settling there may have settled (0: none is). It takes no lock
-// and writes nothing.
-func lookAtDrop(dir, product string) (complete bool, next time.Duration) {
-	pairs, err := scanDrop(dir, product)
-	if err != nil {
-		return false, 0
-	}
-	now := time.Now()
-	for _, p := range pairs {
-		why, _, wait := pairState(dir, p, now)
-		if why == "" {
-			complete = true
-		}
-		if wait > 0 && (next == 0 || wait < next) {
-			next = wait
-		}
-	}
-	return complete, next
-}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/agent/drop"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/mailer"
@@ -284,8 +285,8 @@ func (r *agentRun) writeDrop(w io.Writer) {
 		head  string
 		lines []string
 	}{
-		{"Taken (moved to " + filepath.Join(d.dir, dropDone) + "/)", d.taken},
-		{"Refused (moved to " + filepath.Join(d.dir, dropRefused) + "/, with a .reason file)", d.refused},
+		{"Taken (moved to " + filepath.Join(d.dir, drop.Done) + "/)", d.taken},
+		{"Refused (moved to " + filepath.Join(d.dir, drop.Refused) + "/, with a .reason file)", d.refused},
 		{"Left for the next run", d.left},
 		{"Complete, taken by the next install run", d.ready},
 		{"Waiting", d.waiting},

@@ -1,4 +1,4 @@
-package agent
+package drop
 
 import (
 	"context"
@@ -22,17 +22,17 @@ func TestClassifyDropName(t *testing.T) {
 		name    string
 		archive string // "" left alone
 		sig     bool
-		kind    dropKind
+		kind    Kind
 		version string
 		bad     bool
 	}{
-		{name: "shop-hotfix-6.14.2.3.tar.gz", archive: "shop-hotfix-6.14.2.3.tar.gz", kind: dropTarball, version: "6.14.2.3"},
-		{name: "shop-hotfix-6.14.2.3.tar.gz.sig", archive: "shop-hotfix-6.14.2.3.tar.gz", sig: true, kind: dropTarball, version: "6.14.2.3"},
-		{name: "shop-hotfix-bundle-6.14.2.1-6.14.2.4.tar", archive: "shop-hotfix-bundle-6.14.2.1-6.14.2.4.tar", kind: dropBundle, version: "6.14.2.4"},
-		{name: "shop-hotfix-bundle-6.14.2.1-6.14.2.4.tar.sig", archive: "shop-hotfix-bundle-6.14.2.1-6.14.2.4.tar", sig: true, kind: dropBundle, version: "6.14.2.4"},
-		{name: "shop-hotfix-6.14.2.x.tar.gz", archive: "shop-hotfix-6.14.2.x.tar.gz", kind: dropTarball, bad: true},
-		{name: "shop-hotfix-6_14_2_3-1-0.noarch.rpm", archive: "shop-hotfix-6_14_2_3-1-0.noarch.rpm", kind: dropTarball, bad: true},
-		{name: "shop-hotfix-notes.sig", archive: "shop-hotfix-notes", sig: true, kind: dropTarball, bad: true},
+		{name: "shop-hotfix-6.14.2.3.tar.gz", archive: "shop-hotfix-6.14.2.3.tar.gz", kind: Tarball, version: "6.14.2.3"},
+		{name: "shop-hotfix-6.14.2.3.tar.gz.sig", archive: "shop-hotfix-6.14.2.3.tar.gz", sig: true, kind: Tarball, version: "6.14.2.3"},
+		{name: "shop-hotfix-bundle-6.14.2.1-6.14.2.4.tar", archive: "shop-hotfix-bundle-6.14.2.1-6.14.2.4.tar", kind: Bundle, version: "6.14.2.4"},
+		{name: "shop-hotfix-bundle-6.14.2.1-6.14.2.4.tar.sig", archive: "shop-hotfix-bundle-6.14.2.1-6.14.2.4.tar", sig: true, kind: Bundle, version: "6.14.2.4"},
+		{name: "shop-hotfix-6.14.2.x.tar.gz", archive: "shop-hotfix-6.14.2.x.tar.gz", kind: Tarball, bad: true},
+		{name: "shop-hotfix-6_14_2_3-1-0.noarch.rpm", archive: "shop-hotfix-6_14_2_3-1-0.noarch.rpm", kind: Tarball, bad: true},
+		{name: "shop-hotfix-notes.sig", archive: "shop-hotfix-notes", sig: true, kind: Tarball, bad: true},
 		// Transfer tools' temporary names: never taken, never refused.
 		{name: ".shop-hotfix-6.14.2.3.tar.gz.Xy12Ab"},
 		{name: "shop-hotfix-6.14.2.3.tar.gz.part"},
@@ -45,13 +45,13 @@ func TestClassifyDropName(t *testing.T) {
 		{name: "shop-hotfix-notes.txt"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			n := classifyDropName("shop", c.name)
-			if n.archive != c.archive || n.sig != c.sig || n.kind != c.kind || (n.bad != "") != c.bad {
-				t.Fatalf("got archive %q sig %v kind %v bad %q; want %q %v %v bad=%v", n.archive, n.sig, n.kind, n.bad, c.archive, c.sig, c.kind, c.bad)
+			n := Classify("shop", c.name)
+			if n.Archive != c.archive || n.Sig != c.sig || n.Kind != c.kind || (n.Bad != "") != c.bad {
+				t.Fatalf("got archive %q sig %v kind %v bad %q; want %q %v %v bad=%v", n.Archive, n.Sig, n.Kind, n.Bad, c.archive, c.sig, c.kind, c.bad)
 			}
 			got := ""
-			if n.version != nil {
-				got = n.version.String()
+			if n.Version != nil {
+				got = n.Version.String()
 			}
 			if got != c.version {
 				t.Errorf("version %q, want %q", got, c.version)
@@ -82,13 +82,13 @@ func TestScanDropPairsInChainOrder(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "done"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	pairs, err := scanDrop(dir, "shop")
+	pairs, err := Scan(dir, "shop")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []string
 	for _, p := range pairs {
-		got = append(got, strings.Join(p.names(), "+"))
+		got = append(got, strings.Join(p.Names(), "+"))
 	}
 	want := []string{
 		"shop-hotfix-6.14.2.2.tar.gz.sig",
@@ -101,22 +101,22 @@ func TestScanDropPairsInChainOrder(t *testing.T) {
 	}
 	now := time.Now().Add(time.Hour)
 	for i, wantWhy := range []string{"waits for its archive", "waits for its signature", "", ""} {
-		why, _, _ := pairState(dir, pairs[i], now)
+		why, _, _ := PairState(dir, pairs[i], now)
 		if wantWhy == "" && why != "" || !strings.Contains(why, wantWhy) {
 			t.Errorf("%s: why %q, want %q", got[i], why, wantWhy)
 		}
 	}
-	if pairs[3].bad == "" {
+	if pairs[3].Bad == "" {
 		t.Errorf("the RPM is not refused")
 	}
 	// A partner missing for more than a day is worth a report; less is not.
 	for _, c := range []struct {
 		after time.Duration
 		stale bool
-	}{{time.Hour, false}, {dropStale + time.Hour, true}} {
+	}{{time.Hour, false}, {Stale + time.Hour, true}} {
 		for _, p := range pairs[:2] {
-			if _, stale, _ := pairState(dir, p, time.Now().Add(c.after)); stale != c.stale {
-				t.Errorf("%s after %s: stale %v, want %v", p.names(), c.after, stale, c.stale)
+			if _, stale, _ := PairState(dir, p, time.Now().Add(c.after)); stale != c.stale {
+				t.Errorf("%s after %s: stale %v, want %v", p.Names(), c.after, stale, c.stale)
 			}
 		}
 	}
@@ -136,7 +136,7 @@ func TestSettledWaitsForWriters(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ok, why, _ := settled(dir, &dropFile{name: name, info: fi}, now, settle)
+		ok, why, _ := Settled(dir, &File{Name: name, Info: fi}, now, settle)
 		return ok, why
 	}
 	if ok, why := look(time.Now(), time.Hour); ok || !strings.Contains(why, "changed") {
@@ -171,7 +171,7 @@ func TestSettledWaitsForWriters(t *testing.T) {
 	// A file that changed between the scan and the check is not taken either.
 	fi, _ := os.Lstat(path)
 	writeDropFile(t, dir, name, "more data")
-	if ok, _, _ := settled(dir, &dropFile{name: name, info: fi}, later, time.Second); ok {
+	if ok, _, _ := Settled(dir, &File{Name: name, Info: fi}, later, time.Second); ok {
 		t.Fatal("a file that changed after the scan counts as complete")
 	}
 }
@@ -180,20 +180,20 @@ func TestSettledWaitsForWriters(t *testing.T) {
 // suffix, the reason beside it; a refused/ that is a symlink is not followed.
 func TestDropMoveNeverReplaces(t *testing.T) {
 	dir := t.TempDir()
-	df, err := openDropDir(dir)
+	df, err := OpenDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer df.close()
+	defer df.Close()
 	name := "shop-hotfix-6.14.2.1.tar.gz"
 	for i, body := range []string{"first", "second"} {
 		writeDropFile(t, dir, name, body)
 		writeDropFile(t, dir, name+".sig", body+" sig")
-		pairs, err := scanDrop(dir, "shop")
+		pairs, err := Scan(dir, "shop")
 		if err != nil || len(pairs) != 1 {
 			t.Fatalf("scan: %v %d", err, len(pairs))
 		}
-		base, err := df.move(dropRefused, pairs[0], "reason "+body+"\n")
+		base, err := df.Move(Refused, pairs[0], "reason "+body+"\n")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,13 +201,13 @@ func TestDropMoveNeverReplaces(t *testing.T) {
 			t.Fatalf("base %q, want %q", base, want)
 		}
 		for suffix, want := range map[string]string{"": body, ".sig": body + " sig", ".reason": "reason " + body + "\n"} {
-			got, err := os.ReadFile(filepath.Join(dir, dropRefused, base+suffix))
+			got, err := os.ReadFile(filepath.Join(dir, Refused, base+suffix))
 			if err != nil || string(got) != want {
 				t.Errorf("%s%s: %q %v, want %q", base, suffix, got, err, want)
 			}
 		}
 	}
-	if fi, err := os.Stat(filepath.Join(dir, dropRefused)); err != nil || fi.Mode().Perm() != 0o700 {
+	if fi, err := os.Stat(filepath.Join(dir, Refused)); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("refused/: %v %v, want mode 0700", fi.Mode(), err)
 	}
 	left, _ := os.ReadDir(dir)
@@ -217,13 +217,13 @@ func TestDropMoveNeverReplaces(t *testing.T) {
 
 	// done/ as a symlink to elsewhere: nothing is moved through it.
 	elsewhere := t.TempDir()
-	if err := os.Symlink(elsewhere, filepath.Join(dir, dropDone)); err != nil {
+	if err := os.Symlink(elsewhere, filepath.Join(dir, Done)); err != nil {
 		t.Fatal(err)
 	}
 	writeDropFile(t, dir, name, "third")
 	writeDropFile(t, dir, name+".sig", "third sig")
-	pairs, _ := scanDrop(dir, "shop")
-	if _, err := df.move(dropDone, pairs[0], ""); err == nil {
+	pairs, _ := Scan(dir, "shop")
+	if _, err := df.Move(Done, pairs[0], ""); err == nil {
 		t.Fatal("moved into a symlinked done/")
 	}
 	if names, _ := os.ReadDir(elsewhere); len(names) != 0 {
@@ -248,7 +248,7 @@ func TestDropRetry(t *testing.T) {
 		{errors.New("tarball x is not gzip-compressed"), false},
 		{&applier.PrereqError{Version: hotfix.Version{6, 14, 2, 2}, Reason: "hotfix 6.14.2.1 is not applied yet"}, false},
 	} {
-		if got := dropRetry(c.err); got != c.retry {
+		if got := Retry(c.err); got != c.retry {
 			t.Errorf("dropRetry(%v) = %v, want %v", c.err, got, c.retry)
 		}
 	}

@@ -1,4 +1,12 @@
-package agent
+// Package drop holds the mechanics of the drop folder (DROP_DIR), apart from what the
+// agent run does with what it finds there: which names are candidates (Classify), how an
+// archive and its .sig pair up (Scan), when a file is complete (Settled, PairState: its
+// ctime has settled and no writer holds it), and how a pair leaves the folder (Dir.Move to
+// done/ or refused/ with a .reason file, renamed without replacing anything, through a
+// directory descriptor). It also reads the inotify events the daemon watches the folder
+// with. It reads, renames and writes .reason files in the folder, nothing else: it never
+// opens an archive, checks a signature or changes the host; it must not import the agent.
+package drop
 
 import (
 	"errors"
@@ -17,42 +25,43 @@ import (
 
 // The drop folder (DROP_DIR): which files in it are candidates, how an archive and its
 // signature pair up, and when a file is complete. What the agent does with a complete pair
-// is in drop_take.go; how -daemon watches the folder in drop_watch.go.
+// is in package agent (drop_take.go, drop_bundle.go); how -daemon watches the folder in
+// its drop_watch.go, which uses ReadInotify and Look.
 
-// DropSettle is how long a dropped file must stay unchanged (its ctime, which every write
+// Settle is how long a dropped file must stay unchanged (its ctime, which every write
 // and every rename moves and no copy tool can set back) before it is taken. Tests shorten
-// it; the tests of the binary through dropSettleEnv.
-var DropSettle = 10 * time.Second
+// it; the tests of the binary through SettleEnv.
+var Settle = 10 * time.Second
 
-// DropSettleEnv, for tests only, sets dropSettle (a Go duration, "200ms") in the agent
+// SettleEnv, for tests only, sets Settle (a Go duration, "200ms") in the agent
 // process that the tests start; it is no setting and not documented as one.
-const DropSettleEnv = "HOTCHAIN_TEST_DROP_SETTLE"
+const SettleEnv = "HOTCHAIN_TEST_DROP_SETTLE"
 
-// dropStale is how long an archive may wait for its signature (or a signature for its
+// Stale is how long an archive may wait for its signature (or a signature for its
 // archive) before the report mentions it.
-const dropStale = 24 * time.Hour
+const Stale = 24 * time.Hour
 
 // The subdirectories of DROP_DIR that the agent moves files to.
 const (
-	dropDone    = "done"
-	dropRefused = "refused"
+	Done    = "done"
+	Refused = "refused"
 )
 
-// dropKind is what a dropped archive is.
-type dropKind int
+// Kind is what a dropped archive is.
+type Kind int
 
 const (
-	dropTarball dropKind = iota + 1 // <product>-hotfix-<version>.tar.gz: hotchain apply TARBALL
-	dropBundle                      // <product>-hotfix-bundle-*.tar: hotchain import FILE
+	Tarball Kind = iota + 1 // <product>-hotfix-<version>.tar.gz: hotchain apply TARBALL
+	Bundle                  // <product>-hotfix-bundle-*.tar: hotchain import FILE
 )
 
-// dropName is what a name in DROP_DIR is to the agent.
-type dropName struct {
-	archive string // the archive the file is or signs ("" for a file the agent leaves alone)
-	sig     bool   // the file is archive + ".sig"
-	kind    dropKind
-	version hotfix.Version // a tarball's version; a bundle's newest hotfix when its name says
-	bad     string         // why a file meant for this product cannot be taken ("" when it can)
+// Name is what a name in DROP_DIR is to the agent.
+type Name struct {
+	Archive string // the archive the file is or signs ("" for a file the agent leaves alone)
+	Sig     bool   // the file is archive + ".sig"
+	Kind    Kind
+	Version hotfix.Version // a tarball's version; a bundle's newest hotfix when its name says
+	Bad     string         // why a file meant for this product cannot be taken ("" when it can)
 }
 
 // isTransferTemp reports whether name is what a copy in progress is called by the tools
@@ -71,87 +80,87 @@ func isTransferTemp(name string) bool {
 	return false
 }
 
-// classifyDropName says what name is in the drop folder of product. Names that are not
+// Classify says what name is in the drop folder of product. Names that are not
 // for this product (another product's tarball, an admin's notes) are left alone
 // (archive ""); names that are meant for it but can never be taken (a tarball whose name
 // holds no hotfix version, an RPM) get bad, and are refused once complete.
-func classifyDropName(product, name string) dropName {
+func Classify(product, name string) Name {
 	if isTransferTemp(name) {
-		return dropName{}
+		return Name{}
 	}
 	archive, sig := strings.CutSuffix(name, ".sig")
-	n := dropName{archive: archive, sig: sig}
+	n := Name{Archive: archive, Sig: sig}
 	prefix := product + "-hotfix-"
 	rest, ok := strings.CutPrefix(archive, prefix)
 	if !ok {
-		return dropName{}
+		return Name{}
 	}
 	if b, ok := strings.CutPrefix(rest, "bundle-"); ok && (strings.HasSuffix(b, ".tar") || strings.HasSuffix(b, ".tar.gz")) {
-		n.kind = dropBundle
+		n.Kind = Bundle
 		// <from>-<to>: the newest hotfix orders the bundle among tarballs.
 		b = strings.TrimSuffix(strings.TrimSuffix(b, ".gz"), ".tar")
 		if i := strings.LastIndexByte(b, '-'); i >= 0 {
 			if v, err := hotfix.ParseHotfixVersion(b[i+1:]); err == nil {
-				n.version = v
+				n.Version = v
 			}
 		}
 		return n
 	}
 	switch {
 	case strings.HasSuffix(rest, ".tar.gz"):
-		n.kind = dropTarball
+		n.Kind = Tarball
 		v, err := hotfix.ParseHotfixVersion(strings.TrimSuffix(rest, ".tar.gz"))
 		if err != nil {
-			n.bad = fmt.Sprintf("%s is not named like a hotfix tarball (%s<version>.tar.gz, e.g. %s6.14.2.3.tar.gz): %v", archive, prefix, prefix, err)
+			n.Bad = fmt.Sprintf("%s is not named like a hotfix tarball (%s<version>.tar.gz, e.g. %s6.14.2.3.tar.gz): %v", archive, prefix, prefix, err)
 		}
-		n.version = v
+		n.Version = v
 	case strings.HasSuffix(rest, ".rpm"):
-		n.kind = dropTarball
-		n.bad = fmt.Sprintf("%s is an RPM: the drop folder takes the signed hotfix tarball (%s<version>.tar.gz with its .sig); RPMs install through the repository (hotchain agent) or dnf install", archive, prefix)
+		n.Kind = Tarball
+		n.Bad = fmt.Sprintf("%s is an RPM: the drop folder takes the signed hotfix tarball (%s<version>.tar.gz with its .sig); RPMs install through the repository (hotchain agent) or dnf install", archive, prefix)
 	case sig:
 		// A .sig for this product whose archive is none of the above.
-		n.kind = dropTarball
-		n.bad = fmt.Sprintf("%s does not sign a hotfix tarball or bundle (%s<version>.tar.gz.sig)", name, prefix)
+		n.Kind = Tarball
+		n.Bad = fmt.Sprintf("%s does not sign a hotfix tarball or bundle (%s<version>.tar.gz.sig)", name, prefix)
 	default:
-		return dropName{}
+		return Name{}
 	}
 	return n
 }
 
-// dropFile is one file of a pair as the scan found it.
-type dropFile struct {
-	name string
-	info fs.FileInfo
+// File is one file of a pair as the scan found it.
+type File struct {
+	Name string
+	Info fs.FileInfo
 }
 
-// dropPair is an archive and its signature in DROP_DIR; either may be missing.
-type dropPair struct {
-	dropName
-	archiveFile, sigFile *dropFile
+// Pair is an archive and its signature in DROP_DIR; either may be missing.
+type Pair struct {
+	Name
+	ArchiveFile, SigFile *File
 }
 
-// names is the pair's files that are there.
-func (p *dropPair) names() []string {
+// Names is the pair's files that are there.
+func (p *Pair) Names() []string {
 	var out []string
-	for _, f := range []*dropFile{p.archiveFile, p.sigFile} {
+	for _, f := range []*File{p.ArchiveFile, p.SigFile} {
 		if f != nil {
-			out = append(out, f.name)
+			out = append(out, f.Name)
 		}
 	}
 	return out
 }
 
-// scanDrop lists the pairs in dir for product, in chain order (lowest version first;
+// Scan lists the pairs in dir for product, in chain order (lowest version first;
 // bundles by their newest hotfix, bad names last).
-func scanDrop(dir, product string) ([]*dropPair, error) {
+func Scan(dir, product string) ([]*Pair, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	byArchive := map[string]*dropPair{}
+	byArchive := map[string]*Pair{}
 	for _, e := range entries {
-		n := classifyDropName(product, e.Name())
-		if n.archive == "" {
+		n := Classify(product, e.Name())
+		if n.Archive == "" {
 			continue
 		}
 		info, err := e.Info()
@@ -163,53 +172,53 @@ func scanDrop(dir, product string) ([]*dropPair, error) {
 		if info.IsDir() {
 			continue
 		}
-		p := byArchive[n.archive]
+		p := byArchive[n.Archive]
 		if p == nil {
-			p = &dropPair{dropName: n}
-			p.sig = false // the pair's name is the archive's
-			byArchive[n.archive] = p
+			p = &Pair{Name: n}
+			p.Sig = false // the pair's name is the archive's
+			byArchive[n.Archive] = p
 		}
-		f := &dropFile{name: e.Name(), info: info}
-		if n.sig {
-			p.sigFile = f
+		f := &File{Name: e.Name(), Info: info}
+		if n.Sig {
+			p.SigFile = f
 		} else {
-			p.archiveFile = f
+			p.ArchiveFile = f
 		}
-		if n.bad != "" && p.bad == "" {
-			p.bad = n.bad
+		if n.Bad != "" && p.Bad == "" {
+			p.Bad = n.Bad
 		}
 	}
-	pairs := make([]*dropPair, 0, len(byArchive))
+	pairs := make([]*Pair, 0, len(byArchive))
 	for _, p := range byArchive {
 		pairs = append(pairs, p)
 	}
-	slices.SortFunc(pairs, func(a, b *dropPair) int {
+	slices.SortFunc(pairs, func(a, b *Pair) int {
 		switch {
-		case a.version != nil && b.version != nil:
-			if c := a.version.Compare(b.version); c != 0 {
+		case a.Version != nil && b.Version != nil:
+			if c := a.Version.Compare(b.Version); c != 0 {
 				return c
 			}
-		case a.version != nil:
+		case a.Version != nil:
 			return -1
-		case b.version != nil:
+		case b.Version != nil:
 			return 1
 		}
-		return strings.Compare(a.archive, b.archive)
+		return strings.Compare(a.Archive, b.Archive)
 	})
 	return pairs, nil
 }
 
-// settled says whether the file name in dir is complete: a regular file that no process
+// Settled says whether the file name in dir is complete: a regular file that no process
 // has open for writing and whose ctime is at least settle old. When it is not, why says so
 // and wait is how long until it may be (0 when only a writer closing it will tell).
-func settled(dir string, f *dropFile, now time.Time, settle time.Duration) (ok bool, why string, wait time.Duration) {
-	if !f.info.Mode().IsRegular() {
+func Settled(dir string, f *File, now time.Time, settle time.Duration) (ok bool, why string, wait time.Duration) {
+	if !f.Info.Mode().IsRegular() {
 		return false, "not a regular file", 0
 	}
-	if age := now.Sub(changedAt(f)); age < settle {
+	if age := now.Sub(ChangedAt(f)); age < settle {
 		return false, fmt.Sprintf("changed %s ago", age.Round(time.Second)), settle - age
 	}
-	writing, err := openForWriting(filepath.Join(dir, f.name), f.info)
+	writing, err := openForWriting(filepath.Join(dir, f.Name), f.Info)
 	switch {
 	case err != nil:
 		return false, err.Error(), 0

@@ -1,4 +1,4 @@
-package agent
+package drop
 
 import (
 	"errors"
@@ -15,28 +15,28 @@ import (
 // The drop folder's files as the agent moves and reads them: relative to the open folder,
 // into subdirectories checked on their open descriptors, never replacing anything.
 
-// dropDir is DROP_DIR, open: every move is relative to the open directory, and into a
+// Dir is DROP_DIR, open: every move is relative to the open directory, and into a
 // subdirectory that is checked on its open descriptor, so that a writer of the folder
 // cannot redirect a move with a symlink.
-type dropDir struct {
-	path string
+type Dir struct {
+	Path string
 	fd   int
 }
 
-func openDropDir(path string) (*dropDir, error) {
+func OpenDir(path string) (*Dir, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	return &dropDir{path: path, fd: fd}, nil
+	return &Dir{Path: path, fd: fd}, nil
 }
 
-func (d *dropDir) close() { unix.Close(d.fd) }
+func (d *Dir) Close() { unix.Close(d.fd) }
 
 // sub opens the subdirectory name (done, refused), creating it 0700. It must be a real
 // directory (not a symlink), owned by this user and writable by nobody else.
-func (d *dropDir) sub(name string) (int, error) {
-	full := filepath.Join(d.path, name)
+func (d *Dir) sub(name string) (int, error) {
+	full := filepath.Join(d.Path, name)
 	if err := unix.Mkdirat(d.fd, name, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
 		return -1, &os.PathError{Op: "mkdir", Path: full, Err: err}
 	}
@@ -57,10 +57,10 @@ func (d *dropDir) sub(name string) (int, error) {
 	return fd, nil
 }
 
-// move renames the pair's files into sub under a base name that is free there (the
+// Move renames the pair's files into sub under a base name that is free there (the
 // archive's name, else NAME.1, NAME.2, ...: nothing there is ever replaced), and writes
 // reason to BASE.reason when it is not empty. It returns the base name.
-func (d *dropDir) move(sub string, p *dropPair, reason string) (string, error) {
+func (d *Dir) Move(sub string, p *Pair, reason string) (string, error) {
 	sfd, err := d.sub(sub)
 	if err != nil {
 		return "", err
@@ -70,25 +70,25 @@ func (d *dropDir) move(sub string, p *dropPair, reason string) (string, error) {
 		var st unix.Stat_t
 		return errors.Is(unix.Fstatat(sfd, name, &st, unix.AT_SYMLINK_NOFOLLOW), unix.ENOENT)
 	}
-	base := p.archive
+	base := p.Archive
 	for n := 1; !free(base) || !free(base+".sig") || !free(base+".reason"); n++ {
-		base = fmt.Sprintf("%s.%d", p.archive, n)
+		base = fmt.Sprintf("%s.%d", p.Archive, n)
 	}
 	if reason != "" {
 		if err := writeAt(sfd, base+".reason", []byte(reason)); err != nil {
-			return "", fmt.Errorf("write %s: %w", filepath.Join(d.path, sub, base+".reason"), err)
+			return "", fmt.Errorf("write %s: %w", filepath.Join(d.Path, sub, base+".reason"), err)
 		}
 	}
-	for _, f := range []*dropFile{p.archiveFile, p.sigFile} {
+	for _, f := range []*File{p.ArchiveFile, p.SigFile} {
 		if f == nil {
 			continue
 		}
 		to := base
-		if f == p.sigFile {
+		if f == p.SigFile {
 			to = base + ".sig"
 		}
-		if err := renameNoReplace(d.fd, f.name, sfd, to); err != nil && !errors.Is(err, unix.ENOENT) {
-			return "", &os.LinkError{Op: "rename", Old: filepath.Join(d.path, f.name), New: filepath.Join(d.path, sub, to), Err: err}
+		if err := renameNoReplace(d.fd, f.Name, sfd, to); err != nil && !errors.Is(err, unix.ENOENT) {
+			return "", &os.LinkError{Op: "rename", Old: filepath.Join(d.Path, f.Name), New: filepath.Join(d.Path, sub, to), Err: err}
 		}
 	}
 	_ = unix.Fsync(sfd)
@@ -131,11 +131,11 @@ func writeAt(dirfd int, name string, data []byte) error {
 	return err
 }
 
-// privateSigCopy reads the signature name of the folder once (a regular file, no symlink,
+// PrivateSigCopy reads the signature name of the folder once (a regular file, no symlink,
 // no pipe; at most sign.MaxSignatureSize) into a file in a new private directory, and
 // returns its path and what removes it.
-func privateSigCopy(df *dropDir, name string) (string, func(), error) {
-	full := filepath.Join(df.path, name)
+func PrivateSigCopy(df *Dir, name string) (string, func(), error) {
+	full := filepath.Join(df.Path, name)
 	fd, err := unix.Openat(df.fd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 	if err != nil {
 		return "", nil, &os.PathError{Op: "open", Path: full, Err: err}
