@@ -23,7 +23,7 @@ import (
 )
 
 // The vendor's rollout policy command: `hotchain policy` writes DIR/rollout.json and its
-// signature. The format is package rollout's; the host side is in internal/agent (policy.go).
+// signature. The format is package rollout's; the host side is internal/agent/hostpolicy.
 
 // maxPolicyExpiry bounds -expires: a policy that stays valid for years defeats the point
 // of an expiry (a stale mirror would be trusted that long).

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/agent/hostpolicy"
 	"github.com/hotchain/hotchain/internal/rollout"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -22,17 +23,17 @@ import (
 func (r *agentRun) readPolicy(ctx context.Context) bool {
 	if r.o.bundle != nil {
 		// An import: the signed bundle is the vendor's word; no repository to ask.
-		r.policy = &hostPolicy{note: "no rollout policy: the hotfixes come from bundle " + r.o.bundle.path}
+		r.policy = &hostpolicy.Policy{Note: "no rollout policy: the hotfixes come from bundle " + r.o.bundle.path}
 		return true
 	}
-	hp, st, err := loadHostPolicy(ctx, r.cfg, r.o.Now())
+	hp, st, err := hostpolicy.Load(ctx, r.cfg, r.o.Now())
 	if err != nil {
 		r.fail("%v", err)
 		return false
 	}
 	r.policy, r.metaState = hp, st
-	if hp.Policy == nil && r.o.Mode == ModeCheck && r.o.Verbose && hp.note != "" {
-		fmt.Fprintln(r.o.Stdout, hp.note)
+	if hp.Policy == nil && r.o.Mode == ModeCheck && r.o.Verbose && hp.Note != "" {
+		fmt.Fprintln(r.o.Stdout, hp.Note)
 	}
 	return true
 }
@@ -54,7 +55,7 @@ func (r *agentRun) decide(applied []hotfix.Version) {
 	}
 	console := r.o.Mode == ModeConsole
 	secondary := r.cfg.HostRole == sysconfig.RoleSecondary
-	id := machineID(r.cfg)
+	id := hostpolicy.MachineID(r.cfg)
 	var stop hotfix.Version
 	if r.rollsBack() {
 		// The chain goes back to before the withdrawn hotfix: nothing after it installs.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/agent/hostpolicy"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -19,7 +20,7 @@ import (
 // product and a clock of their own in the tests.
 
 // publishTimes tells when the vendor published each hotfix, from signed metadata: the
-// signed rollout policy (hotchain policy; hostPolicy in policy.go) gives, per hotfix
+// signed rollout policy (hotchain policy; internal/agent/hostpolicy) gives, per hotfix
 // version, the Published time the vendor signed. Without one (nil, or no time for a
 // version), a hotfix counts as published at its package's build time, which the vendor's
 // package signature covers; it is never a file's mtime.
@@ -184,8 +185,8 @@ func heldRecords(held []heldBack) []hoststate.HeldRecord {
 }
 
 // publishTimesOf is the policy's publish times, nil when there is no policy (a nil
-// *hostPolicy in the interface would not compare equal to nil).
-func publishTimesOf(hp *hostPolicy) publishTimes {
+// *hostpolicy.Policy in the interface would not compare equal to nil).
+func publishTimesOf(hp *hostpolicy.Policy) publishTimes {
 	if hp == nil {
 		return nil
 	}

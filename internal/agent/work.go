@@ -15,6 +15,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/hotfix/script"
+	"github.com/hotchain/hotchain/internal/agent/hostpolicy"
 	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/repo/dnf"
@@ -63,10 +64,10 @@ type agentRun struct {
 	held    []heldBack
 	outside string
 
-	policy           *hostPolicy    // the vendor's rollout policy (policy.go)
-	metaState        *metadataState // the newest metadata this host accepted
-	overrides        []string       // what -console installs against the policy
-	withdrawnApplied []heldBack     // applied here, withdrawn by the vendor
+	policy           *hostpolicy.Policy        // the vendor's rollout policy (internal/agent/hostpolicy)
+	metaState        *hostpolicy.MetadataState // the newest metadata this host accepted
+	overrides        []string                  // what -console installs against the policy
+	withdrawnApplied []heldBack                // applied here, withdrawn by the vendor
 	rolledBack       []hotfix.Version
 	dropped          hotfix.Version          // withdrawn, unpacked and never applied: removed from rpm
 	restart          *hoststate.RestartState // what must still restart (restart.go); nil: nothing
@@ -212,7 +213,7 @@ func (r *agentRun) check(ctx context.Context, pm PackageManager) bool {
 		return false
 	}
 	r.decide(applied)
-	if err := r.metaState.remember(r.cfg, r.policy); err != nil {
+	if err := r.metaState.Remember(r.cfg, r.policy); err != nil {
 		r.fail("%v", err)
 		return false
 	}

@@ -1,4 +1,11 @@
-package agent
+// Package hostpolicy is the host's side of the vendor's rollout policy (internal/rollout):
+// it fetches the policy from the baseurls of the host's .repo file, checks its signature with
+// the repository's key (the gpgkey files the .repo file names), refuses metadata older than
+// what this host accepted before (the metadata state in STATE_DIR) or past its signed
+// expiry, and gives the machine id that phasing hashes. The agent run decides with what it
+// returns; this package decides nothing about a hotfix and changes nothing on the host but
+// its metadata state file. It runs on hosts: it must not import the vendor side.
+package hostpolicy
 
 import (
 	"context"
@@ -24,23 +31,18 @@ import (
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
-// The host's side of the vendor's rollout policy (package rollout): fetch it from the
-// repository's baseurls, check its signature with the repository's key, refuse metadata
-// older than what this host saw or past its signed expiry, and the host's own machine id
-// that phasing hashes.
-
-// hostPolicy is the policy a run read, and where from.
-type hostPolicy struct {
+// Policy is the policy a run read, and where from.
+type Policy struct {
 	*rollout.Policy        // nil: the repository has no policy (phasing off)
 	repoKey         string // the repository in the metadata state: "shop-hotfix/6.14.2"
 	url             string // the baseurl it came from
-	note            string // said by -check -verbose: why there is no policy
+	Note            string // said by -check -verbose: why there is no policy
 	repomdRevision  string // repodata/repomd.xml's <revision>, "" when not read
 }
 
 // Published is when the vendor first published hotfix v, from the signed policy; ok is
 // false when the policy does not name it (or there is none).
-func (hp *hostPolicy) Published(v hotfix.Version) (t time.Time, ok bool) {
+func (hp *Policy) Published(v hotfix.Version) (t time.Time, ok bool) {
 	if hp == nil {
 		return time.Time{}, false
 	}
@@ -55,14 +57,14 @@ func policyError(hint, format string, args ...any) error {
 	return cli.WithHint(fmt.Errorf(format, args...), hint)
 }
 
-// loadHostPolicy reads the policy of the host's repository (REPO_FILE's section
+// Load reads the policy of the host's repository (REPO_FILE's section
 // <product>-hotfix): from the first of its baseurls that answers, checked with the key
 // files its gpgkey names (inside -root), against the metadata state in STATE_DIR.
-func loadHostPolicy(ctx context.Context, cfg *sysconfig.Config, now time.Time) (*hostPolicy, *metadataState, error) {
+func Load(ctx context.Context, cfg *sysconfig.Config, now time.Time) (*Policy, *MetadataState, error) {
 	repoPath := cfg.InRoot(cfg.RepoFile)
 	data, err := repoconf.ReadFile(repoPath)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &hostPolicy{note: "no rollout policy: " + cfg.RepoFile + " does not exist (phasing is off)"}, nil, nil
+		return &Policy{Note: "no rollout policy: " + cfg.RepoFile + " does not exist (phasing is off)"}, nil, nil
 	}
 	if err != nil {
 		return nil, nil, err
@@ -82,9 +84,9 @@ func loadHostPolicy(ctx context.Context, cfg *sysconfig.Config, now time.Time) (
 		}
 	}
 	if len(urls) == 0 {
-		return &hostPolicy{note: fmt.Sprintf("no rollout policy: %s has no baseurl in [%s] (phasing is off)", cfg.RepoFile, section)}, nil, nil
+		return &Policy{Note: fmt.Sprintf("no rollout policy: %s has no baseurl in [%s] (phasing is off)", cfg.RepoFile, section)}, nil, nil
 	}
-	hp := &hostPolicy{repoKey: section + "/" + repoconf.LastElem(urls[0])}
+	hp := &Policy{repoKey: section + "/" + repoconf.LastElem(urls[0])}
 	st, err := readMetadataState(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -110,7 +112,7 @@ func loadHostPolicy(ctx context.Context, cfg *sysconfig.Config, now time.Time) (
 			return nil, nil, policyError("a mirror or proxy serves an old copy of the repository: point the baseurl at a current one",
 				"metadata older than what this host saw: %s serves no rollout policy, and this host saw revision %d", hp.url, seen.PolicyRevision)
 		}
-		hp.note = "no rollout policy at " + strings.TrimRight(hp.url, "/") + "/" + rollout.FileName + " (phasing is off)"
+		hp.Note = "no rollout policy at " + strings.TrimRight(hp.url, "/") + "/" + rollout.FileName + " (phasing is off)"
 	} else if hp.Policy, err = checkHostPolicy(ctx, cfg, hp.url, keys, polData, now); err != nil {
 		return nil, nil, err
 	}
@@ -190,7 +192,7 @@ var repomdRevision = regexp.MustCompile(`<revision>\s*([^<\s]*)\s*</revision>`)
 // policy and refuses a revision older than the newest this host accepted. Without a
 // repomd.xml.asc (an unsigned repository) there is nothing to trust the revision by, and
 // dnf's check stands alone.
-func (hp *hostPolicy) checkRepomd(ctx context.Context, cfg *sysconfig.Config, keys []string, seen repoSeen, now time.Time) error {
+func (hp *Policy) checkRepomd(ctx context.Context, cfg *sysconfig.Config, keys []string, seen repoSeen, now time.Time) error {
 	data, err := rollout.Fetch(ctx, nil, hp.url, "repodata/repomd.xml", maxRepomdSize)
 	if errors.Is(err, rollout.ErrNotFound) {
 		return nil // dnf says what is wrong with the repository
@@ -233,9 +235,9 @@ func olderRevision(got, seen string) bool {
 	return err1 == nil && err2 == nil && g < s
 }
 
-// metadataState is STATE_DIR/metadata.json: per repository the newest metadata this host
+// MetadataState is STATE_DIR/metadata.json: per repository the newest metadata this host
 // accepted, so that older metadata (a stale mirror, a replayed repository) is refused.
-type metadataState struct {
+type MetadataState struct {
 	Repositories map[string]repoSeen `json:"repositories"`
 }
 
@@ -251,8 +253,8 @@ func metadataStateFile(cfg *sysconfig.Config) string {
 	return filepath.Join(cfg.InRoot(cfg.StateDir), "metadata.json")
 }
 
-func readMetadataState(cfg *sysconfig.Config) (*metadataState, error) {
-	st := &metadataState{Repositories: map[string]repoSeen{}}
+func readMetadataState(cfg *sysconfig.Config) (*MetadataState, error) {
+	st := &MetadataState{Repositories: map[string]repoSeen{}}
 	p := metadataStateFile(cfg)
 	data, err := boundedio.ReadFile(p, "metadata state", maxMetadataState)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -271,8 +273,8 @@ func readMetadataState(cfg *sysconfig.Config) (*metadataState, error) {
 	return st, nil
 }
 
-// remember records what hp accepted, when it is newer than what st holds, atomically.
-func (st *metadataState) remember(cfg *sysconfig.Config, hp *hostPolicy) error {
+// Remember records what hp accepted, when it is newer than what st holds, atomically.
+func (st *MetadataState) Remember(cfg *sysconfig.Config, hp *Policy) error {
 	if st == nil || hp == nil || hp.repoKey == "" {
 		return nil
 	}
@@ -302,9 +304,9 @@ func (st *metadataState) remember(cfg *sysconfig.Config, hp *hostPolicy) error {
 // maxMachineID bounds /etc/machine-id: 33 bytes on systemd hosts.
 const maxMachineID = 4096
 
-// machineID is what phasing hashes for this host: /etc/machine-id inside -root (its first
+// MachineID is what phasing hashes for this host: /etc/machine-id inside -root (its first
 // line), else HOSTNAME.
-func machineID(cfg *sysconfig.Config) string {
+func MachineID(cfg *sysconfig.Config) string {
 	data, err := boundedio.ReadFile(cfg.InRoot("/etc/machine-id"), "machine id", maxMachineID)
 	if err == nil {
 		line, _, _ := strings.Cut(string(data), "\n")
