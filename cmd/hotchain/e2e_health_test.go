@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hotchain/hotchain/internal/agent"
+	"github.com/hotchain/hotchain/internal/agent/notify"
 )
 
 // TestAgentAppliesOutsideRPMWithHealthGate is the agent's own apply end to end with the
@@ -117,7 +117,7 @@ HEALTH_RETRIES=1
 	if len(bodies) != 1 || string(fromCmd) != string(bodies[0]) {
 		t.Fatalf("%d notifications to the webhook; NOTIFY_CMD got %q", len(bodies), fromCmd)
 	}
-	var n agent.Notification
+	var n notify.Document
 	if err := json.Unmarshal(bodies[0], &n); err != nil || n.Outcome != "failure" || strings.Join(n.Hotfixes.Failed, " ") != "6.14.2.3" ||
 		strings.Join(n.Hotfixes.Installed, " ") != "6.14.2.1 6.14.2.2" || n.Installation.Version != "6.14.2.2" || n.Host.Role != "alpha" {
 		t.Errorf("notification (%v):\n%s", err, bodies[0])

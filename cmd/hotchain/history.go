@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
-	"github.com/hotchain/hotchain/internal/agent"
+	"github.com/hotchain/hotchain/internal/agent/notify"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/history"
 )
@@ -143,7 +143,7 @@ func printHistory(w io.Writer, lines []history.Line) error {
 		if l.Event.Event != history.RunStart && l.Event.Event != history.HoldStart {
 			dur = (time.Duration(l.DurationMS) * time.Millisecond).Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Time.UTC().Format(time.RFC3339), l.Host, what, v, l.Outcome, dur, l.By, agent.OneLine(text))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Time.UTC().Format(time.RFC3339), l.Host, what, v, l.Outcome, dur, l.By, notify.OneLine(text))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

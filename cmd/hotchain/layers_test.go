@@ -22,7 +22,8 @@ var (
 	layerHost = []string{
 		"hotfix/applier", "hotfix/journal", "hotfix/plan", "hotfix/script",
 		"repo/dnf", "lock", "mailer", "sysconfig", "packaging/unpack",
-		"internal/agent", "internal/agent/drop", "internal/agent/hostpolicy", "internal/hoststate",
+		"internal/agent", "internal/agent/drop", "internal/agent/hostpolicy", "internal/agent/notify",
+		"internal/hoststate",
 	}
 	// vendor builds and publishes; it may use the model (hotfix's versions and directory)
 	// and the host side's formats (sysconfig's product names).

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/internal/agent"
+	"github.com/hotchain/hotchain/internal/agent/notify"
 	"github.com/hotchain/hotchain/internal/cli"
 )
 
@@ -57,7 +58,7 @@ func (h *hook) got() ([][]byte, []http.Header) {
 }
 
 // fastNotify keeps the tests of failing deliveries short.
-var fastNotify = agent.NotifyLimits{Timeout: 300 * time.Millisecond, Tries: 3, Backoff: 10 * time.Millisecond}
+var fastNotify = notify.Limits{Timeout: 300 * time.Millisecond, Tries: 3, Backoff: 10 * time.Millisecond}
 
 func TestNotifyWebhookAndCommand(t *testing.T) {
 	wh := startHook(t, func(w http.ResponseWriter, r *http.Request) {
@@ -81,11 +82,11 @@ func TestNotifyWebhookAndCommand(t *testing.T) {
 	if heads[0].Get("Authorization") != "Bearer t0ken-42" {
 		t.Errorf("headers %v", heads[0])
 	}
-	var n agent.Notification
+	var n notify.Document
 	if err := json.Unmarshal(bodies[0], &n); err != nil {
 		t.Fatalf("%v:\n%s", err, bodies[0])
 	}
-	if n.Schema != agent.NotificationSchema || n.Outcome != "success" || n.Host.Name != "host1" || n.Installation.Product != "shop" ||
+	if n.Schema != notify.Schema || n.Outcome != "success" || n.Host.Name != "host1" || n.Installation.Product != "shop" ||
 		strings.Join(n.Hotfixes.Installed, " ") != "6.14.2.1 6.14.2.2 6.14.2.3" || strings.Join(n.Host.Applied, " ") != "6.14.2.1 6.14.2.2 6.14.2.3" ||
 		!strings.Contains(n.Report, "Installed: 6.14.2.1 6.14.2.2 6.14.2.3") {
 		t.Errorf("notification:\n%s", bodies[0])
@@ -179,7 +180,7 @@ func TestNotifyWebhookHangs(t *testing.T) {
 	defer close(release)
 	h := newAgentHost(t, "NOTIFY_URL="+wh.url())
 	o := h.options(agent.ModeConsole)
-	o.NotifyLimits = agent.NotifyLimits{Timeout: 200 * time.Millisecond, Tries: 2, Backoff: 10 * time.Millisecond}
+	o.NotifyLimits = notify.Limits{Timeout: 200 * time.Millisecond, Tries: 2, Backoff: 10 * time.Millisecond}
 	start := time.Now()
 	code, _, stderr := h.run(o)
 	took := time.Since(start)

@@ -32,7 +32,7 @@ func TestNotificationGolden(t *testing.T) {
 	r.fail("hotfix 6.14.2.3 is installed but not applied: its apply failed")
 	r.held = []heldBack{{Version: v("6.14.2.4"), Reason: "halted by the vendor", Policy: true}}
 	r.output.Write([]byte("==> applying 6.14.2.2\nComplete!\n"))
-	doc, err := r.notification().encode()
+	doc, err := r.notification().Encode()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/agent/notify"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/internal/hoststate"
@@ -100,7 +101,7 @@ type Options struct {
 	// (cmd/hotchain's Report): -daemon's runs end in it, as the command's run would.
 	Report func(w io.Writer, err error) int
 
-	NotifyLimits NotifyLimits // zero: defaultNotifyLimits (notify.go)
+	NotifyLimits notify.Limits // zero: notify.DefaultLimits
 
 	// DropOnly: the run takes DROP_DIR only, not the repository (-daemon, when a pair
 	// in it is complete); it skips DAYS_OF_WEEK and the random wait, as an admin's drop is
