@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/hotchain/hotchain/hotfix"
@@ -162,22 +161,6 @@ An interrupted apply counts as the newest. The RPM's %preun runs it on erase.`)
 		return nil
 	}
 	return err
-}
-
-func sortedKeys(m map[string][]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func listOrNone(vs []string) string {
-	if len(vs) == 0 {
-		return "none"
-	}
-	return strings.Join(vs, " ")
 }
 
 func runVerify(ctx context.Context, e *cli.Env, args []string) error {

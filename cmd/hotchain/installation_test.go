@@ -13,6 +13,7 @@ import (
 	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hoststate"
+	"github.com/hotchain/hotchain/internal/hoststatus"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -61,12 +62,12 @@ func threeHosts(t *testing.T, role, host string) (*sysconfig.Config, *cli.Env) {
 // secondary (which does not know SECONDARY_HOSTS) sees the same hosts, roles and waits.
 func TestInstallationGolden(t *testing.T) {
 	cfg, e := threeHosts(t, "alpha", "alpha1")
-	st, err := gatherInstallation(e, cfg)
+	st, err := hoststatus.GatherInstallation(e, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var text, js bytes.Buffer
-	st.writeText(&text, time.UTC)
+	st.WriteText(&text, time.UTC)
 	testutil.Golden(t, "testdata/installation.txt", text.Bytes())
 	if err := writeJSON(&js, st); err != nil {
 		t.Fatal(err)
@@ -74,12 +75,12 @@ func TestInstallationGolden(t *testing.T) {
 	testutil.Golden(t, "testdata/installation.json", js.Bytes())
 
 	cfg2, e2 := threeHosts(t, "secondary", "sec1")
-	st2, err := gatherInstallation(e2, cfg2)
+	st2, err := hoststatus.GatherInstallation(e2, cfg2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var text2 bytes.Buffer
-	st2.writeText(&text2, time.UTC)
+	st2.WriteText(&text2, time.UTC)
 	// sec2 has no record: from a secondary its role is unknown, so nothing waits for it.
 	want := strings.Replace(text.String(), "host sec2 (secondary)\n  applied:     6.14.2.1\n  lacking:     6.14.2.2 (the alpha has applied them)\n", "host sec2 (role unknown)\n  applied:     6.14.2.1\n", 1)
 	want = strings.Replace(want, "waits:         alpha1 finalizes 6.14.2.2 after sec2\n", "", 1)
@@ -90,7 +91,7 @@ func TestInstallationGolden(t *testing.T) {
 
 // TestStatusJSONGolden pins the shape of status -json, with its schema.
 func TestStatusJSONGolden(t *testing.T) {
-	st := &hostStatus{Schema: statusSchema,
+	st := &hoststatus.Host{Schema: hoststatus.Schema,
 		Status: &applier.Status{Product: "shop", Host: "host1", Role: "single", ProductVersion: "6.14.2",
 			Applied: []string{"6.14.2.1"}, Installation: []string{"6.14.2.1"}},
 		Nightly: true, Pending: []string{"6.14.2.2"},

@@ -23,7 +23,7 @@ var (
 		"hotfix/applier", "hotfix/journal", "hotfix/plan", "hotfix/script",
 		"repo/dnf", "lock", "mailer", "sysconfig", "packaging/unpack",
 		"internal/agent", "internal/agent/drop", "internal/agent/hostpolicy", "internal/agent/notify",
-		"internal/hoststate",
+		"internal/hoststate", "internal/hoststatus",
 	}
 	// vendor builds and publishes; it may use the model (hotfix's versions and directory)
 	// and the host side's formats (sysconfig's product names).

@@ -9,6 +9,7 @@ import (
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/internal/hoststate"
+	"github.com/hotchain/hotchain/internal/hoststatus"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -20,7 +21,7 @@ func restartAfterApply(ctx context.Context, e *cli.Env, cfg *sysconfig.Config, d
 	if scriptlet {
 		c.RestartCmd = ""
 	}
-	rs := hoststate.Restarter{Config: &c, Environ: e.Environ, Out: e.Stdout, BootID: func() (string, error) { return runningBoot(e) }, Now: time.Now, History: hoststate.NewHistory(cfg, e.Environ, e.Stderr, "")}
+	rs := hoststate.Restarter{Config: &c, Environ: e.Environ, Out: e.Stdout, BootID: func() (string, error) { return hoststatus.RunningBoot(e) }, Now: time.Now, History: hoststate.NewHistory(cfg, e.Environ, e.Stderr, "")}
 	s, err := rs.After(ctx, []string{dir})
 	if err != nil {
 		return err
@@ -40,7 +41,7 @@ clears a requirement by itself.`)
 	if err != nil {
 		return err
 	}
-	boot, err := runningBoot(e)
+	boot, err := hoststatus.RunningBoot(e)
 	if err != nil {
 		return err
 	}
@@ -58,25 +59,4 @@ clears a requirement by itself.`)
 		fmt.Fprintf(e.Stdout, "cleared: %s (%s)\n", s.What(), strings.Join(s.Hotfixes, " "))
 	}
 	return afterChange(e, cfg, nil) // metrics.go (METRICS_FILE)
-}
-
-// gatherRestart is what status shows of the restart requirement; problems are warnings.
-func gatherRestart(e *cli.Env, cfg *sysconfig.Config) *hoststate.RestartState {
-	boot, err := runningBoot(e)
-	if err != nil {
-		e.Warnf("read the boot id: %v", err)
-	}
-	s, err := hoststate.ReadRestart(cfg, boot)
-	if err != nil {
-		e.Warnf("%v", err)
-	}
-	return s
-}
-
-// runningBoot is the running boot's id: the one e hands in (tests), else the kernel's.
-func runningBoot(e *cli.Env) (string, error) {
-	if e.BootID != nil {
-		return e.BootID()
-	}
-	return hoststate.ReadBootID()
 }

@@ -7,13 +7,14 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/internal/hoststate"
+	"github.com/hotchain/hotchain/internal/hoststatus"
 	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 // TestStatusText pins what status prints for people, every line that can show up.
 func TestStatusText(t *testing.T) {
 	due := time.Date(2026, 11, 29, 4, 2, 0, 0, time.UTC)
-	st := &hostStatus{
+	st := &hoststatus.Host{
 		Status: &applier.Status{
 			Product: "shop", Host: "alpha1", Role: "alpha", ProductVersion: "6.14.2",
 			Applied: []string{"6.14.2.1", "6.14.2.2"}, Installation: []string{"6.14.2.1", "6.14.2.2"},
@@ -35,10 +36,10 @@ func TestStatusText(t *testing.T) {
 			}},
 	}
 	var b bytes.Buffer
-	st.writeText(&b, "/var/lock/shop-hotfix.lock/ts.lock", time.UTC)
+	st.WriteText(&b, "/var/lock/shop-hotfix.lock/ts.lock", time.UTC)
 	// A host that knows nothing yet: no product version, nightly runs off, no last run.
-	empty := &hostStatus{Status: &applier.Status{Product: "shop", Host: "h", Role: "single", VersionError: "open /opt/shop/version.txt: no such file or directory"}}
+	empty := &hoststatus.Host{Status: &applier.Status{Product: "shop", Host: "h", Role: "single", VersionError: "open /opt/shop/version.txt: no such file or directory"}}
 	b.WriteString("--\n")
-	empty.writeText(&b, "/var/lock/shop-hotfix.lock/ts.lock", time.UTC)
+	empty.WriteText(&b, "/var/lock/shop-hotfix.lock/ts.lock", time.UTC)
 	testutil.Golden(t, "testdata/status.txt", b.Bytes())
 }

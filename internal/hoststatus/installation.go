@@ -1,4 +1,4 @@
-package main
+package hoststatus
 
 import (
 	"errors"
@@ -22,18 +22,18 @@ import (
 // finalized.txt, and the record each agent run leaves there (<host>.status.json), since a
 // host's STATE_DIR is its own.
 
-// installationStatus is what status -installation shows.
-type installationStatus struct {
+// Installation is what status -installation shows.
+type Installation struct {
 	Schema       string             `json:"schema"` // installationSchema
 	Product      string             `json:"product"`
 	Installation []string           `json:"installation"` // version.txt: what the alpha applied
 	Finalized    []string           `json:"finalized"`
-	Hosts        []installationHost `json:"hosts"`
-	Waits        []wait             `json:"waits"`
+	Hosts        []InstallationHost `json:"hosts"`
+	Waits        []Wait             `json:"waits"`
 }
 
-// installationHost is one host as the shared ledger shows it.
-type installationHost struct {
+// InstallationHost is one host as the shared ledger shows it.
+type InstallationHost struct {
 	Host    string   `json:"host"`
 	Role    string   `json:"role"` // as its last run said, or this host's settings; "" unknown
 	Applied []string `json:"applied"`
@@ -43,17 +43,17 @@ type installationHost struct {
 	RecordErr string                `json:"last_run_error,omitempty"`
 }
 
-// wait is one thing that waits for hosts: a secondary's install for the alpha, the alpha's
+// Wait is one thing that waits for hosts: a secondary's install for the alpha, the alpha's
 // finalize for secondaries.
-type wait struct {
+type Wait struct {
 	Host     string   `json:"host"`
 	Step     string   `json:"step"` // install or finalize
 	Versions []string `json:"versions"`
 	For      []string `json:"for"`
 }
 
-// gatherInstallation reads LEDGER_DIR.
-func gatherInstallation(e *cli.Env, cfg *sysconfig.Config) (*installationStatus, error) {
+// GatherInstallation reads LEDGER_DIR.
+func GatherInstallation(e *cli.Env, cfg *sysconfig.Config) (*Installation, error) {
 	l := hotfix.Ledger{Dir: cfg.InRoot(cfg.LedgerDir)}
 	inst, err := l.Read(hotfix.InstallationLedger)
 	if err != nil {
@@ -63,8 +63,8 @@ func gatherInstallation(e *cli.Env, cfg *sysconfig.Config) (*installationStatus,
 	if err != nil {
 		return nil, err
 	}
-	st := &installationStatus{Schema: hoststate.InstallationSchema, Product: cfg.Product, Installation: hoststate.VersionStrings(inst),
-		Finalized: hoststate.VersionStrings(fin), Hosts: []installationHost{}, Waits: []wait{}}
+	st := &Installation{Schema: hoststate.InstallationSchema, Product: cfg.Product, Installation: hoststate.VersionStrings(inst),
+		Finalized: hoststate.VersionStrings(fin), Hosts: []InstallationHost{}, Waits: []Wait{}}
 	names := map[string]bool{cfg.Hostname: true}
 	for _, s := range cfg.SecondaryHosts {
 		names[s] = true
@@ -89,7 +89,7 @@ func gatherInstallation(e *cli.Env, cfg *sysconfig.Config) (*installationStatus,
 	}
 	sort.Strings(hosts)
 	for _, n := range hosts {
-		h := installationHost{Host: n}
+		h := InstallationHost{Host: n}
 		applied, err := l.Read(hotfix.HostFile(n))
 		if err != nil {
 			return nil, err
@@ -122,10 +122,10 @@ func gatherInstallation(e *cli.Env, cfg *sysconfig.Config) (*installationStatus,
 
 // installationWaits lists what waits for what: each secondary's install that waits for the
 // alpha (as its last run saw it), and the alpha's first finalize that waits for secondaries.
-func installationWaits(st *installationStatus, inst, fin []hotfix.Version) []wait {
-	waits := []wait{}
+func installationWaits(st *Installation, inst, fin []hotfix.Version) []Wait {
+	waits := []Wait{}
 	var alpha string
-	var secondaries []installationHost
+	var secondaries []InstallationHost
 	for _, h := range st.Hosts {
 		switch h.Role {
 		case string(sysconfig.RoleAlpha):
@@ -140,7 +140,7 @@ func installationWaits(st *installationStatus, inst, fin []hotfix.Version) []wai
 	}
 	for _, h := range secondaries {
 		if h.LastRun != nil && len(h.LastRun.Waiting) > 0 {
-			waits = append(waits, wait{Host: h.Host, Step: "install", Versions: h.LastRun.Waiting, For: []string{alphaName}})
+			waits = append(waits, Wait{Host: h.Host, Step: "install", Versions: h.LastRun.Waiting, For: []string{alphaName}})
 		}
 	}
 	for _, v := range inst {
@@ -154,15 +154,15 @@ func installationWaits(st *installationStatus, inst, fin []hotfix.Version) []wai
 			}
 		}
 		if len(lacking) > 0 {
-			waits = append(waits, wait{Host: alphaName, Step: "finalize", Versions: []string{v.String()}, For: lacking})
+			waits = append(waits, Wait{Host: alphaName, Step: "finalize", Versions: []string{v.String()}, For: lacking})
 		}
 		break // the -final scripts run in chain order: the first not finalized holds the rest
 	}
 	return waits
 }
 
-// writeText prints the installation for people, times in loc.
-func (st *installationStatus) writeText(w io.Writer, loc *time.Location) {
+// WriteText prints the installation for people, times in loc.
+func (st *Installation) WriteText(w io.Writer, loc *time.Location) {
 	fmt.Fprintf(w, "installation:  %s %s (version.txt)\n", st.Product, listOrNone(st.Installation))
 	fmt.Fprintf(w, "finalized:     %s\n", listOrNone(st.Finalized))
 	for _, h := range st.Hosts {
