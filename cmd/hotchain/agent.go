@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/internal/agent"
+	"github.com/hotchain/hotchain/internal/agent/daemon"
 	"github.com/hotchain/hotchain/internal/agent/drop"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -41,7 +42,7 @@ func runAgent(ctx context.Context, e *cli.Env, args []string) error {
 	check := fs.Bool("check", false, "list the pending hotfixes (exit 100 when there are some); install nothing")
 	download := fs.Bool("download", false, "download the pending hotfixes into the package manager's cache; install nothing")
 	console := fs.Bool("console", false, "install the pending hotfixes now, with the output on the console: no random wait, no DAYS_OF_WEEK, no INSTALL_WINDOW")
-	daemon := fs.Bool("daemon", false, "stay up and run the nightly run on SCHEDULE (for hosts without crond)")
+	asDaemon := fs.Bool("daemon", false, "stay up and run the nightly run on SCHEDULE (for hosts without crond)")
 	plans := fs.Bool("v", false, "with -check: also list, per pending hotfix, what its apply would do (as apply -dry-run), writing nothing")
 	verbose := fs.Bool("verbose", false, "also say on standard error when syslog cannot be written")
 	help := fs.Bool("help", false, "show this help")
@@ -62,7 +63,7 @@ func runAgent(ctx context.Context, e *cli.Env, args []string) error {
 	for _, m := range []struct {
 		on   bool
 		mode agent.Mode
-	}{{*check, agent.ModeCheck}, {*download, agent.ModeDownload}, {*console, agent.ModeConsole}, {*daemon, agent.ModeCron}} {
+	}{{*check, agent.ModeCheck}, {*download, agent.ModeDownload}, {*console, agent.ModeConsole}, {*asDaemon, agent.ModeCron}} {
 		if m.on {
 			mode, n = m.mode, n+1
 		}
@@ -85,8 +86,8 @@ func runAgent(ctx context.Context, e *cli.Env, args []string) error {
 		drop.Settle = d
 	}
 	o := agent.Options{Config: cfg, Mode: mode, Verbose: *verbose, Plans: *plans, Stdout: e.Stdout, Stderr: e.Stderr, Environ: e.Environ, Report: report}
-	if *daemon {
-		return agent.Daemon(ctx, o)
+	if *asDaemon {
+		return daemon.Run(ctx, o)
 	}
 	return agent.Run(ctx, o)
 }

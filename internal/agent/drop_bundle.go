@@ -37,7 +37,7 @@ func Run(ctx context.Context, o Options) error {
 // and moves each to done/, or to refused/ when import refused it, or leaves it for the next
 // run (another run holds a lock, the disk is full, the install failed).
 func takeDropBundles(ctx context.Context, o Options, names []string) error {
-	o.fillDefaults()
+	o.FillDefaults()
 	cfg := o.Config
 	dir := cfg.InRoot(cfg.DropDir)
 	df, err := drop.OpenDir(dir)

@@ -15,7 +15,7 @@ func TestNotificationGolden(t *testing.T) {
 	h.write("etc/opt/shop/hotfix/version.txt", "6.14.2.1\n")
 	h.load()
 	o := h.options(ModeCron)
-	o.fillDefaults()
+	o.FillDefaults()
 	r := newAgentRun(&o, h.environ)
 	v := func(s string) hotfix.Version {
 		x, err := hotfix.ParseHotfixVersion(s)

@@ -119,7 +119,7 @@ type Options struct {
 	bundle *importedBundle
 }
 
-func (o *Options) fillDefaults() {
+func (o *Options) FillDefaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -187,7 +187,7 @@ func NightlyEnabled(cfg *sysconfig.Config) bool {
 // checks it a third time under that lock (which `service stop` takes too), and only then
 // asks the repository. -check and -download take LOCK_CRON only: they change nothing.
 func RunOnce(ctx context.Context, o Options) (err error) {
-	o.fillDefaults()
+	o.FillDefaults()
 	cfg := o.Config
 	cron := o.Mode == ModeCron
 	hist, started, run := o.history(), time.Now(), (*agentRun)(nil)

@@ -26,7 +26,7 @@ import (
 // The drop folder (DROP_DIR): which files in it are candidates, how an archive and its
 // signature pair up, and when a file is complete. What the agent does with a complete pair
 // is in package agent (drop_take.go, drop_bundle.go); how -daemon watches the folder in
-// its drop_watch.go, which uses ReadInotify and Look.
+// internal/agent/daemon, which uses ReadInotify and Look.
 
 // Settle is how long a dropped file must stay unchanged (its ctime, which every write
 // and every rename moves and no copy tool can set back) before it is taken. Tests shorten

@@ -1,4 +1,9 @@
-package agent
+// Package daemon is `hotchain agent -daemon`, for hosts without crond: it runs the agent's
+// nightly run (internal/agent's Run) on SCHEDULE and, with DROP_DIR, watches the drop folder
+// with inotify and starts a run as soon as a pair in it is complete. It only schedules: what
+// a run does is the agent's, and how an error is printed and which status it has is the
+// command line's (Options.Report). Runs never overlap.
+package daemon
 
 import (
 	"context"
@@ -7,24 +12,25 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/robfig/cron/v3"
 )
 
-// Daemon is `agent -daemon`, for hosts without crond: it runs the nightly run on
+// Run is `agent -daemon`, for hosts without crond: it runs the nightly run on
 // SCHEDULE until SIGTERM (ctx ends). A run in progress then finishes its install (the run
 // stops its random wait but never interrupts dnf) and no new run starts. Runs never
 // overlap: a run still going when the schedule fires again makes the schedule skip.
 // With DROP_DIR it also watches the drop folder (watchDrop) and takes a pair as soon as it
 // is complete.
-func Daemon(ctx context.Context, o Options) error {
+func Run(ctx context.Context, o agent.Options) error {
 	cfg := o.Config
 	sched, err := cron.ParseStandard(cfg.Schedule)
 	if err != nil {
 		// sysconfig checked it already; this is the same parser.
 		return fmt.Errorf("SCHEDULE=%q in %s is not a cron expression: %v", cfg.Schedule, cfg.File, err)
 	}
-	o.Mode, o.By = ModeCron, "daemon"
-	o.fillDefaults()
+	o.Mode, o.By = agent.ModeCron, "daemon"
+	o.FillDefaults()
 	var runMu sync.Mutex // the scheduled run and the drop folder's runs take turns
 	c := cron.New(cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
 	c.Schedule(sched, cron.FuncJob(func() {
@@ -32,7 +38,7 @@ func Daemon(ctx context.Context, o Options) error {
 			return
 		}
 		runMu.Lock()
-		err := Run(ctx, o)
+		err := agent.Run(ctx, o)
 		runMu.Unlock()
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			return // stopped in its random wait: nothing to tell

@@ -1,4 +1,4 @@
-package agent
+package daemon
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/agent/drop"
 	"github.com/hotchain/hotchain/internal/cli"
 	"golang.org/x/sys/unix"
@@ -21,7 +22,7 @@ import (
 // tried again a minute later. A folder that goes away (removed, renamed) is watched again
 // once it is back. What waits for something else (INSTALL_WINDOW, the alpha, LOCK_SUBSYS)
 // is taken by the scheduled run, or after the next drop.
-func watchDrop(ctx context.Context, o Options, runMu *sync.Mutex) error {
+func watchDrop(ctx context.Context, o agent.Options, runMu *sync.Mutex) error {
 	cfg := o.Config
 	dir := cfg.InRoot(cfg.DropDir)
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
@@ -78,7 +79,7 @@ func watchDrop(ctx context.Context, o Options, runMu *sync.Mutex) error {
 		complete, next := drop.Look(dir, cfg.Product)
 		if complete {
 			runMu.Lock()
-			err := Run(ctx, o)
+			err := agent.Run(ctx, o)
 			runMu.Unlock()
 			if ctx.Err() != nil {
 				return nil
