@@ -17,7 +17,7 @@ const module = "github.com/hotchain/hotchain/"
 
 var (
 	// top imports what it needs.
-	layerTop = []string{"cmd/hotchain", "bench"}
+	layerTop = []string{"cmd/hotchain", "bench", "bench/internal/measure", "bench/internal/input"}
 	// host runs on every host and imports nothing of vendor, directly or not.
 	layerHost = []string{
 		"hotfix/applier", "hotfix/journal", "hotfix/plan", "hotfix/script",
