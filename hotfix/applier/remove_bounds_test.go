@@ -60,3 +60,24 @@ func hintOf(err error) string {
 	}
 	return ""
 }
+
+// TestRemovalOfAMountPointRefused: a removed directory with a file system mounted on it
+// cannot be removed (EBUSY); the plan refuses it, naming it, before the first write.
+func TestRemovalOfAMountPointRefused(t *testing.T) {
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	removalProduct(sb)
+	mnt := filepath.Join(sb.root, "opt/shop/lib/obsolete/sub/empty")
+	mountTmpfs(t, mnt, "1m")
+	sb.touchAll()
+	dir := sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
+	product := testutil.Snapshot(t, sb.root, true, productTrees...)
+	hotfixDir := testutil.Snapshot(t, dir, true, ".")
+	err := sb.host.Apply(context.Background(), dir, ApplyOptions{})
+	if err == nil || !strings.Contains(err.Error(), "FileRemovals: FileChanges/lib/obsolete/sub/empty: "+mnt+" is a mount point") {
+		t.Fatalf("apply: %v, want a refusal naming the mount point\n%s", err, sb.out)
+	}
+	if h := hintOf(err); !strings.Contains(h, "unmount it") {
+		t.Errorf("hint %q, want one that says to unmount it", h)
+	}
+	assertUntouched(t, sb, dir, product, hotfixDir)
+}

@@ -122,6 +122,12 @@ func removals(cfg *sysconfig.Config, d *hotfix.Dir, roots map[string]TreeRoot, p
 			case err != nil:
 				return nil, fmt.Errorf("%s: %w", where, err)
 			}
+			// A file system mounted on it (or a file bound there) cannot be removed: rmdir
+			// and unlink fail with EBUSY, halfway through the apply.
+			if pfi, err := os.Stat(parent); err == nil && devOf(pfi) != devOf(fi) {
+				return nil, withHint(fmt.Errorf("%s: %s is a mount point (another file system is mounted on it), which a hotfix cannot remove", where, full),
+					"unmount it (and take it out of /etc/fstab) first, or ask the vendor for a hotfix that leaves it; nothing was changed")
+			}
 			// The kind is apart: the mode as the journal keeps a placed entry's, with the
 			// bits a rollback gives back.
 			o.Existed, o.Mode = KindOfInfo(fi), fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
@@ -258,6 +264,14 @@ func NoSymlinkBelow(base, dir string) error {
 		}
 	}
 	return nil
+}
+
+// devOf is the device of the file system that holds fi's entry.
+func devOf(fi fs.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Dev)
+	}
+	return 0
 }
 
 // ChangeTree is the mapping of the change tree named dir, if CHANGE_TREES has one.
