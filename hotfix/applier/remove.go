@@ -241,7 +241,8 @@ func openParent(real, rel string) (int, error) {
 
 // restoreDir makes the directory a removal took away again, if it is not there; its mode,
 // owner and time come from its backup bak afterwards (setMeta in undo), once the entries in
-// it are back.
+// it are back. A directory there already (made by an interrupted rollback, or by someone
+// since) is kept; anything else was set aside by undoRemoval.
 func restoreDir(bak, target string) error {
 	bfi, err := os.Lstat(bak)
 	if err != nil {
@@ -266,9 +267,17 @@ func restoreDir(bak, target string) error {
 	return nil
 }
 
+// SavedSuffix ends the name under which a rollback sets aside what it finds at the path of
+// a removed entry, beside it, as rpm keeps a changed configuration file as .rpmsave:
+// something made there since the apply (an administrator's new file, a directory) is
+// neither overwritten nor in the way of the restore.
+const SavedSuffix = ".hotchain-save"
+
 // undoRemoval puts back what removal o took away (nothing when it was absent already): a
 // directory is made again (restoreDir), a file or symlink restored from its backup in bdir.
-// Nothing is restored through a symlink that now leads out of the root.
+// What is found at the path and is not what the removal left or what an interrupted
+// rollback restored is set aside first (setAside) and named in out. Nothing is restored
+// through a symlink that now leads out of the root.
 func (h *Host) undoRemoval(o journal.Op, tr plan.TreeRoot, bdir string, out io.Writer) error {
 	if o.Existed == "" {
 		return nil
@@ -278,6 +287,14 @@ func (h *Host) undoRemoval(o journal.Op, tr plan.TreeRoot, bdir string, out io.W
 		return fmt.Errorf("roll back %s/%s: %w", o.Tree, o.Rel, err)
 	}
 	bak := filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel))
+	saved, err := setAside(o, tr, bak, full)
+	if err != nil {
+		return err
+	}
+	if saved != "" {
+		fmt.Fprintf(out, "    saved   %s as %s (it was made there after the hotfix removed a %s; the %s is restored)\n",
+			hotfix.ShownName(o.Target), hotfix.ShownName(filepath.Base(saved)), o.Existed, o.Existed)
+	}
 	if o.Existed == journal.KindDir {
 		if err := restoreDir(bak, full); err != nil {
 			return err
@@ -291,4 +308,59 @@ func (h *Host) undoRemoval(o journal.Op, tr plan.TreeRoot, bdir string, out io.W
 	}
 	h.step("undo " + o.Target)
 	return nil
+}
+
+// setAside renames what is at full, the path of removal o, to full+SavedSuffix (or
+// .1, .2, ... after it, when that is taken) and returns the new name, unless it is nothing,
+// a directory where a directory was removed (the restored entries join it), or the removed
+// file or symlink itself (its backup bak, or a copy of it that an interrupted rollback
+// restored): so a rollback that is repeated sets aside nothing it restored.
+func setAside(o journal.Op, tr plan.TreeRoot, bak, full string) (string, error) {
+	fi, err := os.Lstat(full)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("roll back %s: %w", full, err)
+	case o.Existed == journal.KindDir && fi.IsDir():
+		return "", nil
+	case o.Existed != journal.KindDir && plan.KindOfInfo(fi) == o.Existed:
+		if bfi, err := os.Lstat(bak); err == nil && os.SameFile(fi, bfi) {
+			return "", nil
+		}
+		fd, err := openParent(tr.Real, o.Rel)
+		if err != nil {
+			return "", fmt.Errorf("roll back %s: %w", full, err)
+		}
+		if fd >= 0 {
+			var st unix.Stat_t
+			err := unix.Fstatat(fd, path.Base(o.Rel), &st, unix.AT_SYMLINK_NOFOLLOW)
+			problem := ""
+			if err == nil {
+				problem, err = stillBackedUp(fd, path.Base(o.Rel), &st, o, bak)
+			}
+			unix.Close(fd)
+			if err != nil && err != unix.ENOENT {
+				return "", fmt.Errorf("roll back %s: %w", full, err)
+			}
+			if err == nil && problem == "" {
+				return "", nil
+			}
+		}
+	}
+	for i := 0; i < 100; i++ {
+		saved := full + SavedSuffix
+		if i > 0 {
+			saved += fmt.Sprintf(".%d", i)
+		}
+		if _, err := os.Lstat(saved); !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err := os.Rename(full, saved); err != nil {
+			return "", fmt.Errorf("roll back %s: set aside what is there now: %w", full, err)
+		}
+		return saved, nil
+	}
+	return "", withHint(fmt.Errorf("roll back %s: something is there now, and %s to %s.99 are taken", full, full+SavedSuffix, full+SavedSuffix),
+		"move what is at "+full+" away, then roll back again")
 }
