@@ -14,6 +14,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/hotfix/script"
+	"github.com/hotchain/hotchain/internal/fileops"
 )
 
 // Before the first write of an apply, Apply checks what would otherwise stop it after the
@@ -168,8 +169,12 @@ func (h *Host) spaceNeeds(d *hotfix.Dir, ops []journal.Op, hotfixDir string, unp
 			return nil, bc, err
 		}
 		if dev == hotfixDev {
-			bc.linked++
-			continue // the backup is a hard link
+			// The backup is a hard link, unless the file has other names (or is placed by
+			// an earlier hotfix of a dry run's chain, and not there yet).
+			if fi, err := os.Lstat(full); err != nil || fileops.Linkable(fi) {
+				bc.linked++
+				continue
+			}
 		}
 		fi, err := os.Lstat(full)
 		if err != nil {

@@ -120,3 +120,36 @@ func TestRollbackSetAsideIsIdempotent(t *testing.T) {
 	}
 	assertSetAside(t, sb)
 }
+
+// TestBackupOfAFileWithOtherHardLinks: a removed file and a replaced file that have another
+// name in the product are kept as copies, not hard links: a write in place through the other
+// name after the apply does not change what the rollback restores.
+func TestBackupOfAFileWithOtherHardLinks(t *testing.T) {
+	ctx := context.Background()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	removalProduct(sb)
+	for _, l := range [][2]string{{"opt/shop/lib/old.jar", "opt/shop/share/old.jar"}, {"opt/shop/lib/Shop/Core.pm", "opt/shop/share/Core.pm"}} {
+		os.MkdirAll(filepath.Join(sb.root, "opt/shop/share"), 0o755)
+		if err := os.Link(filepath.Join(sb.root, l[0]), filepath.Join(sb.root, l[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sb.touchAll()
+	dir := sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
+	if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"opt/shop/share/old.jar", "opt/shop/share/Core.pm"} {
+		if err := os.WriteFile(filepath.Join(sb.root, p), []byte("changed through the other name\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sb.host.Rollback(ctx, nil, nil); err != nil {
+		t.Fatalf("rollback: %v\n%s", err, sb.out)
+	}
+	for rel, want := range map[string]string{"opt/shop/lib/old.jar": "old jar\n", "opt/shop/lib/Shop/Core.pm": "core 1\n"} {
+		if b, err := os.ReadFile(filepath.Join(sb.root, rel)); err != nil || string(b) != want {
+			t.Errorf("%s after the rollback: %q, %v; want %q, as before the apply", rel, b, err, want)
+		}
+	}
+}
