@@ -94,7 +94,7 @@ type PlanDrift struct {
 }
 
 // Space is the disk space the apply needs, against what is free, counted as the apply's own
-// check counts it before its first write (spaceNeeds): on each file system, the bytes of the
+// check counts it before its first write (plan.SpaceNeeds): on each file system, the bytes of the
 // files the hotfix places (written beside their targets, then renamed over them; the
 // replaced files stay as backups), a block for each entry it creates, the journal in the
 // hotfix directory, and the backups that must be copied. A backup is a hard link, which takes
@@ -213,7 +213,7 @@ func (h *Host) overlay(p *Plan, placed map[string]plan.PlacedBy) {
 			f.By = by.Version
 			// Its backup is the earlier hotfix's entry, linked when it can be.
 			if p.Space.NotCounted == "" {
-				dev, _, err := deviceOf(filepath.Dir(h.Cfg.InRoot(f.Path)), map[string]devAt{})
+				dev, err := plan.Device(filepath.Dir(h.Cfg.InRoot(f.Path)))
 				if err == nil && dev == p.Space.backupDev {
 					p.Space.Linked++
 				} else {
@@ -390,7 +390,7 @@ func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, dri
 	return p, nil
 }
 
-// space fills p.Space with spaceNeeds, which the apply's own check uses; a need the apply
+// space fills p.Space with plan.SpaceNeeds, which the apply's own check uses; a need the apply
 // would refuse is a refusal.
 func (h *Host) space(d *hotfix.Dir, p *Plan, ops []journal.Op, hotfixDir string, tarball bool, refuse func(error)) error {
 	s := &p.Space
@@ -409,22 +409,22 @@ func (h *Host) space(d *hotfix.Dir, p *Plan, ops []journal.Op, hotfixDir string,
 		}
 		s.UnpackBytes = unpack
 	}
-	needs, bc, err := h.spaceNeeds(d, ops, hotfixDir, unpack)
+	needs, bc, err := plan.SpaceNeeds(h.Cfg, d, ops, hotfixDir, unpack)
 	if err != nil {
 		return err
 	}
-	dev, _, err := deviceOf(hotfixDir, map[string]devAt{})
+	dev, err := plan.Device(hotfixDir)
 	if err != nil {
 		return err
 	}
 	s.backupDev = dev
-	s.Linked, s.Copied, s.CopyBytes = bc.linked, bc.copied, int64(bc.copyBytes)
+	s.Linked, s.Copied, s.CopyBytes = bc.Linked, bc.Copied, int64(bc.CopyBytes)
 	for _, n := range needs {
-		if err := n.check(); err != nil {
+		if err := n.Check(); err != nil {
 			refuse(err)
 		}
-		s.FileSystems = append(s.FileSystems, FSNeed{Path: plan.HostView(h.Cfg, n.path), Bytes: int64(n.bytes), Entries: int64(n.entries),
-			Need: int64(n.need), Free: int64(n.free), InodesFree: int64(n.inodesFree), dev: n.dev})
+		s.FileSystems = append(s.FileSystems, FSNeed{Path: plan.HostView(h.Cfg, n.Path), Bytes: int64(n.Bytes), Entries: int64(n.Entries),
+			Need: int64(n.Need), Free: int64(n.Free), InodesFree: int64(n.InodesFree), dev: n.Dev})
 	}
 	return nil
 }

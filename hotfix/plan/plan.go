@@ -2,9 +2,10 @@
 // each line of its FileRemovals lands on this host's product (journal.Op, the journal's
 // entries), checked against the product before anything is written: no target leaves its
 // root, no two entries land on one target, no temporary name is taken, a removal finds what
-// FileRemovals expects. The apply and the dry run both plan through it. It only reads the
-// product (stat, readlink, the SHA-256 of a file to remove); it must not write anything,
-// take a lock or run a script.
+// FileRemovals expects; and the space the plan needs on each file system (SpaceNeeds). The
+// apply and the dry run both plan through it. It only reads the product (stat, readlink, the
+// SHA-256 of a file to remove, statfs); it must not write anything, take a lock or run a
+// script.
 package plan
 
 import (
