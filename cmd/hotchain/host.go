@@ -10,6 +10,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/applier"
+	"github.com/hotchain/hotchain/hotfix/state"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -194,14 +195,14 @@ wrote, and lists the files that changed or went missing, and those a hotfix remo
 	}
 	if *asJSON {
 		if drift == nil {
-			drift = []applier.Drift{}
+			drift = []state.Drift{}
 		}
 		if err := json.NewEncoder(e.stdout).Encode(map[string]any{"checked": checked, "drift": drift}); err != nil {
 			return err
 		}
 	} else {
 		for _, d := range drift {
-			if d.Problem == applier.ProblemPresentAgain {
+			if d.Problem == state.ProblemPresentAgain {
 				fmt.Fprintf(e.stdout, "%s %s (removed by hotfix %s)\n", d.Problem, d.Path, d.Version)
 				continue
 			}

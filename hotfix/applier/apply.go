@@ -14,6 +14,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/hotfix/plan"
+	"github.com/hotchain/hotchain/hotfix/state"
 )
 
 // ApplyOptions change how Apply checks.
@@ -162,7 +163,7 @@ func (h *Host) preflight(ctx context.Context, d *hotfix.Dir, opt ApplyOptions) e
 // must be finished or rolled back first. A hotfix of another chain (left from before a
 // product patch) is reported by status but does not hold up this one.
 func (h *Host) checkInterrupted(d *hotfix.Dir) error {
-	for _, u := range h.unfinishedJournals() {
+	for _, u := range state.Interrupted(h.Cfg) {
 		if uv, err := hotfix.ParseHotfixVersion(u.Version); err == nil && !uv.Base().Equal(d.Version.Base()) {
 			continue
 		}
@@ -227,7 +228,7 @@ func (h *Host) startJournal(ctx context.Context, d *hotfix.Dir, opt ApplyOptions
 		if err != nil {
 			return nil, err
 		}
-		if newest, ok := hotfix.Newest(applied); ok && contains(applied, d.Version) && !newest.Equal(d.Version) {
+		if newest, ok := hotfix.Newest(applied); ok && state.Contains(applied, d.Version) && !newest.Equal(d.Version) {
 			return nil, withHint(fmt.Errorf("hotfix %s can be applied again only while it is the newest applied hotfix (%s is)", d.Version, newest),
 				fmt.Sprintf("roll back down to it first: hotchain rollback %s, and so on", newest))
 		}

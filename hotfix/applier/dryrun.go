@@ -12,6 +12,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/hotfix/plan"
 	"github.com/hotchain/hotchain/hotfix/script"
+	"github.com/hotchain/hotchain/hotfix/state"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -89,7 +90,7 @@ type PlanFile struct {
 // PlanDrift is a product file that differs from what an earlier hotfix recorded, and whether
 // this apply overwrites it (the backup keeps the changed file; a rollback puts it back).
 type PlanDrift struct {
-	Drift
+	state.Drift
 	Overwritten bool `json:"overwritten"`
 }
 
@@ -240,7 +241,7 @@ func (h *Host) overlay(p *Plan, placed map[string]plan.PlacedBy) {
 
 // dryRun plans d; drift and driftErr are what Verify gave; earlier is what the hotfixes before
 // it in a run leave (DryRunChain), nil for one hotfix.
-func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, drift []Drift, driftErr error, prereqs func(context.Context, hotfix.Version) error, earlier map[string]plan.PlacedBy) (*Plan, error) {
+func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, drift []state.Drift, driftErr error, prereqs func(context.Context, hotfix.Version) error, earlier map[string]plan.PlacedBy) (*Plan, error) {
 	p := &Plan{Version: d.Version.String(), Dir: d.Path, Host: h.Cfg.Hostname, Role: string(h.Cfg.HostRole),
 		Refusals: []Refusal{}, Replace: []PlanFile{}, Add: []PlanFile{}, Mkdir: []string{}, Remove: []string{},
 		Drift: []PlanDrift{}, Install: []string{}, Checks: []string{}, Space: Space{FileSystems: []FSNeed{}}}
@@ -306,7 +307,7 @@ func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, dri
 		}
 	}
 	// Under the lock, Apply refuses while another hotfix of the chain is interrupted.
-	for _, u := range h.unfinishedJournals() {
+	for _, u := range state.Interrupted(h.Cfg) {
 		if uv, err := hotfix.ParseHotfixVersion(u.Version); err == nil && !uv.Base().Equal(d.Version.Base()) {
 			continue
 		}

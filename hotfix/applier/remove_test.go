@@ -15,6 +15,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
+	"github.com/hotchain/hotchain/hotfix/state"
 	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -266,7 +267,7 @@ func TestRemovalsAlreadyAbsent(t *testing.T) {
 	}
 	// Present again: drift, though it was absent at the apply; the removal is the goal.
 	sb.write("opt/shop/lib/old.jar", "back\n", 0o644)
-	if drift, _, err := sb.host.Verify(); err != nil || len(drift) != 1 || drift[0].Path != "/opt/shop/lib/old.jar" || drift[0].Problem != ProblemPresentAgain {
+	if drift, _, err := sb.host.Verify(); err != nil || len(drift) != 1 || drift[0].Path != "/opt/shop/lib/old.jar" || drift[0].Problem != state.ProblemPresentAgain {
 		t.Errorf("verify: %v, %v", drift, err)
 	}
 	os.Remove(filepath.Join(sb.root, "opt/shop/lib/old.jar"))
@@ -297,9 +298,9 @@ func TestRemovalsVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	// lib/obsolete is back too, as the directory of nothing the chain removed.
-	want := []Drift{
-		{"/opt/shop/bin/old-tool", "6.14.2.1", ProblemPresentAgain},
-		{"/opt/shop/lib/old.jar", "6.14.2.1", ProblemPresentAgain},
+	want := []state.Drift{
+		{Path: "/opt/shop/bin/old-tool", Version: "6.14.2.1", Problem: state.ProblemPresentAgain},
+		{Path: "/opt/shop/lib/old.jar", Version: "6.14.2.1", Problem: state.ProblemPresentAgain},
 	}
 	if len(drift) != len(want) || drift[0] != want[0] || drift[1] != want[1] {
 		t.Fatalf("drift = %v, want %v", drift, want)

@@ -317,6 +317,8 @@ func CheckInside(base, realBase, full string, asDir bool) error {
 	return nil
 }
 
+// KindOfInfo is the journal's kind of an entry (journal.KindFile, KindDir, KindLink), ""
+// for any other.
 func KindOfInfo(fi fs.FileInfo) string {
 	switch {
 	case fi.Mode().IsRegular():
@@ -327,6 +329,14 @@ func KindOfInfo(fi fs.FileInfo) string {
 		return journal.KindLink
 	}
 	return ""
+}
+
+// KindText names a kind for a message: "special file" for "" (KindOfInfo's other entries).
+func KindText(kind string) string {
+	if kind == "" {
+		return "special file"
+	}
+	return kind
 }
 
 // HostView strips the -root prefix from a path this process uses (resolved or not).
