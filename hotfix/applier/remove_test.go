@@ -2,8 +2,6 @@ package applier
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier/appliertest"
 	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/hotfix/state"
 	"github.com/hotchain/hotchain/internal/fileops"
@@ -21,63 +20,22 @@ import (
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
-func sha(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
+func sha(s string) string { return appliertest.SHA256(s) }
 
-// removalProduct adds to the sandbox's product what removalSpec removes: a file with an
-// owner and mode of its own, a symlink to it, a directory tree (files, a subdirectory with a
-// mode and owner of its own, an empty directory) and a file of the second tree.
+// removalProduct adds to the sandbox's product what removalSpec removes
+// (appliertest.Sandbox.RemovalProduct).
 func removalProduct(sb *sandbox) {
 	sb.t.Helper()
-	sb.write("opt/shop/lib/old.jar", "old jar\n", 0o640)
-	sb.write("opt/shop/lib/obsolete/a.pm", "a\n", 0o644)
-	sb.write("opt/shop/lib/obsolete/sub/b.pm", "b\n", 0o600)
-	sb.write("var/opt/shop/StoreTypes/Store/old.xml", "<old/>\n", 0o644)
-	for _, p := range []string{"opt/shop/lib/obsolete/sub/empty"} {
-		if err := os.MkdirAll(filepath.Join(sb.root, p), 0o755); err != nil {
-			sb.t.Fatal(err)
-		}
-	}
-	if err := os.Symlink("../lib/old.jar", filepath.Join(sb.root, "opt/shop/bin/old-tool")); err != nil {
-		sb.t.Fatal(err)
-	}
-	if err := os.Chmod(filepath.Join(sb.root, "opt/shop/lib/obsolete/sub"), 0o750); err != nil {
-		sb.t.Fatal(err)
-	}
-	if os.Geteuid() == 0 {
-		for _, p := range []string{"opt/shop/lib/old.jar", "opt/shop/lib/obsolete/sub", "opt/shop/bin/old-tool"} {
-			if err := os.Lchown(filepath.Join(sb.root, p), 1234, 4321); err != nil {
-				sb.t.Fatal(err)
-			}
-		}
-	}
-	sb.touchAll()
+	sb.box.RemovalProduct()
 }
 
-// removalList is what removalSpec removes; lib/never-there.pm is absent from the product.
-func removalList() []hotfix.Removal {
-	return []hotfix.Removal{
-		{Path: "FileChanges/lib/old.jar", Kind: hotfix.RemoveFile, SHA256: sha("old jar\n")},
-		{Path: "FileChanges/bin/old-tool", Kind: hotfix.RemoveLink, SHA256: hotfix.LinkSHA256("../lib/old.jar")},
-		{Path: "FileChanges/lib/obsolete", Kind: hotfix.RemoveDir},
-		{Path: "FileChanges/lib/obsolete/a.pm", Kind: hotfix.RemoveFile, SHA256: sha("a\n")},
-		{Path: "FileChanges/lib/obsolete/sub", Kind: hotfix.RemoveDir},
-		{Path: "FileChanges/lib/obsolete/sub/b.pm", Kind: hotfix.RemoveFile, SHA256: sha("b\n")},
-		{Path: "FileChanges/lib/obsolete/sub/empty", Kind: hotfix.RemoveDir},
-		{Path: "StoreTypeChanges/Store/old.xml", Kind: hotfix.RemoveFile, SHA256: sha("<old/>\n")},
-		{Path: "FileChanges/lib/never-there.pm", Kind: hotfix.RemoveFile, SHA256: sha("x\n")},
-	}
-}
+// removalList is what removalSpec removes (appliertest.Removals).
+func removalList() []hotfix.Removal { return appliertest.Removals() }
 
-// removalSpec replaces a file, adds one, and removes removalList.
+// removalSpec replaces a file, adds one, and removes rs (appliertest.RemovalHotfix).
 func removalSpec(version string, rs []hotfix.Removal) hotfixSpec {
-	return hotfixSpec{version: version, files: map[string]string{
-		"FileChanges/lib/Shop/Core.pm": "core 2\n",
-		"FileChanges/lib/Shop/New.pm":  "new\n",
-		hotfix.RemovalsFile:            string(hotfix.FormatRemovals(rs)),
-	}}
+	h := appliertest.RemovalHotfix(version, rs)
+	return hotfixSpec{version: h.Version, files: h.Files}
 }
 
 var removedPaths = []string{"opt/shop/lib/old.jar", "opt/shop/bin/old-tool", "opt/shop/lib/obsolete", "var/opt/shop/StoreTypes/Store/old.xml"}
