@@ -144,7 +144,7 @@ func (h *Host) preflight(ctx context.Context, d *hotfix.Dir, opt ApplyOptions) e
 	}
 	// A hotfix applied before is undone before it is applied again: what the new apply
 	// needs is checked first.
-	if err := h.checkScripts(d); err != nil {
+	if err := h.CheckScripts(d); err != nil {
 		return err
 	}
 	if err != nil { // no journal: a fresh apply
@@ -220,7 +220,7 @@ func (h *Host) startJournal(ctx context.Context, d *hotfix.Dir, opt ApplyOptions
 			return nil, err
 		}
 	}
-	if err := h.checkScripts(d); err != nil {
+	if err := h.CheckScripts(d); err != nil {
 		return nil, err
 	}
 	if j != nil { // applied before

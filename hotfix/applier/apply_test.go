@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotchain/hotchain/hotfix/applier/appliertest"
 	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/hotfix/state"
 	"github.com/hotchain/hotchain/internal/testutil"
@@ -97,10 +98,7 @@ func TestApplyRollbackRoundTrip(t *testing.T) {
 
 func assertFile(t *testing.T, p, want string) {
 	t.Helper()
-	data, err := os.ReadFile(p)
-	if err != nil || string(data) != want {
-		t.Errorf("%s = %q, %v; want %q", p, data, err, want)
-	}
+	appliertest.AssertFile(t, p, want)
 }
 
 func TestApplyRefusals(t *testing.T) {

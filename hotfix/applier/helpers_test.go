@@ -56,7 +56,7 @@ func (sb *sandbox) makeHotfix(spec hotfixSpec) string {
 	return sb.box.MakeHotfix(appliertest.Hotfix{Version: spec.version, Files: spec.files, Links: spec.links, Scripts: spec.scripts})
 }
 
-var productTrees = []string{"opt/shop", "var/opt/shop/StoreTypes"}
+var productTrees = appliertest.ProductTrees
 
 func (sb *sandbox) ledger(name string) string { return sb.box.Ledger(name) }
 

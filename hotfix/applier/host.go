@@ -1,10 +1,11 @@
 // Package applier puts a hotfix into a host's product tree and takes it out again: Host
 // applies (backups first, then placing and removing, scripts, the health check, the ledger),
-// resumes or rolls back an interrupted apply, rolls back, finalizes, and says what an apply
-// would do (DryRun); what drifted (Verify) and where the host stands (Status) it reads
-// through hotfix/state. It writes
-// every step to its journal (hotfix/journal) before the product can see it. It never talks to
-// yum, dnf or the network (the agent does that), and never imports the vendor side.
+// resumes or rolls back an interrupted apply, rolls back and finalizes. It writes every step
+// to its journal (hotfix/journal) before the product can see it. What the host's files say
+// (applied, drifted, interrupted, unpacked) it reads through hotfix/state, and Host passes
+// those reads on for its callers; what an apply would do is hotfix/dryrun's, which uses
+// Host's checks (CheckPrereqs, CheckUnpack, CheckScripts). It never talks to yum, dnf or the
+// network (the agent does that), and never imports the vendor side.
 package applier
 
 import (

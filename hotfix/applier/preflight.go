@@ -11,12 +11,12 @@ import (
 )
 
 // Before the first write of an apply, Apply checks what would otherwise stop it after the
-// product files were replaced: checkScripts and checkSpace.
+// product files were replaced: CheckScripts (which the dry run makes too) and checkSpace.
 
-// checkScripts checks that SCRIPT_ENV_FILE sources (it is read in a shell that must succeed,
+// CheckScripts checks that SCRIPT_ENV_FILE sources (it is read in a shell that must succeed,
 // as the scripts' environment is) and that every install script this host runs is there and
 // runnable.
-func (h *Host) checkScripts(d *hotfix.Dir) error {
+func (h *Host) CheckScripts(d *hotfix.Dir) error {
 	const nothing = "nothing was changed"
 	env, err := h.scripts().Env(d, "")
 	if err != nil {

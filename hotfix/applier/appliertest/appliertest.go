@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -160,6 +161,28 @@ func (sb *Sandbox) MakeHotfix(spec Hotfix) string {
 		return nil
 	})
 	return dir
+}
+
+// ProductTrees are the sandbox's product trees, relative to its root (for testutil.Snapshot).
+var ProductTrees = []string{"opt/shop", "var/opt/shop/StoreTypes"}
+
+// AssertFile fails t unless the file p holds want.
+func AssertFile(t *testing.T, p, want string) {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil || string(data) != want {
+		t.Errorf("%s = %q, %v; want %q", p, data, err, want)
+	}
+}
+
+// AssertAbsent fails t unless each of rels is absent below root.
+func AssertAbsent(t *testing.T, root string, rels ...string) {
+	t.Helper()
+	for _, rel := range rels {
+		if _, err := os.Lstat(filepath.Join(root, rel)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: %v, want it removed", rel, err)
+		}
+	}
 }
 
 // Ledger is the ledger file name in LEDGER_DIR as one line ("" when it is absent).
