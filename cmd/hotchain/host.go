@@ -11,6 +11,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/hotfix/state"
+	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -57,7 +58,7 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 	}
 	if tarball := dir; strings.HasSuffix(tarball, ".tar.gz") {
 		// Unpack says what the unpack made, which a refused apply removes again.
-		dir, opt.Unpacked, err = applier.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) { return unpackVerified(cfg, tarball) })
+		dir, opt.Unpacked, err = fileops.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) { return unpackVerified(cfg, tarball) })
 		if err != nil {
 			return err
 		}

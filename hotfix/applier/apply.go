@@ -15,6 +15,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/hotfix/plan"
 	"github.com/hotchain/hotchain/hotfix/state"
+	"github.com/hotchain/hotchain/internal/fileops"
 )
 
 // ApplyOptions change how Apply checks.
@@ -37,7 +38,7 @@ type ApplyOptions struct {
 	// Unpacked, when set, says that this run unpacked the hotfix directory from a tarball
 	// (Unpack): an apply that fails before anything of it was applied removes what the
 	// unpack made, so that a refused tarball leaves nothing behind.
-	Unpacked *UnpackMade
+	Unpacked *fileops.UnpackMade
 }
 
 // Apply puts the unpacked hotfix at dir into the product: it checks the prerequisites,
