@@ -28,8 +28,8 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 8 {
-		t.Fatalf("%d rows, want 8:\n%s", len(rows), renderTable(rows))
+	if len(rows) != 9 {
+		t.Fatalf("%d rows, want 9:\n%s", len(rows), renderTable(rows))
 	}
 	works := map[string]bool{}
 	for _, r := range rows {
@@ -41,12 +41,16 @@ func TestSmoke(t *testing.T) {
 		if strings.HasPrefix(r.work, "repo metadata") && !strings.Contains(r.detail, "byte for byte the same as createrepo_c's") {
 			t.Errorf("%s: %s", r.work, r.detail)
 		}
+		// The diff row checks the hotfix it made against the changes it generated.
+		if strings.HasPrefix(r.work, "diff:") && !strings.Contains(r.detail, ", as made") {
+			t.Errorf("%s: %s", r.work, r.detail)
+		}
 		// The closed time comes from the hooks; the agent's report must say it too.
 		if strings.HasPrefix(r.work, "closed time") && !strings.Contains(r.detail, "(the agent's reports: closed for ") {
 			t.Errorf("%s: %s", r.work, r.detail)
 		}
 	}
-	for _, w := range []string{"install a chain of 2 hotfixes through the agent", "closed time, 2 hotfixes of 8 files"} {
+	for _, w := range []string{"install a chain of 2 hotfixes through the agent", "closed time, 2 hotfixes of 8 files", "diff: 2,000 files, 100 differ"} {
 		if !works[w] {
 			t.Errorf("no row %q:\n%s", w, renderTable(rows))
 		}

@@ -2,7 +2,7 @@
 // side in one run on identical generated inputs, and writes the table to bench/RESULTS.md:
 //
 //	go run ./bench                 # everything (make bench); several minutes on 2 cores
-//	go run ./bench -only build     # one benchmark: repo, update, build, agent, apply, chain
+//	go run ./bench -only build     # one benchmark: repo, update, build, agent, apply, chain, diff
 //	go run ./bench -smoke -out ''  # tiny inputs, one repetition: checks that it all runs
 //	go run ./bench -pprof DIR      # also profile hotchain's side in-process (CPU, heap)
 //
@@ -21,6 +21,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hotchain/hotchain/bench/internal/measure"
 )
 
 // result is one row of the table.
@@ -62,6 +64,8 @@ type scale struct {
 	chainHotfixes          int   // the chain that the agent installs
 	chainFiles             int   // files of each of its hotfixes
 	chainBytes             int64 // bytes of each
+	diffFiles, diffDiffer  int   // files of each tree of hotchain diff, entries that differ
+	diffBytes              int64 // bytes of each tree
 }
 
 var fullScale = scale{
@@ -70,6 +74,7 @@ var fullScale = scale{
 	applyFiles: 10000, applyBytes: 200 << 20, applyReplaced: 0.75, quiesce: 40 * time.Second,
 	agentHotfixes: 5,
 	chainHotfixes: 10, chainFiles: 1000, chainBytes: 10 << 20,
+	diffFiles: 100000, diffDiffer: 1000, diffBytes: 400 << 20,
 }
 
 var smokeScale = scale{
@@ -78,6 +83,7 @@ var smokeScale = scale{
 	applyFiles: 100, applyBytes: 1 << 20, applyReplaced: 0.75,
 	agentHotfixes: 2,
 	chainHotfixes: 2, chainFiles: 8, chainBytes: 16 << 10,
+	diffFiles: 2000, diffDiffer: 100, diffBytes: 4 << 20,
 }
 
 // bench is one run of the harness.
@@ -118,7 +124,7 @@ func main() {
 	reps := flag.Int("reps", 5, "repetitions of repo, update and build (median reported)")
 	agentReps := flag.Int("agent-reps", 21, "repetitions of agent: the overhead sought is a few hundredths of a run, within the noise of a few runs")
 	slowReps := flag.Int("slow-reps", 3, "repetitions of apply and chain")
-	only := flag.String("only", "", "comma-separated benchmarks to run: repo, update, build, agent, apply, chain (default all)")
+	only := flag.String("only", "", "comma-separated benchmarks to run: repo, update, build, agent, apply, chain, diff (default all)")
 	smoke := flag.Bool("smoke", false, "tiny inputs and one repetition: check that every benchmark runs")
 	out := flag.String("out", "bench/RESULTS.md", "where to write the results (markdown); empty: nowhere")
 	keep := flag.Bool("keep", false, "keep the generated inputs (their directory is printed)")
@@ -196,6 +202,7 @@ func (b *bench) main(src, only, out string, keep bool, inputs string) ([]result,
 		{[]string{"agent"}, b.agentBench},
 		{[]string{"apply"}, b.applyBench},
 		{[]string{"chain"}, b.chainBenches},
+		{[]string{"diff"}, b.diffBench},
 	} {
 		if !b.wants(x.names...) {
 			continue
@@ -203,11 +210,11 @@ func (b *bench) main(src, only, out string, keep bool, inputs string) ([]result,
 		t := time.Now()
 		b.logf("%s ...", strings.Join(x.names, ", "))
 		rows = append(rows, x.run()...)
-		b.logf("%s done in %s", strings.Join(x.names, ", "), secs(time.Since(t)))
+		b.logf("%s done in %s", strings.Join(x.names, ", "), measure.Secs(time.Since(t)))
 	}
 	table := renderTable(rows)
 	fmt.Print(table)
-	b.logf("all done in %s", secs(time.Since(start)))
+	b.logf("all done in %s", measure.Secs(time.Since(start)))
 	if out == "" {
 		return rows, nil
 	}

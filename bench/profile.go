@@ -12,8 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotchain/hotchain/bench/internal/measure"
+	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/packaging"
+	"github.com/hotchain/hotchain/packaging/treediff"
 	"github.com/hotchain/hotchain/repo"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -26,7 +29,7 @@ import (
 const profileEnv = "HOTCHAIN_BENCH_PROFILE" // JSON of profileJob
 
 type profileJob struct {
-	Op   string   // repo, update, build, apply
+	Op   string   // repo, update, build, apply, diff
 	Args []string // the op's inputs
 	Dir  string   // where the profiles go
 }
@@ -82,6 +85,14 @@ func runProfiled(job profileJob) error {
 			_, err := packaging.Build(a[0], packaging.BuildOptions{Product: "shop", Time: buildTime, OutDir: a[1]})
 			return err
 		},
+		"diff": func() error {
+			v, err := hotfix.ParseHotfixVersion("6.14.2.1")
+			if err != nil {
+				return err
+			}
+			_, err = treediff.Make(ctx, treediff.Options{Old: a[0], New: a[1], Out: a[2], Version: v})
+			return err
+		},
 		"apply": func() error {
 			c, err := sysconfig.Load(a[0], a[1], os.Environ())
 			if err != nil {
@@ -120,7 +131,7 @@ func runProfiled(job profileJob) error {
 	top, _ := exec.Command("go", "tool", "pprof", "-top", "-nodecount=40", cpu).CombinedOutput()
 	cum, _ := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=40", cpu).CombinedOutput()
 	summary := fmt.Sprintf("%s in-process: %s wall, %s allocated, heap obtained from the OS %s\n",
-		job.Op, secs(wall), mib(int64(ms.TotalAlloc)), mib(int64(ms.HeapSys)))
+		job.Op, measure.Secs(wall), measure.MiB(int64(ms.TotalAlloc)), measure.MiB(int64(ms.HeapSys)))
 	os.WriteFile(filepath.Join(job.Dir, job.Op+".top.txt"), []byte(summary+string(top)+"\n"+string(cum)), 0o644)
 	fmt.Print(summary + string(top))
 	return nil

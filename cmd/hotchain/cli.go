@@ -62,6 +62,7 @@ func commands() []command {
 		{"verify", "", "compare the files applied hotfixes own with their recorded SHA-256", runVerify},
 		{"import", "FILE", "install the hotfixes of an offline bundle (FILE.sig beside it) without network", runImport},
 		{"repo-file", "-base-version V", "point the host's .repo file at another base version", runRepoFile},
+		{"diff", "-from OLD -to NEW -version V -out DIR", "write the hotfix directory that turns one tree into another, checked by applying it", runDiff},
 		{"build", "-product P -out DIR SRC", "build a hotfix RPM and tarball from a hotfix directory", runBuild},
 		{"build-base", "-product P -base-version V -repo-url URL -out DIR", "build the base RPM that enables hotfixes on a host", runBuildBase},
 		{"keygen", "-name N -email E -out PREFIX", "make a signing key for packages, repositories and tarballs", runKeygen},

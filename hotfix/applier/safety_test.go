@@ -399,7 +399,7 @@ func TestExistedAt(t *testing.T) {
 		{"tofile", journal.KindDir, "", "is a link"},
 		{"todir", journal.KindDir, journal.KindDir, ""},
 		{"todir", journal.KindFile, "", "is a symlink to a directory"},
-		{"todir", journal.KindLink, "", "is a symlink to a directory"},
+		{"todir", journal.KindLink, journal.KindLink, ""},
 		{"fifo", journal.KindFile, "", "a hotfix replaces only files, directories and symlinks"},
 	} {
 		got, err := plan.ExistedAt(filepath.Join(dir, tc.at), tc.kind)

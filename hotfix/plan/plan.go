@@ -209,7 +209,11 @@ func NewOp(tree sysconfig.ChangeTree, rel string, e hotfix.Entry) (journal.Op, e
 // ExistedAt is what lies at full before the apply ("" for nothing), for an entry of kind
 // kind, or why that entry cannot go there. A directory goes only where a directory is (a
 // symlink to a directory counts as one: it is checked inside); a file or symlink goes
-// where a file, a symlink or nothing is, never over a directory or a symlink to one.
+// where a file, a symlink or nothing is, never over a directory. A symlink may replace a
+// symlink to a directory (current -> 6.14 becoming current -> 6.15, a common product
+// layout): the rename replaces the link itself, never what it points to, and Make refuses
+// an entry of the same hotfix that would land below it. A file may not: a product that
+// had a directory there would have it turned into a file.
 func ExistedAt(full, kind string) (string, error) {
 	fi, err := os.Lstat(full)
 	switch {
@@ -231,7 +235,8 @@ func ExistedAt(full, kind string) (string, error) {
 	switch {
 	case kind == journal.KindDir && (existed == journal.KindDir || linkToDir):
 		return journal.KindDir, nil
-	case kind != journal.KindDir && existed != journal.KindDir && !linkToDir:
+	case kind != journal.KindDir && existed != journal.KindDir && !linkToDir,
+		kind == journal.KindLink && linkToDir:
 		return existed, nil
 	case linkToDir:
 		shown = "symlink to a directory"
