@@ -20,7 +20,7 @@ var (
 	layerTop = []string{"cmd/hotchain", "bench", "bench/internal/measure", "bench/internal/input"}
 	// host runs on every host and imports nothing of vendor, directly or not.
 	layerHost = []string{
-		"hotfix/applier", "hotfix/journal", "hotfix/plan", "hotfix/script",
+		"hotfix/applier", "hotfix/applier/appliertest", "hotfix/dryrun", "hotfix/journal", "hotfix/plan", "hotfix/script", "hotfix/state",
 		"repo/dnf", "lock", "mailer", "sysconfig", "packaging/unpack",
 	}
 	// vendor builds and publishes; it may use the model (hotfix's versions and directory)

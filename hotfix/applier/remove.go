@@ -144,7 +144,7 @@ func stillBackedUp(fd int, name string, st *unix.Stat_t, o journal.Op, bak strin
 		return fmt.Sprintf("%s changed since its backup was taken: it is %s now; FileRemovals expects %s", hotfix.ShownName(o.Target), now, want)
 	}
 	if kind != o.Existed {
-		return changed("a " + orSpecial(kind)), nil
+		return changed("a " + plan.KindText(kind)), nil
 	}
 	if kind == journal.KindDir {
 		return "", nil
@@ -261,7 +261,7 @@ func restoreDir(bak, target string) error {
 	case err != nil:
 		return fmt.Errorf("restore directory %s: %w", target, err)
 	case !fi.IsDir():
-		return withHint(fmt.Errorf("restore directory %s: a %s is there now", target, orSpecial(plan.KindOfInfo(fi))),
+		return withHint(fmt.Errorf("restore directory %s: a %s is there now", target, plan.KindText(plan.KindOfInfo(fi))),
 			"move it away, then roll back again")
 	}
 	return nil
