@@ -114,6 +114,9 @@ func removeChecked(real string, o journal.Op, bak string) (removed bool, problem
 		case err == unix.ENOTEMPTY || err == unix.EEXIST:
 			names, _ := fileops.ReadNames(full)
 			slices.Sort(names)
+			if len(names) > 5 {
+				names = append(names[:5:5], fmt.Sprintf("and %d more", len(names)-5))
+			}
 			return false, fmt.Sprintf("%s is a directory that holds %s now, added since its backup was taken; FileRemovals expects it to be empty once the removals are done",
 				hotfix.ShownName(o.Target), strings.Join(names, ", ")), nil
 		case err != nil && err != unix.ENOENT:
