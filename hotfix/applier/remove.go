@@ -114,6 +114,9 @@ func removeChecked(real string, o journal.Op, bak string) (removed bool, problem
 		case err == unix.ENOTEMPTY || err == unix.EEXIST:
 			names, _ := fileops.ReadNames(full)
 			slices.Sort(names)
+			for i, n := range names {
+				names[i] = hotfix.ShownName(n)
+			}
 			if len(names) > 5 {
 				names = append(names[:5:5], fmt.Sprintf("and %d more", len(names)-5))
 			}
