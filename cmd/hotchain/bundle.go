@@ -9,10 +9,10 @@ import (
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/packaging"
-	"github.com/hotchain/hotchain/repo"
+	"github.com/hotchain/hotchain/repo/bundle"
 )
 
-// hotchain bundle: the vendor side of an offline bundle (repo.MakeBundle); the host side is
+// hotchain bundle: the vendor side of an offline bundle (bundle.Make); the host side is
 // hotchain import (import.go).
 
 func runBundle(ctx context.Context, e *cli.Env, args []string) error {
@@ -43,7 +43,7 @@ Hosts install it with hotchain import FILE.`)
 	if *product == "" || *dir == "" || *from == "" || *to == "" || *signKey == "" || *tarballKey == "" || *out == "" {
 		return cli.WithHint(cli.UsageError{Err: errors.New("bundle needs -product, -repo, -from, -to, -sign-key, -tarball-key and -out")}, example)
 	}
-	var o repo.BundleOptions
+	var o bundle.Options
 	var err error
 	if o.From, err = hotfix.ParseHotfixVersion(*from); err != nil {
 		return cli.UsageError{Err: fmt.Errorf("-from: %w", err)}
@@ -64,7 +64,7 @@ Hosts install it with hotchain import FILE.`)
 		return err
 	}
 	o.Product, o.Dir, o.Out, o.Log = *product, *dir, *out, e.Stderr
-	res, err := repo.MakeBundle(ctx, o)
+	res, err := bundle.Make(ctx, o)
 	if err != nil {
 		return err
 	}

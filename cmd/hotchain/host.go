@@ -9,7 +9,9 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/applier"
+	"github.com/hotchain/hotchain/hotfix/state"
 	"github.com/hotchain/hotchain/internal/cli"
+	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -57,7 +59,7 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 	}
 	if tarball := dir; strings.HasSuffix(tarball, ".tar.gz") {
 		// Unpack says what the unpack made, which a refused apply removes again.
-		dir, opt.Unpacked, err = applier.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) { return unpackVerified(cfg, tarball) })
+		dir, opt.Unpacked, err = fileops.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) { return unpackVerified(cfg, tarball) })
 		if err != nil {
 			return err
 		}
@@ -179,14 +181,14 @@ wrote, and lists the files that changed or went missing, and those a hotfix remo
 	}
 	if *asJSON {
 		if drift == nil {
-			drift = []applier.Drift{}
+			drift = []state.Drift{}
 		}
 		if err := json.NewEncoder(e.Stdout).Encode(map[string]any{"checked": checked, "drift": drift}); err != nil {
 			return err
 		}
 	} else {
 		for _, d := range drift {
-			if d.Problem == applier.ProblemPresentAgain {
+			if d.Problem == state.ProblemPresentAgain {
 				fmt.Fprintf(e.Stdout, "%s %s (removed by hotfix %s)\n", d.Problem, d.Path, d.Version)
 				continue
 			}

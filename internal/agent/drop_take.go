@@ -15,6 +15,7 @@ import (
 	"github.com/hotchain/hotchain/internal/agent/drop"
 	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/internal/cli"
+	"github.com/hotchain/hotchain/internal/fileops"
 )
 
 // What an agent run does with DROP_DIR, under its locks (LOCK_CRON, LOCK_TS): each complete
@@ -228,7 +229,7 @@ func (r *agentRun) takeTarball(ctx context.Context, df *drop.Dir, p *drop.Pair) 
 	}
 	defer cleanup()
 	tarball := filepath.Join(df.Path, p.ArchiveFile.Name)
-	hdir, made, err := applier.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) {
+	hdir, made, err := fileops.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) {
 		return UnpackTarball(cfg, tarball, sigCopy, cfg.InRoot(cfg.PatchesDir))
 	})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix/applier"
+	"github.com/hotchain/hotchain/hotfix/state"
 	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hoststate"
@@ -26,7 +27,7 @@ import (
 // Host is what status shows: the host's chain and what the agent knows.
 type Host struct {
 	Schema string `json:"schema"` // statusSchema
-	*applier.Status
+	*state.Status
 	Nightly     bool                `json:"nightly_enabled"`
 	Installing  bool                `json:"installing"`
 	Pending     []string            `json:"pending"` // as the last run saw the repository

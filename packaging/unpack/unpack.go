@@ -28,6 +28,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/internal/sign"
 )
 
@@ -155,7 +156,7 @@ func unpackCopy(c *tarballCopy, tarPath, destDir string) (hotfixDir string, err 
 			}
 		}()
 	}
-	tmp, err := os.MkdirTemp(destDir, ".hotchain-unpack-*")
+	tmp, err := os.MkdirTemp(destDir, fileops.UnpackPrefix+"*") // what the next apply cleans after a killed unpack
 	if err != nil {
 		return "", fmt.Errorf("unpack tarball: %w", err)
 	}
@@ -197,7 +198,7 @@ func unpackCopy(c *tarballCopy, tarPath, destDir string) (hotfixDir string, err 
 // duplicates, so these bound its memory (a hotfix of 10,000 files is large).
 const (
 	// MaxTarballEntries is the most entries (files, directories, symlinks) a tarball holds.
-	MaxTarballEntries = 200_000
+	MaxTarballEntries = hotfix.MaxEntries
 	// MaxTarballName is the longest entry name or symlink target, in bytes: Linux's PATH_MAX.
 	MaxTarballName = 4096
 )
