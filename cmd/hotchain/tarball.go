@@ -1,7 +1,7 @@
 package main
 
 import (
-	"github.com/hotchain/hotchain/internal/agent"
+	"github.com/hotchain/hotchain/internal/agent/intake"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -16,5 +16,5 @@ func unpackVerified(cfg *sysconfig.Config, tarball string) (string, error) {
 
 // unpackVerifiedInto is unpackVerified into dest (apply -dry-run: a private directory).
 func unpackVerifiedInto(cfg *sysconfig.Config, tarball, dest string) (string, error) {
-	return agent.UnpackTarball(cfg, tarball, tarball+".sig", dest)
+	return intake.UnpackTarball(cfg, tarball, tarball+".sig", dest)
 }

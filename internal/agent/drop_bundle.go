@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/internal/agent/drop"
+	"github.com/hotchain/hotchain/internal/agent/intake"
 	"github.com/hotchain/hotchain/internal/cli"
 )
 
@@ -112,7 +113,7 @@ func takeDropBundles(ctx context.Context, o Options, names []string) error {
 // changed anything (its signature, content, product, chain, repository key): the file's
 // fault, so it goes to refused/. A full disk while it unpacks is the host's.
 func importRefused(err error) bool {
-	var refused *refusedError
+	var refused *intake.RefusedError
 	return errors.As(err, &refused) && !drop.Retry(err)
 }
 

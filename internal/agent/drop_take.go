@@ -13,6 +13,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/internal/agent/drop"
+	"github.com/hotchain/hotchain/internal/agent/intake"
 	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/fileops"
@@ -125,7 +126,7 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 		if !keyRead {
 			// Without the key no pair is the pair's fault: none is taken or refused.
 			keyRead = true
-			if _, err := readTarballKey(cfg.InRoot(cfg.TarballKey)); err != nil {
+			if _, err := intake.ReadTarballKey(cfg.InRoot(cfg.TarballKey)); err != nil {
 				r.fail("drop folder %s not taken: %v", cfg.DropDir, err)
 				return
 			}
@@ -230,7 +231,7 @@ func (r *agentRun) takeTarball(ctx context.Context, df *drop.Dir, p *drop.Pair) 
 	defer cleanup()
 	tarball := filepath.Join(df.Path, p.ArchiveFile.Name)
 	hdir, made, err := fileops.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) {
-		return UnpackTarball(cfg, tarball, sigCopy, cfg.InRoot(cfg.PatchesDir))
+		return intake.UnpackTarball(cfg, tarball, sigCopy, cfg.InRoot(cfg.PatchesDir))
 	})
 	if err != nil {
 		if drop.Retry(err) {

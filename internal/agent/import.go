@@ -2,21 +2,11 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
-	"time"
 
-	"github.com/hotchain/hotchain/hotfix"
-	"github.com/hotchain/hotchain/hotfix/applier"
-	"github.com/hotchain/hotchain/internal/cli"
-	"github.com/hotchain/hotchain/internal/filetrust"
-	"github.com/hotchain/hotchain/internal/repoconf"
-	"github.com/hotchain/hotchain/internal/sign"
-	"github.com/hotchain/hotchain/packaging/unpack"
+	"github.com/hotchain/hotchain/internal/agent/intake"
 	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -39,12 +29,12 @@ func Import(ctx context.Context, o Options, bundlePath, sigPath string) error {
 		return fmt.Errorf("import: %w", err)
 	}
 	defer os.RemoveAll(private)
-	b, err := checkBundle(ctx, cfg, o.Environ, bundlePath, sigPath, private)
+	b, err := intake.CheckBundle(ctx, cfg, o.Environ, bundlePath, sigPath, private)
 	if err != nil {
 		return err
 	}
 	m := b.Manifest
-	if b.allApplied {
+	if b.AllApplied {
 		fmt.Fprintf(o.Stdout, "Nothing to import: %s holds hotfixes %s to %s, and this host has applied them all.\n", bundlePath, m.From, m.To)
 		return nil
 	}
@@ -52,7 +42,7 @@ func Import(ctx context.Context, o Options, bundlePath, sigPath string) error {
 	if err := os.Mkdir(lr.ReposDir, 0o755); err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	repoFile := dnf.LocalRepoFile(lr.ID, fmt.Sprintf("%s hotfixes %s to %s from %s", m.Product, m.From, m.To, filepath.Base(bundlePath)), b.Dir, []string{b.keyFile})
+	repoFile := dnf.LocalRepoFile(lr.ID, fmt.Sprintf("%s hotfixes %s to %s from %s", m.Product, m.From, m.To, filepath.Base(bundlePath)), b.Dir, []string{b.KeyFile})
 	if err := os.WriteFile(filepath.Join(lr.ReposDir, lr.ID+".repo"), repoFile, 0o644); err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
@@ -71,142 +61,4 @@ func Import(ctx context.Context, o Options, bundlePath, sigPath string) error {
 	}
 	fmt.Fprintf(o.Stdout, "==> importing %s: hotfixes %s to %s of %s %s (signature checked with %s)\n", bundlePath, m.From, m.To, m.Product, m.Base, cfg.TarballKey)
 	return RunOnce(ctx, o)
-}
-
-// checkedBundle is a bundle that passed checkBundle, unpacked in the private directory.
-type checkedBundle struct {
-	*unpack.Bundle
-	keyFile    string // the host's repository key, as dnf reads it
-	allApplied bool   // the host has applied every hotfix of it
-}
-
-// checkBundle does every check of an import that needs no lock, writing nothing but into
-// private: the signature and content of the bundle (unpack.VerifiedBundle, unpacked
-// into private), product, base version and chain position, and the signatures of
-// repomd.xml and the RPMs by the host's repository key (checkRepoSignatures).
-func checkBundle(ctx context.Context, cfg *sysconfig.Config, environ []string, bundlePath, sigPath, private string) (*checkedBundle, error) {
-	keyPath := cfg.InRoot(cfg.TarballKey)
-	pub, err := readTarballKey(keyPath)
-	var unsafe *filetrust.UnsafeError
-	if errors.As(err, &unsafe) {
-		return nil, err
-	}
-	if err != nil {
-		return nil, cli.WithHint(err, "TARBALL_KEY in "+cfg.File+" names the vendor's public key (the base RPM installs it with build-base -tarball-key)")
-	}
-	b, err := unpack.VerifiedBundle(bundlePath, sigPath, pub, keyPath, private)
-	if se := (*unpack.SignatureError)(nil); errors.As(err, &se) {
-		return nil, cli.WithHint(&refusedError{bundlePath, err},
-			"get the bundle and its .sig again from the vendor; TARBALL_KEY in the settings names the vendor's public key")
-	}
-	if err != nil {
-		return nil, &refusedError{bundlePath, err}
-	}
-	m := b.Manifest
-	refuse := func(hint, format string, args ...any) (*checkedBundle, error) {
-		return nil, cli.WithHint(&refusedError{bundlePath, fmt.Errorf(format, args...)}, hint)
-	}
-	if m.Product != cfg.Product {
-		return refuse("import it on a host of "+m.Product+", or ask the vendor for a bundle of "+cfg.Product,
-			"it holds hotfixes of %s, this host runs %s", m.Product, cfg.Product)
-	}
-	host := &applier.Host{Cfg: cfg, Environ: environ}
-	pv, err := host.ProductVersion(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if m.Base != pv.String() {
-		return refuse(fmt.Sprintf("ask the vendor for a bundle of the chain of %s", pv),
-			"it holds the chain of %s %s, the product here is %s", m.Product, m.Base, pv)
-	}
-	applied, err := host.Applied()
-	if err != nil {
-		return nil, err
-	}
-	next := append(slices.Clone(pv), 1)
-	for _, v := range applied {
-		if v.Base().Equal(pv) && v.Compare(next) >= 0 {
-			next = v.Next()
-		}
-	}
-	vs := m.Versions()
-	if first, last := vs[0], vs[len(vs)-1]; first.Compare(next) > 0 {
-		prev, _ := next.Previous()
-		have := "no hotfix of " + pv.String()
-		if prev != nil {
-			have = prev.String()
-		}
-		return refuse(fmt.Sprintf("ask the vendor for a bundle -from %s (up to %s)", next, last),
-			"host has %s, the bundle starts at %s: %s is missing", have, first, missing(next, first))
-	} else if last.Compare(next) < 0 {
-		return &checkedBundle{Bundle: b, allApplied: true}, nil
-	}
-	keyFile := cfg.InRoot(repoconf.KeyPath(cfg.Product))
-	if err := checkRepoSignatures(ctx, b, keyFile, filepath.Join(private, "rpmdb"), environ, time.Now()); err != nil {
-		return nil, cli.WithHint(&refusedError{bundlePath, err},
-			"the bundle's metadata and packages must be signed with this host's repository key: ask the vendor for a bundle signed with it (or, during a key rotation, install the base RPM that brings the new key first)")
-	}
-	return &checkedBundle{Bundle: b, keyFile: keyFile}, nil
-}
-
-// refusedError is a bundle that an import refuses before it changes anything.
-type refusedError struct {
-	bundle string
-	err    error
-}
-
-func (e *refusedError) Error() string {
-	return fmt.Sprintf("bundle %s refused, nothing was changed: %s", e.bundle, strings.TrimPrefix(e.err.Error(), "bundle "+e.bundle+": "))
-}
-
-func (e *refusedError) Unwrap() error { return e.err }
-
-// missing names the hotfixes from next up to before first: "6.14.2.6" or "6.14.2.6 to 6.14.2.7".
-func missing(next, first hotfix.Version) string {
-	last, _ := first.Previous()
-	if last.Equal(next) {
-		return next.String()
-	}
-	return next.String() + " to " + last.String()
-}
-
-// checkRepoSignatures checks, in the unpacked bundle b, repodata/repomd.xml.asc and every
-// RPM with the keys in keyFile (the host's repository key) alone, as dnf's repo_gpgcheck
-// and gpgcheck will, but before anything is changed: a refusal by dnf would come after the
-// run's locks and records. The RPMs are checked by rpm itself (rpm -K), with the key in a
-// new rpm database in dbDir.
-func checkRepoSignatures(ctx context.Context, b *unpack.Bundle, keyFile, dbDir string, environ []string, now time.Time) error {
-	data, err := sign.ReadKeyFile(keyFile, "repository key")
-	if err != nil {
-		return fmt.Errorf("%w (the base RPM installs it)", err)
-	}
-	var ring sign.Keyring
-	if err := ring.Add(data, keyFile); err != nil {
-		return err
-	}
-	repomd := filepath.Join(b.Dir, "repodata", "repomd.xml")
-	signed, err := os.ReadFile(repomd)
-	if err != nil {
-		return err
-	}
-	sig, err := sign.ReadSignatureFile(repomd+".asc", "repomd.xml signature")
-	if err != nil {
-		return err
-	}
-	if err := ring.CheckArmoredDetached(signed, sig, now); err != nil {
-		return fmt.Errorf("repodata/repomd.xml.asc does not verify with %s: %w", keyFile, err)
-	}
-	if err := os.Mkdir(dbDir, 0o700); err != nil {
-		return err
-	}
-	var pkgs []string
-	for _, p := range b.Manifest.Packages {
-		pkgs = append(pkgs, filepath.Join(b.Dir, p.File))
-	}
-	rpm := &dnf.PackageManager{Env: environ}
-	if err := rpm.CheckSignatures(ctx, dbDir, []string{keyFile}, pkgs); err != nil {
-		// Named as in the bundle: the private directory goes when the import ends.
-		return fmt.Errorf("%s (checked with %s)", strings.ReplaceAll(err.Error(), b.Dir+"/", ""), keyFile)
-	}
-	return nil
 }

@@ -1,4 +1,4 @@
-package agent
+package intake
 
 import (
 	"errors"
@@ -13,11 +13,12 @@ import (
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
-// UnpackTarball is unpackVerifiedInto with the signature read from sigPath (the drop
-// folder passes a private copy of it).
+// UnpackTarball reads the hotfix tarball once into a private copy, checks its detached
+// signature (read from sigPath; the drop folder passes a private copy of it) with
+// TARBALL_KEY and unpacks it into dest (cmd/hotchain's unpackVerified for apply).
 func UnpackTarball(cfg *sysconfig.Config, tarball, sigPath, dest string) (string, error) {
 	keyPath := cfg.InRoot(cfg.TarballKey)
-	pub, err := readTarballKey(keyPath)
+	pub, err := ReadTarballKey(keyPath)
 	var unsafe *filetrust.UnsafeError
 	if errors.As(err, &unsafe) {
 		return "", err // its own hint: the chmod or chown
@@ -37,9 +38,9 @@ func UnpackTarball(cfg *sysconfig.Config, tarball, sigPath, dest string) (string
 	return "", err
 }
 
-// readTarballKey reads TARBALL_KEY once, checking on the same open file that no other user
+// ReadTarballKey reads TARBALL_KEY once, checking on the same open file that no other user
 // could have written it, and parses it; its errors read as package sign's.
-func readTarballKey(keyPath string) (*sign.TarballPublicKey, error) {
+func ReadTarballKey(keyPath string) (*sign.TarballPublicKey, error) {
 	data, err := sysconfig.ReadTrusted(keyPath, "TARBALL_KEY", sign.MaxKeySize)
 	switch {
 	case boundedio.IsTooLarge(err):
