@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/internal/hoststate"
@@ -71,7 +70,7 @@ must: exit status 0 when nightly runs are enabled, 3 when they are disabled.`)
 		}
 		return ts.Unlock()
 	}
-	if agent.NightlyEnabled(cfg) {
+	if hoststate.NightlyEnabled(cfg) {
 		fmt.Fprintf(e.Stdout, "Nightly update of %s hotfixes is enabled.\n", cfg.Product)
 		return nil
 	}

@@ -66,7 +66,7 @@ func waitingPeriod(pending []dnf.Package, minAgeDays int, now time.Time, pub pub
 			h.Reason = fmt.Sprintf("MIN_AGE_DAYS=%d: no signed publish time (the repository has no rollout policy and the package manager gives no build time; hotchain policy writes one)", minAgeDays)
 		case now.Sub(at) < age:
 			h.Due = at.Add(age).In(now.Location())
-			h.Reason = fmt.Sprintf("MIN_AGE_DAYS=%d: published %s", minAgeDays, FormatTime(at, now.Location()))
+			h.Reason = fmt.Sprintf("MIN_AGE_DAYS=%d: published %s", minAgeDays, hoststate.FormatTime(at, now.Location()))
 		}
 		if n := len(held); n > 0 {
 			prev := held[n-1]
@@ -135,7 +135,7 @@ func (r *agentRun) windowOpen(now []hotfix.Version) bool {
 func (r *agentRun) holdOutside(vs []hotfix.Version, t time.Time) {
 	w := r.cfg.InstallWindow
 	next := w.NextOpen(t)
-	r.outside = fmt.Sprintf("outside INSTALL_WINDOW (%s): next window opens %s", w, FormatTime(next, next.Location()))
+	r.outside = fmt.Sprintf("outside INSTALL_WINDOW (%s): next window opens %s", w, hoststate.FormatTime(next, next.Location()))
 	held := make([]heldBack, 0, len(vs)+len(r.held))
 	for _, v := range vs {
 		held = append(held, heldBack{Version: v, Reason: "outside INSTALL_WINDOW", Due: next})
@@ -151,11 +151,6 @@ func (r *agentRun) checkWindow() {
 	}
 }
 
-// FormatTime shows a time to the minute, with its zone's abbreviation, in loc.
-func FormatTime(t time.Time, loc *time.Location) string {
-	return t.In(loc).Format("2006-01-02 15:04 MST")
-}
-
 // writeHeld lists the held-back hotfixes, one line each, with when they become due (in the
 // zone of the window that opens then, or of the run's clock).
 func writeHeld(w io.Writer, held []heldBack) {
@@ -165,7 +160,7 @@ func writeHeld(w io.Writer, held []heldBack) {
 		case h.Policy:
 			due = ""
 		case !h.Due.IsZero():
-			due = "; due " + FormatTime(h.Due, h.Due.Location())
+			due = "; due " + hoststate.FormatTime(h.Due, h.Due.Location())
 		}
 		fmt.Fprintf(w, "Held back: %s (%s%s)\n", h.Version, h.Reason, due)
 	}

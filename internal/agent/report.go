@@ -104,7 +104,7 @@ func (r *agentRun) summary() string {
 	}
 	add := func(n int, what string) {
 		if n > 0 {
-			parts = append(parts, CountOf(n, "hotfix", "hotfixes")+" "+what)
+			parts = append(parts, hoststate.CountOf(n, "hotfix", "hotfixes")+" "+what)
 		}
 	}
 	if r.checkOnly {
@@ -125,7 +125,7 @@ func (r *agentRun) summary() string {
 	add(len(r.held), "held back")
 	if d := r.drop; d != nil {
 		if n := len(d.refused); n > 0 {
-			parts = append(parts, CountOf(n, "dropped file", "dropped files")+" refused")
+			parts = append(parts, hoststate.CountOf(n, "dropped file", "dropped files")+" refused")
 		}
 		if d.stale {
 			parts = append(parts, "drop folder: a file waits for its partner for more than a day")
@@ -141,13 +141,6 @@ func (r *agentRun) summary() string {
 // POST_HOOK)".
 func (r *agentRun) closedText() string {
 	return fmt.Sprintf("closed for %.1f s (PRE_HOOK to POST_HOOK)", r.closed.Seconds())
-}
-
-func CountOf(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 // reportable: a nightly run is quiet unless it did something or something went wrong.
@@ -180,7 +173,7 @@ func (r *agentRun) deliver(ctx context.Context) error {
 	if r.failed {
 		subj = r.problems[0]
 		if n := len(r.installed); n > 0 {
-			subj = CountOf(n, "hotfix", "hotfixes") + " installed; " + subj
+			subj = hoststate.CountOf(n, "hotfix", "hotfixes") + " installed; " + subj
 		}
 	}
 	subject := mailer.Subject(cfg.Product, cfg.SystemName, subj, r.failed)

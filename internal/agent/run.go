@@ -177,11 +177,6 @@ func randomWait(maxMinutes int, randN func(int64) int64) time.Duration {
 	return time.Minute + time.Duration(randN(span))*time.Second
 }
 
-// NightlyEnabled reports whether LOCK_SUBSYS exists: `hotchain service start` creates it.
-func NightlyEnabled(cfg *sysconfig.Config) bool {
-	return cli.FileExists(cfg.InRoot(cfg.LockSubsys))
-}
-
 // RunOnce is one agent run in o.mode. The order is SPEC 6a's: a cron run checks the
 // day and LOCK_SUBSYS, waits, takes LOCK_CRON, checks LOCK_SUBSYS again, takes LOCK_TS and
 // checks it a third time under that lock (which `service stop` takes too), and only then
@@ -206,7 +201,7 @@ func RunOnce(ctx context.Context, o Options) (err error) {
 			logLine(fmt.Sprintf("nothing to do: %s (%d) is not in DAYS_OF_WEEK=%s", day, day, cfg.DaysOfWeek), false)
 			return nil
 		}
-		if !NightlyEnabled(cfg) {
+		if !hoststate.NightlyEnabled(cfg) {
 			logLine(disabled, false)
 			return nil
 		}
@@ -223,7 +218,7 @@ func RunOnce(ctx context.Context, o Options) (err error) {
 		return LockFailure("another agent run is active", err)
 	}
 	defer cronLock.Unlock()
-	if cron && !NightlyEnabled(cfg) {
+	if cron && !hoststate.NightlyEnabled(cfg) {
 		logLine(disabled, false)
 		return nil
 	}
@@ -237,7 +232,7 @@ func RunOnce(ctx context.Context, o Options) (err error) {
 			return LockFailure("a hotfix install or product patch is running", err)
 		}
 		defer ts.Unlock()
-		if cron && !NightlyEnabled(cfg) {
+		if cron && !hoststate.NightlyEnabled(cfg) {
 			logLine(disabled, false)
 			return nil
 		}

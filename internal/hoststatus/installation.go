@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
-	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -196,12 +195,12 @@ func (st *Installation) WriteText(w io.Writer, loc *time.Location) {
 		case r.Drift == nil:
 			fmt.Fprintf(w, "  drift:       not counted yet (install runs count it)\n")
 		case *r.Drift > 0:
-			fmt.Fprintf(w, "  DRIFT:       %s changed since applied (hotchain verify on %s lists them)\n", agent.CountOf(*r.Drift, "file", "files"), h.Host)
+			fmt.Fprintf(w, "  DRIFT:       %s changed since applied (hotchain verify on %s lists them)\n", hoststate.CountOf(*r.Drift, "file", "files"), h.Host)
 		default:
 			fmt.Fprintf(w, "  drift:       none\n")
 		}
 		if r.Restart != nil {
-			fmt.Fprintf(w, "  RESTART:     %s since %s, for %s\n", r.Restart.What(), agent.FormatTime(r.Restart.Since, loc), strings.Join(r.Restart.Hotfixes, " "))
+			fmt.Fprintf(w, "  RESTART:     %s since %s, for %s\n", r.Restart.What(), hoststate.FormatTime(r.Restart.Since, loc), strings.Join(r.Restart.Hotfixes, " "))
 		}
 	}
 	if len(st.Waits) > 0 {

@@ -17,7 +17,6 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/hotfix/state"
-	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/lock"
@@ -51,7 +50,7 @@ func Gather(ctx context.Context, e *cli.Env, cfg *sysconfig.Config, h *applier.H
 	if err != nil {
 		return nil, err
 	}
-	st := &Host{Schema: Schema, Status: hs, Nightly: agent.NightlyEnabled(cfg), Pending: []string{}}
+	st := &Host{Schema: Schema, Status: hs, Nightly: hoststate.NightlyEnabled(cfg), Pending: []string{}}
 	st.Restart = GatherRestart(e, cfg)
 	if st.Installing, err = lock.IsLocked(cfg.InRoot(cfg.LockTS)); err != nil {
 		st.Installing = false
@@ -131,7 +130,7 @@ func (st *Host) WriteText(w io.Writer, lockTS string, loc *time.Location) {
 			case h.Policy:
 				due = ""
 			case h.Due != nil:
-				due = "; due " + agent.FormatTime(*h.Due, loc)
+				due = "; due " + hoststate.FormatTime(*h.Due, loc)
 			}
 			fmt.Fprintf(w, "held back:     %s (%s%s)\n", h.Version, h.Reason, due)
 		}
@@ -139,7 +138,7 @@ func (st *Host) WriteText(w io.Writer, lockTS string, loc *time.Location) {
 		fmt.Fprintln(w, "last run:      none yet")
 	}
 	if st.Restart != nil {
-		fmt.Fprintf(w, "RESTART:       %s since %s, for %s (hotchain restarted when done)\n", st.Restart.What(), agent.FormatTime(st.Restart.Since, loc), strings.Join(st.Restart.Hotfixes, " "))
+		fmt.Fprintf(w, "RESTART:       %s since %s, for %s (hotchain restarted when done)\n", st.Restart.What(), hoststate.FormatTime(st.Restart.Since, loc), strings.Join(st.Restart.Hotfixes, " "))
 	}
 	for _, h := range st.Withdrawn {
 		fmt.Fprintf(w, "WITHDRAWN:     %s is applied, but the vendor withdrew it: %s (AUTO_ROLLBACK=withdrawn rolls it back; hotchain rollback does now)\n", h.Version, h.Reason)
