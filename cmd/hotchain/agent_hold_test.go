@@ -10,7 +10,7 @@ import (
 )
 
 // The rules that hold a pending hotfix back (agent_hold.go): each has a test where it holds
-// one back and one where it lets it through. The agent's clock is agentOptions.now, the one
+// one back and one where it lets it through. The agent's clock is agent.Options.Now, the one
 // the product sets to time.Now; testClock moves it, and the random wait moves it too.
 
 // agentNow is the Wednesday 04:02 UTC that agentHost.options runs at.

@@ -369,7 +369,7 @@ func TestRealPackageManagerGetsTheRootAndYumParameter(t *testing.T) {
 	}
 	real, ok := pm.(*dnf.PackageManager)
 	if !ok {
-		t.Fatalf("newPackageManager gave %T", pm)
+		t.Fatalf("agent.NewPackageManager gave %T", pm)
 	}
 	if real.Root != h.root || strings.Join(real.Params, " ") != "--disablerepo * --enablerepo shop-hotfix" || strings.Join(real.Env, " ") != "A=1" || real.Stdout != &out {
 		t.Errorf("package manager %+v", real)

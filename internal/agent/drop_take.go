@@ -185,7 +185,7 @@ type settledPair struct {
 }
 
 // settledPairs scans dir and checks each pair for completeness. When pairs are complete
-// but for their settle time, it waits for them once (at most dropSettle), so that a cron
+// but for their settle time, it waits for them once (at most drop.Settle), so that a cron
 // run started right after a copy still takes it.
 func (r *agentRun) settledPairs(ctx context.Context, dir string) ([]settledPair, error) {
 	for try := 0; ; try++ {

@@ -64,7 +64,7 @@ func (r *agentRun) recover(ctx context.Context, logLine func(string, bool)) {
 }
 
 // Recover is `hotchain recover` under the LOCK_TS ts that the caller took: the
-// recovery of an agent run (agentRun.recover), its lines on o.stdout.
+// recovery of an agent run (agentRun.recover), its lines on o.Stdout.
 func Recover(ctx context.Context, o Options, ts *lock.Lock) error {
 	o.FillDefaults()
 	r := newAgentRun(&o, append(slices.Clip(o.Environ), lock.EnvVar+"="+ts.Token()))

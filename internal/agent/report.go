@@ -84,8 +84,8 @@ func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (stat
 	return nil
 }
 
-// failStatus is the exit status of a failed run: exitHealth when a hotfix failed its health
-// check, else exitFailure.
+// failStatus is the exit status of a failed run: cli.ExitHealth when a hotfix failed its health
+// check, else cli.ExitFailure.
 func (r *agentRun) failStatus() int {
 	if r.healthFailed != nil {
 		return cli.ExitHealth

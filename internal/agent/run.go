@@ -95,7 +95,7 @@ type Options struct {
 	Sender mailer.Sender // nil: mailer.Choose(SMTP_SERVER)
 	By     string        // who started the run, for the history: daemon; "" is cron or the console user
 	Syslog func(tag, line string, failed bool) error
-	BootID func() (string, error) // the running boot's id (readBootID)
+	BootID func() (string, error) // the running boot's id (hoststate.ReadBootID)
 
 	// Report prints an error as the command line does and gives its exit status
 	// (cmd/hotchain's Report): -daemon's runs end in it, as the command's run would.

@@ -19,7 +19,7 @@ type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Environ        []string
-	BootID         func() (string, error) // the running boot's id; nil: the kernel's (cmd/hotchain readBootID)
+	BootID         func() (string, error) // the running boot's id; nil: the kernel's (hoststate.ReadBootID)
 }
 
 // Getenv looks a variable up in e.Environ.
