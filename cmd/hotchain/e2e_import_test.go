@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/hotchain/hotchain/internal/sign"
@@ -107,6 +108,12 @@ func TestImportBundle(t *testing.T) {
 	// rotation's overlap would give a host that lacks the new key).
 	otherRPMs := bundle(otherDir, other+".asc,"+key+".asc", key, 2, 4, "other-rpm-key.tar")
 	gap := bundle(repoDir, key+".asc", key, 3, 4, "gap.tar")
+	// A named pipe as the .sig, without a writer: its open used to wait forever.
+	fifoSig := filepath.Join(work, "bundles", "fifo-sig.tar")
+	writeFile(t, fifoSig, readFile(t, good))
+	if err := syscall.Mkfifo(fifoSig+".sig", 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	tmp := filepath.Join(work, "tmp")
 	os.MkdirAll(tmp, 0o700)
@@ -121,6 +128,7 @@ func TestImportBundle(t *testing.T) {
 		{"another tarball key", otherTar, []string{"refused, nothing was changed", "signature does not match", "hint: get the bundle and its .sig again"}},
 		{"another OpenPGP key", otherPGP, []string{"refused, nothing was changed", "repomd.xml.asc does not verify with", "hint: the bundle's metadata and packages must be signed with this host's repository key"}},
 		{"packages by another OpenPGP key", otherRPMs, []string{"refused, nothing was changed", "package shop-hotfix-6_14_2_2-1-0.noarch.rpm: rpm -K with these keys alone says", "SIGNATURES NOT OK", "hint: the bundle's metadata and packages must be signed"}},
+		{"a named pipe as .sig", fifoSig, []string{"bundle " + fifoSig + " refused, nothing was changed: bundle signature " + fifoSig + ".sig is a named pipe, not a regular file: refused", "hint: put a regular file at " + fifoSig + ".sig"}},
 		{"a gap", gap, []string{"refused, nothing was changed", "host has 6.14.2.1, the bundle starts at 6.14.2.3: 6.14.2.2 is missing", "hint: ask the vendor for a bundle -from 6.14.2.2"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
