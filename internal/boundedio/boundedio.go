@@ -61,6 +61,19 @@ func Size(n int64) string {
 // /proc files, which are regular) is a regular file. Open errors are returned as os.ReadFile
 // returns them (os.IsNotExist works).
 func ReadFile(path, what string, limit int64) ([]byte, error) {
+	f, err := Open(path, what)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadAll(f, path, what, limit)
+}
+
+// Open opens the regular file at path (what names it in messages) for reading, as ReadFile
+// does, for a caller that checks the open file before it reads it with ReadAll: anything
+// but a regular file is refused with a *NotRegularError, without waiting for a named
+// pipe's writer.
+func Open(path, what string) (*os.File, error) {
 	// O_NONBLOCK changes nothing for a regular file, which is all that is read.
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, syscall.ENXIO) { // a socket cannot be opened: say what it is
@@ -71,15 +84,16 @@ func ReadFile(path, what string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
+		f.Close()
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
+		f.Close()
 		return nil, &NotRegularError{What: what, Path: path, Mode: fi.Mode()}
 	}
-	return ReadAll(f, path, what, limit)
+	return f, nil
 }
 
 // NotRegularError is the error for a file that ReadFile refuses because it is not a
