@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/packaging/unpack"
 )
 
@@ -52,7 +53,7 @@ func TestBuildRefusesBadInput(t *testing.T) {
 				tc.setup(t, src)
 			}
 			out := t.TempDir()
-			srcBefore := listDir(t, src)
+			srcBefore := testutil.Snapshot(t, src, true, ".")
 			o := tc.opts
 			if o.Product == "" {
 				o.Product = "shop"
@@ -70,8 +71,8 @@ func TestBuildRefusesBadInput(t *testing.T) {
 			if entries, _ := os.ReadDir(out); len(entries) != 0 {
 				t.Errorf("a failed build wrote %v", entries)
 			}
-			if after := listDir(t, src); after != srcBefore {
-				t.Errorf("the build changed the source:\n%s\nwas:\n%s", after, srcBefore)
+			if d := testutil.DiffTrees(srcBefore, testutil.Snapshot(t, src, true, ".")); d != "" {
+				t.Errorf("the build changed the source:\n%s", d)
 			}
 		})
 	}

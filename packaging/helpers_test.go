@@ -3,7 +3,6 @@ package packaging
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -113,23 +112,6 @@ func openRPM(t *testing.T, path string) *rpm.Package {
 		t.Fatalf("read back %s: %v", path, err)
 	}
 	return p
-}
-
-// listDir lists dir recursively (names and sizes), to show that nothing changed.
-func listDir(t *testing.T, dir string) string {
-	t.Helper()
-	var b strings.Builder
-	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(&b, "%s %v %d\n", p, info.Mode(), info.Size())
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
 }
 
 // run runs a command and returns stdout and stderr; it fails the test when the command does.

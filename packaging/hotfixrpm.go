@@ -2,13 +2,13 @@ package packaging
 
 import (
 	"fmt"
-	"io/fs"
 	"path"
 	"strconv"
 	"time"
 
 	"github.com/google/rpmpack"
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/fileops"
 )
 
 // HotchainPath is where the base RPM installs the hotchain binary, and what every scriptlet
@@ -33,11 +33,11 @@ func hotfixSpec(c *content, o *BuildOptions, when time.Time) *pkgSpec {
 		name := dir + "/" + it.rel
 		switch {
 		case it.isDir():
-			files = append(files, pkgFile{RPMFile: owned(name, 0o40000|unixMode(it.mode), nil, mtime, rpmpack.GenericFile)})
+			files = append(files, pkgFile{RPMFile: owned(name, 0o40000|uint(fileops.UnixMode(it.mode)), nil, mtime, rpmpack.GenericFile)})
 		case it.isLink():
 			files = append(files, pkgFile{RPMFile: owned(name, 0o120777, []byte(it.link), mtime, rpmpack.GenericFile)})
 		default:
-			files = append(files, pkgFile{RPMFile: owned(name, unixMode(it.mode), it.body, mtime, rpmpack.GenericFile), src: it.src, size: it.size, sha256: it.sha256})
+			files = append(files, pkgFile{RPMFile: owned(name, uint(fileops.UnixMode(it.mode)), it.body, mtime, rpmpack.GenericFile), src: it.src, size: it.size, sha256: it.sha256})
 		}
 	}
 	requires := []*rpmpack.Relation{{Name: hotfix.BasePackageName(o.Product), Sense: senseScriptPre | senseScriptPost | senseScriptPreun}}
@@ -104,20 +104,4 @@ if [ "$1" = 0 ] && [ "${%[1]s:-}" != 0 ]; then
 fi
 `, doPatch, HotchainPath, cfg, v)
 	return pre, post, preun
-}
-
-// unixMode is the st_mode of a regular file with Go's mode bits: permissions plus setuid,
-// setgid and sticky, which Go keeps apart from the permission bits.
-func unixMode(m fs.FileMode) uint {
-	u := uint(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		u |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		u |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		u |= 0o1000
-	}
-	return u
 }

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"time"
+
+	"github.com/hotchain/hotchain/internal/fileops"
 )
 
 // tarball writes the hotfix as a gzip-compressed tar archive holding one directory,
@@ -33,7 +35,7 @@ func tarball(c *content, dirName string, when time.Time, dir string) (name strin
 	mtime := time.Unix(when.Unix(), 0)
 	hdr := func(name string, typ byte, mode fs.FileMode) *tar.Header {
 		return &tar.Header{
-			Name: name, Typeflag: typ, Mode: int64(unixMode(mode)),
+			Name: name, Typeflag: typ, Mode: int64(fileops.UnixMode(mode)),
 			Uid: 0, Gid: 0, Uname: "root", Gname: "root",
 			ModTime: mtime, Format: tar.FormatPAX,
 		}

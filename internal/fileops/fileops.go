@@ -182,7 +182,7 @@ func PlaceFile(src, target string, mode os.FileMode) (err error) {
 	tmp := NewTemp(target)
 	// Never setuid or setgid, whatever mode says (the journal of an apply begun by an older
 	// hotchain may still ask for them).
-	perm := unixMode(mode & (os.ModePerm | os.ModeSticky))
+	perm := UnixMode(mode & (os.ModePerm | os.ModeSticky))
 	out, err := openFile(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, perm)
 	if err == unix.EEXIST {
 		// Left by an interrupted apply.
@@ -293,8 +293,9 @@ func copyFd(out, in int, src string) error {
 	}
 }
 
-// unixMode is the st_mode permission bits of m, with setuid, setgid and sticky.
-func unixMode(m os.FileMode) uint32 {
+// UnixMode is the st_mode permission bits of m (chmod's and an RPM header's or tar header's
+// mode), with setuid, setgid and sticky, which Go keeps apart from the permission bits.
+func UnixMode(m os.FileMode) uint32 {
 	u := uint32(m.Perm())
 	if m&os.ModeSetuid != 0 {
 		u |= unix.S_ISUID

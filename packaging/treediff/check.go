@@ -16,6 +16,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/applier"
+	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/internal/ordered"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -253,7 +254,7 @@ func (c *copyState) setMeta(p string, m *meta) error {
 		}
 	}
 	if !m.isLink() {
-		if err := unix.Chmod(p, unixPerm(m.mode)); err != nil {
+		if err := unix.Chmod(p, fileops.UnixMode(m.mode)); err != nil {
 			return &os.PathError{Op: "chmod", Path: p, Err: err}
 		}
 	}
@@ -406,7 +407,7 @@ func copyTree(src, dst string, names []string) error {
 	}
 	for i := len(dirs) - 1; i >= 0; i-- { // children before their directories
 		to := filepath.Join(dst, dirs[i].rel)
-		if err := unix.Chmod(to, unixPerm(dirs[i].m.mode)); err != nil {
+		if err := unix.Chmod(to, fileops.UnixMode(dirs[i].m.mode)); err != nil {
 			return &os.PathError{Op: "chmod", Path: to, Err: err}
 		}
 		if err := setTime(to, dirs[i].m.mtime); err != nil {

@@ -239,14 +239,21 @@ func TestRoundTrip(t *testing.T) {
 
 func testRoundTrip(t *testing.T) {
 	old, new := productTrees(t)
+	res := roundTrip(t, old, new)
+	if res.Replaced != 8 || res.Added != 5 || res.Removed != 5 || res.DirsAdded != 3 || res.DirsRemoved != 2 {
+		t.Errorf("result %+v", res)
+	}
+}
+
+// roundTrip diffs old and new, checks that the diff left OLD as it was, applies the hotfix
+// to a copy of old (the product is then new) and rolls it back (the product is then old).
+func roundTrip(t *testing.T, old, new *tree) *Result {
+	t.Helper()
 	oldSnap := testutil.Snapshot(t, old.root, true, ".")
 	newSnap := testutil.Snapshot(t, new.root, false, ".")
 	dir, res, err := makeDiff(t, old, new, nil)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if res.Replaced != 8 || res.Added != 5 || res.Removed != 5 || res.DirsAdded != 3 || res.DirsRemoved != 2 {
-		t.Errorf("result %+v", res)
 	}
 	if d := testutil.DiffTrees(oldSnap, testutil.Snapshot(t, old.root, true, ".")); d != "" {
 		t.Fatalf("diff changed OLD:\n%s", d)
@@ -261,6 +268,7 @@ func testRoundTrip(t *testing.T) {
 	if d := testutil.DiffTrees(oldSnap, testutil.Snapshot(t, prod, true, ".")); d != "" {
 		t.Fatalf("rolled back tree differs from OLD:\n%s", d)
 	}
+	return res
 }
 
 // TestRoundTripNoRemovals: as TestRoundTrip, for trees that differ by additions and
@@ -577,31 +585,13 @@ func TestRetargetedSymlinkToDirectory(t *testing.T) {
 	retargetRoundTrip(t, old, new)
 }
 
-// retargetRoundTrip diffs old and new, applies the hotfix to a copy of old and rolls it
-// back, comparing with new and old.
+// retargetRoundTrip is roundTrip for trees that differ by one retargeted symlink.
 func retargetRoundTrip(t *testing.T, old, new *tree) {
 	t.Helper()
-	oldSnap := testutil.Snapshot(t, old.root, true, ".")
-	newSnap := testutil.Snapshot(t, new.root, false, ".")
-	dir, res, err := makeDiff(t, old, new, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Replaced != 1 {
+	if res := roundTrip(t, old, new); res.Replaced != 1 {
 		t.Errorf("result %+v, want the one link replaced", res)
 	}
-	h, prod := applyOnHost(t, dir, old, DefaultTrees)
-	if d := testutil.DiffTrees(newSnap, testutil.Snapshot(t, prod, false, ".")); d != "" {
-		t.Fatalf("applied hotfix differs from NEW:\n%s", d)
-	}
-	if err := h.Rollback(context.Background(), mustVersion(t, "6.14.2.4"), io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	if d := testutil.DiffTrees(oldSnap, testutil.Snapshot(t, prod, true, ".")); d != "" {
-		t.Fatalf("rolled back tree differs from OLD:\n%s", d)
-	}
 }
-
 // TestSelfCheckSeesTemporaryNames: a product file that bears the temporary name the
 // applier would give a changed file is copied into the sparse copy, so the self-check
 // refuses as a host's applier would.

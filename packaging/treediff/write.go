@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/internal/ordered"
 )
 
@@ -155,7 +156,7 @@ func copyFile(src, dst string, m *meta) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != m.size || st.Mtim != m.mtime {
 		return fmt.Errorf("%s changed while it was compared: run diff again on trees nothing writes to", src)
 	}
-	perm := unixPerm(placed(m.mode))
+	perm := fileops.UnixMode(placed(m.mode))
 	out, err := unix.Open(dst, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, perm)
 	if err != nil {
 		return &os.PathError{Op: "create", Path: dst, Err: err}
@@ -251,20 +252,6 @@ func writeAll(fd int, b []byte) error {
 		b = b[m:]
 	}
 	return nil
-}
-
-func unixPerm(m fs.FileMode) uint32 {
-	u := uint32(m.Perm())
-	if m&fs.ModeSticky != 0 {
-		u |= unix.S_ISVTX
-	}
-	if m&fs.ModeSetuid != 0 {
-		u |= unix.S_ISUID
-	}
-	if m&fs.ModeSetgid != 0 {
-		u |= unix.S_ISGID
-	}
-	return u
 }
 
 // setTime sets the modification (and access) time of p, not following a symlink.

@@ -1,10 +1,8 @@
 package unpack
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -79,21 +77,4 @@ func buildSample(t *testing.T, src string, key *sign.TarballKey) *packaging.Buil
 		t.Fatalf("build: %v", err)
 	}
 	return res
-}
-
-// listDir lists dir recursively (names and sizes), to show that nothing changed.
-func listDir(t *testing.T, dir string) string {
-	t.Helper()
-	var b strings.Builder
-	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(&b, "%s %v %d\n", p, info.Mode(), info.Size())
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
 }

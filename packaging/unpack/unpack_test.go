@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/testutil"
 )
 
 func TestUnpackTarball(t *testing.T) {
@@ -66,26 +67,26 @@ func TestUnpackTarball(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "shop-hotfix-6.14.2.3-install-web1.log"), []byte("log\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	before := listDir(t, dest)
+	before := testutil.Snapshot(t, dest, false, ".")
 	again, err := Tarball(res.Tarball, dest)
 	if err != nil || again != dir {
 		t.Errorf("second unpack: %s, %v", again, err)
 	}
-	if after := listDir(t, dest); after != before {
-		t.Errorf("second unpack changed the destination:\n%s\nwas:\n%s", after, before)
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, dest, false, ".")); d != "" {
+		t.Errorf("second unpack changed the destination:\n%s", d)
 	}
 
 	// Changed content: refused, naming the file, and nothing changes.
 	if err := os.WriteFile(filepath.Join(dir, "FileChanges/lib/Shop/Cart.pm"), []byte("edited\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	before = listDir(t, dest)
+	before = testutil.Snapshot(t, dest, false, ".")
 	_, err = Tarball(res.Tarball, dest)
 	if err == nil || !strings.Contains(err.Error(), "FileChanges/lib/Shop/Cart.pm (differs)") || !strings.Contains(err.Error(), dir) {
 		t.Errorf("unpack over changed content: %v", err)
 	}
-	if after := listDir(t, dest); after != before {
-		t.Errorf("a refused unpack changed the destination:\n%s\nwas:\n%s", after, before)
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, dest, false, ".")); d != "" {
+		t.Errorf("a refused unpack changed the destination:\n%s", d)
 	}
 }
 
@@ -175,7 +176,7 @@ func TestUnpackRefusesMaliciousArchives(t *testing.T) {
 			}
 			dest := t.TempDir()
 			writeTree(t, dest, map[string]string{"keep.txt": "keep\n"})
-			before := listDir(t, dest)
+			before := testutil.Snapshot(t, dest, false, ".")
 			dir, err := Tarball(p, dest)
 			if err == nil {
 				t.Fatalf("unpacked into %s, want an error", dir)
@@ -183,8 +184,8 @@ func TestUnpackRefusesMaliciousArchives(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q does not say %q", err, tc.want)
 			}
-			if after := listDir(t, dest); after != before {
-				t.Errorf("destination changed:\n%s\nwas:\n%s", after, before)
+			if d := testutil.DiffTrees(before, testutil.Snapshot(t, dest, false, ".")); d != "" {
+				t.Errorf("destination changed:\n%s", d)
 			}
 		})
 	}
