@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/packaging/unpack"
 	"golang.org/x/sys/unix"
 )
 
@@ -95,6 +96,7 @@ func classifyDropName(product, name string) dropName {
 				n.version = v
 			}
 		}
+		n.bad = unpack.NameProblem(name) // a tarball's name is checked whole: the version
 		return n
 	}
 	switch {

@@ -165,8 +165,11 @@ func TestImportBundle(t *testing.T) {
 			}
 			lr := dnf.LocalRepo{ID: "shop-hotfix-bundle", ReposDir: filepath.Join(priv, "repos.d"), CacheDir: filepath.Join(priv, "cache")}
 			os.Mkdir(lr.ReposDir, 0o755)
-			writeFile(t, filepath.Join(lr.ReposDir, "bundle.repo"), dnf.LocalRepoFile(lr.ID, "bundle", unpacked.Dir,
-				[]string{filepath.Join(host.root, "etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix")}))
+			repoFile, err := dnf.LocalRepoFile(lr.ID, "bundle", unpacked.Dir, []string{filepath.Join(host.root, "etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, filepath.Join(lr.ReposDir, "bundle.repo"), repoFile)
 			var out bytes.Buffer
 			pm := &dnf.PackageManager{Cmd: "dnf", Root: host.root, Params: []string{"--releasever=1"},
 				Env: append(os.Environ(), "SHOP_DO_PATCH=0"), Stdout: &out, Stderr: &out}

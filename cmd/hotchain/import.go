@@ -95,7 +95,10 @@ func importBundle(ctx context.Context, o agentOptions, bundlePath, sigPath strin
 	if err := os.Mkdir(lr.ReposDir, 0o755); err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	repoFile := dnf.LocalRepoFile(lr.ID, fmt.Sprintf("%s hotfixes %s to %s from %s", m.Product, m.From, m.To, filepath.Base(bundlePath)), b.Dir, []string{b.keyFile})
+	repoFile, err := dnf.LocalRepoFile(lr.ID, fmt.Sprintf("%s hotfixes %s to %s from %s", m.Product, m.From, m.To, filepath.Base(bundlePath)), b.Dir, []string{b.keyFile})
+	if err != nil {
+		return &refusedError{bundlePath, err}
+	}
 	if err := os.WriteFile(filepath.Join(lr.ReposDir, lr.ID+".repo"), repoFile, 0o644); err != nil {
 		return fmt.Errorf("import: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // A package manager that sees one local repository only: `hotchain import` installs a
@@ -61,15 +62,38 @@ func (r *LocalRepo) args(params []string) []string {
 
 // LocalRepoFile is the .repo file of a local repository at dir (an absolute path), checked
 // as the vendor's repository is: package signatures and repomd.xml's, with the key files
-// gpgkeys (absolute paths as dnf reads them).
-func LocalRepoFile(id, name, dir string, gpgkeys []string) []byte {
+// gpgkeys (absolute paths as dnf reads them). A .repo file is lines of key=value: name (it
+// may hold the bundle's file name, which anyone who can drop a file chooses) has every
+// control character replaced by '?', so that no newline in it adds a line (excludepkgs=,
+// gpgcheck=0); an id other than letters, digits and -_.: and a path that holds a control
+// character, a space or a comma (the separators of dnf's lists) are refused.
+func LocalRepoFile(id, name, dir string, gpgkeys []string) ([]byte, error) {
+	if id == "" || strings.IndexFunc(id, func(r rune) bool { return !strings.ContainsRune(repoIDChars, r) }) >= 0 {
+		return nil, fmt.Errorf("repository id %q: an id is letters, digits and -_.: only", id)
+	}
 	var keys []string
+	for what, paths := range map[string][]string{"repository directory": {dir}, "key file": gpgkeys} {
+		for _, p := range paths {
+			if i := strings.IndexFunc(p, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) || r == ',' }); i >= 0 {
+				return nil, fmt.Errorf("%s %q holds %q, which a .repo file cannot carry in a path: use a path without control characters, spaces and commas (TMPDIR, -root)", what, p, []rune(p[i:])[0])
+			}
+		}
+	}
 	for _, k := range gpgkeys {
 		keys = append(keys, "file://"+k)
 	}
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, name)
 	return fmt.Appendf(nil, "[%s]\nname=%s\nbaseurl=file://%s\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey=%s\nskip_if_unavailable=False\nmetadata_expire=0\n",
-		id, name, dir, strings.Join(keys, " "))
+		id, name, dir, strings.Join(keys, " ")), nil
 }
+
+// repoIDChars are the characters of a repository id (dnf's own rule).
+const repoIDChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:"
 
 // CheckSignatures checks the RPM files pkgs with rpm itself (rpm -K) against the OpenPGP
 // keys in keyFiles and no other: they are imported into a new rpm database in dbDir, a

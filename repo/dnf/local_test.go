@@ -31,10 +31,46 @@ func TestOnlyRepoArgs(t *testing.T) {
 // TestLocalRepoFile: the .repo file of a bundle checks packages and repomd.xml with the keys
 // given.
 func TestLocalRepoFile(t *testing.T) {
-	got := string(LocalRepoFile("shop-hotfix-bundle", "shop hotfixes", "/tmp/x/b", []string{"/r/etc/pki/rpm-gpg/K"}))
+	b, err := LocalRepoFile("shop-hotfix-bundle", "shop hotfixes", "/tmp/x/b", []string{"/r/etc/pki/rpm-gpg/K"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(b)
 	for _, w := range []string{"[shop-hotfix-bundle]\n", "baseurl=file:///tmp/x/b\n", "gpgcheck=1\n", "repo_gpgcheck=1\n", "gpgkey=file:///r/etc/pki/rpm-gpg/K\n", "skip_if_unavailable=False\n"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("lacks %q:\n%s", w, got)
+		}
+	}
+}
+
+// TestLocalRepoFileInjection: a bundle file name with a newline (anyone who can drop a file
+// chooses it) stays inside name= instead of adding lines; an id or a path that a .repo
+// file cannot carry is refused.
+func TestLocalRepoFileInjection(t *testing.T) {
+	b, err := LocalRepoFile("shop-hotfix-bundle", "shop hotfixes from shop-hotfix-bundle-1-2.tar\nexcludepkgs=*\r\x1b[2J", "/tmp/x/b", []string{"/k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	want := []string{"[shop-hotfix-bundle]", "name=shop hotfixes from shop-hotfix-bundle-1-2.tar?excludepkgs=*??[2J", "baseurl=file:///tmp/x/b",
+		"enabled=1", "gpgcheck=1", "repo_gpgcheck=1", "gpgkey=file:///k", "skip_if_unavailable=False", "metadata_expire=0"}
+	if !slices.Equal(lines, want) {
+		t.Errorf("lines\n got %q\nwant %q", lines, want)
+	}
+	for _, tc := range []struct {
+		id, dir string
+		keys    []string
+		want    string
+	}{
+		{"a]\n[b", "/d", []string{"/k"}, `repository id "a]\n[b": an id is letters, digits and -_.: only`},
+		{"", "/d", []string{"/k"}, `repository id ""`},
+		{"x", "/tmp/a\nexcludepkgs=*", []string{"/k"}, `repository directory "/tmp/a\nexcludepkgs=*" holds '\n'`},
+		{"x", "/d", []string{"/r/k\ngpgcheck=0"}, `key file "/r/k\ngpgcheck=0" holds '\n'`},
+		{"x", "/d", []string{"/my root/k"}, `key file "/my root/k" holds ' '`},
+		{"x", "/a,b", []string{"/k"}, `repository directory "/a,b" holds ','`},
+	} {
+		if b, err := LocalRepoFile(tc.id, "n", tc.dir, tc.keys); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("LocalRepoFile(%q, %q, %q) = %q, %v; want an error saying %q", tc.id, tc.dir, tc.keys, b, err, tc.want)
 		}
 	}
 }
