@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/hotchain/hotchain/packaging/unpack"
 )
 
 // A package manager that sees one local repository only: `hotchain import` installs a
@@ -128,4 +134,133 @@ func (pm *PackageManager) CheckSignatures(ctx context.Context, dbDir string, key
 		}
 	}
 	return runErr
+}
+
+// CheckBundle compares what the unpacked bundle b holds with what its manifest says, before
+// anything is changed: the manifest is what the import checks the chain against, but rpm
+// and dnf install what the RPM headers and the signed metadata say. Each RPM's header
+// (rpm -qp, with the rpm database in dbDir into which CheckSignatures imported the keys)
+// must carry the name and version-release the manifest gives it, and its file must be
+// named after them and its arch; and the repository's metadata, as dnf reads it
+// (repoquery --available of the bundle as the only repository, with the key file keyFile),
+// must offer exactly the manifest's packages, each at its own file in the bundle. work is
+// a private directory (created) that takes dnf's repository file, cache, logs and an
+// empty installroot, so that neither the host nor its -root is read or written. With yum
+// alone (no dnf) the metadata is left to yum's own checks at the install.
+func CheckBundle(ctx context.Context, b *unpack.Bundle, keyFile, dbDir, work string, env []string) error {
+	pm := &PackageManager{Env: env}
+	if err := pm.checkHeaders(ctx, b, dbDir); err != nil {
+		return err
+	}
+	if _, err := lookPath("dnf"); err != nil {
+		return nil
+	}
+	return pm.checkOffered(ctx, b, keyFile, work)
+}
+
+// headerFormat prints what a package is: name, epoch (0 for none), version-release, arch.
+const headerFormat = `%{NAME}\t%{EPOCHNUM}\t%{VERSION}-%{RELEASE}\t%{ARCH}\n`
+
+// evr is [epoch:]version-release, as a bundle's manifest writes it (no epoch 0).
+func evr(epoch, vr string) string {
+	if epoch == "0" || epoch == "" {
+		return vr
+	}
+	return epoch + ":" + vr
+}
+
+// checkHeaders compares each RPM's header with its manifest entry (CheckBundle).
+func (pm *PackageManager) checkHeaders(ctx context.Context, b *unpack.Bundle, dbDir string) error {
+	rpm := pm.RPM
+	if rpm == "" {
+		rpm = "rpm"
+	}
+	args := []string{"--dbpath", dbDir, "-qp", "--qf", headerFormat}
+	for _, p := range b.Manifest.Packages {
+		args = append(args, filepath.Join(b.Dir, p.File))
+	}
+	var out bytes.Buffer
+	if err := pm.run(ctx, &out, rpm, args...); err != nil {
+		return fmt.Errorf("read the packages' headers: %w", err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != len(b.Manifest.Packages) {
+		return fmt.Errorf("rpm -qp printed %d headers for %d packages", len(lines), len(b.Manifest.Packages))
+	}
+	for i, p := range b.Manifest.Packages {
+		f := strings.Split(lines[i], "\t")
+		if len(f) != 4 {
+			return fmt.Errorf("package file %s: rpm -qp printed %q", p.File, lines[i])
+		}
+		name, vr, arch := f[0], evr(f[1], f[2]), f[3]
+		if name != p.Name || vr != p.EVR || name+"-"+vr+"."+arch+".rpm" != p.File {
+			return fmt.Errorf("package file %s holds %s %s %s, but the manifest says %s %s: the bundle does not hold what its manifest says",
+				p.File, name, vr, arch, p.Name, p.EVR)
+		}
+	}
+	return nil
+}
+
+// checkOffered compares what dnf reads in the bundle's metadata with its manifest
+// (CheckBundle).
+func (pm *PackageManager) checkOffered(ctx context.Context, b *unpack.Bundle, keyFile, work string) error {
+	lr := LocalRepo{ID: "hotchain-bundle-check", ReposDir: filepath.Join(work, "repos.d"), CacheDir: filepath.Join(work, "cache")}
+	root := filepath.Join(work, "root")
+	for _, d := range []string{lr.ReposDir, root} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+	}
+	repoFile, err := LocalRepoFile(lr.ID, "bundle check", b.Dir, []string{keyFile})
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(lr.ReposDir, lr.ID+".repo"), repoFile, 0o644); err != nil {
+		return err
+	}
+	q := &PackageManager{Cmd: "dnf", Root: root, Env: pm.Env, Stderr: pm.Stderr,
+		// No plugins: a subscription or versionlock plugin would change what is offered or
+		// reach the network. No $releasever in the .repo file, but dnf wants one in an
+		// empty installroot.
+		Params: []string{"--noplugins", "--releasever=1"}}
+	q.OnlyRepo(lr)
+	args, err := q.args("-q", "repoquery", "--available", "--qf", `%{name}\t%{epoch}\t%{version}-%{release}\t%{arch}\t%{location}`)
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	if err := q.run(ctx, &out, q.cmd(), args...); err != nil {
+		return fmt.Errorf("list the packages of the bundle's metadata: %w", err)
+	}
+	want := map[string]bool{}
+	for _, p := range b.Manifest.Packages {
+		want[p.Name+" "+p.EVR+" "+p.File] = true
+	}
+	var extra []string
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 5 {
+			if line != "" {
+				extra = append(extra, line)
+			}
+			continue
+		}
+		vr := evr(f[1], f[2])
+		// The file as the metadata places it: a name in the bundle's top directory, the
+		// one its header gives it.
+		key := f[0] + " " + vr + " " + f[4]
+		if f[4] != f[0]+"-"+vr+"."+f[3]+".rpm" || !want[key] {
+			extra = append(extra, fmt.Sprintf("%s %s %s at %s", f[0], vr, f[3], f[4]))
+			continue
+		}
+		delete(want, key)
+	}
+	if len(extra) > 0 {
+		return fmt.Errorf("the bundle's metadata (repodata/) offers %s, which the manifest does not list: the bundle does not hold what its manifest says", strings.Join(extra, ", "))
+	}
+	if len(want) > 0 {
+		missing := slices.Sorted(maps.Keys(want))
+		return fmt.Errorf("the bundle's metadata (repodata/) does not offer %s, which the manifest lists: the bundle does not hold what its manifest says", strings.Join(missing, ", "))
+	}
+	return nil
 }

@@ -1,9 +1,19 @@
 package dnf
 
 import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hotchain/hotchain/internal/sign"
+	"github.com/hotchain/hotchain/internal/testutil"
+	"github.com/hotchain/hotchain/packaging/unpack"
 )
 
 // TestOnlyRepoArgs: a package manager limited to one local repository drops YUM_PARAMETER's
@@ -72,5 +82,98 @@ func TestLocalRepoFileInjection(t *testing.T) {
 		if b, err := LocalRepoFile(tc.id, "n", tc.dir, tc.keys); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("LocalRepoFile(%q, %q, %q) = %q, %v; want an error saying %q", tc.id, tc.dir, tc.keys, b, err, tc.want)
 		}
+	}
+}
+
+// bundleRepo is an unpacked bundle for CheckBundle: the RPMs rpms (written under their
+// own names unless files renames them: name -> file), createrepo_c's metadata, signed
+// by a new key (written to dir/key.asc), and a manifest that lists listed.
+func bundleRepo(t *testing.T, rpms []pmRPM, files map[string]string, listed []string) (*unpack.Bundle, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "shop-hotfix-bundle-6.14.2.3-6.14.2.4")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range rpms {
+		p.write(t, dir)
+		if f, ok := files[p.name]; ok {
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(filepath.Join(dir, p.name+"-1-"+p.release+".noarch.rpm"), filepath.Join(dir, f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if out, err := exec.Command("createrepo_c", "-q", dir).CombinedOutput(); err != nil {
+		t.Fatalf("createrepo_c: %v\n%s", err, out)
+	}
+	key, err := sign.GenerateKey("Shop Hotfixes", "hotfixes@shop.example", sign.RSA, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	repomd, err := os.Open(filepath.Join(dir, "repodata/repomd.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repomd.Close()
+	var asc bytes.Buffer
+	if err := key.SignArmored(&asc, repomd); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := key.PublicKeyArmored()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(filepath.Dir(dir), "key.asc")
+	for p, data := range map[string][]byte{filepath.Join(dir, "repodata/repomd.xml.asc"): asc.Bytes(), keyFile: pub} {
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := &unpack.BundleManifest{Product: "shop", Base: "6.14.2", From: "6.14.2.3", To: "6.14.2.4"}
+	for _, name := range listed {
+		v := strings.ReplaceAll(strings.TrimPrefix(name, "shop-hotfix-"), "_", ".")
+		m.Packages = append(m.Packages, unpack.BundlePackage{Version: v, Name: name, EVR: "1-0", File: name + "-1-0.noarch.rpm"})
+	}
+	return &unpack.Bundle{Dir: dir, Manifest: m}, keyFile
+}
+
+// TestCheckBundle: the RPM headers and the signed metadata, as the real rpm and dnf read
+// them, must be what the manifest lists: an RPM named 6.14.2.3 that holds 6.14.2.4,
+// metadata with a package more, and metadata that places a package outside the bundle's
+// top directory are each refused with what is wrong.
+func TestCheckBundle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real dnf and rpm")
+	}
+	testutil.RequireTool(t, "dnf")
+	testutil.RequireTool(t, "rpm")
+	testutil.RequireTool(t, "createrepo_c")
+	three, four := pmRPM{name: "shop-hotfix-6_14_2_3", release: "0"}, pmRPM{name: "shop-hotfix-6_14_2_4", release: "0"}
+	both := []string{"shop-hotfix-6_14_2_3", "shop-hotfix-6_14_2_4"}
+	for _, tc := range []struct {
+		name   string
+		rpms   []pmRPM
+		files  map[string]string
+		listed []string
+		want   string // "" for none
+	}{
+		{"as listed", []pmRPM{three, four}, nil, both, ""},
+		{"6.14.2.4 in the file of 6.14.2.3", []pmRPM{four}, map[string]string{four.name: "shop-hotfix-6_14_2_3-1-0.noarch.rpm"}, both[:1],
+			"package file shop-hotfix-6_14_2_3-1-0.noarch.rpm holds shop-hotfix-6_14_2_4 1-0 noarch, but the manifest says shop-hotfix-6_14_2_3 1-0"},
+		{"a package more in the metadata", []pmRPM{three, four}, nil, both[:1],
+			"the bundle's metadata (repodata/) offers shop-hotfix-6_14_2_4 1-0 noarch at shop-hotfix-6_14_2_4-1-0.noarch.rpm, which the manifest does not list"},
+		{"a package placed elsewhere", []pmRPM{three, four}, map[string]string{four.name: "sub/shop-hotfix-6_14_2_4-1-0.noarch.rpm"}, both[:1],
+			"offers shop-hotfix-6_14_2_4 1-0 noarch at sub/shop-hotfix-6_14_2_4-1-0.noarch.rpm, which the manifest does not list"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, keyFile := bundleRepo(t, tc.rpms, tc.files, tc.listed)
+			work := filepath.Join(t.TempDir(), "check")
+			err := CheckBundle(context.Background(), b, keyFile, t.TempDir(), work, append(os.Environ(), "LC_ALL=C"))
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("CheckBundle: %v\nwant %q", err, tc.want)
+			}
+		})
 	}
 }
