@@ -239,6 +239,11 @@ func TestImportBundle(t *testing.T) {
 	if left, _ := os.ReadDir(tmp); len(left) != 0 {
 		t.Errorf("the import left %d entries in TMPDIR", len(left))
 	}
+	// dnf prefixes the installroot to the private cache directory: nothing of it stays.
+	if _, err := os.Lstat(filepath.Join(host.root, tmp)); !os.IsNotExist(err) {
+		left, _ := filepath.Glob(filepath.Join(host.root, tmp, "*", "*"))
+		t.Errorf("the import left %s in the installroot (%v): %q", filepath.Join(host.root, tmp), err, left)
+	}
 	if _, err := os.Stat(filepath.Join(host.root, "etc/yum.repos.d/shop-hotfix-bundle.repo")); err == nil {
 		t.Errorf("the import left its .repo file in the host")
 	}

@@ -82,6 +82,7 @@ func importBundle(ctx context.Context, o agentOptions, bundlePath, sigPath strin
 		return fmt.Errorf("import: %w", err)
 	}
 	defer os.RemoveAll(private)
+	defer dnf.RootedLeftovers(cfg.Root, private)()
 	b, err := checkBundle(ctx, cfg, o.environ, bundlePath, sigPath, private)
 	if err != nil {
 		return err

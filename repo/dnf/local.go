@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/hotchain/hotchain/packaging/unpack"
@@ -64,6 +65,44 @@ func (r *LocalRepo) args(params []string) []string {
 	}
 	return append(out, "--setopt=reposdir="+r.ReposDir, "--setopt=cachedir="+r.CacheDir,
 		"--disablerepo=*", "--enablerepo="+r.ID)
+}
+
+// RootedLeftovers returns what removes, after the last dnf call with --installroot root
+// and a LocalRepo under the private directory private, what dnf made of private inside
+// root: dnf prefixes the installroot to cachedir (4.14 keeps its cache at the path given
+// but writes expired_repos.json under root+cachedir), which left root/<TMPDIR>/
+// hotchain-import-*/cache behind. Call it before the first dnf call: the directories on
+// the way to root+private that exist then are kept. Without a root it does nothing.
+func RootedLeftovers(root, private string) (remove func()) {
+	nothing := func() {}
+	if root == "" || root == "/" {
+		return nothing
+	}
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nothing
+	}
+	target := filepath.Join(root, private)
+	keep := target
+	var kept os.FileInfo
+	for {
+		if kept, err = os.Lstat(keep); err == nil {
+			break
+		}
+		keep = filepath.Dir(keep)
+	}
+	if keep == target || (keep != root && !strings.HasPrefix(keep, root+"/")) {
+		return nothing // there before dnf ran, or no root at all
+	}
+	return func() {
+		os.RemoveAll(target)
+		for d := filepath.Dir(target); d != keep && strings.HasPrefix(d, keep+"/"); d = filepath.Dir(d) {
+			if os.Remove(d) != nil { // not empty: something else is in it
+				return
+			}
+		}
+		os.Chtimes(keep, time.Time{}, kept.ModTime()) // as it was
+	}
 }
 
 // LocalRepoFile is the .repo file of a local repository at dir (an absolute path), checked

@@ -177,3 +177,30 @@ func TestCheckBundle(t *testing.T) {
 		})
 	}
 }
+
+// TestRootedLeftovers: what dnf makes of the private directory inside the installroot
+// goes, with the directories it made on the way; the ones that were there stay.
+func TestRootedLeftovers(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "tmp"), 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	before := testutil.Snapshot(t, root, true, ".")
+	private := "/tmp/work/x/hotchain-import-123"
+	remove := RootedLeftovers(root, private)
+	// What dnf 4.14 leaves.
+	cache := filepath.Join(root, private, "cache")
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cache, "expired_repos.json"), []byte("[]"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	remove()
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, root, true, ".")); d != "" {
+		t.Errorf("the root after the cleanup:\n%s", d)
+	}
+	// Without a root there is nothing to clean.
+	RootedLeftovers("", private)()
+	RootedLeftovers("/", private)()
+}
