@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/hotchain/hotchain/bench/internal/measure"
 )
 
 // The agent benchmark: `hotchain agent -check` on a host where nothing is pending, against
@@ -40,7 +42,7 @@ func (b *bench) agentBench() []result {
 		return fail(err)
 	}
 	defer stop()
-	if _, err := runOut(b.hotchain, "repo", "-product", "shop", "-base-url", url, repoDir); err != nil {
+	if _, err := measure.Output(b.hotchain, "repo", "-product", "shop", "-base-url", url, repoDir); err != nil {
 		return fail(err)
 	}
 
@@ -71,11 +73,11 @@ func (b *bench) agentBench() []result {
 			return fail(err)
 		}
 	}
-	if _, err := runOut("rpm", "--root", host, "--initdb"); err != nil {
+	if _, err := measure.Output("rpm", "--root", host, "--initdb"); err != nil {
 		return fail(err)
 	}
 
-	hc := command{name: b.hotchain, args: []string{"agent", "-check", "-root", host, "-config", "/etc/sysconfig/shop-hotfix"}}
+	hc := measure.Command{Name: b.hotchain, Args: []string{"agent", "-check", "-root", host, "-config", "/etc/sysconfig/shop-hotfix"}}
 	// The peer is the dnf call the agent makes, word for word: taken from the agent itself
 	// through a dnf on PATH that writes down its arguments before it runs the real one.
 	dnfArgs, err := b.captureDNF(hc)
@@ -83,9 +85,9 @@ func (b *bench) agentBench() []result {
 		return []result{{work: work, peerName: peerName, ratio: math.NaN(), goal: 1.10, goalText: "overhead <= 10%",
 			notRun: "agent not available", detail: "`hotchain agent -check` failed: " + firstLine(err.Error())}}
 	}
-	peer := command{name: "dnf", args: dnfArgs}
+	peer := measure.Command{Name: "dnf", Args: dnfArgs}
 	// Does dnf see the hotfixes (else "nothing pending" would be the wrong kind of nothing)?
-	out, err := runOut(peer.name, peer.args...)
+	out, err := measure.Output(peer.Name, peer.Args...)
 	if err != nil {
 		return fail(err)
 	}
@@ -93,29 +95,29 @@ func (b *bench) agentBench() []result {
 		return fail(fmt.Errorf("dnf repoquery lists %d hotfixes, want %d:\n%s", got, n, out))
 	}
 
-	hcS, peerS, err := pair(b.agentReps(), side{cmd: func() command { return hc }}, side{cmd: func() command { return peer }})
+	hcS, peerS, err := measure.Pair(b.agentReps(), measure.Side{Cmd: func() measure.Command { return hc }}, measure.Side{Cmd: func() measure.Command { return peer }})
 	if err != nil {
 		return fail(err)
 	}
 	r := ratio(hcS, peerS)
-	over := medianWall(hcS) - medianWall(peerS)
+	over := measure.MedianWall(hcS) - measure.MedianWall(peerS)
 	// Where the overhead goes: starting the hotchain process at all (its runtime and package
 	// initialisation, the vendor side's included), measured as `hotchain help` less a process
 	// that does nothing.
-	startS, err := repeat(b.agentReps(), command{name: b.hotchain, args: []string{"help"}})
+	startS, err := measure.Repeat(b.agentReps(), measure.Command{Name: b.hotchain, Args: []string{"help"}})
 	if err != nil {
 		return fail(err)
 	}
-	trueS, err := repeat(b.agentReps(), command{name: "true"})
+	trueS, err := measure.Repeat(b.agentReps(), measure.Command{Name: "true"})
 	if err != nil {
 		return fail(err)
 	}
 	return []result{{
 		work: work, peerName: peerName,
-		hc: secs(medianWall(hcS)), peer: secs(medianWall(peerS)),
+		hc: measure.Secs(measure.MedianWall(hcS)), peer: measure.Secs(measure.MedianWall(peerS)),
 		ratio: r, goal: 1.10, goalText: "overhead <= 10%",
 		detail: fmt.Sprintf("a repository of %d hotfixes served by `hotchain serve` on loopback, all of them in the host's ledger; the agent adds %s (%+.0f%%) to its dnf call, `dnf %s` (taken from the agent's own run; its `--installed` gives the agent what the rpm database holds, so no rpm runs). Of that, starting the hotchain process (`hotchain help`: Go runtime and package initialisation) takes %s more than starting `true`; the rest is the agent's settings, locks, syslog and last-run record. hotchain runs %s, dnf runs %s.",
-			n, secs(over), (r-1)*100, strings.Join(dnfArgs, " "), secs(medianWall(startS)-medianWall(trueS)), spread(hcS), spread(peerS)),
+			n, measure.Secs(over), (r-1)*100, strings.Join(dnfArgs, " "), measure.Secs(measure.MedianWall(startS)-measure.MedianWall(trueS)), measure.Spread(hcS), measure.Spread(peerS)),
 	}}
 }
 
@@ -151,7 +153,7 @@ func (b *bench) serve(dir string) (stop func(), url string, err error) {
 
 // captureDNF runs the agent once with a dnf on PATH that writes its arguments to a file
 // and then runs the real dnf, and returns those arguments.
-func (b *bench) captureDNF(agent command) ([]string, error) {
+func (b *bench) captureDNF(agent measure.Command) ([]string, error) {
 	real, err := exec.LookPath("dnf")
 	if err != nil {
 		return nil, err
@@ -166,8 +168,8 @@ func (b *bench) captureDNF(agent command) ([]string, error) {
 	if err := os.WriteFile(filepath.Join(shim, "dnf"), []byte(script), 0o755); err != nil {
 		return nil, err
 	}
-	agent.env = append(agent.env, "PATH="+shim+string(os.PathListSeparator)+os.Getenv("PATH"))
-	if _, err := run(agent); err != nil {
+	agent.Env = append(agent.Env, "PATH="+shim+string(os.PathListSeparator)+os.Getenv("PATH"))
+	if _, err := measure.Run(agent); err != nil {
 		return nil, err
 	}
 	data, err := os.ReadFile(argsFile)

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hotchain/hotchain/bench/internal/input"
+	"github.com/hotchain/hotchain/bench/internal/measure"
 )
 
 // The apply benchmark: a hotfix of 10,000 files and 200 MB, three quarters of which replace
@@ -17,7 +20,7 @@ import (
 const applyPerDir = 40
 
 func (b *bench) applyBench() []result {
-	work := fmt.Sprintf("apply %d files / %s with backups", b.sc.applyFiles, mib(b.sc.applyBytes))
+	work := fmt.Sprintf("apply %d files / %s with backups", b.sc.applyFiles, measure.MiB(b.sc.applyBytes))
 	const peerName = "cp -a backups + cp -a new files"
 	fail := func(err error) []result { return []result{failed(work, peerName, 1.5, "<= 1.5x", err)} }
 
@@ -29,12 +32,12 @@ func (b *bench) applyBench() []result {
 	n := b.sc.applyFiles
 	nRepl := int(float64(n) * b.sc.applyReplaced)
 	rng := rand.New(rand.NewPCG(200, 10000))
-	replaced := moduleRels("Mod", nRepl, applyPerDir, 0)
-	added := moduleRels("New", n-nRepl, applyPerDir, 0)
+	replaced := input.ModuleRels("Mod", nRepl, applyPerDir, 0)
+	added := input.ModuleRels("New", n-nRepl, applyPerDir, 0)
 	rels := append(append([]string{}, replaced...), added...)
-	spec := hotfixSpec{version: "6.14.2.1", rels: rels, sizes: sizes(n, b.sc.applyBytes, rng), seed: 200, noScripts: true}
+	spec := input.Hotfix{Version: "6.14.2.1", Rels: rels, Sizes: input.Sizes(n, b.sc.applyBytes, rng), Seed: 200, NoScripts: true}
 	err := b.generate(fmt.Sprintf("apply-%d-%d", n, b.sc.applyBytes), func() error {
-		if err := writeHotfix(filepath.Join(pristine, patches, hotfixName), spec); err != nil {
+		if err := input.WriteHotfix(filepath.Join(pristine, patches, hotfixName), spec); err != nil {
 			return err
 		}
 		// The product: the files the hotfix replaces (older versions, about the same sizes)
@@ -42,12 +45,12 @@ func (b *bench) applyBench() []result {
 		prod := filepath.Join(pristine, "opt/shop")
 		oldRng := rand.New(rand.NewPCG(201, 1))
 		for i, rel := range replaced {
-			if err := writeFile(filepath.Join(prod, filepath.FromSlash(rel)), spec.sizes[i]*9/10+1, oldRng); err != nil {
+			if err := input.WriteFile(filepath.Join(prod, filepath.FromSlash(rel)), spec.Sizes[i]*9/10+1, oldRng); err != nil {
 				return err
 			}
 		}
-		for _, rel := range moduleRels("Keep", nRepl, applyPerDir, 0) {
-			if err := writeFile(filepath.Join(prod, filepath.FromSlash(rel)), 2000, oldRng); err != nil {
+		for _, rel := range input.ModuleRels("Keep", nRepl, applyPerDir, 0) {
+			if err := input.WriteFile(filepath.Join(prod, filepath.FromSlash(rel)), 2000, oldRng); err != nil {
 				return err
 			}
 		}
@@ -84,8 +87,8 @@ func (b *bench) applyBench() []result {
 		return nil
 	}
 	hfDir := func() string { return filepath.Join(host, patches, hotfixName) }
-	hc := func() command {
-		return command{name: b.hotchain, args: []string{"apply", "-root", host, "-config", "/etc/sysconfig/shop-hotfix", hfDir()}}
+	hc := func() measure.Command {
+		return measure.Command{Name: b.hotchain, Args: []string{"apply", "-root", host, "-config", "/etc/sysconfig/shop-hotfix", hfDir()}}
 	}
 	var replacedDirs []string
 	for _, rel := range replaced {
@@ -94,7 +97,7 @@ func (b *bench) applyBench() []result {
 			replacedDirs = append(replacedDirs, d)
 		}
 	}
-	peer := func() command {
+	peer := func() measure.Command {
 		backup := filepath.Join(hfDir(), "Backup-byhand/FileChanges/lib/Shop")
 		var dirs []string
 		for _, d := range replacedDirs {
@@ -102,10 +105,10 @@ func (b *bench) applyBench() []result {
 		}
 		script := fmt.Sprintf("mkdir -p %s && cp -a %s %s/ && cp -a %s/FileChanges/. %s/",
 			backup, strings.Join(dirs, " "), backup, hfDir(), filepath.Join(host, "opt/shop"))
-		return command{name: "sh", args: []string{"-c", script}}
+		return measure.Command{Name: "sh", Args: []string{"-c", script}}
 	}
 
-	hcS, peerS, err := pair(b.slowReps, side{fresh, hc}, side{fresh, peer})
+	hcS, peerS, err := measure.Pair(b.slowReps, measure.Side{Setup: fresh, Cmd: hc}, measure.Side{Setup: fresh, Cmd: peer})
 	if err != nil {
 		return fail(err)
 	}
@@ -113,8 +116,8 @@ func (b *bench) applyBench() []result {
 	// hotchain's result checked by hotchain verify, and profiled in-process.
 	check := "not verified"
 	if err := fresh(); err == nil {
-		if _, err := run(hc()); err == nil {
-			if out, err := runOut(b.hotchain, "verify", "-root", host, "-config", "/etc/sysconfig/shop-hotfix"); err == nil {
+		if _, err := measure.Run(hc()); err == nil {
+			if out, err := measure.Output(b.hotchain, "verify", "-root", host, "-config", "/etc/sysconfig/shop-hotfix"); err == nil {
 				check = "hotchain verify after an apply: " + firstLine(out)
 			} else {
 				check = "hotchain verify FAILED: " + firstLine(out)
@@ -127,10 +130,10 @@ func (b *bench) applyBench() []result {
 
 	return []result{{
 		work: work, peerName: peerName,
-		hc: secs(medianWall(hcS)), peer: secs(medianWall(peerS)),
+		hc: measure.Secs(measure.MedianWall(hcS)), peer: measure.Secs(measure.MedianWall(peerS)),
 		ratio: ratio(hcS, peerS), goal: 1.5, goalText: "<= 1.5x",
 		detail: fmt.Sprintf("%d files, %s in the hotfix: %d replace product files, %d are new (in new directories); the product has as many files again that the hotfix leaves alone. Each run has a fresh copy of the host, all made before the first run, written back with `sync` and left %s to settle. hotchain `apply` (filelist check, plan, journal, backups, placing, one syncfs per phase, ledger) runs %s; the floor, `%s` with the %d directories of replaced files, runs %s (no sync). %s.",
-			hfFiles, mib(hfBytes), nRepl, n-nRepl, b.sc.quiesce, spread(hcS), "mkdir -p B && cp -a DIRS B/ && cp -a HOTFIX/FileChanges/. ROOT/", len(replacedDirs), spread(peerS), check),
+			hfFiles, measure.MiB(hfBytes), nRepl, n-nRepl, b.sc.quiesce, measure.Spread(hcS), "mkdir -p B && cp -a DIRS B/ && cp -a HOTFIX/FileChanges/. ROOT/", len(replacedDirs), measure.Spread(peerS), check),
 	}}
 }
 
@@ -145,11 +148,11 @@ func (b *bench) freshHosts(base, pristine string, n int) ([]string, error) {
 		h := filepath.Join(base, fmt.Sprintf("host-%d", i))
 		os.RemoveAll(h)
 		hosts = append(hosts, h)
-		if _, err := runOut("cp", "-a", pristine, h); err != nil {
+		if _, err := measure.Output("cp", "-a", pristine, h); err != nil {
 			return hosts, err
 		}
 	}
-	if err := settle(nil); err != nil {
+	if err := measure.Settle(nil); err != nil {
 		return hosts, err
 	}
 	time.Sleep(b.sc.quiesce)

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/hotchain/hotchain/bench/internal/input"
+	"github.com/hotchain/hotchain/bench/internal/measure"
 )
 
 // The build benchmark: one hotfix RPM of 1,000 files and 50 MB, with hotchain build and
@@ -51,7 +54,7 @@ cp -a %[2]s %%{buildroot}/var/opt/shop/Patches/shop-hotfix-6.14.2.1
 
 func (b *bench) buildBench() []result {
 	const work = "build one RPM, %d files / %s"
-	w := fmt.Sprintf(work, b.sc.buildFiles, mib(b.sc.buildBytes))
+	w := fmt.Sprintf(work, b.sc.buildFiles, measure.MiB(b.sc.buildBytes))
 	rw := "build: peak RSS / payload"
 	fail := func(err error) []result {
 		return []result{failed(w, "rpmbuild -bb", 0.5, "<= 0.5x", err), failed(rw, "payload size", 1.5, "<= 1.5x", err)}
@@ -59,25 +62,25 @@ func (b *bench) buildBench() []result {
 	src := filepath.Join(b.tmp, "build", "src", "shop-hotfix-6.14.2.1")
 	rng := rand.New(rand.NewPCG(50, 1000))
 	n := b.sc.buildFiles
-	spec := hotfixSpec{version: "6.14.2.1", rels: moduleRels("Mod", n, 40, 0), sizes: sizes(n, b.sc.buildBytes, rng), seed: 50}
-	if err := b.generate(fmt.Sprintf("build-%d-%d", n, b.sc.buildBytes), func() error { return writeHotfix(src, spec) }); err != nil {
+	spec := input.Hotfix{Version: "6.14.2.1", Rels: input.ModuleRels("Mod", n, 40, 0), Sizes: input.Sizes(n, b.sc.buildBytes, rng), Seed: 50}
+	if err := b.generate(fmt.Sprintf("build-%d-%d", n, b.sc.buildBytes), func() error { return input.WriteHotfix(src, spec) }); err != nil {
 		return fail(err)
 	}
 	payload, files := dirSize(src)
 
 	// hotchain's side.
 	out := filepath.Join(b.tmp, "build", "out")
-	hc := command{name: b.hotchain, args: []string{"build", "-product", "shop", "-out", out, src}, env: []string{"SOURCE_DATE_EPOCH=1767323045"}}
-	cleanHC := func() error { return settle(os.RemoveAll(out)) }
+	hc := measure.Command{Name: b.hotchain, Args: []string{"build", "-product", "shop", "-out", out, src}, Env: []string{"SOURCE_DATE_EPOCH=1767323045"}}
+	cleanHC := func() error { return measure.Settle(os.RemoveAll(out)) }
 	hcRPM := filepath.Join(out, "shop-hotfix-6_14_2_1-1-0.noarch.rpm")
 
 	// rpmbuild's side, with the scriptlets of hotchain's package.
-	if _, err := run(hc); err != nil {
+	if _, err := measure.Run(hc); err != nil {
 		return fail(err)
 	}
 	var scripts []string
 	for _, tag := range []string{"PREIN", "POSTIN", "PREUN"} {
-		s, err := runOut("rpm", "-qp", "--qf", "%{"+tag+"}", hcRPM)
+		s, err := measure.Output("rpm", "-qp", "--qf", "%{"+tag+"}", hcRPM)
 		if err != nil {
 			return fail(err)
 		}
@@ -92,17 +95,17 @@ func (b *bench) buildBench() []result {
 	if err := os.WriteFile(specFile, []byte(fmt.Sprintf(specTemplate, summary, src, scripts[0], scripts[1], scripts[2])), 0o644); err != nil {
 		return fail(err)
 	}
-	rpmbuild := command{name: "rpmbuild", args: []string{"-bb", "--quiet", "--define", "_topdir " + top, specFile}, env: []string{"SOURCE_DATE_EPOCH=1767323045"}}
+	rpmbuild := measure.Command{Name: "rpmbuild", Args: []string{"-bb", "--quiet", "--define", "_topdir " + top, specFile}, Env: []string{"SOURCE_DATE_EPOCH=1767323045"}}
 	cleanRB := func() error {
 		for _, d := range []string{"RPMS", "BUILD", "BUILDROOT", "SRPMS"} {
 			if err := os.RemoveAll(filepath.Join(top, d)); err != nil {
 				return err
 			}
 		}
-		return settle(nil)
+		return measure.Settle(nil)
 	}
 
-	hcS, peerS, err := pair(b.reps, side{cleanHC, func() command { return hc }}, side{cleanRB, func() command { return rpmbuild }})
+	hcS, peerS, err := measure.Pair(b.reps, measure.Side{Setup: cleanHC, Cmd: func() measure.Command { return hc }}, measure.Side{Setup: cleanRB, Cmd: func() measure.Command { return rpmbuild }})
 	if err != nil {
 		return fail(err)
 	}
@@ -114,18 +117,18 @@ func (b *bench) buildBench() []result {
 		b.profile("build", src, out)
 	}
 
-	rss := medianRSS(hcS)
+	rss := measure.MedianRSS(hcS)
 	return []result{{
 		work: w, peerName: "rpmbuild -bb, w6.gzdio",
-		hc: secs(medianWall(hcS)), peer: secs(medianWall(peerS)),
+		hc: measure.Secs(measure.MedianWall(hcS)), peer: measure.Secs(measure.MedianWall(peerS)),
 		ratio: ratio(hcS, peerS), goal: 0.5, goalText: "<= 0.5x",
 		detail: fmt.Sprintf("%d files, %s of content (generated source-like text). hotchain `build` writes the RPM *and* the tarball (`%s`), runs %s; rpmbuild runs %s, spec: AutoReqProv no, no __os_install_post, payload w6.gzdio (gzip level 6: hotchain's PAYLOADFLAGS is 6 too, though its compressor is klauspost/pgzip, not zlib), %%install is `cp -a` of the hotfix directory. %s.",
-			files, mib(payload), strings.Join(hc.args[:len(hc.args)-1], " "), spread(hcS), spread(peerS), check),
+			files, measure.MiB(payload), strings.Join(hc.Args[:len(hc.Args)-1], " "), measure.Spread(hcS), measure.Spread(peerS), check),
 	}, {
 		work: rw, peerName: "payload size",
-		hc: mib(rss), peer: mib(payload),
+		hc: measure.MiB(rss), peer: measure.MiB(payload),
 		ratio: float64(rss) / float64(payload), goal: 1.5, goalText: "<= 1.5x",
-		detail: fmt.Sprintf("peak RSS of the hotchain process (GNU time's %%M, median of %d); rpmbuild's own peak was %s.", len(hcS), mib(medianRSS(peerS))),
+		detail: fmt.Sprintf("peak RSS of the hotchain process (GNU time's %%M, median of %d); rpmbuild's own peak was %s.", len(hcS), measure.MiB(measure.MedianRSS(peerS))),
 	}}
 }
 
@@ -133,18 +136,18 @@ func (b *bench) buildBench() []result {
 // its file list with rpmbuild's.
 func (b *bench) compareBuilds(hcRPM, rbRPM string) string {
 	var notes []string
-	if out, err := runOut("rpm", "-K", "--nosignature", hcRPM); err != nil {
+	if out, err := measure.Output("rpm", "-K", "--nosignature", hcRPM); err != nil {
 		notes = append(notes, "rpm -K FAILED: "+strings.TrimSpace(out))
 	} else {
 		notes = append(notes, "rpm -K: digests OK")
 	}
-	if out, err := runOut("sh", "-c", "rpm2cpio \"$1\" | cpio -t --quiet | wc -l", "sh", hcRPM); err != nil {
+	if out, err := measure.Output("sh", "-c", "rpm2cpio \"$1\" | cpio -t --quiet | wc -l", "sh", hcRPM); err != nil {
 		notes = append(notes, "rpm2cpio | cpio -t FAILED")
 	} else {
 		notes = append(notes, "rpm2cpio | cpio -t lists "+strings.TrimSpace(out)+" entries")
 	}
-	hl, err1 := runOut("rpm", "-qlp", hcRPM)
-	rl, err2 := runOut("rpm", "-qlp", rbRPM)
+	hl, err1 := measure.Output("rpm", "-qlp", hcRPM)
+	rl, err2 := measure.Output("rpm", "-qlp", rbRPM)
 	if err1 == nil && err2 == nil {
 		a, c := sortedLines(hl), sortedLines(rl)
 		if a == c {
@@ -155,7 +158,7 @@ func (b *bench) compareBuilds(hcRPM, rbRPM string) string {
 	}
 	if fi, err := os.Stat(hcRPM); err == nil {
 		if fr, err := os.Stat(rbRPM); err == nil {
-			notes = append(notes, fmt.Sprintf("package sizes: hotchain %s, rpmbuild %s", mib(fi.Size()), mib(fr.Size())))
+			notes = append(notes, fmt.Sprintf("package sizes: hotchain %s, rpmbuild %s", measure.MiB(fi.Size()), measure.MiB(fr.Size())))
 		}
 	}
 	return strings.Join(notes, "; ")

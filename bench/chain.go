@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hotchain/hotchain/bench/internal/input"
+	"github.com/hotchain/hotchain/bench/internal/measure"
 )
 
 // The chain benchmarks: a chain of hotfixes (10 of 1,000 files at full scale) installed on
@@ -31,11 +34,11 @@ type chainLayout struct {
 // replaced is the product files hotfix i (1-based) replaces: each one shares half of them
 // with the hotfix before it, as a chain that fixes the same modules again does.
 func (l chainLayout) replaced(i int) []string {
-	return moduleRels("Mod", l.repl, chainPerDir, (i-1)*l.repl/2)
+	return input.ModuleRels("Mod", l.repl, chainPerDir, (i-1)*l.repl/2)
 }
 
 func (l chainLayout) added(i int) []string {
-	return moduleRels(fmt.Sprintf("New%02d_", i), l.files-l.repl, chainPerDir, 0)
+	return input.ModuleRels(fmt.Sprintf("New%02d_", i), l.files-l.repl, chainPerDir, 0)
 }
 
 func (b *bench) chainBenches() []result {
@@ -65,19 +68,19 @@ func (b *bench) chainBenches() []result {
 	}
 	key := filepath.Join(base, "vendor")
 	err := b.generate(fmt.Sprintf("chain-%d-%d-%d", l.n, l.files, b.sc.chainBytes), func() error {
-		if _, err := runOut(b.hotchain, "keygen", "-algo", "ed25519", "-name", "Shop Hotfixes", "-email", "hotfixes@shop.example", "-out", key); err != nil {
+		if _, err := measure.Output(b.hotchain, "keygen", "-algo", "ed25519", "-name", "Shop Hotfixes", "-email", "hotfixes@shop.example", "-out", key); err != nil {
 			return err
 		}
 		for i := 1; i <= l.n; i++ {
 			rng := rand.New(rand.NewPCG(300+uint64(i), 1))
 			rels := append(l.replaced(i), l.added(i)...)
-			spec := hotfixSpec{version: fmt.Sprintf("6.14.2.%d", i), rels: rels, sizes: sizes(len(rels), b.sc.chainBytes, rng), seed: 300 + uint64(i), noScripts: true}
-			dir := filepath.Join(src, "shop-hotfix-"+spec.version)
-			if err := writeHotfix(dir, spec); err != nil {
+			spec := input.Hotfix{Version: fmt.Sprintf("6.14.2.%d", i), Rels: rels, Sizes: input.Sizes(len(rels), b.sc.chainBytes, rng), Seed: 300 + uint64(i), NoScripts: true}
+			dir := filepath.Join(src, "shop-hotfix-"+spec.Version)
+			if err := input.WriteHotfix(dir, spec); err != nil {
 				return err
 			}
 			// Signed, as dnf checks them (gpgcheck=1 in the .repo file).
-			if _, err := runOut(b.hotchain, "build", "-product", "shop", "-sign-key", key+".asc", "-out", repoDir, dir); err != nil {
+			if _, err := measure.Output(b.hotchain, "build", "-product", "shop", "-sign-key", key+".asc", "-out", repoDir, dir); err != nil {
 				return err
 			}
 		}
@@ -96,10 +99,10 @@ func (b *bench) chainBenches() []result {
 	}
 	defer stop()
 	// The base RPM and the metadata name the server's URL, which changes every run.
-	if _, err := runOut(b.hotchain, "build-base", "-product", "shop", "-base-version", "6.14.2", "-repo-url", url, "-sign-key", key+".asc", "-binary", b.hotchain, "-out", repoDir); err != nil {
+	if _, err := measure.Output(b.hotchain, "build-base", "-product", "shop", "-base-version", "6.14.2", "-repo-url", url, "-sign-key", key+".asc", "-binary", b.hotchain, "-out", repoDir); err != nil {
 		return fail(err)
 	}
-	if _, err := runOut(b.hotchain, "repo", "-product", "shop", "-sign-key", key+".asc", "-base-url", url, repoDir); err != nil {
+	if _, err := measure.Output(b.hotchain, "repo", "-product", "shop", "-sign-key", key+".asc", "-base-url", url, repoDir); err != nil {
 		return fail(err)
 	}
 	if err := b.chainHost(pristine, repoDir, key+".pub.asc", stamps, l); err != nil {
@@ -115,8 +118,8 @@ func (b *bench) chainBenches() []result {
 	}
 	taken := 0
 	next := func() string { taken++; return hosts[taken-1] }
-	agent := func(host string) command {
-		return command{name: b.hotchain, args: []string{"agent", "-console", "-root", host, "-config", "/etc/sysconfig/shop-hotfix"}}
+	agent := func(host string) measure.Command {
+		return measure.Command{Name: b.hotchain, Args: []string{"agent", "-console", "-root", host, "-config", "/etc/sysconfig/shop-hotfix"}}
 	}
 	// The peer is the agent's own dnf install call, word for word, taken from its first run.
 	calls, err := b.captureDNFCalls(agent(next()))
@@ -133,7 +136,7 @@ func (b *bench) chainBenches() []result {
 		return fail(fmt.Errorf("the agent ran no dnf install: %q", calls))
 	}
 
-	var agentS, dnfS, closedS, cpS []sample
+	var agentS, dnfS, closedS, cpS []measure.Sample
 	var said []string // the agent's own "closed for" lines
 	for i := -1; i < reps; i++ {
 		agentHost, dnfHost, cpHost := next(), next(), next()
@@ -151,10 +154,10 @@ func (b *bench) chainBenches() []result {
 					return err
 				}
 				if got := checkChainHost(agentHost, l.n); got != "" {
-					return fmt.Errorf("after the agent: %s\n%s", got, tail(out, 1500))
+					return fmt.Errorf("after the agent: %s\n%s", got, measure.Tail(out, 1500))
 				}
 				if i >= 0 {
-					agentS, closedS = append(agentS, s), append(closedS, sample{wall: closed})
+					agentS, closedS = append(agentS, s), append(closedS, measure.Sample{Wall: closed})
 					if m := regexp.MustCompile(`closed for [0-9.]+ s`).FindString(out); m != "" {
 						said = append(said, m)
 					}
@@ -166,7 +169,7 @@ func (b *bench) chainBenches() []result {
 				for k, a := range dnfArgs {
 					args[k] = strings.ReplaceAll(a, hosts[0], dnfHost)
 				}
-				s, err := run(command{name: "dnf", args: args})
+				s, err := measure.Run(measure.Command{Name: "dnf", Args: args})
 				if err != nil {
 					return err
 				}
@@ -179,7 +182,7 @@ func (b *bench) chainBenches() []result {
 				return nil
 			},
 			func() error {
-				s, err := run(chainByHand(cpHost, src, l))
+				s, err := measure.Run(chainByHand(cpHost, src, l))
 				if i >= 0 && err == nil {
 					cpS = append(cpS, s)
 				}
@@ -195,21 +198,21 @@ func (b *bench) chainBenches() []result {
 	}
 	_, hfFiles := dirSize(filepath.Join(src, "shop-hotfix-6.14.2.1", "FileChanges"))
 	common := fmt.Sprintf("%d hotfixes of %d files, %s each: %d of each replace product files, half of them ones the hotfix before replaced too, %d are new; no install scripts. A sandbox host: an installroot with a static busybox and the base RPM, a fresh copy for every run, all made and written back before the first; the repository served by `hotchain serve` on loopback.",
-		l.n, hfFiles, mib(b.sc.chainBytes), l.repl, l.files-l.repl)
+		l.n, hfFiles, measure.MiB(b.sc.chainBytes), l.repl, l.files-l.repl)
 	return []result{
 		{
 			work: installWork, peerName: installPeer,
-			hc: secs(medianWall(agentS)), peer: secs(medianWall(dnfS)),
+			hc: measure.Secs(measure.MedianWall(agentS)), peer: measure.Secs(measure.MedianWall(dnfS)),
 			ratio: ratio(agentS, dnfS), goal: 1.3, goalText: "<= 1.3x",
 			detail: fmt.Sprintf("%s hotchain `agent -console` (repoquery, one dnf install with the apply deferred, the first hotfix prepared, PRE_HOOK, ten applies, POST_HOOK, the rpm database compared with the ledger) runs %s; `dnf %s` with every %%post applying its hotfix (the agent's own install call, taken from its first run) runs %s. Both hosts end with the ten hotfixes in the ledger.",
-				common, spread(agentS), strings.Join(dnfArgs, " "), spread(dnfS)),
+				common, measure.Spread(agentS), strings.Join(dnfArgs, " "), measure.Spread(dnfS)),
 		},
 		{
 			work: closedWork, peerName: closedPeer,
-			hc: secs(medianWall(closedS)), peer: secs(medianWall(cpS)),
+			hc: measure.Secs(measure.MedianWall(closedS)), peer: measure.Secs(measure.MedianWall(cpS)),
 			ratio: ratio(closedS, cpS), goal: 1.5, goalText: "<= 1.5x",
 			detail: fmt.Sprintf("The same agent runs: from PRE_HOOK's start to POST_HOOK's end (hooks that write `date +%%s%%N`), %s (the agent's reports: %s); in the window, each hotfix is rechecked by lstat, backed up (the first one before PRE_HOOK), placed with one syncfs per phase and recorded. The floor, for each hotfix in turn `mkdir -p B && cp -a DIRS B/ && cp -a HOTFIX/FileChanges/. ROOT/` (the directories of the files it replaces, then its files; no sync), runs %s.",
-				spread(closedS), strings.Join(said, ", "), spread(cpS)),
+				measure.Spread(closedS), strings.Join(said, ", "), measure.Spread(cpS)),
 		},
 	}
 }
@@ -225,7 +228,7 @@ func (b *bench) chainHost(root, repoDir, pubKey, stamps string, l chainLayout) e
 		}
 	}
 	bb, _ := exec.LookPath("busybox")
-	if _, err := runOut("cp", bb, filepath.Join(root, "bin/busybox")); err != nil {
+	if _, err := measure.Output("cp", bb, filepath.Join(root, "bin/busybox")); err != nil {
 		return err
 	}
 	for _, applet := range []string{"sh", "cat", "echo", "mkdir", "rm", "cp", "ls", "grep", "test", "["} {
@@ -237,7 +240,7 @@ func (b *bench) chainHost(root, repoDir, pubKey, stamps string, l chainLayout) e
 		for _, rel := range l.replaced(i) {
 			if !seen[rel] {
 				seen[rel] = true
-				if err := writeFile(filepath.Join(root, "opt/shop", filepath.FromSlash(rel)), b.sc.chainBytes/int64(l.files), rng); err != nil {
+				if err := input.WriteFile(filepath.Join(root, "opt/shop", filepath.FromSlash(rel)), b.sc.chainBytes/int64(l.files), rng); err != nil {
 					return err
 				}
 			}
@@ -270,7 +273,7 @@ func (b *bench) chainHost(root, repoDir, pubKey, stamps string, l chainLayout) e
 			return err
 		}
 	}
-	_, err = runOut("dnf", "-y", "--installroot", root, "--setopt=shop-hotfix.gpgkey=file://"+filepath.Join(root, "etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix"),
+	_, err = measure.Output("dnf", "-y", "--installroot", root, "--setopt=shop-hotfix.gpgkey=file://"+filepath.Join(root, "etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix"),
 		"--disablerepo", "*", "--enablerepo", "shop-hotfix", "--releasever=1", "install", "shop-hotfix-base")
 	return err
 }
@@ -286,7 +289,7 @@ func checkChainHost(host string, n int) string {
 }
 
 // chainByHand is the floor of the closed window: each hotfix's backups and files by cp -a.
-func chainByHand(host, src string, l chainLayout) command {
+func chainByHand(host, src string, l chainLayout) measure.Command {
 	var script []string
 	for i := 1; i <= l.n; i++ {
 		var dirs []string
@@ -301,7 +304,7 @@ func chainByHand(host, src string, l chainLayout) command {
 		script = append(script, fmt.Sprintf("mkdir -p %s && cp -a %s %s/ && cp -a %s/FileChanges/. %s/",
 			backup, strings.Join(dirs, " "), backup, hf, filepath.Join(host, "opt/shop")))
 	}
-	return command{name: "sh", args: []string{"-c", strings.Join(script, " && ")}}
+	return measure.Command{Name: "sh", Args: []string{"-c", strings.Join(script, " && ")}}
 }
 
 // stampGap is POST_HOOK's time less PRE_HOOK's, from the files the hooks wrote.
@@ -323,21 +326,21 @@ func stampGap(dir string) (time.Duration, error) {
 }
 
 // runKeep is run, also returning what the command printed.
-func runKeep(c command) (sample, string, error) {
+func runKeep(c measure.Command) (measure.Sample, string, error) {
 	out := filepath.Join(os.TempDir(), fmt.Sprintf("bench-out-%d", time.Now().UnixNano()))
 	defer os.Remove(out)
-	wrapped := command{name: "sh", args: append([]string{"-c", `out=$1; shift; exec "$@" > "$out" 2>&1`, "sh", out, c.name}, c.args...), env: c.env}
-	s, err := run(wrapped)
+	wrapped := measure.Command{Name: "sh", Args: append([]string{"-c", `out=$1; shift; exec "$@" > "$out" 2>&1`, "sh", out, c.Name}, c.Args...), Env: c.Env}
+	s, err := measure.Run(wrapped)
 	data, _ := os.ReadFile(out)
 	if err != nil {
-		return s, string(data), fmt.Errorf("%s: %v\n%s", c, err, tail(string(data), 1500))
+		return s, string(data), fmt.Errorf("%s: %v\n%s", c, err, measure.Tail(string(data), 1500))
 	}
 	return s, string(data), nil
 }
 
 // captureDNFCalls runs the agent once with a dnf on PATH that writes down the arguments of
 // every call before it runs the real dnf, and returns them, one slice per call.
-func (b *bench) captureDNFCalls(agent command) ([][]string, error) {
+func (b *bench) captureDNFCalls(agent measure.Command) ([][]string, error) {
 	real, err := exec.LookPath("dnf")
 	if err != nil {
 		return nil, err
@@ -352,9 +355,9 @@ func (b *bench) captureDNFCalls(agent command) ([][]string, error) {
 	if err := os.WriteFile(filepath.Join(shim, "dnf"), []byte(script), 0o755); err != nil {
 		return nil, err
 	}
-	agent.env = append(agent.env, "PATH="+shim+string(os.PathListSeparator)+os.Getenv("PATH"))
+	agent.Env = append(agent.Env, "PATH="+shim+string(os.PathListSeparator)+os.Getenv("PATH"))
 	if _, out, err := runKeep(agent); err != nil {
-		return nil, fmt.Errorf("%v\n%s", err, tail(out, 1500))
+		return nil, fmt.Errorf("%v\n%s", err, measure.Tail(out, 1500))
 	}
 	data, err := os.ReadFile(argsFile)
 	if err != nil {

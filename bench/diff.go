@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hotchain/hotchain/bench/internal/input"
+	"github.com/hotchain/hotchain/bench/internal/measure"
 	"github.com/hotchain/hotchain/hotfix"
 )
 
@@ -82,11 +84,11 @@ func (b *bench) diffBench() []result {
 	args := func() []string {
 		return []string{"diff", "-from", oldDir, "-to", newDir, "-version", "6.14.2.1", "-out", out}
 	}
-	hc := func() command { return command{name: b.hotchain, args: args()} }
-	peer := func() command {
-		return command{name: "diff", args: []string{"-rq", "--no-dereference", oldDir, newDir}, ok: func(code int) bool { return code == 1 }}
+	hc := func() measure.Command { return measure.Command{Name: b.hotchain, Args: args()} }
+	peer := func() measure.Command {
+		return measure.Command{Name: "diff", Args: []string{"-rq", "--no-dereference", oldDir, newDir}, OK: func(code int) bool { return code == 1 }}
 	}
-	hcS, peerS, err := pair(b.reps, side{fresh, hc}, side{nil, peer})
+	hcS, peerS, err := measure.Pair(b.reps, measure.Side{Setup: fresh, Cmd: hc}, measure.Side{Cmd: peer})
 	if err != nil {
 		return fail(err)
 	}
@@ -120,11 +122,11 @@ func (b *bench) diffBench() []result {
 	}
 	return []result{{
 		work: work, peerName: peerName,
-		hc: secs(medianWall(hcS)), peer: secs(medianWall(peerS)),
+		hc: measure.Secs(measure.MedianWall(hcS)), peer: measure.Secs(measure.MedianWall(peerS)),
 		ratio: ratio(hcS, peerS), goal: 1.5, goalText: "<= 1.5x",
 		detail: fmt.Sprintf("OLD: %d files (%s) in directories of %d, and %d symlinks; NEW is a copy (`cp -a`) with %d entries changed: %d files of another size, %d of the same size with other bytes, %d with another mode, %d symlinks retargeted, %d files added (some in a new directory), %d removed (%d of them with their directory). `hotchain %s` (compare, write the hotfix, self-check: apply to a sparse copy and compare with NEW) runs %s; `diff -rq --no-dereference` (symlinks compared, not followed, as hotchain does) runs %s. %s.",
-			oldFiles, mib(oldBytes), diffPerDir, len(l.links), l.differ(), len(l.resized), len(l.rewritten), len(l.chmodded), len(l.relinked), len(l.added), l.removedFiles(), l.removedFiles()-len(l.removed),
-			strings.Join(args(), " "), spread(hcS), spread(peerS), check),
+			oldFiles, measure.MiB(oldBytes), diffPerDir, len(l.links), l.differ(), len(l.resized), len(l.rewritten), len(l.chmodded), len(l.relinked), len(l.added), l.removedFiles(), l.removedFiles()-len(l.removed),
+			strings.Join(args(), " "), measure.Spread(hcS), measure.Spread(peerS), check),
 	}}
 }
 
@@ -132,7 +134,7 @@ func (b *bench) diffBench() []result {
 // (same size), 10% chmodded, 5% symlinks retargeted, 10% added, 10% removed (a directory of
 // diffPerDir files among them, when there are enough).
 func diffPlan(n, differ int) diffLayout {
-	l := diffLayout{rels: moduleRels("Mod", n, diffPerDir, 0)}
+	l := diffLayout{rels: input.ModuleRels("Mod", n, diffPerDir, 0)}
 	nLinks := max(differ/5, 4)
 	for i := 0; i < nLinks; i++ {
 		d := filepath.Dir(l.rels[i*n/nLinks])
@@ -178,13 +180,13 @@ func diffPlan(n, differ int) diffLayout {
 func writeDiffTrees(oldDir, newDir string, l diffLayout, total int64) error {
 	rng := rand.New(rand.NewPCG(301, 1))
 	n := len(l.rels)
-	sz := sizes(n, total*9/10, rng)
+	sz := input.Sizes(n, total*9/10, rng)
 	// Some larger files (archives, images): a tenth of the bytes in a few files.
 	for i := 0; i < max(n/5000, 1); i++ {
 		sz[(i*7919)%n] += total / 10 / int64(max(n/5000, 1))
 	}
 	for i, rel := range l.rels {
-		if err := writeFile(filepath.Join(oldDir, filepath.FromSlash(rel)), sz[i], rng); err != nil {
+		if err := input.WriteFile(filepath.Join(oldDir, filepath.FromSlash(rel)), sz[i], rng); err != nil {
 			return err
 		}
 	}
@@ -199,7 +201,7 @@ func writeDiffTrees(oldDir, newDir string, l diffLayout, total int64) error {
 	}
 	p := func(rel string) string { return filepath.Join(newDir, filepath.FromSlash(rel)) }
 	for _, i := range l.resized {
-		if err := writeFile(p(l.rels[i]), sz[i]+1+int64(rng.IntN(200)), rng); err != nil {
+		if err := input.WriteFile(p(l.rels[i]), sz[i]+1+int64(rng.IntN(200)), rng); err != nil {
 			return err
 		}
 	}
@@ -241,7 +243,7 @@ func writeDiffTrees(oldDir, newDir string, l diffLayout, total int64) error {
 		}
 	}
 	for _, rel := range l.added {
-		if err := writeFile(p(rel), 100+int64(rng.IntN(8000)), rng); err != nil {
+		if err := input.WriteFile(p(rel), 100+int64(rng.IntN(8000)), rng); err != nil {
 			return err
 		}
 	}

@@ -21,6 +21,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hotchain/hotchain/bench/internal/measure"
 )
 
 // result is one row of the table.
@@ -208,11 +210,11 @@ func (b *bench) main(src, only, out string, keep bool, inputs string) ([]result,
 		t := time.Now()
 		b.logf("%s ...", strings.Join(x.names, ", "))
 		rows = append(rows, x.run()...)
-		b.logf("%s done in %s", strings.Join(x.names, ", "), secs(time.Since(t)))
+		b.logf("%s done in %s", strings.Join(x.names, ", "), measure.Secs(time.Since(t)))
 	}
 	table := renderTable(rows)
 	fmt.Print(table)
-	b.logf("all done in %s", secs(time.Since(start)))
+	b.logf("all done in %s", measure.Secs(time.Since(start)))
 	if out == "" {
 		return rows, nil
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotchain/hotchain/bench/internal/measure"
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/packaging"
@@ -130,7 +131,7 @@ func runProfiled(job profileJob) error {
 	top, _ := exec.Command("go", "tool", "pprof", "-top", "-nodecount=40", cpu).CombinedOutput()
 	cum, _ := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=40", cpu).CombinedOutput()
 	summary := fmt.Sprintf("%s in-process: %s wall, %s allocated, heap obtained from the OS %s\n",
-		job.Op, secs(wall), mib(int64(ms.TotalAlloc)), mib(int64(ms.HeapSys)))
+		job.Op, measure.Secs(wall), measure.MiB(int64(ms.TotalAlloc)), measure.MiB(int64(ms.HeapSys)))
 	os.WriteFile(filepath.Join(job.Dir, job.Op+".top.txt"), []byte(summary+string(top)+"\n"+string(cum)), 0o644)
 	fmt.Print(summary + string(top))
 	return nil

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hotchain/hotchain/bench/internal/input"
+	"github.com/hotchain/hotchain/bench/internal/measure"
 	"github.com/hotchain/hotchain/packaging"
 )
 
@@ -45,14 +47,14 @@ func (b *bench) makeRepoPackages(dir string, first, n int) error {
 func (b *bench) makeRepoPackage(dir, stage string, i int) error {
 	rng := rand.New(rand.NewPCG(uint64(i), 11))
 	nf := b.sc.repoMinFiles + rng.IntN(b.sc.repoMaxF-b.sc.repoMinFiles+1)
-	spec := hotfixSpec{
-		version: fmt.Sprintf("6.14.2.%d", i),
-		rels:    moduleRels(fmt.Sprintf("Fix%04d_", i), nf, 25, 0),
-		sizes:   sizes(nf, int64(nf)*b.sc.repoFileSize, rng),
-		seed:    uint64(i),
+	spec := input.Hotfix{
+		Version: fmt.Sprintf("6.14.2.%d", i),
+		Rels:    input.ModuleRels(fmt.Sprintf("Fix%04d_", i), nf, 25, 0),
+		Sizes:   input.Sizes(nf, int64(nf)*b.sc.repoFileSize, rng),
+		Seed:    uint64(i),
 	}
-	src := filepath.Join(stage, "src", "shop-hotfix-"+spec.version)
-	if err := writeHotfix(src, spec); err != nil {
+	src := filepath.Join(stage, "src", "shop-hotfix-"+spec.Version)
+	if err := input.WriteHotfix(src, spec); err != nil {
 		return err
 	}
 	out := filepath.Join(stage, "out")
@@ -84,11 +86,11 @@ func (b *bench) repoBenches() []result {
 		return []result{failed(fw, "createrepo_c", 0.8, "<= 0.8x", fmt.Errorf("generate packages: %w", err))}
 	}
 	size, files := dirSize(dir)
-	b.logf("repo: %d packages, %s, in %s", files, mib(size), secs(time.Since(t)))
-	inputs := fmt.Sprintf("%d hotfix RPMs of %d to %d files (%s in all, gzip payloads)", files, b.sc.repoMinFiles, b.sc.repoMaxF, mib(size))
+	b.logf("repo: %d packages, %s, in %s", files, measure.MiB(size), measure.Secs(time.Since(t)))
+	inputs := fmt.Sprintf("%d hotfix RPMs of %d to %d files (%s in all, gzip payloads)", files, b.sc.repoMinFiles, b.sc.repoMaxF, measure.MiB(size))
 
-	hcRepo := func(extra ...string) command {
-		return command{name: b.hotchain, args: append(append([]string{"repo", "-product", "shop", "-base-url", "http://127.0.0.1:8000"}, extra...), dir)}
+	hcRepo := func(extra ...string) measure.Command {
+		return measure.Command{Name: b.hotchain, Args: append(append([]string{"repo", "-product", "shop", "-base-url", "http://127.0.0.1:8000"}, extra...), dir)}
 	}
 	var rows []result
 	if b.wants("repo") {
@@ -102,12 +104,12 @@ func (b *bench) repoBenches() []result {
 
 // sameXML has each tool write the metadata of dir afresh once more, createrepo_c first, and
 // compares the open-checksums of primary, filelists and other.
-func sameXML(dir string, fresh func() error, peer, hc command) string {
-	written := func(c command) (string, error) {
+func sameXML(dir string, fresh func() error, peer, hc measure.Command) string {
+	written := func(c measure.Command) (string, error) {
 		if err := fresh(); err != nil {
 			return "", err
 		}
-		if _, err := run(c); err != nil {
+		if _, err := measure.Run(c); err != nil {
 			return "", err
 		}
 		return openChecksums(dir)
@@ -126,12 +128,12 @@ func sameXML(dir string, fresh func() error, peer, hc command) string {
 	return "Primary, filelists and other XML byte for byte the same as createrepo_c's (open-checksum)"
 }
 
-func (b *bench) repoFull(work, dir, inputs string, hcRepo func(...string) command) result {
-	fresh := func() error { return settle(os.RemoveAll(filepath.Join(dir, "repodata"))) }
-	peer := command{name: "createrepo_c", args: []string{"-q", "--no-database", dir}}
-	hcS, peerS, err := pair(b.reps,
-		side{fresh, func() command { return hcRepo("-no-update") }},
-		side{fresh, func() command { return peer }})
+func (b *bench) repoFull(work, dir, inputs string, hcRepo func(...string) measure.Command) result {
+	fresh := func() error { return measure.Settle(os.RemoveAll(filepath.Join(dir, "repodata"))) }
+	peer := measure.Command{Name: "createrepo_c", Args: []string{"-q", "--no-database", dir}}
+	hcS, peerS, err := measure.Pair(b.reps,
+		measure.Side{Setup: fresh, Cmd: func() measure.Command { return hcRepo("-no-update") }},
+		measure.Side{Setup: fresh, Cmd: func() measure.Command { return peer }})
 	if err != nil {
 		return failed(work, "createrepo_c", 0.8, "<= 0.8x", err)
 	}
@@ -141,14 +143,14 @@ func (b *bench) repoFull(work, dir, inputs string, hcRepo func(...string) comman
 	}
 	return result{
 		work: work, peerName: "createrepo_c --no-database",
-		hc: secs(medianWall(hcS)), peer: secs(medianWall(peerS)),
+		hc: measure.Secs(measure.MedianWall(hcS)), peer: measure.Secs(measure.MedianWall(peerS)),
 		ratio: ratio(hcS, peerS), goal: 0.8, goalText: "<= 0.8x",
 		detail: fmt.Sprintf("%s. hotchain `%s`, runs %s; createrepo_c (default workers) runs %s. %s.",
-			inputs, strings.Join(hcRepo("-no-update").args, " "), spread(hcS), spread(peerS), same),
+			inputs, strings.Join(hcRepo("-no-update").Args, " "), measure.Spread(hcS), measure.Spread(peerS), same),
 	}
 }
 
-func (b *bench) repoUpdate(work, dir string, n int, hcRepo func(...string) command) result {
+func (b *bench) repoUpdate(work, dir string, n int, hcRepo func(...string) measure.Command) result {
 	// The package to add, built once, kept outside the repository between runs.
 	extra := filepath.Join(b.tmp, "extra")
 	if err := os.MkdirAll(extra, 0o755); err != nil {
@@ -161,18 +163,18 @@ func (b *bench) repoUpdate(work, dir string, n int, hcRepo func(...string) comma
 	added := filepath.Join(dir, name)
 	// Each tool updates metadata it wrote itself, saved once and put back before every run.
 	saved := map[string]string{}
-	for tool, c := range map[string]command{
+	for tool, c := range map[string]measure.Command{
 		"hotchain":     hcRepo("-no-update"),
-		"createrepo_c": {name: "createrepo_c", args: []string{"-q", "--no-database", dir}},
+		"createrepo_c": {Name: "createrepo_c", Args: []string{"-q", "--no-database", dir}},
 	} {
 		os.Remove(added)
 		os.RemoveAll(filepath.Join(dir, "repodata"))
-		if _, err := run(c); err != nil {
+		if _, err := measure.Run(c); err != nil {
 			return failed(work, "createrepo_c --update", 0.5, "<= 0.5x", err)
 		}
 		saved[tool] = filepath.Join(b.tmp, "repodata-"+tool)
 		os.RemoveAll(saved[tool])
-		if _, err := runOut("cp", "-a", filepath.Join(dir, "repodata"), saved[tool]); err != nil {
+		if _, err := measure.Output("cp", "-a", filepath.Join(dir, "repodata"), saved[tool]); err != nil {
 			return failed(work, "createrepo_c --update", 0.5, "<= 0.5x", err)
 		}
 	}
@@ -182,23 +184,23 @@ func (b *bench) repoUpdate(work, dir string, n int, hcRepo func(...string) comma
 			if err := os.RemoveAll(filepath.Join(dir, "repodata")); err != nil {
 				return err
 			}
-			if _, err := runOut("cp", "-a", saved[tool], filepath.Join(dir, "repodata")); err != nil {
+			if _, err := measure.Output("cp", "-a", saved[tool], filepath.Join(dir, "repodata")); err != nil {
 				return err
 			}
-			return settle(os.Link(filepath.Join(extra, name), added))
+			return measure.Settle(os.Link(filepath.Join(extra, name), added))
 		}
 	}
-	peer := command{name: "createrepo_c", args: []string{"-q", "--update", "--no-database", dir}}
-	hcS, peerS, err := pair(b.reps,
-		side{setup("hotchain"), func() command { return hcRepo() }},
-		side{setup("createrepo_c"), func() command { return peer }})
+	peer := measure.Command{Name: "createrepo_c", Args: []string{"-q", "--update", "--no-database", dir}}
+	hcS, peerS, err := measure.Pair(b.reps,
+		measure.Side{Setup: setup("hotchain"), Cmd: func() measure.Command { return hcRepo() }},
+		measure.Side{Setup: setup("createrepo_c"), Cmd: func() measure.Command { return peer }})
 	if err != nil {
 		return failed(work, "createrepo_c --update", 0.5, "<= 0.5x", err)
 	}
 	// Did hotchain reuse the old entries and read only the new package?
 	check := "not checked"
 	if err := setup("hotchain")(); err == nil {
-		if out, err := runOut(b.hotchain, hcRepo().args...); err == nil {
+		if out, err := measure.Output(b.hotchain, hcRepo().Args...); err == nil {
 			check = "hotchain says: " + firstMatch(out, `\d+ packages \(\d+ unchanged\)`)
 		}
 	}
@@ -208,15 +210,15 @@ func (b *bench) repoUpdate(work, dir string, n int, hcRepo func(...string) comma
 	os.Remove(added)
 	return result{
 		work: work, peerName: "createrepo_c --update --no-database",
-		hc: secs(medianWall(hcS)), peer: secs(medianWall(peerS)),
+		hc: measure.Secs(measure.MedianWall(hcS)), peer: measure.Secs(measure.MedianWall(peerS)),
 		ratio: ratio(hcS, peerS), goal: 0.5, goalText: "<= 0.5x",
 		detail: fmt.Sprintf("each tool updates the metadata it wrote itself for the %d packages; hotchain `%s` runs %s, createrepo_c runs %s; %s.",
-			n, strings.Join(hcRepo().args, " "), spread(hcS), spread(peerS), check),
+			n, strings.Join(hcRepo().Args, " "), measure.Spread(hcS), measure.Spread(peerS), check),
 	}
 }
 
-func ratio(hc, peer []sample) float64 {
-	return medianWall(hc).Seconds() / medianWall(peer).Seconds()
+func ratio(hc, peer []measure.Sample) float64 {
+	return measure.MedianWall(hc).Seconds() / measure.MedianWall(peer).Seconds()
 }
 
 var openChecksumRE = regexp.MustCompile(`<data type="(\w+)">[\s\S]*?<open-checksum type="sha256">(\w+)</open-checksum>`)

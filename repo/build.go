@@ -205,10 +205,10 @@ func buildLocked(ctx context.Context, o Options, log io.Writer) (*Result, error)
 	}
 }
 
-// listed is the packages the metadata lists: what findPackages finds, less what hotchain
+// listed is the packages the metadata lists: what FindPackages finds, less what hotchain
 // serve would not serve (servable), each with a warning.
 func listed(o Options, root *os.Root, log io.Writer) ([]string, error) {
-	found, err := findPackages(o.Dir, log)
+	found, err := FindPackages(o.Dir, log)
 	if err != nil {
 		return nil, err
 	}

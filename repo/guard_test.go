@@ -59,7 +59,7 @@ func TestServable(t *testing.T) {
 		{"rel.rpm", "does not follow"},
 		{"dangling.rpm", "symlink to nothing"},
 		{"dir.rpm", "not a regular file"},
-		{".hidden/c.rpm", ""}, // findPackages' business
+		{".hidden/c.rpm", ""}, // FindPackages' business
 	} {
 		err := servable(root, tt.href)
 		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {

@@ -383,7 +383,7 @@ func primaryEntry(c []byte) (*entry, string, error) {
 	if !ok && err == nil {
 		err = fmt.Errorf("package %s has no sha256 checksum", e.name)
 	}
-	// The location alone, without xml:base: what findPackages would find.
+	// The location alone, without xml:base: what FindPackages would find.
 	loc, ok := between(c, "\n  <location href=\"", "\"/>\n")
 	if !ok && err == nil {
 		err = fmt.Errorf("package %s: no plain <location href=...>", e.name)

@@ -11,11 +11,11 @@ import (
 // servable says why the package at href (slash-separated, relative to the repository
 // directory that root opens) cannot be fetched through hotchain serve, or nil when it can.
 // The metadata lists only what will be served: a package listed but not served is offered
-// to every host, which then fails to download it. findPackages leaves out symlinks that
+// to every host, which then fails to download it. FindPackages leaves out symlinks that
 // resolve outside the directory; servable holds every listed path to what Serve's os.Root
 // follows: no symlink out of the directory and no absolute symlink (os.Root follows
 // neither, even one that points back inside), and a regular file at the end. Hidden names
-// are findPackages' business (listed, with a warning, as createrepo_c lists them).
+// are FindPackages' business (listed, with a warning, as createrepo_c lists them).
 func servable(root *os.Root, href string) error {
 	fi, err := root.Stat(filepath.FromSlash(href))
 	switch {

@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// findPackages lists the *.rpm files under dir as slash-separated relative paths, in the
+// FindPackages lists the *.rpm files under dir as slash-separated relative paths, in the
 // order of the metadata, as createrepo_c's directory walk finds them: hidden files and
 // directories included, symlinks followed (to files and to directories), ordered by file
 // name, then by directory (comparePackagePaths). Two things it does not do as createrepo_c
@@ -21,7 +21,7 @@ import (
 // not entered again (createrepo_c lists its packages once per loop until the kernel's
 // symlink limit). Hidden packages are listed, with a warning, and `hotchain serve` serves
 // them (it refuses other hidden files).
-func findPackages(dir string, log io.Writer) ([]string, error) {
+func FindPackages(dir string, log io.Writer) ([]string, error) {
 	root, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		return nil, fmt.Errorf("list packages: %w", err)

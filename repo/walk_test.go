@@ -41,7 +41,7 @@ func TestFindPackagesSymlinks(t *testing.T) {
 		}
 	}
 	var log bytes.Buffer
-	got, err := findPackages(dir, &log)
+	got, err := FindPackages(dir, &log)
 	if err != nil {
 		t.Fatal(err)
 	}

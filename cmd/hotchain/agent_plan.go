@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	"github.com/hotchain/hotchain/hotfix"
-	"github.com/hotchain/hotchain/hotfix/applier"
+	"github.com/hotchain/hotchain/hotfix/dryrun"
 )
 
 // agent -check -v: what the apply of each pending hotfix would do, planned by the applier's
@@ -28,7 +28,7 @@ import (
 type checkPlan struct {
 	version hotfix.Version
 	pkg     string
-	plan    *applier.Plan
+	plan    *dryrun.Plan
 	none    string // why there is no plan
 }
 
@@ -38,7 +38,7 @@ func (r *agentRun) planPending(ctx context.Context) {
 	for _, v := range r.unpacked {
 		dirs = append(dirs, r.host.HotfixDir(v))
 	}
-	plans, err := r.host.DryRunChain(ctx, dirs)
+	plans, err := dryrun.Chain(ctx, r.host, dirs)
 	for i, v := range r.unpacked {
 		c := checkPlan{version: v}
 		switch {

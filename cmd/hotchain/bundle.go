@@ -8,10 +8,10 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/packaging"
-	"github.com/hotchain/hotchain/repo"
+	"github.com/hotchain/hotchain/repo/bundle"
 )
 
-// hotchain bundle: the vendor side of an offline bundle (repo.MakeBundle); the host side is
+// hotchain bundle: the vendor side of an offline bundle (bundle.Make); the host side is
 // hotchain import (import.go).
 
 func runBundle(ctx context.Context, e *env, args []string) error {
@@ -42,7 +42,7 @@ Hosts install it with hotchain import FILE.`)
 	if *product == "" || *dir == "" || *from == "" || *to == "" || *signKey == "" || *tarballKey == "" || *out == "" {
 		return withHint(usageError{errors.New("bundle needs -product, -repo, -from, -to, -sign-key, -tarball-key and -out")}, example)
 	}
-	var o repo.BundleOptions
+	var o bundle.Options
 	var err error
 	if o.From, err = hotfix.ParseHotfixVersion(*from); err != nil {
 		return usageError{fmt.Errorf("-from: %w", err)}
@@ -63,7 +63,7 @@ Hosts install it with hotchain import FILE.`)
 		return err
 	}
 	o.Product, o.Dir, o.Out, o.Log = *product, *dir, *out, e.stderr
-	res, err := repo.MakeBundle(ctx, o)
+	res, err := bundle.Make(ctx, o)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/internal/fileops"
 )
 
 // What an agent run does with DROP_DIR, under its locks (LOCK_CRON, LOCK_TS): each complete
@@ -265,7 +266,7 @@ func (r *agentRun) takeTarball(ctx context.Context, df *dropDir, p *dropPair) bo
 	}
 	defer cleanup()
 	tarball := filepath.Join(df.path, p.archiveFile.name)
-	hdir, made, err := applier.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) {
+	hdir, made, err := fileops.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) {
 		return unpackVerifiedSig(cfg, tarball, sigCopy, cfg.InRoot(cfg.PatchesDir))
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/applier"
+	"github.com/hotchain/hotchain/hotfix/dryrun"
 	"github.com/hotchain/hotchain/packaging/unpack"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -19,7 +20,7 @@ import (
 // system's temporary directory (TMPDIR), removed afterwards, instead of PATCHES_DIR. The
 // exit status is 1 when the apply would refuse.
 func applyDryRun(ctx context.Context, e *env, cfg *sysconfig.Config, dir string, nocheck, asJSON bool) error {
-	opt := applier.DryRunOptions{NoCheck: nocheck}
+	opt := dryrun.Options{NoCheck: nocheck}
 	if strings.HasSuffix(dir, ".tar.gz") {
 		tmp, err := os.MkdirTemp("", "hotchain-dry-run-*")
 		if err != nil {
@@ -32,7 +33,7 @@ func applyDryRun(ctx context.Context, e *env, cfg *sysconfig.Config, dir string,
 		opt.Tarball = true
 	}
 	h := newHost(e, cfg)
-	p, err := h.DryRun(ctx, dir, opt)
+	p, err := dryrun.Run(ctx, h, dir, opt)
 	if err != nil {
 		return err
 	}
@@ -60,7 +61,7 @@ func applyDryRun(ctx context.Context, e *env, cfg *sysconfig.Config, dir string,
 // unpackClash is the refusal of the unpack into PATCHES_DIR when the hotfix directory is
 // there already with other content than the tarball (unpack.SameContent, as the unpack
 // itself compares).
-func unpackClash(h *applier.Host, staged string) *applier.Refusal {
+func unpackClash(h *applier.Host, staged string) *dryrun.Refusal {
 	s, err := hotfix.ReadDir(staged)
 	if err != nil {
 		return nil
@@ -73,7 +74,7 @@ func unpackClash(h *applier.Host, staged string) *applier.Refusal {
 	if err == nil {
 		return nil
 	}
-	r := &applier.Refusal{Reason: err.Error()}
+	r := &dryrun.Refusal{Reason: err.Error()}
 	var hinted interface{ Hint() string }
 	if errors.As(err, &hinted) {
 		r.Hint = hinted.Hint()

@@ -10,6 +10,8 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/applier"
+	"github.com/hotchain/hotchain/hotfix/state"
+	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -56,7 +58,7 @@ PATCHES_DIR and applied. An interrupted apply of the same hotfix is resumed.`)
 	}
 	if tarball := dir; strings.HasSuffix(tarball, ".tar.gz") {
 		// Unpack says what the unpack made, which a refused apply removes again.
-		dir, opt.Unpacked, err = applier.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) { return unpackVerified(cfg, tarball) })
+		dir, opt.Unpacked, err = fileops.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) { return unpackVerified(cfg, tarball) })
 		if err != nil {
 			return err
 		}
@@ -194,14 +196,14 @@ wrote, and lists the files that changed or went missing, and those a hotfix remo
 	}
 	if *asJSON {
 		if drift == nil {
-			drift = []applier.Drift{}
+			drift = []state.Drift{}
 		}
 		if err := json.NewEncoder(e.stdout).Encode(map[string]any{"checked": checked, "drift": drift}); err != nil {
 			return err
 		}
 	} else {
 		for _, d := range drift {
-			if d.Problem == applier.ProblemPresentAgain {
+			if d.Problem == state.ProblemPresentAgain {
 				fmt.Fprintf(e.stdout, "%s %s (removed by hotfix %s)\n", d.Problem, d.Path, d.Version)
 				continue
 			}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotchain/hotchain/hotfix/applier"
+	"github.com/hotchain/hotchain/hotfix/state"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -88,7 +88,7 @@ func TestInstallationGolden(t *testing.T) {
 // TestStatusJSONGolden pins the shape of status -json, with its schema.
 func TestStatusJSONGolden(t *testing.T) {
 	st := &hostStatus{Schema: statusSchema,
-		Status: &applier.Status{Product: "shop", Host: "host1", Role: "single", ProductVersion: "6.14.2",
+		Status: &state.Status{Product: "shop", Host: "host1", Role: "single", ProductVersion: "6.14.2",
 			Applied: []string{"6.14.2.1"}, Installation: []string{"6.14.2.1"}},
 		Nightly: true, Pending: []string{"6.14.2.2"},
 		LastRun: &lastRun{Time: time.Date(2026, 11, 25, 4, 2, 0, 0, time.UTC), Mode: "cron", Outcome: "success",

@@ -17,15 +17,15 @@ const module = "github.com/hotchain/hotchain/"
 
 var (
 	// top imports what it needs.
-	layerTop = []string{"cmd/hotchain", "bench"}
+	layerTop = []string{"cmd/hotchain", "bench", "bench/internal/measure", "bench/internal/input"}
 	// host runs on every host and imports nothing of vendor, directly or not.
 	layerHost = []string{
-		"hotfix/applier", "hotfix/journal", "hotfix/plan", "hotfix/script",
+		"hotfix/applier", "hotfix/applier/appliertest", "hotfix/dryrun", "hotfix/journal", "hotfix/plan", "hotfix/script", "hotfix/state",
 		"repo/dnf", "lock", "mailer", "sysconfig", "packaging/unpack",
 	}
 	// vendor builds and publishes; it may use the model (hotfix's versions and directory)
 	// and the host side's formats (sysconfig's product names).
-	layerVendor = []string{"packaging", "packaging/treediff", "repo", "repo/rpmfile", "repo/rpmmd"}
+	layerVendor = []string{"packaging", "packaging/treediff", "repo", "repo/bundle", "repo/rpmfile", "repo/rpmmd"}
 	// shared sits between the two sides and the leaves, and imports nothing of either side:
 	// hotfix is the model of a hotfix chain that both sides use.
 	layerShared = []string{"hotfix", "internal/rollout"}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hotchain/hotchain/hotfix/applier"
+	"github.com/hotchain/hotchain/hotfix/state"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -48,7 +48,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 // hostStatus is what status shows: the host's chain and what the agent knows.
 type hostStatus struct {
 	Schema string `json:"schema"` // statusSchema
-	*applier.Status
+	*state.Status
 	Nightly     bool                `json:"nightly_enabled"`
 	Installing  bool                `json:"installing"`
 	Pending     []string            `json:"pending"` // as the last run saw the repository

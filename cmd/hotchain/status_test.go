@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotchain/hotchain/hotfix/applier"
+	"github.com/hotchain/hotchain/hotfix/state"
 	"github.com/hotchain/hotchain/internal/testutil"
 )
 
@@ -13,11 +13,11 @@ import (
 func TestStatusText(t *testing.T) {
 	due := time.Date(2026, 11, 29, 4, 2, 0, 0, time.UTC)
 	st := &hostStatus{
-		Status: &applier.Status{
+		Status: &state.Status{
 			Product: "shop", Host: "alpha1", Role: "alpha", ProductVersion: "6.14.2",
 			Applied: []string{"6.14.2.1", "6.14.2.2"}, Installation: []string{"6.14.2.1", "6.14.2.2"},
 			Finalized:   []string{"6.14.2.1"},
-			Interrupted: []applier.Unfinished{{Version: "6.14.2.3", State: "scripts", Journal: "/var/opt/shop/Patches/shop-hotfix-6.14.2.3/Backup-alpha1.journal"}},
+			Interrupted: []state.Unfinished{{Version: "6.14.2.3", State: "scripts", Journal: "/var/opt/shop/Patches/shop-hotfix-6.14.2.3/Backup-alpha1.journal"}},
 			Unpacked:    []string{"6.14.2.4"},
 			Logs:        []string{"/var/opt/shop/Patches/shop-hotfix-6.14.2.1/shop-hotfix-6.14.2.1-install-alpha1.log"},
 		},
@@ -36,7 +36,7 @@ func TestStatusText(t *testing.T) {
 	var b bytes.Buffer
 	st.writeText(&b, "/var/lock/shop-hotfix.lock/ts.lock", time.UTC)
 	// A host that knows nothing yet: no product version, nightly runs off, no last run.
-	empty := &hostStatus{Status: &applier.Status{Product: "shop", Host: "h", Role: "single", VersionError: "open /opt/shop/version.txt: no such file or directory"}}
+	empty := &hostStatus{Status: &state.Status{Product: "shop", Host: "h", Role: "single", VersionError: "open /opt/shop/version.txt: no such file or directory"}}
 	b.WriteString("--\n")
 	empty.writeText(&b, "/var/lock/shop-hotfix.lock/ts.lock", time.UTC)
 	testutil.Golden(t, "testdata/status.txt", b.Bytes())

@@ -14,6 +14,8 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/hotfix/plan"
+	"github.com/hotchain/hotchain/hotfix/state"
+	"github.com/hotchain/hotchain/internal/fileops"
 )
 
 // ApplyOptions change how Apply checks.
@@ -36,7 +38,7 @@ type ApplyOptions struct {
 	// Unpacked, when set, says that this run unpacked the hotfix directory from a tarball
 	// (Unpack): an apply that fails before anything of it was applied removes what the
 	// unpack made, so that a refused tarball leaves nothing behind.
-	Unpacked *UnpackMade
+	Unpacked *fileops.UnpackMade
 }
 
 // Apply puts the unpacked hotfix at dir into the product: it checks the prerequisites,
@@ -143,7 +145,7 @@ func (h *Host) preflight(ctx context.Context, d *hotfix.Dir, opt ApplyOptions) e
 	}
 	// A hotfix applied before is undone before it is applied again: what the new apply
 	// needs is checked first.
-	if err := h.checkScripts(d); err != nil {
+	if err := h.CheckScripts(d); err != nil {
 		return err
 	}
 	if err != nil { // no journal: a fresh apply
@@ -162,7 +164,7 @@ func (h *Host) preflight(ctx context.Context, d *hotfix.Dir, opt ApplyOptions) e
 // must be finished or rolled back first. A hotfix of another chain (left from before a
 // product patch) is reported by status but does not hold up this one.
 func (h *Host) checkInterrupted(d *hotfix.Dir) error {
-	for _, u := range h.unfinishedJournals() {
+	for _, u := range state.Interrupted(h.Cfg) {
 		if uv, err := hotfix.ParseHotfixVersion(u.Version); err == nil && !uv.Base().Equal(d.Version.Base()) {
 			continue
 		}
@@ -219,7 +221,7 @@ func (h *Host) startJournal(ctx context.Context, d *hotfix.Dir, opt ApplyOptions
 			return nil, err
 		}
 	}
-	if err := h.checkScripts(d); err != nil {
+	if err := h.CheckScripts(d); err != nil {
 		return nil, err
 	}
 	if j != nil { // applied before
@@ -227,7 +229,7 @@ func (h *Host) startJournal(ctx context.Context, d *hotfix.Dir, opt ApplyOptions
 		if err != nil {
 			return nil, err
 		}
-		if newest, ok := hotfix.Newest(applied); ok && contains(applied, d.Version) && !newest.Equal(d.Version) {
+		if newest, ok := hotfix.Newest(applied); ok && state.Contains(applied, d.Version) && !newest.Equal(d.Version) {
 			return nil, withHint(fmt.Errorf("hotfix %s can be applied again only while it is the newest applied hotfix (%s is)", d.Version, newest),
 				fmt.Sprintf("roll back down to it first: hotchain rollback %s, and so on", newest))
 		}

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotchain/hotchain/hotfix/applier/appliertest"
 	"github.com/hotchain/hotchain/hotfix/script"
+	"github.com/hotchain/hotchain/hotfix/state"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -96,10 +98,7 @@ func TestApplyRollbackRoundTrip(t *testing.T) {
 
 func assertFile(t *testing.T, p, want string) {
 	t.Helper()
-	data, err := os.ReadFile(p)
-	if err != nil || string(data) != want {
-		t.Errorf("%s = %q, %v; want %q", p, data, err, want)
-	}
+	appliertest.AssertFile(t, p, want)
 }
 
 func TestApplyRefusals(t *testing.T) {
@@ -289,7 +288,7 @@ func TestVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Drift{{"/opt/shop/lib/Shop/Core.pm", "6.14.2.2", "changed"}, {"/opt/shop/share/new/deep/file.txt", "6.14.2.3", "missing"}}
+	want := []state.Drift{{Path: "/opt/shop/lib/Shop/Core.pm", Version: "6.14.2.2", Problem: "changed"}, {Path: "/opt/shop/share/new/deep/file.txt", Version: "6.14.2.3", Problem: "missing"}}
 	if !reflect.DeepEqual(drift, want) {
 		t.Errorf("drift = %+v, want %+v", drift, want)
 	}

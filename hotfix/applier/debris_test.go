@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/hotfix/journal"
+	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -73,7 +74,7 @@ func TestNextRunCleansDebris(t *testing.T) {
 
 	// A live unpack (holding PATCHES_DIR's shared lock) keeps its directory through an apply.
 	var applyErr error
-	_, _, err = Unpack(patches, func() (string, error) {
+	_, _, err = fileops.Unpack(patches, func() (string, error) {
 		applyErr = sb.host.Apply(context.Background(), dir, ApplyOptions{})
 		return dir, nil
 	})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/script"
+	"github.com/hotchain/hotchain/hotfix/state"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -38,16 +39,16 @@ func (h *Host) Finalize(ctx context.Context, v hotfix.Version, out io.Writer) (d
 	}
 	var todo []hotfix.Version
 	switch {
-	case v != nil && !contains(applied, v):
+	case v != nil && !state.Contains(applied, v):
 		return nil, withHint(fmt.Errorf("hotfix %s is not applied on this host", v), "apply it first: hotchain agent -console, or hotchain apply DIR")
-	case v != nil && contains(finalized, v):
+	case v != nil && state.Contains(finalized, v):
 		fmt.Fprintf(out, "==> %s: finalized already\n", v)
 		return nil, nil
 	case v != nil:
 		todo = []hotfix.Version{v}
 	default:
 		for _, a := range applied {
-			if !contains(finalized, a) {
+			if !state.Contains(finalized, a) {
 				todo = append(todo, a)
 			}
 		}

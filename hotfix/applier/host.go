@@ -1,25 +1,23 @@
 // Package applier puts a hotfix into a host's product tree and takes it out again: Host
 // applies (backups first, then placing and removing, scripts, the health check, the ledger),
-// resumes or rolls back an interrupted apply, rolls back, finalizes, and says what an apply
-// would do (DryRun), what drifted (Verify) and where the host stands (Status). It writes
-// every step to its journal (hotfix/journal) before the product can see it. It never talks to
-// yum, dnf or the network (the agent does that), and never imports the vendor side.
+// resumes or rolls back an interrupted apply, rolls back and finalizes. It writes every step
+// to its journal (hotfix/journal) before the product can see it. What the host's files say
+// (applied, drifted, interrupted, unpacked) it reads through hotfix/state, and Host passes
+// those reads on for its callers; what an apply would do is hotfix/dryrun's, which uses
+// Host's checks (CheckPrereqs, CheckUnpack, CheckScripts). It never talks to yum, dnf or the
+// network (the agent does that), and never imports the vendor side.
 package applier
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
-	"strings"
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/script"
-	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/hotfix/state"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -58,32 +56,56 @@ type Host struct {
 	tsFile *os.File
 }
 
-func (h *Host) ledger() hotfix.Ledger { return hotfix.Ledger{Dir: h.Cfg.InRoot(h.Cfg.LedgerDir)} }
+func (h *Host) ledger() hotfix.Ledger { return state.Ledger(h.Cfg) }
+
+func (h *Host) hostLedger() string { return hotfix.HostFile(h.Cfg.Hostname) }
+
+// What the host's files say of its chain, as hotfix/state reads it.
 
 // Ledger is this host's view of LEDGER_DIR.
 func (h *Host) Ledger() hotfix.Ledger { return h.ledger() }
 
-func (h *Host) hostLedger() string { return hotfix.HostFile(h.Cfg.Hostname) }
-
 // Applied is the chain applied on this host, in order.
-func (h *Host) Applied() ([]hotfix.Version, error) { return h.ledger().Read(h.hostLedger()) }
+func (h *Host) Applied() ([]hotfix.Version, error) { return state.Applied(h.Cfg) }
 
 // HotfixDir is where hotfix v is unpacked on this host.
-func (h *Host) HotfixDir(v hotfix.Version) string {
-	return filepath.Join(h.Cfg.InRoot(h.Cfg.PatchesDir), hotfix.DirName(h.Cfg.Product, v))
+func (h *Host) HotfixDir(v hotfix.Version) string { return state.HotfixDir(h.Cfg, v) }
+
+// hotfixDir is HotfixDir resolved inside -root (state.ResolveHotfixDir): nothing of a
+// hotfix is written or removed outside the root.
+func (h *Host) hotfixDir(v hotfix.Version) (string, error) { return state.ResolveHotfixDir(h.Cfg, v) }
+
+// ProductVersion is the installed product version (state.ProductVersion).
+func (h *Host) ProductVersion(ctx context.Context) (hotfix.Version, error) {
+	return state.ProductVersion(ctx, h.Cfg, h.Environ)
 }
 
-// hotfixDir is HotfixDir resolved inside -root (sysconfig.Config.Resolve): the directory
-// that apply writes backups, its journal and its log into, and that rollback removes them
-// from. A symlink in its place is followed as inside the root, and one that leads out of
-// the root is refused, so nothing of a hotfix is written or removed outside the root.
-func (h *Host) hotfixDir(v hotfix.Version) (string, error) {
-	p, err := h.Cfg.Resolve(filepath.Join(h.Cfg.PatchesDir, hotfix.DirName(h.Cfg.Product, v)))
-	if err != nil {
-		return "", withHint(fmt.Errorf("hotfix directory %s: %w", h.HotfixDir(v), err),
-			"make the symlink point inside the root (an absolute target is taken inside -root), or put the hotfix directory itself in PATCHES_DIR")
-	}
-	return p, nil
+// Verify is state.Verify: the drift of what applied hotfixes own, sorted by path, and how
+// many entries it checked.
+func (h *Host) Verify() (drift []state.Drift, checked int, err error) { return state.Verify(h.Cfg) }
+
+// Status is state.Read: the product version, the ledgers, interrupted applies and install
+// logs.
+func (h *Host) Status(ctx context.Context) (*state.Status, error) {
+	return state.Read(ctx, h.Cfg, h.Environ)
+}
+
+// Unpacked is state.Unpacked: the hotfixes unpacked and never started on this host.
+func (h *Host) Unpacked() ([]hotfix.Version, error) { return state.Unpacked(h.Cfg) }
+
+// Rollout is state.ReadRollout: version.txt, finalized.txt and each secondary's ledger.
+func (h *Host) Rollout() (*state.Rollout, error) { return state.ReadRollout(h.Cfg) }
+
+// SplitPending is state.SplitPending: the pending hotfixes this host may install now, and
+// those that wait for the alpha.
+func (h *Host) SplitPending(pending []hotfix.Version) (now, waiting []hotfix.Version, err error) {
+	return state.SplitPending(h.Cfg, pending)
+}
+
+// FinalizeReady is state.FinalizeReady: on the alpha, the hotfixes every secondary has
+// applied and that wait to be finalized, and the first one blocked.
+func (h *Host) FinalizeReady() (ready []hotfix.Version, blocked hotfix.Version, waitingFor []string, err error) {
+	return state.FinalizeReady(h.Cfg)
 }
 
 // scripts runs this host's scripts, which get the LOCK_TS this process holds.
@@ -131,44 +153,6 @@ func (h *Host) lockTS() (*lock.Lock, error) {
 		h.tsFile = h.HeldLock.File()
 	}
 	return l, nil
-}
-
-// ProductVersion is the installed product version: the first line of PRODUCT_VERSION_FILE,
-// or what PRODUCT_VERSION_CMD prints.
-func (h *Host) ProductVersion(ctx context.Context) (hotfix.Version, error) {
-	var raw, from string
-	if h.Cfg.ProductVersionCmd != "" {
-		words, err := sysconfig.Split(h.Cfg.ProductVersionCmd)
-		if err != nil || len(words) == 0 {
-			return nil, fmt.Errorf("PRODUCT_VERSION_CMD %q cannot be split into words: %v", h.Cfg.ProductVersionCmd, err)
-		}
-		cmd := exec.CommandContext(ctx, words[0], words[1:]...)
-		cmd.Env = h.Environ
-		cmd.Stdin = strings.NewReader("") // no /dev/null in a bare installroot
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		outb, err := cmd.Output()
-		if err != nil {
-			return nil, fmt.Errorf("PRODUCT_VERSION_CMD %q failed: %v: %s", h.Cfg.ProductVersionCmd, err, strings.TrimSpace(stderr.String()))
-		}
-		raw, from = string(outb), "PRODUCT_VERSION_CMD "+h.Cfg.ProductVersionCmd
-	} else {
-		p := h.Cfg.InRoot(h.Cfg.ProductVersionFile)
-		data, err := boundedio.ReadFile(p, "product version file (PRODUCT_VERSION_FILE)", MaxProductVersionFileSize)
-		if boundedio.IsTooLarge(err) {
-			return nil, err
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read the product version (PRODUCT_VERSION_FILE): %w", err)
-		}
-		raw, from = string(data), p
-	}
-	line, _, _ := strings.Cut(strings.TrimSpace(raw), "\n")
-	v, err := hotfix.ParseVersion(strings.TrimSpace(line))
-	if err != nil {
-		return nil, fmt.Errorf("product version from %s: %w", from, err)
-	}
-	return v, nil
 }
 
 // PrereqError says why hotfix Version cannot be applied on this host now.
@@ -233,11 +217,11 @@ func (h *Host) checkPrereqs(ctx context.Context, v hotfix.Version, unpackedOK bo
 	if err != nil {
 		return err
 	}
-	if contains(applied, v) {
+	if state.Contains(applied, v) {
 		return &PrereqError{v, "it is applied already (" + filepath.Join(h.ledger().Dir, h.hostLedger()) + ")",
 			"to apply it again anyway, run hotchain apply -nocheck DIR"}
 	}
-	if prev, ok := v.Previous(); ok && !contains(applied, prev) && !(unpackedOK && h.neverStarted(prev)) {
+	if prev, ok := v.Previous(); ok && !state.Contains(applied, prev) && !(unpackedOK && state.NeverStarted(h.Cfg, prev)) {
 		return &PrereqError{v, fmt.Sprintf("hotfix %s is not applied yet", prev),
 			fmt.Sprintf("apply %s first: hotfixes install in chain order", prev)}
 	}
@@ -253,5 +237,3 @@ func (h *Host) checkPrereqs(ctx context.Context, v hotfix.Version, unpackedOK bo
 	}
 	return nil
 }
-
-func contains(vs []hotfix.Version, v hotfix.Version) bool { return slices.ContainsFunc(vs, v.Equal) }

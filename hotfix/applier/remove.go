@@ -89,7 +89,7 @@ func restoreDir(bak, target string) error {
 	case err != nil:
 		return fmt.Errorf("restore directory %s: %w", target, err)
 	case !fi.IsDir():
-		return withHint(fmt.Errorf("restore directory %s: a %s is there now", target, orSpecial(plan.KindOfInfo(fi))),
+		return withHint(fmt.Errorf("restore directory %s: a %s is there now", target, plan.KindText(plan.KindOfInfo(fi))),
 			"move it away, then roll back again")
 	}
 	return nil

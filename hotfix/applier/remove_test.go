@@ -2,8 +2,6 @@ package applier
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -11,83 +9,38 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier/appliertest"
 	"github.com/hotchain/hotchain/hotfix/journal"
+	"github.com/hotchain/hotchain/hotfix/state"
 	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
-func sha(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
+func sha(s string) string { return appliertest.SHA256(s) }
 
-// removalProduct adds to the sandbox's product what removalSpec removes: a file with an
-// owner and mode of its own, a symlink to it, a directory tree (files, a subdirectory with a
-// mode and owner of its own, an empty directory) and a file of the second tree.
+// removalProduct adds to the sandbox's product what removalSpec removes
+// (appliertest.Sandbox.RemovalProduct).
 func removalProduct(sb *sandbox) {
 	sb.t.Helper()
-	sb.write("opt/shop/lib/old.jar", "old jar\n", 0o640)
-	sb.write("opt/shop/lib/obsolete/a.pm", "a\n", 0o644)
-	sb.write("opt/shop/lib/obsolete/sub/b.pm", "b\n", 0o600)
-	sb.write("var/opt/shop/StoreTypes/Store/old.xml", "<old/>\n", 0o644)
-	for _, p := range []string{"opt/shop/lib/obsolete/sub/empty"} {
-		if err := os.MkdirAll(filepath.Join(sb.root, p), 0o755); err != nil {
-			sb.t.Fatal(err)
-		}
-	}
-	if err := os.Symlink("../lib/old.jar", filepath.Join(sb.root, "opt/shop/bin/old-tool")); err != nil {
-		sb.t.Fatal(err)
-	}
-	if err := os.Chmod(filepath.Join(sb.root, "opt/shop/lib/obsolete/sub"), 0o750); err != nil {
-		sb.t.Fatal(err)
-	}
-	if os.Geteuid() == 0 {
-		for _, p := range []string{"opt/shop/lib/old.jar", "opt/shop/lib/obsolete/sub", "opt/shop/bin/old-tool"} {
-			if err := os.Lchown(filepath.Join(sb.root, p), 1234, 4321); err != nil {
-				sb.t.Fatal(err)
-			}
-		}
-	}
-	sb.touchAll()
+	sb.box.RemovalProduct()
 }
 
-// removalList is what removalSpec removes; lib/never-there.pm is absent from the product.
-func removalList() []hotfix.Removal {
-	return []hotfix.Removal{
-		{Path: "FileChanges/lib/old.jar", Kind: hotfix.RemoveFile, SHA256: sha("old jar\n")},
-		{Path: "FileChanges/bin/old-tool", Kind: hotfix.RemoveLink, SHA256: hotfix.LinkSHA256("../lib/old.jar")},
-		{Path: "FileChanges/lib/obsolete", Kind: hotfix.RemoveDir},
-		{Path: "FileChanges/lib/obsolete/a.pm", Kind: hotfix.RemoveFile, SHA256: sha("a\n")},
-		{Path: "FileChanges/lib/obsolete/sub", Kind: hotfix.RemoveDir},
-		{Path: "FileChanges/lib/obsolete/sub/b.pm", Kind: hotfix.RemoveFile, SHA256: sha("b\n")},
-		{Path: "FileChanges/lib/obsolete/sub/empty", Kind: hotfix.RemoveDir},
-		{Path: "StoreTypeChanges/Store/old.xml", Kind: hotfix.RemoveFile, SHA256: sha("<old/>\n")},
-		{Path: "FileChanges/lib/never-there.pm", Kind: hotfix.RemoveFile, SHA256: sha("x\n")},
-	}
-}
+// removalList is what removalSpec removes (appliertest.Removals).
+func removalList() []hotfix.Removal { return appliertest.Removals() }
 
-// removalSpec replaces a file, adds one, and removes removalList.
+// removalSpec replaces a file, adds one, and removes rs (appliertest.RemovalHotfix).
 func removalSpec(version string, rs []hotfix.Removal) hotfixSpec {
-	return hotfixSpec{version: version, files: map[string]string{
-		"FileChanges/lib/Shop/Core.pm": "core 2\n",
-		"FileChanges/lib/Shop/New.pm":  "new\n",
-		hotfix.RemovalsFile:            string(hotfix.FormatRemovals(rs)),
-	}}
+	h := appliertest.RemovalHotfix(version, rs)
+	return hotfixSpec{version: h.Version, files: h.Files}
 }
 
 var removedPaths = []string{"opt/shop/lib/old.jar", "opt/shop/bin/old-tool", "opt/shop/lib/obsolete", "var/opt/shop/StoreTypes/Store/old.xml"}
 
 func assertAbsent(t *testing.T, root string, rels ...string) {
 	t.Helper()
-	for _, rel := range rels {
-		if _, err := os.Lstat(filepath.Join(root, rel)); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("%s: %v, want it removed", rel, err)
-		}
-	}
+	appliertest.AssertAbsent(t, root, rels...)
 }
 
 // TestRemovalsApplyAndRollback: the apply backs every removed entry up and removes it (an
@@ -266,7 +219,7 @@ func TestRemovalsAlreadyAbsent(t *testing.T) {
 	}
 	// Present again: drift, though it was absent at the apply; the removal is the goal.
 	sb.write("opt/shop/lib/old.jar", "back\n", 0o644)
-	if drift, _, err := sb.host.Verify(); err != nil || len(drift) != 1 || drift[0].Path != "/opt/shop/lib/old.jar" || drift[0].Problem != ProblemPresentAgain {
+	if drift, _, err := sb.host.Verify(); err != nil || len(drift) != 1 || drift[0].Path != "/opt/shop/lib/old.jar" || drift[0].Problem != state.ProblemPresentAgain {
 		t.Errorf("verify: %v, %v", drift, err)
 	}
 	os.Remove(filepath.Join(sb.root, "opt/shop/lib/old.jar"))
@@ -297,9 +250,9 @@ func TestRemovalsVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	// lib/obsolete is back too, as the directory of nothing the chain removed.
-	want := []Drift{
-		{"/opt/shop/bin/old-tool", "6.14.2.1", ProblemPresentAgain},
-		{"/opt/shop/lib/old.jar", "6.14.2.1", ProblemPresentAgain},
+	want := []state.Drift{
+		{Path: "/opt/shop/bin/old-tool", Version: "6.14.2.1", Problem: state.ProblemPresentAgain},
+		{Path: "/opt/shop/lib/old.jar", Version: "6.14.2.1", Problem: state.ProblemPresentAgain},
 	}
 	if len(drift) != len(want) || drift[0] != want[0] || drift[1] != want[1] {
 		t.Fatalf("drift = %v, want %v", drift, want)
@@ -317,47 +270,6 @@ func TestRemovalsVerify(t *testing.T) {
 	}
 	if drift, _, err := sb.host.Verify(); err != nil || len(drift) != 0 {
 		t.Errorf("verify after 6.14.2.2 placed them again: %v, %v", drift, err)
-	}
-}
-
-// TestDryRunAgreesWithApplyRemovals: what the dry run lists to remove is what the apply
-// removes, and the absent entries are the ones it says are absent.
-func TestDryRunAgreesWithApplyRemovals(t *testing.T) {
-	ctx := context.Background()
-	sb := newSandbox(t, sysconfig.RoleSingle)
-	removalProduct(sb)
-	dir := sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
-	p, err := sb.host.DryRun(ctx, dir, DryRunOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(p.Refusals) > 0 {
-		t.Fatalf("refusals: %v", p.Refusals)
-	}
-	if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	var want []string
-	for _, r := range p.Remove {
-		if d, ok := strings.CutSuffix(r, "/"); ok {
-			want = append(want, "rmdir   "+d)
-		} else {
-			want = append(want, "remove  "+r)
-		}
-	}
-	for _, a := range p.AlreadyAbsent {
-		want = append(want, "absent  "+a)
-	}
-	if len(want) != 9 {
-		t.Errorf("dry run lists %d removals, want 9: %v", len(want), want)
-	}
-	for _, w := range want {
-		if !strings.Contains(sb.out.String(), "    "+w) {
-			t.Errorf("the apply did not %s:\n%s", w, sb.out)
-		}
-	}
-	if got := strings.Count(sb.out.String(), "    remove  ") + strings.Count(sb.out.String(), "    rmdir   ") + strings.Count(sb.out.String(), "    absent  "); got != len(want) {
-		t.Errorf("the apply did %d removals, the dry run listed %d", got, len(want))
 	}
 }
 
@@ -405,44 +317,6 @@ func TestRemovalsNastyNames(t *testing.T) {
 	}
 }
 
-// TestRemovalsNeedBackupSpace: a removed entry is kept in the backups, so when PATCHES_DIR is
-// on another file system (a tmpfs of 8 MiB here) it is copied there, and counted: a removal
-// of a 9 MiB file does not fit, and the apply refuses before its first write.
-func TestRemovalsNeedBackupSpace(t *testing.T) {
-	ctx := context.Background()
-	sb := newSandbox(t, sysconfig.RoleSingle)
-	patches := filepath.Join(sb.root, "var/opt/shop/Patches")
-	os.MkdirAll(patches, 0o755)
-	if err := unix.Mount("tmpfs", patches, "tmpfs", 0, "size=8m"); err != nil {
-		t.Skipf("mount a tmpfs: %v (needs root)", err)
-	}
-	t.Cleanup(func() { unix.Unmount(patches, unix.MNT_DETACH) })
-	removalProduct(sb)
-	big := strings.Repeat("x", 9<<20)
-	sb.write("opt/shop/lib/old.jar", big, 0o640)
-	sb.touchAll()
-	rs := removalList()
-	rs[0].SHA256 = sha(big)
-	dir := sb.makeHotfix(removalSpec("6.14.2.1", rs))
-	p, err := sb.host.DryRun(ctx, dir, DryRunOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// old.jar, old-tool, a.pm, b.pm, old.xml, and Core.pm, which the hotfix replaces.
-	wantBytes := int64(len(big) + len("../lib/old.jar") + len("a\n") + len("b\n") + len("<old/>\n") + len("core 1\n"))
-	if s := p.Space; s.Copied != 6 || s.Linked != 0 || s.CopyBytes != wantBytes || s.Enough() {
-		t.Errorf("space: %+v; want 6 copies of %d bytes, not enough room", s, wantBytes)
-	}
-	before := testutil.Snapshot(t, sb.root, true, productTrees...)
-	err = sb.host.Apply(ctx, dir, ApplyOptions{})
-	if err == nil || !strings.Contains(err.Error(), "not enough space on the file system of") {
-		t.Fatalf("apply: %v, want it refused for space", err)
-	}
-	if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, productTrees...)); d != "" {
-		t.Errorf("the refused apply changed the product:\n%s", d)
-	}
-}
-
 // TestRemovalJournalFormat pins how the journal writes a removal ("remove": true beside the
 // fields every op has) and that a journal written before removals existed reads with none.
 func TestRemovalJournalFormat(t *testing.T) {
@@ -472,55 +346,5 @@ func TestRemovalJournalFormat(t *testing.T) {
 	}
 	if j, err := journal.Read(p); err != nil || len(j.Ops) != 1 || j.Ops[0].Remove {
 		t.Errorf("a journal from before removals: %+v, %v", j, err)
-	}
-}
-
-// TestDryRunChainRemovals: in a run's dry run, a hotfix's removals are checked against what
-// the hotfixes before it in the run leave (what they place, what they remove), and what an
-// earlier one removes and a later one places is added; applied in order, the hotfixes do
-// what the dry run said.
-func TestDryRunChainRemovals(t *testing.T) {
-	ctx := context.Background()
-	sb := newSandbox(t, sysconfig.RoleSingle)
-	removalProduct(sb)
-	first := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{
-		"FileChanges/lib/Shop/Core.pm":      "core 2\n",
-		"FileChanges/lib/Shop/Tmp.pm":       "tmp\n",
-		"FileChanges/lib/Shop/Scratch/x.pm": "x\n",
-		hotfix.RemovalsFile:                 string(hotfix.FormatRemovals([]hotfix.Removal{{Path: "FileChanges/lib/old.jar", Kind: hotfix.RemoveFile, SHA256: sha("old jar\n")}})),
-	}})
-	second := sb.makeHotfix(hotfixSpec{version: "6.14.2.2", files: map[string]string{
-		"FileChanges/lib/old.jar": "new jar\n",
-		hotfix.RemovalsFile: string(hotfix.FormatRemovals([]hotfix.Removal{
-			{Path: "FileChanges/lib/Shop/Core.pm", Kind: hotfix.RemoveFile, SHA256: sha("core 2\n")},
-			{Path: "FileChanges/lib/Shop/Tmp.pm", Kind: hotfix.RemoveFile, SHA256: sha("tmp\n")},
-			{Path: "FileChanges/lib/Shop/Scratch", Kind: hotfix.RemoveDir},
-			{Path: "FileChanges/lib/Shop/Scratch/x.pm", Kind: hotfix.RemoveFile, SHA256: sha("x\n")},
-		})),
-	}})
-	plans, err := sb.host.DryRunChain(ctx, []string{first, second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := plans[1]
-	if len(p.Refusals) > 0 {
-		t.Fatalf("the second hotfix would be refused: %v", p.Refusals)
-	}
-	want := "/opt/shop/lib/Shop/Core.pm /opt/shop/lib/Shop/Scratch/x.pm /opt/shop/lib/Shop/Tmp.pm /opt/shop/lib/Shop/Scratch/"
-	if got := strings.Join(p.Remove, " "); got != want {
-		t.Errorf("the second removes %q, want %q", got, want)
-	}
-	if len(p.Add) != 1 || p.Add[0].Path != "/opt/shop/lib/old.jar" || len(p.Replace) != 0 {
-		t.Errorf("the second places old.jar, which the first removes: add %v, replace %v", p.Add, p.Replace)
-	}
-	for _, dir := range []string{first, second} {
-		if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
-			t.Fatalf("apply %s: %v\n%s", dir, err, sb.out)
-		}
-	}
-	assertAbsent(t, sb.root, "opt/shop/lib/Shop/Core.pm", "opt/shop/lib/Shop/Tmp.pm", "opt/shop/lib/Shop/Scratch")
-	assertFile(t, filepath.Join(sb.root, "opt/shop/lib/old.jar"), "new jar\n")
-	if !strings.Contains(sb.out.String(), "    add     /opt/shop/lib/old.jar\n") {
-		t.Errorf("the second apply did not add old.jar:\n%s", sb.out)
 	}
 }

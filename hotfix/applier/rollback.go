@@ -15,6 +15,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/hotfix/plan"
+	"github.com/hotchain/hotchain/hotfix/state"
 	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -48,7 +49,7 @@ func (h *Host) Rollback(ctx context.Context, v hotfix.Version, out io.Writer) er
 	if in := h.interrupted(ctx); len(in) > 0 {
 		partial = in[len(in)-1]
 	}
-	if partial != nil && contains(applied, partial) && !partial.Equal(newest) {
+	if partial != nil && state.Contains(applied, partial) && !partial.Equal(newest) {
 		return withHint(fmt.Errorf("hotfix %s was interrupted while it was applied again, but %s, applied after it, is still in place", partial, newest),
 			fmt.Sprintf("finish it first (hotchain apply -nocheck %s), then roll back %s", h.HotfixDir(partial), newest))
 	}
@@ -64,7 +65,7 @@ func (h *Host) Rollback(ctx context.Context, v hotfix.Version, out io.Writer) er
 		return withHint(fmt.Errorf("hotfix %s was interrupted while it was applied and must be rolled back before %s", partial, v),
 			fmt.Sprintf("run hotchain rollback %s first", partial))
 	case hasNewest && v.Equal(newest):
-	case contains(applied, v):
+	case state.Contains(applied, v):
 		return withHint(fmt.Errorf("hotfix %s is not the newest applied hotfix (%s is)", v, newest),
 			fmt.Sprintf("roll back in chain order: hotchain rollback %s first", newest))
 	default:
@@ -97,7 +98,7 @@ func (h *Host) Rollback(ctx context.Context, v hotfix.Version, out io.Writer) er
 // apply or rollback on this host was interrupted (a journal that is not done). One of another
 // chain, left from before a product patch, is not undone over the patched product.
 func (h *Host) interrupted(ctx context.Context) []hotfix.Version {
-	unfinished := h.unfinishedJournals()
+	unfinished := state.Interrupted(h.Cfg)
 	if len(unfinished) == 0 {
 		return nil // and no PRODUCT_VERSION_CMD run for nothing
 	}

@@ -2,9 +2,10 @@
 // each line of its FileRemovals lands on this host's product (journal.Op, the journal's
 // entries), checked against the product before anything is written: no target leaves its
 // root, no two entries land on one target, no temporary name is taken, a removal finds what
-// FileRemovals expects. The apply and the dry run both plan through it. It only reads the
-// product (stat, readlink, the SHA-256 of a file to remove); it must not write anything,
-// take a lock or run a script.
+// FileRemovals expects; and the space the plan needs on each file system (SpaceNeeds). The
+// apply and the dry run both plan through it. It only reads the product (stat, readlink, the
+// SHA-256 of a file to remove, statfs); it must not write anything, take a lock or run a
+// script.
 package plan
 
 import (
@@ -321,6 +322,8 @@ func CheckInside(base, realBase, full string, asDir bool) error {
 	return nil
 }
 
+// KindOfInfo is the journal's kind of an entry (journal.KindFile, KindDir, KindLink), ""
+// for any other.
 func KindOfInfo(fi fs.FileInfo) string {
 	switch {
 	case fi.Mode().IsRegular():
@@ -331,6 +334,14 @@ func KindOfInfo(fi fs.FileInfo) string {
 		return journal.KindLink
 	}
 	return ""
+}
+
+// KindText names a kind for a message: "special file" for "" (KindOfInfo's other entries).
+func KindText(kind string) string {
+	if kind == "" {
+		return "special file"
+	}
+	return kind
 }
 
 // HostView strips the -root prefix from a path this process uses (resolved or not).

@@ -1,6 +1,7 @@
 // Package fileops holds the file operations of the applier that know nothing of hotfixes:
 // placing a file or symlink through a fixed temporary name and a rename, copying an entry
-// with its owner, mode and time, putting a backup back, syncing a file system. It must not
+// with its owner, mode and time, putting a backup back, syncing a file system, unpacking
+// into PATCHES_DIR under its lock and cleaning what killed runs left (debris.go). It must not
 // read or write any hotchain format (journal, ledger, filelist): the applier decides what
 // goes where, fileops only does it, and leaves the same few kinds of debris (TempPrefix) the
 // applier knows how to clean.

@@ -592,6 +592,7 @@ func retargetRoundTrip(t *testing.T, old, new *tree) {
 		t.Errorf("result %+v, want the one link replaced", res)
 	}
 }
+
 // TestSelfCheckSeesTemporaryNames: a product file that bears the temporary name the
 // applier would give a changed file is copied into the sparse copy, so the self-check
 // refuses as a host's applier would.

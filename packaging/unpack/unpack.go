@@ -29,6 +29,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/internal/sign"
 )
 
@@ -166,7 +167,7 @@ func unpackCopy(c *tarballCopy, tarPath, destDir string) (hotfixDir string, err 
 			}
 		}()
 	}
-	tmp, err := os.MkdirTemp(destDir, ".hotchain-unpack-*")
+	tmp, err := os.MkdirTemp(destDir, fileops.UnpackPrefix+"*") // what the next apply cleans after a killed unpack
 	if err != nil {
 		return "", fmt.Errorf("unpack tarball: %w", err)
 	}

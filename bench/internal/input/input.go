@@ -1,4 +1,9 @@
-package main
+// Package input holds the generated inputs that the benchmarks share: source-like text,
+// file sizes spread as in a real hotfix, product file names and whole hotfix directories.
+// Every input is a pure function of its seed, so two runs measure the same bytes. It
+// writes only under the directories it is given and must not run or time anything: that
+// is measure's.
+package input
 
 import (
 	"bufio"
@@ -13,11 +18,9 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 )
 
-// The inputs every benchmark shares: hotfix directories and product trees of generated
-// files. Content is text that looks like source code (a fixed vocabulary of identifiers,
-// operators and indentation), so that it compresses about as well as the Perl modules,
-// scripts and configuration files of a real hotfix (gzip -6: about 3:1). Every input is
-// a pure function of its seed: two runs measure the same bytes.
+// The content of every file is text that looks like source code (a fixed vocabulary of
+// identifiers, operators and indentation), so that it compresses about as well as the Perl
+// modules, scripts and configuration files of a real hotfix (gzip -6: about 3:1).
 
 // vocabulary is the pool of words the text is made of.
 var vocabulary = func() []string {
@@ -61,8 +64,8 @@ func writeText(w io.Writer, size int64, rng *rand.Rand) error {
 	return bw.Flush()
 }
 
-// writeFile writes a file of generated text.
-func writeFile(path string, size int64, rng *rand.Rand) error {
+// WriteFile writes a file of generated text.
+func WriteFile(path string, size int64, rng *rand.Rand) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -77,10 +80,10 @@ func writeFile(path string, size int64, rng *rand.Rand) error {
 	return f.Close()
 }
 
-// sizes splits total into n file sizes spread log-uniformly between total/n/8 and
+// Sizes splits total into n file sizes spread log-uniformly between total/n/8 and
 // total/n*4 (most files small, a few large, as in a real hotfix), scaled to add up to total
 // exactly.
-func sizes(n int, total int64, rng *rand.Rand) []int64 {
+func Sizes(n int, total int64, rng *rand.Rand) []int64 {
 	avg := float64(total) / float64(n)
 	raw := make([]float64, n)
 	var sum float64
@@ -99,32 +102,32 @@ func sizes(n int, total int64, rng *rand.Rand) []int64 {
 	return out
 }
 
-// hotfixSpec describes a generated hotfix directory.
-type hotfixSpec struct {
-	version string   // 6.14.2.1
-	rels    []string // files under FileChanges/, slash-separated
-	sizes   []int64
-	seed    uint64
-	// noScripts leaves Install/ out: the apply benchmark compares file work only.
-	noScripts bool
+// Hotfix describes a generated hotfix directory.
+type Hotfix struct {
+	Version string   // 6.14.2.1
+	Rels    []string // files under FileChanges/, slash-separated
+	Sizes   []int64
+	Seed    uint64
+	// NoScripts leaves Install/ out: the apply benchmark compares file work only.
+	NoScripts bool
 }
 
-// writeHotfix writes the hotfix directory dir: version.txt, fixed-bugs.txt, the files under
+// WriteHotfix writes the hotfix directory dir: version.txt, fixed-bugs.txt, the files under
 // FileChanges/, an install script, and filelist.txt (as `hotchain build` would make it, so
 // that every tool packages the same files).
-func writeHotfix(dir string, s hotfixSpec) error {
-	rng := rand.New(rand.NewPCG(s.seed, 7))
+func WriteHotfix(dir string, s Hotfix) error {
+	rng := rand.New(rand.NewPCG(s.Seed, 7))
 	if err := os.MkdirAll(filepath.Join(dir, "Install"), 0o755); err != nil {
 		return err
 	}
 	small := map[string]string{
-		"version.txt":          s.version + "\n",
-		"fixed-bugs.txt":       fmt.Sprintf("SHOP-%s Cart total is wrong with discounts\n\nThe total ignored stacked discounts.\n", strings.ReplaceAll(s.version, ".", "")),
-		"fixed-files.txt":      "SHOP: " + strings.Join(s.rels[:min(3, len(s.rels))], " ") + "\n",
+		"version.txt":          s.Version + "\n",
+		"fixed-bugs.txt":       fmt.Sprintf("SHOP-%s Cart total is wrong with discounts\n\nThe total ignored stacked discounts.\n", strings.ReplaceAll(s.Version, ".", "")),
+		"fixed-files.txt":      "SHOP: " + strings.Join(s.Rels[:min(3, len(s.Rels))], " ") + "\n",
 		"Install/10-caches.sh": "echo refreshing caches\n",
 		"Install/90-notify.sh": "echo done\n",
 	}
-	if s.noScripts {
+	if s.NoScripts {
 		delete(small, "Install/10-caches.sh")
 		delete(small, "Install/90-notify.sh")
 	}
@@ -133,8 +136,8 @@ func writeHotfix(dir string, s hotfixSpec) error {
 			return err
 		}
 	}
-	for i, rel := range s.rels {
-		if err := writeFile(filepath.Join(dir, "FileChanges", filepath.FromSlash(rel)), s.sizes[i], rng); err != nil {
+	for i, rel := range s.Rels {
+		if err := WriteFile(filepath.Join(dir, "FileChanges", filepath.FromSlash(rel)), s.Sizes[i], rng); err != nil {
 			return err
 		}
 	}
@@ -151,9 +154,9 @@ func writeFilelist(dir string) error {
 	return os.WriteFile(filepath.Join(dir, hotfix.FilelistFile), d.Filelist(), 0o644)
 }
 
-// moduleRels names n product files spread over directories of perDir files:
+// ModuleRels names n product files spread over directories of perDir files:
 // lib/Shop/<group>NNN/FileNNNNN.pm.
-func moduleRels(group string, n, perDir, first int) []string {
+func ModuleRels(group string, n, perDir, first int) []string {
 	rels := make([]string, n)
 	for i := range rels {
 		k := first + i

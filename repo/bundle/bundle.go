@@ -1,4 +1,10 @@
-package repo
+// Package bundle holds the vendor's writer of offline bundles: the newest build of each
+// hotfix FROM..TO picked out of a published repository directory, signed metadata for just
+// those packages (written by repo.Build), and the reproducible tar with its manifest,
+// signed by the tarball key. The format and the host's reading of it are
+// packaging/unpack's. It must not change the repository directory it reads, nor leave a
+// bundle behind when it fails; it never builds or signs packages.
+package bundle
 
 import (
 	"cmp"
@@ -21,17 +27,13 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/packaging/unpack"
+	"github.com/hotchain/hotchain/repo"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
-// The vendor's side of an offline bundle (packaging.WriteBundle has the format): pick the
-// newest build of each hotfix FROM..TO out of a published repository directory, check that
-// each is signed by the repository key, write signed metadata for just those packages with
-// the same writer as Build, and pack them with a manifest, signed by the tarball key.
-
-// BundleOptions say what MakeBundle packs.
-type BundleOptions struct {
-	Dir      string         // the repository directory of hotfix RPMs (what Build works on)
+// Options say what Make packs.
+type Options struct {
+	Dir      string         // the repository directory of hotfix RPMs (what repo.Build works on)
 	Product  string         // shop
 	From, To hotfix.Version // inclusive, one base version
 	// Signer is the repository key: every package must carry its signature, and it signs
@@ -44,23 +46,23 @@ type BundleOptions struct {
 	Log        io.Writer // nil discards
 }
 
-// BundleResult says what MakeBundle wrote.
-type BundleResult struct {
+// Result says what Make wrote.
+type Result struct {
 	Manifest  *unpack.BundleManifest
 	Signature string // Out.sig
 }
 
-// bundlePick is the package chosen for one hotfix.
-type bundlePick struct {
+// pick is the package chosen for one hotfix.
+type pick struct {
 	path, file string // in Dir; the canonical file name name-version-release.arch.rpm
 	name, evr  string
 	release    int
 	built      time.Time
 }
 
-// MakeBundle writes the bundle of o. It changes nothing in o.Dir, and leaves no o.Out when
-// it fails.
-func MakeBundle(ctx context.Context, o BundleOptions) (*BundleResult, error) {
+// Make writes the bundle of o. It changes nothing in o.Dir, and leaves no o.Out when it
+// fails.
+func Make(ctx context.Context, o Options) (*Result, error) {
 	if !sysconfig.ValidProduct(o.Product) {
 		return nil, fmt.Errorf("product %q: want lower-case letters, digits and dashes, like shop", o.Product)
 	}
@@ -74,7 +76,7 @@ func MakeBundle(ctx context.Context, o BundleOptions) (*BundleResult, error) {
 	if log == nil {
 		log = io.Discard
 	}
-	picks, err := pickBundlePackages(o, log)
+	picks, err := pickPackages(o, log)
 	if err != nil {
 		return nil, err
 	}
@@ -101,10 +103,10 @@ func MakeBundle(ctx context.Context, o BundleOptions) (*BundleResult, error) {
 		rename[dst] = p.path
 	}
 	base := o.From.Base().String()
-	// The metadata of just these packages, by Build itself: every package is checked as rpm
+	// The metadata of just these packages, by repo.Build itself: every package is checked as rpm
 	// -K checks it and must carry the repository key's signature. The .repo file and key it
 	// also writes stay out of the bundle: a host uses its own key.
-	_, err = Build(ctx, Options{Dir: stage, Product: o.Product, BaseVersion: base, BaseURLs: []string{"file:///"},
+	_, err = repo.Build(ctx, repo.Options{Dir: stage, Product: o.Product, BaseVersion: base, BaseURLs: []string{"file:///"},
 		Signer: o.Signer, Time: o.Time, NoUpdate: true, Log: io.Discard})
 	if err != nil {
 		return nil, stagedError(err, rename)
@@ -134,21 +136,21 @@ func MakeBundle(ctx context.Context, o BundleOptions) (*BundleResult, error) {
 		}
 		m.Files = append(m.Files, f)
 	}
-	if err := writeBundle(o.Out, stage, m, o.Time, o.TarballKey); err != nil {
+	if err := write(o.Out, stage, m, o.Time, o.TarballKey); err != nil {
 		return nil, err
 	}
-	return &BundleResult{Manifest: m, Signature: o.Out + ".sig"}, nil
+	return &Result{Manifest: m, Signature: o.Out + ".sig"}, nil
 }
 
-// pickBundlePackages finds, among the RPMs in o.Dir, the newest release of each hotfix
+// pickPackages finds, among the RPMs in o.Dir, the newest release of each hotfix
 // From..To, by the name, version and release in their headers; a hotfix with none is an
 // error that names it.
-func pickBundlePackages(o BundleOptions, log io.Writer) ([]bundlePick, error) {
-	hrefs, err := findPackages(o.Dir, log)
+func pickPackages(o Options, log io.Writer) ([]pick, error) {
+	hrefs, err := repo.FindPackages(o.Dir, log)
 	if err != nil {
 		return nil, err
 	}
-	byVersion := map[string]bundlePick{}
+	byVersion := map[string]pick{}
 	for _, href := range hrefs {
 		path := filepath.Join(o.Dir, filepath.FromSlash(href))
 		p, err := rpm.Open(path)
@@ -163,16 +165,16 @@ func pickBundlePackages(o BundleOptions, log io.Writer) ([]bundlePick, error) {
 		if err != nil {
 			return nil, fmt.Errorf("package %s: release %q is not a number", path, p.Release())
 		}
-		pick := bundlePick{path: path, name: p.Name(), evr: p.Version() + "-" + p.Release(), release: rel, built: p.BuildTime(),
+		pk := pick{path: path, name: p.Name(), evr: p.Version() + "-" + p.Release(), release: rel, built: p.BuildTime(),
 			file: fmt.Sprintf("%s-%s-%s.%s.rpm", p.Name(), p.Version(), p.Release(), p.Architecture())}
 		if old, ok := byVersion[v.String()]; ok {
 			if c := cmp.Compare(old.release, rel); c > 0 || c == 0 && old.path < path {
 				continue
 			}
 		}
-		byVersion[v.String()] = pick
+		byVersion[v.String()] = pk
 	}
-	var picks []bundlePick
+	var picks []pick
 	for v := o.From; v.Compare(o.To) <= 0; v = v.Next() {
 		p, ok := byVersion[v.String()]
 		if !ok {
@@ -229,7 +231,7 @@ func fileEntry(stage, rel string) (unpack.BundleFile, error) {
 	return unpack.BundleFile{Path: rel, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
-// stagedError names the packages of o.Dir in an error of Build on the staging directory.
+// stagedError names the packages of o.Dir in an error of repo.Build on the staging directory.
 func stagedError(err error, rename map[string]string) error {
 	msg := err.Error()
 	for staged, orig := range rename {

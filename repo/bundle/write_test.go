@@ -1,4 +1,4 @@
-package repo
+package bundle
 
 import (
 	"archive/tar"
@@ -15,7 +15,7 @@ import (
 	"github.com/hotchain/hotchain/packaging/unpack"
 )
 
-// TestBundleRoundTrip: writeBundle's file and signature are what ReadVerifiedBundle
+// TestBundleRoundTrip: write's file and signature are what ReadVerifiedBundle
 // accepts and unpacks, byte for byte; the same input gives the same bytes; a bundle checked
 // with another key, a FIFO and a damaged copy are refused with nothing written.
 func TestBundleRoundTrip(t *testing.T) {
@@ -57,11 +57,11 @@ func TestBundleRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "b.tar")
-	if err := writeBundle(out, stage, m, testEpoch, key); err != nil {
+	if err := write(out, stage, m, testEpoch, key); err != nil {
 		t.Fatal(err)
 	}
 	out2 := filepath.Join(t.TempDir(), "b.tar")
-	if err := writeBundle(out2, stage, m, testEpoch, key); err != nil {
+	if err := write(out2, stage, m, testEpoch, key); err != nil {
 		t.Fatal(err)
 	}
 	a, _ := os.ReadFile(out)
@@ -143,6 +143,7 @@ func TestBundleRoundTrip(t *testing.T) {
 	}
 }
 
+// mustRead is the content of the file p.
 func mustRead(t *testing.T, p string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(p)

@@ -1,4 +1,4 @@
-package applier
+package dryrun
 
 import (
 	"bytes"
@@ -12,18 +12,32 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
+	"github.com/hotchain/hotchain/hotfix/applier/appliertest"
 	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
+// sandbox is appliertest's sandbox host with its Host.
+type sandbox struct {
+	*appliertest.Sandbox
+	host *applier.Host
+}
+
+func newSandbox(t *testing.T, role sysconfig.Role) *sandbox {
+	t.Helper()
+	box := appliertest.New(t, role)
+	return &sandbox{box, &applier.Host{Cfg: box.Cfg, Out: box.Out, Environ: box.Environ}}
+}
+
 // dryRunSpec is a hotfix that replaces, adds, makes a directory and a symlink, and has
 // scripts and checks of every class.
-func dryRunSpec(version string) hotfixSpec {
-	return hotfixSpec{
-		version: version,
-		files: map[string]string{
+func dryRunSpec(version string) appliertest.Hotfix {
+	return appliertest.Hotfix{
+		Version: version,
+		Files: map[string]string{
 			"FileChanges/lib/Shop/Core.pm":      "core 2, a longer file than before\n",
 			"FileChanges/lib/Shop/New.pm":       "new\n",
 			"FileChanges/lib/Shop/Pay/Card.pm":  "card\n",
@@ -32,8 +46,8 @@ func dryRunSpec(version string) hotfixSpec {
 			"Check/20-db-shared.sh":             "exit 0\n",
 			"Check/30-cache-local.sh":           "exit 0\n",
 		},
-		links: map[string]string{"FileChanges/lib/Shop/Default.pm": "New.pm"},
-		scripts: map[string]string{
+		Links: map[string]string{"FileChanges/lib/Shop/Default.pm": "New.pm"},
+		Scripts: map[string]string{
 			"10-schema-shared.sh": "exit 0\n",
 			"20-cache-local.sh":   "exit 0\n",
 			"90-index-final.sh":   "exit 0\n",
@@ -51,7 +65,7 @@ func showPlan(t *testing.T, sb *sandbox, p *Plan) []byte {
 	}
 	var b bytes.Buffer
 	p.WriteText(&b)
-	return bytes.ReplaceAll(b.Bytes(), []byte(sb.root), []byte("ROOT"))
+	return bytes.ReplaceAll(b.Bytes(), []byte(sb.Root), []byte("ROOT"))
 }
 
 // TestDryRunText pins the listing for each role, for drift, for refusals and for a resumed
@@ -66,42 +80,42 @@ func TestDryRunText(t *testing.T) {
 	}{
 		{"single", sysconfig.RoleSingle, "curl -fsS http://localhost/health", func(sb *sandbox) string {
 			spec := dryRunSpec("6.14.2.1")
-			spec.files["restart.txt"] = "services shop-web shop-worker\n"
-			return sb.makeHotfix(spec)
+			spec.Files["restart.txt"] = "services shop-web shop-worker\n"
+			return sb.MakeHotfix(spec)
 		}},
 		{"alpha", sysconfig.RoleAlpha, "", func(sb *sandbox) string {
-			return sb.makeHotfix(dryRunSpec("6.14.2.1"))
+			return sb.MakeHotfix(dryRunSpec("6.14.2.1"))
 		}},
 		{"secondary", sysconfig.RoleSecondary, "", func(sb *sandbox) string {
-			sb.write("etc/opt/shop/hotfix/version.txt", "6.14.2.1\n", 0o644)
-			return sb.makeHotfix(dryRunSpec("6.14.2.1"))
+			sb.Write("etc/opt/shop/hotfix/version.txt", "6.14.2.1\n", 0o644)
+			return sb.MakeHotfix(dryRunSpec("6.14.2.1"))
 		}},
 		{"drift", sysconfig.RoleSingle, "", func(sb *sandbox) string {
-			first := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{
+			first := sb.MakeHotfix(appliertest.Hotfix{Version: "6.14.2.1", Files: map[string]string{
 				"FileChanges/lib/Shop/Core.pm": "core 1.5\n", "FileChanges/lib/Shop/Old.pm": "old\n", "FileChanges/bin/shopctl": "#!/bin/sh\necho 2\n"}})
-			if err := sb.host.Apply(ctx, first, ApplyOptions{}); err != nil {
+			if err := sb.host.Apply(ctx, first, applier.ApplyOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			sb.write("opt/shop/lib/Shop/Core.pm", "patched by hand\n", 0o644)
-			sb.write("opt/shop/lib/Shop/Old.pm", "patched by hand too\n", 0o644)
-			if err := os.Remove(filepath.Join(sb.root, "opt/shop/bin/shopctl")); err != nil {
+			sb.Write("opt/shop/lib/Shop/Core.pm", "patched by hand\n", 0o644)
+			sb.Write("opt/shop/lib/Shop/Old.pm", "patched by hand too\n", 0o644)
+			if err := os.Remove(filepath.Join(sb.Root, "opt/shop/bin/shopctl")); err != nil {
 				t.Fatal(err)
 			}
-			return sb.makeHotfix(dryRunSpec("6.14.2.2"))
+			return sb.MakeHotfix(dryRunSpec("6.14.2.2"))
 		}},
 		{"refused", sysconfig.RoleSingle, "", func(sb *sandbox) string {
 			// 6.14.2.1 is not applied, and a product file has the name of a temporary.
 			// And its restart.txt is not one of the forms.
-			sb.write("opt/shop/lib/Shop/"+filepath.Base(fileops.NewTemp("/opt/shop/lib/Shop/New.pm")), "x", 0o644)
+			sb.Write("opt/shop/lib/Shop/"+filepath.Base(fileops.NewTemp("/opt/shop/lib/Shop/New.pm")), "x", 0o644)
 			spec := dryRunSpec("6.14.2.2")
-			spec.files["restart.txt"] = "reboot later\n"
-			return sb.makeHotfix(spec)
+			spec.Files["restart.txt"] = "reboot later\n"
+			return sb.MakeHotfix(spec)
 		}},
 		{"secondary before the alpha", sysconfig.RoleSecondary, "", func(sb *sandbox) string {
-			return sb.makeHotfix(dryRunSpec("6.14.2.1"))
+			return sb.MakeHotfix(dryRunSpec("6.14.2.1"))
 		}},
 		{"interrupted", sysconfig.RoleSingle, "", func(sb *sandbox) string {
-			dir := sb.makeHotfix(dryRunSpec("6.14.2.1"))
+			dir := sb.MakeHotfix(dryRunSpec("6.14.2.1"))
 			sb.host.StepHook = func(step string) {
 				if step == "state apply" {
 					panic("killed")
@@ -109,13 +123,13 @@ func TestDryRunText(t *testing.T) {
 			}
 			func() {
 				defer func() { recover() }()
-				sb.host.Apply(ctx, dir, ApplyOptions{})
+				sb.host.Apply(ctx, dir, applier.ApplyOptions{})
 			}()
 			sb.host.StepHook = nil
 			return dir
 		}},
 		{"interrupted in its scripts", sysconfig.RoleSingle, "", func(sb *sandbox) string {
-			dir := sb.makeHotfix(dryRunSpec("6.14.2.1"))
+			dir := sb.MakeHotfix(dryRunSpec("6.14.2.1"))
 			sb.host.StepHook = func(step string) {
 				if step == "script 10-schema-shared.sh" {
 					panic("killed")
@@ -123,42 +137,42 @@ func TestDryRunText(t *testing.T) {
 			}
 			func() {
 				defer func() { recover() }()
-				sb.host.Apply(ctx, dir, ApplyOptions{})
+				sb.host.Apply(ctx, dir, applier.ApplyOptions{})
 			}()
 			sb.host.StepHook = nil
 			return dir
 		}},
 		{"removals", sysconfig.RoleSingle, "", func(sb *sandbox) string {
-			removalProduct(sb)
-			rs := append(removalList(), hotfix.Removal{Path: "ReportChanges/old.rpt", Kind: hotfix.RemoveFile, SHA256: sha("r\n")})
-			return sb.makeHotfix(removalSpec("6.14.2.1", rs))
+			sb.RemovalProduct()
+			rs := append(appliertest.Removals(), hotfix.Removal{Path: "ReportChanges/old.rpt", Kind: hotfix.RemoveFile, SHA256: appliertest.SHA256("r\n")})
+			return sb.MakeHotfix(appliertest.RemovalHotfix("6.14.2.1", rs))
 		}},
 		{"removals refused", sysconfig.RoleSingle, "", func(sb *sandbox) string {
-			removalProduct(sb)
-			sb.write("opt/shop/lib/old.jar", "patched by hand\n", 0o640)
-			sb.write("opt/shop/lib/obsolete/sub/empty/keep.me", "x", 0o644)
-			return sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
+			sb.RemovalProduct()
+			sb.Write("opt/shop/lib/old.jar", "patched by hand\n", 0o640)
+			sb.Write("opt/shop/lib/obsolete/sub/empty/keep.me", "x", 0o644)
+			return sb.MakeHotfix(appliertest.RemovalHotfix("6.14.2.1", appliertest.Removals()))
 		}},
 		{"earlier hotfix without its record", sysconfig.RoleSingle, "", func(sb *sandbox) string {
-			first := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{"FileChanges/lib/Shop/Core.pm": "core 1.5\n"}})
-			if err := sb.host.Apply(ctx, first, ApplyOptions{}); err != nil {
+			first := sb.MakeHotfix(appliertest.Hotfix{Version: "6.14.2.1", Files: map[string]string{"FileChanges/lib/Shop/Core.pm": "core 1.5\n"}})
+			if err := sb.host.Apply(ctx, first, applier.ApplyOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.Remove(journal.Path(first, "host1")); err != nil {
 				t.Fatal(err)
 			}
-			return sb.makeHotfix(dryRunSpec("6.14.2.2"))
+			return sb.MakeHotfix(dryRunSpec("6.14.2.2"))
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sb := newSandbox(t, tc.role)
 			sb.host.Cfg.HealthCmd = tc.health
 			dir := tc.setup(sb)
-			p, err := sb.host.DryRun(ctx, dir, DryRunOptions{})
+			p, err := Run(ctx, sb.host, dir, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			testutil.Golden(t, filepath.Join("testdata", "dryrun", strings.ReplaceAll(tc.name, " ", "-")+".txt"), showPlan(t, sb, p))
+			testutil.Golden(t, filepath.Join("testdata", strings.ReplaceAll(tc.name, " ", "-")+".txt"), showPlan(t, sb, p))
 		})
 	}
 }
@@ -169,32 +183,32 @@ func TestDryRunText(t *testing.T) {
 func TestDryRunWritesNothing(t *testing.T) {
 	ctx := context.Background()
 	sb := newSandbox(t, sysconfig.RoleSingle)
-	first := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{"FileChanges/lib/Shop/Core.pm": "core 1.5\n"}})
-	if err := sb.host.Apply(ctx, first, ApplyOptions{}); err != nil {
+	first := sb.MakeHotfix(appliertest.Hotfix{Version: "6.14.2.1", Files: map[string]string{"FileChanges/lib/Shop/Core.pm": "core 1.5\n"}})
+	if err := sb.host.Apply(ctx, first, applier.ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	sb.write("opt/shop/lib/Shop/Core.pm", "patched by hand\n", 0o644) // drift to find
-	second := sb.makeHotfix(dryRunSpec("6.14.2.2"))
-	third := sb.makeHotfix(dryRunSpec("6.14.2.3"))
+	sb.Write("opt/shop/lib/Shop/Core.pm", "patched by hand\n", 0o644) // drift to find
+	second := sb.MakeHotfix(dryRunSpec("6.14.2.2"))
+	third := sb.MakeHotfix(dryRunSpec("6.14.2.3"))
 	for _, p := range []string{"var/lock/shop-hotfix.lock", "etc/opt/shop/hotfix", "var/opt/shop/Patches"} {
-		if _, err := os.Stat(filepath.Join(sb.root, p)); err != nil {
+		if _, err := os.Stat(filepath.Join(sb.Root, p)); err != nil {
 			t.Fatalf("the test wants %s to exist: %v", p, err)
 		}
 	}
-	before := testutil.Snapshot(t, sb.root, true, ".")
+	before := testutil.Snapshot(t, sb.Root, true, ".")
 	for _, dir := range []string{first, second, third} {
-		p, err := sb.host.DryRun(ctx, dir, DryRunOptions{})
+		p, err := Run(ctx, sb.host, dir, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if dir == second && (len(p.Refusals) != 0 || len(p.Replace) == 0 || len(p.Drift) != 1) {
 			t.Fatalf("dry run of %s: %+v", dir, p)
 		}
-		if _, err := sb.host.DryRunChain(ctx, []string{second, third}); err != nil {
+		if _, err := Chain(ctx, sb.host, []string{second, third}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.root, true, ".")); d != "" {
+	if d := testutil.DiffTrees(before, testutil.Snapshot(t, sb.Root, true, ".")); d != "" {
 		t.Errorf("the dry run changed the root:\n%s", d)
 	}
 }
@@ -203,12 +217,12 @@ func TestDryRunWritesNothing(t *testing.T) {
 func TestDryRunAgreesWithApply(t *testing.T) {
 	ctx := context.Background()
 	sb := newSandbox(t, sysconfig.RoleSingle)
-	dir := sb.makeHotfix(dryRunSpec("6.14.2.1"))
-	p, err := sb.host.DryRun(ctx, dir, DryRunOptions{})
+	dir := sb.MakeHotfix(dryRunSpec("6.14.2.1"))
+	p, err := Run(ctx, sb.host, dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
+	if err := sb.host.Apply(ctx, dir, applier.ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var want []string
@@ -222,16 +236,16 @@ func TestDryRunAgreesWithApply(t *testing.T) {
 		want = append(want, "mkdir   "+m)
 	}
 	for _, w := range want {
-		if !strings.Contains(sb.out.String(), "    "+w+"\n") {
-			t.Errorf("the apply did not %s:\n%s", w, sb.out)
+		if !strings.Contains(sb.Out.String(), "    "+w+"\n") {
+			t.Errorf("the apply did not %s:\n%s", w, sb.Out)
 		}
 	}
-	if got := strings.Count("\n"+sb.out.String(), "\n    "); got != len(want) {
-		t.Errorf("the apply did %d things, the dry run listed %d:\n%s", got, len(want), sb.out)
+	if got := strings.Count("\n"+sb.Out.String(), "\n    "); got != len(want) {
+		t.Errorf("the apply did %d things, the dry run listed %d:\n%s", got, len(want), sb.Out)
 	}
 	for _, s := range p.Install {
-		if !strings.Contains(sb.out.String(), "running "+s+"\n") {
-			t.Errorf("the apply did not run %s:\n%s", s, sb.out)
+		if !strings.Contains(sb.Out.String(), "running "+s+"\n") {
+			t.Errorf("the apply did not run %s:\n%s", s, sb.Out)
 		}
 	}
 }
@@ -251,7 +265,7 @@ func TestDryRunSpace(t *testing.T) {
 	}{{"one file system", false, false}, {"backups on another", true, false}, {"no room for the copies", true, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			sb := newSandbox(t, sysconfig.RoleSingle)
-			patches := filepath.Join(sb.root, "var/opt/shop/Patches")
+			patches := filepath.Join(sb.Root, "var/opt/shop/Patches")
 			if tc.mount {
 				os.MkdirAll(patches, 0o755)
 				if err := unix.Mount("tmpfs", patches, "tmpfs", 0, "size=8m"); err != nil {
@@ -260,17 +274,17 @@ func TestDryRunSpace(t *testing.T) {
 				t.Cleanup(func() { unix.Unmount(patches, unix.MNT_DETACH) })
 			}
 			if tc.big {
-				sb.write("opt/shop/lib/Shop/Core.pm", strings.Repeat("x", 9<<20), 0o644)
+				sb.Write("opt/shop/lib/Shop/Core.pm", strings.Repeat("x", 9<<20), 0o644)
 			}
-			dir := sb.makeHotfix(dryRunSpec("6.14.2.1"))
-			p, err := sb.host.DryRun(ctx, dir, DryRunOptions{})
+			dir := sb.MakeHotfix(dryRunSpec("6.14.2.1"))
+			p, err := Run(ctx, sb.host, dir, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			s := p.Space
 			var replacedBytes int64 // Core.pm, Default.pm (a symlink), layout.xml
 			for _, rel := range []string{"opt/shop/lib/Shop/Core.pm", "opt/shop/lib/Shop/Default.pm", "var/opt/shop/StoreTypes/Store/layout.xml"} {
-				fi, err := os.Lstat(filepath.Join(sb.root, rel))
+				fi, err := os.Lstat(filepath.Join(sb.Root, rel))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -286,7 +300,7 @@ func TestDryRunSpace(t *testing.T) {
 			var total int64
 			for _, f := range s.FileSystems {
 				var st unix.Statfs_t
-				if err := unix.Statfs(filepath.Join(sb.root, f.Path), &st); err != nil {
+				if err := unix.Statfs(filepath.Join(sb.Root, f.Path), &st); err != nil {
 					t.Fatal(err)
 				}
 				if f.Need != f.Bytes+f.Entries*st.Bsize {
@@ -316,9 +330,9 @@ func TestDryRunSpace(t *testing.T) {
 func TestDryRunChain(t *testing.T) {
 	ctx := context.Background()
 	sb := newSandbox(t, sysconfig.RoleSingle)
-	first := sb.makeHotfix(hotfixSpec{version: "6.14.2.1", files: map[string]string{"FileChanges/lib/Shop/New.pm": "new 1\n", "FileChanges/lib/Shop/Pay/A.pm": "a\n"}})
-	second := sb.makeHotfix(hotfixSpec{version: "6.14.2.2", files: map[string]string{"FileChanges/lib/Shop/New.pm": "new 2\n", "FileChanges/lib/Shop/Pay/B.pm": "b\n"}})
-	plans, err := sb.host.DryRunChain(ctx, []string{first, second})
+	first := sb.MakeHotfix(appliertest.Hotfix{Version: "6.14.2.1", Files: map[string]string{"FileChanges/lib/Shop/New.pm": "new 1\n", "FileChanges/lib/Shop/Pay/A.pm": "a\n"}})
+	second := sb.MakeHotfix(appliertest.Hotfix{Version: "6.14.2.2", Files: map[string]string{"FileChanges/lib/Shop/New.pm": "new 2\n", "FileChanges/lib/Shop/Pay/B.pm": "b\n"}})
+	plans, err := Chain(ctx, sb.host, []string{first, second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +345,7 @@ func TestDryRunChain(t *testing.T) {
 		t.Errorf("second plan: %+v", p)
 	}
 	// Alone, the second would be refused: the first is not applied.
-	alone, err := sb.host.DryRun(ctx, second, DryRunOptions{})
+	alone, err := Run(ctx, sb.host, second, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package applier
+package state
 
 import (
 	"github.com/hotchain/hotchain/hotfix"
@@ -16,9 +16,9 @@ type Rollout struct {
 	Secondaries  map[string][]hotfix.Version // <host>.txt of each host in SECONDARY_HOSTS
 }
 
-// Rollout reads version.txt, finalized.txt and the ledger of every host in SECONDARY_HOSTS.
-func (h *Host) Rollout() (*Rollout, error) {
-	l := h.ledger()
+// ReadRollout reads version.txt, finalized.txt and the ledger of every host in SECONDARY_HOSTS.
+func ReadRollout(cfg *sysconfig.Config) (*Rollout, error) {
+	l := Ledger(cfg)
 	r := &Rollout{Secondaries: map[string][]hotfix.Version{}}
 	var err error
 	if r.Installation, err = l.Read(hotfix.InstallationLedger); err != nil {
@@ -27,7 +27,7 @@ func (h *Host) Rollout() (*Rollout, error) {
 	if r.Finalized, err = l.Read(hotfix.FinalizedLedger); err != nil {
 		return nil, err
 	}
-	for _, s := range h.Cfg.SecondaryHosts {
+	for _, s := range cfg.SecondaryHosts {
 		if r.Secondaries[s], err = l.Read(hotfix.HostFile(s)); err != nil {
 			return nil, err
 		}
@@ -37,10 +37,10 @@ func (h *Host) Rollout() (*Rollout, error) {
 
 // Lacking lists the hosts of SECONDARY_HOSTS whose ledger does not hold v, in the order of
 // the setting.
-func (h *Host) Lacking(r *Rollout, v hotfix.Version) []string {
+func Lacking(cfg *sysconfig.Config, r *Rollout, v hotfix.Version) []string {
 	var missing []string
-	for _, s := range h.Cfg.SecondaryHosts {
-		if !contains(r.Secondaries[s], v) {
+	for _, s := range cfg.SecondaryHosts {
+		if !Contains(r.Secondaries[s], v) {
 			missing = append(missing, s)
 		}
 	}
@@ -51,16 +51,16 @@ func (h *Host) Lacking(r *Rollout, v hotfix.Version) []string {
 // and those that wait for the alpha. On a secondary, "now" is the longest run from the start
 // whose versions version.txt holds: hotfixes install in chain order, so one the alpha has not
 // applied holds back every later one. Other roles install everything now.
-func (h *Host) SplitPending(pending []hotfix.Version) (now, waiting []hotfix.Version, err error) {
-	if h.Cfg.HostRole != sysconfig.RoleSecondary {
+func SplitPending(cfg *sysconfig.Config, pending []hotfix.Version) (now, waiting []hotfix.Version, err error) {
+	if cfg.HostRole != sysconfig.RoleSecondary {
 		return pending, nil, nil
 	}
-	inst, err := h.ledger().Read(hotfix.InstallationLedger)
+	inst, err := Ledger(cfg).Read(hotfix.InstallationLedger)
 	if err != nil {
 		return nil, nil, err
 	}
 	i := 0
-	for i < len(pending) && contains(inst, pending[i]) {
+	for i < len(pending) && Contains(inst, pending[i]) {
 		i++
 	}
 	return pending[:i], pending[i:], nil
@@ -70,23 +70,23 @@ func (h *Host) SplitPending(pending []hotfix.Version) (now, waiting []hotfix.Ver
 // in SECONDARY_HOSTS has applied, in chain order. It stops at the first that some secondary
 // lacks (the -final scripts run in chain order too) and returns that one as blocked, with
 // the hosts it waits for.
-func (h *Host) FinalizeReady() (ready []hotfix.Version, blocked hotfix.Version, waitingFor []string, err error) {
-	if h.Cfg.HostRole != sysconfig.RoleAlpha {
+func FinalizeReady(cfg *sysconfig.Config) (ready []hotfix.Version, blocked hotfix.Version, waitingFor []string, err error) {
+	if cfg.HostRole != sysconfig.RoleAlpha {
 		return nil, nil, nil, nil
 	}
-	applied, err := h.Applied()
+	applied, err := Applied(cfg)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	r, err := h.Rollout()
+	r, err := ReadRollout(cfg)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	for _, v := range applied {
-		if contains(r.Finalized, v) {
+		if Contains(r.Finalized, v) {
 			continue
 		}
-		if missing := h.Lacking(r, v); len(missing) > 0 {
+		if missing := Lacking(cfg, r, v); len(missing) > 0 {
 			return ready, v, missing, nil
 		}
 		ready = append(ready, v)

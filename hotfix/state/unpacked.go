@@ -1,4 +1,4 @@
-package applier
+package state
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
+	"github.com/hotchain/hotchain/sysconfig"
 )
 
 // A hotfix is "unpacked, not applied" when its RPM put the directory into PATCHES_DIR but
@@ -21,12 +22,12 @@ import (
 
 // Unpacked lists the hotfixes of the product's current chain that lie unpacked in
 // PATCHES_DIR, unapplied and never started on this host, in chain order.
-func (h *Host) Unpacked() ([]hotfix.Version, error) {
-	applied, err := h.Applied()
+func Unpacked(cfg *sysconfig.Config) ([]hotfix.Version, error) {
+	applied, err := Applied(cfg)
 	if err != nil {
 		return nil, err
 	}
-	entries, err := os.ReadDir(h.Cfg.InRoot(h.Cfg.PatchesDir))
+	entries, err := os.ReadDir(cfg.InRoot(cfg.PatchesDir))
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil, nil
@@ -35,11 +36,11 @@ func (h *Host) Unpacked() ([]hotfix.Version, error) {
 	}
 	var out []hotfix.Version
 	for _, e := range entries {
-		v, ok := hotfix.ParseDirName(h.Cfg.Product, e.Name())
-		if !ok || !e.IsDir() || contains(applied, v) {
+		v, ok := hotfix.ParseDirName(cfg.Product, e.Name())
+		if !ok || !e.IsDir() || Contains(applied, v) {
 			continue
 		}
-		if h.neverStarted(v) {
+		if NeverStarted(cfg, v) {
 			out = append(out, v)
 		}
 	}
@@ -47,19 +48,19 @@ func (h *Host) Unpacked() ([]hotfix.Version, error) {
 	return out, nil
 }
 
-// neverStarted: hotfix v's directory is complete (version.txt names v) and holds no journal
+// NeverStarted says whether hotfix v is unpacked and not applied: hotfix v's directory is complete (version.txt names v) and holds no journal
 // and no install log of this host, or a journal of an apply that was only prepared.
-func (h *Host) neverStarted(v hotfix.Version) bool {
-	dir := h.HotfixDir(v)
+func NeverStarted(cfg *sysconfig.Config, v hotfix.Version) bool {
+	dir := HotfixDir(cfg, v)
 	if named, err := hotfix.ReadVersionFile(dir); err != nil || !named.Equal(v) {
 		return false
 	}
 	// A prepared apply (ApplyOptions.Prepare) placed nothing: still unpacked, not applied.
-	if j, err := journal.Read(journal.Path(dir, h.Cfg.Hostname)); err == nil {
+	if j, err := journal.Read(journal.Path(dir, cfg.Hostname)); err == nil {
 		return j.PreparedOnly()
-	} else if _, err := os.Lstat(journal.Path(dir, h.Cfg.Hostname)); err == nil {
+	} else if _, err := os.Lstat(journal.Path(dir, cfg.Hostname)); err == nil {
 		return false
 	}
-	_, err := os.Lstat(filepath.Join(dir, fmt.Sprintf("%s-install-%s.log", hotfix.DirName(h.Cfg.Product, v), h.Cfg.Hostname)))
+	_, err := os.Lstat(filepath.Join(dir, fmt.Sprintf("%s-install-%s.log", hotfix.DirName(cfg.Product, v), cfg.Hostname)))
 	return err != nil
 }

@@ -1,4 +1,10 @@
-package applier
+// Package dryrun says what an apply would do on this host now, and writes nothing: the
+// files it would replace, add and remove, the drift it would overwrite, the scripts and
+// checks it would run, the space it needs, and every reason it would refuse (Plan, and its
+// text for an admin). It plans with the apply's own planner (hotfix/plan) and checks with
+// the applier's own prerequisite and script checks, so that it agrees with the apply. It
+// only reads: it must not write a file, take a lock or run a script.
+package dryrun
 
 import (
 	"context"
@@ -9,9 +15,11 @@ import (
 	"strings"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/hotfix/plan"
 	"github.com/hotchain/hotchain/hotfix/script"
+	"github.com/hotchain/hotchain/hotfix/state"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -89,12 +97,12 @@ type PlanFile struct {
 // PlanDrift is a product file that differs from what an earlier hotfix recorded, and whether
 // this apply overwrites it (the backup keeps the changed file; a rollback puts it back).
 type PlanDrift struct {
-	Drift
+	state.Drift
 	Overwritten bool `json:"overwritten"`
 }
 
 // Space is the disk space the apply needs, against what is free, counted as the apply's own
-// check counts it before its first write (spaceNeeds): on each file system, the bytes of the
+// check counts it before its first write (plan.SpaceNeeds): on each file system, the bytes of the
 // files the hotfix places (written beside their targets, then renamed over them; the
 // replaced files stay as backups), a block for each entry it creates, the journal in the
 // hotfix directory, and the backups that must be copied. A backup is a hard link, which takes
@@ -136,32 +144,32 @@ func (s Space) Enough() bool {
 	return true
 }
 
-// DryRunOptions change what a dry run checks.
-type DryRunOptions struct {
-	// NoCheck skips the prerequisites, as ApplyOptions.NoCheck does.
+// Options change what a dry run checks.
+type Options struct {
+	// NoCheck skips the prerequisites, as applier.ApplyOptions.NoCheck does.
 	NoCheck bool
 	// Tarball: dir is a private unpack of a verified tarball, not the hotfix directory; the
 	// apply would unpack it into PATCHES_DIR (HotfixDir) first.
 	Tarball bool
 }
 
-// DryRun says what Apply(ctx, dir) would do now, and writes nothing. An error is returned
+// Run says what h.Apply(ctx, dir) would do now, and writes nothing. An error is returned
 // only when dir cannot be read as a hotfix; what would make the apply refuse is in
 // Plan.Refusals.
-func (h *Host) DryRun(ctx context.Context, dir string, opt DryRunOptions) (*Plan, error) {
+func Run(ctx context.Context, h *applier.Host, dir string, opt Options) (*Plan, error) {
 	d, err := hotfix.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
 	drift, _, derr := h.Verify()
-	return h.dryRun(ctx, d, opt, drift, derr, nil, nil)
+	return planOne(ctx, h, d, opt, drift, derr, nil, nil)
 }
 
-// DryRunChain is DryRun for hotfixes unpacked and waiting to be applied in chain order by one
+// Chain is Run for hotfixes unpacked and waiting to be applied in chain order by one
 // run (the agent after dnf): each is planned on the product as the ones before it leave it,
 // as far as files go (an entry an earlier one places counts as there), and its previous
 // hotfix may be unpacked rather than applied (CheckUnpack).
-func (h *Host) DryRunChain(ctx context.Context, dirs []string) ([]*Plan, error) {
+func Chain(ctx context.Context, h *applier.Host, dirs []string) ([]*Plan, error) {
 	drift, _, derr := h.Verify()
 	var plans []*Plan
 	placed := map[string]plan.PlacedBy{}
@@ -170,7 +178,7 @@ func (h *Host) DryRunChain(ctx context.Context, dirs []string) ([]*Plan, error) 
 		if err != nil {
 			return plans, err
 		}
-		p, err := h.dryRun(ctx, d, DryRunOptions{}, drift, derr, func(ctx context.Context, v hotfix.Version) error {
+		p, err := planOne(ctx, h, d, Options{}, drift, derr, func(ctx context.Context, v hotfix.Version) error {
 			if i == 0 {
 				return h.CheckPrereqs(ctx, v)
 			}
@@ -179,7 +187,7 @@ func (h *Host) DryRunChain(ctx context.Context, dirs []string) ([]*Plan, error) 
 		if err != nil {
 			return plans, err
 		}
-		h.overlay(p, placed)
+		overlay(h.Cfg, p, placed)
 		for _, f := range append(slices.Clone(p.Replace), p.Add...) {
 			placed[f.Path] = plan.PlacedBy{Version: p.Version, Size: f.Size, Kind: f.Kind, SHA256: f.sha256, Link: f.link}
 		}
@@ -197,7 +205,7 @@ func (h *Host) DryRunChain(ctx context.Context, dirs []string) ([]*Plan, error) 
 // overlay moves what an earlier hotfix of the run adds from Add to Replace, and drops
 // directories it creates; the backup of such an entry is the earlier hotfix's file. What an
 // earlier hotfix removes and this one places is added, not replaced.
-func (h *Host) overlay(p *Plan, placed map[string]plan.PlacedBy) {
+func overlay(cfg *sysconfig.Config, p *Plan, placed map[string]plan.PlacedBy) {
 	var add, replace []PlanFile
 	for _, f := range p.Replace {
 		if by, ok := placed[f.Path]; ok && by.Gone {
@@ -213,7 +221,7 @@ func (h *Host) overlay(p *Plan, placed map[string]plan.PlacedBy) {
 			f.By = by.Version
 			// Its backup is the earlier hotfix's entry, linked when it can be.
 			if p.Space.NotCounted == "" {
-				dev, _, err := deviceOf(filepath.Dir(h.Cfg.InRoot(f.Path)), map[string]devAt{})
+				dev, err := plan.Device(filepath.Dir(cfg.InRoot(f.Path)))
 				if err == nil && dev == p.Space.backupDev {
 					p.Space.Linked++
 				} else {
@@ -238,9 +246,9 @@ func (h *Host) overlay(p *Plan, placed map[string]plan.PlacedBy) {
 	p.Mkdir = slices.DeleteFunc(p.Mkdir, func(m string) bool { by, ok := placed[m]; return ok && !by.Gone })
 }
 
-// dryRun plans d; drift and driftErr are what Verify gave; earlier is what the hotfixes before
-// it in a run leave (DryRunChain), nil for one hotfix.
-func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, drift []Drift, driftErr error, prereqs func(context.Context, hotfix.Version) error, earlier map[string]plan.PlacedBy) (*Plan, error) {
+// planOne plans d; drift and driftErr are what Verify gave; earlier is what the hotfixes
+// before it in a run leave (Chain), nil for one hotfix.
+func planOne(ctx context.Context, h *applier.Host, d *hotfix.Dir, opt Options, drift []state.Drift, driftErr error, prereqs func(context.Context, hotfix.Version) error, earlier map[string]plan.PlacedBy) (*Plan, error) {
 	p := &Plan{Version: d.Version.String(), Dir: d.Path, Host: h.Cfg.Hostname, Role: string(h.Cfg.HostRole),
 		Refusals: []Refusal{}, Replace: []PlanFile{}, Add: []PlanFile{}, Mkdir: []string{}, Remove: []string{},
 		Drift: []PlanDrift{}, Install: []string{}, Checks: []string{}, Space: Space{FileSystems: []FSNeed{}}}
@@ -266,7 +274,7 @@ func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, dri
 	} else if r.Kind != hotfix.RestartNone {
 		p.Restart = strings.TrimSpace(r.Kind + " " + strings.Join(r.Services, " "))
 	}
-	want, err := h.hotfixDir(d.Version)
+	want, err := state.ResolveHotfixDir(h.Cfg, d.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -292,7 +300,7 @@ func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, dri
 				refuse(err)
 			}
 		}
-		if err := h.checkScripts(d); err != nil {
+		if err := h.CheckScripts(d); err != nil {
 			refuse(err)
 		}
 		var perr error
@@ -306,7 +314,7 @@ func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, dri
 		}
 	}
 	// Under the lock, Apply refuses while another hotfix of the chain is interrupted.
-	for _, u := range h.unfinishedJournals() {
+	for _, u := range state.Interrupted(h.Cfg) {
 		if uv, err := hotfix.ParseHotfixVersion(u.Version); err == nil && !uv.Base().Equal(d.Version.Base()) {
 			continue
 		}
@@ -315,7 +323,7 @@ func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, dri
 				fmt.Sprintf("hotchain apply %s to finish it, or hotchain rollback %s", filepath.Dir(h.Cfg.InRoot(u.Journal)), u.Version)))
 		}
 	}
-	if held, err := lock.IsLocked(h.Cfg.InRoot(h.Cfg.LockTS)); err == nil && held && h.getenv(lock.EnvVar) == "" {
+	if held, err := lock.IsLocked(h.Cfg.InRoot(h.Cfg.LockTS)); err == nil && held && getenv(h, lock.EnvVar) == "" {
 		refuse(withHint(fmt.Errorf("another install or rollback holds the install lock %s now", h.Cfg.LockTS),
 			"try again when it has finished (hotchain status says what runs)"))
 	}
@@ -379,22 +387,22 @@ func (h *Host) dryRun(ctx context.Context, d *hotfix.Dir, opt DryRunOptions, dri
 	for _, s := range script.For(role, script.PhaseFinalize, script.Install(d)) {
 		p.Finalize = append(p.Finalize, hotfix.InstallDir+"/"+s)
 	}
-	if checks, err := h.scripts().Checks(d, role); err == nil && checks != nil {
+	if checks, err := (script.Runner{Cfg: h.Cfg, Environ: h.Environ}).Checks(d, role); err == nil && checks != nil {
 		p.Checks = checks
 	}
 	if !p.Unplanned {
-		if err := h.space(d, p, ops, want, opt.Tarball, refuse); err != nil {
+		if err := space(h.Cfg, d, p, ops, want, opt.Tarball, refuse); err != nil {
 			return nil, err
 		}
 	}
 	return p, nil
 }
 
-// space fills p.Space with spaceNeeds, which the apply's own check uses; a need the apply
+// space fills p.Space with plan.SpaceNeeds, which the apply's own check uses; a need the apply
 // would refuse is a refusal.
-func (h *Host) space(d *hotfix.Dir, p *Plan, ops []journal.Op, hotfixDir string, tarball bool, refuse func(error)) error {
+func space(cfg *sysconfig.Config, d *hotfix.Dir, p *Plan, ops []journal.Op, hotfixDir string, tarball bool, refuse func(error)) error {
 	s := &p.Space
-	s.BackupDir = plan.HostView(h.Cfg, journal.BackupDir(hotfixDir, h.Cfg.Hostname))
+	s.BackupDir = plan.HostView(cfg, journal.BackupDir(hotfixDir, cfg.Hostname))
 	if p.Resume != "" {
 		s.BackupsMade = p.Resume != journal.StateBackup
 		s.NotCounted = "a resumed apply goes on where it stopped, and does not check the space"
@@ -409,22 +417,22 @@ func (h *Host) space(d *hotfix.Dir, p *Plan, ops []journal.Op, hotfixDir string,
 		}
 		s.UnpackBytes = unpack
 	}
-	needs, bc, err := h.spaceNeeds(d, ops, hotfixDir, unpack)
+	needs, bc, err := plan.SpaceNeeds(cfg, d, ops, hotfixDir, unpack)
 	if err != nil {
 		return err
 	}
-	dev, _, err := deviceOf(hotfixDir, map[string]devAt{})
+	dev, err := plan.Device(hotfixDir)
 	if err != nil {
 		return err
 	}
 	s.backupDev = dev
-	s.Linked, s.Copied, s.CopyBytes = bc.linked, bc.copied, int64(bc.copyBytes)
+	s.Linked, s.Copied, s.CopyBytes = bc.Linked, bc.Copied, int64(bc.CopyBytes)
 	for _, n := range needs {
-		if err := n.check(); err != nil {
+		if err := n.Check(); err != nil {
 			refuse(err)
 		}
-		s.FileSystems = append(s.FileSystems, FSNeed{Path: plan.HostView(h.Cfg, n.path), Bytes: int64(n.bytes), Entries: int64(n.entries),
-			Need: int64(n.need), Free: int64(n.free), InodesFree: int64(n.inodesFree), dev: n.dev})
+		s.FileSystems = append(s.FileSystems, FSNeed{Path: plan.HostView(cfg, n.Path), Bytes: int64(n.Bytes), Entries: int64(n.Entries),
+			Need: int64(n.Need), Free: int64(n.Free), InodesFree: int64(n.InodesFree), dev: n.Dev})
 	}
 	return nil
 }
@@ -437,3 +445,19 @@ func sizeOf(d *hotfix.Dir, o journal.Op) int64 {
 	}
 	return d.Entries[i].Size
 }
+
+func getenv(h *applier.Host, key string) string {
+	v, _ := sysconfig.LookupEnv(h.Environ, key)
+	return v
+}
+
+// hinted is an error with a hint that says what to do next.
+type hinted struct {
+	error
+	hint string
+}
+
+func (h hinted) Unwrap() error { return h.error }
+func (h hinted) Hint() string  { return h.hint }
+
+func withHint(err error, hint string) error { return hinted{err, hint} }

@@ -1,4 +1,4 @@
-package applier
+package state
 
 import (
 	"errors"
@@ -10,6 +10,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/hotfix/plan"
+	"github.com/hotchain/hotchain/sysconfig"
 )
 
 // Drift is a product file that no longer matches what the newest hotfix that wrote it put
@@ -28,8 +29,8 @@ const ProblemPresentAgain = "present again"
 // them wrote (its recorded SHA-256 or link target). An entry the newest of them removed
 // (FileRemovals) is owned too: it drifted when it is there again, whatever it is. It
 // returns the drift, sorted by path, and how many entries it checked.
-func (h *Host) Verify() (drift []Drift, checked int, err error) {
-	applied, err := h.Applied()
+func Verify(cfg *sysconfig.Config) (drift []Drift, checked int, err error) {
+	applied, err := Applied(cfg)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -39,11 +40,11 @@ func (h *Host) Verify() (drift []Drift, checked int, err error) {
 	}
 	owner := map[string]owned{}
 	for _, v := range applied {
-		dir, err := h.hotfixDir(v)
+		dir, err := ResolveHotfixDir(cfg, v)
 		if err != nil {
 			return nil, 0, err
 		}
-		p := journal.Path(dir, h.Cfg.Hostname)
+		p := journal.Path(dir, cfg.Hostname)
 		j, err := journal.Read(p)
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, 0, withHint(fmt.Errorf("hotfix %s has no apply record (%s)", v, p),
@@ -65,7 +66,7 @@ func (h *Host) Verify() (drift []Drift, checked int, err error) {
 	}
 	for target, ow := range owner {
 		checked++
-		full := h.Cfg.InRoot(target)
+		full := cfg.InRoot(target)
 		fi, err := os.Lstat(full)
 		if ow.o.Remove {
 			switch {
@@ -84,7 +85,7 @@ func (h *Host) Verify() (drift []Drift, checked int, err error) {
 			return nil, 0, err
 		}
 		if k := plan.KindOfInfo(fi); k != ow.o.Kind {
-			drift = append(drift, Drift{target, ow.v, "replaced by a " + orSpecial(k)})
+			drift = append(drift, Drift{target, ow.v, "replaced by a " + plan.KindText(k)})
 			continue
 		}
 		switch ow.o.Kind {
@@ -104,11 +105,4 @@ func (h *Host) Verify() (drift []Drift, checked int, err error) {
 	}
 	sort.Slice(drift, func(i, j int) bool { return drift[i].Path < drift[j].Path })
 	return drift, checked, nil
-}
-
-func orSpecial(kind string) string {
-	if kind == "" {
-		return "special file"
-	}
-	return kind
 }

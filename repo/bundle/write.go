@@ -1,4 +1,4 @@
-package repo
+package bundle
 
 import (
 	"archive/tar"
@@ -19,15 +19,15 @@ import (
 	"github.com/hotchain/hotchain/packaging/unpack"
 )
 
-// Packing an offline bundle (MakeBundle, bundle.go). The format, and the host's reading of
-// it, are packaging/unpack's (bundle.go there).
+// Packing an offline bundle (Make, bundle.go). The format, and the host's reading of it,
+// are packaging/unpack's (bundle.go there).
 
-// writeBundle writes the bundle of manifest m to out: the files of m.Files, read from the
+// write writes the bundle of manifest m to out: the files of m.Files, read from the
 // staging directory stage, in the fixed layout, as a reproducible PAX tar (entries in byte
 // order, owner root, every mtime mtime, modes 0755 and 0644), and its signature by key to
 // out.sig. Each file is checked against its size and SHA-256 in m while it is copied. Both
 // are written to temporary files beside out and renamed into place only when complete.
-func writeBundle(out, stage string, m *unpack.BundleManifest, mtime time.Time, key *sign.TarballKey) error {
+func write(out, stage string, m *unpack.BundleManifest, mtime time.Time, key *sign.TarballKey) error {
 	if err := m.Check(); err != nil {
 		return fmt.Errorf("bundle manifest: %w", err)
 	}
@@ -80,7 +80,7 @@ func writeBundle(out, stage string, m *unpack.BundleManifest, mtime time.Time, k
 			}
 		default:
 			if err = tw.WriteHeader(hdr(name, tar.TypeReg, 0o644, e.file.Size)); err == nil {
-				err = copyBundleFile(tw, filepath.Join(stage, filepath.FromSlash(e.rel)), e.file, buf)
+				err = copyFile(tw, filepath.Join(stage, filepath.FromSlash(e.rel)), e.file, buf)
 			}
 		}
 		if err != nil {
@@ -130,8 +130,8 @@ func writeBundle(out, stage string, m *unpack.BundleManifest, mtime time.Time, k
 	return atomicfile.SyncDir(dir)
 }
 
-// copyBundleFile copies the file at src into w, checking it against f's size and SHA-256.
-func copyBundleFile(w io.Writer, src string, f *unpack.BundleFile, buf []byte) error {
+// copyFile copies the file at src into w, checking it against f's size and SHA-256.
+func copyFile(w io.Writer, src string, f *unpack.BundleFile, buf []byte) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package applier
+package state
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/hotfix/plan"
+	"github.com/hotchain/hotchain/sysconfig"
 )
 
 // Status is what this host knows of its chain; the agent adds what the repository offers.
@@ -33,16 +34,16 @@ type Unfinished struct {
 	Journal string `json:"journal"`
 }
 
-// Status reads the product version, the ledgers, interrupted applies and install logs.
-func (h *Host) Status(ctx context.Context) (*Status, error) {
-	s := &Status{Product: h.Cfg.Product, Host: h.Cfg.Hostname, Role: string(h.Cfg.HostRole), Applied: []string{}, Installation: []string{}}
-	if pv, err := h.ProductVersion(ctx); err != nil {
+// Read reads the product version, the ledgers, interrupted applies and install logs.
+func Read(ctx context.Context, cfg *sysconfig.Config, environ []string) (*Status, error) {
+	s := &Status{Product: cfg.Product, Host: cfg.Hostname, Role: string(cfg.HostRole), Applied: []string{}, Installation: []string{}}
+	if pv, err := ProductVersion(ctx, cfg, environ); err != nil {
 		s.VersionError = err.Error()
 	} else {
 		s.ProductVersion = pv.String()
 	}
-	led := h.ledger()
-	for name, dst := range map[string]*[]string{h.hostLedger(): &s.Applied, hotfix.InstallationLedger: &s.Installation, hotfix.FinalizedLedger: &s.Finalized} {
+	led := Ledger(cfg)
+	for name, dst := range map[string]*[]string{hotfix.HostFile(cfg.Hostname): &s.Applied, hotfix.InstallationLedger: &s.Installation, hotfix.FinalizedLedger: &s.Finalized} {
 		vs, err := led.Read(name)
 		if err != nil {
 			return nil, err
@@ -51,16 +52,16 @@ func (h *Host) Status(ctx context.Context) (*Status, error) {
 			*dst = append(*dst, v.String())
 		}
 	}
-	s.Interrupted = h.unfinishedJournals()
-	patches := h.Cfg.InRoot(h.Cfg.PatchesDir)
-	logs, _ := filepath.Glob(filepath.Join(patches, h.Cfg.Product+"-hotfix-*", "*-install-"+h.Cfg.Hostname+".log"))
+	s.Interrupted = Interrupted(cfg)
+	patches := cfg.InRoot(cfg.PatchesDir)
+	logs, _ := filepath.Glob(filepath.Join(patches, cfg.Product+"-hotfix-*", "*-install-"+cfg.Hostname+".log"))
 	for _, p := range logs {
 		if _, err := os.Stat(p); err == nil {
-			s.Logs = append(s.Logs, plan.HostView(h.Cfg, p))
+			s.Logs = append(s.Logs, plan.HostView(cfg, p))
 		}
 	}
 	sort.Strings(s.Logs)
-	unpacked, err := h.Unpacked()
+	unpacked, err := Unpacked(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -70,21 +71,22 @@ func (h *Host) Status(ctx context.Context) (*Status, error) {
 	return s, nil
 }
 
-// unfinishedJournals finds the apply journals of this host that are not done.
-func (h *Host) unfinishedJournals() []Unfinished {
+// Interrupted finds the apply journals of this host that are not done: the applies and
+// rollbacks that were interrupted.
+func Interrupted(cfg *sysconfig.Config) []Unfinished {
 	var us []Unfinished
-	journals, _ := filepath.Glob(filepath.Join(h.Cfg.InRoot(h.Cfg.PatchesDir), h.Cfg.Product+"-hotfix-*", "Backup-"+h.Cfg.Hostname+".journal"))
+	journals, _ := filepath.Glob(filepath.Join(cfg.InRoot(cfg.PatchesDir), cfg.Product+"-hotfix-*", "Backup-"+cfg.Hostname+".journal"))
 	for _, p := range journals {
 		// Only a hotfix directory that is where its name puts it inside the root: one
 		// reached through a symlink out of it is not this root's.
-		if v, ok := hotfix.ParseDirName(h.Cfg.Product, filepath.Base(filepath.Dir(p))); !ok {
+		if v, ok := hotfix.ParseDirName(cfg.Product, filepath.Base(filepath.Dir(p))); !ok {
 			continue
-		} else if dir, err := h.hotfixDir(v); err != nil || dir != plan.RealPath(filepath.Dir(p)) {
+		} else if dir, err := ResolveHotfixDir(cfg, v); err != nil || dir != plan.RealPath(filepath.Dir(p)) {
 			continue
 		}
 		// A prepared apply placed nothing: it is listed as unpacked, not applied.
 		if j, err := journal.Read(p); err == nil && j.State != journal.StateDone && !j.PreparedOnly() {
-			us = append(us, Unfinished{j.Version, j.State, plan.HostView(h.Cfg, p)})
+			us = append(us, Unfinished{j.Version, j.State, plan.HostView(cfg, p)})
 		}
 	}
 	return us
