@@ -263,43 +263,67 @@ func (pm *PackageManager) checkOffered(ctx context.Context, b *unpack.Bundle, ke
 		// empty installroot.
 		Params: []string{"--noplugins", "--releasever=1"}}
 	q.OnlyRepo(lr)
-	args, err := q.args("-q", "repoquery", "--available", "--qf", `%{name}\t%{epoch}\t%{version}-%{release}\t%{arch}\t%{location}`)
+	// Two queries: dnf 4.23 has no query tag for the location, only --location.
+	query := func(what ...string) ([]string, error) {
+		args, err := q.args(append([]string{"-q", "repoquery", "--available"}, what...)...)
+		if err != nil {
+			return nil, err
+		}
+		var out bytes.Buffer
+		if err := q.run(ctx, &out, q.cmd(), args...); err != nil {
+			return nil, fmt.Errorf("list the packages of the bundle's metadata: %w", err)
+		}
+		var lines []string
+		for _, l := range strings.Split(out.String(), "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				lines = append(lines, l)
+			}
+		}
+		return lines, nil
+	}
+	pkgs, err := query("--qf", `%{name}\t%{epoch}\t%{version}-%{release}\t%{arch}`)
 	if err != nil {
 		return err
 	}
-	var out bytes.Buffer
-	if err := q.run(ctx, &out, q.cmd(), args...); err != nil {
-		return fmt.Errorf("list the packages of the bundle's metadata: %w", err)
+	locations, err := query("--location")
+	if err != nil {
+		return err
 	}
-	want := map[string]bool{}
+	wantPkgs, wantFiles := map[string]bool{}, map[string]bool{}
 	for _, p := range b.Manifest.Packages {
-		want[p.Name+" "+p.EVR+" "+p.File] = true
+		arch := strings.TrimSuffix(strings.TrimPrefix(p.File, p.Name+"-"+p.EVR+"."), ".rpm")
+		wantPkgs[p.Name+" "+p.EVR+" "+arch] = true
+		wantFiles[p.File] = true
 	}
 	var extra []string
-	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+	for _, line := range pkgs {
 		f := strings.Split(line, "\t")
-		if len(f) != 5 {
-			if line != "" {
-				extra = append(extra, line)
-			}
-			continue
+		if len(f) == 4 {
+			line = f[0] + " " + evr(f[1], f[2]) + " " + f[3]
 		}
-		vr := evr(f[1], f[2])
-		// The file as the metadata places it: a name in the bundle's top directory, the
-		// one its header gives it.
-		key := f[0] + " " + vr + " " + f[4]
-		if f[4] != f[0]+"-"+vr+"."+f[3]+".rpm" || !want[key] {
-			extra = append(extra, fmt.Sprintf("%s %s %s at %s", f[0], vr, f[3], f[4]))
-			continue
+		if !wantPkgs[line] {
+			extra = append(extra, line)
 		}
-		delete(want, key)
+		delete(wantPkgs, line)
 	}
 	if len(extra) > 0 {
 		return fmt.Errorf("the bundle's metadata (repodata/) offers %s, which the manifest does not list: the bundle does not hold what its manifest says", strings.Join(extra, ", "))
 	}
-	if len(want) > 0 {
-		missing := slices.Sorted(maps.Keys(want))
-		return fmt.Errorf("the bundle's metadata (repodata/) does not offer %s, which the manifest lists: the bundle does not hold what its manifest says", strings.Join(missing, ", "))
+	if len(wantPkgs) > 0 {
+		return fmt.Errorf("the bundle's metadata (repodata/) does not offer %s, which the manifest lists: the bundle does not hold what its manifest says",
+			strings.Join(slices.Sorted(maps.Keys(wantPkgs)), ", "))
+	}
+	// Each package at a file of the bundle's top directory that the manifest lists.
+	for _, l := range locations {
+		rel, ok := strings.CutPrefix(l, "file://"+b.Dir+"/")
+		if !ok || !wantFiles[rel] {
+			return fmt.Errorf("the bundle's metadata (repodata/) places a package at %s, which is not a package file of the manifest: the bundle does not hold what its manifest says", strings.TrimPrefix(l, "file://"+b.Dir+"/"))
+		}
+		delete(wantFiles, rel)
+	}
+	if len(wantFiles) > 0 {
+		return fmt.Errorf("the bundle's metadata (repodata/) places no package at %s, which the manifest lists: the bundle does not hold what its manifest says",
+			strings.Join(slices.Sorted(maps.Keys(wantFiles)), ", "))
 	}
 	return nil
 }

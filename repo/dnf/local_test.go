@@ -87,7 +87,8 @@ func TestLocalRepoFileInjection(t *testing.T) {
 
 // bundleRepo is an unpacked bundle for CheckBundle: the RPMs rpms (written under their
 // own names unless files renames them: name -> file), createrepo_c's metadata, signed
-// by a new key (written to dir/key.asc), and a manifest that lists listed.
+// by a new key (written to dir/key.asc), and a manifest that lists listed. A package of
+// files is then copied to its own name again, which the metadata does not know.
 func bundleRepo(t *testing.T, rpms []pmRPM, files map[string]string, listed []string) (*unpack.Bundle, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "shop-hotfix-bundle-6.14.2.3-6.14.2.4")
@@ -107,6 +108,15 @@ func bundleRepo(t *testing.T, rpms []pmRPM, files map[string]string, listed []st
 	}
 	if out, err := exec.Command("createrepo_c", "-q", dir).CombinedOutput(); err != nil {
 		t.Fatalf("createrepo_c: %v\n%s", err, out)
+	}
+	for name, f := range files {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+"-1-0.noarch.rpm"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	key, err := sign.GenerateKey("Shop Hotfixes", "hotfixes@shop.example", sign.RSA, time.Now())
 	if err != nil {
@@ -162,10 +172,10 @@ func TestCheckBundle(t *testing.T) {
 		{"as listed", []pmRPM{three, four}, nil, both, ""},
 		{"6.14.2.4 in the file of 6.14.2.3", []pmRPM{four}, map[string]string{four.name: "shop-hotfix-6_14_2_3-1-0.noarch.rpm"}, both[:1],
 			"package file shop-hotfix-6_14_2_3-1-0.noarch.rpm holds shop-hotfix-6_14_2_4 1-0 noarch, but the manifest says shop-hotfix-6_14_2_3 1-0"},
-		{"a package more in the metadata", []pmRPM{three, four}, nil, both[:1],
-			"the bundle's metadata (repodata/) offers shop-hotfix-6_14_2_4 1-0 noarch at shop-hotfix-6_14_2_4-1-0.noarch.rpm, which the manifest does not list"},
-		{"a package placed elsewhere", []pmRPM{three, four}, map[string]string{four.name: "sub/shop-hotfix-6_14_2_4-1-0.noarch.rpm"}, both[:1],
-			"offers shop-hotfix-6_14_2_4 1-0 noarch at sub/shop-hotfix-6_14_2_4-1-0.noarch.rpm, which the manifest does not list"},
+		{"a package more in the metadata", []pmRPM{three, four}, map[string]string{four.name: "sub/shop-hotfix-6_14_2_4-1-0.noarch.rpm"}, both[:1],
+			"the bundle's metadata (repodata/) offers shop-hotfix-6_14_2_4 1-0 noarch, which the manifest does not list"},
+		{"a package placed elsewhere", []pmRPM{three, four}, map[string]string{four.name: "sub/shop-hotfix-6_14_2_4-1-0.noarch.rpm"}, both,
+			"the bundle's metadata (repodata/) places a package at sub/shop-hotfix-6_14_2_4-1-0.noarch.rpm, which is not a package file of the manifest"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, keyFile := bundleRepo(t, tc.rpms, tc.files, tc.listed)
