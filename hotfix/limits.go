@@ -12,4 +12,7 @@ const (
 	// MaxLedgerSize bounds each ledger file (<host>.txt, version.txt, finalized.txt): one
 	// version per line, some ten bytes, for each hotfix ever applied.
 	MaxLedgerSize = 1 << 20
+	// MaxEntries is the most entries a hotfix holds: files, directories and symlinks of a
+	// tarball (unpack.MaxTarballEntries), and lines of FileRemovals.
+	MaxEntries = 200_000
 )

@@ -33,6 +33,10 @@ const RemovalsFile = "FileRemovals"
 // MaxRemovalsSize bounds FileRemovals as MaxFilelistSize bounds filelist.txt.
 const MaxRemovalsSize = MaxFilelistSize
 
+// MaxRemovals is the most entries FileRemovals lists: as many as a tarball may hold. Each
+// is an op of the apply journal, which must stay readable (journal.MaxSize).
+const MaxRemovals = MaxEntries
+
 // Removal is one line of FileRemovals.
 type Removal struct {
 	Path   string // slash-separated, relative to the hotfix directory: <change tree>/<path>
@@ -149,6 +153,10 @@ func ParseRemovals(r io.Reader, name string) ([]Removal, error) {
 		}
 		if first, dup := seen[p]; dup {
 			return nil, bad(fmt.Sprintf("%s is listed on line %d already", ShownName(p), first))
+		}
+		if len(rs) == MaxRemovals {
+			return nil, withHint(fmt.Errorf("%s:%d: more than %d entries: a hotfix removes at most as many entries as a tarball may hold", name, n, MaxRemovals),
+				"split the removals over several hotfixes")
 		}
 		seen[p] = n
 		rs = append(rs, rm)

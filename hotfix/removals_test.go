@@ -1,6 +1,7 @@
 package hotfix
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -82,5 +83,25 @@ func TestReadRemovals(t *testing.T) {
 	f.Close()
 	if _, err := ReadRemovals(dir); !boundedio.IsTooLarge(err) {
 		t.Fatalf("an oversized FileRemovals: %v, want a too-large error", err)
+	}
+}
+
+// TestRemovalsEntryLimit: FileRemovals lists at most MaxRemovals entries, well within its
+// size limit; one more is refused, naming the file, the line and the limit.
+func TestRemovalsEntryLimit(t *testing.T) {
+	var b strings.Builder
+	for i := range MaxRemovals {
+		fmt.Fprintf(&b, "dir  FileChanges/d/%d\n", i)
+	}
+	if rs, err := ParseRemovals(strings.NewReader(b.String()), "X/FileRemovals"); err != nil || len(rs) != MaxRemovals {
+		t.Fatalf("%d entries: %d, %v; want all of them", MaxRemovals, len(rs), err)
+	}
+	b.WriteString("dir  FileChanges/d/one-more\n")
+	if b.Len() > MaxRemovalsSize {
+		t.Fatalf("the test's FileRemovals (%d bytes) is over the size limit: it tests the size, not the count", b.Len())
+	}
+	_, err := ParseRemovals(strings.NewReader(b.String()), "X/FileRemovals")
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("X/FileRemovals:%d: more than %d entries", MaxRemovals+1, MaxRemovals)) {
+		t.Fatalf("%d entries: %v; want a refusal naming the line and the limit", MaxRemovals+1, err)
 	}
 }

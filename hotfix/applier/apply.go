@@ -149,11 +149,16 @@ func (h *Host) preflight(ctx context.Context, d *hotfix.Dir, opt ApplyOptions) e
 		return err
 	}
 	if err != nil { // no journal: a fresh apply
-		ops, _, err := plan.Make(h.Cfg, d)
+		ops, dirs, err := plan.Make(h.Cfg, d)
 		if err != nil {
 			return err
 		}
 		if err := h.checkSpace(d, ops); err != nil {
+			return err
+		}
+		// The journal must stay readable, or the hotfix could never be rolled back.
+		jc := &journal.Journal{Version: d.Version.String(), Host: h.Cfg.Hostname, Role: string(h.Cfg.HostRole), State: journal.StateBackup, Ops: ops, Dirs: dirs}
+		if err := journal.CheckSize(journal.Path(d.Path, h.Cfg.Hostname), jc); err != nil {
 			return err
 		}
 	}

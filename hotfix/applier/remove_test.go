@@ -148,7 +148,17 @@ func TestRemovalRefusedBeforeTheFirstWrite(t *testing.T) {
 		{"its directory is a symlink", func(sb *sandbox) []hotfix.Removal {
 			os.Symlink("obsolete", filepath.Join(sb.root, "opt/shop/lib/alias"))
 			return []hotfix.Removal{{Path: "FileChanges/lib/alias/a.pm", Kind: hotfix.RemoveFile, SHA256: sha("a\n")}}
-		}, []string{"FileRemovals: FileChanges/lib/alias/a.pm: its directory", "lib/alias is a symlink (-> obsolete)"}},
+		}, []string{"FileRemovals: FileChanges/lib/alias/a.pm: the way to it goes through the symlink", "lib/alias (-> obsolete)"}},
+		{"an alias of a placed file through a symlink", func(sb *sandbox) []hotfix.Removal {
+			// lib/self/lib/Shop/New.pm is lib/Shop/New.pm, which the hotfix adds: absent when
+			// the plan looks, it would be removed right after it is placed.
+			os.Symlink("..", filepath.Join(sb.root, "opt/shop/lib/self"))
+			return []hotfix.Removal{{Path: "FileChanges/lib/self/lib/Shop/New.pm", Kind: hotfix.RemoveFile, SHA256: sha("new\n")}}
+		}, []string{"FileRemovals: FileChanges/lib/self/lib/Shop/New.pm: the way to it goes through the symlink", "lib/self (-> ..)"}},
+		{"through a symlink deeper up", func(sb *sandbox) []hotfix.Removal {
+			os.Symlink("obsolete", filepath.Join(sb.root, "opt/shop/lib/alias"))
+			return []hotfix.Removal{{Path: "FileChanges/lib/alias/sub/b.pm", Kind: hotfix.RemoveFile, SHA256: sha("b\n")}}
+		}, []string{"FileRemovals: FileChanges/lib/alias/sub/b.pm: the way to it goes through the symlink", "lib/alias (-> obsolete)"}},
 		{"through a symlink out of the root", func(sb *sandbox) []hotfix.Removal {
 			outside := sb.t.TempDir()
 			os.WriteFile(filepath.Join(outside, "victim"), []byte("v"), 0o644)

@@ -2,12 +2,14 @@ package applier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
+	"github.com/hotchain/hotchain/hotfix/plan"
 	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -47,6 +49,10 @@ func (h *Host) resume(ctx context.Context, d *hotfix.Dir, j *journal.Journal, ou
 			h.step("prepared cleared")
 		}
 		if err := h.place(d, j, out); err != nil {
+			var drift *plan.RemovalMismatchError
+			if errors.As(err, &drift) {
+				return h.undoAfterDrift(d, j, drift, out)
+			}
 			return err
 		}
 		if err := advance(journal.StateScripts); err != nil {
@@ -134,6 +140,22 @@ func (h *Host) resume(ctx context.Context, d *hotfix.Dir, j *journal.Journal, ou
 	}
 	fmt.Fprintf(out, "==> %s: applied on %s: %d files replaced, %d added%s, %d scripts run\n", d.Version, h.Cfg.Hostname, replaced, added, removedText, len(j.ScriptsDone))
 	return nil
+}
+
+// undoAfterDrift rolls back the apply of d whose removal found an entry changed since its
+// backup was taken (removeEntries left that entry as it is): the entries placed and removed
+// so far come back from the backups, so nothing of the product is lost, and drift is
+// returned.
+func (h *Host) undoAfterDrift(d *hotfix.Dir, j *journal.Journal, drift *plan.RemovalMismatchError, out io.Writer) error {
+	fmt.Fprintf(out, "==> %s: %v\n==> %s: rolling it back\n", d.Version, drift, d.Version)
+	started := time.Now()
+	err := h.undo(d.Path, j, out)
+	h.record(EventRollback, d.Version, started, "after a removal found an entry changed since its backup", err)
+	if err != nil {
+		return fmt.Errorf("%w; its rollback failed too: %v", drift, err)
+	}
+	fmt.Fprintf(out, "==> %s: rolled back on %s\n", d.Version, h.Cfg.Hostname)
+	return drift
 }
 
 // check runs hotfix d's health check before the ledgers record it. When it fails, the apply

@@ -167,13 +167,45 @@ func Read(p string) (*Journal, error) {
 	return &j, nil
 }
 
-// Write writes j to p atomically.
+// Write writes j to p atomically. A journal larger than Read reads (MaxSize) is refused
+// before anything is written (CheckSize).
 func Write(p string, j *Journal) error {
-	data, err := json.MarshalIndent(encodeNames(j), "", "  ")
+	data, err := encode(j)
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(p, append(data, '\n'), 0o644)
+	if err := sizeOK(p, j, len(data)); err != nil {
+		return err
+	}
+	return atomicfile.Write(p, data, 0o644)
+}
+
+// CheckSize refuses j when its file would be larger than Read reads (MaxSize): the journal
+// of a hotfix that nobody could read again could never be rolled back. An apply checks its
+// plan so before its first write; p names the journal in the error.
+func CheckSize(p string, j *Journal) error {
+	data, err := encode(j)
+	if err != nil {
+		return err
+	}
+	return sizeOK(p, j, len(data))
+}
+
+func encode(j *Journal) ([]byte, error) {
+	data, err := json.MarshalIndent(encodeNames(j), "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
+}
+
+func sizeOK(p string, j *Journal, size int) error {
+	if size <= MaxSize {
+		return nil
+	}
+	return withHint(fmt.Errorf("apply journal %s: hotfix %s places or removes %d entries here, which need a journal of %d bytes, more than the %d a journal may hold; nothing was changed",
+		p, j.Version, len(j.Ops), size, MaxSize),
+		"the hotfix has too many entries (FileRemovals included) for one apply: ask the vendor to split it over several hotfixes")
 }
 
 // hinted is an error with a hint that says what to do next.

@@ -40,8 +40,8 @@ func (e *RemovalMismatchError) Hint() string {
 
 // removals plans d's removals, after the entries the hotfix places (placed: target ->
 // where it comes from; links: targets the hotfix makes symlinks). Each removal lands below
-// its change tree's target root as an entry does, and must not leave it through a symlink;
-// its directory must not be a symlink. The entry must be what FileRemovals says: a regular
+// its change tree's target root as an entry does, and no directory on its way below that
+// root may be a symlink (NoSymlinkBelow): an alias could name an entry the hotfix places. The entry must be what FileRemovals says: a regular
 // file with that SHA-256, a symlink whose target has it, a directory that is empty once the
 // removals below it are done. An entry that is absent already is planned as such. A removal
 // in a change tree that CHANGE_TREES does not map is left out, as the entries of such a tree
@@ -98,10 +98,9 @@ func removals(cfg *sysconfig.Config, d *hotfix.Dir, roots map[string]TreeRoot, p
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		parent := filepath.Dir(full)
-		if fi, err := os.Lstat(parent); err == nil && fi.Mode()&fs.ModeSymlink != 0 && parent != tr.Base {
-			target, _ := os.Readlink(parent)
-			return nil, withHint(fmt.Errorf("%s: its directory %s is a symlink (-> %s)", where, parent, target),
-				"FileRemovals names an entry by the directory it is in, not through a symlink: ask the vendor for the real path")
+		if err := NoSymlinkBelow(tr.Base, parent); err != nil {
+			return nil, withHint(fmt.Errorf("%s: %w", where, err),
+				"FileRemovals names an entry by the directories it is in, not through a symlink (an alias could name what the hotfix places, or another entry than the one backed up): ask the vendor for the real path")
 		}
 		var now, sum, by string
 		if e, ok := earlier[o.Target]; ok {
@@ -122,6 +121,12 @@ func removals(cfg *sysconfig.Config, d *hotfix.Dir, roots map[string]TreeRoot, p
 				continue
 			case err != nil:
 				return nil, fmt.Errorf("%s: %w", where, err)
+			}
+			// A file system mounted on it (or a file bound there) cannot be removed: rmdir
+			// and unlink fail with EBUSY, halfway through the apply.
+			if pfi, err := os.Stat(parent); err == nil && devOf(pfi) != devOf(fi) {
+				return nil, withHint(fmt.Errorf("%s: %s is a mount point (another file system is mounted on it), which a hotfix cannot remove", where, full),
+					"unmount it (and take it out of /etc/fstab) first, or ask the vendor for a hotfix that leaves it; nothing was changed")
 			}
 			// The kind is apart: the mode as the journal keeps a placed entry's, with the
 			// bits a rollback gives back.
@@ -229,6 +234,44 @@ func removals(cfg *sysconfig.Config, d *hotfix.Dir, roots map[string]TreeRoot, p
 		return strings.Compare(a.Target, b.Target)
 	})
 	return ops, nil
+}
+
+// NoSymlinkBelow refuses a directory dir, below the target root base, whose way from base
+// goes through a symlink: a removal is named by the real directories it is in. The applier
+// removes through the same way, each directory opened without following a symlink
+// (applier.openParent). A directory on the way that does not exist ends the check: the
+// entry is absent.
+func NoSymlinkBelow(base, dir string) error {
+	rel, err := filepath.Rel(base, dir)
+	if err != nil || !filepath.IsLocal(rel) {
+		if rel == "." {
+			return nil
+		}
+		return fmt.Errorf("path leaves its target root %s", base)
+	}
+	cur := base
+	for _, c := range strings.Split(rel, string(filepath.Separator)) {
+		cur = filepath.Join(cur, c)
+		fi, err := os.Lstat(cur)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+			return nil
+		case err != nil:
+			return err
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, _ := os.Readlink(cur)
+			return fmt.Errorf("the way to it goes through the symlink %s (-> %s)", cur, target)
+		}
+	}
+	return nil
+}
+
+// devOf is the device of the file system that holds fi's entry.
+func devOf(fi fs.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Dev)
+	}
+	return 0
 }
 
 // ChangeTree is the mapping of the change tree named dir, if CHANGE_TREES has one.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
+	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -63,7 +64,7 @@ func (e noSpace) Unwrap() error      { return e.error }
 // backups are made: the hotfix's files are written beside their targets before the rename
 // (the replaced file stays, as the backup's hard link or until the rename), backups (of
 // replaced and of removed entries) are copies where the target is on another file system
-// than the hotfix directory hotfixDir, and the journal goes into the hotfix directory, as do
+// than the hotfix directory hotfixDir or has other hard links (fileops.Linkable), and the journal goes into the hotfix directory, as do
 // unpack bytes (a tarball unpacked there first; 0 when it is unpacked). Sizes are rounded up to the file system's block size; a file
 // system that reports no inode count is not checked for inodes.
 func SpaceNeeds(cfg *sysconfig.Config, d *hotfix.Dir, ops []journal.Op, hotfixDir string, unpack int64) ([]SpaceNeed, BackupCount, error) {
@@ -131,8 +132,12 @@ func SpaceNeeds(cfg *sysconfig.Config, d *hotfix.Dir, ops []journal.Op, hotfixDi
 			return nil, bc, err
 		}
 		if dev == hotfixDev {
-			bc.Linked++
-			continue // the backup is a hard link
+			// The backup is a hard link, unless the file has other names (or is placed by
+			// an earlier hotfix of a dry run's chain, and not there yet).
+			if fi, err := os.Lstat(full); err != nil || fileops.Linkable(fi) {
+				bc.Linked++
+				continue
+			}
 		}
 		fi, err := os.Lstat(full)
 		if err != nil {

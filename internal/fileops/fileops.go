@@ -41,11 +41,12 @@ func OldTemp(target string) string { return tempName(target, ".old") }
 
 // PreserveCopy copies the file or symlink src to dst, whose directory exists, with its
 // mode, owner and modification time. A hard link does it without copying when src and dst
-// share a file system: the target is later replaced by rename, never written in place, so
-// the linked inode keeps the old content. An entry already at dst (an interrupted backup's)
-// is replaced.
+// share a file system and nothing else can change the linked inode (Linkable): the target
+// is later replaced by rename, never written in place, so the linked inode keeps the old
+// content. An entry already at dst (an interrupted backup's) is replaced, unless it is
+// src's inode already.
 func PreserveCopy(src, dst string, fi os.FileInfo) error {
-	if m := fi.Mode(); m.IsRegular() || m&fs.ModeSymlink != 0 {
+	if Linkable(fi) {
 		err := os.Link(src, dst)
 		if errors.Is(err, fs.ErrExist) {
 			if err := os.Remove(dst); err != nil {
@@ -56,6 +57,8 @@ func PreserveCopy(src, dst string, fi os.FileInfo) error {
 		if err == nil {
 			return nil
 		}
+	} else if dfi, err := os.Lstat(dst); err == nil && os.SameFile(fi, dfi) {
+		return nil // linked by an interrupted backup: its second name is dst
 	}
 	if err := RemoveIfExists(dst); err != nil {
 		return err
@@ -64,6 +67,21 @@ func PreserveCopy(src, dst string, fi os.FileInfo) error {
 		return err
 	}
 	return SetMeta(dst, fi)
+}
+
+// Linkable says whether PreserveCopy keeps the entry fi by a hard link (on the same file
+// system): a symlink, which nobody changes in place, or a regular file with no other name.
+// A file with other hard links is copied: a write through one of them would change the
+// backup too.
+func Linkable(fi os.FileInfo) bool {
+	switch m := fi.Mode(); {
+	case m&fs.ModeSymlink != 0:
+		return true
+	case m.IsRegular():
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		return !ok || st.Nlink <= 1
+	}
+	return false
 }
 
 // CopyEntry writes a copy of src at dst (no metadata beyond the content's mode bits).

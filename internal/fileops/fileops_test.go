@@ -76,3 +76,44 @@ func TestPlaceFile(t *testing.T) {
 		t.Errorf("temporary left behind: %v", err)
 	}
 }
+
+// TestPreserveCopyOfAFileWithOtherNames: a file with one name is kept by a hard link (and
+// a repeated backup finds it linked), one with another name by a copy with its time.
+func TestPreserveCopyOfAFileWithOtherNames(t *testing.T) {
+	dir := t.TempDir()
+	src, other, dst := filepath.Join(dir, "src"), filepath.Join(dir, "other"), filepath.Join(dir, "dst")
+	if err := os.WriteFile(src, []byte("one\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	backup := func() os.FileInfo {
+		t.Helper()
+		fi, err := os.Lstat(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := PreserveCopy(src, dst, fi); err != nil {
+			t.Fatal(err)
+		}
+		return fi
+	}
+	fi := backup()
+	if d, _ := os.Lstat(dst); !os.SameFile(fi, d) {
+		t.Fatal("a file with one name: not linked")
+	}
+	backup() // as a resumed backup: src has two names now, one of them dst
+	if d, _ := os.Lstat(dst); !os.SameFile(fi, d) {
+		t.Fatal("a repeated backup replaced the link by a copy")
+	}
+	os.Remove(dst)
+	if err := os.Link(src, other); err != nil {
+		t.Fatal(err)
+	}
+	fi = backup()
+	d, err := os.Lstat(dst)
+	if err != nil || os.SameFile(fi, d) {
+		t.Fatalf("a file with another name: %v, linked %v; want a copy", err, err == nil)
+	}
+	if b, _ := os.ReadFile(dst); string(b) != "one\n" || !d.ModTime().Equal(fi.ModTime()) || d.Mode() != fi.Mode() {
+		t.Errorf("copy: %q, %v, %v; want the content, time and mode of src", b, d.ModTime(), d.Mode())
+	}
+}

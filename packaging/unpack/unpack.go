@@ -209,7 +209,7 @@ func unpackCopy(c *tarballCopy, tarPath, destDir string) (hotfixDir string, err 
 // duplicates, so these bound its memory (a hotfix of 10,000 files is large).
 const (
 	// MaxTarballEntries is the most entries (files, directories, symlinks) a tarball holds.
-	MaxTarballEntries = 200_000
+	MaxTarballEntries = hotfix.MaxEntries
 	// MaxTarballName is the longest entry name or symlink target, in bytes: Linux's PATH_MAX.
 	MaxTarballName = 4096
 )
