@@ -3,7 +3,6 @@ package sysconfig
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/internal/filetrust"
@@ -25,7 +24,7 @@ const (
 // user could have written it (filetrust.Check, as root) or when it holds more than limit
 // bytes.
 func readTrusted(full, what string, limit int64) ([]byte, error) {
-	f, err := os.Open(full)
+	f, err := boundedio.Open(full, what)
 	if err != nil {
 		return nil, err
 	}

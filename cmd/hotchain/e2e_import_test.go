@@ -1,14 +1,21 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/sign"
@@ -108,6 +115,26 @@ func TestImportBundle(t *testing.T) {
 	// rotation's overlap would give a host that lacks the new key).
 	otherRPMs := bundle(otherDir, other+".asc,"+key+".asc", key, 2, 4, "other-rpm-key.tar")
 	gap := bundle(repoDir, key+".asc", key, 3, 4, "gap.tar")
+	// Bundles whose every signature verifies, but whose content is not what the manifest
+	// says: the file of 6.14.2.3 holds the package 6.14.2.4 (the metadata made from it);
+	// the metadata offers 6.14.2.4 too, which the manifest does not list.
+	rpm4 := filepath.Join(repoDir, "shop-hotfix-6_14_2_4-1-0.noarch.rpm")
+	wrongRPM := filepath.Join(work, "bundles", "wrong-rpm.tar")
+	twoThree := bundle(repoDir, key+".asc", key, 2, 3, "2-3.tar")
+	retarBundle(t, twoThree, wrongRPM, key, key+".asc", func(dir string, m *unpack.BundleManifest) {
+		writeFile(t, filepath.Join(dir, "shop-hotfix-6_14_2_3-1-0.noarch.rpm"), readFile(t, rpm4))
+	})
+	extraMeta := filepath.Join(work, "bundles", "extra-metadata.tar")
+	retarBundle(t, twoThree, extraMeta, key, key+".asc", func(dir string, m *unpack.BundleManifest) {
+		os.Mkdir(filepath.Join(dir, "extra"), 0o755)
+		writeFile(t, filepath.Join(dir, "extra", "shop-hotfix-6_14_2_4-1-0.noarch.rpm"), readFile(t, rpm4))
+	})
+	// A named pipe as the .sig, without a writer: its open used to wait forever.
+	fifoSig := filepath.Join(work, "bundles", "fifo-sig.tar")
+	writeFile(t, fifoSig, readFile(t, good))
+	if err := syscall.Mkfifo(fifoSig+".sig", 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	tmp := filepath.Join(work, "tmp")
 	os.MkdirAll(tmp, 0o700)
@@ -122,6 +149,9 @@ func TestImportBundle(t *testing.T) {
 		{"another tarball key", otherTar, []string{"refused, nothing was changed", "signature does not match", "hint: get the bundle and its .sig again"}},
 		{"another OpenPGP key", otherPGP, []string{"refused, nothing was changed", "repomd.xml.asc does not verify with", "hint: the bundle's metadata and packages must be signed with this host's repository key"}},
 		{"packages by another OpenPGP key", otherRPMs, []string{"refused, nothing was changed", "package shop-hotfix-6_14_2_2-1-0.noarch.rpm: rpm -K with these keys alone says", "SIGNATURES NOT OK", "hint: the bundle's metadata and packages must be signed"}},
+		{"an RPM that is another hotfix", wrongRPM, []string{"bundle " + wrongRPM + " refused, nothing was changed: package file shop-hotfix-6_14_2_3-1-0.noarch.rpm holds shop-hotfix-6_14_2_4 1-0 noarch, but the manifest says shop-hotfix-6_14_2_3 1-0", "hint: get the bundle again from the vendor"}},
+		{"metadata that offers more", extraMeta, []string{"refused, nothing was changed: the bundle's metadata (repodata/) offers shop-hotfix-6_14_2_4 1-0 noarch, which the manifest does not list"}},
+		{"a named pipe as .sig", fifoSig, []string{"bundle " + fifoSig + " refused, nothing was changed: bundle signature " + fifoSig + ".sig is a named pipe, not a regular file: refused", "hint: put a regular file at " + fifoSig + ".sig"}},
 		{"a gap", gap, []string{"refused, nothing was changed", "host has 6.14.2.1, the bundle starts at 6.14.2.3: 6.14.2.2 is missing", "hint: ask the vendor for a bundle -from 6.14.2.2"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,8 +188,11 @@ func TestImportBundle(t *testing.T) {
 			}
 			lr := dnf.LocalRepo{ID: "shop-hotfix-bundle", ReposDir: filepath.Join(priv, "repos.d"), CacheDir: filepath.Join(priv, "cache")}
 			os.Mkdir(lr.ReposDir, 0o755)
-			writeFile(t, filepath.Join(lr.ReposDir, "bundle.repo"), dnf.LocalRepoFile(lr.ID, "bundle", unpacked.Dir,
-				[]string{filepath.Join(host.root, "etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix")}))
+			repoFile, err := dnf.LocalRepoFile(lr.ID, "bundle", unpacked.Dir, []string{filepath.Join(host.root, "etc/pki/rpm-gpg/RPM-GPG-KEY-shop-hotfix")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, filepath.Join(lr.ReposDir, "bundle.repo"), repoFile)
 			var out bytes.Buffer
 			pm := &dnf.PackageManager{Cmd: "dnf", Root: host.root, Params: []string{"--releasever=1"},
 				Env: append(os.Environ(), "SHOP_DO_PATCH=0"), Stdout: &out, Stderr: &out}
@@ -207,6 +240,11 @@ func TestImportBundle(t *testing.T) {
 	if left, _ := os.ReadDir(tmp); len(left) != 0 {
 		t.Errorf("the import left %d entries in TMPDIR", len(left))
 	}
+	// dnf prefixes the installroot to the private cache directory: nothing of it stays.
+	if _, err := os.Lstat(filepath.Join(host.root, tmp)); !os.IsNotExist(err) {
+		left, _ := filepath.Glob(filepath.Join(host.root, tmp, "*", "*"))
+		t.Errorf("the import left %s in the installroot (%v): %q", filepath.Join(host.root, tmp), err, left)
+	}
 	if _, err := os.Stat(filepath.Join(host.root, "etc/yum.repos.d/shop-hotfix-bundle.repo")); err == nil {
 		t.Errorf("the import left its .repo file in the host")
 	}
@@ -240,4 +278,99 @@ func writeFile(t *testing.T, p string, data []byte) {
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// retarBundle writes out, a bundle signed with the vendor's keys (tarKey+".pem", the
+// tarball key; signKey, the OpenPGP key of the metadata) that holds what edit makes of
+// the bundle good unpacked into dir: its repodata/ made again by createrepo_c and signed,
+// its file list, tar and .sig written as hotchain bundle writes them. It stands for a
+// vendor side gone wrong: every signature verifies, the content does not match.
+func retarBundle(t *testing.T, good, out, tarKey, signKey string, edit func(dir string, m *unpack.BundleManifest)) {
+	t.Helper()
+	tr := tar.NewReader(bytes.NewReader(readFile(t, good)))
+	stage := t.TempDir()
+	var top string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if top == "" {
+			top = strings.TrimSuffix(h.Name, "/")
+		}
+		p := filepath.Join(stage, h.Name)
+		if h.Typeflag == tar.TypeDir {
+			os.MkdirAll(p, 0o755)
+			continue
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, p, data)
+	}
+	dir := filepath.Join(stage, top)
+	var m unpack.BundleManifest
+	if err := json.Unmarshal(readFile(t, filepath.Join(dir, "manifest.json")), &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(dir, &m)
+	os.RemoveAll(filepath.Join(dir, "repodata"))
+	runOK(t, nil, "createrepo_c", "-q", dir)
+	signer, err := sign.LoadSigner(signKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asc bytes.Buffer
+	repomd, _ := os.Open(filepath.Join(dir, "repodata/repomd.xml"))
+	defer repomd.Close()
+	if err := signer.SignArmored(&asc, repomd); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "repodata/repomd.xml.asc"), asc.Bytes())
+	m.Files = nil
+	var rels []string
+	for _, pattern := range []string{"*.rpm", "repodata/*"} {
+		got, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, g := range got {
+			rels = append(rels, strings.TrimPrefix(g, dir+"/"))
+		}
+	}
+	slices.Sort(rels)
+	for _, rel := range rels {
+		data := readFile(t, filepath.Join(dir, rel))
+		m.Files = append(m.Files, unpack.BundleFile{Path: rel, Size: int64(len(data)), SHA256: fmt.Sprintf("%x", sha256.Sum256(data))})
+	}
+	manifest, _ := json.MarshalIndent(&m, "", "  ")
+	writeFile(t, filepath.Join(dir, "manifest.json"), append(manifest, '\n'))
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, rel := range append([]string{"", "manifest.json", "repodata/"}, rels...) {
+		h := &tar.Header{Name: top + "/" + rel, Typeflag: tar.TypeDir, Mode: 0o755, Uname: "root", Gname: "root", ModTime: time.Unix(1700000000, 0), Format: tar.FormatPAX}
+		var data []byte
+		if rel != "" && !strings.HasSuffix(rel, "/") {
+			data = readFile(t, filepath.Join(dir, rel))
+			h.Typeflag, h.Mode, h.Size = tar.TypeReg, 0o644, int64(len(data))
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(data)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, out, buf.Bytes())
+	k, err := sign.LoadTarballKey(tarKey + ".pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := k.SignFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, out+".sig", sig)
 }

@@ -28,7 +28,8 @@ host's product and installed base version, and the first hotfix of it that this 
 not applied must be the next one of its chain (hotfixes already applied are skipped); and
 repodata/repomd.xml.asc must verify with the host's repository key
 (/etc/pki/rpm-gpg/RPM-GPG-KEY-PRODUCT-hotfix), and every RPM must pass rpm -K with that key
-alone (in a private rpm database). Then it is agent -console: LOCK_CRON and
+alone (in a private rpm database), and the RPM headers and the packages the metadata offers
+must be exactly the manifest's. Then it is agent -console: LOCK_CRON and
 LOCK_TS, recovery, dnf install from the bundle alone as a local repository (gpgcheck=1,
 repo_gpgcheck=1 with that key), the applies, health check, ledger checked against the rpm
 database, and the report (NOTIFY_URL/NOTIFY_CMD as NOTIFY_ON says). The rollout policy

@@ -29,6 +29,7 @@ func Import(ctx context.Context, o Options, bundlePath, sigPath string) error {
 		return fmt.Errorf("import: %w", err)
 	}
 	defer os.RemoveAll(private)
+	defer dnf.RootedLeftovers(cfg.Root, private)()
 	b, err := intake.CheckBundle(ctx, cfg, o.Environ, bundlePath, sigPath, private)
 	if err != nil {
 		return err
@@ -42,7 +43,10 @@ func Import(ctx context.Context, o Options, bundlePath, sigPath string) error {
 	if err := os.Mkdir(lr.ReposDir, 0o755); err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	repoFile := dnf.LocalRepoFile(lr.ID, fmt.Sprintf("%s hotfixes %s to %s from %s", m.Product, m.From, m.To, filepath.Base(bundlePath)), b.Dir, []string{b.KeyFile})
+	repoFile, err := dnf.LocalRepoFile(lr.ID, fmt.Sprintf("%s hotfixes %s to %s from %s", m.Product, m.From, m.To, filepath.Base(bundlePath)), b.Dir, []string{b.KeyFile})
+	if err != nil {
+		return intake.Refused(bundlePath, err)
+	}
 	if err := os.WriteFile(filepath.Join(lr.ReposDir, lr.ID+".repo"), repoFile, 0o644); err != nil {
 		return fmt.Errorf("import: %w", err)
 	}

@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"syscall"
 )
 
 // TooLargeError is the error for input over its limit: What (e.g. "settings file") at Path
@@ -49,17 +51,91 @@ func Size(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// ReadFile reads the file at path, refusing it with a *TooLargeError when it holds more
-// than limit bytes. It reads at most limit+1 bytes and allocates at most about limit, so
-// /dev/zero or a file that grows while it is read costs no more. Open errors are returned
-// as os.ReadFile returns them (os.IsNotExist works).
+// ReadFile reads the regular file at path, refusing it with a *TooLargeError when it holds
+// more than limit bytes. It reads at most limit+1 bytes and allocates at most about limit,
+// so a file that grows while it is read costs no more. Anything but a regular file (a named
+// pipe, a device, a socket, a directory) is refused with a *NotRegularError before a byte
+// is read: the open does not wait (O_NONBLOCK), so a named pipe without a writer cannot
+// hang the caller, and /dev/zero or a pipe's endless stream is never read. Every file
+// hotchain reads this way (settings, ledgers, journals, version files, keys, signatures,
+// /proc files, which are regular) is a regular file. Open errors are returned as os.ReadFile
+// returns them (os.IsNotExist works).
 func ReadFile(path, what string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := Open(path, what)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	return ReadAll(f, path, what, limit)
+}
+
+// Open opens the regular file at path (what names it in messages) for reading, as ReadFile
+// does, for a caller that checks the open file before it reads it with ReadAll: anything
+// but a regular file is refused with a *NotRegularError, without waiting for a named
+// pipe's writer.
+func Open(path, what string) (*os.File, error) {
+	// O_NONBLOCK changes nothing for a regular file, which is all that is read.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, syscall.ENXIO) { // a socket cannot be opened: say what it is
+		if fi, serr := os.Stat(path); serr == nil && !fi.Mode().IsRegular() {
+			return nil, &NotRegularError{What: what, Path: path, Mode: fi.Mode()}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, &NotRegularError{What: what, Path: path, Mode: fi.Mode()}
+	}
+	return f, nil
+}
+
+// NotRegularError is the error for a file that ReadFile refuses because it is not a
+// regular file: What (e.g. "tarball signature") at Path is of the type in Mode.
+type NotRegularError struct {
+	What string
+	Path string
+	Mode fs.FileMode
+}
+
+func (e *NotRegularError) Error() string {
+	return fmt.Sprintf("%s %s is a %s, not a regular file: refused", e.What, e.Path, Kind(e.Mode))
+}
+
+// Hint says what to do next.
+func (e *NotRegularError) Hint() string {
+	return fmt.Sprintf("put a regular file at %s (copy the content there; a named pipe or a device gives other bytes to each reader)", e.Path)
+}
+
+// IsNotRegular reports whether err is or wraps a *NotRegularError.
+func IsNotRegular(err error) bool {
+	var n *NotRegularError
+	return errors.As(err, &n)
+}
+
+// Kind names the kind of a file that is not a regular file, for messages.
+func Kind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "block device"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeSymlink != 0:
+		return "symbolic link"
+	}
+	return "special file"
 }
 
 // ReadAll reads r to its end like io.ReadAll, refusing more than limit bytes with a

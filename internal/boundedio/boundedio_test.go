@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hotchain/hotchain/internal/testutil"
 )
@@ -31,7 +34,6 @@ func TestReadFile(t *testing.T) {
 		{"at the limit", filepath.Join(dir, "b"), "123456", 6, ""},
 		{"over the limit", filepath.Join(dir, "c"), "1234567", 6, "test file " + filepath.Join(dir, "c") + " is larger than 6 bytes, the most hotchain reads of it: refused"},
 		{"1 GiB sparse file", sparse, "", 1 << 10, "test file " + sparse + " is larger than 1 KiB, the most hotchain reads of it: refused"},
-		{"endless device", "/dev/zero", "", 64 << 10, "test file /dev/zero is larger than 64 KiB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.content != "" {
@@ -82,5 +84,52 @@ func TestSize(t *testing.T) {
 		if got := Size(n); got != want {
 			t.Errorf("Size(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// TestReadFileRefusesNonRegular: a named pipe (without a writer: its open used to wait
+// forever), a device, a socket and a directory are refused by kind and path before a byte
+// is read.
+func TestReadFileRefusesNonRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, tc := range []struct{ path, kind string }{
+		{fifo, "named pipe"},
+		{"/dev/zero", "character device"},
+		{sock, "socket"},
+		{dir, "directory"},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			done := make(chan error, 1)
+			go func() { _, err := ReadFile(tc.path, "test file", 64<<10); done <- err }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(30 * time.Second):
+				if tc.path == fifo { // a writer lets the blocked open return
+					if w, werr := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); werr == nil {
+						w.Close()
+					}
+				}
+				t.Fatalf("ReadFile(%s) still waits after 30 s", tc.path)
+			}
+			want := "test file " + tc.path + " is a " + tc.kind + ", not a regular file: refused"
+			if err == nil || err.Error() != want || !IsNotRegular(err) {
+				t.Fatalf("ReadFile: %v, want %q", err, want)
+			}
+			var nr *NotRegularError
+			if !errors.As(err, &nr) || !strings.Contains(nr.Hint(), tc.path) {
+				t.Errorf("hint %q does not name the path", nr.Hint())
+			}
+		})
 	}
 }

@@ -69,6 +69,8 @@ func readBounded(path, what string, limit int64) ([]byte, error) {
 	switch {
 	case boundedio.IsTooLarge(err):
 		return nil, &TooLargeError{what, path, limit}
+	case boundedio.IsNotRegular(err): // it names what and path
+		return nil, err
 	case err != nil:
 		return nil, fmt.Errorf("read %s: %w", what, err)
 	}

@@ -199,7 +199,7 @@ func VerifiedBundle(bundlePath, sigPath string, pub *sign.TarballPublicKey, keyP
 	}
 	defer c.Close()
 	if err := verifySignature("bundle", bundlePath, c.data, sigPath, pub, keyPath); err != nil {
-		return nil, &SignatureError{err}
+		return nil, signatureError(err)
 	}
 	return unpackBundle(c.data, bundlePath, dest)
 }

@@ -28,6 +28,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/internal/fileops"
 	"github.com/hotchain/hotchain/internal/sign"
 )
@@ -42,6 +43,16 @@ type SignatureError struct{ Err error }
 
 func (e *SignatureError) Error() string { return e.Err.Error() }
 func (e *SignatureError) Unwrap() error { return e.Err }
+
+// signatureError is err of verifySignature as VerifiedTarball returns it: a *SignatureError,
+// unless the signature file is not a regular file, a refusal of the file like that of a
+// tarball that is a named pipe, with its own hint.
+func signatureError(err error) error {
+	if boundedio.IsNotRegular(err) {
+		return err
+	}
+	return &SignatureError{err}
+}
 
 // VerifyTarball checks the detached signature sigPath of the tarball tarPath with the public
 // key in pubPEMPath (PEM "PUBLIC KEY", RSA or Ed25519), as `hotchain build` makes it. The
@@ -100,7 +111,7 @@ func VerifiedTarballWith(tarPath, sigPath string, pub *sign.TarballPublicKey, pu
 	}
 	defer c.Close()
 	if err := verifySignature("tarball", tarPath, c.data, sigPath, pub, pubPEMPath); err != nil {
-		return "", &SignatureError{err}
+		return "", signatureError(err)
 	}
 	if hooks != nil {
 		hooks.verified(tarPath)

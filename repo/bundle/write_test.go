@@ -107,22 +107,32 @@ func TestBundleRoundTrip(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	fifoSig := filepath.Join(t.TempDir(), "b.tar.sig") // no writer: its open used to wait forever
+	if err := syscall.Mkfifo(fifoSig, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	damaged := filepath.Join(t.TempDir(), "damaged.tar")
 	a[len(a)/2] ^= 1
 	os.WriteFile(damaged, a, 0o644)
 	os.WriteFile(damaged+".sig", mustRead(t, out+".sig"), 0o644)
 	for _, tc := range []struct {
 		name, path string
+		sig        string // out.sig if empty
 		pub        *sign.TarballPublicKey
 		want       string
 	}{
-		{"another key", out, otherPub, "signature does not match"},
-		{"FIFO", fifo, pub, "is a named pipe, not a regular file"},
-		{"damaged", damaged, pub, "signature does not match"},
+		{"another key", out, "", otherPub, "signature does not match"},
+		{"FIFO", fifo, "", pub, "is a named pipe, not a regular file"},
+		{"FIFO signature", out, fifoSig, pub, "bundle signature " + fifoSig + " is a named pipe, not a regular file: refused"},
+		{"damaged", damaged, "", pub, "signature does not match"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dest := t.TempDir()
-			_, err := unpack.VerifiedBundle(tc.path, out+".sig", tc.pub, "k.pem", dest)
+			sig := tc.sig
+			if sig == "" {
+				sig = out + ".sig"
+			}
+			_, err := unpack.VerifiedBundle(tc.path, sig, tc.pub, "k.pem", dest)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %v, want %q", err, tc.want)
 			}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/packaging/unpack"
 	"golang.org/x/sys/unix"
 )
 
@@ -104,6 +105,7 @@ func Classify(product, name string) Name {
 				n.Version = v
 			}
 		}
+		n.Bad = unpack.NameProblem(name) // a tarball's name is checked whole: the version
 		return n
 	}
 	switch {

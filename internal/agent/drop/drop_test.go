@@ -33,6 +33,10 @@ func TestClassifyDropName(t *testing.T) {
 		{name: "shop-hotfix-6.14.2.x.tar.gz", archive: "shop-hotfix-6.14.2.x.tar.gz", kind: Tarball, bad: true},
 		{name: "shop-hotfix-6_14_2_3-1-0.noarch.rpm", archive: "shop-hotfix-6_14_2_3-1-0.noarch.rpm", kind: Tarball, bad: true},
 		{name: "shop-hotfix-notes.sig", archive: "shop-hotfix-notes", sig: true, kind: Tarball, bad: true},
+		// A name that would add lines to the import's .repo file, log and report.
+		{name: "shop-hotfix-bundle-x\nexcludepkgs=*-6.14.2.4.tar", archive: "shop-hotfix-bundle-x\nexcludepkgs=*-6.14.2.4.tar", kind: Bundle, version: "6.14.2.4", bad: true},
+		{name: "shop-hotfix-bundle-x\nexcludepkgs=*-6.14.2.4.tar.sig", archive: "shop-hotfix-bundle-x\nexcludepkgs=*-6.14.2.4.tar", sig: true, kind: Bundle, version: "6.14.2.4", bad: true},
+		{name: "shop-hotfix-6.14.2.3\n.tar.gz", archive: "shop-hotfix-6.14.2.3\n.tar.gz", kind: Tarball, bad: true},
 		// Transfer tools' temporary names: never taken, never refused.
 		{name: ".shop-hotfix-6.14.2.3.tar.gz.Xy12Ab"},
 		{name: "shop-hotfix-6.14.2.3.tar.gz.part"},

@@ -101,8 +101,14 @@ func CheckBundle(ctx context.Context, cfg *sysconfig.Config, environ []string, b
 		return nil, cli.WithHint(&RefusedError{bundlePath, err},
 			"the bundle's metadata and packages must be signed with this host's repository key: ask the vendor for a bundle signed with it (or, during a key rotation, install the base RPM that brings the new key first)")
 	}
+	if err := dnf.CheckBundle(ctx, b, keyFile, filepath.Join(private, "rpmdb"), filepath.Join(private, "check"), environ); err != nil {
+		return refuse("get the bundle again from the vendor, and tell them: their bundle command writes the manifest from the packages", "%v", err)
+	}
 	return &CheckedBundle{Bundle: b, KeyFile: keyFile}, nil
 }
+
+// Refused is the RefusedError of the bundle at bundlePath for err.
+func Refused(bundlePath string, err error) *RefusedError { return &RefusedError{bundlePath, err} }
 
 // RefusedError is a bundle that an import refuses before it changes anything.
 type RefusedError struct {
