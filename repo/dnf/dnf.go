@@ -71,6 +71,7 @@ import (
 	"io"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -329,6 +330,12 @@ func (pm *PackageManager) run(ctx context.Context, stdout io.Writer, name string
 	if stderr == nil {
 		stderr = io.Discard
 	}
+	if sameWriter(stdout, stderr) && stdout != io.Discard {
+		// One writer for both (a cron run's report): exec copies each pipe in a goroutine
+		// of its own, so the two must not write into it at the same time.
+		lw := &lockedWriter{w: stdout}
+		stdout, stderr = lw, lw
+	}
 	tail := &tailWriter{max: 2048}
 	cmd.Stdout = stdout
 	cmd.Stderr = io.MultiWriter(stderr, tail)
@@ -550,6 +557,13 @@ func rootedKeys(root string) []string {
 }
 
 // lockedWriter lets two commands share one error output.
+// sameWriter reports whether a and b are the same writer (false for writers that cannot be
+// compared).
+func sameWriter(a, b io.Writer) bool {
+	ta := reflect.TypeOf(a)
+	return ta != nil && ta == reflect.TypeOf(b) && ta.Comparable() && a == b
+}
+
 type lockedWriter struct {
 	mu sync.Mutex
 	w  io.Writer

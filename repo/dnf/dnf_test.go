@@ -404,3 +404,23 @@ func TestRootedKeys(t *testing.T) {
 		t.Errorf("no repos: %v", got)
 	}
 }
+
+// TestRunOneWriterForBoth: a cron run gives dnf one writer, its report, for standard output
+// and standard error; a command that writes to both at once must not write into it from two
+// goroutines at the same time (go test -race sees it), and nothing of either is lost.
+func TestRunOneWriterForBoth(t *testing.T) {
+	var report bytes.Buffer
+	pm := &PackageManager{Stderr: &report}
+	script := `i=0; while [ $i -lt 200 ]; do echo out$i; echo err$i >&2; i=$((i+1)); done`
+	if err := pm.run(context.Background(), &report, "sh", "-c", script); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"out0\n", "err0\n", "out199\n", "err199\n"} {
+		if !strings.Contains(report.String(), w) {
+			t.Errorf("report lacks %q", w)
+		}
+	}
+	if n := strings.Count(report.String(), "\n"); n != 400 {
+		t.Errorf("report has %d lines, want 400", n)
+	}
+}
