@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotchain/hotchain/internal/agent"
 	"github.com/hotchain/hotchain/internal/agent/drop"
+	agentreport "github.com/hotchain/hotchain/internal/agent/report"
 	"github.com/hotchain/hotchain/internal/testutil"
 )
 
@@ -233,7 +233,7 @@ func TestAgentDaemonTakesDrop(t *testing.T) {
 	t1 := "shop-hotfix-6.14.2.1.tar.gz"
 	cmd := exec.Command(h.bin, "agent", "-root", h.root, "-config", "/etc/sysconfig/shop-hotfix", "-daemon")
 	cmd.Env = append(os.Environ(), "LC_ALL=C", drop.SettleEnv+"=300ms")
-	var stdout, stderr agent.LockedBuffer // read while the daemon writes
+	var stdout, stderr agentreport.LockedBuffer // read while the daemon writes
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

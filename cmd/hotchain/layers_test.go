@@ -23,6 +23,7 @@ var (
 		"hotfix/applier", "hotfix/applier/appliertest", "hotfix/dryrun", "hotfix/journal", "hotfix/plan", "hotfix/script", "hotfix/state",
 		"repo/dnf", "lock", "mailer", "sysconfig", "packaging/unpack",
 		"internal/agent", "internal/agent/daemon", "internal/agent/drop", "internal/agent/hostpolicy", "internal/agent/intake", "internal/agent/notify",
+		"internal/agent/report",
 		"internal/hoststate", "internal/hoststatus",
 	}
 	// vendor builds and publishes; it may use the model (hotfix's versions and directory)
@@ -43,10 +44,10 @@ var (
 // TestImportLayers: the host side imports nothing of the vendor side, directly or
 // through another package; the shared packages (the model) import only each other and
 // leaves, so the vendor side, which uses the model, never pulls in the applier; leaves
-// import only leaves under internal/; and the agent's files (internal/agent, which is on
-// the host side, and the agent command's agent*.go in cmd/hotchain) import neither repo
-// nor packaging (only their host parts, repo/dnf and packaging/unpack). It reads the graph
-// as `go list` shows it.
+// import only leaves under internal/; and the agent's files (internal/agent and its
+// sub-packages, which are on the host side, and the agent command's agent*.go in
+// cmd/hotchain) import neither repo nor packaging (only their host parts, repo/dnf and
+// packaging/unpack). It reads the graph as `go list` shows it.
 func TestImportLayers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("go list of the whole module")
@@ -107,11 +108,13 @@ func TestImportLayers(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no agent files: %v", err)
 	}
-	run, err := filepath.Glob(filepath.Join(moduleRoot(t), "internal", "agent", "*.go"))
-	if err != nil || len(run) == 0 {
-		t.Fatalf("no files in internal/agent: %v", err)
+	for _, glob := range []string{"*.go", "*/*.go"} { // internal/agent and its sub-packages
+		run, err := filepath.Glob(filepath.Join(moduleRoot(t), "internal", "agent", glob))
+		if err != nil || len(run) == 0 {
+			t.Fatalf("no files in internal/agent (%s): %v", glob, err)
+		}
+		files = append(files, run...)
 	}
-	files = append(files, run...)
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {
 			continue

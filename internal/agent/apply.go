@@ -10,6 +10,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/hotfix/script"
+	"github.com/hotchain/hotchain/internal/agent/report"
 	"github.com/hotchain/hotchain/internal/history"
 )
 
@@ -34,10 +35,10 @@ func (r *agentRun) prepare(ctx context.Context, vs []hotfix.Version) []checkedHo
 	for i, v := range vs {
 		if why, ok := r.withdrawn(v); ok {
 			fmt.Fprintf(r.out, "==> not applying %s: withdrawn by the vendor: %s\n", v, why)
-			r.dropped = v
+			r.Dropped = v
 			return out
 		}
-		path := r.host.HotfixDir(v)
+		path := r.Host.HotfixDir(v)
 		d, err := hotfix.ReadDir(path)
 		if err == nil && d.HasFilelist {
 			err = d.CheckFilelist()
@@ -46,11 +47,11 @@ func (r *agentRun) prepare(ctx context.Context, vs []hotfix.Version) []checkedHo
 			err = fmt.Errorf("%s holds hotfix %s, not %s", path, d.Version, v)
 		}
 		if err == nil && i == 0 {
-			err = r.host.Apply(ctx, path, applier.ApplyOptions{Prepare: true, Checked: d})
+			err = r.Host.Apply(ctx, path, applier.ApplyOptions{Prepare: true, Checked: d})
 		}
 		if err != nil {
 			fmt.Fprintf(r.out, "==> %s: %v\n", v, err)
-			r.applyErr, r.applyFailed = err, v
+			r.ApplyErr, r.ApplyFailed = err, v
 			return out
 		}
 		out = append(out, checkedHotfix{v, d})
@@ -62,25 +63,25 @@ func (r *agentRun) prepare(ctx context.Context, vs []hotfix.Version) []checkedHo
 // long the product was closed.
 func (r *agentRun) closedWindow(ctx context.Context, before []hotfix.Version, work func()) {
 	start := r.o.Now()
-	r.wasClosed = true
-	defer func() { r.closed = r.o.Now().Sub(start) }()
-	if err := r.hook(ctx, "PRE_HOOK", r.cfg.PreHook, nil); err != nil {
-		r.fail("PRE_HOOK failed, nothing was applied: %v", err)
+	r.WasClosed = true
+	defer func() { r.Closed = r.o.Now().Sub(start) }()
+	if err := r.hook(ctx, "PRE_HOOK", r.Cfg.PreHook, nil); err != nil {
+		r.Fail("PRE_HOOK failed, nothing was applied: %v", err)
 	} else {
 		work()
 	}
 	// The ledger says what was applied; the rpm database is compared after POST_HOOK.
-	if applied, err := r.host.Applied(); err == nil {
-		r.installed = newSince(before, applied)
+	if applied, err := r.Host.Applied(); err == nil {
+		r.Installed = newSince(before, applied)
 	}
 	r.restartAfterInstall(ctx) // restart.go: before POST_HOOK opens the product again
 	outcome := "success"
-	if r.failed || r.applyFailed != nil {
+	if r.Failed || r.ApplyFailed != nil {
 		outcome = "failure"
 	}
-	post := []string{"HOTCHAIN_OUTCOME=" + outcome, "HOTCHAIN_INSTALLED=" + joinVersions(r.installed)}
-	if err := r.hook(ctx, "POST_HOOK", r.cfg.PostHook, post); err != nil {
-		r.fail("POST_HOOK failed: %v", err)
+	post := []string{"HOTCHAIN_OUTCOME=" + outcome, "HOTCHAIN_INSTALLED=" + report.JoinVersions(r.Installed)}
+	if err := r.hook(ctx, "POST_HOOK", r.Cfg.PostHook, post); err != nil {
+		r.Fail("POST_HOOK failed: %v", err)
 	}
 }
 
@@ -94,14 +95,14 @@ func (r *agentRun) applyChecked(ctx context.Context, hs []checkedHotfix) {
 	for _, h := range hs {
 		v := h.v
 		fmt.Fprintf(r.out, "==> applying %s\n", v)
-		err := r.host.Apply(ctx, h.dir.Path, applier.ApplyOptions{Checked: h.dir})
+		err := r.Host.Apply(ctx, h.dir.Path, applier.ApplyOptions{Checked: h.dir})
 		var he *script.HealthError
 		switch {
 		case errors.As(err, &he):
 			// Apply rolled it back byte-exact. Its package and the ones after it leave
 			// the rpm database with the rollback off, so that rpm, ledger and files agree.
-			r.healthFailed = v
-			r.fail("%v", err)
+			r.HealthFailed = v
+			r.Fail("%v", err)
 			if he.Output != "" {
 				fmt.Fprintf(r.out, "==> the check printed:\n%s", he.Output)
 			}
@@ -109,8 +110,8 @@ func (r *agentRun) applyChecked(ctx context.Context, hs []checkedHotfix) {
 		case err != nil:
 			// verify reports it. The hotfixes after it leave the rpm database: the chain
 			// stops at the one that failed, as a %pre that refuses them would stop it.
-			r.applyErr = err
-			r.applyFailed = v
+			r.ApplyErr = err
+			r.ApplyFailed = v
 			return
 		}
 	}
@@ -122,16 +123,16 @@ func (r *agentRun) applyChecked(ctx context.Context, hs []checkedHotfix) {
 func (r *agentRun) removeUnapplied(ctx context.Context, pm PackageManager, v hotfix.Version, withV bool) {
 	vs, err := r.unpackedInstalled(ctx, pm)
 	if err != nil {
-		r.fail("%v", err)
+		r.Fail("%v", err)
 		return
 	}
 	var names []string
 	if withV {
-		names = append(names, hotfix.PackageName(r.cfg.Product, v))
+		names = append(names, hotfix.PackageName(r.Cfg.Product, v))
 	}
 	for _, u := range vs {
 		if u.Compare(v) > 0 {
-			names = append(names, hotfix.PackageName(r.cfg.Product, u))
+			names = append(names, hotfix.PackageName(r.Cfg.Product, u))
 		}
 	}
 	if len(names) == 0 {
@@ -142,6 +143,6 @@ func (r *agentRun) removeUnapplied(ctx context.Context, pm PackageManager, v hot
 	err = pm.Remove(ctx, names...)
 	r.hist.Record(history.Event{Event: history.Remove, Version: v.String(), Detail: strings.Join(names, " ")}, started, err)
 	if err != nil {
-		r.fail("remove %s, which were not applied: %v", strings.Join(names, " "), err)
+		r.Fail("remove %s, which were not applied: %v", strings.Join(names, " "), err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/internal/agent/drop"
 	"github.com/hotchain/hotchain/internal/agent/intake"
+	"github.com/hotchain/hotchain/internal/agent/report"
 	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/fileops"
@@ -25,57 +26,29 @@ import (
 // be installed goes to refused/ with a .reason file. A pair that is not complete, or that
 // fails for a reason that is not its own (the disk is full, PRE_HOOK failed), stays.
 
-// dropResult is what a run did with the drop folder, for its report.
-type dropResult struct {
-	dir     string   // DROP_DIR as the settings name it
-	taken   []string // "NAME: 6.14.2.3 applied", moved to done/
-	refused []string // "NAME: why", moved to refused/
-	waiting []string // "NAME: waits for NAME.sig": left alone, not a problem (yet)
-	left    []string // "NAME: why": complete, left for the next run
-	ready   []string // -check: complete pairs an install run would take now
-	pending int      // -check: how many of ready would install something
-	stale   bool     // a file waits for its partner for more than dropStale
-	// next is how long until a file that is still settling may be complete (the daemon
-	// looks again then); 0: nothing is settling.
-	next time.Duration
-}
-
-// busy reports whether the run has something to say about the folder.
-func (d *dropResult) busy() bool {
-	return d != nil && (len(d.taken) > 0 || len(d.refused) > 0 || len(d.left) > 0 || d.stale)
-}
-
-// pendingCount is how many complete pairs an install run would install from (-check).
-func (d *dropResult) pendingCount() int {
-	if d == nil {
-		return 0
-	}
-	return d.pending
-}
-
 // takeDrop processes DROP_DIR: the cron run and -console after the repository, -daemon when
 // a pair is complete.
 func (r *agentRun) takeDrop(ctx context.Context) {
-	cfg := r.cfg
+	cfg := r.Cfg
 	if cfg.DropDir == "" {
 		return
 	}
-	d := &dropResult{dir: cfg.DropDir}
-	r.drop = d
-	if r.applyFailed != nil || r.healthFailed != nil || r.unpackFailed {
-		d.left = append(d.left, "(all): not looked at: the install from the repository failed, and the chain stops there")
+	d := &report.Drop{Dir: cfg.DropDir}
+	r.Drop = d
+	if r.ApplyFailed != nil || r.HealthFailed != nil || r.UnpackFailed {
+		d.Left = append(d.Left, "(all): not looked at: the install from the repository failed, and the chain stops there")
 		return
 	}
 	dir := cfg.InRoot(cfg.DropDir)
 	df, err := drop.OpenDir(dir)
 	if err != nil {
-		r.fail("drop folder: %v", cli.WithHint(err, "create DROP_DIR (mkdir "+cfg.DropDir+") or set DROP_DIR= in "+cfg.File))
+		r.Fail("drop folder: %v", cli.WithHint(err, "create DROP_DIR (mkdir "+cfg.DropDir+") or set DROP_DIR= in "+cfg.File))
 		return
 	}
 	defer df.Close()
 	pairs, err := r.settledPairs(ctx, dir)
 	if err != nil {
-		r.fail("drop folder: %v", err)
+		r.Fail("drop folder: %v", err)
 		return
 	}
 	windowChecked, keyRead := false, false
@@ -84,8 +57,8 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 			break
 		}
 		if p.why != "" {
-			d.waiting = append(d.waiting, p.Archive+": "+p.why)
-			d.stale = d.stale || p.stale
+			d.Waiting = append(d.Waiting, p.Archive+": "+p.why)
+			d.Stale = d.Stale || p.stale
 			continue
 		}
 		if p.Bad != "" {
@@ -96,7 +69,7 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 			// Not complete yet, or a bundle, which is imported after this run.
 			return (q.why != "" || q.Kind == drop.Bundle) && q.Version != nil && q.Version.Base().Equal(p.Version.Base()) && q.Version.Compare(p.Version) < 0
 		}) {
-			d.waiting = append(d.waiting, p.Archive+": waits for the hotfixes before it in the folder to be complete")
+			d.Waiting = append(d.Waiting, p.Archive+": waits for the hotfixes before it in the folder to be complete")
 			continue
 		}
 		if !windowChecked {
@@ -107,8 +80,8 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 			}
 			r.windowOpen(vs)
 		}
-		if r.outside != "" && r.o.Mode != ModeConsole {
-			d.waiting = append(d.waiting, p.Archive+": "+r.outside)
+		if r.Outside != "" && r.o.Mode != ModeConsole {
+			d.Waiting = append(d.Waiting, p.Archive+": "+r.Outside)
 			continue
 		}
 		if p.Kind == drop.Bundle {
@@ -119,15 +92,15 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 			}
 			continue
 		}
-		if _, waiting, err := r.host.SplitPending([]hotfix.Version{p.Version}); err == nil && len(waiting) > 0 {
-			d.waiting = append(d.waiting, p.Archive+": waits for the alpha host to apply "+p.Version.String()+" first")
+		if _, waiting, err := r.Host.SplitPending([]hotfix.Version{p.Version}); err == nil && len(waiting) > 0 {
+			d.Waiting = append(d.Waiting, p.Archive+": waits for the alpha host to apply "+p.Version.String()+" first")
 			continue
 		}
 		if !keyRead {
 			// Without the key no pair is the pair's fault: none is taken or refused.
 			keyRead = true
 			if _, err := intake.ReadTarballKey(cfg.InRoot(cfg.TarballKey)); err != nil {
-				r.fail("drop folder %s not taken: %v", cfg.DropDir, err)
+				r.Fail("drop folder %s not taken: %v", cfg.DropDir, err)
 				return
 			}
 		}
@@ -141,21 +114,21 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 // the complete pairs an install run would take (a tarball of a hotfix not applied yet, a
 // bundle) and what waits. It reads only: no lock, no settle wait, nothing moved.
 func (r *agentRun) listDrop() {
-	cfg := r.cfg
+	cfg := r.Cfg
 	if cfg.DropDir == "" {
 		return
 	}
-	d := &dropResult{dir: cfg.DropDir}
-	r.drop = d
+	d := &report.Drop{Dir: cfg.DropDir}
+	r.Drop = d
 	dir := cfg.InRoot(cfg.DropDir)
 	pairs, err := drop.Scan(dir, cfg.Product)
 	if err != nil {
-		r.fail("drop folder: %v", cli.WithHint(err, "create DROP_DIR (mkdir "+cfg.DropDir+") or set DROP_DIR= in "+cfg.File))
+		r.Fail("drop folder: %v", cli.WithHint(err, "create DROP_DIR (mkdir "+cfg.DropDir+") or set DROP_DIR= in "+cfg.File))
 		return
 	}
-	applied, err := r.host.Applied()
+	applied, err := r.Host.Applied()
 	if err != nil {
-		r.fail("%v", err)
+		r.Fail("%v", err)
 		return
 	}
 	now := time.Now()
@@ -163,15 +136,15 @@ func (r *agentRun) listDrop() {
 		why, stale, _ := drop.PairState(dir, p, now)
 		switch {
 		case why != "":
-			d.waiting = append(d.waiting, p.Archive+": "+why)
-			d.stale = d.stale || stale
+			d.Waiting = append(d.Waiting, p.Archive+": "+why)
+			d.Stale = d.Stale || stale
 		case p.Bad != "":
-			d.ready = append(d.ready, p.Archive+": to be refused: "+p.Bad)
+			d.Ready = append(d.Ready, p.Archive+": to be refused: "+p.Bad)
 		case p.Kind == drop.Tarball && slices.ContainsFunc(applied, p.Version.Equal):
-			d.ready = append(d.ready, p.Archive+": "+p.Version.String()+" is applied already")
+			d.Ready = append(d.Ready, p.Archive+": "+p.Version.String()+" is applied already")
 		default:
-			d.ready = append(d.ready, p.Archive)
-			d.pending++
+			d.Ready = append(d.Ready, p.Archive)
+			d.Pending++
 		}
 	}
 }
@@ -189,7 +162,7 @@ type settledPair struct {
 // run started right after a copy still takes it.
 func (r *agentRun) settledPairs(ctx context.Context, dir string) ([]settledPair, error) {
 	for try := 0; ; try++ {
-		pairs, err := drop.Scan(dir, r.cfg.Product)
+		pairs, err := drop.Scan(dir, r.Cfg.Product)
 		if err != nil {
 			return nil, err
 		}
@@ -202,7 +175,7 @@ func (r *agentRun) settledPairs(ctx context.Context, dir string) ([]settledPair,
 			wait = max(wait, sp.wait)
 			out = append(out, sp)
 		}
-		r.drop.next = wait
+		r.Drop.Next = wait
 		if wait == 0 || try > 0 || r.o.NoSettleWait {
 			return out, nil
 		}
@@ -216,7 +189,7 @@ func (r *agentRun) settledPairs(ctx context.Context, dir string) ([]settledPair,
 // done/ or refused/, or leaves it for the next run. It reports false when the chain stopped
 // (an apply failed or its health check rolled it back): no later pair is taken.
 func (r *agentRun) takeTarball(ctx context.Context, df *drop.Dir, p *drop.Pair) bool {
-	cfg := r.cfg
+	cfg := r.Cfg
 	fmt.Fprintf(r.out, "==> drop folder: taking %s\n", p.Archive)
 	// The signature is read once into a private copy: the folder's writers cannot swap it
 	// for a pipe that would hold the run.
@@ -242,9 +215,9 @@ func (r *agentRun) takeTarball(ctx context.Context, df *drop.Dir, p *drop.Pair) 
 		return true
 	}
 	ictx := context.WithoutCancel(ctx)
-	before, err := r.host.Applied()
+	before, err := r.Host.Applied()
 	if err != nil {
-		r.fail("%v", err)
+		r.Fail("%v", err)
 		return false
 	}
 	// Product open: the prerequisites, the plan, the space and the backups.
@@ -256,13 +229,13 @@ func (r *agentRun) takeTarball(ctx context.Context, df *drop.Dir, p *drop.Pair) 
 	if err == nil {
 		checked = d
 	}
-	err = r.host.Apply(ictx, hdir, applier.ApplyOptions{Prepare: true, Checked: checked, Unpacked: made})
+	err = r.Host.Apply(ictx, hdir, applier.ApplyOptions{Prepare: true, Checked: checked, Unpacked: made})
 	var pre *applier.PrereqError
 	switch {
 	case err == nil:
 	case errors.As(err, &pre) && slices.ContainsFunc(before, pre.Version.Equal):
 		r.moveDrop(df, p, drop.Done, "")
-		r.drop.taken = append(r.drop.taken, fmt.Sprintf("%s: %s is applied already; nothing done", p.Archive, pre.Version))
+		r.Drop.Taken = append(r.Drop.Taken, fmt.Sprintf("%s: %s is applied already; nothing done", p.Archive, pre.Version))
 		return true
 	case drop.Retry(err):
 		r.leaveDrop(p, err)
@@ -273,32 +246,32 @@ func (r *agentRun) takeTarball(ctx context.Context, df *drop.Dir, p *drop.Pair) 
 	}
 	v := d.Version
 	var applyErr error
-	prior, priorClosed := r.installed, r.closed
+	prior, priorClosed := r.Installed, r.Closed
 	r.closedWindow(ictx, before, func() {
-		applyErr = r.host.Apply(ictx, hdir, applier.ApplyOptions{Checked: checked})
+		applyErr = r.Host.Apply(ictx, hdir, applier.ApplyOptions{Checked: checked})
 	})
-	r.installed, r.closed = append(slices.Clip(prior), r.installed...), r.closed+priorClosed
-	applied, _ := r.host.Applied()
+	r.Installed, r.Closed = append(slices.Clip(prior), r.Installed...), r.Closed+priorClosed
+	applied, _ := r.Host.Applied()
 	var he *script.HealthError
 	switch {
 	case applyErr == nil && slices.ContainsFunc(applied, v.Equal):
 		r.moveDrop(df, p, drop.Done, "")
-		r.drop.taken = append(r.drop.taken, fmt.Sprintf("%s: %s applied", p.Archive, v))
+		r.Drop.Taken = append(r.Drop.Taken, fmt.Sprintf("%s: %s applied", p.Archive, v))
 		return true
 	case applyErr == nil:
 		// PRE_HOOK failed (closedWindow reported it): nothing was applied, the hotfix
 		// stays prepared and the pair stays for the next run.
-		r.drop.left = append(r.drop.left, p.Archive+": not applied, PRE_HOOK failed; the next run takes it")
+		r.Drop.Left = append(r.Drop.Left, p.Archive+": not applied, PRE_HOOK failed; the next run takes it")
 		return false
 	case errors.As(applyErr, &he):
-		r.healthFailed = v
+		r.HealthFailed = v
 		if he.Output != "" {
 			fmt.Fprintf(r.out, "==> the check printed:\n%s", he.Output)
 		}
 		r.refuseDrop(df, p, applyErr.Error()+" (rolled back)", "fix what the check found, then copy the tarball and its .sig from refused/ back into the drop folder")
 		return false
 	default:
-		r.applyErr, r.applyFailed = applyErr, v
+		r.ApplyErr, r.ApplyFailed = applyErr, v
 		dir := filepath.Join(cfg.PatchesDir, filepath.Base(hdir))
 		r.refuseDrop(df, p, "its apply failed: "+applyErr.Error(),
 			fmt.Sprintf("see the install log in %s; then finish it with hotchain apply %s or undo it with hotchain rollback %s", dir, dir, v))
@@ -319,8 +292,8 @@ func replacePath(msg, private, shown string) string { return strings.ReplaceAll(
 
 // leaveDrop leaves the pair in the folder for the next run and fails this one.
 func (r *agentRun) leaveDrop(p *drop.Pair, err error) {
-	r.drop.left = append(r.drop.left, p.Archive+": "+err.Error()+" (left in the drop folder for the next run)")
-	r.fail("drop folder: %s not taken: %v (the next run tries again)", p.Archive, err)
+	r.Drop.Left = append(r.Drop.Left, p.Archive+": "+err.Error()+" (left in the drop folder for the next run)")
+	r.Fail("drop folder: %s not taken: %v (the next run tries again)", p.Archive, err)
 }
 
 // refuseDrop moves the pair to refused/ with the reason beside it, and fails the run.
@@ -328,16 +301,16 @@ func (r *agentRun) refuseDrop(df *drop.Dir, p *drop.Pair, reason, hint string) {
 	if hint == "" {
 		hint = "get the archive and its .sig again from the vendor and copy them into the drop folder, the archive first"
 	}
-	where := r.moveDrop(df, p, drop.Refused, drop.ReasonText(r.cfg.Hostname, p.Archive, reason, hint))
+	where := r.moveDrop(df, p, drop.Refused, drop.ReasonText(r.Cfg.Hostname, p.Archive, reason, hint))
 	line := p.Archive + ": " + reason
 	if where != "" {
 		line += " (moved to " + where + ")"
 	}
-	r.drop.refused = append(r.drop.refused, line)
+	r.Drop.Refused = append(r.Drop.Refused, line)
 	fmt.Fprintf(r.out, "==> drop folder: refused %s: %s\n", p.Archive, reason)
-	r.fail("drop folder: refused %s: %s", p.Archive, reason)
-	if r.hint == "" {
-		r.hint = hint
+	r.Fail("drop folder: refused %s: %s", p.Archive, reason)
+	if r.Hint == "" {
+		r.Hint = hint
 	}
 }
 
@@ -346,8 +319,8 @@ func (r *agentRun) refuseDrop(df *drop.Dir, p *drop.Pair, reason, hint string) {
 func (r *agentRun) moveDrop(df *drop.Dir, p *drop.Pair, sub, reason string) string {
 	base, err := df.Move(sub, p, reason)
 	if err != nil {
-		r.fail("drop folder: move %s to %s/: %v", p.Archive, sub, err)
+		r.Fail("drop folder: move %s to %s/: %v", p.Archive, sub, err)
 		return ""
 	}
-	return filepath.Join(r.cfg.DropDir, sub, base)
+	return filepath.Join(r.Cfg.DropDir, sub, base)
 }

@@ -19,10 +19,10 @@ func runOutcome(run *agentRun, err error) (e history.Event, failure error) {
 		e.Outcome, e.Detail = history.Skipped, err.Error()
 	case run == nil:
 		failure = err
-	case run.failed:
-		e.Detail, failure = run.summary(), errors.New(strings.Join(run.problems, "; "))
+	case run.Failed:
+		e.Detail, failure = run.Summary(), errors.New(strings.Join(run.Problems, "; "))
 	default:
-		e.Detail = run.summary()
+		e.Detail = run.Summary()
 	}
 	return e, failure
 }

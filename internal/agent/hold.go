@@ -2,12 +2,12 @@ package agent
 
 import (
 	"fmt"
-	"io"
 	"slices"
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/agent/hostpolicy"
+	"github.com/hotchain/hotchain/internal/agent/report"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -28,16 +28,6 @@ type publishTimes interface {
 	Published(v hotfix.Version) (time.Time, bool)
 }
 
-// heldBack is a pending hotfix that this run does not install, and why.
-type heldBack struct {
-	Version hotfix.Version
-	Reason  string
-	Due     time.Time // when it may install; zero when no date is known
-	// Policy: the vendor's rollout policy holds it back (decide.go): it becomes due
-	// when the vendor says so, never by a date.
-	Policy bool
-}
-
 // publishedAt is when p was published: the signed policy's time, else its build time.
 func publishedAt(p dnf.Package, pub publishTimes) (time.Time, bool) {
 	if pub != nil {
@@ -52,15 +42,15 @@ func publishedAt(p dnf.Package, pub publishTimes) (time.Time, bool) {
 // less than minAgeDays whole days before now, or whose publish time is unknown, and every
 // hotfix after it: hotfix N installs only on top of N-1. The times in the reasons are shown
 // in now's zone.
-func waitingPeriod(pending []dnf.Package, minAgeDays int, now time.Time, pub publishTimes) []heldBack {
+func waitingPeriod(pending []dnf.Package, minAgeDays int, now time.Time, pub publishTimes) []report.Held {
 	if minAgeDays <= 0 {
 		return nil
 	}
 	age := time.Duration(minAgeDays) * 24 * time.Hour
-	var held []heldBack
+	var held []report.Held
 	for _, p := range pending {
 		at, known := publishedAt(p, pub)
-		h := heldBack{Version: p.Hotfix}
+		h := report.Held{Version: p.Hotfix}
 		switch {
 		case !known:
 			h.Reason = fmt.Sprintf("MIN_AGE_DAYS=%d: no signed publish time (the repository has no rollout policy and the package manager gives no build time; hotchain policy writes one)", minAgeDays)
@@ -93,23 +83,23 @@ func waitingPeriod(pending []dnf.Package, minAgeDays int, now time.Time, pub pub
 // not wait itself: the alpha waited, and the installation must not fall apart. An import
 // (import.go) does not wait either: the admin chose the signed bundle.
 func (r *agentRun) holdBack() {
-	cfg := r.cfg
+	cfg := r.Cfg
 	if cfg.MinAgeDays == 0 || cfg.Canary || cfg.HostRole == sysconfig.RoleSecondary || r.o.bundle != nil {
 		return
 	}
-	r.held = mergeHeld(r.held, waitingPeriod(r.pending[:len(r.pending)-len(r.waiting)], cfg.MinAgeDays, r.o.Now(), publishTimesOf(r.policy)))
+	r.Held = mergeHeld(r.Held, waitingPeriod(r.Pending[:len(r.Pending)-len(r.Waiting)], cfg.MinAgeDays, r.o.Now(), publishTimesOf(r.Policy)))
 }
 
 // mergeHeld joins what the rollout policy (policy) and the waiting period (wait) hold
 // back, in chain order; a hotfix both hold back keeps the policy's reason.
-func mergeHeld(policy, wait []heldBack) []heldBack {
+func mergeHeld(policy, wait []report.Held) []report.Held {
 	out := slices.Clone(policy)
 	for _, h := range wait {
-		if !slices.ContainsFunc(out, func(p heldBack) bool { return p.Version.Equal(h.Version) }) {
+		if !slices.ContainsFunc(out, func(p report.Held) bool { return p.Version.Equal(h.Version) }) {
 			out = append(out, h)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b heldBack) int { return a.Version.Compare(b.Version) })
+	slices.SortStableFunc(out, func(a, b report.Held) int { return a.Version.Compare(b.Version) })
 	return out
 }
 
@@ -117,7 +107,7 @@ func mergeHeld(policy, wait []heldBack) []heldBack {
 // holds back what it would install and says when the next window opens; -console installs
 // anyway and says that it does.
 func (r *agentRun) windowOpen(now []hotfix.Version) bool {
-	w := r.cfg.InstallWindow
+	w := r.Cfg.InstallWindow
 	t := r.o.Now()
 	if w.Open(t) {
 		return true
@@ -133,50 +123,22 @@ func (r *agentRun) windowOpen(now []hotfix.Version) bool {
 // holdOutside records that the install window is closed at t, and holds vs back until it
 // opens.
 func (r *agentRun) holdOutside(vs []hotfix.Version, t time.Time) {
-	w := r.cfg.InstallWindow
+	w := r.Cfg.InstallWindow
 	next := w.NextOpen(t)
-	r.outside = fmt.Sprintf("outside INSTALL_WINDOW (%s): next window opens %s", w, hoststate.FormatTime(next, next.Location()))
-	held := make([]heldBack, 0, len(vs)+len(r.held))
+	r.Outside = fmt.Sprintf("outside INSTALL_WINDOW (%s): next window opens %s", w, hoststate.FormatTime(next, next.Location()))
+	held := make([]report.Held, 0, len(vs)+len(r.Held))
 	for _, v := range vs {
-		held = append(held, heldBack{Version: v, Reason: "outside INSTALL_WINDOW", Due: next})
+		held = append(held, report.Held{Version: v, Reason: "outside INSTALL_WINDOW", Due: next})
 	}
-	r.held = append(held, r.held...)
+	r.Held = append(held, r.Held...)
 }
 
 // checkWindow is what -check and CHECK_ONLY runs show of the install window: the hotfixes
 // an install now would hold back, and why.
 func (r *agentRun) checkWindow() {
-	if t := r.o.Now(); !r.cfg.InstallWindow.Open(t) {
+	if t := r.o.Now(); !r.Cfg.InstallWindow.Open(t) {
 		r.holdOutside(r.installable(), t)
 	}
-}
-
-// writeHeld lists the held-back hotfixes, one line each, with when they become due (in the
-// zone of the window that opens then, or of the run's clock).
-func writeHeld(w io.Writer, held []heldBack) {
-	for _, h := range held {
-		due := "; no date known"
-		switch {
-		case h.Policy:
-			due = ""
-		case !h.Due.IsZero():
-			due = "; due " + hoststate.FormatTime(h.Due, h.Due.Location())
-		}
-		fmt.Fprintf(w, "Held back: %s (%s%s)\n", h.Version, h.Reason, due)
-	}
-}
-
-func heldRecords(held []heldBack) []hoststate.HeldRecord {
-	var out []hoststate.HeldRecord
-	for _, h := range held {
-		rec := hoststate.HeldRecord{Version: h.Version.String(), Reason: h.Reason, Policy: h.Policy}
-		if !h.Due.IsZero() {
-			due := h.Due.UTC()
-			rec.Due = &due
-		}
-		out = append(out, rec)
-	}
-	return out
 }
 
 // publishTimesOf is the policy's publish times, nil when there is no policy (a nil

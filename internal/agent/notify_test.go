@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/agent/report"
 	"github.com/hotchain/hotchain/internal/testutil"
 	"github.com/hotchain/hotchain/repo/dnf"
 )
@@ -25,14 +26,14 @@ func TestNotificationGolden(t *testing.T) {
 		return x
 	}
 	for _, s := range []string{"6.14.2.2", "6.14.2.3", "6.14.2.4"} {
-		r.pending = append(r.pending, dnf.Package{Name: "shop-hotfix-" + s, Hotfix: v(s)})
+		r.Pending = append(r.Pending, dnf.Package{Name: "shop-hotfix-" + s, Hotfix: v(s)})
 	}
-	r.installed = []hotfix.Version{v("6.14.2.2")}
-	r.applyFailed, r.applyErr = v("6.14.2.3"), io.ErrUnexpectedEOF
-	r.fail("hotfix 6.14.2.3 is installed but not applied: its apply failed")
-	r.held = []heldBack{{Version: v("6.14.2.4"), Reason: "halted by the vendor", Policy: true}}
-	r.output.Write([]byte("==> applying 6.14.2.2\nComplete!\n"))
-	doc, err := r.notification().Encode()
+	r.Installed = []hotfix.Version{v("6.14.2.2")}
+	r.ApplyFailed, r.ApplyErr = v("6.14.2.3"), io.ErrUnexpectedEOF
+	r.Fail("hotfix 6.14.2.3 is installed but not applied: its apply failed")
+	r.Held = []report.Held{{Version: v("6.14.2.4"), Reason: "halted by the vendor", Policy: true}}
+	r.Output.Write([]byte("==> applying 6.14.2.2\nComplete!\n"))
+	doc, err := r.Notification().Encode()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,11 +3,10 @@ package agent
 import (
 	"context"
 	"fmt"
-	"io"
 	"slices"
 
-	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/dryrun"
+	"github.com/hotchain/hotchain/internal/agent/report"
 )
 
 // agent -check -v: what the apply of each pending hotfix would do, planned by the applier's
@@ -24,59 +23,35 @@ import (
 // cache's location and layout belong to dnf, and an RPM read there would be one whose
 // signature dnf has not checked yet.
 
-// checkPlan is one pending hotfix as -check -v shows it: a plan, or why there is none.
-type checkPlan struct {
-	version hotfix.Version
-	pkg     string
-	plan    *dryrun.Plan
-	none    string // why there is no plan
-}
-
 // planPending plans the unpacked hotfixes and lists the others.
 func (r *agentRun) planPending(ctx context.Context) {
 	var dirs []string
-	for _, v := range r.unpacked {
-		dirs = append(dirs, r.host.HotfixDir(v))
+	for _, v := range r.Unpacked {
+		dirs = append(dirs, r.Host.HotfixDir(v))
 	}
-	plans, err := dryrun.Chain(ctx, r.host, dirs)
-	for i, v := range r.unpacked {
-		c := checkPlan{version: v}
+	plans, err := dryrun.Chain(ctx, r.Host, dirs)
+	for i, v := range r.Unpacked {
+		c := report.CheckPlan{Version: v}
 		switch {
 		case i < len(plans):
-			c.plan = plans[i]
+			c.Plan = plans[i]
 		case err != nil:
-			c.none = fmt.Sprintf("cannot be planned: %v", err)
+			c.None = fmt.Sprintf("cannot be planned: %v", err)
 			err = nil
 		default:
-			c.none = "not planned: a hotfix before it could not be"
+			c.None = "not planned: a hotfix before it could not be"
 		}
-		r.plans = append(r.plans, c)
+		r.Plans = append(r.Plans, c)
 	}
-	for _, p := range r.pending {
-		if slices.ContainsFunc(r.unpacked, p.Hotfix.Equal) {
+	for _, p := range r.Pending {
+		if slices.ContainsFunc(r.Unpacked, p.Hotfix.Equal) {
 			continue
 		}
-		c := checkPlan{version: p.Hotfix, pkg: p.Name,
-			none: "not unpacked on this host yet, so its files are not known here: hotchain apply -dry-run of the vendor's signed tarball lists them now, this listing once dnf has unpacked it"}
-		if slices.ContainsFunc(r.waiting, p.Hotfix.Equal) {
-			c.none = "waits for the alpha host; " + c.none
+		c := report.CheckPlan{Version: p.Hotfix, Pkg: p.Name,
+			None: "not unpacked on this host yet, so its files are not known here: hotchain apply -dry-run of the vendor's signed tarball lists them now, this listing once dnf has unpacked it"}
+		if slices.ContainsFunc(r.Waiting, p.Hotfix.Equal) {
+			c.None = "waits for the alpha host; " + c.None
 		}
-		r.plans = append(r.plans, c)
-	}
-}
-
-// writePlans prints what planPending found, after the -check listing.
-func (r *agentRun) writePlans(w io.Writer) {
-	for _, c := range r.plans {
-		fmt.Fprintln(w)
-		if c.plan != nil {
-			c.plan.WriteText(w)
-			continue
-		}
-		name := ""
-		if c.pkg != "" {
-			name = " (" + c.pkg + ")"
-		}
-		fmt.Fprintf(w, "hotfix %s%s: %s\n", c.version, name, c.none)
+		r.Plans = append(r.Plans, c)
 	}
 }

@@ -26,11 +26,11 @@ var StepHook func(step string)
 // applies it. A failure stops the run before it checks: Apply refuses other hotfixes while one
 // is interrupted.
 func (r *agentRun) recover(ctx context.Context, logLine func(string, bool)) {
-	done, err := r.host.Recover(context.WithoutCancel(ctx), r.out)
+	done, err := r.Host.Recover(context.WithoutCancel(ctx), r.out)
 	var pm PackageManager
 	for _, d := range done {
 		line := d.String()
-		r.recovered = append(r.recovered, line)
+		r.Recovered = append(r.Recovered, line)
 		logLine("recovered: "+line, d.HealthFailed)
 		if d.Outcome != applier.RolledBack {
 			continue
@@ -38,13 +38,13 @@ func (r *agentRun) recover(ctx context.Context, logLine func(string, bool)) {
 		if pm == nil {
 			var perr error
 			if pm, perr = r.openPM(); perr != nil {
-				r.fail("%v", perr)
+				r.Fail("%v", perr)
 				return
 			}
 		}
-		installed, ierr := pm.Installed(ctx, r.cfg.Product)
+		installed, ierr := pm.Installed(ctx, r.Cfg.Product)
 		if ierr != nil {
-			r.fail("read the rpm database: %v", ierr)
+			r.Fail("read the rpm database: %v", ierr)
 			return
 		}
 		inRPM := slices.ContainsFunc(installed, func(p dnf.Package) bool { return p.Hotfix.Equal(d.Version) })
@@ -53,13 +53,13 @@ func (r *agentRun) recover(ctx context.Context, logLine func(string, bool)) {
 	var he *script.HealthError
 	switch {
 	case errors.As(err, &he):
-		r.healthFailed = he.Version
-		r.fail("recovery: %v", err)
+		r.HealthFailed = he.Version
+		r.Fail("recovery: %v", err)
 		if he.Output != "" {
 			fmt.Fprintf(r.out, "==> the check printed:\n%s", he.Output)
 		}
 	case err != nil:
-		r.fail("recovery: %v", err)
+		r.Fail("recovery: %v", err)
 	}
 }
 
@@ -68,19 +68,19 @@ func (r *agentRun) recover(ctx context.Context, logLine func(string, bool)) {
 func Recover(ctx context.Context, o Options, ts *lock.Lock) error {
 	o.FillDefaults()
 	r := newAgentRun(&o, append(slices.Clip(o.Environ), lock.EnvVar+"="+ts.Token()))
-	r.host.HeldLock = ts
+	r.Host.HeldLock = ts
 	r.recover(ctx, func(line string, failed bool) {
 		if err := o.Syslog(o.Config.Product+"-hotfix", line, failed); err != nil && o.Verbose {
 			fmt.Fprintf(o.Stderr, "hotchain: warning: %v\n", err)
 		}
 	})
-	for _, line := range r.recovered {
+	for _, line := range r.Recovered {
 		fmt.Fprintf(o.Stdout, "recovered: %s\n", line)
 	}
-	if r.failed {
-		return cli.ExitError{Code: r.failStatus(), Err: cli.WithHint(errors.New(strings.Join(r.problems, "\n")), r.hint)}
+	if r.Failed {
+		return cli.ExitError{Code: r.FailStatus(), Err: cli.WithHint(errors.New(strings.Join(r.Problems, "\n")), r.Hint)}
 	}
-	if len(r.recovered) == 0 {
+	if len(r.Recovered) == 0 {
 		fmt.Fprintln(o.Stdout, "nothing to recover")
 	}
 	return nil

@@ -10,16 +10,16 @@ import (
 // restartAfterInstall records what the hotfixes this run applied ask to restart and runs
 // RESTART_CMD for them (restarter.after).
 func (r *agentRun) restartAfterInstall(ctx context.Context) {
-	if len(r.installed) == 0 {
+	if len(r.Installed) == 0 {
 		return
 	}
 	var dirs []string
-	for _, v := range r.installed {
-		dirs = append(dirs, r.host.HotfixDir(v))
+	for _, v := range r.Installed {
+		dirs = append(dirs, r.Host.HotfixDir(v))
 	}
-	rs := hoststate.Restarter{Config: r.cfg, Environ: r.environ, Out: r.out, BootID: r.o.BootID, Now: r.o.Now, History: r.hist}
+	rs := hoststate.Restarter{Config: r.Cfg, Environ: r.environ, Out: r.out, BootID: r.o.BootID, Now: r.o.Now, History: r.hist}
 	if _, err := rs.After(ctx, dirs); err != nil {
-		r.fail("%v", err)
+		r.Fail("%v", err)
 	}
 }
 
@@ -30,7 +30,7 @@ func (r *agentRun) readRestartState() {
 	if err != nil {
 		fmt.Fprintf(r.o.Stderr, "hotchain: warning: read the boot id: %v\n", err)
 	}
-	if r.restart, err = hoststate.ReadRestart(r.cfg, boot); err != nil {
+	if r.Restart, err = hoststate.ReadRestart(r.Cfg, boot); err != nil {
 		fmt.Fprintf(r.o.Stderr, "hotchain: warning: %v\n", err)
 	}
 }

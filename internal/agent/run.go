@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/internal/agent/notify"
+	"github.com/hotchain/hotchain/internal/agent/report"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/internal/hoststate"
@@ -39,14 +40,14 @@ import (
 // `service stop` from ever overlapping. What the run does under the locks is in
 // work.go, its report in report.go.
 
-// Mode is what the command line asked the agent for.
-type Mode string
+// Mode is what the command line asked the agent for (report.Mode, whose constants these are).
+type Mode = report.Mode
 
 const (
-	ModeCron     Mode = "cron"     // the bare nightly run: gates, wait, CHECK_ONLY/DOWNLOAD_ONLY, report
-	ModeCheck    Mode = "check"    // -check: list what is pending
-	ModeDownload Mode = "download" // -download: fetch what is pending into dnf's cache
-	ModeConsole  Mode = "console"  // -console: install now, output on the console
+	ModeCron     = report.ModeCron     // the bare nightly run: gates, wait, CHECK_ONLY/DOWNLOAD_ONLY, report
+	ModeCheck    = report.ModeCheck    // -check: list what is pending
+	ModeDownload = report.ModeDownload // -download: fetch what is pending into dnf's cache
+	ModeConsole  = report.ModeConsole  // -console: install now, output on the console
 )
 
 // PackageManager is what the agent needs of dnf, yum and rpm.
@@ -241,15 +242,15 @@ func RunOnce(ctx context.Context, o Options) (err error) {
 	}
 	r := newAgentRun(&o, environ)
 	run, r.hist = r, hist
-	r.host.History = hist.HotfixEvent
+	r.Host.History = hist.HotfixEvent
 	// The applies the agent makes itself give the lock's file to their install scripts.
-	r.host.HeldLock = ts
-	r.host.StepHook = StepHook
+	r.Host.HeldLock = ts
+	r.Host.StepHook = StepHook
 	if o.Mode == ModeCron || o.Mode == ModeConsole {
 		// Under LOCK_TS, before anything is checked: finish or undo what a crash interrupted.
 		r.recover(ctx, logLine)
 	}
-	if !r.failed {
+	if !r.Failed {
 		switch {
 		case o.DropOnly:
 		case r.repoless():
@@ -269,13 +270,13 @@ func RunOnce(ctx context.Context, o Options) (err error) {
 // repoless: a host fed only through DROP_DIR has no REPO_FILE; its runs skip the
 // repository instead of failing on it every night.
 func (r *agentRun) repoless() bool {
-	return r.cfg.DropDir != "" && !cli.FileExists(r.cfg.InRoot(r.cfg.RepoFile))
+	return r.Cfg.DropDir != "" && !cli.FileExists(r.Cfg.InRoot(r.Cfg.RepoFile))
 }
 
 // installs reports whether the run installs (-console, a nightly run without CHECK_ONLY and
 // DOWNLOAD_ONLY): only such a run takes DROP_DIR.
 func (r *agentRun) installs() bool {
-	return r.o.Mode == ModeConsole || r.o.Mode == ModeCron && !r.cfg.CheckOnly && !r.cfg.DownloadOnly
+	return r.o.Mode == ModeConsole || r.o.Mode == ModeCron && !r.Cfg.CheckOnly && !r.Cfg.DownloadOnly
 }
 
 // history is where the run's events go: "by" is cron for a nightly run, the daemon's when

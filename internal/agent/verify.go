@@ -19,30 +19,30 @@ import (
 // verify compares the ledger with the rpm database after an install: dnf exits 0 when a
 // %post fails, and a failed %pre does not stop the packages that need it.
 func (r *agentRun) verify(ctx context.Context, pm PackageManager, before, wanted []hotfix.Version, dnfOK bool) {
-	applied, err := r.host.Applied()
+	applied, err := r.Host.Applied()
 	if err != nil {
-		r.fail("%v", err)
+		r.Fail("%v", err)
 		return
 	}
-	r.installed = newSince(before, applied)
-	installed, err := pm.Installed(ctx, r.cfg.Product)
+	r.Installed = newSince(before, applied)
+	installed, err := pm.Installed(ctx, r.Cfg.Product)
 	if err != nil {
-		r.fail("read the rpm database: %v", err)
+		r.Fail("read the rpm database: %v", err)
 		return
 	}
 	if !dnfOK {
 		wanted = nil // dnf said what failed; the missing packages are the same story
 	}
-	if r.applyFailed != nil {
+	if r.ApplyFailed != nil {
 		// The chain stopped at the hotfix that failed: the ones after it were removed.
-		wanted = slices.DeleteFunc(slices.Clone(wanted), func(v hotfix.Version) bool { return v.Compare(r.applyFailed) > 0 })
+		wanted = slices.DeleteFunc(slices.Clone(wanted), func(v hotfix.Version) bool { return v.Compare(r.ApplyFailed) > 0 })
 	}
-	if r.healthFailed != nil {
+	if r.HealthFailed != nil {
 		// It was rolled back and removed, with the ones after it.
-		wanted = slices.DeleteFunc(slices.Clone(wanted), func(v hotfix.Version) bool { return v.Compare(r.healthFailed) >= 0 })
+		wanted = slices.DeleteFunc(slices.Clone(wanted), func(v hotfix.Version) bool { return v.Compare(r.HealthFailed) >= 0 })
 	}
-	for _, p := range chainProblems(r.cfg, installed, applied, wanted, r.applyFailed, r.applyErr) {
-		r.fail("%s", p)
+	for _, p := range chainProblems(r.Cfg, installed, applied, wanted, r.ApplyFailed, r.ApplyErr) {
+		r.Fail("%s", p)
 	}
 }
 
@@ -84,22 +84,22 @@ func chainProblems(cfg *sysconfig.Config, installed []dnf.Package, applied, want
 // finalize runs, on the alpha, the -final scripts of every hotfix that all of
 // SECONDARY_HOSTS have applied; a later run catches up with late secondaries.
 func (r *agentRun) finalize(ctx context.Context) {
-	if r.cfg.HostRole != sysconfig.RoleAlpha || ctx.Err() != nil {
+	if r.Cfg.HostRole != sysconfig.RoleAlpha || ctx.Err() != nil {
 		return
 	}
-	ready, blocked, lacking, err := r.host.FinalizeReady()
+	ready, blocked, lacking, err := r.Host.FinalizeReady()
 	if err != nil {
-		r.fail("%v", err)
+		r.Fail("%v", err)
 		return
 	}
 	if blocked != nil {
-		r.finWait = fmt.Sprintf("the final tasks of %s wait for %s", blocked, strings.Join(lacking, ", "))
+		r.FinWait = fmt.Sprintf("the final tasks of %s wait for %s", blocked, strings.Join(lacking, ", "))
 	}
 	for _, v := range ready {
-		done, err := r.host.Finalize(context.WithoutCancel(ctx), v, r.out)
-		r.finalized = append(r.finalized, done...)
+		done, err := r.Host.Finalize(context.WithoutCancel(ctx), v, r.out)
+		r.Finalized = append(r.Finalized, done...)
 		if err != nil {
-			r.fail("finalize %s: %v", v, err)
+			r.Fail("finalize %s: %v", v, err)
 			return
 		}
 	}
@@ -107,10 +107,8 @@ func (r *agentRun) finalize(ctx context.Context) {
 
 // hook runs PRE_HOOK or POST_HOOK (runSettingCommand).
 func (r *agentRun) hook(ctx context.Context, key, line string, extra []string) error {
-	return hoststate.RunSettingCommand(ctx, r.cfg, r.environ, r.out, key, line, extra)
+	return hoststate.RunSettingCommand(ctx, r.Cfg, r.environ, r.out, key, line, extra)
 }
-
-func joinVersions(vs []hotfix.Version) string { return strings.Join(hoststate.VersionStrings(vs), " ") }
 
 // newSince is what applied holds that before did not: the hotfixes a run applied.
 func newSince(before, applied []hotfix.Version) []hotfix.Version {

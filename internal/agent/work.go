@@ -1,116 +1,47 @@
 package agent
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/internal/agent/hostpolicy"
+	"github.com/hotchain/hotchain/internal/agent/report"
 	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/repo/dnf"
-	"github.com/hotchain/hotchain/sysconfig"
 )
 
 // What an agent run does under its locks: ask the repository, download or install, check
 // the result against the ledger, and on the alpha finalize what every secondary has.
 
-// agentRun is one run under its locks, and what it found and did.
+// agentRun is one run under its locks: what it works with, and what it found and did
+// (report.Outcome, which the end of the run reports).
 type agentRun struct {
+	report.Outcome
 	o       *Options
-	cfg     *sysconfig.Config
-	environ []string // o.environ plus the LOCK_TS token when the run holds it
-	host    *applier.Host
-	out     io.Writer     // the console, or the report's output section
-	output  *LockedBuffer // cron runs: what dnf, hooks and scripts printed
+	environ []string  // o.environ plus the LOCK_TS token when the run holds it
+	out     io.Writer // the console, or the report's output section
+	hist    *hoststate.HistorySink
 
-	recovered []string // what recover finished or undid, one line each (recover.go)
-	hist      *hoststate.HistorySink
-
-	failed      bool     // the check, the download or the install failed
-	problems    []string // what went wrong, one sentence each
-	pending     []dnf.Package
-	unpacked    []hotfix.Version // installed, unpacked and not applied, before the install
-	applyErr    error            // why the apply of applyFailed failed
-	applyFailed hotfix.Version
-	// healthFailed is the hotfix that failed its health check and was rolled back.
-	healthFailed hotfix.Version
-	waiting      []hotfix.Version // pending, waiting for the alpha (secondary)
-	target       hotfix.Version   // what the install asked for
-	download     []string         // package names downloaded
-	installed    []hotfix.Version // applied by this run
-	wasClosed    bool             // PRE_HOOK ran: the product was closed
-	closed       time.Duration    // how long: PRE_HOOK to the end of POST_HOOK
-	unpackFailed bool             // the dnf install failed
-	finalized    []hotfix.Version
-	finWait      string      // on the alpha: which finalize waits for which hosts
-	checkOnly    bool        // the run only checked (-check, CHECK_ONLY)
-	hint         string      // the next step for the first failure that has one
-	plans        []checkPlan // -check -v: what each pending hotfix's apply would do
-
-	// held is what the rollout policy (decide.go), the waiting period or the install
-	// window (hold.go) holds back;
-	// outside says that the install window was closed, and when it opens.
-	held    []heldBack
-	outside string
-
-	policy           *hostpolicy.Policy        // the vendor's rollout policy (internal/agent/hostpolicy)
-	metaState        *hostpolicy.MetadataState // the newest metadata this host accepted
-	overrides        []string                  // what -console installs against the policy
-	withdrawnApplied []heldBack                // applied here, withdrawn by the vendor
-	rolledBack       []hotfix.Version
-	dropped          hotfix.Version          // withdrawn, unpacked and never applied: removed from rpm
-	restart          *hoststate.RestartState // what must still restart (restart.go); nil: nothing
-	drop             *dropResult             // what the run did with DROP_DIR (drop_take.go); nil: not looked at
-}
-
-// LockedBuffer collects the output of commands that write from several goroutines.
-type LockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *LockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *LockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	target    hotfix.Version            // what the install asked for
+	metaState *hostpolicy.MetadataState // the newest metadata this host accepted
 }
 
 func newAgentRun(o *Options, environ []string) *agentRun {
-	r := &agentRun{o: o, cfg: o.Config, environ: environ, out: o.Stdout}
+	r := &agentRun{o: o, environ: environ, out: o.Stdout}
+	r.Cfg, r.Mode, r.Now = o.Config, o.Mode, o.Now
 	if o.Mode == ModeCron {
-		r.output = &LockedBuffer{}
-		r.out = r.output
+		r.Output = &report.LockedBuffer{}
+		r.out = r.Output
 	}
-	r.host = &applier.Host{Cfg: o.Config, Out: r.out, Environ: environ}
+	r.Host = &applier.Host{Cfg: o.Config, Out: r.out, Environ: environ}
 	return r
-}
-
-func (r *agentRun) fail(format string, args ...any) {
-	r.failed = true
-	r.problems = append(r.problems, fmt.Sprintf(format, args...))
-	// The first hint of an error among args (dnf's command line, say) tells the console
-	// user what to do next.
-	for _, a := range args {
-		var h interface{ Hint() string }
-		if err, ok := a.(error); ok && errors.As(err, &h) && r.hint == "" {
-			r.hint = h.Hint()
-		}
-	}
 }
 
 // openPM is the run's dnf or yum, its output in the report (cron) or on the
@@ -122,24 +53,24 @@ func (r *agentRun) openPM() (PackageManager, error) {
 	if r.o.Mode != ModeCron {
 		errOut = r.o.Stderr
 	}
-	env := append(slices.Clip(r.environ), hotfix.DoPatchVar(r.cfg.Product)+"=0")
-	return r.o.NewPM(r.cfg, PMIO{Env: env, Stdout: r.out, Stderr: errOut})
+	env := append(slices.Clip(r.environ), hotfix.DoPatchVar(r.Cfg.Product)+"=0")
+	return r.o.NewPM(r.Cfg, PMIO{Env: env, Stdout: r.out, Stderr: errOut})
 }
 
 // work runs the mode's steps; failures end up in r.problems.
 func (r *agentRun) work(ctx context.Context) {
 	pm, err := r.openPM()
 	if err != nil {
-		r.fail("%v", err)
+		r.Fail("%v", err)
 		return
 	}
 	mode := r.o.Mode
-	if mode == ModeCron && r.cfg.CheckOnly {
+	if mode == ModeCron && r.Cfg.CheckOnly {
 		mode = ModeCheck
-	} else if mode == ModeCron && r.cfg.DownloadOnly {
+	} else if mode == ModeCron && r.Cfg.DownloadOnly {
 		mode = ModeDownload
 	}
-	r.checkOnly = mode == ModeCheck
+	r.CheckOnly = mode == ModeCheck
 	if !r.check(ctx, pm) {
 		return
 	}
@@ -153,14 +84,14 @@ func (r *agentRun) work(ctx context.Context) {
 			r.planPending(ctx)
 		}
 	case ModeDownload:
-		if len(r.pending) > 0 {
-			newest := r.pending[len(r.pending)-1].Name
+		if len(r.Pending) > 0 {
+			newest := r.Pending[len(r.Pending)-1].Name
 			if err := pm.Download(ctx, newest); err != nil {
-				r.fail("download %s: %v", newest, err)
+				r.Fail("download %s: %v", newest, err)
 				return
 			}
-			for _, p := range r.pending {
-				r.download = append(r.download, p.Name)
+			for _, p := range r.Pending {
+				r.Download = append(r.Download, p.Name)
 			}
 		}
 	default:
@@ -174,21 +105,21 @@ func (r *agentRun) check(ctx context.Context, pm PackageManager) bool {
 	if !r.readPolicy(ctx) {
 		return false
 	}
-	offered, err := pm.Available(ctx, r.cfg.Product)
+	offered, err := pm.Available(ctx, r.Cfg.Product)
 	if err != nil {
-		r.fail("check the repository: %v", err)
+		r.Fail("check the repository: %v", err)
 		return false
 	}
-	applied, err := r.host.Applied()
+	applied, err := r.Host.Applied()
 	if err != nil {
-		r.fail("%v", err)
+		r.Fail("%v", err)
 		return false
 	}
 	// Only the chain of the product version installed here: a repository (or a mirror of
 	// several) may offer other chains too, whose %pre would refuse them.
-	pv, err := r.host.ProductVersion(ctx)
+	pv, err := r.Host.ProductVersion(ctx)
 	if err != nil {
-		r.fail("%v", err)
+		r.Fail("%v", err)
 		return false
 	}
 	var versions []hotfix.Version
@@ -198,25 +129,25 @@ func (r *agentRun) check(ctx context.Context, pm PackageManager) bool {
 		case !p.Hotfix.Base().Equal(pv):
 			other = append(other, p.Hotfix.String())
 		case !slices.ContainsFunc(applied, p.Hotfix.Equal):
-			r.pending = append(r.pending, p)
+			r.Pending = append(r.Pending, p)
 			versions = append(versions, p.Hotfix)
 		}
 	}
 	if len(other) > 0 {
-		fmt.Fprintf(r.out, "==> not for this host: %s (the product here is %s %s)\n", strings.Join(other, " "), r.cfg.Product, pv)
+		fmt.Fprintf(r.out, "==> not for this host: %s (the product here is %s %s)\n", strings.Join(other, " "), r.Cfg.Product, pv)
 	}
-	_, r.waiting, err = r.host.SplitPending(versions)
+	_, r.Waiting, err = r.Host.SplitPending(versions)
 	if err != nil {
-		r.fail("%v", err)
+		r.Fail("%v", err)
 		return false
 	}
 	r.decide(applied)
-	if err := r.metaState.Remember(r.cfg, r.policy); err != nil {
-		r.fail("%v", err)
+	if err := r.metaState.Remember(r.Cfg, r.Policy); err != nil {
+		r.Fail("%v", err)
 		return false
 	}
-	if r.unpacked, err = r.unpackedInstalled(ctx, pm); err != nil {
-		r.fail("%v", err)
+	if r.Unpacked, err = r.unpackedInstalled(ctx, pm); err != nil {
+		r.Fail("%v", err)
 		return false
 	}
 	return true
@@ -226,11 +157,11 @@ func (r *agentRun) check(ctx context.Context, pm PackageManager) bool {
 // that lie unpacked, never applied (applier.Host.Unpacked): installed with the apply
 // deferred by a run that did not get to apply them, or by a %post that could not.
 func (r *agentRun) unpackedInstalled(ctx context.Context, pm PackageManager) ([]hotfix.Version, error) {
-	vs, err := r.host.Unpacked()
+	vs, err := r.Host.Unpacked()
 	if err != nil || len(vs) == 0 {
 		return nil, err
 	}
-	installed, err := pm.Installed(ctx, r.cfg.Product)
+	installed, err := pm.Installed(ctx, r.Cfg.Product)
 	if err != nil {
 		return nil, fmt.Errorf("read the rpm database: %w", err)
 	}
@@ -247,8 +178,8 @@ func (r *agentRun) unpackedInstalled(ctx context.Context, pm PackageManager) ([]
 // version on a secondary, up to the first hotfix held back (decide.go, hold.go).
 func (r *agentRun) installable() []hotfix.Version {
 	var now []hotfix.Version
-	for _, p := range r.pending[:len(r.pending)-len(r.waiting)] {
-		if slices.ContainsFunc(r.held, func(h heldBack) bool { return h.Version.Equal(p.Hotfix) }) {
+	for _, p := range r.Pending[:len(r.Pending)-len(r.Waiting)] {
+		if slices.ContainsFunc(r.Held, func(h report.Held) bool { return h.Version.Equal(p.Hotfix) }) {
 			break
 		}
 		now = append(now, p.Hotfix)
@@ -268,20 +199,20 @@ func (r *agentRun) installable() []hotfix.Version {
 // before).
 func (r *agentRun) install(ctx context.Context, pm PackageManager) {
 	now := r.installable()
-	if len(now) == 0 && len(r.unpacked) == 0 && !r.rollsBack() {
+	if len(now) == 0 && len(r.Unpacked) == 0 && !r.rollsBack() {
 		return
 	}
-	if !r.windowOpen(append(slices.Clone(r.unpacked), now...)) {
+	if !r.windowOpen(append(slices.Clone(r.Unpacked), now...)) {
 		return
 	}
 	if ctx.Err() != nil {
-		r.fail("stopped before the install: %v", ctx.Err())
+		r.Fail("stopped before the install: %v", ctx.Err())
 		return
 	}
 	ictx := context.WithoutCancel(ctx)
-	before, err := r.host.Applied()
+	before, err := r.Host.Applied()
 	if err != nil {
-		r.fail("%v", err)
+		r.Fail("%v", err)
 		return
 	}
 	if r.rollsBack() {
@@ -303,14 +234,14 @@ func (r *agentRun) install(ctx context.Context, pm PackageManager) {
 	// After POST_HOOK: what the chain stopped at leaves the rpm database, and the rest is
 	// checked against the ledger.
 	switch {
-	case r.dropped != nil:
-		r.removeUnapplied(ictx, pm, r.dropped, true)
-	case r.applyFailed != nil:
-		r.removeUnapplied(ictx, pm, r.applyFailed, false)
-	case r.healthFailed != nil:
-		r.removeUnapplied(ictx, pm, r.healthFailed, true)
+	case r.Dropped != nil:
+		r.removeUnapplied(ictx, pm, r.Dropped, true)
+	case r.ApplyFailed != nil:
+		r.removeUnapplied(ictx, pm, r.ApplyFailed, false)
+	case r.HealthFailed != nil:
+		r.removeUnapplied(ictx, pm, r.HealthFailed, true)
 	}
-	r.verify(ictx, pm, before, now, !r.unpackFailed)
+	r.verify(ictx, pm, before, now, !r.UnpackFailed)
 }
 
 // unpack installs the newest installable hotfix of now with the apply deferred: dnf
@@ -322,18 +253,18 @@ func (r *agentRun) unpack(ctx context.Context, pm PackageManager, before, now []
 		return true
 	}
 	r.target = now[len(now)-1]
-	name := hotfix.PackageName(r.cfg.Product, r.target)
-	fmt.Fprintf(r.out, "==> installing %s (%s), the apply deferred\n", name, joinVersions(now))
+	name := hotfix.PackageName(r.Cfg.Product, r.target)
+	fmt.Fprintf(r.out, "==> installing %s (%s), the apply deferred\n", name, report.JoinVersions(now))
 	started := time.Now()
 	err := pm.Install(ctx, name)
 	r.hist.Record(history.Event{Event: history.Install, Version: r.target.String(), Detail: name}, started, err)
 	if err != nil {
-		r.unpackFailed = true
-		if r.wasClosed {
-			r.fail("install %s: %v (nothing was applied)", name, err)
+		r.UnpackFailed = true
+		if r.WasClosed {
+			r.Fail("install %s: %v (nothing was applied)", name, err)
 			return false
 		}
-		r.fail("install %s: %v (nothing was applied; the product was not closed)", name, err)
+		r.Fail("install %s: %v (nothing was applied; the product was not closed)", name, err)
 		r.verify(ctx, pm, before, now, false)
 		return false
 	}
@@ -345,7 +276,7 @@ func (r *agentRun) unpack(ctx context.Context, pm PackageManager, before, now []
 func (r *agentRun) unpackedNow(ctx context.Context, pm PackageManager) []hotfix.Version {
 	vs, err := r.unpackedInstalled(ctx, pm)
 	if err != nil {
-		r.fail("%v", err)
+		r.Fail("%v", err)
 		return nil
 	}
 	return vs

@@ -1,0 +1,291 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/agent/drop"
+	"github.com/hotchain/hotchain/internal/cli"
+	"github.com/hotchain/hotchain/internal/hoststate"
+	"github.com/hotchain/hotchain/repo/dnf"
+)
+
+// FailStatus is the exit status of a failed run: cli.ExitHealth when a hotfix failed its health
+// check, else cli.ExitFailure.
+func (r *Outcome) FailStatus() int {
+	if r.HealthFailed != nil {
+		return cli.ExitHealth
+	}
+	return cli.ExitFailure
+}
+
+// Summary says what the run did, for the mail subject and syslog: "3 hotfixes installed".
+func (r *Outcome) Summary() string {
+	var parts []string
+	if w := r.WithdrawnLine(); w != "" {
+		parts = append(parts, w)
+	}
+	if w := r.Restart.What(); w != "" {
+		parts = append(parts, w)
+	}
+	add := func(n int, what string) {
+		if n > 0 {
+			parts = append(parts, hoststate.CountOf(n, "hotfix", "hotfixes")+" "+what)
+		}
+	}
+	if r.CheckOnly {
+		add(len(r.Pending)+r.Drop.PendingCount(), "available")
+		add(len(r.Unpacked), "unpacked, not applied")
+	}
+	add(len(r.Recovered), "recovered")
+	add(len(r.Download), "downloaded")
+	add(len(r.Installed), "installed")
+	add(len(r.Finalized), "finalized")
+	add(len(r.RolledBack), "rolled back (withdrawn by the vendor)")
+	if r.Dropped != nil {
+		parts = append(parts, "withdrawn "+r.Dropped.String()+" not applied")
+	}
+	if n := len(r.Waiting); n > 0 && !r.CheckOnly {
+		parts = append(parts, fmt.Sprintf("%d waiting for the alpha", n))
+	}
+	add(len(r.Held), "held back")
+	if d := r.Drop; d != nil {
+		if n := len(d.Refused); n > 0 {
+			parts = append(parts, hoststate.CountOf(n, "dropped file", "dropped files")+" refused")
+		}
+		if d.Stale {
+			parts = append(parts, "drop folder: a file waits for its partner for more than a day")
+		}
+	}
+	if r.Outside != "" && !r.CheckOnly && r.Mode == ModeCron {
+		parts = append(parts, "nothing installed (outside INSTALL_WINDOW)")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ClosedText says how long the product was closed: "closed for 12.3 s (PRE_HOOK to
+// POST_HOOK)".
+func (r *Outcome) ClosedText() string {
+	return fmt.Sprintf("closed for %.1f s (PRE_HOOK to POST_HOOK)", r.Closed.Seconds())
+}
+
+// reportable: a nightly run is quiet unless it did something or something went wrong.
+func (r *Outcome) Reportable() bool {
+	return r.Failed || len(r.Recovered) > 0 || len(r.Installed) > 0 || len(r.Download) > 0 || len(r.Finalized) > 0 ||
+		len(r.Waiting) > 0 || len(r.WithdrawnApplied) > 0 || len(r.RolledBack) > 0 || r.Dropped != nil || r.CheckOnly && len(r.Pending)+len(r.Unpacked)+r.Drop.PendingCount() > 0 ||
+		r.Outside != "" && !r.CheckOnly || r.HeldForever() || r.Restart != nil || r.Drop.Busy()
+}
+
+// heldForever: a hotfix is held back with no date on which it becomes due (no publish
+// time is known): it waits until someone acts, so the nightly run reports it. What the
+// vendor's rollout policy holds back waits for the vendor, and is not reported every night.
+func (r *Outcome) HeldForever() bool {
+	return slices.ContainsFunc(r.Held, func(h Held) bool { return h.Due.IsZero() && !h.Policy })
+}
+
+// Body is the nightly report's text: a heading, what failed, what was done, and what dnf,
+// the hooks and the install scripts printed, separated by blank lines.
+func (r *Outcome) Body() string {
+	cfg := r.Cfg
+	sections := []string{fmt.Sprintf("%s hotfix run on %s (%s), %s\n", cfg.Product, cfg.Hostname, cfg.HostRole, r.Now().Format("2006-01-02 15:04:05 -0700"))}
+	if len(r.Problems) > 0 {
+		var b strings.Builder
+		b.WriteString("FAILED:\n")
+		for _, p := range r.Problems {
+			fmt.Fprintf(&b, "  - %s\n", p)
+		}
+		sections = append(sections, b.String())
+	}
+	var b strings.Builder
+	r.WriteOutcome(&b)
+	sections = append(sections, b.String())
+	if r.CheckOnly && len(r.Pending) > 0 {
+		b.Reset()
+		r.WriteCheck(&b)
+		sections = append(sections, b.String())
+	}
+	if r.Output != nil {
+		if out := r.Output.String(); out != "" {
+			if !strings.HasSuffix(out, "\n") {
+				out += "\n"
+			}
+			sections = append(sections, "Output:\n"+out)
+		}
+	}
+	var kept []string
+	for _, s := range sections {
+		if s != "" {
+			kept = append(kept, s)
+		}
+	}
+	return strings.Join(kept, "\n")
+}
+
+// WriteOutcome lists what the run did and what waits.
+func (r *Outcome) WriteOutcome(w io.Writer) {
+	for _, line := range r.Recovered {
+		fmt.Fprintf(w, "Recovered: %s\n", line)
+	}
+	if len(r.Installed) > 0 {
+		fmt.Fprintf(w, "Installed: %s\n", JoinVersions(r.Installed))
+	}
+	if r.WasClosed {
+		fmt.Fprintf(w, "The product was %s.\n", r.ClosedText())
+	}
+	if len(r.Download) > 0 && r.Mode == ModeCron {
+		fmt.Fprintf(w, "Downloaded, not installed: %s\n", strings.Join(r.Download, " "))
+	}
+	if len(r.Waiting) > 0 && !r.CheckOnly {
+		fmt.Fprintf(w, "Waiting for the alpha host (%s holds up to %s): %s\n", hotfix.InstallationLedger, r.AllowedUpTo(), JoinVersions(r.Waiting))
+	}
+	if len(r.Finalized) > 0 {
+		fmt.Fprintf(w, "Finalized: %s\n", JoinVersions(r.Finalized))
+	}
+	if r.FinWait != "" {
+		fmt.Fprintf(w, "Not finalized yet: %s\n", r.FinWait)
+	}
+	if !r.CheckOnly {
+		if r.Outside != "" && r.Mode == ModeCron {
+			fmt.Fprintf(w, "Nothing installed: %s\n", r.Outside)
+		}
+		WriteHeld(w, r.Held)
+		r.WritePolicyNotes(w)
+	}
+	r.WriteDrop(w)
+}
+
+// WriteDrop lists what the run did with DROP_DIR and what waits there.
+func (r *Outcome) WriteDrop(w io.Writer) {
+	d := r.Drop
+	if d == nil {
+		return
+	}
+	for _, l := range []struct {
+		head  string
+		lines []string
+	}{
+		{"Taken (moved to " + filepath.Join(d.Dir, drop.Done) + "/)", d.Taken},
+		{"Refused (moved to " + filepath.Join(d.Dir, drop.Refused) + "/, with a .reason file)", d.Refused},
+		{"Left for the next run", d.Left},
+		{"Complete, taken by the next install run", d.Ready},
+		{"Waiting", d.Waiting},
+	} {
+		if len(l.lines) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "Drop folder %s: %s:\n", d.Dir, l.head)
+		for _, line := range l.lines {
+			fmt.Fprintf(w, "  %s\n", line)
+		}
+	}
+}
+
+// AllowedUpTo names the newest version a secondary may install, for the waiting line.
+func (r *Outcome) AllowedUpTo() string {
+	inst, err := r.Host.Ledger().Read(hotfix.InstallationLedger)
+	if v, ok := hotfix.Newest(inst); err == nil && ok {
+		return v.String()
+	}
+	return "nothing yet"
+}
+
+// WriteCheck prints the pending hotfixes the way the original cron script did.
+func (r *Outcome) WriteCheck(w io.Writer) {
+	defer r.WritePlans(w)
+	if len(r.Unpacked) > 0 {
+		fmt.Fprintf(w, "Unpacked, not applied: %s (the next run applies them; hotchain agent -console does now)\n", JoinVersions(r.Unpacked))
+	}
+	if len(r.Pending) == 0 {
+		if len(r.Unpacked) == 0 {
+			r.WriteNone(w)
+		}
+		WriteHeld(w, r.Held)
+		r.WritePolicyNotes(w)
+		return
+	}
+	WriteCheckTable(w, r.Cfg.Product, r.Cfg.SystemName, r.Pending)
+	if len(r.Waiting) > 0 {
+		fmt.Fprintf(w, "Waiting for the alpha host: %s\n", JoinVersions(r.Waiting))
+	}
+	WriteHeld(w, r.Held)
+	r.WritePolicyNotes(w)
+}
+
+func (r *Outcome) WriteNone(w io.Writer) {
+	fmt.Fprintf(w, "No new %s hotfixes available for host: %s.\n", r.Cfg.Product, r.Cfg.SystemName)
+}
+
+// WriteCheckTable is the -check listing: a title, a rule, the column heads, a rule, a line
+// per package, in the original's column widths.
+func WriteCheckTable(w io.Writer, product, host string, pkgs []dnf.Package) {
+	rule := strings.Repeat("=", 78)
+	fmt.Fprintf(w, "New %s hotfixes available for host: %s:\n%s\n", product, host, rule)
+	fmt.Fprintf(w, "%-40s%-12s%-12s%s\n%s\n", "Package", "Arch", "Version", "Repository", rule)
+	for _, p := range pkgs {
+		fmt.Fprintf(w, "%-39s %-11s %-11s %s\n", p.Name, p.Arch, p.Version, p.Repo)
+	}
+}
+
+// WriteHeld lists the held-back hotfixes, one line each, with when they become due (in the
+// zone of the window that opens then, or of the run's clock).
+func WriteHeld(w io.Writer, held []Held) {
+	for _, h := range held {
+		due := "; no date known"
+		switch {
+		case h.Policy:
+			due = ""
+		case !h.Due.IsZero():
+			due = "; due " + hoststate.FormatTime(h.Due, h.Due.Location())
+		}
+		fmt.Fprintf(w, "Held back: %s (%s%s)\n", h.Version, h.Reason, due)
+	}
+}
+
+// WritePolicyNotes lists what -console installed against the policy, the withdrawn
+// hotfixes this host has, and what the run rolled back or removed for a withdrawal.
+func (r *Outcome) WritePolicyNotes(w io.Writer) {
+	for _, o := range r.Overrides {
+		fmt.Fprintf(w, "Overridden: %s\n", o)
+	}
+	for _, h := range r.WithdrawnApplied {
+		fmt.Fprintf(w, "WITHDRAWN: %s is applied on this host, but the vendor withdrew it: %s (AUTO_ROLLBACK=withdrawn rolls it back; hotchain rollback does now)\n", h.Version, h.Reason)
+	}
+	if r.Dropped != nil {
+		fmt.Fprintf(w, "Not applied (withdrawn by the vendor), removed from the rpm database with the hotfixes after it: %s\n", r.Dropped)
+	}
+	if len(r.RolledBack) > 0 {
+		fmt.Fprintf(w, "Rolled back (withdrawn by the vendor): %s\n", JoinVersions(r.RolledBack))
+	}
+}
+
+// WithdrawnLine is the summary's word on withdrawn hotfixes this host still has.
+func (r *Outcome) WithdrawnLine() string {
+	if len(r.WithdrawnApplied) == 0 {
+		return ""
+	}
+	var vs []string
+	for _, h := range r.WithdrawnApplied {
+		vs = append(vs, h.Version.String())
+	}
+	return fmt.Sprintf("WITHDRAWN hotfix %s applied (%s)", strings.Join(vs, " "), r.WithdrawnApplied[0].Reason)
+}
+
+// WritePlans prints what planPending found, after the -check listing.
+func (r *Outcome) WritePlans(w io.Writer) {
+	for _, c := range r.Plans {
+		fmt.Fprintln(w)
+		if c.Plan != nil {
+			c.Plan.WriteText(w)
+			continue
+		}
+		name := ""
+		if c.Pkg != "" {
+			name = " (" + c.Pkg + ")"
+		}
+		fmt.Fprintf(w, "hotfix %s%s: %s\n", c.Version, name, c.None)
+	}
+}
