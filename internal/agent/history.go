@@ -1,9 +1,6 @@
 package agent
 
 import (
-	"errors"
-	"strings"
-
 	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/lock"
 )
@@ -19,10 +16,8 @@ func runOutcome(run *agentRun, err error) (e history.Event, failure error) {
 		e.Outcome, e.Detail = history.Skipped, err.Error()
 	case run == nil:
 		failure = err
-	case run.Failed:
-		e.Detail, failure = run.Summary(), errors.New(strings.Join(run.Problems, "; "))
 	default:
-		e.Detail = run.Summary()
+		return run.RunEnd()
 	}
 	return e, failure
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/hotchain/hotchain/internal/cli"
-	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/mailer"
 )
 
@@ -19,47 +18,12 @@ import (
 func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (status error) {
 	defer func() { status = r.notify(ctx, status, logLine) }() // notify.go
 	r.readRestartState()                                       // restart.go
-	line := r.Summary()
-	if line == "" {
-		line = "nothing to do"
-	}
-	if r.Failed {
-		line = "FAILED: " + strings.Join(r.Problems, "; ")
-	}
-	if r.WasClosed {
-		line += "; " + r.ClosedText()
-	}
-	logLine(line, r.Failed)
-	last := r.LastRun()
-	if err := hoststate.WriteLastRun(r.Cfg, last); err != nil {
-		fmt.Fprintf(r.o.Stderr, "hotchain: warning: %v\n", err)
-	}
-	r.WriteHostRecord(last, r.o.Stderr) // installation.go
-	r.WriteMetrics(last, r.o.Stderr)    // metrics.go
+	logLine(r.LogLine(), r.Failed)
+	r.WriteRecords(r.o.Stderr)
 	if r.o.Mode == ModeCron {
 		return r.deliver(ctx)
 	}
-	w := r.o.Stdout
-	switch r.o.Mode {
-	case ModeCheck:
-		if !r.Failed {
-			r.WriteCheck(w)
-			r.WriteDrop(w)
-		}
-	case ModeDownload:
-		if !r.Failed && len(r.Download) == 0 {
-			r.WriteNone(w)
-		}
-		if len(r.Download) > 0 {
-			fmt.Fprintf(w, "Downloaded into the package manager's cache, not installed: %s\n", strings.Join(r.Download, " "))
-		}
-		r.WriteDrop(w)
-	case ModeConsole:
-		if !r.Failed && len(r.Pending) == 0 && len(r.Installed) == 0 {
-			r.WriteNone(w)
-		}
-		r.WriteOutcome(w)
-	}
+	r.WriteConsole(r.o.Stdout)
 	if r.Failed {
 		return cli.ExitError{Code: r.FailStatus(), Err: cli.WithHint(errors.New(strings.Join(r.Problems, "\n")), r.Hint)}
 	}
@@ -89,14 +53,7 @@ func (r *agentRun) deliver(ctx context.Context) error {
 	if !r.Reportable() {
 		return status
 	}
-	subj := r.Summary()
-	if r.Failed {
-		subj = r.Problems[0]
-		if n := len(r.Installed); n > 0 {
-			subj = hoststate.CountOf(n, "hotfix", "hotfixes") + " installed; " + subj
-		}
-	}
-	subject := mailer.Subject(cfg.Product, cfg.SystemName, subj, r.Failed)
+	subject := r.Subject()
 	body := r.Body()
 	to := strings.FieldsFunc(cfg.MailTo, func(c rune) bool { return c == ',' || c == ' ' || c == '\t' })
 	if len(to) == 0 {

@@ -33,7 +33,7 @@ func (r *Outcome) Notification() *notify.Document {
 		Installation: notify.Installation{Product: cfg.Product},
 		Mode:         string(r.Mode), Outcome: "success", Summary: r.Summary(), Problems: notify.NonNil(r.Problems),
 		Hotfixes: notify.Hotfixes{Installed: hoststate.VersionStrings(r.Installed), RolledBack: hoststate.VersionStrings(r.RolledBack),
-			Failed: []string{}, Pending: []string{}, Held: notify.NonNil(HeldRecords(r.Held)), Withdrawn: notify.NonNil(HeldRecords(r.WithdrawnApplied)),
+			Failed: []string{}, Pending: []string{}, Held: notify.NonNil(heldRecords(r.Held)), Withdrawn: notify.NonNil(heldRecords(r.WithdrawnApplied)),
 			Finalized: hoststate.VersionStrings(r.Finalized), Recovered: notify.NonNil(r.Recovered)},
 		Report: r.Body()}
 	if r.Failed {

@@ -126,8 +126,8 @@ type Drop struct {
 	Next time.Duration
 }
 
-// Busy reports whether the run has something to say about the folder.
-func (d *Drop) Busy() bool {
+// busy reports whether the run has something to say about the folder.
+func (d *Drop) busy() bool {
 	return d != nil && (len(d.Taken) > 0 || len(d.Refused) > 0 || len(d.Left) > 0 || d.Stale)
 }
 

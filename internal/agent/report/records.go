@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,14 +11,38 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/internal/atomicfile"
+	"github.com/hotchain/hotchain/internal/history"
 	"github.com/hotchain/hotchain/internal/hoststate"
 )
 
-func (r *Outcome) LastRun() *hoststate.LastRun {
+// WriteRecords writes what the run leaves behind: its record for `hotchain status`
+// (hoststate.WriteLastRun), its record in LEDGER_DIR and METRICS_FILE. A failure is a
+// warning on stderr: the records only report.
+func (r *Outcome) WriteRecords(stderr io.Writer) {
+	last := r.lastRun()
+	if err := hoststate.WriteLastRun(r.Cfg, last); err != nil {
+		fmt.Fprintf(stderr, "hotchain: warning: %v\n", err)
+	}
+	r.writeHostRecord(last, stderr)
+	r.writeMetrics(last, stderr)
+}
+
+// RunEnd is the history's run-end event of a run that got under its locks, and its
+// failure.
+func (r *Outcome) RunEnd() (e history.Event, failure error) {
+	e = history.Event{Event: history.RunEnd, Detail: r.Summary()}
+	if r.Failed {
+		failure = errors.New(strings.Join(r.Problems, "; "))
+	}
+	return e, failure
+}
+
+// lastRun is the run's record for `hotchain status`.
+func (r *Outcome) lastRun() *hoststate.LastRun {
 	l := &hoststate.LastRun{Time: r.Now().UTC().Truncate(time.Second), Mode: string(r.Mode), Outcome: "success",
 		Summary: r.Summary(), Recovered: r.Recovered, Installed: hoststate.VersionStrings(r.Installed), Pending: []string{},
-		Waiting: hoststate.VersionStrings(r.Waiting), Finalized: hoststate.VersionStrings(r.Finalized), Held: HeldRecords(r.Held),
-		Withdrawn: HeldRecords(r.WithdrawnApplied), MetadataIssued: r.MetadataIssued()}
+		Waiting: hoststate.VersionStrings(r.Waiting), Finalized: hoststate.VersionStrings(r.Finalized), Held: heldRecords(r.Held),
+		Withdrawn: heldRecords(r.WithdrawnApplied), MetadataIssued: r.metadataIssued()}
 	if len(r.RolledBack) > 0 {
 		l.RolledBack = hoststate.VersionStrings(r.RolledBack)
 	}
@@ -30,8 +55,8 @@ func (r *Outcome) LastRun() *hoststate.LastRun {
 	return l
 }
 
-// WriteMetrics is the end of an agent run's hook: METRICS_FILE from this run's record.
-func (r *Outcome) WriteMetrics(last *hoststate.LastRun, stderr io.Writer) {
+// writeMetrics is the end of an agent run's hook: METRICS_FILE from this run's record.
+func (r *Outcome) writeMetrics(last *hoststate.LastRun, stderr io.Writer) {
 	if r.Cfg.MetricsFile == "" {
 		return
 	}
@@ -40,9 +65,9 @@ func (r *Outcome) WriteMetrics(last *hoststate.LastRun, stderr io.Writer) {
 	}
 }
 
-// MetadataIssued is when the vendor signed the rollout policy the run accepted; nil
+// metadataIssued is when the vendor signed the rollout policy the run accepted; nil
 // without one.
-func (r *Outcome) MetadataIssued() *time.Time {
+func (r *Outcome) metadataIssued() *time.Time {
 	if r.Policy == nil || r.Policy.Policy == nil || r.Policy.Issued.IsZero() {
 		return nil
 	}
@@ -50,9 +75,9 @@ func (r *Outcome) MetadataIssued() *time.Time {
 	return &t
 }
 
-// WriteHostRecord leaves the run's record in LEDGER_DIR for status -installation on every
+// writeHostRecord leaves the run's record in LEDGER_DIR for status -installation on every
 // host; a failure is a warning: it only reports.
-func (r *Outcome) WriteHostRecord(l *hoststate.LastRun, stderr io.Writer) {
+func (r *Outcome) writeHostRecord(l *hoststate.LastRun, stderr io.Writer) {
 	rec := &hoststate.HostRecord{Schema: hoststate.HostRecordSchema, Host: r.Cfg.Hostname, Role: string(r.Cfg.HostRole), Time: l.Time, Mode: l.Mode,
 		Outcome: l.Outcome, Summary: l.Summary, Error: l.Error, Pending: l.Pending, Waiting: l.Waiting, Restart: r.Restart}
 	if r.HealthFailed != nil {
@@ -82,7 +107,7 @@ func (r *Outcome) WriteHostRecord(l *hoststate.LastRun, stderr io.Writer) {
 	}
 }
 
-func HeldRecords(held []Held) []hoststate.HeldRecord {
+func heldRecords(held []Held) []hoststate.HeldRecord {
 	var out []hoststate.HeldRecord
 	for _, h := range held {
 		rec := hoststate.HeldRecord{Version: h.Version.String(), Reason: h.Reason, Policy: h.Policy}

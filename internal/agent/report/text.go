@@ -11,8 +11,61 @@ import (
 	"github.com/hotchain/hotchain/internal/agent/drop"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hoststate"
+	"github.com/hotchain/hotchain/mailer"
 	"github.com/hotchain/hotchain/repo/dnf"
 )
+
+// LogLine is the run's line for syslog: what it did, or why it failed, and how long the
+// product was closed.
+func (r *Outcome) LogLine() string {
+	line := r.Summary()
+	if line == "" {
+		line = "nothing to do"
+	}
+	if r.Failed {
+		line = "FAILED: " + strings.Join(r.Problems, "; ")
+	}
+	if r.WasClosed {
+		line += "; " + r.closedText()
+	}
+	return line
+}
+
+// Subject is the nightly report's mail subject: what the run did, or its first problem.
+func (r *Outcome) Subject() string {
+	subj := r.Summary()
+	if r.Failed {
+		subj = r.Problems[0]
+		if n := len(r.Installed); n > 0 {
+			subj = hoststate.CountOf(n, "hotfix", "hotfixes") + " installed; " + subj
+		}
+	}
+	return mailer.Subject(r.Cfg.Product, r.Cfg.SystemName, subj, r.Failed)
+}
+
+// WriteConsole is what a run that is not a nightly one prints at its end, by its mode.
+func (r *Outcome) WriteConsole(w io.Writer) {
+	switch r.Mode {
+	case ModeCheck:
+		if !r.Failed {
+			r.writeCheck(w)
+			r.writeDrop(w)
+		}
+	case ModeDownload:
+		if !r.Failed && len(r.Download) == 0 {
+			r.writeNone(w)
+		}
+		if len(r.Download) > 0 {
+			fmt.Fprintf(w, "Downloaded into the package manager's cache, not installed: %s\n", strings.Join(r.Download, " "))
+		}
+		r.writeDrop(w)
+	case ModeConsole:
+		if !r.Failed && len(r.Pending) == 0 && len(r.Installed) == 0 {
+			r.writeNone(w)
+		}
+		r.writeOutcome(w)
+	}
+}
 
 // FailStatus is the exit status of a failed run: cli.ExitHealth when a hotfix failed its health
 // check, else cli.ExitFailure.
@@ -26,7 +79,7 @@ func (r *Outcome) FailStatus() int {
 // Summary says what the run did, for the mail subject and syslog: "3 hotfixes installed".
 func (r *Outcome) Summary() string {
 	var parts []string
-	if w := r.WithdrawnLine(); w != "" {
+	if w := r.withdrawnLine(); w != "" {
 		parts = append(parts, w)
 	}
 	if w := r.Restart.What(); w != "" {
@@ -67,9 +120,9 @@ func (r *Outcome) Summary() string {
 	return strings.Join(parts, ", ")
 }
 
-// ClosedText says how long the product was closed: "closed for 12.3 s (PRE_HOOK to
+// closedText says how long the product was closed: "closed for 12.3 s (PRE_HOOK to
 // POST_HOOK)".
-func (r *Outcome) ClosedText() string {
+func (r *Outcome) closedText() string {
 	return fmt.Sprintf("closed for %.1f s (PRE_HOOK to POST_HOOK)", r.Closed.Seconds())
 }
 
@@ -77,13 +130,13 @@ func (r *Outcome) ClosedText() string {
 func (r *Outcome) Reportable() bool {
 	return r.Failed || len(r.Recovered) > 0 || len(r.Installed) > 0 || len(r.Download) > 0 || len(r.Finalized) > 0 ||
 		len(r.Waiting) > 0 || len(r.WithdrawnApplied) > 0 || len(r.RolledBack) > 0 || r.Dropped != nil || r.CheckOnly && len(r.Pending)+len(r.Unpacked)+r.Drop.PendingCount() > 0 ||
-		r.Outside != "" && !r.CheckOnly || r.HeldForever() || r.Restart != nil || r.Drop.Busy()
+		r.Outside != "" && !r.CheckOnly || r.heldForever() || r.Restart != nil || r.Drop.busy()
 }
 
 // heldForever: a hotfix is held back with no date on which it becomes due (no publish
 // time is known): it waits until someone acts, so the nightly run reports it. What the
 // vendor's rollout policy holds back waits for the vendor, and is not reported every night.
-func (r *Outcome) HeldForever() bool {
+func (r *Outcome) heldForever() bool {
 	return slices.ContainsFunc(r.Held, func(h Held) bool { return h.Due.IsZero() && !h.Policy })
 }
 
@@ -101,11 +154,11 @@ func (r *Outcome) Body() string {
 		sections = append(sections, b.String())
 	}
 	var b strings.Builder
-	r.WriteOutcome(&b)
+	r.writeOutcome(&b)
 	sections = append(sections, b.String())
 	if r.CheckOnly && len(r.Pending) > 0 {
 		b.Reset()
-		r.WriteCheck(&b)
+		r.writeCheck(&b)
 		sections = append(sections, b.String())
 	}
 	if r.Output != nil {
@@ -125,8 +178,8 @@ func (r *Outcome) Body() string {
 	return strings.Join(kept, "\n")
 }
 
-// WriteOutcome lists what the run did and what waits.
-func (r *Outcome) WriteOutcome(w io.Writer) {
+// writeOutcome lists what the run did and what waits.
+func (r *Outcome) writeOutcome(w io.Writer) {
 	for _, line := range r.Recovered {
 		fmt.Fprintf(w, "Recovered: %s\n", line)
 	}
@@ -134,13 +187,13 @@ func (r *Outcome) WriteOutcome(w io.Writer) {
 		fmt.Fprintf(w, "Installed: %s\n", JoinVersions(r.Installed))
 	}
 	if r.WasClosed {
-		fmt.Fprintf(w, "The product was %s.\n", r.ClosedText())
+		fmt.Fprintf(w, "The product was %s.\n", r.closedText())
 	}
 	if len(r.Download) > 0 && r.Mode == ModeCron {
 		fmt.Fprintf(w, "Downloaded, not installed: %s\n", strings.Join(r.Download, " "))
 	}
 	if len(r.Waiting) > 0 && !r.CheckOnly {
-		fmt.Fprintf(w, "Waiting for the alpha host (%s holds up to %s): %s\n", hotfix.InstallationLedger, r.AllowedUpTo(), JoinVersions(r.Waiting))
+		fmt.Fprintf(w, "Waiting for the alpha host (%s holds up to %s): %s\n", hotfix.InstallationLedger, r.allowedUpTo(), JoinVersions(r.Waiting))
 	}
 	if len(r.Finalized) > 0 {
 		fmt.Fprintf(w, "Finalized: %s\n", JoinVersions(r.Finalized))
@@ -152,14 +205,14 @@ func (r *Outcome) WriteOutcome(w io.Writer) {
 		if r.Outside != "" && r.Mode == ModeCron {
 			fmt.Fprintf(w, "Nothing installed: %s\n", r.Outside)
 		}
-		WriteHeld(w, r.Held)
-		r.WritePolicyNotes(w)
+		writeHeld(w, r.Held)
+		r.writePolicyNotes(w)
 	}
-	r.WriteDrop(w)
+	r.writeDrop(w)
 }
 
-// WriteDrop lists what the run did with DROP_DIR and what waits there.
-func (r *Outcome) WriteDrop(w io.Writer) {
+// writeDrop lists what the run did with DROP_DIR and what waits there.
+func (r *Outcome) writeDrop(w io.Writer) {
 	d := r.Drop
 	if d == nil {
 		return
@@ -184,8 +237,8 @@ func (r *Outcome) WriteDrop(w io.Writer) {
 	}
 }
 
-// AllowedUpTo names the newest version a secondary may install, for the waiting line.
-func (r *Outcome) AllowedUpTo() string {
+// allowedUpTo names the newest version a secondary may install, for the waiting line.
+func (r *Outcome) allowedUpTo() string {
 	inst, err := r.Host.Ledger().Read(hotfix.InstallationLedger)
 	if v, ok := hotfix.Newest(inst); err == nil && ok {
 		return v.String()
@@ -193,35 +246,35 @@ func (r *Outcome) AllowedUpTo() string {
 	return "nothing yet"
 }
 
-// WriteCheck prints the pending hotfixes the way the original cron script did.
-func (r *Outcome) WriteCheck(w io.Writer) {
-	defer r.WritePlans(w)
+// writeCheck prints the pending hotfixes the way the original cron script did.
+func (r *Outcome) writeCheck(w io.Writer) {
+	defer r.writePlans(w)
 	if len(r.Unpacked) > 0 {
 		fmt.Fprintf(w, "Unpacked, not applied: %s (the next run applies them; hotchain agent -console does now)\n", JoinVersions(r.Unpacked))
 	}
 	if len(r.Pending) == 0 {
 		if len(r.Unpacked) == 0 {
-			r.WriteNone(w)
+			r.writeNone(w)
 		}
-		WriteHeld(w, r.Held)
-		r.WritePolicyNotes(w)
+		writeHeld(w, r.Held)
+		r.writePolicyNotes(w)
 		return
 	}
-	WriteCheckTable(w, r.Cfg.Product, r.Cfg.SystemName, r.Pending)
+	writeCheckTable(w, r.Cfg.Product, r.Cfg.SystemName, r.Pending)
 	if len(r.Waiting) > 0 {
 		fmt.Fprintf(w, "Waiting for the alpha host: %s\n", JoinVersions(r.Waiting))
 	}
-	WriteHeld(w, r.Held)
-	r.WritePolicyNotes(w)
+	writeHeld(w, r.Held)
+	r.writePolicyNotes(w)
 }
 
-func (r *Outcome) WriteNone(w io.Writer) {
+func (r *Outcome) writeNone(w io.Writer) {
 	fmt.Fprintf(w, "No new %s hotfixes available for host: %s.\n", r.Cfg.Product, r.Cfg.SystemName)
 }
 
-// WriteCheckTable is the -check listing: a title, a rule, the column heads, a rule, a line
+// writeCheckTable is the -check listing: a title, a rule, the column heads, a rule, a line
 // per package, in the original's column widths.
-func WriteCheckTable(w io.Writer, product, host string, pkgs []dnf.Package) {
+func writeCheckTable(w io.Writer, product, host string, pkgs []dnf.Package) {
 	rule := strings.Repeat("=", 78)
 	fmt.Fprintf(w, "New %s hotfixes available for host: %s:\n%s\n", product, host, rule)
 	fmt.Fprintf(w, "%-40s%-12s%-12s%s\n%s\n", "Package", "Arch", "Version", "Repository", rule)
@@ -230,9 +283,9 @@ func WriteCheckTable(w io.Writer, product, host string, pkgs []dnf.Package) {
 	}
 }
 
-// WriteHeld lists the held-back hotfixes, one line each, with when they become due (in the
+// writeHeld lists the held-back hotfixes, one line each, with when they become due (in the
 // zone of the window that opens then, or of the run's clock).
-func WriteHeld(w io.Writer, held []Held) {
+func writeHeld(w io.Writer, held []Held) {
 	for _, h := range held {
 		due := "; no date known"
 		switch {
@@ -245,9 +298,9 @@ func WriteHeld(w io.Writer, held []Held) {
 	}
 }
 
-// WritePolicyNotes lists what -console installed against the policy, the withdrawn
+// writePolicyNotes lists what -console installed against the policy, the withdrawn
 // hotfixes this host has, and what the run rolled back or removed for a withdrawal.
-func (r *Outcome) WritePolicyNotes(w io.Writer) {
+func (r *Outcome) writePolicyNotes(w io.Writer) {
 	for _, o := range r.Overrides {
 		fmt.Fprintf(w, "Overridden: %s\n", o)
 	}
@@ -262,8 +315,8 @@ func (r *Outcome) WritePolicyNotes(w io.Writer) {
 	}
 }
 
-// WithdrawnLine is the summary's word on withdrawn hotfixes this host still has.
-func (r *Outcome) WithdrawnLine() string {
+// withdrawnLine is the summary's word on withdrawn hotfixes this host still has.
+func (r *Outcome) withdrawnLine() string {
 	if len(r.WithdrawnApplied) == 0 {
 		return ""
 	}
@@ -274,8 +327,8 @@ func (r *Outcome) WithdrawnLine() string {
 	return fmt.Sprintf("WITHDRAWN hotfix %s applied (%s)", strings.Join(vs, " "), r.WithdrawnApplied[0].Reason)
 }
 
-// WritePlans prints what planPending found, after the -check listing.
-func (r *Outcome) WritePlans(w io.Writer) {
+// writePlans prints what planPending found, after the -check listing.
+func (r *Outcome) writePlans(w io.Writer) {
 	for _, c := range r.Plans {
 		fmt.Fprintln(w)
 		if c.Plan != nil {
