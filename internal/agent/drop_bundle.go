@@ -3,13 +3,9 @@ package agent
 import (
 	"context"
 	"errors"
-	"fmt"
-	"path/filepath"
-	"time"
 
 	"github.com/hotchain/hotchain/internal/agent/drop"
 	"github.com/hotchain/hotchain/internal/agent/intake"
-	"github.com/hotchain/hotchain/internal/cli"
 )
 
 // Bundles (hotchain bundle's PRODUCT-hotfix-bundle-FROM-TO.tar with its .sig) in DROP_DIR.
@@ -34,79 +30,13 @@ func Run(ctx context.Context, o Options) error {
 	return err
 }
 
-// takeDropBundles imports the bundle pairs names of DROP_DIR, in order, each still complete,
-// and moves each to done/, or to refused/ when import refused it, or leaves it for the next
-// run (another run holds a lock, the disk is full, the install failed).
+// takeDropBundles imports the bundle pairs names of DROP_DIR (drop.TakeBundles), each
+// through one call into Import.
 func takeDropBundles(ctx context.Context, o Options, names []string) error {
 	o.FillDefaults()
 	cfg := o.Config
-	dir := cfg.InRoot(cfg.DropDir)
-	df, err := drop.OpenDir(dir)
-	if err != nil {
-		return fmt.Errorf("drop folder: %w", err)
-	}
-	defer df.Close()
-	w := o.Stdout
-	var status error
-	for _, name := range names {
-		pairs, err := drop.Scan(dir, cfg.Product)
-		if err != nil {
-			return fmt.Errorf("drop folder: %w", err)
-		}
-		var p *drop.Pair
-		for _, q := range pairs {
-			if q.Archive == name {
-				p = q
-			}
-		}
-		if p == nil || p.ArchiveFile == nil || p.SigFile == nil {
-			continue // moved or removed meanwhile
-		}
-		if why, _, _ := drop.PairState(dir, p, time.Now()); why != "" || p.Bad != "" {
-			continue
-		}
-		sigCopy, cleanup, err := drop.PrivateSigCopy(df, p.SigFile.Name)
-		if err == nil {
-			err = importDropBundle(ctx, o, filepath.Join(dir, p.ArchiveFile.Name), sigCopy)
-			cleanup()
-		}
-		switch {
-		case err == nil:
-			base, merr := df.Move(drop.Done, p, "")
-			if merr != nil {
-				fmt.Fprintf(w, "Drop folder %s: imported %s, but could not move it to %s/: %v\n", cfg.DropDir, name, drop.Done, merr)
-				status = errors.Join(status, merr)
-				continue
-			}
-			fmt.Fprintf(w, "Drop folder %s: imported %s (moved to %s)\n", cfg.DropDir, name, filepath.Join(cfg.DropDir, drop.Done, base))
-		case !importRefused(err):
-			// Not the bundle's fault, or not only (another run holds a lock, dnf failed,
-			// an apply or health check failed: the import's report says which): the
-			// next run imports it again, as the agent retries a pending chain.
-			fmt.Fprintf(w, "Drop folder %s: %s left for the next run: %v\n", cfg.DropDir, name, err)
-			if status == nil {
-				status = err
-			}
-		default:
-			reason := err.Error()
-			if sigCopy != "" {
-				reason = replacePath(reason, sigCopy, filepath.Join(cfg.DropDir, p.SigFile.Name))
-			}
-			hint := hintOf(err)
-			if hint == "" {
-				hint = "get the bundle and its .sig again from the vendor and copy them into the drop folder, the bundle first"
-			}
-			base, merr := df.Move(drop.Refused, p, drop.ReasonText(cfg.Hostname, name, reason, hint))
-			if merr != nil {
-				status = errors.Join(status, merr)
-			}
-			fmt.Fprintf(w, "Drop folder %s: refused %s: %s (moved to %s)\n", cfg.DropDir, name, reason, filepath.Join(cfg.DropDir, drop.Refused, base))
-			if status == nil {
-				status = cli.ExitError{Code: cli.ExitFailure, Err: cli.WithHint(fmt.Errorf("drop folder: refused %s: %s", name, reason), hint)}
-			}
-		}
-	}
-	return status
+	return drop.TakeBundles(drop.BundleTake{Dir: cfg.InRoot(cfg.DropDir), Shown: cfg.DropDir, Product: cfg.Product, Host: cfg.Hostname, Out: o.Stdout,
+		Import: func(bundle, sig string) error { return importDropBundle(ctx, o, bundle, sig) }, Refused: importRefused}, names)
 }
 
 // importRefused reports whether hotchain import refused the bundle itself, before it

@@ -14,7 +14,6 @@ import (
 	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/internal/agent/drop"
 	"github.com/hotchain/hotchain/internal/agent/intake"
-	"github.com/hotchain/hotchain/internal/agent/report"
 	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/fileops"
@@ -33,7 +32,7 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 	if cfg.DropDir == "" {
 		return
 	}
-	d := &report.Drop{Dir: cfg.DropDir}
+	d := &drop.Result{Dir: cfg.DropDir}
 	r.Drop = d
 	if r.ApplyFailed != nil || r.HealthFailed != nil || r.UnpackFailed {
 		d.Left = append(d.Left, "(all): not looked at: the install from the repository failed, and the chain stops there")
@@ -46,7 +45,7 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 		return
 	}
 	defer df.Close()
-	pairs, err := r.settledPairs(ctx, dir)
+	pairs, err := d.SettledPairs(ctx, dir, cfg.Product, !r.o.NoSettleWait, r.o.Sleep)
 	if err != nil {
 		r.Fail("drop folder: %v", err)
 		return
@@ -56,18 +55,18 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 		if ctx.Err() != nil {
 			break
 		}
-		if p.why != "" {
-			d.Waiting = append(d.Waiting, p.Archive+": "+p.why)
-			d.Stale = d.Stale || p.stale
+		if p.Why != "" {
+			d.Waiting = append(d.Waiting, p.Archive+": "+p.Why)
+			d.Stale = d.Stale || p.Stale
 			continue
 		}
 		if p.Bad != "" {
 			r.refuseDrop(df, p.Pair, p.Bad, "")
 			continue
 		}
-		if before := pairs[:i]; p.Version != nil && slices.ContainsFunc(before, func(q settledPair) bool {
+		if before := pairs[:i]; p.Version != nil && slices.ContainsFunc(before, func(q drop.SettledPair) bool {
 			// Not complete yet, or a bundle, which is imported after this run.
-			return (q.why != "" || q.Kind == drop.Bundle) && q.Version != nil && q.Version.Base().Equal(p.Version.Base()) && q.Version.Compare(p.Version) < 0
+			return (q.Why != "" || q.Kind == drop.Bundle) && q.Version != nil && q.Version.Base().Equal(p.Version.Base()) && q.Version.Compare(p.Version) < 0
 		}) {
 			d.Waiting = append(d.Waiting, p.Archive+": waits for the hotfixes before it in the folder to be complete")
 			continue
@@ -118,7 +117,7 @@ func (r *agentRun) listDrop() {
 	if cfg.DropDir == "" {
 		return
 	}
-	d := &report.Drop{Dir: cfg.DropDir}
+	d := &drop.Result{Dir: cfg.DropDir}
 	r.Drop = d
 	dir := cfg.InRoot(cfg.DropDir)
 	pairs, err := drop.Scan(dir, cfg.Product)
@@ -131,58 +130,7 @@ func (r *agentRun) listDrop() {
 		r.Fail("%v", err)
 		return
 	}
-	now := time.Now()
-	for _, p := range pairs {
-		why, stale, _ := drop.PairState(dir, p, now)
-		switch {
-		case why != "":
-			d.Waiting = append(d.Waiting, p.Archive+": "+why)
-			d.Stale = d.Stale || stale
-		case p.Bad != "":
-			d.Ready = append(d.Ready, p.Archive+": to be refused: "+p.Bad)
-		case p.Kind == drop.Tarball && slices.ContainsFunc(applied, p.Version.Equal):
-			d.Ready = append(d.Ready, p.Archive+": "+p.Version.String()+" is applied already")
-		default:
-			d.Ready = append(d.Ready, p.Archive)
-			d.Pending++
-		}
-	}
-}
-
-// settledPair is a pair of the scan and, when it cannot be taken now, why.
-type settledPair struct {
-	*drop.Pair
-	why   string // "" when complete
-	stale bool
-	wait  time.Duration
-}
-
-// settledPairs scans dir and checks each pair for completeness. When pairs are complete
-// but for their settle time, it waits for them once (at most drop.Settle), so that a cron
-// run started right after a copy still takes it.
-func (r *agentRun) settledPairs(ctx context.Context, dir string) ([]settledPair, error) {
-	for try := 0; ; try++ {
-		pairs, err := drop.Scan(dir, r.Cfg.Product)
-		if err != nil {
-			return nil, err
-		}
-		now := time.Now()
-		var out []settledPair
-		var wait time.Duration
-		for _, p := range pairs {
-			sp := settledPair{Pair: p}
-			sp.why, sp.stale, sp.wait = drop.PairState(dir, p, now)
-			wait = max(wait, sp.wait)
-			out = append(out, sp)
-		}
-		r.Drop.Next = wait
-		if wait == 0 || try > 0 || r.o.NoSettleWait {
-			return out, nil
-		}
-		if err := r.o.Sleep(ctx, min(wait, drop.Settle)+100*time.Millisecond); err != nil {
-			return out, nil
-		}
-	}
+	d.List(dir, pairs, applied, time.Now())
 }
 
 // takeTarball verifies, unpacks and applies the complete tarball pair p, and moves it to
@@ -210,7 +158,7 @@ func (r *agentRun) takeTarball(ctx context.Context, df *drop.Dir, p *drop.Pair) 
 		if drop.Retry(err) {
 			r.leaveDrop(p, err)
 		} else {
-			r.refuseDrop(df, p, replacePath(err.Error(), sigCopy, filepath.Join(cfg.DropDir, p.SigFile.Name)), hintOf(err))
+			r.refuseDrop(df, p, replacePath(err.Error(), sigCopy, filepath.Join(cfg.DropDir, p.SigFile.Name)), cli.HintOf(err))
 		}
 		return true
 	}
@@ -241,7 +189,7 @@ func (r *agentRun) takeTarball(ctx context.Context, df *drop.Dir, p *drop.Pair) 
 		r.leaveDrop(p, err)
 		return true
 	default:
-		r.refuseDrop(df, p, err.Error(), hintOf(err))
+		r.refuseDrop(df, p, err.Error(), cli.HintOf(err))
 		return true
 	}
 	v := d.Version
@@ -277,14 +225,6 @@ func (r *agentRun) takeTarball(ctx context.Context, df *drop.Dir, p *drop.Pair) 
 			fmt.Sprintf("see the install log in %s; then finish it with hotchain apply %s or undo it with hotchain rollback %s", dir, dir, v))
 		return false
 	}
-}
-
-func hintOf(err error) string {
-	var h interface{ Hint() string }
-	if errors.As(err, &h) {
-		return h.Hint()
-	}
-	return ""
 }
 
 // replacePath names the dropped file instead of its private copy in a message.

@@ -7,6 +7,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -64,6 +65,16 @@ func WithHint(err error, hint string) error {
 		return nil
 	}
 	return Hinted{err, hint}
+}
+
+// HintOf is the next step an error carries (WithHint, or any error with a Hint method in
+// its chain), or "".
+func HintOf(err error) string {
+	var h interface{ Hint() string }
+	if errors.As(err, &h) {
+		return h.Hint()
+	}
+	return ""
 }
 
 // FileExists is os.Stat without the error detail, for optional files.

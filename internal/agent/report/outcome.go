@@ -19,6 +19,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/hotfix/dryrun"
+	"github.com/hotchain/hotchain/internal/agent/drop"
 	"github.com/hotchain/hotchain/internal/agent/hostpolicy"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/repo/dnf"
@@ -76,7 +77,7 @@ type Outcome struct {
 	RolledBack       []hotfix.Version
 	Dropped          hotfix.Version          // withdrawn, unpacked and never applied: removed from rpm
 	Restart          *hoststate.RestartState // what must still restart; nil: nothing
-	Drop             *Drop                   // what the run did with DROP_DIR; nil: not looked at
+	Drop             *drop.Result            // what the run did with DROP_DIR; nil: not looked at
 }
 
 // JoinVersions is the versions, separated by spaces.
@@ -109,34 +110,6 @@ type CheckPlan struct {
 	Pkg     string
 	Plan    *dryrun.Plan
 	None    string // why there is no plan
-}
-
-// Drop is what a run did with the drop folder, for its report.
-type Drop struct {
-	Dir     string   // DROP_DIR as the settings name it
-	Taken   []string // "NAME: 6.14.2.3 applied", moved to done/
-	Refused []string // "NAME: why", moved to refused/
-	Waiting []string // "NAME: waits for NAME.sig": left alone, not a problem (yet)
-	Left    []string // "NAME: why": complete, left for the next run
-	Ready   []string // -check: complete pairs an install run would take now
-	Pending int      // -check: how many of ready would install something
-	Stale   bool     // a file waits for its partner for more than drop.Stale
-	// Next is how long until a file that is still settling may be complete (the daemon
-	// looks again then); 0: nothing is settling.
-	Next time.Duration
-}
-
-// busy reports whether the run has something to say about the folder.
-func (d *Drop) busy() bool {
-	return d != nil && (len(d.Taken) > 0 || len(d.Refused) > 0 || len(d.Left) > 0 || d.Stale)
-}
-
-// PendingCount is how many complete pairs an install run would install from (-check).
-func (d *Drop) PendingCount() int {
-	if d == nil {
-		return 0
-	}
-	return d.Pending
 }
 
 // LockedBuffer collects the output of commands that write from several goroutines.

@@ -130,7 +130,7 @@ func (r *Outcome) closedText() string {
 func (r *Outcome) Reportable() bool {
 	return r.Failed || len(r.Recovered) > 0 || len(r.Installed) > 0 || len(r.Download) > 0 || len(r.Finalized) > 0 ||
 		len(r.Waiting) > 0 || len(r.WithdrawnApplied) > 0 || len(r.RolledBack) > 0 || r.Dropped != nil || r.CheckOnly && len(r.Pending)+len(r.Unpacked)+r.Drop.PendingCount() > 0 ||
-		r.Outside != "" && !r.CheckOnly || r.heldForever() || r.Restart != nil || r.Drop.busy()
+		r.Outside != "" && !r.CheckOnly || r.heldForever() || r.Restart != nil || r.Drop.Busy()
 }
 
 // heldForever: a hotfix is held back with no date on which it becomes due (no publish
