@@ -13,9 +13,10 @@ import (
 
 // Notifications (NOTIFY_URL, NOTIFY_CMD): the end of a run that installs (a nightly run or
 // agent -console) sends one JSON document, the notification, to a webhook and to a command.
-// Delivery (internal/agent/notify) is bounded (notify.Limits) and never changes what the run did: a notification
-// that cannot be delivered is logged and gives exit status 4, as a report that could not be
-// mailed does.
+// The document is the run's report (report.Outcome.Notification); delivery
+// (internal/agent/notify) is bounded (notify.Limits) and never changes what the run did: a
+// notification that cannot be delivered is logged and gives exit status 4, as a report that
+// could not be mailed does.
 
 // notify sends the notification when NOTIFY_ON asks for it, and turns a delivery that
 // failed into the run's exit status: 4 for a run that worked, else the run's own status

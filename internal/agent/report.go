@@ -10,9 +10,10 @@ import (
 	"github.com/hotchain/hotchain/mailer"
 )
 
-// The end of an agent run: what it tells people (console output, or the nightly report
-// mailed to MAILTO or printed for crond), syslog, and the state file that `hotchain status`
-// reads.
+// The end of an agent run: it tells people (console output, or the nightly report mailed
+// to MAILTO or printed for crond), syslog, and leaves its records. What it says and the
+// records are internal/agent/report's (the run's report.Outcome); the delivery and the
+// exit status are here.
 
 // finish reports the run and returns its exit status as an error.
 func (r *agentRun) finish(ctx context.Context, logLine func(string, bool)) (status error) {

@@ -38,7 +38,7 @@ import (
 // The agent run (SPEC sections 6 and 6a): the gates of a nightly run (DAYS_OF_WEEK,
 // LOCK_SUBSYS, the random wait) and the locks, in the order that keeps a run and a
 // `service stop` from ever overlapping. What the run does under the locks is in
-// work.go, its report in report.go.
+// work.go, its end in report.go (what it says: internal/agent/report).
 
 // Mode is what the command line asked the agent for (report.Mode, whose constants these are).
 type Mode = report.Mode

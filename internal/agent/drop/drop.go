@@ -3,9 +3,12 @@
 // archive and its .sig pair up (Scan), when a file is complete (Settled, PairState: its
 // ctime has settled and no writer holds it), and how a pair leaves the folder (Dir.Move to
 // done/ or refused/ with a .reason file, renamed without replacing anything, through a
-// directory descriptor). It also reads the inotify events the daemon watches the folder
-// with. It reads, renames and writes .reason files in the folder, nothing else: it never
-// opens an archive, checks a signature or changes the host; it must not import the agent.
+// directory descriptor), and what a run did there (Result). It lists what an install run
+// would take (Result.List), waits once for files that are settling (Result.SettledPairs),
+// and takes bundle pairs through the import it is given (TakeBundles). It also reads the
+// inotify events the daemon watches the folder with. It reads, renames and writes .reason
+// files in the folder, nothing else: it never opens an archive, checks a signature or
+// changes the host (the import TakeBundles is given does); it must not import the agent.
 package drop
 
 import (
@@ -25,9 +28,10 @@ import (
 )
 
 // The drop folder (DROP_DIR): which files in it are candidates, how an archive and its
-// signature pair up, and when a file is complete. What the agent does with a complete pair
-// is in package agent (drop_take.go, drop_bundle.go); how -daemon watches the folder in
-// internal/agent/daemon, which uses ReadInotify and Look.
+// signature pair up, and when a file is complete. How the agent takes a complete tarball
+// pair is in package agent (drop_take.go), and how it imports a bundle (drop_bundle.go,
+// through TakeBundles); how -daemon watches the folder in internal/agent/daemon, which uses
+// ReadInotify and Look.
 
 // Settle is how long a dropped file must stay unchanged (its ctime, which every write
 // and every rename moves and no copy tool can set back) before it is taken. Tests shorten

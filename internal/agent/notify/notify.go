@@ -1,7 +1,7 @@
 // Package notify delivers an agent run's notification: the JSON document (Document, schema
 // hotchain.notification/1) POSTed to NOTIFY_URL with NOTIFY_HEADER, retried within Limits,
 // and piped to NOTIFY_CMD. What goes into the document and when a run notifies is the
-// agent's (internal/agent, notify.go); this package only encodes and delivers, never says
+// run's report (internal/agent/report, Notification); this package only encodes and delivers, never says
 // the token of a URL (RedactedURL) and reads at most a few hundred bytes of an answer.
 package notify
 

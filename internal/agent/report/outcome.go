@@ -1,11 +1,12 @@
 // Package report holds what an agent run found and did (Outcome, which the run embeds and
-// fills in as it goes) and what is said about it at the end: the console listing, the
-// nightly report's subject and body (Summary, Body), the run's record for `hotchain
-// status` (LastRun), the host record in LEDGER_DIR and METRICS_FILE, and the notification
-// document (Notification). It reads the outcome, the settings and the host's ledger; it
-// writes only the host record and METRICS_FILE. It must not change the host (no dnf, no
-// apply, no lock), deliver anything (mail, syslog, NOTIFY_URL and NOTIFY_CMD are the
-// agent's), or import the agent or the vendor side (repo, packaging).
+// fills in as it goes) and what is said about it at the end: the syslog line (LogLine),
+// the console listing (WriteConsole), the nightly report's subject and body (Subject,
+// Body), the run's records (WriteRecords: the state file `hotchain status` reads, the host
+// record in LEDGER_DIR, METRICS_FILE), the history's run-end event (RunEnd) and the
+// notification document (Notification). It reads the outcome, the settings and the host's
+// ledger; it writes only those records. It must not change the host (no dnf, no apply, no
+// lock), deliver anything (mail, syslog, NOTIFY_URL and NOTIFY_CMD are the agent's), or
+// import the agent or the vendor side (repo, packaging).
 package report
 
 import (
@@ -88,7 +89,7 @@ type Held struct {
 	Version hotfix.Version
 	Reason  string
 	Due     time.Time // when it may install; zero when no date is known
-	// Policy: the vendor's rollout policy holds it back (decide.go): it becomes due
+	// Policy: the vendor's rollout policy holds it back (the agent's decide.go): it becomes due
 	// when the vendor says so, never by a date.
 	Policy bool
 }
@@ -130,6 +131,8 @@ func (l *LockedBuffer) String() string {
 	return l.b.String()
 }
 
+// Fail marks the run failed, with what went wrong as one sentence (format and args as
+// fmt.Sprintf's), and keeps the first hint an error among args carries.
 func (r *Outcome) Fail(format string, args ...any) {
 	r.Failed = true
 	r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
