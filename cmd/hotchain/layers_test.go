@@ -34,7 +34,7 @@ var (
 	// leaf packages import no package of the module outside internal/ (nor each other
 	// outside it).
 	layerLeaf = []string{
-		"internal/atomicfile", "internal/boundedio", "internal/cli", "internal/fileops", "internal/filetrust",
+		"internal/atomicfile", "internal/boundedio", "internal/hint", "internal/cli", "internal/fileops", "internal/filetrust",
 		"internal/history", "internal/ordered", "internal/repoconf", "internal/sign", "internal/testutil",
 		"repo/compress", "sysconfig/shellword", "sysconfig/window",
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/hotfix/plan"
 	"github.com/hotchain/hotchain/internal/fileops"
+	"github.com/hotchain/hotchain/internal/hint"
 )
 
 // The applier's side of FileRemovals (hotfix/removals.go has the format, plan the checks).
@@ -235,7 +236,7 @@ func openParent(real, rel string) (int, error) {
 		case err == unix.ENOENT:
 			return -1, nil
 		case err == unix.ENOTDIR || err == unix.ELOOP:
-			return -1, withHint(fmt.Errorf("remove below %s: it is a symlink now, not the directory it was when the plan looked", cur),
+			return -1, hint.With(fmt.Errorf("remove below %s: it is a symlink now, not the directory it was when the plan looked", cur),
 				"something changed the product during the apply: roll it back (hotchain rollback), check the product, and apply again")
 		case err != nil:
 			return -1, fmt.Errorf("open directory %s: %w", cur, err)
@@ -267,7 +268,7 @@ func restoreDir(bak, target string) error {
 	case err != nil:
 		return fmt.Errorf("restore directory %s: %w", target, err)
 	case !fi.IsDir():
-		return withHint(fmt.Errorf("restore directory %s: a %s is there now", target, plan.KindText(plan.KindOfInfo(fi))),
+		return hint.With(fmt.Errorf("restore directory %s: a %s is there now", target, plan.KindText(plan.KindOfInfo(fi))),
 			"move it away, then roll back again")
 	}
 	return nil
@@ -367,6 +368,6 @@ func setAside(o journal.Op, tr plan.TreeRoot, bak, full string) (string, error) 
 		}
 		return saved, nil
 	}
-	return "", withHint(fmt.Errorf("roll back %s: something is there now, and %s to %s.99 are taken", full, full+SavedSuffix, full+SavedSuffix),
+	return "", hint.With(fmt.Errorf("roll back %s: something is there now, and %s to %s.99 are taken", full, full+SavedSuffix, full+SavedSuffix),
 		"move what is at "+full+" away, then roll back again")
 }
