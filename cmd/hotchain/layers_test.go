@@ -20,7 +20,7 @@ var (
 	layerTop = []string{"cmd/hotchain", "bench", "bench/internal/measure", "bench/internal/input"}
 	// host runs on every host and imports nothing of vendor, directly or not.
 	layerHost = []string{
-		"hotfix/applier", "hotfix/applier/appliertest", "hotfix/dryrun", "hotfix/journal", "hotfix/plan", "hotfix/script", "hotfix/state",
+		"hotfix/applier", "hotfix/applier/appliertest", "hotfix/dryrun", "hotfix/journal", "hotfix/plan", "hotfix/removal", "hotfix/script", "hotfix/state",
 		"repo/dnf", "lock", "mailer", "sysconfig", "packaging/unpack",
 		"internal/agent", "internal/agent/daemon", "internal/agent/drop", "internal/agent/hostpolicy", "internal/agent/intake", "internal/agent/notify",
 		"internal/hoststate", "internal/hoststatus",
