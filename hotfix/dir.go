@@ -256,19 +256,7 @@ func ReadVersionFile(dir string) (Version, error) {
 }
 
 // KindOf names the kind of an entry that is not a regular file, for messages.
-func KindOf(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeDevice != 0:
-		return "device file"
-	case m&fs.ModeNamedPipe != 0:
-		return "named pipe"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	case m.IsDir():
-		return "directory"
-	}
-	return "special file"
-}
+func KindOf(m fs.FileMode) string { return boundedio.Kind(m) }
 
 func FileSHA256(p string) (string, error) {
 	f, err := os.Open(p)
