@@ -19,6 +19,7 @@ import (
 
 	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/internal/fileops"
+	"github.com/hotchain/hotchain/internal/hint"
 )
 
 // The files of a hotfix directory (SPEC section 2).
@@ -177,7 +178,7 @@ func ReadDir(p string) (*Dir, error) {
 // the bytes placed are the bytes hashed.
 func (d *Dir) Recheck() error {
 	changed := func(rel, why string) error {
-		return withHint(fmt.Errorf("hotfix directory %s changed since it was checked: %s %s", d.Path, rel, why),
+		return hint.With(fmt.Errorf("hotfix directory %s changed since it was checked: %s %s", d.Path, rel, why),
 			"something writes into the hotfix directory; find out what, then run again (the hotfix is read and checked afresh)")
 	}
 	seen := 0
@@ -255,19 +256,7 @@ func ReadVersionFile(dir string) (Version, error) {
 }
 
 // KindOf names the kind of an entry that is not a regular file, for messages.
-func KindOf(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeDevice != 0:
-		return "device file"
-	case m&fs.ModeNamedPipe != 0:
-		return "named pipe"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	case m.IsDir():
-		return "directory"
-	}
-	return "special file"
-}
+func KindOf(m fs.FileMode) string { return boundedio.Kind(m) }
 
 func FileSHA256(p string) (string, error) {
 	f, err := os.Open(p)

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/internal/hint"
 )
 
 // RemovalsFile lists what a hotfix removes from the product. One entry a line,
@@ -155,7 +156,7 @@ func ParseRemovals(r io.Reader, name string) ([]Removal, error) {
 			return nil, bad(fmt.Sprintf("%s is listed on line %d already", ShownName(p), first))
 		}
 		if len(rs) == MaxRemovals {
-			return nil, withHint(fmt.Errorf("%s:%d: more than %d entries: a hotfix removes at most as many entries as a tarball may hold", name, n, MaxRemovals),
+			return nil, hint.With(fmt.Errorf("%s:%d: more than %d entries: a hotfix removes at most as many entries as a tarball may hold", name, n, MaxRemovals),
 				"split the removals over several hotfixes")
 		}
 		seen[p] = n
@@ -211,7 +212,7 @@ func (d *Dir) readRemovals() error {
 	}
 	for _, r := range rs {
 		if e, ok := d.entry(r.Path); ok {
-			return withHint(fmt.Errorf("%s: %s is removed, and the hotfix also holds it (a %s): a hotfix places an entry or removes it, not both",
+			return hint.With(fmt.Errorf("%s: %s is removed, and the hotfix also holds it (a %s): a hotfix places an entry or removes it, not both",
 				p, ShownName(r.Path), entryKind(e)),
 				"take it out of FileRemovals, or out of the change tree")
 		}

@@ -39,7 +39,7 @@ func TestBuildRefusesBadInput(t *testing.T) {
 			if err := syscall.Mknod(filepath.Join(src, "FileChanges", "null"), syscall.S_IFCHR|0o644, 1<<8|3); err != nil {
 				t.Skipf("cannot make a device file here: %v", err)
 			}
-		}, want: []string{"FileChanges/null", "device file"}},
+		}, want: []string{"FileChanges/null", "is a character device"}},
 		{name: "newline in a file name", files: map[string]string{"FileChanges/a\nb": "x\n"}, want: []string{`"FileChanges/a\nb"`, "control character"}},
 		{name: "restart.txt unknown", files: map[string]string{"restart.txt": "# what restarts\nrestart-all\n"}, want: []string{"restart.txt:2:", `"restart-all" is not a requirement`}},
 		{name: "restart.txt bad service", files: map[string]string{"restart.txt": "services shop-web shop;rm\n"}, want: []string{"restart.txt:1:", `service name "shop;rm"`}},

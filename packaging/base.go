@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/rpmpack"
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/hint"
 	"github.com/hotchain/hotchain/internal/repoconf"
 	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -149,10 +150,10 @@ func readBinary(p string) (data []byte, arch string, mtime time.Time, err error)
 	}
 	f, err := elf.Open(p)
 	if err != nil {
-		return nil, "", time.Time{}, hintError{
+		return nil, "", time.Time{}, hint.With(
 			fmt.Errorf("binary %s is not a Linux executable: %w", p, err),
 			"build it with CGO_ENABLED=0 GOOS=linux GOARCH=amd64 (or arm64) go build ./cmd/hotchain and pass it with -binary",
-		}
+		)
 	}
 	defer f.Close()
 	switch f.Machine {
@@ -165,10 +166,10 @@ func readBinary(p string) (data []byte, arch string, mtime time.Time, err error)
 	}
 	for _, prog := range f.Progs {
 		if prog.Type == elf.PT_INTERP {
-			return nil, "", time.Time{}, hintError{
+			return nil, "", time.Time{}, hint.With(
 				fmt.Errorf("binary %s is dynamically linked: hosts may lack its C library", p),
 				"build it with CGO_ENABLED=0 go build ./cmd/hotchain and pass it with -binary",
-			}
+			)
 		}
 	}
 	st, err := os.Stat(p)
@@ -244,13 +245,3 @@ signing key.`, p, o.BaseVersion, HotchainPath, cfg, id, repoFilePath(p)),
 		signer:  o.Signer,
 	}, nil
 }
-
-// hintError carries the next step for the user; the CLI prints it on a hint: line.
-type hintError struct {
-	err  error
-	hint string
-}
-
-func (h hintError) Error() string { return h.err.Error() }
-func (h hintError) Unwrap() error { return h.err }
-func (h hintError) Hint() string  { return h.hint }

@@ -20,7 +20,7 @@ var (
 	layerTop = []string{"cmd/hotchain", "bench", "bench/internal/measure", "bench/internal/input"}
 	// host runs on every host and imports nothing of vendor, directly or not.
 	layerHost = []string{
-		"hotfix/applier", "hotfix/applier/appliertest", "hotfix/dryrun", "hotfix/journal", "hotfix/plan", "hotfix/script", "hotfix/state",
+		"hotfix/applier", "hotfix/applier/appliertest", "hotfix/dryrun", "hotfix/journal", "hotfix/plan", "hotfix/removal", "hotfix/script", "hotfix/state",
 		"repo/dnf", "lock", "mailer", "sysconfig", "packaging/unpack",
 		"internal/agent", "internal/agent/daemon", "internal/agent/drop", "internal/agent/hostpolicy", "internal/agent/intake", "internal/agent/notify",
 		"internal/agent/report",
@@ -35,7 +35,7 @@ var (
 	// leaf packages import no package of the module outside internal/ (nor each other
 	// outside it).
 	layerLeaf = []string{
-		"internal/atomicfile", "internal/boundedio", "internal/cli", "internal/fileops", "internal/filetrust",
+		"internal/atomicfile", "internal/boundedio", "internal/hint", "internal/cli", "internal/fileops", "internal/filetrust",
 		"internal/history", "internal/ordered", "internal/repoconf", "internal/sign", "internal/testutil",
 		"repo/compress", "sysconfig/shellword", "sysconfig/window",
 	}

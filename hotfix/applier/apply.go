@@ -16,6 +16,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix/plan"
 	"github.com/hotchain/hotchain/hotfix/state"
 	"github.com/hotchain/hotchain/internal/fileops"
+	"github.com/hotchain/hotchain/internal/hint"
 )
 
 // ApplyOptions change how Apply checks.
@@ -123,7 +124,7 @@ func (h *Host) applyDir(dir string, checked *hotfix.Dir) (*hotfix.Dir, error) {
 		return nil, err
 	}
 	if d.Path != want {
-		return nil, withHint(fmt.Errorf("hotfix %s is in %s, not in %s", d.Version, d.Path, h.HotfixDir(d.Version)),
+		return nil, hint.With(fmt.Errorf("hotfix %s is in %s, not in %s", d.Version, d.Path, h.HotfixDir(d.Version)),
 			"unpack it into PATCHES_DIR under that name (hotchain apply TARBALL does), then apply it from there")
 	}
 	return d, nil
@@ -174,7 +175,7 @@ func (h *Host) checkInterrupted(d *hotfix.Dir) error {
 			continue
 		}
 		if u.Version != d.Version.String() {
-			return withHint(fmt.Errorf("hotfix %s was interrupted (state %s, %s): finish it or roll it back before hotfix %s", u.Version, u.State, u.Journal, d.Version),
+			return hint.With(fmt.Errorf("hotfix %s was interrupted (state %s, %s): finish it or roll it back before hotfix %s", u.Version, u.State, u.Journal, d.Version),
 				fmt.Sprintf("hotchain apply %s to finish it, or hotchain rollback %s", filepath.Dir(h.Cfg.InRoot(u.Journal)), u.Version))
 		}
 	}
@@ -235,7 +236,7 @@ func (h *Host) startJournal(ctx context.Context, d *hotfix.Dir, opt ApplyOptions
 			return nil, err
 		}
 		if newest, ok := hotfix.Newest(applied); ok && state.Contains(applied, d.Version) && !newest.Equal(d.Version) {
-			return nil, withHint(fmt.Errorf("hotfix %s can be applied again only while it is the newest applied hotfix (%s is)", d.Version, newest),
+			return nil, hint.With(fmt.Errorf("hotfix %s can be applied again only while it is the newest applied hotfix (%s is)", d.Version, newest),
 				fmt.Sprintf("roll back down to it first: hotchain rollback %s, and so on", newest))
 		}
 		fmt.Fprintf(out, "==> %s: applying again: undoing the earlier apply first\n", d.Version)

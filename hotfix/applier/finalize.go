@@ -9,6 +9,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/hotfix/state"
+	"github.com/hotchain/hotchain/internal/hint"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -21,7 +22,7 @@ func (h *Host) Finalize(ctx context.Context, v hotfix.Version, out io.Writer) (d
 		out = h.out()
 	}
 	if h.Cfg.HostRole != sysconfig.RoleAlpha {
-		return nil, withHint(fmt.Errorf("finalize runs on the alpha host, and this host is %s (HOST_ROLE)", h.Cfg.HostRole),
+		return nil, hint.With(fmt.Errorf("finalize runs on the alpha host, and this host is %s (HOST_ROLE)", h.Cfg.HostRole),
 			"on a single host the -final scripts run at the end of each apply; on a secondary they never run")
 	}
 	l, err := h.lockTS()
@@ -40,7 +41,7 @@ func (h *Host) Finalize(ctx context.Context, v hotfix.Version, out io.Writer) (d
 	var todo []hotfix.Version
 	switch {
 	case v != nil && !state.Contains(applied, v):
-		return nil, withHint(fmt.Errorf("hotfix %s is not applied on this host", v), "apply it first: hotchain agent -console, or hotchain apply DIR")
+		return nil, hint.With(fmt.Errorf("hotfix %s is not applied on this host", v), "apply it first: hotchain agent -console, or hotchain apply DIR")
 	case v != nil && state.Contains(finalized, v):
 		fmt.Fprintf(out, "==> %s: finalized already\n", v)
 		return nil, nil

@@ -8,6 +8,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/hotfix/plan"
 	"github.com/hotchain/hotchain/hotfix/script"
+	"github.com/hotchain/hotchain/internal/hint"
 )
 
 // Before the first write of an apply, Apply checks what would otherwise stop it after the
@@ -24,12 +25,12 @@ func (h *Host) CheckScripts(d *hotfix.Dir) error {
 		if errors.As(err, &hinted) { // an unsafe file: its hint says how to fix it
 			return fmt.Errorf("hotfix %s: %w", d.Version, err)
 		}
-		return withHint(fmt.Errorf("hotfix %s: %w", d.Version, err),
+		return hint.With(fmt.Errorf("hotfix %s: %w", d.Version, err),
 			fmt.Sprintf("fix %s (sh -n %s shows syntax errors); %s", h.Cfg.ScriptEnvFile, h.Cfg.InRoot(h.Cfg.ScriptEnvFile), nothing))
 	}
 	for _, s := range script.For(h.Cfg.HostRole, script.PhaseInstall, script.Install(d)) {
 		if _, err := script.Argv(d, hotfix.InstallDir, s, env); err != nil {
-			return withHint(fmt.Errorf("hotfix %s: %w", d.Version, err),
+			return hint.With(fmt.Errorf("hotfix %s: %w", d.Version, err),
 				"fix the hotfix's Install/ directory or install the interpreter; "+nothing)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/hotfix/plan"
 	"github.com/hotchain/hotchain/hotfix/script"
+	"github.com/hotchain/hotchain/internal/hint"
 )
 
 // Recovery without an admin: an apply or rollback that a crash, a kill or a power loss
@@ -125,7 +126,7 @@ func (h *Host) recoverOne(ctx context.Context, v hotfix.Version, out io.Writer) 
 	jp := journal.Path(dir, h.Cfg.Hostname)
 	j, err := journal.Read(jp)
 	if err != nil {
-		return nil, withHint(fmt.Errorf("recover hotfix %s: %w", v, err),
+		return nil, hint.With(fmt.Errorf("recover hotfix %s: %w", v, err),
 			fmt.Sprintf("look at %s; hotchain rollback %s undoes the apply when the journal can be read", plan.HostView(h.Cfg, jp), v))
 	}
 	r := &Recovered{Version: v, State: j.State, RollbackFrom: j.RollbackFrom}
@@ -168,7 +169,7 @@ func (h *Host) recoverOne(ctx context.Context, v hotfix.Version, out io.Writer) 
 		return r, err
 	}
 	if err != nil {
-		return nil, withHint(fmt.Errorf("finish the interrupted apply of %s (it stopped in state %s): %w", v, j.State, err),
+		return nil, hint.With(fmt.Errorf("finish the interrupted apply of %s (it stopped in state %s): %w", v, j.State, err),
 			fmt.Sprintf("see %s; the next hotchain recover or agent run tries again, hotchain rollback %s undoes it", plan.HostView(h.Cfg, logf.Name()), v))
 	}
 	return r, nil

@@ -17,6 +17,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix/plan"
 	"github.com/hotchain/hotchain/hotfix/state"
 	"github.com/hotchain/hotchain/internal/fileops"
+	"github.com/hotchain/hotchain/internal/hint"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -50,7 +51,7 @@ func (h *Host) Rollback(ctx context.Context, v hotfix.Version, out io.Writer) er
 		partial = in[len(in)-1]
 	}
 	if partial != nil && state.Contains(applied, partial) && !partial.Equal(newest) {
-		return withHint(fmt.Errorf("hotfix %s was interrupted while it was applied again, but %s, applied after it, is still in place", partial, newest),
+		return hint.With(fmt.Errorf("hotfix %s was interrupted while it was applied again, but %s, applied after it, is still in place", partial, newest),
 			fmt.Sprintf("finish it first (hotchain apply -nocheck %s), then roll back %s", h.HotfixDir(partial), newest))
 	}
 	switch {
@@ -62,11 +63,11 @@ func (h *Host) Rollback(ctx context.Context, v hotfix.Version, out io.Writer) er
 		return fmt.Errorf("no hotfix is applied on this host: nothing to roll back")
 	case partial != nil && v.Equal(partial):
 	case partial != nil:
-		return withHint(fmt.Errorf("hotfix %s was interrupted while it was applied and must be rolled back before %s", partial, v),
+		return hint.With(fmt.Errorf("hotfix %s was interrupted while it was applied and must be rolled back before %s", partial, v),
 			fmt.Sprintf("run hotchain rollback %s first", partial))
 	case hasNewest && v.Equal(newest):
 	case state.Contains(applied, v):
-		return withHint(fmt.Errorf("hotfix %s is not the newest applied hotfix (%s is)", v, newest),
+		return hint.With(fmt.Errorf("hotfix %s is not the newest applied hotfix (%s is)", v, newest),
 			fmt.Sprintf("roll back in chain order: hotchain rollback %s first", newest))
 	default:
 		return fmt.Errorf("hotfix %s: %w", v, ErrNotApplied)
@@ -77,7 +78,7 @@ func (h *Host) Rollback(ctx context.Context, v hotfix.Version, out io.Writer) er
 	}
 	j, err := journal.Read(journal.Path(dir, h.Cfg.Hostname))
 	if errors.Is(err, os.ErrNotExist) {
-		return withHint(fmt.Errorf("hotfix %s has no apply journal in %s, so its backups cannot be restored", v, dir),
+		return hint.With(fmt.Errorf("hotfix %s has no apply journal in %s, so its backups cannot be restored", v, dir),
 			"it was applied without hotchain, or its directory was removed; restore its files by hand from Backup-"+h.Cfg.Hostname+"/ if present, then remove it from the ledger")
 	}
 	if err != nil {
@@ -275,14 +276,3 @@ func (h *Host) undo(dir string, j *journal.Journal, out io.Writer) error {
 	}
 	return fileops.RemoveIfExists(journal.InexistentPath(dir, h.Cfg.Hostname))
 }
-
-// hinted adds the next step to an error.
-type hinted struct {
-	error
-	hint string
-}
-
-func (h hinted) Unwrap() error { return h.error }
-func (h hinted) Hint() string  { return h.hint }
-
-func withHint(err error, hint string) error { return hinted{err, hint} }

@@ -20,6 +20,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix/plan"
 	"github.com/hotchain/hotchain/hotfix/script"
 	"github.com/hotchain/hotchain/hotfix/state"
+	"github.com/hotchain/hotchain/internal/hint"
 	"github.com/hotchain/hotchain/lock"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -281,7 +282,7 @@ func planOne(ctx context.Context, h *applier.Host, d *hotfix.Dir, opt Options, d
 	if opt.Tarball {
 		p.Dir = want
 	} else if d.Path != want {
-		refuse(withHint(fmt.Errorf("hotfix %s is in %s, not in %s", d.Version, d.Path, h.HotfixDir(d.Version)),
+		refuse(hint.With(fmt.Errorf("hotfix %s is in %s, not in %s", d.Version, d.Path, h.HotfixDir(d.Version)),
 			"unpack it into PATCHES_DIR under that name (hotchain apply TARBALL does), then apply it from there"))
 	}
 	var ops []journal.Op
@@ -319,12 +320,12 @@ func planOne(ctx context.Context, h *applier.Host, d *hotfix.Dir, opt Options, d
 			continue
 		}
 		if u.Version != d.Version.String() {
-			refuse(withHint(fmt.Errorf("hotfix %s was interrupted (state %s, %s): finish it or roll it back before hotfix %s", u.Version, u.State, u.Journal, d.Version),
+			refuse(hint.With(fmt.Errorf("hotfix %s was interrupted (state %s, %s): finish it or roll it back before hotfix %s", u.Version, u.State, u.Journal, d.Version),
 				fmt.Sprintf("hotchain apply %s to finish it, or hotchain rollback %s", filepath.Dir(h.Cfg.InRoot(u.Journal)), u.Version)))
 		}
 	}
 	if held, err := lock.IsLocked(h.Cfg.InRoot(h.Cfg.LockTS)); err == nil && held && getenv(h, lock.EnvVar) == "" {
-		refuse(withHint(fmt.Errorf("another install or rollback holds the install lock %s now", h.Cfg.LockTS),
+		refuse(hint.With(fmt.Errorf("another install or rollback holds the install lock %s now", h.Cfg.LockTS),
 			"try again when it has finished (hotchain status says what runs)"))
 	}
 
@@ -450,14 +451,3 @@ func getenv(h *applier.Host, key string) string {
 	v, _ := sysconfig.LookupEnv(h.Environ, key)
 	return v
 }
-
-// hinted is an error with a hint that says what to do next.
-type hinted struct {
-	error
-	hint string
-}
-
-func (h hinted) Unwrap() error { return h.error }
-func (h hinted) Hint() string  { return h.hint }
-
-func withHint(err error, hint string) error { return hinted{err, hint} }

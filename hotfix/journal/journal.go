@@ -19,6 +19,7 @@ import (
 
 	"github.com/hotchain/hotchain/internal/atomicfile"
 	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/internal/hint"
 )
 
 // MaxSize bounds an apply journal (JSON): some hundreds of bytes for each entry of the
@@ -144,7 +145,7 @@ func CheckBackupPath(hotfixDir, dir string) error {
 		}
 		if fi.Mode()&fs.ModeSymlink != 0 {
 			target, _ := os.Readlink(cur)
-			return withHint(fmt.Errorf("backups in %s: %s is a symlink (-> %s), where hotchain made a directory", dir, cur, target),
+			return hint.With(fmt.Errorf("backups in %s: %s is a symlink (-> %s), where hotchain made a directory", dir, cur, target),
 				"remove the symlink; if the backups are where it points, move them back into a directory of that name first")
 		}
 	}
@@ -203,18 +204,7 @@ func sizeOK(p string, j *Journal, size int) error {
 	if size <= MaxSize {
 		return nil
 	}
-	return withHint(fmt.Errorf("apply journal %s: hotfix %s places or removes %d entries here, which need a journal of %d bytes, more than the %d a journal may hold; nothing was changed",
+	return hint.With(fmt.Errorf("apply journal %s: hotfix %s places or removes %d entries here, which need a journal of %d bytes, more than the %d a journal may hold; nothing was changed",
 		p, j.Version, len(j.Ops), size, MaxSize),
 		"the hotfix has too many entries (FileRemovals included) for one apply: ask the vendor to split it over several hotfixes")
 }
-
-// hinted is an error with a hint that says what to do next.
-type hinted struct {
-	error
-	hint string
-}
-
-func (h hinted) Unwrap() error { return h.error }
-func (h hinted) Hint() string  { return h.hint }
-
-func withHint(err error, hint string) error { return hinted{err, hint} }

@@ -23,6 +23,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/internal/fileops"
+	"github.com/hotchain/hotchain/internal/hint"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -279,7 +280,7 @@ func CheckTempNames(ops []journal.Op, roots map[string]TreeRoot) error {
 		}
 		for _, name := range names {
 			if o, clash := temps[dir][name]; clash {
-				return withHint(fmt.Errorf("%s/%s: %s is already there, under the name hotchain gives the temporary copy of %s: the apply or a rollback would remove it",
+				return hint.With(fmt.Errorf("%s/%s: %s is already there, under the name hotchain gives the temporary copy of %s: the apply or a rollback would remove it",
 					o.Tree, o.Rel, filepath.Join(dir, name), o.Target),
 					"it is no file hotchain made (no apply of this hotfix is under way): rename or remove it, then apply again")
 			}
@@ -374,14 +375,3 @@ type PlacedBy struct {
 	SHA256, Link string
 	Gone         bool
 }
-
-// hinted is an error with a hint that says what to do next.
-type hinted struct {
-	error
-	hint string
-}
-
-func (h hinted) Unwrap() error { return h.error }
-func (h hinted) Hint() string  { return h.hint }
-
-func withHint(err error, hint string) error { return hinted{err, hint} }

@@ -15,6 +15,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/internal/fileops"
+	"github.com/hotchain/hotchain/internal/hint"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -99,7 +100,7 @@ func removals(cfg *sysconfig.Config, d *hotfix.Dir, roots map[string]TreeRoot, p
 		}
 		parent := filepath.Dir(full)
 		if err := NoSymlinkBelow(tr.Base, parent); err != nil {
-			return nil, withHint(fmt.Errorf("%s: %w", where, err),
+			return nil, hint.With(fmt.Errorf("%s: %w", where, err),
 				"FileRemovals names an entry by the directories it is in, not through a symlink (an alias could name what the hotfix places, or another entry than the one backed up): ask the vendor for the real path")
 		}
 		var now, sum, by string
@@ -125,7 +126,7 @@ func removals(cfg *sysconfig.Config, d *hotfix.Dir, roots map[string]TreeRoot, p
 			// A file system mounted on it (or a file bound there) cannot be removed: rmdir
 			// and unlink fail with EBUSY, halfway through the apply.
 			if pfi, err := os.Stat(parent); err == nil && devOf(pfi) != devOf(fi) {
-				return nil, withHint(fmt.Errorf("%s: %s is a mount point (another file system is mounted on it), which a hotfix cannot remove", where, full),
+				return nil, hint.With(fmt.Errorf("%s: %s is a mount point (another file system is mounted on it), which a hotfix cannot remove", where, full),
 					"unmount it (and take it out of /etc/fstab) first, or ask the vendor for a hotfix that leaves it; nothing was changed")
 			}
 			// The kind is apart: the mode as the journal keeps a placed entry's, with the

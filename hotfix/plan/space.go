@@ -14,6 +14,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/internal/fileops"
+	"github.com/hotchain/hotchain/internal/hint"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -42,11 +43,11 @@ type BackupCount struct {
 // Check refuses the need when the file system does not have room for it.
 func (n SpaceNeed) Check() error {
 	if n.Need > n.Free {
-		return withHint(noSpace{fmt.Errorf("not enough space on the file system of %s: this apply writes about %s there, %s are free", n.Path, human(n.Need), human(n.Free))},
+		return hint.With(noSpace{fmt.Errorf("not enough space on the file system of %s: this apply writes about %s there, %s are free", n.Path, human(n.Need), human(n.Free))},
 			"free space there (or move PATCHES_DIR to a larger file system) and apply again; nothing was changed")
 	}
 	if n.HasInodes && n.Entries > n.InodesFree {
-		return withHint(noSpace{fmt.Errorf("not enough inodes on the file system of %s: this apply creates %d entries there, %d inodes are free", n.Path, n.Entries, n.InodesFree)},
+		return hint.With(noSpace{fmt.Errorf("not enough inodes on the file system of %s: this apply creates %d entries there, %d inodes are free", n.Path, n.Entries, n.InodesFree)},
 			"free inodes there and apply again; nothing was changed")
 	}
 	return nil

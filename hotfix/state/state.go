@@ -18,6 +18,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/internal/hint"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -49,7 +50,7 @@ func HotfixDir(cfg *sysconfig.Config, v hotfix.Version) string {
 func ResolveHotfixDir(cfg *sysconfig.Config, v hotfix.Version) (string, error) {
 	p, err := cfg.Resolve(filepath.Join(cfg.PatchesDir, hotfix.DirName(cfg.Product, v)))
 	if err != nil {
-		return "", withHint(fmt.Errorf("hotfix directory %s: %w", HotfixDir(cfg, v), err),
+		return "", hint.With(fmt.Errorf("hotfix directory %s: %w", HotfixDir(cfg, v), err),
 			"make the symlink point inside the root (an absolute target is taken inside -root), or put the hotfix directory itself in PATCHES_DIR")
 	}
 	return p, nil
@@ -95,14 +96,3 @@ func ProductVersion(ctx context.Context, cfg *sysconfig.Config, environ []string
 
 // Contains says whether vs holds v.
 func Contains(vs []hotfix.Version, v hotfix.Version) bool { return slices.ContainsFunc(vs, v.Equal) }
-
-// hinted is an error with a hint that says what to do next.
-type hinted struct {
-	error
-	hint string
-}
-
-func (h hinted) Unwrap() error { return h.error }
-func (h hinted) Hint() string  { return h.hint }
-
-func withHint(err error, hint string) error { return hinted{err, hint} }

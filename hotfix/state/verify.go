@@ -10,6 +10,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/hotfix/plan"
+	"github.com/hotchain/hotchain/internal/hint"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -47,7 +48,7 @@ func Verify(cfg *sysconfig.Config) (drift []Drift, checked int, err error) {
 		p := journal.Path(dir, cfg.Hostname)
 		j, err := journal.Read(p)
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, 0, withHint(fmt.Errorf("hotfix %s has no apply record (%s)", v, p),
+			return nil, 0, hint.With(fmt.Errorf("hotfix %s has no apply record (%s)", v, p),
 				"its hotfix directory was removed or it was applied without hotchain; reinstall the hotfix package to restore the directory")
 		}
 		if err != nil {

@@ -13,6 +13,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/hotchain/hotchain/internal/hint"
 )
 
 // Env is what a command may touch of the process: tests hand in their own.
@@ -50,22 +52,8 @@ type UsageError struct{ Err error }
 func (u UsageError) Error() string { return u.Err.Error() }
 func (u UsageError) Unwrap() error { return u.Err }
 
-// Hinted adds the next step to an error.
-type Hinted struct {
-	err  error
-	hint string
-}
-
-func (h Hinted) Error() string { return h.err.Error() }
-func (h Hinted) Unwrap() error { return h.err }
-func (h Hinted) Hint() string  { return h.hint }
-
-func WithHint(err error, hint string) error {
-	if err == nil {
-		return nil
-	}
-	return Hinted{err, hint}
-}
+// WithHint adds the next step to an error (hint.With).
+func WithHint(err error, h string) error { return hint.With(err, h) }
 
 // HintOf is the next step an error carries (WithHint, or any error with a Hint method in
 // its chain), or "".

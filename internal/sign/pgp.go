@@ -12,6 +12,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"github.com/hotchain/hotchain/internal/hint"
 )
 
 // PassphraseEnv names the environment variable that holds the passphrase of an encrypted
@@ -57,7 +58,7 @@ func LoadSigner(path string) (*Signer, error) {
 func ParseSigner(data []byte, path, passphrase string, now time.Time) (*Signer, error) {
 	ring, err := parseKeyRing(data)
 	if err != nil {
-		return nil, hinted(fmt.Errorf("signing key %s is not an OpenPGP key: %w", path, err),
+		return nil, hint.With(fmt.Errorf("signing key %s is not an OpenPGP key: %w", path, err),
 			"export one with gpg --export-secret-keys --armor KEYID > KEY.asc, or make one with hotchain keygen")
 	}
 	var e *openpgp.Entity
@@ -68,7 +69,7 @@ func ParseSigner(data []byte, path, passphrase string, now time.Time) (*Signer, 
 		}
 	}
 	if e == nil {
-		return nil, hinted(fmt.Errorf("signing key %s holds only public keys", path),
+		return nil, hint.With(fmt.Errorf("signing key %s holds only public keys", path),
 			"export the secret key with gpg --export-secret-keys --armor KEYID > KEY.asc")
 	}
 	key, err := signingKey(e, path, now)
@@ -212,17 +213,3 @@ func (s *Signer) SigningKeyID() string { return keyID(s.key.PublicKey) }
 func keyID(k *packet.PublicKey) string { return fmt.Sprintf("%016x", k.KeyId) }
 
 func fingerprint(k *packet.PublicKey) string { return fmt.Sprintf("%X", k.Fingerprint) }
-
-// hintError carries the next step for the user; the CLI prints it on a hint: line.
-type hintError struct {
-	err  error
-	hint string
-}
-
-func hinted(err error, hint string) error { return hintError{err, hint} }
-
-func (h hintError) Error() string { return h.err.Error() }
-func (h hintError) Unwrap() error { return h.err }
-func (h hintError) Hint() string  { return h.hint }
-
-var _ interface{ Hint() string } = hintError{}

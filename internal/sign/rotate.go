@@ -9,6 +9,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"github.com/hotchain/hotchain/internal/hint"
 )
 
 // MaxKeys is how many keys sign repomd.xml and the rollout policy at once: the old and the
@@ -26,7 +27,7 @@ func Join(keys ...*Signer) (*Signer, error) {
 		return nil, fmt.Errorf("no signing key")
 	}
 	if len(keys) > MaxKeys {
-		return nil, hinted(fmt.Errorf("%d signing keys: at most %d sign at once (the old and the new key of a rotation)", len(keys), MaxKeys),
+		return nil, hint.With(fmt.Errorf("%d signing keys: at most %d sign at once (the old and the new key of a rotation)", len(keys), MaxKeys),
 			"pass the old and the new key only")
 	}
 	seen := map[uint64]string{}
@@ -36,7 +37,7 @@ func Join(keys ...*Signer) (*Signer, error) {
 		}
 		id := k.entity.PrimaryKey.KeyId
 		if p, ok := seen[id]; ok {
-			return nil, hinted(fmt.Errorf("signing keys %s and %s are the same key %016x", p, k.path, id),
+			return nil, hint.With(fmt.Errorf("signing keys %s and %s are the same key %016x", p, k.path, id),
 				"pass each key once")
 		}
 		seen[id] = k.path
@@ -53,7 +54,7 @@ func LoadSigners(list string) (*Signer, error) {
 	for _, p := range strings.Split(list, ",") {
 		p = strings.TrimSpace(p)
 		if p == "" {
-			return nil, hinted(fmt.Errorf("signing key list %q has an empty entry", list),
+			return nil, hint.With(fmt.Errorf("signing key list %q has an empty entry", list),
 				"separate key files with commas: -sign-key old.asc,new.asc")
 		}
 		s, err := LoadSigner(p)
@@ -172,12 +173,12 @@ func ShippedKeys(files [][]byte, paths []string, signer *Signer) ([]byte, error)
 	for i, data := range files {
 		ring, err := parseKeyRing(data)
 		if err != nil {
-			return nil, hinted(fmt.Errorf("key file %s is not an OpenPGP public key: %w", paths[i], err),
+			return nil, hint.With(fmt.Errorf("key file %s is not an OpenPGP public key: %w", paths[i], err),
 				"export the public key with gpg --export --armor KEYID > KEY.pub.asc, or take hotchain keygen's PREFIX.pub.asc")
 		}
 		for _, e := range ring {
 			if p, ok := seen[e.PrimaryKey.KeyId]; ok {
-				return nil, hinted(fmt.Errorf("key files %s and %s hold the same key %016x", p, paths[i], e.PrimaryKey.KeyId),
+				return nil, hint.With(fmt.Errorf("key files %s and %s hold the same key %016x", p, paths[i], e.PrimaryKey.KeyId),
 					"pass each key once")
 			}
 			seen[e.PrimaryKey.KeyId] = paths[i]
@@ -186,7 +187,7 @@ func ShippedKeys(files [][]byte, paths []string, signer *Signer) ([]byte, error)
 	}
 	if signer != nil {
 		if _, ok := seen[signer.entity.PrimaryKey.KeyId]; !ok {
-			return nil, hinted(fmt.Errorf("the signing key %s (%s) is not among the keys to ship (%s)", signer.path, signer.KeyID(), strings.Join(paths, ", ")),
+			return nil, hint.With(fmt.Errorf("the signing key %s (%s) is not among the keys to ship (%s)", signer.path, signer.KeyID(), strings.Join(paths, ", ")),
 				"add its public key with another -gpg-key, or sign with one of the keys shipped")
 		}
 	}

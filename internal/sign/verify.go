@@ -9,6 +9,7 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"github.com/hotchain/hotchain/internal/hint"
 )
 
 // Keyring holds the public keys a host trusts for a repository (the gpgkey files of its
@@ -23,7 +24,7 @@ type Keyring struct {
 func (k *Keyring) Add(data []byte, path string) error {
 	ring, err := parseKeyRing(data)
 	if err != nil {
-		return hinted(fmt.Errorf("key file %s is not an OpenPGP public key: %w", path, err),
+		return hint.With(fmt.Errorf("key file %s is not an OpenPGP public key: %w", path, err),
 			"reinstall the base RPM, which brings the vendor's key")
 	}
 	k.list = append(k.list, ring...)

@@ -17,6 +17,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/internal/fileops"
+	"github.com/hotchain/hotchain/internal/hint"
 	"github.com/hotchain/hotchain/internal/ordered"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -122,7 +123,7 @@ func (s *sandbox) check(ctx context.Context, oldRoot, newRoot string, p *plan) (
 	var out bytes.Buffer
 	h := &applier.Host{Cfg: s.cfg, Out: &out, Environ: []string{"PATH=/usr/bin:/bin"}}
 	if err := h.Apply(ctx, s.hotfixDir, applier.ApplyOptions{NoCheck: true}); err != nil {
-		return 0, withHint(fmt.Errorf("self-check: the hotfix does not apply to a copy of %s: %w", oldRoot, err),
+		return 0, hint.With(fmt.Errorf("self-check: the hotfix does not apply to a copy of %s: %w", oldRoot, err),
 			"the applier refuses what the trees ask for; change the new tree, or ship this change in an Install script; nothing was written")
 	}
 	return c.verify(newRoot, p)
@@ -319,7 +320,7 @@ func (c *copyState) verify(newRoot string, p *plan) (int, error) {
 		}
 	}
 	if len(diffs) > 0 {
-		return 0, withHint(fmt.Errorf("self-check: the hotfix applied to a copy of the old tree does not give the new tree: %s", listProblems(diffs)),
+		return 0, hint.With(fmt.Errorf("self-check: the hotfix applied to a copy of the old tree does not give the new tree: %s", listProblems(diffs)),
 			"this is a fault of hotchain diff or of the applier, not of the trees: report it with this message; nothing was written")
 	}
 	return checked, nil

@@ -31,6 +31,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/hint"
 	"github.com/hotchain/hotchain/internal/ordered"
 )
 
@@ -123,7 +124,7 @@ func Make(ctx context.Context, o Options) (*Result, error) {
 		return nil, &RefusedError{Old: o.Old, New: o.New, Problems: p.refused}
 	}
 	if len(p.entries) == 0 {
-		return nil, withHint(fmt.Errorf("%s and %s do not differ in anything a hotfix ships", o.Old, o.New),
+		return nil, hint.With(fmt.Errorf("%s and %s do not differ in anything a hotfix ships", o.Old, o.New),
 			"a hotfix needs at least one change; compare the right trees")
 	}
 	if err := p.hashRemovals(oldRoot); err != nil {
@@ -249,7 +250,7 @@ func checkPaths(o Options) (oldRoot, newRoot, out string, err error) {
 	}
 	parent, err := resolve("the directory of -out", filepath.Dir(filepath.Clean(o.Out)))
 	if err != nil {
-		return "", "", "", withHint(err, "create it first: diff writes the hotfix directory itself, not the directories above it")
+		return "", "", "", hint.With(err, "create it first: diff writes the hotfix directory itself, not the directories above it")
 	}
 	out = filepath.Join(parent, filepath.Base(filepath.Clean(o.Out)))
 	for _, root := range []string{oldRoot, newRoot} {
@@ -263,7 +264,7 @@ func checkPaths(o Options) (oldRoot, newRoot, out string, err error) {
 	case err != nil:
 		return "", "", "", err
 	case !fi.IsDir():
-		return "", "", "", withHint(fmt.Errorf("-out %s exists and is not a directory", o.Out), "name a new directory")
+		return "", "", "", hint.With(fmt.Errorf("-out %s exists and is not a directory", o.Out), "name a new directory")
 	default:
 		f, err := os.Open(out)
 		if err != nil {
@@ -272,7 +273,7 @@ func checkPaths(o Options) (oldRoot, newRoot, out string, err error) {
 		names, _ := f.Readdirnames(1)
 		f.Close()
 		if len(names) > 0 {
-			return "", "", "", withHint(fmt.Errorf("-out %s exists and is not empty", o.Out), "name a new directory, or remove the old one first")
+			return "", "", "", hint.With(fmt.Errorf("-out %s exists and is not empty", o.Out), "name a new directory, or remove the old one first")
 		}
 	}
 	return oldRoot, newRoot, out, nil
@@ -570,13 +571,3 @@ func shown(name string) string {
 	}
 	return name
 }
-
-type hinted struct {
-	error
-	hint string
-}
-
-func (h hinted) Unwrap() error { return h.error }
-func (h hinted) Hint() string  { return h.hint }
-
-func withHint(err error, hint string) error { return hinted{err, hint} }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/boundedio"
+	"github.com/hotchain/hotchain/internal/hint"
 )
 
 // MaxTarballSize is the largest hotfix tarball hotchain reads (compressed, as it lies on
@@ -42,10 +43,10 @@ func openTarball(what, path string) (*os.File, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, hintError{
+		return nil, hint.With(
 			fmt.Errorf("%s %s is a %s, not a regular file: hotchain checks and unpacks a %s only from a regular file", what, path, hotfix.KindOf(fi.Mode()), what),
-			"copy the " + what + " and its .sig into a directory and pass the copy",
-		}
+			"copy the "+what+" and its .sig into a directory and pass the copy",
+		)
 	}
 	return f, nil
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/internal/fileops"
+	"github.com/hotchain/hotchain/internal/hint"
 	"github.com/hotchain/hotchain/internal/sign"
 )
 
@@ -79,10 +80,10 @@ func verifySignature(what, tarPath string, data []byte, sigPath string, pub *sig
 		return err
 	}
 	if err := pub.Verify(data, sig); err != nil {
-		return hintError{
+		return hint.With(
 			fmt.Errorf("%s %s: %w with %s (key %s)", what, tarPath, err, sigPath, pubPEMPath),
-			"the " + what + " was changed or damaged after it was signed, or the vendor signed it with another key: get the " + what + " and its .sig again, and check that the public key is the vendor's",
-		}
+			"the "+what+" was changed or damaged after it was signed, or the vendor signed it with another key: get the "+what+" and its .sig again, and check that the public key is the vendor's",
+		)
 	}
 	return nil
 }
@@ -304,10 +305,10 @@ func (n *tarNames) check(h *tar.Header) (clean, rest, why string) {
 
 func extract(tr *tar.Reader, tarPath, tmp string) (string, error) {
 	bad := func(name, why string) error {
-		return hintError{
+		return hint.With(
 			fmt.Errorf("tarball %s: entry %q %s", tarPath, name, why),
 			"a hotfix tarball holds one directory of files, directories and symlinks, as hotchain build makes it: get the tarball from the vendor again",
-		}
+		)
 	}
 	names := &tarNames{kinds: map[string]byte{}, implicit: map[string]bool{}}
 	type dirMeta struct {
@@ -411,10 +412,10 @@ func writeEntry(dst string, r io.Reader, size int64, mode fs.FileMode) error {
 func SameContent(target string, staged *hotfix.Dir) error {
 	have, err := hotfix.ReadDir(target)
 	if err != nil {
-		return hintError{
+		return hint.With(
 			fmt.Errorf("%s already exists and is not a valid hotfix directory: %w", target, err),
 			"move it aside (or remove it) and unpack again",
-		}
+		)
 	}
 	type sig struct {
 		kind fs.FileMode
@@ -449,18 +450,8 @@ func SameContent(target string, staged *hotfix.Dir) error {
 	if len(diff) > 10 {
 		diff = append(diff[:10:10], fmt.Sprintf("and %d more", len(diff)-10))
 	}
-	return hintError{
+	return hint.With(
 		fmt.Errorf("%s already exists with other content than the tarball: %s", target, strings.Join(diff, ", ")),
 		"a hotfix version has one content: if this directory was changed by hand, move it aside and unpack again",
-	}
+	)
 }
-
-// hintError carries the next step for the user; the CLI prints it on a hint: line.
-type hintError struct {
-	err  error
-	hint string
-}
-
-func (h hintError) Error() string { return h.err.Error() }
-func (h hintError) Unwrap() error { return h.err }
-func (h hintError) Hint() string  { return h.hint }
