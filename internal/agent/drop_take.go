@@ -17,6 +17,7 @@ import (
 	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/fileops"
+	"github.com/hotchain/hotchain/internal/hint"
 )
 
 // What an agent run does with DROP_DIR, under its locks (LOCK_CRON, LOCK_TS): each complete
@@ -158,7 +159,7 @@ func (r *agentRun) takeTarball(ctx context.Context, df *drop.Dir, p *drop.Pair) 
 		if drop.Retry(err) {
 			r.leaveDrop(p, err)
 		} else {
-			r.refuseDrop(df, p, replacePath(err.Error(), sigCopy, filepath.Join(cfg.DropDir, p.SigFile.Name)), cli.HintOf(err))
+			r.refuseDrop(df, p, replacePath(err.Error(), sigCopy, filepath.Join(cfg.DropDir, p.SigFile.Name)), hint.Of(err))
 		}
 		return true
 	}
@@ -189,7 +190,7 @@ func (r *agentRun) takeTarball(ctx context.Context, df *drop.Dir, p *drop.Pair) 
 		r.leaveDrop(p, err)
 		return true
 	default:
-		r.refuseDrop(df, p, err.Error(), cli.HintOf(err))
+		r.refuseDrop(df, p, err.Error(), hint.Of(err))
 		return true
 	}
 	v := d.Version

@@ -7,7 +7,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -54,16 +53,6 @@ func (u UsageError) Unwrap() error { return u.Err }
 
 // WithHint adds the next step to an error (hint.With).
 func WithHint(err error, h string) error { return hint.With(err, h) }
-
-// HintOf is the next step an error carries (WithHint, or any error with a Hint method in
-// its chain), or "".
-func HintOf(err error) string {
-	var h interface{ Hint() string }
-	if errors.As(err, &h) {
-		return h.Hint()
-	}
-	return ""
-}
 
 // FileExists is os.Stat without the error detail, for optional files.
 func FileExists(p string) bool {

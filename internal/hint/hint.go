@@ -4,6 +4,8 @@
 // It is a leaf that every package may use; it decides nothing about exit statuses.
 package hint
 
+import "errors"
+
 // Error is an error with the next step for the user.
 type Error struct {
 	Err  error
@@ -22,4 +24,14 @@ func With(err error, text string) error {
 		return nil
 	}
 	return &Error{Err: err, Text: text}
+}
+
+// Of is the next step an error carries (With, or any error with a Hint method in its
+// chain), or "".
+func Of(err error) string {
+	var h interface{ Hint() string }
+	if errors.As(err, &h) {
+		return h.Hint()
+	}
+	return ""
 }

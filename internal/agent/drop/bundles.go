@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hotchain/hotchain/internal/cli"
+	"github.com/hotchain/hotchain/internal/hint"
 )
 
 // BundleTake is what TakeBundles needs: the folder, and the import that takes a bundle
@@ -82,17 +83,17 @@ func TakeBundles(t BundleTake, names []string) error {
 			if sigCopy != "" {
 				reason = strings.ReplaceAll(reason, sigCopy, filepath.Join(t.Shown, p.SigFile.Name))
 			}
-			hint := cli.HintOf(err)
-			if hint == "" {
-				hint = "get the bundle and its .sig again from the vendor and copy them into the drop folder, the bundle first"
+			next := hint.Of(err)
+			if next == "" {
+				next = "get the bundle and its .sig again from the vendor and copy them into the drop folder, the bundle first"
 			}
-			base, merr := df.Move(Refused, p, ReasonText(t.Host, name, reason, hint))
+			base, merr := df.Move(Refused, p, ReasonText(t.Host, name, reason, next))
 			if merr != nil {
 				status = errors.Join(status, merr)
 			}
 			fmt.Fprintf(w, "Drop folder %s: refused %s: %s (moved to %s)\n", t.Shown, name, reason, filepath.Join(t.Shown, Refused, base))
 			if status == nil {
-				status = cli.ExitError{Code: cli.ExitFailure, Err: cli.WithHint(fmt.Errorf("drop folder: refused %s: %s", name, reason), hint)}
+				status = cli.ExitError{Code: cli.ExitFailure, Err: cli.WithHint(fmt.Errorf("drop folder: refused %s: %s", name, reason), next)}
 			}
 		}
 	}

@@ -11,7 +11,6 @@ package report
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix/dryrun"
 	"github.com/hotchain/hotchain/internal/agent/drop"
 	"github.com/hotchain/hotchain/internal/agent/hostpolicy"
+	"github.com/hotchain/hotchain/internal/hint"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -139,9 +139,8 @@ func (r *Outcome) Fail(format string, args ...any) {
 	// The first hint of an error among args (dnf's command line, say) tells the console
 	// user what to do next.
 	for _, a := range args {
-		var h interface{ Hint() string }
-		if err, ok := a.(error); ok && errors.As(err, &h) && r.Hint == "" {
-			r.Hint = h.Hint()
+		if err, ok := a.(error); ok && r.Hint == "" {
+			r.Hint = hint.Of(err)
 		}
 	}
 }
