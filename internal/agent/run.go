@@ -84,7 +84,7 @@ type Options struct {
 	Config  *sysconfig.Config
 	Mode    Mode
 	Verbose bool // report syslog errors on stderr
-	Plans   bool // -check -v: plan each pending hotfix (checkPlans)
+	Plans   bool // -check -v: plan each pending hotfix (planPending)
 	Stdout  io.Writer
 	Stderr  io.Writer
 	Environ []string

@@ -18,9 +18,6 @@ type Result struct {
 	Ready   []string // -check: complete pairs an install run would take now
 	Pending int      // -check: how many of ready would install something
 	Stale   bool     // a file waits for its partner for more than Stale
-	// Next is how long until a file that is still settling may be complete (the daemon
-	// looks again then); 0: nothing is settling.
-	Next time.Duration
 }
 
 // Busy reports whether the run has something to say about the folder.
@@ -65,8 +62,8 @@ type SettledPair struct {
 	Wait  time.Duration
 }
 
-// SettledPairs scans dir and checks each pair for completeness; Next says how long until
-// the last file that is settling may be complete. When pairs are complete but for their
+// SettledPairs scans dir and checks each pair for completeness (the daemon finds out when
+// to look again with Look). When pairs are complete but for their
 // settle time and wait is set, it sleeps for them once (at most Settle), so that a cron run
 // started right after a copy still takes it.
 func (d *Result) SettledPairs(ctx context.Context, dir, product string, wait bool, sleep func(context.Context, time.Duration) error) ([]SettledPair, error) {
@@ -84,7 +81,6 @@ func (d *Result) SettledPairs(ctx context.Context, dir, product string, wait boo
 			longest = max(longest, sp.Wait)
 			out = append(out, sp)
 		}
-		d.Next = longest
 		if longest == 0 || try > 0 || !wait {
 			return out, nil
 		}
