@@ -17,6 +17,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/hotfix/applier"
 	"github.com/hotchain/hotchain/internal/agent"
+	"github.com/hotchain/hotchain/internal/agent/agenttest"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/repo/dnf"
 	"github.com/hotchain/hotchain/sysconfig"
@@ -225,27 +226,15 @@ type agentHost struct {
 	mu       sync.Mutex
 }
 
-const agentSettings = `PRODUCT=shop
-HOSTNAME=host1
-SYSTEMNAME=myhost
-RANDOMWAIT=0
-MAILTO=
-`
+const agentSettings = agenttest.Settings
 
 func newAgentHost(t *testing.T, extra ...string) *agentHost {
 	t.Helper()
 	root := t.TempDir()
 	h := &agentHost{t: t, root: root, settings: filepath.Join(root, "etc/sysconfig/shop-hotfix"), specFile: filepath.Join(root, "fakepm.json")}
-	h.write("etc/sysconfig/shop-hotfix", agentSettings+strings.Join(extra, "\n")+"\n")
-	h.write("opt/shop/version.txt", "6.14.2\n")
-	h.write("opt/shop/lib/core.txt", "core\n")
+	agenttest.Host(t, root, extra...)
 	h.write("var/lock/subsys/shop-hotfix", "")
-	for n := 1; n <= 4; n++ {
-		dir := fmt.Sprintf("var/opt/shop/Patches/shop-hotfix-6.14.2.%d/", n)
-		h.write(dir+"version.txt", fmt.Sprintf("6.14.2.%d\n", n))
-		h.write(dir+fmt.Sprintf("FileChanges/lib/fix%d.txt", n), fmt.Sprintf("fix %d\n", n))
-	}
-	h.environ = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	h.environ = agenttest.Environ()
 	h.setSpec(fakeSpec{Offered: []string{"6.14.2.1", "6.14.2.2", "6.14.2.3"},
 		Log: filepath.Join(root, "fakepm.log"), State: filepath.Join(root, "fakepm.rpmdb")})
 	h.load()
@@ -253,25 +242,9 @@ func newAgentHost(t *testing.T, extra ...string) *agentHost {
 }
 
 // load reads the settings as the agent will.
-func (h *agentHost) load() {
-	h.t.Helper()
-	cfg, err := sysconfig.Load(h.root, "/etc/sysconfig/shop-hotfix", h.environ)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.cfg = cfg
-}
+func (h *agentHost) load() { h.cfg = agenttest.Load(h.t, h.root, h.environ) }
 
-func (h *agentHost) write(rel, content string) {
-	h.t.Helper()
-	p := filepath.Join(h.root, rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		h.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
-		h.t.Fatal(err)
-	}
-}
+func (h *agentHost) write(rel, content string) { agenttest.Write(h.t, h.root, rel, content) }
 
 func (h *agentHost) path(rel string) string { return filepath.Join(h.root, rel) }
 

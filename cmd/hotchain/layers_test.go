@@ -22,7 +22,7 @@ var (
 	layerHost = []string{
 		"hotfix/applier", "hotfix/applier/appliertest", "hotfix/dryrun", "hotfix/journal", "hotfix/plan", "hotfix/removal", "hotfix/script", "hotfix/state",
 		"repo/dnf", "lock", "mailer", "sysconfig", "packaging/unpack",
-		"internal/agent", "internal/agent/daemon", "internal/agent/drop", "internal/agent/hostpolicy", "internal/agent/intake", "internal/agent/notify",
+		"internal/agent", "internal/agent/agenttest", "internal/agent/daemon", "internal/agent/drop", "internal/agent/hostpolicy", "internal/agent/intake", "internal/agent/notify",
 		"internal/agent/report",
 		"internal/hoststate", "internal/hoststatus",
 	}

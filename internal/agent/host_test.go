@@ -1,14 +1,11 @@
 package agent
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/hotchain/hotchain/hotfix"
+	"github.com/hotchain/hotchain/internal/agent/agenttest"
 	"github.com/hotchain/hotchain/sysconfig"
 )
 
@@ -23,49 +20,18 @@ type agentHost struct {
 	environ []string
 }
 
-const agentSettings = `PRODUCT=shop
-HOSTNAME=host1
-SYSTEMNAME=myhost
-RANDOMWAIT=0
-MAILTO=
-`
-
 func newAgentHost(t *testing.T, extra ...string) *agentHost {
 	t.Helper()
-	h := &agentHost{t: t, root: t.TempDir()}
-	h.write("etc/sysconfig/shop-hotfix", agentSettings+strings.Join(extra, "\n")+"\n")
-	h.write("opt/shop/version.txt", "6.14.2\n")
-	h.write("opt/shop/lib/core.txt", "core\n")
-	for n := 1; n <= 4; n++ {
-		dir := fmt.Sprintf("var/opt/shop/Patches/shop-hotfix-6.14.2.%d/", n)
-		h.write(dir+"version.txt", fmt.Sprintf("6.14.2.%d\n", n))
-		h.write(dir+fmt.Sprintf("FileChanges/lib/fix%d.txt", n), fmt.Sprintf("fix %d\n", n))
-	}
-	h.environ = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	h := &agentHost{t: t, root: t.TempDir(), environ: agenttest.Environ()}
+	agenttest.Host(t, h.root, extra...)
 	h.load()
 	return h
 }
 
 // load reads the settings as the agent will.
-func (h *agentHost) load() {
-	h.t.Helper()
-	cfg, err := sysconfig.Load(h.root, "/etc/sysconfig/shop-hotfix", h.environ)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.cfg = cfg
-}
+func (h *agentHost) load() { h.cfg = agenttest.Load(h.t, h.root, h.environ) }
 
-func (h *agentHost) write(rel, content string) {
-	h.t.Helper()
-	p := filepath.Join(h.root, rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		h.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
-		h.t.Fatal(err)
-	}
-}
+func (h *agentHost) write(rel, content string) { agenttest.Write(h.t, h.root, rel, content) }
 
 // options is a run at agentNow, a Wednesday.
 func (h *agentHost) options(mode Mode) Options {
