@@ -298,11 +298,12 @@ type plan struct {
 	trees   []Tree
 	entries []entry // in order of rel, parents first
 	refused []string
-	replace map[string]bool // rels whose entries the hotfix replaces in place (same kind)
+	replace map[string]bool // rels whose entries the hotfix replaces in place (same kind, or file and symlink)
 }
 
 // typeChanges says whether the applier can remove an entry and put another kind of entry
-// in its place in one hotfix (a file where a directory was, ...). It cannot: FileRemovals
+// in its place in one hotfix (a file where a directory was, ...; a file and a symlink
+// replace each other in place, which is no removal). It cannot: FileRemovals
 // may not name what the hotfix places (hotfix: readRemovals), and removals come after the
 // entries are placed.
 const typeChanges = false
@@ -344,7 +345,9 @@ func classify(nodes []node, trees []Tree) (*plan, error) {
 		}
 		e := entry{tree: t, rel: n.rel, sub: sub}
 		switch {
-		case o != nil && w != nil && sameKind(o, w):
+		case o != nil && w != nil && (sameKind(o, w) || (!o.isDir() && !w.isDir())):
+			// The same kind, or a file and a symlink in each other's place: the applier
+			// places either over the other (by rename, which replaces the entry itself).
 			if o.uid != w.uid || o.gid != w.gid {
 				refuse(n.rel, "owner changes from %d:%d to %d:%d: a hotfix gives what it places the owner of what it replaces; change the owner in an Install script", o.uid, o.gid, w.uid, w.gid)
 				continue

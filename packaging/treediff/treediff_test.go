@@ -593,6 +593,23 @@ func retargetRoundTrip(t *testing.T, old, new *tree) {
 	}
 }
 
+// TestFileAndSymlinkReplaceEachOther: a file that becomes a symlink and a symlink that
+// becomes a file are replacements, which the applier places in one hotfix; they round-trip.
+func TestFileAndSymlinkReplaceEachOther(t *testing.T) {
+	old := newTree(t, "old").file("lib/x.pm", "x\n", 0o644).file("lib/y.pm", "y\n", 0o644).link("lib/current.pm", "y.pm").stamp(oldTime)
+	new := cloneTree(t, old.root)
+	if err := os.Remove(new.p("lib/x.pm")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(new.p("lib/current.pm")); err != nil {
+		t.Fatal(err)
+	}
+	new.link("lib/x.pm", "y.pm").file("lib/current.pm", "now a file\n", 0o644)
+	if res := roundTrip(t, old, new); res.Replaced != 2 || res.Added+res.Removed != 0 {
+		t.Errorf("result %+v, want two entries replaced", res)
+	}
+}
+
 // TestSelfCheckSeesTemporaryNames: a product file that bears the temporary name the
 // applier would give a changed file is copied into the sparse copy, so the self-check
 // refuses as a host's applier would.
