@@ -221,7 +221,7 @@ func PlaceFile(src, target string, mode os.FileMode) (err error) {
 			os.Remove(tmp)
 		}
 	}()
-	if err = copyFd(out, in, src); err != nil {
+	if err = CopyFd(out, in, src); err != nil {
 		return fmt.Errorf("write %s: %w", target, err)
 	}
 	var ost unix.Stat_t
@@ -270,9 +270,25 @@ func openFile(path string, flags int, perm uint32) (int, error) {
 	}
 }
 
-// copyFd copies the open file in (from its start) to out: copy_file_range, which copies
-// in the kernel (and shares blocks on file systems that can), else read and write.
-func copyFd(out, in int, src string) error {
+// WriteAll writes all of b to fd, through short writes and interrupts.
+func WriteAll(fd int, b []byte) error {
+	for len(b) > 0 {
+		m, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b = b[m:]
+	}
+	return nil
+}
+
+// CopyFd copies the open file in (from its offset) to out: copy_file_range, which copies
+// in the kernel (and shares blocks on file systems that can), else read and write; src
+// names in for errors.
+func CopyFd(out, in int, src string) error {
 	for {
 		n, err := unix.CopyFileRange(in, nil, out, nil, 1<<30, 0)
 		switch {
@@ -293,15 +309,8 @@ func copyFd(out, in int, src string) error {
 				if n == 0 {
 					return nil
 				}
-				for b := buf[:n]; len(b) > 0; {
-					m, err := unix.Write(out, b)
-					if err == unix.EINTR {
-						continue
-					}
-					if err != nil {
-						return err
-					}
-					b = b[m:]
+				if err := WriteAll(out, buf[:n]); err != nil {
+					return err
 				}
 			}
 		case err != nil:

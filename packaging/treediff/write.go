@@ -166,7 +166,7 @@ func copyFile(src, dst string, m *meta) error {
 			unix.Close(out)
 		}
 	}()
-	if err := copyData(out, in, m.size); err != nil {
+	if err := copyData(out, in, m.size, src); err != nil {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}
 	// open(2) takes the umask away and never sets the sticky bit.
@@ -199,8 +199,8 @@ func futimens(fd int, t unix.Timespec) error {
 	return nil
 }
 
-// copyData copies the open file in, size bytes as lstat said, to out.
-func copyData(out, in int, size int64) error {
+// copyData copies the open file in (src), size bytes as lstat said, to out.
+func copyData(out, in int, size int64, src string) error {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
@@ -212,46 +212,9 @@ func copyData(out, in int, size int64) error {
 		if int64(n) != size {
 			return fmt.Errorf("it has %d bytes, not %d: it changed while it was compared", n, size) // fewer
 		}
-		return writeAll(out, buf[:n])
+		return fileops.WriteAll(out, buf[:n])
 	}
-	for {
-		n, err := unix.CopyFileRange(in, nil, out, nil, 1<<30, 0)
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err == unix.EXDEV || err == unix.ENOSYS || err == unix.EOPNOTSUPP || err == unix.EINVAL:
-			for {
-				n, err := readFull(in, buf)
-				if err != nil {
-					return err
-				}
-				if err := writeAll(out, buf[:n]); err != nil {
-					return err
-				}
-				if n < len(buf) {
-					return nil
-				}
-			}
-		case err != nil:
-			return err
-		case n == 0:
-			return nil
-		}
-	}
-}
-
-func writeAll(fd int, b []byte) error {
-	for len(b) > 0 {
-		m, err := unix.Write(fd, b)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		b = b[m:]
-	}
-	return nil
+	return fileops.CopyFd(out, in, src)
 }
 
 // setTime sets the modification (and access) time of p, not following a symlink.
