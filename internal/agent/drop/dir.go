@@ -1,10 +1,13 @@
 package drop
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"unicode/utf8"
 
 	"github.com/hotchain/hotchain/internal/boundedio"
 	"github.com/hotchain/hotchain/internal/cli"
@@ -58,7 +61,8 @@ func (d *Dir) sub(name string) (int, error) {
 }
 
 // Move renames the pair's files into sub under a base name that is free there (the
-// archive's name, else NAME.1, NAME.2, ...: nothing there is ever replaced), and writes
+// archive's name, shortened by MoveStem, else NAME.1, NAME.2, ... NAME.999: nothing there
+// is ever replaced), and writes
 // reason to BASE.reason when it is not empty. It returns the base name.
 func (d *Dir) Move(sub string, p *Pair, reason string) (string, error) {
 	sfd, err := d.sub(sub)
@@ -66,13 +70,10 @@ func (d *Dir) Move(sub string, p *Pair, reason string) (string, error) {
 		return "", err
 	}
 	defer unix.Close(sfd)
-	free := func(name string) bool {
-		var st unix.Stat_t
-		return errors.Is(unix.Fstatat(sfd, name, &st, unix.AT_SYMLINK_NOFOLLOW), unix.ENOENT)
-	}
-	base := p.Archive
-	for n := 1; !free(base) || !free(base+".sig") || !free(base+".reason"); n++ {
-		base = fmt.Sprintf("%s.%d", p.Archive, n)
+	stem := MoveStem(p.Archive)
+	base, err := freeBase(sfd, stem)
+	if err != nil {
+		return "", fmt.Errorf("find a free name for %s in %s: %w", p.Archive, filepath.Join(d.Path, sub), err)
 	}
 	if reason != "" {
 		if err := writeAt(sfd, base+".reason", []byte(reason)); err != nil {
@@ -94,6 +95,61 @@ func (d *Dir) Move(sub string, p *Pair, reason string) (string, error) {
 	_ = unix.Fsync(sfd)
 	_ = unix.Fsync(d.fd)
 	return base, nil
+}
+
+// MaxName is the longest archive name (in bytes) the drop folder takes: a longer one is
+// refused, and moved under a shortened name (MoveStem), so that the names Move writes
+// beside it (NAME.N, NAME.reason and its temporary file) stay within the file system's
+// 255 bytes.
+const MaxName = 200
+
+// maxSuffix is how many NAME.N Move tries before it gives up.
+const maxSuffix = 1000
+
+// MoveStem is the name a pair is moved under: the archive's name, or when that is longer
+// than MaxName, its first bytes and a hash of the whole name.
+func MoveStem(archive string) string {
+	if len(archive) <= MaxName {
+		return archive
+	}
+	sum := sha256.Sum256([]byte(archive))
+	cut := MaxName - 17
+	for cut > 0 && !utf8.RuneStart(archive[cut]) {
+		cut--
+	}
+	return archive[:cut] + "-" + hex.EncodeToString(sum[:8])
+}
+
+// freeBase finds the first of stem, stem.1, ... stem.999 under which no file, .sig or
+// .reason is in the directory sfd.
+func freeBase(sfd int, stem string) (string, error) {
+	taken := func(name string) (bool, error) {
+		var st unix.Stat_t
+		switch err := unix.Fstatat(sfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, unix.ENOENT):
+			return false, nil
+		default:
+			return false, err
+		}
+	}
+	base := stem
+	for n := 1; n <= maxSuffix; n++ {
+		busy := false
+		for _, name := range []string{base, base + ".sig", base + ".reason"} {
+			t, err := taken(name)
+			if err != nil {
+				return "", err
+			}
+			busy = busy || t
+		}
+		if !busy {
+			return base, nil
+		}
+		base = fmt.Sprintf("%s.%d", stem, n)
+	}
+	return "", fmt.Errorf("%s and %s.1 to %s.%d are all taken: clear out old files there", stem, stem, stem, maxSuffix-1)
 }
 
 // renameNoReplace renames without replacing what is there; where the file system has no

@@ -100,6 +100,11 @@ func Classify(product, name string) Name {
 	if !ok {
 		return Name{}
 	}
+	if len(archive) > MaxName {
+		n.Kind = Tarball
+		n.Bad = fmt.Sprintf("%s... is %d bytes long: the drop folder takes names up to %d bytes (rename the file)", archive[:min(len(archive), 60)], len(archive), MaxName)
+		return n
+	}
 	if b, ok := strings.CutPrefix(rest, "bundle-"); ok && (strings.HasSuffix(b, ".tar") || strings.HasSuffix(b, ".tar.gz")) {
 		n.Kind = Bundle
 		// <from>-<to>: the newest hotfix orders the bundle among tarballs.

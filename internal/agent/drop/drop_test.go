@@ -257,3 +257,40 @@ func TestDropRetry(t *testing.T) {
 		}
 	}
 }
+
+// TestDropLongNames: names too long for NAME.N, NAME.reason and its temporary file beside
+// them are refused and moved under a shortened name, twice over, instead of looping.
+func TestDropLongNames(t *testing.T) {
+	dir := t.TempDir()
+	df, err := OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer df.Close()
+	for _, n := range []int{234, 226, 180} {
+		name := "shop-hotfix-" + strings.Repeat("A", n) + ".rpm" // 250, 242, 196 bytes
+		for round := 0; round < 2; round++ {
+			writeDropFile(t, dir, name, "x")
+			pairs, err := Scan(dir, "shop")
+			if err != nil || len(pairs) != 1 {
+				t.Fatalf("scan: %v %d", err, len(pairs))
+			}
+			if pairs[0].Bad == "" {
+				t.Fatalf("%d bytes: not refused", len(name))
+			}
+			if len(name) > MaxName && !strings.Contains(pairs[0].Bad, "bytes long") {
+				t.Errorf("%d bytes: reason %q does not name the length", len(name), pairs[0].Bad)
+			}
+			base, err := df.Move(Refused, pairs[0], "reason\n")
+			if err != nil {
+				t.Fatalf("%d bytes, round %d: %v", len(name), round, err)
+			}
+			if got, err := os.ReadFile(filepath.Join(dir, Refused, base+".reason")); err != nil || string(got) != "reason\n" {
+				t.Errorf("%s.reason: %q %v", base, got, err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, name)); !os.IsNotExist(err) {
+				t.Errorf("%d bytes: still in the folder (%v)", len(name), err)
+			}
+		}
+	}
+}
