@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"os"
 
 	"github.com/hotchain/hotchain/internal/agent/drop"
 	"github.com/hotchain/hotchain/internal/agent/intake"
@@ -36,7 +37,7 @@ func takeDropBundles(ctx context.Context, o Options, names []string) error {
 	o.FillDefaults()
 	cfg := o.Config
 	return drop.TakeBundles(drop.BundleTake{Dir: cfg.InRoot(cfg.DropDir), Shown: cfg.DropDir, Product: cfg.Product, Host: cfg.Hostname, Out: o.Stdout,
-		Import: func(bundle, sig string) error { return importDropBundle(ctx, o, bundle, sig) }, Refused: importRefused}, names)
+		Import: func(bundle string, in *os.File, sig string) error { return importDropBundle(ctx, o, bundle, in, sig) }, Refused: importRefused}, names)
 }
 
 // importRefused reports whether hotchain import refused the bundle itself, before it
@@ -50,9 +51,9 @@ func importRefused(err error) bool {
 // importDropBundle is the one call into hotchain import for a dropped bundle. The import
 // is a run of its own (a console run, its output on o.stdout): it installs from the bundle,
 // so it is no drop-only run, and it does not look at the drop folder again.
-func importDropBundle(ctx context.Context, o Options, bundle, sig string) error {
+func importDropBundle(ctx context.Context, o Options, bundle string, in *os.File, sig string) error {
 	cfg := *o.Config
 	cfg.DropDir = ""
-	o.Config, o.DropOnly, o.NoSettleWait, o.DropBundles = &cfg, false, false, nil
+	o.Config, o.DropOnly, o.NoSettleWait, o.DropBundles, o.BundleFile = &cfg, false, false, nil, in
 	return Import(ctx, o, bundle, sig)
 }

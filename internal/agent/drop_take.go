@@ -151,9 +151,17 @@ func (r *agentRun) takeTarball(ctx context.Context, df *drop.Dir, p *drop.Pair) 
 		return true
 	}
 	defer cleanup()
+	// The archive too is opened once, as the scan saw it: never through a symlink a
+	// writer of the folder put in its place since, nor a pipe or a device.
+	in, err := df.OpenArchive(p.ArchiveFile)
+	if err != nil {
+		r.leaveDrop(p, err)
+		return true
+	}
+	defer in.Close()
 	tarball := filepath.Join(df.Path, p.ArchiveFile.Name)
 	hdir, made, err := fileops.Unpack(cfg.InRoot(cfg.PatchesDir), func() (string, error) {
-		return intake.UnpackTarball(cfg, tarball, sigCopy, cfg.InRoot(cfg.PatchesDir))
+		return intake.UnpackTarballFile(cfg, in, tarball, sigCopy, cfg.InRoot(cfg.PatchesDir))
 	})
 	if err != nil {
 		if drop.Retry(err) {

@@ -30,7 +30,7 @@ func Import(ctx context.Context, o Options, bundlePath, sigPath string) error {
 	}
 	defer os.RemoveAll(private)
 	defer dnf.RootedLeftovers(cfg.Root, private)()
-	b, err := intake.CheckBundle(ctx, cfg, o.Environ, bundlePath, sigPath, private)
+	b, err := intake.CheckBundle(ctx, cfg, o.Environ, o.BundleFile, bundlePath, sigPath, private)
 	if err != nil {
 		return err
 	}

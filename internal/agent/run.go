@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -114,6 +115,9 @@ type Options struct {
 	// DropBundles, when set, receives the complete bundle pairs of DROP_DIR that the run
 	// would take: Run imports them after the run (drop_bundle.go).
 	DropBundles *[]string
+	// BundleFile, for an import of a dropped bundle, is the bundle as the drop folder
+	// opened it (never through a symlink); nil: Import opens its path.
+	BundleFile *os.File
 	// bundle, when set, makes the run an import (import.go): a console run whose package
 	// manager sees only the bundle's local repository, with no rollout policy and no
 	// waiting period (the admin chose the bundle).

@@ -192,8 +192,17 @@ func VerifiedBundle(bundlePath, sigPath string, pub *sign.TarballPublicKey, keyP
 	if err != nil {
 		return nil, err
 	}
+	defer in.Close()
+	return VerifiedBundleFile(in, bundlePath, sigPath, pub, keyPath, dest)
+}
+
+// VerifiedBundleFile is VerifiedBundle for a bundle the caller has opened (in, a regular
+// file; bundlePath names it in messages).
+func VerifiedBundleFile(in *os.File, bundlePath, sigPath string, pub *sign.TarballPublicKey, keyPath, dest string) (*Bundle, error) {
+	if err := checkRegular("bundle", in, bundlePath); err != nil {
+		return nil, err
+	}
 	c, err := copyTarball("bundle", in, bundlePath, dest)
-	in.Close()
 	if err != nil {
 		return nil, err
 	}

@@ -36,19 +36,26 @@ func openTarball(what, path string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", what, err)
 	}
+	if err := checkRegular(what, f, path); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// checkRegular refuses an open input that is not a regular file.
+func checkRegular(what string, f *os.File, path string) error {
 	fi, err := f.Stat()
 	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("open %s: %w", what, err)
+		return fmt.Errorf("open %s: %w", what, err)
 	}
 	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, hint.With(
+		return hint.With(
 			fmt.Errorf("%s %s is a %s, not a regular file: hotchain checks and unpacks a %s only from a regular file", what, path, hotfix.KindOf(fi.Mode()), what),
 			"copy the "+what+" and its .sig into a directory and pass the copy",
 		)
 	}
-	return f, nil
+	return nil
 }
 
 // copyTarball reads the tarball (what: or bundle) in (opened from path by openTarball) once

@@ -106,7 +106,22 @@ func VerifiedTarball(tarPath, sigPath, pubPEMPath, destDir string) (string, erro
 // pubPEMPath, which messages name): the host reads TARBALL_KEY once, on the same open file
 // on which it checks who could have written it.
 func VerifiedTarballWith(tarPath, sigPath string, pub *sign.TarballPublicKey, pubPEMPath, destDir string) (string, error) {
-	c, err := readTarball(tarPath, destDir)
+	in, err := openTarball("tarball", tarPath)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	return VerifiedTarballFile(in, tarPath, sigPath, pub, pubPEMPath, destDir)
+}
+
+// VerifiedTarballFile is VerifiedTarballWith for a tarball the caller has opened (in, a
+// regular file; tarPath names it in messages): the drop folder opens the archive relative
+// to the folder, without following a symlink, and checks it is the file its scan saw.
+func VerifiedTarballFile(in *os.File, tarPath, sigPath string, pub *sign.TarballPublicKey, pubPEMPath, destDir string) (string, error) {
+	if err := checkRegular("tarball", in, tarPath); err != nil {
+		return "", err
+	}
+	c, err := copyTarball("tarball", in, tarPath, destDir)
 	if err != nil {
 		return "", err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,8 +21,9 @@ type BundleTake struct {
 	Product string
 	Host    string    // the host name, for the .reason file
 	Out     io.Writer // a line for each bundle imported, refused or left
-	// Import imports the bundle with its signature (a private copy of the .sig).
-	Import func(bundle, sig string) error
+	// Import imports the bundle (in: opened by OpenArchive; bundle names it) with its
+	// signature (a private copy of the .sig).
+	Import func(bundle string, in *os.File, sig string) error
 	// Refused reports whether Import's error is the bundle's own fault (it goes to
 	// refused/) rather than the host's (it stays for the next run).
 	Refused func(error) bool
@@ -56,11 +58,17 @@ func TakeBundles(t BundleTake, names []string) error {
 		if why, _, _ := PairState(dir, p, time.Now()); why != "" || p.Bad != "" {
 			continue
 		}
+		in, err := df.OpenArchive(p.ArchiveFile)
+		if err != nil {
+			fmt.Fprintf(w, "Drop folder %s: %s left for the next run: %v\n", t.Shown, name, err)
+			continue
+		}
 		sigCopy, cleanup, err := PrivateSigCopy(df, p.SigFile.Name)
 		if err == nil {
-			err = t.Import(filepath.Join(dir, p.ArchiveFile.Name), sigCopy)
+			err = t.Import(filepath.Join(dir, p.ArchiveFile.Name), in, sigCopy)
 			cleanup()
 		}
+		in.Close()
 		switch {
 		case err == nil:
 			base, merr := df.Move(Done, p, "")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/hotchain/hotchain/internal/boundedio"
@@ -185,6 +186,38 @@ func writeAt(dirfd int, name string, data []byte) error {
 		_ = unix.Unlinkat(dirfd, tmp, 0)
 	}
 	return err
+}
+
+// OpenArchive opens the file f of the folder for reading as the scan saw it: relative to
+// the open folder, never through a symlink, without blocking on a FIFO, and only when it is
+// still the regular file of the scan (device, inode and size). A writer of the folder
+// cannot swap it for a symlink to another file, a pipe or a device while earlier pairs
+// install.
+func (d *Dir) OpenArchive(f *File) (*os.File, error) {
+	full := filepath.Join(d.Path, f.Name)
+	fd, err := unix.Openat(d.fd, f.Name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	if err != nil {
+		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOENT) {
+			return nil, fmt.Errorf("%s %w (it was replaced or removed since the folder was scanned)", full, errChanged)
+		}
+		return nil, &os.PathError{Op: "open", Path: full, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "stat", Path: full, Err: err}
+	}
+	was, ok := f.Info.Sys().(*syscall.Stat_t)
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || !ok || was.Ino != st.Ino || was.Dev != st.Dev || was.Size != st.Size {
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s %w (it was replaced or rewritten since the folder was scanned)", full, errChanged)
+	}
+	// Reads of a regular file do not care for O_NONBLOCK; drop it all the same.
+	if err := unix.SetNonblock(fd, false); err != nil {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "fcntl", Path: full, Err: err}
+	}
+	return os.NewFile(uintptr(fd), full), nil
 }
 
 // PrivateSigCopy reads the signature name of the folder once (a regular file, no symlink,

@@ -294,3 +294,56 @@ func TestDropLongNames(t *testing.T) {
 		}
 	}
 }
+
+// TestDropOpenArchiveRefusesSwap: an archive swapped after the scan for a symlink to a FIFO
+// (or for another file) is not opened; the FIFO never gets a reader.
+func TestDropOpenArchiveRefusesSwap(t *testing.T) {
+	dir := t.TempDir()
+	df, err := OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer df.Close()
+	name := "shop-hotfix-6.14.2.1.tar.gz"
+	writeDropFile(t, dir, name, "tarball")
+	writeDropFile(t, dir, name+".sig", "sig")
+	pairs, err := Scan(dir, "shop")
+	if err != nil || len(pairs) != 1 {
+		t.Fatalf("scan: %v %d", err, len(pairs))
+	}
+	f, err := df.OpenArchive(pairs[0].ArchiveFile)
+	if err != nil {
+		t.Fatalf("the scanned file: %v", err)
+	}
+	f.Close()
+
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(fifo, path); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := df.OpenArchive(pairs[0].ArchiveFile); err == nil {
+		f.Close()
+		t.Fatal("opened the archive through a symlink put in its place")
+	} else if !errors.Is(err, errChanged) {
+		t.Errorf("error %v, want one that says the file changed", err)
+	}
+	// No reader holds the FIFO: a non-blocking open of its write end finds none.
+	if _, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); !errors.Is(err, syscall.ENXIO) {
+		t.Errorf("open the FIFO's write end: %v, want ENXIO (no reader)", err)
+	}
+
+	// Another regular file under the name: not the scanned one.
+	os.Remove(path)
+	writeDropFile(t, dir, name, "other bytes")
+	if f, err := df.OpenArchive(pairs[0].ArchiveFile); err == nil {
+		f.Close()
+		t.Fatal("opened a file that replaced the scanned one")
+	}
+}

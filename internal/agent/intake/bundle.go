@@ -36,10 +36,10 @@ type CheckedBundle struct {
 }
 
 // CheckBundle does every check of an import that needs no lock, writing nothing but into
-// private: the signature and content of the bundle (unpack.VerifiedBundle, unpacked
+// private (in: the bundle opened by the caller, nil to open bundlePath): the signature and content of the bundle (unpack.VerifiedBundle, unpacked
 // into private), product, base version and chain position, and the signatures of
 // repomd.xml and the RPMs by the host's repository key (checkRepoSignatures).
-func CheckBundle(ctx context.Context, cfg *sysconfig.Config, environ []string, bundlePath, sigPath, private string) (*CheckedBundle, error) {
+func CheckBundle(ctx context.Context, cfg *sysconfig.Config, environ []string, in *os.File, bundlePath, sigPath, private string) (*CheckedBundle, error) {
 	keyPath := cfg.InRoot(cfg.TarballKey)
 	pub, err := ReadTarballKey(keyPath)
 	var unsafe *filetrust.UnsafeError
@@ -49,7 +49,12 @@ func CheckBundle(ctx context.Context, cfg *sysconfig.Config, environ []string, b
 	if err != nil {
 		return nil, cli.WithHint(err, "TARBALL_KEY in "+cfg.File+" names the vendor's public key (the base RPM installs it with build-base -tarball-key)")
 	}
-	b, err := unpack.VerifiedBundle(bundlePath, sigPath, pub, keyPath, private)
+	var b *unpack.Bundle
+	if in != nil {
+		b, err = unpack.VerifiedBundleFile(in, bundlePath, sigPath, pub, keyPath, private)
+	} else {
+		b, err = unpack.VerifiedBundle(bundlePath, sigPath, pub, keyPath, private)
+	}
 	if se := (*unpack.SignatureError)(nil); errors.As(err, &se) {
 		return nil, cli.WithHint(&RefusedError{bundlePath, err},
 			"get the bundle and its .sig again from the vendor; TARBALL_KEY in the settings names the vendor's public key")

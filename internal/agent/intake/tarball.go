@@ -17,6 +17,12 @@ import (
 // signature (read from sigPath; the drop folder passes a private copy of it) with
 // TARBALL_KEY and unpacks it into dest (cmd/hotchain's unpackVerified for apply).
 func UnpackTarball(cfg *sysconfig.Config, tarball, sigPath, dest string) (string, error) {
+	return UnpackTarballFile(cfg, nil, tarball, sigPath, dest)
+}
+
+// UnpackTarballFile is UnpackTarball for a tarball the caller opened (in; nil: open
+// tarball): the drop folder's, opened without following a symlink.
+func UnpackTarballFile(cfg *sysconfig.Config, in *os.File, tarball, sigPath, dest string) (string, error) {
 	keyPath := cfg.InRoot(cfg.TarballKey)
 	pub, err := ReadTarballKey(keyPath)
 	var unsafe *filetrust.UnsafeError
@@ -27,7 +33,11 @@ func UnpackTarball(cfg *sysconfig.Config, tarball, sigPath, dest string) (string
 		err = &unpack.SignatureError{Err: err}
 	} else {
 		var dir string
-		dir, err = unpack.VerifiedTarballWith(tarball, sigPath, pub, keyPath, dest)
+		if in != nil {
+			dir, err = unpack.VerifiedTarballFile(in, tarball, sigPath, pub, keyPath, dest)
+		} else {
+			dir, err = unpack.VerifiedTarballWith(tarball, sigPath, pub, keyPath, dest)
+		}
 		if err == nil {
 			return dir, nil
 		}
