@@ -57,7 +57,7 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 			break
 		}
 		if p.Why != "" {
-			d.Waiting = append(d.Waiting, p.Archive+": "+p.Why)
+			d.Waiting = append(d.Waiting, p.Shown()+": "+p.Why)
 			d.Stale = d.Stale || p.Stale
 			continue
 		}
@@ -69,7 +69,7 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 			// Not complete yet, or a bundle, which is imported after this run.
 			return (q.Why != "" || q.Kind == drop.Bundle) && q.Version != nil && q.Version.Base().Equal(p.Version.Base()) && q.Version.Compare(p.Version) < 0
 		}) {
-			d.Waiting = append(d.Waiting, p.Archive+": waits for the hotfixes before it in the folder to be complete")
+			d.Waiting = append(d.Waiting, p.Shown()+": waits for the hotfixes before it in the folder to be complete")
 			continue
 		}
 		if !windowChecked {
@@ -81,7 +81,7 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 			r.windowOpen(vs)
 		}
 		if r.Outside != "" && r.o.Mode != ModeConsole {
-			d.Waiting = append(d.Waiting, p.Archive+": "+r.Outside)
+			d.Waiting = append(d.Waiting, p.Shown()+": "+r.Outside)
 			continue
 		}
 		if p.Kind == drop.Bundle {
@@ -93,7 +93,7 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 			continue
 		}
 		if _, waiting, err := r.Host.SplitPending([]hotfix.Version{p.Version}); err == nil && len(waiting) > 0 {
-			d.Waiting = append(d.Waiting, p.Archive+": waits for the alpha host to apply "+p.Version.String()+" first")
+			d.Waiting = append(d.Waiting, p.Shown()+": waits for the alpha host to apply "+p.Version.String()+" first")
 			continue
 		}
 		if !keyRead {
@@ -139,7 +139,7 @@ func (r *agentRun) listDrop() {
 // (an apply failed or its health check rolled it back): no later pair is taken.
 func (r *agentRun) takeTarball(ctx context.Context, df *drop.Dir, p *drop.Pair) bool {
 	cfg := r.Cfg
-	fmt.Fprintf(r.out, "==> drop folder: taking %s\n", p.Archive)
+	fmt.Fprintf(r.out, "==> drop folder: taking %s\n", p.Shown())
 	// The signature is read once into a private copy: the folder's writers cannot swap it
 	// for a pipe that would hold the run.
 	sigCopy, cleanup, err := drop.PrivateSigCopy(df, p.SigFile.Name)
@@ -192,7 +192,7 @@ func (r *agentRun) takeTarball(ctx context.Context, df *drop.Dir, p *drop.Pair) 
 	case err == nil:
 	case errors.As(err, &pre) && slices.ContainsFunc(before, pre.Version.Equal):
 		r.moveDrop(df, p, drop.Done, "")
-		r.Drop.Taken = append(r.Drop.Taken, fmt.Sprintf("%s: %s is applied already; nothing done", p.Archive, pre.Version))
+		r.Drop.Taken = append(r.Drop.Taken, fmt.Sprintf("%s: %s is applied already; nothing done", p.Shown(), pre.Version))
 		return true
 	case drop.Retry(err):
 		r.leaveDrop(p, err)
@@ -213,12 +213,12 @@ func (r *agentRun) takeTarball(ctx context.Context, df *drop.Dir, p *drop.Pair) 
 	switch {
 	case applyErr == nil && slices.ContainsFunc(applied, v.Equal):
 		r.moveDrop(df, p, drop.Done, "")
-		r.Drop.Taken = append(r.Drop.Taken, fmt.Sprintf("%s: %s applied", p.Archive, v))
+		r.Drop.Taken = append(r.Drop.Taken, fmt.Sprintf("%s: %s applied", p.Shown(), v))
 		return true
 	case applyErr == nil:
 		// PRE_HOOK failed (closedWindow reported it): nothing was applied, the hotfix
 		// stays prepared and the pair stays for the next run.
-		r.Drop.Left = append(r.Drop.Left, p.Archive+": not applied, PRE_HOOK failed; the next run takes it")
+		r.Drop.Left = append(r.Drop.Left, p.Shown()+": not applied, PRE_HOOK failed; the next run takes it")
 		return false
 	case errors.As(applyErr, &he):
 		r.HealthFailed = v
@@ -241,8 +241,8 @@ func replacePath(msg, private, shown string) string { return strings.ReplaceAll(
 
 // leaveDrop leaves the pair in the folder for the next run and fails this one.
 func (r *agentRun) leaveDrop(p *drop.Pair, err error) {
-	r.Drop.Left = append(r.Drop.Left, p.Archive+": "+err.Error()+" (left in the drop folder for the next run)")
-	r.Fail("drop folder: %s not taken: %v (the next run tries again)", p.Archive, err)
+	r.Drop.Left = append(r.Drop.Left, p.Shown()+": "+err.Error()+" (left in the drop folder for the next run)")
+	r.Fail("drop folder: %s not taken: %v (the next run tries again)", p.Shown(), err)
 }
 
 // refuseDrop moves the pair to refused/ with the reason beside it, and fails the run.
@@ -250,26 +250,28 @@ func (r *agentRun) refuseDrop(df *drop.Dir, p *drop.Pair, reason, hint string) {
 	if hint == "" {
 		hint = "get the archive and its .sig again from the vendor and copy them into the drop folder, the archive first"
 	}
-	where := r.moveDrop(df, p, drop.Refused, drop.ReasonText(r.Cfg.Hostname, p.Archive, reason, hint))
-	line := p.Archive + ": " + reason
-	if where != "" {
-		line += " (moved to " + where + ")"
+	line := p.Shown() + ": " + reason
+	if where, ok := r.moveDrop(df, p, drop.Refused, drop.ReasonText(r.Cfg.Hostname, p.Shown(), reason, hint)); ok {
+		r.Drop.Refused = append(r.Drop.Refused, line+" (moved to "+where+")")
+	} else {
+		// Not moved: it is still in the folder, and the report says so.
+		r.Drop.Left = append(r.Drop.Left, line+" (refused, but it could not be moved to "+drop.Refused+"/: left in the drop folder)")
 	}
-	r.Drop.Refused = append(r.Drop.Refused, line)
-	fmt.Fprintf(r.out, "==> drop folder: refused %s: %s\n", p.Archive, reason)
-	r.Fail("drop folder: refused %s: %s", p.Archive, reason)
+	fmt.Fprintf(r.out, "==> drop folder: refused %s: %s\n", p.Shown(), reason)
+	r.Fail("drop folder: refused %s: %s", p.Shown(), reason)
 	if r.Hint == "" {
 		r.Hint = hint
 	}
 }
 
 // moveDrop moves the pair's files into sub (done or refused), and the reason beside them
-// when there is one; it returns where they went, as the settings name DROP_DIR.
-func (r *agentRun) moveDrop(df *drop.Dir, p *drop.Pair, sub, reason string) string {
+// when there is one; it returns where they went, as the settings name DROP_DIR and shown
+// for the report ("" when the move failed: the run fails, and ok is false).
+func (r *agentRun) moveDrop(df *drop.Dir, p *drop.Pair, sub, reason string) (where string, ok bool) {
 	base, err := df.Move(sub, p, reason)
 	if err != nil {
-		r.Fail("drop folder: move %s to %s/: %v", p.Archive, sub, err)
-		return ""
+		r.Fail("drop folder: move %s to %s/: %s", p.Shown(), sub, hotfix.ShownName(err.Error()))
+		return "", false
 	}
-	return filepath.Join(r.Cfg.DropDir, sub, base)
+	return hotfix.ShownName(filepath.Join(r.Cfg.DropDir, sub, base)), true
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hint"
 )
@@ -42,6 +43,7 @@ func TakeBundles(t BundleTake, names []string) error {
 	w := t.Out
 	var status error
 	for _, name := range names {
+		shown := hotfix.ShownName(name)
 		pairs, err := Scan(dir, t.Product)
 		if err != nil {
 			return fmt.Errorf("drop folder: %w", err)
@@ -60,7 +62,7 @@ func TakeBundles(t BundleTake, names []string) error {
 		}
 		in, err := df.OpenArchive(p.ArchiveFile)
 		if err != nil {
-			fmt.Fprintf(w, "Drop folder %s: %s left for the next run: %v\n", t.Shown, name, err)
+			fmt.Fprintf(w, "Drop folder %s: %s left for the next run: %v\n", t.Shown, shown, err)
 			continue
 		}
 		sigCopy, cleanup, err := PrivateSigCopy(df, p.SigFile.Name)
@@ -73,16 +75,16 @@ func TakeBundles(t BundleTake, names []string) error {
 		case err == nil:
 			base, merr := df.Move(Done, p, "")
 			if merr != nil {
-				fmt.Fprintf(w, "Drop folder %s: imported %s, but could not move it to %s/: %v\n", t.Shown, name, Done, merr)
+				fmt.Fprintf(w, "Drop folder %s: imported %s, but could not move it to %s/: %v\n", t.Shown, shown, Done, merr)
 				status = errors.Join(status, merr)
 				continue
 			}
-			fmt.Fprintf(w, "Drop folder %s: imported %s (moved to %s)\n", t.Shown, name, filepath.Join(t.Shown, Done, base))
+			fmt.Fprintf(w, "Drop folder %s: imported %s (moved to %s)\n", t.Shown, shown, hotfix.ShownName(filepath.Join(t.Shown, Done, base)))
 		case !t.Refused(err):
 			// Not the bundle's fault, or not only (another run holds a lock, dnf failed,
 			// an apply or health check failed: the import's report says which): the
 			// next run imports it again, as the agent retries a pending chain.
-			fmt.Fprintf(w, "Drop folder %s: %s left for the next run: %v\n", t.Shown, name, err)
+			fmt.Fprintf(w, "Drop folder %s: %s left for the next run: %v\n", t.Shown, shown, err)
 			if status == nil {
 				status = err
 			}
@@ -95,13 +97,13 @@ func TakeBundles(t BundleTake, names []string) error {
 			if next == "" {
 				next = "get the bundle and its .sig again from the vendor and copy them into the drop folder, the bundle first"
 			}
-			base, merr := df.Move(Refused, p, ReasonText(t.Host, name, reason, next))
+			base, merr := df.Move(Refused, p, ReasonText(t.Host, shown, reason, next))
 			if merr != nil {
 				status = errors.Join(status, merr)
 			}
-			fmt.Fprintf(w, "Drop folder %s: refused %s: %s (moved to %s)\n", t.Shown, name, reason, filepath.Join(t.Shown, Refused, base))
+			fmt.Fprintf(w, "Drop folder %s: refused %s: %s (moved to %s)\n", t.Shown, shown, reason, hotfix.ShownName(filepath.Join(t.Shown, Refused, base)))
 			if status == nil {
-				status = cli.ExitError{Code: cli.ExitFailure, Err: cli.WithHint(fmt.Errorf("drop folder: refused %s: %s", name, reason), next)}
+				status = cli.ExitError{Code: cli.ExitFailure, Err: cli.WithHint(fmt.Errorf("drop folder: refused %s: %s", shown, reason), next)}
 			}
 		}
 	}

@@ -90,6 +90,20 @@ func isTransferTemp(name string) bool {
 // (archive ""); names that are meant for it but can never be taken (a tarball whose name
 // holds no hotfix version, an RPM) get bad, and are refused once complete.
 func Classify(product, name string) Name {
+	n := classify(product, name)
+	// Every name for this product is checked: a newline or an escape in it would forge
+	// lines of the report, whatever else is wrong with it.
+	if bad := unpack.NameProblem(name); bad != "" && !isTransferTemp(name) && strings.HasPrefix(name, product+"-hotfix-") {
+		if n.Archive == "" {
+			archive, sig := strings.CutSuffix(name, ".sig")
+			n = Name{Archive: archive, Sig: sig, Kind: Tarball}
+		}
+		n.Bad = bad
+	}
+	return n
+}
+
+func classify(product, name string) Name {
 	if isTransferTemp(name) {
 		return Name{}
 	}
@@ -102,7 +116,7 @@ func Classify(product, name string) Name {
 	}
 	if len(archive) > MaxName {
 		n.Kind = Tarball
-		n.Bad = fmt.Sprintf("%s... is %d bytes long: the drop folder takes names up to %d bytes (rename the file)", archive[:min(len(archive), 60)], len(archive), MaxName)
+		n.Bad = fmt.Sprintf("%s... is %d bytes long: the drop folder takes names up to %d bytes (rename the file)", hotfix.ShownName(strings.ToValidUTF8(archive[:60], "")), len(archive), MaxName)
 		return n
 	}
 	if b, ok := strings.CutPrefix(rest, "bundle-"); ok && (strings.HasSuffix(b, ".tar") || strings.HasSuffix(b, ".tar.gz")) {
@@ -114,7 +128,6 @@ func Classify(product, name string) Name {
 				n.Version = v
 			}
 		}
-		n.Bad = unpack.NameProblem(name) // a tarball's name is checked whole: the version
 		return n
 	}
 	switch {
@@ -137,6 +150,11 @@ func Classify(product, name string) Name {
 	}
 	return n
 }
+
+// Shown is the archive's name as messages and reports show it: quoted when it holds
+// a control or other unprintable character, so that no name forges a line of a report or
+// moves a terminal's cursor.
+func (n Name) Shown() string { return hotfix.ShownName(n.Archive) }
 
 // File is one file of a pair as the scan found it.
 type File struct {

@@ -347,3 +347,34 @@ func TestDropOpenArchiveRefusesSwap(t *testing.T) {
 		t.Fatal("opened a file that replaced the scanned one")
 	}
 }
+
+// TestDropNamesShownEscaped: a name with a newline, a carriage return or an escape is
+// refused, and every line about it shows it quoted, so it cannot forge a report line.
+func TestDropNamesShownEscaped(t *testing.T) {
+	evil := "shop-hotfix-6.14.2.3.tar.gz\nInstalled: 9.9.9.9 \x1b[31m\r"
+	for _, name := range []string{evil, evil + ".sig", "shop-hotfix-6.14.2.\x1b[2J3.tar.gz", "shop-hotfix-bundle-1\n-6.14.2.4.tar"} {
+		n := Classify("shop", name)
+		if n.Archive == "" || n.Bad == "" {
+			t.Errorf("%q: archive %q bad %q, want refused", name, n.Archive, n.Bad)
+		}
+		if strings.ContainsAny(n.Bad, "\n\r\x1b") || strings.ContainsAny(n.Shown(), "\n\r\x1b") {
+			t.Errorf("%q: shown raw: %q / %q", name, n.Bad, n.Shown())
+		}
+	}
+	dir := t.TempDir()
+	writeDropFile(t, dir, evil, "x")
+	pairs, err := Scan(dir, "shop")
+	if err != nil || len(pairs) != 1 {
+		t.Fatalf("scan: %v %d", err, len(pairs))
+	}
+	var d Result
+	d.List(dir, pairs, nil, time.Now().Add(time.Hour))
+	for _, l := range append(d.Ready, d.Waiting...) {
+		if strings.ContainsAny(l, "\n\r\x1b") {
+			t.Errorf("report line holds a raw control character: %q", l)
+		}
+	}
+	if len(d.Ready)+len(d.Waiting) != 1 {
+		t.Errorf("ready %q waiting %q, want one line", d.Ready, d.Waiting)
+	}
+}

@@ -27,9 +27,9 @@ func PairState(dir string, p *Pair, now time.Time) (why string, stale bool, wait
 	if p.Bad == "" {
 		switch {
 		case p.ArchiveFile == nil:
-			return "waits for its archive " + p.Archive + " (copy the archive first, then its .sig)", now.Sub(ChangedAt(p.SigFile)) > Stale, 0
+			return "waits for its archive " + p.Shown() + " (copy the archive first, then its .sig)", now.Sub(ChangedAt(p.SigFile)) > Stale, 0
 		case p.SigFile == nil:
-			return "waits for its signature " + p.Archive + ".sig", now.Sub(ChangedAt(p.ArchiveFile)) > Stale, 0
+			return "waits for its signature " + hotfix.ShownName(p.Archive+".sig"), now.Sub(ChangedAt(p.ArchiveFile)) > Stale, 0
 		}
 	}
 	for _, f := range present {

@@ -41,14 +41,14 @@ func (d *Result) List(dir string, pairs []*Pair, applied []hotfix.Version, now t
 		why, stale, _ := PairState(dir, p, now)
 		switch {
 		case why != "":
-			d.Waiting = append(d.Waiting, p.Archive+": "+why)
+			d.Waiting = append(d.Waiting, p.Shown()+": "+why)
 			d.Stale = d.Stale || stale
 		case p.Bad != "":
-			d.Ready = append(d.Ready, p.Archive+": to be refused: "+p.Bad)
+			d.Ready = append(d.Ready, p.Shown()+": to be refused: "+p.Bad)
 		case p.Kind == Tarball && slices.ContainsFunc(applied, p.Version.Equal):
-			d.Ready = append(d.Ready, p.Archive+": "+p.Version.String()+" is applied already")
+			d.Ready = append(d.Ready, p.Shown()+": "+p.Version.String()+" is applied already")
 		default:
-			d.Ready = append(d.Ready, p.Archive)
+			d.Ready = append(d.Ready, p.Shown())
 			d.Pending++
 		}
 	}
