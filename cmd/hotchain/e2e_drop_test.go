@@ -391,3 +391,42 @@ func TestAgentDropApplyFails(t *testing.T) {
 // dropSettleEnv shortens the settle time of the agent processes that the tests start
 // (named here for the tests whose drop folder is a local variable named drop).
 const dropSettleEnv = drop.SettleEnv
+
+// TestAgentDropHostileNames: a name too long for the suffixes beside it and a name that
+// would forge report lines are refused and moved, the run ends; a refusal that cannot be
+// moved (refused/ is no directory) is reported as left in the folder.
+func TestAgentDropHostileNames(t *testing.T) {
+	h := newDropHost(t, 0)
+	long := "shop-hotfix-" + strings.Repeat("A", 234) + ".rpm" // 250 bytes
+	mid := "shop-hotfix-" + strings.Repeat("B", 226) + ".rpm"  // 242 bytes
+	evil := "shop-hotfix-6.14.2.1.tar.gz\nInstalled: 9.9.9.9 \x1b[31m"
+	for _, n := range []string{long, mid, evil, evil + ".sig"} {
+		if err := os.WriteFile(filepath.Join(h.drop, n), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(400 * time.Millisecond)
+	out, code := h.agent("-console")
+	if code != 1 || strings.Contains(out, "\nInstalled: 9.9.9.9") || strings.Contains(out, "\x1b") {
+		t.Fatalf("exit %d, want 1 and no forged line:\n%s", code, out)
+	}
+	if !strings.Contains(out, "bytes long") || !strings.Contains(out, `\nInstalled: 9.9.9.9 \x1b[31m`) {
+		t.Errorf("the refusals do not name the length or show the name quoted:\n%s", out)
+	}
+	if got := h.names(""); !slices.Equal(got, []string{"README", "refused", "shop-hotfix-x.part"}) {
+		t.Fatalf("the folder holds %q, want the hostile names moved to refused/", got)
+	}
+	if got := h.names("refused"); len(got) != 7 { // the evil pair and its .reason, each long name and its .reason
+		t.Errorf("refused/ holds %d files, want 7: %q", len(got), got)
+	}
+
+	// refused/ is a file: the refusal cannot be moved, and the report says it stays.
+	os.RemoveAll(filepath.Join(h.drop, "refused"))
+	os.WriteFile(filepath.Join(h.drop, "refused"), nil, 0o644)
+	os.WriteFile(filepath.Join(h.drop, "shop-hotfix-6.14.2.9.rpm"), []byte("x"), 0o644)
+	time.Sleep(400 * time.Millisecond)
+	out, code = h.agent("-console")
+	if code != 1 || !strings.Contains(out, "could not be moved to refused/: left in the drop folder") || strings.Contains(out, "moved to "+filepath.Join("/var/opt/shop/drop", "refused")) {
+		t.Fatalf("a refusal that cannot be moved: exit %d:\n%s", code, out)
+	}
+}
