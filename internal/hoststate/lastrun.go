@@ -101,9 +101,9 @@ func ReadLastRun(cfg *sysconfig.Config) (*LastRun, error) {
 // WriteLastRun replaces the state file atomically (a temporary file renamed over it), without
 // fsync: it only reports, every run rewrites it, and status reads a torn one as a warning.
 func WriteLastRun(cfg *sysconfig.Config, l *LastRun) error {
-	data, err := json.MarshalIndent(l, "", "  ")
+	data, err := l.Marshal()
 	if err != nil {
-		return err
+		return fmt.Errorf("write the last run: %w", err)
 	}
 	p := LastRunFile(cfg)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

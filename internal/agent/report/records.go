@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -94,7 +93,7 @@ func (r *Outcome) writeHostRecord(l *hoststate.LastRun, stderr io.Writer) {
 	} else if prev, err := hoststate.ReadHostRecord(hoststate.HostRecordFile(r.Cfg, r.Cfg.Hostname)); err == nil {
 		rec.Drift, rec.DriftTime = prev.Drift, prev.DriftTime
 	}
-	data, err := json.MarshalIndent(rec, "", "  ")
+	data, err := rec.Marshal()
 	p := hoststate.HostRecordFile(r.Cfg, r.Cfg.Hostname)
 	if err == nil {
 		err = os.MkdirAll(filepath.Dir(p), 0o755) // as the ledger makes it
