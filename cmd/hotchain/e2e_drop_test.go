@@ -430,3 +430,25 @@ func TestAgentDropHostileNames(t *testing.T) {
 		t.Fatalf("a refusal that cannot be moved: exit %d:\n%s", code, out)
 	}
 }
+
+// TestAgentDropRefusalsPerRun: a folder flooded with files to refuse is refused 50 a run,
+// the report saying how many are left; the next run goes on.
+func TestAgentDropRefusalsPerRun(t *testing.T) {
+	h := newDropHost(t, 0)
+	for i := range 60 {
+		if err := os.WriteFile(filepath.Join(h.drop, fmt.Sprintf("shop-hotfix-junk-%03d.rpm", i)), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(400 * time.Millisecond)
+	out, code := h.agent("-console")
+	if code != 1 || !strings.Contains(out, "and 10 more to be refused: at most 50 are refused a run") {
+		t.Fatalf("exit %d, want 1 and the count of what is left:\n%s", code, out)
+	}
+	if got := len(h.names("refused")); got != 100 {
+		t.Fatalf("refused/ holds %d files after the first run, want 100 (50 and their .reason)", got)
+	}
+	if _, code = h.agent("-console"); code != 1 || len(h.names("refused")) != 120 || len(h.names("")) != 3 {
+		t.Fatalf("the second run: exit %d, refused/ %d files, folder %q", code, len(h.names("refused")), h.names(""))
+	}
+}

@@ -52,6 +52,13 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 		return
 	}
 	windowChecked, keyRead := false, false
+	refused, more := 0, 0
+	defer func() {
+		if more > 0 {
+			d.Left = append(d.Left, fmt.Sprintf("and %d more to be refused: at most %d are refused a run, the next run goes on", more, drop.MaxRefusals))
+		}
+		d.CapLists()
+	}()
 	for i, p := range pairs {
 		if ctx.Err() != nil {
 			break
@@ -62,6 +69,11 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 			continue
 		}
 		if p.Bad != "" {
+			if refused >= drop.MaxRefusals {
+				more++
+				continue
+			}
+			refused++
 			r.refuseDrop(df, p.Pair, p.Bad, "")
 			continue
 		}
@@ -132,6 +144,7 @@ func (r *agentRun) listDrop() {
 		return
 	}
 	d.List(dir, pairs, applied, time.Now())
+	d.CapLists()
 }
 
 // takeTarball verifies, unpacks and applies the complete tarball pair p, and moves it to

@@ -378,3 +378,15 @@ func TestDropNamesShownEscaped(t *testing.T) {
 		t.Errorf("ready %q waiting %q, want one line", d.Ready, d.Waiting)
 	}
 }
+
+func TestDropResultCapLists(t *testing.T) {
+	var d Result
+	for i := range 250 {
+		d.Waiting = append(d.Waiting, fmt.Sprintf("w%d", i))
+	}
+	d.Refused = []string{"a"}
+	d.CapLists()
+	if len(d.Waiting) != MaxLines || d.Waiting[MaxLines-1] != fmt.Sprintf("... and %d more", 250-MaxLines+1) || len(d.Refused) != 1 {
+		t.Fatalf("waiting %d lines ending %q, refused %q", len(d.Waiting), d.Waiting[len(d.Waiting)-1], d.Refused)
+	}
+}

@@ -2,6 +2,7 @@ package drop
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -18,6 +19,23 @@ type Result struct {
 	Ready   []string // -check: complete pairs an install run would take now
 	Pending int      // -check: how many of ready would install something
 	Stale   bool     // a file waits for its partner for more than Stale
+}
+
+// MaxRefusals is how many pairs with a name that can never be taken a run refuses; the
+// next run refuses more. MaxLines is how many lines of each list the report shows.
+const (
+	MaxRefusals = 50
+	MaxLines    = 100
+)
+
+// CapLists keeps at most MaxLines lines of each list, and says how many it left out:
+// thousands of files in the folder make no report of megabytes.
+func (d *Result) CapLists() {
+	for _, l := range []*[]string{&d.Taken, &d.Refused, &d.Waiting, &d.Left, &d.Ready} {
+		if n := len(*l); n > MaxLines {
+			*l = append((*l)[:MaxLines-1:MaxLines-1], fmt.Sprintf("... and %d more", n-MaxLines+1))
+		}
+	}
 }
 
 // Busy reports whether the run has something to say about the folder.
