@@ -13,11 +13,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// watchDrop is -daemon's eye on DROP_DIR: inotify tells it when a file there was written
-// and closed (IN_CLOSE_WRITE) or renamed into it (IN_MOVED_TO, how rsync and most transfer
-// tools finish), and it looks at the folder then, at start (what came while it was down),
-// and when a file it saw settling may have settled. Only when a pair is complete does it
-// start a run, which takes the folder alone (dropOnly) under the usual locks; runMu keeps
+// watchDrop is -daemon's eye on DROP_DIR: inotify tells it when a file there that may be
+// the product's archive or signature was written and closed (IN_CLOSE_WRITE) or renamed
+// into it (IN_MOVED_TO, how rsync and most transfer tools finish), and it looks at the
+// folder then, at start (what came while it was down),
+// and when a file it saw settling may have settled. Only when the complete pairs differ from those the last run left (drop.Watcher),
+// and at most once a drop.RunGap (a minute), does it start a run, which takes the folder alone (dropOnly) under the usual locks; runMu keeps
 // it from overlapping the scheduled run. A run that finds another run holding the lock is
 // tried again a minute later. A folder that goes away (removed, renamed) is watched again
 // once it is back. What waits for something else (INSTALL_WINDOW, the alpha, LOCK_SUBSYS)
@@ -42,9 +43,10 @@ func watchDrop(ctx context.Context, o agent.Options, runMu *sync.Mutex) error {
 		return cli.WithHint(fmt.Errorf("watch DROP_DIR %s: %w", dir, err), "create the drop folder (mkdir "+cfg.DropDir+") and start the daemon again")
 	}
 	changed, lost := make(chan struct{}, 1), make(chan int32, 16)
-	go drop.ReadInotify(f, changed, lost)
+	go drop.ReadInotify(f, cfg.Product, changed, lost)
 
 	o.DropOnly, o.NoSettleWait = true, true
+	var watcher drop.Watcher
 	timer := time.NewTimer(0) // a first look: what came while the daemon was down
 	defer timer.Stop()
 	var rewatch <-chan time.Time
@@ -77,19 +79,26 @@ func watchDrop(ctx context.Context, o agent.Options, runMu *sync.Mutex) error {
 		case <-timer.C:
 		}
 		complete, next := drop.Look(dir, cfg.Product)
-		if complete {
+		start := time.Now()
+		run, wait := watcher.Decide(complete, start)
+		if wait > 0 && (next == 0 || wait < next) {
+			next = wait
+		}
+		if run {
 			runMu.Lock()
 			err := agent.Run(ctx, o)
 			runMu.Unlock()
 			if ctx.Err() != nil {
 				return nil
 			}
+			left, n := drop.Look(dir, cfg.Product)
 			if code := o.Report(o.Stderr, err); code == cli.ExitLocked {
-				next = time.Minute
+				next, left = time.Minute, ""
 			} else if code != 0 {
 				fmt.Fprintf(o.Stderr, "hotchain: the drop folder's run ended with exit status %d\n", code)
 			}
-			if _, n := drop.Look(dir, cfg.Product); n > 0 && (next == 0 || n < next) {
+			watcher.Ran(start, left)
+			if n > 0 && (next == 0 || n < next) {
 				next = n
 			}
 		}

@@ -390,3 +390,41 @@ func TestDropResultCapLists(t *testing.T) {
 		t.Fatalf("waiting %d lines ending %q, refused %q", len(d.Waiting), d.Waiting[len(d.Waiting)-1], d.Refused)
 	}
 }
+
+// TestDropWatcher: the daemon starts a run for complete pairs only when they differ from
+// what the last run left, at most once a RunGap but for the first; events on names that
+// are no candidates do not count.
+func TestDropWatcher(t *testing.T) {
+	for name, want := range map[string]bool{
+		"shop-hotfix-6.14.2.1.tar.gz": true, "shop-hotfix-6.14.2.1.tar.gz.sig": true, "shop-hotfix-junk.rpm": true,
+		".shop-hotfix-6.14.2.1.tar.gz.Xy12": false, "shop-hotfix-6.14.2.1.tar.gz.part": false, "README": false, "other-hotfix-6.14.2.1.tar.gz": false,
+	} {
+		if got := Watched("shop", name); got != want {
+			t.Errorf("Watched(%q) = %v, want %v", name, got, want)
+		}
+	}
+	var w Watcher
+	now := time.Now()
+	if run, _ := w.Decide("", now); run {
+		t.Fatal("a run for nothing complete")
+	}
+	if run, _ := w.Decide("a", now); !run {
+		t.Fatal("the first look does not run")
+	}
+	w.Ran(now, "a") // the run left a as it was (refused, could not move it)
+	for i := range 100 {
+		if run, _ := w.Decide("a", now.Add(time.Duration(i)*time.Hour)); run {
+			t.Fatal("a run again for what the last run left")
+		}
+	}
+	if run, wait := w.Decide("b", now.Add(time.Second)); run || wait <= 0 || wait > RunGap() {
+		t.Fatalf("a change within RunGap: run %v wait %v, want a wait of at most %v", run, wait, RunGap())
+	}
+	if run, _ := w.Decide("b", now.Add(RunGap())); !run {
+		t.Fatal("a change after RunGap does not run")
+	}
+	w.Ran(now.Add(RunGap()), "") // another run held the lock: tried again
+	if run, _ := w.Decide("b", now.Add(2*RunGap())); !run {
+		t.Fatal("a locked-out run is not tried again")
+	}
+}
