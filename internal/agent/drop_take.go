@@ -42,7 +42,7 @@ func (r *agentRun) takeDrop(ctx context.Context) {
 	dir := cfg.InRoot(cfg.DropDir)
 	df, err := drop.OpenDir(dir)
 	if err != nil {
-		r.Fail("drop folder: %v", cli.WithHint(err, "create DROP_DIR (mkdir "+cfg.DropDir+") or set DROP_DIR= in "+cfg.File))
+		r.Fail("drop folder: %v", folderHint(err, cfg.DropDir, cfg.File))
 		return
 	}
 	defer df.Close()
@@ -135,7 +135,7 @@ func (r *agentRun) listDrop() {
 	dir := cfg.InRoot(cfg.DropDir)
 	pairs, err := drop.Scan(dir, cfg.Product)
 	if err != nil {
-		r.Fail("drop folder: %v", cli.WithHint(err, "create DROP_DIR (mkdir "+cfg.DropDir+") or set DROP_DIR= in "+cfg.File))
+		r.Fail("drop folder: %v", folderHint(err, cfg.DropDir, cfg.File))
 		return
 	}
 	applied, err := r.Host.Applied()
@@ -287,4 +287,13 @@ func (r *agentRun) moveDrop(df *drop.Dir, p *drop.Pair, sub, reason string) (whe
 		return "", false
 	}
 	return hotfix.ShownName(filepath.Join(r.Cfg.DropDir, sub, base)), true
+}
+
+// folderHint is the hint for a drop folder that cannot be read: its own (a symlink), else
+// to make it or set DROP_DIR.
+func folderHint(err error, dropDir, file string) error {
+	if hint.Of(err) != "" {
+		return err
+	}
+	return cli.WithHint(err, "create DROP_DIR (mkdir "+dropDir+") or set DROP_DIR= in "+file)
 }

@@ -35,7 +35,7 @@ func watchDrop(ctx context.Context, o agent.Options, runMu *sync.Mutex) error {
 	// The folder itself going (removed, renamed: IN_DELETE_SELF, IN_MOVE_SELF, IN_IGNORED)
 	// ends the watch: it is set again on the path every dropRewatch until it works.
 	add := func() (int32, error) {
-		wd, err := unix.InotifyAddWatch(fd, dir, unix.IN_CLOSE_WRITE|unix.IN_MOVED_TO|unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_ONLYDIR)
+		wd, err := unix.InotifyAddWatch(fd, dir, unix.IN_CLOSE_WRITE|unix.IN_MOVED_TO|unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_ONLYDIR|unix.IN_DONT_FOLLOW)
 		return int32(wd), err
 	}
 	wd, err := add()

@@ -5,9 +5,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 	"unicode/utf8"
 
 	"github.com/hotchain/hotchain/internal/boundedio"
@@ -28,11 +30,27 @@ type Dir struct {
 }
 
 func OpenDir(path string) (*Dir, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := openFolder(path)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		return nil, err
 	}
 	return &Dir{Path: path, fd: fd}, nil
+}
+
+// openFolder opens DROP_DIR itself, which must be a directory and not a symlink: a writer
+// of the folder's parent could point a symlink anywhere.
+func openFolder(path string) (int, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err == nil {
+		return fd, nil
+	}
+	perr := &os.PathError{Op: "open", Path: path, Err: err}
+	var st unix.Stat_t
+	if (errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR)) && unix.Lstat(path, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		return -1, cli.WithHint(fmt.Errorf("drop folder %s is a symlink: hotchain takes files only from the directory itself", path),
+			"set DROP_DIR to the real directory (readlink -f "+path+")")
+	}
+	return -1, perr
 }
 
 func (d *Dir) Close() { unix.Close(d.fd) }
@@ -248,4 +266,74 @@ func PrivateSigCopy(df *Dir, name string) (string, func(), error) {
 		return "", nil, err
 	}
 	return p, func() { os.RemoveAll(tmp) }, nil
+}
+
+// statInfo is an fs.FileInfo from fstatat on the folder's descriptor.
+type statInfo struct {
+	name string
+	st   syscall.Stat_t
+}
+
+func (s *statInfo) Name() string       { return s.name }
+func (s *statInfo) Size() int64        { return s.st.Size }
+func (s *statInfo) ModTime() time.Time { return time.Unix(s.st.Mtim.Unix()) }
+func (s *statInfo) IsDir() bool        { return s.Mode().IsDir() }
+func (s *statInfo) Sys() any           { return &s.st }
+func (s *statInfo) Mode() fs.FileMode {
+	m := fs.FileMode(s.st.Mode & 0o777)
+	switch s.st.Mode & syscall.S_IFMT {
+	case syscall.S_IFDIR:
+		m |= fs.ModeDir
+	case syscall.S_IFLNK:
+		m |= fs.ModeSymlink
+	case syscall.S_IFIFO:
+		m |= fs.ModeNamedPipe
+	case syscall.S_IFSOCK:
+		m |= fs.ModeSocket
+	case syscall.S_IFBLK:
+		m |= fs.ModeDevice
+	case syscall.S_IFCHR:
+		m |= fs.ModeDevice | fs.ModeCharDevice
+	}
+	if s.st.Mode&syscall.S_ISUID != 0 {
+		m |= fs.ModeSetuid
+	}
+	if s.st.Mode&syscall.S_ISGID != 0 {
+		m |= fs.ModeSetgid
+	}
+	if s.st.Mode&syscall.S_ISVTX != 0 {
+		m |= fs.ModeSticky
+	}
+	return m
+}
+
+// readFolder lists the folder at path through one descriptor (openFolder): each entry's
+// name and what fstatat says of it, without following a symlink. Entries gone meanwhile
+// are left out.
+func readFolder(path string) ([]fs.FileInfo, error) {
+	fd, err := openFolder(path)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]fs.FileInfo, 0, len(names))
+	for _, n := range names {
+		var st unix.Stat_t
+		if err := unix.Fstatat(fd, n, &st, unix.AT_SYMLINK_NOFOLLOW); errors.Is(err, unix.ENOENT) {
+			continue
+		} else if err != nil {
+			return nil, &os.PathError{Op: "stat", Path: filepath.Join(path, n), Err: err}
+		}
+		s := &statInfo{name: n}
+		s.st.Dev, s.st.Ino, s.st.Mode, s.st.Nlink, s.st.Uid, s.st.Gid, s.st.Size = st.Dev, st.Ino, st.Mode, st.Nlink, st.Uid, st.Gid, st.Size
+		s.st.Mtim = syscall.Timespec(st.Mtim)
+		s.st.Ctim = syscall.Timespec(st.Ctim)
+		out = append(out, s)
+	}
+	return out, nil
 }

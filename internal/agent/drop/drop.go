@@ -182,21 +182,15 @@ func (p *Pair) Names() []string {
 // Scan lists the pairs in dir for product, in chain order (lowest version first;
 // bundles by their newest hotfix, bad names last).
 func Scan(dir, product string) ([]*Pair, error) {
-	entries, err := os.ReadDir(dir)
+	entries, err := readFolder(dir)
 	if err != nil {
 		return nil, err
 	}
 	byArchive := map[string]*Pair{}
-	for _, e := range entries {
-		n := Classify(product, e.Name())
+	for _, info := range entries {
+		n := Classify(product, info.Name())
 		if n.Archive == "" {
 			continue
-		}
-		info, err := e.Info()
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // renamed away meanwhile
-		} else if err != nil {
-			return nil, err
 		}
 		if info.IsDir() {
 			continue
@@ -207,7 +201,7 @@ func Scan(dir, product string) ([]*Pair, error) {
 			p.Sig = false // the pair's name is the archive's
 			byArchive[n.Archive] = p
 		}
-		f := &File{Name: e.Name(), Info: info}
+		f := &File{Name: info.Name(), Info: info}
 		if n.Sig {
 			p.SigFile = f
 		} else {

@@ -428,3 +428,24 @@ func TestDropWatcher(t *testing.T) {
 		t.Fatal("a locked-out run is not tried again")
 	}
 }
+
+// TestDropFolderSymlinkRefused: DROP_DIR as a symlink is neither scanned nor opened: the
+// error says so and names the real directory's way.
+func TestDropFolderSymlinkRefused(t *testing.T) {
+	real := t.TempDir()
+	writeDropFile(t, real, "shop-hotfix-6.14.2.1.tar.gz", "x")
+	link := filepath.Join(t.TempDir(), "drop")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	if pairs, err := Scan(link, "shop"); err == nil || !strings.Contains(err.Error(), "is a symlink") {
+		t.Fatalf("scan through a symlink: %d pairs, %v", len(pairs), err)
+	}
+	if df, err := OpenDir(link); err == nil {
+		df.Close()
+		t.Fatal("opened DROP_DIR through a symlink")
+	}
+	if pairs, err := Scan(real, "shop"); err != nil || len(pairs) != 1 || !pairs[0].ArchiveFile.Info.Mode().IsRegular() {
+		t.Fatalf("the real folder: %v %d", err, len(pairs))
+	}
+}
