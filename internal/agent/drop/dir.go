@@ -89,6 +89,18 @@ func (d *Dir) Move(sub string, p *Pair, reason string) (string, error) {
 		return "", err
 	}
 	defer unix.Close(sfd)
+	// What is moved must be what the scan saw (and the run took): a file put in its place
+	// since stays in the folder for the next run.
+	for _, f := range []*File{p.ArchiveFile, p.SigFile} {
+		if f == nil {
+			continue
+		}
+		var st unix.Stat_t
+		err := unix.Fstatat(d.fd, f.Name, &st, unix.AT_SYMLINK_NOFOLLOW)
+		if was, ok := f.Info.Sys().(*syscall.Stat_t); err == nil && ok && (was.Dev != st.Dev || was.Ino != st.Ino) {
+			return "", fmt.Errorf("%s %w (another file was put in its place since it was taken: left in the folder)", filepath.Join(d.Path, f.Name), errChanged)
+		}
+	}
 	stem := MoveStem(p.Archive)
 	base, err := freeBase(sfd, stem)
 	if err != nil {

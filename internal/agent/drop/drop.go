@@ -166,6 +166,7 @@ type File struct {
 type Pair struct {
 	Name
 	ArchiveFile, SigFile *File
+	DirInstead           bool // a directory has the archive's name
 }
 
 // Names is the pair's files that are there.
@@ -193,6 +194,15 @@ func Scan(dir, product string) ([]*Pair, error) {
 			continue
 		}
 		if info.IsDir() {
+			if !n.Sig && n.Bad == "" {
+				// A directory named like the archive: the pair's .sig would wait for it.
+				p := byArchive[n.Archive]
+				if p == nil {
+					p = &Pair{Name: n}
+					byArchive[n.Archive] = p
+				}
+				p.DirInstead = true
+			}
 			continue
 		}
 		p := byArchive[n.Archive]

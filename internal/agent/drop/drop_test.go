@@ -449,3 +449,43 @@ func TestDropFolderSymlinkRefused(t *testing.T) {
 		t.Fatalf("the real folder: %v %d", err, len(pairs))
 	}
 }
+
+// TestDropDirectoryAndReplacedArchive: a directory with the archive's name is named as
+// such; a file put in the place of a taken one is not moved to done/.
+func TestDropDirectoryAndReplacedArchive(t *testing.T) {
+	dir := t.TempDir()
+	name := "shop-hotfix-6.14.2.1.tar.gz"
+	if err := os.Mkdir(filepath.Join(dir, name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeDropFile(t, dir, name+".sig", "sig")
+	pairs, err := Scan(dir, "shop")
+	if err != nil || len(pairs) != 1 {
+		t.Fatalf("scan: %v %d", err, len(pairs))
+	}
+	if why, _, _ := PairState(dir, pairs[0], time.Now().Add(time.Hour)); !strings.Contains(why, "is a directory, not the archive") {
+		t.Errorf("why %q", why)
+	}
+	os.Remove(filepath.Join(dir, name))
+
+	writeDropFile(t, dir, name, "taken")
+	pairs, _ = Scan(dir, "shop")
+	df, err := OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer df.Close()
+	if err := os.Rename(filepath.Join(dir, name), filepath.Join(dir, "kept-aside")); err != nil { // its inode stays taken
+		t.Fatal(err)
+	}
+	writeDropFile(t, dir, name, "put in its place")
+	if _, err := df.Move(Done, pairs[0], ""); !errors.Is(err, errChanged) {
+		t.Fatalf("move of a replaced archive: %v, want it left", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, name)); string(got) != "put in its place" {
+		t.Fatalf("the folder's archive is %q", got)
+	}
+	if names, _ := os.ReadDir(filepath.Join(dir, Done)); len(names) != 0 {
+		t.Fatalf("done/ holds %d files", len(names))
+	}
+}

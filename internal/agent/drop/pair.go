@@ -26,6 +26,10 @@ func PairState(dir string, p *Pair, now time.Time) (why string, stale bool, wait
 	// A name that can never be taken is refused once its files are complete, pair or not.
 	if p.Bad == "" {
 		switch {
+		case p.ArchiveFile == nil && p.DirInstead:
+			return p.Shown() + " is a directory, not the archive: remove it and copy the archive itself", p.SigFile != nil && now.Sub(ChangedAt(p.SigFile)) > Stale, 0
+		case p.ArchiveFile == nil && p.SigFile == nil:
+			return "", false, 0
 		case p.ArchiveFile == nil:
 			return "waits for its archive " + p.Shown() + " (copy the archive first, then its .sig)", now.Sub(ChangedAt(p.SigFile)) > Stale, 0
 		case p.SigFile == nil:
