@@ -7,8 +7,8 @@
 // would take (Result.List), waits once for files that are settling (Result.SettledPairs),
 // and takes bundle pairs through the import it is given (TakeBundles). It also reads the
 // inotify events the daemon watches the folder with. It reads, renames and writes .reason
-// files in the folder, nothing else: it never opens an archive, checks a signature or
-// changes the host (the import TakeBundles is given does); it must not import the agent.
+// files in the folder, nothing else: it opens an archive only to hand the open file on
+// (Dir.OpenArchive), and never reads one, checks a signature or changes the host (the import TakeBundles is given does); it must not import the agent.
 package drop
 
 import (
