@@ -105,7 +105,7 @@ func (c *content) file(rel string) ([]byte, bool) {
 
 // summary is the first line of fixed-bugs.txt, else "shop hotfix 6.14.2.3".
 func (c *content) summary(product string) string {
-	if b, ok := c.file("fixed-bugs.txt"); ok {
+	if b, ok := c.file(hotfix.FixedBugsFile); ok {
 		for _, line := range strings.Split(strings.ToValidUTF8(string(b), "?"), "\n") {
 			if line = strings.TrimSpace(line); line != "" {
 				return line
@@ -117,7 +117,7 @@ func (c *content) summary(product string) string {
 
 // description is fixed-bugs.txt, else the summary.
 func (c *content) description(product string) string {
-	if b, ok := c.file("fixed-bugs.txt"); ok {
+	if b, ok := c.file(hotfix.FixedBugsFile); ok {
 		if d := strings.TrimRight(strings.ToValidUTF8(string(b), "?"), " \t\r\n"); strings.TrimSpace(d) != "" {
 			return d
 		}

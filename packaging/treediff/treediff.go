@@ -61,7 +61,7 @@ func ParseTrees(s string) ([]Tree, error) {
 			return nil, fmt.Errorf("-trees: %q has no =: want TREE=SUBDIR, like FileChanges=app", item)
 		case dir == "" || dir == "." || dir == ".." || strings.Contains(dir, "/"):
 			return nil, fmt.Errorf("-trees: %q: %q is not a change tree name: one name, no / (like FileChanges)", item, dir)
-		case dir == hotfix.InstallDir || dir == hotfix.VersionFile || dir == hotfix.FilelistFile || dir == hotfix.RemovalsFile || strings.HasPrefix(dir, "Backup-") || strings.HasPrefix(dir, "."):
+		case hotfix.ReservedName(dir):
 			return nil, fmt.Errorf("-trees: %q: %s is a name the hotfix directory uses for something else", item, dir)
 		case path.IsAbs(sub) || sub == ".." || strings.HasPrefix(sub, "../"):
 			return nil, fmt.Errorf("-trees: %q: %q is not a path inside the trees: give it relative to -from and -to", item, sub)

@@ -503,7 +503,8 @@ func TestTrees(t *testing.T) {
 }
 
 func TestParseTrees(t *testing.T) {
-	for _, bad := range []string{"", "FileChanges", "a/b=x", "Install=x", "FileChanges=/abs", "FileChanges=../up", "A=x,A=y", "A=x,B=x", "version.txt=x"} {
+	for _, bad := range []string{"", "FileChanges", "a/b=x", "Install=x", "FileChanges=/abs", "FileChanges=../up", "A=x,A=y", "A=x,B=x", "version.txt=x",
+		"fixed-bugs.txt=x", "fixed-files.txt=x", "install.txt=x", "restart.txt=x", "filelist.txt=x", "FileRemovals=x", "Backup-1=x", ".hidden=x", "a-install-1.log=x"} {
 		if _, err := ParseTrees(bad); err == nil {
 			t.Errorf("ParseTrees(%q) took it", bad)
 		}
