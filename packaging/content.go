@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/hotchain/hotchain/hotfix"
 )
@@ -58,7 +57,7 @@ func loadContent(src string) (*content, error) {
 		}
 	}
 	for _, e := range d.Entries {
-		if strings.IndexFunc(e.Rel, unicode.IsControl) >= 0 {
+		if hotfix.HasControl(e.Rel) {
 			return nil, fmt.Errorf("%s: file name %q holds a control character (a newline, a tab): rename it, filelist.txt and rpm cannot hold it", d.Path, e.Rel)
 		}
 		// Never setuid or setgid in a package: rpm would make such a file in PATCHES_DIR,

@@ -339,6 +339,10 @@ func classify(nodes []node, trees []Tree) (*plan, error) {
 		if tr.Sub != "." {
 			sub = strings.TrimPrefix(n.rel, tr.Sub+"/")
 		}
+		if hotfix.HasControl(n.rel) {
+			refuse(n.rel, "%s; its name holds a control character (a newline, a tab), which build refuses and filelist.txt cannot hold: rename it", describe(o, w))
+			continue
+		}
 		if (o != nil && o.isSpecial()) || (w != nil && w.isSpecial()) {
 			refuse(n.rel, "%s: a hotfix holds only files, directories and symlinks", describe(o, w))
 			continue

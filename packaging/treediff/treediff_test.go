@@ -135,7 +135,7 @@ func productTrees(t *testing.T) (old, new *tree) {
 		link("lib/Old/deep/c", "b.pm").
 		link("lib/Shop/Default.pm", "Core.pm").
 		link("lib/Shop/gone-link", "Core.pm").
-		file("share/odd\\name\nwith newline", "odd 1\n", 0o644).
+		file("share/odd\\name with space", "odd 1\n", 0o644).
 		file("share/bad\xffutf8", "bad 1\n", 0o644).
 		file("etc/shop.conf", "x=1\n", 0o644)
 	old.stamp(oldTime)
@@ -151,9 +151,9 @@ func productTrees(t *testing.T) (old, new *tree) {
 		file("lib/New/sub/x.pm", "x\n", 0o640).
 		dir("lib/New/empty", 0o750).
 		link("lib/New/sub/y", "x.pm").
-		file("share/odd\\name\nwith newline", "odd 2\n", 0o644).
+		file("share/odd\\name with space", "odd 2\n", 0o644).
 		file("share/bad\xffutf8", "bad 2\n", 0o644).
-		file("share/new\xfe\\\r", "new odd\n", 0o644)
+		file("share/new\xfe\\", "new odd\n", 0o644)
 	for _, rel := range []string{"lib/Shop/obsolete.pm", "lib/Shop/gone-link"} {
 		if err := os.Remove(newT.p(rel)); err != nil {
 			t.Fatal(err)
@@ -164,7 +164,7 @@ func productTrees(t *testing.T) (old, new *tree) {
 	}
 	// What the hotfix places has new times; directories are left as they come.
 	for _, rel := range []string{"lib/Shop/Core.pm", "lib/Shop/Sized.pm", "lib/Shop/Cart.pm", "lib/Shop/mode.sh", "lib/Shop/Grüße.pm", "lib/Shop/Neu€.pm",
-		"lib/Shop/Default.pm", "lib/Shop/new-link", "lib/New/sub/x.pm", "lib/New/sub/y", "share/odd\\name\nwith newline", "share/bad\xffutf8", "share/new\xfe\\\r"} {
+		"lib/Shop/Default.pm", "lib/Shop/new-link", "lib/New/sub/x.pm", "lib/New/sub/y", "share/odd\\name with space", "share/bad\xffutf8", "share/new\xfe\\"} {
 		touch(t, newT.p(rel), newTime)
 	}
 	return old, newT
@@ -385,6 +385,12 @@ func TestRefused(t *testing.T) {
 		old, new := base(t)
 		new.file("lib/.hotchain-0123456789ab.new", "x\n", 0o644)
 		refusedBy(t, old, new, nil, "lib/.hotchain-0123456789ab.new: its name starts with .hotchain-")
+	})
+	t.Run("control character in a name", func(t *testing.T) {
+		old, new := base(t)
+		old.file("lib/gone\tname", "g\n", 0o644)
+		new.file("lib/new\nline", "n\n", 0o644)
+		refusedBy(t, old, new, nil, `"lib/gone\tname": removed (file); its name holds a control character`, `"lib/new\nline": added (file); its name holds a control character`)
 	})
 	t.Run("owner", func(t *testing.T) {
 		if os.Geteuid() != 0 {
