@@ -25,6 +25,7 @@ type meta struct {
 	link     string // symlink target
 	dev, ino uint64
 	rdev     uint64
+	xattr    string // extended attributes a hotfix would have to place (xattrs); read by the walk for NEW's entries and those on both sides
 }
 
 func (m *meta) isDir() bool     { return m.mode.IsDir() }
@@ -133,7 +134,8 @@ type listing struct {
 // is lstat'ed (fstatat relative to its open directory). It returns the paths of the union
 // that differ and the directories, parents before children, and how many paths it
 // compared. A path differs when it is on one side only, or of another kind, owner, mode,
-// size, symlink target or device number on the other (sameMeta), or, for files of the
+// size, symlink target or device number on the other (sameMeta), or extended attributes
+// (xattrs; read for NEW's entries and those on both sides), or, for files of the
 // same size, holds other bytes, compared with an early exit (hard links to one inode are
 // equal without being read). Modification times are not compared: a hotfix cannot set a
 // directory's, and a file whose content is the same is not shipped for its time.
@@ -209,6 +211,13 @@ func listPair(oldRoot, newRoot string, j dirJob) listing {
 		}
 	}
 	var l listing
+	oldDir, newDir := filepath.Join(oldRoot, filepath.FromSlash(j.rel)), filepath.Join(newRoot, filepath.FromSlash(j.rel))
+	var xbuf [1024]byte
+	readXattr := func(dir, name string, m *meta) error {
+		x, err := xattrs(dir+"/"+name, xbuf[:])
+		m.xattr = x
+		return err
+	}
 	prefix := ""
 	if j.rel != "." {
 		prefix = j.rel + "/"
@@ -228,6 +237,9 @@ func listPair(oldRoot, newRoot string, j dirJob) listing {
 			a++
 		case a == len(olds.names) || news.names[b] < olds.names[a]:
 			n = node{rel: prefix + news.names[b], new: &news.metas[b], differs: true}
+			if err := readXattr(newDir, news.names[b], n.new); err != nil {
+				return listing{err: err}
+			}
 			b++
 		default:
 			name := olds.names[a]
@@ -235,8 +247,16 @@ func listPair(oldRoot, newRoot string, j dirJob) listing {
 			a++
 			b++
 			o, w := n.old, n.new
+			if err := readXattr(oldDir, name, o); err != nil {
+				return listing{err: err}
+			}
+			if o.dev == w.dev && o.ino == w.ino {
+				w.xattr = o.xattr // one inode
+			} else if err := readXattr(newDir, name, w); err != nil {
+				return listing{err: err}
+			}
 			switch {
-			case !sameMeta(o, w):
+			case o.xattr != w.xattr || !sameMeta(o, w):
 				n.differs = true
 			case o.isRegular() && o.size > 0 && (o.dev != w.dev || o.ino != w.ino):
 				if buf == nil {

@@ -3,7 +3,8 @@
 // side of `hotchain diff`.
 //
 // Make compares the trees (lstat only, never following a symlink; same-size files byte by
-// byte), refuses what a hotfix cannot ship (an owner change, setuid or setgid, a device file or
+// byte), refuses what a hotfix cannot ship (an owner change, setuid or setgid, extended
+// attributes (xattr.go), a name with a control character, a device file or
 // pipe, a directory's mode, a difference outside every mapped subtree), writes the change
 // trees, FileRemovals, version.txt and filelist.txt under a temporary name, applies the
 // result with the real applier (package hotfix) to a sparse copy of OLD and compares that
@@ -352,6 +353,14 @@ func classify(nodes []node, trees []Tree) (*plan, error) {
 		case o != nil && w != nil && (sameKind(o, w) || (!o.isDir() && !w.isDir())):
 			// The same kind, or a file and a symlink in each other's place: the applier
 			// places either over the other (by rename, which replaces the entry itself).
+			if o.xattr != w.xattr {
+				change := fmt.Sprintf("change from %s to %s", xattrNames(o.xattr), xattrNames(w.xattr))
+				if xattrNames(o.xattr) == xattrNames(w.xattr) {
+					change = "(" + xattrNames(w.xattr) + ") change their values"
+				}
+				refuse(n.rel, "extended attributes %s: a hotfix places no extended attributes; set them in an Install script (setcap, setfacl, setfattr)", change)
+				continue
+			}
 			if o.uid != w.uid || o.gid != w.gid {
 				refuse(n.rel, "owner changes from %d:%d to %d:%d: a hotfix gives what it places the owner of what it replaces; change the owner in an Install script", o.uid, o.gid, w.uid, w.gid)
 				continue
@@ -387,11 +396,15 @@ func classify(nodes []node, trees []Tree) (*plan, error) {
 }
 
 // shippable refuses an entry of NEW that a hotfix cannot place as it is: setuid or setgid
-// bits, which the applier never places (plan.PlacedMode); a symlink that leads out of its
+// bits, which the applier never places (plan.PlacedMode); extended attributes (xattrs),
+// which it never places either; a symlink that leads out of its
 // change tree (sub is its path there), which the applier refuses; a name of hotchain's
 // temporary files.
 func shippable(rel, sub string, w *meta, refuse func(rel, format string, args ...any)) bool {
 	switch {
+	case w.xattr != "":
+		refuse(rel, "carries extended attributes (%s): a hotfix places no extended attributes; set them in an Install script (setcap, setfacl, setfattr)", xattrNames(w.xattr))
+		return false
 	case w.mode&(fs.ModeSetuid|fs.ModeSetgid) != 0:
 		refuse(rel, "has mode %s: a hotfix never places setuid or setgid bits; ship it without them and set them in an Install script", w.mode)
 		return false

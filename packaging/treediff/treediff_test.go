@@ -392,6 +392,31 @@ func TestRefused(t *testing.T) {
 		new.file("lib/new\nline", "n\n", 0o644)
 		refusedBy(t, old, new, nil, `"lib/gone\tname": removed (file); its name holds a control character`, `"lib/new\nline": added (file); its name holds a control character`)
 	})
+	t.Run("extended attribute added to an equal file", func(t *testing.T) {
+		old, new := base(t)
+		setXattr(t, new.p("bin/tool"), "user.cap", "x")
+		refusedBy(t, old, new, nil, "bin/tool: extended attributes change from none to user.cap", "setcap")
+	})
+	t.Run("extended attribute value changes", func(t *testing.T) {
+		old, new := base(t)
+		setXattr(t, old.p("bin/tool"), "user.cap", "x")
+		setXattr(t, new.p("bin/tool"), "user.cap", "y")
+		refusedBy(t, old, new, nil, "bin/tool: extended attributes (user.cap) change their values")
+	})
+	t.Run("changed file carries an extended attribute", func(t *testing.T) {
+		old, new := base(t)
+		setXattr(t, old.p("bin/tool"), "user.cap", "x")
+		new.file("bin/tool", "t2\n", 0o755)
+		setXattr(t, new.p("bin/tool"), "user.cap", "x")
+		refusedBy(t, old, new, nil, "bin/tool: carries extended attributes (user.cap): a hotfix places no extended attributes")
+	})
+	t.Run("added file and directory carry extended attributes", func(t *testing.T) {
+		old, new := base(t)
+		new.file("lib/b.pm", "b\n", 0o644).dir("lib/d", 0o755)
+		setXattr(t, new.p("lib/b.pm"), "user.b", "1")
+		setXattr(t, new.p("lib/d"), "user.d", "1")
+		refusedBy(t, old, new, nil, "lib/b.pm: carries extended attributes (user.b)", "lib/d: carries extended attributes (user.d)")
+	})
 	t.Run("owner", func(t *testing.T) {
 		if os.Geteuid() != 0 {
 			t.Skip("chown needs root")
@@ -685,4 +710,16 @@ func TestSelfCheckFollowsSymlinksOnTheWay(t *testing.T) {
 		link("latest", "releases").link("current", "latest/v1").stamp(oldTime)
 	new := cloneTree(t, old.root).link("current", "latest/v2")
 	retargetRoundTrip(t, old, new)
+}
+
+// setXattr sets the extended attribute name of p; the test is skipped where the file
+// system has none.
+func setXattr(t *testing.T, p, name, value string) {
+	t.Helper()
+	if err := unix.Lsetxattr(p, name, []byte(value), 0); err != nil {
+		if errors.Is(err, unix.ENOTSUP) {
+			t.Skipf("%s: the file system takes no extended attributes", p)
+		}
+		t.Fatal(err)
+	}
 }
