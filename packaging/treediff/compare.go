@@ -1,6 +1,7 @@
 package treediff
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -139,7 +140,7 @@ type listing struct {
 // same size, holds other bytes, compared with an early exit (hard links to one inode are
 // equal without being read). Modification times are not compared: a hotfix cannot set a
 // directory's, and a file whose content is the same is not shipped for its time.
-func walk(oldRoot, newRoot string) ([]node, int, error) {
+func walk(ctx context.Context, oldRoot, newRoot string) ([]node, int, error) {
 	oldM, err := lstatMeta(oldRoot)
 	if err != nil {
 		return nil, 0, err
@@ -158,7 +159,10 @@ func walk(oldRoot, newRoot string) ([]node, int, error) {
 	for len(level) > 0 {
 		out := make([]listing, len(level))
 		err := ordered.InOrder(len(level), walkWorkers, func(i int) error {
-			out[i] = listPair(oldRoot, newRoot, level[i])
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			out[i] = listPair(ctx, oldRoot, newRoot, level[i])
 			return out[i].err
 		}, func(int) {})
 		if err != nil {
@@ -196,7 +200,7 @@ func (d *dirList) close() {
 
 // listPair lists the directory j.rel in the trees that have it, merges the two lists and
 // compares what is on both sides.
-func listPair(oldRoot, newRoot string, j dirJob) listing {
+func listPair(ctx context.Context, oldRoot, newRoot string, j dirJob) listing {
 	olds, news := dirList{fd: -1}, dirList{fd: -1}
 	defer func() { olds.close(); news.close() }()
 	var err error
@@ -230,6 +234,9 @@ func listPair(oldRoot, newRoot string, j dirJob) listing {
 	}()
 	a, b := 0, 0
 	for a < len(olds.names) || b < len(news.names) {
+		if l.entries%1024 == 1023 && ctx.Err() != nil {
+			return listing{err: ctx.Err()}
+		}
 		var n node
 		switch {
 		case b == len(news.names) || (a < len(olds.names) && olds.names[a] < news.names[b]):

@@ -26,6 +26,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -99,7 +100,20 @@ type Result struct {
 }
 
 // Make writes the hotfix directory that turns o.Old into o.New (see the package comment).
+// Interrupted (ctx), it stops, removes what it wrote, and returns an error that wraps
+// ctx.Err().
 func Make(ctx context.Context, o Options) (*Result, error) {
+	res, err := makeHotfix(ctx, o)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	if err != nil && ctx.Err() != nil {
+		return nil, hint.With(fmt.Errorf("diff of %s and %s interrupted: %w", o.Old, o.New, err), "nothing was written; run it again")
+	}
+	return res, err
+}
+
+func makeHotfix(ctx context.Context, o Options) (*Result, error) {
 	if o.Trees == nil {
 		o.Trees = DefaultTrees
 	}
@@ -113,7 +127,16 @@ func Make(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 
-	nodes, entries, err := walk(oldRoot, newRoot)
+	// What killed diffs left (scratch.go).
+	stale := cleanStale(filepath.Dir(out), workPrefix(out), time.Now().Add(-staleWork))
+	for _, d := range scratchRoots() {
+		stale = append(stale, cleanStale(d, scratchPrefix, time.Now().Add(-staleScratch))...)
+	}
+	for _, d := range stale {
+		logf("diff: removed %s, left by a diff that was killed", d)
+	}
+
+	nodes, entries, err := walk(ctx, oldRoot, newRoot)
 	if err != nil {
 		return nil, fmt.Errorf("compare %s with %s: %w", o.Old, o.New, err)
 	}
@@ -128,7 +151,7 @@ func Make(ctx context.Context, o Options) (*Result, error) {
 		return nil, hint.With(fmt.Errorf("%s and %s do not differ in anything a hotfix ships", o.Old, o.New),
 			"a hotfix needs at least one change; compare the right trees")
 	}
-	if err := p.hashRemovals(oldRoot); err != nil {
+	if err := p.hashRemovals(ctx, oldRoot); err != nil {
 		return nil, err
 	}
 	res := p.result()
@@ -136,27 +159,37 @@ func Make(ctx context.Context, o Options) (*Result, error) {
 	logf("diff: %d entries compared: %d files and symlinks added, %d replaced, %d removed; %d directories added, %d removed",
 		entries, res.Added, res.Replaced, res.Removed, res.DirsAdded, res.DirsRemoved)
 
-	work, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".hotchain-diff-")
+	work, err := os.MkdirTemp(filepath.Dir(out), workPrefix(out))
 	if err != nil {
 		return nil, fmt.Errorf("make the work directory next to %s: %w", o.Out, err)
 	}
 	defer os.RemoveAll(work)
+	release, err := holdDir(work)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	// The self-check's host lives in memory when there is room (scratchDir): what it writes
 	// is thrown away, and the disk would only slow it down.
 	scratch, sameFS := scratchDir(p.scratchBytes()), false
 	if scratch == "" {
 		scratch, sameFS = work, true
 	} else {
-		if scratch, err = os.MkdirTemp(scratch, "hotchain-diff-"); err != nil {
+		if scratch, err = os.MkdirTemp(scratch, scratchPrefix); err != nil {
 			return nil, err
 		}
 		defer os.RemoveAll(scratch)
+		release, err := holdDir(scratch)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 	}
 	s := newSandbox(scratch, o.Version, o.Trees)
 	if err := s.setup(); err != nil {
 		return nil, err
 	}
-	if s.stamp, err = writeHotfix(s.hotfixDir, o.Version, o.Trees, p.entries, newRoot); err != nil {
+	if s.stamp, err = writeHotfix(ctx, s.hotfixDir, o.Version, o.Trees, p.entries, newRoot); err != nil {
 		return nil, err
 	}
 	if faultHook != nil {
@@ -171,7 +204,7 @@ func Make(ctx context.Context, o Options) (*Result, error) {
 	// disk work, the check memory work. A check that fails takes the copy back (work).
 	copied := make(chan error, 1)
 	if !sameFS {
-		go func() { copied <- copyTree(s.hotfixDir, staged, names) }()
+		go func() { copied <- copyTree(ctx, s.hotfixDir, staged, names) }()
 	}
 	n, err := s.check(ctx, oldRoot, newRoot, p)
 	if !sameFS {
@@ -460,7 +493,7 @@ func describe(o, w *meta) string {
 
 // hashRemovals computes what FileRemovals records for each removed file or symlink: the
 // SHA-256 of the file's content (read only here), of the link's target.
-func (p *plan) hashRemovals(oldRoot string) error {
+func (p *plan) hashRemovals(ctx context.Context, oldRoot string) error {
 	var files []int
 	for i := range p.entries {
 		e := &p.entries[i]
@@ -473,6 +506,9 @@ func (p *plan) hashRemovals(oldRoot string) error {
 		}
 	}
 	return ordered.InOrder(len(files), walkWorkers, func(k int) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		e := &p.entries[files[k]]
 		f, err := os.Open(filepath.Join(oldRoot, filepath.FromSlash(e.rel)))
 		if err != nil {

@@ -723,3 +723,89 @@ func setXattr(t *testing.T, p, name, value string) {
 		t.Fatal(err)
 	}
 }
+
+// scratchLeft lists the self-check's directories in the scratch roots.
+func scratchLeft() map[string]bool {
+	left := map[string]bool{}
+	for _, d := range scratchRoots() {
+		names, _ := filepath.Glob(filepath.Join(d, scratchPrefix+"*"))
+		for _, n := range names {
+			left[n] = true
+		}
+	}
+	return left
+}
+
+// TestInterrupted: a diff whose context ends, before the walk or after the hotfix is
+// written (in the self-check and the copy to -out), stops with an error that wraps the
+// context's, and leaves nothing beside -out or in the scratch.
+func TestInterrupted(t *testing.T) {
+	for _, when := range []string{"before the walk", "after the write"} {
+		t.Run(when, func(t *testing.T) {
+			old, new := productTrees(t)
+			before := scratchLeft()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if when == "before the walk" {
+				cancel()
+			} else {
+				faultHook = func(string) { cancel() }
+				defer func() { faultHook = nil }()
+			}
+			out := filepath.Join(t.TempDir(), "shop-hotfix-6.14.2.4")
+			_, err := Make(ctx, Options{Old: old.root, New: new.root, Out: out, Version: mustVersion(t, "6.14.2.4")})
+			if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "interrupted") {
+				t.Fatalf("err = %v, want an interruption", err)
+			}
+			if left, _ := os.ReadDir(filepath.Dir(out)); len(left) != 0 {
+				t.Errorf("an interrupted diff left %v", left)
+			}
+			for d := range scratchLeft() {
+				if !before[d] {
+					t.Errorf("an interrupted diff left %s", d)
+				}
+			}
+		})
+	}
+}
+
+// TestStaleScratchRemoved: a diff removes the work directories a killed diff left beside
+// its -out and its old scratch directories, and leaves those a live diff holds and fresh
+// scratch.
+func TestStaleScratchRemoved(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	old, new := productTrees(t)
+	out := filepath.Join(t.TempDir(), "shop-hotfix-6.14.2.4")
+	long := time.Now().Add(-2 * time.Hour)
+	plant := func(p string, at time.Time) string {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(p, "product", "x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		touch(t, p, at)
+		return p
+	}
+	killed := plant(filepath.Join(filepath.Dir(out), workPrefix(out)+"111"), long)
+	live := plant(filepath.Join(filepath.Dir(out), workPrefix(out)+"222"), long)
+	release, err := holdDir(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	otherOut := plant(filepath.Join(filepath.Dir(out), ".other."+scratchPrefix+"333"), long)
+	oldScratch := plant(filepath.Join(tmp, scratchPrefix+"444"), long)
+	freshScratch := plant(filepath.Join(tmp, scratchPrefix+"555"), time.Now())
+	var log strings.Builder
+	if _, err := Make(context.Background(), Options{Old: old.root, New: new.root, Out: out, Version: mustVersion(t, "6.14.2.4"), Log: &log}); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{killed: false, live: true, otherOut: true, oldScratch: false, freshScratch: true} {
+		if _, err := os.Lstat(p); (err == nil) != want {
+			t.Errorf("%s: there %v, want %v", p, err == nil, want)
+		}
+	}
+	if !strings.Contains(log.String(), "removed "+killed+", left by a diff that was killed") {
+		t.Errorf("log does not name %s:\n%s", killed, log.String())
+	}
+}

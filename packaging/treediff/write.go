@@ -1,6 +1,7 @@
 package treediff
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -23,7 +24,7 @@ import (
 // newest modification time of what it ships, so that `hotchain build` of it, which stamps
 // every file with the newest time it finds unless SOURCE_DATE_EPOCH says otherwise, gives
 // the same packages for the same trees.
-func writeHotfix(dir string, v hotfix.Version, trees []Tree, entries []entry, newRoot string) (stamp unix.Timespec, err error) {
+func writeHotfix(ctx context.Context, dir string, v hotfix.Version, trees []Tree, entries []entry, newRoot string) (stamp unix.Timespec, err error) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return stamp, err
 	}
@@ -83,6 +84,9 @@ func writeHotfix(dir string, v hotfix.Version, trees []Tree, entries []entry, ne
 		}
 	}
 	err = ordered.InOrder(len(files), walkWorkers, func(i int) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		e := files[i]
 		return copyFile(filepath.Join(newRoot, filepath.FromSlash(e.rel)), filepath.Join(dir, trees[e.tree].Dir, filepath.FromSlash(e.sub)), e.ship)
 	}, func(int) {})
