@@ -809,3 +809,44 @@ func TestStaleScratchRemoved(t *testing.T) {
 		t.Errorf("log does not name %s:\n%s", killed, log.String())
 	}
 }
+
+// TestSparseFileStaysSparse: a sparse file of NEW (64 MiB, 8 KiB of data) is shipped with
+// its holes: the hotfix's copy takes about as many blocks as the data, and holds the same
+// bytes (the self-check compares them).
+func TestSparseFileStaysSparse(t *testing.T) {
+	const size = 64 << 20
+	old := newTree(t, "old").file("data/big.img", "small\n", 0o644).stamp(oldTime)
+	new := cloneTree(t, old.root)
+	f, err := os.OpenFile(new.p("data/big.img"), os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []int64{0, size / 2, size - 4096} {
+		if _, err := f.WriteAt([]byte(strings.Repeat("x", 4096)), off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Close()
+	blocks := func(p string) int64 {
+		t.Helper()
+		var st unix.Stat_t
+		if err := unix.Stat(p, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Blocks * 512
+	}
+	if b := blocks(new.p("data/big.img")); b >= 1<<20 {
+		t.Skipf("the file system made a %d-byte file with holes take %d bytes", size, b)
+	}
+	out, _, err := makeDiff(t, old, new, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped := filepath.Join(out, "FileChanges", "data", "big.img")
+	if b := blocks(shipped); b >= 1<<20 {
+		t.Errorf("the shipped copy of a sparse file takes %d bytes, want its 12 KiB of data", b)
+	}
+	if eq, err := sameContent(shipped, new.p("data/big.img")); err != nil || !eq {
+		t.Errorf("shipped copy differs: %v %v", eq, err)
+	}
+}
