@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/internal/ordered"
+	"github.com/hotchain/hotchain/internal/rawfs"
 )
 
 // meta is what the comparison knows of one entry, from one lstat (and a readlink).
@@ -218,7 +219,7 @@ func listPair(ctx context.Context, oldRoot, newRoot string, j dirJob) listing {
 	oldDir, newDir := filepath.Join(oldRoot, filepath.FromSlash(j.rel)), filepath.Join(newRoot, filepath.FromSlash(j.rel))
 	var xbuf [1024]byte
 	readXattr := func(dir, name string, m *meta) error {
-		x, err := xattrs(dir+"/"+name, xbuf[:])
+		x, err := rawfs.Xattrs(dir+"/"+name, xbuf[:])
 		m.xattr = x
 		return err
 	}
@@ -337,7 +338,7 @@ func listDir(p string) (dirList, error) {
 	var lbuf []byte
 	for i, name := range d.names {
 		var st unix.Stat_t
-		if err := rawFstatat(fd, name, &st); err != nil {
+		if err := rawfs.Fstatat(fd, name, &st); err != nil {
 			return fail("lstat", filepath.Join(p, name), err)
 		}
 		d.metas[i] = metaOf(&st)
@@ -359,16 +360,16 @@ func listDir(p string) (dirList, error) {
 // size bytes long as lstat said, hold the same bytes.
 func sameContentAt(oldFd, newFd int, name string, size int64, buf []byte) (bool, error) {
 	const flags = unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC
-	fa, err := rawOpenat(oldFd, name, flags)
+	fa, err := rawfs.Openat(oldFd, name, flags)
 	if err != nil {
 		return false, &os.PathError{Op: "open", Path: name, Err: err}
 	}
-	defer rawClose(fa)
-	fb, err := rawOpenat(newFd, name, flags)
+	defer rawfs.Close(fa)
+	fb, err := rawfs.Openat(newFd, name, flags)
 	if err != nil {
 		return false, &os.PathError{Op: "open", Path: name, Err: err}
 	}
-	defer rawClose(fb)
+	defer rawfs.Close(fb)
 	return sameFds(fa, fb, size, buf)
 }
 
@@ -438,7 +439,7 @@ func openRead(p string) (int, error) {
 func readFull(fd int, buf []byte) (int, error) {
 	got := 0
 	for got < len(buf) {
-		n, err := rawRead(fd, buf[got:])
+		n, err := rawfs.Read(fd, buf[got:])
 		if err == unix.EINTR {
 			continue
 		}

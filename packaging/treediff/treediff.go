@@ -35,6 +35,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/hint"
 	"github.com/hotchain/hotchain/internal/ordered"
+	"github.com/hotchain/hotchain/internal/rawfs"
 )
 
 // Tree maps a change tree of the hotfix to a subtree of OLD and NEW.
@@ -387,9 +388,9 @@ func classify(nodes []node, trees []Tree) (*plan, error) {
 			// The same kind, or a file and a symlink in each other's place: the applier
 			// places either over the other (by rename, which replaces the entry itself).
 			if o.xattr != w.xattr {
-				change := fmt.Sprintf("change from %s to %s", xattrNames(o.xattr), xattrNames(w.xattr))
-				if xattrNames(o.xattr) == xattrNames(w.xattr) {
-					change = "(" + xattrNames(w.xattr) + ") change their values"
+				change := fmt.Sprintf("change from %s to %s", rawfs.XattrNames(o.xattr), rawfs.XattrNames(w.xattr))
+				if rawfs.XattrNames(o.xattr) == rawfs.XattrNames(w.xattr) {
+					change = "(" + rawfs.XattrNames(w.xattr) + ") change their values"
 				}
 				refuse(n.rel, "extended attributes %s: a hotfix places no extended attributes; set them in an Install script (setcap, setfacl, setfattr)", change)
 				continue
@@ -436,7 +437,7 @@ func classify(nodes []node, trees []Tree) (*plan, error) {
 func shippable(rel, sub string, w *meta, refuse func(rel, format string, args ...any)) bool {
 	switch {
 	case w.xattr != "":
-		refuse(rel, "carries extended attributes (%s): a hotfix places no extended attributes; set them in an Install script (setcap, setfacl, setfattr)", xattrNames(w.xattr))
+		refuse(rel, "carries extended attributes (%s): a hotfix places no extended attributes; set them in an Install script (setcap, setfacl, setfattr)", rawfs.XattrNames(w.xattr))
 		return false
 	case w.mode&(fs.ModeSetuid|fs.ModeSetgid) != 0:
 		refuse(rel, "has mode %s: a hotfix never places setuid or setgid bits; ship it without them and set them in an Install script", w.mode)

@@ -1,4 +1,4 @@
-package treediff
+package rawfs
 
 import (
 	"errors"
@@ -27,10 +27,10 @@ func hostXattr(name string) bool {
 	return false
 }
 
-// xattrs is the extended attributes of p (not following a symlink) that a comparison sees,
+// Xattrs is the extended attributes of p (not following a symlink) that a comparison sees,
 // as one string: "name=value" in byte order of name, each ended by a NUL; "" when none (or
 // when the file system has none). buf is a scratch buffer for the list of names.
-func xattrs(p string, buf []byte) (string, error) {
+func Xattrs(p string, buf []byte) (string, error) {
 	n, err := llistxattr(p, buf)
 	if errors.Is(err, unix.ERANGE) {
 		if n, err = llistxattr(p, nil); err == nil {
@@ -99,9 +99,9 @@ func lgetxattr(p, name string) (string, error) {
 	}
 }
 
-// xattrNames lists the names of an xattrs string, for messages: "security.capability,
+// XattrNames lists the names of an xattrs string, for messages: "security.capability,
 // user.x"; "none" when empty.
-func xattrNames(s string) string {
+func XattrNames(s string) string {
 	var names []string
 	for _, kv := range strings.Split(s, "\x00") {
 		if name, _, ok := strings.Cut(kv, "="); ok {
