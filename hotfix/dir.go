@@ -27,7 +27,24 @@ const (
 	VersionFile  = "version.txt"
 	FilelistFile = "filelist.txt"
 	InstallDir   = "Install"
+	// The documents of a hotfix (optional): the installation guide, the solved issues (the
+	// package's description), the files of each issue.
+	InstallGuideFile = "install.txt"
+	FixedBugsFile    = "fixed-bugs.txt"
+	FixedFilesFile   = "fixed-files.txt"
 )
+
+// ReservedName reports whether name, one entry at the top of a hotfix directory, is one the
+// format gives a meaning other than a change tree: its files (version.txt, filelist.txt,
+// FileRemovals, restart.txt, the documents), Install, and what a host writes there
+// (Backup-*, .hotchain-*, install logs) or hides (any dot name).
+func ReservedName(name string) bool {
+	switch name {
+	case VersionFile, FilelistFile, InstallDir, RemovalsFile, RestartFile, InstallGuideFile, FixedBugsFile, FixedFilesFile:
+		return true
+	}
+	return strings.HasPrefix(name, ".") || hostWritten(name)
+}
 
 // Entry is one file, directory or symlink of a hotfix directory.
 type Entry struct {

@@ -60,6 +60,11 @@ func ShownName(name string) string {
 	return name
 }
 
+// HasControl reports whether name holds a control character (a newline, a tab, an escape):
+// a name build refuses, since filelist.txt, rpm, logs and reports hold names one a line.
+// Invalid UTF-8 and backslashes are no control characters: filelist.txt escapes them.
+func HasControl(name string) bool { return strings.IndexFunc(name, unicode.IsControl) >= 0 }
+
 // NameLines is names sorted, one a line, escaped as in filelist.txt.
 func NameLines(names []string) []byte {
 	var b strings.Builder

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/hotchain/hotchain/hotfix"
 )
@@ -58,7 +57,7 @@ func loadContent(src string) (*content, error) {
 		}
 	}
 	for _, e := range d.Entries {
-		if strings.IndexFunc(e.Rel, unicode.IsControl) >= 0 {
+		if hotfix.HasControl(e.Rel) {
 			return nil, fmt.Errorf("%s: file name %q holds a control character (a newline, a tab): rename it, filelist.txt and rpm cannot hold it", d.Path, e.Rel)
 		}
 		// Never setuid or setgid in a package: rpm would make such a file in PATCHES_DIR,
@@ -105,7 +104,7 @@ func (c *content) file(rel string) ([]byte, bool) {
 
 // summary is the first line of fixed-bugs.txt, else "shop hotfix 6.14.2.3".
 func (c *content) summary(product string) string {
-	if b, ok := c.file("fixed-bugs.txt"); ok {
+	if b, ok := c.file(hotfix.FixedBugsFile); ok {
 		for _, line := range strings.Split(strings.ToValidUTF8(string(b), "?"), "\n") {
 			if line = strings.TrimSpace(line); line != "" {
 				return line
@@ -117,7 +116,7 @@ func (c *content) summary(product string) string {
 
 // description is fixed-bugs.txt, else the summary.
 func (c *content) description(product string) string {
-	if b, ok := c.file("fixed-bugs.txt"); ok {
+	if b, ok := c.file(hotfix.FixedBugsFile); ok {
 		if d := strings.TrimRight(strings.ToValidUTF8(string(b), "?"), " \t\r\n"); strings.TrimSpace(d) != "" {
 			return d
 		}

@@ -21,9 +21,11 @@ Without -trees all of OLD and NEW is FileChanges (laid over PRODUCT_ROOT); -tree
 change trees to subdirectories, as CHANGE_TREES maps them to roots on the hosts.
 It refuses, naming each entry and writing nothing, what a hotfix cannot ship: a difference
 outside every mapped subdirectory, a changed owner (a hotfix gives what it places the owner
-of what it replaces, or of its directory), setuid or setgid bits, device files, pipes and
-sockets, the mode of a directory that exists, and an entry that changes its kind (a file
-where a directory was: one hotfix places an entry or removes it, not both). Modification
+of what it replaces, or of its directory), setuid or setgid bits, extended attributes
+(security.capability, ACLs, user.*, trusted.*: set them in an Install script), names with
+a control character, device files, pipes and sockets, the mode of a directory that exists,
+and an entry that changes its kind (a file where a directory was: one hotfix places an
+entry or removes it, not both). Modification
 times alone are no difference. Symlinks are never followed; hard links are files.
 Before it finishes it checks itself: it applies DIR with the applier of 'hotchain apply'
 to a copy of what DIR touches in OLD and compares the result with NEW entry by entry

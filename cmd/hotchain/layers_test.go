@@ -36,7 +36,7 @@ var (
 	// outside it).
 	layerLeaf = []string{
 		"internal/atomicfile", "internal/boundedio", "internal/hint", "internal/cli", "internal/fileops", "internal/filetrust",
-		"internal/history", "internal/ordered", "internal/repoconf", "internal/sign", "internal/testutil",
+		"internal/history", "internal/ordered", "internal/rawfs", "internal/repoconf", "internal/sign", "internal/testutil",
 		"repo/compress", "sysconfig/shellword", "sysconfig/window",
 	}
 )

@@ -106,6 +106,9 @@ func (s *sandbox) check(ctx context.Context, oldRoot, newRoot string, p *plan) (
 	}
 	parents := map[string]bool{}
 	for _, e := range p.entries {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
 		if err := c.add(e.rel, 0); err != nil {
 			return 0, err
 		}
@@ -126,7 +129,7 @@ func (s *sandbox) check(ctx context.Context, oldRoot, newRoot string, p *plan) (
 		return 0, hint.With(fmt.Errorf("self-check: the hotfix does not apply to a copy of %s: %w", oldRoot, err),
 			"the applier refuses what the trees ask for; change the new tree, or ship this change in an Install script; nothing was written")
 	}
-	return c.verify(newRoot, p)
+	return c.verify(ctx, newRoot, p)
 }
 
 // add copies rel of OLD into the sparse copy, after the directories on the way; depth
@@ -264,7 +267,7 @@ func (c *copyState) setMeta(p string, m *meta) error {
 
 // verify compares the sparse copy, after the apply, with NEW where the hotfix touched it
 // and with OLD where it was only copied for the way, and finds anything else in it.
-func (c *copyState) verify(newRoot string, p *plan) (int, error) {
+func (c *copyState) verify(ctx context.Context, newRoot string, p *plan) (int, error) {
 	var diffs []string
 	bad := func(rel, format string, args ...any) {
 		diffs = append(diffs, shown(rel)+": "+fmt.Sprintf(format, args...))
@@ -277,6 +280,9 @@ func (c *copyState) verify(newRoot string, p *plan) (int, error) {
 	checked := 0
 	err := filepath.WalkDir(c.dst, func(full string, d fs.DirEntry, err error) error {
 		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		r, _ := filepath.Rel(c.dst, full)
@@ -359,7 +365,7 @@ func (c *copyState) differs(got, want *meta, gotPath, wantPath string, full bool
 
 // copyTree copies the entries names of the directory src, and everything below them, into
 // the directory dst: directories, files and symlinks with their mode and modification time.
-func copyTree(src, dst string, names []string) error {
+func copyTree(ctx context.Context, src, dst string, names []string) error {
 	type item struct {
 		rel string
 		m   *meta
@@ -400,6 +406,9 @@ func copyTree(src, dst string, names []string) error {
 		}
 	}
 	err := ordered.InOrder(len(files), walkWorkers, func(i int) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		f := files[i]
 		return copyFile(filepath.Join(src, f.rel), filepath.Join(dst, f.rel), f.m)
 	}, func(int) {})
@@ -427,10 +436,7 @@ func scratchDir(need int64) string {
 	if noScratch {
 		return ""
 	}
-	for _, d := range []string{os.Getenv("TMPDIR"), "/dev/shm"} {
-		if d == "" {
-			continue
-		}
+	for _, d := range scratchRoots() {
 		var st unix.Statfs_t
 		if err := unix.Statfs(d, &st); err != nil || st.Type != tmpfsMagic {
 			continue

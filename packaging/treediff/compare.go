@@ -1,6 +1,7 @@
 package treediff
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/internal/ordered"
+	"github.com/hotchain/hotchain/internal/rawfs"
 )
 
 // meta is what the comparison knows of one entry, from one lstat (and a readlink).
@@ -25,6 +27,7 @@ type meta struct {
 	link     string // symlink target
 	dev, ino uint64
 	rdev     uint64
+	xattr    string // extended attributes a hotfix would have to place (xattrs); read by the walk for NEW's entries and those on both sides
 }
 
 func (m *meta) isDir() bool     { return m.mode.IsDir() }
@@ -133,11 +136,12 @@ type listing struct {
 // is lstat'ed (fstatat relative to its open directory). It returns the paths of the union
 // that differ and the directories, parents before children, and how many paths it
 // compared. A path differs when it is on one side only, or of another kind, owner, mode,
-// size, symlink target or device number on the other (sameMeta), or, for files of the
+// size, symlink target or device number on the other (sameMeta), or extended attributes
+// (xattrs; read for NEW's entries and those on both sides), or, for files of the
 // same size, holds other bytes, compared with an early exit (hard links to one inode are
 // equal without being read). Modification times are not compared: a hotfix cannot set a
 // directory's, and a file whose content is the same is not shipped for its time.
-func walk(oldRoot, newRoot string) ([]node, int, error) {
+func walk(ctx context.Context, oldRoot, newRoot string) ([]node, int, error) {
 	oldM, err := lstatMeta(oldRoot)
 	if err != nil {
 		return nil, 0, err
@@ -156,7 +160,10 @@ func walk(oldRoot, newRoot string) ([]node, int, error) {
 	for len(level) > 0 {
 		out := make([]listing, len(level))
 		err := ordered.InOrder(len(level), walkWorkers, func(i int) error {
-			out[i] = listPair(oldRoot, newRoot, level[i])
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			out[i] = listPair(ctx, oldRoot, newRoot, level[i])
 			return out[i].err
 		}, func(int) {})
 		if err != nil {
@@ -194,7 +201,7 @@ func (d *dirList) close() {
 
 // listPair lists the directory j.rel in the trees that have it, merges the two lists and
 // compares what is on both sides.
-func listPair(oldRoot, newRoot string, j dirJob) listing {
+func listPair(ctx context.Context, oldRoot, newRoot string, j dirJob) listing {
 	olds, news := dirList{fd: -1}, dirList{fd: -1}
 	defer func() { olds.close(); news.close() }()
 	var err error
@@ -209,6 +216,13 @@ func listPair(oldRoot, newRoot string, j dirJob) listing {
 		}
 	}
 	var l listing
+	oldDir, newDir := filepath.Join(oldRoot, filepath.FromSlash(j.rel)), filepath.Join(newRoot, filepath.FromSlash(j.rel))
+	var xbuf [1024]byte
+	readXattr := func(dir, name string, m *meta) error {
+		x, err := rawfs.Xattrs(dir+"/"+name, xbuf[:])
+		m.xattr = x
+		return err
+	}
 	prefix := ""
 	if j.rel != "." {
 		prefix = j.rel + "/"
@@ -221,6 +235,9 @@ func listPair(oldRoot, newRoot string, j dirJob) listing {
 	}()
 	a, b := 0, 0
 	for a < len(olds.names) || b < len(news.names) {
+		if l.entries%1024 == 1023 && ctx.Err() != nil {
+			return listing{err: ctx.Err()}
+		}
 		var n node
 		switch {
 		case b == len(news.names) || (a < len(olds.names) && olds.names[a] < news.names[b]):
@@ -228,6 +245,9 @@ func listPair(oldRoot, newRoot string, j dirJob) listing {
 			a++
 		case a == len(olds.names) || news.names[b] < olds.names[a]:
 			n = node{rel: prefix + news.names[b], new: &news.metas[b], differs: true}
+			if err := readXattr(newDir, news.names[b], n.new); err != nil {
+				return listing{err: err}
+			}
 			b++
 		default:
 			name := olds.names[a]
@@ -235,8 +255,16 @@ func listPair(oldRoot, newRoot string, j dirJob) listing {
 			a++
 			b++
 			o, w := n.old, n.new
+			if err := readXattr(oldDir, name, o); err != nil {
+				return listing{err: err}
+			}
+			if o.dev == w.dev && o.ino == w.ino {
+				w.xattr = o.xattr // one inode
+			} else if err := readXattr(newDir, name, w); err != nil {
+				return listing{err: err}
+			}
 			switch {
-			case !sameMeta(o, w):
+			case o.xattr != w.xattr || !sameMeta(o, w):
 				n.differs = true
 			case o.isRegular() && o.size > 0 && (o.dev != w.dev || o.ino != w.ino):
 				if buf == nil {
@@ -310,7 +338,7 @@ func listDir(p string) (dirList, error) {
 	var lbuf []byte
 	for i, name := range d.names {
 		var st unix.Stat_t
-		if err := rawFstatat(fd, name, &st); err != nil {
+		if err := rawfs.Fstatat(fd, name, &st); err != nil {
 			return fail("lstat", filepath.Join(p, name), err)
 		}
 		d.metas[i] = metaOf(&st)
@@ -332,16 +360,16 @@ func listDir(p string) (dirList, error) {
 // size bytes long as lstat said, hold the same bytes.
 func sameContentAt(oldFd, newFd int, name string, size int64, buf []byte) (bool, error) {
 	const flags = unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC
-	fa, err := rawOpenat(oldFd, name, flags)
+	fa, err := rawfs.Openat(oldFd, name, flags)
 	if err != nil {
 		return false, &os.PathError{Op: "open", Path: name, Err: err}
 	}
-	defer rawClose(fa)
-	fb, err := rawOpenat(newFd, name, flags)
+	defer rawfs.Close(fa)
+	fb, err := rawfs.Openat(newFd, name, flags)
 	if err != nil {
 		return false, &os.PathError{Op: "open", Path: name, Err: err}
 	}
-	defer rawClose(fb)
+	defer rawfs.Close(fb)
 	return sameFds(fa, fb, size, buf)
 }
 
@@ -411,7 +439,7 @@ func openRead(p string) (int, error) {
 func readFull(fd int, buf []byte) (int, error) {
 	got := 0
 	for got < len(buf) {
-		n, err := rawRead(fd, buf[got:])
+		n, err := rawfs.Read(fd, buf[got:])
 		if err == unix.EINTR {
 			continue
 		}

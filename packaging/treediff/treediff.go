@@ -3,7 +3,8 @@
 // side of `hotchain diff`.
 //
 // Make compares the trees (lstat only, never following a symlink; same-size files byte by
-// byte), refuses what a hotfix cannot ship (an owner change, setuid or setgid, a device file or
+// byte), refuses what a hotfix cannot ship (an owner change, setuid or setgid, extended
+// attributes (xattr.go), a name with a control character, a device file or
 // pipe, a directory's mode, a difference outside every mapped subtree), writes the change
 // trees, FileRemovals, version.txt and filelist.txt under a temporary name, applies the
 // result with the real applier (package hotfix) to a sparse copy of OLD and compares that
@@ -25,6 +26,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -33,6 +35,7 @@ import (
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/hint"
 	"github.com/hotchain/hotchain/internal/ordered"
+	"github.com/hotchain/hotchain/internal/rawfs"
 )
 
 // Tree maps a change tree of the hotfix to a subtree of OLD and NEW.
@@ -61,7 +64,7 @@ func ParseTrees(s string) ([]Tree, error) {
 			return nil, fmt.Errorf("-trees: %q has no =: want TREE=SUBDIR, like FileChanges=app", item)
 		case dir == "" || dir == "." || dir == ".." || strings.Contains(dir, "/"):
 			return nil, fmt.Errorf("-trees: %q: %q is not a change tree name: one name, no / (like FileChanges)", item, dir)
-		case dir == hotfix.InstallDir || dir == hotfix.VersionFile || dir == hotfix.FilelistFile || dir == hotfix.RemovalsFile || strings.HasPrefix(dir, "Backup-") || strings.HasPrefix(dir, "."):
+		case hotfix.ReservedName(dir):
 			return nil, fmt.Errorf("-trees: %q: %s is a name the hotfix directory uses for something else", item, dir)
 		case path.IsAbs(sub) || sub == ".." || strings.HasPrefix(sub, "../"):
 			return nil, fmt.Errorf("-trees: %q: %q is not a path inside the trees: give it relative to -from and -to", item, sub)
@@ -98,7 +101,20 @@ type Result struct {
 }
 
 // Make writes the hotfix directory that turns o.Old into o.New (see the package comment).
+// Interrupted (ctx), it stops, removes what it wrote, and returns an error that wraps
+// ctx.Err().
 func Make(ctx context.Context, o Options) (*Result, error) {
+	res, err := makeHotfix(ctx, o)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	if err != nil && ctx.Err() != nil {
+		return nil, hint.With(fmt.Errorf("diff of %s and %s interrupted: %w", o.Old, o.New, err), "nothing was written; run it again")
+	}
+	return res, err
+}
+
+func makeHotfix(ctx context.Context, o Options) (*Result, error) {
 	if o.Trees == nil {
 		o.Trees = DefaultTrees
 	}
@@ -112,7 +128,16 @@ func Make(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 
-	nodes, entries, err := walk(oldRoot, newRoot)
+	// What killed diffs left (scratch.go).
+	stale := cleanStale(filepath.Dir(out), workPrefix(out), time.Now().Add(-staleWork))
+	for _, d := range scratchRoots() {
+		stale = append(stale, cleanStale(d, scratchPrefix, time.Now().Add(-staleScratch))...)
+	}
+	for _, d := range stale {
+		logf("diff: removed %s, left by a diff that was killed", d)
+	}
+
+	nodes, entries, err := walk(ctx, oldRoot, newRoot)
 	if err != nil {
 		return nil, fmt.Errorf("compare %s with %s: %w", o.Old, o.New, err)
 	}
@@ -127,7 +152,7 @@ func Make(ctx context.Context, o Options) (*Result, error) {
 		return nil, hint.With(fmt.Errorf("%s and %s do not differ in anything a hotfix ships", o.Old, o.New),
 			"a hotfix needs at least one change; compare the right trees")
 	}
-	if err := p.hashRemovals(oldRoot); err != nil {
+	if err := p.hashRemovals(ctx, oldRoot); err != nil {
 		return nil, err
 	}
 	res := p.result()
@@ -135,27 +160,37 @@ func Make(ctx context.Context, o Options) (*Result, error) {
 	logf("diff: %d entries compared: %d files and symlinks added, %d replaced, %d removed; %d directories added, %d removed",
 		entries, res.Added, res.Replaced, res.Removed, res.DirsAdded, res.DirsRemoved)
 
-	work, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".hotchain-diff-")
+	work, err := os.MkdirTemp(filepath.Dir(out), workPrefix(out))
 	if err != nil {
 		return nil, fmt.Errorf("make the work directory next to %s: %w", o.Out, err)
 	}
 	defer os.RemoveAll(work)
+	release, err := holdDir(work)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	// The self-check's host lives in memory when there is room (scratchDir): what it writes
 	// is thrown away, and the disk would only slow it down.
 	scratch, sameFS := scratchDir(p.scratchBytes()), false
 	if scratch == "" {
 		scratch, sameFS = work, true
 	} else {
-		if scratch, err = os.MkdirTemp(scratch, "hotchain-diff-"); err != nil {
+		if scratch, err = os.MkdirTemp(scratch, scratchPrefix); err != nil {
 			return nil, err
 		}
 		defer os.RemoveAll(scratch)
+		release, err := holdDir(scratch)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 	}
 	s := newSandbox(scratch, o.Version, o.Trees)
 	if err := s.setup(); err != nil {
 		return nil, err
 	}
-	if s.stamp, err = writeHotfix(s.hotfixDir, o.Version, o.Trees, p.entries, newRoot); err != nil {
+	if s.stamp, err = writeHotfix(ctx, s.hotfixDir, o.Version, o.Trees, p.entries, newRoot); err != nil {
 		return nil, err
 	}
 	if faultHook != nil {
@@ -170,7 +205,7 @@ func Make(ctx context.Context, o Options) (*Result, error) {
 	// disk work, the check memory work. A check that fails takes the copy back (work).
 	copied := make(chan error, 1)
 	if !sameFS {
-		go func() { copied <- copyTree(s.hotfixDir, staged, names) }()
+		go func() { copied <- copyTree(ctx, s.hotfixDir, staged, names) }()
 	}
 	n, err := s.check(ctx, oldRoot, newRoot, p)
 	if !sameFS {
@@ -339,6 +374,10 @@ func classify(nodes []node, trees []Tree) (*plan, error) {
 		if tr.Sub != "." {
 			sub = strings.TrimPrefix(n.rel, tr.Sub+"/")
 		}
+		if hotfix.HasControl(n.rel) {
+			refuse(n.rel, "%s; its name holds a control character (a newline, a tab), which build refuses and filelist.txt cannot hold: rename it", describe(o, w))
+			continue
+		}
 		if (o != nil && o.isSpecial()) || (w != nil && w.isSpecial()) {
 			refuse(n.rel, "%s: a hotfix holds only files, directories and symlinks", describe(o, w))
 			continue
@@ -348,6 +387,14 @@ func classify(nodes []node, trees []Tree) (*plan, error) {
 		case o != nil && w != nil && (sameKind(o, w) || (!o.isDir() && !w.isDir())):
 			// The same kind, or a file and a symlink in each other's place: the applier
 			// places either over the other (by rename, which replaces the entry itself).
+			if o.xattr != w.xattr {
+				change := fmt.Sprintf("change from %s to %s", rawfs.XattrNames(o.xattr), rawfs.XattrNames(w.xattr))
+				if rawfs.XattrNames(o.xattr) == rawfs.XattrNames(w.xattr) {
+					change = "(" + rawfs.XattrNames(w.xattr) + ") change their values"
+				}
+				refuse(n.rel, "extended attributes %s: a hotfix places no extended attributes; set them in an Install script (setcap, setfacl, setfattr)", change)
+				continue
+			}
 			if o.uid != w.uid || o.gid != w.gid {
 				refuse(n.rel, "owner changes from %d:%d to %d:%d: a hotfix gives what it places the owner of what it replaces; change the owner in an Install script", o.uid, o.gid, w.uid, w.gid)
 				continue
@@ -383,11 +430,15 @@ func classify(nodes []node, trees []Tree) (*plan, error) {
 }
 
 // shippable refuses an entry of NEW that a hotfix cannot place as it is: setuid or setgid
-// bits, which the applier never places (plan.PlacedMode); a symlink that leads out of its
+// bits, which the applier never places (plan.PlacedMode); extended attributes (xattrs),
+// which it never places either; a symlink that leads out of its
 // change tree (sub is its path there), which the applier refuses; a name of hotchain's
 // temporary files.
 func shippable(rel, sub string, w *meta, refuse func(rel, format string, args ...any)) bool {
 	switch {
+	case w.xattr != "":
+		refuse(rel, "carries extended attributes (%s): a hotfix places no extended attributes; set them in an Install script (setcap, setfacl, setfattr)", rawfs.XattrNames(w.xattr))
+		return false
 	case w.mode&(fs.ModeSetuid|fs.ModeSetgid) != 0:
 		refuse(rel, "has mode %s: a hotfix never places setuid or setgid bits; ship it without them and set them in an Install script", w.mode)
 		return false
@@ -443,7 +494,7 @@ func describe(o, w *meta) string {
 
 // hashRemovals computes what FileRemovals records for each removed file or symlink: the
 // SHA-256 of the file's content (read only here), of the link's target.
-func (p *plan) hashRemovals(oldRoot string) error {
+func (p *plan) hashRemovals(ctx context.Context, oldRoot string) error {
 	var files []int
 	for i := range p.entries {
 		e := &p.entries[i]
@@ -456,6 +507,9 @@ func (p *plan) hashRemovals(oldRoot string) error {
 		}
 	}
 	return ordered.InOrder(len(files), walkWorkers, func(k int) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		e := &p.entries[files[k]]
 		f, err := os.Open(filepath.Join(oldRoot, filepath.FromSlash(e.rel)))
 		if err != nil {

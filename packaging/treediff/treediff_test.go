@@ -135,7 +135,7 @@ func productTrees(t *testing.T) (old, new *tree) {
 		link("lib/Old/deep/c", "b.pm").
 		link("lib/Shop/Default.pm", "Core.pm").
 		link("lib/Shop/gone-link", "Core.pm").
-		file("share/odd\\name\nwith newline", "odd 1\n", 0o644).
+		file("share/odd\\name with space", "odd 1\n", 0o644).
 		file("share/bad\xffutf8", "bad 1\n", 0o644).
 		file("etc/shop.conf", "x=1\n", 0o644)
 	old.stamp(oldTime)
@@ -151,9 +151,9 @@ func productTrees(t *testing.T) (old, new *tree) {
 		file("lib/New/sub/x.pm", "x\n", 0o640).
 		dir("lib/New/empty", 0o750).
 		link("lib/New/sub/y", "x.pm").
-		file("share/odd\\name\nwith newline", "odd 2\n", 0o644).
+		file("share/odd\\name with space", "odd 2\n", 0o644).
 		file("share/bad\xffutf8", "bad 2\n", 0o644).
-		file("share/new\xfe\\\r", "new odd\n", 0o644)
+		file("share/new\xfe\\", "new odd\n", 0o644)
 	for _, rel := range []string{"lib/Shop/obsolete.pm", "lib/Shop/gone-link"} {
 		if err := os.Remove(newT.p(rel)); err != nil {
 			t.Fatal(err)
@@ -164,7 +164,7 @@ func productTrees(t *testing.T) (old, new *tree) {
 	}
 	// What the hotfix places has new times; directories are left as they come.
 	for _, rel := range []string{"lib/Shop/Core.pm", "lib/Shop/Sized.pm", "lib/Shop/Cart.pm", "lib/Shop/mode.sh", "lib/Shop/Grüße.pm", "lib/Shop/Neu€.pm",
-		"lib/Shop/Default.pm", "lib/Shop/new-link", "lib/New/sub/x.pm", "lib/New/sub/y", "share/odd\\name\nwith newline", "share/bad\xffutf8", "share/new\xfe\\\r"} {
+		"lib/Shop/Default.pm", "lib/Shop/new-link", "lib/New/sub/x.pm", "lib/New/sub/y", "share/odd\\name with space", "share/bad\xffutf8", "share/new\xfe\\"} {
 		touch(t, newT.p(rel), newTime)
 	}
 	return old, newT
@@ -386,6 +386,37 @@ func TestRefused(t *testing.T) {
 		new.file("lib/.hotchain-0123456789ab.new", "x\n", 0o644)
 		refusedBy(t, old, new, nil, "lib/.hotchain-0123456789ab.new: its name starts with .hotchain-")
 	})
+	t.Run("control character in a name", func(t *testing.T) {
+		old, new := base(t)
+		old.file("lib/gone\tname", "g\n", 0o644)
+		new.file("lib/new\nline", "n\n", 0o644)
+		refusedBy(t, old, new, nil, `"lib/gone\tname": removed (file); its name holds a control character`, `"lib/new\nline": added (file); its name holds a control character`)
+	})
+	t.Run("extended attribute added to an equal file", func(t *testing.T) {
+		old, new := base(t)
+		setXattr(t, new.p("bin/tool"), "user.cap", "x")
+		refusedBy(t, old, new, nil, "bin/tool: extended attributes change from none to user.cap", "setcap")
+	})
+	t.Run("extended attribute value changes", func(t *testing.T) {
+		old, new := base(t)
+		setXattr(t, old.p("bin/tool"), "user.cap", "x")
+		setXattr(t, new.p("bin/tool"), "user.cap", "y")
+		refusedBy(t, old, new, nil, "bin/tool: extended attributes (user.cap) change their values")
+	})
+	t.Run("changed file carries an extended attribute", func(t *testing.T) {
+		old, new := base(t)
+		setXattr(t, old.p("bin/tool"), "user.cap", "x")
+		new.file("bin/tool", "t2\n", 0o755)
+		setXattr(t, new.p("bin/tool"), "user.cap", "x")
+		refusedBy(t, old, new, nil, "bin/tool: carries extended attributes (user.cap): a hotfix places no extended attributes")
+	})
+	t.Run("added file and directory carry extended attributes", func(t *testing.T) {
+		old, new := base(t)
+		new.file("lib/b.pm", "b\n", 0o644).dir("lib/d", 0o755)
+		setXattr(t, new.p("lib/b.pm"), "user.b", "1")
+		setXattr(t, new.p("lib/d"), "user.d", "1")
+		refusedBy(t, old, new, nil, "lib/b.pm: carries extended attributes (user.b)", "lib/d: carries extended attributes (user.d)")
+	})
 	t.Run("owner", func(t *testing.T) {
 		if os.Geteuid() != 0 {
 			t.Skip("chown needs root")
@@ -503,7 +534,8 @@ func TestTrees(t *testing.T) {
 }
 
 func TestParseTrees(t *testing.T) {
-	for _, bad := range []string{"", "FileChanges", "a/b=x", "Install=x", "FileChanges=/abs", "FileChanges=../up", "A=x,A=y", "A=x,B=x", "version.txt=x"} {
+	for _, bad := range []string{"", "FileChanges", "a/b=x", "Install=x", "FileChanges=/abs", "FileChanges=../up", "A=x,A=y", "A=x,B=x", "version.txt=x",
+		"fixed-bugs.txt=x", "fixed-files.txt=x", "install.txt=x", "restart.txt=x", "filelist.txt=x", "FileRemovals=x", "Backup-1=x", ".hidden=x", "a-install-1.log=x"} {
 		if _, err := ParseTrees(bad); err == nil {
 			t.Errorf("ParseTrees(%q) took it", bad)
 		}
@@ -678,4 +710,143 @@ func TestSelfCheckFollowsSymlinksOnTheWay(t *testing.T) {
 		link("latest", "releases").link("current", "latest/v1").stamp(oldTime)
 	new := cloneTree(t, old.root).link("current", "latest/v2")
 	retargetRoundTrip(t, old, new)
+}
+
+// setXattr sets the extended attribute name of p; the test is skipped where the file
+// system has none.
+func setXattr(t *testing.T, p, name, value string) {
+	t.Helper()
+	if err := unix.Lsetxattr(p, name, []byte(value), 0); err != nil {
+		if errors.Is(err, unix.ENOTSUP) {
+			t.Skipf("%s: the file system takes no extended attributes", p)
+		}
+		t.Fatal(err)
+	}
+}
+
+// scratchLeft lists the self-check's directories in the scratch roots.
+func scratchLeft() map[string]bool {
+	left := map[string]bool{}
+	for _, d := range scratchRoots() {
+		names, _ := filepath.Glob(filepath.Join(d, scratchPrefix+"*"))
+		for _, n := range names {
+			left[n] = true
+		}
+	}
+	return left
+}
+
+// TestInterrupted: a diff whose context ends, before the walk or after the hotfix is
+// written (in the self-check and the copy to -out), stops with an error that wraps the
+// context's, and leaves nothing beside -out or in the scratch.
+func TestInterrupted(t *testing.T) {
+	for _, when := range []string{"before the walk", "after the write"} {
+		t.Run(when, func(t *testing.T) {
+			old, new := productTrees(t)
+			before := scratchLeft()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if when == "before the walk" {
+				cancel()
+			} else {
+				faultHook = func(string) { cancel() }
+				defer func() { faultHook = nil }()
+			}
+			out := filepath.Join(t.TempDir(), "shop-hotfix-6.14.2.4")
+			_, err := Make(ctx, Options{Old: old.root, New: new.root, Out: out, Version: mustVersion(t, "6.14.2.4")})
+			if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "interrupted") {
+				t.Fatalf("err = %v, want an interruption", err)
+			}
+			if left, _ := os.ReadDir(filepath.Dir(out)); len(left) != 0 {
+				t.Errorf("an interrupted diff left %v", left)
+			}
+			for d := range scratchLeft() {
+				if !before[d] {
+					t.Errorf("an interrupted diff left %s", d)
+				}
+			}
+		})
+	}
+}
+
+// TestStaleScratchRemoved: a diff removes the work directories a killed diff left beside
+// its -out and its old scratch directories, and leaves those a live diff holds and fresh
+// scratch.
+func TestStaleScratchRemoved(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	old, new := productTrees(t)
+	out := filepath.Join(t.TempDir(), "shop-hotfix-6.14.2.4")
+	long := time.Now().Add(-2 * time.Hour)
+	plant := func(p string, at time.Time) string {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(p, "product", "x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		touch(t, p, at)
+		return p
+	}
+	killed := plant(filepath.Join(filepath.Dir(out), workPrefix(out)+"111"), long)
+	live := plant(filepath.Join(filepath.Dir(out), workPrefix(out)+"222"), long)
+	release, err := holdDir(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	otherOut := plant(filepath.Join(filepath.Dir(out), ".other."+scratchPrefix+"333"), long)
+	oldScratch := plant(filepath.Join(tmp, scratchPrefix+"444"), long)
+	freshScratch := plant(filepath.Join(tmp, scratchPrefix+"555"), time.Now())
+	var log strings.Builder
+	if _, err := Make(context.Background(), Options{Old: old.root, New: new.root, Out: out, Version: mustVersion(t, "6.14.2.4"), Log: &log}); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{killed: false, live: true, otherOut: true, oldScratch: false, freshScratch: true} {
+		if _, err := os.Lstat(p); (err == nil) != want {
+			t.Errorf("%s: there %v, want %v", p, err == nil, want)
+		}
+	}
+	if !strings.Contains(log.String(), "removed "+killed+", left by a diff that was killed") {
+		t.Errorf("log does not name %s:\n%s", killed, log.String())
+	}
+}
+
+// TestSparseFileStaysSparse: a sparse file of NEW (64 MiB, 8 KiB of data) is shipped with
+// its holes: the hotfix's copy takes about as many blocks as the data, and holds the same
+// bytes (the self-check compares them).
+func TestSparseFileStaysSparse(t *testing.T) {
+	const size = 64 << 20
+	old := newTree(t, "old").file("data/big.img", "small\n", 0o644).stamp(oldTime)
+	new := cloneTree(t, old.root)
+	f, err := os.OpenFile(new.p("data/big.img"), os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []int64{0, size / 2, size - 4096} {
+		if _, err := f.WriteAt([]byte(strings.Repeat("x", 4096)), off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Close()
+	blocks := func(p string) int64 {
+		t.Helper()
+		var st unix.Stat_t
+		if err := unix.Stat(p, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Blocks * 512
+	}
+	if b := blocks(new.p("data/big.img")); b >= 1<<20 {
+		t.Skipf("the file system made a %d-byte file with holes take %d bytes", size, b)
+	}
+	out, _, err := makeDiff(t, old, new, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped := filepath.Join(out, "FileChanges", "data", "big.img")
+	if b := blocks(shipped); b >= 1<<20 {
+		t.Errorf("the shipped copy of a sparse file takes %d bytes, want its 12 KiB of data", b)
+	}
+	if eq, err := sameContent(shipped, new.p("data/big.img")); err != nil || !eq {
+		t.Errorf("shipped copy differs: %v %v", eq, err)
+	}
 }

@@ -1,6 +1,7 @@
 package treediff
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -23,7 +24,7 @@ import (
 // newest modification time of what it ships, so that `hotchain build` of it, which stamps
 // every file with the newest time it finds unless SOURCE_DATE_EPOCH says otherwise, gives
 // the same packages for the same trees.
-func writeHotfix(dir string, v hotfix.Version, trees []Tree, entries []entry, newRoot string) (stamp unix.Timespec, err error) {
+func writeHotfix(ctx context.Context, dir string, v hotfix.Version, trees []Tree, entries []entry, newRoot string) (stamp unix.Timespec, err error) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return stamp, err
 	}
@@ -83,6 +84,9 @@ func writeHotfix(dir string, v hotfix.Version, trees []Tree, entries []entry, ne
 		}
 	}
 	err = ordered.InOrder(len(files), walkWorkers, func(i int) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		e := files[i]
 		return copyFile(filepath.Join(newRoot, filepath.FromSlash(e.rel)), filepath.Join(dir, trees[e.tree].Dir, filepath.FromSlash(e.sub)), e.ship)
 	}, func(int) {})
@@ -166,7 +170,11 @@ func copyFile(src, dst string, m *meta) error {
 			unix.Close(out)
 		}
 	}()
-	if err := copyData(out, in, m.size, src); err != nil {
+	copyFn := copyData
+	if st.Blocks*512 < st.Size {
+		copyFn = copySparse
+	}
+	if err := copyFn(out, in, m.size, src); err != nil {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}
 	// open(2) takes the umask away and never sets the sticky bit.
@@ -215,6 +223,87 @@ func copyData(out, in int, size int64, src string) error {
 		return fileops.WriteAll(out, buf[:n])
 	}
 	return fileops.CopyFd(out, in, src)
+}
+
+// copySparse copies the open file in (src), size bytes as lstat said, to out as copyData
+// does, but only its data: the holes of a sparse file (fewer blocks than its size) stay
+// holes in the copy, found with SEEK_DATA and SEEK_HOLE. Where the file system cannot say,
+// everything is data.
+func copySparse(out, in int, size int64, src string) error {
+	for off := int64(0); off < size; {
+		data, err := unix.Seek(in, off, unix.SEEK_DATA)
+		if err == unix.ENXIO {
+			break // a hole up to the end
+		}
+		if err != nil {
+			if off == 0 && (err == unix.EINVAL || err == unix.EOPNOTSUPP) {
+				return copyData(out, in, size, src)
+			}
+			return fmt.Errorf("seek in %s: %w", src, err)
+		}
+		hole, err := unix.Seek(in, data, unix.SEEK_HOLE)
+		if err != nil {
+			return fmt.Errorf("seek in %s: %w", src, err)
+		}
+		hole = min(hole, size)
+		if err := copyRange(out, in, data, hole-data, src); err != nil {
+			return err
+		}
+		off = hole
+	}
+	if err := unix.Ftruncate(out, size); err != nil {
+		return fmt.Errorf("set the size of the copy of %s: %w", src, err)
+	}
+	return nil
+}
+
+// copyRange copies n bytes at off of in to the same offset of out: in the kernel where it
+// can, else through a buffer.
+func copyRange(out, in int, off, n int64, src string) error {
+	for n > 0 {
+		r, w := off, off
+		k, err := unix.CopyFileRange(in, &r, out, &w, int(min(n, 1<<30)), 0)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EXDEV || err == unix.ENOSYS || err == unix.EOPNOTSUPP || err == unix.EINVAL:
+			bp := bufPool.Get().(*[]byte)
+			defer bufPool.Put(bp)
+			buf := *bp
+			for n > 0 {
+				k, err := unix.Pread(in, buf[:min(n, int64(len(buf)))], off)
+				if err == unix.EINTR {
+					continue
+				}
+				if err != nil {
+					return fmt.Errorf("read %s: %w", src, err)
+				}
+				if k == 0 {
+					return fmt.Errorf("%s ends early: it changed while it was compared", src)
+				}
+				for done := 0; done < k; {
+					m, err := unix.Pwrite(out, buf[done:k], off+int64(done))
+					if err == unix.EINTR {
+						continue
+					}
+					if err != nil {
+						return fmt.Errorf("write the copy of %s: %w", src, err)
+					}
+					done += m
+				}
+				off += int64(k)
+				n -= int64(k)
+			}
+			return nil
+		case err != nil:
+			return fmt.Errorf("copy %s: %w", src, err)
+		case k == 0:
+			return fmt.Errorf("%s ends early: it changed while it was compared", src)
+		}
+		off += int64(k)
+		n -= int64(k)
+	}
+	return nil
 }
 
 // setTime sets the modification (and access) time of p, not following a symlink.

@@ -2,8 +2,6 @@ package unpack
 
 import (
 	"fmt"
-	"strings"
-	"unicode"
 
 	"github.com/hotchain/hotchain/hotfix"
 )
@@ -13,7 +11,7 @@ import (
 // control character (a newline, a carriage return, an escape) cannot be taken: the name goes
 // into the import's .repo file, the log and the report, each of them lines of text.
 func NameProblem(name string) string {
-	if strings.IndexFunc(name, unicode.IsControl) < 0 {
+	if !hotfix.HasControl(name) {
 		return ""
 	}
 	return fmt.Sprintf("%s holds a control character (a newline, a tab): rename it; its name goes into logs, reports and the import's repository file", hotfix.ShownName(name))

@@ -1,4 +1,4 @@
-package treediff
+package rawfs
 
 import "golang.org/x/sys/unix"
 
