@@ -48,12 +48,6 @@ func testSigner(t *testing.T, algo sign.KeyAlgorithm) *sign.Signer {
 	return keys[algo]
 }
 
-// writeTree writes files under dir (testutil.WriteTree).
-func writeTree(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	testutil.WriteTree(t, dir, files)
-}
-
 // sampleFiles is a small hotfix 6.14.2.3 with every kind of entry.
 func sampleFiles() map[string]string {
 	return map[string]string{
@@ -81,7 +75,7 @@ func sampleDir(t *testing.T, overrides map[string]string) string {
 		files[k] = v
 	}
 	dir := filepath.Join(t.TempDir(), "src")
-	writeTree(t, dir, files)
+	testutil.WriteTree(t, dir, files)
 	return dir
 }
 
