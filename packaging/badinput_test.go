@@ -26,7 +26,7 @@ func TestBuildRefusesBadInput(t *testing.T) {
 		{name: "base version only", files: map[string]string{"version.txt": "6.14\n"}, want: []string{"version.txt", "has no sequence"}},
 		{name: "filelist.txt not matching", setup: func(t *testing.T, src string) {
 			d := filelistOf(t, src)
-			writeTree(t, src, map[string]string{"filelist.txt": d, "install.txt": "changed after the list was made\n", "new.txt": "not listed\n"})
+			testutil.WriteTree(t, src, map[string]string{"filelist.txt": d, "install.txt": "changed after the list was made\n", "new.txt": "not listed\n"})
 		}, want: []string{"filelist.txt does not match", "content differs: install.txt", "present but not listed: new.txt"}},
 		{name: "symlink leaving the directory", files: map[string]string{"FileChanges/evil": "-> ../../../etc/passwd"}, want: []string{"FileChanges/evil", "points out of the hotfix directory"}},
 		{name: "absolute symlink", files: map[string]string{"FileChanges/evil": "-> /etc/passwd"}, want: []string{"FileChanges/evil", "points out of the hotfix directory"}},
@@ -98,7 +98,7 @@ func filelistOf(t *testing.T, src string) string {
 func TestBuildChecksMatchingFilelist(t *testing.T) {
 	src := sampleDir(t, nil)
 	list := filelistOf(t, src)
-	writeTree(t, src, map[string]string{"filelist.txt": list})
+	testutil.WriteTree(t, src, map[string]string{"filelist.txt": list})
 	res := buildSample(t, src, BuildOptions{})
 	if res.FilelistWritten {
 		t.Error("FilelistWritten with a filelist.txt in the source")

@@ -13,8 +13,10 @@ import (
 
 	"github.com/cavaliergopher/rpm"
 
+	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/sign"
 	"github.com/hotchain/hotchain/internal/testutil"
+	"github.com/hotchain/hotchain/packaging/unpack"
 )
 
 // sde is the SOURCE_DATE_EPOCH of the tests: 2026-01-02 03:04:05 UTC.
@@ -48,12 +50,6 @@ func testSigner(t *testing.T, algo sign.KeyAlgorithm) *sign.Signer {
 	return keys[algo]
 }
 
-// writeTree writes files under dir (testutil.WriteTree).
-func writeTree(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	testutil.WriteTree(t, dir, files)
-}
-
 // sampleFiles is a small hotfix 6.14.2.3 with every kind of entry.
 func sampleFiles() map[string]string {
 	return map[string]string{
@@ -81,7 +77,7 @@ func sampleDir(t *testing.T, overrides map[string]string) string {
 		files[k] = v
 	}
 	dir := filepath.Join(t.TempDir(), "src")
-	writeTree(t, dir, files)
+	testutil.WriteTree(t, dir, files)
 	return dir
 }
 
@@ -103,6 +99,30 @@ func buildSample(t *testing.T, src string, o BuildOptions) *BuildResult {
 		t.Fatalf("build: %v", err)
 	}
 	return res
+}
+
+// buildCarrying builds the sample hotfix with the file name (at the top of the hotfix
+// directory) holding content, checks that the RPM holds it and that filelist.txt covers it,
+// and returns the hotfix directory unpacked from the tarball.
+func buildCarrying(t *testing.T, name, content string) string {
+	t.Helper()
+	res := buildSample(t, sampleDir(t, map[string]string{name: content}), BuildOptions{})
+	inRPM := false
+	for _, f := range openRPM(t, res.RPM).Files() {
+		inRPM = inRPM || strings.HasSuffix(f.Name(), "/shop-hotfix-6.14.2.3/"+name)
+	}
+	if !inRPM {
+		t.Errorf("the RPM does not hold %s", name)
+	}
+	dir, err := unpack.Tarball(res.Tarball, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, _ := os.ReadFile(filepath.Join(dir, hotfix.FilelistFile))
+	if !strings.Contains(string(list), "  "+name+"\n") {
+		t.Errorf("filelist.txt does not cover %s:\n%s", name, list)
+	}
+	return dir
 }
 
 func openRPM(t *testing.T, path string) *rpm.Package {

@@ -140,7 +140,7 @@ func TestHotfixScriptsRun(t *testing.T) {
 	dir := t.TempDir()
 	fake := filepath.Join(dir, "hotchain")
 	log := filepath.Join(dir, "calls")
-	writeTree(t, dir, map[string]string{"hotchain#0755": "#!/bin/sh\necho \"$*\" >> " + log + "\nexit ${FAKE_EXIT:-0}\n"})
+	testutil.WriteTree(t, dir, map[string]string{"hotchain#0755": "#!/bin/sh\necho \"$*\" >> " + log + "\nexit ${FAKE_EXIT:-0}\n"})
 	v, _ := hotfix.ParseHotfixVersion("6.14.2.3")
 	pre, post, preun := hotfixScripts("shop", v, "/var/opt/shop/Patches", hotfixDir)
 	for _, tc := range []struct {

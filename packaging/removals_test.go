@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/hotchain/hotchain/hotfix"
-	"github.com/hotchain/hotchain/packaging/unpack"
 )
 
 var removalsText = string(hotfix.FormatRemovals([]hotfix.Removal{
@@ -20,23 +19,7 @@ var removalsText = string(hotfix.FormatRemovals([]hotfix.Removal{
 // FileRemovals travels in the RPM and the tarball like every hotfix file, covered by
 // filelist.txt, and reads back as it was written.
 func TestRemovalsFileCarried(t *testing.T) {
-	src := sampleDir(t, map[string]string{hotfix.RemovalsFile: removalsText})
-	res := buildSample(t, src, BuildOptions{})
-	inRPM := false
-	for _, f := range openRPM(t, res.RPM).Files() {
-		inRPM = inRPM || strings.HasSuffix(f.Name(), "/shop-hotfix-6.14.2.3/"+hotfix.RemovalsFile)
-	}
-	if !inRPM {
-		t.Error("the RPM does not hold FileRemovals")
-	}
-	dir, err := unpack.Tarball(res.Tarball, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	list, _ := os.ReadFile(filepath.Join(dir, hotfix.FilelistFile))
-	if !strings.Contains(string(list), "  "+hotfix.RemovalsFile+"\n") {
-		t.Errorf("filelist.txt does not cover FileRemovals:\n%s", list)
-	}
+	dir := buildCarrying(t, hotfix.RemovalsFile, removalsText)
 	if got, _ := os.ReadFile(filepath.Join(dir, hotfix.RemovalsFile)); string(got) != removalsText {
 		t.Errorf("FileRemovals from the tarball:\n%s\nwant\n%s", got, removalsText)
 	}

@@ -120,7 +120,7 @@ func (c *Config) InRoot(p string) string { return inRoot(c.Root, p) }
 // file) is refused, as is one larger than MaxSettingsSize.
 func Load(root, path string, environ []string) (*Config, error) {
 	name := inRoot(root, path)
-	src, err := readTrusted(name, "settings file", MaxSettingsSize)
+	src, err := ReadTrusted(name, "settings file", MaxSettingsSize)
 	if err != nil {
 		return nil, readError("read settings", err)
 	}

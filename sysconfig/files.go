@@ -20,21 +20,6 @@ const (
 	maxEnvOutput = 16 << 20
 )
 
-// readTrusted reads the file full (what: "settings file") once, refusing it when another
-// user could have written it (filetrust.Check, as root) or when it holds more than limit
-// bytes.
-func readTrusted(full, what string, limit int64) ([]byte, error) {
-	f, err := boundedio.Open(full, what)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if err := filetrust.Check(f, full, what); err != nil {
-		return nil, err
-	}
-	return boundedio.ReadAll(f, full, what, limit)
-}
-
 // readError wraps err with doing, unless it is a refusal that names the file itself.
 func readError(doing string, err error) error {
 	var unsafe *filetrust.UnsafeError
@@ -44,9 +29,18 @@ func readError(doing string, err error) error {
 	return fmt.Errorf("%s: %w", doing, err)
 }
 
-// ReadTrusted reads the file at full (a path inside -root), up to limit bytes, refusing it
-// when another user could have written it (filetrust.Check, as root): TARBALL_KEY, for one.
-// The check and the read are on one open file. A missing file is an os.IsNotExist error.
+// ReadTrusted reads the file at full (a path inside -root; what names it: "settings
+// file", "TARBALL_KEY"), up to limit bytes, refusing it when another user could have
+// written it (filetrust.Check, as root) or when it holds more than limit bytes. The check
+// and the read are on one open file. A missing file is an os.IsNotExist error.
 func ReadTrusted(full, what string, limit int64) ([]byte, error) {
-	return readTrusted(full, what, limit)
+	f, err := boundedio.Open(full, what)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if err := filetrust.Check(f, full, what); err != nil {
+		return nil, err
+	}
+	return boundedio.ReadAll(f, full, what, limit)
 }

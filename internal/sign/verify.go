@@ -39,14 +39,11 @@ func (k *Keyring) Len() int { return len(k.list) }
 // MaxSignatureSize bytes (as repomd.xml.asc), is one of the keyring's keys' signature of
 // signed, as of now. A signature by another key is an error that wraps ErrUnknownIssuer.
 func (k *Keyring) CheckArmoredDetached(signed, sig []byte, now time.Time) error {
-	if len(sig) > MaxSignatureSize {
-		return fmt.Errorf("signature of %d bytes is larger than %d, the limit for a signature", len(sig), MaxSignatureSize)
+	cfg, err := k.checkConfig(sig, now)
+	if err != nil {
+		return err
 	}
-	if len(k.list) == 0 {
-		return errors.New("no key to check the signature with")
-	}
-	cfg := &packet.Config{Time: func() time.Time { return now }}
-	_, err := openpgp.CheckArmoredDetachedSignature(k.list, bytes.NewReader(signed), bytes.NewReader(sig), cfg)
+	_, err = openpgp.CheckArmoredDetachedSignature(k.list, bytes.NewReader(signed), bytes.NewReader(sig), cfg)
 	return err
 }
 
@@ -54,13 +51,22 @@ func (k *Keyring) CheckArmoredDetached(signed, sig []byte, now time.Time) error 
 // bytes (as an RPM's header signature), is one of the keyring's keys' signature of signed,
 // as of now. A signature by another key is an error that wraps ErrUnknownIssuer.
 func (k *Keyring) CheckDetached(signed io.Reader, sig []byte, now time.Time) error {
+	cfg, err := k.checkConfig(sig, now)
+	if err != nil {
+		return err
+	}
+	_, err = openpgp.CheckDetachedSignature(k.list, signed, bytes.NewReader(sig), cfg)
+	return err
+}
+
+// checkConfig refuses a signature larger than MaxSignatureSize and an empty keyring, and
+// returns the configuration that checks a signature as of now.
+func (k *Keyring) checkConfig(sig []byte, now time.Time) (*packet.Config, error) {
 	if len(sig) > MaxSignatureSize {
-		return fmt.Errorf("signature of %d bytes is larger than %d, the limit for a signature", len(sig), MaxSignatureSize)
+		return nil, fmt.Errorf("signature of %d bytes is larger than %d, the limit for a signature", len(sig), MaxSignatureSize)
 	}
 	if len(k.list) == 0 {
-		return errors.New("no key to check the signature with")
+		return nil, errors.New("no key to check the signature with")
 	}
-	cfg := &packet.Config{Time: func() time.Time { return now }}
-	_, err := openpgp.CheckDetachedSignature(k.list, signed, bytes.NewReader(sig), cfg)
-	return err
+	return &packet.Config{Time: func() time.Time { return now }}, nil
 }

@@ -427,9 +427,6 @@ func copyTree(ctx context.Context, src, dst string, names []string) error {
 	return nil
 }
 
-// tmpfsMagic is statfs's f_type of a tmpfs.
-const tmpfsMagic = 0x01021994
-
 // scratchDir is a directory in memory (a tmpfs: $TMPDIR when it is one, else /dev/shm) that
 // has room for need bytes and more, or "" when there is none.
 func scratchDir(need int64) string {
@@ -438,7 +435,7 @@ func scratchDir(need int64) string {
 	}
 	for _, d := range scratchRoots() {
 		var st unix.Statfs_t
-		if err := unix.Statfs(d, &st); err != nil || st.Type != tmpfsMagic {
+		if err := unix.Statfs(d, &st); err != nil || st.Type != unix.TMPFS_MAGIC {
 			continue
 		}
 		if free := int64(st.Bavail) * st.Bsize; free > 2*need+(256<<20) && unix.Access(d, unix.W_OK) == nil {

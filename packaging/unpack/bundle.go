@@ -95,6 +95,7 @@ func (m *BundleManifest) Versions() []hotfix.Version {
 var (
 	bundleFileName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
 	sha256Hex      = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	bundleTopName  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*-hotfix-bundle-[0-9.]+-[0-9.]+$`)
 )
 
 // Check holds the manifest to the rules: one product and base version, a contiguous chain
@@ -284,7 +285,6 @@ func checkBundle(data []byte, bundlePath string) (top string, m *BundleManifest,
 	bad := func(entry, format string, args ...any) error {
 		return &BundleError{Path: bundlePath, Entry: entry, Why: fmt.Sprintf(format, args...)}
 	}
-	topName := regexp.MustCompile(`^[a-z0-9][a-z0-9-]*-hotfix-bundle-[0-9.]+-[0-9.]+$`)
 	r := bytes.NewReader(data)
 	tr := tar.NewReader(r)
 	seen := map[string]bool{}
@@ -320,7 +320,7 @@ func checkBundle(data []byte, bundlePath string) (top string, m *BundleManifest,
 		first, rest, _ := strings.Cut(clean, "/")
 		if top == "" {
 			top = first
-			if !topName.MatchString(top) {
+			if !bundleTopName.MatchString(top) {
 				return "", nil, nil, bad(name, "is not under a top directory named like shop-hotfix-bundle-6.14.2.3-6.14.2.9")
 			}
 		}

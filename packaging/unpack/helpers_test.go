@@ -44,17 +44,11 @@ func writePub(t *testing.T, k *sign.TarballKey) string {
 	return p
 }
 
-// writeTree writes files under dir (testutil.WriteTree).
-func writeTree(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	testutil.WriteTree(t, dir, files)
-}
-
 // sampleDir writes a small hotfix 6.14.2.3 with every kind of entry and returns it.
 func sampleDir(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "src")
-	writeTree(t, dir, map[string]string{
+	testutil.WriteTree(t, dir, map[string]string{
 		"version.txt":                            "6.14.2.3\n",
 		"fixed-bugs.txt":                         "SHOP-101 cart total rounds wrong\n\nSHOP-101: the cart total rounded half-down.\nSHOP-107: login page typo.\n",
 		"install.txt":                            "Installed by hotchain apply.\n",

@@ -230,8 +230,6 @@ const (
 	MaxTarballName = 4096
 )
 
-// extract writes the entries of tr under tmp after checking each; it returns the one top
-// directory.
 // tarNames is what a tarball's entries so far established: its one top directory, the
 // type of every name, and the directories that entries lay under before their own entry.
 type tarNames struct {
@@ -318,6 +316,8 @@ func (n *tarNames) check(h *tar.Header) (clean, rest, why string) {
 	return clean, rest, ""
 }
 
+// extract writes the entries of tr under tmp after checking each; it returns the one top
+// directory.
 func extract(tr *tar.Reader, tarPath, tmp string) (string, error) {
 	bad := func(name, why string) error {
 		return hint.With(

@@ -175,7 +175,7 @@ func TestUnpackRefusesMaliciousArchives(t *testing.T) {
 				p = writeTarGz(t, tc.entries)
 			}
 			dest := t.TempDir()
-			writeTree(t, dest, map[string]string{"keep.txt": "keep\n"})
+			testutil.WriteTree(t, dest, map[string]string{"keep.txt": "keep\n"})
 			before := testutil.Snapshot(t, dest, false, ".")
 			dir, err := Tarball(p, dest)
 			if err == nil {
