@@ -318,11 +318,7 @@ func (e *FilelistMismatchError) Error() string {
 		if len(list) == 0 {
 			return
 		}
-		shown := list
-		if len(shown) > 5 {
-			shown = append(shown[:5:5], fmt.Sprintf("and %d more", len(list)-5))
-		}
-		parts = append(parts, what+": "+strings.Join(shown, ", "))
+		parts = append(parts, what+": "+strings.Join(ShortList(list, 5), ", "))
 	}
 	add("content differs", e.Changed)
 	add("listed but missing", e.Missing)

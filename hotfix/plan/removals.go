@@ -27,11 +27,7 @@ type RemovalMismatchError struct {
 }
 
 func (e *RemovalMismatchError) Error() string {
-	shown := e.Problems
-	if len(shown) > 10 {
-		shown = append(shown[:10:10], fmt.Sprintf("and %d more", len(e.Problems)-10))
-	}
-	return "FileRemovals does not match the product, nothing was removed:\n  " + strings.Join(shown, "\n  ")
+	return "FileRemovals does not match the product, nothing was removed:\n  " + strings.Join(hotfix.ShortList(e.Problems, 10), "\n  ")
 }
 
 // Hint says what to do about a mismatch.
@@ -208,11 +204,8 @@ func removals(cfg *sysconfig.Config, d *hotfix.Dir, roots map[string]TreeRoot, p
 		}
 		if len(left) > 0 {
 			slices.Sort(left)
-			if len(left) > 5 {
-				left = append(left[:5:5], fmt.Sprintf("and %d more", len(left)-5))
-			}
 			problems = append(problems, fmt.Sprintf("%s is a directory that still holds %s once the removals are done; FileRemovals expects it to be empty then",
-				hotfix.ShownName(o.Target), strings.Join(left, ", ")))
+				hotfix.ShownName(o.Target), strings.Join(hotfix.ShortList(left, 5), ", ")))
 		}
 	}
 	if len(problems) > 0 {
