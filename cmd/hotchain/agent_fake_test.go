@@ -136,7 +136,7 @@ func (f *fakePM) Install(ctx context.Context, names ...string) error {
 	defer f.mu.Unlock()
 	spec := f.spec()
 	f.log("install-start %s %d %d", strings.Join(names, " "), os.Getpid(), time.Now().UnixNano())
-	if err := agent.SleepCtx(ctx, spec.Sleep); err != nil {
+	if err := cli.SleepCtx(ctx, spec.Sleep); err != nil {
 		f.log("install-interrupted %s %d %d", strings.Join(names, " "), os.Getpid(), time.Now().UnixNano())
 		return err
 	}

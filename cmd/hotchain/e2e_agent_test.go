@@ -95,11 +95,8 @@ func TestAgentRollout(t *testing.T) {
 	e2eHost(t, true, "unshare", "mount")
 	bin := buildStatic(t)
 	work := t.TempDir()
-	key := filepath.Join(work, "vendor")
-	runOK(t, nil, bin, "keygen", "-name", "Shop Hotfixes", "-email", "hotfixes@shop.example", "-out", key)
-	repoRoot := filepath.Join(work, "repos")
-	repoDir := filepath.Join(repoRoot, "6.14.2")
-	os.MkdirAll(repoDir, 0o755)
+	key, repoDir := vendorKeyAndRepo(t, bin, work)
+	repoRoot := filepath.Dir(repoDir)
 	url, stopServer := serveReposStoppable(t, bin, repoRoot)
 	src := filepath.Join(work, "src")
 	publish := func(dir, base string, versions ...string) {

@@ -21,21 +21,11 @@ func TestDNFInstallsSignedChain(t *testing.T) {
 	e2eHost(t, false)
 	bin := buildStatic(t)
 	work := t.TempDir()
-	key := filepath.Join(work, "vendor")
-	runOK(t, nil, bin, "keygen", "-name", "Shop Hotfixes", "-email", "hotfixes@shop.example", "-out", key)
-
-	repoRoot := filepath.Join(work, "repos")
-	repoDir := filepath.Join(repoRoot, "6.14.2")
-	if err := os.MkdirAll(repoDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	url := serveRepos(t, bin, repoRoot)
+	key, repoDir := vendorKeyAndRepo(t, bin, work)
+	url := serveRepos(t, bin, filepath.Dir(repoDir))
 	src := filepath.Join(work, "src")
 	rolloutChain(t, src, 1, 3, 0)
-	for i := 1; i <= 3; i++ {
-		runOK(t, nil, bin, "build", "-product", "shop", "-sign-key", key+".asc", "-tarball-key", key+".pem",
-			"-out", repoDir, filepath.Join(src, fmt.Sprintf("shop-hotfix-6.14.2.%d", i)))
-	}
+	buildHotfixes(t, bin, key, src, repoDir, 1, 3, "-tarball-key", key+".pem")
 	runOK(t, nil, bin, "build-base", "-product", "shop", "-base-version", "6.14.2", "-repo-url", url,
 		"-sign-key", key+".asc", "-tarball-key", key+".pem", "-binary", bin, "-set", "HOSTNAME=e2ehost",
 		"-set", "YUM_PARAMETER=--disablerepo '*' --enablerepo shop-hotfix --releasever=1", "-out", repoDir)

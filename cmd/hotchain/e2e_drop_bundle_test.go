@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,19 +15,13 @@ func TestAgentDropBundle(t *testing.T) {
 	e2eHost(t, false)
 	bin := buildStatic(t)
 	work := t.TempDir()
-	key, other := filepath.Join(work, "vendor"), filepath.Join(work, "other")
-	runOK(t, nil, bin, "keygen", "-name", "Shop Hotfixes", "-email", "hotfixes@shop.example", "-out", key)
+	key, repoDir := vendorKeyAndRepo(t, bin, work)
+	other := filepath.Join(work, "other")
 	runOK(t, nil, bin, "keygen", "-name", "Someone Else", "-email", "else@example.org", "-out", other)
-	repoDir := filepath.Join(work, "repos", "6.14.2")
-	if err := os.MkdirAll(repoDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	url := "http://127.0.0.1:9/"
 	src := filepath.Join(work, "src")
 	rolloutChain(t, src, 1, 2, 0)
-	for i := 1; i <= 2; i++ {
-		runOK(t, nil, bin, "build", "-product", "shop", "-sign-key", key+".asc", "-out", repoDir, filepath.Join(src, fmt.Sprintf("shop-hotfix-6.14.2.%d", i)))
-	}
+	buildHotfixes(t, bin, key, src, repoDir, 1, 2)
 	runOK(t, nil, bin, "build-base", "-product", "shop", "-base-version", "6.14.2", "-repo-url", url,
 		"-sign-key", key+".asc", "-tarball-key", key+".pem", "-binary", bin, "-set", "HOSTNAME=h1",
 		"-set", "YUM_PARAMETER=--disablerepo '*' --enablerepo shop-hotfix --releasever=1", "-out", repoDir)

@@ -222,6 +222,30 @@ func archOK(t *testing.T) {
 	}
 }
 
+// vendorKeyAndRepo makes the vendor's key pair under work (key+".asc" signs RPMs and
+// metadata, key+".pem" tarballs and bundles, key+".pub.asc" is the public key) and the empty
+// repository directory work/repos/6.14.2.
+func vendorKeyAndRepo(t *testing.T, bin, work string) (key, repoDir string) {
+	t.Helper()
+	key = filepath.Join(work, "vendor")
+	runOK(t, nil, bin, "keygen", "-name", "Shop Hotfixes", "-email", "hotfixes@shop.example", "-out", key)
+	repoDir = filepath.Join(work, "repos", "6.14.2")
+	if err := os.MkdirAll(repoDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return key, repoDir
+}
+
+// buildHotfixes builds hotfixes 6.14.2.from..to from their directories under src
+// (rolloutChain's) into dir, signed with key+".asc"; flags go to each build as well.
+func buildHotfixes(t *testing.T, bin, key, src, dir string, from, to int, flags ...string) {
+	t.Helper()
+	for i := from; i <= to; i++ {
+		args := append([]string{"build", "-product", "shop", "-sign-key", key + ".asc"}, flags...)
+		runOK(t, nil, bin, append(args, "-out", dir, filepath.Join(src, fmt.Sprintf("shop-hotfix-6.14.2.%d", i)))...)
+	}
+}
+
 // servedRepo is a vendor's signed repository of the 6.14.2 chain, served by hotchain serve on
 // loopback, with hotfix directories written by rolloutChain under src.
 type servedRepo struct {
@@ -235,11 +259,8 @@ type servedRepo struct {
 func newServedRepo(t *testing.T, bin string) *servedRepo {
 	t.Helper()
 	work := t.TempDir()
-	v := &servedRepo{t: t, bin: bin, key: filepath.Join(work, "vendor"), dir: filepath.Join(work, "repos", "6.14.2"), src: filepath.Join(work, "src")}
-	runOK(t, nil, bin, "keygen", "-name", "Shop Hotfixes", "-email", "hotfixes@shop.example", "-out", v.key)
-	if err := os.MkdirAll(v.dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	v := &servedRepo{t: t, bin: bin, src: filepath.Join(work, "src")}
+	v.key, v.dir = vendorKeyAndRepo(t, bin, work)
 	v.url = serveRepos(t, bin, filepath.Dir(v.dir))
 	runOK(t, nil, bin, "build-base", "-product", "shop", "-base-version", "6.14.2", "-repo-url", v.url,
 		"-sign-key", v.key+".asc", "-binary", bin, "-out", v.dir)
@@ -250,9 +271,7 @@ func newServedRepo(t *testing.T, bin string) *servedRepo {
 // repository's signed metadata.
 func (v *servedRepo) publish(from, to int) {
 	v.t.Helper()
-	for i := from; i <= to; i++ {
-		runOK(v.t, nil, v.bin, "build", "-product", "shop", "-sign-key", v.key+".asc", "-out", v.dir, filepath.Join(v.src, fmt.Sprintf("shop-hotfix-6.14.2.%d", i)))
-	}
+	buildHotfixes(v.t, v.bin, v.key, v.src, v.dir, from, to)
 	runOK(v.t, nil, v.bin, "repo", "-sign-key", v.key+".asc", "-base-url", v.url, "-base-version", "6.14.2", v.dir)
 	var err error
 	if v.repoFile, err = os.ReadFile(filepath.Join(v.dir, "shop-hotfix.repo")); err != nil {

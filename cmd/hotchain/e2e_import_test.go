@@ -36,25 +36,17 @@ func TestImportBundle(t *testing.T) {
 	e2eHost(t, false)
 	bin := buildStatic(t)
 	work := t.TempDir()
-	key, other := filepath.Join(work, "vendor"), filepath.Join(work, "other")
-	runOK(t, nil, bin, "keygen", "-name", "Shop Hotfixes", "-email", "hotfixes@shop.example", "-out", key)
+	key, repoDir := vendorKeyAndRepo(t, bin, work)
+	other := filepath.Join(work, "other")
 	runOK(t, nil, bin, "keygen", "-name", "Someone Else", "-email", "else@example.org", "-out", other)
-	repoDir := filepath.Join(work, "repos", "6.14.2")
 	otherDir := filepath.Join(work, "other", "6.14.2")
-	for _, d := range []string{repoDir, otherDir} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.MkdirAll(otherDir, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	url, stop := serveReposStoppable(t, bin, filepath.Dir(repoDir))
 	src := filepath.Join(work, "src")
 	rolloutChain(t, src, 1, 5, 0)
-	build := func(dir, k string, from, to int) {
-		for i := from; i <= to; i++ {
-			runOK(t, nil, bin, "build", "-product", "shop", "-sign-key", k+".asc", "-out", dir, filepath.Join(src, fmt.Sprintf("shop-hotfix-6.14.2.%d", i)))
-		}
-	}
-	build(repoDir, key, 1, 1)
+	buildHotfixes(t, bin, key, src, repoDir, 1, 1)
 	runOK(t, nil, bin, "build-base", "-product", "shop", "-base-version", "6.14.2", "-repo-url", url,
 		"-sign-key", key+".asc", "-tarball-key", key+".pem", "-binary", bin, "-set", "HOSTNAME=bundlehost",
 		"-set", "YUM_PARAMETER=--disablerepo '*' --enablerepo shop-hotfix --releasever=1", "-out", repoDir)
@@ -82,9 +74,9 @@ func TestImportBundle(t *testing.T) {
 	}
 
 	// The vendor: 2..4 in the repository, the bundles.
-	build(repoDir, key, 2, 4)
+	buildHotfixes(t, bin, key, src, repoDir, 2, 4)
 	runOK(t, nil, bin, "repo", "-sign-key", key+".asc", "-base-url", url, repoDir)
-	build(otherDir, other, 2, 4)
+	buildHotfixes(t, bin, other, src, otherDir, 2, 4)
 	bundle := func(dir, signKey, tarKey string, from, to int, name string) string {
 		out := filepath.Join(work, "bundles", name)
 		os.MkdirAll(filepath.Dir(out), 0o755)
@@ -253,7 +245,7 @@ func TestImportBundle(t *testing.T) {
 		t.Errorf("second import: %s", out)
 	}
 	// A bundle that holds applied hotfixes too: they are skipped, the new one installs.
-	build(repoDir, key, 5, 5)
+	buildHotfixes(t, bin, key, src, repoDir, 5, 5)
 	runOK(t, nil, bin, "repo", "-sign-key", key+".asc", "-base-url", url, repoDir)
 	next := bundle(repoDir, key+".asc", key, 3, 5, "shop-hotfix-bundle-6.14.2.3-6.14.2.5.tar")
 	if out := runOK(t, env, bin, append(append([]string{"import"}, at...), next)...); !strings.Contains(out, "Installed: 6.14.2.5\n") {

@@ -22,12 +22,7 @@ func TestRPMRemovalsInstallAndErase(t *testing.T) {
 	e2eHost(t, false)
 	bin := buildStatic(t)
 	work := t.TempDir()
-	key := filepath.Join(work, "vendor")
-	runOK(t, nil, bin, "keygen", "-name", "Shop Hotfixes", "-email", "hotfixes@shop.example", "-out", key)
-	repoDir := filepath.Join(work, "repos", "6.14.2")
-	if err := os.MkdirAll(repoDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	key, repoDir := vendorKeyAndRepo(t, bin, work)
 	url := serveRepos(t, bin, filepath.Dir(repoDir))
 
 	sum := func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }

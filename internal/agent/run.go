@@ -129,7 +129,7 @@ func (o *Options) FillDefaults() {
 		o.Now = time.Now
 	}
 	if o.Sleep == nil {
-		o.Sleep = SleepCtx
+		o.Sleep = cli.SleepCtx
 	}
 	if o.RandN == nil {
 		o.RandN = rand.Int64N
@@ -157,18 +157,6 @@ func (o *Options) mailSender() mailer.Sender {
 		return o.Sender
 	}
 	return mailer.Choose(o.Config.SMTPServer, exec.LookPath)
-}
-
-// SleepCtx waits d or until ctx ends.
-func SleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // randomWait is a nightly run's wait before it starts: uniform over 1..maxMinutes minutes

@@ -7,11 +7,13 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hotchain/hotchain/internal/hint"
 )
@@ -75,3 +77,16 @@ func (x ExitError) Unwrap() error { return x.Err }
 type SilentExit int
 
 func (s SilentExit) Error() string { return "exit status " + strconv.Itoa(int(s)) }
+
+// SleepCtx waits d or until ctx ends (then it returns ctx's error): the agent's random wait
+// and the webhook's backoff between tries.
+func SleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -181,7 +181,7 @@ type Bundle struct {
 	Manifest *BundleManifest
 }
 
-// VerifiedBundle is how a host takes a bundle in, as UnpackVerifiedTarballWith takes a
+// VerifiedBundle is how a host takes a bundle in, as VerifiedTarballWith takes a
 // tarball: it reads the file at bundlePath once (a regular file only) into a private copy
 // without a name, checks the detached signature sigPath over exactly those bytes with pub
 // (read from keyPath, which messages name), then checks every entry of that copy and its

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotchain/hotchain/internal/cli"
 	"github.com/hotchain/hotchain/internal/hoststate"
 	"github.com/hotchain/hotchain/sysconfig"
 )
@@ -104,7 +105,7 @@ func Post(ctx context.Context, cfg *sysconfig.Config, doc []byte, lim Limits) er
 	var err error
 	for try := 1; try <= lim.Tries; try++ {
 		if try > 1 {
-			if serr := backoff(ctx, lim.Backoff<<(try-2)); serr != nil {
+			if serr := cli.SleepCtx(ctx, lim.Backoff<<(try-2)); serr != nil {
 				break
 			}
 		}
@@ -202,16 +203,4 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 		l.b.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil
-}
-
-// backoff waits d between tries of the webhook, or until ctx ends.
-func backoff(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

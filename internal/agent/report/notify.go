@@ -42,10 +42,8 @@ func (r *Outcome) Notification() *notify.Document {
 	if applied, err := r.Host.Applied(); err == nil {
 		n.Host.Applied = hoststate.VersionStrings(applied)
 	}
-	if inst, err := r.Host.Ledger().Read(hotfix.InstallationLedger); err == nil {
-		if v, ok := hotfix.Newest(inst); ok {
-			n.Installation.Version = v.String()
-		}
+	if v, ok := r.installationVersion(); ok {
+		n.Installation.Version = v
 	}
 	for _, v := range []hotfix.Version{r.ApplyFailed, r.HealthFailed, r.Dropped} {
 		if v != nil {

@@ -239,11 +239,24 @@ func (r *Outcome) writeDrop(w io.Writer) {
 
 // allowedUpTo names the newest version a secondary may install, for the waiting line.
 func (r *Outcome) allowedUpTo() string {
-	inst, err := r.Host.Ledger().Read(hotfix.InstallationLedger)
-	if v, ok := hotfix.Newest(inst); err == nil && ok {
-		return v.String()
+	if v, ok := r.installationVersion(); ok {
+		return v
 	}
 	return "nothing yet"
+}
+
+// installationVersion is the newest hotfix of the installation's ledger (the alpha's
+// version.txt); false when it cannot be read or names none.
+func (r *Outcome) installationVersion() (string, bool) {
+	inst, err := r.Host.Ledger().Read(hotfix.InstallationLedger)
+	if err != nil {
+		return "", false
+	}
+	v, ok := hotfix.Newest(inst)
+	if !ok {
+		return "", false
+	}
+	return v.String(), true
 }
 
 // writeCheck prints the pending hotfixes the way the original cron script did.
