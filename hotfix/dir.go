@@ -217,11 +217,10 @@ func (d *Dir) Recheck() error {
 			}
 			return nil
 		}
-		i := sort.Search(len(d.Entries), func(i int) bool { return d.Entries[i].Rel >= rel })
-		if i == len(d.Entries) || d.Entries[i].Rel != rel {
+		e, ok := d.entry(rel)
+		if !ok {
 			return changed(rel, "was added")
 		}
-		e := d.Entries[i]
 		fi, err := de.Info()
 		if err != nil {
 			return err
@@ -275,6 +274,7 @@ func ReadVersionFile(dir string) (Version, error) {
 // KindOf names the kind of an entry that is not a regular file, for messages.
 func KindOf(m fs.FileMode) string { return boundedio.Kind(m) }
 
+// FileSHA256 is the SHA-256, in hex, of the content of the file at p.
 func FileSHA256(p string) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
@@ -318,11 +318,7 @@ func (e *FilelistMismatchError) Error() string {
 		if len(list) == 0 {
 			return
 		}
-		shown := list
-		if len(shown) > 5 {
-			shown = append(shown[:5:5], fmt.Sprintf("and %d more", len(list)-5))
-		}
-		parts = append(parts, what+": "+strings.Join(shown, ", "))
+		parts = append(parts, what+": "+strings.Join(ShortList(list, 5), ", "))
 	}
 	add("content differs", e.Changed)
 	add("listed but missing", e.Missing)

@@ -50,6 +50,15 @@ func UnescapeName(s string) (string, error) {
 	return b.String(), nil
 }
 
+// ShortList is list for a message: its first n entries, then "and N more" for the others
+// when there are any. list itself is left as it is.
+func ShortList(list []string, n int) []string {
+	if len(list) <= n {
+		return list
+	}
+	return append(list[:n:n], fmt.Sprintf("and %d more", len(list)-n))
+}
+
 // ShownName is name as the apply and rollback print it: as it is, unless it holds bytes
 // that would break the line or the terminal (a newline, an escape sequence, invalid UTF-8);
 // then Go-quoted.

@@ -105,3 +105,18 @@ func TestRemovalsEntryLimit(t *testing.T) {
 		t.Fatalf("%d entries: %v; want a refusal naming the line and the limit", MaxRemovals+1, err)
 	}
 }
+
+// TestShortList: a list longer than n is cut to n entries and a count of the rest; a
+// shorter one is kept, and the list passed in is never changed.
+func TestShortList(t *testing.T) {
+	list := []string{"a", "b", "c", "d"}
+	if got := strings.Join(ShortList(list, 2), ", "); got != "a, b, and 2 more" {
+		t.Errorf("ShortList(4 entries, 2) = %q", got)
+	}
+	if got := strings.Join(ShortList(list, 4), ", "); got != "a, b, c, d" {
+		t.Errorf("ShortList(4 entries, 4) = %q", got)
+	}
+	if got := strings.Join(list, ","); got != "a,b,c,d" {
+		t.Errorf("the list passed in changed: %q", got)
+	}
+}

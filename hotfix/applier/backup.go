@@ -29,7 +29,7 @@ func (h *Host) backup(d *hotfix.Dir, j *journal.Journal) error {
 		case o.Remove && o.Existed == journal.KindDir:
 			// Kept as a directory with the directory's mode, owner and time (below).
 			removedDirs = append(removedDirs, o)
-			dirs[filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel))] = true
+			dirs[o.In(bdir)] = true
 			continue
 		}
 		switch o.Existed {
@@ -44,7 +44,7 @@ func (h *Host) backup(d *hotfix.Dir, j *journal.Journal) error {
 			continue
 		}
 		saved = append(saved, o)
-		dirs[filepath.Dir(filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel)))] = true
+		dirs[filepath.Dir(o.In(bdir))] = true
 	}
 	for _, dir := range slices.Sorted(maps.Keys(dirs)) {
 		// A resumed backup finds Backup-<host>/ as it was left: not through a symlink.
@@ -62,7 +62,7 @@ func (h *Host) backup(d *hotfix.Dir, j *journal.Journal) error {
 		if err != nil {
 			return fmt.Errorf("back up %s: %w", full, err)
 		}
-		if err := fileops.PreserveCopy(full, filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel)), fi); err != nil {
+		if err := fileops.PreserveCopy(full, o.In(bdir), fi); err != nil {
 			return fmt.Errorf("back up %s: %w", full, err)
 		}
 		return nil
@@ -78,7 +78,7 @@ func (h *Host) backup(d *hotfix.Dir, j *journal.Journal) error {
 		if err != nil {
 			return fmt.Errorf("back up %s: %w", full, err)
 		}
-		if err := fileops.SetMeta(filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel)), fi); err != nil {
+		if err := fileops.SetMeta(o.In(bdir), fi); err != nil {
 			return fmt.Errorf("back up %s: %w", full, err)
 		}
 		h.step("backup " + o.Target)

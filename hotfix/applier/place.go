@@ -93,7 +93,7 @@ func (h *Host) place(d *hotfix.Dir, j *journal.Journal, out io.Writer) (err erro
 	}
 	err = inOrder(len(entries), func(i int) error {
 		o := entries[i]
-		return place(filepath.Join(d.Path, o.Tree, filepath.FromSlash(o.Rel)), h.Cfg.InRoot(o.Target), o)
+		return place(o.In(d.Path), h.Cfg.InRoot(o.Target), o)
 	}, func(i int) {
 		o := entries[i]
 		verb := "replace"

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"syscall"
 
 	"github.com/hotchain/hotchain/hotfix"
@@ -55,7 +54,7 @@ func (h *Host) recheckPrepared(dir string, j *journal.Journal) error {
 		case o.Existed == journal.KindDir:
 			continue
 		}
-		bak, err := os.Lstat(filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel)))
+		bak, err := os.Lstat(o.In(bdir))
 		if err != nil {
 			return fmt.Errorf("backup of %s: %v", hotfix.ShownName(o.Target), err)
 		}

@@ -51,7 +51,7 @@ func (h *Host) removeEntries(d *hotfix.Dir, j *journal.Journal, roots map[string
 		if err := plan.CheckInside(tr.Base, tr.Real, full, false); err != nil {
 			return fmt.Errorf("FileRemovals: %s/%s: %w", o.Tree, o.Rel, err)
 		}
-		removed, problem, err := removal.Remove(tr.Real, o, filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel)))
+		removed, problem, err := removal.Remove(tr.Real, o, o.In(bdir))
 		if err != nil {
 			return err
 		}
@@ -89,7 +89,7 @@ func (h *Host) undoRemoval(o journal.Op, tr plan.TreeRoot, bdir string, out io.W
 	if err := plan.CheckInside(tr.Base, tr.Real, full, false); err != nil {
 		return fmt.Errorf("roll back %s/%s: %w", o.Tree, o.Rel, err)
 	}
-	bak := filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel))
+	bak := o.In(bdir)
 	saved, err := removal.SetAside(o, tr, bak, full)
 	if err != nil {
 		return err

@@ -11,7 +11,6 @@ import (
 	"github.com/hotchain/hotchain/hotfix/journal"
 	"github.com/hotchain/hotchain/hotfix/plan"
 	"github.com/hotchain/hotchain/internal/fileops"
-	"github.com/hotchain/hotchain/sysconfig"
 )
 
 // replaceFile gives p new content through a new inode, as an editor or a deploy does.
@@ -58,9 +57,7 @@ func assertRolledBackAfterDrift(t *testing.T, sb *sandbox, dir string, err error
 // after the backups are taken (state apply) it gets new content through a new inode. The
 // removal looks again, leaves it, and the apply is rolled back: the new content is kept.
 func TestRemovalRecheckedBeforeRemove(t *testing.T) {
-	sb := newSandbox(t, sysconfig.RoleSingle)
-	removalProduct(sb)
-	dir := sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
+	sb, dir := newRemovalSandbox(t)
 	jar := filepath.Join(sb.root, "opt/shop/lib/old.jar")
 	sb.host.StepHook = func(s string) {
 		if s == "state apply" {
@@ -74,9 +71,7 @@ func TestRemovalRecheckedBeforeRemove(t *testing.T) {
 // TestRemovalRecheckedSameSizeAndTime: new content of the same size and modification time
 // in a new inode is found by its SHA-256.
 func TestRemovalRecheckedSameSizeAndTime(t *testing.T) {
-	sb := newSandbox(t, sysconfig.RoleSingle)
-	removalProduct(sb)
-	dir := sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
+	sb, dir := newRemovalSandbox(t)
 	jar := filepath.Join(sb.root, "opt/shop/lib/old.jar")
 	sb.host.StepHook = func(s string) {
 		if s == "state apply" {
@@ -94,9 +89,7 @@ func TestRemovalRecheckedSameSizeAndTime(t *testing.T) {
 // admin then edits old.jar; the next apply resumes from the journal, finds old.jar changed
 // and rolls back instead of removing it.
 func TestRemovalRecheckedOnResume(t *testing.T) {
-	sb := newSandbox(t, sysconfig.RoleSingle)
-	removalProduct(sb)
-	dir := sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
+	sb, dir := newRemovalSandbox(t)
 	func() {
 		defer func() {
 			if r := recover(); r != "crash" {
@@ -119,9 +112,7 @@ func TestRemovalRecheckedOnResume(t *testing.T) {
 // TestRemovalRecheckedAfterPrepare: a prepared apply whose removed entry changed backs up
 // afresh, and the fresh plan refuses before the first write.
 func TestRemovalRecheckedAfterPrepare(t *testing.T) {
-	sb := newSandbox(t, sysconfig.RoleSingle)
-	removalProduct(sb)
-	dir := sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
+	sb, dir := newRemovalSandbox(t)
 	if err := sb.host.Apply(context.Background(), dir, ApplyOptions{Prepare: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -140,9 +131,7 @@ func TestRemovalRecheckedAfterPrepare(t *testing.T) {
 // TestRemovalOfADirectoryFilledMeanwhile: a removed directory that gets an entry after the
 // backups are taken is left, with the entry, and the apply is rolled back.
 func TestRemovalOfADirectoryFilledMeanwhile(t *testing.T) {
-	sb := newSandbox(t, sysconfig.RoleSingle)
-	removalProduct(sb)
-	dir := sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
+	sb, dir := newRemovalSandbox(t)
 	added := filepath.Join(sb.root, "opt/shop/lib/obsolete/sub/empty/new.conf")
 	sb.host.StepHook = func(s string) {
 		if s == "state apply" {
@@ -171,9 +160,7 @@ func TestRemovalOfADirectoryFilledMeanwhile(t *testing.T) {
 // the way out of the root lets it pass, as it would if the swap came right after that check)
 // that holds a file of the same name, content and time. The removal does not follow it.
 func TestRemovalNotThroughASwappedDirectory(t *testing.T) {
-	sb := newSandbox(t, sysconfig.RoleSingle)
-	removalProduct(sb)
-	dir := sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
+	sb, dir := newRemovalSandbox(t)
 	outside := filepath.Join(sb.root, "opt/shop/keep")
 	if err := os.Mkdir(outside, 0o755); err != nil {
 		t.Fatal(err)

@@ -25,9 +25,7 @@ func recreateAtRemovedPaths(t *testing.T, sb *sandbox) {
 // says so, and restores the removed entries; no temporary is left.
 func TestRollbackSetsAsideWhatIsAtARemovedPath(t *testing.T) {
 	ctx := context.Background()
-	sb := newSandbox(t, sysconfig.RoleSingle)
-	removalProduct(sb)
-	dir := sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
+	sb, dir := newRemovalSandbox(t)
 	if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -92,9 +90,7 @@ func assertSetAside(t *testing.T, sb *sandbox) {
 // the backup.
 func TestRollbackSetAsideIsIdempotent(t *testing.T) {
 	ctx := context.Background()
-	sb := newSandbox(t, sysconfig.RoleSingle)
-	removalProduct(sb)
-	dir := sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
+	sb, dir := newRemovalSandbox(t)
 	if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,16 @@ func removalProduct(sb *sandbox) {
 	sb.box.RemovalProduct()
 }
 
+// newRemovalSandbox is a single host's sandbox with the removal product
+// (removalProduct) and the hotfix 6.14.2.1 that removes removalList; it returns the
+// hotfix's directory too.
+func newRemovalSandbox(t *testing.T) (*sandbox, string) {
+	t.Helper()
+	sb := newSandbox(t, sysconfig.RoleSingle)
+	removalProduct(sb)
+	return sb, sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
+}
+
 // removalList is what removalSpec removes (appliertest.Removals).
 func removalList() []hotfix.Removal { return appliertest.Removals() }
 
@@ -48,9 +58,7 @@ func assertAbsent(t *testing.T, root string, rels ...string) {
 // back byte-exact: content, mode, owner, modification times of files and directories.
 func TestRemovalsApplyAndRollback(t *testing.T) {
 	ctx := context.Background()
-	sb := newSandbox(t, sysconfig.RoleSingle)
-	removalProduct(sb)
-	dir := sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
+	sb, dir := newRemovalSandbox(t)
 	before := testutil.Snapshot(t, sb.root, true, productTrees...)
 	if err := sb.host.Apply(ctx, dir, ApplyOptions{}); err != nil {
 		t.Fatalf("apply: %v\n%s", err, sb.out)
@@ -247,9 +255,7 @@ func TestRemovalsAlreadyAbsent(t *testing.T) {
 // places the path again owns it, as does one that places entries in a removed directory.
 func TestRemovalsVerify(t *testing.T) {
 	ctx := context.Background()
-	sb := newSandbox(t, sysconfig.RoleSingle)
-	removalProduct(sb)
-	first := sb.makeHotfix(removalSpec("6.14.2.1", removalList()))
+	sb, first := newRemovalSandbox(t)
 	if err := sb.host.Apply(ctx, first, ApplyOptions{}); err != nil {
 		t.Fatalf("apply: %v\n%s", err, sb.out)
 	}

@@ -160,9 +160,9 @@ func (h *Host) undo(dir string, j *journal.Journal, out io.Writer) error {
 			if o.Existed == "" || (o.Existed == journal.KindDir && !o.Remove) {
 				continue
 			}
-			bak := filepath.Dir(filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel)))
+			bak := filepath.Dir(o.In(bdir))
 			if o.Existed == journal.KindDir { // a removed directory: kept as a directory itself
-				bak = filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel))
+				bak = o.In(bdir)
 			}
 			if checked[bak] {
 				continue
@@ -220,7 +220,7 @@ func (h *Host) undo(dir string, j *journal.Journal, out io.Writer) error {
 			}
 			fmt.Fprintf(out, "    remove  %s\n", hotfix.ShownName(o.Target))
 		default:
-			if err := fileops.Restore(filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel)), full); err != nil {
+			if err := fileops.Restore(o.In(bdir), full); err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "    restore %s\n", hotfix.ShownName(o.Target))
@@ -232,7 +232,7 @@ func (h *Host) undo(dir string, j *journal.Journal, out io.Writer) error {
 		// entries are back (deepest first, as the ops list them).
 		for _, o := range j.Ops {
 			if o.Remove && o.Existed == journal.KindDir {
-				bak := filepath.Join(bdir, o.Tree, filepath.FromSlash(o.Rel))
+				bak := o.In(bdir)
 				fi, err := os.Lstat(bak)
 				if err != nil {
 					return fmt.Errorf("backup of %s: %w", o.Target, err)

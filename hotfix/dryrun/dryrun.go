@@ -8,7 +8,6 @@ package dryrun
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -254,12 +253,7 @@ func planOne(ctx context.Context, h *applier.Host, d *hotfix.Dir, opt Options, d
 		Refusals: []Refusal{}, Replace: []PlanFile{}, Add: []PlanFile{}, Mkdir: []string{}, Remove: []string{},
 		Drift: []PlanDrift{}, Install: []string{}, Checks: []string{}, Space: Space{FileSystems: []FSNeed{}}}
 	refuse := func(err error) {
-		r := Refusal{Reason: err.Error()}
-		var hint interface{ Hint() string }
-		if errors.As(err, &hint) {
-			r.Hint = hint.Hint()
-		}
-		p.Refusals = append(p.Refusals, r)
+		p.Refusals = append(p.Refusals, Refusal{Reason: err.Error(), Hint: hint.Of(err)})
 	}
 	if prereqs == nil {
 		prereqs = h.CheckPrereqs

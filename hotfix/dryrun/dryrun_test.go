@@ -32,6 +32,23 @@ func newSandbox(t *testing.T, role sysconfig.Role) *sandbox {
 	return &sandbox{box, &applier.Host{Cfg: box.Cfg, Out: box.Out, Environ: box.Environ}}
 }
 
+// interruptedAt makes the hotfix spec and applies it until the apply dies at step, as a
+// killed apply does: its journal is left. It returns the hotfix's directory.
+func (sb *sandbox) interruptedAt(spec appliertest.Hotfix, step string) string {
+	dir := sb.MakeHotfix(spec)
+	sb.host.StepHook = func(s string) {
+		if s == step {
+			panic("killed")
+		}
+	}
+	func() {
+		defer func() { recover() }()
+		sb.host.Apply(context.Background(), dir, applier.ApplyOptions{})
+	}()
+	sb.host.StepHook = nil
+	return dir
+}
+
 // dryRunSpec is a hotfix that replaces, adds, makes a directory and a symlink, and has
 // scripts and checks of every class.
 func dryRunSpec(version string) appliertest.Hotfix {
@@ -115,32 +132,10 @@ func TestDryRunText(t *testing.T) {
 			return sb.MakeHotfix(dryRunSpec("6.14.2.1"))
 		}},
 		{"interrupted", sysconfig.RoleSingle, "", func(sb *sandbox) string {
-			dir := sb.MakeHotfix(dryRunSpec("6.14.2.1"))
-			sb.host.StepHook = func(step string) {
-				if step == "state apply" {
-					panic("killed")
-				}
-			}
-			func() {
-				defer func() { recover() }()
-				sb.host.Apply(ctx, dir, applier.ApplyOptions{})
-			}()
-			sb.host.StepHook = nil
-			return dir
+			return sb.interruptedAt(dryRunSpec("6.14.2.1"), "state apply")
 		}},
 		{"interrupted in its scripts", sysconfig.RoleSingle, "", func(sb *sandbox) string {
-			dir := sb.MakeHotfix(dryRunSpec("6.14.2.1"))
-			sb.host.StepHook = func(step string) {
-				if step == "script 10-schema-shared.sh" {
-					panic("killed")
-				}
-			}
-			func() {
-				defer func() { recover() }()
-				sb.host.Apply(ctx, dir, applier.ApplyOptions{})
-			}()
-			sb.host.StepHook = nil
-			return dir
+			return sb.interruptedAt(dryRunSpec("6.14.2.1"), "script 10-schema-shared.sh")
 		}},
 		{"removals", sysconfig.RoleSingle, "", func(sb *sandbox) string {
 			sb.RemovalProduct()

@@ -69,6 +69,10 @@ type Op struct {
 	LinkBase64   string `json:"link_base64,omitempty"`
 }
 
+// In is o's path below dir, a tree of the hotfix's layout (the hotfix directory, or its
+// Backup-<host>/): dir/<Tree>/<Rel>.
+func (o Op) In(dir string) string { return filepath.Join(dir, o.Tree, filepath.FromSlash(o.Rel)) }
+
 // DirTime is the modification time of a directory that existed before the apply and that
 // the apply adds entries to; rollback puts it back.
 type DirTime struct {

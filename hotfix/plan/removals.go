@@ -27,11 +27,7 @@ type RemovalMismatchError struct {
 }
 
 func (e *RemovalMismatchError) Error() string {
-	shown := e.Problems
-	if len(shown) > 10 {
-		shown = append(shown[:10:10], fmt.Sprintf("and %d more", len(e.Problems)-10))
-	}
-	return "FileRemovals does not match the product, nothing was removed:\n  " + strings.Join(shown, "\n  ")
+	return "FileRemovals does not match the product, nothing was removed:\n  " + strings.Join(hotfix.ShortList(e.Problems, 10), "\n  ")
 }
 
 // Hint says what to do about a mismatch.
@@ -55,16 +51,14 @@ func removals(cfg *sysconfig.Config, d *hotfix.Dir, roots map[string]TreeRoot, p
 	// The directories the hotfix places entries in, whichever tree they come from: a
 	// removed directory would not be empty.
 	var holds map[string]string
-	for _, r := range d.Removals {
-		if r.Kind == hotfix.RemoveDir && holds == nil {
-			holds = map[string]string{}
-			for target, where := range placed {
-				for p := path.Dir(target); p != "/" && p != "."; p = path.Dir(p) {
-					if _, seen := holds[p]; seen {
-						break
-					}
-					holds[p] = where
+	if slices.ContainsFunc(d.Removals, func(r hotfix.Removal) bool { return r.Kind == hotfix.RemoveDir }) {
+		holds = map[string]string{}
+		for target, where := range placed {
+			for p := path.Dir(target); p != "/" && p != "."; p = path.Dir(p) {
+				if _, seen := holds[p]; seen {
+					break
 				}
+				holds[p] = where
 			}
 		}
 	}
@@ -168,11 +162,8 @@ func removals(cfg *sysconfig.Config, d *hotfix.Dir, roots map[string]TreeRoot, p
 		// directory's own time is recorded too, so that a prepared apply sees an entry
 		// added to it since (recheckPrepared).
 		for _, p := range []string{parent, full} {
-			if by != "" {
-				break // a dry run's: no times are put back
-			}
-			if p == full && o.Kind != journal.KindDir {
-				continue
+			if by != "" || (p == full && o.Kind != journal.KindDir) {
+				continue // by: a dry run's, no times are put back
 			}
 			if real, err := filepath.EvalSymlinks(p); err == nil {
 				if _, seen := dirs[real]; !seen {
@@ -208,11 +199,8 @@ func removals(cfg *sysconfig.Config, d *hotfix.Dir, roots map[string]TreeRoot, p
 		}
 		if len(left) > 0 {
 			slices.Sort(left)
-			if len(left) > 5 {
-				left = append(left[:5:5], fmt.Sprintf("and %d more", len(left)-5))
-			}
 			problems = append(problems, fmt.Sprintf("%s is a directory that still holds %s once the removals are done; FileRemovals expects it to be empty then",
-				hotfix.ShownName(o.Target), strings.Join(left, ", ")))
+				hotfix.ShownName(o.Target), strings.Join(hotfix.ShortList(left, 5), ", ")))
 		}
 	}
 	if len(problems) > 0 {

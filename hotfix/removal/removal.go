@@ -58,11 +58,8 @@ func Remove(real string, o journal.Op, bak string) (removed bool, problem string
 			for i, n := range names {
 				names[i] = hotfix.ShownName(n)
 			}
-			if len(names) > 5 {
-				names = append(names[:5:5], fmt.Sprintf("and %d more", len(names)-5))
-			}
 			return false, fmt.Sprintf("%s is a directory that holds %s now, added since its backup was taken; FileRemovals expects it to be empty once the removals are done",
-				hotfix.ShownName(o.Target), strings.Join(names, ", ")), nil
+				hotfix.ShownName(o.Target), strings.Join(hotfix.ShortList(names, 5), ", ")), nil
 		case err != nil && err != unix.ENOENT:
 			return false, "", fmt.Errorf("remove directory %s: %w", full, err)
 		}

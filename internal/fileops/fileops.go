@@ -63,7 +63,7 @@ func PreserveCopy(src, dst string, fi os.FileInfo) error {
 	if err := RemoveIfExists(dst); err != nil {
 		return err
 	}
-	if err := CopyEntry(src, dst, fi); err != nil {
+	if err := copyEntry(src, dst, fi); err != nil {
 		return err
 	}
 	return SetMeta(dst, fi)
@@ -84,8 +84,8 @@ func Linkable(fi os.FileInfo) bool {
 	return false
 }
 
-// CopyEntry writes a copy of src at dst (no metadata beyond the content's mode bits).
-func CopyEntry(src, dst string, fi os.FileInfo) error {
+// copyEntry writes a copy of src at dst (no metadata beyond the content's mode bits).
+func copyEntry(src, dst string, fi os.FileInfo) error {
 	switch m := fi.Mode(); {
 	case m.IsDir():
 		return os.Mkdir(dst, fi.Mode().Perm())
@@ -162,7 +162,7 @@ func PlaceEntry(src, target string) error {
 	if err != nil {
 		return err
 	}
-	if err := CopyEntry(src, tmp, fi); err != nil {
+	if err := copyEntry(src, tmp, fi); err != nil {
 		return fmt.Errorf("write %s: %w", target, err)
 	}
 	if uid, gid, ok := OwnerOf(target); ok && os.Geteuid() == 0 {
@@ -354,7 +354,7 @@ func Restore(bak, target string) error {
 		return nil
 	}
 	if err := os.Link(bak, tmp); err != nil {
-		if err := CopyEntry(bak, tmp, fi); err != nil {
+		if err := copyEntry(bak, tmp, fi); err != nil {
 			return fmt.Errorf("Restore %s: %w", target, err)
 		}
 		if err := SetMeta(tmp, fi); err != nil {
