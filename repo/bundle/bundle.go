@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/cavaliergopher/rpm"
+	"golang.org/x/sys/unix"
 
 	"github.com/hotchain/hotchain/hotfix"
 	"github.com/hotchain/hotchain/internal/sign"
@@ -189,7 +190,9 @@ func pickPackages(o Options, log io.Writer) ([]pick, error) {
 
 // linkOrCopy puts the file src at dst: a hard link, else a copy.
 func linkOrCopy(src, dst string) error {
-	if err := os.Link(src, dst); err == nil {
+	// The repository walker follows symlinks; link(2) would link the symlink itself,
+	// which may be relative and then dangle in the staging directory: link what it leads to.
+	if err := unix.Linkat(unix.AT_FDCWD, src, unix.AT_FDCWD, dst, unix.AT_SYMLINK_FOLLOW); err == nil {
 		return nil
 	}
 	in, err := os.Open(src)

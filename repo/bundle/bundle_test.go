@@ -171,3 +171,36 @@ func TestMakeBundle(t *testing.T) {
 		})
 	}
 }
+
+// TestBundleThroughRelativeSymlink: a package that the repository reaches through a
+// relative symlink (links/x.rpm -> ../pool/x.rpm, which the repository walker follows) is
+// packed with its content, not as a symlink that dangles in the staging directory.
+func TestBundleThroughRelativeSymlink(t *testing.T) {
+	vendor, _ := testKeys(t)
+	dir := buildRepoDir(t, vendor, hotfixPkg(1, "0"), hotfixPkg(2, "0"))
+	for _, sub := range []string{"links", "pool"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	name := "shop-hotfix-6_14_2_2-1-0.noarch.rpm"
+	if err := os.Rename(filepath.Join(dir, name), filepath.Join(dir, "pool", name)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../pool/"+name, filepath.Join(dir, "links", name)); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := sign.TarballKeyFromSigner(vendor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := func(s string) hotfix.Version { x, _ := hotfix.ParseVersion(s); return x }
+	res, err := Make(context.Background(), Options{Dir: dir, Product: "shop", From: v("6.14.2.1"), To: v("6.14.2.2"),
+		Signer: vendor, TarballKey: tk, Out: filepath.Join(t.TempDir(), "b.tar")})
+	if err != nil {
+		t.Fatalf("bundle of a package behind a relative symlink: %v", err)
+	}
+	if len(res.Manifest.Packages) != 2 || res.Manifest.Packages[1].File != name {
+		t.Errorf("packages %+v, want 6.14.2.1 and %s", res.Manifest.Packages, name)
+	}
+}
